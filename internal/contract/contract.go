@@ -1,0 +1,119 @@
+package contract
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// IgluMetaSchemaURI is the meta-schema Iglu's self-describing schemas declare
+// in "$schema". It is embedded, so such schemas compile offline.
+const IgluMetaSchemaURI = "http://iglucentral.com/schemas/com.snowplowanalytics.self-desc/schema/jsonschema/1-0-0#"
+
+//go:embed metaschema/iglu-self-desc-1-0-0.json
+var igluMetaSchema []byte
+
+// parsedIgluMeta holds the decoded Iglu meta-schema; every compiler gets the
+// same read-only document instead of decoding it again per contract.
+var parsedIgluMeta = sync.OnceValues(func() (any, error) {
+	return jsonschema.UnmarshalJSON(bytes.NewReader(igluMetaSchema))
+})
+
+// Contract is one compiled version of a data contract.
+type Contract struct {
+	Key Key
+	// URI is Key.String(), computed once because every event needs it.
+	URI string
+	// Version is Key.Version.String(), computed once for the same reason.
+	Version string
+	// Source says where the contract was loaded from (a file path, a URL).
+	Source string
+	// Document is the schema as stored.
+	Document json.RawMessage
+	schema   *jsonschema.Schema
+}
+
+// ErrInvalidContract is wrapped by every error Compile returns for a schema
+// that cannot become a contract.
+var ErrInvalidContract = errors.New("invalid contract")
+
+// Compile builds a contract from a self-describing JSON Schema document. When
+// want is not the zero Key, the document's self block must name it. source
+// says where the document came from; errors leave it to the caller to name.
+func Compile(doc []byte, want Key, source string) (*Contract, error) {
+	var head struct {
+		Self *struct {
+			Vendor  string `json:"vendor"`
+			Name    string `json:"name"`
+			Format  string `json:"format"`
+			Version string `json:"version"`
+		} `json:"self"`
+	}
+	if err := json.Unmarshal(doc, &head); err != nil {
+		return nil, fmt.Errorf("%w: not a JSON object: %v", ErrInvalidContract, err)
+	}
+	if head.Self == nil {
+		return nil, fmt.Errorf(`%w: no "self" block; add "self": {"vendor", "name", "format": "jsonschema", "version": "1-0-0"}`, ErrInvalidContract)
+	}
+	s := head.Self
+	key, err := ParseKey(s.Vendor + "/" + s.Name + "/" + s.Format + "/" + s.Version)
+	if err != nil {
+		return nil, fmt.Errorf("%w: self block: %v", ErrInvalidContract, err)
+	}
+	if want != (Key{}) && key != want {
+		return nil, fmt.Errorf("%w: self block names %s but the file's path says %s; make them agree", ErrInvalidContract, key.Path(), want.Path())
+	}
+
+	value, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidContract, err)
+	}
+	meta, err := parsedIgluMeta()
+	if err != nil {
+		return nil, fmt.Errorf("decode embedded iglu meta-schema: %w", err)
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat()
+	if err := c.AddResource(IgluMetaSchemaURI, meta); err != nil {
+		return nil, fmt.Errorf("add iglu meta-schema: %w", err)
+	}
+	uri := key.String()
+	if err := c.AddResource(uri, value); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidContract, err)
+	}
+	schema, err := c.Compile(uri)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrInvalidContract, compileErrorText(err))
+	}
+	return &Contract{Key: key, URI: uri, Version: key.Version.String(), Source: source, Document: append(json.RawMessage(nil), doc...), schema: schema}, nil
+}
+
+// compileErrorText flattens a compile error, which for a schema that breaks
+// its meta-schema is a tree of validation errors, into one line.
+func compileErrorText(err error) string {
+	var se *jsonschema.SchemaValidationError
+	if errors.As(err, &se) {
+		var ve *jsonschema.ValidationError
+		if errors.As(se.Err, &ve) {
+			var parts []string
+			for _, m := range Messages(ve, "", "") {
+				parts = append(parts, m.Message)
+			}
+			return "does not conform to its meta-schema: " + strings.Join(parts, "; ")
+		}
+	}
+	return err.Error()
+}
+
+// DecodeValue decodes raw JSON into the form Validate takes. Numbers are kept
+// exact (json.Number), so large integers validate as integers.
+func DecodeValue(raw []byte) (any, error) {
+	return jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+}

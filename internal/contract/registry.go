@@ -1,0 +1,179 @@
+package contract
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Resolution errors. Callers branch on them with errors.Is.
+var (
+	// ErrNotFound: no contract has the key.
+	ErrNotFound = errors.New("schema not found")
+	// ErrBadKey: the key is not a schema key at all.
+	ErrBadKey = errors.New("malformed schema key")
+)
+
+// maxCachedLookups bounds the cache of non-canonical keys and misses, which
+// clients control: past it the cache starts afresh rather than grow.
+const maxCachedLookups = 10_000
+
+// Registry resolves schema keys to compiled contracts. It is safe for
+// concurrent use; Replace swaps in a new set of contracts atomically, so a
+// lookup sees either the old set or the new one, never a mix.
+type Registry struct {
+	current atomic.Pointer[snapshot]
+}
+
+type snapshot struct {
+	byKey map[string]*Contract // by Key.String()
+	// lookups caches resolutions of keys not in canonical form, and misses,
+	// so a malformed or unknown key is parsed once, not once per event.
+	lookups atomic.Pointer[lookupCache]
+}
+
+type lookupCache struct {
+	m sync.Map // string -> lookup
+	n atomic.Int64
+}
+
+type lookup struct {
+	c   *Contract
+	err error
+}
+
+// NewRegistry returns a registry holding contracts.
+func NewRegistry(contracts []*Contract) *Registry {
+	r := &Registry{}
+	r.Replace(contracts)
+	return r
+}
+
+// Replace swaps the registry's contracts for contracts.
+func (r *Registry) Replace(contracts []*Contract) {
+	s := &snapshot{byKey: make(map[string]*Contract, len(contracts))}
+	for _, c := range contracts {
+		s.byKey[c.Key.String()] = c
+	}
+	s.lookups.Store(&lookupCache{})
+	r.current.Store(s)
+}
+
+// Len returns how many contracts the registry holds.
+func (r *Registry) Len() int { return len(r.current.Load().byKey) }
+
+// Contracts returns the registry's contracts, sorted by key.
+func (r *Registry) Contracts() []*Contract {
+	s := r.current.Load()
+	out := make([]*Contract, 0, len(s.byKey))
+	for _, c := range s.byKey {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key.String() < out[j].Key.String() })
+	return out
+}
+
+// Resolve returns the contract named by key, in any form ParseKey accepts.
+// The error wraps ErrBadKey or ErrNotFound.
+func (r *Registry) Resolve(key string) (*Contract, error) {
+	s := r.current.Load()
+	if c, ok := s.byKey[key]; ok {
+		return c, nil
+	}
+	cache := s.lookups.Load()
+	if v, ok := cache.m.Load(key); ok {
+		l := v.(lookup)
+		return l.c, l.err
+	}
+	l := s.resolveSlow(key)
+	if cache.n.Add(1) > maxCachedLookups {
+		s.lookups.Store(&lookupCache{})
+	} else {
+		cache.m.Store(key, l)
+	}
+	return l.c, l.err
+}
+
+func (s *snapshot) resolveSlow(key string) lookup {
+	k, err := ParseKey(key)
+	if err != nil {
+		return lookup{err: fmt.Errorf("%w: %v", ErrBadKey, err)}
+	}
+	if c, ok := s.byKey[k.String()]; ok {
+		return lookup{c: c}
+	}
+	return lookup{err: fmt.Errorf("%w: no contract %s", ErrNotFound, k)}
+}
+
+// LoadError is a contract file that could not be loaded.
+type LoadError struct {
+	Path string
+	Err  error
+}
+
+func (e *LoadError) Error() string { return e.Path + ": " + e.Err.Error() }
+func (e *LoadError) Unwrap() error { return e.Err }
+
+// LoadDir compiles every contract under dir, laid out as Iglu's static
+// repositories are: {vendor}/{name}/jsonschema/{M-R-A}, with or without a
+// .json suffix. A file that fails to load is reported in the returned
+// LoadErrors and does not stop the others; the error is for a dir that cannot
+// be read at all.
+func LoadDir(dir string) ([]*Contract, []*LoadError, error) {
+	var contracts []*Contract
+	var problems []*LoadError
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if path == dir {
+				return err
+			}
+			problems = append(problems, &LoadError{Path: path, Err: err})
+			return nil
+		}
+		if strings.HasPrefix(d.Name(), ".") && path != dir {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		c, err := loadFile(path, filepath.ToSlash(rel))
+		if err != nil {
+			problems = append(problems, &LoadError{Path: path, Err: err})
+			return nil
+		}
+		contracts = append(contracts, c)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("load contracts from %s: %w", dir, err)
+	}
+	return contracts, problems, nil
+}
+
+func loadFile(path, rel string) (*Contract, error) {
+	if strings.Count(rel, "/") != 3 {
+		return nil, fmt.Errorf("not in the contracts layout {vendor}/{name}/jsonschema/{M-R-A}; move it there or out of the contracts directory")
+	}
+	want, err := ParseKey(rel)
+	if err != nil {
+		return nil, fmt.Errorf("path is not a contract key: %w", err)
+	}
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Compile(doc, want, path)
+}

@@ -1,0 +1,168 @@
+package contract
+
+import (
+	"encoding/json"
+	"errors"
+	"math/big"
+	"fmt"
+	"strings"
+
+	"github.com/accord-events/accord/internal/event"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+)
+
+var printer = message.NewPrinter(language.English)
+
+// Validate checks a decoded value (see DecodeValue) against the contract. It
+// returns nil when the value is valid, and otherwise one message per problem,
+// with instance paths prefixed by instancePrefix ("/data", "/contexts/0/data")
+// so they point into the event as it was sent.
+func (c *Contract) Validate(value any, instancePrefix string) []event.Message {
+	err := c.schema.Validate(value)
+	if err == nil {
+		return nil
+	}
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return []event.Message{{Schema: c.URI, InstancePath: instancePrefix, Message: err.Error()}}
+	}
+	return Messages(ve, c.URI, instancePrefix)
+}
+
+// Messages flattens a validation error tree into one message per failing
+// leaf keyword.
+func Messages(ve *jsonschema.ValidationError, schemaKey, instancePrefix string) []event.Message {
+	var out []event.Message
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) > 0 {
+			for _, cause := range e.Causes {
+				walk(cause)
+			}
+			return
+		}
+		instance := instancePrefix + pointer(e.InstanceLocation)
+		kwPath := e.ErrorKind.KeywordPath()
+		schemaPath := fragment(e.SchemaURL) + pointer(kwPath)
+		keyword := ""
+		if len(kwPath) > 0 {
+			keyword = kwPath[0]
+		}
+		out = append(out, event.Message{
+			Schema:       schemaKey,
+			InstancePath: instance,
+			SchemaPath:   schemaPath,
+			Keyword:      keyword,
+			Message:      sentence(instance, e.ErrorKind),
+		})
+	}
+	walk(ve)
+	return out
+}
+
+// fragment returns the JSON pointer part of a schema URL ("...#/properties/a").
+func fragment(url string) string {
+	if i := strings.IndexByte(url, '#'); i >= 0 {
+		return url[i+1:]
+	}
+	return ""
+}
+
+// pointer builds a JSON pointer from reference tokens, escaping ~ and /.
+func pointer(tokens []string) string {
+	var sb strings.Builder
+	for _, t := range tokens {
+		sb.WriteByte('/')
+		t = strings.ReplaceAll(t, "~", "~0")
+		sb.WriteString(strings.ReplaceAll(t, "/", "~1"))
+	}
+	return sb.String()
+}
+
+// sentence says what is wrong in words a person understands. The common
+// keywords get a sentence of their own; the rest use the validator's text.
+func sentence(instance string, k jsonschema.ErrorKind) string {
+	where := instance
+	if where == "" {
+		where = "the value"
+	}
+	switch k := k.(type) {
+	case *kind.Required:
+		if len(k.Missing) == 1 {
+			return fmt.Sprintf("%s is missing the required property %q", where, k.Missing[0])
+		}
+		return fmt.Sprintf("%s is missing the required properties %s", where, quoteAll(k.Missing))
+	case *kind.Type:
+		return fmt.Sprintf("%s must be %s, but is %s", where, strings.Join(k.Want, " or "), k.Got)
+	case *kind.AdditionalProperties:
+		if len(k.Properties) == 1 {
+			return fmt.Sprintf("%s has the property %q, which the contract does not allow", where, k.Properties[0])
+		}
+		return fmt.Sprintf("%s has the properties %s, which the contract does not allow", where, quoteAll(k.Properties))
+	case *kind.Enum:
+		return fmt.Sprintf("%s must be one of %s, but is %s", where, jsonList(k.Want), jsonText(k.Got))
+	case *kind.Const:
+		return fmt.Sprintf("%s must be %s, but is %s", where, jsonText(k.Want), jsonText(k.Got))
+	case *kind.Minimum:
+		return fmt.Sprintf("%s must be at least %s, but is %s", where, rat(k.Want), rat(k.Got))
+	case *kind.Maximum:
+		return fmt.Sprintf("%s must be at most %s, but is %s", where, rat(k.Want), rat(k.Got))
+	case *kind.ExclusiveMinimum:
+		return fmt.Sprintf("%s must be greater than %s, but is %s", where, rat(k.Want), rat(k.Got))
+	case *kind.ExclusiveMaximum:
+		return fmt.Sprintf("%s must be less than %s, but is %s", where, rat(k.Want), rat(k.Got))
+	case *kind.MinLength:
+		return fmt.Sprintf("%s must be at least %d characters long, but has %d", where, k.Want, k.Got)
+	case *kind.MaxLength:
+		return fmt.Sprintf("%s must be at most %d characters long, but has %d", where, k.Want, k.Got)
+	case *kind.Pattern:
+		return fmt.Sprintf("%s must match the pattern %q, but is %q", where, k.Want, k.Got)
+	case *kind.Format:
+		return fmt.Sprintf("%s must be a valid %s, but is %s (%v)", where, k.Want, jsonText(k.Got), k.Err)
+	case *kind.MinItems:
+		return fmt.Sprintf("%s must have at least %d items, but has %d", where, k.Want, k.Got)
+	case *kind.MaxItems:
+		return fmt.Sprintf("%s must have at most %d items, but has %d", where, k.Want, k.Got)
+	case *kind.FalseSchema:
+		return fmt.Sprintf("%s is not allowed by the contract", where)
+	}
+	return fmt.Sprintf("%s: %s", where, k.LocalizedString(printer))
+}
+
+func rat(r *big.Rat) string {
+	if r == nil {
+		return "?"
+	}
+	if r.IsInt() {
+		return r.Num().String()
+	}
+	f, _ := r.Float64()
+	return fmt.Sprint(f)
+}
+
+func quoteAll(names []string) string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = fmt.Sprintf("%q", n)
+	}
+	return strings.Join(quoted, ", ")
+}
+
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+func jsonList(vs []any) string {
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = jsonText(v)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}

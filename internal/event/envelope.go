@@ -1,0 +1,132 @@
+package event
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"time"
+	"unicode/utf8"
+)
+
+// Envelope is one record as it leaves Accord. Good and failed records share the
+// shape; a failed record has Valid false, a Failure, and Raw holding the
+// original input.
+//
+// The JSON tags are the wire names; AppendJSON writes the same document without
+// reflection, and a test keeps the two in step.
+type Envelope struct {
+	EventID     string `json:"event_id"`
+	RequestID   string `json:"request_id"`
+	CollectedAt Time   `json:"collected_at"`
+	SentAt      Time   `json:"sent_at"`
+	CreatedAt   Time   `json:"created_at"`
+	EventTime   Time   `json:"event_time"`
+	Protocol    string `json:"protocol"`
+	// Schema is the contract key the event named, as an iglu: URI when it
+	// could be parsed, as sent otherwise, empty when the event named none.
+	Schema    string `json:"schema"`
+	Vendor    string `json:"vendor"`
+	Name      string `json:"name"`
+	Version   string `json:"version"`
+	Namespace string `json:"namespace"`
+	Valid     bool   `json:"valid"`
+	// Payload is the event's data as sent (compacted JSON), or null.
+	Payload json.RawMessage `json:"payload"`
+	// Contexts are the entities attached to the event, each as sent.
+	Contexts []Context `json:"contexts"`
+	// Attributes holds protocol-level metadata that is not event data, kept
+	// as sent: a CloudEvent's context attributes and extensions, for example.
+	Attributes  json.RawMessage `json:"attributes"`
+	Source      Source          `json:"source"`
+	Identity    Identity        `json:"identity"`
+	Collector   Collector       `json:"collector"`
+	Fingerprint string          `json:"fingerprint"`
+	// Failure is set on failed records only.
+	Failure *Failure `json:"failure,omitempty"`
+	// Raw is the original input of a failed record: the event as sent, or
+	// the request body (or its first bytes) when no event could be read.
+	// It is text when the input was valid UTF-8 and base64 otherwise, as
+	// RawEncoding says. Use SetRaw to fill both.
+	Raw         string `json:"raw,omitempty"`
+	RawEncoding string `json:"raw_encoding,omitempty"`
+}
+
+// Raw encodings.
+const (
+	RawText   = "text"
+	RawBase64 = "base64"
+)
+
+// SetRaw keeps b as the record's original input.
+func (e *Envelope) SetRaw(b []byte) {
+	if utf8.Valid(b) {
+		e.Raw, e.RawEncoding = string(b), RawText
+		return
+	}
+	e.Raw, e.RawEncoding = base64.StdEncoding.EncodeToString(b), RawBase64
+}
+
+// Context is an entity attached to an event: a schema key and its data.
+type Context struct {
+	Schema string          `json:"schema"`
+	Data   json.RawMessage `json:"data"`
+}
+
+// Source describes where a request came from.
+type Source struct {
+	IP        string `json:"ip"`
+	UserAgent string `json:"user_agent"`
+	Referer   string `json:"referer"`
+	Origin    string `json:"origin"`
+	Path      string `json:"path"`
+}
+
+// Identity holds the identifiers of who the event is about.
+type Identity struct {
+	UserID        string `json:"user_id"`
+	AnonymousID   string `json:"anonymous_id"`
+	NetworkUserID string `json:"network_user_id"`
+}
+
+// Collector describes the Accord instance that collected the event.
+type Collector struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Env     string `json:"env"`
+	Host    string `json:"host"`
+}
+
+// TimeLayout is how every envelope timestamp is written: UTC with a fixed
+// microsecond precision, so timestamps sort as text in any store.
+const TimeLayout = "2006-01-02T15:04:05.000000Z"
+
+// Time is a timestamp that encodes as TimeLayout, or null when zero.
+type Time struct{ time.Time }
+
+// MarshalJSON implements json.Marshaler.
+func (t Time) MarshalJSON() ([]byte, error) { return appendTime(nil, t), nil }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *Time) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		t.Time = time.Time{}
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	parsed, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return err
+	}
+	t.Time = parsed
+	return nil
+}
+
+// String returns the timestamp in TimeLayout, or "" when zero.
+func (t Time) String() string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(TimeLayout)
+}

@@ -1,0 +1,162 @@
+// Package sink defines where records go: the Sink interface every store or
+// stream implements, the registry of sink types by name, and Set, which hands
+// each batch of records to every configured sink that wants them.
+//
+// Each sink type lives in its own package under internal/sink/ with its
+// options struct, its Validate, its docs and its tests; adding one touches
+// that folder and one registration line in cmd/accord.
+package sink
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+
+	"github.com/accord-events/accord/internal/event"
+)
+
+// Sink writes batches of records. Write is called with good and failed
+// records mixed; a sink keeps each kind in its own destination (a table, a
+// file). Write either stores the whole batch or returns an error; it must be
+// safe to call again with the same records (delivery is at least once, and
+// records carry event_id for deduplication).
+type Sink interface {
+	Write(ctx context.Context, records []*event.Envelope) error
+	Close() error
+}
+
+// Options is a sink type's configuration. Validate names the offending key
+// (relative to the sink's options) and the fix.
+type Options interface {
+	Validate() error
+}
+
+// Type describes one kind of sink.
+type Type struct {
+	// Name is what sinks[].type says in the configuration.
+	Name string
+	// Doc is one sentence for the configuration reference.
+	Doc string
+	// NewOptions returns a pointer to the type's options struct, filled
+	// with its defaults. Its fields carry yaml and doc tags; the
+	// configuration reference is generated from them.
+	NewOptions func() Options
+	// Open builds a sink from validated options.
+	Open func(ctx context.Context, opts Options, deps Deps) (Sink, error)
+}
+
+// Deps is what the wiring hands every sink.
+type Deps struct {
+	Logger *slog.Logger
+}
+
+// Types is a registry of sink types by name.
+type Types struct {
+	byName map[string]Type
+}
+
+// NewTypes returns a registry of the given types.
+func NewTypes(types ...Type) *Types {
+	t := &Types{byName: make(map[string]Type, len(types))}
+	for _, typ := range types {
+		t.byName[typ.Name] = typ
+	}
+	return t
+}
+
+// Lookup returns the type called name.
+func (t *Types) Lookup(name string) (Type, bool) {
+	typ, ok := t.byName[name]
+	return typ, ok
+}
+
+// Names returns the registered type names, sorted.
+func (t *Types) Names() []string {
+	names := make([]string, 0, len(t.byName))
+	for n := range t.byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Selection says which records a sink receives.
+type Selection string
+
+// Selections.
+const (
+	All    Selection = "all"
+	Good   Selection = "good"
+	Failed Selection = "failed"
+)
+
+// Valid reports whether s is a known selection.
+func (s Selection) Valid() bool { return s == All || s == Good || s == Failed }
+
+// Named is a sink with the name and selection it was configured with.
+type Named struct {
+	Name    string
+	Records Selection
+	Sink    Sink
+}
+
+// Set writes each batch to every sink in it. It is what the HTTP layer
+// delivers to until the durable spool takes its place.
+type Set struct {
+	sinks []Named
+}
+
+// NewSet returns a set of sinks.
+func NewSet(sinks []Named) *Set { return &Set{sinks: sinks} }
+
+// Deliver writes records to every sink that wants them, in order, and
+// returns the first error. A record is delivered once every sink holds it.
+func (s *Set) Deliver(ctx context.Context, records []*event.Envelope) error {
+	for _, n := range s.sinks {
+		batch := Select(records, n.Records)
+		if len(batch) == 0 {
+			continue
+		}
+		if err := n.Sink.Write(ctx, batch); err != nil {
+			return fmt.Errorf("sink %s: %w", n.Name, err)
+		}
+	}
+	return nil
+}
+
+// Close closes every sink and returns the first error.
+func (s *Set) Close() error {
+	var first error
+	for _, n := range s.sinks {
+		if err := n.Sink.Close(); err != nil && first == nil {
+			first = fmt.Errorf("close sink %s: %w", n.Name, err)
+		}
+	}
+	return first
+}
+
+// Select returns the records sel wants. It returns records itself, without
+// copying, when all of them are wanted.
+func Select(records []*event.Envelope, sel Selection) []*event.Envelope {
+	if sel == All || sel == "" {
+		return records
+	}
+	want := sel == Good
+	n := 0
+	for _, r := range records {
+		if r.Valid == want {
+			n++
+		}
+	}
+	if n == len(records) {
+		return records
+	}
+	out := make([]*event.Envelope, 0, n)
+	for _, r := range records {
+		if r.Valid == want {
+			out = append(out, r)
+		}
+	}
+	return out
+}
