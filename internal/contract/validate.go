@@ -50,6 +50,8 @@ func Messages(ve *jsonschema.ValidationError, schemaKey, instancePrefix string) 
 		keyword := ""
 		if len(kwPath) > 0 {
 			keyword = kwPath[0]
+		} else {
+			keyword = keywordOf(schemaPath)
 		}
 		out = append(out, event.Message{
 			Schema:       schemaKey,
@@ -61,6 +63,21 @@ func Messages(ve *jsonschema.ValidationError, schemaKey, instancePrefix string) 
 	}
 	walk(ve)
 	return out
+}
+
+// keywordOf names the keyword a schema path ends in, for errors (such as a
+// false schema under "items") that carry no keyword of their own.
+func keywordOf(schemaPath string) string {
+	tokens := strings.Split(schemaPath, "/")
+	if len(tokens) < 2 {
+		return ""
+	}
+	last, parent := tokens[len(tokens)-1], tokens[len(tokens)-2]
+	switch parent {
+	case "properties", "patternProperties", "$defs", "definitions", "dependentSchemas":
+		return parent
+	}
+	return last
 }
 
 // fragment returns the JSON pointer part of a schema URL ("...#/properties/a").

@@ -1,6 +1,7 @@
 package event
 
 import (
+	_ "embed"
 	"encoding/base64"
 	"encoding/json"
 	"time"
@@ -130,3 +131,9 @@ func (t Time) String() string {
 	}
 	return t.UTC().Format(TimeLayout)
 }
+
+// Schema is the JSON Schema every envelope conforms to
+// (internal/event/envelope.schema.json).
+//
+//go:embed envelope.schema.json
+var Schema []byte

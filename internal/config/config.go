@@ -1,0 +1,227 @@
+// Package config loads Accord's configuration: one YAML file whose every key
+// has a default, overridden by ACCORD_* environment variables, validated at
+// start with errors that name the key, the bad value and the fix.
+//
+// The structs here are the single source of truth: the configuration
+// reference in docs/configuration.md and the commented accord.yml that
+// `accord init` writes are both generated from their yaml and doc tags.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	Server    Server    `yaml:"server" doc:"The HTTP collector."`
+	Collector Collector `yaml:"collector" doc:"How this collector describes itself on every record."`
+	Contracts Contracts `yaml:"contracts" doc:"Where contracts come from."`
+	Log       Log       `yaml:"log" doc:"Logging."`
+	Sinks     []Sink    `yaml:"sinks" doc:"Where records go. Each sink receives the records its records key selects and keeps good and failed ones apart."`
+}
+
+// Server configures the HTTP collector.
+type Server struct {
+	Addr              string        `yaml:"addr" doc:"Address to listen on, host:port; an empty host listens on every interface."`
+	MaxBodyBytes      int64         `yaml:"max_body_bytes" doc:"Largest request body accepted, in bytes, after gzip decompression; larger requests get 413 and are stored as size_violation records holding their first KiB."`
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout" doc:"How long a client may take to send request headers."`
+	ReadTimeout       time.Duration `yaml:"read_timeout" doc:"How long a client may take to send a whole request."`
+	WriteTimeout      time.Duration `yaml:"write_timeout" doc:"How long handling a request and writing its response may take."`
+	IdleTimeout       time.Duration `yaml:"idle_timeout" doc:"How long an idle keep-alive connection is kept open."`
+	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout" doc:"On SIGTERM or SIGINT, how long in-flight requests get to finish before the server stops."`
+	TrustForwarded    bool          `yaml:"trust_forwarded" doc:"Take the client IP from X-Forwarded-For (first address) when Accord runs behind a proxy you control; leave off when clients reach Accord directly, or they can forge it."`
+}
+
+// Collector describes this collector on records.
+type Collector struct {
+	Name      string `yaml:"name" doc:"Collector name written to every record's collector.name."`
+	Env       string `yaml:"env" doc:"Environment written to every record's collector.env, such as production or staging."`
+	Namespace string `yaml:"namespace" doc:"Namespace of events that do not name their own."`
+}
+
+// Contracts configures where contracts come from.
+type Contracts struct {
+	Dir string `yaml:"dir" doc:"Directory of contracts in the Iglu static layout {vendor}/{name}/jsonschema/{M-R-A}."`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level" doc:"Least severe level logged: debug, info, warn or error."`
+	Format string `yaml:"format" doc:"Log line format: text or json."`
+}
+
+// Sink is one configured sink. Its options depend on its type; see the sink
+// types in the configuration reference.
+type Sink struct {
+	Name    string         `yaml:"name" doc:"Unique name of the sink, used in logs and errors."`
+	Type    string         `yaml:"type" doc:"Sink type: sqlite, file or stdout."`
+	Records string         `yaml:"records" doc:"Which records the sink receives: all, good or failed."`
+	Options map[string]any `yaml:"options" doc:"The sink type's options (see Sink types below); keys left out take their defaults."`
+}
+
+// Default returns the configuration Accord runs with when no file sets
+// anything: port 8080, contracts from ./contracts, SQLite under ./accord-data.
+func Default() Config {
+	return Config{
+		Server: Server{
+			Addr:              ":8080",
+			MaxBodyBytes:      1 << 20,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			ShutdownTimeout:   15 * time.Second,
+		},
+		Collector: Collector{Name: "accord", Env: "development", Namespace: "default"},
+		Contracts: Contracts{Dir: "contracts"},
+		Log:       Log{Level: "info", Format: "text"},
+		Sinks: []Sink{
+			{Name: "store", Type: "sqlite", Records: "all", Options: map[string]any{"path": "accord-data/accord.db"}},
+		},
+	}
+}
+
+// DefaultFile is the configuration file accord serve reads when no --config
+// is given and it exists.
+const DefaultFile = "accord.yml"
+
+// Load reads the configuration from path, on top of the defaults, then
+// applies environment overrides from environ (os.Environ() form) and
+// validates the result. An empty path means DefaultFile if it exists and
+// the defaults alone otherwise.
+func Load(path string, environ []string) (Config, error) {
+	cfg := Default()
+	explicit := path != ""
+	if !explicit {
+		path = DefaultFile
+	}
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := decodeStrict(data, &cfg); err != nil {
+			return Config{}, fmt.Errorf("config %s: %w", path, err)
+		}
+	case errors.Is(err, fs.ErrNotExist) && !explicit:
+		// No file: the embedded default.
+	default:
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	if err := ApplyEnv(EnvPrefix, &cfg, environ); err != nil {
+		return Config{}, err
+	}
+	for i := range cfg.Sinks {
+		if cfg.Sinks[i].Records == "" {
+			cfg.Sinks[i].Records = "all"
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// decodeStrict decodes YAML into v, refusing keys v has no field for, so a
+// misspelt key is an error rather than silently ignored.
+func decodeStrict(data []byte, v any) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	// An empty document decodes to io.EOF: it means "all defaults".
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// DecodeOptions decodes a sink's options map into opts (a pointer to an
+// options struct already holding its defaults), refusing unknown keys.
+func DecodeOptions(options map[string]any, opts any) error {
+	if len(options) == 0 {
+		return nil
+	}
+	data, err := yaml.Marshal(options)
+	if err != nil {
+		return err
+	}
+	return decodeStrict(data, opts)
+}
+
+// Validate checks the configuration and returns every problem at once, each
+// naming its key.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key string, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if _, _, err := net.SplitHostPort(c.Server.Addr); err != nil {
+		bad("server.addr", "%q is not host:port (%v); use something like :8080 or 127.0.0.1:8080", c.Server.Addr, err)
+	}
+	if c.Server.MaxBodyBytes < 1024 {
+		bad("server.max_body_bytes", "%d is too small; use at least 1024 (the default is 1048576)", c.Server.MaxBodyBytes)
+	}
+	for key, d := range map[string]time.Duration{
+		"server.read_header_timeout": c.Server.ReadHeaderTimeout,
+		"server.read_timeout":        c.Server.ReadTimeout,
+		"server.write_timeout":       c.Server.WriteTimeout,
+		"server.idle_timeout":        c.Server.IdleTimeout,
+		"server.shutdown_timeout":    c.Server.ShutdownTimeout,
+	} {
+		if d <= 0 {
+			bad(key, "%s must be positive, such as 10s", d)
+		}
+	}
+	if c.Collector.Name == "" {
+		bad("collector.name", "must not be empty; name this collector, such as accord")
+	}
+	if c.Contracts.Dir == "" {
+		bad("contracts.dir", "must not be empty; point it at your contracts directory, such as contracts")
+	}
+	if _, err := c.Log.SlogLevel(); err != nil {
+		bad("log.level", "%v", err)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad("log.format", "%q is not a log format; use text or json", c.Log.Format)
+	}
+	if len(c.Sinks) == 0 {
+		bad("sinks", "no sinks are configured, so every event would be lost; configure at least one, such as {name: store, type: sqlite}")
+	}
+	seen := map[string]bool{}
+	for i, s := range c.Sinks {
+		key := fmt.Sprintf("sinks[%d]", i)
+		switch {
+		case s.Name == "":
+			bad(key+".name", "must not be empty; give the sink a name used in logs")
+		case seen[s.Name]:
+			bad(key+".name", "%q is used by another sink; sink names must be unique", s.Name)
+		}
+		seen[s.Name] = true
+		if s.Type == "" {
+			bad(key+".type", "must not be empty; use sqlite, file or stdout")
+		}
+		if s.Records != "all" && s.Records != "good" && s.Records != "failed" {
+			bad(key+".records", "%q is not a selection; use all, good or failed", s.Records)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// SlogLevel returns the configured level.
+func (l Log) SlogLevel() (slog.Level, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(l.Level)); err != nil {
+		return 0, fmt.Errorf("%q is not a level; use debug, info, warn or error", l.Level)
+	}
+	return level, nil
+}
+
+// EnvPrefix starts every environment variable that overrides a key.
+const EnvPrefix = "ACCORD"

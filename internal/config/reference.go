@@ -1,0 +1,218 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// SinkType is what the reference needs to know of a sink type.
+type SinkType struct {
+	Name string
+	Doc  string
+	// Options is a pointer to the type's options struct holding defaults.
+	Options any
+}
+
+// Field is one configuration key.
+type Field struct {
+	Key     string // server.addr
+	Env     string // ACCORD_SERVER_ADDR
+	Type    string
+	Default string
+	Doc     string
+}
+
+// Fields lists the keys of the struct v points to (or is), with their
+// defaults as v holds them. keyPrefix and envPrefix start each name.
+func Fields(v any, keyPrefix, envPrefix string) []Field {
+	var out []Field
+	collectFields(reflect.Indirect(reflect.ValueOf(v)), keyPrefix, envPrefix, &out)
+	return out
+}
+
+func collectFields(v reflect.Value, key, env string, out *[]Field) {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name := yamlKey(f)
+		if name == "" {
+			continue
+		}
+		k, e := joinKey(key, name), env+"_"+strings.ToUpper(name)
+		fv := v.Field(i)
+		if fv.Kind() == reflect.Struct && fv.Type() != durationType {
+			collectFields(fv, k, e, out)
+			continue
+		}
+		*out = append(*out, Field{Key: k, Env: e, Type: typeName(fv.Type()), Default: yamlScalar(fv.Interface()), Doc: f.Tag.Get("doc")})
+	}
+}
+
+func joinKey(prefix, name string) string {
+	if prefix == "" {
+		return name
+	}
+	return prefix + "." + name
+}
+
+func typeName(t reflect.Type) string {
+	switch {
+	case t == durationType:
+		return "duration"
+	case t.Kind() == reflect.String:
+		return "string"
+	case t.Kind() == reflect.Bool:
+		return "boolean"
+	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64:
+		return "integer"
+	case t.Kind() == reflect.Float64:
+		return "number"
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.String:
+		return "list of strings"
+	case t.Kind() == reflect.Slice:
+		return "list"
+	case t.Kind() == reflect.Map:
+		return "map"
+	}
+	return t.String()
+}
+
+// yamlScalar renders a scalar as YAML.
+func yamlScalar(v any) string {
+	if d, ok := v.(time.Duration); ok {
+		return d.String()
+	}
+	b, err := yaml.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// Markdown renders the configuration reference: every key with its
+// environment variable, type, default and meaning.
+func Markdown(sinkTypes []SinkType) string {
+	var b strings.Builder
+	def := Default()
+	b.WriteString("# Configuration reference\n\n")
+	b.WriteString("<!-- Generated from internal/config and the sink types' options by `accord config reference`; a test fails when it drifts. Do not edit by hand. -->\n\n")
+	b.WriteString("Accord reads one YAML file: `--config FILE`, or `$ACCORD_CONFIG`, or `accord.yml` in the working directory when it exists. ")
+	b.WriteString("Every key has a default, so the file may leave out anything, and with no file at all Accord runs on the defaults below. ")
+	b.WriteString("An environment variable overrides each key: `ACCORD_` and the key's path in upper case, joined by `_` (list items by index). ")
+	b.WriteString("Unknown keys and unknown `ACCORD_` variables are errors, so a typo is never silently ignored. ")
+	b.WriteString("`accord init` writes an `accord.yml` with every key and its default.\n\n")
+	b.WriteString("Durations are written like `10s`, `1m30s`; sizes are in bytes.\n\n")
+	t := reflect.TypeOf(def)
+	v := reflect.ValueOf(def)
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name := yamlKey(f)
+		fmt.Fprintf(&b, "## `%s`\n\n%s\n\n", name, f.Tag.Get("doc"))
+		if f.Type.Kind() == reflect.Struct {
+			writeTable(&b, Fields(v.Field(i).Interface(), name, EnvPrefix+"_"+strings.ToUpper(name)))
+			continue
+		}
+		// sinks: a list of entries.
+		writeTable(&b, Fields(Sink{}, "sinks[i]", EnvPrefix+"_SINKS_{i}"))
+		b.WriteString("\nThe default, used when the file configures no sinks:\n\n```yaml\n")
+		b.WriteString(mustYAML(map[string]any{"sinks": def.Sinks}))
+		b.WriteString("```\n\n")
+		b.WriteString("### Sink types\n\n")
+		for _, st := range sinkTypes {
+			fmt.Fprintf(&b, "#### `%s`\n\n%s\n\n", st.Name, st.Doc)
+			writeTable(&b, Fields(st.Options, "sinks[i].options", EnvPrefix+"_SINKS_{i}_OPTIONS"))
+			b.WriteString("\n")
+		}
+	}
+	return b.String()
+}
+
+func writeTable(b *strings.Builder, fields []Field) {
+	b.WriteString("| Key | Environment | Type | Default | Meaning |\n|---|---|---|---|---|\n")
+	for _, f := range fields {
+		def := "`" + f.Default + "`"
+		if f.Default == "" || f.Default == `""` {
+			def = "(empty)"
+		}
+		if f.Type == "map" || f.Type == "list" {
+			def = "(see below)"
+		}
+		fmt.Fprintf(b, "| `%s` | `%s` | %s | %s | %s |\n", f.Key, f.Env, f.Type, def, strings.ReplaceAll(f.Doc, "|", "\\|"))
+	}
+	b.WriteString("\n")
+}
+
+func mustYAML(v any) string {
+	out, err := yaml.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("marshal built-in default: %v", err))
+	}
+	return string(out)
+}
+
+// Template renders a commented accord.yml holding every key at its default:
+// the default sinks active, and one example of every other sink type
+// commented out.
+func Template(sinkTypes []SinkType) string {
+	var b strings.Builder
+	def := Default()
+	b.WriteString("# Accord configuration. Every key is shown at its default; delete what you do not change.\n")
+	b.WriteString("# Each key can be overridden by an environment variable, such as ACCORD_SERVER_ADDR for server.addr.\n")
+	b.WriteString("# Reference: docs/configuration.md\n")
+	t := reflect.TypeOf(def)
+	v := reflect.ValueOf(def)
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name := yamlKey(f)
+		fmt.Fprintf(&b, "\n# %s\n%s:\n", f.Tag.Get("doc"), name)
+		if f.Type.Kind() == reflect.Struct {
+			writeYAMLFields(&b, Fields(v.Field(i).Interface(), "", ""), "  ")
+			continue
+		}
+		byName := map[string]SinkType{}
+		for _, st := range sinkTypes {
+			byName[st.Name] = st
+		}
+		for _, s := range def.Sinks {
+			writeSinkEntry(&b, s, byName[s.Type], "")
+		}
+		for _, st := range sinkTypes {
+			if st.Name == def.Sinks[0].Type {
+				continue
+			}
+			fmt.Fprintf(&b, "  # A %s sink: %s\n", st.Name, st.Doc)
+			writeSinkEntry(&b, Sink{Name: st.Name, Type: st.Name, Records: "all"}, st, "# ")
+		}
+	}
+	return b.String()
+}
+
+func writeSinkEntry(b *strings.Builder, s Sink, st SinkType, comment string) {
+	fields := Fields(Sink{}, "", "")
+	fmt.Fprintf(b, "  %s- # %s\n", comment, fields[0].Doc)
+	fmt.Fprintf(b, "  %s  name: %s\n", comment, yamlScalar(s.Name))
+	fmt.Fprintf(b, "  %s  # %s\n  %s  type: %s\n", comment, fields[1].Doc, comment, s.Type)
+	fmt.Fprintf(b, "  %s  # %s\n  %s  records: %s\n", comment, fields[2].Doc, comment, s.Records)
+	fmt.Fprintf(b, "  %s  options:\n", comment)
+	if st.Options != nil {
+		opts := Fields(st.Options, "", "")
+		for i := range opts {
+			if v, ok := s.Options[opts[i].Key]; ok {
+				opts[i].Default = yamlScalar(v)
+			}
+		}
+		writeYAMLFields(b, opts, "  "+comment+"    ")
+	}
+}
+
+// writeYAMLFields writes each field as a documented key; prefix is what
+// stands before each line (indentation, and "# " for commented examples).
+func writeYAMLFields(b *strings.Builder, fields []Field, prefix string) {
+	for _, f := range fields {
+		fmt.Fprintf(b, "%s# %s\n%s%s: %s\n", prefix, f.Doc, prefix, f.Key, f.Default)
+	}
+}

@@ -1,0 +1,179 @@
+// Package loadgen drives a running collector with concurrent keep-alive
+// requests and measures what it sustains: events per second and latency
+// percentiles. It only ever targets the URL it is given; keep it on loopback
+// or hosts you own.
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Options configures a run.
+type Options struct {
+	// URL is the endpoint to POST to, such as http://127.0.0.1:8080/events.
+	URL string
+	// Body is the request body sent on every request.
+	Body []byte
+	// ContentType of Body.
+	ContentType string
+	// EventsPerRequest is how many events Body holds, for the events/s figure.
+	EventsPerRequest int
+	// Concurrency is how many requests are in flight at once.
+	Concurrency int
+	// Duration bounds the run.
+	Duration time.Duration
+	// MaxRequests bounds the run too, when positive.
+	MaxRequests int
+}
+
+// Result is what a run measured.
+type Result struct {
+	Requests    int
+	Events      int
+	Errors      int
+	Statuses    map[int]int
+	Elapsed     time.Duration
+	EventsPerS  float64
+	RequestsPS  float64
+	P50, P90    time.Duration
+	P99, Max    time.Duration
+	FirstError  string
+	Concurrency int
+}
+
+// String renders the result for people.
+func (r Result) String() string {
+	s := fmt.Sprintf("requests %d, events %d, errors %d, elapsed %s, concurrency %d\n", r.Requests, r.Events, r.Errors, r.Elapsed.Round(time.Millisecond), r.Concurrency)
+	s += fmt.Sprintf("throughput: %.0f events/s (%.0f requests/s)\n", r.EventsPerS, r.RequestsPS)
+	s += fmt.Sprintf("latency: p50 %s, p90 %s, p99 %s, max %s\n", r.P50, r.P90, r.P99, r.Max)
+	s += fmt.Sprintf("statuses: %v\n", r.Statuses)
+	if r.FirstError != "" {
+		s += "first error: " + r.FirstError + "\n"
+	}
+	return s
+}
+
+// Run sends requests until the duration passes, MaxRequests are sent, or ctx
+// ends, and reports what it measured.
+func Run(ctx context.Context, o Options) (Result, error) {
+	if o.URL == "" || len(o.Body) == 0 || o.Concurrency < 1 || o.Duration <= 0 {
+		return Result{}, errors.New("loadgen: URL, Body, Concurrency >= 1 and Duration > 0 are required")
+	}
+	if o.EventsPerRequest < 1 {
+		o.EventsPerRequest = 1
+	}
+	transport := &http.Transport{MaxIdleConns: o.Concurrency, MaxIdleConnsPerHost: o.Concurrency, MaxConnsPerHost: o.Concurrency}
+	defer transport.CloseIdleConnections()
+	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
+
+	ctx, cancel := context.WithTimeout(ctx, o.Duration)
+	defer cancel()
+
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+		statuses  = map[int]int{}
+		errs      int
+		firstErr  string
+		budget    = make(chan struct{}, 1)
+		sent      int
+	)
+	budget <- struct{}{}
+	take := func() bool {
+		if o.MaxRequests <= 0 {
+			return true
+		}
+		<-budget
+		defer func() { budget <- struct{}{} }()
+		if sent >= o.MaxRequests {
+			return false
+		}
+		sent++
+		return true
+	}
+
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < o.Concurrency; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, 1024)
+			localStatus := map[int]int{}
+			localErrs, localFirst := 0, ""
+			for ctx.Err() == nil && take() {
+				req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.URL, bytes.NewReader(o.Body))
+				if err != nil {
+					localErrs++
+					localFirst = err.Error()
+					break
+				}
+				req.Header.Set("Content-Type", o.ContentType)
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					if ctx.Err() != nil {
+						break // the run ended mid-request: not the server's fault
+					}
+					localErrs++
+					if localFirst == "" {
+						localFirst = err.Error()
+					}
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+				local = append(local, time.Since(t0))
+				localStatus[resp.StatusCode]++
+				if resp.StatusCode != http.StatusOK {
+					localErrs++
+					if localFirst == "" {
+						localFirst = resp.Status
+					}
+				}
+			}
+			mu.Lock()
+			latencies = append(latencies, local...)
+			for k, v := range localStatus {
+				statuses[k] += v
+			}
+			errs += localErrs
+			if firstErr == "" {
+				firstErr = localFirst
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+
+	res := Result{Requests: len(latencies), Errors: errs, Statuses: statuses, Elapsed: elapsed, FirstError: firstErr, Concurrency: o.Concurrency}
+	res.Events = statuses[http.StatusOK] * o.EventsPerRequest
+	res.EventsPerS = float64(res.Events) / elapsed.Seconds()
+	res.RequestsPS = float64(res.Requests) / elapsed.Seconds()
+	if len(latencies) > 0 {
+		slices.Sort(latencies)
+		at := func(q float64) time.Duration { return latencies[int(q*float64(len(latencies)-1))] }
+		res.P50, res.P90, res.P99, res.Max = at(0.50), at(0.90), at(0.99), latencies[len(latencies)-1]
+	}
+	return res, nil
+}
+
+// CheckoutBatch builds an NDJSON body of n checkout_completed events for the
+// example contracts accord init writes, each with a user context: a realistic
+// event of 15 fields in all.
+func CheckoutBatch(n int) []byte {
+	var b bytes.Buffer
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, `{"schema":"iglu:com.example/checkout_completed/jsonschema/1-0-0","data":{"order_id":"ord-%06d","total":129.9,"currency":"EUR","coupon":null,"items":[{"sku":"sku-1","quantity":1,"price":99.9},{"sku":"sku-2","quantity":2,"price":15}]},"contexts":[{"schema":"iglu:com.example/user/jsonschema/1-0-0","data":{"id":"user-%d","plan":"pro"}}]}`+"\n", i, i%1000)
+	}
+	return b.Bytes()
+}

@@ -1,0 +1,167 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/accord-events/accord/internal/contract"
+	"github.com/accord-events/accord/internal/event"
+)
+
+const orderSchema = `{"$schema": "http://json-schema.org/draft-07/schema#",
+ "self": {"vendor": "com.acme", "name": "order", "format": "jsonschema", "version": "1-0-0"},
+ "type": "object", "properties": {"id": {"type": "string"}, "total": {"type": "number", "minimum": 0}},
+ "required": ["id", "total"], "additionalProperties": false}`
+
+const userSchema = `{"$schema": "http://json-schema.org/draft-07/schema#",
+ "self": {"vendor": "com.acme", "name": "user", "format": "jsonschema", "version": "1-0-0"},
+ "type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]}`
+
+func newTestPipeline(t testing.TB) *Pipeline {
+	t.Helper()
+	var cs []*contract.Contract
+	for _, doc := range []string{orderSchema, userSchema} {
+		c, err := contract.Compile([]byte(doc), contract.Key{}, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, c)
+	}
+	return New(contract.NewRegistry(cs), event.Collector{Name: "accord", Version: "test", Env: "test", Host: "h"}, "default")
+}
+
+var collected = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+func testRequest() Request {
+	return Request{Protocol: "selfdesc", RequestID: "req-1", Source: event.Source{IP: "192.0.2.1", Path: "/events"}, CollectedAt: collected}
+}
+
+func TestProcess(t *testing.T) {
+	good := `{"id": "o1", "total": 9.5}`
+	tests := []struct {
+		name        string
+		in          event.Input
+		wantValid   bool
+		wantType    event.FailureType
+		wantPaths   []string
+		wantVersion string
+	}{
+		{name: "valid event with a valid context", in: event.Input{SchemaKey: "iglu:com.acme/order/jsonschema/1-0-0", Data: json.RawMessage(good),
+			Contexts: []event.Context{{Schema: "iglu:com.acme/user/jsonschema/1-0-0", Data: json.RawMessage(`{"id": "u1"}`)}}}, wantValid: true, wantVersion: "1-0-0"},
+		{name: "path-form key", in: event.Input{SchemaKey: "com.acme/order/jsonschema/1-0-0", Data: json.RawMessage(good)}, wantValid: true, wantVersion: "1-0-0"},
+		{name: "data violates contract", in: event.Input{SchemaKey: "iglu:com.acme/order/jsonschema/1-0-0", Data: json.RawMessage(`{"id": 1, "total": -1}`)},
+			wantType: event.SchemaViolation, wantPaths: []string{"/data/id", "/data/total"}, wantVersion: "1-0-0"},
+		{name: "context violates its contract", in: event.Input{SchemaKey: "iglu:com.acme/order/jsonschema/1-0-0", Data: json.RawMessage(good),
+			Contexts: []event.Context{{Schema: "iglu:com.acme/user/jsonschema/1-0-0", Data: json.RawMessage(`{}`)}}}, wantType: event.SchemaViolation, wantPaths: []string{"/contexts/0/data"}, wantVersion: "1-0-0"},
+		{name: "unknown contract", in: event.Input{SchemaKey: "iglu:com.acme/order/jsonschema/9-0-0", Data: json.RawMessage(good)},
+			wantType: event.SchemaNotFound, wantPaths: []string{"/data"}, wantVersion: "9-0-0"},
+		{name: "unknown context contract", in: event.Input{SchemaKey: "iglu:com.acme/order/jsonschema/1-0-0", Data: json.RawMessage(good),
+			Contexts: []event.Context{{Schema: "iglu:com.acme/nope/jsonschema/1-0-0", Data: json.RawMessage(`{}`)}}}, wantType: event.SchemaNotFound, wantPaths: []string{"/contexts/0/data"}, wantVersion: "1-0-0"},
+		{name: "malformed key", in: event.Input{SchemaKey: "order", Data: json.RawMessage(good)}, wantType: event.SchemaNotFound, wantPaths: []string{"/data"}},
+		{name: "no schema", in: event.Input{Data: json.RawMessage(good)}, wantType: event.ProtocolViolation, wantPaths: []string{""}},
+		{name: "protocol failure passes through", in: event.Input{Failure: event.NewFailure(event.PayloadFormatViolation, "bad"), Raw: []byte("{x")}, wantType: event.PayloadFormatViolation, wantPaths: []string{""}},
+	}
+	p := newTestPipeline(t)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.in.Raw == nil {
+				tc.in.Raw = []byte(`{"the":"original"}`)
+			}
+			env := p.Process(testRequest(), []event.Input{tc.in})[0]
+			if env.Valid != tc.wantValid {
+				t.Fatalf("valid %v, want %v (failure %+v)", env.Valid, tc.wantValid, env.Failure)
+			}
+			if env.Version != tc.wantVersion {
+				t.Errorf("version %q, want %q", env.Version, tc.wantVersion)
+			}
+			if tc.wantValid {
+				if env.Failure != nil || env.Raw != "" {
+					t.Errorf("valid record has failure %+v raw %q", env.Failure, env.Raw)
+				}
+				if env.Schema != "iglu:com.acme/order/jsonschema/1-0-0" || env.Vendor != "com.acme" || env.Name != "order" {
+					t.Errorf("schema %q vendor %q name %q", env.Schema, env.Vendor, env.Name)
+				}
+				return
+			}
+			if env.Failure.Type != tc.wantType {
+				t.Fatalf("failure type %s, want %s: %+v", env.Failure.Type, tc.wantType, env.Failure)
+			}
+			var paths []string
+			for _, m := range env.Failure.Messages {
+				paths = append(paths, m.InstancePath)
+				if m.Message == "" {
+					t.Errorf("message without a sentence: %+v", m)
+				}
+			}
+			if strings.Join(paths, ",") != strings.Join(tc.wantPaths, ",") {
+				t.Errorf("instance paths %v, want %v", paths, tc.wantPaths)
+			}
+			if env.Raw != string(tc.in.Raw) || env.RawEncoding != event.RawText {
+				t.Errorf("raw %q (%s), want the original input", env.Raw, env.RawEncoding)
+			}
+		})
+	}
+}
+
+func TestAnnotate(t *testing.T) {
+	p := newTestPipeline(t)
+	created := collected.Add(-time.Hour)
+	sent := created.Add(2 * time.Second)
+	in := event.Input{SchemaKey: "iglu:com.acme/order/jsonschema/1-0-0", Data: json.RawMessage(`{"id": "o1", "total": 1}`),
+		EventID: "11111111-2222-4333-8444-555555555555", CreatedAt: created, SentAt: sent, Identity: event.Identity{UserID: "u1"}}
+	envs := p.Process(testRequest(), []event.Input{in, {SchemaKey: in.SchemaKey, Data: in.Data}})
+	a, b := envs[0], envs[1]
+	if a.EventID != in.EventID {
+		t.Errorf("client id not kept: %s", a.EventID)
+	}
+	if b.EventID == "" || b.EventID == a.EventID {
+		t.Errorf("generated id %q", b.EventID)
+	}
+	if !a.EventTime.Equal(collected.Add(-2*time.Second)) || !b.EventTime.Equal(collected) {
+		t.Errorf("event times %v, %v", a.EventTime, b.EventTime)
+	}
+	if a.RequestID != "req-1" || a.Protocol != "selfdesc" || a.Namespace != "default" || a.Source.IP != "192.0.2.1" || a.Identity.UserID != "u1" || a.Collector.Host != "h" {
+		t.Errorf("annotations %+v", a)
+	}
+	if a.Fingerprint == "" || a.Fingerprint != b.Fingerprint {
+		t.Errorf("identical inputs should share a fingerprint: %q %q", a.Fingerprint, b.Fingerprint)
+	}
+	other := p.Process(testRequest(), []event.Input{{SchemaKey: in.SchemaKey, Data: json.RawMessage(`{"id": "o2", "total": 1}`)}})[0]
+	if other.Fingerprint == a.Fingerprint {
+		t.Error("different data, same fingerprint")
+	}
+}
+
+func TestEventTime(t *testing.T) {
+	c := collected
+	tests := []struct {
+		name          string
+		sent, created time.Time
+		want          time.Time
+	}{
+		{"neither", time.Time{}, time.Time{}, c},
+		{"created only", time.Time{}, c.Add(-time.Minute), c.Add(-time.Minute)},
+		{"both: device clock skew corrected", c.Add(time.Hour), c.Add(time.Hour - 5*time.Second), c.Add(-5 * time.Second)},
+		{"sent only", c.Add(-time.Second), time.Time{}, c},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := EventTime(c, tc.sent, tc.created); !got.Equal(tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestReject(t *testing.T) {
+	p := newTestPipeline(t)
+	env := p.Reject(testRequest(), event.NewFailure(event.PayloadFormatViolation, "not JSON"), []byte{0xff, 0xfe, 'x'})
+	if env.Valid || env.Failure.Type != event.PayloadFormatViolation || env.EventID == "" {
+		t.Fatalf("%+v", env)
+	}
+	if env.RawEncoding != event.RawBase64 || env.Raw != "//54" {
+		t.Errorf("raw %q (%s)", env.Raw, env.RawEncoding)
+	}
+}

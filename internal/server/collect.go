@@ -1,0 +1,209 @@
+package server
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/pipeline"
+	"github.com/accord-events/accord/internal/protocol"
+)
+
+// keptOfOversized is how much of an oversized body a size_violation record
+// keeps: enough to see what it was, bounded so a flood cannot fill the store.
+const keptOfOversized = 1024
+
+// bodyPool recycles request body buffers. A body's bytes back the records'
+// payloads until Deliver returns, and are not touched after that.
+var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// response is the JSON answer to a request whose events could be read.
+type response struct {
+	Received int             `json:"received"`
+	Good     int             `json:"good"`
+	Failed   int             `json:"failed"`
+	Failures []failureReport `json:"failures"`
+}
+
+type failureReport struct {
+	Index    int               `json:"index"`
+	EventID  string            `json:"event_id"`
+	Type     event.FailureType `json:"type"`
+	Messages []event.Message   `json:"messages"`
+}
+
+func (s *Server) collect(ep Endpoint) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			methodNotAllowed(w, r, http.MethodPost)
+			return
+		}
+		preq := pipeline.Request{
+			Protocol:    ep.Protocol,
+			RequestID:   requestID(r),
+			Source:      s.source(r),
+			CollectedAt: now(),
+		}
+		buf := bodyPool.Get().(*bytes.Buffer)
+		buf.Reset()
+		defer bodyPool.Put(buf)
+
+		if perr := s.readBody(r, buf); perr != nil {
+			// Keep what was read so nothing is lost, bounded for oversized bodies.
+			raw := buf.Bytes()
+			if perr.Failure.Type == event.SizeViolation && len(raw) > keptOfOversized {
+				raw = raw[:keptOfOversized]
+			}
+			s.reject(w, r, preq, perr, raw)
+			return
+		}
+		mediaType, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		inputs, err := ep.Decode(&protocol.Request{
+			Method:    r.Method,
+			Path:      r.URL.Path,
+			Header:    r.Header,
+			Query:     r.URL.Query(),
+			MediaType: strings.ToLower(mediaType),
+			Params:    params,
+			Body:      buf.Bytes(),
+		})
+		if err != nil {
+			var perr *protocol.Error
+			if !errors.As(err, &perr) {
+				perr = protocol.Errorf(http.StatusBadRequest, event.PayloadFormatViolation, "%v", err)
+			}
+			s.reject(w, r, preq, perr, buf.Bytes())
+			return
+		}
+		records := s.pipeline.Process(preq, inputs)
+		if err := s.deliverer.Deliver(r.Context(), records); err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, report(records))
+	})
+}
+
+func report(records []*event.Envelope) response {
+	resp := response{Received: len(records), Failures: []failureReport{}}
+	for i, rec := range records {
+		if rec.Valid {
+			resp.Good++
+			continue
+		}
+		resp.Failed++
+		resp.Failures = append(resp.Failures, failureReport{Index: i, EventID: rec.EventID, Type: rec.Failure.Type, Messages: rec.Failure.Messages})
+	}
+	return resp
+}
+
+// reject stores a request that could not be read as events as one failed
+// record holding raw, then answers with perr's status.
+func (s *Server) reject(w http.ResponseWriter, r *http.Request, preq pipeline.Request, perr *protocol.Error, raw []byte) {
+	rec := s.pipeline.Reject(preq, perr.Failure, raw)
+	if err := s.deliverer.Deliver(r.Context(), []*event.Envelope{rec}); err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	msg := perr.Error()
+	if len(perr.Failure.Messages) > 0 {
+		msg = perr.Failure.Messages[0].Message
+	}
+	writeError(w, r, perr.Status, errorBody{Error: msg, Failure: perr.Failure, EventID: rec.EventID})
+}
+
+// unavailable answers a request whose records could not be stored: nothing
+// was acknowledged, so the client should send it again.
+func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.Error("deliver records", "request_id", requestID(r), "err", err)
+	w.Header().Set("Retry-After", "5")
+	writeError(w, r, http.StatusServiceUnavailable, errorBody{Error: "the events could not be stored and were not accepted; send them again later"})
+}
+
+// readBody reads the request body into buf, decompressing gzip, within the
+// configured limit. On error, buf holds what was read.
+func (s *Server) readBody(r *http.Request, buf *bytes.Buffer) *protocol.Error {
+	limit := s.cfg.MaxBodyBytes
+	if r.ContentLength > limit {
+		// Keep the first bytes for the record, without reading the rest.
+		_, _ = io.CopyN(buf, r.Body, keptOfOversized)
+		return tooLarge(limit)
+	}
+	var body io.Reader = http.MaxBytesReader(nil, r.Body, limit)
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				return tooLarge(limit)
+			}
+			_, _ = io.Copy(buf, io.LimitReader(r.Body, limit))
+			return protocol.Errorf(http.StatusBadRequest, event.PayloadFormatViolation, "the body is not valid gzip (%v); send gzip data with Content-Encoding: gzip, or drop the header", err)
+		}
+		defer zr.Close()
+		body = zr
+	default:
+		return protocol.Errorf(http.StatusUnsupportedMediaType, event.PayloadFormatViolation, "Content-Encoding %q is not supported; send the body as is or gzip-compressed", enc)
+	}
+	// Read one byte past the limit to tell "exactly at" from "over".
+	n, err := buf.ReadFrom(io.LimitReader(body, limit+1))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig) || n > limit:
+		return tooLarge(limit)
+	case err != nil:
+		return protocol.Errorf(http.StatusBadRequest, event.PayloadFormatViolation, "the body could not be read: %v", err)
+	}
+	return nil
+}
+
+func tooLarge(limit int64) *protocol.Error {
+	return protocol.Errorf(http.StatusRequestEntityTooLarge, event.SizeViolation,
+		"the body is larger than the limit of %d bytes (server.max_body_bytes); send fewer events per request", limit)
+}
+
+// source describes where the request came from.
+func (s *Server) source(r *http.Request) event.Source {
+	return event.Source{
+		IP:        s.clientIP(r),
+		UserAgent: r.UserAgent(),
+		Referer:   r.Referer(),
+		Origin:    r.Header.Get("Origin"),
+		Path:      r.URL.Path,
+	}
+}
+
+func (s *Server) clientIP(r *http.Request) string {
+	if s.cfg.TrustForwarded {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			first, _, _ := strings.Cut(xff, ",")
+			if ip := net.ParseIP(strings.TrimSpace(first)); ip != nil {
+				return ip.String()
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
+	w.Header().Set("Allow", allow)
+	writeError(w, r, http.StatusMethodNotAllowed, errorBody{Error: fmt.Sprintf("method %s is not allowed on %s; use %s", r.Method, r.URL.Path, allow)})
+}
+
+// itoa is strconv.Itoa, named for the call sites that build headers.
+func itoa(n int) string { return strconv.Itoa(n) }

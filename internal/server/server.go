@@ -1,0 +1,124 @@
+// Package server is Accord's HTTP front door: it reads requests (size limits,
+// gzip, content types, methods), hands bodies to the protocol that owns the
+// route, runs the events through the pipeline, delivers the records, and
+// answers with what happened to each event. It knows protocols and the
+// pipeline, never a sink.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/accord-events/accord/internal/config"
+	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/pipeline"
+	"github.com/accord-events/accord/internal/protocol"
+)
+
+// Decoder reads a request's events; see package protocol.
+type Decoder func(req *protocol.Request) ([]event.Input, error)
+
+// Endpoint routes POSTs on Path to a protocol.
+type Endpoint struct {
+	Path     string
+	Protocol string
+	Decode   Decoder
+}
+
+// Deliverer takes records once they are processed. Deliver returns only
+// when the records are stored (or an error says they are not): the request
+// is acknowledged after it.
+type Deliverer interface {
+	Deliver(ctx context.Context, records []*event.Envelope) error
+}
+
+// Server is the collector's HTTP server.
+type Server struct {
+	cfg       config.Server
+	pipeline  *pipeline.Pipeline
+	deliverer Deliverer
+	log       *slog.Logger
+	http      *http.Server
+	handler   http.Handler
+	draining  atomic.Bool
+}
+
+// New returns a server for the given endpoints.
+func New(cfg config.Server, p *pipeline.Pipeline, d Deliverer, endpoints []Endpoint, log *slog.Logger) *Server {
+	s := &Server{cfg: cfg, pipeline: p, deliverer: d, log: log}
+	mux := http.NewServeMux()
+	for _, ep := range endpoints {
+		mux.Handle(ep.Path, s.collect(ep))
+	}
+	mux.HandleFunc("/healthz", s.healthz)
+	mux.HandleFunc("/readyz", s.readyz)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, http.StatusNotFound, errorBody{Error: fmt.Sprintf("no route %s; events go to POST /events or POST /cloudevents", r.URL.Path)})
+	})
+	s.handler = s.withRequestID(s.withRecover(mux))
+	s.http = &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           s.handler,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return s
+}
+
+// Handler returns the server's HTTP handler, for tests and embedding.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Serve accepts connections on ln until Shutdown. It returns nil after a
+// graceful shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	s.log.Info("collector listening", "addr", ln.Addr().String())
+	if err := s.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve http: %w", err)
+	}
+	return nil
+}
+
+// Shutdown stops accepting connections and waits for in-flight requests to
+// finish (and so for their records to be delivered) until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.draining.Store(true)
+	if err := s.http.Shutdown(ctx); err != nil {
+		return fmt.Errorf("shut down http server: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		methodNotAllowed(w, r, "GET, HEAD")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz answers 200 while the server takes events. The server is built
+// only after contracts are loaded and sinks opened, so it is ready from its
+// first request until shutdown begins.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		methodNotAllowed(w, r, "GET, HEAD")
+		return
+	}
+	if s.draining.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting down"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// now is the collection time; a method so the handler reads one clock.
+func now() time.Time { return time.Now().UTC() }
