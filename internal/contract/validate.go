@@ -3,8 +3,8 @@ package contract
 import (
 	"encoding/json"
 	"errors"
-	"math/big"
 	"fmt"
+	"math/big"
 	"strings"
 
 	"github.com/accord-events/accord/internal/event"
