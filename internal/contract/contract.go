@@ -112,8 +112,3 @@ func compileErrorText(err error) string {
 	return err.Error()
 }
 
-// DecodeValue decodes raw JSON into the form Validate takes. Numbers are kept
-// exact (json.Number), so large integers validate as integers.
-func DecodeValue(raw []byte) (any, error) {
-	return jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-}

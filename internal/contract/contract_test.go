@@ -130,7 +130,7 @@ func TestValidateAcrossDrafts(t *testing.T) {
 		{"2020-12 unevaluatedProperties", "iglu:com.acme/d2020/jsonschema/1-0-0", `{"n": 2, "x": 1}`, []string{"unevaluatedProperties"}, []string{"/data/x"}, ""},
 		{"iglu meta valid", "iglu:com.acme/iglu/jsonschema/1-0-0", `{"n": 10, "email": "a@b.co"}`, nil, nil, ""},
 		{"iglu type", "iglu:com.acme/iglu/jsonschema/1-0-0", `{"n": "ten"}`, []string{"type"}, []string{"/data/n"}, "/data/n must be integer, but is string"},
-		{"iglu several problems", "iglu:com.acme/iglu/jsonschema/1-0-0", `{"n": 11, "email": "nope", "z": true}`, []string{"maximum", "format", "additionalProperties"}, []string{"/data/n", "/data/email", "/data"}, `/data has the property "z", which the contract does not allow`},
+		{"iglu several problems", "iglu:com.acme/iglu/jsonschema/1-0-0", `{"n": 11, "email": "nope", "z": true}`, []string{"additionalProperties", "format", "maximum"}, []string{"/data", "/data/email", "/data/n"}, `/data has the property "z", which the contract does not allow`},
 		{"big integer stays an integer", "iglu:com.acme/iglu/jsonschema/1-0-0", `{"n": -123456789012345678901234567890}`, nil, nil, ""},
 	}
 	for _, tc := range tests {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 
 	"github.com/accord-events/accord/internal/event"
@@ -62,6 +63,14 @@ func Messages(ve *jsonschema.ValidationError, schemaKey, instancePrefix string) 
 		})
 	}
 	walk(ve)
+	// The validator walks objects in map order; sort so the same input
+	// always gets the same messages in the same order.
+	slices.SortStableFunc(out, func(a, b event.Message) int {
+		if c := strings.Compare(a.InstancePath, b.InstancePath); c != 0 {
+			return c
+		}
+		return strings.Compare(a.SchemaPath, b.SchemaPath)
+	})
 	return out
 }
 

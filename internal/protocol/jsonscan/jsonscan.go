@@ -1,0 +1,407 @@
+// Package jsonscan reads JSON text in place: it validates it and hands back
+// the byte ranges of objects' members and arrays' elements, so that a protocol
+// can keep an event's data as the very bytes it was sent in, reading each byte
+// once, without building a map or re-marshalling anything.
+//
+// It accepts exactly the documents encoding/json's Valid accepts (the fuzz
+// test holds it to that), and like encoding/json it leaves the UTF-8 validity
+// of strings to the caller.
+package jsonscan
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+)
+
+// MaxDepth is how deeply arrays and objects may nest within one value, as in
+// encoding/json. It bounds the recursion a hostile body can cause.
+const MaxDepth = 10000
+
+// SyntaxError says where JSON text stopped being JSON.
+type SyntaxError struct {
+	// Offset is the index of the offending byte in the slice that was read.
+	Offset int
+	// Msg says what was wrong, as a lower-case phrase.
+	Msg string
+}
+
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("%s at byte offset %d", e.Msg, e.Offset)
+}
+
+func errAt(i int, msg string) error { return &SyntaxError{Offset: i, Msg: msg} }
+
+// SkipSpace returns the index of the first byte at or after i that is not
+// JSON whitespace, or len(b).
+func SkipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// Value validates the JSON value that starts at b[i] and returns the index
+// just past it. Leading whitespace is not skipped.
+func Value(b []byte, i int) (int, error) { return value(b, i, 0) }
+
+// Document validates that b[i:] is exactly one JSON value, with optional
+// whitespace around it, and returns the range [start, end) of the value.
+func Document(b []byte, i int) (start, end int, err error) {
+	start = SkipSpace(b, i)
+	if start == len(b) {
+		return start, start, errAt(start, "unexpected end of input, expected a value")
+	}
+	end, err = value(b, start, 0)
+	if err != nil {
+		return start, end, err
+	}
+	if j := SkipSpace(b, end); j != len(b) {
+		return start, end, errAt(j, "unexpected "+describe(b[j])+" after the end of the value")
+	}
+	return start, end, nil
+}
+
+func value(b []byte, i, depth int) (int, error) {
+	if i >= len(b) {
+		return i, errAt(i, "unexpected end of input, expected a value")
+	}
+	switch c := b[i]; c {
+	case '{':
+		return object(b, i, depth+1)
+	case '[':
+		return array(b, i, depth+1)
+	case '"':
+		return String(b, i)
+	case 't':
+		return literal(b, i, "true")
+	case 'f':
+		return literal(b, i, "false")
+	case 'n':
+		return literal(b, i, "null")
+	default:
+		if c == '-' || (c >= '0' && c <= '9') {
+			return number(b, i)
+		}
+		return i, errAt(i, "invalid "+describe(c)+" looking for the start of a value")
+	}
+}
+
+func object(b []byte, i, depth int) (int, error) {
+	if depth > MaxDepth {
+		return i, errAt(i, "objects and arrays nested too deeply")
+	}
+	return Object(b, i, func(_, _, vs int) (int, error) { return value(b, vs, depth) })
+}
+
+func array(b []byte, i, depth int) (int, error) {
+	if depth > MaxDepth {
+		return i, errAt(i, "objects and arrays nested too deeply")
+	}
+	return Array(b, i, func(_, es int) (int, error) { return value(b, es, depth) })
+}
+
+// Object walks the object that starts at b[i] ('{'). For each member it calls
+// member with the range [keyStart, keyEnd) of the member's name as sent (a
+// string literal, quotes and escapes included) and the index where its value
+// starts (always < len(b)); member must read the value (with Value, or by
+// walking it) and return the index just past it. Object returns the index just
+// past the closing brace.
+func Object(b []byte, i int, member func(keyStart, keyEnd, valueStart int) (int, error)) (int, error) {
+	i = SkipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, nil
+	}
+	for {
+		if i >= len(b) {
+			return i, errAt(i, "unexpected end of input inside an object")
+		}
+		if b[i] != '"' {
+			return i, errAt(i, "invalid "+describe(b[i])+" looking for the beginning of an object key string")
+		}
+		ks := i
+		var err error
+		if i, err = String(b, i); err != nil {
+			return i, err
+		}
+		ke := i
+		i = SkipSpace(b, i)
+		if i >= len(b) {
+			return i, errAt(i, "unexpected end of input inside an object")
+		}
+		if b[i] != ':' {
+			return i, errAt(i, "invalid "+describe(b[i])+" after object key")
+		}
+		i = SkipSpace(b, i+1)
+		if i >= len(b) {
+			return i, errAt(i, "unexpected end of input, expected a value")
+		}
+		if i, err = member(ks, ke, i); err != nil {
+			return i, err
+		}
+		i = SkipSpace(b, i)
+		if i >= len(b) {
+			return i, errAt(i, "unexpected end of input inside an object")
+		}
+		switch b[i] {
+		case ',':
+			i = SkipSpace(b, i+1)
+		case '}':
+			return i + 1, nil
+		default:
+			return i, errAt(i, "invalid "+describe(b[i])+" after object key:value pair")
+		}
+	}
+}
+
+// Array walks the array that starts at b[i] ('['). For each element it calls
+// elem with the element's index and the index where it starts (always
+// < len(b)); elem must read
+// the element and return the index just past it. Array returns the index just
+// past the closing bracket.
+func Array(b []byte, i int, elem func(n, start int) (int, error)) (int, error) {
+	i = SkipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return i + 1, nil
+	}
+	for n := 0; ; n++ {
+		if i >= len(b) {
+			return i, errAt(i, "unexpected end of input, expected a value")
+		}
+		var err error
+		if i, err = elem(n, i); err != nil {
+			return i, err
+		}
+		i = SkipSpace(b, i)
+		if i >= len(b) {
+			return i, errAt(i, "unexpected end of input inside an array")
+		}
+		switch b[i] {
+		case ',':
+			i = SkipSpace(b, i+1)
+		case ']':
+			return i + 1, nil
+		default:
+			return i, errAt(i, "invalid "+describe(b[i])+" after array element")
+		}
+	}
+}
+
+// String validates the string that starts at b[i] ('"') and returns the index
+// just past its closing quote.
+func String(b []byte, i int) (int, error) {
+	i++
+	for i < len(b) {
+		// Most bytes of most strings are plain: skip them in a tight loop.
+		for i < len(b) && plain[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			break
+		}
+		c := b[i]
+		switch {
+		case c == '"':
+			return i + 1, nil
+		case c == '\\':
+			if i+1 >= len(b) {
+				return len(b), errAt(len(b), "unexpected end of input inside a string")
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				for k := i + 2; k < i+6; k++ {
+					if k >= len(b) {
+						return len(b), errAt(len(b), "unexpected end of input inside a string")
+					}
+					if !isHex(b[k]) {
+						return k, errAt(k, "invalid "+describe(b[k])+" in \\u hexadecimal character escape")
+					}
+				}
+				i += 6
+			default:
+				return i + 1, errAt(i+1, "invalid "+describe(b[i+1])+" in string escape code")
+			}
+		case c < 0x20:
+			return i, errAt(i, "invalid "+describe(c)+" in string literal (control characters must be escaped)")
+		default:
+			i++
+		}
+	}
+	return i, errAt(i, "unexpected end of input inside a string (is a closing quote missing?)")
+}
+
+// plain marks the bytes that stand for themselves inside a string.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+func literal(b []byte, i int, lit string) (int, error) {
+	for k := 0; k < len(lit); k++ {
+		if i+k >= len(b) {
+			return i + k, errAt(i+k, "unexpected end of input in literal "+lit)
+		}
+		if b[i+k] != lit[k] {
+			return i + k, errAt(i+k, "invalid "+describe(b[i+k])+" in literal "+lit+" (expecting "+strconv.QuoteRune(rune(lit[k]))+")")
+		}
+	}
+	return i + len(lit), nil
+}
+
+func number(b []byte, i int) (int, error) {
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(b):
+		return i, errAt(i, "unexpected end of input in a number")
+	case b[i] == '0':
+		i++
+	case b[i] >= '1' && b[i] <= '9':
+		i = digits(b, i+1)
+	default:
+		return i, errAt(i, "invalid "+describe(b[i])+" in numeric literal")
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			return i, errAt(i, "expected a digit after the decimal point in a number")
+		}
+		i = digits(b, i)
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			return i, errAt(i, "expected a digit in the exponent of a number")
+		}
+		i = digits(b, i)
+	}
+	return i, nil
+}
+
+func digits(b []byte, i int) int {
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// describe names a byte for a message: 'x' for printable ASCII, its hex code
+// otherwise.
+func describe(c byte) string {
+	if c >= 0x20 && c < 0x7f {
+		return "character " + strconv.QuoteRune(rune(c))
+	}
+	return fmt.Sprintf("byte 0x%02x", c)
+}
+
+// Kind names the kind of the JSON value starting with c, for messages.
+func Kind(c byte) string {
+	switch c {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// Unquote returns the text of a valid JSON string literal (quotes included).
+// text must hold the same bytes as lit, as a string; a literal without
+// escapes is returned as a substring of text, without copying.
+func Unquote(lit []byte, text string) string {
+	if bytes.IndexByte(lit, '\\') < 0 {
+		return text[1 : len(text)-1]
+	}
+	return unescape(lit)
+}
+
+// UnquoteBytes returns the text of a valid JSON string literal (quotes
+// included) as a new string.
+func UnquoteBytes(lit []byte) string {
+	if bytes.IndexByte(lit, '\\') < 0 {
+		return string(lit[1 : len(lit)-1])
+	}
+	return unescape(lit)
+}
+
+func unescape(lit []byte) string {
+	var s string
+	if err := json.Unmarshal(lit, &s); err != nil {
+		// lit was validated by String; this cannot happen.
+		return string(lit[1 : len(lit)-1])
+	}
+	return s
+}
+
+// HasEscape reports whether a string literal holds a backslash escape.
+func HasEscape(lit []byte) bool { return bytes.IndexByte(lit, '\\') >= 0 }
+
+const hexDigits = "0123456789abcdef"
+
+// AppendString appends s to dst as a JSON string literal. Invalid UTF-8
+// becomes U+FFFD, as encoding/json does.
+func AppendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < 0x80 {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

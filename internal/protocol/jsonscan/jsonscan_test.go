@@ -1,0 +1,110 @@
+package jsonscan
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestDocument(t *testing.T) {
+	tests := []struct {
+		name   string
+		in     string
+		offset int // -1 when valid
+		msg    string
+	}{
+		{"object", ` {"a": [1, -2.5e+3, true, false, null, "\u00e9\n"], "b": {}} `, -1, ""},
+		{"empty", ``, 0, "unexpected end of input"},
+		{"bad literal", `[tru]`, 4, "in literal true"},
+		{"leading zero", `01`, 1, "after the end of the value"},
+		{"bad escape", `"\x"`, 2, "in string escape code"},
+		{"short unicode escape", `"\u12"`, 5, "in \\u hexadecimal character escape"},
+		{"control character", "\"a\tb\"", 2, "control characters must be escaped"},
+		{"unterminated string", `{"a`, 3, "closing quote missing"},
+		{"missing colon", `{"a" 1}`, 5, "after object key"},
+		{"trailing comma", `[1,]`, 3, "looking for the start of a value"},
+		{"trailing comma in object", `{"a":1,}`, 7, "beginning of an object key string"},
+		{"fraction without digits", `1.`, 2, "after the decimal point"},
+		{"exponent without digits", `1e+`, 3, "in the exponent"},
+		{"too deep", strings.Repeat("[", MaxDepth+1) + strings.Repeat("]", MaxDepth+1), MaxDepth, "nested too deeply"},
+		{"deep enough", strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth), -1, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := Document([]byte(tc.in), 0)
+			if tc.offset < 0 {
+				if err != nil {
+					t.Fatalf("Document: %v", err)
+				}
+				return
+			}
+			var se *SyntaxError
+			if !errors.As(err, &se) {
+				t.Fatalf("Document returned %v, want a *SyntaxError", err)
+			}
+			if se.Offset != tc.offset || !strings.Contains(se.Msg, tc.msg) {
+				t.Errorf("error %q at %d, want %q at %d", se.Msg, se.Offset, tc.msg, tc.offset)
+			}
+		})
+	}
+}
+
+func TestAppendString(t *testing.T) {
+	for _, s := range []string{"", "plain", "quote \" backslash \\ newline \n tab \t nul \x00", "é ü 日本", "bad \xff utf-8"} {
+		var back string
+		if err := json.Unmarshal(AppendString(nil, s), &back); err != nil {
+			t.Fatalf("AppendString(%q) is not JSON: %v", s, err)
+		}
+		want, _ := json.Marshal(s)
+		var wantBack string
+		_ = json.Unmarshal(want, &wantBack)
+		if back != wantBack {
+			t.Errorf("AppendString(%q) reads back as %q, want %q", s, back, wantBack)
+		}
+	}
+}
+
+// FuzzDocument holds Document to encoding/json: the same documents are JSON.
+func FuzzDocument(f *testing.F) {
+	for _, s := range []string{`{"a":[1,2.5e-3,"x\u00e9"]}`, `[`, `"\ud800"`, `-0`, `1E9`, "\"\x7f\xff\"", `{"a" :true }`, `nul`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		start, end, err := Document(b, 0)
+		if valid := json.Valid(b); valid != (err == nil) {
+			t.Fatalf("Document says %v, encoding/json says valid=%v", err, valid)
+		}
+		if err == nil && !json.Valid(b[start:end]) {
+			t.Fatalf("value range [%d,%d) is not JSON", start, end)
+		}
+		if err != nil {
+			var se *SyntaxError
+			if !errors.As(err, &se) || se.Offset < 0 || se.Offset > len(b) {
+				t.Fatalf("bad error %v", err)
+			}
+		}
+	})
+}
+
+var benchDoc = []byte(strings.Repeat(`{"specversion":"1.0","id":"6f1b7c1e-8a57-4a8e-9a67-2a1f5d7d9c10","source":"https://shop.example.com/checkout","attempt":1,"replay":false,"data":{"order_id":"ord_8f3a2c91","total":129.95,"items":[1,2,3],"coupon":null}},`, 100))
+
+func BenchmarkDocument(b *testing.B) {
+	doc := append(append([]byte{'['}, benchDoc[:len(benchDoc)-1]...), ']')
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		if _, _, err := Document(doc, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEncodingJSONValid(b *testing.B) {
+	doc := append(append([]byte{'['}, benchDoc[:len(benchDoc)-1]...), ']')
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		if !json.Valid(doc) {
+			b.Fatal("invalid")
+		}
+	}
+}
