@@ -111,4 +111,3 @@ func compileErrorText(err error) string {
 	}
 	return err.Error()
 }
-

@@ -35,7 +35,6 @@ func DecodeValue(raw []byte) (any, error) {
 // exhaust the stack; deeper input falls back to encoding/json's error.
 const maxDecodeDepth = 10000
 
-
 type valueDecoder struct {
 	b []byte
 	i int
@@ -223,4 +222,3 @@ func (d *valueDecoder) number() (any, bool) {
 	d.i = j
 	return json.Number(d.b[start:j]), true
 }
-
