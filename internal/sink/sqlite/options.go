@@ -1,0 +1,84 @@
+package sqlite
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Options configures a sqlite sink.
+type Options struct {
+	Path        string        `yaml:"path" doc:"SQLite database file to write; its parent directories are created when missing."`
+	GoodTable   string        `yaml:"good_table" doc:"Table that holds good records; created when missing."`
+	FailedTable string        `yaml:"failed_table" doc:"Table that holds failed records, with their failure and original input; created when missing."`
+	BusyTimeout time.Duration `yaml:"busy_timeout" doc:"How long a write waits for another connection (such as a long query you run on the file) to release its lock before it fails and is retried."`
+	Synchronous string        `yaml:"synchronous" doc:"SQLite's synchronous setting: normal (survives a crash of Accord, may lose the last commits on power loss), full (survives power loss, slower) or off (fastest, may corrupt the file on power loss)."`
+}
+
+// NewOptions returns the default options.
+func NewOptions() *Options {
+	return &Options{
+		Path:        "accord-data/accord.db",
+		GoodTable:   "events",
+		FailedTable: "failed_events",
+		BusyTimeout: 5 * time.Second,
+		Synchronous: "normal",
+	}
+}
+
+// identifier is what a table name may be: it is written into SQL statements,
+// so it is kept to names that need no quoting in any SQL tool.
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// Validate reports every problem with the options, each naming its key and
+// the fix.
+func (o *Options) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if o.Path == "" {
+		bad("path", "must not be empty; set it to the SQLite file to write, such as accord-data/accord.db")
+	} else if o.Path == ":memory:" || strings.HasPrefix(o.Path, "file:") {
+		bad("path", "%q is not a file path; set it to the SQLite file to write, such as accord-data/accord.db", o.Path)
+	}
+	for _, t := range []struct{ key, name, example string }{
+		{"good_table", o.GoodTable, "events"},
+		{"failed_table", o.FailedTable, "failed_events"},
+	} {
+		switch {
+		case t.name == "":
+			bad(t.key, "must not be empty; name the table, such as %s", t.example)
+		case !identifier.MatchString(t.name):
+			bad(t.key, "%q is not a plain table name; use letters, digits and underscores, starting with a letter, such as %s", t.name, t.example)
+		case strings.HasPrefix(strings.ToLower(t.name), "sqlite_"):
+			bad(t.key, "%q starts with sqlite_, which SQLite reserves; choose another name, such as %s", t.name, t.example)
+		}
+	}
+	if o.GoodTable != "" && strings.EqualFold(o.GoodTable, o.FailedTable) {
+		bad("failed_table", "%q is also good_table; good and failed records need tables of their own, such as events and failed_events", o.FailedTable)
+	}
+	if o.BusyTimeout < time.Millisecond {
+		bad("busy_timeout", "%s is too short; use at least 1ms, such as 5s", o.BusyTimeout)
+	}
+	if _, ok := synchronousPragma(o.Synchronous); !ok {
+		bad("synchronous", "%q is not a mode; use normal, full or off", o.Synchronous)
+	}
+	return errors.Join(errs...)
+}
+
+// synchronousPragma returns SQLite's PRAGMA synchronous value for the
+// synchronous option.
+func synchronousPragma(mode string) (string, bool) {
+	switch strings.ToLower(mode) {
+	case "normal":
+		return "NORMAL", true
+	case "full":
+		return "FULL", true
+	case "off":
+		return "OFF", true
+	}
+	return "", false
+}

@@ -1,0 +1,699 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/sink"
+)
+
+var collected = time.Date(2024, 3, 9, 12, 30, 45, 123456789, time.UTC)
+
+// goodRecord is a record as the pipeline builds one for a web event: a
+// 15-field payload, two contexts, and every envelope field set.
+func goodRecord(id string) *event.Envelope {
+	return &event.Envelope{
+		EventID:     id,
+		RequestID:   "req-" + id,
+		CollectedAt: event.Time{Time: collected},
+		SentAt:      event.Time{Time: collected.Add(-2 * time.Second)},
+		CreatedAt:   event.Time{Time: collected.Add(-3 * time.Second)},
+		EventTime:   event.Time{Time: collected.Add(-3 * time.Second)},
+		Protocol:    "selfdesc",
+		Schema:      "iglu:com.acme/checkout_completed/jsonschema/1-0-2",
+		Vendor:      "com.acme",
+		Name:        "checkout_completed",
+		Version:     "1-0-2",
+		Namespace:   "web",
+		Valid:       true,
+		Payload: json.RawMessage(`{"sku":"SKU-48213","name":"Trail running shoe","category":"footwear","brand":"Acme",` +
+			`"price":129.95,"currency":"EUR","quantity":2,"discount":10.5,"coupon":"SPRING24","in_stock":true,` +
+			`"variant":"blue/42","list":"search results","position":3,"order_id":"ORD-2024-000123","tax":24.7}`),
+		Contexts: []event.Context{
+			{Schema: "iglu:com.acme/web_page/jsonschema/1-0-0", Data: json.RawMessage(`{"id":"6f1c4a8e-7d0b-4c2e-9a51-1f6f2b9d8c3e"}`)},
+			{Schema: "iglu:com.acme/experiment/jsonschema/1-0-0", Data: json.RawMessage(`{"name":"checkout_v2","variant":"b"}`)},
+		},
+		Attributes: json.RawMessage(`{"specversion":"1.0","source":"/shop"}`),
+		Source: event.Source{
+			IP:        "203.0.113.42",
+			UserAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0 Safari/537.36",
+			Referer:   "https://shop.example.com/cart",
+			Origin:    "https://shop.example.com",
+			Path:      "/com.acme/events",
+		},
+		Identity:    event.Identity{UserID: "user-981", AnonymousID: "anon-7f3e", NetworkUserID: "nuid-0c2d"},
+		Collector:   event.Collector{Name: "accord", Version: "0.1.0", Env: "test", Host: "collector-1"},
+		Fingerprint: "5f0c2a9b7e1d4c38",
+	}
+}
+
+// failedRecord is a record that failed validation, keeping its input.
+func failedRecord(id string) *event.Envelope {
+	r := goodRecord(id)
+	r.Valid = false
+	r.Failure = &event.Failure{
+		Type: event.SchemaViolation,
+		Messages: []event.Message{{
+			Schema:       r.Schema,
+			InstancePath: "/data/price",
+			SchemaPath:   "/properties/price/minimum",
+			Keyword:      "minimum",
+			Message:      "price must be at least 0, but is -1",
+		}},
+	}
+	r.Payload = json.RawMessage(`{"sku":"SKU-1","price":-1}`)
+	r.SetRaw([]byte(`{"schema":"iglu:com.acme/checkout_completed/jsonschema/1-0-2","data":{"sku":"SKU-1","price":-1}}`))
+	return r
+}
+
+func openTest(t *testing.T, edit func(*Options)) (*Sink, *sql.DB, Options) {
+	t.Helper()
+	opts := *NewOptions()
+	opts.Path = filepath.Join(t.TempDir(), "data", "accord.db")
+	if edit != nil {
+		edit(&opts)
+	}
+	s, err := Open(context.Background(), opts, nil)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s, readDB(t, opts.Path), opts
+}
+
+// readDB opens the database file as a user would, with database/sql. The
+// path is given as a file: URI, as the driver reads what follows a '?' in a
+// plain path as parameters.
+func readDB(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func count(t *testing.T, db *sql.DB, table string) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
+		t.Fatalf("count %s: %v", table, err)
+	}
+	return n
+}
+
+// row reads every column of the row with event_id id, NULL as nil and
+// everything else as text.
+func row(t *testing.T, db *sql.DB, table, id string) map[string]any {
+	t.Helper()
+	rows, err := db.Query("SELECT * FROM "+table+" WHERE event_id = ?", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rows.Next() {
+		t.Fatalf("no row in %s with event_id %s (err %v)", table, id, rows.Err())
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		t.Fatal(err)
+	}
+	got := make(map[string]any, len(cols))
+	for i, c := range cols {
+		switch v := vals[i].(type) {
+		case nil:
+			got[c] = nil
+		case []byte:
+			// A BLOB would break SQLite's JSON functions; every column is
+			// TEXT, INTEGER or NULL.
+			t.Errorf("%s.%s is a BLOB, want TEXT", table, c)
+			got[c] = string(v)
+		case string:
+			got[c] = v
+		case int64:
+			got[c] = strconv.FormatInt(v, 10)
+		default:
+			t.Errorf("%s.%s has type %T", table, c, v)
+		}
+	}
+	if rows.Next() {
+		t.Fatalf("two rows in %s with event_id %s", table, id)
+	}
+	return got
+}
+
+func TestWriteStoresEveryColumn(t *testing.T) {
+	s, db, _ := openTest(t, nil)
+
+	sparse := goodRecord("good-2")
+	sparse.EventTime = event.Time{}
+	sparse.SentAt = event.Time{}
+	sparse.Payload = nil
+	sparse.Attributes = nil
+	sparse.Contexts = nil
+	sparse.Source.UserAgent = "quote \" backslash \\ newline \n tab \t é"
+
+	noInput := failedRecord("failed-2")
+	noInput.Failure = event.NewFailure(event.PayloadFormatViolation, "body is not JSON")
+	noInput.SetRaw([]byte{0xff, 0xfe, 'x'})
+
+	if err := s.Write(context.Background(), []*event.Envelope{
+		goodRecord("good-1"), failedRecord("failed-1"), sparse, noInput,
+	}); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+
+	commonGood := map[string]any{
+		"request_id":   "req-good-1",
+		"collected_at": "2024-03-09T12:30:45.123456Z",
+		"sent_at":      "2024-03-09T12:30:43.123456Z",
+		"created_at":   "2024-03-09T12:30:42.123456Z",
+		"event_time":   "2024-03-09T12:30:42.123456Z",
+		"protocol":     "selfdesc",
+		"schema":       "iglu:com.acme/checkout_completed/jsonschema/1-0-2",
+		"vendor":       "com.acme",
+		"name":         "checkout_completed",
+		"version":      "1-0-2",
+		"namespace":    "web",
+		"payload": `{"sku":"SKU-48213","name":"Trail running shoe","category":"footwear","brand":"Acme",` +
+			`"price":129.95,"currency":"EUR","quantity":2,"discount":10.5,"coupon":"SPRING24","in_stock":true,` +
+			`"variant":"blue/42","list":"search results","position":3,"order_id":"ORD-2024-000123","tax":24.7}`,
+		"contexts": `[{"schema":"iglu:com.acme/web_page/jsonschema/1-0-0","data":{"id":"6f1c4a8e-7d0b-4c2e-9a51-1f6f2b9d8c3e"}},` +
+			`{"schema":"iglu:com.acme/experiment/jsonschema/1-0-0","data":{"name":"checkout_v2","variant":"b"}}]`,
+		"attributes": `{"specversion":"1.0","source":"/shop"}`,
+		"source": `{"ip":"203.0.113.42","user_agent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0 Safari/537.36",` +
+			`"referer":"https://shop.example.com/cart","origin":"https://shop.example.com","path":"/com.acme/events"}`,
+		"identity":    `{"user_id":"user-981","anonymous_id":"anon-7f3e","network_user_id":"nuid-0c2d"}`,
+		"collector":   `{"name":"accord","version":"0.1.0","env":"test","host":"collector-1"}`,
+		"fingerprint": "5f0c2a9b7e1d4c38",
+	}
+	with := func(base map[string]any, changes map[string]any) map[string]any {
+		m := make(map[string]any, len(base)+len(changes))
+		for k, v := range base {
+			m[k] = v
+		}
+		for k, v := range changes {
+			m[k] = v
+		}
+		return m
+	}
+
+	tests := []struct {
+		name  string
+		table string
+		id    string
+		want  map[string]any
+	}{
+		{
+			name:  "good record",
+			table: "events",
+			id:    "good-1",
+			want:  with(commonGood, map[string]any{"event_id": "good-1", "valid": "1"}),
+		},
+		{
+			name:  "good record with unknown times and no payload",
+			table: "events",
+			id:    "good-2",
+			want: with(commonGood, map[string]any{
+				"event_id": "good-2", "request_id": "req-good-2", "valid": "1",
+				"event_time": nil, "sent_at": nil, "payload": nil, "attributes": nil, "contexts": "[]",
+				"source": `{"ip":"203.0.113.42","user_agent":"quote \" backslash \\ newline \n tab \t é",` +
+					`"referer":"https://shop.example.com/cart","origin":"https://shop.example.com","path":"/com.acme/events"}`,
+			}),
+		},
+		{
+			name:  "failed record",
+			table: "failed_events",
+			id:    "failed-1",
+			want: with(commonGood, map[string]any{
+				"event_id": "failed-1", "request_id": "req-failed-1", "valid": "0",
+				"payload":      `{"sku":"SKU-1","price":-1}`,
+				"failure_type": "schema_violation",
+				"failure": `{"type":"schema_violation","messages":[{"schema":"iglu:com.acme/checkout_completed/jsonschema/1-0-2",` +
+					`"instance_path":"/data/price","schema_path":"/properties/price/minimum","keyword":"minimum",` +
+					`"message":"price must be at least 0, but is -1"}]}`,
+				"raw":          `{"schema":"iglu:com.acme/checkout_completed/jsonschema/1-0-2","data":{"sku":"SKU-1","price":-1}}`,
+				"raw_encoding": "text",
+			}),
+		},
+		{
+			name:  "failed record whose input was not text",
+			table: "failed_events",
+			id:    "failed-2",
+			want: with(commonGood, map[string]any{
+				"event_id": "failed-2", "request_id": "req-failed-2", "valid": "0",
+				"payload":      `{"sku":"SKU-1","price":-1}`,
+				"failure_type": "payload_format_violation",
+				"failure":      `{"type":"payload_format_violation","messages":[{"instance_path":"","schema_path":"","message":"body is not JSON"}]}`,
+				"raw":          "//54",
+				"raw_encoding": "base64",
+			}),
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := row(t, db, tc.table, tc.id)
+			for col, want := range tc.want {
+				g, ok := got[col]
+				if !ok {
+					t.Errorf("%s has no column %s", tc.table, col)
+					continue
+				}
+				if g != want {
+					t.Errorf("%s = %#v, want %#v", col, g, want)
+				}
+			}
+			for col := range got {
+				if _, ok := tc.want[col]; !ok {
+					t.Errorf("unexpected column %s = %#v", col, got[col])
+				}
+			}
+		})
+	}
+	if n := count(t, db, "events"); n != 2 {
+		t.Errorf("events holds %d rows, want 2", n)
+	}
+	if n := count(t, db, "failed_events"); n != 2 {
+		t.Errorf("failed_events holds %d rows, want 2", n)
+	}
+}
+
+func TestWriteIgnoresDuplicateEventIDs(t *testing.T) {
+	s, db, _ := openTest(t, nil)
+	ctx := context.Background()
+
+	first := goodRecord("a")
+	batch := []*event.Envelope{first, goodRecord("b"), failedRecord("c")}
+	if err := s.Write(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	// The same batch again, as a retry after a lost acknowledgement would
+	// deliver it, plus a duplicate within one batch and a record whose
+	// content changed but whose id did not.
+	changed := goodRecord("a")
+	changed.Payload = json.RawMessage(`{"sku":"changed"}`)
+	again := append(batch, goodRecord("d"), goodRecord("d"), changed, failedRecord("c"))
+	if err := s.Write(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, db, "events"); n != 3 {
+		t.Errorf("events holds %d rows, want 3 (a, b, d)", n)
+	}
+	if n := count(t, db, "failed_events"); n != 1 {
+		t.Errorf("failed_events holds %d rows, want 1 (c)", n)
+	}
+	var sku string
+	if err := db.QueryRow(`SELECT json_extract(payload, '$.sku') FROM events WHERE event_id = 'a'`).Scan(&sku); err != nil {
+		t.Fatal(err)
+	}
+	if sku != "SKU-48213" {
+		t.Errorf("event a has sku %q, want the first write's SKU-48213", sku)
+	}
+}
+
+func TestRecordsWithoutEventIDAreKept(t *testing.T) {
+	s, db, _ := openTest(t, nil)
+	if err := s.Write(context.Background(), []*event.Envelope{failedRecord(""), failedRecord("")}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, db, "failed_events WHERE event_id IS NULL"); n != 2 {
+		t.Errorf("%d records without event_id stored, want 2", n)
+	}
+}
+
+func TestJSONColumnsAnswerJSONFunctions(t *testing.T) {
+	s, db, _ := openTest(t, nil)
+	if err := s.Write(context.Background(), []*event.Envelope{goodRecord("g"), failedRecord("f")}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		query string
+		want  string
+	}{
+		{"payload field", `SELECT json_extract(payload, '$.sku') FROM events`, "SKU-48213"},
+		{"payload number", `SELECT json_extract(payload, '$.price') * json_extract(payload, '$.quantity') FROM events`, "259.9"},
+		{"context data", `SELECT json_extract(contexts, '$[1].data.variant') FROM events`, "b"},
+		{"context by schema", `SELECT json_extract(c.value, '$.data.id') FROM events, json_each(events.contexts) AS c
+			WHERE json_extract(c.value, '$.schema') LIKE 'iglu:com.acme/web_page/%'`, "6f1c4a8e-7d0b-4c2e-9a51-1f6f2b9d8c3e"},
+		{"attributes", `SELECT attributes ->> '$.specversion' FROM events`, "1.0"},
+		{"source", `SELECT source ->> '$.ip' FROM events`, "203.0.113.42"},
+		{"identity", `SELECT identity ->> '$.user_id' FROM events`, "user-981"},
+		{"collector", `SELECT collector ->> '$.host' FROM events`, "collector-1"},
+		{"failure message", `SELECT json_extract(failure, '$.messages[0].message') FROM failed_events`, "price must be at least 0, but is -1"},
+		{"failure pointer", `SELECT failure ->> '$.messages[0].instance_path' FROM failed_events`, "/data/price"},
+		{"every JSON column is JSON text", `SELECT count(*) FROM events WHERE json_valid(payload) AND json_valid(contexts)
+			AND json_valid(attributes) AND json_valid(source) AND json_valid(identity) AND json_valid(collector)
+			AND typeof(payload) = 'text'`, "1"},
+		{"every failed JSON column is JSON text", `SELECT count(*) FROM failed_events WHERE json_valid(payload)
+			AND json_valid(contexts) AND json_valid(failure) AND typeof(failure) = 'text'`, "1"},
+		{"time range", `SELECT count(*) FROM events WHERE collected_at >= '2024-03-09T12:30:45' AND collected_at < '2024-03-10'`, "1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got string
+			if err := db.QueryRow(tc.query).Scan(&got); err != nil {
+				t.Fatalf("%s: %v", tc.query, err)
+			}
+			if got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestConcurrentWritersLoseNothing(t *testing.T) {
+	s, db, _ := openTest(t, nil)
+	const writers, batches, perBatch = 8, 20, 37 // 37: chunks of 32, 4 and 1
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := 0; b < batches; b++ {
+				batch := make([]*event.Envelope, perBatch)
+				for i := range batch {
+					id := fmt.Sprintf("w%d-b%d-r%d", w, b, i)
+					if i%5 == 0 {
+						batch[i] = failedRecord(id)
+					} else {
+						batch[i] = goodRecord(id)
+					}
+				}
+				if err := s.Write(context.Background(), batch); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("Write: %v", err)
+	}
+	failedPerBatch := (perBatch + 4) / 5
+	wantFailed := writers * batches * failedPerBatch
+	wantGood := writers*batches*perBatch - wantFailed
+	if n := count(t, db, "events"); n != wantGood {
+		t.Errorf("events holds %d rows, want %d", n, wantGood)
+	}
+	if n := count(t, db, "failed_events"); n != wantFailed {
+		t.Errorf("failed_events holds %d rows, want %d", n, wantFailed)
+	}
+	// Every id is there, in the right table.
+	for w := 0; w < writers; w++ {
+		for b := 0; b < batches; b++ {
+			for i := 0; i < perBatch; i++ {
+				table := "events"
+				if i%5 == 0 {
+					table = "failed_events"
+				}
+				var n int
+				id := fmt.Sprintf("w%d-b%d-r%d", w, b, i)
+				if err := db.QueryRow("SELECT count(*) FROM "+table+" WHERE event_id = ?", id).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				if n != 1 {
+					t.Fatalf("%s holds %d rows for %s, want 1", table, n, id)
+				}
+			}
+		}
+	}
+}
+
+func TestWriteIsOneTransaction(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "accord.db")
+	// A failed table made beforehand that refuses one raw_encoding: the
+	// batch's good record must not be stored when its failed record can't be.
+	pre := readDB(t, path)
+	var cols []string
+	for _, c := range columns(true) {
+		cols = append(cols, c.name+" "+c.decl)
+	}
+	if _, err := pre.Exec("CREATE TABLE failed_events (" + strings.Join(cols, ", ") + ", CHECK (raw_encoding <> 'refused'))"); err != nil {
+		t.Fatal(err)
+	}
+	pre.Close()
+
+	s, db, _ := openTest(t, func(o *Options) { o.Path = path })
+	refused := failedRecord("f")
+	refused.RawEncoding = "refused"
+	err := s.Write(context.Background(), []*event.Envelope{goodRecord("g"), refused})
+	if err == nil || !strings.Contains(err.Error(), "insert into failed_events") {
+		t.Fatalf("Write = %v, want an error naming failed_events", err)
+	}
+	if n := count(t, db, "events"); n != 0 {
+		t.Fatalf("events holds %d rows after a failed write, want 0", n)
+	}
+	// The retry of the same batch, once it can be stored, stores all of it.
+	refused.RawEncoding = event.RawText
+	if err := s.Write(context.Background(), []*event.Envelope{goodRecord("g"), refused}); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if g, f := count(t, db, "events"), count(t, db, "failed_events"); g != 1 || f != 1 {
+		t.Errorf("after retry events=%d failed_events=%d, want 1 and 1", g, f)
+	}
+}
+
+func TestWriteHonoursCancelledContext(t *testing.T) {
+	s, db, _ := openTest(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := s.Write(ctx, []*event.Envelope{goodRecord("g")})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Write = %v, want context.Canceled", err)
+	}
+	if n := count(t, db, "events"); n != 0 {
+		t.Errorf("events holds %d rows, want 0", n)
+	}
+	// The sink still works afterwards.
+	if err := s.Write(context.Background(), []*event.Envelope{goodRecord("g")}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenThroughType(t *testing.T) {
+	typ := Type()
+	if typ.Name != "sqlite" || typ.Doc == "" {
+		t.Fatalf("Type() = %q, %q", typ.Name, typ.Doc)
+	}
+	opts, ok := typ.NewOptions().(*Options)
+	if !ok {
+		t.Fatalf("NewOptions returned %T", typ.NewOptions())
+	}
+	if *opts != *NewOptions() {
+		t.Errorf("NewOptions = %+v", *opts)
+	}
+	want := Options{Path: "accord-data/accord.db", GoodTable: "events", FailedTable: "failed_events", BusyTimeout: 5 * time.Second, Synchronous: "normal"}
+	if *opts != want {
+		t.Errorf("defaults = %+v, want %+v", *opts, want)
+	}
+	// Parent directories that don't exist yet are created; a path with
+	// URI-special characters is still a path.
+	dir := t.TempDir()
+	opts.Path = filepath.Join(dir, "a b", "c?d#e%20.db")
+	ctx := context.Background()
+	s, err := typ.Open(ctx, opts, sink.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, []*event.Envelope{goodRecord("g"), failedRecord("f")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, []*event.Envelope{goodRecord("h")}); err == nil {
+		t.Error("Write after Close succeeded")
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, "a b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), "c?d#e%20.db") {
+			t.Errorf("unexpected file %q beside the database", e.Name())
+		}
+	}
+	if _, err := os.Stat(opts.Path); err != nil {
+		t.Fatalf("database file: %v", err)
+	}
+
+	// Opening again keeps what is stored.
+	s, err = typ.Open(ctx, opts, sink.Deps{})
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s.Close()
+	if err := s.Write(ctx, []*event.Envelope{goodRecord("g"), goodRecord("h")}); err != nil {
+		t.Fatal(err)
+	}
+	db := readDB(t, opts.Path)
+	if n := count(t, db, "events"); n != 2 {
+		t.Errorf("events holds %d rows after reopening, want 2", n)
+	}
+	var mode string
+	if err := db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+	}
+	var indexes int
+	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index'
+		AND name IN ('events_collected_at', 'events_schema', 'failed_events_collected_at', 'failed_events_schema')`).Scan(&indexes); err != nil || indexes != 4 {
+		t.Errorf("found %d of the 4 indexes (%v)", indexes, err)
+	}
+}
+
+func TestOpenRejectsForeignTable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "accord.db")
+	pre := readDB(t, path)
+	if _, err := pre.Exec("CREATE TABLE events (id INTEGER PRIMARY KEY, body TEXT)"); err != nil {
+		t.Fatal(err)
+	}
+	pre.Close()
+	opts := *NewOptions()
+	opts.Path = path
+	_, err := Open(context.Background(), opts, nil)
+	if err == nil || !strings.Contains(err.Error(), "events") {
+		t.Fatalf("Open = %v, want an error naming table events", err)
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*Options)
+		want []string // substrings of the error; none means valid
+	}{
+		{"defaults", func(*Options) {}, nil},
+		{"full sync", func(o *Options) { o.Synchronous = "FULL" }, nil},
+		{"empty path", func(o *Options) { o.Path = "" }, []string{"path: must not be empty", "accord-data/accord.db"}},
+		{"memory", func(o *Options) { o.Path = ":memory:" }, []string{"path: \":memory:\" is not a file path"}},
+		{"empty good table", func(o *Options) { o.GoodTable = "" }, []string{"good_table: must not be empty"}},
+		{"bad table name", func(o *Options) { o.FailedTable = "failed-events; DROP" }, []string{"failed_table:", "letters, digits and underscores"}},
+		{"reserved table name", func(o *Options) { o.GoodTable = "sqlite_events" }, []string{"good_table:", "reserves"}},
+		{"same tables", func(o *Options) { o.FailedTable = "EVENTS" }, []string{"failed_table:", "also good_table"}},
+		{"zero busy timeout", func(o *Options) { o.BusyTimeout = 0 }, []string{"busy_timeout:", "such as 5s"}},
+		{"bad synchronous", func(o *Options) { o.Synchronous = "extra" }, []string{"synchronous: \"extra\"", "normal, full or off"}},
+		{"every problem at once", func(o *Options) { o.Path = ""; o.Synchronous = "" }, []string{"path:", "synchronous:"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := NewOptions()
+			tc.edit(o)
+			err := o.Validate()
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("Validate = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Validate = nil, want %q", tc.want)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Validate = %q, want it to contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestWriteWaitsForAnotherWriterThenFails(t *testing.T) {
+	s, db, _ := openTest(t, func(o *Options) { o.BusyTimeout = 50 * time.Millisecond })
+	ctx := context.Background()
+	// Another program holding the write lock, such as a long UPDATE run by
+	// hand on the file.
+	other, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = s.Write(ctx, []*event.Envelope{goodRecord("g")})
+	if err == nil || !strings.Contains(err.Error(), "begin transaction") {
+		t.Fatalf("Write while another writer holds the lock = %v, want a begin transaction error", err)
+	}
+	if waited := time.Since(start); waited < 40*time.Millisecond {
+		t.Errorf("Write gave up after %s, want it to wait busy_timeout (50ms)", waited)
+	}
+	if _, err := other.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	// Readers don't block the writer.
+	rows, err := db.Query("SELECT event_id FROM events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	if err := s.Write(ctx, []*event.Envelope{goodRecord("g")}); err != nil {
+		t.Fatalf("Write once the lock is free: %v", err)
+	}
+	rows.Close()
+	if n := count(t, db, "events"); n != 1 {
+		t.Errorf("events holds %d rows, want 1", n)
+	}
+}
+
+func TestWALIsCheckpointedWhileWriting(t *testing.T) {
+	s, _, opts := openTest(t, nil)
+	dbSize := func() int64 {
+		info, err := os.Stat(opts.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.Size()
+	}
+	before := dbSize()
+	// About 6 MiB of records: past checkpointEvery, far below the writer's
+	// own wal_autocheckpoint backstop of 64 MiB.
+	for b := 0; b < 60; b++ {
+		batch := make([]*event.Envelope, 100)
+		for i := range batch {
+			batch[i] = goodRecord(fmt.Sprintf("b%d-%d", b, i))
+		}
+		if err := s.Write(context.Background(), batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for dbSize() < before+4<<20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("database file is %d bytes after writing 6 MiB; the WAL was not checkpointed into it", dbSize())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
