@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/accord-events/accord/internal/config"
+	"github.com/accord-events/accord/internal/contract"
+	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/pipeline"
+	"github.com/accord-events/accord/internal/server"
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+)
+
+func newServeCmd() *cobra.Command {
+	var configPath, addr string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the collector",
+		Long: `Run the collector.
+
+With no configuration file it runs on the embedded default: port 8080,
+contracts from ./contracts, good and failed events in SQLite at
+./accord-data/accord.db. With accord.yml in the working directory, or a file
+named by --config or $ACCORD_CONFIG, it runs on that. See docs/configuration.md.
+
+On SIGTERM or SIGINT it stops taking requests, lets those in flight finish
+within server.shutdown_timeout, and closes its sinks.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(configPath)
+			if err != nil {
+				return err
+			}
+			if addr != "" {
+				cfg.Server.Addr = addr
+			}
+			return serve(cmd.Context(), cfg)
+		},
+	}
+	cmd.Flags().StringVarP(&configPath, "config", "c", "", "configuration file (default: $ACCORD_CONFIG, else ./accord.yml if it exists)")
+	cmd.Flags().StringVar(&addr, "addr", "", "listen address host:port, overriding server.addr")
+	return cmd
+}
+
+func loadConfig(path string) (config.Config, error) {
+	if path == "" {
+		path = os.Getenv(config.EnvConfigFile)
+	}
+	cfg, err := config.Load(path, os.Environ())
+	if err != nil {
+		return config.Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+func serve(ctx context.Context, cfg config.Config) error {
+	log, err := newLogger(cfg.Log)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	// Event ids are generated per event: draw their randomness in bulk
+	// rather than with a system call each.
+	uuid.EnableRandPool()
+
+	registry := contract.NewRegistry(loadContracts(cfg.Contracts.Dir, log))
+
+	sinks, err := openSinks(ctx, cfg.Sinks, sinkTypes(), os.Environ(), log)
+	if err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	p := pipeline.New(registry, event.Collector{Name: cfg.Collector.Name, Version: buildVersion(), Env: cfg.Collector.Env, Host: host}, cfg.Collector.Namespace)
+	srv := server.New(cfg.Server, p, sinks, endpoints(), log)
+
+	ln, err := net.Listen("tcp", cfg.Server.Addr)
+	if err != nil {
+		_ = sinks.Close()
+		return fmt.Errorf("listen on %s (server.addr): %w", cfg.Server.Addr, err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	select {
+	case err := <-served:
+		_ = sinks.Close()
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.Server.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
+	defer cancel()
+	shutdownErr := srv.Shutdown(shutdownCtx)
+	if err := <-served; err != nil && shutdownErr == nil {
+		shutdownErr = err
+	}
+	if err := sinks.Close(); err != nil {
+		shutdownErr = errors.Join(shutdownErr, err)
+	}
+	if shutdownErr != nil {
+		return shutdownErr
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// loadContracts compiles the contracts under dir. A contract that fails to
+// load is reported with its file and reason and does not stop the others.
+func loadContracts(dir string, log *slog.Logger) []*contract.Contract {
+	contracts, problems, err := contract.LoadDir(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			log.Warn("contracts directory does not exist: every event will fail as schema_not_found; run accord init, or set contracts.dir", "dir", dir)
+		} else {
+			log.Error("contracts could not be read: every event will fail as schema_not_found", "dir", dir, "err", err)
+		}
+		return nil
+	}
+	for _, p := range problems {
+		log.Error("contract not loaded", "file", p.Path, "err", p.Err)
+	}
+	log.Info("contracts loaded", "dir", dir, "loaded", len(contracts), "failed", len(problems))
+	return contracts
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/accord-events/accord/internal/config"
+	"github.com/accord-events/accord/internal/protocol/cloudevents"
+	"github.com/accord-events/accord/internal/protocol/selfdesc"
+	"github.com/accord-events/accord/internal/server"
+	"github.com/accord-events/accord/internal/sink"
+	"github.com/accord-events/accord/internal/sink/file"
+	"github.com/accord-events/accord/internal/sink/sqlite"
+	"github.com/accord-events/accord/internal/sink/stdout"
+)
+
+// sinkTypes is every sink type Accord ships. A new sink is one line here.
+func sinkTypes() *sink.Types {
+	return sink.NewTypes(sqlite.Type(), file.Type(), stdout.Type())
+}
+
+// endpoints is every input protocol Accord ships and where it listens.
+func endpoints() []server.Endpoint {
+	return []server.Endpoint{
+		{Path: "/events", Protocol: selfdesc.Name, Decode: selfdesc.Decode},
+		{Path: "/cloudevents", Protocol: cloudevents.Name, Decode: cloudevents.Decode},
+	}
+}
+
+// referenceSinkTypes describes the sink types for the generated docs.
+func referenceSinkTypes(types *sink.Types) []config.SinkType {
+	var out []config.SinkType
+	for _, name := range types.Names() {
+		t, _ := types.Lookup(name)
+		out = append(out, config.SinkType{Name: t.Name, Doc: t.Doc, Options: t.NewOptions()})
+	}
+	return out
+}
+
+// openSinks builds every configured sink. On error it closes those already
+// open.
+func openSinks(ctx context.Context, cfg []config.Sink, types *sink.Types, environ []string, log *slog.Logger) (*sink.Set, error) {
+	var opened []sink.Named
+	fail := func(err error) (*sink.Set, error) {
+		for _, n := range opened {
+			_ = n.Sink.Close()
+		}
+		return nil, err
+	}
+	for i, sc := range cfg {
+		key := fmt.Sprintf("sinks[%d] (%s)", i, sc.Name)
+		t, ok := types.Lookup(sc.Type)
+		if !ok {
+			return fail(fmt.Errorf("%s.type: %q is not a sink type; use one of %v", key, sc.Type, types.Names()))
+		}
+		opts := t.NewOptions()
+		if err := config.DecodeOptions(sc.Options, opts); err != nil {
+			return fail(fmt.Errorf("%s.options: %w", key, err))
+		}
+		if err := opts.Validate(); err != nil {
+			return fail(fmt.Errorf("%s.options.%w", key, err))
+		}
+		s, err := t.Open(ctx, opts, sink.Deps{Logger: log.With("sink", sc.Name)})
+		if err != nil {
+			return fail(fmt.Errorf("open sink %s: %w", sc.Name, err))
+		}
+		opened = append(opened, sink.Named{Name: sc.Name, Records: sink.Selection(sc.Records), Sink: s})
+	}
+	return sink.NewSet(opened), nil
+}
+
+// newLogger builds the process logger from the configuration.
+func newLogger(cfg config.Log) (*slog.Logger, error) {
+	level, err := cfg.SlogLevel()
+	if err != nil {
+		return nil, errors.New("log.level: " + err.Error())
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+}

@@ -1,0 +1,227 @@
+// Package e2e tests Accord the way its users meet it: it builds the real
+// accord binary, starts it on a free port in a fresh project directory, talks
+// to it over HTTP with real clients, stops it with SIGTERM and reads what
+// landed in the real store.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+)
+
+// accordBin is the binary under test, built once by TestMain.
+var accordBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "accord-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	accordBin = filepath.Join(dir, "accord")
+	build := exec.Command("go", "build", "-o", accordBin, "../cmd/accord")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build accord:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// runAccord runs an accord command to completion in dir.
+func runAccord(t *testing.T, dir string, stdin io.Reader, args ...string) (stdout, stderr string, exitCode int) {
+	t.Helper()
+	cmd := exec.Command(accordBin, args...)
+	cmd.Dir = dir
+	cmd.Stdin = stdin
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run accord %v: %v", args, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// newProject runs accord init in a fresh directory and returns it.
+func newProject(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if _, stderr, code := runAccord(t, dir, nil, "init", "."); code != 0 {
+		t.Fatalf("accord init: exit %d: %s", code, stderr)
+	}
+	return dir
+}
+
+// collector is a running accord serve.
+type collector struct {
+	t    *testing.T
+	dir  string
+	cmd  *exec.Cmd
+	URL  string
+	logs *syncBuffer
+	done chan error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var listeningRE = regexp.MustCompile(`msg="collector listening" addr=(\S+)`)
+
+// startCollector starts accord serve in dir on a free loopback port, with
+// extra environment, and waits until it is ready.
+func startCollector(t *testing.T, dir string, env ...string) *collector {
+	t.Helper()
+	cmd := exec.Command(accordBin, "serve", "--addr", "127.0.0.1:0")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	logs := &syncBuffer{}
+	pr, pw := io.Pipe()
+	cmd.Stderr = pw
+	cmd.Stdout = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &collector{t: t, dir: dir, cmd: cmd, logs: logs, done: make(chan error, 1)}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			line := sc.Text()
+			logs.Write([]byte(line + "\n"))
+			if m := listeningRE.FindStringSubmatch(line); m != nil {
+				addr <- m[1]
+			}
+		}
+	}()
+	go func() {
+		err := cmd.Wait()
+		pw.Close()
+		c.done <- err
+	}()
+	t.Cleanup(func() {
+		if c.cmd.ProcessState == nil {
+			_ = c.cmd.Process.Kill()
+			<-c.done
+		}
+	})
+	select {
+	case a := <-addr:
+		c.URL = "http://" + a
+	case err := <-c.done:
+		t.Fatalf("accord serve exited before listening: %v\n%s", err, logs)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("accord serve did not start listening in 30s\n%s", logs)
+	}
+	resp, err := http.Get(c.URL + "/readyz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("readyz: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	return c
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (c *collector) stop() {
+	c.t.Helper()
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		c.t.Fatal(err)
+	}
+	select {
+	case err := <-c.done:
+		if err != nil {
+			c.t.Fatalf("accord serve exited with %v after SIGTERM\n%s", err, c.logs)
+		}
+	case <-time.After(30 * time.Second):
+		c.t.Fatalf("accord serve did not stop within 30s of SIGTERM\n%s", c.logs)
+	}
+}
+
+// post sends body to path and returns the status, headers and body.
+func (c *collector) post(path, contentType string, body []byte, headers ...string) (int, http.Header, []byte) {
+	c.t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, c.URL+path, bytes.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, b
+}
+
+// openStore opens the project's SQLite store read-only.
+func openStore(t *testing.T, dir string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "accord-data", "accord.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// readNDJSON returns the lines of an NDJSON file.
+func readNDJSON(t *testing.T, path string) [][]byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines [][]byte
+	for _, l := range bytes.Split(data, []byte("\n")) {
+		if len(bytes.TrimSpace(l)) > 0 {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+func contains(haystack, needle string) bool { return strings.Contains(haystack, needle) }
