@@ -37,6 +37,9 @@ type Contract struct {
 	// Document is the schema as stored.
 	Document json.RawMessage
 	schema   *jsonschema.Schema
+	// fast is the allocation-free validity check (see fast.go), or nil when
+	// the contract uses keywords outside its subset.
+	fast *fastNode
 }
 
 // ErrInvalidContract is wrapped by every error Compile returns for a schema
@@ -92,7 +95,8 @@ func Compile(doc []byte, want Key, source string) (*Contract, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrInvalidContract, compileErrorText(err))
 	}
-	return &Contract{Key: key, URI: uri, Version: key.Version.String(), Source: source, Document: append(json.RawMessage(nil), doc...), schema: schema}, nil
+	return &Contract{Key: key, URI: uri, Version: key.Version.String(), Source: source, Document: append(json.RawMessage(nil), doc...),
+		schema: schema, fast: compileFast(value)}, nil
 }
 
 // compileErrorText flattens a compile error, which for a schema that breaks

@@ -17,6 +17,25 @@ import (
 
 var printer = message.NewPrinter(language.English)
 
+// ValidateJSON checks raw JSON against the contract, like Validate. Valid
+// JSON is confirmed on the fast path straight from the bytes where the
+// contract allows; anything else is decoded and checked by the full
+// validator, which words the messages. Empty raw is JSON null. The error is
+// for raw that is not JSON.
+func (c *Contract) ValidateJSON(raw []byte, instancePrefix string) ([]event.Message, error) {
+	if len(raw) == 0 {
+		raw = []byte("null")
+	}
+	if c.fast != nil && c.fast.valid(raw) {
+		return nil, nil
+	}
+	value, err := DecodeValue(raw)
+	if err != nil {
+		return nil, err
+	}
+	return c.Validate(value, instancePrefix), nil
+}
+
 // Validate checks a decoded value (see DecodeValue) against the contract. It
 // returns nil when the value is valid, and otherwise one message per problem,
 // with instance paths prefixed by instancePrefix ("/data", "/contexts/0/data")

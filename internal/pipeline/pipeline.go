@@ -110,12 +110,14 @@ func (p *Pipeline) validate(in *event.Input) (*contract.Contract, *event.Failure
 			notFound = append(notFound, msg)
 			return nil
 		}
-		value, err := contract.DecodeValue(data)
+		// An event without data (a CloudEvent may have none) is JSON null:
+		// the contract decides whether that is allowed.
+		msgs, err := c.ValidateJSON(data, instance)
 		if err != nil {
 			violations = append(violations, event.Message{Schema: c.URI, InstancePath: instance, Message: fmt.Sprintf("%s is not valid JSON: %v", instance, err)})
 			return c
 		}
-		violations = append(violations, c.Validate(value, instance)...)
+		violations = append(violations, msgs...)
 		return c
 	}
 	own := check(in.SchemaKey, in.Data, "/data")

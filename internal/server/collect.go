@@ -124,6 +124,12 @@ func (s *Server) reject(w http.ResponseWriter, r *http.Request, preq pipeline.Re
 // unavailable answers a request whose records could not be stored: nothing
 // was acknowledged, so the client should send it again.
 func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil {
+		// The client went away mid-request: nothing to answer, and not an
+		// error of ours. What was stored is deduplicated when it retries.
+		s.log.Debug("client left before its records were stored", "request_id", requestID(r), "err", err)
+		return
+	}
 	s.log.Error("deliver records", "request_id", requestID(r), "err", err)
 	w.Header().Set("Retry-After", "5")
 	writeError(w, r, http.StatusServiceUnavailable, errorBody{Error: "the events could not be stored and were not accepted; send them again later"})

@@ -11,7 +11,7 @@ import (
 
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/protocol"
-	"github.com/accord-events/accord/internal/protocol/jsonscan"
+	"github.com/accord-events/accord/internal/jsonscan"
 )
 
 // headerPrefix starts the name of every header that carries an attribute in

@@ -26,7 +26,7 @@ import (
 
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/protocol"
-	"github.com/accord-events/accord/internal/protocol/jsonscan"
+	"github.com/accord-events/accord/internal/jsonscan"
 )
 
 // Name is the protocol's name on envelopes.

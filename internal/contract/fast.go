@@ -1,0 +1,665 @@
+package contract
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"regexp"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/accord-events/accord/internal/jsonscan"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// The fast path answers one question, "is this JSON valid against the
+// contract?", straight from the bytes the event was sent in: no decoding into
+// maps, no allocation for a typical event. It is compiled from the common
+// subset of JSON Schema (types, properties, required, additionalProperties,
+// items, enum, const, bounds, lengths, patterns, formats and local $refs).
+//
+// It is only ever trusted to say "valid". Anything it is not sure of (a
+// keyword outside the subset, a number too precise for a float64, an escaped
+// string) makes it answer "not sure", and the stock validator decides; so does
+// every invalid event, so failure messages always come from one place.
+// FuzzFastPath holds it to the stock validator's verdicts.
+
+// fastNode is one compiled schema.
+type fastNode struct {
+	anything bool // true schema or {}: every value is valid
+	nothing  bool // false schema: no value is valid
+
+	types uint8 // allowed kinds (typeNull...); 0 means any
+
+	// Strings.
+	minLength, maxLength int // -1 when absent
+	pattern              *regexp.Regexp
+	format               *jsonschema.Schema // a one-keyword schema for the library's format check
+
+	// Numbers.
+	minimum, maximum           float64
+	hasMinimum, hasMaximum     bool
+	exclusiveMin, exclusiveMax bool
+
+	// enum and const, as canonical values: string, bool or nil.
+	enum    []any
+	hasEnum bool
+
+	// Objects.
+	properties    map[string]*fastNode
+	required      []string
+	additional    *fastNode // nil: any additional property is allowed
+	minProperties int       // -1 when absent
+	maxProperties int
+
+	// Arrays.
+	items              *fastNode
+	minItems, maxItems int
+}
+
+const (
+	typeNull uint8 = 1 << iota
+	typeBoolean
+	typeInteger
+	typeNumber // any number, integers included
+	typeString
+	typeArray
+	typeObject
+)
+
+var typeBits = map[string]uint8{
+	"null": typeNull, "boolean": typeBoolean, "integer": typeInteger, "number": typeNumber | typeInteger,
+	"string": typeString, "array": typeArray, "object": typeObject,
+}
+
+// assertions the fast path does not implement: a schema using any of them is
+// left to the stock validator. Keywords not listed and not implemented are
+// annotations (title, description, x-accord, self, ...), which no validator
+// asserts.
+var unsupportedKeywords = map[string]bool{
+	"allOf": true, "anyOf": true, "oneOf": true, "not": true, "if": true, "then": true, "else": true,
+	"dependencies": true, "dependentSchemas": true, "dependentRequired": true,
+	"prefixItems": true, "contains": true, "minContains": true, "maxContains": true, "additionalItems": true,
+	"uniqueItems": true, "patternProperties": true, "propertyNames": true,
+	"unevaluatedItems": true, "unevaluatedProperties": true, "multipleOf": true,
+	"$dynamicRef": true, "$recursiveRef": true, "$dynamicAnchor": true, "$recursiveAnchor": true, "$anchor": true,
+	"contentSchema": true, "$vocabulary": true,
+}
+
+// fastFormats are the formats whose check the fast path borrows from the
+// library (so the two agree on what a valid uri is).
+var fastFormats = map[string]bool{
+	"date-time": true, "date": true, "time": true, "email": true, "uri": true, "uri-reference": true,
+	"uuid": true, "ipv4": true, "ipv6": true, "hostname": true, "duration": true,
+}
+
+// compileFast compiles the fast path for a schema document, or returns nil
+// when the schema uses anything outside the subset.
+func compileFast(doc any) *fastNode {
+	root, ok := doc.(map[string]any)
+	if !ok {
+		return nil
+	}
+	fc := fastCompiler{root: root, formats: map[string]*jsonschema.Schema{}, refs: map[string]*fastNode{}}
+	n, ok := fc.node(doc, 0)
+	if !ok {
+		return nil
+	}
+	return n
+}
+
+type fastCompiler struct {
+	root    map[string]any
+	formats map[string]*jsonschema.Schema
+	refs    map[string]*fastNode // compiled $ref targets; nil while compiling (a cycle)
+}
+
+// maxFastDepth bounds schema nesting (and so recursion) on the fast path.
+const maxFastDepth = 32
+
+func (fc *fastCompiler) node(v any, depth int) (*fastNode, bool) {
+	if depth > maxFastDepth {
+		return nil, false
+	}
+	switch v := v.(type) {
+	case bool:
+		return &fastNode{anything: v, nothing: !v}, true
+	case map[string]any:
+		return fc.object(v, depth)
+	}
+	return nil, false
+}
+
+func (fc *fastCompiler) object(s map[string]any, depth int) (*fastNode, bool) {
+	if ref, ok := s["$ref"]; ok {
+		return fc.ref(s, ref, depth)
+	}
+	n := &fastNode{minLength: -1, maxLength: -1, minProperties: -1, maxProperties: -1, minItems: -1, maxItems: -1}
+	asserts := false
+	for k, v := range s {
+		if unsupportedKeywords[k] {
+			return nil, false
+		}
+		if depth > 0 && (k == "$id" || k == "id") {
+			if _, isString := v.(string); isString {
+				return nil, false // a nested resource changes what "#" means
+			}
+		}
+		ok := true
+		switch k {
+		case "type":
+			n.types, ok = typesOf(v)
+		case "minLength":
+			n.minLength, ok = nonNegInt(v)
+		case "maxLength":
+			n.maxLength, ok = nonNegInt(v)
+		case "pattern":
+			var p string
+			if p, ok = v.(string); ok {
+				var err error
+				n.pattern, err = regexp.Compile(p)
+				ok = err == nil
+			}
+		case "format":
+			n.format, ok = fc.formatSchema(v)
+		case "minimum":
+			n.minimum, ok = number(v)
+			n.hasMinimum = true
+		case "maximum":
+			n.maximum, ok = number(v)
+			n.hasMaximum = true
+		case "exclusiveMinimum", "exclusiveMaximum":
+			ok = fc.exclusive(n, k, v, s)
+		case "enum":
+			var list []any
+			if list, ok = v.([]any); ok {
+				n.enum, ok = enumValues(list)
+				n.hasEnum = true
+			}
+		case "const":
+			n.enum, ok = enumValues([]any{v})
+			n.hasEnum = true
+		case "properties":
+			var props map[string]any
+			if props, ok = v.(map[string]any); ok {
+				n.properties = make(map[string]*fastNode, len(props))
+				for name, ps := range props {
+					if n.properties[name], ok = fc.node(ps, depth+1); !ok {
+						break
+					}
+				}
+			}
+		case "required":
+			n.required, ok = stringList(v)
+		case "additionalProperties":
+			n.additional, ok = fc.node(v, depth+1)
+		case "minProperties":
+			n.minProperties, ok = nonNegInt(v)
+		case "maxProperties":
+			n.maxProperties, ok = nonNegInt(v)
+		case "items":
+			n.items, ok = fc.node(v, depth+1) // an array of schemas (tuple form) is not a schema: refused
+		case "minItems":
+			n.minItems, ok = nonNegInt(v)
+		case "maxItems":
+			n.maxItems, ok = nonNegInt(v)
+		default:
+			continue // an annotation
+		}
+		if !ok {
+			return nil, false
+		}
+		asserts = true
+	}
+	if !asserts {
+		n.anything = true
+	}
+	return n, true
+}
+
+// ref follows a local $ref ("#", "#/definitions/x", "#/$defs/x"). Only a
+// $ref alone is taken: drafts disagree on whether its siblings apply.
+func (fc *fastCompiler) ref(s map[string]any, ref any, depth int) (*fastNode, bool) {
+	for k := range s {
+		if k != "$ref" && (unsupportedKeywords[k] || assertsKeyword(k)) {
+			return nil, false
+		}
+	}
+	r, ok := ref.(string)
+	if !ok || len(r) == 0 || r[0] != '#' {
+		return nil, false
+	}
+	if n, seen := fc.refs[r]; seen {
+		return n, n != nil // nil: a recursive schema, left to the stock validator
+	}
+	fc.refs[r] = nil
+	target, ok := resolvePointer(fc.root, r[1:])
+	if !ok {
+		return nil, false
+	}
+	n, ok := fc.node(target, depth+1)
+	if !ok {
+		return nil, false
+	}
+	fc.refs[r] = n
+	return n, true
+}
+
+// assertsKeyword reports whether k is a keyword the fast path asserts.
+func assertsKeyword(k string) bool {
+	switch k {
+	case "type", "minLength", "maxLength", "pattern", "format", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+		"enum", "const", "properties", "required", "additionalProperties", "minProperties", "maxProperties", "items", "minItems", "maxItems":
+		return true
+	}
+	return false
+}
+
+func resolvePointer(root any, ptr string) (any, bool) {
+	if ptr == "" {
+		return root, true
+	}
+	if ptr[0] != '/' {
+		return nil, false
+	}
+	cur := root
+	for _, tok := range bytes.Split([]byte(ptr[1:]), []byte("/")) {
+		t := string(bytes.ReplaceAll(bytes.ReplaceAll(tok, []byte("~1"), []byte("/")), []byte("~0"), []byte("~")))
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[t]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// exclusive handles both forms: draft 4's boolean modifier of minimum and
+// maximum, and later drafts' numeric bound.
+func (fc *fastCompiler) exclusive(n *fastNode, k string, v any, s map[string]any) bool {
+	if b, ok := v.(bool); ok {
+		if k == "exclusiveMinimum" {
+			n.exclusiveMin = b
+		} else {
+			n.exclusiveMax = b
+		}
+		return true
+	}
+	f, ok := number(v)
+	if !ok {
+		return false
+	}
+	// A numeric bound beside a plain one: keep it only when it is stricter,
+	// which needs both to be read; keep it simple and refuse.
+	if k == "exclusiveMinimum" {
+		if _, both := s["minimum"]; both {
+			return false
+		}
+		n.minimum, n.hasMinimum, n.exclusiveMin = f, true, true
+	} else {
+		if _, both := s["maximum"]; both {
+			return false
+		}
+		n.maximum, n.hasMaximum, n.exclusiveMax = f, true, true
+	}
+	return true
+}
+
+func (fc *fastCompiler) formatSchema(v any) (*jsonschema.Schema, bool) {
+	name, ok := v.(string)
+	if !ok || !fastFormats[name] {
+		return nil, false
+	}
+	if s, ok := fc.formats[name]; ok {
+		return s, true
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	if err := c.AddResource("format.json", map[string]any{"format": name}); err != nil {
+		return nil, false
+	}
+	s, err := c.Compile("format.json")
+	if err != nil {
+		return nil, false
+	}
+	fc.formats[name] = s
+	return s, true
+}
+
+func typesOf(v any) (uint8, bool) {
+	switch v := v.(type) {
+	case string:
+		bit, ok := typeBits[v]
+		return bit, ok
+	case []any:
+		var bits uint8
+		for _, t := range v {
+			s, ok := t.(string)
+			if !ok || typeBits[s] == 0 {
+				return 0, false
+			}
+			bits |= typeBits[s]
+		}
+		return bits, len(v) > 0
+	}
+	return 0, false
+}
+
+func number(v any) (float64, bool) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(n), 64)
+	if err != nil || !exactFloat(string(n)) {
+		return 0, false
+	}
+	return f, true
+}
+
+// exactFloat reports whether a number's text has few enough significant
+// digits that float64 comparisons with it are exact enough to trust.
+func exactFloat(s string) bool {
+	digits := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == 'e' || c == 'E' {
+			break
+		}
+		if c >= '0' && c <= '9' {
+			digits++
+		}
+	}
+	return digits <= 15
+}
+
+func nonNegInt(v any) (int, bool) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return 0, false
+	}
+	i, err := strconv.Atoi(string(n))
+	return i, err == nil && i >= 0
+}
+
+func stringList(v any) ([]string, bool) {
+	list, ok := v.([]any)
+	if !ok {
+		return nil, false
+	}
+	out := make([]string, 0, len(list))
+	for _, x := range list {
+		s, ok := x.(string)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, s)
+	}
+	return out, true
+}
+
+// enumValues keeps enum members the fast path can compare without decoding:
+// strings, booleans and null.
+func enumValues(list []any) ([]any, bool) {
+	for _, x := range list {
+		switch x.(type) {
+		case string, bool, nil:
+		default:
+			return nil, false
+		}
+	}
+	return list, true
+}
+
+// valid reports whether raw is certainly valid. false means "invalid or not
+// sure": ask the stock validator.
+func (n *fastNode) valid(raw []byte) bool {
+	i := jsonscan.SkipSpace(raw, 0)
+	end, ok := n.check(raw, i)
+	return ok && jsonscan.SkipSpace(raw, end) == len(raw)
+}
+
+// check validates the value at b[i] and returns the index past it.
+func (n *fastNode) check(b []byte, i int) (int, bool) {
+	if i >= len(b) || n.nothing {
+		return i, false
+	}
+	if n.anything {
+		end, err := jsonscan.Value(b, i)
+		return end, err == nil
+	}
+	switch c := b[i]; {
+	case c == '{':
+		if n.types != 0 && n.types&typeObject == 0 {
+			return i, false
+		}
+		return n.checkObject(b, i)
+	case c == '[':
+		if n.types != 0 && n.types&typeArray == 0 {
+			return i, false
+		}
+		return n.checkArray(b, i)
+	case c == '"':
+		return n.checkString(b, i)
+	case c == 't' || c == 'f':
+		end, err := jsonscan.Value(b, i)
+		if err != nil || (n.types != 0 && n.types&typeBoolean == 0) {
+			return end, false
+		}
+		return end, !n.hasEnum || n.inEnum(c == 't')
+	case c == 'n':
+		end, err := jsonscan.Value(b, i)
+		if err != nil || (n.types != 0 && n.types&typeNull == 0) {
+			return end, false
+		}
+		return end, !n.hasEnum || n.inEnum(nil)
+	default:
+		return n.checkNumber(b, i)
+	}
+}
+
+func (n *fastNode) inEnum(v any) bool {
+	for _, e := range n.enum {
+		if e == v {
+			return true
+		}
+	}
+	return false
+}
+
+func (n *fastNode) checkString(b []byte, i int) (int, bool) {
+	end, err := jsonscan.String(b, i)
+	if err != nil || (n.types != 0 && n.types&typeString == 0) {
+		return end, false
+	}
+	s := b[i+1 : end-1]
+	if bytes.IndexByte(s, '\\') >= 0 || !utf8.Valid(s) {
+		return end, false // escaped or not UTF-8: not sure
+	}
+	if n.minLength >= 0 || n.maxLength >= 0 {
+		l := utf8.RuneCount(s)
+		if (n.minLength >= 0 && l < n.minLength) || (n.maxLength >= 0 && l > n.maxLength) {
+			return end, false
+		}
+	}
+	if n.pattern != nil && !n.pattern.Match(s) {
+		return end, false
+	}
+	if n.hasEnum {
+		found := false
+		for _, e := range n.enum {
+			if es, ok := e.(string); ok && es == string(s) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return end, false
+		}
+	}
+	if n.format != nil && n.format.Validate(string(s)) != nil {
+		return end, false
+	}
+	return end, true
+}
+
+func (n *fastNode) checkNumber(b []byte, i int) (int, bool) {
+	end, err := jsonscan.Value(b, i)
+	if err != nil || n.hasEnum {
+		return end, false
+	}
+	text := b[i:end]
+	plainInt := bytes.IndexAny(text, ".eE") < 0
+	if n.types != 0 {
+		switch {
+		case n.types&typeNumber != 0:
+		case n.types&typeInteger != 0 && plainInt:
+		default:
+			return end, false // not a number type, or 1.0 as an integer: not sure
+		}
+	}
+	if !n.hasMinimum && !n.hasMaximum {
+		return end, true
+	}
+	if !exactFloat(string(text)) {
+		return end, false
+	}
+	f, err := strconv.ParseFloat(string(text), 64)
+	if err != nil || math.IsInf(f, 0) {
+		return end, false
+	}
+	if n.hasMinimum && (f < n.minimum || (n.exclusiveMin && f == n.minimum)) {
+		return end, false
+	}
+	if n.hasMaximum && (f > n.maximum || (n.exclusiveMax && f == n.maximum)) {
+		return end, false
+	}
+	return end, true
+}
+
+// maxRequired bounds the required properties the fast path tracks (in a
+// bitmask); schemas requiring more go to the stock validator.
+const maxRequired = 64
+
+func (n *fastNode) checkObject(b []byte, i int) (int, bool) {
+	if len(n.required) > maxRequired {
+		return i, false
+	}
+	var seen uint64
+	count := 0
+	i = jsonscan.SkipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, n.objectDone(seen, count)
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return i, false
+		}
+		ke, err := jsonscan.String(b, i)
+		if err != nil {
+			return ke, false
+		}
+		key := b[i+1 : ke-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			return ke, false
+		}
+		i = jsonscan.SkipSpace(b, ke)
+		if i >= len(b) || b[i] != ':' {
+			return i, false
+		}
+		i = jsonscan.SkipSpace(b, i+1)
+		sub, known := n.properties[string(key)]
+		if !known {
+			sub = n.additional
+		}
+		var ok bool
+		if sub == nil {
+			var err error
+			i, err = jsonscan.Value(b, i)
+			ok = err == nil
+		} else {
+			i, ok = sub.check(b, i)
+		}
+		if !ok {
+			return i, false
+		}
+		for r, name := range n.required {
+			if name == string(key) {
+				seen |= 1 << r
+			}
+		}
+		count++
+		i = jsonscan.SkipSpace(b, i)
+		if i >= len(b) {
+			return i, false
+		}
+		switch b[i] {
+		case ',':
+			i = jsonscan.SkipSpace(b, i+1)
+		case '}':
+			return i + 1, n.objectDone(seen, count)
+		default:
+			return i, false
+		}
+	}
+}
+
+func (n *fastNode) objectDone(seen uint64, count int) bool {
+	// For 64 required properties the shift gives 0 and the mask all ones.
+	if seen != uint64(1)<<len(n.required)-1 {
+		return false
+	}
+	if n.minProperties >= 0 && count < n.minProperties {
+		return false
+	}
+	if n.maxProperties >= 0 && count > n.maxProperties {
+		return false
+	}
+	return !n.hasEnum
+}
+
+func (n *fastNode) checkArray(b []byte, i int) (int, bool) {
+	count := 0
+	i = jsonscan.SkipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return i + 1, n.arrayDone(count)
+	}
+	for {
+		var ok bool
+		if n.items == nil {
+			var err error
+			i, err = jsonscan.Value(b, i)
+			ok = err == nil
+		} else {
+			i, ok = n.items.check(b, i)
+		}
+		if !ok {
+			return i, false
+		}
+		count++
+		i = jsonscan.SkipSpace(b, i)
+		if i >= len(b) {
+			return i, false
+		}
+		switch b[i] {
+		case ',':
+			i = jsonscan.SkipSpace(b, i+1)
+		case ']':
+			return i + 1, n.arrayDone(count)
+		default:
+			return i, false
+		}
+	}
+}
+
+func (n *fastNode) arrayDone(count int) bool {
+	if n.minItems >= 0 && count < n.minItems {
+		return false
+	}
+	if n.maxItems >= 0 && count > n.maxItems {
+		return false
+	}
+	return !n.hasEnum
+}

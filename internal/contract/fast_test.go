@@ -1,0 +1,104 @@
+package contract
+
+import (
+	"testing"
+)
+
+// fastContracts are the contracts the fast path is held to: the examples
+// accord init writes, the benchmark's, and the drafts testdata.
+func fastContracts(t testing.TB) []*Contract {
+	t.Helper()
+	var out []*Contract
+	for _, dir := range []string{"../scaffold/template/contracts", "testdata/contracts"} {
+		cs, _, err := LoadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, cs...)
+	}
+	c, err := Compile([]byte(benchDoc), Key{}, "bench")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(out, c)
+}
+
+var fastSeeds = []string{
+	benchData,
+	`{"order_id":"ord-1","total":25.5,"currency":"EUR","items":[{"sku":"sku-1","quantity":2,"price":12.75}],"coupon":null}`,
+	`{"order_id":"","total":-1,"currency":"eur","items":[]}`,
+	`{"url":"https://shop.example/","title":"Home","referrer":null}`,
+	`{"url":"not a url","title":42}`,
+	`{"id":"user-1","plan":"pro"}`, `{"id":"user-1","plan":"gold"}`, `{"id":""}`,
+	`{"n": 1}`, `{"n": 0}`, `{"n": 10}`, `{"n": 11}`, `{"n": 1.0}`, `{"n": 1e2}`, `{"n": 12345678901234567890}`,
+	`{"n": 2, "tags": ["a"]}`, `{"n": 7, "when": "2026-11-25T10:00:00Z"}`, `{"n": 7}`,
+	`{"n": 3, "email": "a@b.co"}`, `{"n": 3, "email": "nope"}`, `{"n": 3, "email": "\u0061@b.co"}`,
+	`{"product_id":"p","sku":"SKU-1","price":0,"currency":"EUR","rating":5.0000000000000001}`,
+	`{"product_id":"p","sku":"SKU-1","price":-0.0,"currency":"EUR","dimensions":{"width":1,"depth":2}}`,
+	`{"a":1,"a":2}`, `[]`, `null`, `"x"`, `{}`, `{"n":1}  `, `{"n":1}x`, `{"n":`, ``,
+}
+
+// The fast path may only say "valid" where the full validator agrees.
+func checkFastAgrees(t *testing.T, c *Contract, data []byte) {
+	if c.fast == nil || !c.fast.valid(data) {
+		return
+	}
+	v, err := DecodeValue(data)
+	if err != nil {
+		t.Fatalf("%s: fast path says %q is valid, but it is not JSON: %v", c.URI, data, err)
+	}
+	if msgs := c.Validate(v, ""); msgs != nil {
+		t.Fatalf("%s: fast path says %q is valid; the validator says %+v", c.URI, data, msgs)
+	}
+}
+
+func TestFastPathAgreesWithValidator(t *testing.T) {
+	for _, c := range fastContracts(t) {
+		for _, s := range fastSeeds {
+			checkFastAgrees(t, c, []byte(s))
+		}
+	}
+}
+
+// The fast path must actually serve the contracts people write; if it
+// silently stopped compiling them, every event would pay for decoding.
+func TestFastPathCoversTypicalContracts(t *testing.T) {
+	valid := map[string]string{
+		"iglu:com.example/checkout_completed/jsonschema/1-0-0": fastSeeds[1],
+		"iglu:com.example/page_view/jsonschema/1-0-0":          fastSeeds[3],
+		"iglu:com.example/user/jsonschema/1-0-0":               fastSeeds[5],
+		"iglu:com.example/product_viewed/jsonschema/1-0-0":     benchData,
+		"iglu:com.acme/iglu/jsonschema/1-0-0":                  `{"n": 3, "email": "a@b.co"}`,
+		"iglu:com.acme/d4/jsonschema/1-0-0":                    `{"n": 1}`,
+	}
+	for _, c := range fastContracts(t) {
+		data, ok := valid[c.URI]
+		if !ok {
+			continue
+		}
+		if c.fast == nil {
+			t.Errorf("%s: no fast path compiled", c.URI)
+			continue
+		}
+		if !c.fast.valid([]byte(data)) {
+			t.Errorf("%s: fast path does not confirm valid %s", c.URI, data)
+		}
+	}
+	// Outside the subset: left to the validator.
+	for _, c := range fastContracts(t) {
+		if (c.URI == "iglu:com.acme/d7/jsonschema/1-0-0" || c.URI == "iglu:com.acme/d2020/jsonschema/1-0-0") && c.fast != nil {
+			t.Errorf("%s uses if/then or prefixItems, yet compiled a fast path", c.URI)
+		}
+	}
+}
+
+func FuzzFastPath(f *testing.F) {
+	for i, s := range fastSeeds {
+		f.Add(uint8(i), []byte(s))
+	}
+	contracts := fastContracts(f)
+	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
+		checkFastAgrees(t, contracts[int(which)%len(contracts)], data)
+	})
+}
+
