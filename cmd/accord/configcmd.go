@@ -27,7 +27,11 @@ func newConfigCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			path, _ := cmd.Flags().GetString("config")
-			if _, err := loadConfig(path); err != nil {
+			cfg, err := loadConfig(path)
+			if err == nil {
+				_, err = planSinks(cfg.Sinks, sinkTypes())
+			}
+			if err != nil {
 				return &exitError{code: 1, err: err}
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "configuration is valid")

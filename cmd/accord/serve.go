@@ -73,9 +73,12 @@ func serve(ctx context.Context, cfg config.Config) error {
 	// rather than with a system call each.
 	uuid.EnableRandPool()
 
+	plans, err := planSinks(cfg.Sinks, sinkTypes())
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
 	registry := contract.NewRegistry(loadContracts(cfg.Contracts.Dir, log))
-
-	sinks, err := openSinks(ctx, cfg.Sinks, sinkTypes(), os.Environ(), log)
+	sinks, err := openSinks(ctx, plans, log)
 	if err != nil {
 		return err
 	}

@@ -40,34 +40,52 @@ func referenceSinkTypes(types *sink.Types) []config.SinkType {
 	return out
 }
 
-// openSinks builds every configured sink. On error it closes those already
-// open.
-func openSinks(ctx context.Context, cfg []config.Sink, types *sink.Types, environ []string, log *slog.Logger) (*sink.Set, error) {
-	var opened []sink.Named
-	fail := func(err error) (*sink.Set, error) {
-		for _, n := range opened {
-			_ = n.Sink.Close()
-		}
-		return nil, err
-	}
+// sinkPlan is one configured sink, its options decoded and validated.
+type sinkPlan struct {
+	cfg  config.Sink
+	typ  sink.Type
+	opts sink.Options
+}
+
+// planSinks decodes and validates every configured sink's options, so that
+// accord config check and accord serve report the same problems, naming the
+// key, before anything is opened.
+func planSinks(cfg []config.Sink, types *sink.Types) ([]sinkPlan, error) {
+	var plans []sinkPlan
+	var errs []error
 	for i, sc := range cfg {
 		key := fmt.Sprintf("sinks[%d] (%s)", i, sc.Name)
 		t, ok := types.Lookup(sc.Type)
 		if !ok {
-			return fail(fmt.Errorf("%s.type: %q is not a sink type; use one of %v", key, sc.Type, types.Names()))
+			errs = append(errs, fmt.Errorf("%s.type: %q is not a sink type; use one of %v", key, sc.Type, types.Names()))
+			continue
 		}
 		opts := t.NewOptions()
 		if err := config.DecodeOptions(sc.Options, opts); err != nil {
-			return fail(fmt.Errorf("%s.options: %w", key, err))
+			errs = append(errs, fmt.Errorf("%s.options: %w", key, err))
+			continue
 		}
 		if err := opts.Validate(); err != nil {
-			return fail(fmt.Errorf("%s.options.%w", key, err))
+			errs = append(errs, fmt.Errorf("%s.options.%w", key, err))
+			continue
 		}
-		s, err := t.Open(ctx, opts, sink.Deps{Logger: log.With("sink", sc.Name)})
+		plans = append(plans, sinkPlan{cfg: sc, typ: t, opts: opts})
+	}
+	return plans, errors.Join(errs...)
+}
+
+// openSinks opens every planned sink. On error it closes those already open.
+func openSinks(ctx context.Context, plans []sinkPlan, log *slog.Logger) (*sink.Set, error) {
+	var opened []sink.Named
+	for _, p := range plans {
+		s, err := p.typ.Open(ctx, p.opts, sink.Deps{Logger: log.With("sink", p.cfg.Name)})
 		if err != nil {
-			return fail(fmt.Errorf("open sink %s: %w", sc.Name, err))
+			for _, n := range opened {
+				_ = n.Sink.Close()
+			}
+			return nil, fmt.Errorf("open sink %s: %w", p.cfg.Name, err)
 		}
-		opened = append(opened, sink.Named{Name: sc.Name, Records: sink.Selection(sc.Records), Sink: s})
+		opened = append(opened, sink.Named{Name: p.cfg.Name, Records: sink.Selection(p.cfg.Records), Sink: s})
 	}
 	return sink.NewSet(opened), nil
 }

@@ -117,7 +117,13 @@ func Markdown(sinkTypes []SinkType) string {
 			continue
 		}
 		// sinks: a list of entries.
-		writeTable(&b, Fields(Sink{}, "sinks[i]", EnvPrefix+"_SINKS_{i}"))
+		entry := Fields(Sink{Records: "all"}, "sinks[i]", EnvPrefix+"_SINKS_{i}")
+		for i := range entry {
+			if entry[i].Type == "map" {
+				entry[i].Env += "_{KEY}"
+			}
+		}
+		writeTable(&b, entry)
 		b.WriteString("\nThe default, used when the file configures no sinks:\n\n```yaml\n")
 		b.WriteString(mustYAML(map[string]any{"sinks": def.Sinks}))
 		b.WriteString("```\n\n")
