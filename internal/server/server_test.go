@@ -1,0 +1,211 @@
+package server_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/accord-events/accord/internal/config"
+	"github.com/accord-events/accord/internal/contract"
+	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/event/eventtest"
+	"github.com/accord-events/accord/internal/pipeline"
+	"github.com/accord-events/accord/internal/protocol"
+	"github.com/accord-events/accord/internal/protocol/selfdesc"
+	"github.com/accord-events/accord/internal/server"
+)
+
+// recorder keeps what the server delivered, or fails when told to, standing
+// in for the sinks so these tests see exactly what the HTTP layer hands on.
+type recorder struct {
+	mu      sync.Mutex
+	records []*event.Envelope
+	err     error
+}
+
+func (r *recorder) Deliver(_ context.Context, records []*event.Envelope) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		return r.err
+	}
+	r.records = append(r.records, records...)
+	return nil
+}
+
+const pageView = `{"schema":"iglu:com.example/page_view/jsonschema/1-0-0","data":{"url":"https://a.example/"}}`
+
+func newServer(t *testing.T, mutate func(*config.Server), endpoints ...server.Endpoint) (*server.Server, *recorder) {
+	t.Helper()
+	contracts, problems, err := contract.LoadDir("../scaffold/template/contracts")
+	if err != nil || len(problems) > 0 {
+		t.Fatal(err, problems)
+	}
+	cfg := config.Default().Server
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	rec := &recorder{}
+	p := pipeline.New(contract.NewRegistry(contracts), event.Collector{Name: "accord", Version: "test", Env: "test", Host: "h"}, "default")
+	eps := append([]server.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: selfdesc.Decode}}, endpoints...)
+	return server.New(cfg, p, rec, eps, slog.New(slog.NewTextHandler(io.Discard, nil))), rec
+}
+
+func do(h http.Handler, method, path string, body []byte, headers ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, bytes.NewReader(body))
+	req.RemoteAddr = "192.0.2.7:5555"
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w
+}
+
+func jsonBody(t *testing.T, w *httptest.ResponseRecorder) map[string]any {
+	t.Helper()
+	if ct := w.Header().Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("Content-Type %q, want application/json", ct)
+	}
+	var v map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil {
+		t.Fatalf("body is not JSON: %v\n%s", err, w.Body)
+	}
+	return v
+}
+
+func TestRequestIDs(t *testing.T) {
+	srv, rec := newServer(t, nil)
+	h := srv.Handler()
+	w := do(h, http.MethodPost, "/events", []byte(pageView), "Content-Type", "application/json", "X-Request-Id", "client-id-1")
+	if w.Code != 200 || w.Header().Get("X-Request-Id") != "client-id-1" || rec.records[0].RequestID != "client-id-1" {
+		t.Fatalf("client id not kept: %d %q %q", w.Code, w.Header().Get("X-Request-Id"), rec.records[0].RequestID)
+	}
+	for _, bad := range []string{"", "has space", strings.Repeat("x", 129)} {
+		w := do(h, http.MethodPost, "/events", []byte(pageView), "Content-Type", "application/json", "X-Request-Id", bad)
+		got := w.Header().Get("X-Request-Id")
+		if got == "" || got == bad || rec.records[len(rec.records)-1].RequestID != got {
+			t.Errorf("X-Request-Id %q: answered %q, stamped %q", bad, got, rec.records[len(rec.records)-1].RequestID)
+		}
+	}
+}
+
+func TestSourceIP(t *testing.T) {
+	for _, trust := range []bool{false, true} {
+		srv, rec := newServer(t, func(c *config.Server) { c.TrustForwarded = trust })
+		do(srv.Handler(), http.MethodPost, "/events", []byte(pageView), "Content-Type", "application/json", "X-Forwarded-For", "203.0.113.9, 10.0.0.1")
+		want := "192.0.2.7"
+		if trust {
+			want = "203.0.113.9"
+		}
+		if got := rec.records[0].Source.IP; got != want {
+			t.Errorf("trust_forwarded %v: ip %q, want %q", trust, got, want)
+		}
+	}
+}
+
+func TestBodyLimits(t *testing.T) {
+	srv, rec := newServer(t, func(c *config.Server) { c.MaxBodyBytes = 2048 })
+	h := srv.Handler()
+
+	// Over the limit by Content-Length: refused, first KiB kept.
+	big := append([]byte(`{"schema":`), bytes.Repeat([]byte("a"), 5000)...)
+	w := do(h, http.MethodPost, "/events", big, "Content-Type", "application/json")
+	if w.Code != http.StatusRequestEntityTooLarge || jsonBody(t, w)["failure"].(map[string]any)["type"] != "size_violation" {
+		t.Fatalf("oversized: %d %s", w.Code, w.Body)
+	}
+	last := rec.records[len(rec.records)-1]
+	if last.Raw != string(big[:1024]) || last.Failure.Type != event.SizeViolation {
+		t.Errorf("size violation keeps %d bytes, want the first 1024", len(last.Raw))
+	}
+	eventtest.Check(t, last)
+
+	// A gzip bomb: small on the wire, over the limit once decompressed.
+	var zb bytes.Buffer
+	zw := gzip.NewWriter(&zb)
+	_, _ = zw.Write(bytes.Repeat([]byte(" "), 1<<20))
+	_ = zw.Close()
+	w = do(h, http.MethodPost, "/events", zb.Bytes(), "Content-Type", "application/json", "Content-Encoding", "gzip")
+	if w.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("gzip bomb: %d %s", w.Code, w.Body)
+	}
+
+	// Exactly at the limit is fine.
+	exact := []byte(pageView + strings.Repeat(" ", 2048-len(pageView)))
+	if w := do(h, http.MethodPost, "/events", exact, "Content-Type", "application/json"); w.Code != 200 {
+		t.Errorf("body of exactly max_body_bytes: %d %s", w.Code, w.Body)
+	}
+
+	// An unknown Content-Encoding is refused and stored.
+	w = do(h, http.MethodPost, "/events", []byte(pageView), "Content-Type", "application/json", "Content-Encoding", "br")
+	if w.Code != http.StatusUnsupportedMediaType || !strings.Contains(w.Body.String(), `Content-Encoding \"br\" is not supported`) {
+		t.Errorf("brotli: %d %s", w.Code, w.Body)
+	}
+}
+
+func TestDeliveryFailureIsNotAcknowledged(t *testing.T) {
+	srv, rec := newServer(t, nil)
+	rec.err = errors.New("disk on fire")
+	w := do(srv.Handler(), http.MethodPost, "/events", []byte(pageView), "Content-Type", "application/json")
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("%d %v", w.Code, w.Header())
+	}
+	if msg := jsonBody(t, w)["error"].(string); !strings.Contains(msg, "send them again") || strings.Contains(msg, "disk on fire") {
+		t.Errorf("error %q should tell the client to retry and not leak internals", msg)
+	}
+}
+
+func TestRoutesAndMethods(t *testing.T) {
+	srv, _ := newServer(t, nil)
+	h := srv.Handler()
+	tests := []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{http.MethodGet, "/events", 405, "POST"},
+		{http.MethodPut, "/events", 405, "POST"},
+		{http.MethodPost, "/healthz", 405, "GET, HEAD"},
+		{http.MethodGet, "/nope", 404, ""},
+		{http.MethodGet, "/healthz", 200, ""},
+		{http.MethodGet, "/readyz", 200, ""},
+	}
+	for _, tc := range tests {
+		w := do(h, tc.method, tc.path, nil)
+		body := jsonBody(t, w)
+		if w.Code != tc.status || w.Header().Get("Allow") != tc.allow {
+			t.Errorf("%s %s: %d allow %q: %v", tc.method, tc.path, w.Code, w.Header().Get("Allow"), body)
+		}
+		if tc.status >= 400 && (body["error"] == "" || body["request_id"] == "") {
+			t.Errorf("%s %s: error body %v", tc.method, tc.path, body)
+		}
+	}
+}
+
+func TestNotReadyOnceShutdownBegins(t *testing.T) {
+	srv, _ := newServer(t, nil)
+	if err := srv.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if w := do(srv.Handler(), http.MethodGet, "/readyz", nil); w.Code != http.StatusServiceUnavailable {
+		t.Errorf("readyz during shutdown: %d", w.Code)
+	}
+}
+
+func TestPanicBecomesJSON500(t *testing.T) {
+	boom := server.Endpoint{Path: "/boom", Protocol: "boom", Decode: func(*protocol.Request) ([]event.Input, error) { panic("decoder bug") }}
+	srv, _ := newServer(t, nil, boom)
+	w := do(srv.Handler(), http.MethodPost, "/boom", []byte("{}"))
+	if w.Code != http.StatusInternalServerError || jsonBody(t, w)["error"] == "" {
+		t.Errorf("%d %s", w.Code, w.Body)
+	}
+}
