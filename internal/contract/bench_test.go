@@ -57,3 +57,19 @@ func BenchmarkValidate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkValidateJSON is what the pipeline runs: the fast path on the
+// event's bytes, for the same contract and data as BenchmarkValidate.
+func BenchmarkValidateJSON(b *testing.B) {
+	c, err := Compile([]byte(benchDoc), Key{}, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := []byte(benchData)
+	b.ReportAllocs()
+	for b.Loop() {
+		if msgs, err := c.ValidateJSON(data, "/data"); msgs != nil || err != nil {
+			b.Fatal(msgs, err)
+		}
+	}
+}
