@@ -168,8 +168,8 @@ func Run(ctx context.Context, o Options) (Result, error) {
 }
 
 // CheckoutBatch builds an NDJSON body of n checkout_completed events for the
-// example contracts accord init writes, each with a user context: a realistic
-// event of 15 fields in all.
+// example contracts accord init writes, each with two line items and a user
+// context: about a dozen fields, like a typical commerce event.
 func CheckoutBatch(n int) []byte {
 	var b bytes.Buffer
 	for i := 0; i < n; i++ {
