@@ -209,3 +209,15 @@ func TestPanicBecomesJSON500(t *testing.T) {
 		t.Errorf("%d %s", w.Code, w.Body)
 	}
 }
+
+func TestAccessLogAtDebug(t *testing.T) {
+	var logs bytes.Buffer
+	contracts, _, _ := contract.LoadDir("../scaffold/template/contracts")
+	p := pipeline.New(contract.NewRegistry(contracts), event.Collector{Name: "accord"}, "default")
+	srv := server.New(config.Default().Server, p, &recorder{}, []server.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: selfdesc.Decode}},
+		slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	do(srv.Handler(), http.MethodGet, "/events", nil, "X-Request-Id", "r-42")
+	if line := logs.String(); !strings.Contains(line, "msg=request request_id=r-42 method=GET path=/events status=405") {
+		t.Errorf("access log: %s", line)
+	}
+}
