@@ -16,7 +16,7 @@ func fastContracts(t testing.TB) []*Contract {
 		}
 		out = append(out, cs...)
 	}
-	c, err := Compile([]byte(benchDoc), Key{}, "bench")
+	c, err := Compile(benchDoc, Key{}, "bench")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,4 +101,3 @@ func FuzzFastPath(f *testing.F) {
 		checkFastAgrees(t, contracts[int(which)%len(contracts)], data)
 	})
 }
-

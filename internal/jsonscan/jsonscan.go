@@ -364,7 +364,8 @@ func HasEscape(lit []byte) bool { return bytes.IndexByte(lit, '\\') >= 0 }
 const hexDigits = "0123456789abcdef"
 
 // AppendString appends s to dst as a JSON string literal. Invalid UTF-8
-// becomes U+FFFD, as encoding/json does.
+// becomes U+FFFD, as encoding/json does, and U+2028 and U+2029 are escaped
+// so the output is also safe to embed in JavaScript.
 func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
@@ -396,6 +397,13 @@ func AppendString(dst []byte, s string) []byte {
 		if r == utf8.RuneError && size == 1 {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
 			i += size
 			start = i
 			continue

@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"bytes"
+	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -13,45 +14,26 @@ import (
 	"github.com/accord-events/accord/internal/protocol/selfdesc"
 )
 
-// benchContract is a typical product-analytics contract: 15 properties of
-// the usual kinds (strings with formats and patterns, numbers with bounds,
-// enums, booleans, a nested object and an array).
-const benchContract = `{
- "$schema": "http://iglucentral.com/schemas/com.snowplowanalytics.self-desc/schema/jsonschema/1-0-0#",
- "self": {"vendor": "com.example", "name": "product_viewed", "format": "jsonschema", "version": "1-0-0"},
- "type": "object",
- "properties": {
-  "product_id": {"type": "string", "minLength": 1, "maxLength": 64},
-  "sku": {"type": "string", "pattern": "^[A-Z0-9-]+$"},
-  "name": {"type": "string", "maxLength": 255},
-  "brand": {"type": ["string", "null"], "maxLength": 255},
-  "category": {"enum": ["shoes", "shirts", "hats", "bags"]},
-  "variant": {"type": ["string", "null"]},
-  "price": {"type": "number", "minimum": 0},
-  "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
-  "quantity": {"type": "integer", "minimum": 1, "maximum": 1000},
-  "in_stock": {"type": "boolean"},
-  "rating": {"type": ["number", "null"], "minimum": 0, "maximum": 5},
-  "url": {"type": "string", "format": "uri"},
-  "viewed_at": {"type": "string", "format": "date-time"},
-  "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 10},
-  "dimensions": {"type": "object", "properties": {"width": {"type": "number"}, "height": {"type": "number"}}, "additionalProperties": false}
- },
- "required": ["product_id", "sku", "price", "currency"],
- "additionalProperties": false
-}`
-
-func benchEvent(i int) string {
-	return `{"schema":"iglu:com.example/product_viewed/jsonschema/1-0-0","data":{"product_id":"p-` + strconv.Itoa(i) + `","sku":"SKU-1234","name":"Trail runner","brand":"Acme","category":"shoes","variant":"blue/42","price":89.95,"currency":"EUR","quantity":1,"in_stock":true,"rating":4.5,"url":"https://shop.example/p/1234","viewed_at":"2026-11-25T10:00:00Z","tags":["running","trail"],"dimensions":{"width":12.5,"height":30}}}`
+// benchEvent is the repository's testdata/events/product_viewed.json, an
+// event of 15 properties of the usual kinds (strings with formats and
+// patterns, numbers with bounds, enums, booleans, a nested object and an
+// array), for the contract in testdata/contracts, made distinct by its id.
+func benchEvent(b *testing.B, i int) string {
+	data, err := os.ReadFile("../../testdata/events/product_viewed.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	data = bytes.Replace(bytes.TrimSpace(data), []byte(`"product_id":"p-1"`), []byte(`"product_id":"p-`+strconv.Itoa(i)+`"`), 1)
+	return `{"schema":"iglu:com.example/product_viewed/jsonschema/1-0-0","data":` + string(data) + `}`
 }
 
 func benchPipeline(b *testing.B) *pipeline.Pipeline {
 	b.Helper()
-	c, err := contract.Compile([]byte(benchContract), contract.Key{}, "bench")
-	if err != nil {
-		b.Fatal(err)
+	contracts, problems, err := contract.LoadDir("../../testdata/contracts")
+	if err != nil || len(problems) > 0 {
+		b.Fatal(err, problems)
 	}
-	return pipeline.New(contract.NewRegistry([]*contract.Contract{c}), event.Collector{Name: "accord", Version: "bench", Env: "bench", Host: "h"}, "default")
+	return pipeline.New(contract.NewRegistry(contracts), event.Collector{Name: "accord", Version: "bench", Env: "bench", Host: "h"}, "default")
 }
 
 // runHotPath is what the collector does with one request's body, short of
@@ -83,7 +65,7 @@ func runHotPath(b *testing.B, p *pipeline.Pipeline, req *protocol.Request, event
 // BenchmarkHotPathOneEvent: one 15-field event per request.
 func BenchmarkHotPathOneEvent(b *testing.B) {
 	p := benchPipeline(b)
-	runHotPath(b, p, &protocol.Request{MediaType: "application/json", Body: []byte(benchEvent(1))}, 1)
+	runHotPath(b, p, &protocol.Request{MediaType: "application/json", Body: []byte(benchEvent(b, 1))}, 1)
 }
 
 // BenchmarkHotPathBatch100: a 100-event NDJSON batch per request.
@@ -91,7 +73,7 @@ func BenchmarkHotPathBatch100(b *testing.B) {
 	p := benchPipeline(b)
 	var body bytes.Buffer
 	for i := range 100 {
-		body.WriteString(benchEvent(i))
+		body.WriteString(benchEvent(b, i))
 		body.WriteByte('\n')
 	}
 	runHotPath(b, p, &protocol.Request{MediaType: "application/x-ndjson", Body: body.Bytes()}, 100)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/accord-events/accord/internal/event"
 )
@@ -45,4 +46,23 @@ func (e *Error) Error() string {
 // Errorf returns an *Error with one message.
 func Errorf(status int, t event.FailureType, format string, args ...any) *Error {
 	return &Error{Status: status, Failure: event.NewFailure(t, fmt.Sprintf(format, args...))}
+}
+
+// UTF8Charset reports whether a Content-Type charset parameter names an
+// encoding whose bytes are UTF-8 (US-ASCII is a subset).
+func UTF8Charset(charset string) bool {
+	switch strings.ToLower(charset) {
+	case "utf-8", "utf8", "us-ascii":
+		return true
+	}
+	return false
+}
+
+// SkipBOM returns 3 when b starts with a UTF-8 byte order mark, which some
+// Windows tools write, and 0 otherwise.
+func SkipBOM(b []byte) int {
+	if len(b) >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf {
+		return 3
+	}
+	return 0
 }

@@ -10,8 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/accord-events/accord/internal/event"
-	"github.com/accord-events/accord/internal/protocol"
 	"github.com/accord-events/accord/internal/jsonscan"
+	"github.com/accord-events/accord/internal/protocol"
 )
 
 // headerPrefix starts the name of every header that carries an attribute in

@@ -25,8 +25,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/accord-events/accord/internal/event"
-	"github.com/accord-events/accord/internal/protocol"
 	"github.com/accord-events/accord/internal/jsonscan"
+	"github.com/accord-events/accord/internal/protocol"
 )
 
 // Name is the protocol's name on envelopes.
@@ -57,7 +57,7 @@ func noData() []byte { return []byte("null") }
 func Decode(req *protocol.Request) ([]event.Input, error) {
 	switch req.MediaType {
 	case MediaStructured, MediaBatch:
-		if cs, ok := req.Params["charset"]; ok && !isUTF8(cs) {
+		if cs, ok := req.Params["charset"]; ok && !protocol.UTF8Charset(cs) {
 			return nil, protocol.Errorf(http.StatusUnsupportedMediaType, event.PayloadFormatViolation,
 				"charset %s is not supported; encode the body as UTF-8 and send charset=utf-8 or no charset", cs)
 		}
@@ -69,7 +69,7 @@ func Decode(req *protocol.Request) ([]event.Input, error) {
 // decodeJSON reads the structured and batch modes.
 func decodeJSON(req *protocol.Request) ([]event.Input, error) {
 	body := req.Body
-	start := jsonscan.SkipSpace(body, skipBOM(body))
+	start := jsonscan.SkipSpace(body, protocol.SkipBOM(body))
 	batch := req.MediaType == MediaBatch
 	if start == len(body) {
 		if batch {
@@ -494,19 +494,4 @@ func escapePointer(s string) string {
 		return s
 	}
 	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
-}
-
-func isUTF8(charset string) bool {
-	switch strings.ToLower(charset) {
-	case "utf-8", "utf8", "us-ascii":
-		return true
-	}
-	return false
-}
-
-func skipBOM(b []byte) int {
-	if len(b) >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf {
-		return 3
-	}
-	return 0
 }

@@ -24,8 +24,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/accord-events/accord/internal/event"
-	"github.com/accord-events/accord/internal/protocol"
 	"github.com/accord-events/accord/internal/jsonscan"
+	"github.com/accord-events/accord/internal/protocol"
 )
 
 // Name is the protocol's name on envelopes.
@@ -64,12 +64,12 @@ func Decode(req *protocol.Request) ([]event.Input, error) {
 			"Content-Type %s is not accepted for self-describing events; send %s (one event or an array of events), %s (one event per line) or %s (read as JSON)",
 			req.MediaType, MediaJSON, MediaNDJSON, MediaText)
 	}
-	if cs, ok := req.Params["charset"]; ok && !isUTF8(cs) {
+	if cs, ok := req.Params["charset"]; ok && !protocol.UTF8Charset(cs) {
 		return nil, protocol.Errorf(http.StatusUnsupportedMediaType, event.PayloadFormatViolation,
 			"charset %s is not supported; encode the body as UTF-8 and send charset=utf-8 or no charset", cs)
 	}
 	body := req.Body
-	start := skipBOM(body)
+	start := protocol.SkipBOM(body)
 	start = jsonscan.SkipSpace(body, start)
 	if start == len(body) {
 		return nil, protocol.Errorf(http.StatusBadRequest, event.PayloadFormatViolation,
@@ -509,20 +509,3 @@ func invalidUTF8At(b []byte) int {
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
-
-func isUTF8(charset string) bool {
-	switch strings.ToLower(charset) {
-	case "utf-8", "utf8", "us-ascii":
-		return true
-	}
-	return false
-}
-
-// skipBOM returns 3 when b starts with a UTF-8 byte order mark, which some
-// Windows tools write, and 0 otherwise.
-func skipBOM(b []byte) int {
-	if len(b) >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf {
-		return 3
-	}
-	return 0
-}
