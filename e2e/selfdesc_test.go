@@ -229,13 +229,47 @@ func TestSelfDescribingEndToEnd(t *testing.T) {
 		t.Errorf("json_extract: %q %d %v", sku, qty, err)
 	}
 
-	// The failed record keeps the original event and says why.
+	// The failed record: every column, keeping the original event and saying why.
 	var failureType, failure, raw, rawEncoding string
-	if err := db.QueryRow(`SELECT failure_type, failure, raw, raw_encoding, valid FROM failed_events WHERE event_id = ?`, badEventID).Scan(&failureType, &failure, &raw, &rawEncoding, &valid); err != nil {
+	var fSent, fCreated, fAttributes *string
+	err = db.QueryRow(`SELECT request_id, collected_at, sent_at, created_at, event_time, protocol, schema, vendor, name, version, namespace, valid,
+		payload, contexts, attributes, source, identity, collector, fingerprint, failure_type, failure, raw, raw_encoding FROM failed_events WHERE event_id = ?`, badEventID).Scan(
+		&requestID, &collectedAt, &fSent, &fCreated, &eventTime, &protocol, &schema, &vendor, &name, &version, &namespace, &valid,
+		&payload, &contexts, &fAttributes, &source, &identity, &collector, &fingerprint, &failureType, &failure, &raw, &rawEncoding)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if failureType != "schema_violation" || raw != badEvent || rawEncoding != "text" || valid != 0 || !contains(failure, `"instance_path":"/data/total"`) {
-		t.Errorf("failed record: %s %s %s %s", failureType, failure, raw, rawEncoding)
+	failedChecks := map[string][2]string{
+		"protocol":     {protocol, "selfdesc"},
+		"schema":       {schema, checkoutKey},
+		"vendor":       {vendor, "com.example"},
+		"name":         {name, "checkout_completed"},
+		"version":      {version, "1-0-0"},
+		"namespace":    {namespace, "default"},
+		"event_time":   {eventTime, collectedAt},
+		"payload":      {payload, `{"order_id":"ord-2","total":-5,"currency":"euro","items":[]}`},
+		"contexts":     {contexts, `[]`},
+		"identity":     {identity, `{"user_id":"","anonymous_id":"","network_user_id":""}`},
+		"failure_type": {failureType, "schema_violation"},
+		"raw":          {raw, badEvent},
+		"raw_encoding": {rawEncoding, "text"},
+	}
+	for col, gw := range failedChecks {
+		if gw[0] != gw[1] {
+			t.Errorf("failed record %s = %s, want %s", col, gw[0], gw[1])
+		}
+	}
+	if valid != 0 || fSent != nil || fCreated != nil || fAttributes != nil || requestID == "" || fingerprint == "" || !contains(source, `"path":"/events"`) || !contains(collector, `"name":"accord"`) {
+		t.Errorf("failed record: valid %d sent %v created %v attributes %v request %q fingerprint %q source %s collector %s", valid, fSent, fCreated, fAttributes, requestID, fingerprint, source, collector)
+	}
+	var f event.Failure
+	if err := json.Unmarshal([]byte(failure), &f); err != nil || f.Type != event.SchemaViolation || len(f.Messages) != 3 {
+		t.Fatalf("failure column %s: %v", failure, err)
+	}
+	for _, m := range f.Messages {
+		if m.Schema != checkoutKey || m.InstancePath == "" || m.SchemaPath == "" || m.Keyword == "" || m.Message == "" {
+			t.Errorf("failure message lacks a part: %+v", m)
+		}
 	}
 	// Refused requests are stored too: the body, or for an oversized one its first KiB.
 	for what, id := range refusedIDs {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/event/eventtest"
 )
 
 const orderSchema = `{"$schema": "http://json-schema.org/draft-07/schema#",
@@ -70,6 +71,7 @@ func TestProcess(t *testing.T) {
 				tc.in.Raw = []byte(`{"the":"original"}`)
 			}
 			env := p.Process(testRequest(), []event.Input{tc.in})[0]
+			eventtest.Check(t, env)
 			if env.Valid != tc.wantValid {
 				t.Fatalf("valid %v, want %v (failure %+v)", env.Valid, tc.wantValid, env.Failure)
 			}
@@ -158,6 +160,7 @@ func TestEventTime(t *testing.T) {
 func TestReject(t *testing.T) {
 	p := newTestPipeline(t)
 	env := p.Reject(testRequest(), event.NewFailure(event.PayloadFormatViolation, "not JSON"), []byte{0xff, 0xfe, 'x'})
+	eventtest.Check(t, env)
 	if env.Valid || env.Failure.Type != event.PayloadFormatViolation || env.EventID == "" {
 		t.Fatalf("%+v", env)
 	}
