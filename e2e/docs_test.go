@@ -97,7 +97,7 @@ func matches(got, want any) bool {
 // against a real collector in a fresh project, and where the example shows
 // the response in a json block right after it, compares the response with
 // it (ignoring values that differ on every run, such as ids and times, and
-// values the docs write as "...").
+// values the docs write as "..."); a text block after it must match exactly.
 func TestDocsCurlExamples(t *testing.T) {
 	files, err := filepath.Glob("../docs/*.md")
 	if err != nil {
@@ -125,6 +125,12 @@ func TestDocsCurlExamples(t *testing.T) {
 				out, err := cmd.Output()
 				if err != nil {
 					t.Fatalf("%s failed: %v\n%s\n%s", name, err, script, out)
+				}
+				if b.expect != nil && b.expect.lang == "text" {
+					if got := strings.TrimSpace(string(out)); got != strings.TrimSpace(b.expect.text) {
+						t.Errorf("%s: output %q differs from the one documented at line %d: %q", name, got, b.expect.line, b.expect.text)
+					}
+					return
 				}
 				if b.expect == nil || b.expect.lang != "json" {
 					return

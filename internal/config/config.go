@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -40,6 +41,7 @@ type Server struct {
 	IdleTimeout       time.Duration `yaml:"idle_timeout" doc:"How long an idle keep-alive connection is kept open."`
 	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout" doc:"On SIGTERM or SIGINT, how long in-flight requests get to finish before the server stops."`
 	TrustForwarded    bool          `yaml:"trust_forwarded" doc:"Take the client IP from X-Forwarded-For (first address) when Accord runs behind a proxy you control; leave off when clients reach Accord directly, or they can forge it."`
+	CORSOrigins       []string      `yaml:"cors_origins" doc:"Web origins browsers may send events from (CORS), such as https://shop.example; * allows any origin; an empty list turns CORS off."`
 }
 
 // Collector describes this collector on records.
@@ -81,6 +83,7 @@ func Default() Config {
 			WriteTimeout:      30 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			ShutdownTimeout:   15 * time.Second,
+			CORSOrigins:       []string{"*"},
 		},
 		Collector: Collector{Name: "accord", Env: "development", Namespace: "default"},
 		Contracts: Contracts{Dir: "contracts"},
@@ -177,6 +180,11 @@ func (c *Config) Validate() error {
 	} {
 		if d <= 0 {
 			bad(key, "%s must be positive, such as 10s", d)
+		}
+	}
+	for i, o := range c.Server.CORSOrigins {
+		if o != "*" && (!strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") || strings.HasSuffix(o, "/")) {
+			bad(fmt.Sprintf("server.cors_origins[%d]", i), "%q is not an origin; write scheme and host (and port), such as https://shop.example, or * for any", o)
 		}
 	}
 	if c.Collector.Name == "" {

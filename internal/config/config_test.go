@@ -73,6 +73,20 @@ func TestLoad(t *testing.T) {
 			},
 		},
 		{
+			name: "list from the environment, and an invalid origin named",
+			env:  []string{"ACCORD_SERVER_CORS_ORIGINS=https://a.example, https://b.example:8443"},
+			check: func(t *testing.T, cfg Config) {
+				if len(cfg.Server.CORSOrigins) != 2 || cfg.Server.CORSOrigins[1] != "https://b.example:8443" {
+					t.Errorf("cors origins %q", cfg.Server.CORSOrigins)
+				}
+			},
+		},
+		{
+			name:    "origin with a path",
+			file:    "server:\n  cors_origins: [\"https://a.example/\", shop.example]\n",
+			wantErr: []string{"server.cors_origins[0]", "server.cors_origins[1]", "such as https://shop.example"},
+		},
+		{
 			name: "environment adds a sink",
 			env:  []string{"ACCORD_SINKS_1_NAME=out", "ACCORD_SINKS_1_TYPE=stdout", "ACCORD_SINKS_1_OPTIONS_FAILED_TO_STDERR=true"},
 			check: func(t *testing.T, cfg Config) {

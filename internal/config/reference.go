@@ -81,10 +81,17 @@ func typeName(t reflect.Type) string {
 	return t.String()
 }
 
-// yamlScalar renders a scalar as YAML.
+// yamlScalar renders a scalar, or a list of strings, as YAML on one line.
 func yamlScalar(v any) string {
-	if d, ok := v.(time.Duration); ok {
-		return d.String()
+	switch v := v.(type) {
+	case time.Duration:
+		return v.String()
+	case []string:
+		quoted := make([]string, len(v))
+		for i, s := range v {
+			quoted[i] = fmt.Sprintf("%q", s)
+		}
+		return "[" + strings.Join(quoted, ", ") + "]"
 	}
 	b, err := yaml.Marshal(v)
 	if err != nil {
@@ -105,7 +112,7 @@ func Markdown(sinkTypes []SinkType) string {
 	b.WriteString("An environment variable overrides each key: `ACCORD_` and the key's path in upper case, joined by `_` (list items by index). ")
 	b.WriteString("Unknown keys and unknown `ACCORD_` variables are errors, so a typo is never silently ignored. ")
 	b.WriteString("`accord init` writes an `accord.yml` with every key and its default.\n\n")
-	b.WriteString("Durations are written like `10s`, `1m30s`; sizes are in bytes.\n\n")
+	b.WriteString("Durations are written like `10s`, `1m30s`; sizes are in bytes. In an environment variable, a list of strings is comma-separated (`ACCORD_SERVER_CORS_ORIGINS=https://a.example,https://b.example`).\n\n")
 	t := reflect.TypeOf(def)
 	v := reflect.ValueOf(def)
 	for i := 0; i < t.NumField(); i++ {

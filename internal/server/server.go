@@ -61,7 +61,7 @@ func New(cfg config.Server, p *pipeline.Pipeline, d Deliverer, endpoints []Endpo
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotFound, errorBody{Error: fmt.Sprintf("no route %s; events go to POST /events or POST /cloudevents", r.URL.Path)})
 	})
-	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(mux)))
+	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(s.withCORS(mux))))
 	s.http = &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           s.handler,

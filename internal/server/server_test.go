@@ -221,3 +221,33 @@ func TestAccessLogAtDebug(t *testing.T) {
 		t.Errorf("access log: %s", line)
 	}
 }
+
+func TestCORS(t *testing.T) {
+	tests := []struct {
+		name        string
+		origins     []string
+		method      string
+		headers     []string
+		wantStatus  int
+		wantAllowed string
+	}{
+		{"preflight, any origin", []string{"*"}, http.MethodOptions, []string{"Origin", "https://shop.example", "Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "content-type"}, 204, "https://shop.example"},
+		{"preflight, listed origin", []string{"https://shop.example"}, http.MethodOptions, []string{"Origin", "https://shop.example", "Access-Control-Request-Method", "POST"}, 204, "https://shop.example"},
+		{"preflight, unlisted origin", []string{"https://shop.example"}, http.MethodOptions, []string{"Origin", "https://evil.example", "Access-Control-Request-Method", "POST"}, 403, ""},
+		{"post from a listed origin", []string{"https://shop.example"}, http.MethodPost, []string{"Origin", "https://shop.example", "Content-Type", "application/json"}, 200, "https://shop.example"},
+		{"post from an unlisted origin is served, not readable", []string{"https://shop.example"}, http.MethodPost, []string{"Origin", "https://evil.example", "Content-Type", "application/json"}, 200, ""},
+		{"CORS off", nil, http.MethodOptions, []string{"Origin", "https://shop.example", "Access-Control-Request-Method", "POST"}, 405, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, _ := newServer(t, func(c *config.Server) { c.CORSOrigins = tc.origins })
+			w := do(srv.Handler(), tc.method, "/events", []byte(pageView), tc.headers...)
+			if w.Code != tc.wantStatus || w.Header().Get("Access-Control-Allow-Origin") != tc.wantAllowed {
+				t.Fatalf("%d allow-origin %q, want %d %q: %s", w.Code, w.Header().Get("Access-Control-Allow-Origin"), tc.wantStatus, tc.wantAllowed, w.Body)
+			}
+			if tc.wantStatus == 204 && (w.Header().Get("Access-Control-Allow-Methods") == "" || w.Header().Get("Access-Control-Max-Age") == "") {
+				t.Errorf("preflight answer lacks methods or max-age: %v", w.Header())
+			}
+		})
+	}
+}
