@@ -246,10 +246,19 @@ func (s *Sink) Write(ctx context.Context, records []*event.Envelope) error {
 	if s.closed {
 		return errors.New("write to sqlite sink: sink is closed")
 	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("write to sqlite sink: %w", err)
+	}
 	// BEGIN IMMEDIATE takes the write lock now, waiting up to busy_timeout
-	// (or until ctx ends) for another connection to release it, instead of
-	// failing halfway through the transaction.
-	if _, err := s.conn.ExecContext(ctx, "BEGIN IMMEDIATE", nil); err != nil {
+	// for another connection to release it, instead of failing halfway
+	// through the transaction. It runs without ctx's cancellation: the
+	// driver interrupts a cancelled statement from another goroutine, and
+	// an interrupt that lands as BEGIN completes reports failure with the
+	// transaction open, after which every later BEGIN failed ("cannot start
+	// a transaction within a transaction"). TestCancelledWritesLeaveTheSinkWritable
+	// reproduces it. Should BEGIN fail anyway, roll back whatever it left.
+	if _, err := s.conn.ExecContext(context.WithoutCancel(ctx), "BEGIN IMMEDIATE", nil); err != nil {
+		_, _ = s.conn.ExecContext(context.Background(), "ROLLBACK", nil)
 		return fmt.Errorf("begin transaction: %w", err)
 	}
 	if err := s.insert(ctx, records); err != nil {

@@ -697,3 +697,31 @@ func TestWALIsCheckpointedWhileWriting(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A client that goes away cancels its request's context at any moment of a
+// write. Whatever moment that is, the sink must be left able to write: a
+// cancellation that interrupted BEGIN after it had opened the transaction
+// once left every later write failing.
+func TestCancelledWritesLeaveTheSinkWritable(t *testing.T) {
+	s, db, _ := openTest(t, nil)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 300 {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i%50)*time.Microsecond)
+				_ = s.Write(ctx, []*event.Envelope{goodRecord(fmt.Sprintf("c-%d-%d", w, i))})
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := s.Write(context.Background(), []*event.Envelope{goodRecord("after")}); err != nil {
+		t.Fatalf("write after cancelled writes: %v", err)
+	}
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM events WHERE event_id = 'after'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("record written after cancellations: %d %v", n, err)
+	}
+}
