@@ -1,0 +1,117 @@
+package spool
+
+import (
+	"context"
+	"sync"
+	"testing"
+)
+
+// benchOptions returns options for a benchmark spool: a cap large enough
+// that a benchmark never fills it.
+func benchOptions(b *testing.B, fsync string) Options {
+	o := DefaultOptions()
+	o.Dir = b.TempDir()
+	o.Fsync = fsync
+	o.MaxBytes = 1 << 40
+	return o
+}
+
+// BenchmarkAppend appends batches of 100 records of 1 KiB, as one busy
+// request would.
+func BenchmarkAppend(b *testing.B) {
+	for _, fsync := range []string{FsyncBatch, FsyncNever} {
+		b.Run("fsync="+fsync, func(b *testing.B) {
+			s, err := Open(benchOptions(b, fsync), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			batch := make([][]byte, 100)
+			for i := range batch {
+				batch[i] = record("b", i, 1024)
+			}
+			ctx := context.Background()
+			b.SetBytes(100 * 1024)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := s.Append(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			sec := b.Elapsed().Seconds()
+			b.ReportMetric(float64(b.N*100)/sec, "records/s")
+			b.ReportMetric(float64(b.N*100*1024)/sec/1e6, "MB/s")
+		})
+	}
+}
+
+// BenchmarkAppendConcurrent has 8 goroutines append one 1 KiB record at a
+// time with fsync batch: group commit shares each fsync between them.
+func BenchmarkAppendConcurrent(b *testing.B) {
+	s, err := Open(benchOptions(b, FsyncBatch), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	rec := [][]byte{record("c", 0, 1024)}
+	ctx := context.Background()
+	const workers = 8
+	b.SetBytes(1024)
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := s.fsyncs.Load()
+	var wg sync.WaitGroup
+	for w := range workers {
+		n := b.N / workers
+		if w < b.N%workers {
+			n++
+		}
+		wg.Go(func() {
+			for range n {
+				if _, err := s.Append(ctx, rec); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	sec := b.Elapsed().Seconds()
+	b.ReportMetric(float64(b.N)/sec, "records/s")
+	b.ReportMetric(float64(s.fsyncs.Load()-start)/float64(b.N), "fsyncs/record")
+}
+
+// BenchmarkRead reads 1 KiB records back in batches of 500.
+func BenchmarkRead(b *testing.B) {
+	s, err := Open(benchOptions(b, FsyncNever), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	batch := make([][]byte, 500)
+	for i := range batch {
+		batch[i] = record("r", i, 1024)
+	}
+	r, err := s.Reader("bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.SetBytes(500 * 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		if _, err := s.Append(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		for got := 0; got < len(batch); {
+			es, err := r.Next(ctx, 500, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			got += len(es)
+		}
+	}
+}

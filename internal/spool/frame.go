@@ -1,0 +1,92 @@
+package spool
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+)
+
+// Frame layout, little-endian:
+//
+//	0   4  CRC-32C (Castagnoli) of bytes 4 .. 16+length
+//	4   4  length of the record data; the top bit marks the last record of an Append
+//	8   8  the record's offset
+//	16  n  the record data
+const (
+	headerSize = 16
+	// lastFlag is set in the length word of the last record of an Append:
+	// recovery keeps a batch only when its last record is intact.
+	lastFlag = 1 << 31
+	// MaxRecordBytes is the largest record Append takes. A larger length
+	// in a frame header is corruption, so a damaged header never makes a
+	// reader allocate or wait for gigabytes.
+	MaxRecordBytes = 64 << 20
+)
+
+// castagnoli is the CRC-32C table; read only after package initialisation.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Frame decoding errors. errTruncated means the bytes end inside a frame
+// (a torn tail, or a read that needs more bytes); the others mean the bytes
+// are not a frame at all.
+var (
+	errTruncated = errors.New("frame truncated")
+	errChecksum  = errors.New("checksum mismatch")
+	errLength    = errors.New("record length out of range")
+)
+
+// frame is one decoded record.
+type frame struct {
+	offset uint64
+	last   bool
+	data   []byte
+}
+
+// frameSize is the bytes a record of n bytes takes on disk.
+func frameSize(n int) int64 { return headerSize + int64(n) }
+
+// appendFrame appends the frame of one record to dst.
+func appendFrame(dst []byte, offset uint64, data []byte, last bool) []byte {
+	start := len(dst)
+	length := uint32(len(data))
+	if last {
+		length |= lastFlag
+	}
+	dst = binary.LittleEndian.AppendUint32(dst, 0)
+	dst = binary.LittleEndian.AppendUint32(dst, length)
+	dst = binary.LittleEndian.AppendUint64(dst, offset)
+	dst = append(dst, data...)
+	sum := crc32.Checksum(dst[start+4:], castagnoli)
+	binary.LittleEndian.PutUint32(dst[start:], sum)
+	return dst
+}
+
+// decodeFrame decodes the frame at the start of b. It returns the frame and
+// its size in bytes. On errTruncated, n is the size the frame needs (the
+// header size when even the header is incomplete), so a caller can read
+// more. The returned data aliases b and is returned only when its checksum
+// matches.
+func decodeFrame(b []byte) (f frame, n int, err error) {
+	if len(b) < headerSize {
+		return frame{}, headerSize, errTruncated
+	}
+	length := binary.LittleEndian.Uint32(b[4:8])
+	last := length&lastFlag != 0
+	length &^= lastFlag
+	if length > MaxRecordBytes {
+		return frame{}, 0, fmt.Errorf("%w: %d bytes", errLength, length)
+	}
+	n = headerSize + int(length)
+	if len(b) < n {
+		return frame{}, n, errTruncated
+	}
+	if sum := binary.LittleEndian.Uint32(b[0:4]); crc32.Checksum(b[4:n], castagnoli) != sum {
+		return frame{}, 0, errChecksum
+	}
+	return frame{
+		offset: binary.LittleEndian.Uint64(b[8:16]),
+		last:   last,
+		data:   b[headerSize:n:n],
+	}, n, nil
+}

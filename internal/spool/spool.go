@@ -1,0 +1,742 @@
+package spool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Offset is a record's number in the spool: the first record ever appended
+// is 1, and each record takes the next number, across segments and restarts.
+// Offset 0 means "no record" (the committed offset of a reader that has
+// delivered nothing).
+type Offset = uint64
+
+// Errors callers branch on.
+var (
+	// ErrFull means the append would take the spool past max_bytes, or
+	// the disk is full; nothing of the batch was written. The collector
+	// answers 503 with Retry-After.
+	ErrFull = errors.New("spool full")
+	// ErrTooLarge means a record or batch can never fit: a record is over
+	// MaxRecordBytes, or a batch over max_bytes less one segment.
+	ErrTooLarge = errors.New("record or batch too large for the spool")
+	// ErrClosed is returned by calls on a closed spool or reader.
+	ErrClosed = errors.New("spool closed")
+	// ErrLocked means another process has the spool directory open.
+	ErrLocked = errors.New("spool in use by another process")
+	// ErrCorrupt is matched (with errors.Is) by every *CorruptError.
+	ErrCorrupt = errors.New("spool corrupt")
+)
+
+// CorruptError reports bytes in a segment that are not a valid record where
+// one should be. A reader returns it rather than deliver junk.
+type CorruptError struct {
+	// Segment is the segment file's name.
+	Segment string
+	// Position is the byte position in the segment of the bad frame.
+	Position int64
+	// Offset is the record offset that was expected there.
+	Offset uint64
+	// NextSegment is the first offset of the following segment, or 0 when
+	// the bad segment is the last one. A sink that accepts the loss can
+	// skip the rest of the bad segment with Commit(NextSegment-1).
+	NextSegment uint64
+	// Reason says what is wrong.
+	Reason error
+}
+
+// Error names the segment, byte position and offset of the damage.
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("spool segment %s corrupt at byte %d (record offset %d): %v", e.Segment, e.Position, e.Offset, e.Reason)
+}
+
+// Is makes errors.Is(err, ErrCorrupt) true.
+func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
+
+// Unwrap returns the reason.
+func (e *CorruptError) Unwrap() error { return e.Reason }
+
+// Spool is a durable, append-only, segmented log of records with named,
+// persisted reader cursors. Its methods are safe for concurrent use.
+type Spool struct {
+	opts Options
+	log  *slog.Logger
+	lock *os.File
+
+	reqs chan *appendReq
+	done chan struct{} // closed by Close
+	wg   sync.WaitGroup
+
+	closeOnce sync.Once
+	closeErr  error
+
+	// fileMu guards read handles against being closed while a reader
+	// reads: readers hold it shared, Close and segment deletion exclusive.
+	fileMu sync.RWMutex
+
+	mu      sync.Mutex
+	segs    []*segment // by base offset; the last is the one being written
+	next    uint64     // offset the next appended record takes
+	held    int64      // bytes of all segments
+	cursors map[string]*cursor
+	notify  chan struct{} // closed and replaced when records are appended
+	closed  bool
+
+	// Owned by the writer goroutine.
+	w      segmentFile // the last segment, open for writing
+	wsize  int64
+	dirty  bool // written since the last fsync
+	broken error
+	buf    []byte
+
+	// fsyncs counts segment fsyncs, for tests and benchmarks.
+	fsyncs atomic.Int64
+}
+
+// segmentFile is the write side of the last segment: an *os.File, or in
+// tests one that fails on cue.
+type segmentFile interface {
+	WriteAt(b []byte, off int64) (int, error)
+	Truncate(size int64) error
+	Sync() error
+	Close() error
+}
+
+// segment is one segment file. size and rf are guarded by Spool.mu (rf's
+// closing also by fileMu).
+type segment struct {
+	base uint64
+	name string
+	size int64
+	rf   *os.File // opened for reading on first use
+}
+
+type appendReq struct {
+	records [][]byte
+	bytes   int64 // framed size
+	first   uint64
+	err     error
+	done    chan struct{}
+}
+
+// maxGroup bounds how many Append calls one group commit takes.
+const maxGroup = 4096
+
+// Open opens the spool in opts.Dir, creating it when missing, and recovers
+// it: the last segment is scanned and a torn or corrupt tail (or the start
+// of a batch whose last record never made it to disk) is cut and logged at
+// warn. Only one process may have a spool open; a second Open fails with an
+// error matching ErrLocked.
+func Open(opts Options, logger *slog.Logger) (*Spool, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("spool options: %w", err)
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create spool dir: %w", err)
+	}
+	lock, err := lockDir(filepath.Join(opts.Dir, lockName))
+	if err != nil {
+		return nil, err
+	}
+	s := &Spool{
+		opts:   opts,
+		log:    logger,
+		lock:   lock,
+		reqs:   make(chan *appendReq),
+		done:   make(chan struct{}),
+		notify: make(chan struct{}),
+	}
+	if err := s.recover(); err != nil {
+		s.closeFiles()
+		unlockDir(lock)
+		return nil, err
+	}
+	s.wg.Add(1)
+	go s.run()
+	return s, nil
+}
+
+// recover loads the segments and cursors from disk and makes the last
+// segment's tail clean.
+func (s *Spool) recover() error {
+	dir := s.opts.Dir
+	if err := removeTemps(dir); err != nil {
+		return err
+	}
+	st, err := loadState(dir)
+	if err != nil {
+		return err
+	}
+	sync := s.opts.Fsync != FsyncNever
+	if len(st.segs) == 0 {
+		// A new spool, or one whose segments were removed by hand: never
+		// hand out an offset a cursor already passed.
+		base := uint64(1)
+		for _, c := range st.cursors {
+			base = max(base, c.committed+1)
+		}
+		seg := &segment{base: base, name: segmentName(base)}
+		f, err := os.OpenFile(filepath.Join(dir, seg.name), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return fmt.Errorf("create spool segment %s: %w", seg.name, err)
+		}
+		f.Close()
+		if sync {
+			if err := syncDir(dir); err != nil {
+				return err
+			}
+		}
+		st.segs = []*segment{seg}
+		st.next = base
+	} else if st.tail.cut > 0 {
+		last := st.segs[len(st.segs)-1]
+		if err := cutTail(filepath.Join(dir, last.name), last.size, sync); err != nil {
+			return err
+		}
+		s.log.Warn("spool: cut torn tail of last segment",
+			"segment", last.name, "offset", last.size, "bytes_cut", st.tail.cut,
+			"records_cut", st.tail.records, "reason", st.tail.reason.Error())
+	}
+	s.segs, s.next, s.cursors = st.segs, st.next, st.cursors
+	for _, seg := range s.segs {
+		s.held += seg.size
+	}
+	for _, c := range s.cursors {
+		if err := s.placeCursor(c); err != nil {
+			return err
+		}
+	}
+	last := s.segs[len(s.segs)-1]
+	w, err := os.OpenFile(filepath.Join(dir, last.name), os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("open spool segment %s: %w", last.name, err)
+	}
+	s.w, s.wsize = w, last.size
+	return nil
+}
+
+// placeCursor clamps a loaded cursor into the retained records and makes
+// sure its byte position is that of the record after the committed one.
+func (s *Spool) placeCursor(c *cursor) error {
+	first := s.segs[0].base
+	switch {
+	case c.committed+1 < first:
+		// Its segments were deleted: everything before first was
+		// delivered by every reader that was registered then.
+		c.committed = first - 1
+		c.seg, c.pos = first, 0
+		return nil
+	case c.committed >= s.next:
+		// The cursor passed records that are no longer on disk (appended
+		// without fsync and lost in a crash of the machine). Pull it back
+		// so the records appended from now on are read.
+		s.log.Warn("spool: reader cursor is past the last record; records appended without fsync were lost",
+			"reader", c.name, "committed", c.committed, "last", s.next-1)
+		c.committed = s.next - 1
+		last := s.segs[len(s.segs)-1]
+		c.seg, c.pos = last.base, last.size
+		return nil
+	}
+	if s.cursorValid(c) {
+		return nil
+	}
+	seg, pos, err := s.locate(c.committed + 1)
+	if err != nil {
+		return fmt.Errorf("place spool reader %s: %w", c.name, err)
+	}
+	c.seg, c.pos = seg, pos
+	return nil
+}
+
+// cursorValid reports whether a cursor's stored byte position holds the
+// record after its committed offset.
+func (s *Spool) cursorValid(c *cursor) bool {
+	i := s.segIndex(c.seg)
+	if i < 0 {
+		return false
+	}
+	seg := s.segs[i]
+	want := c.committed + 1
+	switch {
+	case c.pos < 0 || c.pos > seg.size:
+		return false
+	case c.pos == seg.size:
+		if i == len(s.segs)-1 {
+			return want == s.next
+		}
+		return s.segs[i+1].base == want
+	}
+	f, err := s.readHandle(seg)
+	if err != nil {
+		return false
+	}
+	var h [headerSize]byte
+	if _, err := f.ReadAt(h[:], c.pos); err != nil {
+		return false
+	}
+	return leUint64(h[8:]) == want
+}
+
+// segIndex returns the index of the segment with the given base, or -1.
+func (s *Spool) segIndex(base uint64) int {
+	i := sort.Search(len(s.segs), func(i int) bool { return s.segs[i].base >= base })
+	if i < len(s.segs) && s.segs[i].base == base {
+		return i
+	}
+	return -1
+}
+
+// segFor returns the index of the segment that holds offset: the last one
+// whose base is not above it.
+func (s *Spool) segFor(offset uint64) int {
+	return sort.Search(len(s.segs), func(i int) bool { return s.segs[i].base > offset }) - 1
+}
+
+// locate finds the byte position of the record with the given offset (or the
+// end of the spool when offset is the next one). Called with s.mu held.
+func (s *Spool) locate(offset uint64) (uint64, int64, error) {
+	i := s.segFor(offset)
+	if i < 0 || offset > s.next {
+		return 0, 0, fmt.Errorf("offset %d is not in the spool (%d to %d)", offset, s.segs[0].base, s.next)
+	}
+	seg := s.segs[i]
+	if offset == seg.base {
+		return seg.base, 0, nil
+	}
+	f, err := s.readHandle(seg)
+	if err != nil {
+		return 0, 0, err
+	}
+	sc := newScanner(f, seg.size)
+	want := seg.base
+	for {
+		if want == offset {
+			return seg.base, sc.pos, nil
+		}
+		pos := sc.pos
+		fr, err := sc.next()
+		if err != nil {
+			return 0, 0, s.corrupt(i, pos, want, scanReason(err))
+		}
+		if fr.offset != want {
+			return 0, 0, s.corrupt(i, pos, want, fmt.Errorf("record has offset %d", fr.offset))
+		}
+		want++
+	}
+}
+
+// corrupt builds the error for bad bytes in segment i. Called with s.mu held.
+func (s *Spool) corrupt(i int, pos int64, offset uint64, reason error) *CorruptError {
+	e := &CorruptError{Segment: s.segs[i].name, Position: pos, Offset: offset, Reason: reason}
+	if i+1 < len(s.segs) {
+		e.NextSegment = s.segs[i+1].base
+	}
+	return e
+}
+
+// readHandle returns the segment's file opened for reading. Called with
+// s.mu held.
+func (s *Spool) readHandle(seg *segment) (*os.File, error) {
+	if seg.rf == nil {
+		f, err := os.Open(filepath.Join(s.opts.Dir, seg.name))
+		if err != nil {
+			return nil, fmt.Errorf("open spool segment %s: %w", seg.name, err)
+		}
+		seg.rf = f
+	}
+	return seg.rf, nil
+}
+
+// Append appends records as one batch, in order, and returns the offset of
+// the first; the others follow it one by one. It returns once the records
+// are durable as the fsync policy says (for batch: fsynced). Concurrent
+// calls are committed together: one write and one fsync for every caller
+// waiting at that moment.
+//
+// When the batch would take the spool past max_bytes, or the disk is full,
+// Append writes nothing and returns an error matching ErrFull. If ctx ends
+// while the batch waits for its commit, Append returns ctx.Err() and the
+// batch may or may not be appended (delivery is at least once). An empty
+// batch appends nothing and returns 0.
+func (s *Spool) Append(ctx context.Context, records [][]byte) (Offset, error) {
+	if len(records) == 0 {
+		return 0, nil
+	}
+	var n int64
+	for _, r := range records {
+		if len(r) > MaxRecordBytes {
+			return 0, fmt.Errorf("%w: a record of %d bytes is over %d", ErrTooLarge, len(r), MaxRecordBytes)
+		}
+		n += frameSize(len(r))
+	}
+	if limit := s.opts.MaxBytes - s.opts.SegmentBytes; n > limit {
+		return 0, fmt.Errorf("%w: a batch of %d bytes is over max_bytes less one segment (%d)", ErrTooLarge, n, limit)
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	req := &appendReq{records: records, bytes: n, done: make(chan struct{})}
+	select {
+	case s.reqs <- req:
+	case <-s.done:
+		return 0, ErrClosed
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	select {
+	case <-req.done:
+		return req.first, req.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// run is the writer goroutine: it owns the last segment's write handle and
+// commits appends in groups.
+func (s *Spool) run() {
+	defer s.wg.Done()
+	var tick <-chan time.Time
+	if s.opts.Fsync == FsyncInterval {
+		t := time.NewTicker(s.opts.FsyncInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	group := make([]*appendReq, 0, 64)
+	for {
+		select {
+		case req := <-s.reqs:
+			group = append(group[:0], req)
+		gather:
+			for len(group) < maxGroup {
+				select {
+				case req := <-s.reqs:
+					group = append(group, req)
+				default:
+					break gather
+				}
+			}
+			s.commit(group)
+			clear(group)
+		case <-tick:
+			if s.dirty && s.broken == nil {
+				s.fsyncs.Add(1)
+				if err := s.w.Sync(); err != nil {
+					s.broken = fmt.Errorf("fsync spool segment: %w", err)
+					s.log.Error("spool: fsync failed; appends fail until restart", "error", err)
+				}
+				s.dirty = false
+			}
+		case <-s.done:
+			return
+		}
+	}
+}
+
+// commit writes one group of appends with one write and (for batch) one
+// fsync, then answers every caller.
+func (s *Spool) commit(group []*appendReq) {
+	defer func() {
+		for _, r := range group {
+			close(r.done)
+		}
+	}()
+	if s.broken != nil {
+		for _, r := range group {
+			r.err = s.broken
+		}
+		return
+	}
+	s.mu.Lock()
+	held, next := s.held, s.next
+	s.mu.Unlock()
+
+	buf := s.buf[:0]
+	var ok []*appendReq
+	for _, r := range group {
+		if held+int64(len(buf))+r.bytes > s.opts.MaxBytes {
+			r.err = fmt.Errorf("%w: %d bytes held, cap %d", ErrFull, held+int64(len(buf)), s.opts.MaxBytes)
+			continue
+		}
+		r.first = next
+		for i, rec := range r.records {
+			buf = appendFrame(buf, next, rec, i == len(r.records)-1)
+			next++
+		}
+		ok = append(ok, r)
+	}
+	if cap(buf) <= 16<<20 {
+		s.buf = buf // keep the buffer, unless one huge group grew it
+	}
+	if len(ok) == 0 {
+		return
+	}
+	fail := func(err error) {
+		for _, r := range ok {
+			r.err, r.first = err, 0
+		}
+	}
+	if s.wsize > 0 && s.wsize+int64(len(buf)) > s.opts.SegmentBytes {
+		if err := s.roll(); err != nil {
+			fail(err)
+			return
+		}
+	}
+	if _, err := s.w.WriteAt(buf, s.wsize); err != nil {
+		// Leave nothing of the group behind: a later group must not
+		// follow half a batch.
+		if terr := s.w.Truncate(s.wsize); terr != nil {
+			s.broken = fmt.Errorf("write spool segment: %w; cutting it back: %v", err, terr)
+			fail(s.broken)
+			return
+		}
+		fail(writeErr(err))
+		return
+	}
+	switch s.opts.Fsync {
+	case FsyncBatch:
+		s.fsyncs.Add(1)
+		if err := s.w.Sync(); err != nil {
+			// After a failed fsync the page cache cannot be trusted;
+			// stop appending until a restart recovers from disk.
+			s.broken = fmt.Errorf("fsync spool segment: %w", err)
+			fail(s.broken)
+			return
+		}
+	default:
+		s.dirty = true
+	}
+	s.wsize += int64(len(buf))
+	s.mu.Lock()
+	s.segs[len(s.segs)-1].size = s.wsize
+	s.held += int64(len(buf))
+	s.next = next
+	close(s.notify)
+	s.notify = make(chan struct{})
+	s.mu.Unlock()
+}
+
+// writeErr maps a full disk to ErrFull.
+func writeErr(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("%w: %w", ErrFull, err)
+	}
+	return fmt.Errorf("write spool segment: %w", err)
+}
+
+// roll seals the segment being written and starts a new one whose base is
+// the next offset.
+func (s *Spool) roll() error {
+	s.mu.Lock()
+	base := s.next
+	s.mu.Unlock()
+	name := segmentName(base)
+	f, err := os.OpenFile(filepath.Join(s.opts.Dir, name), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("create spool segment %s: %w", name, err)
+		}
+		return writeErr(fmt.Errorf("create spool segment %s: %w", name, err))
+	}
+	if s.opts.Fsync != FsyncNever {
+		// The sealed segment must be whole on disk before records are
+		// acknowledged after it, and the new file's name must survive.
+		if err := s.w.Sync(); err != nil {
+			f.Close()
+			s.broken = fmt.Errorf("fsync spool segment: %w", err)
+			return s.broken
+		}
+		if err := syncDir(s.opts.Dir); err != nil {
+			f.Close()
+			os.Remove(filepath.Join(s.opts.Dir, name))
+			return err
+		}
+	}
+	if err := s.w.Close(); err != nil {
+		f.Close()
+		s.broken = fmt.Errorf("close spool segment: %w", err)
+		return s.broken
+	}
+	s.w, s.wsize, s.dirty = f, 0, false
+	s.mu.Lock()
+	s.segs = append(s.segs, &segment{base: base, name: name})
+	s.mu.Unlock()
+	return nil
+}
+
+// collect deletes the sealed segments every registered reader has passed.
+// Called with s.mu held.
+func (s *Spool) collect() {
+	if len(s.cursors) == 0 {
+		return
+	}
+	minNext := s.next
+	for _, c := range s.cursors {
+		minNext = min(minNext, c.committed+1)
+	}
+	n := 0
+	for n < len(s.segs)-1 && s.segs[n+1].base <= minNext {
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	s.fileMu.Lock()
+	for _, seg := range s.segs[:n] {
+		if seg.rf != nil {
+			seg.rf.Close()
+			seg.rf = nil
+		}
+	}
+	s.fileMu.Unlock()
+	for _, seg := range s.segs[:n] {
+		if err := os.Remove(filepath.Join(s.opts.Dir, seg.name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			// The segment stays on disk and is removed at the next
+			// commit; its records are delivered either way.
+			s.log.Warn("spool: remove delivered segment", "segment", seg.name, "error", err)
+			n = slicesIndex(s.segs, seg)
+			break
+		}
+		s.held -= seg.size
+		s.log.Debug("spool: removed delivered segment", "segment", seg.name)
+	}
+	s.segs = append(s.segs[:0:0], s.segs[n:]...)
+}
+
+func slicesIndex(segs []*segment, seg *segment) int {
+	for i, x := range segs {
+		if x == seg {
+			return i
+		}
+	}
+	return 0
+}
+
+// Close stops the writer, flushes the last segment to disk, closes every
+// file and releases the directory lock. Appends and reads after Close
+// return ErrClosed. Close is safe to call more than once.
+func (s *Spool) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		close(s.done)
+		s.wg.Wait()
+		var errs []error
+		if s.broken == nil {
+			if err := s.w.Sync(); err != nil {
+				errs = append(errs, fmt.Errorf("fsync spool segment: %w", err))
+			}
+		}
+		errs = append(errs, s.closeFiles())
+		if err := unlockDir(s.lock); err != nil {
+			errs = append(errs, fmt.Errorf("release spool lock: %w", err))
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
+// closeFiles closes the write handle and every read handle.
+func (s *Spool) closeFiles() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fileMu.Lock()
+	defer s.fileMu.Unlock()
+	var first error
+	if s.w != nil {
+		if err := s.w.Close(); err != nil {
+			first = fmt.Errorf("close spool segment: %w", err)
+		}
+		s.w = nil
+	}
+	for _, seg := range s.segs {
+		if seg.rf != nil {
+			seg.rf.Close()
+			seg.rf = nil
+		}
+	}
+	return first
+}
+
+// Stats describes what a spool holds.
+type Stats struct {
+	// Bytes is the size of all segments on disk.
+	Bytes int64 `json:"bytes"`
+	// MaxBytes is the cap (0 from ReadStats, which does not know it).
+	MaxBytes int64 `json:"max_bytes,omitempty"`
+	// Records is the number of records held.
+	Records uint64 `json:"records"`
+	// Segments is the number of segment files.
+	Segments int `json:"segments"`
+	// FirstOffset is the oldest record held; NextOffset the offset the
+	// next record appended will take. They are equal when none is held.
+	FirstOffset uint64 `json:"first_offset"`
+	NextOffset  uint64 `json:"next_offset"`
+	// TornBytes is what the next Open would cut from the last segment's
+	// tail (ReadStats only; an open spool has cut it already).
+	TornBytes int64 `json:"torn_bytes,omitempty"`
+	// Readers are the registered readers, by name.
+	Readers []ReaderStats `json:"readers"`
+}
+
+// ReaderStats describes one reader's cursor.
+type ReaderStats struct {
+	Name string `json:"name"`
+	// Committed is the last offset the reader committed as delivered (0:
+	// none).
+	Committed uint64 `json:"committed"`
+	// LagRecords and LagBytes are what the reader has yet to commit.
+	LagRecords uint64 `json:"lag_records"`
+	LagBytes   int64  `json:"lag_bytes"`
+}
+
+// Stats returns what the spool holds and how far each reader is behind.
+func (s *Spool) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := statsOf(s.segs, s.next, s.cursors)
+	st.MaxBytes = s.opts.MaxBytes
+	return st
+}
+
+// statsOf computes Stats from a spool's state.
+func statsOf(segs []*segment, next uint64, cursors map[string]*cursor) Stats {
+	st := Stats{Segments: len(segs), NextOffset: next, FirstOffset: next, Readers: []ReaderStats{}}
+	if len(segs) > 0 {
+		st.FirstOffset = segs[0].base
+	}
+	for _, seg := range segs {
+		st.Bytes += seg.size
+	}
+	st.Records = st.NextOffset - st.FirstOffset
+	for _, c := range cursors {
+		rs := ReaderStats{Name: c.name, Committed: c.committed}
+		if c.committed < next {
+			rs.LagRecords = next - 1 - c.committed
+		}
+		for _, seg := range segs {
+			switch {
+			case seg.base == c.seg:
+				rs.LagBytes += max(seg.size-c.pos, 0)
+			case seg.base > c.seg:
+				rs.LagBytes += seg.size
+			}
+		}
+		st.Readers = append(st.Readers, rs)
+	}
+	sort.Slice(st.Readers, func(i, j int) bool { return st.Readers[i].Name < st.Readers[j].Name })
+	return st
+}
