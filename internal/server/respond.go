@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 
 	"github.com/accord-events/accord/internal/event"
 )
@@ -30,7 +31,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		b = []byte(`{"error":"the response could not be encoded"}`)
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", itoa(len(b)+1))
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
 }
