@@ -13,13 +13,14 @@ import (
 	"github.com/accord-events/accord/internal/server"
 	"github.com/accord-events/accord/internal/sink"
 	"github.com/accord-events/accord/internal/sink/file"
+	"github.com/accord-events/accord/internal/sink/httpsink"
 	"github.com/accord-events/accord/internal/sink/sqlite"
 	"github.com/accord-events/accord/internal/sink/stdout"
 )
 
 // sinkTypes is every sink type Accord ships. A new sink is one line here.
 func sinkTypes() *sink.Types {
-	return sink.NewTypes(sqlite.Type(), file.Type(), stdout.Type())
+	return sink.NewTypes(sqlite.Type(), file.Type(), stdout.Type(), httpsink.Type())
 }
 
 // endpoints is every input protocol Accord ships and where it listens.

@@ -66,7 +66,7 @@ type Log struct {
 // types in the configuration reference.
 type Sink struct {
 	Name    string         `yaml:"name" doc:"Unique name of the sink, used in logs and errors."`
-	Type    string         `yaml:"type" doc:"Sink type: sqlite, file or stdout."`
+	Type    string         `yaml:"type" doc:"Sink type: sqlite, file, stdout or http."`
 	Records string         `yaml:"records" doc:"Which records the sink receives: all, good or failed."`
 	Options map[string]any `yaml:"options" doc:"The sink type's options (see Sink types below); keys left out take their defaults."`
 }
@@ -213,7 +213,7 @@ func (c *Config) Validate() error {
 		}
 		seen[s.Name] = true
 		if s.Type == "" {
-			bad(key+".type", "must not be empty; use sqlite, file or stdout")
+			bad(key+".type", "must not be empty; use sqlite, file, stdout or http")
 		}
 		if s.Records != "all" && s.Records != "good" && s.Records != "failed" {
 			bad(key+".records", "%q is not a selection; use all, good or failed", s.Records)

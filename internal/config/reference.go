@@ -197,7 +197,7 @@ func Template(sinkTypes []SinkType) string {
 			if st.Name == def.Sinks[0].Type {
 				continue
 			}
-			fmt.Fprintf(&b, "  # A %s sink: %s\n", st.Name, st.Doc)
+			fmt.Fprintf(&b, "  # Example of a sink of type %s: %s\n", st.Name, st.Doc)
 			writeSinkEntry(&b, Sink{Name: st.Name, Type: st.Name, Records: "all"}, st, "# ")
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"time"
 
 	"github.com/accord-events/accord/internal/event"
 )
@@ -160,3 +161,22 @@ func Select(records []*event.Envelope, sel Selection) []*event.Envelope {
 	}
 	return out
 }
+
+// PermanentError is a write that will never succeed however often it is
+// retried (the destination refused the records as such, say with a 400).
+// A delivery runner sends such records to the dead letter instead of
+// retrying them.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// RetryAfterError is a transient failure whose destination said when to
+// try again (HTTP 429 or 503 with Retry-After).
+type RetryAfterError struct {
+	Err   error
+	After time.Duration
+}
+
+func (e *RetryAfterError) Error() string { return e.Err.Error() }
+func (e *RetryAfterError) Unwrap() error { return e.Err }

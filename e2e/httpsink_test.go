@@ -1,0 +1,65 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	"github.com/accord-events/accord/internal/event/eventtest"
+)
+
+func TestHTTPSinkDeliversToEndpoint(t *testing.T) {
+	var mu sync.Mutex
+	var lines [][]byte
+	var auth string
+	status := http.StatusOK
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		auth = r.Header.Get("Authorization")
+		if status != http.StatusOK {
+			w.WriteHeader(status)
+			return
+		}
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		for sc.Scan() {
+			lines = append(lines, append([]byte(nil), sc.Bytes()...))
+		}
+	}))
+	defer target.Close()
+
+	dir := newProject(t)
+	c := startCollector(t, dir,
+		"ACCORD_SINKS_1_NAME=forward", "ACCORD_SINKS_1_TYPE=http", "ACCORD_SINKS_1_RECORDS=good",
+		"ACCORD_SINKS_1_OPTIONS_URL="+target.URL, "ACCORD_SINKS_1_OPTIONS_HEADERS={Authorization: Bearer t0ken}")
+	body := []byte(`[{"schema":"` + pageViewKey + `","data":{"url":"https://a.example/1"}},{"schema":"` + pageViewKey + `","data":{"url":"nope"}}]`)
+	if status, _, resp := c.post("/events", "application/json", body); status != http.StatusOK {
+		t.Fatalf("%d %s", status, resp)
+	}
+	mu.Lock()
+	if len(lines) != 1 || auth != "Bearer t0ken" {
+		t.Fatalf("endpoint got %d records (want the 1 good one), Authorization %q", len(lines), auth)
+	}
+	eventtest.CheckJSON(t, lines[0])
+	var rec struct {
+		Valid   bool            `json:"valid"`
+		Payload json.RawMessage `json:"payload"`
+	}
+	_ = json.Unmarshal(lines[0], &rec)
+	if !rec.Valid || string(rec.Payload) != `{"url":"https://a.example/1"}` {
+		t.Errorf("record %s", lines[0])
+	}
+	// While the endpoint fails, requests are refused (nothing acknowledged), and the client can resend.
+	status = http.StatusInternalServerError
+	mu.Unlock()
+	if s, hdr, resp := c.post("/events", "application/json", body); s != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" {
+		t.Errorf("with the endpoint failing: %d %v %s", s, hdr, resp)
+	}
+	c.stop()
+}
