@@ -1,0 +1,237 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/accord-events/accord/internal/contract"
+	"github.com/accord-events/accord/internal/contract/compat"
+	"github.com/spf13/cobra"
+)
+
+func newContractCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "contract",
+		Short: "Work with data contracts: compare versions and check their SchemaVer bumps",
+		Long: `Commands for the contracts in a contracts directory.
+
+  diff   prints every structural change between two versions of a schema,
+         with the SchemaVer bump each one needs
+  check  walks every contract's versions and fails when a version's bump is
+         smaller than its changes need`,
+		Example: `  accord contract diff contracts/com.example/checkout_completed/jsonschema/1-0-0 \
+    contracts/com.example/checkout_completed/jsonschema/1-0-1
+  accord contract check contracts`,
+	}
+	cmd.AddCommand(newContractDiffCmd(), newContractCheckCmd())
+	return cmd
+}
+
+func newContractDiffCmd() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "diff OLD NEW",
+		Short: "Print the changes between two schema files and the SchemaVer bump they need",
+		Long: `Compare two JSON Schema files (self-describing or plain; drafts 4, 7 and
+2020-12) and print every structural change from OLD to NEW: what changed,
+where (a JSON pointer into NEW, or into OLD for removals), the property it
+concerns, and the smallest SchemaVer bump it needs:
+
+  ADDITION  every event valid under OLD is still valid under NEW
+  REVISION  some events valid under OLD may not be
+  MODEL     the shape changed: none or nearly none are
+
+The last line is the bump the whole change needs. Local $refs are followed;
+a change the classifier cannot prove compatible is counted as a REVISION.
+
+Exit status: 0 when the files could be compared, 2 when they could not.`,
+		Example: `  accord contract diff contracts/com.example/checkout_completed/jsonschema/1-0-0 \
+    contracts/com.example/checkout_completed/jsonschema/1-0-1
+  accord contract diff --format json old.json new.json`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "text" && format != "json" {
+				return fmt.Errorf("--format %q: use text or json", format)
+			}
+			oldDoc, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			newDoc, err := os.ReadFile(args[1])
+			if err != nil {
+				return err
+			}
+			changes, err := compat.Diff(oldDoc, newDoc)
+			if err != nil {
+				return fmt.Errorf("compare %s with %s: %w", args[0], args[1], err)
+			}
+			if changes == nil {
+				changes = []compat.Change{}
+			}
+			out := cmd.OutOrStdout()
+			if format == "json" {
+				return writeJSON(out, struct {
+					Old     string          `json:"old"`
+					New     string          `json:"new"`
+					Needed  compat.Bump     `json:"needed"`
+					Changes []compat.Change `json:"changes"`
+				}{args[0], args[1], compat.Needed(changes), changes})
+			}
+			if len(changes) == 0 {
+				fmt.Fprintln(out, "no changes")
+			}
+			for _, c := range changes {
+				printChange(out, "", c)
+			}
+			fmt.Fprintf(out, "needed: %s (%s)\n", compat.Needed(changes), plural(len(changes), "change"))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	return cmd
+}
+
+func newContractCheckCmd() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "check [DIR]",
+		Short: "Check that every contract version's SchemaVer bump covers its changes",
+		Long: `Load every contract under DIR (default: contracts), laid out as
+{vendor}/{name}/jsonschema/{M-R-A}, walk each contract's versions in SchemaVer
+order and compare every version with the one before it. A step fails when the
+bump its version declares (1-0-0 to 1-0-1 declares ADDITION, to 1-1-0
+REVISION, to 2-0-0 MODEL) is smaller than the bump its changes need; the
+report names the contract, both versions, each change and its property.
+
+Gaps in the version sequence (1-0-0 then 1-0-2) are reported as warnings and
+do not fail the check; each pair is still compared across the gap.
+
+Exit status: 0 every bump is honest, 1 a bump is too small or a contract did
+not load, 2 the check could not run.`,
+		Example: `  accord contract check
+  accord contract check path/to/contracts --format json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "text" && format != "json" {
+				return fmt.Errorf("--format %q: use text or json", format)
+			}
+			dir := "contracts"
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			contracts, problems, err := contract.LoadDir(dir)
+			if err != nil {
+				return err
+			}
+			report := compat.Check(contracts)
+			failed := report.Failed()
+			if err := printCheck(cmd.OutOrStdout(), format, report, problems); err != nil {
+				return err
+			}
+			var reasons []string
+			if n := len(failed); n > 0 {
+				reasons = append(reasons, fmt.Sprintf("%s smaller than %s changes need", plural(n, "version bump is"), pronoun(n)))
+			}
+			if n := len(problems); n > 0 {
+				reasons = append(reasons, plural(n, "contract file")+" did not load")
+			}
+			if len(reasons) > 0 {
+				return &exitError{code: 1, err: errors.New(strings.Join(reasons, "; "))}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	return cmd
+}
+
+func printCheck(out io.Writer, format string, r *compat.Report, problems []*contract.LoadError) error {
+	if format == "json" {
+		type loadError struct {
+			Path  string `json:"path"`
+			Error string `json:"error"`
+		}
+		loadErrors := []loadError{}
+		for _, p := range problems {
+			loadErrors = append(loadErrors, loadError{p.Path, p.Err.Error()})
+		}
+		failed := r.Failed()
+		if failed == nil {
+			failed = []compat.Step{}
+		}
+		return writeJSON(out, struct {
+			OK         bool          `json:"ok"`
+			Contracts  int           `json:"contracts"`
+			Failures   []compat.Step `json:"failures"`
+			Gaps       []compat.Gap  `json:"gaps"`
+			LoadErrors []loadError   `json:"load_errors"`
+			Steps      []compat.Step `json:"steps"`
+		}{len(failed) == 0 && len(problems) == 0, r.Contracts, failed, r.Gaps, loadErrors, r.Steps})
+	}
+	for _, p := range problems {
+		fmt.Fprintf(out, "error: %v\n", p)
+	}
+	for _, s := range r.Failed() {
+		if s.Error != "" {
+			fmt.Fprintf(out, "%s: %s -> %s declares %s but could not be compared, so needs %s: %s\n", s.Contract, s.From, s.To, s.Declared, s.Needed, s.Error)
+			continue
+		}
+		fmt.Fprintf(out, "%s: %s -> %s declares %s but its changes need %s:\n", s.Contract, s.From, s.To, s.Declared, s.Needed)
+		for _, c := range s.Changes {
+			if c.Bump > s.Declared {
+				printChange(out, "  ", c)
+			}
+		}
+	}
+	for _, g := range r.Gaps {
+		if g.After == "" {
+			fmt.Fprintf(out, "warning: %s starts at %s: %s is missing\n", g.Contract, g.Next, g.Missing)
+		} else {
+			fmt.Fprintf(out, "warning: %s: %s is followed by %s: %s is missing\n", g.Contract, g.After, g.Next, g.Missing)
+		}
+	}
+	fmt.Fprintf(out, "checked %s in %s: %s, %s\n", plural(len(r.Steps), "version step"), plural(r.Contracts, "contract"),
+		plural(len(r.Failed()), "dishonest bump"), plural(len(r.Gaps), "gap"))
+	return nil
+}
+
+func printChange(out io.Writer, indent string, c compat.Change) {
+	prop := c.Property
+	if prop == "" {
+		prop = "(event)"
+	}
+	pointer := c.Pointer
+	if pointer == "" {
+		pointer = "/"
+	}
+	fmt.Fprintf(out, "%s%-8s  %s  %s at %s: %s\n", indent, c.Bump, c.Kind, prop, pointer, c.Message)
+}
+
+func writeJSON(out io.Writer, v any) error {
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// plural returns "1 change" or "2 changes"; for a phrase such as "version
+// bump is" it pluralises the noun and the verb.
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	if noun, ok := strings.CutSuffix(what, " is"); ok {
+		return fmt.Sprintf("%d %ss are", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+func pronoun(n int) string {
+	if n == 1 {
+		return "its"
+	}
+	return "their"
+}
