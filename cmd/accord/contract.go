@@ -6,28 +6,96 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/contract/compat"
+	"github.com/accord-events/accord/internal/contract/lint"
 	"github.com/spf13/cobra"
 )
 
 func newContractCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "contract",
-		Short: "Work with data contracts: compare versions and check their SchemaVer bumps",
+		Short: "Work with data contracts: lint them, compare versions and check their SchemaVer bumps",
 		Long: `Commands for the contracts in a contracts directory.
 
+  lint   checks every contract file: valid schema, self block, version
+         gaps, x-accord metadata, x-accord-pii privacy rules, descriptions
   diff   prints every structural change between two versions of a schema,
          with the SchemaVer bump each one needs
   check  walks every contract's versions and fails when a version's bump is
          smaller than its changes need`,
-		Example: `  accord contract diff contracts/com.example/checkout_completed/jsonschema/1-0-0 \
+		Example: `  accord contract lint
+  accord contract diff contracts/com.example/checkout_completed/jsonschema/1-0-0 \
     contracts/com.example/checkout_completed/jsonschema/1-0-1
   accord contract check contracts`,
 	}
-	cmd.AddCommand(newContractDiffCmd(), newContractCheckCmd())
+	cmd.AddCommand(newContractLintCmd(), newContractDiffCmd(), newContractCheckCmd())
+	return cmd
+}
+
+func newContractLintCmd() *cobra.Command {
+	var format, configPath, dirFlag string
+	cmd := &cobra.Command{
+		Use:   "lint [DIR]",
+		Short: "Check every contract file for mistakes, naming the rule, file and line of each",
+		Long: `Lint every contract under DIR (default: contracts.dir from the
+configuration, which is contracts unless set): each file must be a JSON Schema
+valid against its meta-schema, with a self block that matches its path
+{vendor}/{name}/jsonschema/{M-R-A}; a contract's versions must start at 1-0-0
+and skip none; the x-accord metadata (owner is required) and the x-accord-pii
+privacy rules on properties must follow their vocabularies; and the schema and
+each property need a description, at the severity
+contracts.lint.require_descriptions sets (error, warning or off; default
+warning). docs/contracts.md lists every rule.
+
+Formats: text prints file:line:col: severity rule: message and a summary;
+json prints an array of findings; github prints GitHub Actions workflow
+commands, which annotate the lines of a pull request.
+
+Exit status: 0 no errors (warnings do not fail), 1 errors were found, 2 the
+lint could not run.`,
+		Example: `  accord contract lint
+  accord contract lint path/to/contracts --format json
+  accord contract lint --format github   # in a GitHub Actions step`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !slices.Contains(lint.Formats, format) {
+				return fmt.Errorf("--format %q: use %s", format, strings.Join(lint.Formats, ", "))
+			}
+			cfg, err := loadConfig(configPath)
+			if err != nil {
+				return err
+			}
+			dir := cfg.Contracts.Dir
+			if dirFlag != "" {
+				dir = dirFlag
+			}
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			linter, err := lint.New(lint.Options{RequireDescriptions: lint.Severity(cfg.Contracts.Lint.RequireDescriptions)})
+			if err != nil {
+				return err
+			}
+			report, err := linter.Dir(dir)
+			if err != nil {
+				return err
+			}
+			if err := lint.Write(cmd.OutOrStdout(), format, report); err != nil {
+				return err
+			}
+			if n := report.Count(lint.Error); n > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("%s in %s", plural(n, "lint error"), dir)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json or github")
+	cmd.Flags().StringVarP(&configPath, "config", "c", "", "configuration file (default: $ACCORD_CONFIG, else ./accord.yml if it exists)")
+	cmd.Flags().StringVar(&dirFlag, "contracts", "", "contracts directory, overriding contracts.dir (DIR, when given, wins)")
 	return cmd
 }
 

@@ -53,7 +53,13 @@ type Collector struct {
 
 // Contracts configures where contracts come from.
 type Contracts struct {
-	Dir string `yaml:"dir" doc:"Directory of contracts in the Iglu static layout {vendor}/{name}/jsonschema/{M-R-A}."`
+	Dir  string        `yaml:"dir" doc:"Directory of contracts in the Iglu static layout {vendor}/{name}/jsonschema/{M-R-A}."`
+	Lint ContractsLint `yaml:"lint" doc:"How accord contract lint judges contracts."`
+}
+
+// ContractsLint configures accord contract lint.
+type ContractsLint struct {
+	RequireDescriptions string `yaml:"require_descriptions" doc:"Severity of a missing description on a contract or on one of its properties: error, warning or off."`
 }
 
 // Log configures logging.
@@ -86,7 +92,7 @@ func Default() Config {
 			CORSOrigins:       []string{"*"},
 		},
 		Collector: Collector{Name: "accord", Env: "development", Namespace: "default"},
-		Contracts: Contracts{Dir: "contracts"},
+		Contracts: Contracts{Dir: "contracts", Lint: ContractsLint{RequireDescriptions: "warning"}},
 		Log:       Log{Level: "info", Format: "text"},
 		Sinks: []Sink{
 			{Name: "store", Type: "sqlite", Records: "all", Options: map[string]any{"path": "accord-data/accord.db"}},
@@ -192,6 +198,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Contracts.Dir == "" {
 		bad("contracts.dir", "must not be empty; point it at your contracts directory, such as contracts")
+	}
+	switch c.Contracts.Lint.RequireDescriptions {
+	case "error", "warning", "off":
+	default:
+		bad("contracts.lint.require_descriptions", "%q is not a severity; use error, warning or off", c.Contracts.Lint.RequireDescriptions)
 	}
 	if _, err := c.Log.SlogLevel(); err != nil {
 		bad("log.level", "%v", err)

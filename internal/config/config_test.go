@@ -54,8 +54,8 @@ func TestLoad(t *testing.T) {
 			name: "empty file is all defaults",
 			file: "",
 			check: func(t *testing.T, cfg Config) {
-				if cfg.Server.Addr != ":8080" {
-					t.Errorf("addr %q", cfg.Server.Addr)
+				if cfg.Server.Addr != ":8080" || cfg.Contracts.Lint.RequireDescriptions != "warning" {
+					t.Errorf("addr %q, require_descriptions %q", cfg.Server.Addr, cfg.Contracts.Lint.RequireDescriptions)
 				}
 			},
 		},
@@ -114,6 +114,29 @@ func TestLoad(t *testing.T) {
 			name:    "every invalid key is reported at once",
 			file:    "server:\n  addr: nope\n  max_body_bytes: 10\nlog:\n  level: loud\n  format: xml\nsinks:\n  - {name: a, type: sqlite, records: some}\n  - {name: a, type: ''}\n",
 			wantErr: []string{"server.addr", "server.max_body_bytes: 10 is too small", "log.level", "log.format", "sinks[0].records", "sinks[1].name", "sinks[1].type"},
+		},
+		{
+			name: "lint description severity from the file",
+			file: "contracts:\n  lint:\n    require_descriptions: error\n",
+			check: func(t *testing.T, cfg Config) {
+				if got := cfg.Contracts.Lint.RequireDescriptions; got != "error" {
+					t.Errorf("require_descriptions %q, want error", got)
+				}
+			},
+		},
+		{
+			name: "lint description severity from the environment",
+			env:  []string{"ACCORD_CONTRACTS_LINT_REQUIRE_DESCRIPTIONS=off"},
+			check: func(t *testing.T, cfg Config) {
+				if got := cfg.Contracts.Lint.RequireDescriptions; got != "off" {
+					t.Errorf("require_descriptions %q, want off", got)
+				}
+			},
+		},
+		{
+			name:    "bad lint description severity names the key",
+			file:    "contracts:\n  lint:\n    require_descriptions: loud\n",
+			wantErr: []string{`contracts.lint.require_descriptions: "loud" is not a severity; use error, warning or off`},
 		},
 		{
 			name:    "no sinks",

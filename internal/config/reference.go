@@ -224,8 +224,22 @@ func writeSinkEntry(b *strings.Builder, s Sink, st SinkType, comment string) {
 
 // writeYAMLFields writes each field as a documented key; prefix is what
 // stands before each line (indentation, and "# " for commented examples).
+// A dotted key (a field of a nested struct, such as lint.require_descriptions)
+// is written as nested mappings, since YAML does not read dots as nesting.
 func writeYAMLFields(b *strings.Builder, fields []Field, prefix string) {
+	var open []string // the mapping keys the previous field was nested in
 	for _, f := range fields {
-		fmt.Fprintf(b, "%s# %s\n%s%s: %s\n", prefix, f.Doc, prefix, f.Key, f.Default)
+		parts := strings.Split(f.Key, ".")
+		parents := parts[:len(parts)-1]
+		same := 0
+		for same < len(open) && same < len(parents) && open[same] == parents[same] {
+			same++
+		}
+		for i := same; i < len(parents); i++ {
+			fmt.Fprintf(b, "%s%s%s:\n", prefix, strings.Repeat("  ", i), parents[i])
+		}
+		open = parents
+		indent := prefix + strings.Repeat("  ", len(parents))
+		fmt.Fprintf(b, "%s# %s\n%s%s: %s\n", indent, f.Doc, indent, parts[len(parts)-1], f.Default)
 	}
 }

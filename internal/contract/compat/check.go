@@ -90,14 +90,13 @@ func Check(contracts []*contract.Contract) *Report {
 	for _, id := range sortedKeys(groups) {
 		versions := groups[id]
 		sort.Slice(versions, func(i, j int) bool { return Less(versions[i].Key.Version, versions[j].Key.Version) })
-		if first := versions[0].Key.Version; first != (contract.SchemaVer{Model: 1}) {
-			r.Gaps = append(r.Gaps, Gap{Contract: id, Next: first.String(), Missing: "1-0-0"})
+		vers := make([]contract.SchemaVer, len(versions))
+		for i, c := range versions {
+			vers[i] = c.Key.Version
 		}
+		r.Gaps = append(r.Gaps, Gaps(id, vers)...)
 		for i := 1; i < len(versions); i++ {
 			from, to := versions[i-1], versions[i]
-			if missing, ok := gap(from.Key.Version, to.Key.Version); ok {
-				r.Gaps = append(r.Gaps, Gap{Contract: id, After: from.Version, Next: to.Version, Missing: missing})
-			}
 			step := Step{Contract: id, From: from.Version, To: to.Version, Declared: Declared(from.Key.Version, to.Key.Version),
 				FromSource: from.Source, ToSource: to.Source, Changes: []Change{}}
 			changes, err := Diff(from.Document, to.Document)
@@ -117,6 +116,32 @@ func Check(contracts []*contract.Contract) *Report {
 		}
 	}
 	return r
+}
+
+// Gaps returns the gaps in one contract's versions: a first version other
+// than 1-0-0, and every version missing between two consecutive ones. id is
+// the contract's vendor/name/format; versions need not be sorted, and
+// duplicates are ignored.
+func Gaps(id string, versions []contract.SchemaVer) []Gap {
+	if len(versions) == 0 {
+		return nil
+	}
+	sorted := append([]contract.SchemaVer(nil), versions...)
+	sort.Slice(sorted, func(i, j int) bool { return Less(sorted[i], sorted[j]) })
+	var gaps []Gap
+	if first := sorted[0]; first != (contract.SchemaVer{Model: 1}) {
+		gaps = append(gaps, Gap{Contract: id, Next: first.String(), Missing: "1-0-0"})
+	}
+	for i := 1; i < len(sorted); i++ {
+		from, to := sorted[i-1], sorted[i]
+		if from == to {
+			continue
+		}
+		if missing, ok := gap(from, to); ok {
+			gaps = append(gaps, Gap{Contract: id, After: from.String(), Next: to.String(), Missing: missing})
+		}
+	}
+	return gaps
 }
 
 // gap reports the first version missing between from and its successor to.
