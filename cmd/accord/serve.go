@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -77,14 +75,16 @@ func serve(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	registry := contract.NewRegistry(loadContracts(cfg.Contracts.Dir, log))
+	registry := contract.NewRegistry(nil)
+	watcher := contract.NewWatcher(ctx, cfg.Contracts.Dir, registry, cfg.Contracts.ReloadInterval, log)
+	defer watcher.Close()
 	sinks, err := openSinks(ctx, plans, log)
 	if err != nil {
 		return err
 	}
 	host, _ := os.Hostname()
 	p := pipeline.New(registry, event.Collector{Name: cfg.Collector.Name, Version: buildVersion(), Env: cfg.Collector.Env, Host: host}, cfg.Collector.Namespace)
-	srv := server.New(cfg.Server, p, sinks, endpoints(), log)
+	srv := server.New(cfg.Server, p, sinks, endpoints(), log, server.WithRegistry(registry, watcher))
 
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
@@ -115,23 +115,4 @@ func serve(ctx context.Context, cfg config.Config) error {
 	}
 	log.Info("stopped")
 	return nil
-}
-
-// loadContracts compiles the contracts under dir. A contract that fails to
-// load is reported with its file and reason and does not stop the others.
-func loadContracts(dir string, log *slog.Logger) []*contract.Contract {
-	contracts, problems, err := contract.LoadDir(dir)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			log.Warn("contracts directory does not exist: every event will fail as schema_not_found; run accord init, or set contracts.dir", "dir", dir)
-		} else {
-			log.Error("contracts could not be read: every event will fail as schema_not_found", "dir", dir, "err", err)
-		}
-		return nil
-	}
-	for _, p := range problems {
-		log.Error("contract not loaded", "file", p.Path, "err", p.Err)
-	}
-	log.Info("contracts loaded", "dir", dir, "loaded", len(contracts), "failed", len(problems))
-	return contracts
 }

@@ -53,8 +53,9 @@ type Collector struct {
 
 // Contracts configures where contracts come from.
 type Contracts struct {
-	Dir  string        `yaml:"dir" doc:"Directory of contracts in the Iglu static layout {vendor}/{name}/jsonschema/{M-R-A}."`
-	Lint ContractsLint `yaml:"lint" doc:"How accord contract lint judges contracts."`
+	Dir            string        `yaml:"dir" doc:"Directory of contracts in the Iglu static layout {vendor}/{name}/jsonschema/{M-R-A}."`
+	ReloadInterval time.Duration `yaml:"reload_interval" doc:"How often accord serve checks contracts.dir for added, edited or removed contract files and reloads them (hot reload); 0 turns it off, otherwise at least 100ms."`
+	Lint           ContractsLint `yaml:"lint" doc:"How accord contract lint judges contracts."`
 }
 
 // ContractsLint configures accord contract lint.
@@ -92,7 +93,7 @@ func Default() Config {
 			CORSOrigins:       []string{"*"},
 		},
 		Collector: Collector{Name: "accord", Env: "development", Namespace: "default"},
-		Contracts: Contracts{Dir: "contracts", Lint: ContractsLint{RequireDescriptions: "warning"}},
+		Contracts: Contracts{Dir: "contracts", ReloadInterval: 2 * time.Second, Lint: ContractsLint{RequireDescriptions: "warning"}},
 		Log:       Log{Level: "info", Format: "text"},
 		Sinks: []Sink{
 			{Name: "store", Type: "sqlite", Records: "all", Options: map[string]any{"path": "accord-data/accord.db"}},
@@ -198,6 +199,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Contracts.Dir == "" {
 		bad("contracts.dir", "must not be empty; point it at your contracts directory, such as contracts")
+	}
+	if d := c.Contracts.ReloadInterval; d != 0 && d < 100*time.Millisecond {
+		bad("contracts.reload_interval", "%s is too short; use 0 to turn hot reload off, or at least 100ms (the default is 2s)", d)
 	}
 	switch c.Contracts.Lint.RequireDescriptions {
 	case "error", "warning", "off":

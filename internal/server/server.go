@@ -47,12 +47,20 @@ type Server struct {
 	http      *http.Server
 	handler   http.Handler
 	draining  atomic.Bool
+	registry  Registry
+	reloader  Reloader
 }
 
 // New returns a server for the given endpoints.
-func New(cfg config.Server, p *pipeline.Pipeline, d Deliverer, endpoints []Endpoint, log *slog.Logger) *Server {
+func New(cfg config.Server, p *pipeline.Pipeline, d Deliverer, endpoints []Endpoint, log *slog.Logger, opts ...Option) *Server {
 	s := &Server{cfg: cfg, pipeline: p, deliverer: d, log: log}
+	for _, o := range opts {
+		o(s)
+	}
 	mux := http.NewServeMux()
+	if s.registry != nil {
+		s.routeRegistry(mux)
+	}
 	for _, ep := range endpoints {
 		mux.Handle(ep.Path, s.collect(ep))
 	}
