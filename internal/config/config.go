@@ -73,7 +73,7 @@ type Log struct {
 // types in the configuration reference.
 type Sink struct {
 	Name    string         `yaml:"name" doc:"Unique name of the sink, used in logs and errors."`
-	Type    string         `yaml:"type" doc:"Sink type: sqlite, file, stdout or http."`
+	Type    string         `yaml:"type" doc:"Sink type: sqlite, file, stdout, http, ... (every type is listed under Sink types in docs/configuration.md)."`
 	Records string         `yaml:"records" doc:"Which records the sink receives: all, good or failed."`
 	Options map[string]any `yaml:"options" doc:"The sink type's options (see Sink types below); keys left out take their defaults."`
 }
@@ -228,7 +228,7 @@ func (c *Config) Validate() error {
 		}
 		seen[s.Name] = true
 		if s.Type == "" {
-			bad(key+".type", "must not be empty; use sqlite, file, stdout or http")
+			bad(key+".type", "must not be empty; name one of the sink types in docs/configuration.md, such as sqlite")
 		}
 		if s.Records != "all" && s.Records != "good" && s.Records != "failed" {
 			bad(key+".records", "%q is not a selection; use all, good or failed", s.Records)

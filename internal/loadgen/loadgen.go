@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -83,21 +84,11 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		statuses  = map[int]int{}
 		errs      int
 		firstErr  string
-		budget    = make(chan struct{}, 1)
-		sent      int
+		sent      atomic.Int64
 	)
-	budget <- struct{}{}
+	// take claims one request of the MaxRequests budget, if there is one.
 	take := func() bool {
-		if o.MaxRequests <= 0 {
-			return true
-		}
-		<-budget
-		defer func() { budget <- struct{}{} }()
-		if sent >= o.MaxRequests {
-			return false
-		}
-		sent++
-		return true
+		return o.MaxRequests <= 0 || sent.Add(1) <= int64(o.MaxRequests)
 	}
 
 	start := time.Now()

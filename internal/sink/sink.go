@@ -92,9 +92,6 @@ const (
 	Failed Selection = "failed"
 )
 
-// Valid reports whether s is a known selection.
-func (s Selection) Valid() bool { return s == All || s == Good || s == Failed }
-
 // Named is a sink with the name and selection it was configured with.
 type Named struct {
 	Name    string

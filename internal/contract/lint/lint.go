@@ -498,13 +498,6 @@ func (f *fileLint) privacy(v any, pointer string) {
 	}
 }
 
-func displayPointer(p string) string {
-	if p == "" {
-		return "the schema's root"
-	}
-	return p
-}
-
 // Keywords whose values are subschemas, by shape.
 var (
 	schemaKeywords = []string{"additionalProperties", "additionalItems", "items", "contains", "not", "if", "then", "else",
