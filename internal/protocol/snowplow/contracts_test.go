@@ -1,0 +1,109 @@
+package snowplow
+
+import (
+	"io/fs"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/accord-events/accord/internal/contract"
+	"github.com/accord-events/accord/internal/contract/lint"
+)
+
+// contractsDir writes Contracts to a directory, as the wiring will load them.
+func contractsDir(t *testing.T) string {
+	t.Helper()
+	sub, err := fs.Sub(Contracts, "contracts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, sub); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestContracts loads the shipped contracts as accord serve loads a contracts
+// directory, and validates what the decoder builds for each built-in event
+// type against them.
+func TestContracts(t *testing.T) {
+	dir := contractsDir(t)
+	contracts, problems, err := contract.LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("contract does not load: %v", p)
+	}
+	reg := contract.NewRegistry(contracts)
+	if reg.Len() != 5 {
+		t.Errorf("%d contracts, want 5", reg.Len())
+	}
+
+	tests := []struct {
+		name   string
+		fields fields
+		// violation is a substring of the validation message, "" for valid
+		// data.
+		violation string
+	}{
+		{name: "page view", fields: ev("pv", "url", "https://a.example/", "page", "A", "refr", "https://b.example/")},
+		{name: "page view without url", fields: ev("pv", "page", "A"), violation: "page_url"},
+		{name: "page ping", fields: ev("pp", "url", "https://a.example/", "pp_mix", "0", "pp_max", "10", "pp_miy", "0", "pp_may", "900")},
+		{name: "structured event", fields: ev("se", "se_ca", "c", "se_ac", "a", "se_la", "l", "se_pr", "p", "se_va", "1.5")},
+		{name: "structured event without action", fields: ev("se", "se_ca", "c"), violation: "action"},
+		{name: "transaction", fields: ev("tr", "tr_id", "o", "tr_af", "a", "tr_tt", "10", "tr_tx", "1", "tr_sh", "2", "tr_ci", "c", "tr_st", "s", "tr_co", "DE", "tr_cu", "EUR")},
+		{name: "transaction without total", fields: ev("tr", "tr_id", "o"), violation: "total"},
+		{name: "transaction item", fields: ev("ti", "ti_id", "o", "ti_sk", "s", "ti_nm", "n", "ti_ca", "c", "ti_pr", "9.99", "ti_qu", "3", "ti_cu", "EUR")},
+		{name: "transaction item with a long currency", fields: ev("ti", "ti_id", "o", "ti_sk", "s", "ti_pr", "1", "ti_qu", "1", "ti_cu", "euro"), violation: "currency"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in, err := DecodeQuery(tc.fields.query())
+			if err != nil || in.Failure != nil {
+				t.Fatalf("DecodeQuery: %v %+v", err, in.Failure)
+			}
+			c, err := reg.Resolve(in.SchemaKey)
+			if err != nil {
+				t.Fatalf("resolve %s: %v", in.SchemaKey, err)
+			}
+			msgs, err := c.ValidateJSON(in.Data, "/data")
+			if err != nil {
+				t.Fatalf("validate %s: %v", in.Data, err)
+			}
+			if tc.violation == "" {
+				for _, m := range msgs {
+					t.Errorf("%s is not valid: %s %s", in.Data, m.InstancePath, m.Message)
+				}
+				return
+			}
+			var text []string
+			for _, m := range msgs {
+				text = append(text, m.InstancePath+" "+m.Message)
+			}
+			if !strings.Contains(strings.Join(text, "\n"), tc.violation) {
+				t.Errorf("%s: messages %q do not name %q", in.Data, text, tc.violation)
+			}
+		})
+	}
+}
+
+// TestContractsLint holds the shipped contracts to what accord contract lint
+// asks of users' contracts, descriptions included.
+func TestContractsLint(t *testing.T) {
+	l, err := lint.New(lint.Options{RequireDescriptions: lint.Error})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := l.Dir(contractsDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Files != 5 {
+		t.Errorf("linted %d files, want 5", r.Files)
+	}
+	for _, f := range r.Findings {
+		t.Errorf("%s:%d: %s %s: %s", f.File, f.Line, f.Severity, f.Rule, f.Message)
+	}
+}

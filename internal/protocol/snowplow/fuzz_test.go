@@ -1,0 +1,179 @@
+package snowplow
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"reflect"
+	"testing"
+
+	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/protocol"
+)
+
+// FuzzDecodeBody holds DecodeBody to what the HTTP layer and the pipeline
+// rely on, for any body. The seed corpus is in testdata/fuzz/FuzzDecodeBody.
+func FuzzDecodeBody(f *testing.F) {
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req := &protocol.Request{MediaType: MediaJSON, Body: body}
+		ins, err := DecodeBody(req)
+		trimmed := bytes.TrimPrefix(body, []byte("\ufeff"))
+		if err != nil {
+			var perr *protocol.Error
+			if !errors.As(err, &perr) {
+				t.Fatalf("error %T %v is not a *protocol.Error", err, err)
+			}
+			if ins != nil {
+				t.Fatalf("DecodeBody returned both an error and %d inputs", len(ins))
+			}
+			if perr.Status != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400", perr.Status)
+			}
+			checkFailure(t, perr.Failure)
+			// A body is rejected as not JSON exactly when encoding/json
+			// says it is not JSON.
+			if perr.Failure.Type == event.PayloadFormatViolation && len(bytes.TrimSpace(trimmed)) > 0 && json.Valid(trimmed) {
+				t.Fatalf("valid JSON rejected as not JSON: %v", err)
+			}
+			return
+		}
+		var wrapper struct {
+			Data []json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal(trimmed, &wrapper); err != nil {
+			t.Fatalf("body accepted, but encoding/json cannot read it: %v", err)
+		}
+		// One input per event sent, each holding the event's bytes.
+		if len(ins) != len(wrapper.Data) {
+			t.Fatalf("%d inputs for %d events", len(ins), len(wrapper.Data))
+		}
+		for i := range ins {
+			checkFuzzInput(t, i, &ins[i])
+			if !bytes.Equal(compact(t, ins[i].Raw), compact(t, wrapper.Data[i])) {
+				t.Fatalf("input %d: raw %q is not event %d as sent, %q", i, ins[i].Raw, i, wrapper.Data[i])
+			}
+		}
+		again, err := DecodeBody(req)
+		if err != nil || !reflect.DeepEqual(ins, again) {
+			t.Fatalf("second DecodeBody differs: %v", err)
+		}
+	})
+}
+
+// FuzzDecodeQuery does the same for GET /i: the argument is a raw query
+// string. The seed corpus is in testdata/fuzz/FuzzDecodeQuery.
+func FuzzDecodeQuery(f *testing.F) {
+	f.Fuzz(func(t *testing.T, rawQuery string) {
+		q, _ := url.ParseQuery(rawQuery)
+		in, err := DecodeQuery(q)
+		if err != nil {
+			var perr *protocol.Error
+			if !errors.As(err, &perr) || len(q) != 0 {
+				t.Fatalf("error %v for a query of %d parameters", err, len(q))
+			}
+			checkFailure(t, perr.Failure)
+			return
+		}
+		if len(q) == 0 {
+			t.Fatal("a query without parameters accepted")
+		}
+		checkFuzzInput(t, 0, &in)
+		if string(in.Raw) != q.Encode() {
+			t.Fatalf("raw %q is not the query %q", in.Raw, q.Encode())
+		}
+		if in.Failure == nil {
+			// Attributes hold their fields exactly as sent.
+			var attrs map[string]string
+			if err := json.Unmarshal(in.Attributes, &attrs); err != nil {
+				t.Fatalf("attributes %s: %v", in.Attributes, err)
+			}
+			for k, v := range attrs {
+				if vs := q[k]; len(vs) == 0 || vs[0] != v {
+					t.Fatalf("attribute %s is %q, the query has %q", k, v, vs)
+				}
+			}
+		}
+		again, _ := DecodeQuery(q)
+		if !reflect.DeepEqual(in, again) {
+			t.Fatalf("second DecodeQuery differs")
+		}
+	})
+}
+
+// FuzzBase64 holds decodeBase64 to reading all four encodings trackers use,
+// and to not panicking on anything else.
+func FuzzBase64(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+			s := enc.EncodeToString(data)
+			got, err := decodeBase64(s)
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("decodeBase64(%q) = %x, %v; want %x", s, got, err, data)
+			}
+		}
+		if got, err := decodeBase64(string(data)); err == nil {
+			// What decodes is what one of the encodings reads.
+			ok := false
+			for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+				if b, err := enc.DecodeString(string(bytes.ReplaceAll(data, []byte(" "), []byte("+")))); err == nil && bytes.Equal(b, got) {
+					ok = true
+				}
+			}
+			if !ok {
+				t.Fatalf("decodeBase64(%q) = %x, which no base64 encoding reads", data, got)
+			}
+		}
+	})
+}
+
+// checkFuzzInput checks what the pipeline relies on: an Input either failed,
+// with a reason and its raw bytes, or names a contract and holds JSON data.
+func checkFuzzInput(t *testing.T, i int, in *event.Input) {
+	t.Helper()
+	if in.Failure != nil {
+		checkFailure(t, in.Failure)
+		if len(in.Raw) == 0 {
+			t.Fatalf("input %d failed without its raw bytes", i)
+		}
+	} else if in.SchemaKey == "" || !json.Valid(in.Data) {
+		t.Fatalf("input %d has no failure, but schema %q and data %q", i, in.SchemaKey, in.Data)
+	}
+	if in.Data != nil && !json.Valid(in.Data) {
+		t.Fatalf("input %d: data %q is not JSON", i, in.Data)
+	}
+	if in.Attributes != nil && !json.Valid(in.Attributes) {
+		t.Fatalf("input %d: attributes %q are not JSON", i, in.Attributes)
+	}
+	for j, c := range in.Contexts {
+		if c.Schema == "" || !json.Valid(c.Data) {
+			t.Fatalf("input %d: context %d %+v is not a schema and JSON data", i, j, c)
+		}
+	}
+}
+
+func checkFailure(t *testing.T, f *event.Failure) {
+	t.Helper()
+	if f == nil || len(f.Messages) == 0 {
+		t.Fatalf("failure %+v has no message", f)
+	}
+	if f.Type != event.PayloadFormatViolation && f.Type != event.ProtocolViolation {
+		t.Fatalf("failure type %q", f.Type)
+	}
+	for _, m := range f.Messages {
+		if m.Message == "" {
+			t.Fatalf("empty message in %+v", f)
+		}
+	}
+}
+
+func compact(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		t.Fatalf("compact %q: %v", b, err)
+	}
+	return buf.Bytes()
+}

@@ -1,0 +1,313 @@
+package snowplow
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/jsonscan"
+)
+
+// Examples of the self-describing payloads, for messages.
+const (
+	unstructExample = `{"schema": "` + unstructSchema + `", "data": {"schema": "iglu:com.acme/checkout/jsonschema/1-0-0", "data": {...}}}`
+	contextsExample = `{"schema": "` + contextsPrefix + `1", "data": [{"schema": "iglu:com.acme/user/jsonschema/1-0-0", "data": {...}}]}`
+)
+
+// payload is a JSON document carried in a tp2 field: as text in ue_pr and
+// co, base64-encoded in ue_px and cx.
+type payload struct {
+	// name is the field the payload came in, for messages.
+	name string
+	b    []byte
+	// text is b as a string when it is at hand, so that strings read from
+	// the payload can be substrings of it; empty otherwise.
+	text string
+	// start and end bound the JSON value in b.
+	start, end int
+}
+
+// payload returns the payload sent in the text field plain or the base64
+// field encoded, and false when none was sent or it is not JSON.
+func (d *decoder) payload(v *[numParams]string, plain, encoded int, what, example string, p *problems) (payload, bool) {
+	pl := payload{}
+	switch {
+	case v[plain] != "" && v[encoded] != "":
+		p.add(event.ProtocolViolation, "/"+paramNames[plain], "the event has both %s and %s; send %s once, as JSON in %s or base64-encoded in %s",
+			paramNames[plain], paramNames[encoded], what, paramNames[plain], paramNames[encoded])
+		return pl, false
+	case v[plain] != "":
+		pl = payload{name: paramNames[plain], b: []byte(v[plain]), text: v[plain]}
+	case v[encoded] != "":
+		b, err := decodeBase64(v[encoded])
+		if err != nil {
+			p.add(event.PayloadFormatViolation, "/"+paramNames[encoded], "%s is not base64: %v; encode the JSON of %s with URL-safe base64 (RFC 4648, section 5), or send it unencoded in %s",
+				paramNames[encoded], err, what, paramNames[plain])
+			return pl, false
+		}
+		if !utf8.Valid(b) {
+			p.add(event.PayloadFormatViolation, "/"+paramNames[encoded], "%s decodes to bytes that are not valid UTF-8, first at byte offset %d; encode the JSON as UTF-8 before base64-encoding it",
+				paramNames[encoded], invalidUTF8At(b))
+			return pl, false
+		}
+		pl = payload{name: paramNames[encoded], b: b}
+	default:
+		return pl, false
+	}
+	start, end, err := jsonscan.Document(pl.b, 0)
+	if err != nil {
+		p.add(event.PayloadFormatViolation, "/"+pl.name, "%s is not valid JSON: %v; send %s", pl.name, err, example)
+		return pl, false
+	}
+	pl.start, pl.end = start, end
+	return pl, true
+}
+
+// unquote returns the text of the string literal pl.b[s:e].
+func (pl *payload) unquote(s, e int) string {
+	if pl.text != "" {
+		return jsonscan.Unquote(pl.b[s:e], pl.text[s:e])
+	}
+	return jsonscan.UnquoteBytes(pl.b[s:e])
+}
+
+// is reports whether the string literal pl.b[s:e] holds want, without
+// making a string of it.
+func (pl *payload) is(s, e int, want string) bool {
+	lit := pl.b[s:e]
+	if jsonscan.HasEscape(lit) {
+		return jsonscan.UnquoteBytes(lit) == want
+	}
+	return string(lit[1:len(lit)-1]) == want
+}
+
+// where is an object within a payload: the payload itself, the data of a
+// self-describing event, or context n.
+type where struct {
+	inner bool
+	n     int
+}
+
+var (
+	whole = where{n: -1}
+	inner = where{inner: true, n: -1}
+)
+
+func context(n int) where { return where{n: n} }
+
+// what names the object for a message.
+func (pl *payload) what(w where) string {
+	switch {
+	case w.inner:
+		return "the data of " + pl.name
+	case w.n >= 0:
+		return "context " + strconv.Itoa(w.n) + " of " + pl.name
+	}
+	return pl.name
+}
+
+// at is the object's path in the payload, for a message.
+func (pl *payload) at(w where) string {
+	switch {
+	case w.inner:
+		return pl.name + "/data"
+	case w.n >= 0:
+		return pl.name + "/data/" + strconv.Itoa(w.n)
+	}
+	return pl.name
+}
+
+// selfDescribing reads the {"schema": ..., "data": ...} object at b[vs]. It
+// returns the range of the schema's string literal and of the data, and
+// false, after adding to p, when the object is not one.
+func (pl *payload) selfDescribing(vs int, w where, example string, p *problems) (ss, se, ds, de int, ok bool) {
+	b := pl.b
+	if b[vs] != '{' {
+		p.add(event.ProtocolViolation, "/"+pl.name, "%s is %s, not an object {\"schema\": ..., \"data\": ...}; send %s", pl.what(w), jsonscan.Kind(b[vs]), example)
+		return 0, 0, 0, 0, false
+	}
+	ok = true
+	var seen uint8
+	_, err := jsonscan.Object(b, vs, func(ks, ke, ws int) (int, error) {
+		we, err := jsonscan.Value(b, ws)
+		if err != nil {
+			return we, err
+		}
+		switch {
+		case pl.is(ks, ke, "schema"):
+			if seen&wSchema != 0 {
+				p.add(event.ProtocolViolation, "/"+pl.name, "%s has schema more than once (in %s); send it once", pl.what(w), pl.at(w))
+				ok = false
+			}
+			seen |= wSchema
+			if b[ws] != '"' {
+				p.add(event.ProtocolViolation, "/"+pl.name, "the schema of %s is %s (in %s); it must be a string such as %q", pl.what(w), jsonscan.Kind(b[ws]), pl.at(w), "iglu:com.acme/checkout/jsonschema/1-0-0")
+				ok = false
+			}
+			ss, se = ws, we
+		case pl.is(ks, ke, "data"):
+			if seen&wData != 0 {
+				p.add(event.ProtocolViolation, "/"+pl.name, "%s has data more than once (in %s); send it once", pl.what(w), pl.at(w))
+				ok = false
+			}
+			seen |= wData
+			ds, de = ws, we
+		default:
+			p.add(event.ProtocolViolation, "/"+pl.name, "%s has the unknown field %q (in %s); it may have only schema and data: %s", pl.what(w), pl.unquote(ks, ke), pl.at(w), example)
+			ok = false
+		}
+		return we, nil
+	})
+	if err != nil {
+		// The payload was validated as JSON: this cannot happen.
+		p.add(event.PayloadFormatViolation, "/"+pl.name, "%s is not valid JSON: %v", pl.name, err)
+		return 0, 0, 0, 0, false
+	}
+	if seen&wSchema == 0 {
+		p.add(event.ProtocolViolation, "/"+pl.name, "%s has no schema (in %s); send %s", pl.what(w), pl.at(w), example)
+		ok = false
+	} else if ok && se-ss == 2 {
+		p.add(event.ProtocolViolation, "/"+pl.name, "the schema of %s is empty (in %s); set it to the key of its contract, such as %q", pl.what(w), pl.at(w), "iglu:com.acme/checkout/jsonschema/1-0-0")
+		ok = false
+	}
+	if seen&wData == 0 {
+		p.add(event.ProtocolViolation, "/"+pl.name, "%s has no data (in %s); send %s", pl.what(w), pl.at(w), example)
+		ok = false
+	}
+	return ss, se, ds, de, ok
+}
+
+// unstruct reads a self-describing event's payload (ue_pr or ue_px) into
+// in's SchemaKey and Data.
+func (d *decoder) unstruct(v *[numParams]string, in *event.Input, p *problems) {
+	if v[pUEPr] == "" && v[pUEPx] == "" {
+		p.add(event.ProtocolViolation, "/ue_px", "the self-describing event (e=ue) has no ue_px or ue_pr; send its payload %s base64-encoded in ue_px, or as JSON in ue_pr", unstructExample)
+		return
+	}
+	pl, ok := d.payload(v, pUEPr, pUEPx, "the event's payload", unstructExample, p)
+	if !ok {
+		return
+	}
+	ss, se, ds, _, ok := pl.selfDescribing(pl.start, whole, unstructExample, p)
+	if !ok {
+		return
+	}
+	if !pl.is(ss, se, unstructSchema) {
+		p.add(event.ProtocolViolation, "/"+pl.name, "%s has the schema %q; wrap the event as %s", pl.name, pl.unquote(ss, se), unstructExample)
+		return
+	}
+	ss, se, ids, ide, ok := pl.selfDescribing(ds, inner, unstructExample, p)
+	if !ok {
+		return
+	}
+	in.SchemaKey = pl.unquote(ss, se)
+	in.Data = pl.b[ids:ide:ide]
+}
+
+// contexts reads the contexts sent in co or cx into in.
+func (d *decoder) contexts(v *[numParams]string, in *event.Input, p *problems) {
+	pl, ok := d.payload(v, pCO, pCX, "the contexts", contextsExample, p)
+	if !ok {
+		return
+	}
+	ss, se, ds, _, ok := pl.selfDescribing(pl.start, whole, contextsExample, p)
+	if !ok {
+		return
+	}
+	if schema := pl.b[ss:se]; jsonscan.HasEscape(schema) || !contextsVersion(schema[1:len(schema)-1]) {
+		p.add(event.ProtocolViolation, "/"+pl.name, "%s has the schema %q; wrap the contexts as %s", pl.name, pl.unquote(ss, se), contextsExample)
+		return
+	}
+	b := pl.b
+	if b[ds] != '[' {
+		p.add(event.ProtocolViolation, "/"+pl.name, "the data of %s is %s; it must be an array of contexts: %s", pl.name, jsonscan.Kind(b[ds]), contextsExample)
+		return
+	}
+	// Most events carry a few contexts: one allocation holds them.
+	contexts := make([]event.Context, 0, 4)
+	good := true
+	_, err := jsonscan.Array(b, ds, func(n, es int) (int, error) {
+		ee, err := jsonscan.Value(b, es)
+		if err != nil {
+			return ee, err
+		}
+		ss, se, cs, ce, ok := pl.selfDescribing(es, context(n), contextsExample, p)
+		if !ok {
+			good = false
+			return ee, nil
+		}
+		contexts = append(contexts, event.Context{Schema: pl.unquote(ss, se), Data: b[cs:ce:ce]})
+		return ee, nil
+	})
+	if err != nil {
+		// The payload was validated as JSON: this cannot happen.
+		p.add(event.PayloadFormatViolation, "/"+pl.name, "%s is not valid JSON: %v", pl.name, err)
+		return
+	}
+	if good {
+		in.Contexts = contexts
+	}
+}
+
+// contextsVersion reports whether s is the contexts wrapper, any 1-0-x.
+func contextsVersion(s []byte) bool {
+	if len(s) <= len(contextsPrefix) || string(s[:len(contextsPrefix)]) != contextsPrefix {
+		return false
+	}
+	for _, c := range s[len(contextsPrefix):] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+var errMixedAlphabets = errors.New("it mixes the URL-safe alphabet (- and _) with the standard one (+ and /)")
+
+// decodeBase64 decodes s, which trackers encode with either base64 alphabet,
+// padded or not: the alphabet is the one whose own characters s holds
+// ('-' and '_' for URL-safe, '+' and '/' for standard), and padding is
+// expected when s ends with '='. A space is read as '+', which a query string
+// turns into a space when the tracker did not percent-encode it.
+func decodeBase64(s string) ([]byte, error) {
+	urlSafe, std := false, false
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '-', '_':
+			urlSafe = true
+		case '+', '/', ' ':
+			std = true
+		}
+	}
+	if urlSafe && std {
+		return nil, errMixedAlphabets
+	}
+	padded := strings.HasSuffix(strings.TrimRight(s, "\r\n"), "=")
+	var enc *base64.Encoding
+	switch {
+	case std && padded:
+		enc = base64.StdEncoding
+	case std:
+		enc = base64.RawStdEncoding
+	case padded:
+		enc = base64.URLEncoding
+	default:
+		enc = base64.RawURLEncoding
+	}
+	if std {
+		s = strings.ReplaceAll(s, " ", "+")
+	}
+	b, err := enc.DecodeString(s)
+	if err != nil {
+		var ce base64.CorruptInputError
+		if errors.As(err, &ce) {
+			return nil, fmt.Errorf("illegal data at byte offset %d", int64(ce))
+		}
+		return nil, err
+	}
+	return b, nil
+}

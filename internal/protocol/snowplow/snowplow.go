@@ -1,0 +1,382 @@
+// Package snowplow reads the Snowplow tracker protocol (tp2), so that
+// Snowplow's trackers can send their events to Accord unchanged. An event
+// arrives either as the query string of GET /i, or as one of a batch in the
+// body of POST /com.snowplowanalytics.snowplow/tp2:
+//
+//	{"schema": "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4",
+//	 "data": [{"e": "pv", "p": "web", "tv": "js-3.24.0", "url": "https://...", ...}, ...]}
+//
+// Each event's type (its e field) names its contract: a self-describing
+// event (ue) names its own, and the built-in types (pv, pp, se, tr, ti) name
+// the contracts shipped in Contracts, whose data is built from the event's
+// type-specific fields. The identifiers and timestamps tp2 carries fill the
+// Input's own fields; every other field is kept in Attributes as sent. See
+// Mapping for where each field lands.
+//
+// A problem with one event fails that event only; a body that cannot be read
+// as a batch of events at all is a *protocol.Error.
+//
+// Decoding reads the body once. The Inputs returned may point into the
+// request body, which must therefore not be reused while they are alive; the
+// Request itself is not kept.
+package snowplow
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/jsonscan"
+	"github.com/accord-events/accord/internal/protocol"
+)
+
+// Name is the protocol's name on envelopes.
+const Name = "snowplow"
+
+// Accepted media types of a POST body.
+const (
+	MediaJSON = "application/json"
+	MediaText = "text/plain"
+)
+
+// Schemas of Snowplow's self-describing wrappers.
+const (
+	// payloadDataPrefix is the wrapper of a POST body, versions 1-0-0 to
+	// 1-0-4 (payloadDataLatest).
+	payloadDataPrefix = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-"
+	payloadDataLatest = payloadDataPrefix + "4"
+	// unstructSchema wraps the payload of a self-describing event (ue_pr,
+	// ue_px).
+	unstructSchema = "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0"
+	// contextsPrefix wraps the list of contexts (co, cx), any 1-0-x version.
+	contextsPrefix = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-"
+)
+
+// maxMessages bounds the messages kept for one event, so that a hostile event
+// with thousands of bad fields costs no more than a few.
+const maxMessages = 10
+
+// DecodeBody reads the batch of events in the body of a POST to
+// /com.snowplowanalytics.snowplow/tp2: a payload_data self-describing JSON
+// (versions 1-0-0 to 1-0-4) whose data is an array of tp2 events, each an
+// object of string fields. The error is a *protocol.Error for a body that
+// cannot be read as such a batch.
+func DecodeBody(req *protocol.Request) ([]event.Input, error) {
+	switch req.MediaType {
+	case "", MediaJSON, MediaText:
+	default:
+		return nil, protocol.Errorf(http.StatusUnsupportedMediaType, event.PayloadFormatViolation,
+			"Content-Type %s is not accepted for Snowplow events; send the payload_data JSON as %s (or %s, read as JSON)",
+			req.MediaType, MediaJSON, MediaText)
+	}
+	if cs, ok := req.Params["charset"]; ok && !protocol.UTF8Charset(cs) {
+		return nil, protocol.Errorf(http.StatusUnsupportedMediaType, event.PayloadFormatViolation,
+			"charset %s is not supported; encode the body as UTF-8 and send charset=utf-8 or no charset", cs)
+	}
+	body := req.Body
+	start := jsonscan.SkipSpace(body, protocol.SkipBOM(body))
+	if start == len(body) {
+		return nil, protocol.Errorf(http.StatusBadRequest, event.PayloadFormatViolation,
+			"the body is empty; send %s", wrapperExample)
+	}
+	d := decoder{
+		// One copy of the body as a string lets every field be a substring
+		// of it: one allocation per request instead of one per field.
+		text:      string(body),
+		checkUTF8: !utf8.Valid(body),
+		// Data and Attributes of every event share one buffer; they are
+		// rarely larger than the body.
+		buf:    make([]byte, 0, len(body)+256),
+		fields: make([]field, 0, 48),
+		attrs:  make([]field, 0, 48),
+		order:  make([]int32, 0, 48),
+	}
+	if body[start] != '{' {
+		end, err := jsonscan.Value(body, start)
+		if err != nil {
+			return nil, notJSON(err)
+		}
+		if j := jsonscan.SkipSpace(body, end); j != len(body) {
+			return nil, trailing(j)
+		}
+		return nil, protocol.Errorf(http.StatusBadRequest, event.ProtocolViolation,
+			"the body is %s, not a payload_data object; send %s", jsonscan.Kind(body[start]), wrapperExample)
+	}
+	return d.wrapper(body, start)
+}
+
+// wrapperExample shows a whole POST body in messages.
+const wrapperExample = `{"schema": "` + payloadDataLatest + `", "data": [{"e": "pv", "p": "web", "tv": "js-3.24.0", ...}]}`
+
+func notJSON(err error) *protocol.Error {
+	return protocol.Errorf(http.StatusBadRequest, event.PayloadFormatViolation,
+		"the body is not valid JSON: %v; send %s", err, wrapperExample)
+}
+
+func trailing(at int) *protocol.Error {
+	return protocol.Errorf(http.StatusBadRequest, event.PayloadFormatViolation,
+		"the body is not valid JSON: unexpected data after the end of the first value at byte offset %d; send one payload_data object holding all the events in its data array", at)
+}
+
+// Members of the payload_data wrapper, as bits.
+const (
+	wSchema = 1 << iota
+	wData
+)
+
+// wrapper reads the payload_data object that starts at b[start]. Its events
+// are read as they come, and dropped if the wrapper turns out to be wrong.
+func (d *decoder) wrapper(b []byte, start int) ([]event.Input, error) {
+	var seen, dup uint8
+	var schema string
+	schemaKind, dataKind := byte('"'), byte('[')
+	var unknown []string
+	end, err := jsonscan.Object(b, start, func(ks, ke, vs int) (int, error) {
+		var bit uint8
+		switch d.unquote(b, ks, ke) {
+		case "schema":
+			bit = wSchema
+		case "data":
+			bit = wData
+		default:
+			if len(unknown) < maxMessages {
+				unknown = append(unknown, d.unquote(b, ks, ke))
+			}
+			return jsonscan.Value(b, vs)
+		}
+		dup |= seen & bit
+		seen |= bit
+		switch {
+		case bit == wSchema && b[vs] == '"':
+			ve, err := jsonscan.String(b, vs)
+			if err == nil {
+				schema = d.unquote(b, vs, ve)
+			}
+			return ve, err
+		case bit == wSchema:
+			schemaKind = b[vs]
+		case bit == wData && b[vs] == '[':
+			// Real tp2 events are rarely under 512 bytes: sizing the slice
+			// up front saves growing it event by event.
+			d.inputs = make([]event.Input, 0, len(b)/512+1)
+			return jsonscan.Array(b, vs, func(n, es int) (int, error) {
+				d.inputs = append(d.inputs, event.Input{})
+				in := &d.inputs[len(d.inputs)-1]
+				if b[es] == '{' {
+					return d.event(b, es, in)
+				}
+				ee, err := jsonscan.Value(b, es)
+				in.Raw = b[es:ee]
+				in.Failure = event.NewFailure(event.ProtocolViolation, fmt.Sprintf(
+					"event %d of data is %s, not an event; each event must be an object of tp2 fields, such as {\"e\": \"pv\", \"p\": \"web\", \"tv\": \"js-3.24.0\"}",
+					n, jsonscan.Kind(b[es])))
+				return ee, err
+			})
+		case bit == wData:
+			dataKind = b[vs]
+		}
+		return jsonscan.Value(b, vs)
+	})
+	if err != nil {
+		return nil, notJSON(err)
+	}
+	if j := jsonscan.SkipSpace(b, end); j != len(b) {
+		return nil, trailing(j)
+	}
+	bad := func(format string, args ...any) ([]event.Input, error) {
+		return nil, protocol.Errorf(http.StatusBadRequest, event.ProtocolViolation, format+"; send "+wrapperExample, args...)
+	}
+	switch {
+	case dup&wSchema != 0:
+		return bad("the body's schema appears more than once")
+	case dup&wData != 0:
+		return bad("the body's data appears more than once")
+	case len(unknown) > 0:
+		return bad("the body has the unknown field %q; a payload_data object has only schema and data", unknown[0])
+	case seen&wSchema == 0:
+		return bad("the body has no schema")
+	case schemaKind != '"':
+		return bad("the body's schema is %s, not a string", jsonscan.Kind(schemaKind))
+	case !payloadDataVersion(schema):
+		return bad("the body's schema is %q, not payload_data; Accord reads %s0 to %s4 here (send self-describing events of your own to /events instead)",
+			schema, payloadDataPrefix, payloadDataPrefix)
+	case seen&wData == 0:
+		return bad("the body has no data")
+	case dataKind != '[':
+		return bad("the body's data is %s, not an array of events", jsonscan.Kind(dataKind))
+	}
+	return d.inputs, nil
+}
+
+// payloadDataVersion reports whether s is payload_data 1-0-0 to 1-0-4.
+func payloadDataVersion(s string) bool {
+	return len(s) == len(payloadDataPrefix)+1 && strings.HasPrefix(s, payloadDataPrefix) &&
+		s[len(s)-1] >= '0' && s[len(s)-1] <= '4'
+}
+
+// DecodeQuery reads the one event in the query string of GET /i (the pixel
+// trackers fall back to), taking each parameter's first value. Its Raw is
+// the query re-encoded, which keeps every value sent. The error is a
+// *protocol.Error only for a query without any parameter; problems with the
+// event are its Failure.
+func DecodeQuery(q url.Values) (event.Input, error) {
+	if len(q) == 0 {
+		return event.Input{}, protocol.Errorf(http.StatusBadRequest, event.ProtocolViolation,
+			"the request has no tp2 parameters; send the event in the query string, such as /i?e=pv&p=web&tv=js-3.24.0&url=https%%3A%%2F%%2Fexample.com%%2F")
+	}
+	d := decoder{
+		fields: make([]field, 0, len(q)),
+		attrs:  make([]field, 0, len(q)),
+		order:  make([]int32, 0, len(q)),
+	}
+	var p problems
+	var invalid []string // names of parameters that are not UTF-8
+	size := 0
+	for name, values := range q {
+		if len(values) == 0 {
+			continue
+		}
+		if !utf8.ValidString(name) || !utf8.ValidString(values[0]) {
+			invalid = append(invalid, name)
+			continue
+		}
+		d.fields = append(d.fields, field{name, values[0]})
+		size += len(name) + len(values[0]) + 6
+	}
+	// In the order of their names, so that the same query always fails the
+	// same way.
+	slices.Sort(invalid)
+	for _, name := range invalid {
+		if !utf8.ValidString(name) {
+			p.add(event.PayloadFormatViolation, "", "a parameter name holds bytes that are not valid UTF-8; encode all text as UTF-8 before percent-encoding it")
+			continue
+		}
+		p.add(event.PayloadFormatViolation, "/"+escapePointer(name), "%s holds bytes that are not valid UTF-8; encode all text as UTF-8 before percent-encoding it", name)
+	}
+	d.buf = make([]byte, 0, size+64)
+	var in event.Input
+	d.build(&in, &p)
+	in.Raw = []byte(q.Encode())
+	return in, nil
+}
+
+// decoder holds what reading one request needs; the slices are reused from
+// event to event.
+type decoder struct {
+	// text is the body as a string, when decoding one.
+	text      string
+	checkUTF8 bool
+	// buf holds the Data and Attributes of every event of the request.
+	buf    []byte
+	fields []field
+	attrs  []field
+	// order is the order of attrs by name.
+	order  []int32
+	inputs []event.Input
+}
+
+// field is one tp2 field of an event, as sent.
+type field struct {
+	name, value string
+}
+
+// event reads the tp2 event object that starts at b[start] into in and
+// returns the index just past it. The error is a syntax error: b is not JSON
+// there.
+func (d *decoder) event(b []byte, start int, in *event.Input) (int, error) {
+	var p problems
+	d.fields = d.fields[:0]
+	end, err := jsonscan.Object(b, start, func(ks, ke, vs int) (int, error) {
+		name := d.unquote(b, ks, ke)
+		if b[vs] != '"' {
+			ve, err := jsonscan.Value(b, vs)
+			p.add(event.ProtocolViolation, "/"+escapePointer(name),
+				"%s is %s; every field of a tp2 event is a string, numbers included, such as \"dtm\": \"1714566600123\"", name, jsonscan.Kind(b[vs]))
+			return ve, err
+		}
+		ve, err := jsonscan.String(b, vs)
+		if err != nil {
+			return ve, err
+		}
+		d.fields = append(d.fields, field{name, d.unquote(b, vs, ve)})
+		return ve, nil
+	})
+	if err != nil {
+		return end, err
+	}
+	raw := b[start:end]
+	if d.checkUTF8 && !utf8.Valid(raw) {
+		*in = event.Input{Raw: raw, Failure: event.NewFailure(event.PayloadFormatViolation, fmt.Sprintf(
+			"the event holds bytes that are not valid UTF-8, first at byte offset %d of the event (byte %d of the body); encode all text as UTF-8",
+			invalidUTF8At(raw), start+invalidUTF8At(raw)))}
+		return end, nil
+	}
+	d.build(in, &p)
+	in.Raw = raw
+	return end, nil
+}
+
+// unquote returns the text of the string literal b[ks:ke] of the body.
+func (d *decoder) unquote(b []byte, ks, ke int) string {
+	return jsonscan.Unquote(b[ks:ke], d.text[ks:ke])
+}
+
+// problems collects what is wrong with one event, by failure type.
+type problems struct {
+	format, protocol []event.Message
+	n                int
+}
+
+func (p *problems) add(t event.FailureType, path, format string, args ...any) {
+	p.n++
+	if p.n > maxMessages {
+		return
+	}
+	m := event.Message{InstancePath: path, Message: fmt.Sprintf(format, args...)}
+	if t == event.PayloadFormatViolation {
+		p.format = append(p.format, m)
+	} else {
+		p.protocol = append(p.protocol, m)
+	}
+}
+
+// failure is nil when there were no problems. Its type is the most basic
+// problem found, unreadable data before broken protocol rules; its messages
+// are all of them.
+func (p *problems) failure() *event.Failure {
+	if p.n == 0 {
+		return nil
+	}
+	f := &event.Failure{Type: event.ProtocolViolation}
+	if len(p.format) > 0 {
+		f.Type = event.PayloadFormatViolation
+	}
+	f.Messages = append(append(make([]event.Message, 0, len(p.format)+len(p.protocol)+1), p.format...), p.protocol...)
+	if p.n > maxMessages {
+		f.Messages = append(f.Messages, event.Message{Message: fmt.Sprintf("%d more problems were found and not listed; fix the ones above and send the event again", p.n-maxMessages)})
+	}
+	return f
+}
+
+// escapePointer escapes a field name for a JSON pointer (RFC 6901).
+func escapePointer(s string) string {
+	if !strings.ContainsAny(s, "~/") {
+		return s
+	}
+	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
+}
+
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return len(b)
+}

@@ -1,0 +1,450 @@
+package snowplow
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/jsonscan"
+)
+
+// The tp2 fields the decoder reads itself, as indexes of a [numParams]
+// array and bits of a mask. Every other field is kept in Attributes.
+const (
+	pE = iota
+	pP
+	pTV
+	pEID
+	pDTM
+	pSTM
+	pUID
+	pDUID
+	pNUID
+	pTNUID
+	pTNA
+	pURL
+	pPage
+	pRefr
+	pUEPr
+	pUEPx
+	pCO
+	pCX
+	pPPMix
+	pPPMax
+	pPPMiy
+	pPPMay
+	pSECa
+	pSEAc
+	pSELa
+	pSEPr
+	pSEVa
+	pTRId
+	pTRAf
+	pTRTt
+	pTRTx
+	pTRSh
+	pTRCi
+	pTRSt
+	pTRCo
+	pTRCu
+	pTIId
+	pTISk
+	pTINm
+	pTICa
+	pTIPr
+	pTIQu
+	pTICu
+	numParams
+)
+
+// paramNames are the tp2 names of the fields above, in order.
+var paramNames = [numParams]string{
+	"e", "p", "tv", "eid", "dtm", "stm", "uid", "duid", "nuid", "tnuid", "tna", "url", "page", "refr",
+	"ue_pr", "ue_px", "co", "cx",
+	"pp_mix", "pp_max", "pp_miy", "pp_may",
+	"se_ca", "se_ac", "se_la", "se_pr", "se_va",
+	"tr_id", "tr_af", "tr_tt", "tr_tx", "tr_sh", "tr_ci", "tr_st", "tr_co", "tr_cu",
+	"ti_id", "ti_sk", "ti_nm", "ti_ca", "ti_pr", "ti_qu", "ti_cu",
+}
+
+// paramOf returns the index of a field the decoder reads itself, or -1.
+func paramOf(name string) int {
+	switch name {
+	case "e":
+		return pE
+	case "p":
+		return pP
+	case "tv":
+		return pTV
+	case "eid":
+		return pEID
+	case "dtm":
+		return pDTM
+	case "stm":
+		return pSTM
+	case "uid":
+		return pUID
+	case "duid":
+		return pDUID
+	case "nuid":
+		return pNUID
+	case "tnuid":
+		return pTNUID
+	case "tna":
+		return pTNA
+	case "url":
+		return pURL
+	case "page":
+		return pPage
+	case "refr":
+		return pRefr
+	case "ue_pr":
+		return pUEPr
+	case "ue_px":
+		return pUEPx
+	case "co":
+		return pCO
+	case "cx":
+		return pCX
+	}
+	// The type-specific fields: two letters, an underscore, more letters.
+	if len(name) < 5 || name[2] != '_' {
+		return -1
+	}
+	var group []string
+	var first int
+	switch name[:2] {
+	case "pp":
+		group, first = paramNames[pPPMix:pPPMay+1], pPPMix
+	case "se":
+		group, first = paramNames[pSECa:pSEVa+1], pSECa
+	case "tr":
+		group, first = paramNames[pTRId:pTRCu+1], pTRId
+	case "ti":
+		group, first = paramNames[pTIId:pTICu+1], pTIId
+	default:
+		return -1
+	}
+	for i, n := range group {
+		if n == name {
+			return first + i
+		}
+	}
+	return -1
+}
+
+func bit(i int) uint64 { return 1 << i }
+
+// Masks of fields.
+const (
+	// alsoAttributes are read by the decoder and kept in Attributes too:
+	// the protocol's own fields, and the page fields, which are event data
+	// for page views and pings but describe the page of every other event.
+	alsoAttributes = 1<<pE | 1<<pP | 1<<pTV | 1<<pURL | 1<<pPage | 1<<pRefr
+	// typeSpecific are the fields of one event type; sent with an event of
+	// another type, they are kept in Attributes.
+	typeSpecific = 1<<pUEPr | 1<<pUEPx |
+		1<<pPPMix | 1<<pPPMax | 1<<pPPMiy | 1<<pPPMay |
+		1<<pSECa | 1<<pSEAc | 1<<pSELa | 1<<pSEPr | 1<<pSEVa |
+		1<<pTRId | 1<<pTRAf | 1<<pTRTt | 1<<pTRTx | 1<<pTRSh | 1<<pTRCi | 1<<pTRSt | 1<<pTRCo | 1<<pTRCu |
+		1<<pTIId | 1<<pTISk | 1<<pTINm | 1<<pTICa | 1<<pTIPr | 1<<pTIQu | 1<<pTICu
+)
+
+// kind is how a field's value is written in an event's data.
+type kind uint8
+
+const (
+	kString  kind = iota
+	kInteger      // a whole number, written as parsed
+	kNumber       // a JSON number, written as sent
+)
+
+// dataField is one property of a built-in event type's data.
+type dataField struct {
+	param int
+	name  string
+	kind  kind
+}
+
+// eventType is a built-in event type: its contract and the fields its data
+// is built from.
+type eventType struct {
+	schema string
+	fields []dataField
+	// uses are the type-specific fields the type reads.
+	uses uint64
+}
+
+// Contract keys of the built-in event types, shipped in Contracts.
+const (
+	SchemaPageView        = "iglu:com.snowplowanalytics.snowplow/page_view/jsonschema/1-0-0"
+	SchemaPagePing        = "iglu:com.snowplowanalytics.snowplow/page_ping/jsonschema/1-0-0"
+	SchemaStructuredEvent = "iglu:com.snowplowanalytics.snowplow/structured_event/jsonschema/1-0-0"
+	SchemaTransaction     = "iglu:com.snowplowanalytics.snowplow/transaction/jsonschema/1-0-0"
+	SchemaTransactionItem = "iglu:com.snowplowanalytics.snowplow/transaction_item/jsonschema/1-0-0"
+)
+
+var (
+	pageView = eventType{schema: SchemaPageView, fields: []dataField{
+		{pURL, "page_url", kString}, {pPage, "page_title", kString}, {pRefr, "referrer", kString},
+	}}
+	pagePing = eventType{schema: SchemaPagePing, fields: []dataField{
+		{pURL, "page_url", kString}, {pPage, "page_title", kString}, {pRefr, "referrer", kString},
+		{pPPMix, "min_x", kInteger}, {pPPMax, "max_x", kInteger}, {pPPMiy, "min_y", kInteger}, {pPPMay, "max_y", kInteger},
+	}, uses: 1<<pPPMix | 1<<pPPMax | 1<<pPPMiy | 1<<pPPMay}
+	structuredEvent = eventType{schema: SchemaStructuredEvent, fields: []dataField{
+		{pSECa, "category", kString}, {pSEAc, "action", kString}, {pSELa, "label", kString},
+		{pSEPr, "property", kString}, {pSEVa, "value", kNumber},
+	}, uses: 1<<pSECa | 1<<pSEAc | 1<<pSELa | 1<<pSEPr | 1<<pSEVa}
+	transaction = eventType{schema: SchemaTransaction, fields: []dataField{
+		{pTRId, "order_id", kString}, {pTRAf, "affiliation", kString}, {pTRTt, "total", kNumber},
+		{pTRTx, "tax", kNumber}, {pTRSh, "shipping", kNumber}, {pTRCi, "city", kString},
+		{pTRSt, "state", kString}, {pTRCo, "country", kString}, {pTRCu, "currency", kString},
+	}, uses: 1<<pTRId | 1<<pTRAf | 1<<pTRTt | 1<<pTRTx | 1<<pTRSh | 1<<pTRCi | 1<<pTRSt | 1<<pTRCo | 1<<pTRCu}
+	transactionItem = eventType{schema: SchemaTransactionItem, fields: []dataField{
+		{pTIId, "order_id", kString}, {pTISk, "sku", kString}, {pTINm, "name", kString},
+		{pTICa, "category", kString}, {pTIPr, "price", kNumber}, {pTIQu, "quantity", kInteger},
+		{pTICu, "currency", kString},
+	}, uses: 1<<pTIId | 1<<pTISk | 1<<pTINm | 1<<pTICa | 1<<pTIPr | 1<<pTIQu | 1<<pTICu}
+	// unstructEvent names its own contract.
+	unstructEvent = eventType{uses: 1<<pUEPr | 1<<pUEPx}
+)
+
+// eventTypes lists the accepted values of e, for messages.
+const eventTypes = "pv (page view), pp (page ping), se (structured event), tr (transaction), ti (transaction item) or ue (self-describing event)"
+
+// typeOf returns the event type e names, or nil.
+func typeOf(e string) *eventType {
+	switch e {
+	case "pv":
+		return &pageView
+	case "pp":
+		return &pagePing
+	case "se", "ev": // ev is the structured event's name in old trackers
+		return &structuredEvent
+	case "tr":
+		return &transaction
+	case "ti":
+		return &transactionItem
+	case "ue":
+		return &unstructEvent
+	}
+	return nil
+}
+
+// maxMillis is the last millisecond of the year 9999, the latest time an
+// envelope timestamp can hold.
+const maxMillis = 253402300799999
+
+// build turns d.fields, the fields of one event, into in, adding what is
+// wrong to p and setting in.Failure when anything is.
+func (d *decoder) build(in *event.Input, p *problems) {
+	var v [numParams]string
+	var sent uint64
+	d.attrs = d.attrs[:0]
+	for _, f := range d.fields {
+		i := paramOf(f.name)
+		if i < 0 {
+			d.attrs = append(d.attrs, f)
+			continue
+		}
+		if sent&bit(i) != 0 {
+			p.add(event.ProtocolViolation, "/"+f.name, "the field %s appears more than once; send it once", f.name)
+			continue
+		}
+		sent |= bit(i)
+		v[i] = f.value
+	}
+	// An empty value is an absent one: trackers leave out what they do not
+	// know, and an empty id, time or number would only fail later.
+	var has uint64
+	for i := range v {
+		if v[i] != "" {
+			has |= bit(i)
+		}
+	}
+
+	if has&bit(pE) == 0 {
+		p.add(event.ProtocolViolation, "/e", "the event has no e (event type); set e to %s", eventTypes)
+	}
+	if has&bit(pP) == 0 {
+		p.add(event.ProtocolViolation, "/p", "the event has no p (platform); set p to the platform the tracker runs on, such as web, mob, pc, srv, app, tv, cnsl or iot")
+	}
+	if has&bit(pTV) == 0 {
+		p.add(event.ProtocolViolation, "/tv", "the event has no tv (tracker version); set tv to the tracker's name and version, such as js-3.24.0")
+	}
+	t := typeOf(v[pE])
+	if t == nil && has&bit(pE) != 0 {
+		p.add(event.ProtocolViolation, "/e", "e %q is not an event type Accord reads; set e to %s", v[pE], eventTypes)
+	}
+
+	in.EventID = v[pEID]
+	in.CreatedAt = millis(v[pDTM], "dtm", "created on the device", p)
+	in.SentAt = millis(v[pSTM], "stm", "sent by the tracker", p)
+	in.Namespace = v[pTNA]
+	in.Identity.UserID = v[pUID]
+	in.Identity.AnonymousID = v[pDUID]
+	in.Identity.NetworkUserID = v[pNUID]
+	// tnuid is the network user id a tracker sets explicitly, and wins;
+	// a different nuid sent with it is kept in Attributes.
+	attrs := sent&alsoAttributes | sent&typeSpecific
+	if t != nil {
+		attrs &^= t.uses
+	}
+	if has&bit(pTNUID) != 0 {
+		if has&bit(pNUID) != 0 && v[pNUID] != v[pTNUID] {
+			attrs |= bit(pNUID)
+		}
+		in.Identity.NetworkUserID = v[pTNUID]
+	}
+
+	d.contexts(&v, in, p)
+	switch {
+	case t == &unstructEvent:
+		d.unstruct(&v, in, p)
+	case t != nil:
+		in.SchemaKey = t.schema
+		in.Data = d.data(t, &v, has, p)
+	}
+
+	for i := range v {
+		if attrs&bit(i) != 0 {
+			d.attrs = append(d.attrs, field{paramNames[i], v[i]})
+		}
+	}
+	in.Attributes = d.attributes(p)
+	in.Failure = p.failure()
+}
+
+// millis reads a tp2 timestamp: milliseconds since the Unix epoch.
+func millis(s, name, what string, p *problems) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > maxMillis {
+		p.add(event.PayloadFormatViolation, "/"+name, "%s %q is not a time in milliseconds since the Unix epoch; set %s to when the event was %s, such as 1714566600123", name, s, name, what)
+		return time.Time{}
+	}
+	return time.UnixMilli(n).UTC()
+}
+
+// data builds the data of a built-in event type from its fields, in the
+// order of the type's contract, leaving out fields not sent.
+func (d *decoder) data(t *eventType, v *[numParams]string, has uint64, p *problems) []byte {
+	start := len(d.buf)
+	d.buf = append(d.buf, '{')
+	ok := true
+	for _, f := range t.fields {
+		if has&bit(f.param) == 0 {
+			continue
+		}
+		if len(d.buf) > start+1 {
+			d.buf = append(d.buf, ',')
+		}
+		d.buf = append(d.buf, '"')
+		d.buf = append(d.buf, f.name...)
+		d.buf = append(d.buf, '"', ':')
+		s := v[f.param]
+		name := paramNames[f.param]
+		switch f.kind {
+		case kString:
+			d.buf = jsonscan.AppendString(d.buf, s)
+		case kInteger:
+			n, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				p.add(event.PayloadFormatViolation, "/"+name, "%s %q is not an integer; send %s (%s) as a whole number such as 250", name, s, name, f.name)
+				ok = false
+				continue
+			}
+			d.buf = strconv.AppendInt(d.buf, n, 10)
+		case kNumber:
+			if !isNumber(s) {
+				p.add(event.PayloadFormatViolation, "/"+name, "%s %q is not a number; send %s (%s) as a decimal number such as 12.5, without currency symbols or thousands separators", name, s, name, f.name)
+				ok = false
+				continue
+			}
+			d.buf = append(d.buf, s...)
+		}
+	}
+	if !ok {
+		d.buf = d.buf[:start]
+		return nil
+	}
+	d.buf = append(d.buf, '}')
+	return d.buf[start:len(d.buf):len(d.buf)]
+}
+
+// isNumber reports whether s is a JSON number, so it can be written as sent.
+func isNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(s):
+		return false
+	case s[i] == '0':
+		i++
+	case s[i] >= '1' && s[i] <= '9':
+		i = digits(s, i)
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		if i+1 >= len(s) || s[i+1] < '0' || s[i+1] > '9' {
+			return false
+		}
+		i = digits(s, i+1)
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if i >= len(s) || s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		i = digits(s, i)
+	}
+	return i == len(s)
+}
+
+func digits(s string, i int) int {
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// attributes writes d.attrs as a JSON object of strings, sorted by name so
+// that the same event always has the same attributes. It reports fields sent
+// twice, which only a JSON body can hold.
+func (d *decoder) attributes(p *problems) []byte {
+	// Sorting indexes rather than the fields themselves moves no pointers,
+	// which the garbage collector would have to hear about.
+	d.order = d.order[:0]
+	for i := range d.attrs {
+		d.order = append(d.order, int32(i))
+	}
+	slices.SortFunc(d.order, func(a, b int32) int { return cmp.Compare(d.attrs[a].name, d.attrs[b].name) })
+	start := len(d.buf)
+	d.buf = append(d.buf, '{')
+	for k, i := range d.order {
+		f := d.attrs[i]
+		if k > 0 {
+			if f.name == d.attrs[d.order[k-1]].name {
+				p.add(event.ProtocolViolation, "/"+escapePointer(f.name), "the field %s appears more than once; send it once", f.name)
+				continue
+			}
+			d.buf = append(d.buf, ',')
+		}
+		d.buf = jsonscan.AppendString(d.buf, f.name)
+		d.buf = append(d.buf, ':')
+		d.buf = jsonscan.AppendString(d.buf, f.value)
+	}
+	d.buf = append(d.buf, '}')
+	return d.buf[start:len(d.buf):len(d.buf)]
+}
