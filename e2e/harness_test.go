@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,6 +24,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite"
+
+	"github.com/accord-events/accord/internal/delivery"
 )
 
 // accordBin is the binary under test, built once by TestMain.
@@ -225,3 +228,44 @@ func readNDJSON(t *testing.T, path string) [][]byte {
 }
 
 func contains(haystack, needle string) bool { return strings.Contains(haystack, needle) }
+
+// eventually polls cond every few milliseconds until it holds, failing the
+// test after timeout. Delivery to sinks is asynchronous (from the spool),
+// so a test that reads a sink waits for it this way.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting until %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// stats fetches GET /stats.
+func (c *collector) stats() delivery.Stats {
+	c.t.Helper()
+	resp, err := http.Get(c.URL + "/stats")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st delivery.Stats
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		c.t.Fatalf("decode /stats: %v", err)
+	}
+	return st
+}
+
+// sinkStats returns the named sink's entry in st.
+func sinkStats(t *testing.T, st delivery.Stats, name string) delivery.SinkStats {
+	t.Helper()
+	for _, s := range st.Sinks {
+		if s.Name == name {
+			return s
+		}
+	}
+	t.Fatalf("no sink %s in /stats: %+v", name, st.Sinks)
+	return delivery.SinkStats{}
+}

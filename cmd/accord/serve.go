@@ -30,8 +30,12 @@ contracts from ./contracts, good and failed events in SQLite at
 ./accord-data/accord.db. With accord.yml in the working directory, or a file
 named by --config or $ACCORD_CONFIG, it runs on that. See docs/configuration.md.
 
-On SIGTERM or SIGINT it stops taking requests, lets those in flight finish
-within server.shutdown_timeout, and closes its sinks.`,
+A request is answered once its records are durably in the spool; each sink
+then reads them at its own pace (docs/reliability.md). On SIGTERM or SIGINT
+it stops taking requests, lets those in flight finish within
+server.shutdown_timeout, gives the sinks spool.drain_timeout to deliver what
+the spool holds, and closes them; what is left is delivered after the next
+start.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(configPath)
@@ -82,13 +86,24 @@ func serve(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
+	deliverer, stopDelivery, err := startDelivery(cfg.Spool, sinks, log)
+	if err != nil {
+		return err
+	}
+	drain := func() error {
+		drainCtx, cancel := context.WithTimeout(context.Background(), cfg.Spool.DrainTimeout)
+		defer cancel()
+		return stopDelivery(drainCtx)
+	}
 	host, _ := os.Hostname()
 	p := pipeline.New(registry, event.Collector{Name: cfg.Collector.Name, Version: buildVersion(), Env: cfg.Collector.Env, Host: host}, cfg.Collector.Namespace)
-	srv := server.New(cfg.Server, p, sinks, endpoints(), log, server.WithRegistry(registry, watcher))
+	srv := server.New(cfg.Server, p, deliverer, endpoints(), log,
+		server.WithRegistry(registry, watcher),
+		server.WithStatus(deliverer.Ready, func() any { return deliverer.Stats() }))
 
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
-		_ = sinks.Close()
+		_ = drain()
 		return fmt.Errorf("listen on %s (server.addr): %w", cfg.Server.Addr, err)
 	}
 	served := make(chan error, 1)
@@ -96,18 +111,20 @@ func serve(ctx context.Context, cfg config.Config) error {
 
 	select {
 	case err := <-served:
-		_ = sinks.Close()
+		_ = drain()
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", "timeout", cfg.Server.ShutdownTimeout.String())
+	log.Info("shutting down", "timeout", cfg.Server.ShutdownTimeout.String(), "drain_timeout", cfg.Spool.DrainTimeout.String())
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
 	defer cancel()
+	// First finish the requests in flight (their records reach the
+	// spool), then give the sinks what the spool holds.
 	shutdownErr := srv.Shutdown(shutdownCtx)
 	if err := <-served; err != nil && shutdownErr == nil {
 		shutdownErr = err
 	}
-	if err := sinks.Close(); err != nil {
+	if err := drain(); err != nil {
 		shutdownErr = errors.Join(shutdownErr, err)
 	}
 	if shutdownErr != nil {

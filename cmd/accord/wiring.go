@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/accord-events/accord/internal/config"
+	"github.com/accord-events/accord/internal/delivery"
 	"github.com/accord-events/accord/internal/protocol/cloudevents"
 	"github.com/accord-events/accord/internal/protocol/selfdesc"
 	"github.com/accord-events/accord/internal/server"
@@ -16,6 +17,7 @@ import (
 	"github.com/accord-events/accord/internal/sink/httpsink"
 	"github.com/accord-events/accord/internal/sink/sqlite"
 	"github.com/accord-events/accord/internal/sink/stdout"
+	"github.com/accord-events/accord/internal/spool"
 )
 
 // sinkTypes is every sink type Accord ships. A new sink is one line here.
@@ -76,8 +78,8 @@ func planSinks(cfg []config.Sink, types *sink.Types) ([]sinkPlan, error) {
 }
 
 // openSinks opens every planned sink. On error it closes those already open.
-func openSinks(ctx context.Context, plans []sinkPlan, log *slog.Logger) (*sink.Set, error) {
-	var opened []sink.Named
+func openSinks(ctx context.Context, plans []sinkPlan, log *slog.Logger) ([]delivery.Sink, error) {
+	var opened []delivery.Sink
 	for _, p := range plans {
 		s, err := p.typ.Open(ctx, p.opts, sink.Deps{Logger: log.With("sink", p.cfg.Name)})
 		if err != nil {
@@ -86,9 +88,49 @@ func openSinks(ctx context.Context, plans []sinkPlan, log *slog.Logger) (*sink.S
 			}
 			return nil, fmt.Errorf("open sink %s: %w", p.cfg.Name, err)
 		}
-		opened = append(opened, sink.Named{Name: p.cfg.Name, Records: sink.Selection(p.cfg.Records), Sink: s})
+		opened = append(opened, delivery.Sink{Name: p.cfg.Name, Records: sink.Selection(p.cfg.Records), Sink: s, Options: p.cfg.Delivery})
 	}
-	return sink.NewSet(opened), nil
+	return opened, nil
+}
+
+// startDelivery opens the spool (when enabled) and starts delivering to
+// sinks. The returned stop closes delivery within ctx's deadline and then
+// the spool. On error the sinks are closed.
+func startDelivery(cfg config.Spool, sinks []delivery.Sink, log *slog.Logger) (*delivery.Service, func(ctx context.Context) error, error) {
+	closeSinks := func() {
+		for _, n := range sinks {
+			_ = n.Sink.Close()
+		}
+	}
+	dcfg := delivery.Config{WaitForSinks: cfg.Ack == config.AckSinks, DeadLetterDir: cfg.DeadLetterDir, Logger: log}
+	var sp *spool.Spool
+	if cfg.Enabled {
+		var err error
+		sp, err = spool.Open(cfg.Options, log.With("component", "spool"))
+		if err != nil {
+			closeSinks()
+			return nil, nil, fmt.Errorf("open spool (spool.dir %s): %w", cfg.Dir, err)
+		}
+		dcfg.Spool = sp
+	}
+	svc, err := delivery.Start(dcfg, sinks)
+	if err != nil {
+		closeSinks()
+		if sp != nil {
+			_ = sp.Close()
+		}
+		return nil, nil, err
+	}
+	stop := func(ctx context.Context) error {
+		err := svc.Close(ctx)
+		if sp != nil {
+			if cerr := sp.Close(); cerr != nil {
+				err = errors.Join(err, fmt.Errorf("close spool: %w", cerr))
+			}
+		}
+		return err
+	}
+	return svc, stop, nil
 }
 
 // newLogger builds the process logger from the configuration.

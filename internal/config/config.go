@@ -20,6 +20,9 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/accord-events/accord/internal/delivery"
+	"github.com/accord-events/accord/internal/spool"
 )
 
 // Config is the whole configuration.
@@ -28,8 +31,26 @@ type Config struct {
 	Collector Collector `yaml:"collector" doc:"How this collector describes itself on every record."`
 	Contracts Contracts `yaml:"contracts" doc:"Where contracts come from."`
 	Log       Log       `yaml:"log" doc:"Logging."`
+	Spool     Spool     `yaml:"spool" doc:"The durable spool between the collector and the sinks: a request is answered once its records are safely on disk, and each sink reads them at its own pace. See docs/reliability.md."`
 	Sinks     []Sink    `yaml:"sinks" doc:"Where records go. Each sink receives the records its records key selects and keeps good and failed ones apart."`
 }
+
+// Spool configures the spool and delivery from it.
+type Spool struct {
+	Enabled bool `yaml:"enabled" doc:"Keep records in the spool before delivering them. Turned off, each request writes to every sink before it is answered: nothing is buffered, a slow sink slows requests and a failing one turns them into 503s."`
+	// The spool's own options (dir, segment_bytes, max_bytes, fsync,
+	// fsync_interval) stand at this level.
+	spool.Options `yaml:",inline"`
+	Ack           string        `yaml:"ack" doc:"When a request is answered: spool (once its records are in the spool, flushed as fsync says) or sinks (once every sink has delivered them or sent them to its dead letter: read-your-writes, but a down sink holds requests until they time out)."`
+	DrainTimeout  time.Duration `yaml:"drain_timeout" doc:"On shutdown, how long sinks get to deliver what the spool holds once requests have finished; what is left is delivered after the next start."`
+	DeadLetterDir string        `yaml:"dead_letter_dir" doc:"Directory of the dead letters: records a sink refused for good (or after delivery.max_attempts), one NDJSON file per sink, each line the record and the error. accord replay reads them."`
+}
+
+// Acknowledgement levels.
+const (
+	AckSpool = "spool"
+	AckSinks = "sinks"
+)
 
 // Server configures the HTTP collector.
 type Server struct {
@@ -76,6 +97,8 @@ type Sink struct {
 	Type    string         `yaml:"type" doc:"Sink type: sqlite, file, stdout, http, ... (every type is listed under Sink types in docs/configuration.md)."`
 	Records string         `yaml:"records" doc:"Which records the sink receives: all, good or failed."`
 	Options map[string]any `yaml:"options" doc:"The sink type's options (see Sink types below); keys left out take their defaults."`
+	// Delivery is how records reach the sink from the spool.
+	Delivery delivery.Options `yaml:"delivery"`
 }
 
 // Default returns the configuration Accord runs with when no file sets
@@ -95,8 +118,15 @@ func Default() Config {
 		Collector: Collector{Name: "accord", Env: "development", Namespace: "default"},
 		Contracts: Contracts{Dir: "contracts", ReloadInterval: 2 * time.Second, Lint: ContractsLint{RequireDescriptions: "warning"}},
 		Log:       Log{Level: "info", Format: "text"},
+		Spool: Spool{
+			Enabled:       true,
+			Options:       spool.DefaultOptions(),
+			Ack:           AckSpool,
+			DrainTimeout:  10 * time.Second,
+			DeadLetterDir: "accord-data/dead-letter",
+		},
 		Sinks: []Sink{
-			{Name: "store", Type: "sqlite", Records: "all", Options: map[string]any{"path": "accord-data/accord.db"}},
+			{Name: "store", Type: "sqlite", Records: "all", Options: map[string]any{"path": "accord-data/accord.db"}, Delivery: delivery.DefaultOptions()},
 		},
 	}
 }
@@ -133,11 +163,33 @@ func Load(path string, environ []string) (Config, error) {
 		if cfg.Sinks[i].Records == "" {
 			cfg.Sinks[i].Records = "all"
 		}
+		cfg.Sinks[i].Delivery = withDeliveryDefaults(cfg.Sinks[i].Delivery)
 	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil
+}
+
+// withDeliveryDefaults fills the delivery keys a sink entry left out. A
+// list entry starts from zero when decoded, so its defaults come afterwards:
+// a key whose zero value is no setting (batch sizes, backoff) takes its
+// default; linger and max_attempts default to zero anyway.
+func withDeliveryDefaults(o delivery.Options) delivery.Options {
+	def := delivery.DefaultOptions()
+	if o.BatchRecords == 0 {
+		o.BatchRecords = def.BatchRecords
+	}
+	if o.BatchBytes == 0 {
+		o.BatchBytes = def.BatchBytes
+	}
+	if o.BackoffMin == 0 {
+		o.BackoffMin = def.BackoffMin
+	}
+	if o.BackoffMax == 0 {
+		o.BackoffMax = max(def.BackoffMax, o.BackoffMin)
+	}
+	return o
 }
 
 // decodeStrict decodes YAML into v, refusing keys v has no field for, so a
@@ -214,6 +266,18 @@ func (c *Config) Validate() error {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		bad("log.format", "%q is not a log format; use text or json", c.Log.Format)
 	}
+	if err := c.Spool.Options.Validate(); err != nil {
+		errs = append(errs, prefixErrors("spool.", err)...)
+	}
+	if c.Spool.Ack != AckSpool && c.Spool.Ack != AckSinks {
+		bad("spool.ack", "%q is not an acknowledgement level; use spool or sinks", c.Spool.Ack)
+	}
+	if c.Spool.DrainTimeout <= 0 {
+		bad("spool.drain_timeout", "%s must be positive, such as 10s", c.Spool.DrainTimeout)
+	}
+	if strings.TrimSpace(c.Spool.DeadLetterDir) == "" {
+		bad("spool.dead_letter_dir", "must not be empty; set it to a directory such as accord-data/dead-letter")
+	}
 	if len(c.Sinks) == 0 {
 		bad("sinks", "no sinks are configured, so every event would be lost; configure at least one, such as {name: store, type: sqlite}")
 	}
@@ -233,8 +297,24 @@ func (c *Config) Validate() error {
 		if s.Records != "all" && s.Records != "good" && s.Records != "failed" {
 			bad(key+".records", "%q is not a selection; use all, good or failed", s.Records)
 		}
+		if err := s.Delivery.Validate(); err != nil {
+			errs = append(errs, prefixErrors(key+".delivery.", err)...)
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// prefixErrors puts prefix before each of the joined errors in err, which
+// name their keys relative to a section.
+func prefixErrors(prefix string, err error) []error {
+	var out []error
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			out = append(out, fmt.Errorf("%s%w", prefix, e))
+		}
+		return out
+	}
+	return []error{fmt.Errorf("%s%w", prefix, err)}
 }
 
 // SlogLevel returns the configured level.

@@ -58,6 +58,10 @@ func applyEnvValue(v reflect.Value, name string, vars map[string]string, used ma
 			if key == "" {
 				continue
 			}
+			if isInline(t.Field(i)) {
+				applyEnvValue(v.Field(i), name, vars, used, errs)
+				continue
+			}
 			applyEnvValue(v.Field(i), name+"_"+strings.ToUpper(key), vars, used, errs)
 		}
 	case reflect.Slice:
@@ -161,6 +165,13 @@ func setScalar(v reflect.Value, s string) error {
 		return fmt.Errorf("cannot be set from the environment (type %s)", v.Type())
 	}
 	return nil
+}
+
+// isInline reports whether a struct field's keys stand at its parent's
+// level (yaml:",inline"), as the spool's options do under spool.
+func isInline(f reflect.StructField) bool {
+	_, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	return f.Type.Kind() == reflect.Struct && strings.Contains(","+opts+",", ",inline,")
 }
 
 // yamlKey returns a field's YAML key, or "" for a field YAML skips.

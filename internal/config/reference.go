@@ -42,8 +42,12 @@ func collectFields(v reflect.Value, key, env string, out *[]Field) {
 		if name == "" {
 			continue
 		}
-		k, e := joinKey(key, name), env+"_"+strings.ToUpper(name)
 		fv := v.Field(i)
+		if isInline(f) {
+			collectFields(fv, key, env, out)
+			continue
+		}
+		k, e := joinKey(key, name), env+"_"+strings.ToUpper(name)
 		if fv.Kind() == reflect.Struct && fv.Type() != durationType {
 			collectFields(fv, k, e, out)
 			continue
@@ -124,7 +128,7 @@ func Markdown(sinkTypes []SinkType) string {
 			continue
 		}
 		// sinks: a list of entries.
-		entry := Fields(Sink{Records: "all"}, "sinks[i]", EnvPrefix+"_SINKS_{i}")
+		entry := Fields(Sink{Records: "all", Delivery: def.Sinks[0].Delivery}, "sinks[i]", EnvPrefix+"_SINKS_{i}")
 		for i := range entry {
 			if entry[i].Type == "map" {
 				entry[i].Env += "_{KEY}"
@@ -219,6 +223,11 @@ func writeSinkEntry(b *strings.Builder, s Sink, st SinkType, comment string) {
 			}
 		}
 		writeYAMLFields(b, opts, "  "+comment+"    ")
+	}
+	if comment == "" {
+		// The active sinks show their delivery settings; the commented
+		// examples leave them out to stay short.
+		writeYAMLFields(b, Fields(s.Delivery, "delivery", ""), "    ")
 	}
 }
 

@@ -11,10 +11,12 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/pipeline"
 	"github.com/accord-events/accord/internal/protocol"
+	"github.com/accord-events/accord/internal/spool"
 )
 
 // keptOfOversized is how much of an oversized body a size_violation record
@@ -129,10 +131,26 @@ func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) 
 		s.log.Debug("client left before its records were stored", "request_id", requestID(r), "err", err)
 		return
 	}
+	w.Header().Set("Retry-After", retryAfterSeconds)
+	if errors.Is(err, spool.ErrFull) {
+		// Backpressure, not a fault: warn now and then, not per request.
+		if now := time.Now().UnixNano(); now-s.fullLoggedAt.Load() > int64(fullLogEvery) {
+			s.fullLoggedAt.Store(now)
+			s.log.Warn("spool full: answering 503 until sinks catch up", "err", err)
+		}
+		writeError(w, r, http.StatusServiceUnavailable, errorBody{Error: "the collector cannot take more events until its sinks catch up (its spool is full); nothing was accepted, send them again later"})
+		return
+	}
 	s.log.Error("deliver records", "request_id", requestID(r), "err", err)
-	w.Header().Set("Retry-After", "5")
 	writeError(w, r, http.StatusServiceUnavailable, errorBody{Error: "the events could not be stored and were not accepted; send them again later"})
 }
+
+// retryAfterSeconds is the Retry-After of a 503: long enough for a sink to
+// make room, short enough that clients do not hold events for long.
+const retryAfterSeconds = "5"
+
+// fullLogEvery is how often a full spool is logged while it stays full.
+const fullLogEvery = 10 * time.Second
 
 // readBody reads the request body into buf, decompressing gzip, within the
 // configured limit. On error, buf holds what was read.

@@ -49,6 +49,12 @@ type Server struct {
 	draining  atomic.Bool
 	registry  Registry
 	reloader  Reloader
+	// ready says whether records can be taken; stats describes delivery.
+	ready func() error
+	stats func() any
+	// fullLoggedAt throttles the warning logged when the spool is full to
+	// one every fullLogEvery (unix nanoseconds).
+	fullLoggedAt atomic.Int64
 }
 
 // New returns a server for the given endpoints.
@@ -63,6 +69,9 @@ func New(cfg config.Server, p *pipeline.Pipeline, d Deliverer, endpoints []Endpo
 	}
 	for _, ep := range endpoints {
 		mux.Handle(ep.Path, s.collect(ep))
+	}
+	if s.stats != nil {
+		mux.HandleFunc("/stats", s.serveStats)
 	}
 	mux.HandleFunc("/healthz", s.healthz)
 	mux.HandleFunc("/readyz", s.readyz)
@@ -115,7 +124,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 
 // readyz answers 200 while the server takes events. The server is built
 // only after contracts are loaded and sinks opened, so it is ready from its
-// first request until shutdown begins.
+// first request until shutdown begins, except while the spool is full.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		methodNotAllowed(w, r, "GET, HEAD")
@@ -124,6 +133,12 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting down"})
 		return
+	}
+	if s.ready != nil {
+		if err := s.ready(); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }

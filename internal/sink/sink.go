@@ -1,6 +1,7 @@
 // Package sink defines where records go: the Sink interface every store or
-// stream implements, the registry of sink types by name, and Set, which hands
-// each batch of records to every configured sink that wants them.
+// stream implements, the registry of sink types by name, the selection of
+// records each sink wants, and the errors by which a sink tells delivery how
+// to treat a failed write (package delivery runs the sinks).
 //
 // Each sink type lives in its own package under internal/sink/ with its
 // options struct, its Validate, its docs and its tests; adding one touches
@@ -9,7 +10,6 @@ package sink
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"sort"
 	"time"
@@ -91,48 +91,6 @@ const (
 	Good   Selection = "good"
 	Failed Selection = "failed"
 )
-
-// Named is a sink with the name and selection it was configured with.
-type Named struct {
-	Name    string
-	Records Selection
-	Sink    Sink
-}
-
-// Set writes each batch to every sink in it. It is what the HTTP layer
-// delivers to until the durable spool takes its place.
-type Set struct {
-	sinks []Named
-}
-
-// NewSet returns a set of sinks.
-func NewSet(sinks []Named) *Set { return &Set{sinks: sinks} }
-
-// Deliver writes records to every sink that wants them, in order, and
-// returns the first error. A record is delivered once every sink holds it.
-func (s *Set) Deliver(ctx context.Context, records []*event.Envelope) error {
-	for _, n := range s.sinks {
-		batch := Select(records, n.Records)
-		if len(batch) == 0 {
-			continue
-		}
-		if err := n.Sink.Write(ctx, batch); err != nil {
-			return fmt.Errorf("sink %s: %w", n.Name, err)
-		}
-	}
-	return nil
-}
-
-// Close closes every sink and returns the first error.
-func (s *Set) Close() error {
-	var first error
-	for _, n := range s.sinks {
-		if err := n.Sink.Close(); err != nil && first == nil {
-			first = fmt.Errorf("close sink %s: %w", n.Name, err)
-		}
-	}
-	return first
-}
 
 // Select returns the records sel wants. It returns records itself, without
 // copying, when all of them are wanted.

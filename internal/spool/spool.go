@@ -703,6 +703,9 @@ type ReaderStats struct {
 	LagBytes   int64  `json:"lag_bytes"`
 }
 
+// Dir returns the spool's directory.
+func (s *Spool) Dir() string { return s.opts.Dir }
+
 // Stats returns what the spool holds and how far each reader is behind.
 func (s *Spool) Stats() Stats {
 	s.mu.Lock()

@@ -1,0 +1,529 @@
+package delivery
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/sink"
+	"github.com/accord-events/accord/internal/spool"
+)
+
+// recordingSink is a sink whose behaviour a test scripts: it stores the
+// records it takes, and fail decides, per write, whether to refuse it.
+type recordingSink struct {
+	mu     sync.Mutex
+	got    []*event.Envelope
+	writes int
+	fail   func(batch []*event.Envelope) error
+	closed bool
+}
+
+func (s *recordingSink) Write(ctx context.Context, batch []*event.Envelope) error {
+	s.mu.Lock()
+	fail := s.fail
+	s.writes++
+	s.mu.Unlock()
+	if fail != nil {
+		if err := fail(batch); err != nil {
+			return err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.got = append(s.got, batch...)
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *recordingSink) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *recordingSink) setFail(f func([]*event.Envelope) error) {
+	s.mu.Lock()
+	s.fail = f
+	s.mu.Unlock()
+}
+
+// ids returns the event ids the sink holds, sorted.
+func (s *recordingSink) ids() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, len(s.got))
+	for i, r := range s.got {
+		out[i] = r.EventID
+	}
+	sort.Strings(out)
+	return out
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func testSpool(t *testing.T, dir string, maxBytes int64) *spool.Spool {
+	t.Helper()
+	o := spool.DefaultOptions()
+	o.Dir, o.SegmentBytes, o.MaxBytes = dir, 4<<10, maxBytes
+	sp, err := spool.Open(o, quietLogger())
+	if err != nil {
+		t.Fatalf("open spool: %v", err)
+	}
+	t.Cleanup(func() { sp.Close() })
+	return sp
+}
+
+func fastOptions() Options {
+	o := DefaultOptions()
+	o.BackoffMin, o.BackoffMax = time.Millisecond, 5*time.Millisecond
+	return o
+}
+
+func start(t *testing.T, cfg Config, sinks ...Sink) *Service {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = quietLogger()
+	}
+	if cfg.DeadLetterDir == "" {
+		cfg.DeadLetterDir = filepath.Join(t.TempDir(), "dead-letter")
+	}
+	svc, err := Start(cfg, sinks)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() {
+		// Sinks a test left down would hold a drain forever.
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		svc.Close(ctx)
+	})
+	return svc
+}
+
+// records returns n envelopes with ids prefix-0 ... ; every third is failed.
+func records(prefix string, n int) []*event.Envelope {
+	out := make([]*event.Envelope, n)
+	for i := range out {
+		valid := i%3 != 2
+		r := &event.Envelope{
+			EventID: fmt.Sprintf("%s-%03d", prefix, i), RequestID: "req", Protocol: "selfdesc",
+			Schema: "iglu:com.acme/checkout/jsonschema/1-0-0", Vendor: "com.acme", Name: "checkout", Version: "1-0-0",
+			Valid: valid, Payload: json.RawMessage(`{"n":` + fmt.Sprint(i) + `}`), Contexts: []event.Context{},
+		}
+		if !valid {
+			r.Failure = event.NewFailure(event.SchemaViolation, "n is wrong")
+			r.SetRaw([]byte(`{"n":"x"}`))
+		}
+		out[i] = r
+	}
+	return out
+}
+
+func idsOf(recs []*event.Envelope, keep func(*event.Envelope) bool) []string {
+	var out []string
+	for _, r := range recs {
+		if keep == nil || keep(r) {
+			out = append(out, r.EventID)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// eventually polls cond until it holds or the test's patience runs out.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestDeliverReachesEverySinkBySelection(t *testing.T) {
+	sp := testSpool(t, t.TempDir(), 1<<30)
+	all, good, failed := &recordingSink{}, &recordingSink{}, &recordingSink{}
+	svc := start(t, Config{Spool: sp},
+		Sink{Name: "all", Records: sink.All, Sink: all, Options: fastOptions()},
+		Sink{Name: "good", Records: sink.Good, Sink: good, Options: fastOptions()},
+		Sink{Name: "failed", Records: sink.Failed, Sink: failed, Options: fastOptions()},
+	)
+	recs := records("a", 30)
+	if err := svc.Deliver(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	want := idsOf(recs, nil)
+	eventually(t, "every sink has its records", func() bool {
+		return equal(all.ids(), want) &&
+			equal(good.ids(), idsOf(recs, func(r *event.Envelope) bool { return r.Valid })) &&
+			equal(failed.ids(), idsOf(recs, func(r *event.Envelope) bool { return !r.Valid }))
+	})
+	// What comes back out of the spool is the record that went in.
+	all.mu.Lock()
+	got := all.got[len(all.got)-1]
+	all.mu.Unlock()
+	last := recs[len(recs)-1]
+	if string(got.AppendJSON(nil)) != string(last.AppendJSON(nil)) {
+		t.Errorf("round trip through the spool changed the record:\n got %s\nwant %s", got.AppendJSON(nil), last.AppendJSON(nil))
+	}
+	eventually(t, "lag is zero", func() bool {
+		for _, s := range svc.Stats().Sinks {
+			if s.LagRecords != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	st := svc.Stats()
+	if st.Sinks[0].Delivered != 30 || st.Sinks[1].Delivered != 20 || st.Sinks[2].Delivered != 10 {
+		t.Errorf("delivered counts = %d, %d, %d; want 30, 20, 10", st.Sinks[0].Delivered, st.Sinks[1].Delivered, st.Sinks[2].Delivered)
+	}
+	if len(st.Contracts) != 1 || st.Contracts[0].Good != 20 || st.Contracts[0].Failed != 10 {
+		t.Errorf("contract counts = %+v; want one contract with 20 good and 10 failed", st.Contracts)
+	}
+}
+
+func TestTransientFailuresAreRetriedUntilTheSinkRecovers(t *testing.T) {
+	sp := testSpool(t, t.TempDir(), 1<<30)
+	target := &recordingSink{}
+	down := errors.New("connection refused")
+	target.setFail(func([]*event.Envelope) error { return down })
+	svc := start(t, Config{Spool: sp}, Sink{Name: "http", Records: sink.All, Sink: target, Options: fastOptions()})
+	recs := records("t", 50)
+	for i := 0; i < 50; i += 10 {
+		if err := svc.Deliver(context.Background(), recs[i:i+10]); err != nil {
+			t.Fatalf("Deliver while the sink is down: %v", err)
+		}
+	}
+	eventually(t, "several retries", func() bool { return svc.Stats().Sinks[0].Retried >= 3 })
+	if st := svc.Stats().Sinks[0]; st.LastError != down.Error() || st.LagRecords != 50 {
+		t.Errorf("while down: last error %q, lag %d; want %q and 50", st.LastError, st.LagRecords, down)
+	}
+	target.setFail(nil)
+	eventually(t, "everything delivered after recovery", func() bool { return equal(target.ids(), idsOf(recs, nil)) })
+	if st := svc.Stats().Sinks[0]; st.DeadLettered != 0 {
+		t.Errorf("dead-lettered %d records of a sink that recovered", st.DeadLettered)
+	}
+}
+
+func TestRetryAfterIsHonoured(t *testing.T) {
+	sp := testSpool(t, t.TempDir(), 1<<30)
+	target := &recordingSink{}
+	var mu sync.Mutex
+	var attempts []time.Time
+	target.setFail(func([]*event.Envelope) error {
+		mu.Lock()
+		defer mu.Unlock()
+		attempts = append(attempts, time.Now())
+		if len(attempts) == 1 {
+			return &sink.RetryAfterError{Err: errors.New("429 too many requests"), After: 200 * time.Millisecond}
+		}
+		return nil
+	})
+	svc := start(t, Config{Spool: sp}, Sink{Name: "http", Records: sink.All, Sink: target, Options: fastOptions()})
+	if err := svc.Deliver(context.Background(), records("r", 3)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "delivered", func() bool { return len(target.ids()) == 3 })
+	mu.Lock()
+	defer mu.Unlock()
+	if gap := attempts[1].Sub(attempts[0]); gap < 200*time.Millisecond {
+		t.Errorf("retried %s after a Retry-After of 200ms", gap)
+	}
+}
+
+// readDeadLetters reads a dead-letter file.
+func readDeadLetters(t *testing.T, path string) []DeadLetter {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("open dead letter: %v", err)
+	}
+	defer f.Close()
+	var out []DeadLetter
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var dl DeadLetter
+		if err := json.Unmarshal(sc.Bytes(), &dl); err != nil {
+			t.Fatalf("dead letter line %q: %v", sc.Text(), err)
+		}
+		out = append(out, dl)
+	}
+	return out
+}
+
+func TestPoisonRecordGoesToTheDeadLetterAndTheRestFlows(t *testing.T) {
+	sp := testSpool(t, t.TempDir(), 1<<30)
+	target := &recordingSink{}
+	target.setFail(func(batch []*event.Envelope) error {
+		for _, r := range batch {
+			if r.EventID == "p-007" {
+				return &sink.PermanentError{Err: errors.New("400 Bad Request: field n too large")}
+			}
+		}
+		return nil
+	})
+	dlDir := filepath.Join(t.TempDir(), "dl")
+	svc := start(t, Config{Spool: sp, DeadLetterDir: dlDir}, Sink{Name: "http", Records: sink.All, Sink: target, Options: fastOptions()})
+	recs := records("p", 20)
+	if err := svc.Deliver(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	want := idsOf(recs, func(r *event.Envelope) bool { return r.EventID != "p-007" })
+	eventually(t, "all but the poison record delivered", func() bool { return equal(target.ids(), want) })
+	eventually(t, "dead letter counted", func() bool { return svc.Stats().Sinks[0].DeadLettered == 1 })
+	dls := readDeadLetters(t, DeadLetterPath(dlDir, "http"))
+	if len(dls) != 1 {
+		t.Fatalf("dead letters = %d; want 1", len(dls))
+	}
+	var rec event.Envelope
+	if err := json.Unmarshal(dls[0].Record, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.EventID != "p-007" || dls[0].Sink != "http" || dls[0].Error != "400 Bad Request: field n too large" || dls[0].Attempts != 1 {
+		t.Errorf("dead letter = %+v (record %s)", dls[0], rec.EventID)
+	}
+}
+
+func TestMaxAttemptsSendsABatchToTheDeadLetter(t *testing.T) {
+	sp := testSpool(t, t.TempDir(), 1<<30)
+	target := &recordingSink{}
+	target.setFail(func([]*event.Envelope) error { return errors.New("timeout") })
+	opts := fastOptions()
+	opts.MaxAttempts = 3
+	dlDir := t.TempDir()
+	svc := start(t, Config{Spool: sp, DeadLetterDir: dlDir}, Sink{Name: "s", Records: sink.All, Sink: target, Options: opts})
+	if err := svc.Deliver(context.Background(), records("m", 4)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "dead-lettered", func() bool { return svc.Stats().Sinks[0].DeadLettered == 4 })
+	dls := readDeadLetters(t, DeadLetterPath(dlDir, "s"))
+	if len(dls) != 4 || dls[0].Attempts != 3 || dls[0].Error != "gave up after 3 attempts: timeout" {
+		t.Fatalf("dead letters = %+v", dls)
+	}
+	eventually(t, "the cursor passes the dead-lettered batch", func() bool { return svc.Stats().Sinks[0].LagRecords == 0 })
+	if st := svc.Stats().Sinks[0]; st.Retried != 2 {
+		t.Errorf("retried %d; want 2", st.Retried)
+	}
+}
+
+func TestADeadSinkBlocksNeitherTheOthersNorTheCollector(t *testing.T) {
+	sp := testSpool(t, t.TempDir(), 1<<30)
+	dead, alive := &recordingSink{}, &recordingSink{}
+	dead.setFail(func([]*event.Envelope) error { return errors.New("down") })
+	svc := start(t, Config{Spool: sp},
+		Sink{Name: "dead", Records: sink.All, Sink: dead, Options: fastOptions()},
+		Sink{Name: "alive", Records: sink.All, Sink: alive, Options: fastOptions()},
+	)
+	var all []*event.Envelope
+	for i := 0; i < 20; i++ {
+		recs := records(fmt.Sprintf("d%02d", i), 5)
+		all = append(all, recs...)
+		if err := svc.Deliver(context.Background(), recs); err != nil {
+			t.Fatalf("Deliver %d: %v", i, err)
+		}
+	}
+	eventually(t, "the live sink has everything", func() bool { return equal(alive.ids(), idsOf(all, nil)) })
+	if got := svc.Stats().Sinks[0].LagRecords; got != 100 {
+		t.Errorf("dead sink lag = %d; want 100", got)
+	}
+}
+
+func TestFullSpoolRefusesAppendsUntilSinksCatchUp(t *testing.T) {
+	sp := testSpool(t, t.TempDir(), 16<<10) // four 4 KiB segments
+	target := &recordingSink{}
+	target.setFail(func([]*event.Envelope) error { return errors.New("down") })
+	svc := start(t, Config{Spool: sp}, Sink{Name: "s", Records: sink.All, Sink: target, Options: fastOptions()})
+	var accepted []*event.Envelope
+	var full error
+	for i := 0; i < 1000 && full == nil; i++ {
+		recs := records(fmt.Sprintf("f%03d", i), 3)
+		if err := svc.Deliver(context.Background(), recs); err != nil {
+			full = err
+			break
+		}
+		accepted = append(accepted, recs...)
+	}
+	if !errors.Is(full, spool.ErrFull) {
+		t.Fatalf("Deliver on a full spool: %v; want spool.ErrFull", full)
+	}
+	if err := svc.Ready(); err == nil {
+		t.Error("Ready reports ready while the spool is full")
+	}
+	target.setFail(nil)
+	eventually(t, "every accepted record delivered", func() bool { return equal(target.ids(), idsOf(accepted, nil)) })
+	eventually(t, "ready again", func() bool { return svc.Ready() == nil })
+	if err := svc.Deliver(context.Background(), records("after", 3)); err != nil {
+		t.Errorf("Deliver after sinks caught up: %v", err)
+	}
+}
+
+func TestWaitForSinks(t *testing.T) {
+	sp := testSpool(t, t.TempDir(), 1<<30)
+	target := &recordingSink{}
+	svc := start(t, Config{Spool: sp, WaitForSinks: true}, Sink{Name: "s", Records: sink.Good, Sink: target, Options: fastOptions()})
+	recs := records("w", 9)
+	if err := svc.Deliver(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := target.ids(), idsOf(recs, func(r *event.Envelope) bool { return r.Valid }); !equal(got, want) {
+		t.Errorf("after Deliver returned the sink holds %v; want %v", got, want)
+	}
+	// A sink that never recovers holds the request until it gives up.
+	target.setFail(func([]*event.Envelope) error { return errors.New("down") })
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := svc.Deliver(ctx, records("w2", 3)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Deliver with a down sink: %v; want a deadline error", err)
+	}
+}
+
+func TestCloseDrainsThenLeavesTheRestForTheNextStart(t *testing.T) {
+	dir := t.TempDir()
+	o := spool.DefaultOptions()
+	o.Dir, o.SegmentBytes = dir, 4<<10
+	sp, err := spool.Open(o, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := &recordingSink{}
+	slow.setFail(func([]*event.Envelope) error { return errors.New("down") })
+	svc, err := Start(Config{Spool: sp, Logger: quietLogger(), DeadLetterDir: t.TempDir()}, []Sink{{Name: "s", Records: sink.All, Sink: slow, Options: fastOptions()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := records("c", 12)
+	if err := svc.Deliver(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	began := time.Now()
+	err = svc.Close(ctx)
+	cancel()
+	if err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if took := time.Since(began); took > 2*time.Second {
+		t.Errorf("Close took %s with a deadline of 100ms", took)
+	}
+	if !slow.closed {
+		t.Error("Close did not close the sink")
+	}
+	if err := sp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Stopped: the counters and the lag are readable from disk.
+	st, err := ReadStats(dir)
+	if err != nil {
+		t.Fatalf("ReadStats: %v", err)
+	}
+	if len(st.Sinks) != 1 || st.Sinks[0].LagRecords != 12 || st.Sinks[0].LastError != "down" || st.Sinks[0].Retried == 0 {
+		t.Errorf("stats from disk = %+v", st.Sinks)
+	}
+	if len(st.Contracts) != 1 || st.Contracts[0].Good != 8 || st.Contracts[0].Failed != 4 {
+		t.Errorf("contracts from disk = %+v", st.Contracts)
+	}
+
+	// The next start delivers what was left, and a drain that can finish
+	// does before Close returns.
+	sp2 := testSpool(t, dir, 1<<30)
+	healthy := &recordingSink{}
+	svc2, err := Start(Config{Spool: sp2, Logger: quietLogger(), DeadLetterDir: t.TempDir()}, []Sink{{Name: "s", Records: sink.All, Sink: healthy, Options: fastOptions()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	more := records("c2", 6)
+	if err := svc2.Deliver(context.Background(), more); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc2.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := healthy.ids(), idsOf(append(recs, more...), nil); !equal(got, want) {
+		t.Errorf("after restart and drain the sink holds %d records; want %d", len(got), len(want))
+	}
+	if got := svc2.Stats().Contracts[0]; got.Good != 12 || got.Failed != 6 {
+		t.Errorf("contract counts carried across restart = %+v; want 12 good, 6 failed", got)
+	}
+}
+
+func TestRemovedSinkReleasesItsCursor(t *testing.T) {
+	dir := t.TempDir()
+	sp := testSpool(t, dir, 1<<30)
+	gone := &recordingSink{}
+	gone.setFail(func([]*event.Envelope) error { return errors.New("down") })
+	svc, err := Start(Config{Spool: sp, Logger: quietLogger(), DeadLetterDir: t.TempDir()}, []Sink{{Name: "gone", Records: sink.All, Sink: gone, Options: fastOptions()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Deliver(context.Background(), records("g", 5)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	svc.Close(ctx)
+	svc2 := start(t, Config{Spool: sp}, Sink{Name: "kept", Records: sink.All, Sink: &recordingSink{}, Options: fastOptions()})
+	for _, r := range svc2.Stats().Spool.Readers {
+		if r.Name == "gone" {
+			t.Errorf("cursor of the removed sink is still registered: %+v", r)
+		}
+	}
+}
+
+func TestDirectDelivery(t *testing.T) {
+	good, failing := &recordingSink{}, &recordingSink{}
+	svc := start(t, Config{}, Sink{Name: "good", Records: sink.Good, Sink: good}, Sink{Name: "failing", Records: sink.Failed, Sink: failing})
+	recs := records("x", 6)
+	if err := svc.Deliver(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	if !equal(good.ids(), idsOf(recs, func(r *event.Envelope) bool { return r.Valid })) {
+		t.Errorf("good sink holds %v", good.ids())
+	}
+	failing.setFail(func([]*event.Envelope) error { return errors.New("disk I/O error") })
+	if err := svc.Deliver(context.Background(), recs); err == nil || err.Error() != "sink failing: disk I/O error" {
+		t.Errorf("Deliver with a failing sink: %v", err)
+	}
+	if st := svc.Stats(); st.Spool != nil || st.Sinks[1].LastError != "disk I/O error" {
+		t.Errorf("stats = %+v", st)
+	}
+}
+
+func TestBackoffGrowsAndStaysWithinBounds(t *testing.T) {
+	for attempt := 1; attempt <= 20; attempt++ {
+		d := backoff(100*time.Millisecond, 30*time.Second, attempt)
+		ceiling := min(100*time.Millisecond<<(attempt-1), 30*time.Second)
+		if d > ceiling || d < ceiling/2 {
+			t.Errorf("attempt %d: backoff %s outside [%s, %s]", attempt, d, ceiling/2, ceiling)
+		}
+	}
+}

@@ -1,0 +1,26 @@
+// Package delivery moves records from the collector to the sinks.
+//
+// With a spool, Deliver encodes a request's records and appends them to the
+// spool; it returns once they are durable there (or, with WaitForSinks, once
+// every sink has passed them), and the request is acknowledged after it.
+// One runner per sink then reads the spool through the sink's own persisted
+// cursor, at the sink's own pace: it batches records by count, size and
+// linger time, retries transient write errors with exponential backoff and
+// jitter (honouring a destination's Retry-After), and sends what the sink
+// can never take (a permanent error, or max_attempts transient ones) to the
+// sink's dead letter with the error attached, so the records behind it keep
+// flowing. A cursor moves only after its batch is written or dead-lettered,
+// so a crash re-delivers (at least once) and never skips.
+//
+// A slow or dead sink holds back only its own cursor; the others go on. The
+// collector feels it only when the records that sink has not passed fill the
+// spool to its cap: Deliver then fails with an error matching spool.ErrFull,
+// Ready reports it, and the collector answers 503 until sinks catch up.
+//
+// Without a spool, Deliver writes to every sink before it returns.
+//
+// The service counts, per sink, what it delivered, retried and
+// dead-lettered and its last error, and per contract the good and failed
+// records accepted; it keeps the counters beside the spool, so accord spool
+// status can show them while the server is stopped.
+package delivery

@@ -1,0 +1,404 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/sink"
+	"github.com/accord-events/accord/internal/spool"
+)
+
+// Sink is one configured sink, as delivery needs it.
+type Sink struct {
+	Name    string
+	Records sink.Selection
+	Sink    sink.Sink
+	Options Options
+}
+
+// Config configures a Service.
+type Config struct {
+	// Spool holds records between Deliver and the sinks; nil delivers to
+	// the sinks directly. The Service does not close it.
+	Spool *spool.Spool
+	// WaitForSinks makes Deliver return only once every sink has passed
+	// the records (delivered or dead-lettered them).
+	WaitForSinks bool
+	// DeadLetterDir holds one dead-letter file per sink.
+	DeadLetterDir string
+	Logger        *slog.Logger
+}
+
+// saveEvery is how often the counters are saved beside the spool.
+const saveEvery = 5 * time.Second
+
+// Service delivers records to the sinks; see the package documentation.
+type Service struct {
+	cfg       Config
+	log       *slog.Logger
+	runners   []*runner
+	contracts *contractCounters
+	since     time.Time
+	statsPath string
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	// bufs recycles encoding buffers for Deliver.
+	bufs sync.Pool
+
+	// fullAt is the spool's size when an append last met ErrFull, 0 when
+	// the spool took the last append; guarded by mu.
+	mu     sync.Mutex
+	fullAt int64
+
+	// committed is closed and replaced whenever a runner commits, to wake
+	// Deliver calls waiting for sinks and Close draining the spool.
+	commitMu  sync.Mutex
+	committed chan struct{}
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// encodeBuf is a Deliver call's scratch space.
+type encodeBuf struct {
+	data    []byte
+	ends    []int
+	records [][]byte
+}
+
+// Start opens every sink's spool cursor and starts delivering. Cursors of
+// sinks no longer configured are removed, so they stop holding the spool.
+// On error nothing is left running and no sink is closed.
+func Start(cfg Config, sinks []Sink) (*Service, error) {
+	s := &Service{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		contracts: newContractCounters(),
+		since:     time.Now().UTC(),
+		committed: make(chan struct{}),
+	}
+	s.bufs.New = func() any { return new(encodeBuf) }
+	if cfg.Spool != nil {
+		s.statsPath = filepath.Join(cfg.Spool.Dir(), StatsFile)
+		saved, err := loadSaved(s.statsPath)
+		if err != nil {
+			return nil, err
+		}
+		if !saved.CountedSince.IsZero() {
+			s.since = saved.CountedSince
+		}
+		s.contracts.restore(saved.Contracts)
+		if err := s.removeStaleCursors(sinks); err != nil {
+			return nil, err
+		}
+		prev := map[string]SinkStats{}
+		for _, st := range saved.Sinks {
+			prev[st.Name] = st
+		}
+		for _, sk := range sinks {
+			r := &runner{svc: s, Sink: sk, deadLetter: &deadLetterFile{path: DeadLetterPath(cfg.DeadLetterDir, sk.Name)}}
+			r.counters.restore(prev[sk.Name])
+			s.runners = append(s.runners, r)
+		}
+		if err := s.openReaders(); err != nil {
+			return nil, err
+		}
+	} else {
+		for _, sk := range sinks {
+			s.runners = append(s.runners, &runner{svc: s, Sink: sk})
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	if cfg.Spool != nil {
+		for _, r := range s.runners {
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				r.run(ctx)
+			}()
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.saveLoop(ctx)
+		}()
+	}
+	return s, nil
+}
+
+// openReaders opens each runner's cursor and notes where it stands.
+func (s *Service) openReaders() error {
+	committed := map[string]uint64{}
+	for i, r := range s.runners {
+		rd, err := s.cfg.Spool.Reader(r.Name)
+		if err != nil {
+			for _, done := range s.runners[:i] {
+				_ = done.reader.Close()
+			}
+			return fmt.Errorf("open spool cursor of sink %s: %w", r.Name, err)
+		}
+		r.reader = rd
+	}
+	for _, rs := range s.cfg.Spool.Stats().Readers {
+		committed[rs.Name] = rs.Committed
+	}
+	for _, r := range s.runners {
+		c := committed[r.Name]
+		r.committed.Store(c)
+		r.delivered, r.durable = c, c
+	}
+	return nil
+}
+
+// removeStaleCursors drops the cursors of sinks no longer configured: they
+// would hold every segment from their position on forever.
+func (s *Service) removeStaleCursors(sinks []Sink) error {
+	want := map[string]bool{}
+	for _, sk := range sinks {
+		want[sk.Name] = true
+	}
+	for _, rs := range s.cfg.Spool.Stats().Readers {
+		if want[rs.Name] {
+			continue
+		}
+		if err := s.cfg.Spool.RemoveReader(rs.Name); err != nil {
+			return fmt.Errorf("remove spool cursor of removed sink %s: %w", rs.Name, err)
+		}
+		s.log.Warn("a sink is no longer configured; its spool cursor is removed and the records it had not delivered will not reach it",
+			"sink", rs.Name, "undelivered_records", rs.LagRecords)
+	}
+	return nil
+}
+
+// Deliver takes a request's records. With a spool it returns once they are
+// durably appended (and, with WaitForSinks, passed by every sink); without
+// one, once every sink has written them. An error means the request must
+// not be acknowledged; one matching spool.ErrFull means the spool is at
+// its cap, and Ready says so until sinks make room.
+func (s *Service) Deliver(ctx context.Context, records []*event.Envelope) error {
+	if len(records) == 0 {
+		return nil
+	}
+	if s.cfg.Spool == nil {
+		return s.deliverDirect(ctx, records)
+	}
+	buf := s.bufs.Get().(*encodeBuf)
+	defer s.bufs.Put(buf)
+	// Encode every record into one buffer and cut it afterwards, since
+	// growing the buffer moves it.
+	data, ends := buf.data[:0], buf.ends[:0]
+	for _, r := range records {
+		data = r.AppendJSON(data)
+		ends = append(ends, len(data))
+	}
+	encoded, start := buf.records[:0], 0
+	for _, end := range ends {
+		encoded = append(encoded, data[start:end])
+		start = end
+	}
+	buf.data, buf.ends, buf.records = data, ends, encoded
+	first, err := s.cfg.Spool.Append(ctx, encoded)
+	if err != nil {
+		if errors.Is(err, spool.ErrFull) {
+			s.mu.Lock()
+			s.fullAt = max(s.cfg.Spool.Stats().Bytes, 1)
+			s.mu.Unlock()
+		}
+		return fmt.Errorf("append to spool: %w", err)
+	}
+	s.mu.Lock()
+	s.fullAt = 0
+	s.mu.Unlock()
+	s.contracts.add(records)
+	if s.cfg.WaitForSinks {
+		return s.waitCommitted(ctx, first+uint64(len(records))-1)
+	}
+	return nil
+}
+
+// deliverDirect writes records to every sink that wants them, in order.
+func (s *Service) deliverDirect(ctx context.Context, records []*event.Envelope) error {
+	for _, r := range s.runners {
+		batch := sink.Select(records, r.Records)
+		if len(batch) == 0 {
+			continue
+		}
+		if err := r.Sink.Sink.Write(ctx, batch); err != nil {
+			r.counters.failed(err)
+			return fmt.Errorf("sink %s: %w", r.Name, err)
+		}
+		r.counters.delivered.Add(uint64(len(batch)))
+	}
+	s.contracts.add(records)
+	return nil
+}
+
+// waitCommitted waits until every sink has committed offset, or ctx ends.
+func (s *Service) waitCommitted(ctx context.Context, offset uint64) error {
+	for {
+		wake := s.commitSignal()
+		if s.minCommitted() >= offset {
+			return nil
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for sinks to deliver: %w", ctx.Err())
+		}
+	}
+}
+
+func (s *Service) minCommitted() uint64 {
+	least := ^uint64(0)
+	for _, r := range s.runners {
+		least = min(least, r.committed.Load())
+	}
+	return least
+}
+
+// commitSignal returns a channel closed at the next commit.
+func (s *Service) commitSignal() <-chan struct{} {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	return s.committed
+}
+
+// signalCommit wakes everything waiting for a commit.
+func (s *Service) signalCommit() {
+	s.commitMu.Lock()
+	close(s.committed)
+	s.committed = make(chan struct{})
+	s.commitMu.Unlock()
+}
+
+// Ready returns an error while the spool is full: from an append that met
+// the cap (or a full disk) until the spool has shrunk below the size it had
+// then, which happens when sinks pass a segment and it is deleted.
+func (s *Service) Ready() error {
+	if s.cfg.Spool == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fullAt == 0 {
+		return nil
+	}
+	st := s.cfg.Spool.Stats()
+	if st.Bytes < s.fullAt {
+		s.fullAt = 0
+		return nil
+	}
+	return fmt.Errorf("the spool is full (%d of %d bytes held); waiting for sinks to deliver", st.Bytes, st.MaxBytes)
+}
+
+// Stats returns the spool's state, each sink's lag and counters, and the
+// per-contract counts.
+func (s *Service) Stats() Stats {
+	st := Stats{CountedSince: s.since, Sinks: make([]SinkStats, 0, len(s.runners)), Contracts: s.contracts.snapshot()}
+	lag := map[string]spool.ReaderStats{}
+	if s.cfg.Spool != nil {
+		sp := s.cfg.Spool.Stats()
+		st.Spool = &sp
+		for _, rs := range sp.Readers {
+			lag[rs.Name] = rs
+		}
+	}
+	for _, r := range s.runners {
+		ss := r.counters.snapshot(r.Name)
+		ss.LagRecords, ss.LagBytes = lag[r.Name].LagRecords, lag[r.Name].LagBytes
+		st.Sinks = append(st.Sinks, ss)
+	}
+	return st
+}
+
+// saveLoop saves the counters beside the spool every few seconds.
+func (s *Service) saveLoop(ctx context.Context) {
+	t := time.NewTicker(saveEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.save(); err != nil {
+				s.log.Warn("save delivery stats", "err", err)
+			}
+		}
+	}
+}
+
+func (s *Service) save() error {
+	st := s.Stats()
+	return save(s.statsPath, savedStats{SavedAt: time.Now().UTC(), CountedSince: st.CountedSince, Sinks: st.Sinks, Contracts: st.Contracts})
+}
+
+// Close stops delivery. With a spool it first lets the sinks deliver what
+// the spool held when Close was called, until ctx ends; what is left stays
+// in the spool for the next start. It then stops the runners, saves the
+// counters and closes the sinks (not the spool). Call it after the
+// collector has stopped taking requests.
+func (s *Service) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() { s.closeErr = s.close(ctx) })
+	return s.closeErr
+}
+
+func (s *Service) close(ctx context.Context) error {
+	var errs []error
+	if s.cfg.Spool != nil {
+		target := s.cfg.Spool.Stats().NextOffset - 1
+	drain:
+		for s.minCommitted() < target {
+			wake := s.commitSignal()
+			if s.minCommitted() >= target {
+				break
+			}
+			select {
+			case <-wake:
+			case <-ctx.Done():
+				break drain
+			}
+		}
+		if s.minCommitted() < target {
+			for _, sk := range s.Stats().Sinks {
+				if sk.LagRecords > 0 {
+					s.log.Warn("shutdown deadline reached; undelivered records stay in the spool and are delivered after the next start",
+						"sink", sk.Name, "records", sk.LagRecords, "last_error", sk.LastError)
+				}
+			}
+		}
+	}
+	s.cancel()
+	s.wg.Wait()
+	for _, r := range s.runners {
+		if r.reader != nil {
+			if err := r.reader.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close spool cursor of sink %s: %w", r.Name, err))
+			}
+		}
+		if r.deadLetter != nil {
+			if err := r.deadLetter.close(); err != nil {
+				errs = append(errs, fmt.Errorf("close dead letter of sink %s: %w", r.Name, err))
+			}
+		}
+	}
+	if s.cfg.Spool != nil {
+		if err := s.save(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, r := range s.runners {
+		if err := r.Sink.Sink.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close sink %s: %w", r.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}

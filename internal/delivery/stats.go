@@ -1,0 +1,243 @@
+package delivery
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/spool"
+)
+
+// StatsFile is the name of the file, in the spool directory, that keeps the
+// delivery counters across restarts.
+const StatsFile = "delivery-stats.json"
+
+// maxContracts bounds the contracts counted one by one: schema keys come from
+// clients, and a flood of made-up ones must not grow memory without end.
+// Records beyond it are counted under OtherContracts.
+const maxContracts = 10000
+
+// Names under which records without a contract of their own are counted.
+const (
+	// NoContract counts records that named no parsable schema key.
+	NoContract = "(none)"
+	// OtherContracts counts records of contracts past the first maxContracts.
+	OtherContracts = "(other)"
+)
+
+// Stats is what GET /stats and accord spool status show.
+type Stats struct {
+	// CountedSince is when the counters started (they survive restarts;
+	// after a crash, up to the last few seconds of counts may be missing).
+	CountedSince time.Time `json:"counted_since"`
+	// Spool is what the spool holds; nil when the spool is off.
+	Spool     *spool.Stats    `json:"spool"`
+	Sinks     []SinkStats     `json:"sinks"`
+	Contracts []ContractStats `json:"contracts"`
+}
+
+// SinkStats describes delivery to one sink.
+type SinkStats struct {
+	Name string `json:"name"`
+	// LagRecords and LagBytes are what the sink has yet to pass in the
+	// spool (records it does not select included).
+	LagRecords uint64 `json:"lag_records"`
+	LagBytes   int64  `json:"lag_bytes"`
+	// Delivered counts records the sink took; Retried, failed write
+	// attempts that were retried; DeadLettered, records sent to the dead
+	// letter.
+	Delivered    uint64 `json:"delivered"`
+	Retried      uint64 `json:"retried"`
+	DeadLettered uint64 `json:"dead_lettered"`
+	// LastError is the last write error and when it happened; empty when
+	// none has happened since the counters started.
+	LastError   string     `json:"last_error,omitempty"`
+	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
+}
+
+// ContractStats counts the records accepted for one contract.
+type ContractStats struct {
+	Schema string `json:"schema"`
+	Good   uint64 `json:"good"`
+	Failed uint64 `json:"failed"`
+}
+
+// sinkCounters are one sink's live counters.
+type sinkCounters struct {
+	delivered, retried, deadLettered atomic.Uint64
+	mu                               sync.Mutex
+	lastError                        string
+	lastErrorAt                      time.Time
+}
+
+func (c *sinkCounters) failed(err error) {
+	c.mu.Lock()
+	c.lastError, c.lastErrorAt = err.Error(), time.Now().UTC()
+	c.mu.Unlock()
+}
+
+func (c *sinkCounters) snapshot(name string) SinkStats {
+	st := SinkStats{Name: name, Delivered: c.delivered.Load(), Retried: c.retried.Load(), DeadLettered: c.deadLettered.Load()}
+	c.mu.Lock()
+	if c.lastError != "" {
+		at := c.lastErrorAt
+		st.LastError, st.LastErrorAt = c.lastError, &at
+	}
+	c.mu.Unlock()
+	return st
+}
+
+func (c *sinkCounters) restore(st SinkStats) {
+	c.delivered.Store(st.Delivered)
+	c.retried.Store(st.Retried)
+	c.deadLettered.Store(st.DeadLettered)
+	if st.LastErrorAt != nil {
+		c.lastError, c.lastErrorAt = st.LastError, *st.LastErrorAt
+	}
+}
+
+// contractCounters counts good and failed records per contract.
+type contractCounters struct {
+	mu     sync.RWMutex
+	counts map[string]*[2]atomic.Uint64 // [good, failed]
+}
+
+func newContractCounters() *contractCounters {
+	return &contractCounters{counts: map[string]*[2]atomic.Uint64{}}
+}
+
+// add counts records. The common case, a contract already seen, takes only
+// the read lock.
+func (c *contractCounters) add(records []*event.Envelope) {
+	for _, r := range records {
+		key := r.Schema
+		if r.Vendor == "" {
+			key = NoContract
+		}
+		i := 1
+		if r.Valid {
+			i = 0
+		}
+		c.counter(key)[i].Add(1)
+	}
+}
+
+func (c *contractCounters) counter(key string) *[2]atomic.Uint64 {
+	c.mu.RLock()
+	n, ok := c.counts[key]
+	c.mu.RUnlock()
+	if ok {
+		return n
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n, ok := c.counts[key]; ok {
+		return n
+	}
+	if len(c.counts) >= maxContracts {
+		key = OtherContracts
+		if n, ok := c.counts[key]; ok {
+			return n
+		}
+	}
+	n = new([2]atomic.Uint64)
+	c.counts[key] = n
+	return n
+}
+
+func (c *contractCounters) snapshot() []ContractStats {
+	c.mu.RLock()
+	out := make([]ContractStats, 0, len(c.counts))
+	for k, n := range c.counts {
+		out = append(out, ContractStats{Schema: k, Good: n[0].Load(), Failed: n[1].Load()})
+	}
+	c.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Schema < out[j].Schema })
+	return out
+}
+
+func (c *contractCounters) restore(list []ContractStats) {
+	for _, cs := range list {
+		n := c.counter(cs.Schema)
+		n[0].Store(cs.Good)
+		n[1].Store(cs.Failed)
+	}
+}
+
+// savedStats is the counters file's content.
+type savedStats struct {
+	SavedAt      time.Time       `json:"saved_at"`
+	CountedSince time.Time       `json:"counted_since"`
+	Sinks        []SinkStats     `json:"sinks"`
+	Contracts    []ContractStats `json:"contracts"`
+}
+
+// loadSaved reads the counters file; a missing file is no counts yet.
+func loadSaved(path string) (savedStats, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return savedStats{}, nil
+	}
+	if err != nil {
+		return savedStats{}, fmt.Errorf("read delivery stats: %w", err)
+	}
+	var s savedStats
+	if err := json.Unmarshal(data, &s); err != nil {
+		return savedStats{}, fmt.Errorf("read delivery stats %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// save replaces the counters file atomically. It is not fsynced: counters
+// are a view, and losing the last seconds of them to a power cut is fine.
+func save(path string, s savedStats) error {
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write delivery stats: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write delivery stats: %w", err)
+	}
+	return nil
+}
+
+// ReadStats reads the stats of a stopped server from its spool directory:
+// what the spool holds, each sink's lag, and the counters as last saved.
+// It fails with an error matching spool.ErrLocked while a server has the
+// spool open; ask its GET /stats instead.
+func ReadStats(spoolDir string) (Stats, error) {
+	sp, err := spool.ReadStats(spoolDir)
+	if err != nil {
+		return Stats{}, err
+	}
+	saved, err := loadSaved(filepath.Join(spoolDir, StatsFile))
+	if err != nil {
+		return Stats{}, err
+	}
+	st := Stats{CountedSince: saved.CountedSince, Spool: &sp, Contracts: saved.Contracts, Sinks: []SinkStats{}}
+	if st.Contracts == nil {
+		st.Contracts = []ContractStats{}
+	}
+	bySink := map[string]SinkStats{}
+	for _, s := range saved.Sinks {
+		bySink[s.Name] = s
+	}
+	for _, r := range sp.Readers {
+		s := bySink[r.Name]
+		s.Name, s.LagRecords, s.LagBytes = r.Name, r.LagRecords, r.LagBytes
+		st.Sinks = append(st.Sinks, s)
+	}
+	return st, nil
+}

@@ -1,0 +1,108 @@
+package event_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/accord-events/accord/internal/event"
+)
+
+func TestDecodeEnvelopeRoundTrips(t *testing.T) {
+	for name, env := range sampleEnvelopes() {
+		t.Run(name, func(t *testing.T) {
+			encoded := env.AppendJSON(nil)
+			var got event.Envelope
+			if err := event.DecodeEnvelope(encoded, &got); err != nil {
+				t.Fatalf("DecodeEnvelope: %v", err)
+			}
+			if again := got.AppendJSON(nil); !bytes.Equal(again, encoded) {
+				t.Errorf("re-encoded differs:\n got %s\nwant %s", again, encoded)
+			}
+			// And it reads what encoding/json reads.
+			var std event.Envelope
+			if err := json.Unmarshal(encoded, &std); err != nil {
+				t.Fatal(err)
+			}
+			if a, b := std.AppendJSON(nil), got.AppendJSON(nil); !bytes.Equal(a, b) {
+				t.Errorf("encoding/json read\n %s\nDecodeEnvelope read\n %s", a, b)
+			}
+		})
+	}
+}
+
+func TestDecodeEnvelopeAcceptsOtherWriters(t *testing.T) {
+	doc := `{"unknown":{"nested":[1,2]},"event_id":"e\u00e9","valid":true,"collected_at":"2026-11-25T10:11:12.5+01:00",` +
+		`"sent_at":null,"payload":{"a":1},"contexts":null,"source":{"ip":"192.0.2.1","extra":1},"identity":null,"failure":null}`
+	var got event.Envelope
+	if err := event.DecodeEnvelope([]byte(doc), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := time.Date(2026, 11, 25, 9, 11, 12, 500000000, time.UTC)
+	if got.EventID != "eé" || !got.Valid || !got.CollectedAt.Equal(want) || !got.SentAt.IsZero() ||
+		string(got.Payload) != `{"a":1}` || got.Contexts != nil || got.Source.IP != "192.0.2.1" || got.Failure != nil {
+		t.Errorf("decoded %+v", got)
+	}
+}
+
+func TestDecodeEnvelopeRejectsWhatIsNotAnEnvelope(t *testing.T) {
+	for _, doc := range []string{
+		``, `[]`, `{"event_id":1}`, `{"valid":"yes"}`, `{"collected_at":"yesterday"}`, `{"contexts":{}}`,
+		`{"event_id":"a"} x`, `{"payload":}`, `{"failure":{"type":1}}`, `{"collected_at":"2026-02-30T10:11:12.000000Z"}`,
+	} {
+		var e event.Envelope
+		if err := event.DecodeEnvelope([]byte(doc), &e); err == nil {
+			t.Errorf("DecodeEnvelope(%q) succeeded", doc)
+		}
+	}
+}
+
+// FuzzDecodeEnvelope feeds arbitrary bytes: no panic, and whatever decodes
+// re-encodes to JSON that decodes to the same record.
+func FuzzDecodeEnvelope(f *testing.F) {
+	for _, env := range sampleEnvelopes() {
+		f.Add(env.AppendJSON(nil))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var e event.Envelope
+		if err := event.DecodeEnvelope(data, &e); err != nil {
+			return
+		}
+		once := e.AppendJSON(nil)
+		if !json.Valid(once) {
+			t.Fatalf("re-encoded record is not JSON: %s", once)
+		}
+		var again event.Envelope
+		if err := event.DecodeEnvelope(once, &again); err != nil {
+			t.Fatalf("re-encoded record does not decode: %v\n%s", err, once)
+		}
+		if twice := again.AppendJSON(nil); !bytes.Equal(once, twice) {
+			t.Fatalf("not stable:\n%s\n%s", once, twice)
+		}
+	})
+}
+
+func BenchmarkDecodeEnvelope(b *testing.B) {
+	encoded := sampleEnvelopes()["good"].AppendJSON(nil)
+	b.Run("hand-written", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(encoded)))
+		for b.Loop() {
+			var e event.Envelope
+			if err := event.DecodeEnvelope(encoded, &e); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(encoded)))
+		for b.Loop() {
+			var e event.Envelope
+			if err := json.Unmarshal(encoded, &e); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
