@@ -52,8 +52,16 @@ func TestMain(m *testing.M) {
 // runAccord runs an accord command to completion in dir.
 func runAccord(t *testing.T, dir string, stdin io.Reader, args ...string) (stdout, stderr string, exitCode int) {
 	t.Helper()
+	return runAccordEnv(t, dir, nil, stdin, args...)
+}
+
+// runAccordEnv runs an accord command to completion in dir with extra
+// environment variables.
+func runAccordEnv(t *testing.T, dir string, env []string, stdin io.Reader, args ...string) (stdout, stderr string, exitCode int) {
+	t.Helper()
 	cmd := exec.Command(accordBin, args...)
 	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdin = stdin
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

@@ -62,7 +62,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newInitCmd(), newValidateCmd(), newVersionCmd(), newConfigCmd(), newLoadgenCmd(), newContractCmd())
+	root.AddCommand(newServeCmd(), newInitCmd(), newValidateCmd(), newVersionCmd(), newConfigCmd(), newLoadgenCmd(), newContractCmd(), newSpoolCmd(), newReplayCmd())
 	if err := root.Execute(); err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) {

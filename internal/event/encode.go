@@ -55,6 +55,10 @@ func (e *Envelope) AppendJSON(dst []byte) []byte {
 	dst = e.Collector.AppendJSON(dst)
 	dst = append(dst, `,"fingerprint":`...)
 	dst = appendString(dst, e.Fingerprint)
+	if !e.ReplayedAt.IsZero() {
+		dst = append(dst, `,"replayed_at":`...)
+		dst = appendTime(dst, e.ReplayedAt)
+	}
 	if e.Failure != nil {
 		dst = append(dst, `,"failure":`...)
 		dst = e.Failure.AppendJSON(dst)

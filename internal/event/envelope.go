@@ -41,6 +41,9 @@ type Envelope struct {
 	Identity    Identity        `json:"identity"`
 	Collector   Collector       `json:"collector"`
 	Fingerprint string          `json:"fingerprint"`
+	// ReplayedAt is when accord replay ran the record through the pipeline
+	// again; zero (and left out of the JSON) for records collected live.
+	ReplayedAt Time `json:"replayed_at,omitzero"`
 	// Failure is set on failed records only.
 	Failure *Failure `json:"failure,omitempty"`
 	// Raw is the original input of a failed record: the event as sent, or

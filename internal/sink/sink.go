@@ -11,7 +11,9 @@ package sink
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/accord-events/accord/internal/event"
@@ -45,6 +47,49 @@ type Type struct {
 	NewOptions func() Options
 	// Open builds a sink from validated options.
 	Open func(ctx context.Context, opts Options, deps Deps) (Sink, error)
+	// ReadFailed, for a type that can read back the failed records it
+	// stored, calls fn with each one q matches, oldest first, stopping at
+	// fn's first error. accord replay reads failed records with it; nil
+	// for types that cannot.
+	ReadFailed func(ctx context.Context, opts Options, q FailedQuery, fn func(*event.Envelope) error) error
+}
+
+// FailedQuery selects failed records; empty fields select everything.
+type FailedQuery struct {
+	// Types are the failure types wanted.
+	Types []event.FailureType
+	// Schema is the contract key wanted (iglu:vendor/name/jsonschema/M-R-A),
+	// or a prefix of it ending in "/" or "-" (iglu:com.acme/, iglu:com.acme/checkout/jsonschema/1-).
+	Schema string
+	// Since and Until bound collected_at: Since <= collected_at < Until.
+	Since, Until time.Time
+}
+
+// Match reports whether r is a record q selects; types that filter in
+// their store use it to check, and replay to filter dead letters.
+func (q FailedQuery) Match(r *event.Envelope) bool {
+	if len(q.Types) > 0 {
+		if r.Failure == nil || !slices.Contains(q.Types, r.Failure.Type) {
+			return false
+		}
+	}
+	if q.Schema != "" && !q.schemaMatches(r.Schema) {
+		return false
+	}
+	if !q.Since.IsZero() && r.CollectedAt.Before(q.Since) {
+		return false
+	}
+	if !q.Until.IsZero() && !r.CollectedAt.Before(q.Until) {
+		return false
+	}
+	return true
+}
+
+func (q FailedQuery) schemaMatches(schema string) bool {
+	if strings.HasSuffix(q.Schema, "/") || strings.HasSuffix(q.Schema, "-") {
+		return strings.HasPrefix(schema, q.Schema)
+	}
+	return schema == q.Schema
 }
 
 // Deps is what the wiring hands every sink.

@@ -46,6 +46,13 @@ func Type() sink.Type {
 			}
 			return Open(ctx, *o, deps.Logger)
 		},
+		ReadFailed: func(ctx context.Context, opts sink.Options, q sink.FailedQuery, fn func(*event.Envelope) error) error {
+			o, ok := opts.(*Options)
+			if !ok {
+				return fmt.Errorf("read sqlite sink: options are %T, not *sqlite.Options", opts)
+			}
+			return ReadFailed(ctx, *o, q, fn)
+		},
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -211,6 +213,7 @@ func TestWriteStoresEveryColumn(t *testing.T) {
 		"identity":    `{"user_id":"user-981","anonymous_id":"anon-7f3e","network_user_id":"nuid-0c2d"}`,
 		"collector":   `{"name":"accord","version":"0.1.0","env":"test","host":"collector-1"}`,
 		"fingerprint": "5f0c2a9b7e1d4c38",
+		"replayed_at": nil,
 	}
 	with := func(base map[string]any, changes map[string]any) map[string]any {
 		m := make(map[string]any, len(base)+len(changes))
@@ -723,5 +726,46 @@ func TestCancelledWritesLeaveTheSinkWritable(t *testing.T) {
 	var n int
 	if err := db.QueryRow(`SELECT count(*) FROM events WHERE event_id = 'after'`).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("record written after cancellations: %d %v", n, err)
+	}
+}
+
+// A store created before a column existed gains it when the sink opens, and
+// records written afterwards fill it.
+func TestOpenAddsColumnsMissingFromOlderTables(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "accord.db")
+	old, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ddl []string
+	for _, c := range columns(false) {
+		if c.name != "replayed_at" {
+			ddl = append(ddl, c.name+" "+c.decl)
+		}
+	}
+	if _, err := old.Exec("CREATE TABLE events (" + strings.Join(ddl, ", ") + ")"); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+
+	opts := *NewOptions()
+	opts.Path = path
+	s, err := Open(context.Background(), opts, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatalf("open a store from before replayed_at: %v", err)
+	}
+	rec := goodRecord("replayed-1")
+	rec.ReplayedAt = event.Time{Time: time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)}
+	if err := s.Write(context.Background(), []*event.Envelope{rec}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := row(t, db, "events", "replayed-1")["replayed_at"]; got != "2026-12-02T10:00:00.000000Z" {
+		t.Errorf("replayed_at = %#v", got)
 	}
 }

@@ -49,6 +49,9 @@ func columns(failed bool) []column {
 		{"identity", "TEXT NOT NULL", true},
 		{"collector", "TEXT NOT NULL", true},
 		{"fingerprint", "TEXT NOT NULL", false},
+		// Added after the first release: tables created before it get the
+		// column from addMissingColumns.
+		{"replayed_at", "TEXT", true},
 	}
 	if failed {
 		cols = append(cols,
@@ -82,9 +85,9 @@ type stmt interface {
 }
 
 func newTable(ctx context.Context, conn driverConn, name string, failed bool) (*table, error) {
-	t := &table{name: name, failed: failed, columns: columns(failed), spansPerRow: 8}
+	t := &table{name: name, failed: failed, columns: columns(failed), spansPerRow: 9}
 	if failed {
-		t.spansPerRow = 9
+		t.spansPerRow = 10
 	}
 	var ddl strings.Builder
 	fmt.Fprintf(&ddl, "CREATE TABLE IF NOT EXISTS %q (\n", name)
@@ -105,6 +108,9 @@ func newTable(ctx context.Context, conn driverConn, name string, failed bool) (*
 			return nil, fmt.Errorf("create table %s: %w", name, err)
 		}
 	}
+	if err := t.addMissingColumns(ctx, conn); err != nil {
+		return nil, err
+	}
 	// Preparing the one-row insert now checks that a table that already
 	// existed has the columns Accord writes.
 	if _, err := t.stmt(ctx, conn, 1); err != nil {
@@ -112,6 +118,37 @@ func newTable(ctx context.Context, conn driverConn, name string, failed bool) (*
 	}
 	return t, nil
 }
+
+// addMissingColumns adds the columns a table created by an older Accord
+// lacks. Columns are only ever added, nullable, so old rows read as NULL.
+func (t *table) addMissingColumns(ctx context.Context, conn driverConn) error {
+	rows, err := conn.QueryContext(ctx, fmt.Sprintf("SELECT name FROM pragma_table_info(%s)", quoteLiteral(t.name)), nil)
+	if err != nil {
+		return fmt.Errorf("read columns of %s: %w", t.name, err)
+	}
+	have := map[string]bool{}
+	row := make([]driver.Value, 1)
+	for rows.Next(row) == nil {
+		if name, ok := row[0].(string); ok {
+			have[name] = true
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("read columns of %s: %w", t.name, err)
+	}
+	for _, c := range t.columns {
+		if have[c.name] {
+			continue
+		}
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %q ADD COLUMN %s TEXT", t.name, c.name), nil); err != nil {
+			return fmt.Errorf("add column %s to %s: %w", c.name, t.name, err)
+		}
+	}
+	return nil
+}
+
+// quoteLiteral quotes s as an SQL string literal.
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // chunkSize returns how many of n records (n > 0) the next INSERT carries:
 // the largest power of two no larger than n or max, so that a table needs at
@@ -199,6 +236,13 @@ func (t *table) encode(buf []byte, spans []span, r *event.Envelope) ([]byte, []s
 	start = len(buf)
 	buf = r.Collector.AppendJSON(buf)
 	spans = append(spans, span{start, len(buf)})
+	if r.ReplayedAt.IsZero() {
+		spans = append(spans, span{-1, -1})
+	} else {
+		start = len(buf)
+		buf = r.ReplayedAt.UTC().AppendFormat(buf, event.TimeLayout)
+		spans = append(spans, span{start, len(buf)})
+	}
 	if t.failed {
 		if r.Failure == nil {
 			spans = append(spans, span{-1, -1})
@@ -238,6 +282,7 @@ func (t *table) appendArgs(args []driver.NamedValue, r *event.Envelope, buf []by
 		rawJSON(r.Attributes),
 		at(5), at(6), at(7),
 		r.Fingerprint,
+		at(8),
 	)
 	if t.failed {
 		var failureType any
@@ -248,7 +293,7 @@ func (t *table) appendArgs(args []driver.NamedValue, r *event.Envelope, buf []by
 		if r.RawEncoding != "" {
 			raw, rawEncoding = r.Raw, r.RawEncoding
 		}
-		args = appendValues(args, failureType, at(8), raw, rawEncoding)
+		args = appendValues(args, failureType, at(9), raw, rawEncoding)
 	}
 	for i := first; i < len(args); i++ {
 		args[i].Ordinal = i + 1

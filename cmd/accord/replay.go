@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/accord-events/accord/internal/contract"
+	"github.com/accord-events/accord/internal/delivery"
+	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/pipeline"
+	"github.com/accord-events/accord/internal/replay"
+	"github.com/accord-events/accord/internal/sink"
+	"github.com/spf13/cobra"
+)
+
+func newReplayCmd() *cobra.Command {
+	var configPath, fromSink, deadLetter, schema, since, until, format string
+	var types []string
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "replay",
+		Short: "Run failed records through the pipeline again, against today's contracts",
+		Long: `Run failed records through the pipeline again, against the contracts in
+contracts.dir as they are now, and write the results to the configured sinks
+(each by its records selection), as the collector would.
+
+Records come from a sink's failed store (--from-sink, a sink whose type can
+read back failed records, such as sqlite) or from a dead-letter file
+(--dead-letter). Filter them by failure type, schema and collection time.
+
+A replayed record keeps its event_id, request_id and timestamps and carries
+replayed_at. Sinks deduplicate on event_id, so a record replayed twice is
+stored once, and one that still fails is not stored again. Records whose
+input could not be read as an event (size, payload format and protocol
+violations) cannot be replayed and are counted as skipped.
+
+It writes to the sinks directly, not through the spool, so it can run while
+the collector runs. See docs/reliability.md.`,
+		Example: `  # After fixing a contract, recover what it wrongly rejected:
+  accord replay --from-sink store --type schema_violation --schema iglu:com.example/checkout_completed/jsonschema/1-0-0
+  # Send a sink's dead letters again, once the destination is fixed:
+  accord replay --dead-letter accord-data/dead-letter/forward.ndjson
+  # See what would happen, without writing:
+  accord replay --from-sink store --since 2026-12-01T00:00:00Z --dry-run`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if (fromSink == "") == (deadLetter == "") {
+				return &exitError{code: 2, err: fmt.Errorf("name where the records come from: --from-sink NAME or --dead-letter FILE (one of them)")}
+			}
+			if format != "text" && format != "json" {
+				return &exitError{code: 2, err: fmt.Errorf("--format %q: use text or json", format)}
+			}
+			q, err := failedQuery(types, schema, since, until)
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			cfg, err := loadConfig(configPath)
+			if err != nil {
+				return err
+			}
+			plans, err := planSinks(cfg.Sinks, sinkTypes())
+			if err != nil {
+				return fmt.Errorf("configuration: %w", err)
+			}
+			var source replay.Source
+			if deadLetter != "" {
+				source = replay.DeadLetterFile(deadLetter, q)
+			} else {
+				source, err = sinkSource(plans, fromSink, q)
+				if err != nil {
+					return &exitError{code: 2, err: err}
+				}
+			}
+			contracts, problems, err := contract.LoadDir(cfg.Contracts.Dir)
+			if err != nil {
+				return err
+			}
+			for _, p := range problems {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", p)
+			}
+			host, _ := os.Hostname()
+			p := pipeline.New(contract.NewRegistry(contracts), event.Collector{Name: cfg.Collector.Name, Version: buildVersion(), Env: cfg.Collector.Env, Host: host}, cfg.Collector.Namespace)
+
+			ctx := cmd.Context()
+			deliver := func(context.Context, []*event.Envelope) error { return nil }
+			closeSinks := func() error { return nil }
+			if !dryRun {
+				log, err := newLogger(cfg.Log)
+				if err != nil {
+					return err
+				}
+				sinks, err := openSinks(ctx, plans, log)
+				if err != nil {
+					return err
+				}
+				svc, err := delivery.Start(delivery.Config{Logger: log}, sinks)
+				if err != nil {
+					return err
+				}
+				deliver = svc.Deliver
+				closeSinks = func() error { return svc.Close(context.Background()) }
+			}
+			rep, err := replay.Run(ctx, source, p, deliver, replay.Options{BatchSize: 500, DryRun: dryRun, Now: time.Now()})
+			if cerr := closeSinks(); cerr != nil && err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return &exitError{code: 1, err: fmt.Errorf("%w (after %d records read, %d replayed)", err, rep.Read, rep.Replayed)}
+			}
+			if format == "json" {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(rep)
+			}
+			printReplayReport(cmd, rep)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&configPath, "config", "c", "", "configuration file (default: $ACCORD_CONFIG, else ./accord.yml if it exists)")
+	f.StringVar(&fromSink, "from-sink", "", "read the failed records stored by this configured sink (its type must read back failed records, such as sqlite)")
+	f.StringVar(&deadLetter, "dead-letter", "", "read the records of this dead-letter file (spool.dead_letter_dir/SINK.ndjson)")
+	f.StringSliceVar(&types, "type", nil, "only records failed with this failure type (repeatable, or comma-separated): schema_not_found, schema_violation, ...")
+	f.StringVar(&schema, "schema", "", "only records of this schema key, or of keys starting with it when it ends in / or - (iglu:com.acme/)")
+	f.StringVar(&since, "since", "", "only records collected at or after this time (RFC 3339, such as 2026-12-01T00:00:00Z)")
+	f.StringVar(&until, "until", "", "only records collected before this time (RFC 3339)")
+	f.BoolVar(&dryRun, "dry-run", false, "validate and report, write nothing")
+	f.StringVar(&format, "format", "text", "report format: text or json")
+	return cmd
+}
+
+// failedQuery builds the record filter from the flags.
+func failedQuery(types []string, schema, since, until string) (sink.FailedQuery, error) {
+	q := sink.FailedQuery{Schema: schema}
+	known := map[event.FailureType]bool{event.SizeViolation: true, event.PayloadFormatViolation: true, event.ProtocolViolation: true, event.SchemaNotFound: true, event.SchemaViolation: true}
+	for _, t := range types {
+		ft := event.FailureType(t)
+		if !known[ft] {
+			return q, fmt.Errorf("--type %q is not a failure type; use size_violation, payload_format_violation, protocol_violation, schema_not_found or schema_violation", t)
+		}
+		q.Types = append(q.Types, ft)
+	}
+	for _, b := range []struct {
+		flag, value string
+		dst         *time.Time
+	}{{"--since", since, &q.Since}, {"--until", until, &q.Until}} {
+		if b.value == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, b.value)
+		if err != nil {
+			return q, fmt.Errorf("%s %q is not an RFC 3339 time; write it like 2026-12-01T00:00:00Z", b.flag, b.value)
+		}
+		*b.dst = t
+	}
+	return q, nil
+}
+
+// sinkSource reads failed records from the configured sink called name.
+func sinkSource(plans []sinkPlan, name string, q sink.FailedQuery) (replay.Source, error) {
+	for _, p := range plans {
+		if p.cfg.Name != name {
+			continue
+		}
+		if p.typ.ReadFailed == nil {
+			return nil, fmt.Errorf("--from-sink %s: sinks of type %s cannot read back failed records; use a sqlite sink's name, or --dead-letter", name, p.typ.Name)
+		}
+		return func(ctx context.Context, fn func(*event.Envelope) error) error {
+			return p.typ.ReadFailed(ctx, p.opts, q, fn)
+		}, nil
+	}
+	var names []string
+	for _, p := range plans {
+		names = append(names, p.cfg.Name)
+	}
+	return nil, fmt.Errorf("--from-sink %s: no sink has that name; configured sinks: %v", name, names)
+}
+
+func printReplayReport(cmd *cobra.Command, rep replay.Report) {
+	w := cmd.OutOrStdout()
+	verb := "replayed"
+	if rep.DryRun {
+		verb = "would replay (dry run, nothing written)"
+	}
+	fmt.Fprintf(w, "read %d records; %s %d: %d now good, %d still failed\n", rep.Read, verb, rep.Replayed, rep.Good, rep.Failed)
+	reasons := make([]string, 0, len(rep.Skipped))
+	for r := range rep.Skipped {
+		reasons = append(reasons, r)
+	}
+	sort.Strings(reasons)
+	for _, r := range reasons {
+		fmt.Fprintf(w, "skipped %d: %s\n", rep.Skipped[r], r)
+	}
+}

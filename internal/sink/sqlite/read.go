@@ -1,0 +1,94 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/sink"
+)
+
+// envelopeJSON rebuilds a row as the envelope's JSON, so that reading back
+// goes through the same decoder as records read from the spool.
+const envelopeJSON = `json_object(
+	'event_id', event_id, 'request_id', request_id,
+	'collected_at', collected_at, 'sent_at', sent_at, 'created_at', created_at, 'event_time', event_time,
+	'protocol', protocol, 'schema', schema, 'vendor', vendor, 'name', name, 'version', version, 'namespace', namespace,
+	'valid', json(CASE WHEN valid THEN 'true' ELSE 'false' END),
+	'payload', json(payload), 'contexts', json(contexts), 'attributes', json(attributes),
+	'source', json(source), 'identity', json(identity), 'collector', json(collector),
+	'fingerprint', fingerprint, 'replayed_at', replayed_at,
+	'failure', json(failure), 'raw', raw, 'raw_encoding', raw_encoding)`
+
+// ReadFailed calls fn with each failed record q selects, oldest first. It
+// opens the database read-only, so it can run beside a collector writing
+// to it.
+func ReadFailed(ctx context.Context, opts Options, q sink.FailedQuery, fn func(*event.Envelope) error) error {
+	if _, err := os.Stat(opts.Path); err != nil {
+		return fmt.Errorf("read failed records: %w", err)
+	}
+	dsn := "file:" + opts.Path + "?mode=ro&_pragma=" + url.QueryEscape(fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", opts.Path, err)
+	}
+	defer db.Close()
+
+	var where []string
+	var args []any
+	if len(q.Types) > 0 {
+		marks := make([]string, len(q.Types))
+		for i, t := range q.Types {
+			marks[i] = "?"
+			args = append(args, string(t))
+		}
+		where = append(where, "failure_type IN ("+strings.Join(marks, ", ")+")")
+	}
+	if q.Schema != "" {
+		// A prefix is matched in Go (q.Match) too; here it only narrows.
+		where = append(where, "substr(schema, 1, ?) = ?")
+		args = append(args, len(q.Schema), q.Schema)
+	}
+	if !q.Since.IsZero() {
+		where = append(where, "collected_at >= ?")
+		args = append(args, q.Since.UTC().Format(event.TimeLayout))
+	}
+	if !q.Until.IsZero() {
+		where = append(where, "collected_at < ?")
+		args = append(args, q.Until.UTC().Format(event.TimeLayout))
+	}
+	query := "SELECT " + envelopeJSON + " FROM " + opts.FailedTable
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY collected_at, event_id"
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("read failed records from %s: %w", opts.FailedTable, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var doc []byte
+		if err := rows.Scan(&doc); err != nil {
+			return fmt.Errorf("read failed record: %w", err)
+		}
+		rec := new(event.Envelope)
+		if err := event.DecodeEnvelope(doc, rec); err != nil {
+			return fmt.Errorf("read failed record: %w", err)
+		}
+		if !q.Match(rec) {
+			continue
+		}
+		if err := fn(rec); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read failed records from %s: %w", opts.FailedTable, err)
+	}
+	return nil
+}
