@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -526,4 +527,66 @@ func TestBackoffGrowsAndStaysWithinBounds(t *testing.T) {
 			t.Errorf("attempt %d: backoff %s outside [%s, %s]", attempt, d, ceiling/2, ceiling)
 		}
 	}
+}
+
+// A damaged sealed segment is skipped with an error, and the records in
+// the segments after it are delivered.
+func TestCorruptSegmentIsSkipped(t *testing.T) {
+	dir := t.TempDir()
+	sp := testSpool(t, dir, 1<<30)
+	var recs []*event.Envelope
+	for i := 0; i < 10; i++ {
+		batch := records(fmt.Sprintf("s%d", i), 5)
+		recs = append(recs, batch...)
+		// Register the cursor first so no segment is deleted.
+		if i == 0 {
+			r, err := sp.Reader("s")
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Close()
+		}
+		if _, err := sp.Append(context.Background(), encodeAll(batch)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	if len(segs) < 3 {
+		t.Fatalf("want several segments, have %d", len(segs))
+	}
+	sort.Strings(segs)
+	data, err := os.ReadFile(segs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 0xff
+	if err := os.WriteFile(segs[0], data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	sp2 := testSpool(t, dir, 1<<30)
+	target := &recordingSink{}
+	svc := start(t, Config{Spool: sp2}, Sink{Name: "s", Records: sink.All, Sink: target, Options: fastOptions()})
+	last := recs[len(recs)-1].EventID
+	eventually(t, "the records after the damage are delivered", func() bool {
+		ids := target.ids()
+		return len(ids) > 0 && ids[len(ids)-1] == last
+	})
+	if st := svc.Stats().Sinks[0]; !strings.Contains(st.LastError, "corrupt") {
+		t.Errorf("last error %q does not report the corruption", st.LastError)
+	}
+	if n := len(target.ids()); n >= len(recs) {
+		t.Errorf("delivered %d of %d records from a damaged spool", n, len(recs))
+	}
+}
+
+func encodeAll(recs []*event.Envelope) [][]byte {
+	out := make([][]byte, len(recs))
+	for i, r := range recs {
+		out[i] = r.AppendJSON(nil)
+	}
+	return out
 }

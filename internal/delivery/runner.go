@@ -37,6 +37,19 @@ type item struct {
 	env  *event.Envelope
 }
 
+// batch is what the read-ahead hands the delivering side: the records of
+// one read that the sink selects, those that did not decode, and the last
+// offset read. A batch with skipTo set carries no records: the reader met
+// a damaged segment and the cursor is to move past it, once everything
+// before it is delivered; skipped is closed when it has.
+type batch struct {
+	items       []item
+	undecodable [][]byte
+	last        uint64
+	skipTo      uint64
+	skipped     chan struct{}
+}
+
 // commitEvery is how often a runner makes its cursor durable while it
 // delivers. A durable commit costs a file replace and two fsyncs; making
 // one per batch cost a third of the throughput. Between commits the
@@ -44,10 +57,54 @@ type item struct {
 // a crash re-delivers at most this much, which sinks deduplicate.
 const commitEvery = 100 * time.Millisecond
 
-// run delivers until ctx ends.
+// run delivers until ctx ends. One goroutine reads and decodes the next
+// batch while this one writes the current batch to the sink, so reading,
+// decoding and the sink's write overlap.
 func (r *runner) run(ctx context.Context) {
 	log := r.svc.log.With("sink", r.Name)
-	defer r.commit(log) // what was delivered before ctx ended
+	readCtx, stopReading := context.WithCancel(ctx)
+	batches := make(chan batch, 1)
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		r.readAhead(readCtx, batches)
+	}()
+	defer func() {
+		stopReading()
+		<-read
+		r.commit(log) // what was delivered before ctx ended
+	}()
+	var due <-chan time.Time
+	for {
+		select {
+		case b, ok := <-batches:
+			if !ok {
+				return
+			}
+			if !r.deliverBatch(ctx, b) {
+				return
+			}
+			if time.Since(r.lastCommit) >= commitEvery {
+				r.commit(log)
+			}
+			due = nil
+			if r.delivered > r.durable {
+				due = time.After(time.Until(r.lastCommit.Add(commitEvery)))
+			}
+		case <-due:
+			// Idle with a delivery not yet durable: make it so.
+			r.commit(log)
+			due = nil
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// readAhead reads and decodes batches until ctx ends, then closes out.
+func (r *runner) readAhead(ctx context.Context, out chan<- batch) {
+	defer close(out)
+	log := r.svc.log.With("sink", r.Name)
 	for {
 		entries, err := r.next(ctx)
 		if err != nil {
@@ -56,7 +113,29 @@ func (r *runner) run(ctx context.Context) {
 			}
 			var corrupt *spool.CorruptError
 			if errors.As(err, &corrupt) {
-				r.skipCorrupt(ctx, corrupt)
+				r.counters.failed(corrupt)
+				if corrupt.NextSegment == 0 {
+					log.Error("spool corrupt at its end; waiting for a restart to cut it", "err", corrupt)
+					if !sleep(ctx, r.Options.BackoffMax) {
+						return
+					}
+					continue
+				}
+				// The damaged records cannot be read back, and stopping
+				// here would stop this sink for good and, once the spool
+				// fills, the collector with it.
+				log.Error("spool segment corrupt; skipping the rest of it, its remaining records are lost for this sink", "err", corrupt, "resume_at", corrupt.NextSegment)
+				skip := batch{skipTo: corrupt.NextSegment - 1, skipped: make(chan struct{})}
+				if !send(ctx, out, skip) {
+					return
+				}
+				// The reader is stuck at the damage until the cursor
+				// moves past it.
+				select {
+				case <-skip.skipped:
+				case <-ctx.Done():
+					return
+				}
 				continue
 			}
 			log.Error("read spool", "err", err)
@@ -69,35 +148,57 @@ func (r *runner) run(ctx context.Context) {
 		if len(entries) == 0 {
 			continue
 		}
-		items := make([]item, 0, len(entries))
-		var undecodable [][]byte
+		b := batch{items: make([]item, 0, len(entries)), last: entries[len(entries)-1].Offset}
 		for _, e := range entries {
 			env := new(event.Envelope)
 			if err := event.DecodeEnvelope(e.Data, env); err != nil {
-				undecodable = append(undecodable, e.Data)
+				b.undecodable = append(b.undecodable, e.Data)
 				continue
 			}
 			if r.Records == sink.All || r.Records == "" || env.Valid == (r.Records == sink.Good) {
-				items = append(items, item{data: e.Data, env: env})
+				b.items = append(b.items, item{data: e.Data, env: env})
 			}
 		}
-		if len(undecodable) > 0 {
-			// Never expected: the spool holds what Deliver encoded. Keep
-			// the bytes rather than block the sink on them.
-			if !r.deadLetterRecords(ctx, undecodable, errors.New("the spooled record is not a readable envelope"), 0) {
-				return
-			}
-		}
-		if !r.deliver(ctx, items) {
+		if !send(ctx, out, b) {
 			return
 		}
-		r.delivered = entries[len(entries)-1].Offset
+	}
+}
+
+func send(ctx context.Context, out chan<- batch, b batch) bool {
+	select {
+	case out <- b:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// deliverBatch writes b to the sink (or its dead letter) and notes the
+// offset passed; false means ctx ended first and nothing may be committed.
+func (r *runner) deliverBatch(ctx context.Context, b batch) bool {
+	if b.skipTo > 0 {
+		r.delivered = max(r.delivered, b.skipTo)
 		r.committed.Store(r.delivered)
 		r.svc.signalCommit()
-		if time.Since(r.lastCommit) >= commitEvery {
-			r.commit(log)
+		r.commit(r.svc.log.With("sink", r.Name))
+		close(b.skipped)
+		return true
+	}
+	if len(b.undecodable) > 0 {
+		// Never expected: the spool holds what Deliver encoded. Keep
+		// the bytes rather than block the sink on them.
+		if !r.deadLetterRecords(ctx, b.undecodable, errors.New("the spooled record is not a readable envelope"), 0) {
+			return false
 		}
 	}
+	if !r.deliver(ctx, b.items) {
+		return false
+	}
+	r.delivered = b.last
+	r.committed.Store(r.delivered)
+	r.svc.signalCommit()
+	return true
 }
 
 // commit makes the delivered offset durable in the sink's cursor.
@@ -118,7 +219,7 @@ func (r *runner) commit(log *slog.Logger) {
 
 // next reads the next batch, lingering for a fuller one when configured.
 func (r *runner) next(ctx context.Context) ([]spool.Entry, error) {
-	entries, err := r.nextOrCommit(ctx)
+	entries, err := r.reader.Next(ctx, r.Options.BatchRecords, r.Options.BatchBytes)
 	if err != nil || r.Options.Linger <= 0 {
 		return entries, err
 	}
@@ -143,25 +244,6 @@ func (r *runner) next(ctx context.Context) ([]spool.Entry, error) {
 		entries = append(entries, more...)
 	}
 	return entries, nil
-}
-
-// nextOrCommit reads the next records. While a commit is pending it waits
-// for them only until the commit is due, makes it, and waits on, so an idle
-// sink's cursor is durable soon after its last delivery.
-func (r *runner) nextOrCommit(ctx context.Context) ([]spool.Entry, error) {
-	for r.delivered > r.durable {
-		wait, cancel := context.WithDeadline(ctx, r.lastCommit.Add(commitEvery))
-		entries, err := r.reader.Next(wait, r.Options.BatchRecords, r.Options.BatchBytes)
-		cancel()
-		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
-			return entries, err
-		}
-		r.commit(r.svc.log.With("sink", r.Name))
-		if r.delivered > r.durable {
-			break // the commit failed; it is retried after the next batch
-		}
-	}
-	return r.reader.Next(ctx, r.Options.BatchRecords, r.Options.BatchBytes)
 }
 
 // deliver writes items to the sink until it takes them, they are
@@ -239,28 +321,6 @@ func (r *runner) deadLetterRecords(ctx context.Context, records [][]byte, cause 
 			return false
 		}
 	}
-}
-
-// skipCorrupt moves the cursor past a damaged segment. The damaged records
-// cannot be read back, and stopping here would stop this sink for good and,
-// once the spool fills, the collector with it.
-func (r *runner) skipCorrupt(ctx context.Context, corrupt *spool.CorruptError) {
-	log := r.svc.log.With("sink", r.Name)
-	r.counters.failed(corrupt)
-	if corrupt.NextSegment == 0 {
-		log.Error("spool corrupt at its end; waiting for a restart to cut it", "err", corrupt)
-		sleep(ctx, r.Options.BackoffMax)
-		return
-	}
-	log.Error("spool segment corrupt; skipping the rest of it, its remaining records are lost for this sink", "err", corrupt, "resume_at", corrupt.NextSegment)
-	if err := r.reader.Commit(corrupt.NextSegment - 1); err != nil {
-		log.Error("commit spool cursor past corrupt segment", "err", err)
-		sleep(ctx, r.Options.BackoffMax)
-		return
-	}
-	r.delivered, r.durable = corrupt.NextSegment-1, corrupt.NextSegment-1
-	r.committed.Store(r.delivered)
-	r.svc.signalCommit()
 }
 
 // backoff is the wait before retry number attempt: min doubled per attempt,

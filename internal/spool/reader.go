@@ -22,7 +22,8 @@ type Entry struct {
 // does. After a restart a reader of the same name resumes after the last
 // committed offset, so records read but not committed are delivered again.
 // A Reader's methods may be called from several goroutines but run one at
-// a time.
+// a time, except that Next releases the reader while it waits for records:
+// one goroutine can read ahead while another commits what was delivered.
 type Reader struct {
 	s     *Spool
 	name  string
@@ -133,8 +134,8 @@ func (r *Reader) Close() error {
 }
 
 // Next returns the records after the last one it returned (or, first, after
-// the committed offset), waiting until there is at least one or ctx ends.
-// It returns at most maxRecords records and, beyond the first, at most
+// the committed offset), waiting until there is at least one or ctx ends
+// (without holding the reader, so Commit can run meanwhile). It returns at most maxRecords records and, beyond the first, at most
 // maxBytes bytes of record data; a limit of 0 or less means no limit. A
 // record that fails its checksum, or any other damage, stops the reader
 // with a *CorruptError rather than return junk.
@@ -181,14 +182,22 @@ func (r *Reader) Next(ctx context.Context, maxRecords, maxBytes int) ([]Entry, e
 		}
 		wait := s.notify
 		s.mu.Unlock()
+		// Wait without holding the reader, so that Commit (of records
+		// read earlier) is not held up until new records arrive.
+		r.mu.Unlock()
+		var err error
 		select {
 		case <-wait:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			err = ctx.Err()
 		case <-r.stop:
-			return nil, ErrClosed
+			err = ErrClosed
 		case <-s.done:
-			return nil, ErrClosed
+			err = ErrClosed
+		}
+		r.mu.Lock()
+		if err != nil {
+			return nil, err
 		}
 	}
 }

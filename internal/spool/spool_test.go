@@ -1055,3 +1055,37 @@ func TestAppendContext(t *testing.T) {
 		t.Fatalf("Stats %+v", st)
 	}
 }
+
+// A reader can commit what it delivered while another goroutine waits in
+// Next for more: delivery reads ahead that way.
+func TestCommitWhileNextWaits(t *testing.T) {
+	s := openSpool(t, testOptions(t.TempDir()), nil)
+	off := mustAppend(t, s, record("a", 0, 10))
+	r := mustReader(t, s, "sink")
+	if got, err := r.Next(context.Background(), 10, 0); err != nil || len(got) != 1 {
+		t.Fatalf("Next: %v, %d entries", err, len(got))
+	}
+	waiting := make(chan []Entry)
+	go func() {
+		got, err := r.Next(context.Background(), 10, 0)
+		if err != nil {
+			t.Errorf("waiting Next: %v", err)
+		}
+		waiting <- got
+	}()
+	time.Sleep(20 * time.Millisecond) // let it wait
+	committed := make(chan error)
+	go func() { committed <- r.Commit(off) }()
+	select {
+	case err := <-committed:
+		if err != nil {
+			t.Fatalf("Commit: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Commit blocked while Next waited for records")
+	}
+	next := mustAppend(t, s, record("a", 1, 10))
+	if got := <-waiting; len(got) != 1 || got[0].Offset != next {
+		t.Fatalf("waiting Next returned %+v; want the record at %d", got, next)
+	}
+}
