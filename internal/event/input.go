@@ -27,4 +27,8 @@ type Input struct {
 	// Failure is set when the protocol could not read this event; the
 	// pipeline then records it as failed without resolving a contract.
 	Failure *Failure
+	// Arbitrary marks an event recorded without a contract (a webhook
+	// source or pixel configured as arbitrary): the pipeline stores it
+	// good, unvalidated, with an empty schema.
+	Arbitrary bool
 }

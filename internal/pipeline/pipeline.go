@@ -72,6 +72,10 @@ func (p *Pipeline) process(env *event.Envelope, req Request, in *event.Input) {
 	env.Attributes = in.Attributes
 	env.Schema = in.SchemaKey
 	failure := in.Failure
+	if failure == nil && in.Arbitrary {
+		env.Valid = true
+		return
+	}
 	if failure == nil {
 		var c *contract.Contract
 		c, failure = p.validate(in)

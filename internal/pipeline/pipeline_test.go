@@ -51,6 +51,9 @@ func TestProcess(t *testing.T) {
 	}{
 		{name: "valid event with a valid context", in: event.Input{SchemaKey: "iglu:com.acme/order/jsonschema/1-0-0", Data: json.RawMessage(good),
 			Contexts: []event.Context{{Schema: "iglu:com.acme/user/jsonschema/1-0-0", Data: json.RawMessage(`{"id": "u1"}`)}}}, wantValid: true, wantVersion: "1-0-0"},
+		{name: "arbitrary event, stored unvalidated", in: event.Input{Arbitrary: true, Data: json.RawMessage(`{"anything": [1]}`)}, wantValid: true},
+		{name: "arbitrary event the protocol could not read", in: event.Input{Arbitrary: true, Failure: event.NewFailure(event.PayloadFormatViolation, "not JSON")},
+			wantType: event.PayloadFormatViolation},
 		{name: "path-form key", in: event.Input{SchemaKey: "com.acme/order/jsonschema/1-0-0", Data: json.RawMessage(good)}, wantValid: true, wantVersion: "1-0-0"},
 		{name: "data violates contract", in: event.Input{SchemaKey: "iglu:com.acme/order/jsonschema/1-0-0", Data: json.RawMessage(`{"id": 1, "total": -1}`)},
 			wantType: event.SchemaViolation, wantPaths: []string{"/data/id", "/data/total"}, wantVersion: "1-0-0"},
@@ -82,7 +85,11 @@ func TestProcess(t *testing.T) {
 				if env.Failure != nil || env.Raw != "" {
 					t.Errorf("valid record has failure %+v raw %q", env.Failure, env.Raw)
 				}
-				if env.Schema != "iglu:com.acme/order/jsonschema/1-0-0" || env.Vendor != "com.acme" || env.Name != "order" {
+				wantSchema, wantVendor, wantName := "iglu:com.acme/order/jsonschema/1-0-0", "com.acme", "order"
+				if tc.in.Arbitrary {
+					wantSchema, wantVendor, wantName = "", "", ""
+				}
+				if env.Schema != wantSchema || env.Vendor != wantVendor || env.Name != wantName {
 					t.Errorf("schema %q vendor %q name %q", env.Schema, env.Vendor, env.Name)
 				}
 				return
