@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/accord-events/accord/internal/event"
@@ -54,9 +55,8 @@ type Service struct {
 	bufs sync.Pool
 
 	// fullAt is the spool's size when an append last met ErrFull, 0 when
-	// the spool took the last append; guarded by mu.
-	mu     sync.Mutex
-	fullAt int64
+	// the spool took the last append.
+	fullAt atomic.Int64
 
 	// committed is closed and replaced whenever a runner commits, to wake
 	// Deliver calls waiting for sinks and Close draining the spool.
@@ -209,15 +209,13 @@ func (s *Service) Deliver(ctx context.Context, records []*event.Envelope) error 
 	first, err := s.cfg.Spool.Append(ctx, encoded)
 	if err != nil {
 		if errors.Is(err, spool.ErrFull) {
-			s.mu.Lock()
-			s.fullAt = max(s.cfg.Spool.Stats().Bytes, 1)
-			s.mu.Unlock()
+			s.fullAt.Store(max(s.cfg.Spool.Stats().Bytes, 1))
 		}
 		return fmt.Errorf("append to spool: %w", err)
 	}
-	s.mu.Lock()
-	s.fullAt = 0
-	s.mu.Unlock()
+	if s.fullAt.Load() != 0 {
+		s.fullAt.Store(0)
+	}
 	s.contracts.add(records)
 	if s.cfg.WaitForSinks {
 		return s.waitCommitted(ctx, first+uint64(len(records))-1)
@@ -287,14 +285,13 @@ func (s *Service) Ready() error {
 	if s.cfg.Spool == nil {
 		return nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fullAt == 0 {
+	fullAt := s.fullAt.Load()
+	if fullAt == 0 {
 		return nil
 	}
 	st := s.cfg.Spool.Stats()
-	if st.Bytes < s.fullAt {
-		s.fullAt = 0
+	if st.Bytes < fullAt {
+		s.fullAt.CompareAndSwap(fullAt, 0)
 		return nil
 	}
 	return fmt.Errorf("the spool is full (%d of %d bytes held); waiting for sinks to deliver", st.Bytes, st.MaxBytes)
