@@ -28,8 +28,8 @@ func sinkTypes() *sink.Types {
 // endpoints is every input protocol Accord ships and where it listens.
 func endpoints() []server.Endpoint {
 	return []server.Endpoint{
-		{Path: "/events", Protocol: selfdesc.Name, Decode: selfdesc.Decode},
-		{Path: "/cloudevents", Protocol: cloudevents.Name, Decode: cloudevents.Decode},
+		{Path: "/events", Protocol: selfdesc.Name, Decode: server.Plain(selfdesc.Decode)},
+		{Path: "/cloudevents", Protocol: cloudevents.Name, Decode: server.Plain(cloudevents.Decode)},
 	}
 }
 

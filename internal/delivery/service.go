@@ -214,7 +214,13 @@ func (s *Service) Deliver(ctx context.Context, records []*event.Envelope) error 
 		return fmt.Errorf("append to spool: %w", err)
 	}
 	if s.fullAt.Load() != 0 {
-		s.fullAt.Store(0)
+		// Near the cap a smaller request can fit where a larger one did
+		// not; readiness should not flap with it. A successful append
+		// ends the full state only when the spool is clearly not full
+		// (the disk had filled up, say, and has room again).
+		if st := s.cfg.Spool.Stats(); st.Bytes < st.MaxBytes/4*3 {
+			s.fullAt.Store(0)
+		}
 	}
 	s.contracts.add(records)
 	if s.cfg.WaitForSinks {
@@ -280,7 +286,8 @@ func (s *Service) signalCommit() {
 
 // Ready returns an error while the spool is full: from an append that met
 // the cap (or a full disk) until the spool has shrunk below the size it had
-// then, which happens when sinks pass a segment and it is deleted.
+// then, which happens when sinks pass a segment and it is deleted, or an
+// append succeeds with the spool under three quarters of its cap.
 func (s *Service) Ready() error {
 	if s.cfg.Spool == nil {
 		return nil

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/accord-events/accord/internal/event"
 )
@@ -26,6 +28,34 @@ type Request struct {
 	// Params holds the Content-Type's parameters (charset, ...).
 	Params map[string]string
 	Body   []byte
+	// PathValue returns a wildcard of the route's path ({source} in
+	// /webhooks/{source}); nil when the route has none.
+	PathValue func(name string) string
+}
+
+// Cookie returns the value of the request cookie called name, or "".
+func (r *Request) Cookie(name string) string {
+	c, err := (&http.Request{Header: r.Header}).Cookie(name)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// Reply shapes the answer to a request whose events were read and stored.
+// A nil *Reply (or the zero value) answers 200 with the JSON report of what
+// happened to each event.
+type Reply struct {
+	// Status replaces 200 (302 for a redirect).
+	Status int
+	// Header is added to the answer (Location, Set-Cookie, Cache-Control).
+	Header http.Header
+	// Body, when not nil, replaces the JSON report, with ContentType.
+	Body        []byte
+	ContentType string
+	// OmitIP keeps the client's IP address off the request's records
+	// (Snowplow's SP-Anonymous header).
+	OmitIP bool
 }
 
 // Error is a request that cannot be read as events. The HTTP layer answers
@@ -34,6 +64,11 @@ type Request struct {
 type Error struct {
 	Status  int
 	Failure *event.Failure
+	// Refused marks a request refused outright, such as one with an
+	// unknown write key or a bad signature: nothing of it is stored, it is
+	// answered with Status and counted under Reason in GET /stats.
+	Refused bool
+	Reason  string
 }
 
 func (e *Error) Error() string {
@@ -46,6 +81,38 @@ func (e *Error) Error() string {
 // Errorf returns an *Error with one message.
 func Errorf(status int, t event.FailureType, format string, args ...any) *Error {
 	return &Error{Status: status, Failure: event.NewFailure(t, fmt.Sprintf(format, args...))}
+}
+
+// Refusef returns an *Error that refuses the request without storing it,
+// counted under reason.
+func Refusef(status int, reason string, format string, args ...any) *Error {
+	return &Error{Status: status, Refused: true, Reason: reason, Failure: event.NewFailure(event.ProtocolViolation, fmt.Sprintf(format, args...))}
+}
+
+// Counters counts, by name, what protocols refused or dropped (requests
+// with a bad signature, duplicate events), for GET /stats. It is safe for
+// concurrent use.
+type Counters struct {
+	m sync.Map // name -> *atomic.Uint64
+}
+
+// Add adds n to the counter called name.
+func (c *Counters) Add(name string, n uint64) {
+	v, ok := c.m.Load(name)
+	if !ok {
+		v, _ = c.m.LoadOrStore(name, new(atomic.Uint64))
+	}
+	v.(*atomic.Uint64).Add(n)
+}
+
+// Snapshot returns every counter's value.
+func (c *Counters) Snapshot() map[string]uint64 {
+	out := map[string]uint64{}
+	c.m.Range(func(k, v any) bool {
+		out[k.(string)] = v.(*atomic.Uint64).Load()
+		return true
+	})
+	return out
 }
 
 // UTF8Charset reports whether a Content-Type charset parameter names an

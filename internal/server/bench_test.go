@@ -70,7 +70,7 @@ func benchmarkCollect(b *testing.B, spooled bool) {
 		b.Fatal(err)
 	}
 	p := pipeline.New(contract.NewRegistry(contracts), event.Collector{Name: "accord"}, "default")
-	srv := server.New(config.Default().Server, p, svc, []server.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: selfdesc.Decode}}, log)
+	srv := server.New(config.Default().Server, p, svc, []server.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: server.Plain(selfdesc.Decode)}}, log)
 	h := srv.Handler()
 	body := loadgen.CheckoutBatch(100)
 

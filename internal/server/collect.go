@@ -9,6 +9,8 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -42,10 +44,20 @@ type failureReport struct {
 	Messages []event.Message   `json:"messages"`
 }
 
+// methods returns the methods the endpoint takes.
+func (ep Endpoint) methods() []string {
+	if len(ep.Methods) == 0 {
+		return []string{http.MethodPost}
+	}
+	return ep.Methods
+}
+
 func (s *Server) collect(ep Endpoint) http.Handler {
+	methods := ep.methods()
+	allow := strings.Join(methods, ", ")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			methodNotAllowed(w, r, http.MethodPost)
+		if !slices.Contains(methods, r.Method) {
+			methodNotAllowed(w, r, allow)
 			return
 		}
 		preq := pipeline.Request{
@@ -68,7 +80,7 @@ func (s *Server) collect(ep Endpoint) http.Handler {
 			return
 		}
 		mediaType, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		inputs, err := ep.Decode(&protocol.Request{
+		inputs, reply, err := ep.Decode(&protocol.Request{
 			Method:    r.Method,
 			Path:      r.URL.Path,
 			Header:    r.Header,
@@ -76,22 +88,67 @@ func (s *Server) collect(ep Endpoint) http.Handler {
 			MediaType: strings.ToLower(mediaType),
 			Params:    params,
 			Body:      buf.Bytes(),
+			PathValue: r.PathValue,
 		})
 		if err != nil {
 			var perr *protocol.Error
 			if !errors.As(err, &perr) {
 				perr = protocol.Errorf(http.StatusBadRequest, event.PayloadFormatViolation, "%v", err)
 			}
-			s.reject(w, r, preq, perr, buf.Bytes())
+			if perr.Refused {
+				s.refuse(w, r, ep, perr)
+				return
+			}
+			raw := buf.Bytes()
+			if r.Method == http.MethodGet {
+				raw = []byte(r.URL.RawQuery)
+			}
+			s.reject(w, r, preq, perr, raw)
 			return
+		}
+		if reply != nil && reply.OmitIP {
+			preq.Source.IP = ""
 		}
 		records := s.pipeline.Process(preq, inputs)
 		if err := s.deliverer.Deliver(r.Context(), records); err != nil {
 			s.unavailable(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, report(records))
+		if reply == nil {
+			writeJSON(w, http.StatusOK, report(records))
+			return
+		}
+		for k, vs := range reply.Header {
+			for _, v := range vs {
+				w.Header().Add(k, v)
+			}
+		}
+		status := reply.Status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		if reply.Body == nil {
+			writeJSON(w, status, report(records))
+			return
+		}
+		w.Header().Set("Content-Type", reply.ContentType)
+		w.Header().Set("Content-Length", strconv.Itoa(len(reply.Body)))
+		w.WriteHeader(status)
+		if r.Method != http.MethodHead {
+			_, _ = w.Write(reply.Body)
+		}
 	})
+}
+
+// refuse answers a request refused outright; nothing of it is stored.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, ep Endpoint, perr *protocol.Error) {
+	s.counters.Add(ep.Protocol+"."+perr.Reason, 1)
+	s.log.Debug("request refused", "protocol", ep.Protocol, "reason", perr.Reason, "request_id", requestID(r))
+	msg := perr.Error()
+	if len(perr.Failure.Messages) > 0 {
+		msg = perr.Failure.Messages[0].Message
+	}
+	writeError(w, r, perr.Status, errorBody{Error: msg})
 }
 
 func report(records []*event.Envelope) response {

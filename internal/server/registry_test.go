@@ -33,7 +33,7 @@ func newRegistryServer(t *testing.T) (*httptest.Server, string) {
 	w := contract.NewWatcher(context.Background(), dir, reg, 0, log)
 	t.Cleanup(w.Close)
 	p := pipeline.New(reg, event.Collector{Name: "accord", Version: "test", Env: "test", Host: "h"}, "default")
-	srv := server.New(config.Default().Server, p, &recorder{}, []server.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: selfdesc.Decode}},
+	srv := server.New(config.Default().Server, p, &recorder{}, []server.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: server.Plain(selfdesc.Decode)}},
 		log, server.WithRegistry(reg, w))
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)

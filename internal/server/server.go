@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -21,14 +22,26 @@ import (
 	"github.com/accord-events/accord/internal/protocol"
 )
 
-// Decoder reads a request's events; see package protocol.
-type Decoder func(req *protocol.Request) ([]event.Input, error)
+// Decoder reads a request's events, and says how to answer once they are
+// stored (a nil Reply: the JSON report); see package protocol.
+type Decoder func(req *protocol.Request) ([]event.Input, *protocol.Reply, error)
 
-// Endpoint routes POSTs on Path to a protocol.
+// Endpoint routes requests on Path (an http.ServeMux path pattern, which may
+// hold wildcards such as {source}) to a protocol.
 type Endpoint struct {
-	Path     string
+	Path string
+	// Methods are those the endpoint takes; others get 405. Empty: POST.
+	Methods  []string
 	Protocol string
 	Decode   Decoder
+}
+
+// Plain adapts a decoder that needs no particular answer.
+func Plain(decode func(req *protocol.Request) ([]event.Input, error)) Decoder {
+	return func(req *protocol.Request) ([]event.Input, *protocol.Reply, error) {
+		inputs, err := decode(req)
+		return inputs, nil, err
+	}
 }
 
 // Deliverer takes records once they are processed. Deliver returns only
@@ -52,6 +65,8 @@ type Server struct {
 	// ready says whether records can be taken; stats describes delivery.
 	ready func() error
 	stats func() any
+	// counters count what protocols refused or dropped, for /stats.
+	counters *protocol.Counters
 	// fullLoggedAt throttles the warning logged when the spool is full to
 	// one every fullLogEvery (unix nanoseconds).
 	fullLoggedAt atomic.Int64
@@ -59,7 +74,7 @@ type Server struct {
 
 // New returns a server for the given endpoints.
 func New(cfg config.Server, p *pipeline.Pipeline, d Deliverer, endpoints []Endpoint, log *slog.Logger, opts ...Option) *Server {
-	s := &Server{cfg: cfg, pipeline: p, deliverer: d, log: log}
+	s := &Server{cfg: cfg, pipeline: p, deliverer: d, log: log, counters: &protocol.Counters{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -75,8 +90,12 @@ func New(cfg config.Server, p *pipeline.Pipeline, d Deliverer, endpoints []Endpo
 	}
 	mux.HandleFunc("/healthz", s.healthz)
 	mux.HandleFunc("/readyz", s.readyz)
+	var routes []string
+	for _, ep := range endpoints {
+		routes = append(routes, strings.Join(ep.methods(), "|")+" "+ep.Path)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, http.StatusNotFound, errorBody{Error: fmt.Sprintf("no route %s; events go to POST /events or POST /cloudevents", r.URL.Path)})
+		writeError(w, r, http.StatusNotFound, errorBody{Error: fmt.Sprintf("no route %s; events go to %s", r.URL.Path, strings.Join(routes, ", "))})
 	})
 	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(s.withCORS(mux))))
 	s.http = &http.Server{

@@ -56,7 +56,7 @@ func newServer(t *testing.T, mutate func(*config.Server), endpoints ...server.En
 	}
 	rec := &recorder{}
 	p := pipeline.New(contract.NewRegistry(contracts), event.Collector{Name: "accord", Version: "test", Env: "test", Host: "h"}, "default")
-	eps := append([]server.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: selfdesc.Decode}}, endpoints...)
+	eps := append([]server.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: server.Plain(selfdesc.Decode)}}, endpoints...)
 	return server.New(cfg, p, rec, eps, slog.New(slog.NewTextHandler(io.Discard, nil))), rec
 }
 
@@ -202,7 +202,7 @@ func TestNotReadyOnceShutdownBegins(t *testing.T) {
 }
 
 func TestPanicBecomesJSON500(t *testing.T) {
-	boom := server.Endpoint{Path: "/boom", Protocol: "boom", Decode: func(*protocol.Request) ([]event.Input, error) { panic("decoder bug") }}
+	boom := server.Endpoint{Path: "/boom", Protocol: "boom", Decode: server.Plain(func(*protocol.Request) ([]event.Input, error) { panic("decoder bug") })}
 	srv, _ := newServer(t, nil, boom)
 	w := do(srv.Handler(), http.MethodPost, "/boom", []byte("{}"))
 	if w.Code != http.StatusInternalServerError || jsonBody(t, w)["error"] == "" {
@@ -214,7 +214,7 @@ func TestAccessLogAtDebug(t *testing.T) {
 	var logs bytes.Buffer
 	contracts, _, _ := contract.LoadDir("../scaffold/template/contracts")
 	p := pipeline.New(contract.NewRegistry(contracts), event.Collector{Name: "accord"}, "default")
-	srv := server.New(config.Default().Server, p, &recorder{}, []server.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: selfdesc.Decode}},
+	srv := server.New(config.Default().Server, p, &recorder{}, []server.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: server.Plain(selfdesc.Decode)}},
 		slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	do(srv.Handler(), http.MethodGet, "/events", nil, "X-Request-Id", "r-42")
 	if line := logs.String(); !strings.Contains(line, "msg=request request_id=r-42 method=GET path=/events status=405") {
