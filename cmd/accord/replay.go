@@ -83,7 +83,7 @@ the collector runs. See docs/reliability.md.`,
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", p)
 			}
 			host, _ := os.Hostname()
-			p := pipeline.New(contract.NewRegistry(contracts), event.Collector{Name: cfg.Collector.Name, Version: buildVersion(), Env: cfg.Collector.Env, Host: host}, cfg.Collector.Namespace)
+			p := pipeline.New(contract.NewRegistryWithBase(builtinContracts(), contracts), event.Collector{Name: cfg.Collector.Name, Version: buildVersion(), Env: cfg.Collector.Env, Host: host}, cfg.Collector.Namespace)
 
 			ctx := cmd.Context()
 			deliver := func(context.Context, []*event.Envelope) error { return nil }
@@ -136,11 +136,11 @@ the collector runs. See docs/reliability.md.`,
 // failedQuery builds the record filter from the flags.
 func failedQuery(types []string, schema, since, until string) (sink.FailedQuery, error) {
 	q := sink.FailedQuery{Schema: schema}
-	known := map[event.FailureType]bool{event.SizeViolation: true, event.PayloadFormatViolation: true, event.ProtocolViolation: true, event.SchemaNotFound: true, event.SchemaViolation: true}
+	known := map[event.FailureType]bool{event.SizeViolation: true, event.PayloadFormatViolation: true, event.ProtocolViolation: true, event.SchemaNotFound: true, event.SchemaViolation: true, event.UnplannedEvent: true}
 	for _, t := range types {
 		ft := event.FailureType(t)
 		if !known[ft] {
-			return q, fmt.Errorf("--type %q is not a failure type; use size_violation, payload_format_violation, protocol_violation, schema_not_found or schema_violation", t)
+			return q, fmt.Errorf("--type %q is not a failure type; use size_violation, payload_format_violation, protocol_violation, schema_not_found, schema_violation or unplanned_event", t)
 		}
 		q.Types = append(q.Types, ft)
 	}

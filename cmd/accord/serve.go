@@ -13,6 +13,7 @@ import (
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/pipeline"
+	"github.com/accord-events/accord/internal/protocol"
 	"github.com/accord-events/accord/internal/server"
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
@@ -79,7 +80,7 @@ func serve(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	registry := contract.NewRegistry(nil)
+	registry := contract.NewRegistryWithBase(builtinContracts(), nil)
 	watcher := contract.NewWatcher(ctx, cfg.Contracts.Dir, registry, cfg.Contracts.ReloadInterval, log)
 	defer watcher.Close()
 	sinks, err := openSinks(ctx, plans, log)
@@ -97,8 +98,10 @@ func serve(ctx context.Context, cfg config.Config) error {
 	}
 	host, _ := os.Hostname()
 	p := pipeline.New(registry, event.Collector{Name: cfg.Collector.Name, Version: buildVersion(), Env: cfg.Collector.Env, Host: host}, cfg.Collector.Namespace)
-	srv := server.New(cfg.Server, p, deliverer, endpoints(), log,
+	counters := &protocol.Counters{}
+	srv := server.New(cfg.Server, p, deliverer, endpoints(cfg.Protocols, registry, counters, log), log,
 		server.WithRegistry(registry, watcher),
+		server.WithCounters(counters),
 		server.WithStatus(deliverer.Ready, func() any { return deliverer.Stats() }))
 
 	ln, err := net.Listen("tcp", cfg.Server.Addr)

@@ -44,7 +44,7 @@ Exit status: 0 valid, 1 invalid, 2 the check could not run.`,
 			for _, p := range problems {
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: contract not loaded: %v\n", p)
 			}
-			p := pipeline.New(contract.NewRegistry(contracts), event.Collector{Name: "accord validate", Version: buildVersion()}, "")
+			p := pipeline.New(contract.NewRegistryWithBase(builtinContracts(), contracts), event.Collector{Name: "accord validate", Version: buildVersion()}, "")
 			rec := p.Process(pipeline.Request{Protocol: "validate", CollectedAt: time.Now()}, []event.Input{inputFor(schema, data)})[0]
 			return printVerdict(cmd.OutOrStdout(), format, rec)
 		},

@@ -4,13 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 
 	"github.com/accord-events/accord/internal/config"
 	"github.com/accord-events/accord/internal/delivery"
+	"github.com/accord-events/accord/internal/contract"
+	"github.com/accord-events/accord/internal/protocol"
 	"github.com/accord-events/accord/internal/protocol/cloudevents"
+	"github.com/accord-events/accord/internal/protocol/pixel"
+	"github.com/accord-events/accord/internal/protocol/segment"
 	"github.com/accord-events/accord/internal/protocol/selfdesc"
+	"github.com/accord-events/accord/internal/protocol/snowplow"
+	"github.com/accord-events/accord/internal/protocol/webhook"
 	"github.com/accord-events/accord/internal/server"
 	"github.com/accord-events/accord/internal/sink"
 	"github.com/accord-events/accord/internal/sink/file"
@@ -25,12 +33,56 @@ func sinkTypes() *sink.Types {
 	return sink.NewTypes(sqlite.Type(), file.Type(), stdout.Type(), httpsink.Type())
 }
 
-// endpoints is every input protocol Accord ships and where it listens.
-func endpoints() []server.Endpoint {
-	return []server.Endpoint{
+// endpoints is every input protocol Accord ships and where it listens, as
+// configured. Contracts come from registry; protocols count what they
+// refuse or drop into counters.
+func endpoints(cfg config.Protocols, registry *contract.Registry, counters *protocol.Counters, log *slog.Logger) []server.Endpoint {
+	get := []string{http.MethodGet, http.MethodHead}
+	eps := []server.Endpoint{
 		{Path: "/events", Protocol: selfdesc.Name, Decode: server.Plain(selfdesc.Decode)},
 		{Path: "/cloudevents", Protocol: cloudevents.Name, Decode: server.Plain(cloudevents.Decode)},
 	}
+	if cfg.Snowplow.Enabled {
+		sp := snowplow.NewCollector(cfg.Snowplow)
+		eps = append(eps,
+			server.Endpoint{Path: snowplow.PathPixel, Methods: get, Protocol: snowplow.Name, Decode: sp.Pixel},
+			server.Endpoint{Path: snowplow.PathPost, Protocol: snowplow.Name, Decode: sp.Post},
+			server.Endpoint{Path: snowplow.PathRedirect, Methods: get, Protocol: snowplow.Name, Decode: sp.Redirect},
+		)
+		for _, p := range cfg.Snowplow.Paths {
+			eps = append(eps, server.Endpoint{Path: p, Methods: []string{http.MethodPost, http.MethodGet, http.MethodHead}, Protocol: snowplow.Name, Decode: sp.Any})
+		}
+	}
+	if cfg.Segment.Enabled {
+		sg := segment.NewCollector(cfg.Segment, registry, counters)
+		sg.PlanProblems = func(err error) { log.Warn("segment tracking plan", "err", err) }
+		eps = append(eps, server.Endpoint{Path: segment.Path, Protocol: segment.Name, Decode: sg.Handle})
+	}
+	if len(cfg.Webhooks) > 0 {
+		eps = append(eps, server.Endpoint{Path: webhook.Path, Protocol: webhook.Name, Decode: webhook.NewCollector(cfg.Webhooks).Handle})
+	}
+	if cfg.Pixel.Enabled {
+		px := pixel.NewCollector(cfg.Pixel, registry)
+		eps = append(eps,
+			server.Endpoint{Path: pixel.PathArbitrary, Methods: get, Protocol: pixel.Name, Decode: px.Arbitrary},
+			server.Endpoint{Path: pixel.PathTyped, Methods: get, Protocol: pixel.Name, Decode: px.Typed},
+		)
+	}
+	return eps
+}
+
+// builtinContracts are the contracts that ship with Accord: those of the
+// Snowplow event types. They are in every registry, under the user's.
+func builtinContracts() []*contract.Contract {
+	sub, err := fs.Sub(snowplow.Contracts, "contracts")
+	if err == nil {
+		var cs []*contract.Contract
+		if cs, err = contract.LoadFS(sub, "snowplow"); err == nil {
+			return cs
+		}
+	}
+	// The embedded files are tested; this is a broken build.
+	panic(fmt.Sprintf("built-in contracts: %v", err))
 }
 
 // referenceSinkTypes describes the sink types for the generated docs.

@@ -199,6 +199,9 @@ func TestTemplateLoadsAsDefaults(t *testing.T) {
 		t.Errorf("template loads as\n%s\nwant\n%s", got, wantYAML)
 	}
 	for _, f := range Fields(Default(), "", "") {
+		if strings.Contains(f.Key, "[i]") {
+			continue // list entries' keys are documented in the reference; the template writes the list empty
+		}
 		leaf := f.Key[strings.LastIndex(f.Key, ".")+1:]
 		if !strings.Contains(tpl, leaf+":") {
 			t.Errorf("template lacks key %s", f.Key)

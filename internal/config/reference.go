@@ -52,6 +52,12 @@ func collectFields(v reflect.Value, key, env string, out *[]Field) {
 			collectFields(fv, k, e, out)
 			continue
 		}
+		if fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.Struct {
+			// A list of entries: the list, then each entry's keys.
+			*out = append(*out, Field{Key: k, Env: e, Type: "list", Default: "[]", Doc: f.Tag.Get("doc")})
+			collectFields(reflect.New(fv.Type().Elem()).Elem(), k+"[i]", e+"_{i}", out)
+			continue
+		}
 		*out = append(*out, Field{Key: k, Env: e, Type: typeName(fv.Type()), Default: yamlScalar(fv.Interface()), Doc: f.Tag.Get("doc")})
 	}
 }
@@ -238,6 +244,9 @@ func writeSinkEntry(b *strings.Builder, s Sink, st SinkType, comment string) {
 func writeYAMLFields(b *strings.Builder, fields []Field, prefix string) {
 	var open []string // the mapping keys the previous field was nested in
 	for _, f := range fields {
+		if strings.Contains(f.Key, "[i]") {
+			continue // the keys of list entries: the list is written empty
+		}
 		parts := strings.Split(f.Key, ".")
 		parents := parts[:len(parts)-1]
 		same := 0

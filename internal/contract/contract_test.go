@@ -178,3 +178,21 @@ func TestParseKey(t *testing.T) {
 		}
 	}
 }
+
+func TestRegistryBaseContractsSurviveReplace(t *testing.T) {
+	doc := []byte(`{"$schema": "http://iglucentral.com/schemas/com.snowplowanalytics.self-desc/schema/jsonschema/1-0-0#",
+ "self": {"vendor": "com.builtin", "name": "ping", "format": "jsonschema", "version": "1-0-0"}, "type": "object"}`)
+	builtin, err := Compile(doc, Key{}, "builtin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRegistryWithBase([]*Contract{builtin}, nil)
+	g := r.Generation()
+	r.Replace(nil)
+	if r.Generation() == g {
+		t.Error("Replace did not change the generation")
+	}
+	if _, err := r.Resolve("iglu:com.builtin/ping/jsonschema/1-0-0"); err != nil {
+		t.Errorf("base contract lost after Replace: %v", err)
+	}
+}

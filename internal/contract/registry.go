@@ -29,6 +29,12 @@ const maxCachedLookups = 10_000
 // lookup sees either the old set or the new one, never a mix.
 type Registry struct {
 	current atomic.Pointer[snapshot]
+	// base holds the contracts that ship with Accord (the Snowplow event
+	// types); every Replace keeps them, under the contracts given.
+	base []*Contract
+	// generation counts Replace calls, so that what is derived from the
+	// contracts (a Segment tracking plan) knows when to derive it again.
+	generation atomic.Uint64
 }
 
 type snapshot struct {
@@ -55,15 +61,31 @@ func NewRegistry(contracts []*Contract) *Registry {
 	return r
 }
 
-// Replace swaps the registry's contracts for contracts.
+// NewRegistryWithBase returns a registry that always holds base (contracts
+// that ship with Accord) besides the contracts given to it; a contract of
+// the same key given later replaces a base one, so users can amend them.
+func NewRegistryWithBase(base, contracts []*Contract) *Registry {
+	r := &Registry{base: base}
+	r.Replace(contracts)
+	return r
+}
+
+// Replace swaps the registry's contracts for contracts (and the base ones).
 func (r *Registry) Replace(contracts []*Contract) {
-	s := &snapshot{byKey: make(map[string]*Contract, len(contracts))}
+	s := &snapshot{byKey: make(map[string]*Contract, len(r.base)+len(contracts))}
+	for _, c := range r.base {
+		s.byKey[c.Key.String()] = c
+	}
 	for _, c := range contracts {
 		s.byKey[c.Key.String()] = c
 	}
 	s.lookups.Store(&lookupCache{})
 	r.current.Store(s)
+	r.generation.Add(1)
 }
+
+// Generation changes whenever the registry's contracts are replaced.
+func (r *Registry) Generation() uint64 { return r.generation.Load() }
 
 // Len returns how many contracts the registry holds.
 func (r *Registry) Len() int { return len(r.current.Load().byKey) }
@@ -176,4 +198,34 @@ func loadFile(path, rel string) (*Contract, error) {
 		return nil, err
 	}
 	return Compile(doc, want, path)
+}
+
+// LoadFS compiles every contract in fsys, laid out as LoadDir expects. It is
+// for contracts that ship inside the binary, so any problem is an error;
+// source names the set in Contract.Source and in errors.
+func LoadFS(fsys fs.FS, source string) ([]*Contract, error) {
+	var contracts []*Contract
+	err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		want, err := ParseKey(path)
+		if err != nil || strings.Count(path, "/") != 3 {
+			return fmt.Errorf("%s: not in the contracts layout {vendor}/{name}/jsonschema/{M-R-A}", path)
+		}
+		doc, err := fs.ReadFile(fsys, path)
+		if err != nil {
+			return err
+		}
+		c, err := Compile(doc, want, source+":"+path)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		contracts = append(contracts, c)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load contracts from %s: %w", source, err)
+	}
+	return contracts, nil
 }

@@ -47,7 +47,8 @@ type watchedFile struct {
 
 // ReloadReport says what a reload found.
 type ReloadReport struct {
-	// Loaded is how many contracts the registry holds after the reload.
+	// Loaded is how many contracts the directory holds after the reload
+	// (the registry also holds the contracts that ship with Accord).
 	Loaded int `json:"loaded"`
 	// Failed lists the files that do not compile, each with the contract
 	// kept in its place, if any.
@@ -180,7 +181,7 @@ func (w *Watcher) reload(force bool) (ReloadReport, error) {
 	}
 	w.files = next
 	w.reg.Replace(contracts)
-	rep.Loaded = w.reg.Len()
+	rep.Loaded = len(contracts)
 	return rep, dirErr
 }
 

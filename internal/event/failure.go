@@ -21,6 +21,9 @@ const (
 	// SchemaViolation: the event's data or a context does not validate
 	// against its contract.
 	SchemaViolation FailureType = "schema_violation"
+	// UnplannedEvent: a Segment message that no contract's tracking plan
+	// covers, from a source whose unplanned policy is block.
+	UnplannedEvent FailureType = "unplanned_event"
 )
 
 // Failure says why a record failed.

@@ -56,6 +56,9 @@ type Reply struct {
 	// OmitIP keeps the client's IP address off the request's records
 	// (Snowplow's SP-Anonymous header).
 	OmitIP bool
+	// Stored, when set, is called once the request's records are stored,
+	// before the answer (Segment's dedup remembers message ids then).
+	Stored func()
 }
 
 // Error is a request that cannot be read as events. The HTTP layer answers

@@ -118,6 +118,9 @@ func (s *Server) collect(ep Endpoint) http.Handler {
 			writeJSON(w, http.StatusOK, report(records))
 			return
 		}
+		if reply.Stored != nil {
+			reply.Stored()
+		}
 		for k, vs := range reply.Header {
 			for _, v := range vs {
 				w.Header().Add(k, v)

@@ -414,10 +414,11 @@ var metadataFixes = map[string]string{
 	"tags":           `make tags a list of unique lower-case words, such as ["commerce", "revenue"]`,
 	"sla":            `write sla as {"freshness": "15m", "volume_per_day": 10000}: freshness a positive Go duration, volume_per_day a whole number of at least 0`,
 	"segment_events": `make segment_events a list of unique Segment event names, such as ["Order Completed"]`,
+	"segment_calls":  `make segment_calls a list of unique Segment call types among track, identify, page, screen, group and alias, such as ["identify"]`,
 	"destinations":   `make destinations a list of unique sink names, such as ["warehouse"]`,
 }
 
-const metadataKeys = "owner, team, description, tags, sla, segment_events and destinations"
+const metadataKeys = "owner, team, description, tags, sla, segment_events, segment_calls and destinations"
 
 func (f *fileLint) metadata(root map[string]any) {
 	v, ok := root["x-accord"]

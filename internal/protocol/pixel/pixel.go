@@ -37,6 +37,7 @@ import (
 
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/jsonscan"
+	"github.com/accord-events/accord/internal/protocol"
 )
 
 // Name is the protocol's name on envelopes.
@@ -50,18 +51,9 @@ const (
 	ParamRedirect    = "redirect"
 )
 
-// GIF is a transparent 1x1 GIF89a, the body of every pixel answer (with
-// Content-Type image/gif). It is shared: never modify it.
-var GIF = []byte{
-	'G', 'I', 'F', '8', '9', 'a', // header
-	0x01, 0x00, 0x01, 0x00, // logical screen 1x1
-	0x80, 0x00, 0x00, // global colour table of 2 colours, background 0
-	0x00, 0x00, 0x00, 0xff, 0xff, 0xff, // black, white
-	0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, // graphic control: colour 0 is transparent
-	0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, // image 1x1 at 0,0
-	0x02, 0x02, 0x44, 0x01, 0x00, // LZW data: one pixel of colour 0
-	0x3b, // trailer
-}
+// GIF is the transparent 1x1 GIF every pixel answer carries (with
+// Content-Type image/gif); see protocol.GIF.
+var GIF = protocol.GIF
 
 // maxMessages bounds the messages kept for one event, so that a hostile query
 // with thousands of bad parameters costs no more than a few.

@@ -42,18 +42,57 @@ func NewDedup(window time.Duration, maxEntries int) *Dedup {
 // was not, records it as seen at now. An empty id (a message sent without
 // messageId) is never seen.
 func (d *Dedup) Seen(id string, now time.Time) bool {
-	if id == "" || d.window <= 0 || d.maxEntries <= 0 {
+	if !d.on(id) {
 		return false
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	// Forget what has expired, oldest first.
+	if d.has(id, now) {
+		return true
+	}
+	d.add(id, now)
+	return false
+}
+
+// Has reports whether id was recorded within the window before now, without
+// recording it. The collector asks Has while it reads a request and calls
+// Add only once the request's records are stored, so that a request that
+// failed (and that the client will retry) marks nothing as seen.
+func (d *Dedup) Has(id string, now time.Time) bool {
+	if !d.on(id) {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.has(id, now)
+}
+
+// Add records id as seen at now, unless it was already seen in the window.
+func (d *Dedup) Add(id string, now time.Time) {
+	if !d.on(id) {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.has(id, now) {
+		d.add(id, now)
+	}
+}
+
+func (d *Dedup) on(id string) bool { return id != "" && d.window > 0 && d.maxEntries > 0 }
+
+// has forgets what has expired, oldest first, and reports whether id is
+// remembered. Called with mu held.
+func (d *Dedup) has(id string, now time.Time) bool {
 	for d.n > 0 && now.Sub(d.order[d.head].at) >= d.window {
 		d.forget()
 	}
-	if at, ok := d.seen[id]; ok && now.Sub(at) < d.window {
-		return true
-	}
+	at, ok := d.seen[id]
+	return ok && now.Sub(at) < d.window
+}
+
+// add records id at now. Called with mu held.
+func (d *Dedup) add(id string, now time.Time) {
 	if d.n == d.maxEntries {
 		d.forget()
 	}
@@ -65,7 +104,6 @@ func (d *Dedup) Seen(id string, now time.Time) bool {
 	d.order[(d.head+d.n)%len(d.order)] = entry{id: id, at: now}
 	d.n++
 	d.seen[id] = now
-	return false
 }
 
 // forget drops the oldest entry of the ring.

@@ -37,8 +37,8 @@ func TestContracts(t *testing.T) {
 		t.Errorf("contract does not load: %v", p)
 	}
 	reg := contract.NewRegistry(contracts)
-	if reg.Len() != 5 {
-		t.Errorf("%d contracts, want 5", reg.Len())
+	if reg.Len() != 6 {
+		t.Errorf("%d contracts, want 6", reg.Len())
 	}
 
 	tests := []struct {
@@ -100,8 +100,8 @@ func TestContractsLint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Files != 5 {
-		t.Errorf("linted %d files, want 5", r.Files)
+	if r.Files != 6 {
+		t.Errorf("linted %d files, want 6", r.Files)
 	}
 	for _, f := range r.Findings {
 		t.Errorf("%s:%d: %s %s: %s", f.File, f.Line, f.Severity, f.Rule, f.Message)

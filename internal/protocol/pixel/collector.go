@@ -1,0 +1,98 @@
+package pixel
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/accord-events/accord/internal/contract"
+	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/protocol"
+)
+
+// Routes of the pixel.
+const (
+	PathArbitrary = "/px"
+	PathTyped     = "/px/{vendor}/{name}/{version}"
+)
+
+// Options configures the pixel endpoints.
+type Options struct {
+	Enabled       bool     `yaml:"enabled" doc:"Serve the tracking pixel: GET /px (arbitrary events) and GET /px/{vendor}/{name}/{version} (events of that contract)."`
+	RedirectAllow []string `yaml:"redirect_allow" doc:"Hosts the redirect parameter may send the browser to, such as shop.example.com or *.example.com for any subdomain; any other target is refused with 400, so the pixel is never an open redirect."`
+}
+
+// DefaultOptions returns the defaults: on, with no redirect target allowed.
+func DefaultOptions() Options { return Options{Enabled: true} }
+
+// Validate reports every problem, keys relative to protocols.pixel.
+func (o Options) Validate() error {
+	var errs []error
+	for i, h := range o.RedirectAllow {
+		if h == "" || strings.Contains(h, "/") || strings.Contains(h, ":") {
+			errs = append(errs, fmt.Errorf("redirect_allow[%d]: %q is not a host; write a host such as shop.example.com, or *.example.com", i, h))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Resolver finds a contract by key; *contract.Registry is one.
+type Resolver interface {
+	Resolve(key string) (*contract.Contract, error)
+}
+
+// Collector answers pixel requests. Its methods have the shape of the
+// server's decoders.
+type Collector struct {
+	opts     Options
+	resolver Resolver
+	// coercers caches one Coercer per compiled contract: building one
+	// reads the contract's schema, which costs more than a hit.
+	coercers sync.Map // *contract.Contract -> *Coercer
+}
+
+// NewCollector returns a pixel collector that finds contracts in resolver.
+func NewCollector(opts Options, resolver Resolver) *Collector {
+	return &Collector{opts: opts, resolver: resolver}
+}
+
+// Arbitrary reads GET /px.
+func (c *Collector) Arbitrary(req *protocol.Request) ([]event.Input, *protocol.Reply, error) {
+	return c.answer(req, DecodeArbitrary(req.Query))
+}
+
+// Typed reads GET /px/{vendor}/{name}/{version}: the query converted to the
+// contract's types. An unknown contract leaves the values as text and the
+// pipeline records the event as schema_not_found.
+func (c *Collector) Typed(req *protocol.Request) ([]event.Input, *protocol.Reply, error) {
+	key := "iglu:" + req.PathValue("vendor") + "/" + req.PathValue("name") + "/jsonschema/" + req.PathValue("version")
+	ct, err := c.resolver.Resolve(key)
+	if err != nil {
+		in := DecodeArbitrary(req.Query)
+		in.Arbitrary, in.SchemaKey = false, key
+		return c.answer(req, in)
+	}
+	co, ok := c.coercers.Load(ct)
+	if !ok {
+		co, _ = c.coercers.LoadOrStore(ct, NewCoercer(ct))
+	}
+	return c.answer(req, co.(*Coercer).Decode(req.Query))
+}
+
+// answer is the GIF, or a redirect when one was asked for and is allowed.
+func (c *Collector) answer(req *protocol.Request, in event.Input) ([]event.Input, *protocol.Reply, error) {
+	reply := &protocol.Reply{Header: http.Header{}, Body: protocol.GIF, ContentType: "image/gif"}
+	reply.Header.Set("Cache-Control", "no-store")
+	if target := req.Query.Get(ParamRedirect); target != "" {
+		to, err := protocol.RedirectAllowed(target, c.opts.RedirectAllow)
+		if err != nil {
+			return nil, nil, protocol.Errorf(http.StatusBadRequest, event.ProtocolViolation, "%v; the hosts the pixel may redirect to are set in protocols.pixel.redirect_allow", err)
+		}
+		reply.Status = http.StatusFound
+		reply.Header.Set("Location", to.String())
+		reply.Body, reply.ContentType = []byte{}, "text/plain; charset=utf-8"
+	}
+	return []event.Input{in}, reply, nil
+}
