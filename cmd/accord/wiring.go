@@ -10,8 +10,8 @@ import (
 	"os"
 
 	"github.com/accord-events/accord/internal/config"
-	"github.com/accord-events/accord/internal/delivery"
 	"github.com/accord-events/accord/internal/contract"
+	"github.com/accord-events/accord/internal/delivery"
 	"github.com/accord-events/accord/internal/protocol"
 	"github.com/accord-events/accord/internal/protocol/cloudevents"
 	"github.com/accord-events/accord/internal/protocol/pixel"
