@@ -34,9 +34,11 @@ func (s *Server) withCORS(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		// The origin is echoed rather than "*", so pages that send
-		// credentials are answered too.
+		// The origin is echoed rather than "*", and credentials are
+		// allowed, so pages that send cookies (Snowplow's browser tracker
+		// does, for the network user id) are answered too.
 		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Allow-Credentials", "true")
 		if preflight {
 			h.Add("Vary", "Access-Control-Request-Method")
 			h.Add("Vary", "Access-Control-Request-Headers")

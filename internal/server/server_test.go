@@ -248,6 +248,9 @@ func TestCORS(t *testing.T) {
 			if tc.wantStatus == 204 && (w.Header().Get("Access-Control-Allow-Methods") == "" || w.Header().Get("Access-Control-Max-Age") == "") {
 				t.Errorf("preflight answer lacks methods or max-age: %v", w.Header())
 			}
+			if creds := w.Header().Get("Access-Control-Allow-Credentials"); (tc.wantAllowed != "") != (creds == "true") {
+				t.Errorf("Access-Control-Allow-Credentials %q with allowed origin %q", creds, tc.wantAllowed)
+			}
 		})
 	}
 }
