@@ -37,7 +37,7 @@ func decodeBinary(req *protocol.Request) ([]event.Input, error) {
 	for _, key := range keys {
 		values := req.Header[key]
 		if len(key) == len(headerPrefix) {
-			p.add(event.ProtocolViolation, "", "a header named %s has no attribute name; name it ce-<attribute>", key)
+			p.Add(event.ProtocolViolation, "", "a header named %s has no attribute name; name it ce-<attribute>", key)
 			continue
 		}
 		name := strings.ToLower(key[len(headerPrefix):])
@@ -46,7 +46,7 @@ func decodeBinary(req *protocol.Request) ([]event.Input, error) {
 			continue
 		}
 		if len(values) != 1 {
-			p.add(event.ProtocolViolation, "", "the header %s was sent %d times; send each attribute once", header, len(values))
+			p.Add(event.ProtocolViolation, "", "the header %s was sent %d times; send each attribute once", header, len(values))
 		}
 		value := values[0]
 		if strings.IndexByte(value, '%') >= 0 {
@@ -54,29 +54,29 @@ func decodeBinary(req *protocol.Request) ([]event.Input, error) {
 			// (HTTP protocol binding, 3.1.3.2).
 			v, err := url.PathUnescape(value)
 			if err != nil {
-				p.add(event.ProtocolViolation, "/"+name, "the header %s is not correctly percent-encoded: %v; encode %% as %%25", header, err)
+				p.Add(event.ProtocolViolation, "/"+name, "the header %s is not correctly percent-encoded: %v; encode %% as %%25", header, err)
 			} else {
 				value = v
 			}
 		}
 		if !utf8.ValidString(value) {
-			p.add(event.PayloadFormatViolation, "/"+name, "the header %s holds bytes that are not valid UTF-8; percent-encode its UTF-8 bytes", header)
+			p.Add(event.PayloadFormatViolation, "/"+name, "the header %s holds bytes that are not valid UTF-8; percent-encode its UTF-8 bytes", header)
 		}
 		bit := attrBit(name)
 		switch {
 		case bit == aData || bit == aDataBase64:
-			p.add(event.ProtocolViolation, "/"+name, "the header %s is not allowed; in binary mode the data is the request body", header)
+			p.Add(event.ProtocolViolation, "/"+name, "the header %s is not allowed; in binary mode the data is the request body", header)
 			continue
 		case bit == aDataContentType:
-			p.add(event.ProtocolViolation, "/"+name, "the header %s is not allowed; in binary mode datacontenttype is the Content-Type header", header)
+			p.Add(event.ProtocolViolation, "/"+name, "the header %s is not allowed; in binary mode datacontenttype is the Content-Type header", header)
 			continue
 		case bit == 0 && !validName(name):
-			p.add(event.ProtocolViolation, "/"+escapePointer(name), "the header %s does not name a valid attribute; attribute names are lower-case letters a-z and digits 0-9 only", header)
+			p.Add(event.ProtocolViolation, "/"+protocol.EscapePointer(name), "the header %s does not name a valid attribute; attribute names are lower-case letters a-z and digits 0-9 only", header)
 		}
 		seen |= bit
 		attrs = append(attrs, attr{name, value})
 	}
-	if len(attrs) == 0 && p.n == 0 {
+	if len(attrs) == 0 && p.Len() == 0 {
 		return nil, protocol.Errorf(http.StatusBadRequest, event.ProtocolViolation,
 			"the request carries no CloudEvent: send one as %s (structured mode), several as %s (batch mode), or the data as the body with ce-specversion, ce-id, ce-source, ce-type and ce-dataschema headers (binary mode)",
 			MediaStructured, MediaBatch)
@@ -89,7 +89,7 @@ func decodeBinary(req *protocol.Request) ([]event.Input, error) {
 	slices.SortStableFunc(attrs, func(a, b attr) int { return strings.Compare(a.name, b.name) })
 	for i := 1; i < len(attrs); i++ {
 		if attrs[i].name == attrs[i-1].name {
-			p.add(event.ProtocolViolation, "/"+attrs[i].name, "the header ce-%s was sent more than once; send each attribute once", attrs[i].name)
+			p.Add(event.ProtocolViolation, "/"+attrs[i].name, "the header ce-%s was sent more than once; send each attribute once", attrs[i].name)
 		}
 	}
 
@@ -98,7 +98,7 @@ func decodeBinary(req *protocol.Request) ([]event.Input, error) {
 		switch attrBit(a.name) {
 		case aSpecVersion:
 			if a.value != SpecVersion {
-				p.add(event.ProtocolViolation, "/specversion", "ce-specversion %q is not supported; Accord reads CloudEvents %s: set ce-specversion to %q", a.value, SpecVersion, SpecVersion)
+				p.Add(event.ProtocolViolation, "/specversion", "ce-specversion %q is not supported; Accord reads CloudEvents %s: set ce-specversion to %q", a.value, SpecVersion, SpecVersion)
 			}
 		case aID:
 			in.EventID = a.value
@@ -107,12 +107,12 @@ func decodeBinary(req *protocol.Request) ([]event.Input, error) {
 		case aTime:
 			t, err := time.Parse(time.RFC3339Nano, a.value)
 			if err != nil {
-				p.add(event.ProtocolViolation, "/time", "ce-time %q is not an RFC 3339 timestamp; send one such as 2024-05-01T12:30:00.000Z", a.value)
+				p.Add(event.ProtocolViolation, "/time", "ce-time %q is not an RFC 3339 timestamp; send one such as 2024-05-01T12:30:00.000Z", a.value)
 			}
 			in.CreatedAt = t
 		}
 		if a.value == "" && attrBit(a.name) != 0 && attrBit(a.name) != aSpecVersion {
-			p.add(event.ProtocolViolation, "/"+a.name, "ce-%s is empty; it must be a non-empty string (or left out when optional)", a.name)
+			p.Add(event.ProtocolViolation, "/"+a.name, "ce-%s is empty; it must be a non-empty string (or left out when optional)", a.name)
 		}
 	}
 	required(seen, headerPrefix, &p)
@@ -126,7 +126,7 @@ func decodeBinary(req *protocol.Request) ([]event.Input, error) {
 		in.Data = checkJSONData(body, contentType, "/data", "the body holds", &p)
 		dataIsJSON = in.Data != nil
 	}
-	in.Failure = p.failure()
+	in.Failure = p.Failure()
 
 	// Attributes: every attribute as a JSON string. Raw: the event as a
 	// structured-mode JSON object, so that a failed record loses nothing.

@@ -44,10 +44,6 @@ const SpecVersion = "1.0"
 // exampleKey shows the form of a contract key in messages.
 const exampleKey = "iglu:com.acme/order_placed/jsonschema/1-0-0"
 
-// maxMessages bounds the messages kept for one event, so that a hostile event
-// with thousands of bad attributes costs no more than a few.
-const maxMessages = 10
-
 // noData is the data of an event that carries none: contracts see it as JSON
 // null, as they would an explicit "data": null. Each event gets its own copy,
 // so that no Input shares bytes with another.
@@ -197,48 +193,8 @@ func attrBit(name string) uint16 {
 	return 0
 }
 
-// problems collects what is wrong with one event, by failure type.
-type problems struct {
-	format, protocol, schema []event.Message
-	n                        int
-}
-
-func (p *problems) add(t event.FailureType, path, format string, args ...any) {
-	p.n++
-	if p.n > maxMessages {
-		return
-	}
-	m := event.Message{InstancePath: path, Message: fmt.Sprintf(format, args...)}
-	switch t {
-	case event.PayloadFormatViolation:
-		p.format = append(p.format, m)
-	case event.ProtocolViolation:
-		p.protocol = append(p.protocol, m)
-	default:
-		p.schema = append(p.schema, m)
-	}
-}
-
-// failure is nil when there were no problems. Its type is the most basic
-// problem found: unreadable data before broken protocol rules before a
-// missing contract; its messages are all of them.
-func (p *problems) failure() *event.Failure {
-	if p.n == 0 {
-		return nil
-	}
-	f := &event.Failure{Type: event.SchemaNotFound}
-	switch {
-	case len(p.format) > 0:
-		f.Type = event.PayloadFormatViolation
-	case len(p.protocol) > 0:
-		f.Type = event.ProtocolViolation
-	}
-	f.Messages = append(append(append(f.Messages, p.format...), p.protocol...), p.schema...)
-	if p.n > maxMessages {
-		f.Messages = append(f.Messages, event.Message{Message: fmt.Sprintf("%d more problems were found and not listed; fix the ones above and send the event again", p.n-maxMessages)})
-	}
-	return f
-}
+// problems collects what is wrong with one event.
+type problems = protocol.Problems
 
 // event reads the structured-mode event that starts at b[start] into in and
 // returns the index just past it. The error is a syntax error.
@@ -263,7 +219,7 @@ func (d *decoder) event(b []byte, start int, in *event.Input) (int, error) {
 		if bit != 0 {
 			name = attrNames[bits.TrailingZeros16(bit)]
 			if seen&bit != 0 {
-				p.add(event.ProtocolViolation, "/"+name, "the attribute %s appears more than once; send it once", name)
+				p.Add(event.ProtocolViolation, "/"+name, "the attribute %s appears more than once; send it once", name)
 			}
 			seen |= bit
 		}
@@ -292,17 +248,17 @@ func (d *decoder) event(b []byte, start int, in *event.Input) (int, error) {
 		if bit == 0 {
 			if !validName(nameBytes) {
 				name = string(nameBytes)
-				p.add(event.ProtocolViolation, "/"+escapePointer(name), "%q is not a valid attribute name; extension attribute names are lower-case letters a-z and digits 0-9 only", name)
+				p.Add(event.ProtocolViolation, "/"+protocol.EscapePointer(name), "%q is not a valid attribute name; extension attribute names are lower-case letters a-z and digits 0-9 only", name)
 			} else if b[vs] == '{' || b[vs] == '[' {
-				p.add(event.ProtocolViolation, "/"+string(nameBytes), "the extension attribute %s is %s; extension values must be a string, an integer or a boolean", nameBytes, jsonscan.Kind(b[vs]))
+				p.Add(event.ProtocolViolation, "/"+string(nameBytes), "the extension attribute %s is %s; extension values must be a string, an integer or a boolean", nameBytes, jsonscan.Kind(b[vs]))
 			} else if b[vs] != '"' && b[vs] != 't' && b[vs] != 'f' && !isInteger(b[vs:ve]) {
-				p.add(event.ProtocolViolation, "/"+string(nameBytes), "the extension attribute %s is %s, not an integer; extension values must be a string, an integer or a boolean", nameBytes, b[vs:ve])
+				p.Add(event.ProtocolViolation, "/"+string(nameBytes), "the extension attribute %s is %s, not an integer; extension values must be a string, an integer or a boolean", nameBytes, b[vs:ve])
 			}
 		} else {
 			var s string
 			switch {
 			case b[vs] != '"':
-				p.add(event.ProtocolViolation, "/"+name, "%s is %s; it must be a string", name, jsonscan.Kind(b[vs]))
+				p.Add(event.ProtocolViolation, "/"+name, "%s is %s; it must be a string", name, jsonscan.Kind(b[vs]))
 			case bit == aSpecVersion && string(b[vs:ve]) == `"`+SpecVersion+`"`:
 				s = SpecVersion
 			case bit == aSource || bit == aType || bit == aSubject:
@@ -316,7 +272,7 @@ func (d *decoder) event(b []byte, start int, in *event.Input) (int, error) {
 			switch bit {
 			case aSpecVersion:
 				if s != SpecVersion && b[vs] == '"' {
-					p.add(event.ProtocolViolation, "/specversion", "specversion %q is not supported; Accord reads CloudEvents %s: set specversion to %q", s, SpecVersion, SpecVersion)
+					p.Add(event.ProtocolViolation, "/specversion", "specversion %q is not supported; Accord reads CloudEvents %s: set specversion to %q", s, SpecVersion, SpecVersion)
 				}
 			case aID:
 				in.EventID = s
@@ -328,13 +284,13 @@ func (d *decoder) event(b []byte, start int, in *event.Input) (int, error) {
 				if s != "" {
 					t, err := time.Parse(time.RFC3339Nano, s)
 					if err != nil {
-						p.add(event.ProtocolViolation, "/time", "time %q is not an RFC 3339 timestamp; send one such as 2024-05-01T12:30:00.000Z", s)
+						p.Add(event.ProtocolViolation, "/time", "time %q is not an RFC 3339 timestamp; send one such as 2024-05-01T12:30:00.000Z", s)
 					}
 					in.CreatedAt = t
 				}
 			}
 			if b[vs] == '"' && s == "" && bit != aSpecVersion {
-				p.add(event.ProtocolViolation, "/"+name, "%s is an empty string; it must be a non-empty string (or left out when optional)", name)
+				p.Add(event.ProtocolViolation, "/"+name, "%s is an empty string; it must be a non-empty string (or left out when optional)", name)
 			}
 		}
 		if len(d.attrs) > attrStart+1 {
@@ -357,7 +313,7 @@ func (d *decoder) event(b []byte, start int, in *event.Input) (int, error) {
 	}
 	required(seen, "", &p)
 	in.Data = d.data(seen, contentType, data, dataB64, &p)
-	in.Failure = p.failure()
+	in.Failure = p.Failure()
 	return end, nil
 }
 
@@ -369,32 +325,32 @@ func required(seen uint16, prefix string, p *problems) {
 		name string
 	}{{aSpecVersion, "specversion"}, {aID, "id"}, {aSource, "source"}, {aType, "type"}} {
 		if seen&a.bit == 0 {
-			p.add(event.ProtocolViolation, "", "the required attribute %s%s is missing; a CloudEvent has specversion (%q), id, source and type", prefix, a.name, SpecVersion)
+			p.Add(event.ProtocolViolation, "", "the required attribute %s%s is missing; a CloudEvent has specversion (%q), id, source and type", prefix, a.name, SpecVersion)
 		}
 	}
 	if seen&aDataSchema == 0 {
-		p.add(event.SchemaNotFound, "", "the event has no dataschema, so Accord cannot tell which contract it follows; set %sdataschema to the contract's key, such as %s", prefix, exampleKey)
+		p.Add(event.SchemaNotFound, "", "the event has no dataschema, so Accord cannot tell which contract it follows; set %sdataschema to the contract's key, such as %s", prefix, exampleKey)
 	}
 }
 
 // data returns the event's JSON data, or reports why there is none.
 func (d *decoder) data(seen uint16, contentType string, data []byte, dataB64 string, p *problems) []byte {
 	if seen&(aData|aDataBase64) == aData|aDataBase64 {
-		p.add(event.ProtocolViolation, "", "the event has both data and data_base64; send one: data for JSON or text, data_base64 for binary data")
+		p.Add(event.ProtocolViolation, "", "the event has both data and data_base64; send one: data for JSON or text, data_base64 for binary data")
 		return nil
 	}
 	json := isJSONType(contentType)
 	switch {
 	case seen&aData != 0:
 		if !json {
-			p.add(event.PayloadFormatViolation, "/data", "the data is %s, not JSON; Accord checks event data against a JSON contract, so send JSON data with datacontenttype application/json", contentType)
+			p.Add(event.PayloadFormatViolation, "/data", "the data is %s, not JSON; Accord checks event data against a JSON contract, so send JSON data with datacontenttype application/json", contentType)
 			return nil
 		}
 		return data
 	case seen&aDataBase64 != 0:
 		raw, err := base64.StdEncoding.DecodeString(dataB64)
 		if err != nil {
-			p.add(event.PayloadFormatViolation, "/data_base64", "data_base64 is not valid base64 (RFC 4648, with padding): %v", err)
+			p.Add(event.PayloadFormatViolation, "/data_base64", "data_base64 is not valid base64 (RFC 4648, with padding): %v", err)
 			return nil
 		}
 		return checkJSONData(raw, contentType, "/data_base64", "data_base64 decodes to", p)
@@ -405,15 +361,15 @@ func (d *decoder) data(seen uint16, contentType string, data []byte, dataB64 str
 // checkJSONData returns raw when it is JSON with a JSON content type.
 func checkJSONData(raw []byte, contentType, path, what string, p *problems) []byte {
 	if !isJSONType(contentType) {
-		p.add(event.PayloadFormatViolation, path, "the data is %s, not JSON; Accord checks event data against a JSON contract, so send JSON data with Content-Type application/json", contentType)
+		p.Add(event.PayloadFormatViolation, path, "the data is %s, not JSON; Accord checks event data against a JSON contract, so send JSON data with Content-Type application/json", contentType)
 		return nil
 	}
 	if !utf8.Valid(raw) {
-		p.add(event.PayloadFormatViolation, path, "%s bytes that are not valid UTF-8, so they are not JSON; send JSON encoded as UTF-8", what)
+		p.Add(event.PayloadFormatViolation, path, "%s bytes that are not valid UTF-8, so they are not JSON; send JSON encoded as UTF-8", what)
 		return nil
 	}
 	if _, _, err := jsonscan.Document(raw, 0); err != nil {
-		p.add(event.PayloadFormatViolation, path, "%s bytes that are not valid JSON: %v; send the data as JSON, as datacontenttype %s says", what, err, orDefault(contentType))
+		p.Add(event.PayloadFormatViolation, path, "%s bytes that are not valid JSON: %v; send the data as JSON, as datacontenttype %s says", what, err, orDefault(contentType))
 		return nil
 	}
 	return raw
@@ -438,7 +394,7 @@ func (d *decoder) stringAttr(b []byte, vs int, name string, p *problems) (string
 // stringValue returns the string b[vs:ve], or reports that it is not one.
 func (d *decoder) stringValue(b []byte, vs, ve int, name string, p *problems) string {
 	if b[vs] != '"' {
-		p.add(event.ProtocolViolation, "/"+name, "%s is %s; it must be a string", name, jsonscan.Kind(b[vs]))
+		p.Add(event.ProtocolViolation, "/"+name, "%s is %s; it must be a string", name, jsonscan.Kind(b[vs]))
 		return ""
 	}
 	return jsonscan.UnquoteBytes(b[vs:ve])
@@ -486,12 +442,4 @@ func isInteger(num []byte) bool {
 		}
 	}
 	return true
-}
-
-// escapePointer escapes a member name for a JSON pointer (RFC 6901).
-func escapePointer(s string) string {
-	if !strings.ContainsAny(s, "~/") {
-		return s
-	}
-	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
 }

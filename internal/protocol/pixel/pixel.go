@@ -55,10 +55,6 @@ const (
 // Content-Type image/gif); see protocol.GIF.
 var GIF = protocol.GIF
 
-// maxMessages bounds the messages kept for one event, so that a hostile query
-// with thousands of bad parameters costs no more than a few.
-const maxMessages = 10
-
 // DecodeArbitrary reads a hit on /px: every parameter that is not reserved
 // becomes a string member of the data (an array of strings when sent several
 // times), and the event is Arbitrary, recorded without a contract.
@@ -182,36 +178,20 @@ func utf8Failure(q url.Values, names []string) *event.Failure {
 			continue
 		}
 		n++
-		if n > maxMessages {
+		if n > protocol.MaxMessages {
 			continue
 		}
 		if !utf8.ValidString(name) {
 			f.Messages = append(f.Messages, event.Message{Message: "a parameter name holds bytes that are not valid UTF-8; encode all text as UTF-8 before percent-encoding it"})
 			continue
 		}
-		f.Messages = append(f.Messages, event.Message{InstancePath: "/" + escapePointer(name),
+		f.Messages = append(f.Messages, event.Message{InstancePath: "/" + protocol.EscapePointer(name),
 			Message: fmt.Sprintf("the parameter %s holds bytes that are not valid UTF-8; encode all text as UTF-8 before percent-encoding it", name)})
 	}
-	if n > maxMessages {
-		f.Messages = append(f.Messages, event.Message{Message: fmt.Sprintf("%d more parameters are not valid UTF-8 and were not listed", n-maxMessages)})
+	if n > protocol.MaxMessages {
+		f.Messages = append(f.Messages, event.Message{Message: fmt.Sprintf("%d more parameters are not valid UTF-8 and were not listed", n-protocol.MaxMessages)})
 	}
 	return f
-}
-
-// escapePointer escapes a name for a JSON pointer (RFC 6901).
-func escapePointer(s string) string {
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '~':
-			out = append(out, '~', '0')
-		case '/':
-			out = append(out, '~', '1')
-		default:
-			out = append(out, s[i])
-		}
-	}
-	return string(out)
 }
 
 const upperHex = "0123456789ABCDEF"

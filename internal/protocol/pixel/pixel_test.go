@@ -11,6 +11,7 @@ import (
 
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/protocol"
 )
 
 func TestGIF(t *testing.T) {
@@ -122,10 +123,10 @@ func TestUTF8FailureIsCapped(t *testing.T) {
 		q.Set(name, "\xff")
 	}
 	in := DecodeArbitrary(q)
-	if in.Failure == nil || len(in.Failure.Messages) != maxMessages+1 {
-		t.Fatalf("failure %+v, want %d messages and a count of the rest", in.Failure, maxMessages)
+	if in.Failure == nil || len(in.Failure.Messages) != protocol.MaxMessages+1 {
+		t.Fatalf("failure %+v, want %d messages and a count of the rest", in.Failure, protocol.MaxMessages)
 	}
-	if last := in.Failure.Messages[maxMessages].Message; !strings.Contains(last, "10 more parameters") {
+	if last := in.Failure.Messages[protocol.MaxMessages].Message; !strings.Contains(last, "10 more parameters") {
 		t.Errorf("last message %q does not count the 10 parameters left out", last)
 	}
 }

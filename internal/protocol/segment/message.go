@@ -1,12 +1,12 @@
 package segment
 
 import (
-	"fmt"
 	"time"
 	"unicode/utf8"
 
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/jsonscan"
+	"github.com/accord-events/accord/internal/protocol"
 )
 
 // Fields of a message that Decode reads, as bits, to spot duplicates and
@@ -86,42 +86,8 @@ func bitName(bit uint32) string {
 	return ""
 }
 
-// problems collects what is wrong with one message.
-type problems struct {
-	format, protocol []event.Message
-	n                int
-}
-
-func (p *problems) add(t event.FailureType, path, format string, args ...any) {
-	p.n++
-	if p.n > maxMessages {
-		return
-	}
-	m := event.Message{InstancePath: path, Message: fmt.Sprintf(format, args...)}
-	if t == event.PayloadFormatViolation {
-		p.format = append(p.format, m)
-	} else {
-		p.protocol = append(p.protocol, m)
-	}
-}
-
-// failure is nil when there were no problems. Its type is the most basic
-// problem found, unreadable values before broken protocol rules; its messages
-// are all of them.
-func (p *problems) failure() *event.Failure {
-	if p.n == 0 {
-		return nil
-	}
-	f := &event.Failure{Type: event.ProtocolViolation}
-	if len(p.format) > 0 {
-		f.Type = event.PayloadFormatViolation
-	}
-	f.Messages = append(append(f.Messages, p.format...), p.protocol...)
-	if p.n > maxMessages {
-		f.Messages = append(f.Messages, event.Message{Message: fmt.Sprintf("%d more problems were found and not listed; fix the ones above and send the message again", p.n-maxMessages)})
-	}
-	return f
-}
+// problems collects what is wrong with one event.
+type problems = protocol.Problems
 
 // message reads the message object that starts at b[start] into m and f and
 // returns the index just past it. call is the endpoint's call, or "" for a
@@ -149,7 +115,7 @@ func (d *decoder) message(b []byte, start int, call string, m *Message, f *field
 		}
 		field := bitName(bit)
 		if seen&bit != 0 {
-			p.add(event.ProtocolViolation, "/"+field, "the field %s appears more than once; send it once", field)
+			p.Add(event.ProtocolViolation, "/"+field, "the field %s appears more than once; send it once", field)
 		}
 		seen |= bit
 		v := b[vs:ve]
@@ -161,7 +127,7 @@ func (d *decoder) message(b []byte, start int, call string, m *Message, f *field
 		switch bit {
 		case fType, fEvent, fName, fCategory, fGroupID, fPreviousID, fMessageID:
 			if v[0] != '"' {
-				p.add(event.ProtocolViolation, "/"+field, "%s is %s; it must be a string", field, jsonscan.Kind(v[0]))
+				p.Add(event.ProtocolViolation, "/"+field, "%s is %s; it must be a string", field, jsonscan.Kind(v[0]))
 				has &^= bit
 				bad |= bit
 				return ve, nil
@@ -192,7 +158,7 @@ func (d *decoder) message(b []byte, start int, call string, m *Message, f *field
 				// Segment accepts numeric ids; they are kept as sent.
 				s = d.text[vs:ve]
 			default:
-				p.add(event.ProtocolViolation, "/"+field, "%s is %s; it must be a string (or a number)", field, jsonscan.Kind(v[0]))
+				p.Add(event.ProtocolViolation, "/"+field, "%s is %s; it must be a string (or a number)", field, jsonscan.Kind(v[0]))
 				has &^= bit
 				bad |= bit
 			}
@@ -207,7 +173,7 @@ func (d *decoder) message(b []byte, start int, call string, m *Message, f *field
 			traits = v
 		case fContext, fIntegrations:
 			if v[0] != '{' {
-				p.add(event.ProtocolViolation, "/"+field, "%s is %s; it must be an object", field, jsonscan.Kind(v[0]))
+				p.Add(event.ProtocolViolation, "/"+field, "%s is %s; it must be an object", field, jsonscan.Kind(v[0]))
 				has &^= bit
 				bad |= bit
 			} else if bit == fContext {
@@ -218,7 +184,7 @@ func (d *decoder) message(b []byte, start int, call string, m *Message, f *field
 		case fTimestamp, fOriginalTimestamp, fSentAt:
 			t, msg := d.parseTime(v, d.text[vs:ve], field)
 			if msg != "" {
-				p.add(event.PayloadFormatViolation, "/"+field, "%s", msg)
+				p.Add(event.PayloadFormatViolation, "/"+field, "%s", msg)
 			}
 			switch bit {
 			case fTimestamp:
@@ -268,14 +234,14 @@ func (d *decoder) message(b []byte, start int, call string, m *Message, f *field
 		required(CallAlias, previousID, fPreviousID, has, bad, &p, "the id the user had before")
 	}
 	if in.Identity.UserID == "" && in.Identity.AnonymousID == "" && bad&(fUserID|fAnonymousID) == 0 {
-		p.add(event.ProtocolViolation, "", "the message has neither userId nor anonymousId; Segment requires one of them to say who it is about")
+		p.Add(event.ProtocolViolation, "", "the message has neither userId nor anonymousId; Segment requires one of them to say who it is about")
 	}
 	if has&fOriginalTimestamp != 0 {
 		in.CreatedAt = original
 	} else {
 		in.CreatedAt = timestamp
 	}
-	in.Failure = p.failure()
+	in.Failure = p.Failure()
 	return end, nil
 }
 
@@ -284,16 +250,16 @@ func (d *decoder) message(b []byte, start int, call string, m *Message, f *field
 func (d *decoder) resolveCall(call, typ string, has, bad uint32, p *problems) string {
 	if has&fType == 0 {
 		if call == "" && bad&fType == 0 {
-			p.add(event.ProtocolViolation, "", "the message has no type; a message in a batch says its call with \"type\": one of %s", callList)
+			p.Add(event.ProtocolViolation, "", "the message has no type; a message in a batch says its call with \"type\": one of %s", callList)
 		}
 		return call
 	}
 	c := callOf(typ)
 	switch {
 	case c == "":
-		p.add(event.ProtocolViolation, "/type", "type %q is not a Segment call; use %s", typ, callList)
+		p.Add(event.ProtocolViolation, "/type", "type %q is not a Segment call; use %s", typ, callList)
 	case call != "" && c != call:
-		p.add(event.ProtocolViolation, "/type", "type is %q but the message was sent to /v1/%s; send it to /v1/%s, or leave type out", typ, call, c)
+		p.Add(event.ProtocolViolation, "/type", "type is %q but the message was sent to /v1/%s; send it to /v1/%s, or leave type out", typ, call, c)
 	}
 	if call != "" {
 		return call
@@ -309,9 +275,9 @@ func required(call, value string, bit, has, bad uint32, p *problems, hint string
 	switch {
 	case bad&bit != 0:
 	case has&bit == 0:
-		p.add(event.ProtocolViolation, "", "the %s has no %s; add %q with %s", call, name, name, hint)
+		p.Add(event.ProtocolViolation, "", "the %s has no %s; add %q with %s", call, name, name, hint)
 	case value == "":
-		p.add(event.ProtocolViolation, "/"+name, "%s is an empty string; set it to %s", name, hint)
+		p.Add(event.ProtocolViolation, "/"+name, "%s is an empty string; set it to %s", name, hint)
 	}
 }
 
@@ -322,7 +288,7 @@ func dataField(v []byte, field string, p *problems) []byte {
 		return nil
 	}
 	if v[0] != '{' {
-		p.add(event.ProtocolViolation, "/"+field, "%s is %s; it must be an object of the message's %s", field, jsonscan.Kind(v[0]), field)
+		p.Add(event.ProtocolViolation, "/"+field, "%s is %s; it must be an object of the message's %s", field, jsonscan.Kind(v[0]), field)
 		return nil
 	}
 	return v

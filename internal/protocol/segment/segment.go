@@ -88,10 +88,6 @@ const callList = "track, identify, page, screen, group or alias"
 // rawPrefixBytes is how much of an oversized message its failed record keeps.
 const rawPrefixBytes = 1024
 
-// maxMessages bounds the problems kept for one message, so that a hostile
-// message with thousands of bad fields costs no more than a few.
-const maxMessages = 10
-
 // callOf returns the call constant named by s, or "" when s names none.
 // CallBatch is not a message type and is not returned.
 func callOf(s string) string {

@@ -48,10 +48,6 @@ const allowedFields = "schema, data, contexts, event_id, created_at, sent_at, na
 // exampleKey shows the form of a schema key in messages.
 const exampleKey = "iglu:com.acme/checkout/jsonschema/1-0-0"
 
-// maxMessages bounds the messages kept for one event, so that a hostile event
-// with thousands of bad fields costs no more than a few.
-const maxMessages = 10
-
 // Decode reads the events in req's body.
 func Decode(req *protocol.Request) ([]event.Input, error) {
 	ndjson := false
@@ -234,7 +230,7 @@ type problems struct {
 }
 
 func (p *problems) add(path, format string, args ...any) {
-	if len(p.msgs) >= maxMessages {
+	if len(p.msgs) >= protocol.MaxMessages {
 		p.dropped++
 		return
 	}
@@ -302,7 +298,7 @@ func (d *decoder) event(b []byte, start int, in *event.Input) (int, error) {
 			in.Identity.AnonymousID = s
 			return ve, err
 		}
-		p.add("/"+escapePointer(name), "unknown field %q; a self-describing event may have only %s", name, allowedFields)
+		p.add("/"+protocol.EscapePointer(name), "unknown field %q; a self-describing event may have only %s", name, allowedFields)
 		return jsonscan.Value(b, vs)
 	})
 	if err != nil {
@@ -312,7 +308,7 @@ func (d *decoder) event(b []byte, start int, in *event.Input) (int, error) {
 	if d.checkUTF8 && !utf8.Valid(raw) {
 		*in = event.Input{Raw: raw, Failure: event.NewFailure(event.PayloadFormatViolation, fmt.Sprintf(
 			"the event holds bytes that are not valid UTF-8, first at byte offset %d of the event (byte %d of the body); encode all text as UTF-8",
-			invalidUTF8At(raw), start+invalidUTF8At(raw)))}
+			protocol.InvalidUTF8At(raw), start+protocol.InvalidUTF8At(raw)))}
 		return end, nil
 	}
 	in.Raw = raw
@@ -386,7 +382,7 @@ func (d *decoder) contexts(b []byte, vs int, in *event.Input, p *problems) (int,
 			p.add("/contexts/data", "contexts/data is %s; it must be an array of {\"schema\": ..., \"data\": ...} objects", jsonscan.Kind(b[ws]))
 			return we, err
 		}
-		p.add("/contexts/"+escapePointer(name), "unknown field %q in contexts; wrapped contexts have only schema and data", name)
+		p.add("/contexts/"+protocol.EscapePointer(name), "unknown field %q in contexts; wrapped contexts have only schema and data", name)
 		return jsonscan.Value(b, ws)
 	})
 	if err == nil && seen != fSchema|fData {
@@ -422,7 +418,7 @@ func (d *decoder) contextList(b []byte, vs int, path string, in *event.Input, p 
 				c.Data = b[ws:we]
 				return we, err
 			}
-			p.add(path+"/"+strconv.Itoa(n)+"/"+escapePointer(name), "unknown field %q in context %d; a context has only schema and data", name, n)
+			p.add(path+"/"+strconv.Itoa(n)+"/"+protocol.EscapePointer(name), "unknown field %q in context %d; a context has only schema and data", name, n)
 			return jsonscan.Value(b, ws)
 		})
 		if err != nil {
@@ -487,25 +483,6 @@ func (d *decoder) timeField(b []byte, vs int, name string, p *problems) (time.Ti
 // unquote returns the text of the string literal b[ks:ke].
 func (d *decoder) unquote(b []byte, ks, ke int) string {
 	return jsonscan.Unquote(b[ks:ke], d.text[ks:ke])
-}
-
-// escapePointer escapes a member name for a JSON pointer (RFC 6901).
-func escapePointer(s string) string {
-	if !strings.ContainsAny(s, "~/") {
-		return s
-	}
-	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
-}
-
-func invalidUTF8At(b []byte) int {
-	for i := 0; i < len(b); {
-		r, size := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && size == 1 {
-			return i
-		}
-		i += size
-	}
-	return len(b)
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }

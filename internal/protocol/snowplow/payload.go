@@ -10,6 +10,7 @@ import (
 
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/jsonscan"
+	"github.com/accord-events/accord/internal/protocol"
 )
 
 // Examples of the self-describing payloads, for messages.
@@ -37,7 +38,7 @@ func (d *decoder) payload(v *[numParams]string, plain, encoded int, what, exampl
 	pl := payload{}
 	switch {
 	case v[plain] != "" && v[encoded] != "":
-		p.add(event.ProtocolViolation, "/"+paramNames[plain], "the event has both %s and %s; send %s once, as JSON in %s or base64-encoded in %s",
+		p.Add(event.ProtocolViolation, "/"+paramNames[plain], "the event has both %s and %s; send %s once, as JSON in %s or base64-encoded in %s",
 			paramNames[plain], paramNames[encoded], what, paramNames[plain], paramNames[encoded])
 		return pl, false
 	case v[plain] != "":
@@ -45,13 +46,13 @@ func (d *decoder) payload(v *[numParams]string, plain, encoded int, what, exampl
 	case v[encoded] != "":
 		b, err := decodeBase64(v[encoded])
 		if err != nil {
-			p.add(event.PayloadFormatViolation, "/"+paramNames[encoded], "%s is not base64: %v; encode the JSON of %s with URL-safe base64 (RFC 4648, section 5), or send it unencoded in %s",
+			p.Add(event.PayloadFormatViolation, "/"+paramNames[encoded], "%s is not base64: %v; encode the JSON of %s with URL-safe base64 (RFC 4648, section 5), or send it unencoded in %s",
 				paramNames[encoded], err, what, paramNames[plain])
 			return pl, false
 		}
 		if !utf8.Valid(b) {
-			p.add(event.PayloadFormatViolation, "/"+paramNames[encoded], "%s decodes to bytes that are not valid UTF-8, first at byte offset %d; encode the JSON as UTF-8 before base64-encoding it",
-				paramNames[encoded], invalidUTF8At(b))
+			p.Add(event.PayloadFormatViolation, "/"+paramNames[encoded], "%s decodes to bytes that are not valid UTF-8, first at byte offset %d; encode the JSON as UTF-8 before base64-encoding it",
+				paramNames[encoded], protocol.InvalidUTF8At(b))
 			return pl, false
 		}
 		pl = payload{name: paramNames[encoded], b: b}
@@ -60,7 +61,7 @@ func (d *decoder) payload(v *[numParams]string, plain, encoded int, what, exampl
 	}
 	start, end, err := jsonscan.Document(pl.b, 0)
 	if err != nil {
-		p.add(event.PayloadFormatViolation, "/"+pl.name, "%s is not valid JSON: %v; send %s", pl.name, err, example)
+		p.Add(event.PayloadFormatViolation, "/"+pl.name, "%s is not valid JSON: %v; send %s", pl.name, err, example)
 		return pl, false
 	}
 	pl.start, pl.end = start, end
@@ -127,7 +128,7 @@ func (pl *payload) at(w where) string {
 func (pl *payload) selfDescribing(vs int, w where, example string, p *problems) (ss, se, ds, de int, ok bool) {
 	b := pl.b
 	if b[vs] != '{' {
-		p.add(event.ProtocolViolation, "/"+pl.name, "%s is %s, not an object {\"schema\": ..., \"data\": ...}; send %s", pl.what(w), jsonscan.Kind(b[vs]), example)
+		p.Add(event.ProtocolViolation, "/"+pl.name, "%s is %s, not an object {\"schema\": ..., \"data\": ...}; send %s", pl.what(w), jsonscan.Kind(b[vs]), example)
 		return 0, 0, 0, 0, false
 	}
 	ok = true
@@ -140,42 +141,42 @@ func (pl *payload) selfDescribing(vs int, w where, example string, p *problems) 
 		switch {
 		case pl.is(ks, ke, "schema"):
 			if seen&wSchema != 0 {
-				p.add(event.ProtocolViolation, "/"+pl.name, "%s has schema more than once (in %s); send it once", pl.what(w), pl.at(w))
+				p.Add(event.ProtocolViolation, "/"+pl.name, "%s has schema more than once (in %s); send it once", pl.what(w), pl.at(w))
 				ok = false
 			}
 			seen |= wSchema
 			if b[ws] != '"' {
-				p.add(event.ProtocolViolation, "/"+pl.name, "the schema of %s is %s (in %s); it must be a string such as %q", pl.what(w), jsonscan.Kind(b[ws]), pl.at(w), "iglu:com.acme/checkout/jsonschema/1-0-0")
+				p.Add(event.ProtocolViolation, "/"+pl.name, "the schema of %s is %s (in %s); it must be a string such as %q", pl.what(w), jsonscan.Kind(b[ws]), pl.at(w), "iglu:com.acme/checkout/jsonschema/1-0-0")
 				ok = false
 			}
 			ss, se = ws, we
 		case pl.is(ks, ke, "data"):
 			if seen&wData != 0 {
-				p.add(event.ProtocolViolation, "/"+pl.name, "%s has data more than once (in %s); send it once", pl.what(w), pl.at(w))
+				p.Add(event.ProtocolViolation, "/"+pl.name, "%s has data more than once (in %s); send it once", pl.what(w), pl.at(w))
 				ok = false
 			}
 			seen |= wData
 			ds, de = ws, we
 		default:
-			p.add(event.ProtocolViolation, "/"+pl.name, "%s has the unknown field %q (in %s); it may have only schema and data: %s", pl.what(w), pl.unquote(ks, ke), pl.at(w), example)
+			p.Add(event.ProtocolViolation, "/"+pl.name, "%s has the unknown field %q (in %s); it may have only schema and data: %s", pl.what(w), pl.unquote(ks, ke), pl.at(w), example)
 			ok = false
 		}
 		return we, nil
 	})
 	if err != nil {
 		// The payload was validated as JSON: this cannot happen.
-		p.add(event.PayloadFormatViolation, "/"+pl.name, "%s is not valid JSON: %v", pl.name, err)
+		p.Add(event.PayloadFormatViolation, "/"+pl.name, "%s is not valid JSON: %v", pl.name, err)
 		return 0, 0, 0, 0, false
 	}
 	if seen&wSchema == 0 {
-		p.add(event.ProtocolViolation, "/"+pl.name, "%s has no schema (in %s); send %s", pl.what(w), pl.at(w), example)
+		p.Add(event.ProtocolViolation, "/"+pl.name, "%s has no schema (in %s); send %s", pl.what(w), pl.at(w), example)
 		ok = false
 	} else if ok && se-ss == 2 {
-		p.add(event.ProtocolViolation, "/"+pl.name, "the schema of %s is empty (in %s); set it to the key of its contract, such as %q", pl.what(w), pl.at(w), "iglu:com.acme/checkout/jsonschema/1-0-0")
+		p.Add(event.ProtocolViolation, "/"+pl.name, "the schema of %s is empty (in %s); set it to the key of its contract, such as %q", pl.what(w), pl.at(w), "iglu:com.acme/checkout/jsonschema/1-0-0")
 		ok = false
 	}
 	if seen&wData == 0 {
-		p.add(event.ProtocolViolation, "/"+pl.name, "%s has no data (in %s); send %s", pl.what(w), pl.at(w), example)
+		p.Add(event.ProtocolViolation, "/"+pl.name, "%s has no data (in %s); send %s", pl.what(w), pl.at(w), example)
 		ok = false
 	}
 	return ss, se, ds, de, ok
@@ -185,7 +186,7 @@ func (pl *payload) selfDescribing(vs int, w where, example string, p *problems) 
 // in's SchemaKey and Data.
 func (d *decoder) unstruct(v *[numParams]string, in *event.Input, p *problems) {
 	if v[pUEPr] == "" && v[pUEPx] == "" {
-		p.add(event.ProtocolViolation, "/ue_px", "the self-describing event (e=ue) has no ue_px or ue_pr; send its payload %s base64-encoded in ue_px, or as JSON in ue_pr", unstructExample)
+		p.Add(event.ProtocolViolation, "/ue_px", "the self-describing event (e=ue) has no ue_px or ue_pr; send its payload %s base64-encoded in ue_px, or as JSON in ue_pr", unstructExample)
 		return
 	}
 	pl, ok := d.payload(v, pUEPr, pUEPx, "the event's payload", unstructExample, p)
@@ -197,7 +198,7 @@ func (d *decoder) unstruct(v *[numParams]string, in *event.Input, p *problems) {
 		return
 	}
 	if !pl.is(ss, se, unstructSchema) {
-		p.add(event.ProtocolViolation, "/"+pl.name, "%s has the schema %q; wrap the event as %s", pl.name, pl.unquote(ss, se), unstructExample)
+		p.Add(event.ProtocolViolation, "/"+pl.name, "%s has the schema %q; wrap the event as %s", pl.name, pl.unquote(ss, se), unstructExample)
 		return
 	}
 	ss, se, ids, ide, ok := pl.selfDescribing(ds, inner, unstructExample, p)
@@ -219,12 +220,12 @@ func (d *decoder) contexts(v *[numParams]string, in *event.Input, p *problems) {
 		return
 	}
 	if schema := pl.b[ss:se]; jsonscan.HasEscape(schema) || !contextsVersion(schema[1:len(schema)-1]) {
-		p.add(event.ProtocolViolation, "/"+pl.name, "%s has the schema %q; wrap the contexts as %s", pl.name, pl.unquote(ss, se), contextsExample)
+		p.Add(event.ProtocolViolation, "/"+pl.name, "%s has the schema %q; wrap the contexts as %s", pl.name, pl.unquote(ss, se), contextsExample)
 		return
 	}
 	b := pl.b
 	if b[ds] != '[' {
-		p.add(event.ProtocolViolation, "/"+pl.name, "the data of %s is %s; it must be an array of contexts: %s", pl.name, jsonscan.Kind(b[ds]), contextsExample)
+		p.Add(event.ProtocolViolation, "/"+pl.name, "the data of %s is %s; it must be an array of contexts: %s", pl.name, jsonscan.Kind(b[ds]), contextsExample)
 		return
 	}
 	// Most events carry a few contexts: one allocation holds them.
@@ -245,7 +246,7 @@ func (d *decoder) contexts(v *[numParams]string, in *event.Input, p *problems) {
 	})
 	if err != nil {
 		// The payload was validated as JSON: this cannot happen.
-		p.add(event.PayloadFormatViolation, "/"+pl.name, "%s is not valid JSON: %v", pl.name, err)
+		p.Add(event.PayloadFormatViolation, "/"+pl.name, "%s is not valid JSON: %v", pl.name, err)
 		return
 	}
 	if good {

@@ -56,10 +56,6 @@ const (
 	contextsPrefix = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-"
 )
 
-// maxMessages bounds the messages kept for one event, so that a hostile event
-// with thousands of bad fields costs no more than a few.
-const maxMessages = 10
-
 // DecodeBody reads the batch of events in the body of a POST to
 // /com.snowplowanalytics.snowplow/tp2: a payload_data self-describing JSON
 // (versions 1-0-0 to 1-0-4) whose data is an array of tp2 events, each an
@@ -143,7 +139,7 @@ func (d *decoder) wrapper(b []byte, start int) ([]event.Input, error) {
 		case "data":
 			bit = wData
 		default:
-			if len(unknown) < maxMessages {
+			if len(unknown) < protocol.MaxMessages {
 				unknown = append(unknown, d.unquote(b, ks, ke))
 			}
 			return jsonscan.Value(b, vs)
@@ -252,10 +248,10 @@ func DecodeQuery(q url.Values) (event.Input, error) {
 	slices.Sort(invalid)
 	for _, name := range invalid {
 		if !utf8.ValidString(name) {
-			p.add(event.PayloadFormatViolation, "", "a parameter name holds bytes that are not valid UTF-8; encode all text as UTF-8 before percent-encoding it")
+			p.Add(event.PayloadFormatViolation, "", "a parameter name holds bytes that are not valid UTF-8; encode all text as UTF-8 before percent-encoding it")
 			continue
 		}
-		p.add(event.PayloadFormatViolation, "/"+escapePointer(name), "%s holds bytes that are not valid UTF-8; encode all text as UTF-8 before percent-encoding it", name)
+		p.Add(event.PayloadFormatViolation, "/"+protocol.EscapePointer(name), "%s holds bytes that are not valid UTF-8; encode all text as UTF-8 before percent-encoding it", name)
 	}
 	d.buf = make([]byte, 0, size+64)
 	var in event.Input
@@ -294,7 +290,7 @@ func (d *decoder) event(b []byte, start int, in *event.Input) (int, error) {
 		name := d.unquote(b, ks, ke)
 		if b[vs] != '"' {
 			ve, err := jsonscan.Value(b, vs)
-			p.add(event.ProtocolViolation, "/"+escapePointer(name),
+			p.Add(event.ProtocolViolation, "/"+protocol.EscapePointer(name),
 				"%s is %s; every field of a tp2 event is a string, numbers included, such as \"dtm\": \"1714566600123\"", name, jsonscan.Kind(b[vs]))
 			return ve, err
 		}
@@ -312,7 +308,7 @@ func (d *decoder) event(b []byte, start int, in *event.Input) (int, error) {
 	if d.checkUTF8 && !utf8.Valid(raw) {
 		*in = event.Input{Raw: raw, Failure: event.NewFailure(event.PayloadFormatViolation, fmt.Sprintf(
 			"the event holds bytes that are not valid UTF-8, first at byte offset %d of the event (byte %d of the body); encode all text as UTF-8",
-			invalidUTF8At(raw), start+invalidUTF8At(raw)))}
+			protocol.InvalidUTF8At(raw), start+protocol.InvalidUTF8At(raw)))}
 		return end, nil
 	}
 	d.build(in, &p)
@@ -325,58 +321,5 @@ func (d *decoder) unquote(b []byte, ks, ke int) string {
 	return jsonscan.Unquote(b[ks:ke], d.text[ks:ke])
 }
 
-// problems collects what is wrong with one event, by failure type.
-type problems struct {
-	format, protocol []event.Message
-	n                int
-}
-
-func (p *problems) add(t event.FailureType, path, format string, args ...any) {
-	p.n++
-	if p.n > maxMessages {
-		return
-	}
-	m := event.Message{InstancePath: path, Message: fmt.Sprintf(format, args...)}
-	if t == event.PayloadFormatViolation {
-		p.format = append(p.format, m)
-	} else {
-		p.protocol = append(p.protocol, m)
-	}
-}
-
-// failure is nil when there were no problems. Its type is the most basic
-// problem found, unreadable data before broken protocol rules; its messages
-// are all of them.
-func (p *problems) failure() *event.Failure {
-	if p.n == 0 {
-		return nil
-	}
-	f := &event.Failure{Type: event.ProtocolViolation}
-	if len(p.format) > 0 {
-		f.Type = event.PayloadFormatViolation
-	}
-	f.Messages = append(append(make([]event.Message, 0, len(p.format)+len(p.protocol)+1), p.format...), p.protocol...)
-	if p.n > maxMessages {
-		f.Messages = append(f.Messages, event.Message{Message: fmt.Sprintf("%d more problems were found and not listed; fix the ones above and send the event again", p.n-maxMessages)})
-	}
-	return f
-}
-
-// escapePointer escapes a field name for a JSON pointer (RFC 6901).
-func escapePointer(s string) string {
-	if !strings.ContainsAny(s, "~/") {
-		return s
-	}
-	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
-}
-
-func invalidUTF8At(b []byte) int {
-	for i := 0; i < len(b); {
-		r, size := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && size == 1 {
-			return i
-		}
-		i += size
-	}
-	return len(b)
-}
+// problems collects what is wrong with one event.
+type problems = protocol.Problems

@@ -8,6 +8,7 @@ import (
 
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/jsonscan"
+	"github.com/accord-events/accord/internal/protocol"
 )
 
 // The tp2 fields the decoder reads itself, as indexes of a [numParams]
@@ -251,7 +252,7 @@ func (d *decoder) build(in *event.Input, p *problems) {
 			continue
 		}
 		if sent&bit(i) != 0 {
-			p.add(event.ProtocolViolation, "/"+f.name, "the field %s appears more than once; send it once", f.name)
+			p.Add(event.ProtocolViolation, "/"+f.name, "the field %s appears more than once; send it once", f.name)
 			continue
 		}
 		sent |= bit(i)
@@ -267,17 +268,17 @@ func (d *decoder) build(in *event.Input, p *problems) {
 	}
 
 	if has&bit(pE) == 0 {
-		p.add(event.ProtocolViolation, "/e", "the event has no e (event type); set e to %s", eventTypes)
+		p.Add(event.ProtocolViolation, "/e", "the event has no e (event type); set e to %s", eventTypes)
 	}
 	if has&bit(pP) == 0 {
-		p.add(event.ProtocolViolation, "/p", "the event has no p (platform); set p to the platform the tracker runs on, such as web, mob, pc, srv, app, tv, cnsl or iot")
+		p.Add(event.ProtocolViolation, "/p", "the event has no p (platform); set p to the platform the tracker runs on, such as web, mob, pc, srv, app, tv, cnsl or iot")
 	}
 	if has&bit(pTV) == 0 {
-		p.add(event.ProtocolViolation, "/tv", "the event has no tv (tracker version); set tv to the tracker's name and version, such as js-3.24.0")
+		p.Add(event.ProtocolViolation, "/tv", "the event has no tv (tracker version); set tv to the tracker's name and version, such as js-3.24.0")
 	}
 	t := typeOf(v[pE])
 	if t == nil && has&bit(pE) != 0 {
-		p.add(event.ProtocolViolation, "/e", "e %q is not an event type Accord reads; set e to %s", v[pE], eventTypes)
+		p.Add(event.ProtocolViolation, "/e", "e %q is not an event type Accord reads; set e to %s", v[pE], eventTypes)
 	}
 
 	in.EventID = v[pEID]
@@ -315,7 +316,7 @@ func (d *decoder) build(in *event.Input, p *problems) {
 		}
 	}
 	in.Attributes = d.attributes(p)
-	in.Failure = p.failure()
+	in.Failure = p.Failure()
 }
 
 // millis reads a tp2 timestamp: milliseconds since the Unix epoch.
@@ -325,7 +326,7 @@ func millis(s, name, what string, p *problems) time.Time {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n < 0 || n > maxMillis {
-		p.add(event.PayloadFormatViolation, "/"+name, "%s %q is not a time in milliseconds since the Unix epoch; set %s to when the event was %s, such as 1714566600123", name, s, name, what)
+		p.Add(event.PayloadFormatViolation, "/"+name, "%s %q is not a time in milliseconds since the Unix epoch; set %s to when the event was %s, such as 1714566600123", name, s, name, what)
 		return time.Time{}
 	}
 	return time.UnixMilli(n).UTC()
@@ -355,14 +356,14 @@ func (d *decoder) data(t *eventType, v *[numParams]string, has uint64, p *proble
 		case kInteger:
 			n, err := strconv.ParseInt(s, 10, 64)
 			if err != nil {
-				p.add(event.PayloadFormatViolation, "/"+name, "%s %q is not an integer; send %s (%s) as a whole number such as 250", name, s, name, f.name)
+				p.Add(event.PayloadFormatViolation, "/"+name, "%s %q is not an integer; send %s (%s) as a whole number such as 250", name, s, name, f.name)
 				ok = false
 				continue
 			}
 			d.buf = strconv.AppendInt(d.buf, n, 10)
 		case kNumber:
 			if !isNumber(s) {
-				p.add(event.PayloadFormatViolation, "/"+name, "%s %q is not a number; send %s (%s) as a decimal number such as 12.5, without currency symbols or thousands separators", name, s, name, f.name)
+				p.Add(event.PayloadFormatViolation, "/"+name, "%s %q is not a number; send %s (%s) as a decimal number such as 12.5, without currency symbols or thousands separators", name, s, name, f.name)
 				ok = false
 				continue
 			}
@@ -436,7 +437,7 @@ func (d *decoder) attributes(p *problems) []byte {
 		f := d.attrs[i]
 		if k > 0 {
 			if f.name == d.attrs[d.order[k-1]].name {
-				p.add(event.ProtocolViolation, "/"+escapePointer(f.name), "the field %s appears more than once; send it once", f.name)
+				p.Add(event.ProtocolViolation, "/"+protocol.EscapePointer(f.name), "the field %s appears more than once; send it once", f.name)
 				continue
 			}
 			d.buf = append(d.buf, ',')

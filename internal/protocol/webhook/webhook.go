@@ -95,7 +95,7 @@ func Decode(req *protocol.Request, src Source) ([]event.Input, error) {
 	if !utf8.Valid(body[start:]) {
 		return nil, protocol.Errorf(http.StatusBadRequest, event.PayloadFormatViolation,
 			"the body holds bytes that are not valid UTF-8, first at byte offset %d; the payload must be UTF-8 text",
-			start+invalidUTF8At(body[start:]))
+			start+protocol.InvalidUTF8At(body[start:]))
 	}
 	in := event.Input{
 		SchemaKey: src.Schema,
@@ -265,17 +265,4 @@ func attributes(name string, h http.Header) []byte {
 		}
 	}
 	return append(b, "}}"...)
-}
-
-// invalidUTF8At returns the offset of the first byte of b that is not part
-// of valid UTF-8.
-func invalidUTF8At(b []byte) int {
-	for i := 0; i < len(b); {
-		r, size := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && size == 1 {
-			return i
-		}
-		i += size
-	}
-	return len(b)
 }
