@@ -37,7 +37,7 @@ func sinkTypes() *sink.Types {
 // configured. Contracts come from registry; protocols count what they
 // refuse or drop into counters.
 func endpoints(cfg config.Protocols, registry *contract.Registry, counters *protocol.Counters, log *slog.Logger) []server.Endpoint {
-	get := []string{http.MethodGet, http.MethodHead}
+	get := []string{http.MethodGet}
 	eps := []server.Endpoint{
 		{Path: "/events", Protocol: selfdesc.Name, Decode: server.Plain(selfdesc.Decode)},
 		{Path: "/cloudevents", Protocol: cloudevents.Name, Decode: server.Plain(cloudevents.Decode)},
@@ -50,7 +50,7 @@ func endpoints(cfg config.Protocols, registry *contract.Registry, counters *prot
 			server.Endpoint{Path: snowplow.PathRedirect, Methods: get, Protocol: snowplow.Name, Decode: sp.Redirect},
 		)
 		for _, p := range cfg.Snowplow.Paths {
-			eps = append(eps, server.Endpoint{Path: p, Methods: []string{http.MethodPost, http.MethodGet, http.MethodHead}, Protocol: snowplow.Name, Decode: sp.Any})
+			eps = append(eps, server.Endpoint{Path: p, Methods: []string{http.MethodPost, http.MethodGet}, Protocol: snowplow.Name, Decode: sp.Any})
 		}
 	}
 	if cfg.Segment.Enabled {
