@@ -48,9 +48,17 @@ type Resolver interface {
 type Collector struct {
 	opts     Options
 	resolver Resolver
-	// coercers caches one Coercer per compiled contract: building one
-	// reads the contract's schema, which costs more than a hit.
-	coercers sync.Map // *contract.Contract -> *Coercer
+	// coercers caches one Coercer per contract key: building one reads the
+	// contract's schema, which costs more than a hit. An entry is rebuilt
+	// when its contract was replaced (hot reload), so the cache holds at
+	// most one entry per contract key the pixel was asked for, all of which
+	// resolved.
+	coercers sync.Map // contract URI -> *cachedCoercer
+}
+
+type cachedCoercer struct {
+	contract *contract.Contract
+	coercer  *Coercer
 }
 
 // NewCollector returns a pixel collector that finds contracts in resolver.
@@ -74,11 +82,14 @@ func (c *Collector) Typed(req *protocol.Request) ([]event.Input, *protocol.Reply
 		in.Arbitrary, in.SchemaKey = false, key
 		return c.answer(req, in)
 	}
-	co, ok := c.coercers.Load(ct)
-	if !ok {
-		co, _ = c.coercers.LoadOrStore(ct, NewCoercer(ct))
+	var co *Coercer
+	if v, ok := c.coercers.Load(ct.URI); ok && v.(*cachedCoercer).contract == ct {
+		co = v.(*cachedCoercer).coercer
+	} else {
+		co = NewCoercer(ct)
+		c.coercers.Store(ct.URI, &cachedCoercer{contract: ct, coercer: co})
 	}
-	return c.answer(req, co.(*Coercer).Decode(req.Query))
+	return c.answer(req, co.Decode(req.Query))
 }
 
 // answer is the GIF, or a redirect when one was asked for and is allowed.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -155,11 +156,13 @@ func (c *Collector) Handle(req *protocol.Request) ([]event.Input, *protocol.Repl
 			inputs = append(inputs, in)
 			continue
 		}
-		if c.dedup.Has(in.EventID, now) {
+		if c.dedup.Has(in.EventID, now) || (in.EventID != "" && slices.Contains(ids, in.EventID)) {
 			c.counters.Add(Name+".duplicates", 1)
 			continue
 		}
-		ids = append(ids, in.EventID)
+		if in.EventID != "" {
+			ids = append(ids, in.EventID)
+		}
 		if schema, ok := plan.Lookup(m.Call, m.Event); ok {
 			in.SchemaKey = schema
 		} else {
@@ -239,30 +242,16 @@ func (c *Collector) currentPlan() *Plan {
 	return plan
 }
 
-// PlanOf builds the tracking plan the contracts declare in
-// x-accord: "segment_events": ["Order Completed"], "segment_calls": ["identify"].
-// Of the versions of one contract, the latest declaring a plan is used, so
-// events go to the newest version. Entries in conflict are left out and
-// reported in the error; the plan holds the rest.
+// PlanOf builds the tracking plan the contracts declare in their x-accord
+// block: "segment_events": ["Order Completed"], "segment_calls": ["identify"].
+// Of the versions of one contract, the latest that declares a plan is used,
+// so events go to the newest version. An event name or call type claimed by
+// two contracts goes to the first by key and the conflict is reported in
+// the error; everything else is in the plan.
 func PlanOf(contracts []*contract.Contract) (*Plan, error) {
-	latest := map[string]*contract.Contract{}
+	latest := map[string]PlanEntry{}
+	versions := map[string]contract.SchemaVer{}
 	for _, ct := range contracts {
-		if !strings.Contains(string(ct.Document), `"segment_`) {
-			continue
-		}
-		name := ct.Key.Vendor + "/" + ct.Key.Name
-		if cur, ok := latest[name]; !ok || newer(ct.Key.Version, cur.Key.Version) {
-			latest[name] = ct
-		}
-	}
-	names := make([]string, 0, len(latest))
-	for n := range latest {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var entries []PlanEntry
-	for _, n := range names {
-		ct := latest[n]
 		var doc struct {
 			Accord struct {
 				Events []string `json:"segment_events"`
@@ -272,19 +261,45 @@ func PlanOf(contracts []*contract.Contract) (*Plan, error) {
 		if err := json.Unmarshal(ct.Document, &doc); err != nil || len(doc.Accord.Events)+len(doc.Accord.Calls) == 0 {
 			continue
 		}
-		entries = append(entries, PlanEntry{SchemaKey: ct.URI, Events: doc.Accord.Events, Calls: doc.Accord.Calls})
+		name := ct.Key.Vendor + "/" + ct.Key.Name
+		if v, ok := versions[name]; ok && !newer(ct.Key.Version, v) {
+			continue
+		}
+		versions[name] = ct.Key.Version
+		latest[name] = PlanEntry{SchemaKey: ct.URI, Events: doc.Accord.Events, Calls: doc.Accord.Calls}
 	}
-	plan, err := NewPlan(entries)
-	if err == nil {
-		return plan, nil
+	names := make([]string, 0, len(latest))
+	for n := range latest {
+		names = append(names, n)
 	}
-	// Keep every entry that does not conflict.
-	var kept []PlanEntry
-	for _, e := range entries {
-		if _, err := NewPlan(append(append([]PlanEntry(nil), kept...), e)); err == nil {
-			kept = append(kept, e)
+	sort.Strings(names)
+	p := &Plan{events: map[string]string{}, calls: map[string]string{}}
+	var errs []error
+	for _, n := range names {
+		e := latest[n]
+		for _, ev := range e.Events {
+			if other, dup := p.events[ev]; dup {
+				errs = append(errs, fmt.Errorf("event %q is covered by both %s and %s; it goes to %s until one of them stops listing it", ev, other, e.SchemaKey, other))
+				continue
+			}
+			if ev != "" {
+				p.events[ev] = e.SchemaKey
+			}
+		}
+		for _, call := range e.Calls {
+			if callOf(call) == "" {
+				errs = append(errs, fmt.Errorf("%s lists call type %q; use %s", e.SchemaKey, call, callList))
+				continue
+			}
+			if other, dup := p.calls[call]; dup {
+				errs = append(errs, fmt.Errorf("call type %s is covered by both %s and %s; it goes to %s until one of them stops listing it", call, other, e.SchemaKey, other))
+				continue
+			}
+			p.calls[call] = e.SchemaKey
 		}
 	}
-	plan, _ = NewPlan(kept)
-	return plan, fmt.Errorf("tracking plan: %w", err)
+	if len(errs) > 0 {
+		return p, fmt.Errorf("tracking plan: %w", errors.Join(errs...))
+	}
+	return p, nil
 }

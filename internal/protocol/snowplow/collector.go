@@ -168,12 +168,19 @@ func (c *Collector) Redirect(req *protocol.Request) ([]event.Input, *protocol.Re
 }
 
 // identify gives events without a network user id the cookie's (or a new
-// one), and renews the cookie; with SP-Anonymous it does neither and keeps
-// the client's IP off the records, as Snowplow's collector does.
+// one), and renews the cookie; with SP-Anonymous it does neither, clears
+// the network user id and keeps the client's IP off the records, as
+// Snowplow's collector does. (An ip the tracker itself sent stays in the
+// attributes, as sent.)
 func (c *Collector) identify(req *protocol.Request, inputs []event.Input) *protocol.Reply {
 	reply := &protocol.Reply{Header: http.Header{}}
 	if req.Header.Get("SP-Anonymous") != "" {
+		// Nothing that identifies the device: no cookie, no IP, and no
+		// network user id, even one the tracker sent.
 		reply.OmitIP = true
+		for i := range inputs {
+			inputs[i].Identity.NetworkUserID = ""
+		}
 		return reply
 	}
 	if !c.opts.Cookie.Enabled {
