@@ -3,6 +3,7 @@ package delivery
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -24,9 +25,10 @@ type DeadLetter struct {
 	Record json.RawMessage `json:"record"`
 }
 
-// DeadLetterPath is where the dead letters of the sink called name go.
+// DeadLetterPath is where the dead letters of the sink called name go. The
+// name is escaped, so that no sink name reaches outside dir.
 func DeadLetterPath(dir, name string) string {
-	return filepath.Join(dir, name+".ndjson")
+	return filepath.Join(dir, url.PathEscape(name)+".ndjson")
 }
 
 // deadLetterFile appends dead letters to one sink's NDJSON file, syncing
