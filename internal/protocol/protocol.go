@@ -72,6 +72,9 @@ type Error struct {
 	// answered with Status and counted under Reason in GET /stats.
 	Refused bool
 	Reason  string
+	// Raw, when not nil, is what the failed record keeps instead of the
+	// request body (the body with a credential taken out, say).
+	Raw []byte
 }
 
 func (e *Error) Error() string {

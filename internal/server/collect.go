@@ -100,7 +100,10 @@ func (s *Server) collect(ep Endpoint) http.Handler {
 				return
 			}
 			raw := buf.Bytes()
-			if r.Method == http.MethodGet {
+			switch {
+			case perr.Raw != nil:
+				raw = perr.Raw
+			case r.Method == http.MethodGet:
 				raw = []byte(r.URL.RawQuery)
 			}
 			s.reject(w, r, preq, perr, raw)

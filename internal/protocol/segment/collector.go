@@ -14,6 +14,7 @@ import (
 
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/jsonscan"
 	"github.com/accord-events/accord/internal/protocol"
 )
 
@@ -143,6 +144,11 @@ func (c *Collector) Handle(req *protocol.Request) ([]event.Input, *protocol.Repl
 	}
 	msgs, err := c.decoder.Decode(req, call)
 	if err != nil {
+		var perr *protocol.Error
+		if errors.As(err, &perr) && !perr.Refused {
+			// The body is stored as a failed record: without the key.
+			perr.Raw = redactWriteKey(req.Body)
+		}
 		return nil, nil, err
 	}
 	now := c.now()
@@ -186,6 +192,21 @@ func (c *Collector) Handle(req *protocol.Request) ([]event.Input, *protocol.Repl
 		}
 	}}
 	return inputs, reply, nil
+}
+
+// redactWriteKey returns body without its top-level writeKey when body is a
+// JSON object; a body that is not one is returned as is, since a key
+// cannot be told apart in it.
+func redactWriteKey(body []byte) []byte {
+	start := jsonscan.SkipSpace(body, protocol.SkipBOM(body))
+	if start >= len(body) || body[start] != '{' {
+		return body
+	}
+	end, err := jsonscan.Value(body, start)
+	if err != nil {
+		return body
+	}
+	return withoutWriteKey(body, start, end)
 }
 
 func quoted(name string) string {

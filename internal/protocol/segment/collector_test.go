@@ -501,3 +501,19 @@ func TestCollectorDropsDuplicatesWithinARequest(t *testing.T) {
 		t.Errorf("duplicates counted %d; want 1", got)
 	}
 }
+
+// A body refused as a whole is stored as a failed record, without the write
+// key it carried.
+func TestCollectorKeepsTheWriteKeyOutOfARejectedBody(t *testing.T) {
+	c := NewCollector(sgOptions(), contract.NewRegistry(nil), &protocol.Counters{})
+	body := `{"writeKey":"wk_web","batch":[` + sgTrack("A", "m1") + `],"sentAt":5}`
+	req := sgRequest(CallBatch, "", body)
+	_, _, err := c.Handle(req)
+	var perr *protocol.Error
+	if !errors.As(err, &perr) || perr.Refused {
+		t.Fatalf("Handle: %v; want a *protocol.Error for the bad sentAt", err)
+	}
+	if perr.Raw == nil || strings.Contains(string(perr.Raw), "wk_web") || !strings.Contains(string(perr.Raw), `"sentAt":5`) {
+		t.Errorf("raw kept %q; want the body without its writeKey", perr.Raw)
+	}
+}
