@@ -93,6 +93,42 @@ func matches(got, want any) bool {
 	return reflect.DeepEqual(got, want)
 }
 
+// docsCollectorEnv configures the collector the curl examples run against
+// with what docs/protocols/ says they assume: the Segment sources and their
+// write keys, the webhook sources and their (example) secrets, and the hosts
+// redirects may go to. The pages name these values; change both together.
+var docsCollectorEnv = []string{
+	// docs/protocols/segment.md: one source per tracking plan policy.
+	"ACCORD_PROTOCOLS_SEGMENT_SOURCES_0_NAME=docs",
+	"ACCORD_PROTOCOLS_SEGMENT_SOURCES_0_WRITE_KEY=docs-write-key",
+	"ACCORD_PROTOCOLS_SEGMENT_SOURCES_1_NAME=docs-review",
+	"ACCORD_PROTOCOLS_SEGMENT_SOURCES_1_WRITE_KEY=docs-review-key",
+	"ACCORD_PROTOCOLS_SEGMENT_SOURCES_1_UNPLANNED=flag",
+	"ACCORD_PROTOCOLS_SEGMENT_SOURCES_2_NAME=docs-strict",
+	"ACCORD_PROTOCOLS_SEGMENT_SOURCES_2_WRITE_KEY=docs-strict-key",
+	"ACCORD_PROTOCOLS_SEGMENT_SOURCES_2_UNPLANNED=block",
+	// docs/protocols/webhooks.md: a generic HMAC source with a contract,
+	// GitHub and Stripe sources, and an unsigned arbitrary one.
+	"ACCORD_PROTOCOLS_WEBHOOKS_0_NAME=orders",
+	"ACCORD_PROTOCOLS_WEBHOOKS_0_SCHEMA=iglu:com.example/checkout_completed/jsonschema/1-0-0",
+	"ACCORD_PROTOCOLS_WEBHOOKS_0_SIGNATURE_KIND=hmac",
+	"ACCORD_PROTOCOLS_WEBHOOKS_0_SIGNATURE_HEADER=X-Signature",
+	"ACCORD_PROTOCOLS_WEBHOOKS_0_SIGNATURE_SECRET=docs-hmac-secret",
+	"ACCORD_PROTOCOLS_WEBHOOKS_1_NAME=github",
+	"ACCORD_PROTOCOLS_WEBHOOKS_1_ARBITRARY=true",
+	"ACCORD_PROTOCOLS_WEBHOOKS_1_SIGNATURE_KIND=github",
+	"ACCORD_PROTOCOLS_WEBHOOKS_1_SIGNATURE_SECRET=docs-github-secret",
+	"ACCORD_PROTOCOLS_WEBHOOKS_2_NAME=stripe",
+	"ACCORD_PROTOCOLS_WEBHOOKS_2_ARBITRARY=true",
+	"ACCORD_PROTOCOLS_WEBHOOKS_2_SIGNATURE_KIND=stripe",
+	"ACCORD_PROTOCOLS_WEBHOOKS_2_SIGNATURE_SECRET=whsec_docs",
+	"ACCORD_PROTOCOLS_WEBHOOKS_3_NAME=forms",
+	"ACCORD_PROTOCOLS_WEBHOOKS_3_ARBITRARY=true",
+	// docs/protocols/pixel.md and snowplow.md: redirects to the shop.
+	"ACCORD_PROTOCOLS_PIXEL_REDIRECT_ALLOW=shop.example,*.shop.example",
+	"ACCORD_PROTOCOLS_SNOWPLOW_REDIRECT_ALLOW=shop.example,*.shop.example",
+}
+
 // TestDocsCurlExamples runs every curl example in README.md and docs/
 // against a real collector in a fresh project, and where the example shows
 // the response in a json block right after it, compares the response with
@@ -107,7 +143,7 @@ func TestDocsCurlExamples(t *testing.T) {
 	files = append(append([]string{"../README.md"}, files...), sub...)
 
 	dir := newProject(t)
-	c := startCollector(t, dir)
+	c := startCollector(t, dir, docsCollectorEnv...)
 	host := strings.TrimPrefix(c.URL, "http://")
 
 	ran := 0
