@@ -1,0 +1,384 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/accord-events/accord/internal/contract"
+)
+
+// Defaults for CacheOptions' zero values.
+const (
+	DefaultTTL          = 10 * time.Minute
+	DefaultNegativeTTL  = time.Minute
+	DefaultMaxEntries   = 10_000
+	DefaultFetchTimeout = 10 * time.Second
+)
+
+// CacheOptions tune the Resolver's cache. A zero field takes its default.
+type CacheOptions struct {
+	// TTL is how long a fetched contract is served before it is fetched
+	// again (default 10m).
+	TTL time.Duration
+	// MaxEntries bounds the cache, contracts and misses together (default
+	// 10000); past it the least recently used entries are evicted.
+	MaxEntries int
+	// NegativeTTL is how long a key that no backend has is answered as not
+	// found without asking the backends again (default 1m).
+	NegativeTTL time.Duration
+	// FetchTimeout bounds one backend's Fetch (default 10s): Resolve has no
+	// context of its own, and an event must not wait on a hung backend.
+	FetchTimeout time.Duration
+}
+
+// Validate reports options that cannot be meant: negative durations or
+// sizes. Zero is not an error; it takes the default.
+func (o CacheOptions) Validate() error {
+	var errs []error
+	if o.TTL < 0 {
+		errs = append(errs, fmt.Errorf("registry cache ttl %s is negative; set a duration such as 10m, or 0 for the default", o.TTL))
+	}
+	if o.NegativeTTL < 0 {
+		errs = append(errs, fmt.Errorf("registry cache negative_ttl %s is negative; set a duration such as 1m, or 0 for the default", o.NegativeTTL))
+	}
+	if o.MaxEntries < 0 {
+		errs = append(errs, fmt.Errorf("registry cache max_entries %d is negative; set a count such as 10000, or 0 for the default", o.MaxEntries))
+	}
+	if o.FetchTimeout < 0 {
+		errs = append(errs, fmt.Errorf("registry fetch_timeout %s is negative; set a duration such as 10s, or 0 for the default", o.FetchTimeout))
+	}
+	return errors.Join(errs...)
+}
+
+func (o CacheOptions) withDefaults() CacheOptions {
+	if o.TTL <= 0 {
+		o.TTL = DefaultTTL
+	}
+	if o.NegativeTTL <= 0 {
+		o.NegativeTTL = DefaultNegativeTTL
+	}
+	if o.MaxEntries <= 0 {
+		o.MaxEntries = DefaultMaxEntries
+	}
+	if o.FetchTimeout <= 0 {
+		o.FetchTimeout = DefaultFetchTimeout
+	}
+	return o
+}
+
+// Stats counts what the Resolver's cache did since it was made.
+type Stats struct {
+	// Hits are lookups answered from the cache, contracts and misses alike.
+	Hits uint64 `json:"hits"`
+	// Misses are lookups the cache could not answer, so the backends were
+	// asked (or a lookup already asking them was joined).
+	Misses uint64 `json:"misses"`
+	// Fetches are calls of Backend.Fetch.
+	Fetches uint64 `json:"fetches"`
+	// Failures are fetches that failed or returned a document that does not
+	// compile.
+	Failures uint64 `json:"failures"`
+	// Evictions are entries dropped to keep the cache within MaxEntries.
+	Evictions uint64 `json:"evictions"`
+	// Entries is how many entries the cache holds now.
+	Entries int `json:"entries"`
+}
+
+// Resolver resolves schema keys from the local registry and then from an
+// ordered list of backends, caching what the backends answer. It is safe for
+// concurrent use and starts no goroutines: a fetch runs in the goroutine of
+// the lookup that needed it, and concurrent lookups of the same key wait for
+// that one fetch instead of making their own.
+//
+// It satisfies pipeline.Resolver.
+type Resolver struct {
+	local    *contract.Registry
+	backends []Backend
+	opts     CacheOptions
+	// now is the clock, replaced in tests.
+	now func() time.Time
+
+	mu sync.RWMutex
+	// entries holds the cache by the key as looked up; a key looked up in a
+	// non-canonical form (no "iglu:" prefix) has an entry under that form
+	// too, so that form is not parsed per event.
+	entries map[string]*entry
+	// ring and hand are the CLOCK (second-chance) eviction order, which
+	// approximates least-recently-used without a write lock on a hit: a hit
+	// only sets the entry's used bit.
+	ring []*entry
+	hand int
+	// flights are the fetches under way, by canonical key.
+	flights map[string]*flight
+	// purges counts Purge calls, so that a fetch that started before a
+	// Purge does not put its answer into the emptied cache.
+	purges uint64
+
+	hits, misses, fetches, failures, evictions atomic.Uint64
+}
+
+// entry is one cached answer: a contract, or a miss (err wraps ErrNotFound).
+type entry struct {
+	key     string
+	c       *contract.Contract
+	err     error
+	expires time.Time
+	slot    int // index in ring
+	used    atomic.Bool
+}
+
+type flight struct {
+	done chan struct{}
+	c    *contract.Contract
+	err  error
+	// cache says whether the answer may be cached (a contract or a miss),
+	// and for how long.
+	cache bool
+	ttl   time.Duration
+}
+
+// NewResolver returns a resolver that consults local (which may be nil)
+// first and then backends in order. Options that CacheOptions.Validate
+// rejects take their defaults.
+func NewResolver(local *contract.Registry, backends []Backend, opts CacheOptions) *Resolver {
+	opts = opts.withDefaults()
+	return &Resolver{
+		local:    local,
+		backends: append([]Backend(nil), backends...),
+		opts:     opts,
+		now:      time.Now,
+		entries:  make(map[string]*entry),
+		flights:  make(map[string]*flight),
+	}
+}
+
+// Resolve returns the contract named by key, in any form contract.ParseKey
+// accepts. The error wraps contract.ErrBadKey for a key that is not a schema
+// key, ErrNotFound when no source has it, and is a *BackendError (or
+// several, see errors.As) when a backend that might have it failed.
+func (r *Resolver) Resolve(key string) (*contract.Contract, error) {
+	if r.local != nil {
+		c, err := r.local.Resolve(key)
+		if err == nil {
+			return c, nil
+		}
+		if !errors.Is(err, contract.ErrNotFound) {
+			return nil, err
+		}
+	}
+	now := r.now()
+	r.mu.RLock()
+	e := r.entries[key]
+	r.mu.RUnlock()
+	if e != nil && now.Before(e.expires) {
+		r.hit(e)
+		return e.c, e.err
+	}
+	return r.resolveSlow(key)
+}
+
+func (r *Resolver) hit(e *entry) {
+	// Only write the bit when it changes, so a hot key's entry is not a
+	// cache line every core keeps writing.
+	if !e.used.Load() {
+		e.used.Store(true)
+	}
+	r.hits.Add(1)
+}
+
+// resolveSlow answers a key the cache did not: it parses the key, looks for
+// its canonical form in the cache, and otherwise fetches it from the
+// backends, or waits for the fetch of it already under way.
+func (r *Resolver) resolveSlow(key string) (*contract.Contract, error) {
+	k, err := contract.ParseKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", contract.ErrBadKey, err)
+	}
+	canon := k.String()
+
+	r.mu.Lock()
+	now := r.now()
+	if e := r.entries[canon]; e != nil && now.Before(e.expires) {
+		if key != canon {
+			r.put(key, e.c, e.err, e.expires)
+		}
+		r.mu.Unlock()
+		r.hit(e)
+		return e.c, e.err
+	}
+	r.misses.Add(1)
+	if f, ok := r.flights[canon]; ok {
+		r.mu.Unlock()
+		<-f.done
+		r.alias(key, canon, f)
+		return f.c, f.err
+	}
+	f := &flight{done: make(chan struct{})}
+	r.flights[canon] = f
+	purges := r.purges
+	r.mu.Unlock()
+
+	f.c, f.cache, f.ttl, f.err = r.fetch(k, canon)
+
+	r.mu.Lock()
+	if f.cache && purges == r.purges {
+		r.put(canon, f.c, f.err, r.now().Add(f.ttl))
+	}
+	delete(r.flights, canon)
+	r.mu.Unlock()
+	close(f.done)
+	r.alias(key, canon, f)
+	return f.c, f.err
+}
+
+// alias caches a flight's answer under the non-canonical form it was
+// looked up by.
+func (r *Resolver) alias(key, canon string, f *flight) {
+	if key == canon || !f.cache {
+		return
+	}
+	r.mu.Lock()
+	if e := r.entries[canon]; e != nil && e.c == f.c && e.err == f.err {
+		r.put(key, e.c, e.err, e.expires)
+	}
+	r.mu.Unlock()
+}
+
+// fetch asks each backend in turn for the key. A backend that fails, or
+// whose document does not compile, is passed over for the next one; when no
+// backend has the key and one of them failed, the answer is that failure
+// and is not cached, because the one that failed may have had it.
+func (r *Resolver) fetch(k contract.Key, canon string) (c *contract.Contract, cache bool, ttl time.Duration, err error) {
+	var failed backendErrors
+	for _, b := range r.backends {
+		r.fetches.Add(1)
+		ctx, cancel := context.WithTimeout(context.Background(), r.opts.FetchTimeout)
+		doc, err := b.Fetch(ctx, k)
+		cancel()
+		if err != nil {
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			r.failures.Add(1)
+			failed = append(failed, &BackendError{Backend: b.Name(), Key: canon, Err: err})
+			continue
+		}
+		c, err := contract.Compile(doc, k, b.Name()+":"+canon)
+		if err != nil {
+			r.failures.Add(1)
+			failed = append(failed, &BackendError{Backend: b.Name(), Key: canon, Err: fmt.Errorf("compile its document: %w", err)})
+			continue
+		}
+		return c, true, r.opts.TTL, nil
+	}
+	switch len(failed) {
+	case 0:
+		return nil, true, r.opts.NegativeTTL, r.notFound(canon)
+	case 1:
+		return nil, false, 0, failed[0]
+	}
+	return nil, false, 0, failed
+}
+
+func (r *Resolver) notFound(canon string) error {
+	if len(r.backends) == 0 {
+		return fmt.Errorf("%w: no contract %s", ErrNotFound, canon)
+	}
+	names := make([]string, len(r.backends))
+	for i, b := range r.backends {
+		names[i] = b.Name()
+	}
+	return fmt.Errorf("%w: no contract %s in the contracts directory or in %s", ErrNotFound, canon, strings.Join(names, ", "))
+}
+
+// put stores an answer under key, replacing an entry of the same key, or
+// evicting one when the cache is full. r.mu must be held for writing.
+func (r *Resolver) put(key string, c *contract.Contract, err error, expires time.Time) {
+	e := &entry{key: key, c: c, err: err, expires: expires}
+	if old := r.entries[key]; old != nil {
+		e.slot = old.slot
+		r.ring[e.slot] = e
+		r.entries[key] = e
+		return
+	}
+	if len(r.ring) < r.opts.MaxEntries {
+		e.slot = len(r.ring)
+		r.ring = append(r.ring, e)
+		r.entries[key] = e
+		return
+	}
+	now := r.now()
+	for {
+		victim := r.ring[r.hand]
+		if victim.used.Load() && now.Before(victim.expires) {
+			victim.used.Store(false)
+			r.hand = (r.hand + 1) % len(r.ring)
+			continue
+		}
+		delete(r.entries, victim.key)
+		r.evictions.Add(1)
+		e.slot = r.hand
+		r.ring[r.hand] = e
+		r.entries[key] = e
+		r.hand = (r.hand + 1) % len(r.ring)
+		return
+	}
+}
+
+// Purge empties the cache, contracts and misses alike, so the next lookup of
+// every key asks the backends again. Fetches under way when it is called do
+// not fill the cache when they finish.
+func (r *Resolver) Purge() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.entries = make(map[string]*entry)
+	r.ring = nil
+	r.hand = 0
+	r.purges++
+}
+
+// Stats returns the cache's counters.
+func (r *Resolver) Stats() Stats {
+	r.mu.RLock()
+	n := len(r.entries)
+	r.mu.RUnlock()
+	return Stats{
+		Hits:      r.hits.Load(),
+		Misses:    r.misses.Load(),
+		Fetches:   r.fetches.Load(),
+		Failures:  r.failures.Load(),
+		Evictions: r.evictions.Load(),
+		Entries:   n,
+	}
+}
+
+// Contracts returns the local registry's contracts and the contracts the
+// cache holds and has not expired, sorted by key. A local contract hides a
+// cached one of the same key, as it does in Resolve.
+func (r *Resolver) Contracts() []*contract.Contract {
+	var out []*contract.Contract
+	seen := map[string]bool{}
+	if r.local != nil {
+		out = r.local.Contracts()
+		for _, c := range out {
+			seen[c.URI] = true
+		}
+	}
+	now := r.now()
+	r.mu.RLock()
+	for _, e := range r.entries {
+		if e.c != nil && now.Before(e.expires) && !seen[e.c.URI] {
+			seen[e.c.URI] = true
+			out = append(out, e.c)
+		}
+	}
+	r.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].URI < out[j].URI })
+	return out
+}
