@@ -1,13 +1,19 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"slices"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/contract/compat"
@@ -26,13 +32,16 @@ func newContractCmd() *cobra.Command {
   diff   prints every structural change between two versions of a schema,
          with the SchemaVer bump each one needs
   check  walks every contract's versions and fails when a version's bump is
-         smaller than its changes need`,
+         smaller than its changes need
+  publish  sends every contract to a registry (accord serve, or an
+           iglu-server), which refuses dishonest bumps and gaps`,
 		Example: `  accord contract lint
   accord contract diff contracts/com.example/checkout_completed/jsonschema/1-0-0 \
     contracts/com.example/checkout_completed/jsonschema/1-0-1
-  accord contract check contracts`,
+  accord contract check contracts
+  accord contract publish --registry https://accord.example --key "$KEY"`,
 	}
-	cmd.AddCommand(newContractLintCmd(), newContractDiffCmd(), newContractCheckCmd())
+	cmd.AddCommand(newContractLintCmd(), newContractDiffCmd(), newContractCheckCmd(), newContractPublishCmd())
 	return cmd
 }
 
@@ -302,4 +311,206 @@ func pronoun(n int) string {
 		return "its"
 	}
 	return "their"
+}
+
+// envRegistryKey holds the API key accord contract publish sends when
+// --key is not given.
+const envRegistryKey = "ACCORD_REGISTRY_KEY"
+
+func newContractPublishCmd() *cobra.Command {
+	var registry, key string
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "publish [DIR]",
+		Short: "Send every contract under DIR to a registry, stopping at the first it refuses",
+		Long: `Publish every contract under DIR (default: contracts), laid out as
+{vendor}/{name}/jsonschema/{M-R-A}, to the registry API at --registry: an
+accord serve with contracts.api_keys set, or an iglu-server. Contracts go in
+order of key, and of SchemaVer within a contract, so each version reaches
+the registry after the one before it.
+
+For each version it first asks the registry for it
+(GET /api/schemas/{vendor}/{name}/jsonschema/{M-R-A}): one already there with
+the same document is skipped as unchanged; otherwise it is sent
+(PUT to the same path, with the key in an apikey header). At the first
+version the registry refuses it stops and prints the status and why: for an
+accord serve, a bump smaller than the changes need (each change with its
+kind, property and bump), a gap in the versions, a schema that does not
+compile, or a version that exists with another document.
+
+The API key comes from --key or, better kept out of shell history, from
+$ACCORD_REGISTRY_KEY.
+
+Exit status: 0 every contract is published or unchanged, 1 the registry
+refused one or a contract file did not load (nothing is sent then), 2 the
+publish could not run.`,
+		Example: `  ACCORD_REGISTRY_KEY=... accord contract publish --registry https://accord.example
+  accord contract publish path/to/contracts --registry http://localhost:8080 --key "$KEY"`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := "contracts"
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			base, err := url.Parse(strings.TrimRight(registry, "/"))
+			if registry == "" || err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+				return fmt.Errorf("--registry %q: give the registry's base URL, such as http://localhost:8080 (the API is under /api/)", registry)
+			}
+			if key == "" {
+				key = os.Getenv(envRegistryKey)
+			}
+			if key == "" {
+				return fmt.Errorf("no API key: pass --key or set %s to one of the registry's contracts.api_keys", envRegistryKey)
+			}
+			contracts, problems, err := contract.LoadDir(dir)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if len(problems) > 0 {
+				for _, p := range problems {
+					fmt.Fprintf(out, "error: %v\n", p)
+				}
+				return &exitError{code: 1, err: fmt.Errorf("%s did not load; nothing was published", plural(len(problems), "contract file"))}
+			}
+			sort.Slice(contracts, func(i, j int) bool {
+				a, b := contracts[i].Key, contracts[j].Key
+				if ida, idb := a.Vendor+"/"+a.Name+"/"+a.Format, b.Vendor+"/"+b.Name+"/"+b.Format; ida != idb {
+					return ida < idb
+				}
+				return compat.Less(a.Version, b.Version)
+			})
+			p := &publisher{client: &http.Client{Timeout: timeout}, base: base.String(), key: key}
+			var published, unchanged int
+			for _, c := range contracts {
+				res, err := p.publish(cmd.Context(), c)
+				if err != nil {
+					fmt.Fprintf(out, "published %d, unchanged %d\n", published, unchanged)
+					return fmt.Errorf("publish %s: %w", c.URI, err)
+				}
+				if res.refused != nil {
+					printRefusal(out, c, res.refused)
+					fmt.Fprintf(out, "published %d, unchanged %d\n", published, unchanged)
+					return &exitError{code: 1, err: fmt.Errorf("the registry refused %s (%s); nothing after it was published", c.URI, res.refused.status)}
+				}
+				if res.created {
+					published++
+					fmt.Fprintf(out, "published %s\n", c.URI)
+				} else {
+					unchanged++
+					fmt.Fprintf(out, "unchanged %s\n", c.URI)
+				}
+			}
+			fmt.Fprintf(out, "published %d, unchanged %d\n", published, unchanged)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&registry, "registry", "", "base URL of the registry, such as http://localhost:8080 (required)")
+	cmd.Flags().StringVar(&key, "key", "", "API key, one of the registry's contracts.api_keys (default: $"+envRegistryKey+")")
+	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "how long each request to the registry may take")
+	return cmd
+}
+
+// publisher sends contracts to a registry API.
+type publisher struct {
+	client *http.Client
+	base   string
+	key    string
+}
+
+// published is what became of one contract: created, unchanged, or refused.
+type published struct {
+	created bool
+	refused *registryRefusal
+}
+
+// registryRefusal is a registry's refusal: its status and the reasons its
+// body gives (accord serve's; an iglu-server's message lands in Error).
+type registryRefusal struct {
+	status  string
+	Error   string        `json:"error"`
+	Message string        `json:"message"`
+	Steps   []compat.Step `json:"steps"`
+	Gaps    []compat.Gap  `json:"gaps"`
+	raw     string
+}
+
+func (p *publisher) publish(ctx context.Context, c *contract.Contract) (published, error) {
+	loc := p.base + "/api/schemas/" + c.Key.Path()
+	status, body, err := p.do(ctx, http.MethodGet, loc, nil)
+	if err != nil {
+		return published{}, err
+	}
+	switch {
+	case status == http.StatusOK && contract.SameDocument(body, c.Document):
+		return published{}, nil
+	case status != http.StatusOK && status != http.StatusNotFound:
+		return published{refused: refusalOf(status, body)}, nil
+	}
+	// Absent, or present with another document: the registry says why
+	// it refuses the latter.
+	status, body, err = p.do(ctx, http.MethodPut, loc, c.Document)
+	if err != nil {
+		return published{}, err
+	}
+	switch status {
+	case http.StatusCreated:
+		return published{created: true}, nil
+	case http.StatusOK:
+		return published{}, nil
+	}
+	return published{refused: refusalOf(status, body)}, nil
+}
+
+func (p *publisher) do(ctx context.Context, method, loc string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, loc, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("apikey", p.key)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return 0, nil, fmt.Errorf("read the answer to %s %s: %w", method, loc, err)
+	}
+	return resp.StatusCode, b, nil
+}
+
+func refusalOf(status int, body []byte) *registryRefusal {
+	r := &registryRefusal{}
+	if err := json.Unmarshal(body, r); err != nil {
+		r = &registryRefusal{}
+	}
+	r.status = fmt.Sprintf("%d %s", status, http.StatusText(status))
+	r.raw = strings.TrimSpace(string(body))
+	return r
+}
+
+func printRefusal(out io.Writer, c *contract.Contract, r *registryRefusal) {
+	reason := r.Error
+	if reason == "" {
+		reason = r.Message
+	}
+	if reason == "" {
+		reason = r.raw
+	}
+	fmt.Fprintf(out, "refused %s: %s: %s\n", c.URI, r.status, reason)
+	for _, s := range r.Steps {
+		fmt.Fprintf(out, "  %s: %s -> %s declares %s but its changes need %s:\n", s.Contract, s.From, s.To, s.Declared, s.Needed)
+		for _, ch := range s.Changes {
+			if ch.Bump > s.Declared {
+				printChange(out, "    ", ch)
+			}
+		}
+	}
+	for _, g := range r.Gaps {
+		fmt.Fprintf(out, "  %s: %s is missing before %s\n", g.Contract, g.Missing, g.Next)
+	}
 }

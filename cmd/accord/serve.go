@@ -101,6 +101,7 @@ func serve(ctx context.Context, cfg config.Config) error {
 	counters := &protocol.Counters{}
 	srv := server.New(cfg.Server, p, deliverer, endpoints(cfg.Protocols, registry, counters, log), log,
 		server.WithRegistry(registry, watcher),
+		server.WithRegistryWrites(cfg.Contracts.Dir, cfg.Contracts.APIKeys),
 		server.WithCounters(counters),
 		server.WithStatus(deliverer.Ready, func() any { return deliverer.Stats() }))
 

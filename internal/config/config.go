@@ -90,6 +90,7 @@ type Contracts struct {
 	Dir            string        `yaml:"dir" doc:"Directory of contracts in the Iglu static layout {vendor}/{name}/jsonschema/{M-R-A}."`
 	ReloadInterval time.Duration `yaml:"reload_interval" doc:"How often accord serve checks contracts.dir for added, edited or removed contract files and reloads them (hot reload); 0 turns it off, otherwise at least 100ms."`
 	Lint           ContractsLint `yaml:"lint" doc:"How accord contract lint judges contracts."`
+	APIKeys        []string      `yaml:"api_keys" doc:"Keys that may write schemas through the registry API (PUT /api/schemas/{vendor}/{name}/jsonschema/{M-R-A}, POST /api/schemas, and accord contract publish), sent in an apikey header or as Authorization: Bearer; an empty list refuses every write. Treat them as secrets: set them from the environment."`
 }
 
 // ContractsLint configures accord contract lint.
@@ -272,6 +273,11 @@ func (c *Config) Validate() error {
 	}
 	if d := c.Contracts.ReloadInterval; d != 0 && d < 100*time.Millisecond {
 		bad("contracts.reload_interval", "%s is too short; use 0 to turn hot reload off, or at least 100ms (the default is 2s)", d)
+	}
+	for i, k := range c.Contracts.APIKeys {
+		if k == "" || strings.ContainsAny(k, ", \t\r\n") {
+			bad(fmt.Sprintf("contracts.api_keys[%d]", i), "must be a non-empty key without spaces or commas; generate one with openssl rand -hex 32")
+		}
 	}
 	switch c.Contracts.Lint.RequireDescriptions {
 	case "error", "warning", "off":

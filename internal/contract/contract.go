@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 
@@ -114,4 +115,29 @@ func compileErrorText(err error) string {
 		}
 	}
 	return err.Error()
+}
+
+// SameDocument reports whether two schema documents are the same JSON value,
+// whatever their layout: key order and whitespace do not make a new version.
+// A document that is not JSON is the same only as identical bytes.
+func SameDocument(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	va, errA := decodeValue(a)
+	vb, errB := decodeValue(b)
+	return errA == nil && errB == nil && reflect.DeepEqual(va, vb)
+}
+
+func decodeValue(doc []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, errors.New("data after the top-level value")
+	}
+	return v, nil
 }

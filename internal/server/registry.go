@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
@@ -28,9 +27,9 @@ type Reloader interface {
 // Option configures a Server beyond what New requires.
 type Option func(*Server)
 
-// WithRegistry serves the read-only registry API under /api/ (see
-// docs/api.md) from reg; POST /api/cache/purge calls reload, which may be
-// nil to refuse purges.
+// WithRegistry serves the registry API under /api/ (see docs/api.md) from
+// reg; POST /api/cache/purge, and every accepted schema write (see
+// WithRegistryWrites), calls reload, which may be nil to refuse purges.
 func WithRegistry(reg Registry, reload Reloader) Option {
 	return func(s *Server) {
 		s.registry = reg
@@ -38,19 +37,20 @@ func WithRegistry(reg Registry, reload Reloader) Option {
 	}
 }
 
-// routeRegistry adds the registry API's routes to mux. Methods are checked
+// routeRegistry adds the registry API's routes to mux; the schema writes
+// (PUT and POST) are refused unless WithRegistryWrites gave them keys. Methods are checked
 // in the handlers rather than in the patterns, so a wrong method gets the
 // server's JSON 405 rather than the mux's plain-text one.
 func (s *Server) routeRegistry(mux *http.ServeMux) {
-	mux.HandleFunc("/api/schemas", s.get(s.listSchemas))
+	mux.HandleFunc("/api/schemas", s.readOrWrite(http.MethodPost, s.listSchemas, s.postSchema))
 	mux.HandleFunc("/api/schemas/{vendor}", s.get(s.listSchemas))
 	mux.HandleFunc("/api/schemas/{vendor}/{name}", s.get(s.listSchemas))
-	mux.HandleFunc("/api/schemas/{vendor}/{name}/{format}/{version}", s.get(s.getSchema))
+	mux.HandleFunc("/api/schemas/{vendor}/{name}/{format}/{version}", s.readOrWrite(http.MethodPut, s.getSchema, s.putSchema))
 	mux.HandleFunc("/api/validation/validate/instance", s.post(s.validateInstance))
 	mux.HandleFunc("/api/validation/validate/instance/{vendor}/{name}/{format}/{version}", s.post(s.validateInstance))
 	mux.HandleFunc("/api/cache/purge", s.purge)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, http.StatusNotFound, errorBody{Error: fmt.Sprintf("no route %s; the registry API is GET /api/schemas[/{vendor}[/{name}[/{format}/{version}]]], POST /api/validation/validate/instance and POST /api/cache/purge", r.URL.Path)})
+		writeError(w, r, http.StatusNotFound, errorBody{Error: fmt.Sprintf("no route %s; the registry API is GET /api/schemas[/{vendor}[/{name}[/{format}/{version}]]], PUT /api/schemas/{vendor}/{name}/{format}/{version}, POST /api/schemas, POST /api/validation/validate/instance and POST /api/cache/purge", r.URL.Path)})
 	})
 }
 
@@ -169,14 +169,8 @@ type validation struct {
 // iglu-server form takes a self-describing body {"schema", "data"}; the form
 // with the key in the path takes the data itself.
 func (s *Server) validateInstance(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(w, r, http.StatusRequestEntityTooLarge, errorBody{Error: fmt.Sprintf("the body is larger than the limit of %d bytes (server.max_body_bytes)", s.cfg.MaxBodyBytes)})
-			return
-		}
-		writeError(w, r, http.StatusBadRequest, errorBody{Error: "the body could not be read: " + err.Error()})
+	body, ok := s.readAPIBody(w, r)
+	if !ok {
 		return
 	}
 	key, data := pathKey(r), json.RawMessage(body)

@@ -100,8 +100,11 @@ func TestRegistryAPI(t *testing.T) {
 		{name: "unknown version", method: "GET", path: "/api/schemas/com.example/page_view/jsonschema/9-0-0", status: 404,
 			want: `no schema iglu:com.example/page_view/jsonschema/9-0-0`, contains: true},
 		{name: "malformed version", method: "GET", path: "/api/schemas/com.example/page_view/jsonschema/one", status: 400, want: `is not a schema key`, contains: true},
-		{name: "post on schemas", method: "POST", path: "/api/schemas", status: 405, want: `method POST is not allowed on /api/schemas; use GET, HEAD`, contains: true},
-		{name: "delete on schema", method: "DELETE", path: "/api/schemas/com.example/page_view/jsonschema/1-0-0", status: 405, want: `use GET, HEAD`, contains: true},
+		{name: "post on schemas, writes off", method: "POST", path: "/api/schemas", status: 403, want: `schema writes are turned off on this server`, contains: true},
+		{name: "put on schema, writes off", method: "PUT", path: "/api/schemas/com.example/page_view/jsonschema/1-0-0", status: 403, want: `contracts.api_keys`, contains: true},
+		{name: "delete on schemas", method: "DELETE", path: "/api/schemas", status: 405, want: `method DELETE is not allowed on /api/schemas; use GET, HEAD, POST`, contains: true},
+		{name: "delete on schema", method: "DELETE", path: "/api/schemas/com.example/page_view/jsonschema/1-0-0", status: 405, want: `use GET, HEAD, PUT`, contains: true},
+		{name: "post on vendor", method: "POST", path: "/api/schemas/com.example", status: 405, want: `use GET, HEAD"`, contains: true},
 		{name: "unknown api route", method: "GET", path: "/api/schemas/com.example/page_view/jsonschema", status: 404, want: `no route /api/schemas/com.example/page_view/jsonschema`, contains: true},
 
 		{name: "valid instance, key in path", method: "POST", path: "/api/validation/validate/instance/com.example/page_view/jsonschema/1-0-0",

@@ -62,6 +62,8 @@ type Server struct {
 	draining  atomic.Bool
 	registry  Registry
 	reloader  Reloader
+	// writes, when set, takes schema writes on the registry API.
+	writes *registryWrites
 	// ready says whether records can be taken; stats describes delivery.
 	ready func() error
 	stats func() any

@@ -1,0 +1,310 @@
+package server
+
+import (
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/accord-events/accord/internal/contract"
+	"github.com/accord-events/accord/internal/contract/compat"
+)
+
+// WithRegistryWrites takes schema writes on the registry API (PUT
+// /api/schemas/{vendor}/{name}/{format}/{version} and POST /api/schemas)
+// from clients holding one of keys: a schema that compiles, whose version is
+// new, honest about its changes and leaves no gap is written into dir, the
+// contracts directory, and served at once through WithRegistry's reloader.
+// With no keys every write is refused.
+func WithRegistryWrites(dir string, keys []string) Option {
+	return func(s *Server) {
+		wr := &registryWrites{dir: dir}
+		for _, k := range keys {
+			wr.keys = append(wr.keys, []byte(k))
+		}
+		s.writes = wr
+	}
+}
+
+// registryWrites is what schema writes need: where contracts are stored and
+// who may write them.
+type registryWrites struct {
+	dir  string
+	keys [][]byte
+	// mu serialises writes, so that each one is judged against the versions
+	// the one before it left.
+	mu sync.Mutex
+}
+
+// written is the answer to an accepted write: the key, the file it is stored
+// in, and whether it was created or was already there.
+type written struct {
+	Key      string `json:"key"`
+	Location string `json:"location"`
+	Status   string `json:"status"`
+}
+
+// refusal is the answer to a version refused for its place in the
+// contract's history: the steps whose bump is smaller than their changes
+// need, or the gaps it would leave.
+type refusal struct {
+	Error     string        `json:"error"`
+	Key       string        `json:"key"`
+	Steps     []compat.Step `json:"steps,omitempty"`
+	Gaps      []compat.Gap  `json:"gaps,omitempty"`
+	RequestID string        `json:"request_id"`
+}
+
+// readOrWrite serves GET and HEAD with read and method with write.
+func (s *Server) readOrWrite(method string, read, write http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead:
+			read(w, r)
+		case method:
+			write(w, r)
+		default:
+			methodNotAllowed(w, r, "GET, HEAD, "+method)
+		}
+	}
+}
+
+// putSchema stores the body under the key its path names.
+func (s *Server) putSchema(w http.ResponseWriter, r *http.Request) {
+	key, err := contract.ParseKey(pathKey(r))
+	if err != nil {
+		writeError(w, r, http.StatusBadRequest, errorBody{Error: fmt.Sprintf("%q is not a schema key; use the form vendor/name/jsonschema/M-R-A", pathKey(r))})
+		return
+	}
+	s.writeSchema(w, r, key)
+}
+
+// postSchema stores the body under the key its self block names.
+func (s *Server) postSchema(w http.ResponseWriter, r *http.Request) {
+	s.writeSchema(w, r, contract.Key{})
+}
+
+func (s *Server) writeSchema(w http.ResponseWriter, r *http.Request, want contract.Key) {
+	if !s.authorizeWrite(w, r) {
+		return
+	}
+	body, ok := s.readAPIBody(w, r)
+	if !ok {
+		return
+	}
+	c, err := contract.Compile(body, contract.Key{}, "")
+	if err != nil {
+		writeError(w, r, http.StatusUnprocessableEntity, errorBody{Error: "the schema does not compile: " + err.Error()})
+		return
+	}
+	if want != (contract.Key{}) && c.Key != want {
+		writeError(w, r, http.StatusUnprocessableEntity, errorBody{Error: fmt.Sprintf("the self block names %s but the path names %s; make them agree", c.Key.Path(), want.Path())})
+		return
+	}
+	wr := s.writes
+	wr.mu.Lock()
+	defer wr.mu.Unlock()
+
+	path := filepath.Join(wr.dir, c.Key.Vendor, c.Key.Name, c.Key.Format, c.Version)
+	c.Source = path
+	var versions []*contract.Contract
+	for _, old := range s.registry.Contracts() {
+		if old.Key.Vendor != c.Key.Vendor || old.Key.Name != c.Key.Name || old.Key.Format != c.Key.Format {
+			continue
+		}
+		if old.Key != c.Key {
+			versions = append(versions, old)
+			continue
+		}
+		if contract.SameDocument(old.Document, body) {
+			writeJSON(w, http.StatusOK, written{Key: c.URI, Location: old.Source, Status: "unchanged"})
+			return
+		}
+		writeError(w, r, http.StatusConflict, errorBody{Error: fmt.Sprintf("%s already exists with another document, and a published version never changes; publish the change as a new version", c.URI)})
+		return
+	}
+	for _, p := range []string{path, path + ".json"} {
+		if _, err := os.Stat(p); err == nil {
+			writeError(w, r, http.StatusConflict, errorBody{Error: fmt.Sprintf("%s is not served but its file %s exists (it does not compile: see POST /api/cache/purge); fix or remove the file", c.URI, p)})
+			return
+		}
+	}
+	if ref := judgeVersion(versions, c); ref != nil {
+		ref.RequestID = requestID(r)
+		writeJSON(w, http.StatusConflict, ref)
+		return
+	}
+	if err := writeFileAtomic(path, body); err != nil {
+		s.log.Error("write schema", "request_id", requestID(r), "schema", c.URI, "err", err)
+		writeError(w, r, http.StatusInternalServerError, errorBody{Error: "the schema could not be stored: " + err.Error()})
+		return
+	}
+	if s.reloader != nil {
+		if _, err := s.reloader.Reload(); err != nil {
+			s.log.Error("reload after schema write", "request_id", requestID(r), "schema", c.URI, "err", err)
+			writeError(w, r, http.StatusInternalServerError, errorBody{Error: fmt.Sprintf("the schema was stored in %s but the contracts could not be reloaded: %v; POST /api/cache/purge to try again", path, err)})
+			return
+		}
+	}
+	s.log.Info("schema published", "request_id", requestID(r), "schema", c.URI, "file", path)
+	writeJSON(w, http.StatusCreated, written{Key: c.URI, Location: path, Status: "created"})
+}
+
+// judgeVersion checks c's place among the other versions of its contract:
+// the bump from the version before it, and to the version after it, must
+// cover their changes, and c must follow a version the contract has (or be
+// 1-0-0). It returns nil when c may be stored.
+func judgeVersion(versions []*contract.Contract, c *contract.Contract) *refusal {
+	id := c.Key.Vendor + "/" + c.Key.Name + "/" + c.Key.Format
+	var prev, next *contract.Contract
+	vers := []contract.SchemaVer{c.Key.Version}
+	for _, v := range versions {
+		vers = append(vers, v.Key.Version)
+		if compat.Less(v.Key.Version, c.Key.Version) && (prev == nil || compat.Less(prev.Key.Version, v.Key.Version)) {
+			prev = v
+		}
+		if compat.Less(c.Key.Version, v.Key.Version) && (next == nil || compat.Less(v.Key.Version, next.Key.Version)) {
+			next = v
+		}
+	}
+	// Only the gap c opens before itself counts: a hole the contract
+	// already had after c is not this write's doing.
+	for _, g := range compat.Gaps(id, vers) {
+		if g.Next != c.Version {
+			continue
+		}
+		msg := fmt.Sprintf("%s would leave a gap: %s is missing after %s; publish %s first", c.URI, g.Missing, g.After, g.Missing)
+		if g.After == "" {
+			msg = fmt.Sprintf("%s would leave a gap: a contract starts at %s; publish %s first", c.URI, g.Missing, g.Missing)
+		}
+		return &refusal{Error: msg, Key: c.URI, Gaps: []compat.Gap{g}}
+	}
+	neighbours := []*contract.Contract{c}
+	if prev != nil {
+		neighbours = append(neighbours, prev)
+	}
+	if next != nil {
+		neighbours = append(neighbours, next)
+	}
+	failed := compat.Check(neighbours).Failed()
+	if len(failed) == 0 {
+		return nil
+	}
+	var reasons []string
+	for _, st := range failed {
+		if st.To == c.Version {
+			reason := fmt.Sprintf("%s declares %s over %s but its changes need %s", c.URI, st.Declared, st.From, st.Needed)
+			if next == nil {
+				reason += "; publish it as " + bumped(prev.Key.Version, st.Needed).String()
+			}
+			reasons = append(reasons, reason)
+		} else {
+			reasons = append(reasons, fmt.Sprintf("%s declares %s over %s but the changes between them need %s", st.To, st.Declared, st.From, st.Needed))
+		}
+	}
+	return &refusal{Error: strings.Join(reasons, "; and ") + " (steps lists each change)", Key: c.URI, Steps: failed}
+}
+
+// bumped returns the version after v at level b.
+func bumped(v contract.SchemaVer, b compat.Bump) contract.SchemaVer {
+	switch b {
+	case compat.Model:
+		return contract.SchemaVer{Model: v.Model + 1}
+	case compat.Revision:
+		return contract.SchemaVer{Model: v.Model, Revision: v.Revision + 1}
+	}
+	return contract.SchemaVer{Model: v.Model, Revision: v.Revision, Addition: v.Addition + 1}
+}
+
+// authorizeWrite answers 403 when writes are turned off and 401 without one
+// of their keys, and reports whether the request may write.
+func (s *Server) authorizeWrite(w http.ResponseWriter, r *http.Request) bool {
+	if s.writes == nil || len(s.writes.keys) == 0 {
+		writeError(w, r, http.StatusForbidden, errorBody{Error: "schema writes are turned off on this server; to turn them on, list the keys that may write in contracts.api_keys (ACCORD_CONTRACTS_API_KEYS)"})
+		return false
+	}
+	key := r.Header.Get("apikey")
+	if auth := r.Header.Get("Authorization"); key == "" && len(auth) > len("Bearer ") && strings.EqualFold(auth[:len("Bearer ")], "Bearer ") {
+		key = strings.TrimSpace(auth[len("Bearer "):])
+	}
+	if key == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="accord registry"`)
+		writeError(w, r, http.StatusUnauthorized, errorBody{Error: "writing schemas needs an API key; send one of contracts.api_keys in an apikey header or as Authorization: Bearer KEY"})
+		return false
+	}
+	match := 0
+	for _, k := range s.writes.keys {
+		match |= subtle.ConstantTimeCompare([]byte(key), k)
+	}
+	if match != 1 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="accord registry", error="invalid_token"`)
+		writeError(w, r, http.StatusUnauthorized, errorBody{Error: "the API key is not one of contracts.api_keys"})
+		return false
+	}
+	return true
+}
+
+// readAPIBody reads a registry API request body within server.max_body_bytes, or answers
+// 413 or 400.
+func (s *Server) readAPIBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, r, http.StatusRequestEntityTooLarge, errorBody{Error: fmt.Sprintf("the body is larger than the limit of %d bytes (server.max_body_bytes)", s.cfg.MaxBodyBytes)})
+			return nil, false
+		}
+		writeError(w, r, http.StatusBadRequest, errorBody{Error: "the body could not be read: " + err.Error()})
+		return nil, false
+	}
+	return body, true
+}
+
+// writeFileAtomic writes doc to path through a hidden temporary file in the
+// same directory, renamed over path once synced, so a reload sees the whole
+// file or none of it (the watcher skips hidden files).
+func writeFileAtomic(path string, doc []byte) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("create a temporary file in %s: %w", dir, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := tmp.Write(doc); err != nil {
+		return fmt.Errorf("write %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("chmod %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", tmp.Name(), err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("rename %s to %s: %w", tmp.Name(), path, err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
