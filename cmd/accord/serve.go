@@ -80,9 +80,14 @@ func serve(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	registry := contract.NewRegistryWithBase(builtinContracts(), nil)
-	watcher := contract.NewWatcher(ctx, cfg.Contracts.Dir, registry, cfg.Contracts.ReloadInterval, log)
+	local := contract.NewRegistryWithBase(builtinContracts(), nil)
+	watcher := contract.NewWatcher(ctx, cfg.Contracts.Dir, local, cfg.Contracts.ReloadInterval, log)
 	defer watcher.Close()
+	contracts, closeBackends, err := openContractBackends(ctx, cfg.Contracts, local)
+	if err != nil {
+		return err
+	}
+	defer closeBackends()
 	sinks, err := openSinks(ctx, plans, log)
 	if err != nil {
 		return err
@@ -97,10 +102,10 @@ func serve(ctx context.Context, cfg config.Config) error {
 		return stopDelivery(drainCtx)
 	}
 	host, _ := os.Hostname()
-	p := pipeline.New(registry, event.Collector{Name: cfg.Collector.Name, Version: buildVersion(), Env: cfg.Collector.Env, Host: host}, cfg.Collector.Namespace)
+	p := pipeline.New(contracts, event.Collector{Name: cfg.Collector.Name, Version: buildVersion(), Env: cfg.Collector.Env, Host: host}, cfg.Collector.Namespace)
 	counters := &protocol.Counters{}
-	srv := server.New(cfg.Server, p, deliverer, endpoints(cfg.Protocols, registry, counters, log), log,
-		server.WithRegistry(registry, watcher),
+	srv := server.New(cfg.Server, p, deliverer, endpoints(cfg.Protocols, local, contracts, counters, log), log,
+		server.WithRegistry(contracts, reloadAll{watcher, contracts}),
 		server.WithRegistryWrites(cfg.Contracts.Dir, cfg.Contracts.APIKeys),
 		server.WithCounters(counters),
 		server.WithStatus(deliverer.Ready, func() any { return deliverer.Stats() }))

@@ -19,6 +19,7 @@ import (
 	"github.com/accord-events/accord/internal/protocol/selfdesc"
 	"github.com/accord-events/accord/internal/protocol/snowplow"
 	"github.com/accord-events/accord/internal/protocol/webhook"
+	"github.com/accord-events/accord/internal/registry"
 	"github.com/accord-events/accord/internal/server"
 	"github.com/accord-events/accord/internal/sink"
 	"github.com/accord-events/accord/internal/sink/file"
@@ -34,9 +35,10 @@ func sinkTypes() *sink.Types {
 }
 
 // endpoints is every input protocol Accord ships and where it listens, as
-// configured. Contracts come from registry; protocols count what they
-// refuse or drop into counters.
-func endpoints(cfg config.Protocols, registry *contract.Registry, counters *protocol.Counters, log *slog.Logger) []server.Endpoint {
+// configured. Contracts resolve through contracts; Segment's tracking plan
+// comes from the local registry (the contracts a team keeps in its
+// directory); protocols count what they refuse or drop into counters.
+func endpoints(cfg config.Protocols, local *contract.Registry, contracts *registry.Resolver, counters *protocol.Counters, log *slog.Logger) []server.Endpoint {
 	get := []string{http.MethodGet}
 	eps := []server.Endpoint{
 		{Path: "/events", Protocol: selfdesc.Name, Decode: server.Plain(selfdesc.Decode)},
@@ -54,7 +56,7 @@ func endpoints(cfg config.Protocols, registry *contract.Registry, counters *prot
 		}
 	}
 	if cfg.Segment.Enabled {
-		sg := segment.NewCollector(cfg.Segment, registry, counters)
+		sg := segment.NewCollector(cfg.Segment, local, counters)
 		sg.PlanProblems = func(err error) { log.Warn("segment tracking plan", "err", err) }
 		eps = append(eps, server.Endpoint{Path: segment.Path, Protocol: segment.Name, Decode: sg.Handle})
 	}
@@ -62,13 +64,48 @@ func endpoints(cfg config.Protocols, registry *contract.Registry, counters *prot
 		eps = append(eps, server.Endpoint{Path: webhook.Path, Protocol: webhook.Name, Decode: webhook.NewCollector(cfg.Webhooks).Handle})
 	}
 	if cfg.Pixel.Enabled {
-		px := pixel.NewCollector(cfg.Pixel, registry)
+		px := pixel.NewCollector(cfg.Pixel, contracts)
 		eps = append(eps,
 			server.Endpoint{Path: pixel.PathArbitrary, Methods: get, Protocol: pixel.Name, Decode: px.Arbitrary},
 			server.Endpoint{Path: pixel.PathTyped, Methods: get, Protocol: pixel.Name, Decode: px.Typed},
 		)
 	}
 	return eps
+}
+
+// openContractBackends opens contracts.backends and returns the resolver
+// that looks keys up in local first, then in them, with the cache; close
+// releases the backends.
+func openContractBackends(ctx context.Context, cfg config.Contracts, local *contract.Registry) (*registry.Resolver, func(), error) {
+	var backends []registry.Backend
+	closeAll := func() {
+		for _, b := range backends {
+			if c, ok := b.(interface{ Close() }); ok {
+				c.Close()
+			}
+		}
+	}
+	for i, bc := range cfg.Backends {
+		b, err := bc.Open(ctx)
+		if err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("contracts.backends[%d] (%s): %w", i, bc.Type, err)
+		}
+		backends = append(backends, b)
+	}
+	return registry.NewResolver(local, backends, cfg.Cache), closeAll, nil
+}
+
+// reloadAll is what POST /api/cache/purge does: reload contracts.dir and
+// empty the cache of contracts fetched from backends.
+type reloadAll struct {
+	watcher  *contract.Watcher
+	resolver *registry.Resolver
+}
+
+func (r reloadAll) Reload() (contract.ReloadReport, error) {
+	r.resolver.Purge()
+	return r.watcher.Reload()
 }
 
 // builtinContracts are the contracts that ship with Accord: those of the

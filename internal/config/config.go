@@ -26,6 +26,7 @@ import (
 	"github.com/accord-events/accord/internal/protocol/segment"
 	"github.com/accord-events/accord/internal/protocol/snowplow"
 	"github.com/accord-events/accord/internal/protocol/webhook"
+	"github.com/accord-events/accord/internal/registry"
 	"github.com/accord-events/accord/internal/spool"
 )
 
@@ -87,10 +88,12 @@ type Collector struct {
 
 // Contracts configures where contracts come from.
 type Contracts struct {
-	Dir            string        `yaml:"dir" doc:"Directory of contracts in the Iglu static layout {vendor}/{name}/jsonschema/{M-R-A}."`
-	ReloadInterval time.Duration `yaml:"reload_interval" doc:"How often accord serve checks contracts.dir for added, edited or removed contract files and reloads them (hot reload); 0 turns it off, otherwise at least 100ms."`
-	Lint           ContractsLint `yaml:"lint" doc:"How accord contract lint judges contracts."`
-	APIKeys        []string      `yaml:"api_keys" doc:"Keys that may write schemas through the registry API (PUT /api/schemas/{vendor}/{name}/jsonschema/{M-R-A}, POST /api/schemas, and accord contract publish), sent in an apikey header or as Authorization: Bearer; an empty list refuses every write. Treat them as secrets: set them from the environment."`
+	Dir            string                   `yaml:"dir" doc:"Directory of contracts in the Iglu static layout {vendor}/{name}/jsonschema/{M-R-A}."`
+	ReloadInterval time.Duration            `yaml:"reload_interval" doc:"How often accord serve checks contracts.dir for added, edited or removed contract files and reloads them (hot reload); 0 turns it off, otherwise at least 100ms."`
+	Lint           ContractsLint            `yaml:"lint" doc:"How accord contract lint judges contracts."`
+	Backends       []registry.BackendConfig `yaml:"backends" doc:"Where a schema key that contracts.dir does not hold is looked up, in this order: PostgreSQL tables and Iglu repositories over HTTP (see docs/contracts.md). Fetched contracts are cached as contracts.cache says."`
+	Cache          registry.CacheOptions    `yaml:"cache" doc:"The cache of contracts fetched from contracts.backends."`
+	APIKeys        []string                 `yaml:"api_keys" doc:"Keys that may write schemas through the registry API (PUT /api/schemas/{vendor}/{name}/jsonschema/{M-R-A}, POST /api/schemas, and accord contract publish), sent in an apikey header or as Authorization: Bearer; an empty list refuses every write. Treat them as secrets: set them from the environment."`
 }
 
 // ContractsLint configures accord contract lint.
@@ -130,7 +133,7 @@ func Default() Config {
 			CORSOrigins:       []string{"*"},
 		},
 		Collector: Collector{Name: "accord", Env: "development", Namespace: "default"},
-		Contracts: Contracts{Dir: "contracts", ReloadInterval: 2 * time.Second, Lint: ContractsLint{RequireDescriptions: "warning"}},
+		Contracts: Contracts{Dir: "contracts", ReloadInterval: 2 * time.Second, Lint: ContractsLint{RequireDescriptions: "warning"}, Cache: registry.DefaultCacheOptions()},
 		Log:       Log{Level: "info", Format: "text"},
 		Protocols: Protocols{
 			Snowplow: snowplow.DefaultOptions(),
@@ -273,6 +276,14 @@ func (c *Config) Validate() error {
 	}
 	if d := c.Contracts.ReloadInterval; d != 0 && d < 100*time.Millisecond {
 		bad("contracts.reload_interval", "%s is too short; use 0 to turn hot reload off, or at least 100ms (the default is 2s)", d)
+	}
+	for i, b := range c.Contracts.Backends {
+		if err := b.Validate(); err != nil {
+			errs = append(errs, prefixErrors(fmt.Sprintf("contracts.backends[%d].", i), err)...)
+		}
+	}
+	if err := c.Contracts.Cache.Validate(); err != nil {
+		errs = append(errs, prefixErrors("contracts.cache.", err)...)
 	}
 	for i, k := range c.Contracts.APIKeys {
 		if k == "" || strings.ContainsAny(k, ", \t\r\n") {

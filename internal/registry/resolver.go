@@ -25,16 +25,21 @@ const (
 type CacheOptions struct {
 	// TTL is how long a fetched contract is served before it is fetched
 	// again (default 10m).
-	TTL time.Duration
+	TTL time.Duration `yaml:"ttl" doc:"How long a contract fetched from a backend is used before it is fetched again."`
 	// MaxEntries bounds the cache, contracts and misses together (default
 	// 10000); past it the least recently used entries are evicted.
-	MaxEntries int
+	MaxEntries int `yaml:"max_entries" doc:"Most contracts and misses the cache holds; past it the least recently used are evicted."`
 	// NegativeTTL is how long a key that no backend has is answered as not
 	// found without asking the backends again (default 1m).
-	NegativeTTL time.Duration
+	NegativeTTL time.Duration `yaml:"negative_ttl" doc:"How long a key no backend has is answered as not found without asking the backends again, so an unknown schema does not cost a fetch per event."`
 	// FetchTimeout bounds one backend's Fetch (default 10s): Resolve has no
 	// context of its own, and an event must not wait on a hung backend.
-	FetchTimeout time.Duration
+	FetchTimeout time.Duration `yaml:"fetch_timeout" doc:"How long one fetch from a backend may take before it counts as failed."`
+}
+
+// DefaultCacheOptions returns the defaults.
+func DefaultCacheOptions() CacheOptions {
+	return CacheOptions{TTL: DefaultTTL, MaxEntries: DefaultMaxEntries, NegativeTTL: DefaultNegativeTTL, FetchTimeout: DefaultFetchTimeout}
 }
 
 // Validate reports options that cannot be meant: negative durations or
@@ -42,16 +47,16 @@ type CacheOptions struct {
 func (o CacheOptions) Validate() error {
 	var errs []error
 	if o.TTL < 0 {
-		errs = append(errs, fmt.Errorf("registry cache ttl %s is negative; set a duration such as 10m, or 0 for the default", o.TTL))
+		errs = append(errs, fmt.Errorf("ttl: %s is negative; set a duration such as 10m, or 0 for the default", o.TTL))
 	}
 	if o.NegativeTTL < 0 {
-		errs = append(errs, fmt.Errorf("registry cache negative_ttl %s is negative; set a duration such as 1m, or 0 for the default", o.NegativeTTL))
+		errs = append(errs, fmt.Errorf("negative_ttl: %s is negative; set a duration such as 1m, or 0 for the default", o.NegativeTTL))
 	}
 	if o.MaxEntries < 0 {
-		errs = append(errs, fmt.Errorf("registry cache max_entries %d is negative; set a count such as 10000, or 0 for the default", o.MaxEntries))
+		errs = append(errs, fmt.Errorf("max_entries: %d is negative; set a count such as 10000, or 0 for the default", o.MaxEntries))
 	}
 	if o.FetchTimeout < 0 {
-		errs = append(errs, fmt.Errorf("registry fetch_timeout %s is negative; set a duration such as 10s, or 0 for the default", o.FetchTimeout))
+		errs = append(errs, fmt.Errorf("fetch_timeout: %s is negative; set a duration such as 10s, or 0 for the default", o.FetchTimeout))
 	}
 	return errors.Join(errs...)
 }
