@@ -78,3 +78,30 @@ func BenchmarkHotPathBatch100(b *testing.B) {
 	}
 	runHotPath(b, p, &protocol.Request{MediaType: "application/x-ndjson", Body: body.Bytes()}, 100)
 }
+
+// BenchmarkHotPathWithNContracts: the one-event hot path with N other
+// contracts loaded beside the event's, to show that an event's cost does
+// not grow with the size of the registry.
+func BenchmarkHotPathWithNContracts(b *testing.B) {
+	base, problems, err := contract.LoadDir("../../testdata/contracts")
+	if err != nil || len(problems) > 0 {
+		b.Fatal(err, problems)
+	}
+	for _, n := range []int{0, 100, 1000, 10000} {
+		contracts := append([]*contract.Contract(nil), base...)
+		for i := range n {
+			doc := `{"$schema": "http://iglucentral.com/schemas/com.snowplowanalytics.self-desc/schema/jsonschema/1-0-0#",
+ "self": {"vendor": "com.generated", "name": "event_` + strconv.Itoa(i) + `", "format": "jsonschema", "version": "1-0-0"},
+ "type": "object", "properties": {"id": {"type": "string", "maxLength": 64}, "n": {"type": "integer"}}, "required": ["id"]}`
+			c, err := contract.Compile([]byte(doc), contract.Key{}, "generated")
+			if err != nil {
+				b.Fatal(err)
+			}
+			contracts = append(contracts, c)
+		}
+		p := pipeline.New(contract.NewRegistry(contracts), event.Collector{Name: "accord"}, "default")
+		b.Run("contracts="+strconv.Itoa(n), func(b *testing.B) {
+			runHotPath(b, p, &protocol.Request{MediaType: "application/json", Body: []byte(benchEvent(b, 1))}, 1)
+		})
+	}
+}
