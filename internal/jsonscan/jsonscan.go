@@ -263,6 +263,16 @@ func literal(b []byte, i int, lit string) (int, error) {
 	return i + len(lit), nil
 }
 
+// IsNumber reports whether s is exactly one JSON number, so that a value
+// sent as text can be written into JSON as the number it spells.
+func IsNumber(s string) bool {
+	if s == "" {
+		return false
+	}
+	end, err := number([]byte(s), 0)
+	return err == nil && end == len(s)
+}
+
 func number(b []byte, i int) (int, error) {
 	if b[i] == '-' {
 		i++

@@ -210,7 +210,7 @@ func appendValue(buf []byte, v string, types kinds) []byte {
 		}
 	}
 	if types&kNumber != 0 {
-		if isNumber(v) {
+		if jsonscan.IsNumber(v) {
 			// Written as sent, so no digit is lost to float64.
 			if _, err := strconv.ParseFloat(v, 64); err == nil {
 				return append(buf, v...)
@@ -237,48 +237,6 @@ func appendValue(buf []byte, v string, types kinds) []byte {
 		}
 	}
 	return jsonscan.AppendString(buf, v)
-}
-
-// isNumber reports whether s is a JSON number, so it can be written as sent.
-func isNumber(s string) bool {
-	i := 0
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	switch {
-	case i >= len(s):
-		return false
-	case s[i] == '0':
-		i++
-	case s[i] >= '1' && s[i] <= '9':
-		i = digits(s, i)
-	default:
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		if i+1 >= len(s) || s[i+1] < '0' || s[i+1] > '9' {
-			return false
-		}
-		i = digits(s, i+1)
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if i >= len(s) || s[i] < '0' || s[i] > '9' {
-			return false
-		}
-		i = digits(s, i)
-	}
-	return i == len(s)
-}
-
-func digits(s string, i int) int {
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
-	return i
 }
 
 // decimal reports whether s holds only what a decimal number is written

@@ -362,7 +362,7 @@ func (d *decoder) data(t *eventType, v *[numParams]string, has uint64, p *proble
 			}
 			d.buf = strconv.AppendInt(d.buf, n, 10)
 		case kNumber:
-			if !isNumber(s) {
+			if !jsonscan.IsNumber(s) {
 				p.Add(event.PayloadFormatViolation, "/"+name, "%s %q is not a number; send %s (%s) as a decimal number such as 12.5, without currency symbols or thousands separators", name, s, name, f.name)
 				ok = false
 				continue
@@ -376,48 +376,6 @@ func (d *decoder) data(t *eventType, v *[numParams]string, has uint64, p *proble
 	}
 	d.buf = append(d.buf, '}')
 	return d.buf[start:len(d.buf):len(d.buf)]
-}
-
-// isNumber reports whether s is a JSON number, so it can be written as sent.
-func isNumber(s string) bool {
-	i := 0
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	switch {
-	case i >= len(s):
-		return false
-	case s[i] == '0':
-		i++
-	case s[i] >= '1' && s[i] <= '9':
-		i = digits(s, i)
-	default:
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		if i+1 >= len(s) || s[i+1] < '0' || s[i+1] > '9' {
-			return false
-		}
-		i = digits(s, i+1)
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if i >= len(s) || s[i] < '0' || s[i] > '9' {
-			return false
-		}
-		i = digits(s, i)
-	}
-	return i == len(s)
-}
-
-func digits(s string, i int) int {
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
-	return i
 }
 
 // attributes writes d.attrs as a JSON object of strings, sorted by name so
