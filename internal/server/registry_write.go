@@ -106,6 +106,14 @@ func (s *Server) writeSchema(w http.ResponseWriter, r *http.Request, want contra
 		writeError(w, r, http.StatusUnprocessableEntity, errorBody{Error: fmt.Sprintf("the self block names %s but the path names %s; make them agree", c.Key.Path(), want.Path())})
 		return
 	}
+	for _, part := range []string{c.Key.Vendor, c.Key.Name} {
+		// The key becomes a path under contracts.dir: no part may climb out
+		// of it, or hide (the watcher skips dot files).
+		if strings.HasPrefix(part, ".") {
+			writeError(w, r, http.StatusUnprocessableEntity, errorBody{Error: fmt.Sprintf("%q cannot be a vendor or name: it starts with a dot; name it with letters, digits, '-', '_' and inner dots", part)})
+			return
+		}
+	}
 	wr := s.writes
 	wr.mu.Lock()
 	defer wr.mu.Unlock()

@@ -166,6 +166,9 @@ func TestRegistryWrite(t *testing.T) {
 			want: []string{`"key":"iglu:com.example/member/jsonschema/1-0-0"`}},
 		{name: "an addition to the new contract", method: "PUT", url: schemas + "/com.example/member/jsonschema/1-0-1",
 			body: strings.ReplaceAll(userVersion(t, "1-0-1", `"free", "pro", "enterprise", "team", "staff"`), `"name": "user"`, `"name": "member"`), headers: key, status: 201},
+		{name: "a vendor that climbs out of the contracts directory", method: "POST", url: schemas,
+			body: strings.ReplaceAll(userVersion(t, "1-0-0", plans100), `"vendor": "com.example"`, `"vendor": ".."`), headers: key, status: 422,
+			want: []string{`\"..\" cannot be a vendor or name`}},
 		{name: "wrong method", method: "DELETE", url: user("1-0-1"), headers: key, status: 405, want: []string{"use GET, HEAD, PUT"}},
 		{name: "wrong method on the list", method: "PATCH", url: schemas, headers: key, status: 405, want: []string{"use GET, HEAD, POST"}},
 	}
