@@ -134,6 +134,10 @@ type entry struct {
 	c       *contract.Contract
 	err     error
 	expires time.Time
+	// localGen is the local registry's generation when it was last asked
+	// for the key and did not have it: while it stays the same, the local
+	// registry still does not have it and need not be asked.
+	localGen atomic.Uint64
 	slot    int // index in ring
 	used    atomic.Bool
 }
@@ -146,6 +150,9 @@ type flight struct {
 	// and for how long.
 	cache bool
 	ttl   time.Duration
+	// localGen is the local registry's generation before the flight's
+	// first lookup missed it.
+	localGen uint64
 }
 
 // NewResolver returns a resolver that consults local (which may be nil)
@@ -168,7 +175,19 @@ func NewResolver(local *contract.Registry, backends []Backend, opts CacheOptions
 // key, ErrNotFound when no source has it, and is a *BackendError (or
 // several, see errors.As) when a backend that might have it failed.
 func (r *Resolver) Resolve(key string) (*contract.Contract, error) {
+	var gen uint64
 	if r.local != nil {
+		// A key the cache answered for while the local registry stayed
+		// unchanged is still not local: skip the local lookup (which, for
+		// a key it does not hold, costs its own cache of misses).
+		gen = r.local.Generation()
+		r.mu.RLock()
+		e := r.entries[key]
+		r.mu.RUnlock()
+		if e != nil && e.localGen.Load() == gen && r.now().Before(e.expires) {
+			r.hit(e)
+			return e.c, e.err
+		}
 		c, err := r.local.Resolve(key)
 		if err == nil {
 			return c, nil
@@ -182,10 +201,12 @@ func (r *Resolver) Resolve(key string) (*contract.Contract, error) {
 	e := r.entries[key]
 	r.mu.RUnlock()
 	if e != nil && now.Before(e.expires) {
+		// The local registry was just asked and does not have the key.
+		e.localGen.Store(gen)
 		r.hit(e)
 		return e.c, e.err
 	}
-	return r.resolveSlow(key)
+	return r.resolveSlow(key, gen)
 }
 
 func (r *Resolver) hit(e *entry) {
@@ -200,7 +221,7 @@ func (r *Resolver) hit(e *entry) {
 // resolveSlow answers a key the cache did not: it parses the key, looks for
 // its canonical form in the cache, and otherwise fetches it from the
 // backends, or waits for the fetch of it already under way.
-func (r *Resolver) resolveSlow(key string) (*contract.Contract, error) {
+func (r *Resolver) resolveSlow(key string, gen uint64) (*contract.Contract, error) {
 	k, err := contract.ParseKey(key)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", contract.ErrBadKey, err)
@@ -211,7 +232,7 @@ func (r *Resolver) resolveSlow(key string) (*contract.Contract, error) {
 	now := r.now()
 	if e := r.entries[canon]; e != nil && now.Before(e.expires) {
 		if key != canon {
-			r.put(key, e.c, e.err, e.expires)
+			r.put(key, e.c, e.err, e.expires, gen)
 		}
 		r.mu.Unlock()
 		r.hit(e)
@@ -224,7 +245,7 @@ func (r *Resolver) resolveSlow(key string) (*contract.Contract, error) {
 		r.alias(key, canon, f)
 		return f.c, f.err
 	}
-	f := &flight{done: make(chan struct{})}
+	f := &flight{done: make(chan struct{}), localGen: gen}
 	r.flights[canon] = f
 	purges := r.purges
 	r.mu.Unlock()
@@ -233,7 +254,7 @@ func (r *Resolver) resolveSlow(key string) (*contract.Contract, error) {
 
 	r.mu.Lock()
 	if f.cache && purges == r.purges {
-		r.put(canon, f.c, f.err, r.now().Add(f.ttl))
+		r.put(canon, f.c, f.err, r.now().Add(f.ttl), f.localGen)
 	}
 	delete(r.flights, canon)
 	r.mu.Unlock()
@@ -250,7 +271,7 @@ func (r *Resolver) alias(key, canon string, f *flight) {
 	}
 	r.mu.Lock()
 	if e := r.entries[canon]; e != nil && e.c == f.c && e.err == f.err {
-		r.put(key, e.c, e.err, e.expires)
+		r.put(key, e.c, e.err, e.expires, f.localGen)
 	}
 	r.mu.Unlock()
 }
@@ -304,8 +325,9 @@ func (r *Resolver) notFound(canon string) error {
 
 // put stores an answer under key, replacing an entry of the same key, or
 // evicting one when the cache is full. r.mu must be held for writing.
-func (r *Resolver) put(key string, c *contract.Contract, err error, expires time.Time) {
+func (r *Resolver) put(key string, c *contract.Contract, err error, expires time.Time, localGen uint64) {
 	e := &entry{key: key, c: c, err: err, expires: expires}
+	e.localGen.Store(localGen)
 	if old := r.entries[key]; old != nil {
 		e.slot = old.slot
 		r.ring[e.slot] = e

@@ -504,3 +504,31 @@ func TestCacheOptionsValidate(t *testing.T) {
 		t.Fatalf("defaults = %+v", d)
 	}
 }
+
+// A contract cached from a backend gives way at once to the same key added
+// to the local registry (the filesystem always wins), and the cache is
+// used without asking the local registry again only while it is unchanged.
+func TestLocalContractAddedAfterCachingWins(t *testing.T) {
+	const key = "iglu:com.acme/late/jsonschema/1-0-0"
+	local := contract.NewRegistry(nil)
+	backend := newFake("remote", key)
+	r, _ := newTestResolver(local, CacheOptions{}, backend)
+	c, err := r.Resolve(key)
+	if err != nil || c.Source != "remote:"+key {
+		t.Fatalf("first resolve: %v, source %q", err, c.Source)
+	}
+	for range 3 {
+		if c, _ := r.Resolve(key); c.Source != "remote:"+key {
+			t.Fatalf("cached resolve came from %q", c.Source)
+		}
+	}
+	// An unrelated local change keeps the cached answer valid.
+	local.Replace([]*contract.Contract{mustCompile(t, mustKey(t, "iglu:com.acme/other/jsonschema/1-0-0"), "local")})
+	if c, _ := r.Resolve(key); c.Source != "remote:"+key || backend.count() != 1 {
+		t.Fatalf("after an unrelated reload: source %q, %d fetches", c.Source, backend.count())
+	}
+	local.Replace([]*contract.Contract{mustCompile(t, mustKey(t, key), "local")})
+	if c, _ := r.Resolve(key); c.Source != "local" {
+		t.Errorf("after the key was added locally it came from %q; want local", c.Source)
+	}
+}
