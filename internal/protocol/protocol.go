@@ -22,6 +22,8 @@ type Request struct {
 	Path   string
 	Header http.Header
 	Query  url.Values
+	// RawQuery is the query string as sent, without the '?'.
+	RawQuery string
 	// MediaType is the Content-Type's media type, lower-cased, without
 	// parameters ("application/json"); empty when none was sent.
 	MediaType string

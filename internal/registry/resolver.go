@@ -138,8 +138,8 @@ type entry struct {
 	// for the key and did not have it: while it stays the same, the local
 	// registry still does not have it and need not be asked.
 	localGen atomic.Uint64
-	slot    int // index in ring
-	used    atomic.Bool
+	slot     int // index in ring
+	used     atomic.Bool
 }
 
 type flight struct {

@@ -85,6 +85,7 @@ func (s *Server) collect(ep Endpoint) http.Handler {
 			Path:      r.URL.Path,
 			Header:    r.Header,
 			Query:     r.URL.Query(),
+			RawQuery:  r.URL.RawQuery,
 			MediaType: strings.ToLower(mediaType),
 			Params:    params,
 			Body:      buf.Bytes(),

@@ -55,3 +55,20 @@ func BenchmarkDecodeQuery(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeRawQuery is what GET /i does: the same query, its raw text
+// kept as sent instead of re-encoded.
+func BenchmarkDecodeRawQuery(b *testing.B) {
+	raw := benchEvent().query().Encode()
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		in, err := DecodeRawQuery(q, raw)
+		if err != nil || in.Failure != nil {
+			b.Fatalf("DecodeRawQuery: %v %+v", err, in.Failure)
+		}
+	}
+}

@@ -120,7 +120,7 @@ func (c *Collector) Any(req *protocol.Request) ([]event.Input, *protocol.Reply, 
 
 // Pixel reads the one event of GET /i and answers a 1x1 GIF.
 func (c *Collector) Pixel(req *protocol.Request) ([]event.Input, *protocol.Reply, error) {
-	in, err := DecodeQuery(req.Query)
+	in, err := DecodeRawQuery(req.Query, req.RawQuery)
 	if err != nil {
 		return nil, nil, err
 	}
