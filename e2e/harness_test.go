@@ -277,3 +277,34 @@ func sinkStats(t *testing.T, st delivery.Stats, name string) delivery.SinkStats 
 	t.Fatalf("no sink %s in /stats: %+v", name, st.Sinks)
 	return delivery.SinkStats{}
 }
+
+// writeContract writes a contract into the project at dir, at its key's
+// place in the Iglu layout (key: iglu:vendor/name/jsonschema/M-R-A).
+func writeContract(t *testing.T, dir, key, doc string) {
+	t.Helper()
+	path := filepath.Join(dir, "contracts", filepath.FromSlash(strings.TrimPrefix(key, "iglu:")))
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// protocolCounts returns GET /stats "protocols": what the protocols
+// refused or dropped, by reason.
+func (c *collector) protocolCounts() map[string]uint64 {
+	c.t.Helper()
+	resp, err := http.Get(c.URL + "/stats")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Protocols map[string]uint64 `json:"protocols"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		c.t.Fatalf("decode /stats: %v", err)
+	}
+	return st.Protocols
+}

@@ -99,19 +99,6 @@ func nodePackageVersion(t *testing.T, pkg string) string {
 	return p.Version
 }
 
-// nodeWriteContract writes a contract into the project at dir, under its
-// key's place in the Iglu layout.
-func nodeWriteContract(t *testing.T, dir, vendor, name, version, doc string) {
-	t.Helper()
-	path := filepath.Join(dir, "contracts", vendor, name, "jsonschema", version)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // nodeRecord is one row of the store, good (events) or failed
 // (failed_events), its JSON columns decoded.
 type nodeRecord struct {
@@ -430,9 +417,9 @@ func TestNodeSegment(t *testing.T) {
 	node := nodeBinary(t)
 	libVersion := nodePackageVersion(t, "@segment/analytics-node")
 	dir := newProject(t)
-	nodeWriteContract(t, dir, "com.example", "order_completed", "1-0-0", nodeOrderCompleted)
-	nodeWriteContract(t, dir, "com.example", "page_viewed", "1-0-0", nodePageViewed)
-	nodeWriteContract(t, dir, "com.example", "user_traits", "1-0-0", nodeUserTraits)
+	writeContract(t, dir, "iglu:com.example/order_completed/jsonschema/1-0-0", nodeOrderCompleted)
+	writeContract(t, dir, "iglu:com.example/page_viewed/jsonschema/1-0-0", nodePageViewed)
+	writeContract(t, dir, "iglu:com.example/user_traits/jsonschema/1-0-0", nodeUserTraits)
 	const writeKey = "wk-node-e2e-7f3a"
 	c := startCollector(t, dir,
 		"ACCORD_SINKS_1_NAME=files", "ACCORD_SINKS_1_TYPE=file",

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -148,23 +147,6 @@ func segSend(t *testing.T, c *collector, writeKey string, msgs ...analytics.Mess
 	return res
 }
 
-// segProtocolCount returns the named counter of /stats "protocols".
-func segProtocolCount(t *testing.T, c *collector, name string) float64 {
-	t.Helper()
-	resp, err := http.Get(c.URL + "/stats")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var st struct {
-		Protocols map[string]float64 `json:"protocols"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatalf("decode /stats: %v", err)
-	}
-	return st.Protocols[name]
-}
-
 // segBasic is the Authorization header Segment's libraries send.
 func segBasic(writeKey string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(writeKey+":"))
@@ -181,7 +163,7 @@ func segContextLibrary(r spRecord) any {
 // checks each record field by field.
 func TestSegmentLibraryEndToEnd(t *testing.T) {
 	dir := newProject(t)
-	spWriteContract(t, dir, segOrderKey, segOrderContract)
+	writeContract(t, dir, segOrderKey, segOrderContract)
 	c := startCollector(t, dir, segEnv()...)
 
 	ts := func(sec int) time.Time { return time.Date(2026, 5, 1, 12, 30, sec, 123e6, time.UTC) }
@@ -319,7 +301,7 @@ func TestSegmentLibraryEndToEnd(t *testing.T) {
 // unplanned messages.
 func TestSegmentRefusalsDuplicatesAndPolicies(t *testing.T) {
 	dir := newProject(t)
-	spWriteContract(t, dir, segOrderKey, segOrderContract)
+	writeContract(t, dir, segOrderKey, segOrderContract)
 	c := startCollector(t, dir, segEnv()...)
 	db := openStore(t, dir)
 	rows := func() int {
@@ -351,7 +333,7 @@ func TestSegmentRefusalsDuplicatesAndPolicies(t *testing.T) {
 		if after := rows(); after != before {
 			t.Errorf("%d records before the wrong key, %d after; nothing should be stored", before, after)
 		}
-		if n := segProtocolCount(t, c, segUnknownKey); n < 2 {
+		if n := float64(c.protocolCounts()[segUnknownKey]); n < 2 {
 			t.Errorf("/stats protocols[%s] = %v, want at least 2", segUnknownKey, n)
 		}
 	})
@@ -376,7 +358,7 @@ func TestSegmentRefusalsDuplicatesAndPolicies(t *testing.T) {
 		if n := spCount(t, db, "failed_events", "event_id = 'seg-dup'"); n != 0 {
 			t.Errorf("the duplicate was stored failed")
 		}
-		if n := segProtocolCount(t, c, segDuplicateKey); n < 1 {
+		if n := float64(c.protocolCounts()[segDuplicateKey]); n < 1 {
 			t.Errorf("/stats protocols[%s] = %v, want at least 1", segDuplicateKey, n)
 		}
 	})

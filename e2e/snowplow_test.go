@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -49,19 +47,6 @@ const spLinkClickContract = `{
 	"required": ["target_url"],
 	"additionalProperties": false
 }`
-
-// spWriteContract writes a contract into the project's contracts directory
-// under its Iglu path (key is iglu:vendor/name/jsonschema/version).
-func spWriteContract(t *testing.T, dir, key, doc string) {
-	t.Helper()
-	path := filepath.Join(dir, "contracts", filepath.FromSlash(strings.TrimPrefix(key, "iglu:")))
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // spRecord is one row of the events or failed_events table, its JSON
 // columns decoded. The Segment tests read records with it too.
@@ -275,7 +260,7 @@ func spQS(kv ...string) string {
 // tracker has, by POST and by GET, and checks each record field by field.
 func TestSnowplowTrackerEndToEnd(t *testing.T) {
 	dir := newProject(t)
-	spWriteContract(t, dir, spLinkClickKey, spLinkClickContract)
+	writeContract(t, dir, spLinkClickKey, spLinkClickContract)
 	c := startCollector(t, dir)
 	hostPort := strings.TrimPrefix(c.URL, "http://")
 

@@ -10,11 +10,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 )
@@ -58,19 +55,6 @@ const pxEmailContract = `{
 	"additionalProperties": false
 }`
 
-// whWriteContract writes a contract into the project's contracts directory
-// under its Iglu path.
-func whWriteContract(t *testing.T, dir, key, doc string) {
-	t.Helper()
-	path := filepath.Join(dir, "contracts", filepath.FromSlash(strings.TrimPrefix(key, "iglu:")))
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // whHMAC is the hex HMAC-SHA256 of msg with secret.
 func whHMAC(secret string, msg []byte) string {
 	m := hmac.New(sha256.New, []byte(secret))
@@ -82,23 +66,6 @@ func whHMAC(secret string, msg []byte) string {
 func whStripeSignature(ts time.Time, body []byte) string {
 	t := strconv.FormatInt(ts.Unix(), 10)
 	return "t=" + t + ",v1=" + whHMAC(whStripeSecret, append([]byte(t+"."), body...))
-}
-
-// whProtocolCounts returns the "protocols" counters of GET /stats.
-func whProtocolCounts(t *testing.T, c *collector) map[string]uint64 {
-	t.Helper()
-	resp, err := http.Get(c.URL + "/stats")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var st struct {
-		Protocols map[string]uint64 `json:"protocols"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatalf("decode /stats: %v", err)
-	}
-	return st.Protocols
 }
 
 // whRecord is a row of the events table.
@@ -149,7 +116,7 @@ func whSameJSON(t *testing.T, a, b string) bool {
 
 func TestWebhookDeliveriesEndToEnd(t *testing.T) {
 	dir := newProject(t)
-	whWriteContract(t, dir, whPushKey, whPushContract)
+	writeContract(t, dir, whPushKey, whPushContract)
 	c := startCollector(t, dir,
 		"ACCORD_PROTOCOLS_WEBHOOKS_0_NAME=github",
 		"ACCORD_PROTOCOLS_WEBHOOKS_0_SCHEMA="+whPushKey,
@@ -224,7 +191,7 @@ func TestWebhookDeliveriesEndToEnd(t *testing.T) {
 		}
 	}
 
-	counts := whProtocolCounts(t, c)
+	counts := c.protocolCounts()
 	if counts["webhook.bad_signature"] < 4 {
 		t.Errorf("protocols[webhook.bad_signature] = %d, want at least 4 (%v)", counts["webhook.bad_signature"], counts)
 	}
@@ -332,7 +299,7 @@ func pxGet(t *testing.T, c *collector, method, path string) (*http.Response, []b
 
 func TestPixelEndToEnd(t *testing.T) {
 	dir := newProject(t)
-	whWriteContract(t, dir, pxEmailKey, pxEmailContract)
+	writeContract(t, dir, pxEmailKey, pxEmailContract)
 	c := startCollector(t, dir, "ACCORD_PROTOCOLS_PIXEL_REDIRECT_ALLOW=shop.example.com")
 
 	gifs := []struct {
