@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,13 +9,13 @@ import (
 	"net/url"
 	"os"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/contract/compat"
 	"github.com/accord-events/accord/internal/contract/lint"
+	"github.com/accord-events/accord/internal/registry"
 	"github.com/spf13/cobra"
 )
 
@@ -318,7 +316,7 @@ func pronoun(n int) string {
 const envRegistryKey = "ACCORD_REGISTRY_KEY"
 
 func newContractPublishCmd() *cobra.Command {
-	var registry, key string
+	var registryURL, key string
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "publish [DIR]",
@@ -352,9 +350,9 @@ publish could not run.`,
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			base, err := url.Parse(strings.TrimRight(registry, "/"))
-			if registry == "" || err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-				return fmt.Errorf("--registry %q: give the registry's base URL, such as http://localhost:8080 (the API is under /api/)", registry)
+			base, err := url.Parse(strings.TrimRight(registryURL, "/"))
+			if registryURL == "" || err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+				return fmt.Errorf("--registry %q: give the registry's base URL, such as http://localhost:8080 (the API is under /api/)", registryURL)
 			}
 			if key == "" {
 				key = os.Getenv(envRegistryKey)
@@ -373,27 +371,21 @@ publish could not run.`,
 				}
 				return &exitError{code: 1, err: fmt.Errorf("%s did not load; nothing was published", plural(len(problems), "contract file"))}
 			}
-			sort.Slice(contracts, func(i, j int) bool {
-				a, b := contracts[i].Key, contracts[j].Key
-				if ida, idb := a.Vendor+"/"+a.Name+"/"+a.Format, b.Vendor+"/"+b.Name+"/"+b.Format; ida != idb {
-					return ida < idb
-				}
-				return compat.Less(a.Version, b.Version)
-			})
-			p := &publisher{client: &http.Client{Timeout: timeout}, base: base.String(), key: key}
+			registry.SortForPublishing(contracts)
+			p := &registry.Publisher{Client: &http.Client{Timeout: timeout}, Base: base.String(), Key: key}
 			var published, unchanged int
 			for _, c := range contracts {
-				res, err := p.publish(cmd.Context(), c)
+				res, err := p.Publish(cmd.Context(), c)
 				if err != nil {
 					fmt.Fprintf(out, "published %d, unchanged %d\n", published, unchanged)
 					return fmt.Errorf("publish %s: %w", c.URI, err)
 				}
-				if res.refused != nil {
-					printRefusal(out, c, res.refused)
+				if res.Refused != nil {
+					printRefusal(out, c, res.Refused)
 					fmt.Fprintf(out, "published %d, unchanged %d\n", published, unchanged)
-					return &exitError{code: 1, err: fmt.Errorf("the registry refused %s (%s); nothing after it was published", c.URI, res.refused.status)}
+					return &exitError{code: 1, err: fmt.Errorf("the registry refused %s (%s); nothing after it was published", c.URI, res.Refused.Status)}
 				}
-				if res.created {
+				if res.Created {
 					published++
 					fmt.Fprintf(out, "published %s\n", c.URI)
 				} else {
@@ -405,103 +397,14 @@ publish could not run.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&registry, "registry", "", "base URL of the registry, such as http://localhost:8080 (required)")
+	cmd.Flags().StringVar(&registryURL, "registry", "", "base URL of the registry, such as http://localhost:8080 (required)")
 	cmd.Flags().StringVar(&key, "key", "", "API key, one of the registry's contracts.api_keys (default: $"+envRegistryKey+")")
 	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "how long each request to the registry may take")
 	return cmd
 }
 
-// publisher sends contracts to a registry API.
-type publisher struct {
-	client *http.Client
-	base   string
-	key    string
-}
-
-// published is what became of one contract: created, unchanged, or refused.
-type published struct {
-	created bool
-	refused *registryRefusal
-}
-
-// registryRefusal is a registry's refusal: its status and the reasons its
-// body gives (accord serve's; an iglu-server's message lands in Error).
-type registryRefusal struct {
-	status  string
-	Error   string        `json:"error"`
-	Message string        `json:"message"`
-	Steps   []compat.Step `json:"steps"`
-	Gaps    []compat.Gap  `json:"gaps"`
-	raw     string
-}
-
-func (p *publisher) publish(ctx context.Context, c *contract.Contract) (published, error) {
-	loc := p.base + "/api/schemas/" + c.Key.Path()
-	status, body, err := p.do(ctx, http.MethodGet, loc, nil)
-	if err != nil {
-		return published{}, err
-	}
-	switch {
-	case status == http.StatusOK && contract.SameDocument(body, c.Document):
-		return published{}, nil
-	case status != http.StatusOK && status != http.StatusNotFound:
-		return published{refused: refusalOf(status, body)}, nil
-	}
-	// Absent, or present with another document: the registry says why
-	// it refuses the latter.
-	status, body, err = p.do(ctx, http.MethodPut, loc, c.Document)
-	if err != nil {
-		return published{}, err
-	}
-	switch status {
-	case http.StatusCreated:
-		return published{created: true}, nil
-	case http.StatusOK:
-		return published{}, nil
-	}
-	return published{refused: refusalOf(status, body)}, nil
-}
-
-func (p *publisher) do(ctx context.Context, method, loc string, body []byte) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, loc, bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("apikey", p.key)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return 0, nil, fmt.Errorf("read the answer to %s %s: %w", method, loc, err)
-	}
-	return resp.StatusCode, b, nil
-}
-
-func refusalOf(status int, body []byte) *registryRefusal {
-	r := &registryRefusal{}
-	if err := json.Unmarshal(body, r); err != nil {
-		r = &registryRefusal{}
-	}
-	r.status = fmt.Sprintf("%d %s", status, http.StatusText(status))
-	r.raw = strings.TrimSpace(string(body))
-	return r
-}
-
-func printRefusal(out io.Writer, c *contract.Contract, r *registryRefusal) {
-	reason := r.Error
-	if reason == "" {
-		reason = r.Message
-	}
-	if reason == "" {
-		reason = r.raw
-	}
-	fmt.Fprintf(out, "refused %s: %s: %s\n", c.URI, r.status, reason)
+func printRefusal(out io.Writer, c *contract.Contract, r *registry.Refusal) {
+	fmt.Fprintf(out, "refused %s: %s: %s\n", c.URI, r.Status, r.Reason())
 	for _, s := range r.Steps {
 		fmt.Fprintf(out, "  %s: %s -> %s declares %s but its changes need %s:\n", s.Contract, s.From, s.To, s.Declared, s.Needed)
 		for _, ch := range s.Changes {
