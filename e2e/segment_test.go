@@ -391,3 +391,35 @@ func TestSegmentRefusalsDuplicatesAndPolicies(t *testing.T) {
 	})
 	c.stop()
 }
+
+// A Segment message a source blocked as unplanned is recovered by accord
+// replay once a contract lists it in its tracking plan.
+func TestSegmentReplayOfUnplannedEvents(t *testing.T) {
+	dir := newProject(t)
+	env := []string{"ACCORD_PROTOCOLS_SEGMENT_SOURCES_0_NAME=server", "ACCORD_PROTOCOLS_SEGMENT_SOURCES_0_WRITE_KEY=replay-key",
+		"ACCORD_PROTOCOLS_SEGMENT_SOURCES_0_UNPLANNED=block"}
+	c := startCollector(t, dir, env...)
+	body := `{"type":"track","event":"Coupon Applied","messageId":"coupon-1","userId":"u-1","properties":{"code":"SPRING"},"timestamp":"2026-12-01T10:00:00Z"}`
+	status, _, resp := c.post("/v1/track", "application/json", []byte(body), "Authorization", segBasic("replay-key"))
+	if status != http.StatusOK || !strings.Contains(string(resp), `"type":"unplanned_event"`) {
+		t.Fatalf("%d %s", status, resp)
+	}
+	waitDelivered(t, c, 10*time.Second)
+	c.stop()
+	writeContract(t, dir, "iglu:com.example/coupon_applied/jsonschema/1-0-0", `{
+  "$schema": "http://iglucentral.com/schemas/com.snowplowanalytics.self-desc/schema/jsonschema/1-0-0#",
+  "self": {"vendor": "com.example", "name": "coupon_applied", "format": "jsonschema", "version": "1-0-0"},
+  "x-accord": {"owner": "growth@example.com", "segment_events": ["Coupon Applied"]},
+  "type": "object", "properties": {"code": {"type": "string"}}, "required": ["code"], "additionalProperties": false}`)
+	out, stderr, code := runAccordEnv(t, dir, env, nil, "replay", "--from-sink", "store", "--type", "unplanned_event")
+	if code != 0 || !strings.Contains(out, "1 now good") {
+		t.Fatalf("replay: exit %d\n%s%s", code, out, stderr)
+	}
+	var schema, replayed string
+	if err := openStore(t, dir).QueryRow("SELECT schema, replayed_at FROM events WHERE event_id = 'coupon-1'").Scan(&schema, &replayed); err != nil {
+		t.Fatalf("the replayed message is not in events: %v", err)
+	}
+	if schema != "iglu:com.example/coupon_applied/jsonschema/1-0-0" || replayed == "" {
+		t.Errorf("replayed record: schema %q, replayed_at %q", schema, replayed)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/accord-events/accord/internal/delivery"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/pipeline"
+	"github.com/accord-events/accord/internal/protocol/segment"
 	"github.com/accord-events/accord/internal/replay"
 	"github.com/accord-events/accord/internal/sink"
 	"github.com/spf13/cobra"
@@ -104,7 +105,14 @@ the collector runs. See docs/reliability.md.`,
 				deliver = svc.Deliver
 				closeSinks = func() error { return svc.Close(context.Background()) }
 			}
-			rep, err := replay.Run(ctx, source, p, deliver, replay.Options{BatchSize: 500, DryRun: dryRun, Now: time.Now()})
+			// Segment messages no tracking plan covered are replayed against
+			// the plan the contracts declare now.
+			plan, err := segment.PlanOf(contracts)
+			if err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %v\n", err)
+			}
+			rep, err := replay.Run(ctx, source, p, deliver, replay.Options{BatchSize: 500, DryRun: dryRun, Now: time.Now(),
+				Plan: func(rec *event.Envelope) string { return segment.PlannedSchema(plan, rec) }})
 			if cerr := closeSinks(); cerr != nil && err == nil {
 				err = cerr
 			}

@@ -5,8 +5,9 @@
 // deduplicate on event_id, so replaying twice stores a record once.
 //
 // Only records whose event was read can be replayed: those that failed
-// validation (schema_not_found, schema_violation) and records a sink sent
-// to its dead letter. A record whose input could not be read as an event
+// validation (schema_not_found, schema_violation), Segment messages no
+// tracking plan covered (unplanned_event, given a Plan), and records a sink
+// sent to its dead letter. A record whose input could not be read as an event
 // (size_violation, payload_format_violation, protocol_violation) holds only
 // raw bytes; it is counted as skipped, with the reason.
 package replay
@@ -50,6 +51,11 @@ type Options struct {
 	DryRun bool
 	// Now stamps replayed_at.
 	Now time.Time
+	// Plan, when set, names the contract of a record that had none: a
+	// Segment message its source's tracking plan did not cover
+	// (unplanned_event), once a contract lists it. It returns "" when it
+	// still has none.
+	Plan func(rec *event.Envelope) string
 }
 
 // Run replays every record from source through p and hands the results to
@@ -70,7 +76,7 @@ func Run(ctx context.Context, source Source, p *pipeline.Pipeline, deliver Deliv
 	}
 	err := source(ctx, func(rec *event.Envelope) error {
 		rep.Read++
-		in, skip := inputOf(rec)
+		in, skip := inputOf(rec, opts.Plan)
 		if skip != "" {
 			rep.Skipped[skip]++
 			return nil
@@ -104,15 +110,23 @@ func Run(ctx context.Context, source Source, p *pipeline.Pipeline, deliver Deliv
 }
 
 // inputOf rebuilds the event a record was made from, or says why it cannot.
-func inputOf(rec *event.Envelope) (event.Input, string) {
+func inputOf(rec *event.Envelope, plan func(*event.Envelope) string) (event.Input, string) {
+	schema := rec.Schema
 	if !rec.Valid && rec.Failure != nil {
 		switch rec.Failure.Type {
 		case event.SchemaNotFound, event.SchemaViolation:
+		case event.UnplannedEvent:
+			if plan != nil {
+				schema = plan(rec)
+			}
+			if schema == "" {
+				return event.Input{}, "unplanned_event: still no contract's tracking plan covers it; list it in a contract's x-accord segment_events or segment_calls"
+			}
 		default:
 			return event.Input{}, fmt.Sprintf("%s: the input was never read as an event, so there is nothing to validate again; fix the sender", rec.Failure.Type)
 		}
 	}
-	if rec.Schema == "" {
+	if schema == "" {
 		return event.Input{}, "the record names no schema"
 	}
 	raw := []byte(rec.Raw)
@@ -122,7 +136,7 @@ func inputOf(rec *event.Envelope) (event.Input, string) {
 		}
 	}
 	return event.Input{
-		SchemaKey:  rec.Schema,
+		SchemaKey:  schema,
 		Data:       rec.Payload,
 		Contexts:   rec.Contexts,
 		EventID:    rec.EventID,

@@ -101,3 +101,19 @@ func TestRunDryRunDeliversNothingAndErrorsStop(t *testing.T) {
 		t.Errorf("a failing sink: %v", err)
 	}
 }
+
+func TestRunReplaysUnplannedEventsOnceAPlanCoversThem(t *testing.T) {
+	rec := failed("u", event.UnplannedEvent, `{"total": 3}`)
+	rec.Schema, rec.Vendor, rec.Name, rec.Version = "", "", "", ""
+	var got []*event.Envelope
+	deliver := func(_ context.Context, b []*event.Envelope) error { got = append(got, b...); return nil }
+	rep, err := Run(context.Background(), source(rec), testPipeline(t), deliver, Options{BatchSize: 10, Now: now})
+	if err != nil || rep.Replayed != 0 || len(rep.Skipped) != 1 {
+		t.Fatalf("without a plan: %+v, %v; want it skipped", rep, err)
+	}
+	plan := func(*event.Envelope) string { return "iglu:com.acme/order/jsonschema/1-0-0" }
+	rep, err = Run(context.Background(), source(rec), testPipeline(t), deliver, Options{BatchSize: 10, Now: now, Plan: plan})
+	if err != nil || rep.Good != 1 || len(got) != 1 || got[0].Schema != "iglu:com.acme/order/jsonschema/1-0-0" || !got[0].Valid {
+		t.Fatalf("with a plan: %+v, %v, %+v", rep, err, got)
+	}
+}

@@ -324,3 +324,24 @@ func PlanOf(contracts []*contract.Contract) (*Plan, error) {
 	}
 	return p, nil
 }
+
+// PlannedSchema returns the contract plan assigns to a record of a Segment
+// message (its attributes' type and event or name), or "" when plan covers
+// none: accord replay uses it for unplanned_event records once a contract
+// lists them.
+func PlannedSchema(plan *Plan, rec *event.Envelope) string {
+	var attrs struct {
+		Type  string `json:"type"`
+		Event string `json:"event"`
+		Name  string `json:"name"`
+	}
+	if rec.Protocol != Name || json.Unmarshal(rec.Attributes, &attrs) != nil {
+		return ""
+	}
+	ev := attrs.Event
+	if ev == "" {
+		ev = attrs.Name
+	}
+	key, _ := plan.Lookup(attrs.Type, ev)
+	return key
+}
