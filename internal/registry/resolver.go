@@ -91,6 +91,9 @@ type Stats struct {
 	Failures uint64 `json:"failures"`
 	// Evictions are entries dropped to keep the cache within MaxEntries.
 	Evictions uint64 `json:"evictions"`
+	// Stale counts expired contracts served again because every backend
+	// failed to refresh them.
+	Stale uint64 `json:"stale"`
 	// Entries is how many entries the cache holds now.
 	Entries int `json:"entries"`
 }
@@ -125,7 +128,7 @@ type Resolver struct {
 	// Purge does not put its answer into the emptied cache.
 	purges uint64
 
-	hits, misses, fetches, failures, evictions atomic.Uint64
+	hits, misses, fetches, failures, evictions, stale atomic.Uint64
 }
 
 // entry is one cached answer: a contract, or a miss (err wraps ErrNotFound).
@@ -248,9 +251,20 @@ func (r *Resolver) resolveSlow(key string, gen uint64) (*contract.Contract, erro
 	f := &flight{done: make(chan struct{}), localGen: gen}
 	r.flights[canon] = f
 	purges := r.purges
+	var stale *contract.Contract
+	if e := r.entries[canon]; e != nil && e.c != nil {
+		stale = e.c // expired, but the last good answer
+	}
 	r.mu.Unlock()
 
 	f.c, f.cache, f.ttl, f.err = r.fetch(k, canon)
+	if !f.cache && stale != nil {
+		// The backends failed while refreshing a contract they served
+		// before: keep serving it rather than fail every event during an
+		// outage, and try again after the negative TTL.
+		f.c, f.err, f.cache, f.ttl = stale, nil, true, r.opts.NegativeTTL
+		r.stale.Add(1)
+	}
 
 	r.mu.Lock()
 	if f.cache && purges == r.purges {
@@ -381,6 +395,7 @@ func (r *Resolver) Stats() Stats {
 		Fetches:   r.fetches.Load(),
 		Failures:  r.failures.Load(),
 		Evictions: r.evictions.Load(),
+		Stale:     r.stale.Load(),
 		Entries:   n,
 	}
 }

@@ -532,3 +532,39 @@ func TestLocalContractAddedAfterCachingWins(t *testing.T) {
 		t.Errorf("after the key was added locally it came from %q; want local", c.Source)
 	}
 }
+
+// While every backend fails, a contract they served before is served past
+// its TTL (stale), and refreshed once a backend answers again.
+func TestStaleContractServedDuringAnOutage(t *testing.T) {
+	const key = "iglu:com.acme/order/jsonschema/1-0-0"
+	backend := newFake("remote", key)
+	r, clk := newTestResolver(nil, CacheOptions{TTL: time.Minute, NegativeTTL: 10 * time.Second}, backend)
+	first, err := r.Resolve(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	backend.set(func(f *fakeBackend) { f.fail = errors.New("connection refused") })
+	clk.advance(2 * time.Minute)
+	c, err := r.Resolve(key)
+	if err != nil || c != first {
+		t.Fatalf("during the outage: %v, same contract %v; want the stale contract", err, c == first)
+	}
+	if st := r.Stats(); st.Stale != 1 {
+		t.Errorf("stale %d; want 1", st.Stale)
+	}
+	// Within the negative TTL the stale answer is reused without asking.
+	fetches := backend.count()
+	if _, err := r.Resolve(key); err != nil || backend.count() != fetches {
+		t.Errorf("within the retry interval: %v, %d fetches (was %d)", err, backend.count(), fetches)
+	}
+	backend.set(func(f *fakeBackend) { f.fail = nil })
+	clk.advance(time.Minute)
+	if _, err := r.Resolve(key); err != nil || backend.count() != fetches+1 {
+		t.Errorf("after the outage: %v, %d fetches; want a refresh", err, backend.count())
+	}
+	// A key never served before still fails during an outage.
+	backend.set(func(f *fakeBackend) { f.fail = errors.New("connection refused") })
+	if _, err := r.Resolve("iglu:com.acme/other/jsonschema/1-0-0"); err == nil {
+		t.Error("a key never fetched resolved during an outage")
+	}
+}
