@@ -10,6 +10,7 @@ package jsonscan
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -199,7 +200,12 @@ func Array(b []byte, i int, elem func(n, start int) (int, error)) (int, error) {
 func String(b []byte, i int) (int, error) {
 	i++
 	for i < len(b) {
-		// Most bytes of most strings are plain: skip them in a tight loop.
+		// Most bytes of most strings are plain: skip them eight at a time
+		// while no byte of the word can end the string or need a look,
+		// then one at a time.
+		for i+8 <= len(b) && !special(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
 		for i < len(b) && plain[b[i]] {
 			i++
 		}
@@ -237,6 +243,17 @@ func String(b []byte, i int) (int, error) {
 		}
 	}
 	return i, errAt(i, "unexpected end of input inside a string (is a closing quote missing?)")
+}
+
+// special reports whether any byte of the little-endian word x may be a
+// quote, a backslash or a control character (below 0x20). It never misses
+// one; it may report one that is not there (a borrow across bytes), which
+// only sends the caller to its byte-by-byte loop.
+func special(x uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	quote := x ^ ('"' * lo)
+	backslash := x ^ ('\\' * lo)
+	return ((x-0x20*lo)&^x|(quote-lo)&^quote|(backslash-lo)&^backslash)&hi != 0
 }
 
 // plain marks the bytes that stand for themselves inside a string.

@@ -1,6 +1,7 @@
 package jsonscan
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -105,6 +106,40 @@ func BenchmarkEncodingJSONValid(b *testing.B) {
 	for b.Loop() {
 		if !json.Valid(doc) {
 			b.Fatal("invalid")
+		}
+	}
+}
+
+// special must find a quote, a backslash or a control character in any
+// byte of a word, whatever the other bytes are.
+func TestSpecialNeverMissesAByte(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		want := c == '"' || c == '\\' || c < 0x20
+		for pos := 0; pos < 8; pos++ {
+			for _, fill := range []byte{'a', 0x7f, 0x80, 0xff, 0x20, 0x21, 0x5b} {
+				var w [8]byte
+				for k := range w {
+					w[k] = fill
+				}
+				w[pos] = byte(c)
+				got := special(binary.LittleEndian.Uint64(w[:]))
+				if want && !got {
+					t.Fatalf("byte %#x at %d among %#x: not reported", c, pos, fill)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkStringLong: a 2 KB string without escapes, such as a base64
+// payload (Snowplow's ue_px, cx).
+func BenchmarkStringLong(b *testing.B) {
+	lit := []byte(`"` + strings.Repeat("eyJzY2hlbWEiOiJpZ2x1OmNvbS5hY21lL2NoZWNrb3V0L2pzb25zY2hlbWEvMS0wLTAi", 32) + `"`)
+	b.SetBytes(int64(len(lit)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if end, err := String(lit, 0); err != nil || end != len(lit) {
+			b.Fatal(end, err)
 		}
 	}
 }
