@@ -16,8 +16,11 @@
 // Segment messages are not self-describing: they name an event ("Order
 // Completed"), not a contract. Decode therefore returns Messages carrying the
 // call and event name beside the Input, and leaves Input.SchemaKey empty for
-// the caller to fill from a tracking Plan. WriteKey, EventTime, Plan, Policy
-// and Dedup are the pieces the HTTP layer needs around Decode.
+// the tracking Plan to fill. Collector puts the pieces together for the HTTP
+// layer: the write key, the plan and its Policy, and Dedup. Segment's
+// timestamp formula, receivedAt - (sentAt - originalTimestamp), is the
+// pipeline's event_time: Decode reads originalTimestamp (or timestamp) as
+// CreatedAt and sentAt as SentAt.
 //
 // Problems with one message fail that message only; a body that cannot be
 // read as messages at all is a *protocol.Error.

@@ -43,19 +43,3 @@ func parseTime(s string) (time.Time, bool) {
 	}
 	return time.Time{}, false
 }
-
-// EventTime is when an event happened by the server's clock, as Segment
-// computes its timestamp: the time the message was received, less how long
-// the client held it (sent - created, both by the client's clock, so that
-// a client clock that is wrong by hours cancels out).
-//
-// Without sent, created is the best there is; without created, received.
-func EventTime(received, sent, created time.Time) time.Time {
-	switch {
-	case created.IsZero():
-		return received
-	case sent.IsZero():
-		return created
-	}
-	return received.Add(-sent.Sub(created))
-}

@@ -3,8 +3,13 @@ package segment
 import (
 	"testing"
 	"time"
+
+	"github.com/accord-events/accord/internal/pipeline"
 )
 
+// TestEventTime checks that the pipeline's event_time is Segment's
+// timestamp formula, receivedAt - (sentAt - originalTimestamp), for the
+// times this package reads off a message.
 func TestEventTime(t *testing.T) {
 	received := time.Date(2024, 5, 1, 12, 0, 10, 0, time.UTC)
 	tests := []struct {
@@ -31,7 +36,7 @@ func TestEventTime(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := EventTime(received, tc.sent, tc.created); !got.Equal(tc.want) {
+			if got := pipeline.EventTime(received, tc.sent, tc.created); !got.Equal(tc.want) {
 				t.Errorf("EventTime = %v, want %v", got, tc.want)
 			}
 		})
