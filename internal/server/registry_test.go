@@ -21,8 +21,10 @@ import (
 )
 
 // newRegistryServer serves a copy of the scaffold's contracts with the
-// registry API, returning the server and the copy's directory.
-func newRegistryServer(t *testing.T) (*httptest.Server, string) {
+// registry API, returning the server and the copy's directory. Polling is
+// off, so only a purge or a write's own reload changes what is served;
+// extra options may add to the server (writes).
+func newRegistryServer(t *testing.T, extra ...func(dir string) server.Option) (*httptest.Server, string) {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.CopyFS(dir, os.DirFS("../scaffold/template/contracts")); err != nil {
@@ -33,8 +35,12 @@ func newRegistryServer(t *testing.T) (*httptest.Server, string) {
 	w := contract.NewWatcher(context.Background(), dir, reg, 0, log)
 	t.Cleanup(w.Close)
 	p := pipeline.New(reg, event.Collector{Name: "accord", Version: "test", Env: "test", Host: "h"}, "default")
+	opts := []server.Option{server.WithRegistry(reg, w)}
+	for _, e := range extra {
+		opts = append(opts, e(dir))
+	}
 	srv := server.New(config.Default().Server, p, &recorder{}, []server.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: server.Plain(selfdesc.Decode)}},
-		log, server.WithRegistry(reg, w))
+		log, opts...)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	return ts, dir

@@ -2,10 +2,8 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,11 +12,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/accord-events/accord/internal/config"
-	"github.com/accord-events/accord/internal/contract"
-	"github.com/accord-events/accord/internal/event"
-	"github.com/accord-events/accord/internal/pipeline"
-	"github.com/accord-events/accord/internal/protocol/selfdesc"
 	"github.com/accord-events/accord/internal/server"
 )
 
@@ -27,20 +20,7 @@ import (
 // reload can make what it wrote served.
 func newWritableRegistry(t *testing.T, keys ...string) (*httptest.Server, string) {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.CopyFS(dir, os.DirFS("../scaffold/template/contracts")); err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	reg := contract.NewRegistry(nil)
-	w := contract.NewWatcher(context.Background(), dir, reg, 0, log)
-	t.Cleanup(w.Close)
-	p := pipeline.New(reg, event.Collector{Name: "accord", Version: "test", Env: "test", Host: "h"}, "default")
-	srv := server.New(config.Default().Server, p, &recorder{}, []server.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: server.Plain(selfdesc.Decode)}},
-		log, server.WithRegistry(reg, w), server.WithRegistryWrites(dir, keys))
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	return ts, dir
+	return newRegistryServer(t, func(dir string) server.Option { return server.WithRegistryWrites(dir, keys) })
 }
 
 // writeReq sends a schema write with the given headers (name, value, ...).
