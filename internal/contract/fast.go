@@ -264,12 +264,12 @@ func resolvePointer(root any, ptr string) (any, bool) {
 	}
 	cur := root
 	for _, tok := range bytes.Split([]byte(ptr[1:]), []byte("/")) {
-		t := string(bytes.ReplaceAll(bytes.ReplaceAll(tok, []byte("~1"), []byte("/")), []byte("~0"), []byte("~")))
+		t := bytes.ReplaceAll(bytes.ReplaceAll(tok, []byte("~1"), []byte("/")), []byte("~0"), []byte("~"))
 		m, ok := cur.(map[string]any)
 		if !ok {
 			return nil, false
 		}
-		if cur, ok = m[t]; !ok {
+		if cur, ok = m[string(t)]; !ok {
 			return nil, false
 		}
 	}
@@ -511,7 +511,7 @@ func (n *fastNode) checkNumber(b []byte, i int) (int, bool) {
 		return end, false
 	}
 	text := b[i:end]
-	plainInt := bytes.IndexAny(text, ".eE") < 0
+	plainInt := !bytes.ContainsAny(text, ".eE")
 	if n.types != 0 {
 		switch {
 		case n.types&typeNumber != 0:

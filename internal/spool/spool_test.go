@@ -734,13 +734,13 @@ func TestReaderRegisteredAcrossRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustReader(t, s, "idle")
-	a := mustReader(t, s, "active")
+	mustReader(t, s, "active")
 	for i := range 30 {
 		mustAppend(t, s, record("z", i, 500))
 	}
 	s.Close()
 	s = openSpool(t, o, nil)
-	a = mustReader(t, s, "active")
+	a := mustReader(t, s, "active")
 	readN(t, a, 30, 100, 0)
 	if err := a.Commit(30); err != nil {
 		t.Fatal(err)
@@ -748,7 +748,6 @@ func TestReaderRegisteredAcrossRestart(t *testing.T) {
 	if st := s.Stats(); st.FirstOffset != 1 {
 		t.Fatalf("segments deleted while the idle reader needs them: %+v", st)
 	}
-	_ = a
 }
 
 func TestReaderNames(t *testing.T) {
