@@ -1,7 +1,12 @@
-// Package pipeline turns the events a protocol read into envelopes: it
-// resolves each event's contract, validates its data and contexts, and
-// annotates it with ids, times, provenance and a fingerprint. It knows neither
-// HTTP nor sinks: its input is a protocol's []event.Input, its output records.
+// Package pipeline turns the events a protocol read into records: it
+// annotates each with ids, times, provenance and a fingerprint, then runs it
+// through an ordered list of stages: validation against its contract first
+// (Validate), then whatever the application configures after it (privacy,
+// enrichment, routing). It knows neither HTTP nor sinks: its input is a
+// protocol's []event.Input, its output the records.
+//
+// A new stage is a type with a Process(Request, []Event) method, in its own
+// package, handed to New by the application builder.
 package pipeline
 
 import (
@@ -21,17 +26,63 @@ type Resolver interface {
 	Resolve(key string) (*contract.Contract, error)
 }
 
-// Pipeline processes events. It is safe for concurrent use.
-type Pipeline struct {
-	resolver  Resolver
-	collector event.Collector
-	namespace string
+// Stage is one step of the pipeline. Process sees all of a request's events
+// at once, in order, after the earlier stages have acted on them; it acts
+// on each through its Event (a stage that fails an event calls Event.Fail).
+// A stage is built once, when the pipeline is, and must be safe for
+// concurrent use: requests run through it in parallel.
+type Stage interface {
+	Process(req Request, events []Event)
 }
 
-// New returns a pipeline that resolves contracts with resolver and stamps
-// records with collector. namespace is used for events that name none.
-func New(resolver Resolver, collector event.Collector, namespace string) *Pipeline {
-	return &Pipeline{resolver: resolver, collector: collector, namespace: namespace}
+// Event is one event on its way through the stages: what the protocol read
+// and the record being built from it.
+type Event struct {
+	// Envelope is the record; the pipeline's result points into it.
+	Envelope event.Envelope
+	// Input is what the protocol read. Stages read it, never change it.
+	Input *event.Input
+	// Contract is the event's own contract once validation resolved it,
+	// nil before that or when it did not resolve.
+	Contract *contract.Contract
+}
+
+// Fail marks the event failed with f, keeping its original input as the
+// record's raw, and names its schema from the key it gave when no contract
+// did.
+func (e *Event) Fail(f *event.Failure) {
+	env := &e.Envelope
+	env.Valid = false
+	env.Failure = f
+	if env.Vendor == "" {
+		if k, err := contract.ParseKey(e.Input.SchemaKey); err == nil {
+			env.Schema, env.Vendor, env.Name, env.Version = k.String(), k.Vendor, k.Name, k.Version.String()
+		}
+	}
+	env.SetRaw(e.Input.Raw)
+}
+
+// Failed reports whether an earlier stage (or the protocol) failed the event.
+func (e *Event) Failed() bool { return e.Envelope.Failure != nil }
+
+// Pipeline processes events. It is safe for concurrent use.
+type Pipeline struct {
+	collector event.Collector
+	namespace string
+	stages    []Stage
+}
+
+// New returns a pipeline that stamps records with collector, gives events
+// that name no namespace the given one, resolves and validates every event
+// against its contract with resolver, then runs stages in the order given
+// (privacy, enrichment, routing). Validation always comes first: it decides
+// what is valid, and every later stage works from the contract it resolved.
+func New(resolver Resolver, collector event.Collector, namespace string, stages ...Stage) *Pipeline {
+	return &Pipeline{
+		collector: collector,
+		namespace: namespace,
+		stages:    append([]Stage{Validate(resolver)}, stages...),
+	}
 }
 
 // Request is what the pipeline knows of the request events arrived in.
@@ -44,13 +95,17 @@ type Request struct {
 
 // Process turns inputs into one record each, in order.
 func (p *Pipeline) Process(req Request, inputs []event.Input) []*event.Envelope {
-	out := make([]*event.Envelope, len(inputs))
-	// One allocation for all of the request's envelopes.
-	envs := make([]event.Envelope, len(inputs))
+	// One allocation for all of the request's events and their envelopes.
+	events := make([]Event, len(inputs))
 	for i := range inputs {
-		env := &envs[i]
-		p.process(env, req, &inputs[i])
-		out[i] = env
+		p.start(&events[i], req, &inputs[i])
+	}
+	for _, s := range p.stages {
+		s.Process(req, events)
+	}
+	out := make([]*event.Envelope, len(events))
+	for i := range events {
+		out[i] = &events[i].Envelope
 	}
 	return out
 }
@@ -65,47 +120,60 @@ func (p *Pipeline) Reject(req Request, failure *event.Failure, raw []byte) *even
 	return env
 }
 
-func (p *Pipeline) process(env *event.Envelope, req Request, in *event.Input) {
+// start annotates the event's record and copies what the protocol read into
+// it. The record is valid until a stage fails it; one the protocol already
+// failed starts failed.
+func (p *Pipeline) start(ev *Event, req Request, in *event.Input) {
+	ev.Input = in
+	env := &ev.Envelope
 	p.annotate(env, req, in)
 	env.Payload = in.Data
 	env.Contexts = in.Contexts
 	env.Attributes = in.Attributes
 	env.Schema = in.SchemaKey
-	failure := in.Failure
-	if failure == nil && in.Arbitrary {
-		env.Valid = true
-		return
-	}
-	if failure == nil {
-		var c *contract.Contract
-		c, failure = p.validate(in)
-		if c != nil {
-			env.Schema, env.Vendor, env.Name, env.Version = c.URI, c.Key.Vendor, c.Key.Name, c.Version
-		}
-	}
-	if failure != nil {
-		if env.Vendor == "" {
-			if k, err := contract.ParseKey(in.SchemaKey); err == nil {
-				env.Schema, env.Vendor, env.Name, env.Version = k.String(), k.Vendor, k.Name, k.Version.String()
-			}
-		}
-		env.Failure = failure
-		env.SetRaw(in.Raw)
+	if in.Failure != nil {
+		ev.Fail(in.Failure)
 		return
 	}
 	env.Valid = true
 }
 
+// Validate is the stage that resolves each event's contract and those of its
+// contexts and validates their data, failing the event unless all are
+// valid. Events the protocol read as arbitrary data (the pixel's /px) have
+// no contract and pass as they are.
+func Validate(resolver Resolver) Stage { return validateStage{resolver} }
+
+type validateStage struct{ resolver Resolver }
+
+func (v validateStage) Process(_ Request, events []Event) {
+	for i := range events {
+		ev := &events[i]
+		if ev.Failed() || ev.Input.Arbitrary {
+			continue
+		}
+		c, failure := v.validate(ev.Input)
+		if c != nil {
+			ev.Contract = c
+			env := &ev.Envelope
+			env.Schema, env.Vendor, env.Name, env.Version = c.URI, c.Key.Vendor, c.Key.Name, c.Version
+		}
+		if failure != nil {
+			ev.Fail(failure)
+		}
+	}
+}
+
 // validate checks the event's data and every context against their
 // contracts. It returns the event's own contract when it resolved, and a
 // failure unless all are valid.
-func (p *Pipeline) validate(in *event.Input) (*contract.Contract, *event.Failure) {
+func (v validateStage) validate(in *event.Input) (*contract.Contract, *event.Failure) {
 	if in.SchemaKey == "" {
 		return nil, event.NewFailure(event.ProtocolViolation, "the event names no schema; set its schema to the contract's key, such as iglu:com.acme/checkout/jsonschema/1-0-0")
 	}
 	var notFound, violations []event.Message
 	check := func(key string, data []byte, instance string) *contract.Contract {
-		c, err := p.resolver.Resolve(key)
+		c, err := v.resolver.Resolve(key)
 		if err != nil {
 			msg := event.Message{Schema: key, InstancePath: instance, Message: resolveSentence(key, err)}
 			if errors.Is(err, contract.ErrBadKey) {

@@ -175,3 +175,56 @@ func TestReject(t *testing.T) {
 		t.Errorf("raw %q (%s)", env.Raw, env.RawEncoding)
 	}
 }
+
+// recordingStage notes what it saw and fails the events whose data holds
+// "refuse", as a privacy or routing stage might.
+type recordingStage struct {
+	name string
+	seen *[]string
+}
+
+func (s recordingStage) Process(req Request, events []Event) {
+	for i := range events {
+		ev := &events[i]
+		contractURI := "-"
+		if ev.Contract != nil {
+			contractURI = ev.Contract.URI
+		}
+		*s.seen = append(*s.seen, s.name+" "+req.RequestID+" "+contractURI+" valid="+map[bool]string{true: "yes", false: "no"}[ev.Envelope.Valid])
+		if !ev.Failed() && strings.Contains(string(ev.Input.Data), "refuse") {
+			ev.Fail(event.NewFailure(event.SchemaViolation, "refused by "+s.name))
+		}
+	}
+}
+
+// Stages run after validation, in the order given, on every event of the
+// request; they see the contract validation resolved, and one can fail an
+// event for the stages after it.
+func TestStagesRunInOrderAfterValidation(t *testing.T) {
+	c, err := contract.Compile([]byte(orderSchema), contract.Key{}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	p := New(contract.NewRegistry([]*contract.Contract{c}), event.Collector{Name: "accord"}, "default",
+		recordingStage{"first", &seen}, recordingStage{"second", &seen})
+	envs := p.Process(testRequest(), []event.Input{
+		{SchemaKey: "iglu:com.acme/order/jsonschema/1-0-0", Data: json.RawMessage(`{"id": "refuse", "total": 1}`), Raw: []byte("raw-1")},
+		{SchemaKey: "iglu:com.acme/order/jsonschema/1-0-0", Data: json.RawMessage(`{"id": 1, "total": 1}`)},
+	})
+	want := []string{
+		"first req-1 iglu:com.acme/order/jsonschema/1-0-0 valid=yes",
+		"first req-1 iglu:com.acme/order/jsonschema/1-0-0 valid=no",
+		"second req-1 iglu:com.acme/order/jsonschema/1-0-0 valid=no",
+		"second req-1 iglu:com.acme/order/jsonschema/1-0-0 valid=no",
+	}
+	if strings.Join(seen, "\n") != strings.Join(want, "\n") {
+		t.Errorf("stages saw\n%s\nwant\n%s", strings.Join(seen, "\n"), strings.Join(want, "\n"))
+	}
+	if envs[0].Valid || envs[0].Failure.Messages[0].Message != "refused by first" || envs[0].Raw != "raw-1" {
+		t.Errorf("event failed by a stage: %+v", envs[0])
+	}
+	if envs[1].Valid || envs[1].Failure.Type != event.SchemaViolation {
+		t.Errorf("event failed by validation: %+v", envs[1])
+	}
+}
