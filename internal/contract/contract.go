@@ -50,7 +50,15 @@ var ErrInvalidContract = errors.New("invalid contract")
 // Compile builds a contract from a self-describing JSON Schema document. When
 // want is not the zero Key, the document's self block must name it. source
 // says where the document came from; errors leave it to the caller to name.
+// Its $refs may point only within the document: see CompileWith.
 func Compile(doc []byte, want Key, source string) (*Contract, error) {
+	return CompileWith(doc, want, source, nil)
+}
+
+// CompileWith is Compile where $refs may also name other contracts, which
+// others looks up (nil: none). Nothing else is loaded: a $ref to a file or
+// to any other URL fails with an error wrapping ErrRefOutsideRegistry.
+func CompileWith(doc []byte, want Key, source string, others Documents) (*Contract, error) {
 	var head struct {
 		Self *struct {
 			Vendor  string `json:"vendor"`
@@ -85,6 +93,7 @@ func Compile(doc []byte, want Key, source string) (*Contract, error) {
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.AssertFormat()
+	c.UseLoader(registryLoader{docs: others})
 	if err := c.AddResource(IgluMetaSchemaURI, meta); err != nil {
 		return nil, fmt.Errorf("add iglu meta-schema: %w", err)
 	}
@@ -93,6 +102,11 @@ func Compile(doc []byte, want Key, source string) (*Contract, error) {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidContract, err)
 	}
 	schema, err := c.Compile(uri)
+	// The library's LoadURLError does not unwrap; take the refusal out of it
+	// so callers can tell it apart (and the URL is not named twice).
+	if le := (*jsonschema.LoadURLError)(nil); errors.As(err, &le) && errors.Is(le.Err, ErrRefOutsideRegistry) {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidContract, le.Err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrInvalidContract, compileErrorText(err))
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -171,7 +170,7 @@ func LoadDir(dir string) ([]*Contract, []*LoadError, error) {
 		if err != nil {
 			return err
 		}
-		c, err := loadFile(path, filepath.ToSlash(rel))
+		c, err := loadFile(path, filepath.ToSlash(rel), DirDocuments(dir))
 		if err != nil {
 			problems = append(problems, &LoadError{Path: path, Err: err})
 			return nil
@@ -185,7 +184,7 @@ func LoadDir(dir string) ([]*Contract, []*LoadError, error) {
 	return contracts, problems, nil
 }
 
-func loadFile(path, rel string) (*Contract, error) {
+func loadFile(path, rel string, others Documents) (*Contract, error) {
 	if strings.Count(rel, "/") != 3 {
 		return nil, fmt.Errorf("not in the contracts layout {vendor}/{name}/jsonschema/{M-R-A}; move it there or out of the contracts directory")
 	}
@@ -193,11 +192,11 @@ func loadFile(path, rel string) (*Contract, error) {
 	if err != nil {
 		return nil, fmt.Errorf("path is not a contract key: %w", err)
 	}
-	doc, err := os.ReadFile(path)
+	doc, err := ReadContractFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return Compile(doc, want, path)
+	return CompileWith(doc, want, path, others)
 }
 
 // LoadFS compiles every contract in fsys, laid out as LoadDir expects. It is

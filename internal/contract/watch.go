@@ -159,7 +159,7 @@ func (w *Watcher) reload(force bool) (ReloadReport, error) {
 		wf := watchedFile{size: f.size, modTime: f.modTime, contract: old.contract, err: old.err}
 		if force || !known || old.size != f.size || !old.modTime.Equal(f.modTime) {
 			rel, _ := filepath.Rel(w.dir, f.path)
-			c, err := loadFile(f.path, filepath.ToSlash(rel))
+			c, err := loadFile(f.path, filepath.ToSlash(rel), DirDocuments(w.dir))
 			wf.err = err
 			if err == nil {
 				wf.contract = c

@@ -97,7 +97,9 @@ func (s *Server) writeSchema(w http.ResponseWriter, r *http.Request, want contra
 	if !ok {
 		return
 	}
-	c, err := contract.Compile(body, contract.Key{}, "")
+	// $refs to other contracts resolve in the directory the write goes to,
+	// as they will when the watcher loads it; nothing else is loaded.
+	c, err := contract.CompileWith(body, contract.Key{}, "", contract.DirDocuments(s.writes.dir))
 	if err != nil {
 		writeError(w, r, http.StatusUnprocessableEntity, errorBody{Error: "the schema does not compile: " + err.Error()})
 		return

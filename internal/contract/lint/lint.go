@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -155,6 +154,7 @@ type version struct {
 func (l *Linter) Dir(dir string) (*Report, error) {
 	r := &Report{Findings: []Finding{}}
 	var versions []version
+	others := contract.DirDocuments(dir)
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if path == dir {
@@ -177,12 +177,14 @@ func (l *Linter) Dir(dir string) (*Report, error) {
 		if err != nil {
 			return err
 		}
-		doc, err := os.ReadFile(path)
+		doc, err := contract.ReadContractFile(path)
 		if err != nil {
-			return fmt.Errorf("read %s: %w", path, err)
+			r.Findings = append(r.Findings, Finding{Rule: RuleJSON, Severity: Error, File: path, Line: 1, Column: 1,
+				Message: fmt.Sprintf("cannot be read: %v; fix its permissions or remove it", err)})
+			return nil
 		}
 		r.Files++
-		findings, v := l.file(path, filepath.ToSlash(rel), doc)
+		findings, v := l.file(path, filepath.ToSlash(rel), doc, others)
 		r.Findings = append(r.Findings, findings...)
 		if v != nil {
 			versions = append(versions, *v)
@@ -245,7 +247,7 @@ func gaps(versions []version) []Finding {
 // path inside the contracts directory, which says what its key should be.
 // The version is the file's place in its contract's history, nil when its
 // path is not a contract key.
-func (l *Linter) file(path, rel string, doc []byte) ([]Finding, *version) {
+func (l *Linter) file(path, rel string, doc []byte, others contract.Documents) ([]Finding, *version) {
 	f := &fileLint{l: l, path: path}
 	want, pathErr := keyOfPath(rel)
 	if pathErr != nil {
@@ -258,7 +260,7 @@ func (l *Linter) file(path, rel string, doc []byte) ([]Finding, *version) {
 	f.pos = newPositions(doc)
 	selfOK := f.self(root, want, pathErr == nil)
 	if selfOK {
-		if _, err := contract.Compile(doc, contract.Key{}, path); err != nil {
+		if _, err := contract.CompileWith(doc, contract.Key{}, path, others); err != nil {
 			f.metaSchema(err)
 		}
 	}

@@ -114,7 +114,7 @@ func TestFile(t *testing.T) {
 			if rel == "" {
 				rel = "com.acme/x/jsonschema/1-0-0"
 			}
-			findings, _ := mustLinter(t, tc.sev).file("f", rel, []byte(tc.doc))
+			findings, _ := mustLinter(t, tc.sev).file("f", rel, []byte(tc.doc), nil)
 			got := ruleLines(findings)
 			want := tc.want
 			if want == nil {
