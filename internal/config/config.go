@@ -14,7 +14,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net"
 	"os"
 	"strings"
 	"time"
@@ -27,18 +26,19 @@ import (
 	"github.com/accord-events/accord/internal/protocol/snowplow"
 	"github.com/accord-events/accord/internal/protocol/webhook"
 	"github.com/accord-events/accord/internal/registry"
+	"github.com/accord-events/accord/internal/server"
 	"github.com/accord-events/accord/internal/spool"
 )
 
 // Config is the whole configuration.
 type Config struct {
-	Server    Server    `yaml:"server" doc:"The HTTP collector."`
-	Collector Collector `yaml:"collector" doc:"How this collector describes itself on every record."`
-	Contracts Contracts `yaml:"contracts" doc:"Where contracts come from."`
-	Log       Log       `yaml:"log" doc:"Logging."`
-	Protocols Protocols `yaml:"protocols" doc:"The tracker protocols served besides Accord's own (POST /events) and CloudEvents (POST /cloudevents). See docs/protocols/."`
-	Spool     Spool     `yaml:"spool" doc:"The durable spool between the collector and the sinks: a request is answered once its records are safely on disk, and each sink reads them at its own pace. See docs/reliability.md."`
-	Sinks     []Sink    `yaml:"sinks" doc:"Where records go. Each sink receives the records its records key selects and keeps good and failed ones apart."`
+	Server    server.Options `yaml:"server" doc:"The HTTP collector."`
+	Collector Collector      `yaml:"collector" doc:"How this collector describes itself on every record."`
+	Contracts Contracts      `yaml:"contracts" doc:"Where contracts come from."`
+	Log       Log            `yaml:"log" doc:"Logging."`
+	Protocols Protocols      `yaml:"protocols" doc:"The tracker protocols served besides Accord's own (POST /events) and CloudEvents (POST /cloudevents). See docs/protocols/."`
+	Spool     Spool          `yaml:"spool" doc:"The durable spool between the collector and the sinks: a request is answered once its records are safely on disk, and each sink reads them at its own pace. See docs/reliability.md."`
+	Sinks     []Sink         `yaml:"sinks" doc:"Where records go. Each sink receives the records its records key selects and keeps good and failed ones apart."`
 }
 
 // Protocols configures the tracker protocols.
@@ -65,19 +65,6 @@ const (
 	AckSpool = "spool"
 	AckSinks = "sinks"
 )
-
-// Server configures the HTTP collector.
-type Server struct {
-	Addr              string        `yaml:"addr" doc:"Address to listen on, host:port; an empty host listens on every interface."`
-	MaxBodyBytes      int64         `yaml:"max_body_bytes" doc:"Largest request body accepted, in bytes, after gzip decompression; larger requests get 413 and are stored as size_violation records holding their first KiB."`
-	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout" doc:"How long a client may take to send request headers."`
-	ReadTimeout       time.Duration `yaml:"read_timeout" doc:"How long a client may take to send a whole request."`
-	WriteTimeout      time.Duration `yaml:"write_timeout" doc:"How long handling a request and writing its response may take."`
-	IdleTimeout       time.Duration `yaml:"idle_timeout" doc:"How long an idle keep-alive connection is kept open."`
-	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout" doc:"On SIGTERM or SIGINT, how long in-flight requests get to finish before the server stops."`
-	TrustForwarded    bool          `yaml:"trust_forwarded" doc:"Take the client IP from X-Forwarded-For (first address) when Accord runs behind a proxy you control; leave off when clients reach Accord directly, or they can forge it."`
-	CORSOrigins       []string      `yaml:"cors_origins" doc:"Web origins browsers may send events from (CORS), such as https://shop.example; * allows any origin; an empty list turns CORS off."`
-}
 
 // Collector describes this collector on records.
 type Collector struct {
@@ -122,16 +109,7 @@ type Sink struct {
 // anything: port 8080, contracts from ./contracts, SQLite under ./accord-data.
 func Default() Config {
 	return Config{
-		Server: Server{
-			Addr:              ":8080",
-			MaxBodyBytes:      1 << 20,
-			ReadHeaderTimeout: 5 * time.Second,
-			ReadTimeout:       30 * time.Second,
-			WriteTimeout:      30 * time.Second,
-			IdleTimeout:       2 * time.Minute,
-			ShutdownTimeout:   15 * time.Second,
-			CORSOrigins:       []string{"*"},
-		},
+		Server:    server.DefaultOptions(),
 		Collector: Collector{Name: "accord", Env: "development", Namespace: "default"},
 		Contracts: Contracts{Dir: "contracts", ReloadInterval: 2 * time.Second, Lint: ContractsLint{RequireDescriptions: "warning"}, Cache: registry.DefaultCacheOptions()},
 		Log:       Log{Level: "info", Format: "text"},
@@ -246,27 +224,8 @@ func (c *Config) Validate() error {
 	bad := func(key string, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
 	}
-	if _, _, err := net.SplitHostPort(c.Server.Addr); err != nil {
-		bad("server.addr", "%q is not host:port (%v); use something like :8080 or 127.0.0.1:8080", c.Server.Addr, err)
-	}
-	if c.Server.MaxBodyBytes < 1024 {
-		bad("server.max_body_bytes", "%d is too small; use at least 1024 (the default is 1048576)", c.Server.MaxBodyBytes)
-	}
-	for key, d := range map[string]time.Duration{
-		"server.read_header_timeout": c.Server.ReadHeaderTimeout,
-		"server.read_timeout":        c.Server.ReadTimeout,
-		"server.write_timeout":       c.Server.WriteTimeout,
-		"server.idle_timeout":        c.Server.IdleTimeout,
-		"server.shutdown_timeout":    c.Server.ShutdownTimeout,
-	} {
-		if d <= 0 {
-			bad(key, "%s must be positive, such as 10s", d)
-		}
-	}
-	for i, o := range c.Server.CORSOrigins {
-		if o != "*" && (!strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") || strings.HasSuffix(o, "/")) {
-			bad(fmt.Sprintf("server.cors_origins[%d]", i), "%q is not an origin; write scheme and host (and port), such as https://shop.example, or * for any", o)
-		}
+	if err := c.Server.Validate(); err != nil {
+		errs = append(errs, prefixErrors("server.", err)...)
 	}
 	if c.Collector.Name == "" {
 		bad("collector.name", "must not be empty; name this collector, such as accord")

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/accord-events/accord/internal/config"
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/delivery"
 	"github.com/accord-events/accord/internal/event"
@@ -70,7 +69,7 @@ func benchmarkCollect(b *testing.B, spooled bool) {
 		b.Fatal(err)
 	}
 	p := pipeline.New(contract.NewRegistry(contracts), event.Collector{Name: "accord"}, "default")
-	srv := server.New(config.Default().Server, p, svc, []server.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: server.Plain(selfdesc.Decode)}}, log)
+	srv := server.New(server.DefaultOptions(), p, svc, []server.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: server.Plain(selfdesc.Decode)}}, log)
 	h := srv.Handler()
 	body := loadgen.CheckoutBatch(100)
 

@@ -18,7 +18,6 @@ import (
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/pipeline"
 	"github.com/accord-events/accord/internal/protocol"
-	"github.com/accord-events/accord/internal/spool"
 )
 
 // keptOfOversized is how much of an oversized body a size_violation record
@@ -196,7 +195,7 @@ func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) 
 		return
 	}
 	w.Header().Set("Retry-After", retryAfterSeconds)
-	if errors.Is(err, spool.ErrFull) {
+	if isBackpressure(err) {
 		// Backpressure, not a fault: warn now and then, not per request.
 		if now := time.Now().UnixNano(); now-s.fullLoggedAt.Load() > int64(fullLogEvery) {
 			s.fullLoggedAt.Store(now)
@@ -207,6 +206,15 @@ func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	s.log.Error("deliver records", "request_id", requestID(r), "err", err)
 	writeError(w, r, http.StatusServiceUnavailable, errorBody{Error: "the events could not be stored and were not accepted; send them again later"})
+}
+
+// isBackpressure reports whether err says the records could not be taken
+// for now because delivery is behind (the spool is full): an error in its
+// chain has a Backpressure method that returns true. Asking the error,
+// rather than matching a sentinel, keeps the server from importing the spool.
+func isBackpressure(err error) bool {
+	var bp interface{ Backpressure() bool }
+	return errors.As(err, &bp) && bp.Backpressure()
 }
 
 // retryAfterSeconds is the Retry-After of a 503: long enough for a sink to

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/accord-events/accord/internal/config"
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/pipeline"
@@ -39,7 +38,7 @@ func newRegistryServer(t *testing.T, extra ...func(dir string) server.Option) (*
 	for _, e := range extra {
 		opts = append(opts, e(dir))
 	}
-	srv := server.New(config.Default().Server, p, &recorder{}, []server.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: server.Plain(selfdesc.Decode)}},
+	srv := server.New(server.DefaultOptions(), p, &recorder{}, []server.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: server.Plain(selfdesc.Decode)}},
 		log, opts...)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)

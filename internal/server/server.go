@@ -16,7 +16,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/accord-events/accord/internal/config"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/pipeline"
 	"github.com/accord-events/accord/internal/protocol"
@@ -53,7 +52,7 @@ type Deliverer interface {
 
 // Server is the collector's HTTP server.
 type Server struct {
-	cfg       config.Server
+	cfg       Options
 	pipeline  *pipeline.Pipeline
 	deliverer Deliverer
 	log       *slog.Logger
@@ -75,7 +74,7 @@ type Server struct {
 }
 
 // New returns a server for the given endpoints.
-func New(cfg config.Server, p *pipeline.Pipeline, d Deliverer, endpoints []Endpoint, log *slog.Logger, opts ...Option) *Server {
+func New(cfg Options, p *pipeline.Pipeline, d Deliverer, endpoints []Endpoint, log *slog.Logger, opts ...Option) *Server {
 	s := &Server{cfg: cfg, pipeline: p, deliverer: d, log: log, counters: &protocol.Counters{}}
 	for _, o := range opts {
 		o(s)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,7 +15,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/accord-events/accord/internal/config"
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/event/eventtest"
@@ -22,6 +22,7 @@ import (
 	"github.com/accord-events/accord/internal/protocol"
 	"github.com/accord-events/accord/internal/protocol/selfdesc"
 	"github.com/accord-events/accord/internal/server"
+	"github.com/accord-events/accord/internal/spool"
 )
 
 // recorder keeps what the server delivered, or fails when told to, standing
@@ -44,13 +45,13 @@ func (r *recorder) Deliver(_ context.Context, records []*event.Envelope) error {
 
 const pageView = `{"schema":"iglu:com.example/page_view/jsonschema/1-0-0","data":{"url":"https://a.example/"}}`
 
-func newServer(t *testing.T, mutate func(*config.Server), endpoints ...server.Endpoint) (*server.Server, *recorder) {
+func newServer(t *testing.T, mutate func(*server.Options), endpoints ...server.Endpoint) (*server.Server, *recorder) {
 	t.Helper()
 	contracts, problems, err := contract.LoadDir("../scaffold/template/contracts")
 	if err != nil || len(problems) > 0 {
 		t.Fatal(err, problems)
 	}
-	cfg := config.Default().Server
+	cfg := server.DefaultOptions()
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -101,7 +102,7 @@ func TestRequestIDs(t *testing.T) {
 
 func TestSourceIP(t *testing.T) {
 	for _, trust := range []bool{false, true} {
-		srv, rec := newServer(t, func(c *config.Server) { c.TrustForwarded = trust })
+		srv, rec := newServer(t, func(c *server.Options) { c.TrustForwarded = trust })
 		do(srv.Handler(), http.MethodPost, "/events", []byte(pageView), "Content-Type", "application/json", "X-Forwarded-For", "203.0.113.9, 10.0.0.1")
 		want := "192.0.2.7"
 		if trust {
@@ -114,7 +115,7 @@ func TestSourceIP(t *testing.T) {
 }
 
 func TestBodyLimits(t *testing.T) {
-	srv, rec := newServer(t, func(c *config.Server) { c.MaxBodyBytes = 2048 })
+	srv, rec := newServer(t, func(c *server.Options) { c.MaxBodyBytes = 2048 })
 	h := srv.Handler()
 
 	// Over the limit by Content-Length: refused, first KiB kept.
@@ -161,6 +162,20 @@ func TestDeliveryFailureIsNotAcknowledged(t *testing.T) {
 	}
 	if msg := jsonBody(t, w)["error"].(string); !strings.Contains(msg, "send them again") || strings.Contains(msg, "disk on fire") {
 		t.Errorf("error %q should tell the client to retry and not leak internals", msg)
+	}
+}
+
+// The spool's full error reaches the server wrapped by delivery; the server
+// tells it from a fault by asking the error, without importing the spool.
+func TestFullSpoolIsBackpressure(t *testing.T) {
+	srv, rec := newServer(t, nil)
+	rec.err = fmt.Errorf("append to spool: %w", spool.ErrFull)
+	w := do(srv.Handler(), http.MethodPost, "/events", []byte(pageView), "Content-Type", "application/json")
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("%d %v", w.Code, w.Header())
+	}
+	if msg := jsonBody(t, w)["error"].(string); !strings.Contains(msg, "spool is full") {
+		t.Errorf("error %q should say the spool is full", msg)
 	}
 }
 
@@ -214,7 +229,7 @@ func TestAccessLogAtDebug(t *testing.T) {
 	var logs bytes.Buffer
 	contracts, _, _ := contract.LoadDir("../scaffold/template/contracts")
 	p := pipeline.New(contract.NewRegistry(contracts), event.Collector{Name: "accord"}, "default")
-	srv := server.New(config.Default().Server, p, &recorder{}, []server.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: server.Plain(selfdesc.Decode)}},
+	srv := server.New(server.DefaultOptions(), p, &recorder{}, []server.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: server.Plain(selfdesc.Decode)}},
 		slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	do(srv.Handler(), http.MethodGet, "/events", nil, "X-Request-Id", "r-42")
 	if line := logs.String(); !strings.Contains(line, "msg=request request_id=r-42 method=GET path=/events status=405") {
@@ -240,7 +255,7 @@ func TestCORS(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, _ := newServer(t, func(c *config.Server) { c.CORSOrigins = tc.origins })
+			srv, _ := newServer(t, func(c *server.Options) { c.CORSOrigins = tc.origins })
 			w := do(srv.Handler(), tc.method, "/events", []byte(pageView), tc.headers...)
 			if w.Code != tc.wantStatus || w.Header().Get("Access-Control-Allow-Origin") != tc.wantAllowed {
 				t.Fatalf("%d allow-origin %q, want %d %q: %s", w.Code, w.Header().Get("Access-Control-Allow-Origin"), tc.wantStatus, tc.wantAllowed, w.Body)

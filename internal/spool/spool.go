@@ -21,12 +21,23 @@ import (
 // delivered nothing).
 type Offset = uint64
 
+// fullError is ErrFull's type: backpressure, not a fault.
+type fullError struct{}
+
+func (fullError) Error() string { return "spool full" }
+
+// Backpressure reports that the records were refused for now, to be sent
+// again once sinks catch up.
+func (fullError) Backpressure() bool { return true }
+
 // Errors callers branch on.
 var (
 	// ErrFull means the append would take the spool past max_bytes, or
 	// the disk is full; nothing of the batch was written. The collector
-	// answers 503 with Retry-After.
-	ErrFull = errors.New("spool full")
+	// answers 503 with Retry-After: the error says so with its
+	// Backpressure method, so the HTTP layer can tell it apart without
+	// importing the spool.
+	ErrFull error = fullError{}
 	// ErrTooLarge means a record or batch can never fit: a record is over
 	// MaxRecordBytes, or a batch over max_bytes less one segment.
 	ErrTooLarge = errors.New("record or batch too large for the spool")

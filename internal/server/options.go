@@ -1,0 +1,74 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+)
+
+// Options configures the HTTP collector (the server section of the
+// configuration). Its fields carry yaml and doc tags: the configuration
+// reference is generated from them.
+type Options struct {
+	Addr              string        `yaml:"addr" doc:"Address to listen on, host:port; an empty host listens on every interface."`
+	MaxBodyBytes      int64         `yaml:"max_body_bytes" doc:"Largest request body accepted, in bytes, after gzip decompression; larger requests get 413 and are stored as size_violation records holding their first KiB."`
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout" doc:"How long a client may take to send request headers."`
+	ReadTimeout       time.Duration `yaml:"read_timeout" doc:"How long a client may take to send a whole request."`
+	WriteTimeout      time.Duration `yaml:"write_timeout" doc:"How long handling a request and writing its response may take."`
+	IdleTimeout       time.Duration `yaml:"idle_timeout" doc:"How long an idle keep-alive connection is kept open."`
+	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout" doc:"On SIGTERM or SIGINT, how long in-flight requests get to finish before the server stops."`
+	TrustForwarded    bool          `yaml:"trust_forwarded" doc:"Take the client IP from X-Forwarded-For (first address) when Accord runs behind a proxy you control; leave off when clients reach Accord directly, or they can forge it."`
+	CORSOrigins       []string      `yaml:"cors_origins" doc:"Web origins browsers may send events from (CORS), such as https://shop.example; * allows any origin; an empty list turns CORS off."`
+}
+
+// DefaultOptions returns the options the collector runs with when the
+// configuration sets none.
+func DefaultOptions() Options {
+	return Options{
+		Addr:              ":8080",
+		MaxBodyBytes:      1 << 20,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ShutdownTimeout:   15 * time.Second,
+		CORSOrigins:       []string{"*"},
+	}
+}
+
+// Validate returns every problem at once, each naming its key relative to
+// the server section and the fix.
+func (o Options) Validate() error {
+	var errs []error
+	bad := func(key string, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if _, _, err := net.SplitHostPort(o.Addr); err != nil {
+		bad("addr", "%q is not host:port (%v); use something like :8080 or 127.0.0.1:8080", o.Addr, err)
+	}
+	if o.MaxBodyBytes < 1024 {
+		bad("max_body_bytes", "%d is too small; use at least 1024 (the default is 1048576)", o.MaxBodyBytes)
+	}
+	for _, d := range []struct {
+		key string
+		d   time.Duration
+	}{
+		{"read_header_timeout", o.ReadHeaderTimeout},
+		{"read_timeout", o.ReadTimeout},
+		{"write_timeout", o.WriteTimeout},
+		{"idle_timeout", o.IdleTimeout},
+		{"shutdown_timeout", o.ShutdownTimeout},
+	} {
+		if d.d <= 0 {
+			bad(d.key, "%s must be positive, such as 10s", d.d)
+		}
+	}
+	for i, origin := range o.CORSOrigins {
+		if origin != "*" && (!strings.HasPrefix(origin, "http://") && !strings.HasPrefix(origin, "https://") || strings.HasSuffix(origin, "/")) {
+			bad(fmt.Sprintf("cors_origins[%d]", i), "%q is not an origin; write scheme and host (and port), such as https://shop.example, or * for any", origin)
+		}
+	}
+	return errors.Join(errs...)
+}
