@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/accord-events/accord/internal/jsonpointer"
 	"github.com/accord-events/accord/internal/jsonscan"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -233,7 +234,7 @@ func (fc *fastCompiler) ref(s map[string]any, ref any, depth int) (*fastNode, bo
 		return n, n != nil // nil: a recursive schema, left to the stock validator
 	}
 	fc.refs[r] = nil
-	target, ok := resolvePointer(fc.root, r[1:])
+	target, ok := jsonpointer.Resolve(fc.root, r[1:])
 	if !ok {
 		return nil, false
 	}
@@ -253,27 +254,6 @@ func assertsKeyword(k string) bool {
 		return true
 	}
 	return false
-}
-
-func resolvePointer(root any, ptr string) (any, bool) {
-	if ptr == "" {
-		return root, true
-	}
-	if ptr[0] != '/' {
-		return nil, false
-	}
-	cur := root
-	for _, tok := range bytes.Split([]byte(ptr[1:]), []byte("/")) {
-		t := bytes.ReplaceAll(bytes.ReplaceAll(tok, []byte("~1"), []byte("/")), []byte("~0"), []byte("~"))
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if cur, ok = m[string(t)]; !ok {
-			return nil, false
-		}
-	}
-	return cur, true
 }
 
 // exclusive handles both forms: draft 4's boolean modifier of minimum and

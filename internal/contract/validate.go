@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/jsonpointer"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
@@ -64,9 +65,9 @@ func Messages(ve *jsonschema.ValidationError, schemaKey, instancePrefix string) 
 			}
 			return
 		}
-		instance := instancePrefix + pointer(e.InstanceLocation)
+		instance := instancePrefix + jsonpointer.Format(e.InstanceLocation)
 		kwPath := e.ErrorKind.KeywordPath()
-		schemaPath := fragment(e.SchemaURL) + pointer(kwPath)
+		schemaPath := fragment(e.SchemaURL) + jsonpointer.Format(kwPath)
 		keyword := ""
 		if len(kwPath) > 0 {
 			keyword = kwPath[0]
@@ -114,17 +115,6 @@ func fragment(url string) string {
 		return url[i+1:]
 	}
 	return ""
-}
-
-// pointer builds a JSON pointer from reference tokens, escaping ~ and /.
-func pointer(tokens []string) string {
-	var sb strings.Builder
-	for _, t := range tokens {
-		sb.WriteByte('/')
-		t = strings.ReplaceAll(t, "~", "~0")
-		sb.WriteString(strings.ReplaceAll(t, "/", "~1"))
-	}
-	return sb.String()
 }
 
 // sentence says what is wrong in words a person understands. The common

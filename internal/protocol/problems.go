@@ -2,7 +2,6 @@ package protocol
 
 import (
 	"fmt"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/accord-events/accord/internal/event"
@@ -56,14 +55,6 @@ func (p *Problems) Failure() *event.Failure {
 		f.Messages = append(f.Messages, event.Message{Message: fmt.Sprintf("%d more problems were found and not listed; fix the ones above and send the event again", p.n-MaxMessages)})
 	}
 	return f
-}
-
-// EscapePointer escapes a member name for a JSON pointer (RFC 6901).
-func EscapePointer(s string) string {
-	if !strings.ContainsAny(s, "~/") {
-		return s
-	}
-	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
 }
 
 // InvalidUTF8At returns the offset of the first byte of b that is not valid

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/accord-events/accord/internal/jsonpointer"
 )
 
 // Errors Diff returns for schemas it cannot compare.
@@ -133,15 +135,7 @@ func (d *differ) looser(o, n loc, prop string) bool {
 }
 
 func child(l loc, node any, keys ...string) loc {
-	p := l.ptr
-	for _, k := range keys {
-		p += "/" + escape(k)
-	}
-	return loc{node: node, ptr: p, refs: l.refs}
-}
-
-func escape(k string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1")
+	return loc{node: node, ptr: jsonpointer.Append(l.ptr, keys...), refs: l.refs}
 }
 
 // resolve follows local $refs until it reaches a schema without one.
@@ -165,7 +159,7 @@ func (d *differ) resolve(l loc, doc *document) (loc, bool) {
 				return l, false
 			}
 		}
-		node, ok := lookup(doc.root, target)
+		node, ok := jsonpointer.Resolve(doc.root, target)
 		if !ok {
 			d.fail(fmt.Errorf("$ref %q at %s: no such location in the document", ref, pointerOrRoot(l.ptr)))
 			return l, false
@@ -215,33 +209,6 @@ func pointerOrRoot(p string) string {
 		return "the root"
 	}
 	return p
-}
-
-func lookup(root any, ptr string) (any, bool) {
-	if ptr == "" {
-		return root, true
-	}
-	cur := root
-	for _, tok := range strings.Split(ptr[1:], "/") {
-		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
-		switch c := cur.(type) {
-		case map[string]any:
-			v, ok := c[tok]
-			if !ok {
-				return nil, false
-			}
-			cur = v
-		case []any:
-			i, err := strconv.Atoi(tok)
-			if err != nil || i < 0 || i >= len(c) {
-				return nil, false
-			}
-			cur = c[i]
-		default:
-			return nil, false
-		}
-	}
-	return cur, true
 }
 
 // annotation reports whether a keyword only annotates and never rejects.
@@ -714,12 +681,12 @@ func (d *differ) compareObject(om, nm map[string]any, o, n loc, prop string) {
 		if ov, ok := opp[pat]; ok {
 			d.compare(child(o, ov, "patternProperties", pat), child(n, npp[pat], "patternProperties", pat), joinProp(prop, "/"+pat+"/"))
 		} else {
-			d.add(n.ptr+"/patternProperties/"+escape(pat), joinProp(prop, "/"+pat+"/"), "pattern_property_added", where(prop)+" has a new patternProperties entry "+strconv.Quote(pat)+", which could not be proven compatible")
+			d.add(jsonpointer.Append(n.ptr, "patternProperties", pat), joinProp(prop, "/"+pat+"/"), "pattern_property_added", where(prop)+" has a new patternProperties entry "+strconv.Quote(pat)+", which could not be proven compatible")
 		}
 	}
 	for _, pat := range sortedKeys(opp) {
 		if _, ok := npp[pat]; !ok {
-			d.add(o.ptr+"/patternProperties/"+escape(pat), joinProp(prop, "/"+pat+"/"), "pattern_property_removed", where(prop)+" lost its patternProperties entry "+strconv.Quote(pat)+", which could not be proven compatible")
+			d.add(jsonpointer.Append(o.ptr, "patternProperties", pat), joinProp(prop, "/"+pat+"/"), "pattern_property_removed", where(prop)+" lost its patternProperties entry "+strconv.Quote(pat)+", which could not be proven compatible")
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/contract/compat"
+	"github.com/accord-events/accord/internal/jsonpointer"
 )
 
 // Severity is how much a finding matters: an error fails the lint, a warning
@@ -524,21 +525,21 @@ func (f *fileLint) schemaTree(node map[string]any, pointer string) {
 			}
 			_, isRef := prop["$ref"]
 			if d, _ := prop["description"].(string); strings.TrimSpace(d) == "" && !isRef {
-				p := pointer + "/properties/" + escapePointer(name)
+				p := jsonpointer.Append(pointer, "properties", name)
 				f.add(RulePropertyDescription, sev, f.pos.of(p), "property %q (%s) has no description; add a \"description\" saying what it holds", name, p)
 			}
 		}
 	}
 	for _, k := range schemaKeywords {
 		if child, ok := node[k].(map[string]any); ok {
-			f.schemaTree(child, pointer+"/"+escapePointer(k))
+			f.schemaTree(child, jsonpointer.Append(pointer, k))
 		}
 	}
 	for _, k := range schemaListKeywords {
 		if list, ok := node[k].([]any); ok {
 			for i, item := range list {
 				if child, ok := item.(map[string]any); ok {
-					f.schemaTree(child, fmt.Sprintf("%s/%s/%d", pointer, escapePointer(k), i))
+					f.schemaTree(child, jsonpointer.AppendIndex(jsonpointer.Append(pointer, k), i))
 				}
 			}
 		}
@@ -547,7 +548,7 @@ func (f *fileLint) schemaTree(node map[string]any, pointer string) {
 		if m, ok := node[k].(map[string]any); ok {
 			for _, name := range sortedKeys(m) {
 				if child, ok := m[name].(map[string]any); ok {
-					f.schemaTree(child, pointer+"/"+escapePointer(k)+"/"+escapePointer(name))
+					f.schemaTree(child, jsonpointer.Append(pointer, k, name))
 				}
 			}
 		}

@@ -3,9 +3,10 @@ package lint
 import (
 	"encoding/json"
 	"sort"
-	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/accord-events/accord/internal/jsonpointer"
 )
 
 // position is a place in a file: 1-based line and column (in characters).
@@ -58,17 +59,12 @@ func (p *positions) of(pointer string) position {
 		if off, ok := p.at[pointer]; ok {
 			return p.offset(off)
 		}
-		i := strings.LastIndexByte(pointer, '/')
-		if i < 0 {
+		parent, ok := jsonpointer.Parent(pointer)
+		if !ok {
 			return position{Line: 1, Column: 1}
 		}
-		pointer = pointer[:i]
+		pointer = parent
 	}
-}
-
-// escapePointer escapes one JSON pointer token (RFC 6901).
-func escapePointer(token string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(token, "~", "~0"), "/", "~1")
 }
 
 // scanner walks valid JSON, recording where each member and element starts.
@@ -111,7 +107,7 @@ func (s *scanner) value(pointer string, at map[string]int) {
 			if err := json.Unmarshal(raw, &key); err != nil {
 				key = string(raw)
 			}
-			child := pointer + "/" + escapePointer(key)
+			child := jsonpointer.Append(pointer, key)
 			at[child] = keyStart
 			s.space()
 			if s.i < len(s.b) && s.b[s.i] == ':' {
@@ -132,7 +128,7 @@ func (s *scanner) value(pointer string, at map[string]int) {
 				s.i++
 				continue
 			}
-			child := pointer + "/" + strconv.Itoa(n)
+			child := jsonpointer.AppendIndex(pointer, n)
 			at[child] = s.i
 			s.value(child, at)
 			n++

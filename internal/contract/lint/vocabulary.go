@@ -5,10 +5,10 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/accord-events/accord/internal/contract"
+	"github.com/accord-events/accord/internal/jsonpointer"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 )
@@ -102,11 +102,11 @@ func check(schema *jsonschema.Schema, value any, name string) []vocabularyProble
 			}
 			return
 		}
-		at := pointerOf(e.InstanceLocation)
+		at := jsonpointer.Format(e.InstanceLocation)
 		switch k := e.ErrorKind.(type) {
 		case *kind.AdditionalProperties:
 			for _, p := range k.Properties {
-				out = append(out, vocabularyProblem{pointer: at + "/" + escapePointer(p), unknownKey: p,
+				out = append(out, vocabularyProblem{pointer: jsonpointer.Append(at, p), unknownKey: p,
 					message: fmt.Sprintf("%s%s has the unknown key %q", name, at, p)})
 			}
 		case *kind.Required:
@@ -121,12 +121,4 @@ func check(schema *jsonschema.Schema, value any, name string) []vocabularyProble
 	}
 	walk(ve)
 	return out
-}
-
-func pointerOf(tokens []string) string {
-	var b strings.Builder
-	for _, t := range tokens {
-		b.WriteString("/" + escapePointer(t))
-	}
-	return b.String()
 }

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/jsonpointer"
 	"github.com/accord-events/accord/internal/jsonscan"
 	"github.com/accord-events/accord/internal/protocol"
 )
@@ -71,7 +72,7 @@ func decodeBinary(req *protocol.Request) ([]event.Input, error) {
 			p.Add(event.ProtocolViolation, "/"+name, "the header %s is not allowed; in binary mode datacontenttype is the Content-Type header", header)
 			continue
 		case bit == 0 && !validName(name):
-			p.Add(event.ProtocolViolation, "/"+protocol.EscapePointer(name), "the header %s does not name a valid attribute; attribute names are lower-case letters a-z and digits 0-9 only", header)
+			p.Add(event.ProtocolViolation, "/"+jsonpointer.Escape(name), "the header %s does not name a valid attribute; attribute names are lower-case letters a-z and digits 0-9 only", header)
 		}
 		seen |= bit
 		attrs = append(attrs, attr{name, value})

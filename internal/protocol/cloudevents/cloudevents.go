@@ -25,6 +25,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/jsonpointer"
 	"github.com/accord-events/accord/internal/jsonscan"
 	"github.com/accord-events/accord/internal/protocol"
 )
@@ -248,7 +249,7 @@ func (d *decoder) event(b []byte, start int, in *event.Input) (int, error) {
 		if bit == 0 {
 			if !validName(nameBytes) {
 				name = string(nameBytes)
-				p.Add(event.ProtocolViolation, "/"+protocol.EscapePointer(name), "%q is not a valid attribute name; extension attribute names are lower-case letters a-z and digits 0-9 only", name)
+				p.Add(event.ProtocolViolation, "/"+jsonpointer.Escape(name), "%q is not a valid attribute name; extension attribute names are lower-case letters a-z and digits 0-9 only", name)
 			} else if b[vs] == '{' || b[vs] == '[' {
 				p.Add(event.ProtocolViolation, "/"+string(nameBytes), "the extension attribute %s is %s; extension values must be a string, an integer or a boolean", nameBytes, jsonscan.Kind(b[vs]))
 			} else if b[vs] != '"' && b[vs] != 't' && b[vs] != 'f' && !isInteger(b[vs:ve]) {

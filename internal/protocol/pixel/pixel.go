@@ -36,6 +36,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/jsonpointer"
 	"github.com/accord-events/accord/internal/jsonscan"
 	"github.com/accord-events/accord/internal/protocol"
 )
@@ -185,7 +186,7 @@ func utf8Failure(q url.Values, names []string) *event.Failure {
 			f.Messages = append(f.Messages, event.Message{Message: "a parameter name holds bytes that are not valid UTF-8; encode all text as UTF-8 before percent-encoding it"})
 			continue
 		}
-		f.Messages = append(f.Messages, event.Message{InstancePath: "/" + protocol.EscapePointer(name),
+		f.Messages = append(f.Messages, event.Message{InstancePath: "/" + jsonpointer.Escape(name),
 			Message: fmt.Sprintf("the parameter %s holds bytes that are not valid UTF-8; encode all text as UTF-8 before percent-encoding it", name)})
 	}
 	if n > protocol.MaxMessages {

@@ -24,6 +24,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/jsonpointer"
 	"github.com/accord-events/accord/internal/jsonscan"
 	"github.com/accord-events/accord/internal/protocol"
 )
@@ -298,7 +299,7 @@ func (d *decoder) event(b []byte, start int, in *event.Input) (int, error) {
 			in.Identity.AnonymousID = s
 			return ve, err
 		}
-		p.add("/"+protocol.EscapePointer(name), "unknown field %q; a self-describing event may have only %s", name, allowedFields)
+		p.add("/"+jsonpointer.Escape(name), "unknown field %q; a self-describing event may have only %s", name, allowedFields)
 		return jsonscan.Value(b, vs)
 	})
 	if err != nil {
@@ -382,7 +383,7 @@ func (d *decoder) contexts(b []byte, vs int, in *event.Input, p *problems) (int,
 			p.add("/contexts/data", "contexts/data is %s; it must be an array of {\"schema\": ..., \"data\": ...} objects", jsonscan.Kind(b[ws]))
 			return we, err
 		}
-		p.add("/contexts/"+protocol.EscapePointer(name), "unknown field %q in contexts; wrapped contexts have only schema and data", name)
+		p.add("/contexts/"+jsonpointer.Escape(name), "unknown field %q in contexts; wrapped contexts have only schema and data", name)
 		return jsonscan.Value(b, ws)
 	})
 	if err == nil && seen != fSchema|fData {
@@ -418,7 +419,7 @@ func (d *decoder) contextList(b []byte, vs int, path string, in *event.Input, p 
 				c.Data = b[ws:we]
 				return we, err
 			}
-			p.add(path+"/"+strconv.Itoa(n)+"/"+protocol.EscapePointer(name), "unknown field %q in context %d; a context has only schema and data", name, n)
+			p.add(path+"/"+strconv.Itoa(n)+"/"+jsonpointer.Escape(name), "unknown field %q in context %d; a context has only schema and data", name, n)
 			return jsonscan.Value(b, ws)
 		})
 		if err != nil {

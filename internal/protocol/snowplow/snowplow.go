@@ -30,6 +30,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/jsonpointer"
 	"github.com/accord-events/accord/internal/jsonscan"
 	"github.com/accord-events/accord/internal/protocol"
 )
@@ -257,7 +258,7 @@ func DecodeRawQuery(q url.Values, raw string) (event.Input, error) {
 			p.Add(event.PayloadFormatViolation, "", "a parameter name holds bytes that are not valid UTF-8; encode all text as UTF-8 before percent-encoding it")
 			continue
 		}
-		p.Add(event.PayloadFormatViolation, "/"+protocol.EscapePointer(name), "%s holds bytes that are not valid UTF-8; encode all text as UTF-8 before percent-encoding it", name)
+		p.Add(event.PayloadFormatViolation, "/"+jsonpointer.Escape(name), "%s holds bytes that are not valid UTF-8; encode all text as UTF-8 before percent-encoding it", name)
 	}
 	d.buf = make([]byte, 0, size+64)
 	var in event.Input
@@ -300,7 +301,7 @@ func (d *decoder) event(b []byte, start int, in *event.Input) (int, error) {
 		name := d.unquote(b, ks, ke)
 		if b[vs] != '"' {
 			ve, err := jsonscan.Value(b, vs)
-			p.Add(event.ProtocolViolation, "/"+protocol.EscapePointer(name),
+			p.Add(event.ProtocolViolation, "/"+jsonpointer.Escape(name),
 				"%s is %s; every field of a tp2 event is a string, numbers included, such as \"dtm\": \"1714566600123\"", name, jsonscan.Kind(b[vs]))
 			return ve, err
 		}

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/jsonpointer"
 	"github.com/accord-events/accord/internal/jsonscan"
-	"github.com/accord-events/accord/internal/protocol"
 )
 
 // The tp2 fields the decoder reads itself, as indexes of a [numParams]
@@ -395,7 +395,7 @@ func (d *decoder) attributes(p *problems) []byte {
 		f := d.attrs[i]
 		if k > 0 {
 			if f.name == d.attrs[d.order[k-1]].name {
-				p.Add(event.ProtocolViolation, "/"+protocol.EscapePointer(f.name), "the field %s appears more than once; send it once", f.name)
+				p.Add(event.ProtocolViolation, "/"+jsonpointer.Escape(f.name), "the field %s appears more than once; send it once", f.name)
 				continue
 			}
 			d.buf = append(d.buf, ',')
