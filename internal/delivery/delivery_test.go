@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -589,4 +590,95 @@ func encodeAll(recs []*event.Envelope) [][]byte {
 		out[i] = r.AppendJSON(nil)
 	}
 	return out
+}
+
+// jsonSink is a recording sink that reads records as JSON only.
+type jsonSink struct {
+	recordingSink
+	lines []string
+}
+
+func (s *jsonSink) Write(ctx context.Context, batch []*event.Envelope) error {
+	s.mu.Lock()
+	for _, r := range batch {
+		s.lines = append(s.lines, string(r.JSON))
+	}
+	s.mu.Unlock()
+	return s.recordingSink.Write(ctx, batch)
+}
+
+func (*jsonSink) ReadsJSONOnly() {}
+
+func (s *jsonSink) jsonLines() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := slices.Clone(s.lines)
+	sort.Strings(out)
+	return out
+}
+
+func jsonLines(recs []*event.Envelope, keep func(*event.Envelope) bool) []string {
+	var out []string
+	for _, r := range recs {
+		if keep == nil || keep(r) {
+			out = append(out, string(r.AppendJSON(nil)))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// A sink that writes JSON is handed the bytes each record was encoded as
+// once, selected by valid, and no decoded field beyond it; a sink that reads
+// fields gets them decoded, with the same bytes beside them.
+func TestJSONOnlySinksGetTheEncodedRecords(t *testing.T) {
+	isGood := func(r *event.Envelope) bool { return r.Valid }
+	for _, spooled := range []bool{true, false} {
+		t.Run(fmt.Sprintf("spool=%v", spooled), func(t *testing.T) {
+			var cfg Config
+			if spooled {
+				cfg.Spool = testSpool(t, t.TempDir(), 1<<30)
+			}
+			all, good, fields := &jsonSink{}, &jsonSink{}, &recordingSink{}
+			svc := start(t, cfg,
+				Sink{Name: "all", Records: sink.All, Sink: all, Options: fastOptions()},
+				Sink{Name: "good", Records: sink.Good, Sink: good, Options: fastOptions()},
+				Sink{Name: "fields", Records: sink.All, Sink: fields, Options: fastOptions()},
+			)
+			recs := records("j", 12)
+			if err := svc.Deliver(context.Background(), recs); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "every sink has its records", func() bool {
+				return len(all.jsonLines()) == 12 && len(good.jsonLines()) == 8 && len(fields.ids()) == 12
+			})
+			if got, want := all.jsonLines(), jsonLines(recs, nil); !slices.Equal(got, want) {
+				t.Errorf("json sink got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			if got, want := good.jsonLines(), jsonLines(recs, isGood); !slices.Equal(got, want) {
+				t.Errorf("good json sink got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			if !equal(fields.ids(), idsOf(recs, nil)) {
+				t.Errorf("fields sink holds %v", fields.ids())
+			}
+			if spooled {
+				// Nothing but valid was decoded for the JSON sinks.
+				all.mu.Lock()
+				for _, r := range all.got {
+					if r.EventID != "" || r.Payload != nil {
+						t.Errorf("json sink got a decoded record: %+v", r)
+					}
+				}
+				all.mu.Unlock()
+			} else {
+				// The encoding lent to the sinks is not left on the
+				// caller's records, whose buffer is reused.
+				for _, r := range recs {
+					if r.JSON != nil {
+						t.Fatalf("record %s kept its encoding after Deliver", r.EventID)
+					}
+				}
+			}
+		})
+	}
 }

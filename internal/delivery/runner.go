@@ -28,22 +28,19 @@ type runner struct {
 	// the offset last made durable in the cursor, at lastCommit.
 	delivered, durable uint64
 	lastCommit         time.Time
-}
-
-// item is one record read from the spool: its bytes (for the dead letter)
-// and, when it decoded, its envelope.
-type item struct {
-	data []byte
-	env  *event.Envelope
+	// jsonOnly is set when the sink reads records as JSON only
+	// (sink.JSONOnly), so that the runner decodes no more than valid.
+	jsonOnly bool
 }
 
 // batch is what the read-ahead hands the delivering side: the records of
-// one read that the sink selects, those that did not decode, and the last
-// offset read. A batch with skipTo set carries no records: the reader met
+// one read that the sink selects (each carrying the bytes it was spooled
+// as in JSON, which the dead letter keeps), those that did not decode, and
+// the last offset read. A batch with skipTo set carries no records: the reader met
 // a damaged segment and the cursor is to move past it, once everything
 // before it is delivered; skipped is closed when it has.
 type batch struct {
-	items       []item
+	records     []*event.Envelope
 	undecodable [][]byte
 	last        uint64
 	skipTo      uint64
@@ -148,21 +145,38 @@ func (r *runner) readAhead(ctx context.Context, out chan<- batch) {
 		if len(entries) == 0 {
 			continue
 		}
-		b := batch{items: make([]item, 0, len(entries)), last: entries[len(entries)-1].Offset}
-		for _, e := range entries {
-			env := new(event.Envelope)
-			if err := event.DecodeEnvelope(e.Data, env); err != nil {
-				b.undecodable = append(b.undecodable, e.Data)
-				continue
-			}
-			if r.Records == sink.All || r.Records == "" || env.Valid == (r.Records == sink.Good) {
-				b.items = append(b.items, item{data: e.Data, env: env})
-			}
-		}
-		if !send(ctx, out, b) {
+		if !send(ctx, out, r.decode(entries)) {
 			return
 		}
 	}
+}
+
+// decode turns spooled records into the envelopes the sink is handed: each
+// keeps the bytes it was spooled as (Envelope.JSON), and is decoded no
+// further than the sink reads. A sink that writes JSON only needs valid,
+// for the selection; the rest need every field.
+func (r *runner) decode(entries []spool.Entry) batch {
+	b := batch{records: make([]*event.Envelope, 0, len(entries)), last: entries[len(entries)-1].Offset}
+	// One allocation for the batch's envelopes rather than one each.
+	envs := make([]event.Envelope, len(entries))
+	for i, e := range entries {
+		env := &envs[i]
+		var err error
+		if r.jsonOnly {
+			env.Valid, err = event.PeekValid(e.Data)
+		} else {
+			err = event.DecodeEnvelope(e.Data, env)
+		}
+		if err != nil {
+			b.undecodable = append(b.undecodable, e.Data)
+			continue
+		}
+		env.JSON = e.Data
+		if r.Records == sink.All || r.Records == "" || env.Valid == (r.Records == sink.Good) {
+			b.records = append(b.records, env)
+		}
+	}
+	return b
 }
 
 func send(ctx context.Context, out chan<- batch, b batch) bool {
@@ -192,7 +206,7 @@ func (r *runner) deliverBatch(ctx context.Context, b batch) bool {
 			return false
 		}
 	}
-	if !r.deliver(ctx, b.items) {
+	if !r.deliver(ctx, b.records) {
 		return false
 	}
 	r.delivered = b.last
@@ -246,15 +260,11 @@ func (r *runner) next(ctx context.Context) ([]spool.Entry, error) {
 	return entries, nil
 }
 
-// deliver writes items to the sink until it takes them, they are
+// deliver writes records to the sink until it takes them, they are
 // dead-lettered, or ctx ends (false: nothing may be committed).
-func (r *runner) deliver(ctx context.Context, items []item) bool {
-	if len(items) == 0 {
+func (r *runner) deliver(ctx context.Context, batch []*event.Envelope) bool {
+	if len(batch) == 0 {
 		return true
-	}
-	batch := make([]*event.Envelope, len(items))
-	for i, it := range items {
-		batch[i] = it.env
 	}
 	log := r.svc.log.With("sink", r.Name)
 	for attempt := 1; ; attempt++ {
@@ -272,16 +282,16 @@ func (r *runner) deliver(ctx context.Context, items []item) bool {
 		r.counters.failed(err)
 		var permanent *sink.PermanentError
 		if errors.As(err, &permanent) {
-			if len(items) > 1 {
+			if len(batch) > 1 {
 				// Find the records the sink refuses: halve the batch
 				// until each refusal is down to one record.
-				half := len(items) / 2
-				return r.deliver(ctx, items[:half]) && r.deliver(ctx, items[half:])
+				half := len(batch) / 2
+				return r.deliver(ctx, batch[:half]) && r.deliver(ctx, batch[half:])
 			}
-			return r.deadLetterItems(ctx, items, err, attempt)
+			return r.deadLetterEnvelopes(ctx, batch, err, attempt)
 		}
 		if r.Options.MaxAttempts > 0 && attempt >= r.Options.MaxAttempts {
-			return r.deadLetterItems(ctx, items, fmt.Errorf("gave up after %d attempts: %w", attempt, err), attempt)
+			return r.deadLetterEnvelopes(ctx, batch, fmt.Errorf("gave up after %d attempts: %w", attempt, err), attempt)
 		}
 		r.counters.retried.Add(1)
 		wait := backoff(r.Options.BackoffMin, r.Options.BackoffMax, attempt)
@@ -296,10 +306,11 @@ func (r *runner) deliver(ctx context.Context, items []item) bool {
 	}
 }
 
-func (r *runner) deadLetterItems(ctx context.Context, items []item, cause error, attempts int) bool {
-	data := make([][]byte, len(items))
-	for i, it := range items {
-		data[i] = it.data
+// deadLetterEnvelopes dead-letters records as they were spooled.
+func (r *runner) deadLetterEnvelopes(ctx context.Context, records []*event.Envelope, cause error, attempts int) bool {
+	data := make([][]byte, len(records))
+	for i, env := range records {
+		data[i] = env.JSON
 	}
 	return r.deadLetterRecords(ctx, data, cause, attempts)
 }

@@ -53,6 +53,9 @@ type Service struct {
 
 	// bufs recycles encoding buffers for Deliver.
 	bufs sync.Pool
+	// jsonSinks counts the sinks that write records as JSON, without a
+	// spool: with two or more, Deliver encodes each record once for them.
+	jsonSinks int
 
 	// fullAt is the spool's size when an append last met ErrFull, 0 when
 	// the spool took the last append.
@@ -104,7 +107,7 @@ func Start(cfg Config, sinks []Sink) (*Service, error) {
 			prev[st.Name] = st
 		}
 		for _, sk := range sinks {
-			r := &runner{svc: s, Sink: sk, deadLetter: &deadLetterFile{path: DeadLetterPath(cfg.DeadLetterDir, sk.Name)}}
+			r := &runner{svc: s, Sink: sk, jsonOnly: readsJSONOnly(sk.Sink), deadLetter: &deadLetterFile{path: DeadLetterPath(cfg.DeadLetterDir, sk.Name)}}
 			r.counters.restore(prev[sk.Name])
 			s.runners = append(s.runners, r)
 		}
@@ -113,7 +116,10 @@ func Start(cfg Config, sinks []Sink) (*Service, error) {
 		}
 	} else {
 		for _, sk := range sinks {
-			s.runners = append(s.runners, &runner{svc: s, Sink: sk})
+			s.runners = append(s.runners, &runner{svc: s, Sink: sk, jsonOnly: readsJSONOnly(sk.Sink)})
+			if readsJSONOnly(sk.Sink) {
+				s.jsonSinks++
+			}
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -133,6 +139,12 @@ func Start(cfg Config, sinks []Sink) (*Service, error) {
 		}()
 	}
 	return s, nil
+}
+
+// readsJSONOnly reports whether sk reads records as JSON only.
+func readsJSONOnly(sk sink.Sink) bool {
+	_, ok := sk.(sink.JSONOnly)
+	return ok
 }
 
 // openReaders opens each runner's cursor and notes where it stands.
@@ -193,20 +205,7 @@ func (s *Service) Deliver(ctx context.Context, records []*event.Envelope) error 
 	}
 	buf := s.bufs.Get().(*encodeBuf)
 	defer s.bufs.Put(buf)
-	// Encode every record into one buffer and cut it afterwards, since
-	// growing the buffer moves it.
-	data, ends := buf.data[:0], buf.ends[:0]
-	for _, r := range records {
-		data = r.AppendJSON(data)
-		ends = append(ends, len(data))
-	}
-	encoded, start := buf.records[:0], 0
-	for _, end := range ends {
-		encoded = append(encoded, data[start:end])
-		start = end
-	}
-	buf.data, buf.ends, buf.records = data, ends, encoded
-	first, err := s.cfg.Spool.Append(ctx, encoded)
+	first, err := s.cfg.Spool.Append(ctx, buf.encode(records))
 	if err != nil {
 		if errors.Is(err, spool.ErrFull) {
 			s.fullAt.Store(max(s.cfg.Spool.Stats().Bytes, 1))
@@ -229,8 +228,41 @@ func (s *Service) Deliver(ctx context.Context, records []*event.Envelope) error 
 	return nil
 }
 
+// encode encodes records into the buffer, one slice each, valid until the
+// buffer is used again.
+func (buf *encodeBuf) encode(records []*event.Envelope) [][]byte {
+	// Encode every record into one buffer and cut it afterwards, since
+	// growing the buffer moves it.
+	data, ends := buf.data[:0], buf.ends[:0]
+	for _, r := range records {
+		data = r.AppendJSON(data)
+		ends = append(ends, len(data))
+	}
+	encoded, start := buf.records[:0], 0
+	for _, end := range ends {
+		encoded = append(encoded, data[start:end:end])
+		start = end
+	}
+	buf.data, buf.ends, buf.records = data, ends, encoded
+	return encoded
+}
+
 // deliverDirect writes records to every sink that wants them, in order.
 func (s *Service) deliverDirect(ctx context.Context, records []*event.Envelope) error {
+	if s.jsonSinks > 1 {
+		// Encode each record once for all the sinks that write JSON,
+		// and forget the encoding after: the buffer is reused.
+		buf := s.bufs.Get().(*encodeBuf)
+		defer s.bufs.Put(buf)
+		for i, b := range buf.encode(records) {
+			records[i].JSON = b
+		}
+		defer func() {
+			for _, r := range records {
+				r.JSON = nil
+			}
+		}()
+	}
 	for _, r := range s.runners {
 		batch := sink.Select(records, r.Records)
 		if len(batch) == 0 {

@@ -1,6 +1,7 @@
 package event
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,6 +35,45 @@ func DecodeEnvelope(b []byte, e *Envelope) error {
 		return errors.New("decode envelope: data after the object")
 	}
 	return nil
+}
+
+// errFoundValid ends PeekValid's walk once it has read valid.
+var errFoundValid = errors.New("found valid")
+
+// PeekValid reads only the valid member of an encoded envelope: what
+// delivery needs to select records for a sink that writes them as JSON.
+// It walks the members before valid (AppendJSON writes a dozen short strings
+// there) without decoding them, and the rest not at all, so it does not
+// check the document beyond valid; the spool's checksums vouch for the
+// bytes it reads records from.
+func PeekValid(b []byte) (bool, error) {
+	start := jsonscan.SkipSpace(b, 0)
+	if start == len(b) || b[start] != '{' {
+		return false, errors.New("peek envelope: not a JSON object")
+	}
+	var valid, found bool
+	_, err := jsonscan.Object(b, start, func(ks, ke, vs int) (int, error) {
+		if string(b[ks:ke]) != `"valid"` {
+			return jsonscan.Value(b, vs)
+		}
+		switch {
+		case bytes.HasPrefix(b[vs:], []byte("true")):
+			valid, found = true, true
+		case bytes.HasPrefix(b[vs:], []byte("false")):
+			found = true
+		default:
+			return vs, fmt.Errorf("valid: want true or false at byte %d", vs)
+		}
+		return vs, errFoundValid
+	})
+	if found {
+		return valid, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("peek envelope: %w", err)
+	}
+	// An envelope without valid decodes as not valid.
+	return false, nil
 }
 
 type envelopeDecoder struct {

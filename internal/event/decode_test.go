@@ -80,7 +80,54 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		if twice := again.AppendJSON(nil); !bytes.Equal(once, twice) {
 			t.Fatalf("not stable:\n%s\n%s", once, twice)
 		}
+		// What delivery peeks at in a spooled record is what it decodes to.
+		if valid, err := event.PeekValid(once); err != nil || valid != e.Valid {
+			t.Fatalf("PeekValid = %v, %v; decoded valid %v\n%s", valid, err, e.Valid, once)
+		}
 	})
+}
+
+func TestPeekValid(t *testing.T) {
+	for name, env := range sampleEnvelopes() {
+		t.Run(name, func(t *testing.T) {
+			valid, err := event.PeekValid(env.AppendJSON(nil))
+			if err != nil || valid != env.Valid {
+				t.Errorf("PeekValid = %v, %v; want %v", valid, err, env.Valid)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name, doc string
+		want      bool
+		wantErr   bool
+	}{
+		// A string may hold the member's name; only a member counts.
+		{"name inside a string", `{"event_id":"\"valid\":true","valid":false}`, false, false},
+		{"nested valid", `{"payload":{"valid":true},"valid":false}`, false, false},
+		{"after the payload", `{"payload":[1,{"a":"}"}],"valid":true}`, true, false},
+		{"missing", `{"event_id":"e"}`, false, false},
+		{"not a boolean", `{"valid":"yes"}`, false, true},
+		{"not an object", `[{"valid":true}]`, false, true},
+		{"cut before valid", `{"event_id":"e`, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := event.PeekValid([]byte(tc.doc))
+			if (err != nil) != tc.wantErr || got != tc.want {
+				t.Errorf("PeekValid(%s) = %v, %v; want %v, error %v", tc.doc, got, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+}
+
+func BenchmarkPeekValid(b *testing.B) {
+	encoded := sampleEnvelopes()["good"].AppendJSON(nil)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(encoded)))
+	for b.Loop() {
+		if valid, err := event.PeekValid(encoded); err != nil || !valid {
+			b.Fatal(valid, err)
+		}
+	}
 }
 
 func BenchmarkDecodeEnvelope(b *testing.B) {

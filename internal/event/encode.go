@@ -9,12 +9,16 @@ import (
 )
 
 // AppendJSON appends the envelope as one line of compact JSON (no trailing
-// newline) to dst and returns the extended buffer.
+// newline) to dst and returns the extended buffer. An envelope that carries
+// its encoding (JSON) is copied, not encoded again.
 //
 // It is written by hand because every record is encoded at least once on the
 // hot path and encoding/json's reflection and RawMessage re-validation cost
 // several times more; TestAppendJSONMatchesEncodingJSON keeps it honest.
 func (e *Envelope) AppendJSON(dst []byte) []byte {
+	if len(e.JSON) > 0 {
+		return append(dst, e.JSON...)
+	}
 	dst = append(dst, `{"event_id":`...)
 	dst = appendString(dst, e.EventID)
 	dst = append(dst, `,"request_id":`...)

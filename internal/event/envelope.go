@@ -52,6 +52,15 @@ type Envelope struct {
 	// RawEncoding says. Use SetRaw to fill both.
 	Raw         string `json:"raw,omitempty"`
 	RawEncoding string `json:"raw_encoding,omitempty"`
+
+	// JSON, when set, is the envelope as AppendJSON encodes it: the bytes
+	// the pipeline's record was spooled as, kept by delivery so that a
+	// sink writing JSON writes them as they are instead of encoding the
+	// record again (AppendJSON copies them). Records handed to a sink that
+	// reads JSON only (sink.JSONOnly) carry JSON and Valid and no other
+	// field. Whoever changes a field of an envelope must clear JSON, or
+	// the change is lost on the way out.
+	JSON []byte `json:"-"`
 }
 
 // Raw encodings.

@@ -81,6 +81,17 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+// An envelope that carries its encoding is written as that encoding: the
+// bytes delivery read from the spool go out as they came in.
+func TestAppendJSONCopiesTheEncoding(t *testing.T) {
+	env := sampleEnvelopes()["good"]
+	encoded := env.AppendJSON(nil)
+	carried := &event.Envelope{Valid: true, JSON: encoded}
+	if got := carried.AppendJSON([]byte("x")); string(got) != "x"+string(encoded) {
+		t.Errorf("AppendJSON = %s, want x%s", got, encoded)
+	}
+}
+
 func TestSetRaw(t *testing.T) {
 	var e event.Envelope
 	e.SetRaw([]byte(`{"a":1}`))

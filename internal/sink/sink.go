@@ -29,6 +29,16 @@ type Sink interface {
 	Close() error
 }
 
+// JSONOnly is implemented by a sink that reads of a record nothing but its
+// encoding (Envelope.JSON, through AppendJSON) and Valid, as sinks writing
+// NDJSON do. Delivery hands such a sink the bytes the record was spooled as
+// with only valid read from them, instead of decoding every record for it.
+type JSONOnly interface {
+	Sink
+	// ReadsJSONOnly marks the sink; it is never called.
+	ReadsJSONOnly()
+}
+
 // Options is a sink type's configuration. Validate names the offending key
 // (relative to the sink's options) and the fix.
 type Options interface {

@@ -343,6 +343,12 @@ func (s *Sink) rotateByAge() {
 	}
 }
 
+// ReadsJSONOnly marks the sink as writing each record's JSON as it is
+// (sink.JSONOnly): delivery need not decode records for it.
+func (*Sink) ReadsJSONOnly() {}
+
+var _ sink.JSONOnly = (*Sink)(nil)
+
 // Close stops rotating, syncs the files to disk and closes them. A Write
 // after Close returns an error.
 func (s *Sink) Close() error {

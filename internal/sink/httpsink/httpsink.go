@@ -130,6 +130,12 @@ func (s *Sink) Write(ctx context.Context, records []*event.Envelope) error {
 	return s.post(ctx, s.opts.FailedURL, failed)
 }
 
+// ReadsJSONOnly marks the sink as writing each record's JSON as it is
+// (sink.JSONOnly): delivery need not decode records for it.
+func (*Sink) ReadsJSONOnly() {}
+
+var _ sink.JSONOnly = (*Sink)(nil)
+
 // Close releases idle connections.
 func (s *Sink) Close() error {
 	s.client.CloseIdleConnections()

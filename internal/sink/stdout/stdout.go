@@ -106,6 +106,12 @@ func (s *Sink) Write(_ context.Context, records []*event.Envelope) error {
 	return nil
 }
 
+// ReadsJSONOnly marks the sink as writing each record's JSON as it is
+// (sink.JSONOnly): delivery need not decode records for it.
+func (*Sink) ReadsJSONOnly() {}
+
+var _ sink.JSONOnly = (*Sink)(nil)
+
 // Close stops the sink; it holds no buffered data and leaves the writers
 // open. A Write after Close returns an error.
 func (s *Sink) Close() error {
