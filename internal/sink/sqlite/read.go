@@ -10,19 +10,34 @@ import (
 
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink"
+	"github.com/accord-events/accord/internal/sink/columns"
 )
 
 // envelopeJSON rebuilds a row as the envelope's JSON, so that reading back
 // goes through the same decoder as records read from the spool.
-const envelopeJSON = `json_object(
-	'event_id', event_id, 'request_id', request_id,
-	'collected_at', collected_at, 'sent_at', sent_at, 'created_at', created_at, 'event_time', event_time,
-	'protocol', protocol, 'schema', schema, 'vendor', vendor, 'name', name, 'version', version, 'namespace', namespace,
-	'valid', json(CASE WHEN valid THEN 'true' ELSE 'false' END),
-	'payload', json(payload), 'contexts', json(contexts), 'attributes', json(attributes),
-	'source', json(source), 'identity', json(identity), 'collector', json(collector),
-	'fingerprint', fingerprint, 'replayed_at', replayed_at,
-	'failure', json(failure), 'raw', raw, 'raw_encoding', raw_encoding)`
+var envelopeJSON = func() string {
+	var b strings.Builder
+	b.WriteString("json_object(")
+	for _, c := range columns.Failed() {
+		if c.Member == "" {
+			continue // repeats part of another column
+		}
+		if b.Len() > len("json_object(") {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s, ", quoteLiteral(c.Member))
+		switch c.Type {
+		case columns.Bool:
+			fmt.Fprintf(&b, "json(CASE WHEN %s THEN 'true' ELSE 'false' END)", c.Name)
+		case columns.JSON:
+			fmt.Fprintf(&b, "json(%s)", c.Name)
+		default:
+			b.WriteString(c.Name)
+		}
+	}
+	b.WriteString(")")
+	return b.String()
+}()
 
 // ReadFailed calls fn with each failed record q selects, oldest first. It
 // opens the database read-only, so it can run beside a collector writing

@@ -27,6 +27,7 @@ import (
 
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink"
+	"github.com/accord-events/accord/internal/sink/columns"
 
 	"modernc.org/sqlite"
 )
@@ -101,7 +102,7 @@ type Sink struct {
 	// Scratch space reused across writes.
 	goodRecs, failedRecs []*event.Envelope
 	buf                  []byte
-	spans                []span
+	values               []columns.Value
 	args                 []driver.NamedValue
 }
 
@@ -333,19 +334,17 @@ func (s *Sink) insert(ctx context.Context, records []*event.Envelope) error {
 
 // insertChunk inserts records, at most rowsPerInsert of them, into t.
 func (s *Sink) insertChunk(ctx context.Context, t *table, records []*event.Envelope) error {
-	s.buf, s.spans = s.buf[:0], s.spans[:0]
+	s.buf, s.args = s.buf[:0], s.args[:0]
 	for _, r := range records {
-		s.buf, s.spans = t.encode(s.buf, s.spans, r)
+		// Arguments may point into the buffer: growing it leaves them
+		// pointing at the old array, which holds what they were given.
+		s.args, s.values, s.buf = t.appendArgs(s.args, s.values, s.buf, r)
 	}
-	// Arguments are built once everything is encoded, as the buffer may
-	// move while it grows.
-	s.args = s.args[:0]
-	spans := s.spans
-	for _, r := range records {
-		s.args = t.appendArgs(s.args, r, s.buf, spans)
-		spans = spans[t.spansPerRow:]
-	}
-	defer clear(s.args) // drop references to records and buffers
+	defer func() {
+		// Drop references to records and old buffers.
+		clear(s.args)
+		clear(s.values)
+	}()
 	stmt, err := t.stmt(ctx, s.conn, len(records))
 	if err != nil {
 		return err

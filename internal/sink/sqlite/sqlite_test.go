@@ -19,6 +19,7 @@ import (
 
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink"
+	"github.com/accord-events/accord/internal/sink/columns"
 )
 
 var collected = time.Date(2024, 3, 9, 12, 30, 45, 123456789, time.UTC)
@@ -457,8 +458,8 @@ func TestWriteIsOneTransaction(t *testing.T) {
 	// batch's good record must not be stored when its failed record can't be.
 	pre := readDB(t, path)
 	var cols []string
-	for _, c := range columns(true) {
-		cols = append(cols, c.name+" "+c.decl)
+	for _, c := range columns.Failed() {
+		cols = append(cols, c.Name+" "+decl(c))
 	}
 	if _, err := pre.Exec("CREATE TABLE failed_events (" + strings.Join(cols, ", ") + ", CHECK (raw_encoding <> 'refused'))"); err != nil {
 		t.Fatal(err)
@@ -738,9 +739,9 @@ func TestOpenAddsColumnsMissingFromOlderTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ddl []string
-	for _, c := range columns(false) {
-		if c.name != "replayed_at" {
-			ddl = append(ddl, c.name+" "+c.decl)
+	for _, c := range columns.Good() {
+		if c.Name != "replayed_at" {
+			ddl = append(ddl, c.Name+" "+decl(c))
 		}
 	}
 	if _, err := old.Exec("CREATE TABLE events (" + strings.Join(ddl, ", ") + ")"); err != nil {

@@ -9,71 +9,38 @@ import (
 	"strings"
 
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/sink/columns"
 )
 
-// column is one column of a records table.
-type column struct {
-	name string
-	decl string // type and constraints
-	// text columns are bound as bytes from a reused buffer and cast to
-	// TEXT in the statement: bound as they are they would be BLOBs, which
-	// SQLite's JSON functions read as JSONB and reject.
-	text bool
+// decl is how a column is declared in a records table. Timestamps are TEXT
+// in event.TimeLayout, which sorts as time does, or NULL when unknown;
+// nested parts are JSON text.
+func decl(c columns.Column) string {
+	typ := "TEXT"
+	if c.Type == columns.Bool {
+		typ = "INTEGER"
+	}
+	switch {
+	case c.Name == columns.Key:
+		// SQLite allows NULL in a PRIMARY KEY and never counts it as a
+		// duplicate, so a record without an id is kept.
+		return typ + " PRIMARY KEY"
+	case c.Nullable:
+		return typ
+	}
+	return typ + " NOT NULL"
 }
 
-// columns returns the columns of a records table, in the order appendArgs
-// binds them. Timestamps are TEXT in event.TimeLayout, which sorts as time
-// does, or NULL when unknown; nested parts are JSON text. The failed table
-// adds the failure and the original input.
-func columns(failed bool) []column {
-	cols := []column{
-		// A record without an id gets a NULL event_id, which SQLite allows in a
-		// PRIMARY KEY and never counts as a duplicate, so it is kept.
-		{"event_id", "TEXT PRIMARY KEY", false},
-		{"request_id", "TEXT NOT NULL", false},
-		{"collected_at", "TEXT", true},
-		{"sent_at", "TEXT", true},
-		{"created_at", "TEXT", true},
-		{"event_time", "TEXT", true},
-		{"protocol", "TEXT NOT NULL", false},
-		{"schema", "TEXT NOT NULL", false},
-		{"vendor", "TEXT NOT NULL", false},
-		{"name", "TEXT NOT NULL", false},
-		{"version", "TEXT NOT NULL", false},
-		{"namespace", "TEXT NOT NULL", false},
-		{"valid", "INTEGER NOT NULL", false},
-		{"payload", "TEXT", true},
-		{"contexts", "TEXT NOT NULL", true},
-		{"attributes", "TEXT", true},
-		{"source", "TEXT NOT NULL", true},
-		{"identity", "TEXT NOT NULL", true},
-		{"collector", "TEXT NOT NULL", true},
-		{"fingerprint", "TEXT NOT NULL", false},
-		// Added after the first release: tables created before it get the
-		// column from addMissingColumns.
-		{"replayed_at", "TEXT", true},
-	}
-	if failed {
-		cols = append(cols,
-			column{"failure_type", "TEXT", false},
-			column{"failure", "TEXT", true},
-			column{"raw", "TEXT", false},
-			column{"raw_encoding", "TEXT", false},
-		)
-	}
-	return cols
-}
-
-// span locates one encoded value in the write buffer; start < 0 is NULL.
-type span struct{ start, end int }
+// boundAsBytes reports whether a column's values are bound as bytes, from
+// the write buffer or the record, and cast to TEXT in the statement: bound
+// as they are they would be BLOBs, which SQLite's JSON functions read as
+// JSONB and reject.
+func boundAsBytes(c columns.Column) bool { return c.Type == columns.Time || c.Type == columns.JSON }
 
 // table is one records table and its insert statements.
 type table struct {
 	name    string
-	failed  bool
-	columns []column
-	// spansPerRow is how many values encode puts in the buffer per record.
-	spansPerRow int
+	columns []columns.Column
 	// stmts[k] inserts 1<<k rows; prepared when first needed.
 	stmts []stmt
 }
@@ -85,9 +52,9 @@ type stmt interface {
 }
 
 func newTable(ctx context.Context, conn driverConn, name string, failed bool) (*table, error) {
-	t := &table{name: name, failed: failed, columns: columns(failed), spansPerRow: 9}
+	t := &table{name: name, columns: columns.Good()}
 	if failed {
-		t.spansPerRow = 10
+		t.columns = columns.Failed()
 	}
 	var ddl strings.Builder
 	fmt.Fprintf(&ddl, "CREATE TABLE IF NOT EXISTS %q (\n", name)
@@ -95,7 +62,7 @@ func newTable(ctx context.Context, conn driverConn, name string, failed bool) (*
 		if i > 0 {
 			ddl.WriteString(",\n")
 		}
-		fmt.Fprintf(&ddl, "\t%s %s", c.name, c.decl)
+		fmt.Fprintf(&ddl, "\t%s %s", c.Name, decl(c))
 	}
 	ddl.WriteString("\n)")
 	stmts := []string{
@@ -137,11 +104,11 @@ func (t *table) addMissingColumns(ctx context.Context, conn driverConn) error {
 		return fmt.Errorf("read columns of %s: %w", t.name, err)
 	}
 	for _, c := range t.columns {
-		if have[c.name] {
+		if have[c.Name] {
 			continue
 		}
-		if _, err := conn.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %q ADD COLUMN %s TEXT", t.name, c.name), nil); err != nil {
-			return fmt.Errorf("add column %s to %s: %w", c.name, t.name, err)
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %q ADD COLUMN %s TEXT", t.name, c.Name), nil); err != nil {
+			return fmt.Errorf("add column %s to %s: %w", c.Name, t.name, err)
 		}
 	}
 	return nil
@@ -188,7 +155,7 @@ func (t *table) insertSQL(rows int) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(c.name)
+		b.WriteString(c.Name)
 	}
 	b.WriteString(") VALUES ")
 	for r := 0; r < rows; r++ {
@@ -200,7 +167,7 @@ func (t *table) insertSQL(rows int) string {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			if c.text {
+			if boundAsBytes(c) {
 				b.WriteString("CAST(? AS TEXT)")
 			} else {
 				b.WriteByte('?')
@@ -212,118 +179,28 @@ func (t *table) insertSQL(rows int) string {
 	return b.String()
 }
 
-// encode appends r's timestamps and nested parts to buf, noting where each
-// is in spans: spansPerRow spans per record.
-func (t *table) encode(buf []byte, spans []span, r *event.Envelope) ([]byte, []span) {
-	for _, tm := range [...]event.Time{r.CollectedAt, r.SentAt, r.CreatedAt, r.EventTime} {
-		if tm.IsZero() {
-			spans = append(spans, span{-1, -1})
-			continue
+// appendArgs appends the statement arguments for r, in column order,
+// encoding what is bound as text into buf.
+func (t *table) appendArgs(args []driver.NamedValue, values []columns.Value, buf []byte, r *event.Envelope) ([]driver.NamedValue, []columns.Value, []byte) {
+	values, buf = columns.Append(values[:0], buf, t.columns, r)
+	for i, v := range values {
+		var arg any
+		switch {
+		case v.Null:
+		case t.columns[i].Type == columns.Text:
+			arg = v.Text
+		case t.columns[i].Type == columns.Bool:
+			arg = v.Bool
+		case t.columns[i].Type == columns.Time:
+			start := len(buf)
+			buf = v.Time.AppendFormat(buf, event.TimeLayout)
+			arg = buf[start:len(buf):len(buf)]
+		default:
+			arg = v.JSON
 		}
-		start := len(buf)
-		buf = tm.UTC().AppendFormat(buf, event.TimeLayout)
-		spans = append(spans, span{start, len(buf)})
+		args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: arg})
 	}
-	start := len(buf)
-	buf = event.AppendContexts(buf, r.Contexts)
-	spans = append(spans, span{start, len(buf)})
-	start = len(buf)
-	buf = r.Source.AppendJSON(buf)
-	spans = append(spans, span{start, len(buf)})
-	start = len(buf)
-	buf = r.Identity.AppendJSON(buf)
-	spans = append(spans, span{start, len(buf)})
-	start = len(buf)
-	buf = r.Collector.AppendJSON(buf)
-	spans = append(spans, span{start, len(buf)})
-	if r.ReplayedAt.IsZero() {
-		spans = append(spans, span{-1, -1})
-	} else {
-		start = len(buf)
-		buf = r.ReplayedAt.UTC().AppendFormat(buf, event.TimeLayout)
-		spans = append(spans, span{start, len(buf)})
-	}
-	if t.failed {
-		if r.Failure == nil {
-			spans = append(spans, span{-1, -1})
-		} else {
-			start = len(buf)
-			buf = r.Failure.AppendJSON(buf)
-			spans = append(spans, span{start, len(buf)})
-		}
-	}
-	return buf, spans
-}
-
-// appendArgs appends the statement arguments for r, in column order, taking
-// the values encode put in buf from spans.
-func (t *table) appendArgs(args []driver.NamedValue, r *event.Envelope, buf []byte, spans []span) []driver.NamedValue {
-	at := func(i int) any {
-		sp := spans[i]
-		if sp.start < 0 {
-			return nil
-		}
-		return buf[sp.start:sp.end:sp.end]
-	}
-	first := len(args)
-	args = appendValues(args,
-		nullIfEmpty(r.EventID),
-		r.RequestID,
-		at(0), at(1), at(2), at(3),
-		r.Protocol,
-		r.Schema,
-		r.Vendor,
-		r.Name,
-		r.Version,
-		r.Namespace,
-		r.Valid,
-		rawJSON(r.Payload),
-		at(4),
-		rawJSON(r.Attributes),
-		at(5), at(6), at(7),
-		r.Fingerprint,
-		at(8),
-	)
-	if t.failed {
-		var failureType any
-		if r.Failure != nil {
-			failureType = string(r.Failure.Type)
-		}
-		var raw, rawEncoding any
-		if r.RawEncoding != "" {
-			raw, rawEncoding = r.Raw, r.RawEncoding
-		}
-		args = appendValues(args, failureType, at(9), raw, rawEncoding)
-	}
-	for i := first; i < len(args); i++ {
-		args[i].Ordinal = i + 1
-	}
-	return args
-}
-
-// appendValues appends values as positional arguments; the caller numbers
-// them.
-func appendValues(args []driver.NamedValue, values ...any) []driver.NamedValue {
-	for _, v := range values {
-		args = append(args, driver.NamedValue{Value: v})
-	}
-	return args
-}
-
-// rawJSON is raw JSON as an argument: NULL when empty, bytes otherwise
-// (the statement casts them to TEXT).
-func rawJSON(raw []byte) any {
-	if len(raw) == 0 {
-		return nil
-	}
-	return raw
-}
-
-func nullIfEmpty(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
+	return args, values, buf
 }
 
 func (t *table) close() error {
