@@ -9,6 +9,8 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/accord-events/accord/internal/redact"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3"; a
@@ -67,11 +69,11 @@ func main() {
 		var ee *exitError
 		if errors.As(err, &ee) {
 			if ee.err != nil && ee.err.Error() != "" {
-				fmt.Fprintln(os.Stderr, "accord:", ee.err)
+				fmt.Fprintln(os.Stderr, "accord:", redact.Error(ee.err))
 			}
 			os.Exit(ee.code)
 		}
-		fmt.Fprintln(os.Stderr, "accord:", err)
+		fmt.Fprintln(os.Stderr, "accord:", redact.Error(err))
 		os.Exit(2)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/accord-events/accord/internal/protocol/selfdesc"
 	"github.com/accord-events/accord/internal/protocol/snowplow"
 	"github.com/accord-events/accord/internal/protocol/webhook"
+	"github.com/accord-events/accord/internal/redact"
 	"github.com/accord-events/accord/internal/registry"
 	"github.com/accord-events/accord/internal/server"
 	"github.com/accord-events/accord/internal/sink"
@@ -229,8 +230,10 @@ func newLogger(cfg config.Log) (*slog.Logger, error) {
 		return nil, errors.New("log.level: " + err.Error())
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	// Every log line goes through redact: errors quote sink and backend
+	// URLs, which may carry passwords and tokens.
 	if cfg.Format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+		return slog.New(redact.Handler(slog.NewJSONHandler(os.Stderr, opts))), nil
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	return slog.New(redact.Handler(slog.NewTextHandler(os.Stderr, opts))), nil
 }

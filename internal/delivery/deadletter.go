@@ -12,6 +12,7 @@ import (
 
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/jsonscan"
+	"github.com/accord-events/accord/internal/redact"
 )
 
 // DeadLetter is one line of a dead-letter file: a record a sink could not
@@ -40,7 +41,7 @@ type deadLetterFile struct {
 	buf  []byte
 }
 
-func (d *deadLetterFile) write(sinkName string, records [][]byte, cause error, attempts int) error {
+func (d *deadLetterFile) write(sinkName string, records [][]byte, causeErr error, attempts int) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.f == nil {
@@ -54,6 +55,7 @@ func (d *deadLetterFile) write(sinkName string, records [][]byte, cause error, a
 		d.f = f
 	}
 	at := time.Now().UTC().Format(event.TimeLayout)
+	cause := redact.Error(causeErr)
 	buf := d.buf[:0]
 	for _, rec := range records {
 		buf = append(buf, `{"dead_lettered_at":"`...)
@@ -63,7 +65,7 @@ func (d *deadLetterFile) write(sinkName string, records [][]byte, cause error, a
 		buf = append(buf, `,"attempts":`...)
 		buf = strconv.AppendInt(buf, int64(attempts), 10)
 		buf = append(buf, `,"error":`...)
-		buf = jsonscan.AppendString(buf, cause.Error())
+		buf = jsonscan.AppendString(buf, cause)
 		buf = append(buf, `,"record":`...)
 		if json.Valid(rec) {
 			buf = append(buf, rec...)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/redact"
 	"github.com/accord-events/accord/internal/spool"
 )
 
@@ -80,7 +81,8 @@ type sinkCounters struct {
 
 func (c *sinkCounters) failed(err error) {
 	c.mu.Lock()
-	c.lastError, c.lastErrorAt = err.Error(), time.Now().UTC()
+	// last_error is served by /stats and persisted: no credential in it.
+	c.lastError, c.lastErrorAt = redact.Error(err), time.Now().UTC()
 	c.mu.Unlock()
 }
 
@@ -100,7 +102,8 @@ func (c *sinkCounters) restore(st SinkStats) {
 	c.retried.Store(st.Retried)
 	c.deadLettered.Store(st.DeadLettered)
 	if st.LastErrorAt != nil {
-		c.lastError, c.lastErrorAt = st.LastError, *st.LastErrorAt
+		// Redacted again: a file written before redaction may hold one.
+		c.lastError, c.lastErrorAt = redact.String(st.LastError), *st.LastErrorAt
 	}
 }
 

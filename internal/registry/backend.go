@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/accord-events/accord/internal/contract"
+	"github.com/accord-events/accord/internal/redact"
 )
 
 // Backend is a store of contracts the Resolver consults after the local
@@ -45,7 +46,9 @@ type BackendError struct {
 }
 
 func (e *BackendError) Error() string {
-	return "registry backend " + e.Backend + " could not supply " + e.Key + ": " + e.Err.Error()
+	// It lands in failed records, answers and logs: a backend's error
+	// quotes its URL, which may carry a password or a token.
+	return redact.String("registry backend " + e.Backend + " could not supply " + e.Key + ": " + e.Err.Error())
 }
 
 func (e *BackendError) Unwrap() error { return e.Err }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/accord-events/accord/internal/contract"
+	"github.com/accord-events/accord/internal/redact"
 )
 
 // MaxDocumentSize bounds a schema document fetched over HTTP: a contract is
@@ -73,7 +74,9 @@ func NewIglu(baseURL string, opts IgluOptions) (*Iglu, error) {
 }
 
 // Name is the repository's base URL.
-func (g *Iglu) Name() string { return g.base }
+// It names the backend in errors, logs and contract sources, so it is
+// redacted: a repository URL may carry a password or a token.
+func (g *Iglu) Name() string { return redact.URL(g.base) }
 
 func (g *Iglu) schemasURL() string {
 	if g.api {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/redact"
 )
 
 // errorBody is every error answer's JSON: what went wrong and how to fix it,
@@ -21,6 +22,8 @@ type errorBody struct {
 // writeError answers status with body, stamped with the request id.
 func writeError(w http.ResponseWriter, r *http.Request, status int, body errorBody) {
 	body.RequestID = requestID(r)
+	// Errors quote backend and store URLs, which may carry credentials.
+	body.Error = redact.String(body.Error)
 	writeJSON(w, status, body)
 }
 
