@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/accord-events/accord/internal/atomicfile"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/redact"
 	"github.com/accord-events/accord/internal/spool"
@@ -206,11 +207,7 @@ func save(path string, s savedStats) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write delivery stats: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := atomicfile.WriteNoSync(path, append(data, '\n'), 0o644); err != nil {
 		return fmt.Errorf("write delivery stats: %w", err)
 	}
 	return nil

@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/accord-events/accord/internal/atomicfile"
 )
 
 //go:embed all:template
@@ -36,7 +38,7 @@ func Init(dir, config string) (Result, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(path, data, 0o644); err != nil {
+		if err := atomicfile.Write(path, data, 0o644); err != nil {
 			return err
 		}
 		res.Written = append(res.Written, path)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/accord-events/accord/internal/atomicfile"
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/contract/compat"
 )
@@ -149,7 +150,14 @@ func (s *Server) writeSchema(w http.ResponseWriter, r *http.Request, want contra
 		writeJSON(w, http.StatusConflict, ref)
 		return
 	}
-	if err := writeFileAtomic(path, body); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		s.log.Error("write schema", "request_id", requestID(r), "schema", c.URI, "err", err)
+		writeError(w, r, http.StatusInternalServerError, errorBody{Error: "the schema could not be stored: " + err.Error()})
+		return
+	}
+	// Through a hidden temporary file, so a reload sees the whole file or
+	// none of it (the watcher skips hidden files).
+	if err := atomicfile.Write(path, body, 0o644); err != nil {
 		s.log.Error("write schema", "request_id", requestID(r), "schema", c.URI, "err", err)
 		writeError(w, r, http.StatusInternalServerError, errorBody{Error: "the schema could not be stored: " + err.Error()})
 		return
@@ -273,48 +281,4 @@ func (s *Server) readAPIBody(w http.ResponseWriter, r *http.Request) ([]byte, bo
 		return nil, false
 	}
 	return body, true
-}
-
-// writeFileAtomic writes doc to path through a hidden temporary file in the
-// same directory, renamed over path once synced, so a reload sees the whole
-// file or none of it (the watcher skips hidden files).
-func writeFileAtomic(path string, doc []byte) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", dir, err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("create a temporary file in %s: %w", dir, err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(doc); err != nil {
-		return fmt.Errorf("write %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("chmod %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", tmp.Name(), err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("rename %s to %s: %w", tmp.Name(), path, err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/accord-events/accord/internal/atomicfile"
 )
 
 // maxReaderName bounds a reader name so its escaped file name stays well
@@ -82,27 +84,12 @@ func writeCursor(dir string, cf cursorFile, sync bool) error {
 	}
 	b = append(b, '\n')
 	path := filepath.Join(dir, cursorFileName(cf.Reader))
-	tmp := path + tempSuffix
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("write spool cursor %s: %w", cf.Reader, err)
-	}
-	_, err = f.Write(b)
-	if err == nil && sync {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write spool cursor %s: %w", cf.Reader, writeErr(err))
-	}
+	write := atomicfile.WriteNoSync
 	if sync {
-		return syncDir(dir)
+		write = atomicfile.Write
+	}
+	if err := write(path, b, 0o644); err != nil {
+		return fmt.Errorf("write spool cursor %s: %w", cf.Reader, writeErr(err))
 	}
 	return nil
 }

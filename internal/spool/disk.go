@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/accord-events/accord/internal/atomicfile"
 )
 
 // File names in the spool directory.
@@ -18,7 +20,6 @@ const (
 	lockName      = "LOCK"
 	segmentSuffix = ".seg"
 	cursorSuffix  = ".cursor"
-	tempSuffix    = ".tmp"
 )
 
 // segmentName is the file name of the segment whose first record has the
@@ -42,23 +43,9 @@ func parseSegmentName(name string) (uint64, bool) {
 
 func leUint64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
 
-// syncDir fsyncs a directory, so the names created, renamed or removed in
-// it survive a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open spool dir for fsync: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync spool dir: %w", err)
-	}
-	return nil
-}
-
 // removeTemps removes cursor files left half-written by a crash.
 func removeTemps(dir string) error {
-	names, err := filepath.Glob(filepath.Join(dir, "*"+tempSuffix))
+	names, err := filepath.Glob(filepath.Join(dir, "*"+atomicfile.TempSuffix))
 	if err != nil {
 		return fmt.Errorf("list spool temp files: %w", err)
 	}

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/accord-events/accord/internal/atomicfile"
 )
 
 // Offset is a record's number in the spool: the first record ever appended
@@ -206,7 +208,7 @@ func (s *Spool) recover() error {
 		}
 		f.Close()
 		if sync {
-			if err := syncDir(dir); err != nil {
+			if err := atomicfile.SyncDir(dir); err != nil {
 				return err
 			}
 		}
@@ -569,7 +571,7 @@ func (s *Spool) roll() error {
 			s.broken = fmt.Errorf("fsync spool segment: %w", err)
 			return s.broken
 		}
-		if err := syncDir(s.opts.Dir); err != nil {
+		if err := atomicfile.SyncDir(s.opts.Dir); err != nil {
 			f.Close()
 			os.Remove(filepath.Join(s.opts.Dir, name))
 			return err

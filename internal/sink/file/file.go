@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/accord-events/accord/internal/atomicfile"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink"
 )
@@ -289,7 +290,7 @@ func (s *Sink) rotate(f *file) error {
 		return fmt.Errorf("rotate %s: %w", f.path, err)
 	}
 	if s.opts.Fsync {
-		if err := syncDir(filepath.Dir(f.path)); err != nil {
+		if err := atomicfile.SyncDir(filepath.Dir(f.path)); err != nil {
 			return fmt.Errorf("rotate %s: %w", f.path, err)
 		}
 	}
@@ -301,15 +302,6 @@ func (s *Sink) rotate(f *file) error {
 	}
 	f.f, f.size, f.started = nil, 0, time.Time{}
 	return err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // rotateByAge rotates files once they reach max_age, even while no records
