@@ -22,16 +22,26 @@ import (
 // delivery counters across restarts.
 const StatsFile = "delivery-stats.json"
 
-// maxContracts bounds the contracts counted one by one: schema keys come from
-// clients, and a flood of made-up ones must not grow memory without end.
-// Records beyond it are counted under OtherContracts.
+// maxContracts bounds the contracts counted one by one. Only keys that
+// resolved to a contract are counted by name, so it is reached only by a
+// registry of that many contracts (or counters saved by an older version);
+// records beyond it are counted under OtherContracts.
 const maxContracts = 10000
+
+// maxSchemaKey bounds a key counted by name; a longer one (a registry may
+// hold one, written through its API) is counted under OtherContracts.
+const maxSchemaKey = 256
 
 // Names under which records without a contract of their own are counted.
 const (
-	// NoContract counts records that named no parsable schema key.
+	// NoContract counts records that named no schema (or carry arbitrary
+	// data, as the pixel's /px does).
 	NoContract = "(none)"
-	// OtherContracts counts records of contracts past the first maxContracts.
+	// UnknownContracts counts records whose schema key named no contract:
+	// those keys come from clients, so they are never counted by name.
+	UnknownContracts = "(unknown)"
+	// OtherContracts counts records of contracts past the first
+	// maxContracts, or with keys longer than maxSchemaKey.
 	OtherContracts = "(other)"
 )
 
@@ -123,8 +133,13 @@ func newContractCounters() *contractCounters {
 func (c *contractCounters) add(records []*event.Envelope) {
 	for _, r := range records {
 		key := r.Schema
-		if r.Vendor == "" {
+		switch {
+		case r.Schema == "":
 			key = NoContract
+		case !r.Resolved:
+			key = UnknownContracts
+		case len(key) > maxSchemaKey:
+			key = OtherContracts
 		}
 		i := 1
 		if r.Valid {

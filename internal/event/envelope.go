@@ -61,6 +61,12 @@ type Envelope struct {
 	// field. Whoever changes a field of an envelope must clear JSON, or
 	// the change is lost on the way out.
 	JSON []byte `json:"-"`
+
+	// Resolved says the record's schema named a contract the registry
+	// holds (the pipeline sets it; it is not encoded). Statistics count
+	// records by schema only when it is set: the keys of the others come
+	// from clients, and could be anything.
+	Resolved bool `json:"-"`
 }
 
 // Raw encodings.

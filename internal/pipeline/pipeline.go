@@ -157,6 +157,7 @@ func (v validateStage) Process(_ Request, events []Event) {
 			ev.Contract = c
 			env := &ev.Envelope
 			env.Schema, env.Vendor, env.Name, env.Version = c.URI, c.Key.Vendor, c.Key.Name, c.Version
+			env.Resolved = true
 		}
 		if failure != nil {
 			ev.Fail(failure)
