@@ -17,7 +17,7 @@ func newConfigCmd() *cobra.Command {
 		Short: "Print the configuration reference (docs/configuration.md) as Markdown",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprint(cmd.OutOrStdout(), config.Markdown(referenceSinkTypes(sinkTypes())))
+			fmt.Fprint(cmd.OutOrStdout(), config.Markdown(referenceSinkTypes(sinkTypes()), protocolTypes()))
 			return nil
 		},
 	})

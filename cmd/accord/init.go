@@ -22,7 +22,7 @@ exist are left alone.`,
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			res, err := scaffold.Init(dir, config.Template(referenceSinkTypes(sinkTypes())))
+			res, err := scaffold.Init(dir, config.Template(referenceSinkTypes(sinkTypes()), protocolTypes()))
 			if err != nil {
 				return err
 			}

@@ -58,7 +58,7 @@ func loadConfig(path string) (config.Config, error) {
 	if path == "" {
 		path = os.Getenv(config.EnvConfigFile)
 	}
-	cfg, err := config.Load(path, os.Environ())
+	cfg, err := config.Load(path, os.Environ(), protocolTypes())
 	if err != nil {
 		return config.Config{}, fmt.Errorf("configuration: %w", err)
 	}
@@ -104,7 +104,8 @@ func serve(ctx context.Context, cfg config.Config) error {
 	host, _ := os.Hostname()
 	p := pipeline.New(contracts, event.Collector{Name: cfg.Collector.Name, Version: buildVersion(), Env: cfg.Collector.Env, Host: host}, cfg.Collector.Namespace)
 	counters := &protocol.Counters{}
-	srv := server.New(cfg.Server, p, deliverer, endpoints(cfg.Protocols, local, contracts, counters, log), log,
+	eps := endpoints(cfg.Protocols, protocol.Deps{Logger: log, Contracts: contracts, Local: local, Counters: counters})
+	srv := server.New(cfg.Server, p, deliverer, eps, log,
 		server.WithRegistry(contracts, reloadAll{watcher, contracts}),
 		server.WithRegistryWrites(cfg.Contracts.Dir, cfg.Contracts.APIKeys),
 		server.WithCounters(counters),

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net/http"
 	"os"
 
 	"github.com/accord-events/accord/internal/config"
@@ -21,7 +20,6 @@ import (
 	"github.com/accord-events/accord/internal/protocol/webhook"
 	"github.com/accord-events/accord/internal/redact"
 	"github.com/accord-events/accord/internal/registry"
-	"github.com/accord-events/accord/internal/server"
 	"github.com/accord-events/accord/internal/sink"
 	"github.com/accord-events/accord/internal/sink/file"
 	"github.com/accord-events/accord/internal/sink/httpsink"
@@ -35,41 +33,18 @@ func sinkTypes() *sink.Types {
 	return sink.NewTypes(sqlite.Type(), file.Type(), stdout.Type(), httpsink.Type())
 }
 
-// endpoints is every input protocol Accord ships and where it listens, as
-// configured. Contracts resolve through contracts; Segment's tracking plan
-// comes from the local registry (the contracts a team keeps in its
-// directory); protocols count what they refuse or drop into counters.
-func endpoints(cfg config.Protocols, local *contract.Registry, contracts *registry.Resolver, counters *protocol.Counters, log *slog.Logger) []server.Endpoint {
-	get := []string{http.MethodGet}
-	eps := []server.Endpoint{
-		{Path: "/events", Protocol: selfdesc.Name, Decode: server.Plain(selfdesc.Decode)},
-		{Path: "/cloudevents", Protocol: cloudevents.Name, Decode: server.Plain(cloudevents.Decode)},
-	}
-	if cfg.Snowplow.Enabled {
-		sp := snowplow.NewCollector(cfg.Snowplow)
-		eps = append(eps,
-			server.Endpoint{Path: snowplow.PathPixel, Methods: get, Protocol: snowplow.Name, Decode: sp.Pixel},
-			server.Endpoint{Path: snowplow.PathPost, Protocol: snowplow.Name, Decode: sp.Post},
-			server.Endpoint{Path: snowplow.PathRedirect, Methods: get, Protocol: snowplow.Name, Decode: sp.Redirect},
-		)
-		for _, p := range cfg.Snowplow.Paths {
-			eps = append(eps, server.Endpoint{Path: p, Methods: []string{http.MethodPost, http.MethodGet}, Protocol: snowplow.Name, Decode: sp.Any})
-		}
-	}
-	if cfg.Segment.Enabled {
-		sg := segment.NewCollector(cfg.Segment, local, counters)
-		sg.PlanProblems = func(err error) { log.Warn("segment tracking plan", "err", err) }
-		eps = append(eps, server.Endpoint{Path: segment.Path, Protocol: segment.Name, Decode: sg.Handle})
-	}
-	if len(cfg.Webhooks) > 0 {
-		eps = append(eps, server.Endpoint{Path: webhook.Path, Protocol: webhook.Name, Decode: webhook.NewCollector(cfg.Webhooks).Handle})
-	}
-	if cfg.Pixel.Enabled {
-		px := pixel.NewCollector(cfg.Pixel, contracts)
-		eps = append(eps,
-			server.Endpoint{Path: pixel.PathArbitrary, Methods: get, Protocol: pixel.Name, Decode: px.Arbitrary},
-			server.Endpoint{Path: pixel.PathTyped, Methods: get, Protocol: pixel.Name, Decode: px.Typed},
-		)
+// protocolTypes is every input protocol Accord ships, in the order of their
+// routes and of their sections in the configuration reference. A new
+// protocol is one line here.
+func protocolTypes() *protocol.Types {
+	return protocol.NewTypes(selfdesc.Type(), cloudevents.Type(), snowplow.Type(), segment.Type(), webhook.Type(), pixel.Type())
+}
+
+// endpoints returns the routes of every configured protocol.
+func endpoints(cfg config.Protocols, deps protocol.Deps) []protocol.Endpoint {
+	var eps []protocol.Endpoint
+	for _, p := range cfg.All() {
+		eps = append(eps, p.Type.Endpoints(p.Options, deps)...)
 	}
 	return eps
 }

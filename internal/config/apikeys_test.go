@@ -9,7 +9,7 @@ import (
 )
 
 func TestContractsAPIKeys(t *testing.T) {
-	if keys := Default().Contracts.APIKeys; len(keys) != 0 {
+	if keys := Default(protocols()).Contracts.APIKeys; len(keys) != 0 {
 		t.Errorf("default contracts.api_keys is %q, want none (writes refused)", keys)
 	}
 	tests := []struct {
@@ -34,7 +34,7 @@ func TestContractsAPIKeys(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			cfg, err := Load(path, tc.env)
+			cfg, err := Load(path, tc.env, protocols())
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("Load: %v, want an error containing %q", err, tc.wantErr)

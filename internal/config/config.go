@@ -21,10 +21,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/accord-events/accord/internal/delivery"
-	"github.com/accord-events/accord/internal/protocol/pixel"
-	"github.com/accord-events/accord/internal/protocol/segment"
-	"github.com/accord-events/accord/internal/protocol/snowplow"
-	"github.com/accord-events/accord/internal/protocol/webhook"
+	"github.com/accord-events/accord/internal/protocol"
 	"github.com/accord-events/accord/internal/registry"
 	"github.com/accord-events/accord/internal/server"
 	"github.com/accord-events/accord/internal/spool"
@@ -36,17 +33,9 @@ type Config struct {
 	Collector Collector      `yaml:"collector" doc:"How this collector describes itself on every record."`
 	Contracts Contracts      `yaml:"contracts" doc:"Where contracts come from."`
 	Log       Log            `yaml:"log" doc:"Logging."`
-	Protocols Protocols      `yaml:"protocols" doc:"The tracker protocols served besides Accord's own (POST /events) and CloudEvents (POST /cloudevents). See docs/protocols/."`
+	Protocols Protocols      `yaml:"protocols" doc:"The protocols events arrive in, each under its own key: Accord's own (POST /events), CloudEvents (POST /cloudevents), Snowplow, Segment, webhooks and the pixel. See docs/api.md and docs/protocols/."`
 	Spool     Spool          `yaml:"spool" doc:"The durable spool between the collector and the sinks: a request is answered once its records are safely on disk, and each sink reads them at its own pace. See docs/reliability.md."`
 	Sinks     []Sink         `yaml:"sinks" doc:"Where records go. Each sink receives the records its records key selects and keeps good and failed ones apart."`
-}
-
-// Protocols configures the tracker protocols.
-type Protocols struct {
-	Snowplow snowplow.Options `yaml:"snowplow" doc:"Snowplow's tracker protocol (docs/protocols/snowplow.md)."`
-	Segment  segment.Options  `yaml:"segment" doc:"Segment's HTTP tracking API (docs/protocols/segment.md)."`
-	Webhooks []webhook.Source `yaml:"webhooks" doc:"Webhook sources, each received at POST /webhooks/{name} (docs/protocols/webhooks.md)."`
-	Pixel    pixel.Options    `yaml:"pixel" doc:"The tracking pixel (docs/protocols/pixel.md)."`
 }
 
 // Spool configures the spool and delivery from it.
@@ -106,18 +95,15 @@ type Sink struct {
 }
 
 // Default returns the configuration Accord runs with when no file sets
-// anything: port 8080, contracts from ./contracts, SQLite under ./accord-data.
-func Default() Config {
+// anything: port 8080, contracts from ./contracts, SQLite under ./accord-data,
+// and every protocol type in protocols at its defaults.
+func Default(protocols *protocol.Types) Config {
 	return Config{
 		Server:    server.DefaultOptions(),
 		Collector: Collector{Name: "accord", Env: "development", Namespace: "default"},
 		Contracts: Contracts{Dir: "contracts", ReloadInterval: 2 * time.Second, Lint: ContractsLint{RequireDescriptions: "warning"}, Cache: registry.DefaultCacheOptions()},
 		Log:       Log{Level: "info", Format: "text"},
-		Protocols: Protocols{
-			Snowplow: snowplow.DefaultOptions(),
-			Segment:  segment.DefaultOptions(),
-			Pixel:    pixel.DefaultOptions(),
-		},
+		Protocols: NewProtocols(protocols),
 		Spool: Spool{
 			Enabled:       true,
 			Options:       spool.DefaultOptions(),
@@ -138,9 +124,10 @@ const DefaultFile = "accord.yml"
 // Load reads the configuration from path, on top of the defaults, then
 // applies environment overrides from environ (os.Environ() form) and
 // validates the result. An empty path means DefaultFile if it exists and
-// the defaults alone otherwise.
-func Load(path string, environ []string) (Config, error) {
-	cfg := Default()
+// the defaults alone otherwise. protocols are the protocol types whose
+// options the protocols section holds.
+func Load(path string, environ []string, protocols *protocol.Types) (Config, error) {
+	cfg := Default(protocols)
 	explicit := path != ""
 	if !explicit {
 		path = DefaultFile
@@ -148,7 +135,7 @@ func Load(path string, environ []string) (Config, error) {
 	data, err := os.ReadFile(path)
 	switch {
 	case err == nil:
-		if err := decodeStrict(data, &cfg); err != nil {
+		if err := decodeStrict(data, decodeTarget(&cfg)); err != nil {
 			return Config{}, fmt.Errorf("config %s: %w", path, err)
 		}
 	case errors.Is(err, fs.ErrNotExist) && !explicit:
@@ -260,26 +247,7 @@ func (c *Config) Validate() error {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		bad("log.format", "%q is not a log format; use text or json", c.Log.Format)
 	}
-	if err := c.Protocols.Snowplow.Validate(); err != nil {
-		errs = append(errs, prefixErrors("protocols.snowplow.", err)...)
-	}
-	if err := c.Protocols.Segment.Validate(); err != nil {
-		errs = append(errs, prefixErrors("protocols.segment.", err)...)
-	}
-	if err := c.Protocols.Pixel.Validate(); err != nil {
-		errs = append(errs, prefixErrors("protocols.pixel.", err)...)
-	}
-	hooks := map[string]int{}
-	for i, src := range c.Protocols.Webhooks {
-		key := fmt.Sprintf("protocols.webhooks[%d].", i)
-		if err := src.Validate(); err != nil {
-			errs = append(errs, prefixErrors(key, err)...)
-		}
-		if j, dup := hooks[src.Name]; dup && src.Name != "" {
-			bad(key+"name", "%q is also the name of protocols.webhooks[%d]; each source needs its own name", src.Name, j)
-		}
-		hooks[src.Name] = i
-	}
+	errs = append(errs, c.Protocols.validate()...)
 	if err := c.Spool.Options.Validate(); err != nil {
 		errs = append(errs, prefixErrors("spool.", err)...)
 	}

@@ -8,7 +8,21 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/accord-events/accord/internal/protocol"
+	"github.com/accord-events/accord/internal/protocol/cloudevents"
+	"github.com/accord-events/accord/internal/protocol/pixel"
+	"github.com/accord-events/accord/internal/protocol/segment"
+	"github.com/accord-events/accord/internal/protocol/selfdesc"
+	"github.com/accord-events/accord/internal/protocol/snowplow"
+	"github.com/accord-events/accord/internal/protocol/webhook"
 )
+
+// protocols are the protocol types Accord ships, as cmd/accord registers
+// them: the tests read the protocols section the way users write it.
+func protocols() *protocol.Types {
+	return protocol.NewTypes(selfdesc.Type(), cloudevents.Type(), snowplow.Type(), segment.Type(), webhook.Type(), pixel.Type())
+}
 
 func writeFile(t *testing.T, content string) string {
 	t.Helper()
@@ -21,7 +35,7 @@ func writeFile(t *testing.T, content string) string {
 
 func TestLoadDefaultsWithoutFile(t *testing.T) {
 	t.Chdir(t.TempDir())
-	cfg, err := Load("", nil)
+	cfg, err := Load("", nil, protocols())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,6 +130,73 @@ func TestLoad(t *testing.T) {
 			wantErr: []string{"server.addr", "server.max_body_bytes: 10 is too small", "log.level", "log.format", "sinks[0].records", "sinks[1].name", "sinks[1].type"},
 		},
 		{
+			name: "protocol options from the file, the rest at their defaults",
+			file: "protocols:\n  snowplow:\n    cookie:\n      name: sp_acme\n  segment:\n    sources:\n      - {name: web, write_key: k1}\n  webhooks:\n    - {name: github, arbitrary: true}\n  pixel:\n    enabled: false\n",
+			check: func(t *testing.T, cfg Config) {
+				sp := cfg.Protocols.Options("snowplow").(*snowplow.Options)
+				if sp.Cookie.Name != "sp_acme" || sp.Cookie.Path != "/" || !sp.Enabled {
+					t.Errorf("snowplow %+v", sp)
+				}
+				sg := cfg.Protocols.Options("segment").(*segment.Options)
+				if len(sg.Sources) != 1 || sg.Sources[0].WriteKey != "k1" || sg.DedupWindow != 24*time.Hour {
+					t.Errorf("segment %+v", sg)
+				}
+				if hooks := *cfg.Protocols.Options("webhook").(*webhook.Sources); len(hooks) != 1 || hooks[0].Name != "github" {
+					t.Errorf("webhooks %+v", hooks)
+				}
+				if cfg.Protocols.Options("pixel").(*pixel.Options).Enabled {
+					t.Error("pixel still enabled")
+				}
+				if !cfg.Protocols.Options("selfdesc").(*selfdesc.Options).Enabled {
+					t.Error("selfdesc turned off by a file that does not name it")
+				}
+			},
+		},
+		{
+			name: "protocol options from the environment, under the keys users have",
+			file: "protocols:\n  snowplow: ~\n",
+			env: []string{"ACCORD_PROTOCOLS_SNOWPLOW_COOKIE_SAME_SITE=lax", "ACCORD_PROTOCOLS_SEGMENT_SOURCES_0_NAME=web", "ACCORD_PROTOCOLS_SEGMENT_SOURCES_0_WRITE_KEY=k1",
+				"ACCORD_PROTOCOLS_SEGMENT_MAX_EVENT_BYTES=1000", "ACCORD_PROTOCOLS_WEBHOOKS_0_NAME=stripe", "ACCORD_PROTOCOLS_WEBHOOKS_0_ARBITRARY=true",
+				"ACCORD_PROTOCOLS_WEBHOOKS_0_SIGNATURE_KIND=stripe", "ACCORD_PROTOCOLS_WEBHOOKS_0_SIGNATURE_SECRET=whsec_x", "ACCORD_PROTOCOLS_CLOUDEVENTS_ENABLED=false"},
+			check: func(t *testing.T, cfg Config) {
+				sp := cfg.Protocols.Options("snowplow").(*snowplow.Options)
+				if sp.Cookie.SameSite != "lax" || sp.Cookie.Name != "sp" {
+					t.Errorf("snowplow cookie %+v", sp.Cookie)
+				}
+				sg := cfg.Protocols.Options("segment").(*segment.Options)
+				if len(sg.Sources) != 1 || sg.Sources[0].WriteKey != "k1" || sg.Limits.Event != 1000 {
+					t.Errorf("segment %+v", sg)
+				}
+				if hooks := *cfg.Protocols.Options("webhook").(*webhook.Sources); len(hooks) != 1 || hooks[0].Signature.Secret != "whsec_x" {
+					t.Errorf("webhooks %+v", hooks)
+				}
+				if cfg.Protocols.Options("cloudevents").(*cloudevents.Options).Enabled {
+					t.Error("cloudevents still enabled")
+				}
+			},
+		},
+		{
+			name:    "unknown protocol key names the key and its line",
+			file:    "server:\n  addr: :8080\nprotocols:\n  snowplow:\n    cookie:\n      nmae: x\n",
+			wantErr: []string{"line 6: field nmae not found"},
+		},
+		{
+			name:    "unknown protocol",
+			file:    "protocols:\n  amplitude:\n    enabled: true\n",
+			wantErr: []string{"field amplitude not found"},
+		},
+		{
+			name:    "unknown protocol variable",
+			env:     []string{"ACCORD_PROTOCOLS_SNOWPLOW_COOKIE_NMAE=x"},
+			wantErr: []string{"ACCORD_PROTOCOLS_SNOWPLOW_COOKIE_NMAE: no configuration key"},
+		},
+		{
+			name: "every invalid protocol key is named in full",
+			file: "protocols:\n  snowplow:\n    cookie:\n      same_site: loose\n  segment:\n    sources:\n      - {name: web}\n  webhooks:\n    - {name: gh, arbitrary: true}\n    - {name: gh, schema: nope}\n  pixel:\n    redirect_allow: [\"https://x/\"]\n",
+			wantErr: []string{"protocols.snowplow.cookie.same_site", "protocols.segment.sources[0].write_key", "protocols.webhooks[1].schema", "protocols.webhooks[1].name: \"gh\" is also the name of the source at [0]",
+				"protocols.pixel.redirect_allow[0]"},
+		},
+		{
 			name: "lint description severity from the file",
 			file: "contracts:\n  lint:\n    require_descriptions: error\n",
 			check: func(t *testing.T, cfg Config) {
@@ -147,7 +228,7 @@ func TestLoad(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeFile(t, tc.file)
-			cfg, err := Load(path, tc.env)
+			cfg, err := Load(path, tc.env, protocols())
 			if len(tc.wantErr) > 0 {
 				if err == nil {
 					t.Fatalf("want error containing %q, got none", tc.wantErr)
@@ -168,7 +249,7 @@ func TestLoad(t *testing.T) {
 }
 
 func TestLoadMissingExplicitFile(t *testing.T) {
-	if _, err := Load(filepath.Join(t.TempDir(), "nope.yml"), nil); err == nil {
+	if _, err := Load(filepath.Join(t.TempDir(), "nope.yml"), nil, protocols()); err == nil {
 		t.Fatal("want an error for a config file that does not exist")
 	}
 }
@@ -186,19 +267,19 @@ func TestTemplateLoadsAsDefaults(t *testing.T) {
 		{Name: "sqlite", Doc: "SQLite.", Options: &exampleOptions{Path: "accord-data/accord.db", Every: time.Second}},
 		{Name: "file", Doc: "Files.", Options: &exampleOptions{Path: "x"}},
 	}
-	tpl := Template(types)
-	cfg, err := Load(writeFile(t, tpl), nil)
+	tpl := Template(types, protocols())
+	cfg, err := Load(writeFile(t, tpl), nil, protocols())
 	if err != nil {
 		t.Fatalf("template does not load: %v\n%s", err, tpl)
 	}
-	want := Default()
+	want := Default(protocols())
 	want.Sinks[0].Options = map[string]any{"path": "accord-data/accord.db", "every": "1s", "sync": false}
 	got, _ := yaml.Marshal(cfg)
 	wantYAML, _ := yaml.Marshal(want)
 	if string(got) != string(wantYAML) {
 		t.Errorf("template loads as\n%s\nwant\n%s", got, wantYAML)
 	}
-	for _, f := range Fields(Default(), "", "") {
+	for _, f := range Fields(Default(protocols()), "", "") {
 		if strings.Contains(f.Key, "[i]") {
 			continue // list entries' keys are documented in the reference; the template writes the list empty
 		}

@@ -50,6 +50,7 @@ func ApplyEnv(prefix string, v any, environ []string) error {
 }
 
 func applyEnvValue(v reflect.Value, name string, vars map[string]string, used map[string]bool, errs *[]error) {
+	v = walkable(v)
 	switch v.Kind() {
 	case reflect.Struct:
 		t := v.Type()

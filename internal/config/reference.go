@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/accord-events/accord/internal/protocol"
 )
 
 // SinkType is what the reference needs to know of a sink type.
@@ -30,7 +32,7 @@ type Field struct {
 // defaults as v holds them. keyPrefix and envPrefix start each name.
 func Fields(v any, keyPrefix, envPrefix string) []Field {
 	var out []Field
-	collectFields(reflect.Indirect(reflect.ValueOf(v)), keyPrefix, envPrefix, &out)
+	collectFields(walkable(reflect.ValueOf(v)), keyPrefix, envPrefix, &out)
 	return out
 }
 
@@ -42,7 +44,7 @@ func collectFields(v reflect.Value, key, env string, out *[]Field) {
 		if name == "" {
 			continue
 		}
-		fv := v.Field(i)
+		fv := walkable(v.Field(i))
 		if isInline(f) {
 			collectFields(fv, key, env, out)
 			continue
@@ -112,11 +114,11 @@ func yamlScalar(v any) string {
 
 // Markdown renders the configuration reference: every key with its
 // environment variable, type, default and meaning.
-func Markdown(sinkTypes []SinkType) string {
+func Markdown(sinkTypes []SinkType, protocols *protocol.Types) string {
 	var b strings.Builder
-	def := Default()
+	def := Default(protocols)
 	b.WriteString("# Configuration reference\n\n")
-	b.WriteString("<!-- Generated from internal/config and the sink types' options by `accord config reference`; a test fails when it drifts. Do not edit by hand. -->\n\n")
+	b.WriteString("<!-- Generated from internal/config and the options of the protocol and sink types by `accord config reference`; a test fails when it drifts. Do not edit by hand. -->\n\n")
 	b.WriteString("Accord reads one YAML file: `--config FILE`, or `$ACCORD_CONFIG`, or `accord.yml` in the working directory when it exists. ")
 	b.WriteString("Every key has a default, so the file may leave out anything, and with no file at all Accord runs on the defaults below. ")
 	b.WriteString("An environment variable overrides each key: `ACCORD_` and the key's path in upper case, joined by `_` (list items by index). ")
@@ -180,9 +182,9 @@ func mustYAML(v any) string {
 // Template renders a commented accord.yml holding every key at its default:
 // the default sinks active, and one example of every other sink type
 // commented out.
-func Template(sinkTypes []SinkType) string {
+func Template(sinkTypes []SinkType, protocols *protocol.Types) string {
 	var b strings.Builder
-	def := Default()
+	def := Default(protocols)
 	b.WriteString("# Accord configuration. Every key is shown at its default; delete what you do not change.\n")
 	b.WriteString("# Each key can be overridden by an environment variable, such as ACCORD_SERVER_ADDR for server.addr.\n")
 	b.WriteString("# Reference: docs/configuration.md\n")

@@ -12,7 +12,7 @@ func TestValidateReloadInterval(t *testing.T) {
 		interval time.Duration
 		wantErr  string
 	}{
-		{name: "default", interval: Default().Contracts.ReloadInterval},
+		{name: "default", interval: Default(protocols()).Contracts.ReloadInterval},
 		{name: "off", interval: 0},
 		{name: "shortest allowed", interval: 100 * time.Millisecond},
 		{name: "too short", interval: 50 * time.Millisecond, wantErr: "contracts.reload_interval: 50ms is too short; use 0 to turn hot reload off, or at least 100ms"},
@@ -20,7 +20,7 @@ func TestValidateReloadInterval(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := Default()
+			cfg := Default(protocols())
 			cfg.Contracts.ReloadInterval = tc.interval
 			err := cfg.Validate()
 			switch {
@@ -31,13 +31,13 @@ func TestValidateReloadInterval(t *testing.T) {
 			}
 		})
 	}
-	if d := Default().Contracts.ReloadInterval; d != 2*time.Second {
+	if d := Default(protocols()).Contracts.ReloadInterval; d != 2*time.Second {
 		t.Errorf("default contracts.reload_interval is %s, want 2s", d)
 	}
 }
 
 func TestLoadReloadIntervalFromEnv(t *testing.T) {
-	cfg, err := Load("", []string{"ACCORD_CONTRACTS_RELOAD_INTERVAL=250ms"})
+	cfg, err := Load("", []string{"ACCORD_CONTRACTS_RELOAD_INTERVAL=250ms"}, protocols())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,11 @@
 // Package protocol holds what every input protocol shares: the Request a
-// protocol reads and the Error it returns for a request that cannot be read as
-// events at all. Each protocol is its own package beside this one; the HTTP
-// layer hands it a Request and takes back []event.Input.
+// protocol reads, the Error it returns for a request that cannot be read as
+// events at all, and the Type by which a protocol is registered by name with
+// its options, its doc and the endpoints it serves. Each protocol is its own
+// package beside this one exporting Type(); the wiring registers them in one
+// list, the configuration reads their options under protocols.<key>, and the
+// HTTP layer routes each Endpoint's requests to its Decoder and takes back
+// []event.Input.
 package protocol
 
 import (

@@ -19,6 +19,7 @@ import (
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/loadgen"
 	"github.com/accord-events/accord/internal/pipeline"
+	"github.com/accord-events/accord/internal/protocol"
 	"github.com/accord-events/accord/internal/protocol/selfdesc"
 	"github.com/accord-events/accord/internal/server"
 	"github.com/accord-events/accord/internal/sink"
@@ -91,7 +92,7 @@ func benchmarkCollect(b *testing.B, spooled bool, open func(dir string, log *slo
 		b.Fatal(err)
 	}
 	p := pipeline.New(contract.NewRegistry(contracts), event.Collector{Name: "accord"}, "default")
-	srv := server.New(server.DefaultOptions(), p, svc, []server.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: server.Plain(selfdesc.Decode)}}, log)
+	srv := server.New(server.DefaultOptions(), p, svc, []protocol.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: protocol.Plain(selfdesc.Decode)}}, log)
 	h := srv.Handler()
 	body := loadgen.CheckoutBatch(100)
 

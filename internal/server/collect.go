@@ -43,16 +43,8 @@ type failureReport struct {
 	Messages []event.Message   `json:"messages"`
 }
 
-// methods returns the methods the endpoint takes.
-func (ep Endpoint) methods() []string {
-	if len(ep.Methods) == 0 {
-		return []string{http.MethodPost}
-	}
-	return ep.Methods
-}
-
-func (s *Server) collect(ep Endpoint) http.Handler {
-	methods := ep.methods()
+func (s *Server) collect(ep protocol.Endpoint) http.Handler {
+	methods := ep.AllowedMethods()
 	allow := strings.Join(methods, ", ")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !slices.Contains(methods, r.Method) {
@@ -147,7 +139,7 @@ func (s *Server) collect(ep Endpoint) http.Handler {
 }
 
 // refuse answers a request refused outright; nothing of it is stored.
-func (s *Server) refuse(w http.ResponseWriter, r *http.Request, ep Endpoint, perr *protocol.Error) {
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, ep protocol.Endpoint, perr *protocol.Error) {
 	s.counters.Add(ep.Protocol+"."+perr.Reason, 1)
 	s.log.Debug("request refused", "protocol", ep.Protocol, "reason", perr.Reason, "request_id", requestID(r))
 	msg := perr.Error()

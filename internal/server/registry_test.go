@@ -15,6 +15,7 @@ import (
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/pipeline"
+	"github.com/accord-events/accord/internal/protocol"
 	"github.com/accord-events/accord/internal/protocol/selfdesc"
 	"github.com/accord-events/accord/internal/server"
 )
@@ -38,7 +39,7 @@ func newRegistryServer(t *testing.T, extra ...func(dir string) server.Option) (*
 	for _, e := range extra {
 		opts = append(opts, e(dir))
 	}
-	srv := server.New(server.DefaultOptions(), p, &recorder{}, []server.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: server.Plain(selfdesc.Decode)}},
+	srv := server.New(server.DefaultOptions(), p, &recorder{}, []protocol.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: protocol.Plain(selfdesc.Decode)}},
 		log, opts...)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)

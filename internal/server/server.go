@@ -21,28 +21,6 @@ import (
 	"github.com/accord-events/accord/internal/protocol"
 )
 
-// Decoder reads a request's events, and says how to answer once they are
-// stored (a nil Reply: the JSON report); see package protocol.
-type Decoder func(req *protocol.Request) ([]event.Input, *protocol.Reply, error)
-
-// Endpoint routes requests on Path (an http.ServeMux path pattern, which may
-// hold wildcards such as {source}) to a protocol.
-type Endpoint struct {
-	Path string
-	// Methods are those the endpoint takes; others get 405. Empty: POST.
-	Methods  []string
-	Protocol string
-	Decode   Decoder
-}
-
-// Plain adapts a decoder that needs no particular answer.
-func Plain(decode func(req *protocol.Request) ([]event.Input, error)) Decoder {
-	return func(req *protocol.Request) ([]event.Input, *protocol.Reply, error) {
-		inputs, err := decode(req)
-		return inputs, nil, err
-	}
-}
-
 // Deliverer takes records once they are processed. Deliver returns only
 // when the records are stored (or an error says they are not): the request
 // is acknowledged after it.
@@ -74,7 +52,7 @@ type Server struct {
 }
 
 // New returns a server for the given endpoints.
-func New(cfg Options, p *pipeline.Pipeline, d Deliverer, endpoints []Endpoint, log *slog.Logger, opts ...Option) *Server {
+func New(cfg Options, p *pipeline.Pipeline, d Deliverer, endpoints []protocol.Endpoint, log *slog.Logger, opts ...Option) *Server {
 	s := &Server{cfg: cfg, pipeline: p, deliverer: d, log: log, counters: &protocol.Counters{}}
 	for _, o := range opts {
 		o(s)
@@ -93,7 +71,7 @@ func New(cfg Options, p *pipeline.Pipeline, d Deliverer, endpoints []Endpoint, l
 	mux.HandleFunc("/readyz", s.readyz)
 	var routes []string
 	for _, ep := range endpoints {
-		routes = append(routes, strings.Join(ep.methods(), "|")+" "+ep.Path)
+		routes = append(routes, strings.Join(ep.AllowedMethods(), "|")+" "+ep.Path)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotFound, errorBody{Error: fmt.Sprintf("no route %s; events go to %s", r.URL.Path, strings.Join(routes, ", "))})

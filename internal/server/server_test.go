@@ -45,7 +45,7 @@ func (r *recorder) Deliver(_ context.Context, records []*event.Envelope) error {
 
 const pageView = `{"schema":"iglu:com.example/page_view/jsonschema/1-0-0","data":{"url":"https://a.example/"}}`
 
-func newServer(t *testing.T, mutate func(*server.Options), endpoints ...server.Endpoint) (*server.Server, *recorder) {
+func newServer(t *testing.T, mutate func(*server.Options), endpoints ...protocol.Endpoint) (*server.Server, *recorder) {
 	t.Helper()
 	contracts, problems, err := contract.LoadDir("../scaffold/template/contracts")
 	if err != nil || len(problems) > 0 {
@@ -57,7 +57,7 @@ func newServer(t *testing.T, mutate func(*server.Options), endpoints ...server.E
 	}
 	rec := &recorder{}
 	p := pipeline.New(contract.NewRegistry(contracts), event.Collector{Name: "accord", Version: "test", Env: "test", Host: "h"}, "default")
-	eps := append([]server.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: server.Plain(selfdesc.Decode)}}, endpoints...)
+	eps := append([]protocol.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: protocol.Plain(selfdesc.Decode)}}, endpoints...)
 	return server.New(cfg, p, rec, eps, slog.New(slog.NewTextHandler(io.Discard, nil))), rec
 }
 
@@ -217,7 +217,7 @@ func TestNotReadyOnceShutdownBegins(t *testing.T) {
 }
 
 func TestPanicBecomesJSON500(t *testing.T) {
-	boom := server.Endpoint{Path: "/boom", Protocol: "boom", Decode: server.Plain(func(*protocol.Request) ([]event.Input, error) { panic("decoder bug") })}
+	boom := protocol.Endpoint{Path: "/boom", Protocol: "boom", Decode: protocol.Plain(func(*protocol.Request) ([]event.Input, error) { panic("decoder bug") })}
 	srv, _ := newServer(t, nil, boom)
 	w := do(srv.Handler(), http.MethodPost, "/boom", []byte("{}"))
 	if w.Code != http.StatusInternalServerError || jsonBody(t, w)["error"] == "" {
@@ -229,7 +229,7 @@ func TestAccessLogAtDebug(t *testing.T) {
 	var logs bytes.Buffer
 	contracts, _, _ := contract.LoadDir("../scaffold/template/contracts")
 	p := pipeline.New(contract.NewRegistry(contracts), event.Collector{Name: "accord"}, "default")
-	srv := server.New(server.DefaultOptions(), p, &recorder{}, []server.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: server.Plain(selfdesc.Decode)}},
+	srv := server.New(server.DefaultOptions(), p, &recorder{}, []protocol.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: protocol.Plain(selfdesc.Decode)}},
 		slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	do(srv.Handler(), http.MethodGet, "/events", nil, "X-Request-Id", "r-42")
 	if line := logs.String(); !strings.Contains(line, "msg=request request_id=r-42 method=GET path=/events status=405") {
