@@ -3,15 +3,19 @@
 // can keep an event's data as the very bytes it was sent in, reading each byte
 // once, without building a map or re-marshalling anything.
 //
-// It accepts exactly the documents encoding/json's Valid accepts (the fuzz
-// test holds it to that), and like encoding/json it leaves the UTF-8 validity
-// of strings to the caller.
+// It accepts exactly the documents encoding/json's Valid accepts, less those
+// with an object that repeats a member name (the fuzz test holds it to that),
+// and like encoding/json it leaves the UTF-8 validity of strings to the
+// caller. A repeated name is refused because readers disagree on it: a
+// validator that takes the last {"total":-5,"total":5} sees 5, a store's JSON
+// functions that take the first see -5. I-JSON (RFC 7493) forbids them.
 package jsonscan
 
 import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"unicode/utf8"
@@ -27,6 +31,17 @@ type SyntaxError struct {
 	Offset int
 	// Msg says what was wrong, as a lower-case phrase.
 	Msg string
+	// repeatedName is set when the text is JSON but an object repeats a
+	// member name.
+	repeatedName bool
+}
+
+// IsRepeatedName reports whether err is a *SyntaxError for an object that
+// repeats a member name: the text is JSON (Skip reads it) but not data
+// Accord takes.
+func IsRepeatedName(err error) bool {
+	var se *SyntaxError
+	return errors.As(err, &se) && se.repeatedName
 }
 
 func (e *SyntaxError) Error() string {
@@ -50,8 +65,15 @@ func SkipSpace(b []byte, i int) int {
 }
 
 // Value validates the JSON value that starts at b[i] and returns the index
-// just past it. Leading whitespace is not skipped.
-func Value(b []byte, i int) (int, error) { return value(b, i, 0) }
+// just past it. Leading whitespace is not skipped. An object in it that
+// repeats a member name is an error (see IsRepeatedName).
+func Value(b []byte, i int) (int, error) { return value(b, i, 0, true) }
+
+// Skip is Value without the check for repeated member names: for a
+// protocol that reads a whole batch's syntax first and then each event,
+// so that an event whose data repeats a name fails alone rather than the
+// batch.
+func Skip(b []byte, i int) (int, error) { return value(b, i, 0, false) }
 
 // Document validates that b[i:] is exactly one JSON value, with optional
 // whitespace around it, and returns the range [start, end) of the value.
@@ -60,7 +82,7 @@ func Document(b []byte, i int) (start, end int, err error) {
 	if start == len(b) {
 		return start, start, errAt(start, "unexpected end of input, expected a value")
 	}
-	end, err = value(b, start, 0)
+	end, err = value(b, start, 0, true)
 	if err != nil {
 		return start, end, err
 	}
@@ -70,15 +92,15 @@ func Document(b []byte, i int) (start, end int, err error) {
 	return start, end, nil
 }
 
-func value(b []byte, i, depth int) (int, error) {
+func value(b []byte, i, depth int, unique bool) (int, error) {
 	if i >= len(b) {
 		return i, errAt(i, "unexpected end of input, expected a value")
 	}
 	switch c := b[i]; c {
 	case '{':
-		return object(b, i, depth+1)
+		return object(b, i, depth+1, unique)
 	case '[':
-		return array(b, i, depth+1)
+		return array(b, i, depth+1, unique)
 	case '"':
 		return String(b, i)
 	case 't':
@@ -95,18 +117,22 @@ func value(b []byte, i, depth int) (int, error) {
 	}
 }
 
-func object(b []byte, i, depth int) (int, error) {
+func object(b []byte, i, depth int, unique bool) (int, error) {
 	if depth > MaxDepth {
 		return i, errAt(i, "objects and arrays nested too deeply")
 	}
-	return Object(b, i, func(_, _, vs int) (int, error) { return value(b, vs, depth) })
+	if !unique {
+		return walkObject(b, i, nil, func(_, _, vs int) (int, error) { return value(b, vs, depth, false) })
+	}
+	var names memberNames
+	return walkObject(b, i, &names, func(_, _, vs int) (int, error) { return value(b, vs, depth, true) })
 }
 
-func array(b []byte, i, depth int) (int, error) {
+func array(b []byte, i, depth int, unique bool) (int, error) {
 	if depth > MaxDepth {
 		return i, errAt(i, "objects and arrays nested too deeply")
 	}
-	return Array(b, i, func(_, es int) (int, error) { return value(b, es, depth) })
+	return Array(b, i, func(_, es int) (int, error) { return value(b, es, depth, unique) })
 }
 
 // Object walks the object that starts at b[i] ('{'). For each member it calls
@@ -115,7 +141,24 @@ func array(b []byte, i, depth int) (int, error) {
 // starts (always < len(b)); member must read the value (with Value, or by
 // walking it) and return the index just past it. Object returns the index just
 // past the closing brace.
+//
+// Object itself does not check that member names are unique: a caller reads
+// its members by name and says what a repeat means (a protocol's own fields
+// repeated are its protocol_violation); values read with Value are checked.
 func Object(b []byte, i int, member func(keyStart, keyEnd, valueStart int) (int, error)) (int, error) {
+	return walkObject(b, i, nil, member)
+}
+
+// UniqueObject is Object for an object that is data as a whole (a webhook
+// payload): a member name repeating an earlier one is an error at the
+// repeat (see IsRepeatedName), before member is called for it.
+func UniqueObject(b []byte, i int, member func(keyStart, keyEnd, valueStart int) (int, error)) (int, error) {
+	var names memberNames
+	return walkObject(b, i, &names, member)
+}
+
+// walkObject is Object, refusing repeated member names when names is not nil.
+func walkObject(b []byte, i int, names *memberNames, member func(keyStart, keyEnd, valueStart int) (int, error)) (int, error) {
 	i = SkipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return i + 1, nil
@@ -133,6 +176,9 @@ func Object(b []byte, i int, member func(keyStart, keyEnd, valueStart int) (int,
 			return i, err
 		}
 		ke := i
+		if names != nil && names.repeated(b, ks, ke) {
+			return ks, &SyntaxError{Offset: ks, Msg: "member name " + string(b[ks:ke]) + " appears twice in one object; each name may appear once", repeatedName: true}
+		}
 		i = SkipSpace(b, i)
 		if i >= len(b) {
 			return i, errAt(i, "unexpected end of input inside an object")
@@ -160,6 +206,58 @@ func Object(b []byte, i int, member func(keyStart, keyEnd, valueStart int) (int,
 			return i, errAt(i, "invalid "+describe(b[i])+" after object key:value pair")
 		}
 	}
+}
+
+// smallObject is how many member names an object may have before their
+// check moves from comparing each new name with the earlier ones (no
+// allocation, cheap for the small objects events are made of) to a map.
+const smallObject = 16
+
+// memberNames remembers the names of one object's members, to spot a repeat.
+// The zero value is ready to use.
+type memberNames struct {
+	n     int
+	small [smallObject]struct{ ks, ke int }
+	// escaped is set once a name with an escape was seen: names are then
+	// compared by their text, not their bytes.
+	escaped bool
+	large   map[string]struct{}
+}
+
+// repeated records the name b[ks:ke] (a valid string literal) and reports
+// whether the object already had it.
+func (m *memberNames) repeated(b []byte, ks, ke int) bool {
+	lit := b[ks:ke]
+	if m.large != nil {
+		name := UnquoteBytes(lit)
+		if _, ok := m.large[name]; ok {
+			return true
+		}
+		m.large[name] = struct{}{}
+		return false
+	}
+	esc := HasEscape(lit)
+	m.escaped = m.escaped || esc
+	for k := 0; k < m.n; k++ {
+		prev := b[m.small[k].ks:m.small[k].ke]
+		if bytes.Equal(prev, lit) {
+			return true
+		}
+		if m.escaped && (esc || HasEscape(prev)) && UnquoteBytes(prev) == UnquoteBytes(lit) {
+			return true
+		}
+	}
+	if m.n < smallObject {
+		m.small[m.n] = struct{ ks, ke int }{ks, ke}
+		m.n++
+		return false
+	}
+	m.large = make(map[string]struct{}, 2*smallObject)
+	for k := 0; k < m.n; k++ {
+		m.large[UnquoteBytes(b[m.small[k].ks:m.small[k].ke])] = struct{}{}
+	}
+	m.large[UnquoteBytes(lit)] = struct{}{}
+	return false
 }
 
 // Array walks the array that starts at b[i] ('['). For each element it calls

@@ -1,11 +1,14 @@
 package jsonscan
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestDocument(t *testing.T) {
@@ -30,6 +33,16 @@ func TestDocument(t *testing.T) {
 		{"exponent without digits", `1e+`, 3, "in the exponent"},
 		{"too deep", strings.Repeat("[", MaxDepth+1) + strings.Repeat("]", MaxDepth+1), MaxDepth, "nested too deeply"},
 		{"deep enough", strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth), -1, ""},
+		{"repeated member", `{"total":-5,"total":5}`, 12, `member name "total" appears twice`},
+		{"repeated member deep in data", `[{"a":{"b":[{"c":1,"d":2,"c":3}]}}]`, 25, `"c" appears twice`},
+		{"repeated member spelt with an escape", `{"a":1,"\u0061":2}`, 7, `appears twice`},
+		{"repeated member both escaped", `{"\u00e9":1,"\u00E9":2}`, 12, `appears twice`},
+		{"repeated member in a large object", `{` + manyMembers(40) + `,"m7":0}`, len(`{`+manyMembers(40)) + 1, `"m7" appears twice`},
+		{"repeated escaped member in a large object", `{` + manyMembers(40) + `,"\u006d39":0}`, len(`{`+manyMembers(40)) + 1, `appears twice`},
+		{"same name in sibling objects", `[{"a":1},{"a":1}]`, -1, ""},
+		{"same name at different depths", `{"a":{"a":{"a":1}}}`, -1, ""},
+		{"names that differ only in an escape's meaning", `{"a\n":1,"a\\n":2,"an":3}`, -1, ""},
+		{"many distinct members", `{` + manyMembers(100) + `}`, -1, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -51,6 +64,63 @@ func TestDocument(t *testing.T) {
 	}
 }
 
+// manyMembers returns n distinct members "m0":0,"m1":1,... as object text.
+func manyMembers(n int) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = fmt.Sprintf(`"m%d":%d`, i, i)
+	}
+	return strings.Join(parts, ",")
+}
+
+// hasRepeatedName reports whether some object in the valid JSON b repeats a
+// member name, reading it with encoding/json's tokenizer: the oracle the
+// fuzz test holds Document to.
+func hasRepeatedName(b []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	type frame struct {
+		object bool
+		names  map[string]bool
+		key    bool // the next string token is a member name
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.object && top.key {
+			name, ok := tok.(string)
+			if ok {
+				if top.names[name] {
+					return true
+				}
+				top.names[name] = true
+				top.key = false
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{object: true, names: map[string]bool{}, key: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		// A value ended: in an object, a name comes next.
+		if len(stack) > 0 && stack[len(stack)-1].object {
+			stack[len(stack)-1].key = true
+		}
+	}
+}
+
 func TestAppendString(t *testing.T) {
 	for _, s := range []string{"", "plain", "quote \" backslash \\ newline \n tab \t nul \x00", "é ü 日本", "bad \xff utf-8"} {
 		var back string
@@ -68,12 +138,22 @@ func TestAppendString(t *testing.T) {
 
 // FuzzDocument holds Document to encoding/json: the same documents are JSON.
 func FuzzDocument(f *testing.F) {
-	for _, s := range []string{`{"a":[1,2.5e-3,"x\u00e9"]}`, `[`, `"\ud800"`, `-0`, `1E9`, "\"\x7f\xff\"", `{"a" :true }`, `nul`} {
+	for _, s := range []string{`{"a":[1,2.5e-3,"x\u00e9"]}`, `[`, `"\ud800"`, `-0`, `1E9`, "\"\x7f\xff\"", `{"a" :true }`, `nul`,
+		`{"a":1,"a":2}`, `{"a":1,"\u0061":2}`, `[{"a":{"b":1,"b":1}}]`, `{` + manyMembers(20) + `,"m3":1}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		start, end, err := Document(b, 0)
-		if valid := json.Valid(b); valid != (err == nil) {
+		valid := json.Valid(b)
+		if valid && utf8.Valid(b) && hasRepeatedName(b) {
+			// encoding/json decodes invalid UTF-8 in names to U+FFFD, so
+			// it is the oracle for repeats only in valid UTF-8.
+			valid = false
+		}
+		if !utf8.Valid(b) && valid && err != nil && strings.Contains(err.Error(), "appears twice") {
+			valid = false
+		}
+		if valid != (err == nil) {
 			t.Fatalf("Document says %v, encoding/json says valid=%v", err, valid)
 		}
 		if err == nil && !json.Valid(b[start:end]) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/jsonscan"
 )
 
 // Registry is what the registry API reads: the contracts served and how a
@@ -189,7 +190,13 @@ func (s *Server) validateInstance(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	msgs, err := c.ValidateJSON(data, "/data")
+	// Read as the collector reads event data (which ValidateJSON assumes
+	// was done): a repeated member name is refused here too.
+	_, _, err := jsonscan.Document(data, 0)
+	var msgs []event.Message
+	if err == nil {
+		msgs, err = c.ValidateJSON(data, "/data")
+	}
 	if err != nil {
 		writeError(w, r, http.StatusBadRequest, errorBody{Error: "the instance is not valid JSON: " + err.Error()})
 		return

@@ -91,9 +91,14 @@ func decodeJSON(req *protocol.Request) ([]event.Input, error) {
 			d.inputs = append(d.inputs, event.Input{})
 			in := &d.inputs[len(d.inputs)-1]
 			if body[es] == '{' {
-				return d.event(body, es, in)
+				ee, err := d.event(body, es, in)
+				if end, f, ok := protocol.EventRepeatsName(body, es, err); ok {
+					*in = event.Input{Raw: body[es:end], Failure: f}
+					return end, nil
+				}
+				return ee, err
 			}
-			ee, err := jsonscan.Value(body, es)
+			ee, err := jsonscan.Skip(body, es)
 			in.Raw = body[es:ee]
 			in.Failure = event.NewFailure(event.ProtocolViolation, fmt.Sprintf(
 				"event %d of the batch is %s, not a CloudEvent; each must be a JSON object with specversion, id, source, type and dataschema",

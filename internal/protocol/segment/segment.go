@@ -402,7 +402,7 @@ func (d *decoder) batch(b []byte, start int) ([]Message, error) {
 // element reads message n of a batch, which starts at b[es].
 func (d *decoder) element(b []byte, n, es int, m *Message, f *fields) (int, error) {
 	if b[es] != '{' {
-		ee, err := jsonscan.Value(b, es)
+		ee, err := jsonscan.Skip(b, es)
 		m.Input.Raw = b[es:ee]
 		m.Input.Failure = event.NewFailure(event.ProtocolViolation, fmt.Sprintf(
 			`message %d of the batch is %s, not a message; each must be a JSON object with its "type", such as {"type": "track", "event": "Order Completed", "userId": "u1"}`,
@@ -410,6 +410,12 @@ func (d *decoder) element(b []byte, n, es int, m *Message, f *fields) (int, erro
 		return ee, err
 	}
 	ee, err := d.message(b, es, "", m, f)
+	if end, failure, ok := protocol.EventRepeatsName(b, es, err); ok {
+		*f = fields{}
+		m.Event = ""
+		m.Input = event.Input{Raw: b[es:end], Failure: failure}
+		return end, nil
+	}
 	if err != nil {
 		return ee, err
 	}

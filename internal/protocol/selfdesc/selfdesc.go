@@ -111,9 +111,14 @@ func (d *decoder) document(b []byte, start int) ([]event.Input, error) {
 			d.inputs = append(d.inputs, event.Input{})
 			in := &d.inputs[len(d.inputs)-1]
 			if b[es] == '{' {
-				return d.event(b, es, in)
+				ee, err := d.event(b, es, in)
+				if end, f, ok := protocol.EventRepeatsName(b, es, err); ok {
+					*in = event.Input{Raw: b[es:end], Failure: f}
+					return end, nil
+				}
+				return ee, err
 			}
-			ee, err := jsonscan.Value(b, es)
+			ee, err := jsonscan.Skip(b, es)
 			if err != nil {
 				return ee, err
 			}

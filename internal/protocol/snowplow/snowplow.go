@@ -164,9 +164,14 @@ func (d *decoder) wrapper(b []byte, start int) ([]event.Input, error) {
 				d.inputs = append(d.inputs, event.Input{})
 				in := &d.inputs[len(d.inputs)-1]
 				if b[es] == '{' {
-					return d.event(b, es, in)
+					ee, err := d.event(b, es, in)
+					if end, f, ok := protocol.EventRepeatsName(b, es, err); ok {
+						*in = event.Input{Raw: b[es:end], Failure: f}
+						return end, nil
+					}
+					return ee, err
 				}
-				ee, err := jsonscan.Value(b, es)
+				ee, err := jsonscan.Skip(b, es)
 				in.Raw = b[es:ee]
 				in.Failure = event.NewFailure(event.ProtocolViolation, fmt.Sprintf(
 					"event %d of data is %s, not an event; each event must be an object of tp2 fields, such as {\"e\": \"pv\", \"p\": \"web\", \"tv\": \"js-3.24.0\"}",
@@ -300,7 +305,8 @@ func (d *decoder) event(b []byte, start int, in *event.Input) (int, error) {
 	end, err := jsonscan.Object(b, start, func(ks, ke, vs int) (int, error) {
 		name := d.unquote(b, ks, ke)
 		if b[vs] != '"' {
-			ve, err := jsonscan.Value(b, vs)
+			// Refused anyway: read it as JSON only.
+			ve, err := jsonscan.Skip(b, vs)
 			p.Add(event.ProtocolViolation, "/"+jsonpointer.Escape(name),
 				"%s is %s; every field of a tp2 event is a string, numbers included, such as \"dtm\": \"1714566600123\"", name, jsonscan.Kind(b[vs]))
 			return ve, err

@@ -131,11 +131,11 @@ func jsonData(body []byte, start int) ([]byte, string, *protocol.Error) {
 	var err error
 	var id string
 	if body[start] == '{' {
-		end, err = jsonscan.Object(body, start, func(ks, ke, vs int) (int, error) {
+		// The payload is the event's data: its member names are checked
+		// at the top as well as within.
+		end, err = jsonscan.UniqueObject(body, start, func(ks, ke, vs int) (int, error) {
 			ve, err := jsonscan.Value(body, vs)
 			if err == nil && body[vs] == '"' && isID(body[ks:ke]) {
-				// The last "id" counts, as with encoding/json.
-				id = ""
 				if s := jsonscan.UnquoteBytes(body[vs:ve]); strings.HasPrefix(s, stripeEventPrefix) {
 					id = s
 				}
