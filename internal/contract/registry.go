@@ -17,11 +17,21 @@ var (
 	ErrNotFound = errors.New("schema not found")
 	// ErrBadKey: the key is not a schema key at all.
 	ErrBadKey = errors.New("malformed schema key")
+	// ErrLookupBudget: the key was not looked up in the registry backends
+	// because its request had used its budget of lookups, or its deadline
+	// passed. It wraps ErrNotFound: the event's contract was not found.
+	ErrLookupBudget = fmt.Errorf("%w: lookup budget ran out", ErrNotFound)
 )
 
 // maxCachedLookups bounds the cache of non-canonical keys and misses, which
 // clients control: past it the cache starts afresh rather than grow.
 const maxCachedLookups = 10_000
+
+// Resolver finds the contract for a schema key. *Registry is one; so is the
+// resolver of registry backends, and the pipeline validates through one.
+type Resolver interface {
+	Resolve(key string) (*Contract, error)
+}
 
 // Registry resolves schema keys to compiled contracts. It is safe for
 // concurrent use; Replace swaps in a new set of contracts atomically, so a

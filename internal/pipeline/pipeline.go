@@ -10,6 +10,7 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -22,8 +23,13 @@ import (
 )
 
 // Resolver finds the contract for a schema key. *contract.Registry is one.
-type Resolver interface {
-	Resolve(key string) (*contract.Contract, error)
+type Resolver = contract.Resolver
+
+// RequestResolvers is a Resolver that bounds the lookups each request may
+// cause (*registry.Resolver is one, for its backends): the validate stage
+// resolves a request's keys through ForRequest(req.Context).
+type RequestResolvers interface {
+	ForRequest(ctx context.Context) contract.Resolver
 }
 
 // Stage is one step of the pipeline. Process sees all of a request's events
@@ -87,6 +93,10 @@ func New(resolver Resolver, collector event.Collector, namespace string, stages 
 
 // Request is what the pipeline knows of the request events arrived in.
 type Request struct {
+	// Context ends when the request does (the client went away, or its
+	// deadline passed); lookups in registry backends stop with it. Nil is
+	// context.Background().
+	Context     context.Context
 	Protocol    string
 	RequestID   string
 	Source      event.Source
@@ -146,13 +156,21 @@ func Validate(resolver Resolver) Stage { return validateStage{resolver} }
 
 type validateStage struct{ resolver Resolver }
 
-func (v validateStage) Process(_ Request, events []Event) {
+func (v validateStage) Process(req Request, events []Event) {
+	resolver := v.resolver
+	if rr, ok := resolver.(RequestResolvers); ok {
+		ctx := req.Context
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		resolver = rr.ForRequest(ctx)
+	}
 	for i := range events {
 		ev := &events[i]
 		if ev.Failed() || ev.Input.Arbitrary {
 			continue
 		}
-		c, failure := v.validate(ev.Input)
+		c, failure := validate(resolver, ev.Input)
 		if c != nil {
 			ev.Contract = c
 			env := &ev.Envelope
@@ -168,13 +186,13 @@ func (v validateStage) Process(_ Request, events []Event) {
 // validate checks the event's data and every context against their
 // contracts. It returns the event's own contract when it resolved, and a
 // failure unless all are valid.
-func (v validateStage) validate(in *event.Input) (*contract.Contract, *event.Failure) {
+func validate(resolver Resolver, in *event.Input) (*contract.Contract, *event.Failure) {
 	if in.SchemaKey == "" {
 		return nil, event.NewFailure(event.ProtocolViolation, "the event names no schema; set its schema to the contract's key, such as iglu:com.acme/checkout/jsonschema/1-0-0")
 	}
 	var notFound, violations []event.Message
 	check := func(key string, data []byte, instance string) *contract.Contract {
-		c, err := v.resolver.Resolve(key)
+		c, err := resolver.Resolve(key)
 		if err != nil {
 			msg := event.Message{Schema: key, InstancePath: instance, Message: resolveSentence(key, err)}
 			if errors.Is(err, contract.ErrBadKey) {
@@ -209,6 +227,9 @@ func (v validateStage) validate(in *event.Input) (*contract.Contract, *event.Fai
 func resolveSentence(key string, err error) string {
 	if errors.Is(err, contract.ErrBadKey) {
 		return fmt.Sprintf("%q is not a schema key; use the form iglu:vendor/name/jsonschema/M-R-A", key)
+	}
+	if errors.Is(err, contract.ErrLookupBudget) {
+		return err.Error()
 	}
 	return fmt.Sprintf("no contract %s is registered; add it to the contracts directory or fix the event's schema", key)
 }

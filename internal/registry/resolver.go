@@ -19,6 +19,10 @@ const (
 	DefaultNegativeTTL  = time.Minute
 	DefaultMaxEntries   = 10_000
 	DefaultFetchTimeout = 10 * time.Second
+	// DefaultMaxFetchesPerRequest and DefaultMaxConcurrentFetches bound
+	// the backend lookups clients can cause: per request, and at once.
+	DefaultMaxFetchesPerRequest = 10
+	DefaultMaxConcurrentFetches = 8
 )
 
 // CacheOptions tune the Resolver's cache. A zero field takes its default.
@@ -35,11 +39,18 @@ type CacheOptions struct {
 	// FetchTimeout bounds one backend's Fetch (default 10s): Resolve has no
 	// context of its own, and an event must not wait on a hung backend.
 	FetchTimeout time.Duration `yaml:"fetch_timeout" doc:"How long one fetch from a backend may take before it counts as failed."`
+	// MaxFetchesPerRequest bounds the backend lookups one request may
+	// cause (default 10): keys neither local nor cached, each counted once.
+	MaxFetchesPerRequest int `yaml:"max_fetches_per_request" doc:"Most schema keys one request may have looked up in the backends (keys neither in contracts.dir nor cached); the request's further events naming uncached keys fail as schema_not_found, saying the lookup budget ran out."`
+	// MaxConcurrentFetches bounds backend lookups under way at once, over
+	// all requests (default 8).
+	MaxConcurrentFetches int `yaml:"max_concurrent_fetches" doc:"Most backend lookups under way at once, over all requests; more wait for a turn, as long as their request's deadline allows."`
 }
 
 // DefaultCacheOptions returns the defaults.
 func DefaultCacheOptions() CacheOptions {
-	return CacheOptions{TTL: DefaultTTL, MaxEntries: DefaultMaxEntries, NegativeTTL: DefaultNegativeTTL, FetchTimeout: DefaultFetchTimeout}
+	return CacheOptions{TTL: DefaultTTL, MaxEntries: DefaultMaxEntries, NegativeTTL: DefaultNegativeTTL, FetchTimeout: DefaultFetchTimeout,
+		MaxFetchesPerRequest: DefaultMaxFetchesPerRequest, MaxConcurrentFetches: DefaultMaxConcurrentFetches}
 }
 
 // Validate reports options that cannot be meant: negative durations or
@@ -58,6 +69,12 @@ func (o CacheOptions) Validate() error {
 	if o.FetchTimeout < 0 {
 		errs = append(errs, fmt.Errorf("fetch_timeout: %s is negative; set a duration such as 10s, or 0 for the default", o.FetchTimeout))
 	}
+	if o.MaxFetchesPerRequest < 0 {
+		errs = append(errs, fmt.Errorf("max_fetches_per_request: %d is negative; set a count such as 10, or 0 for the default", o.MaxFetchesPerRequest))
+	}
+	if o.MaxConcurrentFetches < 0 {
+		errs = append(errs, fmt.Errorf("max_concurrent_fetches: %d is negative; set a count such as 8, or 0 for the default", o.MaxConcurrentFetches))
+	}
 	return errors.Join(errs...)
 }
 
@@ -73,6 +90,12 @@ func (o CacheOptions) withDefaults() CacheOptions {
 	}
 	if o.FetchTimeout <= 0 {
 		o.FetchTimeout = DefaultFetchTimeout
+	}
+	if o.MaxFetchesPerRequest <= 0 {
+		o.MaxFetchesPerRequest = DefaultMaxFetchesPerRequest
+	}
+	if o.MaxConcurrentFetches <= 0 {
+		o.MaxConcurrentFetches = DefaultMaxConcurrentFetches
 	}
 	return o
 }
@@ -94,6 +117,9 @@ type Stats struct {
 	// Stale counts expired contracts served again because every backend
 	// failed to refresh them.
 	Stale uint64 `json:"stale"`
+	// OverBudget counts lookups refused because their request had used
+	// its max_fetches_per_request, or its deadline passed first.
+	OverBudget uint64 `json:"over_budget"`
 	// Entries is how many entries the cache holds now.
 	Entries int `json:"entries"`
 }
@@ -128,7 +154,11 @@ type Resolver struct {
 	// Purge does not put its answer into the emptied cache.
 	purges uint64
 
-	hits, misses, fetches, failures, evictions, stale atomic.Uint64
+	// fetchSlots is a semaphore of MaxConcurrentFetches slots: one is held
+	// through each fetch, so no flood of requests fans out unbounded.
+	fetchSlots chan struct{}
+
+	hits, misses, fetches, failures, evictions, stale, overBudget atomic.Uint64
 }
 
 // entry is one cached answer: a contract, or a miss (err wraps ErrNotFound).
@@ -164,13 +194,49 @@ type flight struct {
 func NewResolver(local *contract.Registry, backends []Backend, opts CacheOptions) *Resolver {
 	opts = opts.withDefaults()
 	return &Resolver{
-		local:    local,
-		backends: append([]Backend(nil), backends...),
-		opts:     opts,
-		now:      time.Now,
-		entries:  make(map[string]*entry),
-		flights:  make(map[string]*flight),
+		local:      local,
+		backends:   append([]Backend(nil), backends...),
+		opts:       opts,
+		now:        time.Now,
+		entries:    make(map[string]*entry),
+		flights:    make(map[string]*flight),
+		fetchSlots: make(chan struct{}, opts.MaxConcurrentFetches),
 	}
+}
+
+// RequestResolver resolves the keys of one request: lookups that reach the
+// backends are bounded by CacheOptions.MaxFetchesPerRequest and by the
+// request's context, so one request naming hundreds of unknown keys costs
+// a few fetches, not hundreds. Use it from one goroutine.
+type RequestResolver struct {
+	r    *Resolver
+	ctx  context.Context
+	left int
+}
+
+// ForRequest returns a resolver for one request, whose lookups stop when
+// ctx ends. It returns the interface pipeline.RequestResolvers asks for.
+func (r *Resolver) ForRequest(ctx context.Context) contract.Resolver {
+	return &RequestResolver{r: r, ctx: ctx, left: r.opts.MaxFetchesPerRequest}
+}
+
+// Resolve is Resolver.Resolve within the request's budget. A key past the
+// budget, or looked up after the request's deadline, fails with an error
+// wrapping contract.ErrLookupBudget (and so ErrNotFound); it is not cached.
+func (q *RequestResolver) Resolve(key string) (*contract.Contract, error) {
+	return q.r.resolve(q.ctx, key, q)
+}
+
+// spend takes one lookup from the budget.
+func (q *RequestResolver) spend(canon string) error {
+	if err := q.ctx.Err(); err != nil {
+		return fmt.Errorf("%w: %s was not looked up in the registry backends: the request's deadline passed (%v)", contract.ErrLookupBudget, canon, err)
+	}
+	if q.left <= 0 {
+		return fmt.Errorf("%w: %s was not looked up in the registry backends: the request's lookup budget of %d keys ran out (contracts.cache.max_fetches_per_request); send events of fewer unknown schemas per request", contract.ErrLookupBudget, canon, q.r.opts.MaxFetchesPerRequest)
+	}
+	q.left--
+	return nil
 }
 
 // Resolve returns the contract named by key, in any form contract.ParseKey
@@ -178,6 +244,12 @@ func NewResolver(local *contract.Registry, backends []Backend, opts CacheOptions
 // key, ErrNotFound when no source has it, and is a *BackendError (or
 // several, see errors.As) when a backend that might have it failed.
 func (r *Resolver) Resolve(key string) (*contract.Contract, error) {
+	return r.resolve(context.Background(), key, nil)
+}
+
+// resolve is Resolve within a request's budget q (nil: none), its fetches
+// ending with ctx.
+func (r *Resolver) resolve(ctx context.Context, key string, q *RequestResolver) (*contract.Contract, error) {
 	var gen uint64
 	if r.local != nil {
 		// A key the cache answered for while the local registry stayed
@@ -209,7 +281,7 @@ func (r *Resolver) Resolve(key string) (*contract.Contract, error) {
 		r.hit(e)
 		return e.c, e.err
 	}
-	return r.resolveSlow(key, gen)
+	return r.resolveSlow(ctx, key, gen, q)
 }
 
 func (r *Resolver) hit(e *entry) {
@@ -224,7 +296,7 @@ func (r *Resolver) hit(e *entry) {
 // resolveSlow answers a key the cache did not: it parses the key, looks for
 // its canonical form in the cache, and otherwise fetches it from the
 // backends, or waits for the fetch of it already under way.
-func (r *Resolver) resolveSlow(key string, gen uint64) (*contract.Contract, error) {
+func (r *Resolver) resolveSlow(ctx context.Context, key string, gen uint64, q *RequestResolver) (*contract.Contract, error) {
 	k, err := contract.ParseKey(key)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", contract.ErrBadKey, err)
@@ -244,9 +316,21 @@ func (r *Resolver) resolveSlow(key string, gen uint64) (*contract.Contract, erro
 	r.misses.Add(1)
 	if f, ok := r.flights[canon]; ok {
 		r.mu.Unlock()
-		<-f.done
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			r.overBudget.Add(1)
+			return nil, fmt.Errorf("%w: %s: the request's deadline passed while it was being looked up (%v)", contract.ErrLookupBudget, canon, ctx.Err())
+		}
 		r.alias(key, canon, f)
 		return f.c, f.err
+	}
+	if q != nil && len(r.backends) > 0 {
+		if err := q.spend(canon); err != nil {
+			r.mu.Unlock()
+			r.overBudget.Add(1)
+			return nil, err
+		}
 	}
 	f := &flight{done: make(chan struct{}), localGen: gen}
 	r.flights[canon] = f
@@ -257,7 +341,7 @@ func (r *Resolver) resolveSlow(key string, gen uint64) (*contract.Contract, erro
 	}
 	r.mu.Unlock()
 
-	f.c, f.cache, f.ttl, f.err = r.fetch(k, canon)
+	f.c, f.cache, f.ttl, f.err = r.fetch(ctx, k, canon)
 	if !f.cache && stale != nil {
 		// The backends failed while refreshing a contract they served
 		// before: keep serving it rather than fail every event during an
@@ -294,12 +378,21 @@ func (r *Resolver) alias(key, canon string, f *flight) {
 // whose document does not compile, is passed over for the next one; when no
 // backend has the key and one of them failed, the answer is that failure
 // and is not cached, because the one that failed may have had it.
-func (r *Resolver) fetch(k contract.Key, canon string) (c *contract.Contract, cache bool, ttl time.Duration, err error) {
+func (r *Resolver) fetch(ctx context.Context, k contract.Key, canon string) (c *contract.Contract, cache bool, ttl time.Duration, err error) {
+	if len(r.backends) > 0 {
+		select {
+		case r.fetchSlots <- struct{}{}:
+			defer func() { <-r.fetchSlots }()
+		case <-ctx.Done():
+			r.overBudget.Add(1)
+			return nil, false, 0, fmt.Errorf("%w: %s: the request's deadline passed while waiting for a turn to look it up (%v)", contract.ErrLookupBudget, canon, ctx.Err())
+		}
+	}
 	var failed backendErrors
 	for _, b := range r.backends {
 		r.fetches.Add(1)
-		ctx, cancel := context.WithTimeout(context.Background(), r.opts.FetchTimeout)
-		doc, err := b.Fetch(ctx, k)
+		fctx, cancel := context.WithTimeout(ctx, r.opts.FetchTimeout)
+		doc, err := b.Fetch(fctx, k)
 		cancel()
 		if err != nil {
 			if errors.Is(err, ErrNotFound) {
@@ -316,6 +409,12 @@ func (r *Resolver) fetch(k contract.Key, canon string) (c *contract.Contract, ca
 			continue
 		}
 		return c, true, r.opts.TTL, nil
+	}
+	if ctx.Err() != nil && len(failed) > 0 {
+		// The request ended while the backends were asked: say so, rather
+		// than blame the backends.
+		r.overBudget.Add(1)
+		return nil, false, 0, fmt.Errorf("%w: %s: the request's deadline passed while it was being looked up (%v)", contract.ErrLookupBudget, canon, ctx.Err())
 	}
 	switch len(failed) {
 	case 0:
@@ -390,13 +489,14 @@ func (r *Resolver) Stats() Stats {
 	n := len(r.entries)
 	r.mu.RUnlock()
 	return Stats{
-		Hits:      r.hits.Load(),
-		Misses:    r.misses.Load(),
-		Fetches:   r.fetches.Load(),
-		Failures:  r.failures.Load(),
-		Evictions: r.evictions.Load(),
-		Stale:     r.stale.Load(),
-		Entries:   n,
+		Hits:       r.hits.Load(),
+		Misses:     r.misses.Load(),
+		Fetches:    r.fetches.Load(),
+		Failures:   r.failures.Load(),
+		Evictions:  r.evictions.Load(),
+		Stale:      r.stale.Load(),
+		OverBudget: r.overBudget.Load(),
+		Entries:    n,
 	}
 }
 

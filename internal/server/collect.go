@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -52,6 +53,7 @@ func (s *Server) collect(ep protocol.Endpoint) http.Handler {
 			return
 		}
 		preq := pipeline.Request{
+			Context:     r.Context(),
 			Protocol:    ep.Protocol,
 			RequestID:   requestID(r),
 			Source:      s.source(r),
@@ -103,6 +105,13 @@ func (s *Server) collect(ep protocol.Endpoint) http.Handler {
 		}
 		if reply != nil && reply.OmitIP {
 			preq.Source.IP = ""
+		}
+		// Lookups in registry backends must leave time to answer within
+		// server.write_timeout: they stop at three quarters of it.
+		if s.cfg.WriteTimeout > 0 {
+			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.WriteTimeout*3/4)
+			defer cancel()
+			preq.Context = ctx
 		}
 		records := s.pipeline.Process(preq, inputs)
 		if err := s.deliverer.Deliver(r.Context(), records); err != nil {
