@@ -162,7 +162,7 @@ func (c *Collector) Handle(req *protocol.Request) ([]event.Input, *protocol.Repl
 			inputs = append(inputs, in)
 			continue
 		}
-		if c.dedup.Has(in.EventID, now) || (in.EventID != "" && slices.Contains(ids, in.EventID)) {
+		if c.dedup.Has(src.Name, in.EventID, now) || (in.EventID != "" && slices.Contains(ids, in.EventID)) {
 			c.counters.Add(Name+".duplicates", 1)
 			continue
 		}
@@ -188,7 +188,7 @@ func (c *Collector) Handle(req *protocol.Request) ([]event.Input, *protocol.Repl
 	}
 	reply := &protocol.Reply{Stored: func() {
 		for _, id := range ids {
-			c.dedup.Add(id, now)
+			c.dedup.Add(src.Name, id, now)
 		}
 	}}
 	return inputs, reply, nil

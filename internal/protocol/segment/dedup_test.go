@@ -2,6 +2,7 @@ package segment
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -63,7 +64,7 @@ func TestDedup(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d := NewDedup(tc.window, tc.maxEntries)
 			for i, s := range tc.steps {
-				if got := d.Seen(s.id, t0.Add(s.after)); got != s.seen {
+				if got := d.Seen("src", s.id, t0.Add(s.after)); got != s.seen {
 					t.Fatalf("step %d: Seen(%q, +%s) = %v, want %v", i, s.id, s.after, got, s.seen)
 				}
 			}
@@ -79,7 +80,7 @@ func TestDedupBoundUnderLoad(t *testing.T) {
 	d := NewDedup(time.Hour, max)
 	now := time.Now()
 	for i := 0; i < 10*max; i++ {
-		if d.Seen(fmt.Sprint(i), now) {
+		if d.Seen("src", fmt.Sprint(i), now) {
 			t.Fatalf("id %d seen before it was sent", i)
 		}
 		if n := d.Len(); n > max {
@@ -90,7 +91,7 @@ func TestDedupBoundUnderLoad(t *testing.T) {
 		t.Errorf("ring of %d entries, over the bound of %d", len(d.order), max)
 	}
 	// The newest max ids are remembered, the older forgotten.
-	if !d.Seen(fmt.Sprint(10*max-1), now) || d.Seen(fmt.Sprint(0), now) {
+	if !d.Seen("src", fmt.Sprint(10*max-1), now) || d.Seen("src", fmt.Sprint(0), now) {
 		t.Errorf("the newest ids are not the ones remembered")
 	}
 }
@@ -105,7 +106,7 @@ func TestDedupConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 2000; i++ {
-				if !d.Seen(fmt.Sprint(i), now) {
+				if !d.Seen("src", fmt.Sprint(i), now) {
 					fresh.Add(1)
 				}
 			}
@@ -115,5 +116,39 @@ func TestDedupConcurrent(t *testing.T) {
 	// Every id is new exactly once, however the goroutines interleave.
 	if got := fresh.Load(); got != 2000 {
 		t.Errorf("%d ids were new, want 2000", got)
+	}
+}
+
+// The docs promise about 100 bytes an id, however long the ids clients
+// send: ids are kept as digests, never as sent.
+func TestDedupMemoryPerID(t *testing.T) {
+	measure := func(n, idLen int) float64 {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		d := NewDedup(time.Hour, n)
+		now := time.Now()
+		buf := make([]byte, idLen)
+		for i := range buf {
+			buf[i] = 'x'
+		}
+		for i := range n {
+			copy(buf, fmt.Sprintf("%08d", i))
+			d.Add("web", string(buf), now)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if d.Len() != n {
+			t.Fatalf("remembered %d ids, want %d", d.Len(), n)
+		}
+		runtime.KeepAlive(d)
+		return float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
+	}
+	for _, tc := range []struct{ n, idLen int }{{100_000, 36}, {2_000, 30 << 10}} {
+		per := measure(tc.n, tc.idLen)
+		t.Logf("%d ids of %d bytes: %.0f bytes an id", tc.n, tc.idLen, per)
+		if per > 120 {
+			t.Errorf("%d ids of %d bytes: %.0f bytes an id, want about 100", tc.n, tc.idLen, per)
+		}
 	}
 }
