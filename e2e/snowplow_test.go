@@ -453,7 +453,9 @@ func spCookie(resp *http.Response, name string) *http.Cookie {
 // events that fail.
 func TestSnowplowCollectorBehaviour(t *testing.T) {
 	dir := newProject(t)
-	c := startCollector(t, dir, "ACCORD_PROTOCOLS_SNOWPLOW_REDIRECT_ALLOW=shop.example.com")
+	// The shop's origin is listed, so its answers carry credentials, as
+	// Snowplow's browser tracker (which sends its cookie) needs.
+	c := startCollector(t, dir, "ACCORD_PROTOCOLS_SNOWPLOW_REDIRECT_ALLOW=shop.example.com", "ACCORD_SERVER_CORS_ORIGINS=https://shop.example.com")
 	pv := func(eid string) string {
 		return "/i?" + spQS("e", "pv", "p", "web", "tv", "js-3.24.0", "url", "https://shop.example.com/", "eid", eid)
 	}

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/accord-events/accord/internal/admin"
 	"github.com/accord-events/accord/internal/config"
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
@@ -104,25 +105,57 @@ func serve(ctx context.Context, cfg config.Config) error {
 	host, _ := os.Hostname()
 	p := pipeline.New(contracts, event.Collector{Name: cfg.Collector.Name, Version: buildVersion(), Env: cfg.Collector.Env, Host: host}, cfg.Collector.Namespace)
 	counters := &protocol.Counters{}
+	adm := admin.New(cfg.Admin, admin.Deps{
+		Logger:        log.With("component", "admin"),
+		Registry:      contracts,
+		Reloader:      reloadAll{watcher, contracts},
+		ContractsDir:  cfg.Contracts.Dir,
+		APIKeys:       cfg.Contracts.APIKeys,
+		MaxBodyBytes:  cfg.Server.MaxBodyBytes,
+		Stats:         func() any { return deliverer.Stats() },
+		Counters:      counters,
+		CollectorAddr: cfg.Server.Addr,
+		Timeouts:      admin.Timeouts{ReadHeader: cfg.Server.ReadHeaderTimeout, Read: cfg.Server.ReadTimeout, Write: cfg.Server.WriteTimeout, Idle: cfg.Server.IdleTimeout},
+	})
+	opts := []server.Option{server.WithCounters(counters), server.WithReady(deliverer.Ready)}
+	if !adm.OwnAddr() {
+		opts = append(opts, server.WithAdmin(adm))
+	}
 	eps := endpoints(cfg.Protocols, protocol.Deps{Logger: log, Contracts: contracts, Local: local, Counters: counters})
-	srv := server.New(cfg.Server, p, deliverer, eps, log,
-		server.WithRegistry(contracts, reloadAll{watcher, contracts}),
-		server.WithRegistryWrites(cfg.Contracts.Dir, cfg.Contracts.APIKeys),
-		server.WithCounters(counters),
-		server.WithStatus(deliverer.Ready, func() any { return deliverer.Stats() }))
+	srv := server.New(cfg.Server, p, deliverer, eps, log, opts...)
 
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
 		_ = drain()
 		return fmt.Errorf("listen on %s (server.addr): %w", cfg.Server.Addr, err)
 	}
-	served := make(chan error, 1)
+	// served gets one result per server: the collector's, and the admin's
+	// when it has its own address.
+	served := make(chan error, 2)
+	running := 1
+	if adm.OwnAddr() {
+		aln, err := net.Listen("tcp", cfg.Admin.Addr)
+		if err != nil {
+			_ = ln.Close()
+			_ = drain()
+			return fmt.Errorf("listen on %s (admin.addr): %w", cfg.Admin.Addr, err)
+		}
+		running++
+		go func() { served <- adm.Serve(aln) }()
+	}
 	go func() { served <- srv.Serve(ln) }()
 
 	select {
 	case err := <-served:
-		_ = drain()
-		return err
+		// One server stopped on its own: stop the other, then drain.
+		running--
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
+		defer cancel()
+		err = errors.Join(err, srv.Shutdown(shutdownCtx), adm.Shutdown(shutdownCtx))
+		for ; running > 0; running-- {
+			err = errors.Join(err, <-served)
+		}
+		return errors.Join(err, drain())
 	case <-ctx.Done():
 	}
 	log.Info("shutting down", "timeout", cfg.Server.ShutdownTimeout.String(), "drain_timeout", cfg.Spool.DrainTimeout.String())
@@ -130,9 +163,11 @@ func serve(ctx context.Context, cfg config.Config) error {
 	defer cancel()
 	// First finish the requests in flight (their records reach the
 	// spool), then give the sinks what the spool holds.
-	shutdownErr := srv.Shutdown(shutdownCtx)
-	if err := <-served; err != nil && shutdownErr == nil {
-		shutdownErr = err
+	shutdownErr := errors.Join(srv.Shutdown(shutdownCtx), adm.Shutdown(shutdownCtx))
+	for ; running > 0; running-- {
+		if err := <-served; err != nil && shutdownErr == nil {
+			shutdownErr = err
+		}
 	}
 	if err := drain(); err != nil {
 		shutdownErr = errors.Join(shutdownErr, err)

@@ -20,6 +20,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/accord-events/accord/internal/admin"
 	"github.com/accord-events/accord/internal/delivery"
 	"github.com/accord-events/accord/internal/protocol"
 	"github.com/accord-events/accord/internal/registry"
@@ -30,6 +31,7 @@ import (
 // Config is the whole configuration.
 type Config struct {
 	Server    server.Options `yaml:"server" doc:"The HTTP collector."`
+	Admin     admin.Config   `yaml:"admin" doc:"The admin routes: the registry API (/api/...), /stats, and the coming /metrics and web UI. They never carry CORS headers. See docs/security.md."`
 	Collector Collector      `yaml:"collector" doc:"How this collector describes itself on every record."`
 	Contracts Contracts      `yaml:"contracts" doc:"Where contracts come from."`
 	Log       Log            `yaml:"log" doc:"Logging."`
@@ -213,6 +215,12 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Server.Validate(); err != nil {
 		errs = append(errs, prefixErrors("server.", err)...)
+	}
+	if err := c.Admin.Validate(); err != nil {
+		errs = append(errs, prefixErrors("admin.", err)...)
+	}
+	if c.Admin.Addr != "" && c.Admin.Addr == c.Server.Addr {
+		bad("admin.addr", "%q is also server.addr; leave admin.addr empty to serve the admin routes on the collector's port, or give them another port", c.Admin.Addr)
 	}
 	if c.Collector.Name == "" {
 		bad("collector.name", "must not be empty; name this collector, such as accord")

@@ -20,7 +20,7 @@ type Options struct {
 	IdleTimeout       time.Duration `yaml:"idle_timeout" doc:"How long an idle keep-alive connection is kept open."`
 	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout" doc:"On SIGTERM or SIGINT, how long in-flight requests get to finish before the server stops."`
 	TrustForwarded    bool          `yaml:"trust_forwarded" doc:"Take the client IP from X-Forwarded-For (first address) when Accord runs behind a proxy you control; leave off when clients reach Accord directly, or they can forge it."`
-	CORSOrigins       []string      `yaml:"cors_origins" doc:"Web origins browsers may send events from (CORS), such as https://shop.example; * allows any origin; an empty list turns CORS off."`
+	CORSOrigins       []string      `yaml:"cors_origins" doc:"Web origins browsers may send events from (CORS, on the collection routes only), such as https://shop.example: a listed origin is echoed with credentials allowed (cookies, as Snowplow's browser tracker sends); * answers any other origin with Access-Control-Allow-Origin: * and no credentials; an empty list turns CORS off."`
 }
 
 // DefaultOptions returns the options the collector runs with when the

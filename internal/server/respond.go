@@ -1,40 +1,23 @@
 package server
 
 import (
-	"encoding/json"
 	"net/http"
-	"strconv"
 
-	"github.com/accord-events/accord/internal/event"
-	"github.com/accord-events/accord/internal/redact"
+	"github.com/accord-events/accord/internal/web"
 )
 
-// errorBody is every error answer's JSON: what went wrong and how to fix it,
-// the failure when the body was stored as a failed record, and the request id
-// to find it in the logs.
-type errorBody struct {
-	Error     string         `json:"error"`
-	Failure   *event.Failure `json:"failure,omitempty"`
-	EventID   string         `json:"event_id,omitempty"`
-	RequestID string         `json:"request_id"`
-}
+// errorBody is every error answer's JSON (see web.ErrorBody).
+type errorBody = web.ErrorBody
 
 // writeError answers status with body, stamped with the request id.
 func writeError(w http.ResponseWriter, r *http.Request, status int, body errorBody) {
-	body.RequestID = requestID(r)
-	// Errors quote backend and store URLs, which may carry credentials.
-	body.Error = redact.String(body.Error)
-	writeJSON(w, status, body)
+	web.WriteError(w, r, status, body)
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status = http.StatusInternalServerError
-		b = []byte(`{"error":"the response could not be encoded"}`)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+func writeJSON(w http.ResponseWriter, status int, v any) { web.WriteJSON(w, status, v) }
+
+func requestID(r *http.Request) string { return web.RequestID(r) }
+
+func methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
+	web.MethodNotAllowed(w, r, allow)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/pipeline"
 	"github.com/accord-events/accord/internal/protocol"
+	"github.com/accord-events/accord/internal/web"
 )
 
 // Deliverer takes records once they are processed. Deliver returns only
@@ -26,6 +27,33 @@ import (
 // is acknowledged after it.
 type Deliverer interface {
 	Deliver(ctx context.Context, records []*event.Envelope) error
+}
+
+// Option configures a Server beyond what New requires.
+type Option func(*Server)
+
+// Admin is the admin surface (package admin) when it shares the
+// collector's port: requests that no collection route takes and that it
+// Serves go to it, outside CORS.
+type Admin interface {
+	http.Handler
+	Serves(r *http.Request) bool
+}
+
+// WithAdmin mounts the admin surface on the collector's port.
+func WithAdmin(a Admin) Option {
+	return func(s *Server) { s.admin = a }
+}
+
+// WithReady makes /readyz answer 503 while ready returns an error (a full
+// spool, say).
+func WithReady(ready func() error) Option {
+	return func(s *Server) { s.ready = ready }
+}
+
+// WithCounters makes the server count into c, which decoders may share.
+func WithCounters(c *protocol.Counters) Option {
+	return func(s *Server) { s.counters = c }
 }
 
 // Server is the collector's HTTP server.
@@ -37,13 +65,11 @@ type Server struct {
 	http      *http.Server
 	handler   http.Handler
 	draining  atomic.Bool
-	registry  Registry
-	reloader  Reloader
-	// writes, when set, takes schema writes on the registry API.
-	writes *registryWrites
-	// ready says whether records can be taken; stats describes delivery.
+	// admin, when set, takes the requests for its routes (the admin
+	// surface sharing the collector's port).
+	admin Admin
+	// ready says whether records can be taken.
 	ready func() error
-	stats func() any
 	// counters count what protocols refused or dropped, for /stats.
 	counters *protocol.Counters
 	// fullLoggedAt throttles the warning logged when the spool is full to
@@ -58,14 +84,10 @@ func New(cfg Options, p *pipeline.Pipeline, d Deliverer, endpoints []protocol.En
 		o(s)
 	}
 	mux := http.NewServeMux()
-	if s.registry != nil {
-		s.routeRegistry(mux)
-	}
 	for _, ep := range endpoints {
-		mux.Handle(ep.Path, s.collect(ep))
-	}
-	if s.stats != nil {
-		mux.HandleFunc("/stats", s.serveStats)
+		// CORS is for the collection routes only: a page on another
+		// origin may send events, never read an admin route.
+		mux.Handle(ep.Path, s.withCORS(s.collect(ep)))
 	}
 	mux.HandleFunc("/healthz", s.healthz)
 	mux.HandleFunc("/readyz", s.readyz)
@@ -74,9 +96,13 @@ func New(cfg Options, p *pipeline.Pipeline, d Deliverer, endpoints []protocol.En
 		routes = append(routes, strings.Join(ep.AllowedMethods(), "|")+" "+ep.Path)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if s.admin != nil && s.admin.Serves(r) {
+			s.admin.ServeHTTP(w, r)
+			return
+		}
 		writeError(w, r, http.StatusNotFound, errorBody{Error: fmt.Sprintf("no route %s; events go to %s", r.URL.Path, strings.Join(routes, ", "))})
 	})
-	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(s.withCORS(mux))))
+	s.handler = web.Wrap(log, mux)
 	s.http = &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           s.handler,

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/accord-events/accord/internal/admin"
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/event/eventtest"
@@ -238,6 +239,10 @@ func TestAccessLogAtDebug(t *testing.T) {
 }
 
 func TestCORS(t *testing.T) {
+	preflight := func(origin string) []string {
+		return []string{"Origin", origin, "Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "content-type"}
+	}
+	post := func(origin string) []string { return []string{"Origin", origin, "Content-Type", "application/json"} }
 	tests := []struct {
 		name        string
 		origins     []string
@@ -245,13 +250,20 @@ func TestCORS(t *testing.T) {
 		headers     []string
 		wantStatus  int
 		wantAllowed string
+		wantCreds   bool
 	}{
-		{"preflight, any origin", []string{"*"}, http.MethodOptions, []string{"Origin", "https://shop.example", "Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "content-type"}, 204, "https://shop.example"},
-		{"preflight, listed origin", []string{"https://shop.example"}, http.MethodOptions, []string{"Origin", "https://shop.example", "Access-Control-Request-Method", "POST"}, 204, "https://shop.example"},
-		{"preflight, unlisted origin", []string{"https://shop.example"}, http.MethodOptions, []string{"Origin", "https://evil.example", "Access-Control-Request-Method", "POST"}, 403, ""},
-		{"post from a listed origin", []string{"https://shop.example"}, http.MethodPost, []string{"Origin", "https://shop.example", "Content-Type", "application/json"}, 200, "https://shop.example"},
-		{"post from an unlisted origin is served, not readable", []string{"https://shop.example"}, http.MethodPost, []string{"Origin", "https://evil.example", "Content-Type", "application/json"}, 200, ""},
-		{"CORS off", nil, http.MethodOptions, []string{"Origin", "https://shop.example", "Access-Control-Request-Method", "POST"}, 405, ""},
+		{"preflight, any origin: * without credentials", []string{"*"}, http.MethodOptions, preflight("https://shop.example"), 204, "*", false},
+		{"preflight, null origin under *", []string{"*"}, http.MethodOptions, preflight("null"), 204, "*", false},
+		{"post, any origin: * without credentials", []string{"*"}, http.MethodPost, post("https://evil.example"), 200, "*", false},
+		{"post, null origin under *", []string{"*"}, http.MethodPost, post("null"), 200, "*", false},
+		{"preflight, listed origin: echoed with credentials", []string{"https://shop.example"}, http.MethodOptions, preflight("https://shop.example"), 204, "https://shop.example", true},
+		{"listed origin beside *: echoed with credentials", []string{"https://shop.example", "*"}, http.MethodPost, post("https://shop.example"), 200, "https://shop.example", true},
+		{"other origin beside a listed one and *", []string{"https://shop.example", "*"}, http.MethodPost, post("https://evil.example"), 200, "*", false},
+		{"preflight, unlisted origin", []string{"https://shop.example"}, http.MethodOptions, preflight("https://evil.example"), 403, "", false},
+		{"preflight, null origin, not listed", []string{"https://shop.example"}, http.MethodOptions, preflight("null"), 403, "", false},
+		{"post from a listed origin", []string{"https://shop.example"}, http.MethodPost, post("https://shop.example"), 200, "https://shop.example", true},
+		{"post from an unlisted origin is served, not readable", []string{"https://shop.example"}, http.MethodPost, post("https://evil.example"), 200, "", false},
+		{"CORS off", nil, http.MethodOptions, preflight("https://shop.example"), 405, "", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -263,9 +275,47 @@ func TestCORS(t *testing.T) {
 			if tc.wantStatus == 204 && (w.Header().Get("Access-Control-Allow-Methods") == "" || w.Header().Get("Access-Control-Max-Age") == "") {
 				t.Errorf("preflight answer lacks methods or max-age: %v", w.Header())
 			}
-			if creds := w.Header().Get("Access-Control-Allow-Credentials"); (tc.wantAllowed != "") != (creds == "true") {
-				t.Errorf("Access-Control-Allow-Credentials %q with allowed origin %q", creds, tc.wantAllowed)
+			if creds := w.Header().Get("Access-Control-Allow-Credentials"); (creds == "true") != tc.wantCreds {
+				t.Errorf("Access-Control-Allow-Credentials %q, want credentials %v", creds, tc.wantCreds)
 			}
 		})
+	}
+}
+
+// Routes other than the collection routes carry no CORS headers, whatever
+// the origin: health checks, unknown paths and the admin surface mounted on
+// the collector's port.
+func TestCORSOnlyOnCollectionRoutes(t *testing.T) {
+	adm := admin.New(admin.Config{}, admin.Deps{
+		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Stats:         func() any { return map[string]any{"spool": map[string]any{}} },
+		CollectorAddr: "127.0.0.1:8080",
+	})
+	cfg := server.DefaultOptions()
+	cfg.CORSOrigins = []string{"*", "https://shop.example"}
+	contracts, _, _ := contract.LoadDir("../scaffold/template/contracts")
+	p := pipeline.New(contract.NewRegistry(contracts), event.Collector{Name: "accord"}, "default")
+	srv := server.New(cfg, p, &recorder{}, []protocol.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: protocol.Plain(selfdesc.Decode)}},
+		slog.New(slog.NewTextHandler(io.Discard, nil)), server.WithAdmin(adm))
+	for _, origin := range []string{"https://evil.example", "null", "https://shop.example"} {
+		for _, tc := range []struct{ method, path string }{
+			{http.MethodGet, "/stats"},
+			{http.MethodOptions, "/stats"},
+			{http.MethodGet, "/healthz"},
+			{http.MethodGet, "/nope"},
+		} {
+			w := do(srv.Handler(), tc.method, tc.path, nil, "Origin", origin, "Access-Control-Request-Method", "GET")
+			for k := range w.Header() {
+				if strings.HasPrefix(k, "Access-Control-") {
+					t.Errorf("%s %s from %s: %s: %s", tc.method, tc.path, origin, k, w.Header().Get(k))
+				}
+			}
+		}
+	}
+	if w := do(srv.Handler(), http.MethodGet, "/stats", nil); w.Code != 200 || jsonBody(t, w)["protocols"] == nil {
+		t.Errorf("/stats through the collector's port: %d %s", w.Code, w.Body)
+	}
+	if w := do(srv.Handler(), http.MethodPost, "/events", []byte(pageView), "Origin", "https://shop.example"); w.Code != 200 || w.Header().Get("Access-Control-Allow-Origin") != "https://shop.example" {
+		t.Errorf("/events beside the admin routes: %d %v", w.Code, w.Header())
 	}
 }

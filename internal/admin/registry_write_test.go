@@ -1,4 +1,4 @@
-package server_test
+package admin_test
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/accord-events/accord/internal/server"
+	"github.com/accord-events/accord/internal/admin"
 )
 
 // newWritableRegistry serves a copy of the scaffold's contracts with schema
@@ -20,7 +20,7 @@ import (
 // reload can make what it wrote served.
 func newWritableRegistry(t *testing.T, keys ...string) (*httptest.Server, string) {
 	t.Helper()
-	return newRegistryServer(t, func(dir string) server.Option { return server.WithRegistryWrites(dir, keys) })
+	return newRegistryServer(t, func(_ string, _ *admin.Config, deps *admin.Deps) { deps.APIKeys = keys })
 }
 
 // writeReq sends a schema write with the given headers (name, value, ...).
@@ -206,7 +206,8 @@ func TestRegistryWriteJudgesTheNextVersion(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "com.example/user/jsonschema/1-0-2"), []byte(userVersion(t, "1-0-2", plans101)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if status, body := doAPI(t, "POST", ts.URL+"/api/cache/purge", ""); status != 200 {
+	// With keys configured a purge needs one too.
+	if status, _, body := writeReq(t, "POST", ts.URL+"/api/cache/purge", "", "apikey", "k1"); status != 200 {
 		t.Fatalf("purge: %d %s", status, body)
 	}
 	// 1-0-1 adds "staff", which 1-0-2 then removes: a REVISION from 1-0-1 to 1-0-2.

@@ -1,7 +1,6 @@
-package server
+package admin
 
 import (
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -9,38 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/accord-events/accord/internal/atomicfile"
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/contract/compat"
+	"github.com/accord-events/accord/internal/web"
 )
-
-// WithRegistryWrites takes schema writes on the registry API (PUT
-// /api/schemas/{vendor}/{name}/{format}/{version} and POST /api/schemas)
-// from clients holding one of keys: a schema that compiles, whose version is
-// new, honest about its changes and leaves no gap is written into dir, the
-// contracts directory, and served at once through WithRegistry's reloader.
-// With no keys every write is refused.
-func WithRegistryWrites(dir string, keys []string) Option {
-	return func(s *Server) {
-		wr := &registryWrites{dir: dir}
-		for _, k := range keys {
-			wr.keys = append(wr.keys, []byte(k))
-		}
-		s.writes = wr
-	}
-}
-
-// registryWrites is what schema writes need: where contracts are stored and
-// who may write them.
-type registryWrites struct {
-	dir  string
-	keys [][]byte
-	// mu serialises writes, so that each one is judged against the versions
-	// the one before it left.
-	mu sync.Mutex
-}
 
 // written is the answer to an accepted write: the key, the file it is stored
 // in, and whether it was created or was already there.
@@ -62,7 +35,7 @@ type refusal struct {
 }
 
 // readOrWrite serves GET and HEAD with read and method with write.
-func (s *Server) readOrWrite(method string, read, write http.HandlerFunc) http.HandlerFunc {
+func (a *Admin) readOrWrite(method string, read, write http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodGet, http.MethodHead:
@@ -70,61 +43,60 @@ func (s *Server) readOrWrite(method string, read, write http.HandlerFunc) http.H
 		case method:
 			write(w, r)
 		default:
-			methodNotAllowed(w, r, "GET, HEAD, "+method)
+			web.MethodNotAllowed(w, r, "GET, HEAD, "+method)
 		}
 	}
 }
 
 // putSchema stores the body under the key its path names.
-func (s *Server) putSchema(w http.ResponseWriter, r *http.Request) {
+func (a *Admin) putSchema(w http.ResponseWriter, r *http.Request) {
 	key, err := contract.ParseKey(pathKey(r))
 	if err != nil {
-		writeError(w, r, http.StatusBadRequest, errorBody{Error: fmt.Sprintf("%q is not a schema key; use the form vendor/name/jsonschema/M-R-A", pathKey(r))})
+		web.WriteError(w, r, http.StatusBadRequest, web.ErrorBody{Error: fmt.Sprintf("%q is not a schema key; use the form vendor/name/jsonschema/M-R-A", pathKey(r))})
 		return
 	}
-	s.writeSchema(w, r, key)
+	a.writeSchema(w, r, key)
 }
 
 // postSchema stores the body under the key its self block names.
-func (s *Server) postSchema(w http.ResponseWriter, r *http.Request) {
-	s.writeSchema(w, r, contract.Key{})
+func (a *Admin) postSchema(w http.ResponseWriter, r *http.Request) {
+	a.writeSchema(w, r, contract.Key{})
 }
 
-func (s *Server) writeSchema(w http.ResponseWriter, r *http.Request, want contract.Key) {
-	if !s.authorizeWrite(w, r) {
+func (a *Admin) writeSchema(w http.ResponseWriter, r *http.Request, want contract.Key) {
+	if !a.authorizeWrite(w, r) {
 		return
 	}
-	body, ok := s.readAPIBody(w, r)
+	body, ok := a.readAPIBody(w, r)
 	if !ok {
 		return
 	}
 	// $refs to other contracts resolve in the directory the write goes to,
 	// as they will when the watcher loads it; nothing else is loaded.
-	c, err := contract.CompileWith(body, contract.Key{}, "", contract.DirDocuments(s.writes.dir))
+	c, err := contract.CompileWith(body, contract.Key{}, "", contract.DirDocuments(a.deps.ContractsDir))
 	if err != nil {
-		writeError(w, r, http.StatusUnprocessableEntity, errorBody{Error: "the schema does not compile: " + err.Error()})
+		web.WriteError(w, r, http.StatusUnprocessableEntity, web.ErrorBody{Error: "the schema does not compile: " + err.Error()})
 		return
 	}
 	if want != (contract.Key{}) && c.Key != want {
-		writeError(w, r, http.StatusUnprocessableEntity, errorBody{Error: fmt.Sprintf("the self block names %s but the path names %s; make them agree", c.Key.Path(), want.Path())})
+		web.WriteError(w, r, http.StatusUnprocessableEntity, web.ErrorBody{Error: fmt.Sprintf("the self block names %s but the path names %s; make them agree", c.Key.Path(), want.Path())})
 		return
 	}
 	for _, part := range []string{c.Key.Vendor, c.Key.Name} {
 		// The key becomes a path under contracts.dir: no part may climb out
 		// of it, or hide (the watcher skips dot files).
 		if strings.HasPrefix(part, ".") {
-			writeError(w, r, http.StatusUnprocessableEntity, errorBody{Error: fmt.Sprintf("%q cannot be a vendor or name: it starts with a dot; name it with letters, digits, '-', '_' and inner dots", part)})
+			web.WriteError(w, r, http.StatusUnprocessableEntity, web.ErrorBody{Error: fmt.Sprintf("%q cannot be a vendor or name: it starts with a dot; name it with letters, digits, '-', '_' and inner dots", part)})
 			return
 		}
 	}
-	wr := s.writes
-	wr.mu.Lock()
-	defer wr.mu.Unlock()
+	a.writeMu.Lock()
+	defer a.writeMu.Unlock()
 
-	path := filepath.Join(wr.dir, c.Key.Vendor, c.Key.Name, c.Key.Format, c.Version)
+	path := filepath.Join(a.deps.ContractsDir, c.Key.Vendor, c.Key.Name, c.Key.Format, c.Version)
 	c.Source = path
 	var versions []*contract.Contract
-	for _, old := range s.registry.Contracts() {
+	for _, old := range a.deps.Registry.Contracts() {
 		if old.Key.Vendor != c.Key.Vendor || old.Key.Name != c.Key.Name || old.Key.Format != c.Key.Format {
 			continue
 		}
@@ -133,44 +105,44 @@ func (s *Server) writeSchema(w http.ResponseWriter, r *http.Request, want contra
 			continue
 		}
 		if contract.SameDocument(old.Document, body) {
-			writeJSON(w, http.StatusOK, written{Key: c.URI, Location: old.Source, Status: "unchanged"})
+			web.WriteJSON(w, http.StatusOK, written{Key: c.URI, Location: old.Source, Status: "unchanged"})
 			return
 		}
-		writeError(w, r, http.StatusConflict, errorBody{Error: fmt.Sprintf("%s already exists with another document, and a published version never changes; publish the change as a new version", c.URI)})
+		web.WriteError(w, r, http.StatusConflict, web.ErrorBody{Error: fmt.Sprintf("%s already exists with another document, and a published version never changes; publish the change as a new version", c.URI)})
 		return
 	}
 	for _, p := range []string{path, path + ".json"} {
 		if _, err := os.Stat(p); err == nil {
-			writeError(w, r, http.StatusConflict, errorBody{Error: fmt.Sprintf("%s is not served but its file %s exists (it does not compile: see POST /api/cache/purge); fix or remove the file", c.URI, p)})
+			web.WriteError(w, r, http.StatusConflict, web.ErrorBody{Error: fmt.Sprintf("%s is not served but its file %s exists (it does not compile: see POST /api/cache/purge); fix or remove the file", c.URI, p)})
 			return
 		}
 	}
 	if ref := judgeVersion(versions, c); ref != nil {
-		ref.RequestID = requestID(r)
-		writeJSON(w, http.StatusConflict, ref)
+		ref.RequestID = web.RequestID(r)
+		web.WriteJSON(w, http.StatusConflict, ref)
 		return
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		s.log.Error("write schema", "request_id", requestID(r), "schema", c.URI, "err", err)
-		writeError(w, r, http.StatusInternalServerError, errorBody{Error: "the schema could not be stored: " + err.Error()})
+		a.log.Error("write schema", "request_id", web.RequestID(r), "schema", c.URI, "err", err)
+		web.WriteError(w, r, http.StatusInternalServerError, web.ErrorBody{Error: "the schema could not be stored: " + err.Error()})
 		return
 	}
 	// Through a hidden temporary file, so a reload sees the whole file or
 	// none of it (the watcher skips hidden files).
 	if err := atomicfile.Write(path, body, 0o644); err != nil {
-		s.log.Error("write schema", "request_id", requestID(r), "schema", c.URI, "err", err)
-		writeError(w, r, http.StatusInternalServerError, errorBody{Error: "the schema could not be stored: " + err.Error()})
+		a.log.Error("write schema", "request_id", web.RequestID(r), "schema", c.URI, "err", err)
+		web.WriteError(w, r, http.StatusInternalServerError, web.ErrorBody{Error: "the schema could not be stored: " + err.Error()})
 		return
 	}
-	if s.reloader != nil {
-		if _, err := s.reloader.Reload(); err != nil {
-			s.log.Error("reload after schema write", "request_id", requestID(r), "schema", c.URI, "err", err)
-			writeError(w, r, http.StatusInternalServerError, errorBody{Error: fmt.Sprintf("the schema was stored in %s but the contracts could not be reloaded: %v; POST /api/cache/purge to try again", path, err)})
+	if a.deps.Reloader != nil {
+		if _, err := a.deps.Reloader.Reload(); err != nil {
+			a.log.Error("reload after schema write", "request_id", web.RequestID(r), "schema", c.URI, "err", err)
+			web.WriteError(w, r, http.StatusInternalServerError, web.ErrorBody{Error: fmt.Sprintf("the schema was stored in %s but the contracts could not be reloaded: %v; POST /api/cache/purge to try again", path, err)})
 			return
 		}
 	}
-	s.log.Info("schema published", "request_id", requestID(r), "schema", c.URI, "file", path)
-	writeJSON(w, http.StatusCreated, written{Key: c.URI, Location: path, Status: "created"})
+	a.log.Info("schema published", "request_id", web.RequestID(r), "schema", c.URI, "file", path)
+	web.WriteJSON(w, http.StatusCreated, written{Key: c.URI, Location: path, Status: "created"})
 }
 
 // judgeVersion checks c's place among the other versions of its contract:
@@ -241,43 +213,35 @@ func bumped(v contract.SchemaVer, b compat.Bump) contract.SchemaVer {
 
 // authorizeWrite answers 403 when writes are turned off and 401 without one
 // of their keys, and reports whether the request may write.
-func (s *Server) authorizeWrite(w http.ResponseWriter, r *http.Request) bool {
-	if s.writes == nil || len(s.writes.keys) == 0 {
-		writeError(w, r, http.StatusForbidden, errorBody{Error: "schema writes are turned off on this server; to turn them on, list the keys that may write in contracts.api_keys (ACCORD_CONTRACTS_API_KEYS)"})
+func (a *Admin) authorizeWrite(w http.ResponseWriter, r *http.Request) bool {
+	if len(a.creds.apiKeys) == 0 {
+		web.WriteError(w, r, http.StatusForbidden, web.ErrorBody{Error: "schema writes are turned off on this server; to turn them on, list the keys that may write in contracts.api_keys (ACCORD_CONTRACTS_API_KEYS)"})
 		return false
 	}
-	key := r.Header.Get("apikey")
-	if auth := r.Header.Get("Authorization"); key == "" && len(auth) > len("Bearer ") && strings.EqualFold(auth[:len("Bearer ")], "Bearer ") {
-		key = strings.TrimSpace(auth[len("Bearer "):])
+	if a.creds.apiKey(r) {
+		return true
 	}
-	if key == "" {
+	if r.Header.Get("apikey") == "" && r.Header.Get("Authorization") == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="accord registry"`)
-		writeError(w, r, http.StatusUnauthorized, errorBody{Error: "writing schemas needs an API key; send one of contracts.api_keys in an apikey header or as Authorization: Bearer KEY"})
+		web.WriteError(w, r, http.StatusUnauthorized, web.ErrorBody{Error: "writing schemas needs an API key; send one of contracts.api_keys in an apikey header or as Authorization: Bearer KEY"})
 		return false
 	}
-	match := 0
-	for _, k := range s.writes.keys {
-		match |= subtle.ConstantTimeCompare([]byte(key), k)
-	}
-	if match != 1 {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="accord registry", error="invalid_token"`)
-		writeError(w, r, http.StatusUnauthorized, errorBody{Error: "the API key is not one of contracts.api_keys"})
-		return false
-	}
-	return true
+	w.Header().Set("WWW-Authenticate", `Bearer realm="accord registry", error="invalid_token"`)
+	web.WriteError(w, r, http.StatusUnauthorized, web.ErrorBody{Error: "the API key is not one of contracts.api_keys"})
+	return false
 }
 
 // readAPIBody reads a registry API request body within server.max_body_bytes, or answers
 // 413 or 400.
-func (s *Server) readAPIBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+func (a *Admin) readAPIBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.deps.MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(w, r, http.StatusRequestEntityTooLarge, errorBody{Error: fmt.Sprintf("the body is larger than the limit of %d bytes (server.max_body_bytes)", s.cfg.MaxBodyBytes)})
+			web.WriteError(w, r, http.StatusRequestEntityTooLarge, web.ErrorBody{Error: fmt.Sprintf("the body is larger than the limit of %d bytes (server.max_body_bytes)", a.deps.MaxBodyBytes)})
 			return nil, false
 		}
-		writeError(w, r, http.StatusBadRequest, errorBody{Error: "the body could not be read: " + err.Error()})
+		web.WriteError(w, r, http.StatusBadRequest, web.ErrorBody{Error: "the body could not be read: " + err.Error()})
 		return nil, false
 	}
 	return body, true

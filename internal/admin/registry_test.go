@@ -1,4 +1,4 @@
-package server_test
+package admin_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/accord-events/accord/internal/admin"
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/pipeline"
@@ -21,10 +22,11 @@ import (
 )
 
 // newRegistryServer serves a copy of the scaffold's contracts with the
-// registry API, returning the server and the copy's directory. Polling is
-// off, so only a purge or a write's own reload changes what is served;
-// extra options may add to the server (writes).
-func newRegistryServer(t *testing.T, extra ...func(dir string) server.Option) (*httptest.Server, string) {
+// registry API, the admin surface mounted on a collector's port as accord
+// serve mounts it by default, returning the server and the copy's
+// directory. Polling is off, so only a purge or a write's own reload changes
+// what is served; extra may configure the admin surface (writes, auth).
+func newRegistryServer(t *testing.T, extra ...func(dir string, cfg *admin.Config, deps *admin.Deps)) (*httptest.Server, string) {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.CopyFS(dir, os.DirFS("../scaffold/template/contracts")); err != nil {
@@ -35,16 +37,23 @@ func newRegistryServer(t *testing.T, extra ...func(dir string) server.Option) (*
 	w := contract.NewWatcher(context.Background(), dir, reg, 0, log)
 	t.Cleanup(w.Close)
 	p := pipeline.New(reg, event.Collector{Name: "accord", Version: "test", Env: "test", Host: "h"}, "default")
-	opts := []server.Option{server.WithRegistry(reg, w)}
+	var cfg admin.Config
+	deps := admin.Deps{Logger: log, Registry: reg, Reloader: w, ContractsDir: dir, MaxBodyBytes: 1 << 20, CollectorAddr: "127.0.0.1:8080",
+		Stats: func() any { return map[string]any{} }}
 	for _, e := range extra {
-		opts = append(opts, e(dir))
+		e(dir, &cfg, &deps)
 	}
-	srv := server.New(server.DefaultOptions(), p, &recorder{}, []protocol.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: protocol.Plain(selfdesc.Decode)}},
-		log, opts...)
+	srv := server.New(server.DefaultOptions(), p, recorder{}, []protocol.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: protocol.Plain(selfdesc.Decode)}},
+		log, server.WithAdmin(admin.New(cfg, deps)))
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	return ts, dir
 }
+
+// recorder takes the collector's records, standing in for delivery.
+type recorder struct{}
+
+func (recorder) Deliver(context.Context, []*event.Envelope) error { return nil }
 
 const (
 	pageViewURI = "iglu:com.example/page_view/jsonschema/1-0-0"
