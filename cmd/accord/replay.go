@@ -94,12 +94,18 @@ the collector runs. See docs/reliability.md.`,
 				if err != nil {
 					return err
 				}
-				sinks, err := openSinks(ctx, plans, log)
+				sinks, err := newSinks(plans, nil, log)
 				if err != nil {
 					return err
 				}
 				svc, err := delivery.Start(delivery.Config{Logger: log}, sinks)
 				if err != nil {
+					return err
+				}
+				// Each sink was tried once; a replay does not wait for
+				// one that is down.
+				if err := svc.Ready(); err != nil {
+					_ = svc.Close(context.Background())
 					return err
 				}
 				deliver = svc.Deliver

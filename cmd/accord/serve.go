@@ -89,7 +89,7 @@ func serve(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	defer closeBackends()
-	sinks, err := openSinks(ctx, plans, log)
+	sinks, err := newSinks(plans, contracts, log)
 	if err != nil {
 		return err
 	}

@@ -142,20 +142,22 @@ func planSinks(cfg []config.Sink, types *sink.Types) ([]sinkPlan, error) {
 	return plans, errors.Join(errs...)
 }
 
-// openSinks opens every planned sink. On error it closes those already open.
-func openSinks(ctx context.Context, plans []sinkPlan, log *slog.Logger) ([]delivery.Sink, error) {
-	var opened []delivery.Sink
+// newSinks builds every planned sink, without I/O: delivery connects them,
+// retrying those whose store is down. contracts may be nil (no sink sees
+// contracts then).
+func newSinks(plans []sinkPlan, contracts sink.Contracts, log *slog.Logger) ([]delivery.Sink, error) {
+	var built []delivery.Sink
 	for _, p := range plans {
-		s, err := p.typ.Open(ctx, p.opts, sink.Deps{Logger: log.With("sink", p.cfg.Name)})
+		s, err := p.typ.New(p.opts, sink.Deps{Logger: log.With("sink", p.cfg.Name), Contracts: contracts})
 		if err != nil {
-			for _, n := range opened {
-				_ = n.Sink.Close()
+			for _, n := range built {
+				_ = n.Sink.Close(context.Background())
 			}
-			return nil, fmt.Errorf("open sink %s: %w", p.cfg.Name, err)
+			return nil, fmt.Errorf("build sink %s: %w", p.cfg.Name, err)
 		}
-		opened = append(opened, delivery.Sink{Name: p.cfg.Name, Records: sink.Selection(p.cfg.Records), Sink: s, Options: p.cfg.Delivery})
+		built = append(built, delivery.Sink{Name: p.cfg.Name, Records: sink.Selection(p.cfg.Records), Sink: s, Options: p.cfg.Delivery})
 	}
-	return opened, nil
+	return built, nil
 }
 
 // startDelivery opens the spool (when enabled) and starts delivering to
@@ -164,7 +166,7 @@ func openSinks(ctx context.Context, plans []sinkPlan, log *slog.Logger) ([]deliv
 func startDelivery(cfg config.Spool, sinks []delivery.Sink, log *slog.Logger) (*delivery.Service, func(ctx context.Context) error, error) {
 	closeSinks := func() {
 		for _, n := range sinks {
-			_ = n.Sink.Close()
+			_ = n.Sink.Close(context.Background())
 		}
 	}
 	dcfg := delivery.Config{WaitForSinks: cfg.Ack == config.AckSinks, DeadLetterDir: cfg.DeadLetterDir, Logger: log}

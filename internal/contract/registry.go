@@ -44,6 +44,10 @@ type Registry struct {
 	// generation counts Replace calls, so that what is derived from the
 	// contracts (a Segment tracking plan) knows when to derive it again.
 	generation atomic.Uint64
+
+	// changed is closed by the next Replace; nil until someone asks.
+	changeMu sync.Mutex
+	changed  chan struct{}
 }
 
 type snapshot struct {
@@ -91,6 +95,25 @@ func (r *Registry) Replace(contracts []*Contract) {
 	s.lookups.Store(&lookupCache{})
 	r.current.Store(s)
 	r.generation.Add(1)
+	r.changeMu.Lock()
+	if r.changed != nil {
+		close(r.changed)
+		r.changed = nil
+	}
+	r.changeMu.Unlock()
+}
+
+// Changed returns a channel that the next Replace closes. Those that derive
+// something from the contracts (a sink's tables) take the channel, then
+// read the contracts, and when it is closed take a new one and read again,
+// so no change slips between the two.
+func (r *Registry) Changed() <-chan struct{} {
+	r.changeMu.Lock()
+	defer r.changeMu.Unlock()
+	if r.changed == nil {
+		r.changed = make(chan struct{})
+	}
+	return r.changed
 }
 
 // Generation changes whenever the registry's contracts are replaced.

@@ -30,13 +30,39 @@ type recordingSink struct {
 	writes int
 	fail   func(batch []*event.Envelope) error
 	closed bool
+	// connect, when set, is what Connect does; connects counts its calls
+	// and connectedAt notes when each was made.
+	connect     func(ctx context.Context) error
+	connects    int
+	connectedAt []time.Time
+	connected   bool
+}
+
+func (s *recordingSink) Connect(ctx context.Context) error {
+	s.mu.Lock()
+	s.connects++
+	s.connectedAt = append(s.connectedAt, time.Now())
+	connect := s.connect
+	s.mu.Unlock()
+	if connect != nil {
+		if err := connect(ctx); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	s.connected = true
+	s.mu.Unlock()
+	return nil
 }
 
 func (s *recordingSink) Write(ctx context.Context, batch []*event.Envelope) error {
 	s.mu.Lock()
-	fail := s.fail
+	fail, connected := s.fail, s.connected
 	s.writes++
 	s.mu.Unlock()
+	if !connected {
+		return errors.New("write before connect")
+	}
 	if fail != nil {
 		if err := fail(batch); err != nil {
 			return err
@@ -51,7 +77,7 @@ func (s *recordingSink) Write(ctx context.Context, batch []*event.Envelope) erro
 	return nil
 }
 
-func (s *recordingSink) Close() error {
+func (s *recordingSink) Close(context.Context) error {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()

@@ -1,5 +1,11 @@
 // Package delivery moves records from the collector to the sinks.
 //
+// Each sink is built without I/O and connected here: a runner calls the
+// sink's Connect before anything else and, while it fails, again with the
+// same backoff as failed writes, so a store that is down at start never
+// stops the collector. With a spool the records wait there meanwhile; Stats
+// shows the sink as connecting, with its last connect error.
+//
 // With a spool, Deliver encodes a request's records and appends them to the
 // spool; it returns once they are durable there (or, with WaitForSinks, once
 // every sink has passed them), and the request is acknowledged after it.
@@ -17,7 +23,9 @@
 // spool to its cap: Deliver then fails with an error matching spool.ErrFull,
 // Ready reports it, and the collector answers 503 until sinks catch up.
 //
-// Without a spool, Deliver writes to every sink before it returns.
+// Without a spool, Deliver writes to every sink before it returns, and
+// refuses records (ErrNotConnected; Ready says so too) while any sink is
+// not connected, as nothing could hold them.
 //
 // The service counts, per sink, what it delivered, retried and
 // dead-lettered and its last error, and per contract the good and failed

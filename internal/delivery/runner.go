@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +32,11 @@ type runner struct {
 	// jsonOnly is set when the sink reads records as JSON only
 	// (sink.JSONOnly), so that the runner decodes no more than valid.
 	jsonOnly bool
+	// connected is set once the sink's Connect has succeeded; tried is
+	// closed once it has been tried for the first time, whatever came of it.
+	connected atomic.Bool
+	tried     chan struct{}
+	triedOnce sync.Once
 }
 
 // batch is what the read-ahead hands the delivering side: the records of
@@ -58,6 +64,11 @@ const commitEvery = 100 * time.Millisecond
 // batch while this one writes the current batch to the sink, so reading,
 // decoding and the sink's write overlap.
 func (r *runner) run(ctx context.Context) {
+	// Nothing is read for a sink before it is connected: the spool holds
+	// its records meanwhile, and its cursor stays where it is.
+	if !r.connect(ctx) {
+		return
+	}
 	log := r.svc.log.With("sink", r.Name)
 	readCtx, stopReading := context.WithCancel(ctx)
 	batches := make(chan batch, 1)
@@ -96,6 +107,42 @@ func (r *runner) run(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// connect calls the sink's Connect until it succeeds or ctx ends, waiting
+// between attempts as between failed writes: backoff_min doubling up to
+// backoff_max, with jitter. It reports whether the sink is connected.
+func (r *runner) connect(ctx context.Context) bool {
+	defer r.triedOnce.Do(func() { close(r.tried) })
+	log := r.svc.log.With("sink", r.Name)
+	for attempt := 1; ; attempt++ {
+		err := r.Sink.Sink.Connect(ctx)
+		if err == nil {
+			r.connected.Store(true)
+			if attempt > 1 {
+				log.Info("sink connected", "attempts", attempt)
+			}
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		r.counters.connectFailed(err)
+		wait := backoff(r.Options.BackoffMin, r.Options.BackoffMax, attempt)
+		log.Warn("sink not connected; retrying", "attempt", attempt, "retry_in", wait.Round(time.Millisecond), "err", err)
+		r.triedOnce.Do(func() { close(r.tried) })
+		if !sleep(ctx, wait) {
+			return false
+		}
+	}
+}
+
+// notConnected is the error of a direct write to a sink not yet connected.
+func (r *runner) notConnected() error {
+	if last := r.counters.snapshot(r.Name).LastConnectError; last != "" {
+		return fmt.Errorf("sink %s: %w (last attempt: %s)", r.Name, ErrNotConnected, last)
+	}
+	return fmt.Errorf("sink %s: %w", r.Name, ErrNotConnected)
 }
 
 // readAhead reads and decodes batches until ctx ends, then closes out.

@@ -36,6 +36,14 @@ type Config struct {
 	Logger        *slog.Logger
 }
 
+// ErrNotConnected is what a direct Deliver (no spool) returns while a sink
+// it must write to has not connected yet.
+var ErrNotConnected = errors.New("sink not connected")
+
+// closeGrace is how long each sink's Close may take, apart from the drain's
+// deadline (which may be spent by then).
+const closeGrace = 5 * time.Second
+
 // saveEvery is how often the counters are saved beside the spool.
 const saveEvery = 5 * time.Second
 
@@ -107,7 +115,7 @@ func Start(cfg Config, sinks []Sink) (*Service, error) {
 			prev[st.Name] = st
 		}
 		for _, sk := range sinks {
-			r := &runner{svc: s, Sink: sk, jsonOnly: readsJSONOnly(sk.Sink), deadLetter: &deadLetterFile{path: DeadLetterPath(cfg.DeadLetterDir, sk.Name)}}
+			r := &runner{svc: s, Sink: sk, jsonOnly: readsJSONOnly(sk.Sink), deadLetter: &deadLetterFile{path: DeadLetterPath(cfg.DeadLetterDir, sk.Name)}, tried: make(chan struct{})}
 			r.counters.restore(prev[sk.Name])
 			s.runners = append(s.runners, r)
 		}
@@ -116,7 +124,7 @@ func Start(cfg Config, sinks []Sink) (*Service, error) {
 		}
 	} else {
 		for _, sk := range sinks {
-			s.runners = append(s.runners, &runner{svc: s, Sink: sk, jsonOnly: readsJSONOnly(sk.Sink)})
+			s.runners = append(s.runners, &runner{svc: s, Sink: sk, jsonOnly: readsJSONOnly(sk.Sink), tried: make(chan struct{})})
 			if readsJSONOnly(sk.Sink) {
 				s.jsonSinks++
 			}
@@ -137,6 +145,21 @@ func Start(cfg Config, sinks []Sink) (*Service, error) {
 			defer s.wg.Done()
 			s.saveLoop(ctx)
 		}()
+		return s, nil
+	}
+	// Without a spool nothing holds records for a sink that is not
+	// connected, so requests are refused (503) until it is. Each sink is
+	// tried once before Start returns, so that a collector whose sinks
+	// are up takes requests from the first one.
+	for _, r := range s.runners {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			r.connect(ctx)
+		}()
+	}
+	for _, r := range s.runners {
+		<-r.tried
 	}
 	return s, nil
 }
@@ -249,6 +272,11 @@ func (buf *encodeBuf) encode(records []*event.Envelope) [][]byte {
 
 // deliverDirect writes records to every sink that wants them, in order.
 func (s *Service) deliverDirect(ctx context.Context, records []*event.Envelope) error {
+	for _, r := range s.runners {
+		if !r.connected.Load() {
+			return r.notConnected()
+		}
+	}
 	if s.jsonSinks > 1 {
 		// Encode each record once for all the sinks that write JSON,
 		// and forget the encoding after: the buffer is reused.
@@ -319,9 +347,17 @@ func (s *Service) signalCommit() {
 // Ready returns an error while the spool is full: from an append that met
 // the cap (or a full disk) until the spool has shrunk below the size it had
 // then, which happens when sinks pass a segment and it is deleted, or an
-// append succeeds with the spool under three quarters of its cap.
+// append succeeds with the spool under three quarters of its cap. A sink
+// not yet connected does not make a spooled service unready: the spool
+// holds its records. Without a spool it does, as Deliver refuses records
+// until every sink is connected.
 func (s *Service) Ready() error {
 	if s.cfg.Spool == nil {
+		for _, r := range s.runners {
+			if !r.connected.Load() {
+				return r.notConnected()
+			}
+		}
 		return nil
 	}
 	fullAt := s.fullAt.Load()
@@ -350,6 +386,10 @@ func (s *Service) Stats() Stats {
 	}
 	for _, r := range s.runners {
 		ss := r.counters.snapshot(r.Name)
+		ss.State = StateConnecting
+		if r.connected.Load() {
+			ss.State = StateConnected
+		}
 		ss.LagRecords, ss.LagBytes = lag[r.Name].LagRecords, lag[r.Name].LagBytes
 		st.Sinks = append(st.Sinks, ss)
 	}
@@ -380,7 +420,8 @@ func (s *Service) save() error {
 // Close stops delivery. With a spool it first lets the sinks deliver what
 // the spool held when Close was called, until ctx ends; what is left stays
 // in the spool for the next start. It then stops the runners, saves the
-// counters and closes the sinks (not the spool). Call it after the
+// counters and closes the sinks (not the spool), each within closeGrace of
+// its own. A sink still connecting stops trying. Call it after the
 // collector has stopped taking requests.
 func (s *Service) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() { s.closeErr = s.close(ctx) })
@@ -432,7 +473,10 @@ func (s *Service) close(ctx context.Context) error {
 		}
 	}
 	for _, r := range s.runners {
-		if err := r.Sink.Sink.Close(); err != nil {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeGrace)
+		err := r.Sink.Sink.Close(cctx)
+		cancel()
+		if err != nil {
 			errs = append(errs, fmt.Errorf("close sink %s: %w", r.Name, err))
 		}
 	}

@@ -73,7 +73,20 @@ type SinkStats struct {
 	// none has happened since the counters started.
 	LastError   string     `json:"last_error,omitempty"`
 	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
+	// State is "connecting" until the sink's Connect has succeeded, then
+	// "connected"; empty for a server that is not running.
+	State string `json:"state,omitempty"`
+	// LastConnectError is why the last failed Connect failed, and when;
+	// empty when none has failed since the server started.
+	LastConnectError   string     `json:"last_connect_error,omitempty"`
+	LastConnectErrorAt *time.Time `json:"last_connect_error_at,omitempty"`
 }
+
+// Sink states, as SinkStats.State shows them.
+const (
+	StateConnecting = "connecting"
+	StateConnected  = "connected"
+)
 
 // ContractStats counts the records accepted for one contract.
 type ContractStats struct {
@@ -88,6 +101,14 @@ type sinkCounters struct {
 	mu                               sync.Mutex
 	lastError                        string
 	lastErrorAt                      time.Time
+	connectError                     string
+	connectErrorAt                   time.Time
+}
+
+func (c *sinkCounters) connectFailed(err error) {
+	c.mu.Lock()
+	c.connectError, c.connectErrorAt = err.Error(), time.Now().UTC()
+	c.mu.Unlock()
 }
 
 func (c *sinkCounters) failed(err error) {
@@ -103,6 +124,10 @@ func (c *sinkCounters) snapshot(name string) SinkStats {
 	if c.lastError != "" {
 		at := c.lastErrorAt
 		st.LastError, st.LastErrorAt = c.lastError, &at
+	}
+	if c.connectError != "" {
+		at := c.connectErrorAt
+		st.LastConnectError, st.LastConnectErrorAt = c.connectError, &at
 	}
 	c.mu.Unlock()
 	return st
@@ -252,6 +277,8 @@ func ReadStats(spoolDir string) (Stats, error) {
 	for _, r := range sp.Readers {
 		s := bySink[r.Name]
 		s.Name, s.LagRecords, s.LagBytes = r.Name, r.LagRecords, r.LagBytes
+		// Connection is a running server's state, not a stopped one's.
+		s.State, s.LastConnectError, s.LastConnectErrorAt = "", "", nil
 		st.Sinks = append(st.Sinks, s)
 	}
 	return st, nil

@@ -483,6 +483,17 @@ func (r *Resolver) Purge() {
 	r.purges++
 }
 
+// Changed returns a channel closed at the next change of the local
+// contracts (a reload of the contracts directory, which a registry write and
+// a cache purge also do). Contracts in the backends change without notice;
+// the cache's TTL bounds how long an old one is served.
+func (r *Resolver) Changed() <-chan struct{} {
+	if r.local == nil {
+		return nil
+	}
+	return r.local.Changed()
+}
+
 // Stats returns the cache's counters.
 func (r *Resolver) Stats() Stats {
 	r.mu.RLock()

@@ -16,17 +16,30 @@ import (
 	"strings"
 	"time"
 
+	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
 )
 
-// Sink writes batches of records. Write is called with good and failed
-// records mixed; a sink keeps each kind in its own destination (a table, a
-// file). Write either stores the whole batch or returns an error; it must be
-// safe to call again with the same records (delivery is at least once, and
-// records carry event_id for deduplication).
+// Sink writes batches of records. Its life has three steps:
+//
+//   - Type.New builds it from its options without any I/O, so a
+//     configuration error is found at start and a store that is down is not.
+//   - Connect does the I/O (opens files, dials servers, creates tables).
+//     Delivery calls it before the first Write and, while it fails, again
+//     with backoff; the collector runs and the spool holds the records
+//     meanwhile. Calling it on a connected sink does nothing.
+//   - Close releases what Connect acquired, within ctx. It is safe on a
+//     sink that never connected, and after it Write returns an error.
+//
+// Write is called with good and failed records mixed; a sink keeps each
+// kind in its own destination (a table, a file). Write either stores the
+// whole batch or returns an error; it must be safe to call again with the
+// same records (delivery is at least once, and records carry event_id for
+// deduplication). A Write before Connect succeeded returns an error.
 type Sink interface {
+	Connect(ctx context.Context) error
 	Write(ctx context.Context, records []*event.Envelope) error
-	Close() error
+	Close(ctx context.Context) error
 }
 
 // JSONOnly is implemented by a sink that reads of a record nothing but its
@@ -55,8 +68,9 @@ type Type struct {
 	// with its defaults. Its fields carry yaml and doc tags; the
 	// configuration reference is generated from them.
 	NewOptions func() Options
-	// Open builds a sink from validated options.
-	Open func(ctx context.Context, opts Options, deps Deps) (Sink, error)
+	// New builds a sink from validated options, without I/O: the sink
+	// connects when delivery calls its Connect.
+	New func(opts Options, deps Deps) (Sink, error)
 	// ReadFailed, for a type that can read back the failed records it
 	// stored, calls fn with each one q matches, oldest first, stopping at
 	// fn's first error. accord replay reads failed records with it; nil
@@ -102,9 +116,30 @@ func (q FailedQuery) schemaMatches(schema string) bool {
 	return schema == q.Schema
 }
 
-// Deps is what the wiring hands every sink.
+// Deps is what the application hands every sink it builds.
 type Deps struct {
+	// Logger carries the sink's name (key "sink"); never nil when the
+	// application builds the sink.
 	Logger *slog.Logger
+	// Contracts are the contracts the collector validates against, for
+	// sinks that derive their layout from them (a table per contract, a
+	// Parquet schema). Nil when the sink is built outside the application
+	// (in a test, say).
+	Contracts Contracts
+}
+
+// Contracts is how a sink sees the contracts: it resolves a schema key as
+// the pipeline does (contracts.dir, the built-in contracts, then
+// contracts.backends through the cache) and hears when they change.
+type Contracts interface {
+	// Resolve returns the contract a schema key names, in any form a
+	// record's schema field holds.
+	Resolve(key string) (*contract.Contract, error)
+	// Changed returns a channel that is closed at the next change of the
+	// contracts (a reload of contracts.dir after an edit, a registry
+	// write, a cache purge). Take the channel before reading what it
+	// guards; once it is closed, take a new one and read again.
+	Changed() <-chan struct{}
 }
 
 // Types is a registry of sink types by name.

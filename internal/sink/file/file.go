@@ -32,12 +32,12 @@ func Type() sink.Type {
 		NewOptions: func() sink.Options {
 			return NewOptions()
 		},
-		Open: func(_ context.Context, opts sink.Options, deps sink.Deps) (sink.Sink, error) {
+		New: func(opts sink.Options, deps sink.Deps) (sink.Sink, error) {
 			o, ok := opts.(*Options)
 			if !ok {
-				return nil, fmt.Errorf("open file sink: options are %T, not *file.Options", opts)
+				return nil, fmt.Errorf("new file sink: options are %T, not *file.Options", opts)
 			}
-			return Open(*o, deps.Logger)
+			return New(*o, deps.Logger)
 		},
 	}
 }
@@ -55,14 +55,13 @@ type Sink struct {
 	now    func() time.Time
 	logger *slog.Logger
 
-	stop     chan struct{} // closed by Close to stop the age rotator
-	done     chan struct{} // closed when the age rotator has stopped
-	stopOnce sync.Once
-
-	mu     sync.Mutex // serialises writes and guards what follows
-	good   *file
-	failed *file
-	closed bool
+	mu        sync.Mutex    // serialises writes and guards what follows
+	stop      chan struct{} // closed by Close to stop the age rotator
+	done      chan struct{} // closed when the age rotator has stopped
+	good      *file
+	failed    *file
+	connected bool
+	closed    bool
 }
 
 // file is one of the sink's two files.
@@ -77,38 +76,74 @@ type file struct {
 	buf     []byte
 }
 
-// Open opens (creating when missing) the files and, with max_age set,
-// starts the goroutine that rotates them by age; Close stops it. logger may
-// be nil.
-func Open(opts Options, logger *slog.Logger) (*Sink, error) {
+// New returns a sink for the options; it touches no file until Connect.
+// logger may be nil.
+func New(opts Options, logger *slog.Logger) (*Sink, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	return open(opts, logger, time.Now)
+	return newSink(opts, logger, time.Now), nil
 }
 
-// open is Open without validation, with a clock, for tests.
-func open(opts Options, logger *slog.Logger, now func() time.Time) (*Sink, error) {
+// Open is New and Connect in one, for tools and tests that want a sink
+// ready to write.
+func Open(opts Options, logger *slog.Logger) (*Sink, error) {
+	s, err := New(opts, logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Connect(context.Background()); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// newSink is New without validation, with a clock, for tests.
+func newSink(opts Options, logger *slog.Logger, now func() time.Time) *Sink {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Sink{
+	return &Sink{
 		opts:   opts,
 		now:    now,
 		logger: logger,
 		good:   &file{path: opts.GoodPath},
 		failed: &file{path: opts.FailedPath},
 	}
-	for _, f := range []*file{s.good, s.failed} {
-		if err := s.openFile(f); err != nil {
-			return nil, errors.Join(err, s.closeFiles())
-		}
-	}
-	if opts.MaxAge > 0 {
-		s.stop, s.done = make(chan struct{}), make(chan struct{})
-		go s.rotateByAge()
+}
+
+// open is newSink and Connect, for tests.
+func open(opts Options, logger *slog.Logger, now func() time.Time) (*Sink, error) {
+	s := newSink(opts, logger, now)
+	if err := s.Connect(context.Background()); err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// Connect opens (creating when missing) the files and, with max_age set,
+// starts the goroutine that rotates them by age; Close stops it. On a
+// connected sink it does nothing; after a failure it can be called again.
+func (s *Sink) Connect(context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("connect file sink: sink is closed")
+	}
+	if s.connected {
+		return nil
+	}
+	for _, f := range []*file{s.good, s.failed} {
+		if err := s.openFile(f); err != nil {
+			return errors.Join(err, s.closeFiles())
+		}
+	}
+	s.connected = true
+	if s.opts.MaxAge > 0 {
+		s.stop, s.done = make(chan struct{}), make(chan struct{})
+		go s.rotateByAge(s.stop, s.done)
+	}
+	return nil
 }
 
 // openFile opens f for appending, creating it and its directory when
@@ -162,6 +197,9 @@ func (s *Sink) Write(_ context.Context, records []*event.Envelope) error {
 	defer s.mu.Unlock()
 	if s.closed {
 		return errors.New("write to file sink: sink is closed")
+	}
+	if !s.connected {
+		return errors.New("write to file sink: not connected")
 	}
 	if len(records) == 0 {
 		return nil
@@ -306,13 +344,13 @@ func (s *Sink) rotate(f *file) error {
 
 // rotateByAge rotates files once they reach max_age, even while no records
 // arrive, so that finished files appear on time for whatever picks them up.
-func (s *Sink) rotateByAge() {
-	defer close(s.done)
+func (s *Sink) rotateByAge(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
 	timer := time.NewTimer(s.opts.MaxAge)
 	defer timer.Stop()
 	for {
 		select {
-		case <-s.stop:
+		case <-stop:
 			return
 		case <-timer.C:
 		}
@@ -341,26 +379,31 @@ func (*Sink) ReadsJSONOnly() {}
 
 var _ sink.JSONOnly = (*Sink)(nil)
 
-// Close stops rotating, syncs the files to disk and closes them. A Write
-// after Close returns an error.
-func (s *Sink) Close() error {
-	s.stopOnce.Do(func() {
-		if s.stop != nil {
-			close(s.stop)
-			<-s.done
-		}
-	})
+// Close stops rotating, syncs the files to disk and closes them; ctx is not
+// needed, as the files are local. A Write after Close returns an error.
+func (s *Sink) Close(context.Context) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil
 	}
 	s.closed = true
+	stop, done := s.stop, s.done
+	s.mu.Unlock()
+	if stop != nil {
+		// Outside the lock, which a rotation under way holds.
+		close(stop)
+		<-done
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err := s.closeFiles(); err != nil {
 		return fmt.Errorf("close file sink: %w", err)
 	}
 	return nil
 }
+
+var _ sink.Sink = (*Sink)(nil)
 
 func (s *Sink) closeFiles() error {
 	var errs []error

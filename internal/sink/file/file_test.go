@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -136,7 +138,7 @@ func TestWriteSplitsGoodAndFailed(t *testing.T) {
 	if err := s.Write(ctx, []*event.Envelope{record("g3", true)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
+	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Write(ctx, []*event.Envelope{record("g4", true)}); err == nil {
@@ -164,7 +166,7 @@ func TestReopenAppendsAndEndsPartialLine(t *testing.T) {
 	if err := s.Write(context.Background(), []*event.Envelope{record("new", true)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
+	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(opts.GoodPath)
@@ -216,7 +218,7 @@ func TestRotationBySize(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := s.Close(); err != nil {
+			if err := s.Close(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			var got []string
@@ -273,7 +275,7 @@ func TestRotationByAgeOnWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer s.Close(context.Background())
 	write := func(b []*event.Envelope) {
 		t.Helper()
 		if err := s.Write(context.Background(), b); err != nil {
@@ -314,7 +316,7 @@ func TestRotationByAgeWithoutWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer s.Close(context.Background())
 	if err := s.Write(context.Background(), append(batch("a", 3, true), batch("f", 1, false)...)); err != nil {
 		t.Fatal(err)
 	}
@@ -373,7 +375,7 @@ func TestConcurrentWritersWithRotation(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if err := s.Close(); err != nil {
+	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	seen := map[string]int{}
@@ -458,17 +460,26 @@ func TestType(t *testing.T) {
 	dir := t.TempDir()
 	opts.GoodPath = filepath.Join(dir, "good.ndjson")
 	opts.FailedPath = filepath.Join(dir, "failed.ndjson")
-	s, err := typ.Open(context.Background(), opts, sink.Deps{})
+	s, err := typ.New(opts, sink.Deps{})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(opts.GoodPath); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("New created %s (stat: %v)", opts.GoodPath, err)
+	}
+	if err := s.Write(context.Background(), []*event.Envelope{record("g", true)}); err == nil {
+		t.Error("Write before Connect succeeded")
+	}
+	if err := s.Connect(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Write(context.Background(), []*event.Envelope{record("g", true)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
+	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
+	if err := s.Close(context.Background()); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
 	if got := readLines(t, opts.GoodPath); len(got) != 1 {

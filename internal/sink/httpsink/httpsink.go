@@ -88,10 +88,10 @@ func Type() sink.Type {
 		Name:       "http",
 		Doc:        "POSTs batches of records to an HTTP endpoint as NDJSON or a JSON array; any answer but 2xx is a failure.",
 		NewOptions: func() sink.Options { return NewOptions() },
-		Open: func(_ context.Context, opts sink.Options, _ sink.Deps) (sink.Sink, error) {
+		New: func(opts sink.Options, _ sink.Deps) (sink.Sink, error) {
 			o, ok := opts.(*Options)
 			if !ok {
-				return nil, fmt.Errorf("open http sink: options are %T, not *httpsink.Options", opts)
+				return nil, fmt.Errorf("new http sink: options are %T, not *httpsink.Options", opts)
 			}
 			return New(*o)
 		},
@@ -105,7 +105,9 @@ type Sink struct {
 	bufs   sync.Pool // of *bytes.Buffer, for request bodies
 }
 
-// New returns a sink for the options.
+// New returns a sink for the options. It is ready to write at once: Connect
+// has nothing to do, as every batch is a request of its own and a target
+// that is down shows as a failed write, which delivery retries.
 func New(opts Options) (*Sink, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -136,11 +138,19 @@ func (*Sink) ReadsJSONOnly() {}
 
 var _ sink.JSONOnly = (*Sink)(nil)
 
-// Close releases idle connections.
-func (s *Sink) Close() error {
+// Connect does nothing: there is no connection to hold between batches
+// (the client keeps idle ones for reuse), and probing the target with a
+// request it may not expect would be worse than the first write telling.
+func (s *Sink) Connect(context.Context) error { return nil }
+
+// Close releases idle connections; a request under way is ended by its
+// own context.
+func (s *Sink) Close(context.Context) error {
 	s.client.CloseIdleConnections()
 	return nil
 }
+
+var _ sink.Sink = (*Sink)(nil)
 
 func (s *Sink) post(ctx context.Context, target string, records []*event.Envelope) error {
 	if len(records) == 0 {

@@ -126,7 +126,7 @@ func TestWrite(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer s.Close()
+			defer s.Close(context.Background())
 			if err := s.Write(context.Background(), testRecords()); err != nil {
 				t.Fatal(err)
 			}

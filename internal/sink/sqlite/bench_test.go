@@ -45,7 +45,7 @@ func benchmarkWrite(b *testing.B, rowsPerInsert, perBatch int, newID func() stri
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
+	defer s.Close(context.Background())
 	s.rowsPerInsert = rowsPerInsert
 
 	// Every record gets a fresh id, as a duplicate would be skipped and

@@ -40,12 +40,12 @@ func Type() sink.Type {
 		NewOptions: func() sink.Options {
 			return NewOptions()
 		},
-		Open: func(ctx context.Context, opts sink.Options, deps sink.Deps) (sink.Sink, error) {
+		New: func(opts sink.Options, deps sink.Deps) (sink.Sink, error) {
 			o, ok := opts.(*Options)
 			if !ok {
-				return nil, fmt.Errorf("open sqlite sink: options are %T, not *sqlite.Options", opts)
+				return nil, fmt.Errorf("new sqlite sink: options are %T, not *sqlite.Options", opts)
 			}
-			return Open(ctx, *o, deps.Logger)
+			return New(*o, deps.Logger)
 		},
 		ReadFailed: func(ctx context.Context, opts sink.Options, q sink.FailedQuery, fn func(*event.Envelope) error) error {
 			o, ok := opts.(*Options)
@@ -80,16 +80,17 @@ type driverConn interface {
 // argument conversion was a third of the bytes a write allocated, and a
 // single writer has no use for a pool.
 type Sink struct {
+	opts   Options
 	logger *slog.Logger
+
+	mu sync.Mutex // serialises writers and guards everything below
 	// The checkpointer copies the WAL into the database file on a
 	// connection of its own, so that writes never wait for it.
 	checkpointer driverConn
 	kick         chan struct{} // asks the checkpointer to run; buffered
 	stop         chan struct{} // closed by Close
 	done         chan struct{} // closed when the checkpointer has stopped
-	stopOnce     sync.Once
-
-	mu     sync.Mutex // serialises writers and guards everything below
+	// conn is the writing connection; nil until Connect succeeds.
 	conn   driverConn
 	good   *table
 	failed *table
@@ -110,36 +111,64 @@ type Sink struct {
 // checkpoints.
 const checkpointEvery = 4 << 20
 
-// Open opens (creating when missing) the database file and its tables, and
-// starts the goroutine that checkpoints the WAL; Close stops it. logger may
-// be nil.
-func Open(ctx context.Context, opts Options, logger *slog.Logger) (*Sink, error) {
+// New returns a sink for the options; it touches no file until Connect.
+// logger may be nil.
+func New(opts Options, logger *slog.Logger) (*Sink, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
-	}
-	if dir := filepath.Dir(opts.Path); dir != "." {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("create directory for sqlite database %s: %w", opts.Path, err)
-		}
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	c, err := openConn(opts)
+	return &Sink{opts: opts, logger: logger, rowsPerInsert: rowsPerInsert}, nil
+}
+
+// Open is New and Connect in one, for tools and tests that want a sink
+// ready to write.
+func Open(ctx context.Context, opts Options, logger *slog.Logger) (*Sink, error) {
+	s, err := New(opts, logger)
 	if err != nil {
 		return nil, err
 	}
-	s := &Sink{logger: logger, conn: c, rowsPerInsert: rowsPerInsert}
+	if err := s.Connect(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Connect opens (creating when missing) the database file and its tables,
+// and starts the goroutine that checkpoints the WAL; Close stops it. On a
+// connected sink it does nothing; after a failure it can be called again.
+func (s *Sink) Connect(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("connect sqlite sink: sink is closed")
+	}
+	if s.conn != nil {
+		return nil
+	}
+	opts := s.opts
+	if dir := filepath.Dir(opts.Path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("create directory for sqlite database %s: %w", opts.Path, err)
+		}
+	}
+	c, err := openConn(opts)
+	if err != nil {
+		return err
+	}
+	s.conn = c
 	if err := s.init(ctx, opts); err != nil {
-		return nil, errors.Join(err, s.closeAll())
+		return errors.Join(err, s.closeAll())
 	}
 	if s.checkpointer, err = openConn(opts); err != nil {
-		return nil, errors.Join(err, s.closeAll())
+		return errors.Join(err, s.closeAll())
 	}
 	s.kick = make(chan struct{}, 1)
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
-	go s.checkpoint()
-	return s, nil
+	go s.checkpoint(s.checkpointer, s.kick, s.stop, s.done)
+	return nil
 }
 
 func openConn(opts Options) (driverConn, error) {
@@ -161,15 +190,15 @@ func openConn(opts Options) (driverConn, error) {
 // here took about a quarter off the time a write takes (the CPU it costs
 // is the same, spent beside the writer). A PASSIVE checkpoint never blocks
 // the writer or readers.
-func (s *Sink) checkpoint() {
-	defer close(s.done)
+func (s *Sink) checkpoint(conn driverConn, kick, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
 	for {
 		select {
-		case <-s.stop:
+		case <-stop:
 			return
-		case <-s.kick:
+		case <-kick:
 		}
-		if _, err := s.checkpointer.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)", nil); err != nil {
+		if _, err := conn.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)", nil); err != nil {
 			// The writer's own checkpoint, past wal_autocheckpoint,
 			// still keeps the WAL from growing without bound.
 			s.logger.Warn("sqlite sink: checkpoint the WAL", "err", err)
@@ -253,6 +282,9 @@ func (s *Sink) Write(ctx context.Context, records []*event.Envelope) error {
 	defer s.mu.Unlock()
 	if s.closed {
 		return errors.New("write to sqlite sink: sink is closed")
+	}
+	if s.conn == nil {
+		return errors.New("write to sqlite sink: not connected")
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("write to sqlite sink: %w", err)
@@ -359,25 +391,33 @@ func (s *Sink) insertChunk(ctx context.Context, t *table, records []*event.Envel
 	return nil
 }
 
-// Close stops the checkpointer and closes the database. A Write after
-// Close returns an error.
-func (s *Sink) Close() error {
-	s.stopOnce.Do(func() {
-		close(s.stop)
-		<-s.done
-	})
+// Close stops the checkpointer and closes the database; ctx is not needed,
+// as closing waits for nothing but the local file. A Write after Close
+// returns an error.
+func (s *Sink) Close(context.Context) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil
 	}
 	s.closed = true
+	stop, done := s.stop, s.done
+	s.mu.Unlock()
+	if stop != nil {
+		// Outside the lock: a checkpoint under way finishes first.
+		close(stop)
+		<-done
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err := s.closeAll(); err != nil {
 		return fmt.Errorf("close sqlite sink: %w", err)
 	}
 	return nil
 }
 
+// closeAll closes whatever Connect opened and forgets it, so that a failed
+// Connect can be tried again.
 func (s *Sink) closeAll() error {
 	var errs []error
 	for _, t := range []*table{s.good, s.failed} {
@@ -393,5 +433,8 @@ func (s *Sink) closeAll() error {
 	if s.conn != nil {
 		errs = append(errs, s.conn.Close())
 	}
+	s.good, s.failed, s.checkpointer, s.conn = nil, nil, nil, nil
 	return errors.Join(errs...)
 }
+
+var _ sink.Sink = (*Sink)(nil)

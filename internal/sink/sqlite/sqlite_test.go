@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -93,7 +94,7 @@ func openTest(t *testing.T, edit func(*Options)) (*Sink, *sql.DB, Options) {
 		t.Fatalf("Open: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
+		if err := s.Close(context.Background()); err != nil {
 			t.Errorf("Close: %v", err)
 		}
 	})
@@ -524,20 +525,34 @@ func TestOpenThroughType(t *testing.T) {
 	dir := t.TempDir()
 	opts.Path = filepath.Join(dir, "a b", "c?d#e%20.db")
 	ctx := context.Background()
-	s, err := typ.Open(ctx, opts, sink.Deps{})
+	s, err := typ.New(opts, sink.Deps{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// New does no I/O: the directory appears only at Connect, and a
+	// Write before it is refused.
+	if _, err := os.Stat(filepath.Join(dir, "a b")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("New created %s (stat: %v)", filepath.Join(dir, "a b"), err)
+	}
+	if err := s.Write(ctx, []*event.Envelope{goodRecord("g")}); err == nil {
+		t.Error("Write before Connect succeeded")
+	}
+	if err := s.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Connect(ctx); err != nil {
+		t.Fatalf("second Connect: %v", err)
 	}
 	if err := s.Write(ctx, []*event.Envelope{goodRecord("g"), failedRecord("f")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
+	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Write(ctx, []*event.Envelope{goodRecord("h")}); err == nil {
 		t.Error("Write after Close succeeded")
 	}
-	if err := s.Close(); err != nil {
+	if err := s.Close(context.Background()); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
 	entries, err := os.ReadDir(filepath.Join(dir, "a b"))
@@ -554,11 +569,14 @@ func TestOpenThroughType(t *testing.T) {
 	}
 
 	// Opening again keeps what is stored.
-	s, err = typ.Open(ctx, opts, sink.Deps{})
+	s, err = typ.New(opts, sink.Deps{})
 	if err != nil {
-		t.Fatalf("reopen: %v", err)
+		t.Fatal(err)
 	}
-	defer s.Close()
+	if err := s.Connect(ctx); err != nil {
+		t.Fatalf("reconnect: %v", err)
+	}
+	defer s.Close(context.Background())
 	if err := s.Write(ctx, []*event.Envelope{goodRecord("g"), goodRecord("h")}); err != nil {
 		t.Fatal(err)
 	}
@@ -574,6 +592,58 @@ func TestOpenThroughType(t *testing.T) {
 	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index'
 		AND name IN ('events_collected_at', 'events_schema', 'failed_events_collected_at', 'failed_events_schema')`).Scan(&indexes); err != nil || indexes != 4 {
 		t.Errorf("found %d of the 4 indexes (%v)", indexes, err)
+	}
+}
+
+// A Connect that fails leaves nothing half open, and a later one succeeds
+// once the cause is gone: delivery retries it that way.
+func TestConnectAgainAfterFailure(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "data")
+	if err := os.WriteFile(blocker, []byte("a file where the directory should be"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := *NewOptions()
+	opts.Path = filepath.Join(blocker, "accord.db")
+	s, err := New(opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	ctx := context.Background()
+	if err := s.Connect(ctx); err == nil || !strings.Contains(err.Error(), blocker) {
+		t.Fatalf("Connect with a file in the way = %v, want an error naming %s", err, blocker)
+	}
+	if err := s.Write(ctx, []*event.Envelope{goodRecord("g")}); err == nil {
+		t.Fatal("Write after a failed Connect succeeded")
+	}
+	if err := os.Remove(blocker); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Connect(ctx); err != nil {
+		t.Fatalf("Connect once the way is clear: %v", err)
+	}
+	if err := s.Write(ctx, []*event.Envelope{goodRecord("g")}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, readDB(t, opts.Path), "events"); n != 1 {
+		t.Errorf("events holds %d rows, want 1", n)
+	}
+}
+
+// Close on a sink that never connected has nothing to release.
+func TestCloseUnconnected(t *testing.T) {
+	opts := *NewOptions()
+	opts.Path = filepath.Join(t.TempDir(), "accord.db")
+	s, err := New(opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Connect(context.Background()); err == nil {
+		t.Error("Connect after Close succeeded")
 	}
 }
 
@@ -760,7 +830,7 @@ func TestOpenAddsColumnsMissingFromOlderTables(t *testing.T) {
 	if err := s.Write(context.Background(), []*event.Envelope{rec}); err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
+	s.Close(context.Background())
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)

@@ -34,10 +34,10 @@ func Type() sink.Type {
 		NewOptions: func() sink.Options {
 			return NewOptions()
 		},
-		Open: func(_ context.Context, opts sink.Options, _ sink.Deps) (sink.Sink, error) {
+		New: func(opts sink.Options, _ sink.Deps) (sink.Sink, error) {
 			o, ok := opts.(*Options)
 			if !ok {
-				return nil, fmt.Errorf("open stdout sink: options are %T, not *stdout.Options", opts)
+				return nil, fmt.Errorf("new stdout sink: options are %T, not *stdout.Options", opts)
 			}
 			failed := io.Writer(os.Stdout)
 			if o.FailedToStderr {
@@ -112,11 +112,16 @@ func (*Sink) ReadsJSONOnly() {}
 
 var _ sink.JSONOnly = (*Sink)(nil)
 
+// Connect does nothing: the writers are open already.
+func (s *Sink) Connect(context.Context) error { return nil }
+
 // Close stops the sink; it holds no buffered data and leaves the writers
 // open. A Write after Close returns an error.
-func (s *Sink) Close() error {
+func (s *Sink) Close(context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
 	return nil
 }
+
+var _ sink.Sink = (*Sink)(nil)

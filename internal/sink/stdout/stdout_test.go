@@ -102,7 +102,7 @@ func TestWriteSplitsGoodAndFailed(t *testing.T) {
 			if err := s.Write(context.Background(), batch); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Close(); err != nil {
+			if err := s.Close(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			if got := lines(t, good.buf.Bytes()); strings.Join(got, ",") != strings.Join(tc.wantGood, ",") {
@@ -179,11 +179,11 @@ func TestType(t *testing.T) {
 	if err := opts.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	s, err := typ.Open(context.Background(), opts, sink.Deps{})
+	s, err := typ.New(opts, sink.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
+	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 }
