@@ -227,3 +227,34 @@ func TestWatcherCloseStopsPolling(t *testing.T) {
 		t.Fatal("Close did not return after the context ended")
 	}
 }
+
+// Changed fires when the watcher swaps in an edit, and not before: a sink
+// that derives tables from contracts waits on it.
+func TestChangedFiresOnReload(t *testing.T) {
+	dir := t.TempDir()
+	writeContract(t, dir, "order", "1-0-0", testSchema("order", "1-0-0", "id"))
+	reg := NewRegistry(nil)
+	w := NewWatcher(context.Background(), dir, reg, 10*time.Millisecond, slog.New(slog.DiscardHandler))
+	defer w.Close()
+	changed := reg.Changed()
+	if _, err := reg.Resolve("iglu:com.acme/order/jsonschema/1-0-0"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-changed:
+		t.Fatal("Changed fired with nothing changed")
+	case <-time.After(50 * time.Millisecond):
+	}
+	writeContract(t, dir, "order", "1-0-1", testSchema("order", "1-0-1", "id"))
+	select {
+	case <-changed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Changed did not fire after a contract was added")
+	}
+	if _, err := reg.Resolve("iglu:com.acme/order/jsonschema/1-0-1"); err != nil {
+		t.Errorf("after Changed fired: %v", err)
+	}
+	if next := reg.Changed(); next == changed {
+		t.Error("Changed returned the closed channel again")
+	}
+}
