@@ -280,3 +280,15 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("two problems: %v, want both reported", err)
 	}
 }
+
+// An API key opens the registry API only: a path that starts with /api/
+// but cleans to another admin route is not served with it.
+func TestAPIKeyOpensNoOtherRouteThroughDotSegments(t *testing.T) {
+	a, _ := newAdmin(t, admin.Config{Auth: admin.Auth{Token: "tok"}}, "k1")
+	for _, path := range []string{"/api/../stats", "/api/%2e%2e/stats", "/api//../metrics"} {
+		w := adminReq(a, "GET", path, "apikey", "k1")
+		if w.Code == 200 || strings.Contains(w.Body.String(), "sinks") || strings.Contains(w.Body.String(), "accord_up") {
+			t.Errorf("GET %s with an API key: %d %s", path, w.Code, w.Body)
+		}
+	}
+}
