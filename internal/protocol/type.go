@@ -46,13 +46,15 @@ type Options interface {
 	Validate() error
 }
 
-// Resolver finds a contract by key, through every contract backend.
+// Resolver finds a contract by key, through every contract backend;
+// *contract.Registry and *registry.Resolver are ones.
 type Resolver interface {
 	Resolve(key string) (*contract.Contract, error)
 }
 
 // ContractSet is the contracts a team keeps in its own directory, with a
-// generation that changes whenever they are reloaded.
+// generation that changes whenever they are reloaded (Segment's tracking
+// plan is rebuilt then); *contract.Registry is one.
 type ContractSet interface {
 	Contracts() []*contract.Contract
 	Generation() uint64

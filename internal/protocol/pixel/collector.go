@@ -38,16 +38,11 @@ func (o Options) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Resolver finds a contract by key; *contract.Registry is one.
-type Resolver interface {
-	Resolve(key string) (*contract.Contract, error)
-}
-
 // Collector answers pixel requests. Its methods have the shape of the
 // server's decoders.
 type Collector struct {
 	opts     Options
-	resolver Resolver
+	resolver protocol.Resolver
 	// coercers caches one Coercer per contract key: building one reads the
 	// contract's schema, which costs more than a hit. An entry is rebuilt
 	// when its contract was replaced (hot reload), so the cache holds at
@@ -62,7 +57,7 @@ type cachedCoercer struct {
 }
 
 // NewCollector returns a pixel collector that finds contracts in resolver.
-func NewCollector(opts Options, resolver Resolver) *Collector {
+func NewCollector(opts Options, resolver protocol.Resolver) *Collector {
 	return &Collector{opts: opts, resolver: resolver}
 }
 

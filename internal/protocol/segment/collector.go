@@ -78,13 +78,6 @@ func (o Options) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Contracts is where the tracking plan comes from: the contracts, and a
-// generation that changes when they do. *contract.Registry is one.
-type Contracts interface {
-	Contracts() []*contract.Contract
-	Generation() uint64
-}
-
 // Collector answers Segment libraries: it checks the write key, reads the
 // messages, drops the ones already seen, and maps each to its contract
 // through the tracking plan the contracts declare, applying the source's
@@ -95,7 +88,7 @@ type Collector struct {
 	byKey     map[string]Source
 	decoder   Decoder
 	dedup     *Dedup
-	contracts Contracts
+	contracts protocol.ContractSet
 	counters  *protocol.Counters
 	now       func() time.Time
 
@@ -113,7 +106,7 @@ type planAt struct {
 }
 
 // NewCollector returns a Segment collector for validated options.
-func NewCollector(opts Options, contracts Contracts, counters *protocol.Counters) *Collector {
+func NewCollector(opts Options, contracts protocol.ContractSet, counters *protocol.Counters) *Collector {
 	c := &Collector{
 		opts:      opts,
 		byKey:     make(map[string]Source, len(opts.Sources)),
