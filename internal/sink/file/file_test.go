@@ -125,33 +125,6 @@ func testOptions(dir string) Options {
 	return opts
 }
 
-func TestWriteSplitsGoodAndFailed(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "new", "dir")
-	s, err := Open(testOptions(dir), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := s.Write(ctx, []*event.Envelope{record("g1", true), record("f1", false), record("g2", true)}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Write(ctx, []*event.Envelope{record("g3", true)}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Write(ctx, []*event.Envelope{record("g4", true)}); err == nil {
-		t.Error("Write after Close succeeded")
-	}
-	if got := strings.Join(readLines(t, filepath.Join(dir, "good.ndjson")), ","); got != "g1,g2,g3" {
-		t.Errorf("good.ndjson holds %s, want g1,g2,g3", got)
-	}
-	if got := strings.Join(readLines(t, filepath.Join(dir, "failed.ndjson")), ","); got != "f1" {
-		t.Errorf("failed.ndjson holds %s, want f1", got)
-	}
-}
-
 func TestReopenAppendsAndEndsPartialLine(t *testing.T) {
 	dir := t.TempDir()
 	opts := testOptions(dir)

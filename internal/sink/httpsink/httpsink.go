@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/accord-events/accord/internal/event"
@@ -103,6 +104,9 @@ type Sink struct {
 	opts   Options
 	client *http.Client
 	bufs   sync.Pool // of *bytes.Buffer, for request bodies
+	// closed is set by Close; writes after it fail rather than open new
+	// connections that nothing would release.
+	closed atomic.Bool
 }
 
 // New returns a sink for the options. It is ready to write at once: Connect
@@ -122,6 +126,9 @@ func New(opts Options) (*Sink, error) {
 // Write POSTs the good records to url and the failed ones to failed_url,
 // one request each.
 func (s *Sink) Write(ctx context.Context, records []*event.Envelope) error {
+	if s.closed.Load() {
+		return errors.New("write to http sink: sink is closed")
+	}
 	if s.opts.FailedURL == "" {
 		return s.post(ctx, s.opts.URL, records)
 	}
@@ -143,9 +150,10 @@ var _ sink.JSONOnly = (*Sink)(nil)
 // request it may not expect would be worse than the first write telling.
 func (s *Sink) Connect(context.Context) error { return nil }
 
-// Close releases idle connections; a request under way is ended by its
-// own context.
+// Close releases idle connections; a Write after Close returns an error.
+// A request under way finishes, and then releases its connection.
 func (s *Sink) Close(context.Context) error {
+	s.closed.Store(true)
 	s.client.CloseIdleConnections()
 	return nil
 }
@@ -186,6 +194,11 @@ func (s *Sink) post(ctx context.Context, target string, records []*event.Envelop
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
+	if s.closed.Load() {
+		// Close ran while this request was under way: release the
+		// connection it has just returned to the idle pool.
+		s.client.CloseIdleConnections()
+	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}

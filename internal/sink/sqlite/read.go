@@ -13,12 +13,13 @@ import (
 	"github.com/accord-events/accord/internal/sink/columns"
 )
 
-// envelopeJSON rebuilds a row as the envelope's JSON, so that reading back
-// goes through the same decoder as records read from the spool.
-var envelopeJSON = func() string {
+// envelopeJSON is an SQL expression that rebuilds a row of a table of the
+// columns cols as the envelope's JSON, so that reading back goes through
+// the same decoder as records read from the spool.
+func envelopeJSON(cols []columns.Column) string {
 	var b strings.Builder
 	b.WriteString("json_object(")
-	for _, c := range columns.Failed() {
+	for _, c := range cols {
 		if c.Member == "" {
 			continue // repeats part of another column
 		}
@@ -37,7 +38,7 @@ var envelopeJSON = func() string {
 	}
 	b.WriteString(")")
 	return b.String()
-}()
+}
 
 // ReadFailed calls fn with each failed record q selects, oldest first. It
 // opens the database read-only, so it can run beside a collector writing
@@ -76,7 +77,7 @@ func ReadFailed(ctx context.Context, opts Options, q sink.FailedQuery, fn func(*
 		where = append(where, "collected_at < ?")
 		args = append(args, q.Until.UTC().Format(event.TimeLayout))
 	}
-	query := "SELECT " + envelopeJSON + " FROM " + opts.FailedTable
+	query := "SELECT " + envelopeJSON(columns.Failed()) + " FROM " + opts.FailedTable
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}

@@ -392,67 +392,6 @@ func TestJSONColumnsAnswerJSONFunctions(t *testing.T) {
 	}
 }
 
-func TestConcurrentWritersLoseNothing(t *testing.T) {
-	s, db, _ := openTest(t, nil)
-	const writers, batches, perBatch = 8, 20, 37 // 37: chunks of 32, 4 and 1
-	var wg sync.WaitGroup
-	errs := make(chan error, writers)
-	for w := 0; w < writers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := 0; b < batches; b++ {
-				batch := make([]*event.Envelope, perBatch)
-				for i := range batch {
-					id := fmt.Sprintf("w%d-b%d-r%d", w, b, i)
-					if i%5 == 0 {
-						batch[i] = failedRecord(id)
-					} else {
-						batch[i] = goodRecord(id)
-					}
-				}
-				if err := s.Write(context.Background(), batch); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatalf("Write: %v", err)
-	}
-	failedPerBatch := (perBatch + 4) / 5
-	wantFailed := writers * batches * failedPerBatch
-	wantGood := writers*batches*perBatch - wantFailed
-	if n := count(t, db, "events"); n != wantGood {
-		t.Errorf("events holds %d rows, want %d", n, wantGood)
-	}
-	if n := count(t, db, "failed_events"); n != wantFailed {
-		t.Errorf("failed_events holds %d rows, want %d", n, wantFailed)
-	}
-	// Every id is there, in the right table.
-	for w := 0; w < writers; w++ {
-		for b := 0; b < batches; b++ {
-			for i := 0; i < perBatch; i++ {
-				table := "events"
-				if i%5 == 0 {
-					table = "failed_events"
-				}
-				var n int
-				id := fmt.Sprintf("w%d-b%d-r%d", w, b, i)
-				if err := db.QueryRow("SELECT count(*) FROM "+table+" WHERE event_id = ?", id).Scan(&n); err != nil {
-					t.Fatal(err)
-				}
-				if n != 1 {
-					t.Fatalf("%s holds %d rows for %s, want 1", table, n, id)
-				}
-			}
-		}
-	}
-}
-
 func TestWriteIsOneTransaction(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "accord.db")
 	// A failed table made beforehand that refuses one raw_encoding: the
