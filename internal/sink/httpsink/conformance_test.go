@@ -68,10 +68,11 @@ func TestConformance(t *testing.T) {
 					defer rc.mu.Unlock()
 					return sinktest.DecodeNDJSON(t, rc.good), sinktest.DecodeNDJSON(t, rc.failed)
 				},
-				Fail: func(f sinktest.Failure) {
+				Fail: func(f sinktest.Failure) bool {
 					rc.mu.Lock()
 					rc.failure = f
 					rc.mu.Unlock()
+					return true
 				},
 			}
 		},

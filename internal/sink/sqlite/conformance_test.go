@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink/columns"
@@ -18,16 +20,48 @@ func TestConformance(t *testing.T) {
 		New: func(t *testing.T) sinktest.Instance {
 			opts := NewOptions()
 			opts.Path = filepath.Join(t.TempDir(), "accord.db")
+			// A write waits this long for a lock another program holds
+			// before it fails.
+			opts.BusyTimeout = 50 * time.Millisecond
 			s, err := New(*opts, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
+			var locker *sql.Conn
 			return sinktest.Instance{
 				Sink:    s,
 				Options: opts,
 				Stored: func(t *testing.T) ([]*event.Envelope, []*event.Envelope) {
 					db := readDB(t, opts.Path)
 					return storedRecords(t, db, opts.GoodTable, columns.Good()), storedRecords(t, db, opts.FailedTable, columns.Failed())
+				},
+				// Another program holding the write lock (a long UPDATE
+				// run by hand on the file) is a transient failure: the
+				// write succeeds once the lock is free. SQLite has no
+				// refusal of records as such, nor a time to retry at.
+				Fail: func(f sinktest.Failure) bool {
+					ctx := context.Background()
+					switch f {
+					case sinktest.Transient:
+						var err error
+						if locker, err = readDB(t, opts.Path).Conn(ctx); err != nil {
+							t.Fatal(err)
+						}
+						if _, err := locker.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+							t.Fatal(err)
+						}
+						return true
+					case sinktest.None:
+						if locker != nil {
+							if _, err := locker.ExecContext(ctx, "ROLLBACK"); err != nil {
+								t.Fatal(err)
+							}
+							locker.Close()
+							locker = nil
+						}
+						return true
+					}
+					return false
 				},
 			}
 		},
