@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/accord-events/accord/internal/contract/schemawalk"
 	"github.com/accord-events/accord/internal/jsonpointer"
 	"github.com/accord-events/accord/internal/jsonscan"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -73,18 +74,22 @@ var typeBits = map[string]uint8{
 	"string": typeString, "array": typeArray, "object": typeObject,
 }
 
-// assertions the fast path does not implement: a schema using any of them is
-// left to the stock validator. Keywords not listed and not implemented are
-// annotations (title, description, x-accord, self, ...), which no validator
-// asserts.
-var unsupportedKeywords = map[string]bool{
-	"allOf": true, "anyOf": true, "oneOf": true, "not": true, "if": true, "then": true, "else": true,
-	"dependencies": true, "dependentSchemas": true, "dependentRequired": true,
-	"prefixItems": true, "contains": true, "minContains": true, "maxContains": true, "additionalItems": true,
-	"uniqueItems": true, "patternProperties": true, "propertyNames": true,
-	"unevaluatedItems": true, "unevaluatedProperties": true, "multipleOf": true,
-	"$dynamicRef": true, "$recursiveRef": true, "$dynamicAnchor": true, "$recursiveAnchor": true, "$anchor": true,
-	"contentSchema": true, "$vocabulary": true,
+// fastRefuses reports whether the fast path leaves a schema using keyword k
+// to the stock validator: every keyword that can reject a value (as
+// schemawalk knows them) and that the fast path does not implement, and the
+// anchors, vocabularies and content schemas that change what other keywords
+// mean. Names that are not keywords, and keywords that never reject
+// (title, description, x-accord, self, $defs, ...), are annotations.
+func fastRefuses(k string) bool {
+	switch k {
+	case "$ref", "contentEncoding", "contentMediaType":
+		// $ref is followed by ref; the stock validator does not assert
+		// content (AssertContent is off), so neither does the fast path.
+		return false
+	case "$anchor", "$dynamicAnchor", "$recursiveAnchor", "$vocabulary", "contentSchema":
+		return true
+	}
+	return schemawalk.Asserts(k) && !assertsKeyword(k)
 }
 
 // fastFormats are the formats whose check the fast path borrows from the
@@ -138,7 +143,7 @@ func (fc *fastCompiler) object(s map[string]any, depth int) (*fastNode, bool) {
 	n := &fastNode{minLength: -1, maxLength: -1, minProperties: -1, maxProperties: -1, minItems: -1, maxItems: -1}
 	asserts := false
 	for k, v := range s {
-		if unsupportedKeywords[k] {
+		if fastRefuses(k) {
 			return nil, false
 		}
 		if depth > 0 && (k == "$id" || k == "id") {
@@ -222,7 +227,7 @@ func (fc *fastCompiler) object(s map[string]any, depth int) (*fastNode, bool) {
 // $ref alone is taken: drafts disagree on whether its siblings apply.
 func (fc *fastCompiler) ref(s map[string]any, ref any, depth int) (*fastNode, bool) {
 	for k := range s {
-		if k != "$ref" && (unsupportedKeywords[k] || assertsKeyword(k)) {
+		if k != "$ref" && (fastRefuses(k) || assertsKeyword(k)) {
 			return nil, false
 		}
 	}

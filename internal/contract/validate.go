@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/accord-events/accord/internal/contract/schemawalk"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/jsonpointer"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -102,9 +103,8 @@ func keywordOf(schemaPath string) string {
 		return ""
 	}
 	last, parent := tokens[len(tokens)-1], tokens[len(tokens)-2]
-	switch parent {
-	case "properties", "patternProperties", "$defs", "definitions", "dependentSchemas":
-		return parent
+	if schemawalk.ShapeOf(parent) == schemawalk.Map {
+		return parent // the last token is a property or definition name
 	}
 	return last
 }

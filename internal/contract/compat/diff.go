@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/accord-events/accord/internal/contract/schemawalk"
 	"github.com/accord-events/accord/internal/jsonpointer"
 )
 
@@ -167,7 +168,7 @@ func (d *differ) resolve(l loc, doc *document) (loc, bool) {
 		refs := append(append([]string(nil), l.refs...), target)
 		siblings := map[string]any{}
 		for k, v := range m {
-			if k != "$ref" && !annotation(k) {
+			if k != "$ref" && !schemawalk.Annotation(k) {
 				siblings[k] = v
 			}
 		}
@@ -209,17 +210,6 @@ func pointerOrRoot(p string) string {
 		return "the root"
 	}
 	return p
-}
-
-// annotation reports whether a keyword only annotates and never rejects.
-func annotation(k string) bool {
-	switch k {
-	case "self", "$schema", "$id", "id", "$anchor", "$dynamicAnchor", "$recursiveAnchor", "$vocabulary", "$comment",
-		"title", "description", "examples", "default", "readOnly", "writeOnly", "deprecated",
-		"$defs", "definitions", "contentSchema":
-		return true
-	}
-	return strings.HasPrefix(k, "x-")
 }
 
 // validation keywords compared generically: added needs a REVISION, removed an
@@ -1057,12 +1047,6 @@ func (d *differ) compareKeyword(kw string, ov, nv any, o, n loc, prop string) {
 			d.add(ptr, prop, "not_changed", where(prop)+" changed its not, which could not be proven compatible")
 		}
 		return
-	case "propertyNames", "contains", "if", "then", "else", "unevaluatedProperties", "unevaluatedItems":
-		if len(d.sub(child(o, ov, kw), child(n, nv, kw), prop, d.old, d.new)) == 0 {
-			return
-		}
-		d.add(ptr, prop, "keyword_changed", where(prop)+" changed its "+kw+", which could not be proven compatible")
-		return
 	case "dependentSchemas":
 		om, ok1 := ov.(map[string]any)
 		nm, ok2 := nv.(map[string]any)
@@ -1077,6 +1061,15 @@ func (d *differ) compareKeyword(kw string, ov, nv any, o, n loc, prop string) {
 			if same {
 				return
 			}
+		}
+		d.add(ptr, prop, "keyword_changed", where(prop)+" changed its "+kw+", which could not be proven compatible")
+		return
+	}
+	if schemawalk.ShapeOf(kw) == schemawalk.One {
+		// propertyNames, contains, if, then, else, unevaluated*: unchanged
+		// when the subschemas compare equal.
+		if len(d.sub(child(o, ov, kw), child(n, nv, kw), prop, d.old, d.new)) == 0 {
+			return
 		}
 		d.add(ptr, prop, "keyword_changed", where(prop)+" changed its "+kw+", which could not be proven compatible")
 		return

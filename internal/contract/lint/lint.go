@@ -19,6 +19,7 @@ import (
 
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/contract/compat"
+	"github.com/accord-events/accord/internal/contract/schemawalk"
 	"github.com/accord-events/accord/internal/jsonpointer"
 )
 
@@ -502,17 +503,17 @@ func (f *fileLint) privacy(v any, pointer string) {
 	}
 }
 
-// Keywords whose values are subschemas, by shape.
-var (
-	schemaKeywords = []string{"additionalProperties", "additionalItems", "items", "contains", "not", "if", "then", "else",
-		"propertyNames", "unevaluatedProperties", "unevaluatedItems", "contentSchema"}
-	schemaListKeywords = []string{"items", "prefixItems", "allOf", "anyOf", "oneOf"}
-	schemaMapKeywords  = []string{"properties", "patternProperties", "definitions", "$defs", "dependentSchemas", "dependencies"}
-)
-
 // schemaTree checks the privacy rules and property descriptions of the
 // schema at pointer and of every schema below it.
-func (f *fileLint) schemaTree(node map[string]any, pointer string) {
+func (f *fileLint) schemaTree(root map[string]any, pointer string) {
+	schemawalk.Walk(root, pointer, func(pointer string, node map[string]any) bool {
+		f.schemaNode(node, pointer)
+		return true
+	})
+}
+
+// schemaNode checks one schema's privacy rule and property descriptions.
+func (f *fileLint) schemaNode(node map[string]any, pointer string) {
 	if v, ok := node["x-accord-pii"]; ok {
 		f.privacy(v, pointer)
 	}
@@ -527,29 +528,6 @@ func (f *fileLint) schemaTree(node map[string]any, pointer string) {
 			if d, _ := prop["description"].(string); strings.TrimSpace(d) == "" && !isRef {
 				p := jsonpointer.Append(pointer, "properties", name)
 				f.add(RulePropertyDescription, sev, f.pos.of(p), "property %q (%s) has no description; add a \"description\" saying what it holds", name, p)
-			}
-		}
-	}
-	for _, k := range schemaKeywords {
-		if child, ok := node[k].(map[string]any); ok {
-			f.schemaTree(child, jsonpointer.Append(pointer, k))
-		}
-	}
-	for _, k := range schemaListKeywords {
-		if list, ok := node[k].([]any); ok {
-			for i, item := range list {
-				if child, ok := item.(map[string]any); ok {
-					f.schemaTree(child, jsonpointer.AppendIndex(jsonpointer.Append(pointer, k), i))
-				}
-			}
-		}
-	}
-	for _, k := range schemaMapKeywords {
-		if m, ok := node[k].(map[string]any); ok {
-			for _, name := range sortedKeys(m) {
-				if child, ok := m[name].(map[string]any); ok {
-					f.schemaTree(child, jsonpointer.Append(pointer, k, name))
-				}
 			}
 		}
 	}
