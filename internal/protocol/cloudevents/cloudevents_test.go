@@ -2,6 +2,7 @@ package cloudevents
 
 import (
 	"errors"
+	"fmt"
 	"mime"
 	"net/http"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/event/eventtest"
 	"github.com/accord-events/accord/internal/protocol"
 )
 
@@ -262,33 +264,9 @@ func request(contentType string, headers map[string]string, body string) *protoc
 
 func checkInput(t *testing.T, i int, in *event.Input, w want) {
 	t.Helper()
-	if w.failure == "" {
-		if in.Failure != nil {
-			t.Errorf("input %d failed: %+v", i, in.Failure)
-		}
-	} else {
-		if in.Failure == nil {
-			t.Fatalf("input %d did not fail, want %s", i, w.failure)
-		}
-		if in.Failure.Type != w.failure {
-			t.Errorf("input %d failed with %s, want %s: %+v", i, in.Failure.Type, w.failure, in.Failure.Messages)
-		}
-		var all []string
-		for _, m := range in.Failure.Messages {
-			all = append(all, m.Message)
-		}
-		text := strings.Join(all, "\n")
-		for _, part := range w.messages {
-			if !strings.Contains(text, part) {
-				t.Errorf("input %d: failure messages\n%s\ndo not say %q", i, text, part)
-			}
-		}
-		if w.path != "" && in.Failure.Messages[0].InstancePath != w.path {
-			t.Errorf("input %d: first message is at %q, want %q", i, in.Failure.Messages[0].InstancePath, w.path)
-		}
-		if len(in.Raw) == 0 {
-			t.Errorf("input %d failed without keeping its raw bytes", i)
-		}
+	eventtest.CheckFailure(t, fmt.Sprintf("input %d", i), in.Failure, eventtest.Failure{Type: w.failure, Messages: w.messages, Path: w.path})
+	if w.failure != "" && len(in.Raw) == 0 {
+		t.Errorf("input %d failed without keeping its raw bytes", i)
 	}
 	if w.id != "" && in.EventID != w.id {
 		t.Errorf("input %d: id %q, want %q", i, in.EventID, w.id)

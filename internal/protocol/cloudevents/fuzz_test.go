@@ -13,6 +13,7 @@ import (
 
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/jsonscan"
+	"github.com/accord-events/accord/internal/event/eventtest"
 	"github.com/accord-events/accord/internal/protocol"
 )
 
@@ -49,7 +50,7 @@ func FuzzDecode(f *testing.F) {
 			if perr.Status != http.StatusBadRequest && perr.Status != http.StatusUnsupportedMediaType {
 				t.Fatalf("status %d, want 400 or 415", perr.Status)
 			}
-			checkFailure(t, perr.Failure, event.PayloadFormatViolation, event.ProtocolViolation)
+			eventtest.CheckFailureShape(t, perr.Failure, event.PayloadFormatViolation, event.ProtocolViolation)
 			// The body is rejected as not JSON exactly when
 			// encoding/json says it is not JSON.
 			if jsonMode && perr.Status == http.StatusBadRequest && perr.Failure.Type == event.PayloadFormatViolation && !blank && json.Valid(trimmed) && !repeatsName(trimmed) {
@@ -88,7 +89,7 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("input %d: attributes %q are not JSON", i, in.Attributes)
 			}
 			if in.Failure != nil {
-				checkFailure(t, in.Failure, event.PayloadFormatViolation, event.ProtocolViolation, event.SchemaNotFound)
+				eventtest.CheckFailureShape(t, in.Failure, event.PayloadFormatViolation, event.ProtocolViolation, event.SchemaNotFound)
 				continue
 			}
 			// A good input is what the pipeline needs: a contract key,
@@ -123,25 +124,6 @@ func FuzzDecode(f *testing.F) {
 func jsonEqual(a, b []byte) bool {
 	var x, y any
 	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && reflect.DeepEqual(x, y)
-}
-
-func checkFailure(t *testing.T, f *event.Failure, types ...event.FailureType) {
-	t.Helper()
-	if f == nil || len(f.Messages) == 0 {
-		t.Fatalf("failure %+v has no message", f)
-	}
-	found := false
-	for _, ty := range types {
-		found = found || f.Type == ty
-	}
-	if !found {
-		t.Fatalf("failure type %q, want one of %v", f.Type, types)
-	}
-	for _, m := range f.Messages {
-		if m.Message == "" {
-			t.Fatalf("empty message in %+v", f)
-		}
-	}
 }
 
 // repeatsName reports whether valid JSON b has an object that repeats a

@@ -11,6 +11,7 @@ import (
 
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/event/eventtest"
 	"github.com/accord-events/accord/internal/protocol"
 )
 
@@ -91,30 +92,15 @@ func checkCommon(t *testing.T, in *event.Input, q url.Values) {
 	}
 }
 
+// checkFailure checks a pixel failure: none when parts is empty, else a
+// payload format violation saying each of parts.
 func checkFailure(t *testing.T, f *event.Failure, parts []string) {
 	t.Helper()
-	if len(parts) == 0 {
-		if f != nil {
-			t.Errorf("failed: %+v", f)
-		}
-		return
+	want := eventtest.Failure{Messages: parts}
+	if len(parts) > 0 {
+		want.Type = event.PayloadFormatViolation
 	}
-	if f == nil {
-		t.Fatalf("did not fail, want a failure saying %q", parts)
-	}
-	if f.Type != event.PayloadFormatViolation {
-		t.Errorf("failure type %s, want %s", f.Type, event.PayloadFormatViolation)
-	}
-	var all []string
-	for _, m := range f.Messages {
-		all = append(all, m.Message)
-	}
-	text := strings.Join(all, "\n")
-	for _, part := range parts {
-		if !strings.Contains(text, part) {
-			t.Errorf("failure messages\n%s\ndo not say %q", text, part)
-		}
-	}
+	eventtest.CheckFailure(t, "the event", f, want)
 }
 
 func TestUTF8FailureIsCapped(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/jsonscan"
+	"github.com/accord-events/accord/internal/event/eventtest"
 	"github.com/accord-events/accord/internal/protocol"
 )
 
@@ -94,9 +95,9 @@ func checkRequestError(t *testing.T, err error, msgs []Message, body []byte) {
 	}
 	switch perr.Status {
 	case http.StatusBadRequest:
-		checkFailure(t, perr.Failure, event.PayloadFormatViolation, event.ProtocolViolation)
+		eventtest.CheckFailureShape(t, perr.Failure, event.PayloadFormatViolation, event.ProtocolViolation)
 	case http.StatusRequestEntityTooLarge:
-		checkFailure(t, perr.Failure, event.SizeViolation)
+		eventtest.CheckFailureShape(t, perr.Failure, event.SizeViolation)
 	default:
 		t.Fatalf("status %d, want 400 or 413", perr.Status)
 	}
@@ -128,7 +129,7 @@ func checkFuzzMessage(t *testing.T, i int, m *Message, call string) {
 		t.Fatalf("message %d has no raw bytes", i)
 	}
 	if in.Failure != nil {
-		checkFailure(t, in.Failure, event.PayloadFormatViolation, event.ProtocolViolation, event.SizeViolation)
+		eventtest.CheckFailureShape(t, in.Failure, event.PayloadFormatViolation, event.ProtocolViolation, event.SizeViolation)
 		return
 	}
 	if callOf(m.Call) == "" || (call != "" && m.Call != call) {
@@ -175,25 +176,6 @@ func checkFuzzMessage(t *testing.T, i int, m *Message, call string) {
 	var id string
 	if v := raw["messageId"]; v != nil && string(v) != "null" && (json.Unmarshal(v, &id) != nil || id != in.EventID) {
 		t.Fatalf("message %d: messageId %q, encoding/json reads %s", i, in.EventID, v)
-	}
-}
-
-func checkFailure(t *testing.T, f *event.Failure, types ...event.FailureType) {
-	t.Helper()
-	if f == nil || len(f.Messages) == 0 {
-		t.Fatalf("failure %+v has no message", f)
-	}
-	found := false
-	for _, ty := range types {
-		found = found || f.Type == ty
-	}
-	if !found {
-		t.Fatalf("failure type %q, want one of %v", f.Type, types)
-	}
-	for _, m := range f.Messages {
-		if m.Message == "" {
-			t.Fatalf("empty message in %+v", f)
-		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/event/eventtest"
 	"github.com/accord-events/accord/internal/protocol"
 )
 
@@ -287,30 +288,9 @@ func checkMessage(t *testing.T, i int, m *Message, w want) {
 	if in.SchemaKey != "" || in.Contexts != nil || in.Namespace != "" {
 		t.Errorf("message %d: schema key %q, contexts %v, namespace %q; Segment carries none", i, in.SchemaKey, in.Contexts, in.Namespace)
 	}
-	if w.failure != "" {
-		if in.Failure == nil {
-			t.Fatalf("message %d did not fail, want %s", i, w.failure)
-		}
-		if in.Failure.Type != w.failure {
-			t.Errorf("message %d failed with %s, want %s: %+v", i, in.Failure.Type, w.failure, in.Failure.Messages)
-		}
-		var all []string
-		for _, m := range in.Failure.Messages {
-			all = append(all, m.Message)
-		}
-		text := strings.Join(all, "\n")
-		for _, part := range w.messages {
-			if !strings.Contains(text, part) {
-				t.Errorf("message %d: failure messages\n%s\ndo not say %q", i, text, part)
-			}
-		}
-		if w.path != "" && in.Failure.Messages[0].InstancePath != w.path {
-			t.Errorf("message %d: first problem is at %q, want %q", i, in.Failure.Messages[0].InstancePath, w.path)
-		}
+	eventtest.CheckFailure(t, fmt.Sprintf("message %d", i), in.Failure, eventtest.Failure{Type: w.failure, Messages: w.messages, Path: w.path})
+	if w.failure != "" || in.Failure != nil {
 		return
-	}
-	if in.Failure != nil {
-		t.Fatalf("message %d failed: %+v", i, in.Failure)
 	}
 	for _, f := range []struct{ name, got, want string }{
 		{"call", m.Call, w.call},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/jsonscan"
+	"github.com/accord-events/accord/internal/event/eventtest"
 	"github.com/accord-events/accord/internal/protocol"
 )
 
@@ -37,7 +38,7 @@ func FuzzDecode(f *testing.F) {
 			if perr.Status != http.StatusBadRequest && perr.Status != http.StatusUnsupportedMediaType {
 				t.Fatalf("status %d, want 400 or 415", perr.Status)
 			}
-			checkFailure(t, perr.Failure, event.PayloadFormatViolation, event.ProtocolViolation)
+			eventtest.CheckFailureShape(t, perr.Failure, event.PayloadFormatViolation, event.ProtocolViolation)
 			if perr.Status == http.StatusUnsupportedMediaType && (jsonMedia || mediaType == MediaNDJSON) {
 				t.Fatalf("415 for accepted media type %q", mediaType)
 			}
@@ -85,7 +86,7 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("input %d: raw %q is not part of the body", i, in.Raw)
 			}
 			if in.Failure != nil {
-				checkFailure(t, in.Failure, event.PayloadFormatViolation, event.ProtocolViolation)
+				eventtest.CheckFailureShape(t, in.Failure, event.PayloadFormatViolation, event.ProtocolViolation)
 				continue
 			}
 			// A good input is what the pipeline needs: a schema key,
@@ -119,25 +120,6 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("second Decode differs: %v", err)
 		}
 	})
-}
-
-func checkFailure(t *testing.T, f *event.Failure, types ...event.FailureType) {
-	t.Helper()
-	if f == nil || len(f.Messages) == 0 {
-		t.Fatalf("failure %+v has no message", f)
-	}
-	found := false
-	for _, ty := range types {
-		found = found || f.Type == ty
-	}
-	if !found {
-		t.Fatalf("failure type %q, want one of %v", f.Type, types)
-	}
-	for _, m := range f.Messages {
-		if m.Message == "" {
-			t.Fatalf("empty message in %+v", f)
-		}
-	}
 }
 
 // repeatsName reports whether valid JSON b has an object that repeats a

@@ -12,6 +12,7 @@ import (
 
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/jsonscan"
+	"github.com/accord-events/accord/internal/event/eventtest"
 	"github.com/accord-events/accord/internal/protocol"
 )
 
@@ -33,7 +34,7 @@ func FuzzDecodeBody(f *testing.F) {
 			if perr.Status != http.StatusBadRequest {
 				t.Fatalf("status %d, want 400", perr.Status)
 			}
-			checkFailure(t, perr.Failure)
+			eventtest.CheckFailureShape(t, perr.Failure, event.PayloadFormatViolation, event.ProtocolViolation)
 			// A body is rejected as not JSON exactly when encoding/json
 			// says it is not JSON.
 			if perr.Failure.Type == event.PayloadFormatViolation && len(bytes.TrimSpace(trimmed)) > 0 && json.Valid(trimmed) && !repeatsName(trimmed) {
@@ -75,7 +76,7 @@ func FuzzDecodeQuery(f *testing.F) {
 			if !errors.As(err, &perr) || len(q) != 0 {
 				t.Fatalf("error %v for a query of %d parameters", err, len(q))
 			}
-			checkFailure(t, perr.Failure)
+			eventtest.CheckFailureShape(t, perr.Failure, event.PayloadFormatViolation, event.ProtocolViolation)
 			return
 		}
 		if len(q) == 0 {
@@ -135,7 +136,7 @@ func FuzzBase64(f *testing.F) {
 func checkFuzzInput(t *testing.T, i int, in *event.Input) {
 	t.Helper()
 	if in.Failure != nil {
-		checkFailure(t, in.Failure)
+		eventtest.CheckFailureShape(t, in.Failure, event.PayloadFormatViolation, event.ProtocolViolation)
 		if len(in.Raw) == 0 {
 			t.Fatalf("input %d failed without its raw bytes", i)
 		}
@@ -151,21 +152,6 @@ func checkFuzzInput(t *testing.T, i int, in *event.Input) {
 	for j, c := range in.Contexts {
 		if c.Schema == "" || !json.Valid(c.Data) {
 			t.Fatalf("input %d: context %d %+v is not a schema and JSON data", i, j, c)
-		}
-	}
-}
-
-func checkFailure(t *testing.T, f *event.Failure) {
-	t.Helper()
-	if f == nil || len(f.Messages) == 0 {
-		t.Fatalf("failure %+v has no message", f)
-	}
-	if f.Type != event.PayloadFormatViolation && f.Type != event.ProtocolViolation {
-		t.Fatalf("failure type %q", f.Type)
-	}
-	for _, m := range f.Messages {
-		if m.Message == "" {
-			t.Fatalf("empty message in %+v", f)
 		}
 	}
 }

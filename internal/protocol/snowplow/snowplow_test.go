@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/event/eventtest"
 	"github.com/accord-events/accord/internal/protocol"
 )
 
@@ -364,33 +365,9 @@ func TestDecodeEvents(t *testing.T) {
 
 func checkInput(t *testing.T, in *event.Input, w want) {
 	t.Helper()
-	if w.failure == "" {
-		if in.Failure != nil {
-			t.Fatalf("failed: %+v", in.Failure)
-		}
-	} else {
-		if in.Failure == nil {
-			t.Fatalf("did not fail, want %s", w.failure)
-		}
-		if in.Failure.Type != w.failure {
-			t.Errorf("failed with %s, want %s: %+v", in.Failure.Type, w.failure, in.Failure.Messages)
-		}
-		var all []string
-		for _, m := range in.Failure.Messages {
-			all = append(all, m.Message)
-		}
-		text := strings.Join(all, "\n")
-		for _, part := range w.messages {
-			if !strings.Contains(text, part) {
-				t.Errorf("failure messages\n%s\ndo not say %q", text, part)
-			}
-		}
-		if w.path != "" && in.Failure.Messages[0].InstancePath != w.path {
-			t.Errorf("first message is at %q, want %q", in.Failure.Messages[0].InstancePath, w.path)
-		}
-		if len(in.Raw) == 0 {
-			t.Errorf("failed without keeping its raw bytes")
-		}
+	eventtest.CheckFailure(t, "the event", in.Failure, eventtest.Failure{Type: w.failure, Messages: w.messages, Path: w.path})
+	if w.failure != "" && len(in.Raw) == 0 {
+		t.Errorf("failed without keeping its raw bytes")
 	}
 	if w.schema != "" && in.SchemaKey != w.schema {
 		t.Errorf("schema %q, want %q", in.SchemaKey, w.schema)
