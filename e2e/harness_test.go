@@ -18,13 +18,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	_ "modernc.org/sqlite"
 
+	"github.com/accord-events/accord/internal/check"
 	"github.com/accord-events/accord/internal/delivery"
 )
 
@@ -95,22 +95,8 @@ type collector struct {
 	done chan error
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer holds the collector's output while it runs.
+type syncBuffer = check.Buffer
 
 var listeningRE = regexp.MustCompile(`msg="collector listening" addr=(\S+)`)
 
@@ -237,19 +223,9 @@ func readNDJSON(t *testing.T, path string) [][]byte {
 
 func contains(haystack, needle string) bool { return strings.Contains(haystack, needle) }
 
-// eventually polls cond every few milliseconds until it holds, failing the
-// test after timeout. Delivery to sinks is asynchronous (from the spool),
-// so a test that reads a sink waits for it this way.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting until %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+// eventually polls until cond holds: delivery to sinks is asynchronous (from
+// the spool), so a test that reads a sink waits for it this way.
+var eventually = check.Eventually
 
 // stats fetches GET /stats.
 func (c *collector) stats() delivery.Stats {

@@ -1,16 +1,16 @@
 package contract
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/accord-events/accord/internal/check"
 )
 
 // testSchema is a contract vendor/name/version whose data must be an object
@@ -37,42 +37,12 @@ func writeContract(t *testing.T, dir, name, version, body string) string {
 	return path
 }
 
-// syncLog is a concurrency-safe log buffer.
-type syncLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func keys(r *Registry) string {
 	var out []string
 	for _, c := range r.Contracts() {
 		out = append(out, c.URI)
 	}
 	return strings.Join(out, " ")
-}
-
-// eventually waits until cond holds, polling, or fails the test.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func validates(r *Registry, key, data string) bool {
@@ -148,7 +118,7 @@ func TestWatcherReloadsChanges(t *testing.T) {
 			dir := t.TempDir()
 			writeContract(t, dir, "order", "1-0-0", testSchema("order", "1-0-0", "id"))
 			writeContract(t, dir, "cart", "1-0-0", testSchema("cart", "1-0-0", "id"))
-			logs := &syncLog{}
+			logs := &check.Buffer{}
 			reg := NewRegistry(nil)
 			w := NewWatcher(context.Background(), dir, reg, 10*time.Millisecond, slog.New(slog.NewTextHandler(logs, nil)))
 			defer w.Close()
@@ -161,11 +131,11 @@ func TestWatcherReloadsChanges(t *testing.T) {
 			tc.change(t, dir)
 			// The change is seen when the keys are right and, for changes
 			// that keep the keys, the contracts validate as they should.
-			eventually(t, "the registry holds "+tc.want+" and validates as expected", func() bool {
+			check.Eventually(t, 5*time.Second, "the registry holds "+tc.want+" and validates as expected", func() bool {
 				return keys(reg) == tc.want && (tc.check == nil || tc.check(reg))
 			})
 			if tc.log != "" {
-				eventually(t, "the watcher logs "+tc.log, func() bool { return strings.Contains(logs.String(), tc.log) })
+				check.Eventually(t, 5*time.Second, "the watcher logs "+tc.log, func() bool { return strings.Contains(logs.String(), tc.log) })
 			}
 		})
 	}
@@ -212,7 +182,7 @@ func TestWatcherMissingDirIsPickedUp(t *testing.T) {
 		t.Fatalf("registry holds %d contracts before the directory exists", reg.Len())
 	}
 	writeContract(t, dir, "order", "1-0-0", testSchema("order", "1-0-0", "id"))
-	eventually(t, "the new directory's contract is loaded", func() bool { return reg.Len() == 1 })
+	check.Eventually(t, 5*time.Second, "the new directory's contract is loaded", func() bool { return reg.Len() == 1 })
 }
 
 func TestWatcherCloseStopsPolling(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/accord-events/accord/internal/check"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink"
 	"github.com/accord-events/accord/internal/spool"
@@ -173,18 +174,6 @@ func idsOf(recs []*event.Envelope, keep func(*event.Envelope) bool) []string {
 	return out
 }
 
-// eventually polls cond until it holds or the test's patience runs out.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 func equal(a, b []string) bool {
 	if len(a) != len(b) {
 		return false
@@ -210,7 +199,7 @@ func TestDeliverReachesEverySinkBySelection(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := idsOf(recs, nil)
-	eventually(t, "every sink has its records", func() bool {
+	check.Eventually(t, 10*time.Second, "every sink has its records", func() bool {
 		return equal(all.ids(), want) &&
 			equal(good.ids(), idsOf(recs, func(r *event.Envelope) bool { return r.Valid })) &&
 			equal(failed.ids(), idsOf(recs, func(r *event.Envelope) bool { return !r.Valid }))
@@ -223,7 +212,7 @@ func TestDeliverReachesEverySinkBySelection(t *testing.T) {
 	if string(got.AppendJSON(nil)) != string(last.AppendJSON(nil)) {
 		t.Errorf("round trip through the spool changed the record:\n got %s\nwant %s", got.AppendJSON(nil), last.AppendJSON(nil))
 	}
-	eventually(t, "lag is zero", func() bool {
+	check.Eventually(t, 10*time.Second, "lag is zero", func() bool {
 		for _, s := range svc.Stats().Sinks {
 			if s.LagRecords != 0 {
 				return false
@@ -252,12 +241,12 @@ func TestTransientFailuresAreRetriedUntilTheSinkRecovers(t *testing.T) {
 			t.Fatalf("Deliver while the sink is down: %v", err)
 		}
 	}
-	eventually(t, "several retries", func() bool { return svc.Stats().Sinks[0].Retried >= 3 })
+	check.Eventually(t, 10*time.Second, "several retries", func() bool { return svc.Stats().Sinks[0].Retried >= 3 })
 	if st := svc.Stats().Sinks[0]; st.LastError != down.Error() || st.LagRecords != 50 {
 		t.Errorf("while down: last error %q, lag %d; want %q and 50", st.LastError, st.LagRecords, down)
 	}
 	target.setFail(nil)
-	eventually(t, "everything delivered after recovery", func() bool { return equal(target.ids(), idsOf(recs, nil)) })
+	check.Eventually(t, 10*time.Second, "everything delivered after recovery", func() bool { return equal(target.ids(), idsOf(recs, nil)) })
 	if st := svc.Stats().Sinks[0]; st.DeadLettered != 0 {
 		t.Errorf("dead-lettered %d records of a sink that recovered", st.DeadLettered)
 	}
@@ -281,7 +270,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	if err := svc.Deliver(context.Background(), records("r", 3)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "delivered", func() bool { return len(target.ids()) == 3 })
+	check.Eventually(t, 10*time.Second, "delivered", func() bool { return len(target.ids()) == 3 })
 	mu.Lock()
 	defer mu.Unlock()
 	if gap := attempts[1].Sub(attempts[0]); gap < 200*time.Millisecond {
@@ -327,8 +316,8 @@ func TestPoisonRecordGoesToTheDeadLetterAndTheRestFlows(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := idsOf(recs, func(r *event.Envelope) bool { return r.EventID != "p-007" })
-	eventually(t, "all but the poison record delivered", func() bool { return equal(target.ids(), want) })
-	eventually(t, "dead letter counted", func() bool { return svc.Stats().Sinks[0].DeadLettered == 1 })
+	check.Eventually(t, 10*time.Second, "all but the poison record delivered", func() bool { return equal(target.ids(), want) })
+	check.Eventually(t, 10*time.Second, "dead letter counted", func() bool { return svc.Stats().Sinks[0].DeadLettered == 1 })
 	dls := readDeadLetters(t, DeadLetterPath(dlDir, "http"))
 	if len(dls) != 1 {
 		t.Fatalf("dead letters = %d; want 1", len(dls))
@@ -353,12 +342,12 @@ func TestMaxAttemptsSendsABatchToTheDeadLetter(t *testing.T) {
 	if err := svc.Deliver(context.Background(), records("m", 4)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "dead-lettered", func() bool { return svc.Stats().Sinks[0].DeadLettered == 4 })
+	check.Eventually(t, 10*time.Second, "dead-lettered", func() bool { return svc.Stats().Sinks[0].DeadLettered == 4 })
 	dls := readDeadLetters(t, DeadLetterPath(dlDir, "s"))
 	if len(dls) != 4 || dls[0].Attempts != 3 || dls[0].Error != "gave up after 3 attempts: timeout" {
 		t.Fatalf("dead letters = %+v", dls)
 	}
-	eventually(t, "the cursor passes the dead-lettered batch", func() bool { return svc.Stats().Sinks[0].LagRecords == 0 })
+	check.Eventually(t, 10*time.Second, "the cursor passes the dead-lettered batch", func() bool { return svc.Stats().Sinks[0].LagRecords == 0 })
 	if st := svc.Stats().Sinks[0]; st.Retried != 2 {
 		t.Errorf("retried %d; want 2", st.Retried)
 	}
@@ -380,7 +369,7 @@ func TestADeadSinkBlocksNeitherTheOthersNorTheCollector(t *testing.T) {
 			t.Fatalf("Deliver %d: %v", i, err)
 		}
 	}
-	eventually(t, "the live sink has everything", func() bool { return equal(alive.ids(), idsOf(all, nil)) })
+	check.Eventually(t, 10*time.Second, "the live sink has everything", func() bool { return equal(alive.ids(), idsOf(all, nil)) })
 	if got := svc.Stats().Sinks[0].LagRecords; got != 100 {
 		t.Errorf("dead sink lag = %d; want 100", got)
 	}
@@ -408,8 +397,8 @@ func TestFullSpoolRefusesAppendsUntilSinksCatchUp(t *testing.T) {
 		t.Error("Ready reports ready while the spool is full")
 	}
 	target.setFail(nil)
-	eventually(t, "every accepted record delivered", func() bool { return equal(target.ids(), idsOf(accepted, nil)) })
-	eventually(t, "ready again", func() bool { return svc.Ready() == nil })
+	check.Eventually(t, 10*time.Second, "every accepted record delivered", func() bool { return equal(target.ids(), idsOf(accepted, nil)) })
+	check.Eventually(t, 10*time.Second, "ready again", func() bool { return svc.Ready() == nil })
 	if err := svc.Deliver(context.Background(), records("after", 3)); err != nil {
 		t.Errorf("Deliver after sinks caught up: %v", err)
 	}
@@ -598,7 +587,7 @@ func TestCorruptSegmentIsSkipped(t *testing.T) {
 	target := &recordingSink{}
 	svc := start(t, Config{Spool: sp2}, Sink{Name: "s", Records: sink.All, Sink: target, Options: fastOptions()})
 	last := recs[len(recs)-1].EventID
-	eventually(t, "the records after the damage are delivered", func() bool {
+	check.Eventually(t, 10*time.Second, "the records after the damage are delivered", func() bool {
 		ids := target.ids()
 		return len(ids) > 0 && ids[len(ids)-1] == last
 	})
@@ -675,7 +664,7 @@ func TestJSONOnlySinksGetTheEncodedRecords(t *testing.T) {
 			if err := svc.Deliver(context.Background(), recs); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, "every sink has its records", func() bool {
+			check.Eventually(t, 10*time.Second, "every sink has its records", func() bool {
 				return len(all.jsonLines()) == 12 && len(good.jsonLines()) == 8 && len(fields.ids()) == 12
 			})
 			if got, want := all.jsonLines(), jsonLines(recs, nil); !slices.Equal(got, want) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/accord-events/accord/internal/check"
 	"github.com/accord-events/accord/internal/contract"
 )
 
@@ -329,7 +330,7 @@ func TestSingleflight(t *testing.T) {
 			<-one.started // one fetch is under way
 			// Let the others reach the flight: every one of them is either
 			// waiting on it or counted as a miss once it does.
-			waitFor(t, func() bool { return r.Stats().Misses == n })
+			check.Eventually(t, 5*time.Second, "the misses are counted", func() bool { return r.Stats().Misses == n })
 			close(one.gate)
 			wg.Wait()
 			if got := one.count(); got != 1 {
@@ -347,17 +348,6 @@ func TestSingleflight(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/accord-events/accord/internal/check"
 )
 
 func TestOptionsValidate(t *testing.T) {
@@ -35,20 +37,7 @@ func TestOptionsValidate(t *testing.T) {
 			o := DefaultOptions()
 			tc.change(&o)
 			err := o.Validate()
-			if len(tc.want) == 0 {
-				if err != nil {
-					t.Fatalf("Validate: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("Validate: no error, want %q", tc.want)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("Validate: %q does not contain %q", err, w)
-				}
-			}
+			check.ErrorSays(t, err, tc.want...)
 		})
 	}
 }

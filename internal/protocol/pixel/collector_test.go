@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/accord-events/accord/internal/check"
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/protocol"
@@ -273,20 +274,7 @@ func TestOptionsValidate(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			err := Options{Enabled: true, RedirectAllow: tc.allow}.Validate()
-			if len(tc.errs) == 0 {
-				if err != nil {
-					t.Fatalf("Validate: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("Validate accepted %q", tc.allow)
-			}
-			for _, part := range tc.errs {
-				if !strings.Contains(err.Error(), part) {
-					t.Errorf("error %q does not name %s", err, part)
-				}
-			}
+			check.ErrorSays(t, err, tc.errs...)
 		})
 	}
 }

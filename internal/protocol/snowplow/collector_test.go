@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/accord-events/accord/internal/check"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/protocol"
 	"github.com/google/uuid"
@@ -387,20 +388,7 @@ func TestOptionsValidate(t *testing.T) {
 				tc.modify(&o)
 			}
 			err := o.Validate()
-			if len(tc.errs) == 0 {
-				if err != nil {
-					t.Fatalf("Validate: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("Validate accepted %+v", o)
-			}
-			for _, part := range tc.errs {
-				if !strings.Contains(err.Error(), part) {
-					t.Errorf("error %q does not name %s", err, part)
-				}
-			}
+			check.ErrorSays(t, err, tc.errs...)
 		})
 	}
 }

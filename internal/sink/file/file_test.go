@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/accord-events/accord/internal/check"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/event/eventtest"
 	"github.com/accord-events/accord/internal/sink"
@@ -399,20 +400,7 @@ func TestOptionsValidate(t *testing.T) {
 			o := NewOptions()
 			tc.edit(o)
 			err := o.Validate()
-			if len(tc.want) == 0 {
-				if err != nil {
-					t.Fatalf("Validate = %v, want nil", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("Validate = nil, want %q", tc.want)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("Validate = %q, want it to contain %q", err, w)
-				}
-			}
+			check.ErrorSays(t, err, tc.want...)
 		})
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/accord-events/accord/internal/check"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink"
 	"github.com/accord-events/accord/internal/sink/columns"
@@ -624,20 +625,7 @@ func TestOptionsValidate(t *testing.T) {
 			o := NewOptions()
 			tc.edit(o)
 			err := o.Validate()
-			if len(tc.want) == 0 {
-				if err != nil {
-					t.Fatalf("Validate = %v, want nil", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("Validate = nil, want %q", tc.want)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("Validate = %q, want it to contain %q", err, w)
-				}
-			}
+			check.ErrorSays(t, err, tc.want...)
 		})
 	}
 }
