@@ -94,7 +94,7 @@ func drainBatch(n int) [][]byte {
 			EventID: uuid.Must(uuid.NewV7()).String(), RequestID: "req", CollectedAt: ts, SentAt: ts, CreatedAt: ts, EventTime: ts,
 			Protocol: "selfdesc", Schema: "iglu:com.acme/checkout_completed/jsonschema/1-0-0", Vendor: "com.acme",
 			Name: "checkout_completed", Version: "1-0-0", Namespace: "default", Valid: i%10 != 9,
-			Payload: json.RawMessage(fmt.Sprintf(`{"order_id":"o-%d","total":129.95,"currency":"EUR","items":[{"sku":"SKU-1","quantity":2,"price":49.99},{"sku":"SKU-2","quantity":1,"price":29.97}],"coupon":null,"shipping":{"method":"express","country":"DE"},"payment":"card","first_order":false}`, i)),
+			Payload:  json.RawMessage(fmt.Sprintf(`{"order_id":"o-%d","total":129.95,"currency":"EUR","items":[{"sku":"SKU-1","quantity":2,"price":49.99},{"sku":"SKU-2","quantity":1,"price":29.97}],"coupon":null,"shipping":{"method":"express","country":"DE"},"payment":"card","first_order":false}`, i)),
 			Contexts: []event.Context{{Schema: "iglu:com.acme/user/jsonschema/1-0-0", Data: json.RawMessage(`{"id":"u-48213","plan":"pro","signed_up":"2025-03-01"}`)}},
 			Source: event.Source{IP: "203.0.113.7", UserAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
 				Referer: "https://shop.example/cart", Origin: "https://shop.example", Path: "/events"},

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/accord-events/accord/internal/check"
 	"github.com/accord-events/accord/internal/sink"
 )
 
@@ -41,7 +42,7 @@ func TestConnectIsRetriedWhileTheSpoolAbsorbs(t *testing.T) {
 	if err := svc.Ready(); err != nil {
 		t.Errorf("Ready while the spool absorbs: %v", err)
 	}
-	eventually(t, "the sink has been tried a few times", func() bool {
+	check.Eventually(t, 10*time.Second, "the sink has been tried a few times", func() bool {
 		store.mu.Lock()
 		defer store.mu.Unlock()
 		return store.connects >= 3
@@ -61,7 +62,7 @@ func TestConnectIsRetriedWhileTheSpoolAbsorbs(t *testing.T) {
 	}
 
 	close(up)
-	eventually(t, "the records reach the sink once it is up", func() bool { return len(store.ids()) == len(recs) })
+	check.Eventually(t, 10*time.Second, "the records reach the sink once it is up", func() bool { return len(store.ids()) == len(recs) })
 	if !equal(store.ids(), idsOf(recs, nil)) {
 		t.Errorf("sink holds %v", store.ids())
 	}
@@ -78,7 +79,7 @@ func TestConnectBacksOff(t *testing.T) {
 	opts := fastOptions()
 	opts.BackoffMin, opts.BackoffMax = 10*time.Millisecond, 40*time.Millisecond
 	start(t, Config{Spool: testSpool(t, t.TempDir(), 1<<20)}, Sink{Name: "store", Records: sink.All, Sink: store, Options: opts})
-	eventually(t, "six attempts", func() bool {
+	check.Eventually(t, 10*time.Second, "six attempts", func() bool {
 		store.mu.Lock()
 		defer store.mu.Unlock()
 		return store.connects >= 6
@@ -113,7 +114,7 @@ func TestCloseWhileConnecting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "both sinks tried", func() bool {
+	check.Eventually(t, 10*time.Second, "both sinks tried", func() bool {
 		hanging.mu.Lock()
 		down.mu.Lock()
 		defer hanging.mu.Unlock()
@@ -136,7 +137,7 @@ func TestCloseWhileConnecting(t *testing.T) {
 		}
 		s.mu.Unlock()
 	}
-	eventually(t, "the service's goroutines have ended", func() bool { return runtime.NumGoroutine() <= before })
+	check.Eventually(t, 10*time.Second, "the service's goroutines have ended", func() bool { return runtime.NumGoroutine() <= before })
 }
 
 // Without a spool nothing can hold records for a sink that is down, so
@@ -154,7 +155,7 @@ func TestDirectDeliveryWaitsForConnectedSinks(t *testing.T) {
 		t.Errorf("Ready = %v, want ErrNotConnected", err)
 	}
 	close(up)
-	eventually(t, "ready once the sink connects", func() bool { return svc.Ready() == nil })
+	check.Eventually(t, 10*time.Second, "ready once the sink connects", func() bool { return svc.Ready() == nil })
 	if err := svc.Deliver(context.Background(), recs); err != nil {
 		t.Fatal(err)
 	}
