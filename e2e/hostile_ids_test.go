@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestHostileSegmentIDsAreScopedBySource: a Segment message id one source
@@ -44,4 +45,50 @@ func TestHostileSegmentIDsAreScopedBySource(t *testing.T) {
 		t.Errorf("a resend of a 20 KB id: %d duplicates in all, want 2", n)
 	}
 	c.stop()
+}
+
+// TestHostileEventIDClaims: an unauthenticated /events request names an
+// event id first; a Segment message later sent with that id (by a source
+// holding its write key) is stored all the same, under a new event_id
+// with the id it was sent with as original_event_id; a true resend of it
+// (after a restart, so Segment's own dedup has forgotten it) and of the
+// claim are still stored once.
+func TestHostileEventIDClaims(t *testing.T) {
+	dir := newProject(t)
+	const id = "7e0c6f1a-claimed"
+	claim := []byte(`{"schema":"` + pageViewKey + `","data":{"url":"https://evil.example/"},"event_id":"` + id + `"}`)
+	message := []byte(`{"messageId":"` + id + `","userId":"user-1","event":"Order Placed","properties":{"total":5}}`)
+	send := func(c *collector) {
+		t.Helper()
+		if status, _, body := c.post("/events", "application/json", claim); status != http.StatusOK {
+			t.Fatalf("claim: %d %s", status, body)
+		}
+		if status, _, body := c.post(segTrackPath, "application/json", message, "Authorization", segBasic(segWebKey)); status != http.StatusOK {
+			t.Fatalf("segment: %d %s", status, body)
+		}
+		waitDelivered(t, c, 30*time.Second)
+	}
+	c := startCollector(t, dir, segEnv()...)
+	send(c)
+	c.stop()
+	c = startCollector(t, dir, segEnv()...)
+	send(c) // both resent: the claim by its client, the message by its library
+	c.stop()
+
+	db := openStore(t, dir)
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM events`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("%d events stored (%v), want the claim and the message once each", n, err)
+	}
+	var claimProto string
+	if err := db.QueryRow(`SELECT protocol FROM events WHERE event_id = ? AND original_event_id IS NULL`, id).Scan(&claimProto); err != nil || claimProto != "selfdesc" {
+		t.Errorf("the claim under its id: %q %v", claimProto, err)
+	}
+	var newID, proto, payload string
+	if err := db.QueryRow(`SELECT event_id, protocol, payload FROM events WHERE original_event_id = ?`, id).Scan(&newID, &proto, &payload); err != nil {
+		t.Fatalf("the Segment message was not stored under a new id: %v", err)
+	}
+	if newID == id || proto != "segment" || !strings.Contains(payload, `"total":5`) {
+		t.Errorf("the Segment message: event_id %s, protocol %s, payload %s", newID, proto, payload)
+	}
 }

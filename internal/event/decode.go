@@ -171,6 +171,8 @@ func (d *envelopeDecoder) member(e *Envelope, key string, i int) (int, error) {
 		return d.str(i, &e.Fingerprint)
 	case "replayed_at":
 		return d.time(i, &e.ReplayedAt)
+	case "original_event_id":
+		return d.str(i, &e.OriginalEventID)
 	case "failure":
 		// Failed records are the rare case; encoding/json reads them.
 		end, err := jsonscan.Value(d.b, i)

@@ -63,6 +63,10 @@ func (e *Envelope) AppendJSON(dst []byte) []byte {
 		dst = append(dst, `,"replayed_at":`...)
 		dst = appendTime(dst, e.ReplayedAt)
 	}
+	if e.OriginalEventID != "" {
+		dst = append(dst, `,"original_event_id":`...)
+		dst = appendString(dst, e.OriginalEventID)
+	}
 	if e.Failure != nil {
 		dst = append(dst, `,"failure":`...)
 		dst = e.Failure.AppendJSON(dst)

@@ -44,6 +44,12 @@ type Envelope struct {
 	// ReplayedAt is when accord replay ran the record through the pipeline
 	// again; zero (and left out of the JSON) for records collected live.
 	ReplayedAt Time `json:"replayed_at,omitzero"`
+	// OriginalEventID is set when the event arrived with an event_id a
+	// store already held for a different event (another fingerprint or
+	// protocol): the record is stored under a new EventID, and this keeps
+	// the id it was sent with, so no client can make a store drop another's
+	// event by naming its id first. Empty (and left out) otherwise.
+	OriginalEventID string `json:"original_event_id,omitempty"`
 	// Failure is set on failed records only.
 	Failure *Failure `json:"failure,omitempty"`
 	// Raw is the original input of a failed record: the event as sent, or

@@ -37,6 +37,7 @@ func sampleEnvelopes() map[string]*event.Envelope {
 	}
 	failed.SetRaw([]byte("not \xff utf8"))
 	failed.ReplayedAt = event.Time{Time: at.Add(time.Hour)}
+	failed.OriginalEventID = "claimed-by-another"
 	return map[string]*event.Envelope{"good": good, "failed": failed, "minimal": {Valid: true, EventID: "e3", CollectedAt: event.Time{Time: at}, EventTime: event.Time{Time: at}, Protocol: "p", Collector: event.Collector{Name: "a"}, Fingerprint: "1"}}
 }
 

@@ -138,6 +138,14 @@ var (
 		text("fingerprint", func(e *event.Envelope) string { return e.Fingerprint }),
 		// Added after the first release.
 		timestamp("replayed_at", func(e *event.Envelope) event.Time { return e.ReplayedAt }),
+		// NULL but for an event whose id a store already held for another
+		// event; it was stored under a new event_id.
+		{Name: "original_event_id", Type: Text, Nullable: true, Member: "original_event_id", value: func(e *event.Envelope, b []byte) (Value, []byte) {
+			if e.OriginalEventID == "" {
+				return null, b
+			}
+			return Value{Text: e.OriginalEventID}, b
+		}},
 	}
 
 	failure = []Column{

@@ -273,7 +273,10 @@ func (s *Sink) queryString(ctx context.Context, query string) (string, error) {
 
 // Write stores records, good ones in the good table and failed ones in the
 // failed table, in one transaction: either all of them are stored or none
-// is. A record whose event_id is already stored is skipped.
+// is. A record whose event_id is already stored is skipped when it is the
+// same event (same fingerprint and protocol), and stored under a new
+// event_id, keeping the one it was sent with as original_event_id, when it
+// is another (see settleClaims).
 func (s *Sink) Write(ctx context.Context, records []*event.Envelope) error {
 	if len(records) == 0 {
 		return nil
@@ -350,7 +353,11 @@ func (s *Sink) insert(ctx context.Context, records []*event.Envelope) error {
 		t       *table
 		records []*event.Envelope
 	}{{s.good, good}, {s.failed, failed}} {
-		for rest := part.records; len(rest) > 0; {
+		records, err := s.settleClaims(nctx, part.t, part.records)
+		if err != nil {
+			return err
+		}
+		for rest := records; len(rest) > 0; {
 			if err := ctx.Err(); err != nil {
 				return err
 			}

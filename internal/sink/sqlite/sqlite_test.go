@@ -217,6 +217,7 @@ func TestWriteStoresEveryColumn(t *testing.T) {
 		"collector":   `{"name":"accord","version":"0.1.0","env":"test","host":"collector-1"}`,
 		"fingerprint": "5f0c2a9b7e1d4c38",
 		"replayed_at": nil,
+		"original_event_id": nil,
 	}
 	with := func(base map[string]any, changes map[string]any) map[string]any {
 		m := make(map[string]any, len(base)+len(changes))
