@@ -12,8 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/accord-events/accord/internal/event"
-	"github.com/accord-events/accord/internal/jsonscan"
 	"github.com/accord-events/accord/internal/event/eventtest"
+	"github.com/accord-events/accord/internal/jsonscan"
 	"github.com/accord-events/accord/internal/protocol"
 )
 

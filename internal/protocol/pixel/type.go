@@ -18,7 +18,7 @@ func Type() protocol.Type {
 			if !o.Enabled {
 				return nil
 			}
-			c := NewCollector(*o, deps.Contracts)
+			c := NewDecoders(*o, deps.Contracts)
 			get := []string{http.MethodGet}
 			return []protocol.Endpoint{
 				{Path: PathArbitrary, Methods: get, Protocol: Name, Decode: c.Arbitrary},

@@ -16,7 +16,7 @@
 // Segment messages are not self-describing: they name an event ("Order
 // Completed"), not a contract. Decode therefore returns Messages carrying the
 // call and event name beside the Input, and leaves Input.SchemaKey empty for
-// the tracking Plan to fill. Collector puts the pieces together for the HTTP
+// the tracking Plan to fill. Decoders puts the pieces together for the HTTP
 // layer: the write key, the plan and its Policy, and Dedup. Segment's
 // timestamp formula, receivedAt - (sentAt - originalTimestamp), is the
 // pipeline's event_time: Decode reads originalTimestamp (or timestamp) as

@@ -14,7 +14,7 @@ func Type() protocol.Type {
 			if !o.Enabled {
 				return nil
 			}
-			c := NewCollector(*o, deps.Local, deps.Counters)
+			c := NewDecoders(*o, deps.Local, deps.Counters)
 			if log := deps.Logger; log != nil {
 				c.PlanProblems = func(err error) { log.Warn("segment tracking plan", "err", err) }
 			}

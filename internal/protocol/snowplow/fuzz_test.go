@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/accord-events/accord/internal/event"
-	"github.com/accord-events/accord/internal/jsonscan"
 	"github.com/accord-events/accord/internal/event/eventtest"
+	"github.com/accord-events/accord/internal/jsonscan"
 	"github.com/accord-events/accord/internal/protocol"
 )
 

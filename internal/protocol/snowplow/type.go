@@ -17,7 +17,7 @@ func Type() protocol.Type {
 			if !o.Enabled {
 				return nil
 			}
-			c := NewCollector(*o)
+			c := NewDecoders(*o)
 			get := []string{http.MethodGet}
 			eps := []protocol.Endpoint{
 				{Path: PathPixel, Methods: get, Protocol: Name, Decode: c.Pixel},

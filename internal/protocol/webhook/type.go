@@ -52,7 +52,7 @@ func Type() protocol.Type {
 			if len(sources) == 0 {
 				return nil
 			}
-			return []protocol.Endpoint{{Path: Path, Protocol: Name, Decode: NewCollector(sources).Handle}}
+			return []protocol.Endpoint{{Path: Path, Protocol: Name, Decode: NewDecoders(sources).Handle}}
 		},
 	}
 }

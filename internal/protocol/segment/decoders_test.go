@@ -73,7 +73,7 @@ func sgOptions() Options {
 }
 
 func TestCollectorWriteKey(t *testing.T) {
-	c := NewCollector(sgOptions(), contract.NewRegistry(nil), &protocol.Counters{})
+	c := NewDecoders(sgOptions(), contract.NewRegistry(nil), &protocol.Counters{})
 	tests := []struct {
 		name   string
 		req    *protocol.Request
@@ -150,7 +150,7 @@ func TestCollectorTrackingPlan(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := NewCollector(sgOptions(), reg, &protocol.Counters{})
+			c := NewDecoders(sgOptions(), reg, &protocol.Counters{})
 			inputs, _, err := c.Handle(sgRequest(tc.call, tc.key, tc.body))
 			if err != nil {
 				t.Fatalf("Handle: %v", err)
@@ -178,7 +178,7 @@ func TestCollectorTrackingPlan(t *testing.T) {
 }
 
 func TestCollectorFailedMessageKeepsSource(t *testing.T) {
-	c := NewCollector(sgOptions(), contract.NewRegistry(nil), &protocol.Counters{})
+	c := NewDecoders(sgOptions(), contract.NewRegistry(nil), &protocol.Counters{})
 	inputs, _, err := c.Handle(sgRequest(CallBatch, "wk_web", sgBatch(`{"type":"nope","messageId":"m1"}`, sgTrack("E", "m2"))))
 	if err != nil {
 		t.Fatalf("Handle: %v", err)
@@ -210,7 +210,7 @@ func TestCollectorDedup(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			counters := &protocol.Counters{}
-			c := NewCollector(sgOptions(), contract.NewRegistry(nil), counters)
+			c := NewDecoders(sgOptions(), contract.NewRegistry(nil), counters)
 			inputs, reply, err := c.Handle(sgRequest(CallBatch, "wk_web", body))
 			if err != nil || len(inputs) != 3 {
 				t.Fatalf("first request: %v, %d inputs", err, len(inputs))
@@ -248,7 +248,7 @@ func TestCollectorDedupAcrossSourcesAndOff(t *testing.T) {
 		// Sources do not share message ids: one source (or whoever has its
 		// write key) must not be able to drop another's messages.
 		counters := &protocol.Counters{}
-		c := NewCollector(sgOptions(), contract.NewRegistry(nil), counters)
+		c := NewDecoders(sgOptions(), contract.NewRegistry(nil), counters)
 		_, reply, err := c.Handle(sgRequest(CallTrack, "wk_web", sgTrack("E", "m1")))
 		if err != nil {
 			t.Fatal(err)
@@ -268,7 +268,7 @@ func TestCollectorDedupAcrossSourcesAndOff(t *testing.T) {
 		o := sgOptions()
 		o.DedupWindow = 0
 		counters := &protocol.Counters{}
-		c := NewCollector(o, contract.NewRegistry(nil), counters)
+		c := NewDecoders(o, contract.NewRegistry(nil), counters)
 		for i := range 3 {
 			inputs, reply, err := c.Handle(sgRequest(CallTrack, "wk_web", sgTrack("E", "m1")))
 			if err != nil || len(inputs) != 1 {
@@ -284,7 +284,7 @@ func TestCollectorDedupAcrossSourcesAndOff(t *testing.T) {
 
 func TestCollectorPlanFollowsRegistry(t *testing.T) {
 	reg := contract.NewRegistry([]*contract.Contract{sgContract(t, "order_completed", "1-0-0", `"segment_events": ["Order Completed"]`)})
-	c := NewCollector(sgOptions(), reg, &protocol.Counters{})
+	c := NewDecoders(sgOptions(), reg, &protocol.Counters{})
 	schemaOf := func(id string) string {
 		t.Helper()
 		inputs, _, err := c.Handle(sgRequest(CallTrack, "wk_web", sgTrack("Order Completed", id)))
@@ -321,7 +321,7 @@ func TestCollectorPlanConflicts(t *testing.T) {
 	})
 	var mu sync.Mutex
 	var problems []error
-	c := NewCollector(sgOptions(), reg, &protocol.Counters{})
+	c := NewDecoders(sgOptions(), reg, &protocol.Counters{})
 	c.PlanProblems = func(err error) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -484,7 +484,7 @@ func TestOptionsValidate(t *testing.T) {
 // A batch that holds one messageId twice stores it once.
 func TestCollectorDropsDuplicatesWithinARequest(t *testing.T) {
 	counters := &protocol.Counters{}
-	c := NewCollector(sgOptions(), contract.NewRegistry(nil), counters)
+	c := NewDecoders(sgOptions(), contract.NewRegistry(nil), counters)
 	inputs, _, err := c.Handle(sgRequest(CallBatch, "wk_web", sgBatch(sgTrack("A", "m1"), sgTrack("A", "m1"), sgTrack("B", "m2"))))
 	if err != nil {
 		t.Fatal(err)
@@ -500,7 +500,7 @@ func TestCollectorDropsDuplicatesWithinARequest(t *testing.T) {
 // A body refused as a whole is stored as a failed record, without the write
 // key it carried.
 func TestCollectorKeepsTheWriteKeyOutOfARejectedBody(t *testing.T) {
-	c := NewCollector(sgOptions(), contract.NewRegistry(nil), &protocol.Counters{})
+	c := NewDecoders(sgOptions(), contract.NewRegistry(nil), &protocol.Counters{})
 	body := `{"writeKey":"wk_web","batch":[` + sgTrack("A", "m1") + `],"sentAt":5}`
 	req := sgRequest(CallBatch, "", body)
 	_, _, err := c.Handle(req)

@@ -33,7 +33,7 @@ func pxRequest(t *testing.T, query, vendor, name, version string) *protocol.Requ
 }
 
 // pxCoercers counts the Coercers a collector has cached.
-func pxCoercers(c *Collector) int {
+func pxCoercers(c *Decoders) int {
 	n := 0
 	c.coercers.Range(func(_, _ any) bool { n++; return true })
 	return n
@@ -60,7 +60,7 @@ func checkGIF(t *testing.T, reply *protocol.Reply) {
 }
 
 func TestCollectorArbitrary(t *testing.T) {
-	c := NewCollector(DefaultOptions(), contract.NewRegistry(nil))
+	c := NewDecoders(DefaultOptions(), contract.NewRegistry(nil))
 	tests := []struct {
 		name    string
 		query   string
@@ -113,7 +113,7 @@ func TestCollectorTyped(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := NewCollector(DefaultOptions(), reg)
+			c := NewDecoders(DefaultOptions(), reg)
 			var first []byte
 			for i := range 2 {
 				inputs, reply, err := c.Typed(pxRequest(t, tc.query, tc.vendor, tc.cname, tc.versn))
@@ -145,7 +145,7 @@ func TestCollectorTyped(t *testing.T) {
 // registry is read with its new properties, not with a stale Coercer.
 func TestCollectorTypedFollowsRegistry(t *testing.T) {
 	reg := contract.NewRegistry([]*contract.Contract{compile(t, emailOpened)})
-	c := NewCollector(DefaultOptions(), reg)
+	c := NewDecoders(DefaultOptions(), reg)
 	typed := func() string {
 		t.Helper()
 		inputs, _, err := c.Typed(pxRequest(t, "campaign=spring&recipients=10", "com.acme", "email_opened", "1-0-0"))
@@ -174,7 +174,7 @@ func TestCollectorTypedFollowsRegistry(t *testing.T) {
 
 func TestCollectorTypedConcurrent(t *testing.T) {
 	reg := contract.NewRegistry([]*contract.Contract{compile(t, emailOpened)})
-	c := NewCollector(DefaultOptions(), reg)
+	c := NewDecoders(DefaultOptions(), reg)
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
@@ -222,7 +222,7 @@ func TestCollectorRedirect(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := NewCollector(opts, reg)
+			c := NewDecoders(opts, reg)
 			var inputs []event.Input
 			var reply *protocol.Reply
 			var err error

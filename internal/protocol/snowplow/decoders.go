@@ -89,18 +89,18 @@ func (o Options) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Collector answers Snowplow trackers: it reads their events and handles
+// Decoders answers Snowplow trackers: it reads their events and handles
 // what lies around them, the network user id cookie, SP-Anonymous and
-// redirects. Its methods have the shape of the server's decoders.
-type Collector struct {
+// redirects. Its methods are protocol.Decoder functions.
+type Decoders struct {
 	opts Options
 }
 
-// NewCollector returns a collector for validated options.
-func NewCollector(opts Options) *Collector { return &Collector{opts: opts} }
+// NewDecoders returns the decoders for validated options.
+func NewDecoders(opts Options) *Decoders { return &Decoders{opts: opts} }
 
 // Post reads a POST of tp2 events (payload_data).
-func (c *Collector) Post(req *protocol.Request) ([]event.Input, *protocol.Reply, error) {
+func (c *Decoders) Post(req *protocol.Request) ([]event.Input, *protocol.Reply, error) {
 	inputs, err := DecodeBody(req)
 	if err != nil {
 		return nil, nil, err
@@ -111,7 +111,7 @@ func (c *Collector) Post(req *protocol.Request) ([]event.Input, *protocol.Reply,
 
 // Any serves a custom tracker path (Options.Paths): a POST is read as Post
 // reads it, a GET as Pixel does.
-func (c *Collector) Any(req *protocol.Request) ([]event.Input, *protocol.Reply, error) {
+func (c *Decoders) Any(req *protocol.Request) ([]event.Input, *protocol.Reply, error) {
 	if req.Method == http.MethodPost {
 		return c.Post(req)
 	}
@@ -119,7 +119,7 @@ func (c *Collector) Any(req *protocol.Request) ([]event.Input, *protocol.Reply, 
 }
 
 // Pixel reads the one event of GET /i and answers a 1x1 GIF.
-func (c *Collector) Pixel(req *protocol.Request) ([]event.Input, *protocol.Reply, error) {
+func (c *Decoders) Pixel(req *protocol.Request) ([]event.Input, *protocol.Reply, error) {
 	in, err := DecodeRawQuery(req.Query, req.RawQuery)
 	if err != nil {
 		return nil, nil, err
@@ -134,7 +134,7 @@ func (c *Collector) Pixel(req *protocol.Request) ([]event.Input, *protocol.Reply
 // Redirect reads GET /r/tp2: it redirects to the u parameter, when its host
 // is allowed, recording the tracker event the query carries or, with no
 // event (no e parameter), a uri_redirect event.
-func (c *Collector) Redirect(req *protocol.Request) ([]event.Input, *protocol.Reply, error) {
+func (c *Decoders) Redirect(req *protocol.Request) ([]event.Input, *protocol.Reply, error) {
 	target := req.Query.Get("u")
 	if target == "" {
 		return nil, nil, protocol.Errorf(http.StatusBadRequest, event.ProtocolViolation, "the redirect has no target; send it in the u parameter, such as /r/tp2?u=https%%3A%%2F%%2Fshop.example.com%%2F")
@@ -172,7 +172,7 @@ func (c *Collector) Redirect(req *protocol.Request) ([]event.Input, *protocol.Re
 // the network user id and keeps the client's IP off the records, as
 // Snowplow's collector does. (An ip the tracker itself sent stays in the
 // attributes, as sent.)
-func (c *Collector) identify(req *protocol.Request, inputs []event.Input) *protocol.Reply {
+func (c *Decoders) identify(req *protocol.Request, inputs []event.Input) *protocol.Reply {
 	reply := &protocol.Reply{Header: http.Header{}}
 	if req.Header.Get("SP-Anonymous") != "" {
 		// Nothing that identifies the device: no cookie, no IP, and no

@@ -101,7 +101,7 @@ func TestCollectorHandle(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := NewCollector(sources)
+			c := NewDecoders(sources)
 			c.now = func() time.Time { return now }
 			inputs, reply, err := c.Handle(whRequest(tc.source, tc.body, tc.header))
 			if reply != nil {
@@ -149,7 +149,7 @@ func TestCollectorHandle(t *testing.T) {
 // TestCollectorSignatureErrorsNameTheHeader checks that a refusal says which
 // header was wrong, which is what someone setting a source up reads.
 func TestCollectorSignatureErrorsNameTheHeader(t *testing.T) {
-	c := NewCollector([]Source{
+	c := NewDecoders([]Source{
 		{Name: "github", Schema: pushSchema, Signature: Signature{Kind: KindGitHub, Secret: "s"}},
 		{Name: "anything", Arbitrary: true, Signature: Signature{Kind: KindHMAC, Secret: "s", Header: "X-Signature"}},
 	})
@@ -172,7 +172,7 @@ func TestCollectorSignatureErrorsNameTheHeader(t *testing.T) {
 // content type application/x-www-form-urlencoded.
 func TestCollectorForm(t *testing.T) {
 	const body = "payload=%7B%22zen%22%3A%22Keep+it+simple.%22%7D"
-	c := NewCollector([]Source{{Name: "github", Schema: pushSchema, Signature: Signature{Kind: KindGitHub, Secret: "s"}}})
+	c := NewDecoders([]Source{{Name: "github", Schema: pushSchema, Signature: Signature{Kind: KindGitHub, Secret: "s"}}})
 	req := whRequest("github", body, headers(HeaderGitHub, "sha256="+hexMAC(t, "s", body)))
 	req.MediaType = MediaForm
 	inputs, _, err := c.Handle(req)

@@ -78,12 +78,12 @@ func (o Options) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Collector answers Segment libraries: it checks the write key, reads the
+// Decoders answers Segment libraries: it checks the write key, reads the
 // messages, drops the ones already seen, and maps each to its contract
 // through the tracking plan the contracts declare, applying the source's
-// policy to what the plan does not cover. Its Handle has the shape of the
-// server's decoders.
-type Collector struct {
+// policy to what the plan does not cover. Its Handle is a
+// protocol.Decoder.
+type Decoders struct {
 	opts      Options
 	byKey     map[string]Source
 	decoder   Decoder
@@ -105,9 +105,9 @@ type planAt struct {
 	plan       *Plan
 }
 
-// NewCollector returns a Segment collector for validated options.
-func NewCollector(opts Options, contracts protocol.ContractSet, counters *protocol.Counters) *Collector {
-	c := &Collector{
+// NewDecoders returns the Segment decoders for validated options.
+func NewDecoders(opts Options, contracts protocol.ContractSet, counters *protocol.Counters) *Decoders {
+	c := &Decoders{
 		opts:      opts,
 		byKey:     make(map[string]Source, len(opts.Sources)),
 		decoder:   Decoder{Limits: opts.Limits},
@@ -123,7 +123,7 @@ func NewCollector(opts Options, contracts protocol.ContractSet, counters *protoc
 }
 
 // Handle reads one Segment call.
-func (c *Collector) Handle(req *protocol.Request) ([]event.Input, *protocol.Reply, error) {
+func (c *Decoders) Handle(req *protocol.Request) ([]event.Input, *protocol.Reply, error) {
 	call := req.PathValue("call")
 	key, ok := WriteKey(req)
 	if !ok {
@@ -238,7 +238,7 @@ func withSource(attrs []byte, source string, unplanned bool) []byte {
 
 // currentPlan returns the tracking plan of the contracts as they are now,
 // building it again when they have changed.
-func (c *Collector) currentPlan() *Plan {
+func (c *Decoders) currentPlan() *Plan {
 	gen := c.contracts.Generation()
 	if p := c.plan.Load(); p != nil && p.generation == gen {
 		return p.plan

@@ -13,16 +13,16 @@ import (
 // Path is the route of every webhook source.
 const Path = "/webhooks/{source}"
 
-// Collector receives the deliveries of the configured webhook sources. Its
-// Handle has the shape of the server's decoders.
-type Collector struct {
+// Decoders receives the deliveries of the configured webhook sources. Its
+// Handle is a protocol.Decoder.
+type Decoders struct {
 	sources map[string]Source
 	now     func() time.Time
 }
 
-// NewCollector returns a collector for validated sources.
-func NewCollector(sources []Source) *Collector {
-	c := &Collector{sources: make(map[string]Source, len(sources)), now: time.Now}
+// NewDecoders returns the decoders for validated sources.
+func NewDecoders(sources []Source) *Decoders {
+	c := &Decoders{sources: make(map[string]Source, len(sources)), now: time.Now}
 	for _, s := range sources {
 		c.sources[s.Name] = s
 	}
@@ -32,7 +32,7 @@ func NewCollector(sources []Source) *Collector {
 // Handle reads one delivery to POST /webhooks/{source}. A source that is
 // not configured, and a missing or bad signature, refuse the request: it is
 // answered (404, 401) and counted, and nothing of it is stored.
-func (c *Collector) Handle(req *protocol.Request) ([]event.Input, *protocol.Reply, error) {
+func (c *Decoders) Handle(req *protocol.Request) ([]event.Input, *protocol.Reply, error) {
 	name := req.PathValue("source")
 	src, ok := c.sources[name]
 	if !ok {

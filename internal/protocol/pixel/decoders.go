@@ -38,9 +38,9 @@ func (o Options) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Collector answers pixel requests. Its methods have the shape of the
-// server's decoders.
-type Collector struct {
+// Decoders answers pixel requests. Its methods are protocol.Decoder
+// functions.
+type Decoders struct {
 	opts     Options
 	resolver protocol.Resolver
 	// coercers caches one Coercer per contract key: building one reads the
@@ -56,20 +56,20 @@ type cachedCoercer struct {
 	coercer  *Coercer
 }
 
-// NewCollector returns a pixel collector that finds contracts in resolver.
-func NewCollector(opts Options, resolver protocol.Resolver) *Collector {
-	return &Collector{opts: opts, resolver: resolver}
+// NewDecoders returns the pixel decoders, which find contracts in resolver.
+func NewDecoders(opts Options, resolver protocol.Resolver) *Decoders {
+	return &Decoders{opts: opts, resolver: resolver}
 }
 
 // Arbitrary reads GET /px.
-func (c *Collector) Arbitrary(req *protocol.Request) ([]event.Input, *protocol.Reply, error) {
+func (c *Decoders) Arbitrary(req *protocol.Request) ([]event.Input, *protocol.Reply, error) {
 	return c.answer(req, DecodeArbitrary(req.Query))
 }
 
 // Typed reads GET /px/{vendor}/{name}/{version}: the query converted to the
 // contract's types. An unknown contract leaves the values as text and the
 // pipeline records the event as schema_not_found.
-func (c *Collector) Typed(req *protocol.Request) ([]event.Input, *protocol.Reply, error) {
+func (c *Decoders) Typed(req *protocol.Request) ([]event.Input, *protocol.Reply, error) {
 	key := "iglu:" + req.PathValue("vendor") + "/" + req.PathValue("name") + "/jsonschema/" + req.PathValue("version")
 	ct, err := c.resolver.Resolve(key)
 	if err != nil {
@@ -88,7 +88,7 @@ func (c *Collector) Typed(req *protocol.Request) ([]event.Input, *protocol.Reply
 }
 
 // answer is the GIF, or a redirect when one was asked for and is allowed.
-func (c *Collector) answer(req *protocol.Request, in event.Input) ([]event.Input, *protocol.Reply, error) {
+func (c *Decoders) answer(req *protocol.Request, in event.Input) ([]event.Input, *protocol.Reply, error) {
 	reply := &protocol.Reply{Header: http.Header{}, Body: protocol.GIF, ContentType: "image/gif"}
 	reply.Header.Set("Cache-Control", "no-store")
 	if target := req.Query.Get(ParamRedirect); target != "" {

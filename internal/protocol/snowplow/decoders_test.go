@@ -75,7 +75,7 @@ func TestCollectorCookie(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := NewCollector(opts)
+			c := NewDecoders(opts)
 			before := time.Now()
 			inputs, reply, err := c.Post(spRequest(http.MethodPost, nil, payloadBody("1-0-4", ev("pv", "url", "https://a.example/").json()), tc.header))
 			if err != nil {
@@ -128,7 +128,7 @@ func TestCollectorCookieAttributes(t *testing.T) {
 			if err := opts.Validate(); err != nil {
 				t.Fatalf("options invalid: %v", err)
 			}
-			_, reply, err := NewCollector(opts).Pixel(spRequest(http.MethodGet, ev("pv").query(), "", nil))
+			_, reply, err := NewDecoders(opts).Pixel(spRequest(http.MethodGet, ev("pv").query(), "", nil))
 			if err != nil {
 				t.Fatalf("Pixel: %v", err)
 			}
@@ -181,7 +181,7 @@ func TestCollectorNetworkUserID(t *testing.T) {
 			if tc.opts != nil {
 				tc.opts(&opts)
 			}
-			inputs, reply, err := NewCollector(opts).Post(spRequest(http.MethodPost, nil, body, tc.header))
+			inputs, reply, err := NewDecoders(opts).Post(spRequest(http.MethodPost, nil, body, tc.header))
 			if err != nil {
 				t.Fatalf("Post: %v", err)
 			}
@@ -211,7 +211,7 @@ func TestCollectorNetworkUserID(t *testing.T) {
 }
 
 func TestCollectorPixel(t *testing.T) {
-	inputs, reply, err := NewCollector(DefaultOptions()).Pixel(spRequest(http.MethodGet, ev("pv", "url", "https://a.example/").query(), "", nil))
+	inputs, reply, err := NewDecoders(DefaultOptions()).Pixel(spRequest(http.MethodGet, ev("pv", "url", "https://a.example/").query(), "", nil))
 	if err != nil {
 		t.Fatalf("Pixel: %v", err)
 	}
@@ -234,7 +234,7 @@ func TestCollectorPixel(t *testing.T) {
 		t.Errorf("no cookie set by the pixel")
 	}
 
-	_, _, err = NewCollector(DefaultOptions()).Pixel(spRequest(http.MethodGet, nil, "", nil))
+	_, _, err = NewDecoders(DefaultOptions()).Pixel(spRequest(http.MethodGet, nil, "", nil))
 	var perr *protocol.Error
 	if !errors.As(err, &perr) || perr.Status != http.StatusBadRequest {
 		t.Errorf("a pixel without parameters: %v, want a 400 *protocol.Error", err)
@@ -275,7 +275,7 @@ func TestCollectorRedirect(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			inputs, reply, err := NewCollector(opts).Redirect(spRequest(http.MethodGet, q, "", nil))
+			inputs, reply, err := NewDecoders(opts).Redirect(spRequest(http.MethodGet, q, "", nil))
 			if tc.status != 0 {
 				var perr *protocol.Error
 				if !errors.As(err, &perr) || perr.Status != tc.status || perr.Refused || perr.Failure == nil || perr.Failure.Type != event.ProtocolViolation {
@@ -316,7 +316,7 @@ func TestCollectorRedirect(t *testing.T) {
 }
 
 func TestCollectorAny(t *testing.T) {
-	c := NewCollector(DefaultOptions())
+	c := NewDecoders(DefaultOptions())
 	pv := ev("pv", "url", "https://a.example/")
 	tests := []struct {
 		name   string
