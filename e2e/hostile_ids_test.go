@@ -92,3 +92,46 @@ func TestHostileEventIDClaims(t *testing.T) {
 		t.Errorf("the Segment message: event_id %s, protocol %s, payload %s", newID, proto, payload)
 	}
 }
+
+// TestHostileEventIDClaimsBeforeASignedWebhook: an unauthenticated /events
+// request names the id of a Stripe event before Stripe delivers it; the
+// signed delivery is stored under a new event_id with original_event_id,
+// and Stripe's retry of it (signed again) is stored once.
+func TestHostileEventIDClaimsBeforeASignedWebhook(t *testing.T) {
+	dir := newProject(t)
+	c := startCollector(t, dir,
+		"ACCORD_PROTOCOLS_WEBHOOKS_0_NAME=stripe",
+		"ACCORD_PROTOCOLS_WEBHOOKS_0_ARBITRARY=true",
+		"ACCORD_PROTOCOLS_WEBHOOKS_0_SIGNATURE_KIND=stripe",
+		"ACCORD_PROTOCOLS_WEBHOOKS_0_SIGNATURE_SECRET="+whStripeSecret)
+	const id = "evt_claimed_1"
+	claim := []byte(`{"schema":"` + pageViewKey + `","data":{"url":"https://evil.example/"},"event_id":"` + id + `"}`)
+	if status, _, body := c.post("/events", "application/json", claim); status != http.StatusOK {
+		t.Fatalf("claim: %d %s", status, body)
+	}
+	waitDelivered(t, c, 30*time.Second)
+	delivery := []byte(`{"id":"` + id + `","object":"event","type":"charge.succeeded","data":{"amount":4200}}`)
+	for range 2 { // the delivery and Stripe's retry
+		status, _, body := c.post("/webhooks/stripe", "application/json", delivery, "Stripe-Signature", whStripeSignature(time.Now(), delivery))
+		if status != http.StatusOK {
+			t.Fatalf("signed delivery: %d %s", status, body)
+		}
+		waitDelivered(t, c, 30*time.Second)
+	}
+	c.stop()
+
+	db := openStore(t, dir)
+	if n := spCount(t, db, "events", "protocol = 'webhook'"); n != 1 {
+		t.Fatalf("%d webhook events stored, want the delivery once", n)
+	}
+	var newID, original, payload string
+	if err := db.QueryRow(`SELECT event_id, coalesce(original_event_id, ''), payload FROM events WHERE protocol = 'webhook'`).Scan(&newID, &original, &payload); err != nil {
+		t.Fatal(err)
+	}
+	if newID == id || original != id || !strings.Contains(payload, `"amount":4200`) {
+		t.Errorf("the signed delivery: event_id %s, original_event_id %q, payload %s", newID, original, payload)
+	}
+	if n := spCount(t, db, "events", "event_id = ? AND protocol = 'selfdesc'", id); n != 1 {
+		t.Errorf("the claim: %d rows", n)
+	}
+}
