@@ -91,6 +91,34 @@ const callList = "track, identify, page, screen, group or alias"
 // rawPrefixBytes is how much of an oversized message its failed record keeps.
 const rawPrefixBytes = 1024
 
+// endpointCall returns the call of the endpoint whose last path element is
+// s: the call's own name (track), or the one-letter path Segment's tracking
+// API serves as its alias (t). analytics.js (analytics-next) sends each
+// call to /v1/<first letter of its type> and batches to /v1/b, so those
+// are the paths most browsers use. An unknown element is returned as is.
+func endpointCall(s string) string {
+	if len(s) != 1 {
+		return s
+	}
+	switch s {
+	case "t":
+		return CallTrack
+	case "i":
+		return CallIdentify
+	case "p":
+		return CallPage
+	case "s":
+		return CallScreen
+	case "g":
+		return CallGroup
+	case "a":
+		return CallAlias
+	case "b":
+		return CallBatch
+	}
+	return s
+}
+
 // callOf returns the call constant named by s, or "" when s names none.
 // CallBatch is not a message type and is not returned.
 func callOf(s string) string {
@@ -175,7 +203,8 @@ type Decoder struct {
 
 // Decode reads the messages of a request to the endpoint of call: one of
 // CallTrack ... CallAlias for a body holding one message, or CallBatch for a
-// /v1/batch body. Batch-level context and integrations replace a message's
+// /v1/batch body; the one-letter aliases (t, i, p, s, g, a, b) are the
+// same endpoints. Batch-level context and integrations replace a message's
 // own when it has none; batch-level sentAt becomes the SentAt of messages
 // without their own.
 //
@@ -183,10 +212,11 @@ type Decoder struct {
 // is a *protocol.Error.
 func (dc Decoder) Decode(req *protocol.Request, call string) ([]Message, error) {
 	lim := dc.Limits.withDefaults()
+	call = endpointCall(call)
 	batch := call == CallBatch
 	if !batch && callOf(call) == "" {
 		return nil, protocol.Errorf(http.StatusNotFound, event.ProtocolViolation,
-			"%q is not a Segment call; send messages to /v1/track, /v1/identify, /v1/page, /v1/screen, /v1/group, /v1/alias or /v1/batch", call)
+			"%q is not a Segment call; send messages to /v1/track, /v1/identify, /v1/page, /v1/screen, /v1/group, /v1/alias or /v1/batch (or their one-letter aliases /v1/t ... /v1/b)", call)
 	}
 	switch req.MediaType {
 	case "", MediaJSON, MediaText:

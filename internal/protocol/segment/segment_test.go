@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -448,5 +450,51 @@ func TestLimitsValidate(t *testing.T) {
 			err := tc.limits.Validate()
 			check.ErrorSays(t, err, tc.parts...)
 		})
+	}
+}
+
+// TestDecodeShortPaths holds that each one-letter path analytics.js sends to
+// (/v1/t, /v1/b, ...) reads a body exactly as its long path does.
+func TestDecodeShortPaths(t *testing.T) {
+	tests := []struct {
+		short, long, body string
+	}{
+		{"t", CallTrack, `{"type":"track","event":"Order Completed","userId":"u1","messageId":"m1","properties":{"total":1},"timestamp":"2024-05-01T12:00:00Z","sentAt":"2024-05-01T12:00:01Z","context":{"page":{"path":"/"}},"writeKey":"k"}`},
+		{"i", CallIdentify, `{"type":"identify","userId":"u1","traits":{"plan":"pro"}}`},
+		{"p", CallPage, `{"type":"page","anonymousId":"a1","name":"Home","category":"Site","properties":{"path":"/"}}`},
+		{"s", CallScreen, `{"type":"screen","anonymousId":"a1","name":"Cart"}`},
+		{"g", CallGroup, `{"type":"group","userId":"u1","groupId":"acme","traits":{"size":3}}`},
+		{"a", CallAlias, `{"type":"alias","userId":"u1","previousId":"a1"}`},
+		{"b", CallBatch, `{"batch":[{"type":"track","event":"E","userId":"u1"},{"type":"page","anonymousId":"a1"}],"sentAt":"2024-05-01T12:00:05Z","writeKey":"k"}`},
+		// A type that contradicts the endpoint fails the same way on both.
+		{"i", CallIdentify, `{"type":"track","event":"E","userId":"u1"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.short+" as "+tc.long, func(t *testing.T) {
+			decode := func(call string) []Message {
+				t.Helper()
+				msgs, err := Decoder{}.Decode(&protocol.Request{MediaType: MediaText, Body: []byte(tc.body)}, call)
+				if err != nil {
+					t.Fatalf("Decode(%s): %v", call, err)
+				}
+				return msgs
+			}
+			short, long := decode(tc.short), decode(tc.long)
+			if len(long) == 0 {
+				t.Fatalf("the long path read no messages")
+			}
+			if !reflect.DeepEqual(short, long) {
+				t.Errorf("/v1/%s read\n%+v\nbut /v1/%s read\n%+v", tc.short, short, tc.long, long)
+			}
+			if tc.long != CallBatch && long[0].Input.Failure == nil && short[0].Call != tc.long {
+				t.Errorf("/v1/%s read a %q message, want %q", tc.short, short[0].Call, tc.long)
+			}
+		})
+	}
+	// Other single letters stay unknown calls.
+	_, err := Decoder{}.Decode(&protocol.Request{MediaType: MediaJSON, Body: []byte(`{"event":"E","userId":"u1"}`)}, "x")
+	var perr *protocol.Error
+	if !errors.As(err, &perr) || perr.Status != http.StatusNotFound {
+		t.Errorf("/v1/x: got %v, want a 404 *protocol.Error", err)
 	}
 }
