@@ -217,11 +217,25 @@ func validate(resolver Resolver, in *event.Input) (*contract.Contract, *event.Fa
 	}
 	switch {
 	case len(notFound) > 0:
-		return own, &event.Failure{Type: event.SchemaNotFound, Messages: append(notFound, violations...)}
+		return own, &event.Failure{Type: event.SchemaNotFound, Messages: bounded(append(notFound, violations...))}
 	case len(violations) > 0:
-		return own, &event.Failure{Type: event.SchemaViolation, Messages: violations}
+		return own, &event.Failure{Type: event.SchemaViolation, Messages: bounded(violations)}
 	}
 	return own, nil
+}
+
+// maxMessages bounds the messages a failure keeps: an array of 100,000
+// wrong items would otherwise store 100,000 sentences, many times the
+// event's size. The first ones say what to fix; the last counts the rest.
+const maxMessages = 20
+
+func bounded(msgs []event.Message) []event.Message {
+	if len(msgs) <= maxMessages {
+		return msgs
+	}
+	rest := len(msgs) - maxMessages
+	return append(msgs[:maxMessages:maxMessages], event.Message{
+		Message: fmt.Sprintf("%d more problems were found and not listed; fix the ones above and send the event again", rest)})
 }
 
 func resolveSentence(key string, err error) string {

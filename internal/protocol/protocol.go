@@ -9,6 +9,7 @@
 package protocol
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -37,6 +38,9 @@ type Request struct {
 	// PathValue returns a wildcard of the route's path ({source} in
 	// /webhooks/{source}); nil when the route has none.
 	PathValue func(name string) string
+	// MaxEvents is the most events the request may hold
+	// (server.max_events_per_request); 0 sets no cap. See TooManyEvents.
+	MaxEvents int
 }
 
 // Cookie returns the value of the request cookie called name, or "".
@@ -144,4 +148,28 @@ func SkipBOM(b []byte) int {
 		return 3
 	}
 	return 0
+}
+
+// TooManyEvents returns the error for a request that holds more than max
+// events, or nil while n (the events read so far, the next one included)
+// is within max; max 0 sets no cap. Decoders call it before reading each
+// event, so a request over the cap costs no more than max events' work.
+// It is a size_violation answered 413: the request is stored as one failed
+// record holding its body, which can be split and replayed.
+func TooManyEvents(n, max int) *Error {
+	if max <= 0 || n <= max {
+		return nil
+	}
+	return Errorf(http.StatusRequestEntityTooLarge, event.SizeViolation,
+		"the request holds more than %d events, the most one request may carry (server.max_events_per_request); send them in several requests", max)
+}
+
+// AsError returns err as an *Error when it is one (a decoder's callback
+// stopped a walk with it), and nil otherwise.
+func AsError(err error) *Error {
+	var perr *Error
+	if errors.As(err, &perr) {
+		return perr
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/pipeline"
@@ -28,12 +30,25 @@ const keptOfOversized = 1024
 // payloads until Deliver returns, and are not touched after that.
 var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+// maxReportedFailures is how many failures the answer to a request lists in
+// full; past it, failures are only counted by type, so that the answer stays
+// small whatever the request holds (each failure is stored in full).
+const maxReportedFailures = 100
+
+// maxReportedMessages is how many messages of one failure the answer lists.
+const maxReportedMessages = 10
+
 // response is the JSON answer to a request whose events could be read.
 type response struct {
 	Received int             `json:"received"`
 	Good     int             `json:"good"`
 	Failed   int             `json:"failed"`
 	Failures []failureReport `json:"failures"`
+	// FailuresOmitted counts the failures past the first
+	// maxReportedFailures, which are not listed; FailureCounts counts every
+	// failure by type. Both are set only when failures were omitted.
+	FailuresOmitted int                       `json:"failures_omitted,omitempty"`
+	FailureCounts   map[event.FailureType]int `json:"failure_counts,omitempty"`
 }
 
 type failureReport struct {
@@ -82,6 +97,7 @@ func (s *Server) collect(ep protocol.Endpoint) http.Handler {
 			Params:    params,
 			Body:      buf.Bytes(),
 			PathValue: r.PathValue,
+			MaxEvents: s.cfg.MaxEventsPerRequest,
 		})
 		if err != nil {
 			var perr *protocol.Error
@@ -100,6 +116,12 @@ func (s *Server) collect(ep protocol.Endpoint) http.Handler {
 				raw = []byte(r.URL.RawQuery)
 			}
 			s.reject(w, r, preq, perr, raw)
+			return
+		}
+		if perr := protocol.TooManyEvents(len(inputs), s.cfg.MaxEventsPerRequest); perr != nil {
+			// A protocol that does not check the cap as it reads: still
+			// nothing beyond the cap is processed or stored.
+			s.reject(w, r, preq, perr, buf.Bytes())
 			return
 		}
 		if reply != nil && reply.OmitIP {
@@ -159,13 +181,27 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, ep protocol.Endp
 
 func report(records []*event.Envelope) response {
 	resp := response{Received: len(records), Failures: []failureReport{}}
+	counts := map[event.FailureType]int{}
 	for i, rec := range records {
 		if rec.Valid {
 			resp.Good++
 			continue
 		}
 		resp.Failed++
-		resp.Failures = append(resp.Failures, failureReport{Index: i, EventID: rec.EventID, Type: rec.Failure.Type, Messages: rec.Failure.Messages})
+		counts[rec.Failure.Type]++
+		if len(resp.Failures) == maxReportedFailures {
+			resp.FailuresOmitted++
+			continue
+		}
+		msgs := rec.Failure.Messages
+		if len(msgs) > maxReportedMessages {
+			msgs = append(msgs[:maxReportedMessages:maxReportedMessages], event.Message{
+				Message: fmt.Sprintf("%d more messages are in the failed record", len(rec.Failure.Messages)-maxReportedMessages)})
+		}
+		resp.Failures = append(resp.Failures, failureReport{Index: i, EventID: rec.EventID, Type: rec.Failure.Type, Messages: msgs})
+	}
+	if resp.FailuresOmitted > 0 {
+		resp.FailureCounts = counts
 	}
 	return resp
 }
@@ -268,15 +304,30 @@ func tooLarge(limit int64) *protocol.Error {
 		"the body is larger than the limit of %d bytes (server.max_body_bytes); send fewer events per request", limit)
 }
 
-// source describes where the request came from.
+// source describes where the request came from. Its text fields are copied
+// into every record of the request, so each is cut to
+// server.max_source_field_bytes.
 func (s *Server) source(r *http.Request) event.Source {
+	limit := s.cfg.MaxSourceFieldBytes
 	return event.Source{
 		IP:        s.clientIP(r),
-		UserAgent: r.UserAgent(),
-		Referer:   r.Referer(),
-		Origin:    r.Header.Get("Origin"),
-		Path:      r.URL.Path,
+		UserAgent: cut(r.UserAgent(), limit),
+		Referer:   cut(r.Referer(), limit),
+		Origin:    cut(r.Header.Get("Origin"), limit),
+		Path:      cut(r.URL.Path, limit),
 	}
+}
+
+// cut returns at most the first n bytes of s, ending on a UTF-8 character
+// boundary so that text stays text; n <= 0 keeps s whole.
+func cut(s string, n int) string {
+	if n <= 0 || len(s) <= n {
+		return s
+	}
+	for i := 0; i < utf8.UTFMax && n > 0 && !utf8.RuneStart(s[n]); i++ {
+		n--
+	}
+	return s[:n]
 }
 
 func (s *Server) clientIP(r *http.Request) string {

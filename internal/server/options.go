@@ -12,29 +12,33 @@ import (
 // configuration). Its fields carry yaml and doc tags: the configuration
 // reference is generated from them.
 type Options struct {
-	Addr              string        `yaml:"addr" doc:"Address to listen on, host:port; an empty host listens on every interface."`
-	MaxBodyBytes      int64         `yaml:"max_body_bytes" doc:"Largest request body accepted, in bytes, after gzip decompression; larger requests get 413 and are stored as size_violation records holding their first KiB."`
-	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout" doc:"How long a client may take to send request headers."`
-	ReadTimeout       time.Duration `yaml:"read_timeout" doc:"How long a client may take to send a whole request."`
-	WriteTimeout      time.Duration `yaml:"write_timeout" doc:"How long handling a request and writing its response may take."`
-	IdleTimeout       time.Duration `yaml:"idle_timeout" doc:"How long an idle keep-alive connection is kept open."`
-	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout" doc:"On SIGTERM or SIGINT, how long in-flight requests get to finish before the server stops."`
-	TrustForwarded    bool          `yaml:"trust_forwarded" doc:"Take the client IP from X-Forwarded-For (first address) when Accord runs behind a proxy you control; leave off when clients reach Accord directly, or they can forge it."`
-	CORSOrigins       []string      `yaml:"cors_origins" doc:"Web origins browsers may send events from (CORS, on the collection routes only), such as https://shop.example: a listed origin is echoed with credentials allowed (cookies, as Snowplow's browser tracker sends); * answers any other origin with Access-Control-Allow-Origin: * and no credentials; an empty list turns CORS off."`
+	Addr                string        `yaml:"addr" doc:"Address to listen on, host:port; an empty host listens on every interface."`
+	MaxBodyBytes        int64         `yaml:"max_body_bytes" doc:"Largest request body accepted, in bytes, after gzip decompression; larger requests get 413 and are stored as size_violation records holding their first KiB."`
+	MaxEventsPerRequest int           `yaml:"max_events_per_request" doc:"Most events one request may carry (a batch, an array, NDJSON lines); a request with more gets 413 and is stored as one size_violation record holding its body. It bounds the records, and so the memory and storage, one request can cause."`
+	MaxSourceFieldBytes int           `yaml:"max_source_field_bytes" doc:"Longest User-Agent, Referer, Origin and path kept on a record (source.user_agent, source.referer, source.origin, source.path), in bytes; longer values are cut at a character boundary. They are copied into every record of a request, so this bounds what a request's headers can store."`
+	ReadHeaderTimeout   time.Duration `yaml:"read_header_timeout" doc:"How long a client may take to send request headers."`
+	ReadTimeout         time.Duration `yaml:"read_timeout" doc:"How long a client may take to send a whole request."`
+	WriteTimeout        time.Duration `yaml:"write_timeout" doc:"How long handling a request and writing its response may take."`
+	IdleTimeout         time.Duration `yaml:"idle_timeout" doc:"How long an idle keep-alive connection is kept open."`
+	ShutdownTimeout     time.Duration `yaml:"shutdown_timeout" doc:"On SIGTERM or SIGINT, how long in-flight requests get to finish before the server stops."`
+	TrustForwarded      bool          `yaml:"trust_forwarded" doc:"Take the client IP from X-Forwarded-For (first address) when Accord runs behind a proxy you control; leave off when clients reach Accord directly, or they can forge it."`
+	CORSOrigins         []string      `yaml:"cors_origins" doc:"Web origins browsers may send events from (CORS, on the collection routes only), such as https://shop.example: a listed origin is echoed with credentials allowed (cookies, as Snowplow's browser tracker sends); * answers any other origin with Access-Control-Allow-Origin: * and no credentials; an empty list turns CORS off."`
 }
 
 // DefaultOptions returns the options the collector runs with when the
 // configuration sets none.
 func DefaultOptions() Options {
 	return Options{
-		Addr:              ":8080",
-		MaxBodyBytes:      1 << 20,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ShutdownTimeout:   15 * time.Second,
-		CORSOrigins:       []string{"*"},
+		Addr:                ":8080",
+		MaxBodyBytes:        1 << 20,
+		MaxEventsPerRequest: 500,
+		MaxSourceFieldBytes: 1024,
+		ReadHeaderTimeout:   5 * time.Second,
+		ReadTimeout:         30 * time.Second,
+		WriteTimeout:        30 * time.Second,
+		IdleTimeout:         2 * time.Minute,
+		ShutdownTimeout:     15 * time.Second,
+		CORSOrigins:         []string{"*"},
 	}
 }
 
@@ -50,6 +54,12 @@ func (o Options) Validate() error {
 	}
 	if o.MaxBodyBytes < 1024 {
 		bad("max_body_bytes", "%d is too small; use at least 1024 (the default is 1048576)", o.MaxBodyBytes)
+	}
+	if o.MaxEventsPerRequest < 1 {
+		bad("max_events_per_request", "%d is too small; use at least 1 (the default is 500)", o.MaxEventsPerRequest)
+	}
+	if o.MaxSourceFieldBytes < 64 {
+		bad("max_source_field_bytes", "%d is too small; use at least 64 (the default is 1024)", o.MaxSourceFieldBytes)
 	}
 	for _, d := range []struct {
 		key string

@@ -78,6 +78,7 @@ func decodeJSON(req *protocol.Request) ([]event.Input, error) {
 	}
 	d := decoder{
 		checkUTF8: !utf8.Valid(body),
+		maxEvents: req.MaxEvents,
 		// Attributes are a subset of the body's bytes: one buffer holds
 		// them all.
 		attrs: make([]byte, 0, len(body)+2),
@@ -86,8 +87,11 @@ func decodeJSON(req *protocol.Request) ([]event.Input, error) {
 	var err error
 	switch {
 	case batch && body[start] == '[':
-		d.inputs = make([]event.Input, 0, len(body)/256+1)
+		d.inputs = make([]event.Input, 0, min(len(body)/256+1, max(d.maxEvents, 1)))
 		end, err = jsonscan.Array(body, start, func(n, es int) (int, error) {
+			if perr := protocol.TooManyEvents(n+1, d.maxEvents); perr != nil {
+				return es, perr
+			}
 			d.inputs = append(d.inputs, event.Input{})
 			in := &d.inputs[len(d.inputs)-1]
 			if body[es] == '{' {
@@ -121,6 +125,9 @@ func decodeJSON(req *protocol.Request) ([]event.Input, error) {
 				jsonscan.Kind(body[start]), MediaStructured, MediaBatch)
 		}
 	}
+	if perr := protocol.AsError(err); perr != nil {
+		return nil, perr
+	}
 	if err != nil {
 		return nil, protocol.Errorf(http.StatusBadRequest, event.PayloadFormatViolation,
 			"the body is not valid JSON: %v; send %s", err, describeMode(batch))
@@ -141,6 +148,7 @@ func describeMode(batch bool) string {
 
 type decoder struct {
 	checkUTF8 bool
+	maxEvents int
 	attrs     []byte
 	inputs    []event.Input
 }

@@ -256,6 +256,7 @@ func (dc Decoder) Decode(req *protocol.Request, call string) ([]Message, error) 
 		text:       string(body),
 		checkUTF8:  !utf8.Valid(body),
 		eventLimit: lim.Event,
+		maxEvents:  req.MaxEvents,
 	}
 	if batch {
 		return d.batch(body, start)
@@ -297,6 +298,7 @@ type decoder struct {
 	text       string
 	checkUTF8  bool
 	eventLimit int
+	maxEvents  int
 	msgs       []Message
 	fields     []fields
 	// buf holds every message's Attributes, and the {} of messages sent
@@ -321,7 +323,7 @@ type fields struct {
 func (d *decoder) batch(b []byte, start int) ([]Message, error) {
 	// Real messages are rarely under 256 bytes: sizing the slices up front
 	// saves growing them message by message, at most doubling their size.
-	d.msgs = make([]Message, 0, len(b)/256+1)
+	d.msgs = make([]Message, 0, min(len(b)/256+1, max(d.maxEvents, 1)))
 	d.fields = make([]fields, 0, cap(d.msgs))
 	var seen uint8
 	const (
@@ -361,6 +363,9 @@ func (d *decoder) batch(b []byte, start int) ([]Message, error) {
 		seen |= bit
 		if bit == bBatch && b[vs] == '[' {
 			return jsonscan.Array(b, vs, func(n, es int) (int, error) {
+				if perr := protocol.TooManyEvents(n+1, d.maxEvents); perr != nil {
+					return es, perr
+				}
 				d.msgs = append(d.msgs, Message{})
 				d.fields = append(d.fields, fields{})
 				return d.element(b, n, es, &d.msgs[len(d.msgs)-1], &d.fields[len(d.fields)-1])
@@ -392,6 +397,9 @@ func (d *decoder) batch(b []byte, start int) ([]Message, error) {
 		}
 		return ve, nil
 	})
+	if perr := protocol.AsError(err); perr != nil {
+		return nil, perr
+	}
 	if err != nil {
 		return nil, notJSON(err, end, CallBatch)
 	}
@@ -422,12 +430,29 @@ func (d *decoder) batch(b []byte, start int) ([]Message, error) {
 			n += len(integrations)
 		}
 	}
+	// The batch's context and integrations are copied into every message
+	// without its own: a large context and many small messages would make
+	// one request store many times its size.
+	if budget := copyBudget(len(b)); n > budget {
+		return nil, protocol.Errorf(http.StatusRequestEntityTooLarge, event.SizeViolation,
+			"the batch's context and integrations (%d bytes) would be copied into its %d messages, %d bytes in all, over the limit of %d (four times the batch, at least %d); send a smaller batch-level context, or put it on the messages that need it",
+			len(ctx)+len(integrations), len(d.msgs), n, budget, minCopyBudget)
+	}
 	d.buf = make([]byte, 0, len(b)+n+64*len(d.msgs))
 	for i := range d.msgs {
 		d.finish(&d.msgs[i], &d.fields[i], sent, ctx, integrations)
 	}
 	return d.msgs, nil
 }
+
+// minCopyBudget is the least a batch may spend on copies of its batch-level
+// context and integrations into its messages.
+const minCopyBudget = 1 << 20
+
+// copyBudget is how many bytes of batch-level context and integrations may
+// be copied into the messages of a batch of size bytes: a small constant
+// times the batch, so that what one request stores stays proportional to it.
+func copyBudget(size int) int { return max(4*size, minCopyBudget) }
 
 // element reads message n of a batch, which starts at b[es].
 func (d *decoder) element(b []byte, n, es int, m *Message, f *fields) (int, error) {

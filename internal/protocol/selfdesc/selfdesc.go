@@ -78,6 +78,7 @@ func Decode(req *protocol.Request) ([]event.Input, error) {
 		// per event.
 		text:      string(body),
 		checkUTF8: !utf8.Valid(body),
+		maxEvents: req.MaxEvents,
 	}
 	if ndjson {
 		return d.lines(body, start)
@@ -92,6 +93,7 @@ var (
 type decoder struct {
 	text      string
 	checkUTF8 bool
+	maxEvents int
 	inputs    []event.Input
 }
 
@@ -106,8 +108,11 @@ func (d *decoder) document(b []byte, start int) ([]event.Input, error) {
 	case '[':
 		// Real events are rarely under 256 bytes: sizing the slice up front
 		// saves growing it event by event, at most doubling its size.
-		d.inputs = make([]event.Input, 0, len(b)/256+1)
+		d.inputs = make([]event.Input, 0, min(len(b)/256+1, max(d.maxEvents, 1)))
 		end, err = jsonscan.Array(b, start, func(n, es int) (int, error) {
+			if perr := protocol.TooManyEvents(n+1, d.maxEvents); perr != nil {
+				return es, perr
+			}
 			d.inputs = append(d.inputs, event.Input{})
 			in := &d.inputs[len(d.inputs)-1]
 			if b[es] == '{' {
@@ -138,6 +143,9 @@ func (d *decoder) document(b []byte, start int) ([]event.Input, error) {
 			}
 		}
 	}
+	if perr := protocol.AsError(err); perr != nil {
+		return nil, perr
+	}
 	if err != nil {
 		return nil, notJSON(err)
 	}
@@ -156,7 +164,13 @@ func notJSON(err error) *protocol.Error {
 // lines reads an NDJSON body: one event per line, blank lines skipped. A line
 // that is not an event fails alone.
 func (d *decoder) lines(body []byte, start int) ([]event.Input, error) {
-	d.inputs = make([]event.Input, 0, bytes.Count(body[start:], newline)+1)
+	// One Input per line, but never more than the cap: a body of empty
+	// objects holds hundreds of thousands of lines.
+	lines := bytes.Count(body[start:], newline) + 1
+	if d.maxEvents > 0 {
+		lines = min(lines, d.maxEvents)
+	}
+	d.inputs = make([]event.Input, 0, lines)
 	n := 1
 	for i := 0; i < start; i++ {
 		if body[i] == '\n' {
@@ -171,6 +185,9 @@ func (d *decoder) lines(body []byte, start int) ([]event.Input, error) {
 		next := le + 1
 		b := body[:le]
 		if s := jsonscan.SkipSpace(b, ls); s < le {
+			if perr := protocol.TooManyEvents(len(d.inputs)+1, d.maxEvents); perr != nil {
+				return nil, perr
+			}
 			d.line(b, s, n)
 		}
 		ls = next

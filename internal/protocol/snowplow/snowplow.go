@@ -85,6 +85,7 @@ func DecodeBody(req *protocol.Request) ([]event.Input, error) {
 		// of it: one allocation per request instead of one per field.
 		text:      string(body),
 		checkUTF8: !utf8.Valid(body),
+		maxEvents: req.MaxEvents,
 		// Data and Attributes of every event share one buffer; they are
 		// rarely larger than the body.
 		buf:    make([]byte, 0, len(body)+256),
@@ -159,8 +160,11 @@ func (d *decoder) wrapper(b []byte, start int) ([]event.Input, error) {
 		case bit == wData && b[vs] == '[':
 			// Real tp2 events are rarely under 512 bytes: sizing the slice
 			// up front saves growing it event by event.
-			d.inputs = make([]event.Input, 0, len(b)/512+1)
+			d.inputs = make([]event.Input, 0, min(len(b)/512+1, max(d.maxEvents, 1)))
 			return jsonscan.Array(b, vs, func(n, es int) (int, error) {
+				if perr := protocol.TooManyEvents(n+1, d.maxEvents); perr != nil {
+					return es, perr
+				}
 				d.inputs = append(d.inputs, event.Input{})
 				in := &d.inputs[len(d.inputs)-1]
 				if b[es] == '{' {
@@ -183,6 +187,9 @@ func (d *decoder) wrapper(b []byte, start int) ([]event.Input, error) {
 		}
 		return jsonscan.Value(b, vs)
 	})
+	if perr := protocol.AsError(err); perr != nil {
+		return nil, perr
+	}
 	if err != nil {
 		return nil, notJSON(err)
 	}
@@ -282,6 +289,7 @@ type decoder struct {
 	// text is the body as a string, when decoding one.
 	text      string
 	checkUTF8 bool
+	maxEvents int
 	// buf holds the Data and Attributes of every event of the request.
 	buf    []byte
 	fields []field
