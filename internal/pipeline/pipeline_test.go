@@ -228,3 +228,24 @@ func TestStagesRunInOrderAfterValidation(t *testing.T) {
 		t.Errorf("event failed by validation: %+v", envs[1])
 	}
 }
+
+// An event with thousands of problems keeps a bounded failure: its size
+// must not grow many times the event's.
+func TestFailureMessagesBounded(t *testing.T) {
+	p := newTestPipeline(t)
+	var ctxs []event.Context
+	for range 500 {
+		ctxs = append(ctxs, event.Context{Schema: "iglu:com.acme/user/jsonschema/1-0-0", Data: json.RawMessage(`{}`)})
+	}
+	env := p.Process(testRequest(), []event.Input{{SchemaKey: "iglu:com.acme/order/jsonschema/1-0-0", Data: json.RawMessage(`{"id": 1, "total": -1}`), Contexts: ctxs}})[0]
+	if env.Failure == nil || env.Failure.Type != event.SchemaViolation {
+		t.Fatalf("failure %+v, want schema_violation", env.Failure)
+	}
+	msgs := env.Failure.Messages
+	if len(msgs) != maxMessages+1 || !strings.Contains(msgs[maxMessages].Message, "more problems") {
+		t.Fatalf("%d messages, want %d and a last one counting the rest", len(msgs), maxMessages+1)
+	}
+	if !strings.HasPrefix(msgs[maxMessages].Message, "482 more") {
+		t.Errorf("last message %q, want it to count the 482 not listed", msgs[maxMessages].Message)
+	}
+}
