@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -93,27 +94,9 @@ func TestRegistryIgluStaticBackend(t *testing.T) {
 
 // A schema stored in PostgreSQL (the real server) resolves for events.
 func TestRegistryPostgresBackend(t *testing.T) {
-	dsn := os.Getenv("ACCORD_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	table := fmt.Sprintf("accord_e2e_schemas_%d", time.Now().UnixNano())
-	pg, err := registry.OpenPostgres(ctx, dsn, table)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL at %s: %v", dsn, err)
-		}
-		t.Skipf("PostgreSQL at %s: %v", dsn, err)
-	}
-	defer func() {
-		pg.Close()
-		if conn, err := pgx.Connect(context.Background(), dsn); err == nil {
-			_, _ = conn.Exec(context.Background(), "DROP TABLE IF EXISTS "+table)
-			conn.Close(context.Background())
-		}
-	}()
+	pg, backend := postgresBackend(t, "accord_e2e_schemas")
 	key, err := contract.ParseKey("iglu:com.pg/order_placed/jsonschema/1-0-0")
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +105,7 @@ func TestRegistryPostgresBackend(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := newProject(t)
-	c := startCollector(t, dir, "ACCORD_CONTRACTS_BACKENDS_0_TYPE=postgres", "ACCORD_CONTRACTS_BACKENDS_0_DSN="+dsn, "ACCORD_CONTRACTS_BACKENDS_0_TABLE="+table)
+	c := startCollector(t, dir, backend...)
 	if got := rbSend(t, c, key.String(), `{"sku":"P-1"}`); got.Good != 1 {
 		t.Errorf("event of a contract stored in PostgreSQL: %+v", got)
 	}
@@ -130,4 +113,77 @@ func TestRegistryPostgresBackend(t *testing.T) {
 		t.Errorf("an event breaking it: %+v", got)
 	}
 	c.stop()
+}
+
+// accord replay resolves contracts as the collector does, through
+// contracts.backends: an event the collector failed as schema_not_found
+// (its contract not yet published) is good when replayed once the contract
+// is in the PostgreSQL backend, though contracts.dir never holds it.
+func TestReplayResolvesThroughPostgresBackend(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pg, backend := postgresBackend(t, "accord_e2e_replay_schemas")
+	key, err := contract.ParseKey("iglu:com.pg/refund_issued/jsonschema/1-0-0")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dir := newProject(t)
+	c := startCollector(t, dir, backend...)
+	status, _, body := c.post("/events", "application/json", []byte(`{"schema":"`+key.String()+`","event_id":"pg-replay-1","data":{"sku":"R-1"}}`))
+	if status != http.StatusOK {
+		t.Fatalf("%d %s", status, body)
+	}
+	if got := decodeInto[collectResponse](t, body); got.Failed != 1 || got.Failures[0].Type != "schema_not_found" {
+		t.Fatalf("an event of an unpublished contract: %+v", got)
+	}
+	waitDelivered(t, c, 10*time.Second)
+	c.stop()
+
+	// The contract is published to the backend only.
+	if err := pg.Put(ctx, key, []byte(rbSchema("com.pg", "refund_issued"))); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := runAccordEnv(t, dir, backend, nil, "replay", "--from-sink", "store", "--type", "schema_not_found", "--format", "json")
+	if code != 0 {
+		t.Fatalf("replay: exit %d\n%s%s", code, out, stderr)
+	}
+	var rep struct{ Read, Replayed, Good, Failed int }
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Read != 1 || rep.Good != 1 {
+		t.Fatalf("replay report %s (%v); want the record good against the backend's contract\n%s", out, err, stderr)
+	}
+	var replayedAt string
+	if err := openStore(t, dir).QueryRow("SELECT replayed_at FROM events WHERE event_id = ?", "pg-replay-1").Scan(&replayedAt); err != nil || replayedAt == "" {
+		t.Fatalf("pg-replay-1 not stored good after replay: %v (replayed_at %q)", err, replayedAt)
+	}
+}
+
+// postgresBackend creates a schema table of its own in the test database
+// (dropped at the end of the test) and returns it with the environment that
+// makes it contracts.backends[0]. Without a server the test is skipped, or
+// fails under CI=true.
+func postgresBackend(t *testing.T, prefix string) (*registry.Postgres, []string) {
+	t.Helper()
+	dsn := os.Getenv("ACCORD_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	table := fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano())
+	pg, err := registry.OpenPostgres(ctx, dsn, table)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL at %s: %v", dsn, err)
+		}
+		t.Skipf("PostgreSQL at %s: %v", dsn, err)
+	}
+	t.Cleanup(func() {
+		pg.Close()
+		if conn, err := pgx.Connect(context.Background(), dsn); err == nil {
+			_, _ = conn.Exec(context.Background(), "DROP TABLE IF EXISTS "+table)
+			conn.Close(context.Background())
+		}
+	})
+	return pg, []string{"ACCORD_CONTRACTS_BACKENDS_0_TYPE=postgres", "ACCORD_CONTRACTS_BACKENDS_0_DSN=" + dsn, "ACCORD_CONTRACTS_BACKENDS_0_TABLE=" + table}
 }

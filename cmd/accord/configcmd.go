@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/accord-events/accord/internal/app"
 
 	"github.com/accord-events/accord/internal/config"
 	"github.com/spf13/cobra"
@@ -17,7 +18,7 @@ func newConfigCmd() *cobra.Command {
 		Short: "Print the configuration reference (docs/configuration.md) as Markdown",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprint(cmd.OutOrStdout(), config.Markdown(referenceSinkTypes(sinkTypes()), protocolTypes()))
+			fmt.Fprint(cmd.OutOrStdout(), config.Markdown(app.ReferenceSinkTypes(app.SinkTypes()), app.ProtocolTypes()))
 			return nil
 		},
 	})
@@ -29,7 +30,7 @@ func newConfigCmd() *cobra.Command {
 			path, _ := cmd.Flags().GetString("config")
 			cfg, err := loadConfig(path)
 			if err == nil {
-				_, err = planSinks(cfg.Sinks, sinkTypes())
+				_, err = app.PlanSinks(cfg.Sinks, app.SinkTypes())
 			}
 			if err != nil {
 				return &exitError{code: 1, err: err}

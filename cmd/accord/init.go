@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/accord-events/accord/internal/app"
 
 	"github.com/accord-events/accord/internal/config"
 	"github.com/accord-events/accord/internal/scaffold"
@@ -22,7 +23,7 @@ exist are left alone.`,
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			res, err := scaffold.Init(dir, config.Template(referenceSinkTypes(sinkTypes()), protocolTypes()))
+			res, err := scaffold.Init(dir, config.Template(app.ReferenceSinkTypes(app.SinkTypes()), app.ProtocolTypes()))
 			if err != nil {
 				return err
 			}

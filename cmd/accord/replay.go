@@ -3,15 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"time"
 
-	"github.com/accord-events/accord/internal/contract"
-	"github.com/accord-events/accord/internal/delivery"
+	"github.com/accord-events/accord/internal/app"
 	"github.com/accord-events/accord/internal/event"
-	"github.com/accord-events/accord/internal/pipeline"
 	"github.com/accord-events/accord/internal/protocol/segment"
 	"github.com/accord-events/accord/internal/replay"
 	"github.com/accord-events/accord/internal/sink"
@@ -25,9 +23,10 @@ func newReplayCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "replay",
 		Short: "Run failed records through the pipeline again, against today's contracts",
-		Long: `Run failed records through the pipeline again, against the contracts in
-contracts.dir as they are now, and write the results to the configured sinks
-(each by its records selection), as the collector would.
+		Long: `Run failed records through the pipeline again, against the contracts as the
+collector resolves them now (contracts.dir, the built-in contracts, then
+contracts.backends), and write the results to the configured sinks (each by
+its records selection), as the collector would.
 
 Records come from a sink's failed store (--from-sink, a sink whose type can
 read back failed records, such as sqlite) or from a dead-letter file
@@ -63,63 +62,48 @@ the collector runs. See docs/reliability.md.`,
 			if err != nil {
 				return err
 			}
-			plans, err := planSinks(cfg.Sinks, sinkTypes())
+			log, err := app.NewLogger(cfg.Log)
 			if err != nil {
-				return fmt.Errorf("configuration: %w", err)
+				return err
+			}
+			// Replay judges records against the contracts the collector
+			// resolves (contracts.dir, then contracts.backends), and
+			// writes to the sinks directly: the collector holds the spool.
+			a, err := app.Build(cfg, log, app.Options{Version: buildVersion(), Deliver: !dryRun, Direct: true})
+			if err != nil {
+				return err
 			}
 			var source replay.Source
 			if deadLetter != "" {
 				source = replay.DeadLetterFile(deadLetter, q)
 			} else {
-				source, err = sinkSource(plans, fromSink, q)
+				source, err = sinkSource(a.Sinks, fromSink, q)
 				if err != nil {
 					return &exitError{code: 2, err: err}
 				}
 			}
-			contracts, problems, err := contract.LoadDir(cfg.Contracts.Dir)
-			if err != nil {
+			ctx := cmd.Context()
+			if err := a.Start(ctx); err != nil {
 				return err
 			}
-			for _, p := range problems {
-				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", p)
-			}
-			host, _ := os.Hostname()
-			p := pipeline.New(contract.NewRegistryWithBase(builtinContracts(), contracts), event.Collector{Name: cfg.Collector.Name, Version: buildVersion(), Env: cfg.Collector.Env, Host: host}, cfg.Collector.Namespace)
-
-			ctx := cmd.Context()
 			deliver := func(context.Context, []*event.Envelope) error { return nil }
-			closeSinks := func() error { return nil }
 			if !dryRun {
-				log, err := newLogger(cfg.Log)
-				if err != nil {
-					return err
-				}
-				sinks, err := newSinks(plans, nil, log)
-				if err != nil {
-					return err
-				}
-				svc, err := delivery.Start(delivery.Config{Logger: log}, sinks)
-				if err != nil {
-					return err
-				}
 				// Each sink was tried once; a replay does not wait for
 				// one that is down.
-				if err := svc.Ready(); err != nil {
-					_ = svc.Close(context.Background())
-					return err
+				if err := a.Delivery.Ready(); err != nil {
+					return errors.Join(err, a.Stop(context.Background()))
 				}
-				deliver = svc.Deliver
-				closeSinks = func() error { return svc.Close(context.Background()) }
+				deliver = a.Delivery.Deliver
 			}
 			// Segment messages no tracking plan covered are replayed against
 			// the plan the contracts declare now.
-			plan, err := segment.PlanOf(contracts)
+			plan, err := segment.PlanOf(a.Local.Contracts())
 			if err != nil {
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %v\n", err)
 			}
-			rep, err := replay.Run(ctx, source, p, deliver, replay.Options{BatchSize: 500, DryRun: dryRun, Now: time.Now(),
+			rep, err := replay.Run(ctx, source, a.Pipeline, deliver, replay.Options{BatchSize: 500, DryRun: dryRun, Now: time.Now(),
 				Plan: func(rec *event.Envelope) string { return segment.PlannedSchema(plan, rec) }})
-			if cerr := closeSinks(); cerr != nil && err == nil {
+			if cerr := a.Stop(context.Background()); cerr != nil && err == nil {
 				err = cerr
 			}
 			if err != nil {
@@ -175,21 +159,21 @@ func failedQuery(types []string, schema, since, until string) (sink.FailedQuery,
 }
 
 // sinkSource reads failed records from the configured sink called name.
-func sinkSource(plans []sinkPlan, name string, q sink.FailedQuery) (replay.Source, error) {
+func sinkSource(plans []app.SinkPlan, name string, q sink.FailedQuery) (replay.Source, error) {
 	for _, p := range plans {
-		if p.cfg.Name != name {
+		if p.Config.Name != name {
 			continue
 		}
-		if p.typ.ReadFailed == nil {
-			return nil, fmt.Errorf("--from-sink %s: sinks of type %s cannot read back failed records; use a sqlite sink's name, or --dead-letter", name, p.typ.Name)
+		if p.Type.ReadFailed == nil {
+			return nil, fmt.Errorf("--from-sink %s: sinks of type %s cannot read back failed records; use a sqlite sink's name, or --dead-letter", name, p.Type.Name)
 		}
 		return func(ctx context.Context, fn func(*event.Envelope) error) error {
-			return p.typ.ReadFailed(ctx, p.opts, q, fn)
+			return p.Type.ReadFailed(ctx, p.Options, q, fn)
 		}, nil
 	}
 	var names []string
 	for _, p := range plans {
-		names = append(names, p.cfg.Name)
+		names = append(names, p.Config.Name)
 	}
 	return nil, fmt.Errorf("--from-sink %s: no sink has that name; configured sinks: %v", name, names)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,20 +9,22 @@ import (
 	"os"
 	"time"
 
-	"github.com/accord-events/accord/internal/contract"
+	"github.com/accord-events/accord/internal/app"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/pipeline"
 	"github.com/spf13/cobra"
 )
 
 func newValidateCmd() *cobra.Command {
-	var schema, contractsDir, format string
+	var schema, contractsDir, format, configPath string
 	cmd := &cobra.Command{
 		Use:   "validate --schema iglu:VENDOR/NAME/jsonschema/M-R-A FILE",
 		Short: "Check an event's data against a contract, offline",
 		Long: `Check an event's data (the JSON in FILE, or standard input when FILE is -)
-against a contract, exactly as the collector would, and print every problem
-with its JSON pointer, schema path and a sentence saying what is wrong.
+against a contract, exactly as the collector would (the contract is resolved
+as the collector resolves it: contracts.dir, the built-in contracts, then
+contracts.backends), and print every problem with its JSON pointer, schema
+path and a sentence saying what is wrong.
 
 Exit status: 0 valid, 1 invalid, 2 the check could not run.`,
 		Example: `  accord validate --schema iglu:com.example/page_view/jsonschema/1-0-0 event.json`,
@@ -37,20 +40,32 @@ Exit status: 0 valid, 1 invalid, 2 the check could not run.`,
 			if err != nil {
 				return err
 			}
-			contracts, problems, err := contract.LoadDir(contractsDir)
+			cfg, err := loadConfig(configPath)
 			if err != nil {
 				return err
 			}
-			for _, p := range problems {
-				fmt.Fprintf(cmd.ErrOrStderr(), "warning: contract not loaded: %v\n", p)
+			if cmd.Flags().Changed("contracts") {
+				cfg.Contracts.Dir = contractsDir
 			}
-			p := pipeline.New(contract.NewRegistryWithBase(builtinContracts(), contracts), event.Collector{Name: "accord validate", Version: buildVersion()}, "")
-			rec := p.Process(pipeline.Request{Protocol: "validate", CollectedAt: time.Now()}, []event.Input{inputFor(schema, data)})[0]
+			log, err := app.NewLogger(cfg.Log)
+			if err != nil {
+				return err
+			}
+			a, err := app.Build(cfg, log, app.Options{Version: buildVersion()})
+			if err != nil {
+				return err
+			}
+			if err := a.Start(cmd.Context()); err != nil {
+				return err
+			}
+			defer a.Stop(context.Background())
+			rec := a.Pipeline.Process(pipeline.Request{Protocol: "validate", CollectedAt: time.Now()}, []event.Input{inputFor(schema, data)})[0]
 			return printVerdict(cmd.OutOrStdout(), format, rec)
 		},
 	}
 	cmd.Flags().StringVar(&schema, "schema", "", "contract key to validate against (required)")
-	cmd.Flags().StringVar(&contractsDir, "contracts", "contracts", "contracts directory")
+	cmd.Flags().StringVar(&contractsDir, "contracts", "contracts", "contracts directory, overriding contracts.dir")
+	cmd.Flags().StringVarP(&configPath, "config", "c", "", "configuration file (default: $ACCORD_CONFIG, else ./accord.yml if it exists)")
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	return cmd
 }

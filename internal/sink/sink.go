@@ -5,7 +5,7 @@
 //
 // Each sink type lives in its own package under internal/sink/ with its
 // options struct, its Validate, its docs and its tests; adding one touches
-// that folder and one registration line in cmd/accord.
+// that folder and one registration line in internal/app (SinkTypes).
 package sink
 
 import (

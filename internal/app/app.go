@@ -1,0 +1,345 @@
+// Package app builds Accord from its configuration: the contracts
+// (contracts.dir, the built-in contracts, then contracts.backends through the
+// cache), the pipeline with its collector stamp, the sinks, the spool and
+// delivery, and for serve the collector and admin servers. Every command
+// (serve, replay, validate) builds its parts here, so they cannot judge
+// events differently, and the order in which the parts start and stop is
+// declared once, in Build.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+
+	"github.com/accord-events/accord/internal/admin"
+	"github.com/accord-events/accord/internal/config"
+	"github.com/accord-events/accord/internal/contract"
+	"github.com/accord-events/accord/internal/delivery"
+	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/pipeline"
+	"github.com/accord-events/accord/internal/protocol"
+	"github.com/accord-events/accord/internal/protocol/cloudevents"
+	"github.com/accord-events/accord/internal/protocol/pixel"
+	"github.com/accord-events/accord/internal/protocol/segment"
+	"github.com/accord-events/accord/internal/protocol/selfdesc"
+	"github.com/accord-events/accord/internal/protocol/snowplow"
+	"github.com/accord-events/accord/internal/protocol/webhook"
+	"github.com/accord-events/accord/internal/redact"
+	"github.com/accord-events/accord/internal/registry"
+	"github.com/accord-events/accord/internal/server"
+	"github.com/accord-events/accord/internal/sink"
+	"github.com/accord-events/accord/internal/sink/file"
+	"github.com/accord-events/accord/internal/sink/httpsink"
+	"github.com/accord-events/accord/internal/sink/sqlite"
+	"github.com/accord-events/accord/internal/sink/stdout"
+	"github.com/accord-events/accord/internal/spool"
+)
+
+// SinkTypes is every sink type Accord ships. A new sink is one line here.
+func SinkTypes() *sink.Types {
+	return sink.NewTypes(sqlite.Type(), file.Type(), stdout.Type(), httpsink.Type())
+}
+
+// ProtocolTypes is every input protocol Accord ships, in the order of their
+// routes and of their sections in the configuration reference. A new
+// protocol is one line here.
+func ProtocolTypes() *protocol.Types {
+	return protocol.NewTypes(selfdesc.Type(), cloudevents.Type(), snowplow.Type(), segment.Type(), webhook.Type(), pixel.Type())
+}
+
+// Options says which parts a command needs.
+type Options struct {
+	// Version is the collector stamp's version (the build's).
+	Version string
+	// Watch keeps contracts.dir in step while the application runs
+	// (contracts.reload_interval); without it the directory is read once.
+	Watch bool
+	// Deliver builds the sinks and delivery.
+	Deliver bool
+	// Direct delivers to the sinks without the spool, whatever spool
+	// says: replay runs beside a collector that holds the spool.
+	Direct bool
+	// Serve listens on server.addr (and admin.addr): the collector.
+	Serve bool
+}
+
+// App is the built application. Its fields are set once Start returns.
+type App struct {
+	Config config.Config
+	Log    *slog.Logger
+	// Local holds contracts.dir and the built-in contracts; Contracts
+	// resolves through it, then through contracts.backends.
+	Local     *contract.Registry
+	Contracts *registry.Resolver
+	Pipeline  *pipeline.Pipeline
+	// Delivery is nil unless Options.Deliver.
+	Delivery *delivery.Service
+	// Sinks are the configured sinks, their options decoded and validated.
+	Sinks []SinkPlan
+
+	opts      Options
+	lifecycle Lifecycle
+	watcher   *contract.Watcher
+	backends  []registry.Backend
+	spool     *spool.Spool
+	srv       *server.Server
+	adm       *admin.Admin
+	// served receives the result of each server's Serve; servers counts
+	// those still serving.
+	served  chan error
+	servers int
+}
+
+// Build checks the configuration (every sink's options) and declares the
+// parts the options ask for, in the order they start; it does no I/O.
+func Build(cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
+	plans, err := PlanSinks(cfg.Sinks, SinkTypes())
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	a := &App{Config: cfg, Log: log, Sinks: plans, opts: opts, served: make(chan error, 2)}
+	a.Local = contract.NewRegistryWithBase(builtinContracts(), nil)
+	// Each part uses those declared before it and is stopped before them.
+	a.lifecycle.Add(Component{Name: "contracts", Start: a.startContracts, Stop: a.stopContracts})
+	a.lifecycle.Add(Component{Name: "contract backends", Start: a.startBackends, Stop: a.stopBackends})
+	if opts.Deliver {
+		if cfg.Spool.Enabled && !opts.Direct {
+			a.lifecycle.Add(Component{Name: "spool", Start: a.startSpool, Stop: a.stopSpool})
+		}
+		a.lifecycle.Add(Component{Name: "delivery", Start: a.startDelivery, Stop: a.stopDelivery})
+	}
+	if opts.Serve {
+		a.lifecycle.Add(Component{Name: "servers", Start: a.startServers, Stop: a.stopServers})
+	}
+	return a, nil
+}
+
+// Components returns the names of the parts in start order (they stop in
+// reverse).
+func (a *App) Components() []string { return a.lifecycle.Names() }
+
+// Start starts every part in order; on error those started are stopped.
+func (a *App) Start(ctx context.Context) error { return a.lifecycle.Start(ctx) }
+
+// Stop stops the started parts in reverse order: the servers finish the
+// requests in flight (server.shutdown_timeout), delivery drains the spool
+// (spool.drain_timeout) and closes the sinks, then the spool, the contract
+// backends and the contracts directory's watcher close.
+func (a *App) Stop(ctx context.Context) error { return a.lifecycle.Stop(ctx) }
+
+// Run starts the application, runs until ctx ends or a server fails, and
+// stops it.
+func (a *App) Run(ctx context.Context) error {
+	if err := a.Start(ctx); err != nil {
+		return err
+	}
+	var serveErr error
+	select {
+	case serveErr = <-a.served:
+		a.servers--
+	case <-ctx.Done():
+		a.Log.Info("shutting down", "timeout", a.Config.Server.ShutdownTimeout.String(), "drain_timeout", a.Config.Spool.DrainTimeout.String())
+	}
+	if err := errors.Join(serveErr, a.Stop(context.WithoutCancel(ctx))); err != nil {
+		return err
+	}
+	a.Log.Info("stopped")
+	return nil
+}
+
+func (a *App) startContracts(ctx context.Context) error {
+	interval := a.Config.Contracts.ReloadInterval
+	if !a.opts.Watch {
+		interval = 0
+	}
+	a.watcher = contract.NewWatcher(ctx, a.Config.Contracts.Dir, a.Local, interval, a.Log)
+	return nil
+}
+
+func (a *App) stopContracts(context.Context) error {
+	a.watcher.Close()
+	return nil
+}
+
+// startBackends opens contracts.backends and builds the resolver (local
+// first, then the backends, with the cache) and the pipeline on it.
+func (a *App) startBackends(ctx context.Context) error {
+	for i, bc := range a.Config.Contracts.Backends {
+		b, err := bc.Open(ctx)
+		if err != nil {
+			_ = a.stopBackends(ctx)
+			return fmt.Errorf("contracts.backends[%d] (%s): %w", i, bc.Type, err)
+		}
+		a.backends = append(a.backends, b)
+	}
+	a.Contracts = registry.NewResolver(a.Local, a.backends, a.Config.Contracts.Cache)
+	host, _ := os.Hostname()
+	stamp := event.Collector{Name: a.Config.Collector.Name, Version: a.opts.Version, Env: a.Config.Collector.Env, Host: host}
+	a.Pipeline = pipeline.New(a.Contracts, stamp, a.Config.Collector.Namespace)
+	return nil
+}
+
+func (a *App) stopBackends(context.Context) error {
+	for _, b := range a.backends {
+		if c, ok := b.(interface{ Close() }); ok {
+			c.Close()
+		}
+	}
+	a.backends = nil
+	return nil
+}
+
+func (a *App) startSpool(context.Context) error {
+	sp, err := spool.Open(a.Config.Spool.Options, a.Log.With("component", "spool"))
+	if err != nil {
+		return fmt.Errorf("open spool (spool.dir %s): %w", a.Config.Spool.Dir, err)
+	}
+	a.spool = sp
+	return nil
+}
+
+func (a *App) stopSpool(context.Context) error {
+	if err := a.spool.Close(); err != nil {
+		return fmt.Errorf("close spool: %w", err)
+	}
+	return nil
+}
+
+// startDelivery builds the sinks (without I/O; delivery connects them) and
+// starts delivering, through the spool when one was started.
+func (a *App) startDelivery(context.Context) error {
+	sinks, err := NewSinks(a.Sinks, a.Contracts, a.Log)
+	if err != nil {
+		return err
+	}
+	dcfg := delivery.Config{Spool: a.spool, DeadLetterDir: a.Config.Spool.DeadLetterDir, Logger: a.Log}
+	if a.spool != nil {
+		dcfg.WaitForSinks = a.Config.Spool.Ack == config.AckSinks
+	}
+	svc, err := delivery.Start(dcfg, sinks)
+	if err != nil {
+		for _, s := range sinks {
+			_ = s.Sink.Close(context.Background())
+		}
+		return err
+	}
+	a.Delivery = svc
+	return nil
+}
+
+// stopDelivery gives the sinks spool.drain_timeout to deliver what the spool
+// holds, then closes them.
+func (a *App) stopDelivery(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, a.Config.Spool.DrainTimeout)
+	defer cancel()
+	return a.Delivery.Close(ctx)
+}
+
+// startServers listens on server.addr, and on admin.addr when the admin
+// routes have their own; the component's stop shuts both down.
+func (a *App) startServers(ctx context.Context) error {
+	cfg := a.Config
+	counters := &protocol.Counters{}
+	adm := admin.New(cfg.Admin, admin.Deps{
+		Logger:        a.Log.With("component", "admin"),
+		Registry:      a.Contracts,
+		Reloader:      reloadAll{a.watcher, a.Contracts},
+		ContractsDir:  cfg.Contracts.Dir,
+		APIKeys:       cfg.Contracts.APIKeys,
+		MaxBodyBytes:  cfg.Server.MaxBodyBytes,
+		Stats:         func() any { return a.Delivery.Stats() },
+		Counters:      counters,
+		CollectorAddr: cfg.Server.Addr,
+		Timeouts:      admin.Timeouts{ReadHeader: cfg.Server.ReadHeaderTimeout, Read: cfg.Server.ReadTimeout, Write: cfg.Server.WriteTimeout, Idle: cfg.Server.IdleTimeout},
+	})
+	sopts := []server.Option{server.WithCounters(counters), server.WithReady(a.Delivery.Ready)}
+	if !adm.OwnAddr() {
+		sopts = append(sopts, server.WithAdmin(adm))
+	}
+	var eps []protocol.Endpoint
+	deps := protocol.Deps{Logger: a.Log, Contracts: a.Contracts, Local: a.Local, Counters: counters}
+	for _, p := range cfg.Protocols.All() {
+		eps = append(eps, p.Type.Endpoints(p.Options, deps)...)
+	}
+	srv := server.New(cfg.Server, a.Pipeline, a.Delivery, eps, a.Log, sopts...)
+
+	ln, err := net.Listen("tcp", cfg.Server.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (server.addr): %w", cfg.Server.Addr, err)
+	}
+	if adm.OwnAddr() {
+		aln, err := net.Listen("tcp", cfg.Admin.Addr)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("listen on %s (admin.addr): %w", cfg.Admin.Addr, err)
+		}
+		a.servers++
+		go func() { a.served <- adm.Serve(aln) }()
+	}
+	a.servers++
+	go func() { a.served <- srv.Serve(ln) }()
+	a.srv, a.adm = srv, adm
+	return nil
+}
+
+// stopServers stops taking requests and lets those in flight finish, within
+// server.shutdown_timeout; their records reach the spool before delivery,
+// stopped next, drains it.
+func (a *App) stopServers(context.Context) error {
+	ctx, cancel := context.WithTimeout(context.Background(), a.Config.Server.ShutdownTimeout)
+	defer cancel()
+	err := errors.Join(a.srv.Shutdown(ctx), a.adm.Shutdown(ctx))
+	for ; a.servers > 0; a.servers-- {
+		if serr := <-a.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+			err = errors.Join(err, serr)
+		}
+	}
+	return err
+}
+
+// reloadAll is what POST /api/cache/purge does: reload contracts.dir and
+// empty the cache of contracts fetched from backends.
+type reloadAll struct {
+	watcher  *contract.Watcher
+	resolver *registry.Resolver
+}
+
+func (r reloadAll) Reload() (contract.ReloadReport, error) {
+	r.resolver.Purge()
+	return r.watcher.Reload()
+}
+
+// builtinContracts are the contracts that ship with Accord: those of the
+// Snowplow event types. They are in every registry, under the user's.
+func builtinContracts() []*contract.Contract {
+	sub, err := fs.Sub(snowplow.Contracts, "contracts")
+	if err == nil {
+		var cs []*contract.Contract
+		if cs, err = contract.LoadFS(sub, "snowplow"); err == nil {
+			return cs
+		}
+	}
+	// The embedded files are tested; this is a broken build.
+	panic(fmt.Sprintf("built-in contracts: %v", err))
+}
+
+// NewLogger builds the process logger from the configuration.
+func NewLogger(cfg config.Log) (*slog.Logger, error) {
+	level, err := cfg.SlogLevel()
+	if err != nil {
+		return nil, errors.New("log.level: " + err.Error())
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	// Every log line goes through redact: errors quote sink and backend
+	// URLs, which may carry passwords and tokens.
+	if cfg.Format == "json" {
+		return slog.New(redact.Handler(slog.NewJSONHandler(os.Stderr, opts))), nil
+	}
+	return slog.New(redact.Handler(slog.NewTextHandler(os.Stderr, opts))), nil
+}
