@@ -116,7 +116,11 @@ func startCollector(t *testing.T, dir string, env ...string) *collector {
 	}
 	c := &collector{t: t, dir: dir, cmd: cmd, logs: logs, done: make(chan error, 1)}
 	addr := make(chan string, 1)
+	// scanned is closed once every line of the log is in logs, so that a
+	// test reading them after the exit sees the last ones.
+	scanned := make(chan struct{})
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			line := sc.Text()
@@ -129,6 +133,7 @@ func startCollector(t *testing.T, dir string, env ...string) *collector {
 	go func() {
 		err := cmd.Wait()
 		pw.Close()
+		<-scanned
 		c.done <- err
 	}()
 	t.Cleanup(func() {
