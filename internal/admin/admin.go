@@ -25,7 +25,7 @@ import (
 )
 
 // Registry is what the registry API reads: the contracts served and how a
-// key resolves. *contract.Registry is one.
+// key resolves. *contract.Set is one.
 type Registry interface {
 	Contracts() []*contract.Contract
 	Resolve(key string) (*contract.Contract, error)

@@ -45,7 +45,7 @@ func newAdmin(t *testing.T, cfg admin.Config, keys ...string) (*admin.Admin, *re
 	rl := &reloads{}
 	a := admin.New(cfg, admin.Deps{
 		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Registry:      contract.NewRegistry(nil),
+		Registry:      contract.NewSet(nil),
 		Reloader:      rl,
 		ContractsDir:  t.TempDir(),
 		APIKeys:       keys,
@@ -144,7 +144,7 @@ func TestAdminChallenges(t *testing.T) {
 func TestAdminOwnAddress(t *testing.T) {
 	rl := &reloads{}
 	a := admin.New(admin.Config{Addr: "127.0.0.1:0", Auth: admin.Auth{Token: "tok"}}, admin.Deps{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: contract.NewRegistry(nil), Reloader: rl,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: contract.NewSet(nil), Reloader: rl,
 		Stats: func() any { return map[string]any{} }, CollectorAddr: "127.0.0.1:8080",
 	})
 	if !a.OwnAddr() || a.Addr() != "127.0.0.1:0" {

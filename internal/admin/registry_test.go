@@ -33,7 +33,7 @@ func newRegistryServer(t *testing.T, extra ...func(dir string, cfg *admin.Config
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	reg := contract.NewRegistry(nil)
+	reg := contract.NewSet(nil)
 	w := contract.NewWatcher(context.Background(), dir, reg, 0, log)
 	t.Cleanup(w.Close)
 	p := pipeline.New(reg, event.Collector{Name: "accord", Version: "test", Env: "test", Host: "h"}, "default")

@@ -75,7 +75,7 @@ type App struct {
 	Log    *slog.Logger
 	// Local holds contracts.dir and the built-in contracts; Contracts
 	// resolves through it, then through contracts.backends.
-	Local     *contract.Registry
+	Local     *contract.Set
 	Contracts *registry.Resolver
 	Pipeline  *pipeline.Pipeline
 	// Delivery is nil unless Options.Deliver.
@@ -104,7 +104,7 @@ func Build(cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
 	a := &App{Config: cfg, Log: log, Sinks: plans, opts: opts, served: make(chan error, 2)}
-	a.Local = contract.NewRegistryWithBase(builtinContracts(), nil)
+	a.Local = contract.NewSetWithBase(builtinContracts(), nil)
 	// Each part uses those declared before it and is stopped before them.
 	a.lifecycle.Add(Component{Name: "contracts", Start: a.startContracts, Stop: a.stopContracts})
 	a.lifecycle.Add(Component{Name: "contract backends", Start: a.startBackends, Stop: a.stopBackends})

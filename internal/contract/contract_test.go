@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-func loadTestdata(t *testing.T) (*Registry, map[string]string) {
+func loadTestdata(t *testing.T) (*Set, map[string]string) {
 	t.Helper()
 	contracts, problems, err := LoadDir("testdata/contracts")
 	if err != nil {
@@ -18,7 +18,7 @@ func loadTestdata(t *testing.T) (*Registry, map[string]string) {
 		rel, _ := filepath.Rel("testdata/contracts", p.Path)
 		byFile[filepath.ToSlash(rel)] = p.Err.Error()
 	}
-	return NewRegistry(contracts), byFile
+	return NewSet(contracts), byFile
 }
 
 func TestLoadDirReportsEachBadFileAndLoadsTheRest(t *testing.T) {
@@ -186,7 +186,7 @@ func TestRegistryBaseContractsSurviveReplace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := NewRegistryWithBase([]*Contract{builtin}, nil)
+	r := NewSetWithBase([]*Contract{builtin}, nil)
 	g := r.Generation()
 	r.Replace(nil)
 	if r.Generation() == g {

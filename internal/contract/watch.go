@@ -12,10 +12,10 @@ import (
 	"time"
 )
 
-// Watcher keeps a Registry in step with a contracts directory: it polls the
+// Watcher keeps a Set in step with a contracts directory: it polls the
 // tree every interval (path, size and modification time of each file) and,
 // when anything changed, recompiles what changed and swaps the whole new set
-// in with Registry.Replace, so an event sees the old set or the new one,
+// in with Set.Replace, so an event sees the old set or the new one,
 // never a mix. Polling rather than file notifications keeps it dependency-free
 // and works the same on every filesystem, network mounts included.
 //
@@ -24,7 +24,7 @@ import (
 // from the events that use it; the failure is logged with the file and why.
 type Watcher struct {
 	dir      string
-	reg      *Registry
+	reg      *Set
 	log      *slog.Logger
 	interval time.Duration
 
@@ -68,7 +68,7 @@ type ReloadProblem struct {
 // positive, polls dir for changes every interval until ctx ends or Close is
 // called. A dir that does not exist (yet) is logged and leaves the registry
 // empty; a later poll picks it up when it appears.
-func NewWatcher(ctx context.Context, dir string, reg *Registry, interval time.Duration, log *slog.Logger) *Watcher {
+func NewWatcher(ctx context.Context, dir string, reg *Set, interval time.Duration, log *slog.Logger) *Watcher {
 	w := &Watcher{dir: dir, reg: reg, log: log, interval: interval, files: map[string]watchedFile{}, done: make(chan struct{})}
 	rep, err := w.reload(true)
 	switch {

@@ -37,7 +37,7 @@ func writeContract(t *testing.T, dir, name, version, body string) string {
 	return path
 }
 
-func keys(r *Registry) string {
+func keys(r *Set) string {
 	var out []string
 	for _, c := range r.Contracts() {
 		out = append(out, c.URI)
@@ -45,7 +45,7 @@ func keys(r *Registry) string {
 	return strings.Join(out, " ")
 }
 
-func validates(r *Registry, key, data string) bool {
+func validates(r *Set, key, data string) bool {
 	c, err := r.Resolve(key)
 	if err != nil {
 		return false
@@ -68,7 +68,7 @@ func TestWatcherReloadsChanges(t *testing.T) {
 		// want is the registry's keys once the change is seen.
 		want string
 		// check holds after the change.
-		check func(r *Registry) bool
+		check func(r *Set) bool
 		// log is a fragment the watcher must have logged.
 		log string
 	}{
@@ -85,7 +85,7 @@ func TestWatcherReloadsChanges(t *testing.T) {
 				writeContract(t, dir, "order", "1-0-0", testSchema("order", "1-0-0", "sku"))
 			},
 			want:  cart + " " + v100,
-			check: func(r *Registry) bool { return validates(r, v100, `{"sku":"a"}`) && !validates(r, v100, `{"id":"a"}`) },
+			check: func(r *Set) bool { return validates(r, v100, `{"sku":"a"}`) && !validates(r, v100, `{"id":"a"}`) },
 		},
 		{
 			name: "removed contract",
@@ -100,7 +100,7 @@ func TestWatcherReloadsChanges(t *testing.T) {
 			name:   "broken edit keeps the earlier version",
 			change: func(t *testing.T, dir string) { writeContract(t, dir, "order", "1-0-0", `{"self": `) },
 			want:   cart + " " + v100,
-			check:  func(r *Registry) bool { return validates(r, v100, `{"id":"a"}`) && !validates(r, v100, `{}`) },
+			check:  func(r *Set) bool { return validates(r, v100, `{"id":"a"}`) && !validates(r, v100, `{}`) },
 			log:    "contract not reloaded; still serving its earlier version",
 		},
 		{
@@ -119,7 +119,7 @@ func TestWatcherReloadsChanges(t *testing.T) {
 			writeContract(t, dir, "order", "1-0-0", testSchema("order", "1-0-0", "id"))
 			writeContract(t, dir, "cart", "1-0-0", testSchema("cart", "1-0-0", "id"))
 			logs := &check.Buffer{}
-			reg := NewRegistry(nil)
+			reg := NewSet(nil)
 			w := NewWatcher(context.Background(), dir, reg, 10*time.Millisecond, slog.New(slog.NewTextHandler(logs, nil)))
 			defer w.Close()
 			if got := keys(reg); got != cart+" "+v100 {
@@ -144,7 +144,7 @@ func TestWatcherReloadsChanges(t *testing.T) {
 func TestWatcherFixedFileIsReloaded(t *testing.T) {
 	dir := t.TempDir()
 	path := writeContract(t, dir, "order", "1-0-0", testSchema("order", "1-0-0", "id"))
-	reg := NewRegistry(nil)
+	reg := NewSet(nil)
 	w := NewWatcher(context.Background(), dir, reg, 0, slog.New(slog.DiscardHandler))
 	defer w.Close()
 
@@ -175,7 +175,7 @@ func TestWatcherFixedFileIsReloaded(t *testing.T) {
 
 func TestWatcherMissingDirIsPickedUp(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "contracts")
-	reg := NewRegistry(nil)
+	reg := NewSet(nil)
 	w := NewWatcher(context.Background(), dir, reg, 10*time.Millisecond, slog.New(slog.DiscardHandler))
 	defer w.Close()
 	if reg.Len() != 0 {
@@ -187,7 +187,7 @@ func TestWatcherMissingDirIsPickedUp(t *testing.T) {
 
 func TestWatcherCloseStopsPolling(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	w := NewWatcher(ctx, t.TempDir(), NewRegistry(nil), 10*time.Millisecond, slog.New(slog.DiscardHandler))
+	w := NewWatcher(ctx, t.TempDir(), NewSet(nil), 10*time.Millisecond, slog.New(slog.DiscardHandler))
 	cancel()
 	done := make(chan struct{})
 	go func() { w.Close(); close(done) }()
@@ -203,7 +203,7 @@ func TestWatcherCloseStopsPolling(t *testing.T) {
 func TestChangedFiresOnReload(t *testing.T) {
 	dir := t.TempDir()
 	writeContract(t, dir, "order", "1-0-0", testSchema("order", "1-0-0", "id"))
-	reg := NewRegistry(nil)
+	reg := NewSet(nil)
 	w := NewWatcher(context.Background(), dir, reg, 10*time.Millisecond, slog.New(slog.DiscardHandler))
 	defer w.Close()
 	changed := reg.Changed()

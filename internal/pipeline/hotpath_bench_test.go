@@ -33,7 +33,7 @@ func benchPipeline(b *testing.B) *pipeline.Pipeline {
 	if err != nil || len(problems) > 0 {
 		b.Fatal(err, problems)
 	}
-	return pipeline.New(contract.NewRegistry(contracts), event.Collector{Name: "accord", Version: "bench", Env: "bench", Host: "h"}, "default")
+	return pipeline.New(contract.NewSet(contracts), event.Collector{Name: "accord", Version: "bench", Env: "bench", Host: "h"}, "default")
 }
 
 // runHotPath is what the collector does with one request's body, short of
@@ -99,7 +99,7 @@ func BenchmarkHotPathWithNContracts(b *testing.B) {
 			}
 			contracts = append(contracts, c)
 		}
-		p := pipeline.New(contract.NewRegistry(contracts), event.Collector{Name: "accord"}, "default")
+		p := pipeline.New(contract.NewSet(contracts), event.Collector{Name: "accord"}, "default")
 		b.Run("contracts="+strconv.Itoa(n), func(b *testing.B) {
 			runHotPath(b, p, &protocol.Request{MediaType: "application/json", Body: []byte(benchEvent(b, 1))}, 1)
 		})

@@ -22,7 +22,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// Resolver finds the contract for a schema key. *contract.Registry is one.
+// Resolver finds the contract for a schema key. *contract.Set is one.
 type Resolver = contract.Resolver
 
 // RequestResolvers is a Resolver that bounds the lookups each request may

@@ -30,7 +30,7 @@ func newTestPipeline(t testing.TB) *Pipeline {
 		}
 		cs = append(cs, c)
 	}
-	return New(contract.NewRegistry(cs), event.Collector{Name: "accord", Version: "test", Env: "test", Host: "h"}, "default")
+	return New(contract.NewSet(cs), event.Collector{Name: "accord", Version: "test", Env: "test", Host: "h"}, "default")
 }
 
 var collected = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -206,7 +206,7 @@ func TestStagesRunInOrderAfterValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	var seen []string
-	p := New(contract.NewRegistry([]*contract.Contract{c}), event.Collector{Name: "accord"}, "default",
+	p := New(contract.NewSet([]*contract.Contract{c}), event.Collector{Name: "accord"}, "default",
 		recordingStage{"first", &seen}, recordingStage{"second", &seen})
 	envs := p.Process(testRequest(), []event.Input{
 		{SchemaKey: "iglu:com.acme/order/jsonschema/1-0-0", Data: json.RawMessage(`{"id": "refuse", "total": 1}`), Raw: []byte("raw-1")},

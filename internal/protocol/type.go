@@ -47,14 +47,14 @@ type Options interface {
 }
 
 // Resolver finds a contract by key, through every contract backend;
-// *contract.Registry and *registry.Resolver are ones.
+// *contract.Set and *registry.Resolver are ones.
 type Resolver interface {
 	Resolve(key string) (*contract.Contract, error)
 }
 
 // ContractSet is the contracts a team keeps in its own directory, with a
 // generation that changes whenever they are reloaded (Segment's tracking
-// plan is rebuilt then); *contract.Registry is one.
+// plan is rebuilt then); *contract.Set is one.
 type ContractSet interface {
 	Contracts() []*contract.Contract
 	Generation() uint64

@@ -23,7 +23,7 @@ func shipped() *protocol.Types {
 // reference, options whose fields carry their keys, and routes written
 // under the type's name that no other type claims (the mux would panic).
 func TestShippedTypes(t *testing.T) {
-	deps := protocol.Deps{Contracts: contract.NewRegistry(nil), Local: contract.NewRegistry(nil), Counters: &protocol.Counters{}}
+	deps := protocol.Deps{Contracts: contract.NewSet(nil), Local: contract.NewSet(nil), Counters: &protocol.Counters{}}
 	keys := map[string]string{}
 	routes := map[string]string{}
 	for _, typ := range shipped().All() {
@@ -66,7 +66,7 @@ func TestShippedTypes(t *testing.T) {
 // A protocol turned off in its options serves no route; webhooks are on once
 // a source is listed.
 func TestEndpointsFollowOptions(t *testing.T) {
-	deps := protocol.Deps{Contracts: contract.NewRegistry(nil), Local: contract.NewRegistry(nil), Counters: &protocol.Counters{}}
+	deps := protocol.Deps{Contracts: contract.NewSet(nil), Local: contract.NewSet(nil), Counters: &protocol.Counters{}}
 	off := map[string]protocol.Options{
 		selfdesc.Name:    &selfdesc.Options{},
 		cloudevents.Name: &cloudevents.Options{},

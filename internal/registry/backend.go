@@ -28,7 +28,7 @@ type Backend interface {
 // ErrNotFound is wrapped by a Backend's Fetch error when it does not have
 // the key, and by the Resolver's error when no source has it. It is
 // contract.ErrNotFound, so callers of a Resolver branch on the same error as
-// callers of a contract.Registry.
+// callers of a contract.Set.
 var ErrNotFound = contract.ErrNotFound
 
 // ErrExists is wrapped by Put's error when the key is already stored with a

@@ -52,7 +52,7 @@ func benchContracts(b *testing.B, n int) []*contract.Contract {
 // BenchmarkResolveCachedHit is an event whose contract came from a backend
 // and is in the cache: the local registry misses, the cache hits.
 func BenchmarkResolveCachedHit(b *testing.B) {
-	local := contract.NewRegistry(benchContracts(b, 100))
+	local := contract.NewSet(benchContracts(b, 100))
 	r := NewResolver(local, []Backend{newFake("one", keyB)}, CacheOptions{})
 	if _, err := r.Resolve(keyB); err != nil {
 		b.Fatal(err)
@@ -81,7 +81,7 @@ func BenchmarkResolveCachedHit(b *testing.B) {
 // directory: the Resolver adds nothing to the local registry's lookup.
 func BenchmarkResolveLocal(b *testing.B) {
 	cs := benchContracts(b, 100)
-	local := contract.NewRegistry(cs)
+	local := contract.NewSet(cs)
 	r := NewResolver(local, []Backend{newFake("one")}, CacheOptions{})
 	key := cs[42].URI
 	b.Run("registry", func(b *testing.B) {
@@ -113,7 +113,7 @@ func BenchmarkResolveWithNContracts(b *testing.B) {
 			keys[i] = c.URI
 		}
 		b.Run(fmt.Sprintf("local/N=%d", n), func(b *testing.B) {
-			r := NewResolver(contract.NewRegistry(cs), nil, CacheOptions{})
+			r := NewResolver(contract.NewSet(cs), nil, CacheOptions{})
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
@@ -131,7 +131,7 @@ func BenchmarkResolveWithNContracts(b *testing.B) {
 			for _, c := range cs {
 				back.docs[c.URI] = c.Document
 			}
-			r := NewResolver(contract.NewRegistry(nil), []Backend{back}, CacheOptions{MaxEntries: n})
+			r := NewResolver(contract.NewSet(nil), []Backend{back}, CacheOptions{MaxEntries: n})
 			for _, k := range keys {
 				if _, err := r.Resolve(k); err != nil {
 					b.Fatal(err)
@@ -179,7 +179,7 @@ func BenchmarkCompile10000Contracts(b *testing.B) {
 			}
 			cs[i] = c
 		}
-		reg := contract.NewRegistry(cs)
+		reg := contract.NewSet(cs)
 		elapsed := time.Since(start)
 		runtime.GC()
 		runtime.ReadMemStats(&after)

@@ -1,6 +1,6 @@
 // Package registry resolves contract keys that Accord does not hold on disk.
 //
-// A Resolver asks the local contract.Registry (the contracts directory, kept
+// A Resolver asks the local contract.Set (the contracts directory, kept
 // in memory and hot-reloaded by contract.Watcher) first, and then an ordered
 // list of Backends, such as an Iglu repository over HTTP or a PostgreSQL
 // table; the first backend that has the key wins. What the backends answer

@@ -136,7 +136,7 @@ func (c *clock) advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-func newTestResolver(local *contract.Registry, opts CacheOptions, backends ...Backend) (*Resolver, *clock) {
+func newTestResolver(local *contract.Set, opts CacheOptions, backends ...Backend) (*Resolver, *clock) {
 	r := NewResolver(local, backends, opts)
 	clk := newClock()
 	r.now = clk.now

@@ -185,7 +185,7 @@ func TestResolverOverIglu(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := NewResolver(contract.NewRegistry(nil), []Backend{staticRepo, server}, CacheOptions{})
+	r := NewResolver(contract.NewSet(nil), []Backend{staticRepo, server}, CacheOptions{})
 	c, err := r.Resolve(keyA)
 	if err != nil {
 		t.Fatal(err)

@@ -165,7 +165,7 @@ func TestResolverOverPostgres(t *testing.T) {
 	if err := p.Put(ctx, k, schemaDoc(k)); err != nil {
 		t.Fatal(err)
 	}
-	r := NewResolver(contract.NewRegistry(nil), []Backend{p}, CacheOptions{})
+	r := NewResolver(contract.NewSet(nil), []Backend{p}, CacheOptions{})
 	c, err := r.Resolve(keyB)
 	if err != nil {
 		t.Fatal(err)

@@ -132,7 +132,7 @@ type Stats struct {
 //
 // It satisfies pipeline.Resolver.
 type Resolver struct {
-	local    *contract.Registry
+	local    *contract.Set
 	backends []Backend
 	opts     CacheOptions
 	// now is the clock, replaced in tests.
@@ -191,7 +191,7 @@ type flight struct {
 // NewResolver returns a resolver that consults local (which may be nil)
 // first and then backends in order. Options that CacheOptions.Validate
 // rejects take their defaults.
-func NewResolver(local *contract.Registry, backends []Backend, opts CacheOptions) *Resolver {
+func NewResolver(local *contract.Set, backends []Backend, opts CacheOptions) *Resolver {
 	opts = opts.withDefaults()
 	return &Resolver{
 		local:      local,

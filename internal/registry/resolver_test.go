@@ -19,7 +19,7 @@ const (
 )
 
 func TestResolveOrder(t *testing.T) {
-	local := contract.NewRegistry([]*contract.Contract{mustCompile(t, mustKey(t, keyA), "dir:"+keyA)})
+	local := contract.NewSet([]*contract.Contract{mustCompile(t, mustKey(t, keyA), "dir:"+keyA)})
 	tests := []struct {
 		name       string
 		key        string
@@ -396,7 +396,7 @@ func TestPurgeDuringFetchDoesNotFillCache(t *testing.T) {
 }
 
 func TestLocalRegistryIsNotCached(t *testing.T) {
-	local := contract.NewRegistry(nil)
+	local := contract.NewSet(nil)
 	one := newFake("one", keyB)
 	r, _ := newTestResolver(local, CacheOptions{}, one)
 	if c, err := r.Resolve(keyB); err != nil || c.Source != "one:"+keyB {
@@ -435,7 +435,7 @@ func TestNonCanonicalKeySharesTheFetch(t *testing.T) {
 }
 
 func TestContracts(t *testing.T) {
-	local := contract.NewRegistry([]*contract.Contract{mustCompile(t, mustKey(t, keyA), "dir")})
+	local := contract.NewSet([]*contract.Contract{mustCompile(t, mustKey(t, keyA), "dir")})
 	one := newFake("one", keyA, keyB, keyC)
 	r, clk := newTestResolver(local, CacheOptions{TTL: time.Minute}, one)
 	for _, k := range []string{keyB, "com.acme/b/jsonschema/1-0-0", keyD} {
@@ -500,7 +500,7 @@ func TestCacheOptionsValidate(t *testing.T) {
 // used without asking the local registry again only while it is unchanged.
 func TestLocalContractAddedAfterCachingWins(t *testing.T) {
 	const key = "iglu:com.acme/late/jsonschema/1-0-0"
-	local := contract.NewRegistry(nil)
+	local := contract.NewSet(nil)
 	backend := newFake("remote", key)
 	r, _ := newTestResolver(local, CacheOptions{}, backend)
 	c, err := r.Resolve(key)

@@ -22,7 +22,7 @@ func testPipeline(t *testing.T) *pipeline.Pipeline {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pipeline.New(contract.NewRegistry([]*contract.Contract{c}), event.Collector{Name: "replayer"}, "default")
+	return pipeline.New(contract.NewSet([]*contract.Contract{c}), event.Collector{Name: "replayer"}, "default")
 }
 
 var (

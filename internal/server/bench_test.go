@@ -91,7 +91,7 @@ func benchmarkCollect(b *testing.B, spooled bool, open func(dir string, log *slo
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := pipeline.New(contract.NewRegistry(contracts), event.Collector{Name: "accord"}, "default")
+	p := pipeline.New(contract.NewSet(contracts), event.Collector{Name: "accord"}, "default")
 	srv := server.New(server.DefaultOptions(), p, svc, []protocol.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: protocol.Plain(selfdesc.Decode)}}, log)
 	h := srv.Handler()
 	body := loadgen.CheckoutBatch(100)

@@ -57,7 +57,7 @@ func newServer(t *testing.T, mutate func(*server.Options), endpoints ...protocol
 		mutate(&cfg)
 	}
 	rec := &recorder{}
-	p := pipeline.New(contract.NewRegistry(contracts), event.Collector{Name: "accord", Version: "test", Env: "test", Host: "h"}, "default")
+	p := pipeline.New(contract.NewSet(contracts), event.Collector{Name: "accord", Version: "test", Env: "test", Host: "h"}, "default")
 	eps := append([]protocol.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: protocol.Plain(selfdesc.Decode)}}, endpoints...)
 	return server.New(cfg, p, rec, eps, slog.New(slog.NewTextHandler(io.Discard, nil))), rec
 }
@@ -229,7 +229,7 @@ func TestPanicBecomesJSON500(t *testing.T) {
 func TestAccessLogAtDebug(t *testing.T) {
 	var logs bytes.Buffer
 	contracts, _, _ := contract.LoadDir("../scaffold/template/contracts")
-	p := pipeline.New(contract.NewRegistry(contracts), event.Collector{Name: "accord"}, "default")
+	p := pipeline.New(contract.NewSet(contracts), event.Collector{Name: "accord"}, "default")
 	srv := server.New(server.DefaultOptions(), p, &recorder{}, []protocol.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: protocol.Plain(selfdesc.Decode)}},
 		slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	do(srv.Handler(), http.MethodGet, "/events", nil, "X-Request-Id", "r-42")
@@ -294,7 +294,7 @@ func TestCORSOnlyOnCollectionRoutes(t *testing.T) {
 	cfg := server.DefaultOptions()
 	cfg.CORSOrigins = []string{"*", "https://shop.example"}
 	contracts, _, _ := contract.LoadDir("../scaffold/template/contracts")
-	p := pipeline.New(contract.NewRegistry(contracts), event.Collector{Name: "accord"}, "default")
+	p := pipeline.New(contract.NewSet(contracts), event.Collector{Name: "accord"}, "default")
 	srv := server.New(cfg, p, &recorder{}, []protocol.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: protocol.Plain(selfdesc.Decode)}},
 		slog.New(slog.NewTextHandler(io.Discard, nil)), server.WithAdmin(adm))
 	for _, origin := range []string{"https://evil.example", "null", "https://shop.example"} {

@@ -60,7 +60,7 @@ func checkGIF(t *testing.T, reply *protocol.Reply) {
 }
 
 func TestCollectorArbitrary(t *testing.T) {
-	c := NewDecoders(DefaultOptions(), contract.NewRegistry(nil))
+	c := NewDecoders(DefaultOptions(), contract.NewSet(nil))
 	tests := []struct {
 		name    string
 		query   string
@@ -91,7 +91,7 @@ func TestCollectorArbitrary(t *testing.T) {
 }
 
 func TestCollectorTyped(t *testing.T) {
-	reg := contract.NewRegistry([]*contract.Contract{compile(t, emailOpened)})
+	reg := contract.NewSet([]*contract.Contract{compile(t, emailOpened)})
 	tests := []struct {
 		name                  string
 		vendor, cname, versn  string
@@ -144,7 +144,7 @@ func TestCollectorTyped(t *testing.T) {
 // TestCollectorTypedFollowsRegistry checks a contract replaced in the
 // registry is read with its new properties, not with a stale Coercer.
 func TestCollectorTypedFollowsRegistry(t *testing.T) {
-	reg := contract.NewRegistry([]*contract.Contract{compile(t, emailOpened)})
+	reg := contract.NewSet([]*contract.Contract{compile(t, emailOpened)})
 	c := NewDecoders(DefaultOptions(), reg)
 	typed := func() string {
 		t.Helper()
@@ -173,7 +173,7 @@ func TestCollectorTypedFollowsRegistry(t *testing.T) {
 }
 
 func TestCollectorTypedConcurrent(t *testing.T) {
-	reg := contract.NewRegistry([]*contract.Contract{compile(t, emailOpened)})
+	reg := contract.NewSet([]*contract.Contract{compile(t, emailOpened)})
 	c := NewDecoders(DefaultOptions(), reg)
 	var wg sync.WaitGroup
 	for range 8 {
@@ -195,7 +195,7 @@ func TestCollectorTypedConcurrent(t *testing.T) {
 
 func TestCollectorRedirect(t *testing.T) {
 	opts := Options{Enabled: true, RedirectAllow: []string{"shop.example.com", "*.example.org"}}
-	reg := contract.NewRegistry([]*contract.Contract{compile(t, emailOpened)})
+	reg := contract.NewSet([]*contract.Contract{compile(t, emailOpened)})
 	tests := []struct {
 		name  string
 		typed bool

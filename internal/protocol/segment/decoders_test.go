@@ -73,7 +73,7 @@ func sgOptions() Options {
 }
 
 func TestCollectorWriteKey(t *testing.T) {
-	c := NewDecoders(sgOptions(), contract.NewRegistry(nil), &protocol.Counters{})
+	c := NewDecoders(sgOptions(), contract.NewSet(nil), &protocol.Counters{})
 	tests := []struct {
 		name   string
 		req    *protocol.Request
@@ -111,7 +111,7 @@ func TestCollectorWriteKey(t *testing.T) {
 }
 
 func TestCollectorTrackingPlan(t *testing.T) {
-	reg := contract.NewRegistry([]*contract.Contract{
+	reg := contract.NewSet([]*contract.Contract{
 		sgContract(t, "order_completed", "1-0-0", `"segment_events": ["Order Completed"]`),
 		sgContract(t, "order_completed", "1-0-9", `"segment_events": ["Order Completed"]`),
 		sgContract(t, "order_completed", "1-0-10", `"segment_events": ["Order Completed"]`),
@@ -178,7 +178,7 @@ func TestCollectorTrackingPlan(t *testing.T) {
 }
 
 func TestCollectorFailedMessageKeepsSource(t *testing.T) {
-	c := NewDecoders(sgOptions(), contract.NewRegistry(nil), &protocol.Counters{})
+	c := NewDecoders(sgOptions(), contract.NewSet(nil), &protocol.Counters{})
 	inputs, _, err := c.Handle(sgRequest(CallBatch, "wk_web", sgBatch(`{"type":"nope","messageId":"m1"}`, sgTrack("E", "m2"))))
 	if err != nil {
 		t.Fatalf("Handle: %v", err)
@@ -210,7 +210,7 @@ func TestCollectorDedup(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			counters := &protocol.Counters{}
-			c := NewDecoders(sgOptions(), contract.NewRegistry(nil), counters)
+			c := NewDecoders(sgOptions(), contract.NewSet(nil), counters)
 			inputs, reply, err := c.Handle(sgRequest(CallBatch, "wk_web", body))
 			if err != nil || len(inputs) != 3 {
 				t.Fatalf("first request: %v, %d inputs", err, len(inputs))
@@ -248,7 +248,7 @@ func TestCollectorDedupAcrossSourcesAndOff(t *testing.T) {
 		// Sources do not share message ids: one source (or whoever has its
 		// write key) must not be able to drop another's messages.
 		counters := &protocol.Counters{}
-		c := NewDecoders(sgOptions(), contract.NewRegistry(nil), counters)
+		c := NewDecoders(sgOptions(), contract.NewSet(nil), counters)
 		_, reply, err := c.Handle(sgRequest(CallTrack, "wk_web", sgTrack("E", "m1")))
 		if err != nil {
 			t.Fatal(err)
@@ -268,7 +268,7 @@ func TestCollectorDedupAcrossSourcesAndOff(t *testing.T) {
 		o := sgOptions()
 		o.DedupWindow = 0
 		counters := &protocol.Counters{}
-		c := NewDecoders(o, contract.NewRegistry(nil), counters)
+		c := NewDecoders(o, contract.NewSet(nil), counters)
 		for i := range 3 {
 			inputs, reply, err := c.Handle(sgRequest(CallTrack, "wk_web", sgTrack("E", "m1")))
 			if err != nil || len(inputs) != 1 {
@@ -283,7 +283,7 @@ func TestCollectorDedupAcrossSourcesAndOff(t *testing.T) {
 }
 
 func TestCollectorPlanFollowsRegistry(t *testing.T) {
-	reg := contract.NewRegistry([]*contract.Contract{sgContract(t, "order_completed", "1-0-0", `"segment_events": ["Order Completed"]`)})
+	reg := contract.NewSet([]*contract.Contract{sgContract(t, "order_completed", "1-0-0", `"segment_events": ["Order Completed"]`)})
 	c := NewDecoders(sgOptions(), reg, &protocol.Counters{})
 	schemaOf := func(id string) string {
 		t.Helper()
@@ -314,7 +314,7 @@ func TestCollectorPlanFollowsRegistry(t *testing.T) {
 }
 
 func TestCollectorPlanConflicts(t *testing.T) {
-	reg := contract.NewRegistry([]*contract.Contract{
+	reg := contract.NewSet([]*contract.Contract{
 		sgContract(t, "a_order", "1-0-0", `"segment_events": ["Order Completed"]`),
 		sgContract(t, "b_order", "1-0-0", `"segment_events": ["Order Completed", "Order Refunded"]`),
 		sgContract(t, "c_signup", "1-0-0", `"segment_events": ["Signed Up"]`),
@@ -484,7 +484,7 @@ func TestOptionsValidate(t *testing.T) {
 // A batch that holds one messageId twice stores it once.
 func TestCollectorDropsDuplicatesWithinARequest(t *testing.T) {
 	counters := &protocol.Counters{}
-	c := NewDecoders(sgOptions(), contract.NewRegistry(nil), counters)
+	c := NewDecoders(sgOptions(), contract.NewSet(nil), counters)
 	inputs, _, err := c.Handle(sgRequest(CallBatch, "wk_web", sgBatch(sgTrack("A", "m1"), sgTrack("A", "m1"), sgTrack("B", "m2"))))
 	if err != nil {
 		t.Fatal(err)
@@ -500,7 +500,7 @@ func TestCollectorDropsDuplicatesWithinARequest(t *testing.T) {
 // A body refused as a whole is stored as a failed record, without the write
 // key it carried.
 func TestCollectorKeepsTheWriteKeyOutOfARejectedBody(t *testing.T) {
-	c := NewDecoders(sgOptions(), contract.NewRegistry(nil), &protocol.Counters{})
+	c := NewDecoders(sgOptions(), contract.NewSet(nil), &protocol.Counters{})
 	body := `{"writeKey":"wk_web","batch":[` + sgTrack("A", "m1") + `],"sentAt":5}`
 	req := sgRequest(CallBatch, "", body)
 	_, _, err := c.Handle(req)

@@ -36,7 +36,7 @@ func TestContracts(t *testing.T) {
 	for _, p := range problems {
 		t.Errorf("contract does not load: %v", p)
 	}
-	reg := contract.NewRegistry(contracts)
+	reg := contract.NewSet(contracts)
 	if reg.Len() != 6 {
 		t.Errorf("%d contracts, want 6", reg.Len())
 	}

@@ -27,16 +27,18 @@ var (
 // clients control: past it the cache starts afresh rather than grow.
 const maxCachedLookups = 10_000
 
-// Resolver finds the contract for a schema key. *Registry is one; so is the
+// Resolver finds the contract for a schema key. *Set is one; so is the
 // resolver of registry backends, and the pipeline validates through one.
 type Resolver interface {
 	Resolve(key string) (*Contract, error)
 }
 
-// Registry resolves schema keys to compiled contracts. It is safe for
-// concurrent use; Replace swaps in a new set of contracts atomically, so a
-// lookup sees either the old set or the new one, never a mix.
-type Registry struct {
+// Set is the compiled contracts Accord holds in memory (the contracts
+// directory and those that ship with Accord), resolving schema keys to them.
+// It is safe for concurrent use; Replace swaps in a new set of contracts
+// atomically, so a lookup sees either the old set or the new one, never a
+// mix.
+type Set struct {
 	current atomic.Pointer[snapshot]
 	// base holds the contracts that ship with Accord (the Snowplow event
 	// types); every Replace keeps them, under the contracts given.
@@ -67,24 +69,24 @@ type lookup struct {
 	err error
 }
 
-// NewRegistry returns a registry holding contracts.
-func NewRegistry(contracts []*Contract) *Registry {
-	r := &Registry{}
+// NewSet returns a set holding contracts.
+func NewSet(contracts []*Contract) *Set {
+	r := &Set{}
 	r.Replace(contracts)
 	return r
 }
 
-// NewRegistryWithBase returns a registry that always holds base (contracts
+// NewSetWithBase returns a set that always holds base (contracts
 // that ship with Accord) besides the contracts given to it; a contract of
 // the same key given later replaces a base one, so users can amend them.
-func NewRegistryWithBase(base, contracts []*Contract) *Registry {
-	r := &Registry{base: base}
+func NewSetWithBase(base, contracts []*Contract) *Set {
+	r := &Set{base: base}
 	r.Replace(contracts)
 	return r
 }
 
 // Replace swaps the registry's contracts for contracts (and the base ones).
-func (r *Registry) Replace(contracts []*Contract) {
+func (r *Set) Replace(contracts []*Contract) {
 	s := &snapshot{byKey: make(map[string]*Contract, len(r.base)+len(contracts))}
 	for _, c := range r.base {
 		s.byKey[c.Key.String()] = c
@@ -107,7 +109,7 @@ func (r *Registry) Replace(contracts []*Contract) {
 // something from the contracts (a sink's tables) take the channel, then
 // read the contracts, and when it is closed take a new one and read again,
 // so no change slips between the two.
-func (r *Registry) Changed() <-chan struct{} {
+func (r *Set) Changed() <-chan struct{} {
 	r.changeMu.Lock()
 	defer r.changeMu.Unlock()
 	if r.changed == nil {
@@ -117,13 +119,13 @@ func (r *Registry) Changed() <-chan struct{} {
 }
 
 // Generation changes whenever the registry's contracts are replaced.
-func (r *Registry) Generation() uint64 { return r.generation.Load() }
+func (r *Set) Generation() uint64 { return r.generation.Load() }
 
 // Len returns how many contracts the registry holds.
-func (r *Registry) Len() int { return len(r.current.Load().byKey) }
+func (r *Set) Len() int { return len(r.current.Load().byKey) }
 
 // Contracts returns the registry's contracts, sorted by key.
-func (r *Registry) Contracts() []*Contract {
+func (r *Set) Contracts() []*Contract {
 	s := r.current.Load()
 	out := make([]*Contract, 0, len(s.byKey))
 	for _, c := range s.byKey {
@@ -135,7 +137,7 @@ func (r *Registry) Contracts() []*Contract {
 
 // Resolve returns the contract named by key, in any form ParseKey accepts.
 // The error wraps ErrBadKey or ErrNotFound.
-func (r *Registry) Resolve(key string) (*Contract, error) {
+func (r *Set) Resolve(key string) (*Contract, error) {
 	s := r.current.Load()
 	if c, ok := s.byKey[key]; ok {
 		return c, nil
