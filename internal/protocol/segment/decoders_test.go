@@ -512,3 +512,47 @@ func TestCollectorKeepsTheWriteKeyOutOfARejectedBody(t *testing.T) {
 		t.Errorf("raw kept %q; want the body without its writeKey", perr.Raw)
 	}
 }
+
+// A body cut short cannot lose its writeKey member: the key's text is taken
+// out of what is stored instead.
+func TestCollectorKeepsTheWriteKeyOutOfATruncatedBody(t *testing.T) {
+	c := NewDecoders(sgOptions(), contract.NewRegistry(nil), &protocol.Counters{})
+	for _, body := range []string{
+		`{"writeKey":"wk_web","batch":[` + sgTrack("A", "m1"),
+		`{"writeKey":"wk_web","batch":[{"type":"track","event":"E","properties":{"a":1,"a":2}}]`,
+		`{"writeKey":"wk_web","sentAt":5,"batch":[{"type":"track","event":"E","properties":{"a":1,"a":2}}]}`,
+	} {
+		_, _, err := c.Handle(sgRequest(CallBatch, "", body))
+		var perr *protocol.Error
+		if !errors.As(err, &perr) || perr.Refused {
+			t.Fatalf("Handle(%s): %v; want a *protocol.Error storing the body", body, err)
+		}
+		if perr.Raw == nil || strings.Contains(string(perr.Raw), "wk_web") {
+			t.Errorf("raw kept %q; want the body without its write key", perr.Raw)
+		}
+	}
+}
+
+// BenchmarkHandleLargeBatch reads a batch of 9,500 distinct messages: the
+// in-batch duplicate check must stay linear in the batch.
+func BenchmarkHandleLargeBatch(b *testing.B) {
+	opts := sgOptions()
+	opts.Limits.Batch = 4 << 20
+	c := NewDecoders(opts, contract.NewRegistry(nil), &protocol.Counters{})
+	msgs := make([]string, 9500)
+	for i := range msgs {
+		msgs[i] = fmt.Sprintf(`{"type":"track","event":"E","userId":"u1","messageId":"m%d"}`, i)
+	}
+	body := sgBatch(msgs...)
+	b.ReportAllocs()
+	for b.Loop() {
+		// A new decoder set each time: the cross-request dedup would
+		// otherwise drop every message after the first round.
+		b.StopTimer()
+		c = NewDecoders(opts, contract.NewRegistry(nil), &protocol.Counters{})
+		b.StartTimer()
+		if _, _, err := c.Handle(sgRequest(CallBatch, "wk_web", body)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
