@@ -538,7 +538,6 @@ func TestCollectorKeepsTheWriteKeyOutOfATruncatedBody(t *testing.T) {
 func BenchmarkHandleLargeBatch(b *testing.B) {
 	opts := sgOptions()
 	opts.Limits.Batch = 4 << 20
-	c := NewDecoders(opts, contract.NewRegistry(nil), &protocol.Counters{})
 	msgs := make([]string, 9500)
 	for i := range msgs {
 		msgs[i] = fmt.Sprintf(`{"type":"track","event":"E","userId":"u1","messageId":"m%d"}`, i)
@@ -549,7 +548,7 @@ func BenchmarkHandleLargeBatch(b *testing.B) {
 		// A new decoder set each time: the cross-request dedup would
 		// otherwise drop every message after the first round.
 		b.StopTimer()
-		c = NewDecoders(opts, contract.NewRegistry(nil), &protocol.Counters{})
+		c := NewDecoders(opts, contract.NewRegistry(nil), &protocol.Counters{})
 		b.StartTimer()
 		if _, _, err := c.Handle(sgRequest(CallBatch, "wk_web", body)); err != nil {
 			b.Fatal(err)
