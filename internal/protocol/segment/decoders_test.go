@@ -516,7 +516,7 @@ func TestCollectorKeepsTheWriteKeyOutOfARejectedBody(t *testing.T) {
 // A body cut short cannot lose its writeKey member: the key's text is taken
 // out of what is stored instead.
 func TestCollectorKeepsTheWriteKeyOutOfATruncatedBody(t *testing.T) {
-	c := NewDecoders(sgOptions(), contract.NewRegistry(nil), &protocol.Counters{})
+	c := NewDecoders(sgOptions(), contract.NewSet(nil), &protocol.Counters{})
 	for _, body := range []string{
 		`{"writeKey":"wk_web","batch":[` + sgTrack("A", "m1"),
 		`{"writeKey":"wk_web","batch":[{"type":"track","event":"E","properties":{"a":1,"a":2}}]`,
@@ -548,7 +548,7 @@ func BenchmarkHandleLargeBatch(b *testing.B) {
 		// A new decoder set each time: the cross-request dedup would
 		// otherwise drop every message after the first round.
 		b.StopTimer()
-		c := NewDecoders(opts, contract.NewRegistry(nil), &protocol.Counters{})
+		c := NewDecoders(opts, contract.NewSet(nil), &protocol.Counters{})
 		b.StartTimer()
 		if _, _, err := c.Handle(sgRequest(CallBatch, "wk_web", body)); err != nil {
 			b.Fatal(err)
