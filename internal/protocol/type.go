@@ -101,14 +101,14 @@ func (t Type) ConfigKey() string {
 	return t.Name
 }
 
-// Types is a registry of protocol types, in the order they were
+// Types is the protocol types Accord knows, by name, in the order they were
 // registered: the order of their sections in the configuration reference and
 // of their routes.
 type Types struct {
 	list []Type
 }
 
-// NewTypes returns a registry of the given types.
+// NewTypes returns the given types, by name.
 func NewTypes(types ...Type) *Types {
 	return &Types{list: types}
 }

@@ -1,5 +1,5 @@
 // Package sink defines where records go: the Sink interface every store or
-// stream implements, the registry of sink types by name, the selection of
+// stream implements, the sink types by name (Types), the selection of
 // records each sink wants, and the errors by which a sink tells delivery how
 // to treat a failed write (package delivery runs the sinks).
 //
@@ -142,12 +142,12 @@ type Contracts interface {
 	Changed() <-chan struct{}
 }
 
-// Types is a registry of sink types by name.
+// Types is the sink types Accord knows, by name.
 type Types struct {
 	byName map[string]Type
 }
 
-// NewTypes returns a registry of the given types.
+// NewTypes returns the given types, by name.
 func NewTypes(types ...Type) *Types {
 	t := &Types{byName: make(map[string]Type, len(types))}
 	for _, typ := range types {
