@@ -31,3 +31,32 @@ func TestHostileTruncatedSegmentBodyKeepsNoWriteKey(t *testing.T) {
 		t.Errorf("%d failed records keep the write key in raw", n)
 	}
 }
+
+// TestHostileMalformedQueryRefused sends Snowplow GET hits whose query holds
+// a malformed %-escape or ;-joined pairs: they are refused and stored with
+// the query as sent, not stored as valid hits without the unreadable pair.
+func TestHostileMalformedQueryRefused(t *testing.T) {
+	dir := newProject(t)
+	c := startCollector(t, dir)
+	queries := []string{"e=pv&p=web&tv=js-3.24.0&url=%zz", "e=pv;p=web;tv=js-3.24.0"}
+	for _, q := range queries {
+		resp, err := http.Get(c.URL + "/i?" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("/i?%s: status %d, want 400", q, resp.StatusCode)
+		}
+	}
+	c.stop()
+	db := openStore(t, dir)
+	if n := spCount(t, db, "events", "1 = 1"); n != 0 {
+		t.Errorf("%d hits stored as valid", n)
+	}
+	for _, q := range queries {
+		if n := spCount(t, db, "failed_events", "failure_type = 'payload_format_violation' AND raw = ?", q); n != 1 {
+			t.Errorf("%d failed records keep %q, want 1", n, q)
+		}
+	}
+}

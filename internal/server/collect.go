@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -86,12 +87,23 @@ func (s *Server) collect(ep protocol.Endpoint) http.Handler {
 			s.reject(w, r, preq, perr, raw)
 			return
 		}
+		query, qerr := url.ParseQuery(r.URL.RawQuery)
+		if qerr != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			// A GET carries its event in the query (the pixel, Snowplow's
+			// /i): a pair that cannot be read would be dropped silently and
+			// the hit stored as valid without it. It is refused instead,
+			// and stored with the query as sent.
+			s.reject(w, r, preq, protocol.Errorf(http.StatusBadRequest, event.PayloadFormatViolation,
+				"the query string cannot be read (%v); percent-encode names and values (%%XX with two hex digits) and join pairs with &, not ;", qerr),
+				[]byte(r.URL.RawQuery))
+			return
+		}
 		mediaType, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		inputs, reply, err := ep.Decode(&protocol.Request{
 			Method:    r.Method,
 			Path:      r.URL.Path,
 			Header:    r.Header,
-			Query:     r.URL.Query(),
+			Query:     query,
 			RawQuery:  r.URL.RawQuery,
 			MediaType: strings.ToLower(mediaType),
 			Params:    params,

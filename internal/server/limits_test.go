@@ -121,3 +121,31 @@ func TestAnswerSummarisesFailures(t *testing.T) {
 		t.Errorf("answer %s has summary fields for one failure", w.Body)
 	}
 }
+
+// A GET whose query cannot be read is refused and stored with the query,
+// not stored valid without the pair that could not be read.
+func TestMalformedQueryRefused(t *testing.T) {
+	got := 0
+	hit := protocol.Endpoint{Path: "/hit", Protocol: "hit", Methods: []string{http.MethodGet}, Decode: protocol.Plain(func(req *protocol.Request) ([]event.Input, error) {
+		got++
+		return []event.Input{{Arbitrary: true, Data: []byte(`{}`)}}, nil
+	})}
+	srv, rec := newServer(t, nil, hit)
+	for _, q := range []string{"e=pv&url=%zz", "e=pv;url=x", "a=%"} {
+		w := do(srv.Handler(), http.MethodGet, "/hit?"+q, nil)
+		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "query string cannot be read") {
+			t.Errorf("%s: status %d %s, want 400 saying the query cannot be read", q, w.Code, w.Body)
+			continue
+		}
+		last := rec.records[len(rec.records)-1]
+		if last.Valid || last.Failure.Type != event.PayloadFormatViolation || last.Raw != q {
+			t.Errorf("%s: stored %+v, want a payload_format_violation keeping the query", q, last)
+		}
+	}
+	if got != 0 {
+		t.Errorf("the protocol read %d malformed queries", got)
+	}
+	if w := do(srv.Handler(), http.MethodGet, "/hit?e=pv&url=%2Fa", nil); w.Code != http.StatusOK {
+		t.Errorf("a well-formed query: status %d %s", w.Code, w.Body)
+	}
+}
