@@ -85,9 +85,11 @@ type encodeBuf struct {
 	records [][]byte
 }
 
-// Start opens every sink's spool cursor and starts delivering. Cursors of
-// sinks no longer configured are removed, so they stop holding the spool.
-// On error nothing is left running and no sink is closed.
+// Start opens every sink's spool cursor and starts delivering, each runner
+// connecting its sink first. Cursors of sinks no longer configured are
+// removed, so they stop holding the spool. Without a spool, each sink's
+// first Connect has been tried when Start returns. On error nothing is left
+// running and no sink is closed.
 func Start(cfg Config, sinks []Sink) (*Service, error) {
 	s := &Service{
 		cfg:       cfg,

@@ -147,8 +147,9 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // readyz answers 200 while the server takes events. The server is built
-// only after contracts are loaded and sinks opened, so it is ready from its
-// first request until shutdown begins, except while the spool is full.
+// only after contracts are loaded and delivery started, so it is ready from
+// its first request until shutdown begins, except while the ready check
+// (delivery's: a full spool, or without a spool a sink not connected) fails.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		methodNotAllowed(w, r, "GET, HEAD")
