@@ -60,3 +60,30 @@ func TestHostileMalformedQueryRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileNumberBeyondFloat64 sends 1e999999, beyond any 64-bit float:
+// one rule on every protocol, the event is refused with a message saying so.
+func TestHostileNumberBeyondFloat64(t *testing.T) {
+	dir := newProject(t)
+	c := startCollector(t, dir)
+	good := `{"schema":"` + checkoutKey + `","data":{"order_id":"o-1","total":5,"currency":"EUR","items":[{"sku":"s","quantity":1}]}}`
+	huge := `{"schema":"` + checkoutKey + `","data":{"order_id":"o-2","total":1e999999,"currency":"EUR","items":[{"sku":"s","quantity":1}]}}`
+	status, _, body := c.post("/events", "application/json", []byte("["+good+","+huge+"]"))
+	resp := decodeInto[collectResponse](t, body)
+	if status != http.StatusOK || resp.Good != 1 || resp.Failed != 1 || resp.Failures[0].Type != "payload_format_violation" ||
+		!contains(resp.Failures[0].Messages[0].Message, "beyond the range of a 64-bit float") {
+		t.Errorf("/events: status %d %+v, want the second event refused as beyond float64", status, resp)
+	}
+	ue := `{\"schema\":\"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0\",\"data\":{\"schema\":\"` + checkoutKey + `\",\"data\":{\"order_id\":\"o-3\",\"total\":1e999999,\"currency\":\"EUR\",\"items\":[{\"sku\":\"s\",\"quantity\":1}]}}}`
+	sp := `{"schema":"iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4","data":[{"e":"ue","p":"web","tv":"js-3.24.0","ue_pr":"` + ue + `"}]}`
+	status, _, body = c.post("/com.snowplowanalytics.snowplow/tp2", "application/json", []byte(sp))
+	resp = decodeInto[collectResponse](t, body)
+	if status != http.StatusOK || resp.Failed != 1 || resp.Failures[0].Type != "payload_format_violation" ||
+		!contains(resp.Failures[0].Messages[0].Message, "beyond the range of a 64-bit float") {
+		t.Errorf("Snowplow: status %d %+v, want the event refused as beyond float64", status, resp)
+	}
+	c.stop()
+	if n := spCount(t, openStore(t, dir), "events", "json_extract(payload, '$.order_id') IN ('o-2', 'o-3')"); n != 0 {
+		t.Errorf("%d events with 1e999999 stored as good", n)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"unicode/utf8"
 )
@@ -31,17 +32,18 @@ type SyntaxError struct {
 	Offset int
 	// Msg says what was wrong, as a lower-case phrase.
 	Msg string
-	// repeatedName is set when the text is JSON but an object repeats a
-	// member name.
-	repeatedName bool
+	// notData is set when the text is JSON but not data Accord takes: an
+	// object repeats a member name, or a number is beyond float64.
+	notData bool
 }
 
-// IsRepeatedName reports whether err is a *SyntaxError for an object that
-// repeats a member name: the text is JSON (Skip reads it) but not data
-// Accord takes.
-func IsRepeatedName(err error) bool {
+// IsNotData reports whether err is a *SyntaxError for JSON that Skip reads
+// but that is not data Accord takes: an object that repeats a member name,
+// or a number beyond the range of a 64-bit float (1e999999), which readers
+// turn into infinity, an error or a rounded value, each their own way.
+func IsNotData(err error) bool {
 	var se *SyntaxError
-	return errors.As(err, &se) && se.repeatedName
+	return errors.As(err, &se) && se.notData
 }
 
 func (e *SyntaxError) Error() string {
@@ -66,7 +68,7 @@ func SkipSpace(b []byte, i int) int {
 
 // Value validates the JSON value that starts at b[i] and returns the index
 // just past it. Leading whitespace is not skipped. An object in it that
-// repeats a member name is an error (see IsRepeatedName).
+// repeats a member name is an error (see IsNotData).
 func Value(b []byte, i int) (int, error) { return value(b, i, 0, true) }
 
 // Skip is Value without the check for repeated member names: for a
@@ -111,7 +113,11 @@ func value(b []byte, i, depth int, unique bool) (int, error) {
 		return literal(b, i, "null")
 	default:
 		if c == '-' || (c >= '0' && c <= '9') {
-			return number(b, i)
+			end, err := number(b, i)
+			if err == nil && unique && !inRange(b[i:end]) {
+				return i, &SyntaxError{Offset: i, Msg: "the number " + clip(b[i:end]) + " is beyond the range of a 64-bit float (about 1.8e308); send a smaller number, or the value as a string", notData: true}
+			}
+			return end, err
 		}
 		return i, errAt(i, "invalid "+describe(c)+" looking for the start of a value")
 	}
@@ -151,7 +157,7 @@ func Object(b []byte, i int, member func(keyStart, keyEnd, valueStart int) (int,
 
 // UniqueObject is Object for an object that is data as a whole (a webhook
 // payload): a member name repeating an earlier one is an error at the
-// repeat (see IsRepeatedName), before member is called for it.
+// repeat (see IsNotData), before member is called for it.
 func UniqueObject(b []byte, i int, member func(keyStart, keyEnd, valueStart int) (int, error)) (int, error) {
 	var names memberNames
 	return walkObject(b, i, &names, member)
@@ -177,7 +183,7 @@ func walkObject(b []byte, i int, names *memberNames, member func(keyStart, keyEn
 		}
 		ke := i
 		if names != nil && names.repeated(b, ks, ke) {
-			return ks, &SyntaxError{Offset: ks, Msg: "member name " + string(b[ks:ke]) + " appears twice in one object; each name may appear once", repeatedName: true}
+			return ks, &SyntaxError{Offset: ks, Msg: "member name " + string(b[ks:ke]) + " appears twice in one object; each name may appear once", notData: true}
 		}
 		i = SkipSpace(b, i)
 		if i >= len(b) {
@@ -420,6 +426,25 @@ func number(b []byte, i int) (int, error) {
 		i = digits(b, i)
 	}
 	return i, nil
+}
+
+// inRange reports whether the valid JSON number n is within float64's
+// range. Only a number with an exponent or over 308 digits can be beyond it,
+// so most numbers cost one scan for 'e'.
+func inRange(n []byte) bool {
+	if len(n) <= 308 && bytes.IndexAny(n, "eE") < 0 {
+		return true
+	}
+	f, err := strconv.ParseFloat(string(n), 64)
+	return err == nil || !math.IsInf(f, 0)
+}
+
+// clip shortens a long number for a message.
+func clip(n []byte) string {
+	if len(n) > 40 {
+		return string(n[:37]) + "..."
+	}
+	return string(n)
 }
 
 func digits(b []byte, i int) int {

@@ -15,7 +15,7 @@ import (
 // just past the event (read again, without the check); ok is false when err
 // is anything else, which the caller handles as before.
 func EventRepeatsName(b []byte, start int, err error) (end int, failure *event.Failure, ok bool) {
-	if !jsonscan.IsRepeatedName(err) {
+	if !jsonscan.IsNotData(err) {
 		return 0, nil, false
 	}
 	end, serr := jsonscan.Skip(b, start)
@@ -36,5 +36,5 @@ func RepeatedNameFailure(err error) *event.Failure {
 	if errors.As(err, &se) {
 		msg = fmt.Sprintf("%s (byte offset %d of the body)", se.Msg, se.Offset)
 	}
-	return event.NewFailure(event.PayloadFormatViolation, "the event is not accepted: "+msg+"; send each member name once, since readers disagree on which of the values counts")
+	return event.NewFailure(event.PayloadFormatViolation, "the event is not accepted: "+msg)
 }

@@ -130,5 +130,5 @@ func jsonEqual(a, b []byte) bool {
 // member name, which Accord refuses as data.
 func repeatsName(b []byte) bool {
 	_, _, err := jsonscan.Document(b, 0)
-	return jsonscan.IsRepeatedName(err)
+	return jsonscan.IsNotData(err)
 }
