@@ -432,7 +432,7 @@ func number(b []byte, i int) (int, error) {
 // range. Only a number with an exponent or over 308 digits can be beyond it,
 // so most numbers cost one scan for 'e'.
 func inRange(n []byte) bool {
-	if len(n) <= 308 && bytes.IndexAny(n, "eE") < 0 {
+	if len(n) <= 308 && !bytes.ContainsAny(n, "eE") {
 		return true
 	}
 	f, err := strconv.ParseFloat(string(n), 64)
