@@ -181,7 +181,7 @@ func (a *App) startBackends(ctx context.Context) error {
 	a.Contracts = registry.NewResolver(a.Local, a.backends, a.Config.Contracts.Cache)
 	host, _ := os.Hostname()
 	stamp := event.Collector{Name: a.Config.Collector.Name, Version: a.opts.Version, Env: a.Config.Collector.Env, Host: host}
-	a.Pipeline = pipeline.New(a.Contracts, stamp, a.Config.Collector.Namespace)
+	a.Pipeline = pipeline.NewWithPolicy(a.Contracts, a.Config.Contracts.UnknownContexts, stamp, a.Config.Collector.Namespace)
 	return nil
 }
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/accord-events/accord/internal/admin"
 	"github.com/accord-events/accord/internal/delivery"
+	"github.com/accord-events/accord/internal/pipeline"
 	"github.com/accord-events/accord/internal/protocol"
 	"github.com/accord-events/accord/internal/registry"
 	"github.com/accord-events/accord/internal/server"
@@ -66,12 +67,13 @@ type Collector struct {
 
 // Contracts configures where contracts come from.
 type Contracts struct {
-	Dir            string                   `yaml:"dir" doc:"Directory of contracts in the Iglu static layout {vendor}/{name}/jsonschema/{M-R-A}."`
-	ReloadInterval time.Duration            `yaml:"reload_interval" doc:"How often accord serve checks contracts.dir for added, edited or removed contract files and reloads them (hot reload); 0 turns it off, otherwise at least 100ms."`
-	Lint           ContractsLint            `yaml:"lint" doc:"How accord contract lint judges contracts."`
-	Backends       []registry.BackendConfig `yaml:"backends" doc:"Where a schema key that contracts.dir does not hold is looked up, in this order: PostgreSQL tables and Iglu repositories over HTTP (see docs/contracts.md). Fetched contracts are cached as contracts.cache says."`
-	Cache          registry.CacheOptions    `yaml:"cache" doc:"The cache of contracts fetched from contracts.backends."`
-	APIKeys        []string                 `yaml:"api_keys" doc:"Keys that may write schemas through the registry API (PUT /api/schemas/{vendor}/{name}/jsonschema/{M-R-A}, POST /api/schemas, and accord contract publish), sent in an apikey header or as Authorization: Bearer; an empty list refuses every write. Treat them as secrets: set them from the environment."`
+	Dir             string                   `yaml:"dir" doc:"Directory of contracts in the Iglu static layout {vendor}/{name}/jsonschema/{M-R-A}."`
+	ReloadInterval  time.Duration            `yaml:"reload_interval" doc:"How often accord serve checks contracts.dir for added, edited or removed contract files and reloads them (hot reload); 0 turns it off, otherwise at least 100ms."`
+	Lint            ContractsLint            `yaml:"lint" doc:"How accord contract lint judges contracts."`
+	Backends        []registry.BackendConfig `yaml:"backends" doc:"Where a schema key that contracts.dir does not hold is looked up, in this order: PostgreSQL tables and Iglu repositories over HTTP (see docs/contracts.md). Fetched contracts are cached as contracts.cache says."`
+	Cache           registry.CacheOptions    `yaml:"cache" doc:"The cache of contracts fetched from contracts.backends."`
+	UnknownContexts pipeline.UnknownContexts `yaml:"unknown_contexts" doc:"What happens to an event carrying a context (entity) whose schema key names no registered contract: fail (the default: the event is stored failed as schema_not_found) or keep (the event is stored good with that context kept as sent, unvalidated, its key listed in attributes.unknown_contexts). Either way GET /stats counts the missing keys under unknown_contexts. See docs/contracts.md."`
+	APIKeys         []string                 `yaml:"api_keys" doc:"Keys that may write schemas through the registry API (PUT /api/schemas/{vendor}/{name}/jsonschema/{M-R-A}, POST /api/schemas, and accord contract publish), sent in an apikey header or as Authorization: Bearer; an empty list refuses every write. Treat them as secrets: set them from the environment."`
 }
 
 // ContractsLint configures accord contract lint.
@@ -103,7 +105,7 @@ func Default(protocols *protocol.Types) Config {
 	return Config{
 		Server:    server.DefaultOptions(),
 		Collector: Collector{Name: "accord", Env: "development", Namespace: "default"},
-		Contracts: Contracts{Dir: "contracts", ReloadInterval: 2 * time.Second, Lint: ContractsLint{RequireDescriptions: "warning"}, Cache: registry.DefaultCacheOptions()},
+		Contracts: Contracts{Dir: "contracts", ReloadInterval: 2 * time.Second, Lint: ContractsLint{RequireDescriptions: "warning"}, Cache: registry.DefaultCacheOptions(), UnknownContexts: pipeline.FailUnknownContexts},
 		Log:       Log{Level: "info", Format: "text"},
 		Protocols: NewProtocols(protocols),
 		Spool: Spool{
@@ -243,6 +245,9 @@ func (c *Config) Validate() error {
 		if k == "" || strings.ContainsAny(k, ", \t\r\n") {
 			bad(fmt.Sprintf("contracts.api_keys[%d]", i), "must be a non-empty key without spaces or commas; generate one with openssl rand -hex 32")
 		}
+	}
+	if err := c.Contracts.UnknownContexts.Validate(); err != nil || c.Contracts.UnknownContexts == "" {
+		bad("contracts.unknown_contexts", "%q is not a policy; use fail (the default) or keep", string(c.Contracts.UnknownContexts))
 	}
 	switch c.Contracts.Lint.RequireDescriptions {
 	case "error", "warning", "off":

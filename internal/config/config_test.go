@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/accord-events/accord/internal/pipeline"
 	"github.com/accord-events/accord/internal/protocol"
 	"github.com/accord-events/accord/internal/protocol/cloudevents"
 	"github.com/accord-events/accord/internal/protocol/pixel"
@@ -218,6 +219,42 @@ func TestLoad(t *testing.T) {
 			name:    "bad lint description severity names the key",
 			file:    "contracts:\n  lint:\n    require_descriptions: loud\n",
 			wantErr: []string{`contracts.lint.require_descriptions: "loud" is not a severity; use error, warning or off`},
+		},
+		{
+			name: "unknown contexts fail by default",
+			check: func(t *testing.T, cfg Config) {
+				if got := cfg.Contracts.UnknownContexts; got != pipeline.FailUnknownContexts {
+					t.Errorf("unknown_contexts %q, want fail", got)
+				}
+			},
+		},
+		{
+			name: "unknown contexts kept, from the file",
+			file: "contracts:\n  unknown_contexts: keep\n",
+			check: func(t *testing.T, cfg Config) {
+				if got := cfg.Contracts.UnknownContexts; got != pipeline.KeepUnknownContexts {
+					t.Errorf("unknown_contexts %q, want keep", got)
+				}
+			},
+		},
+		{
+			name: "unknown contexts kept, from the environment",
+			env:  []string{"ACCORD_CONTRACTS_UNKNOWN_CONTEXTS=keep"},
+			check: func(t *testing.T, cfg Config) {
+				if got := cfg.Contracts.UnknownContexts; got != pipeline.KeepUnknownContexts {
+					t.Errorf("unknown_contexts %q, want keep", got)
+				}
+			},
+		},
+		{
+			name:    "bad unknown contexts policy names the key",
+			file:    "contracts:\n  unknown_contexts: ignore\n",
+			wantErr: []string{`contracts.unknown_contexts: "ignore" is not a policy; use fail (the default) or keep`},
+		},
+		{
+			name:    "empty unknown contexts policy names the key",
+			env:     []string{"ACCORD_CONTRACTS_UNKNOWN_CONTEXTS="},
+			wantErr: []string{`contracts.unknown_contexts: "" is not a policy`},
 		},
 		{
 			name:    "no sinks",

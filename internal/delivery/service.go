@@ -109,6 +109,7 @@ func Start(cfg Config, sinks []Sink) (*Service, error) {
 			s.since = saved.CountedSince
 		}
 		s.contracts.restore(saved.Contracts)
+		s.contracts.restoreUnknown(saved.UnknownContexts)
 		if err := s.removeStaleCursors(sinks); err != nil {
 			return nil, err
 		}
@@ -377,7 +378,7 @@ func (s *Service) Ready() error {
 // Stats returns the spool's state, each sink's lag and counters, and the
 // per-contract counts.
 func (s *Service) Stats() Stats {
-	st := Stats{CountedSince: s.since, Sinks: make([]SinkStats, 0, len(s.runners)), Contracts: s.contracts.snapshot()}
+	st := Stats{CountedSince: s.since, Sinks: make([]SinkStats, 0, len(s.runners)), Contracts: s.contracts.snapshot(), UnknownContexts: s.contracts.snapshotUnknown()}
 	lag := map[string]spool.ReaderStats{}
 	if s.cfg.Spool != nil {
 		sp := s.cfg.Spool.Stats()
@@ -416,7 +417,7 @@ func (s *Service) saveLoop(ctx context.Context) {
 
 func (s *Service) save() error {
 	st := s.Stats()
-	return save(s.statsPath, savedStats{SavedAt: time.Now().UTC(), CountedSince: st.CountedSince, Sinks: st.Sinks, Contracts: st.Contracts})
+	return save(s.statsPath, savedStats{SavedAt: time.Now().UTC(), CountedSince: st.CountedSince, Sinks: st.Sinks, Contracts: st.Contracts, UnknownContexts: st.UnknownContexts})
 }
 
 // Close stops delivery. With a spool it first lets the sinks deliver what

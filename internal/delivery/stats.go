@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,12 @@ const maxContracts = 10000
 // hold one, written through its API) is counted under OtherContracts.
 const maxSchemaKey = 256
 
+// maxUnknownContexts bounds the unknown context keys counted, the
+// OtherContracts bucket included. Those keys come from clients, so a
+// client could send any number of them: once the list is full (and for a
+// key longer than maxSchemaKey) records are counted in the bucket.
+const maxUnknownContexts = 100
+
 // Names under which records without a contract of their own are counted.
 const (
 	// NoContract counts records that named no schema (or carry arbitrary
@@ -54,6 +61,17 @@ type Stats struct {
 	Spool     *spool.Stats    `json:"spool"`
 	Sinks     []SinkStats     `json:"sinks"`
 	Contracts []ContractStats `json:"contracts"`
+	// UnknownContexts counts, per schema key, the records that carried a
+	// context whose contract is not registered (kept or failed, as
+	// contracts.unknown_contexts says): the contracts still to write.
+	UnknownContexts []UnknownContextStats `json:"unknown_contexts"`
+}
+
+// UnknownContextStats counts the records carrying a context of one schema
+// key that no contract was registered for.
+type UnknownContextStats struct {
+	Schema  string `json:"schema"`
+	Records uint64 `json:"records"`
 }
 
 // SinkStats describes delivery to one sink.
@@ -143,14 +161,16 @@ func (c *sinkCounters) restore(st SinkStats) {
 	}
 }
 
-// contractCounters counts good and failed records per contract.
+// contractCounters counts good and failed records per contract, and
+// records per unknown context key.
 type contractCounters struct {
-	mu     sync.RWMutex
-	counts map[string]*[2]atomic.Uint64 // [good, failed]
+	mu      sync.RWMutex
+	counts  map[string]*[2]atomic.Uint64 // [good, failed]
+	unknown map[string]*atomic.Uint64
 }
 
 func newContractCounters() *contractCounters {
-	return &contractCounters{counts: map[string]*[2]atomic.Uint64{}}
+	return &contractCounters{counts: map[string]*[2]atomic.Uint64{}, unknown: map[string]*atomic.Uint64{}}
 }
 
 // add counts records. The common case, a contract already seen, takes only
@@ -171,29 +191,66 @@ func (c *contractCounters) add(records []*event.Envelope) {
 			i = 0
 		}
 		c.counter(key)[i].Add(1)
+		for j, k := range r.UnknownContexts {
+			if slices.Contains(r.UnknownContexts[:j], k) {
+				continue // a record counts once per key
+			}
+			c.unknownCounter(k).Add(1)
+		}
+	}
+}
+
+func (c *contractCounters) unknownCounter(key string) *atomic.Uint64 {
+	if len(key) > maxSchemaKey {
+		key = OtherContracts
+	}
+	return cappedCounter(&c.mu, c.unknown, key, maxUnknownContexts)
+}
+
+func (c *contractCounters) snapshotUnknown() []UnknownContextStats {
+	c.mu.RLock()
+	out := make([]UnknownContextStats, 0, len(c.unknown))
+	for k, n := range c.unknown {
+		out = append(out, UnknownContextStats{Schema: k, Records: n.Load()})
+	}
+	c.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Schema < out[j].Schema })
+	return out
+}
+
+func (c *contractCounters) restoreUnknown(list []UnknownContextStats) {
+	for _, u := range list {
+		c.unknownCounter(u.Schema).Store(u.Records)
 	}
 }
 
 func (c *contractCounters) counter(key string) *[2]atomic.Uint64 {
-	c.mu.RLock()
-	n, ok := c.counts[key]
-	c.mu.RUnlock()
+	return cappedCounter(&c.mu, c.counts, key, maxContracts)
+}
+
+// cappedCounter returns counts' counter for key, adding it while counts
+// holds fewer than limit keys and using OtherContracts's after. The common
+// case, a key already counted, takes only the read lock of mu.
+func cappedCounter[T any](mu *sync.RWMutex, counts map[string]*T, key string, limit int) *T {
+	mu.RLock()
+	n, ok := counts[key]
+	mu.RUnlock()
 	if ok {
 		return n
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if n, ok := c.counts[key]; ok {
+	mu.Lock()
+	defer mu.Unlock()
+	if n, ok := counts[key]; ok {
 		return n
 	}
-	if len(c.counts) >= maxContracts {
+	if len(counts) >= limit {
 		key = OtherContracts
-		if n, ok := c.counts[key]; ok {
+		if n, ok := counts[key]; ok {
 			return n
 		}
 	}
-	n = new([2]atomic.Uint64)
-	c.counts[key] = n
+	n = new(T)
+	counts[key] = n
 	return n
 }
 
@@ -222,6 +279,8 @@ type savedStats struct {
 	CountedSince time.Time       `json:"counted_since"`
 	Sinks        []SinkStats     `json:"sinks"`
 	Contracts    []ContractStats `json:"contracts"`
+	// UnknownContexts is absent from files written before it was counted.
+	UnknownContexts []UnknownContextStats `json:"unknown_contexts,omitempty"`
 }
 
 // loadSaved reads the counters file; a missing file is no counts yet.
@@ -269,6 +328,10 @@ func ReadStats(spoolDir string) (Stats, error) {
 	st := Stats{CountedSince: saved.CountedSince, Spool: &sp, Contracts: saved.Contracts, Sinks: []SinkStats{}}
 	if st.Contracts == nil {
 		st.Contracts = []ContractStats{}
+	}
+	st.UnknownContexts = saved.UnknownContexts
+	if st.UnknownContexts == nil {
+		st.UnknownContexts = []UnknownContextStats{}
 	}
 	bySink := map[string]SinkStats{}
 	for _, s := range saved.Sinks {

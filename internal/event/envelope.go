@@ -73,6 +73,12 @@ type Envelope struct {
 	// records by schema only when it is set: the keys of the others come
 	// from clients, and could be anything.
 	Resolved bool `json:"-"`
+
+	// UnknownContexts are the schema keys of the event's contexts whose
+	// contract is not registered, as sent (the pipeline sets them; they
+	// are not encoded, though the contracts.unknown_contexts keep policy
+	// also lists them in Attributes). GET /stats counts them.
+	UnknownContexts []string `json:"-"`
 }
 
 // Raw encodings.

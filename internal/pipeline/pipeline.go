@@ -10,7 +10,9 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -84,11 +86,43 @@ type Pipeline struct {
 // (privacy, enrichment, routing). Validation always comes first: it decides
 // what is valid, and every later stage works from the contract it resolved.
 func New(resolver Resolver, collector event.Collector, namespace string, stages ...Stage) *Pipeline {
+	return NewWithPolicy(resolver, FailUnknownContexts, collector, namespace, stages...)
+}
+
+// NewWithPolicy is New with the validate stage applying unknown to the
+// contexts whose contract is not registered.
+func NewWithPolicy(resolver Resolver, unknown UnknownContexts, collector event.Collector, namespace string, stages ...Stage) *Pipeline {
 	return &Pipeline{
 		collector: collector,
 		namespace: namespace,
-		stages:    append([]Stage{Validate(resolver)}, stages...),
+		stages:    append([]Stage{ValidateWithPolicy(resolver, unknown)}, stages...),
 	}
+}
+
+// UnknownContexts is what validation does with an event carrying a context
+// (an entity) whose schema key names no registered contract: the
+// contracts.unknown_contexts setting.
+type UnknownContexts string
+
+// The policies for unknown contexts.
+const (
+	// FailUnknownContexts fails the event as schema_not_found: nothing
+	// unvalidated is stored good. The default.
+	FailUnknownContexts UnknownContexts = "fail"
+	// KeepUnknownContexts stores the event good (when all else about it is
+	// valid) with the unknown context kept as sent, unvalidated, and its
+	// key listed in the record's attributes under unknown_contexts.
+	KeepUnknownContexts UnknownContexts = "keep"
+)
+
+// Validate reports a value that is not a policy; the empty value is the
+// default, fail.
+func (u UnknownContexts) Validate() error {
+	switch u {
+	case "", FailUnknownContexts, KeepUnknownContexts:
+		return nil
+	}
+	return fmt.Errorf("%q is not a policy; use fail or keep", string(u))
 }
 
 // Request is what the pipeline knows of the request events arrived in.
@@ -152,9 +186,19 @@ func (p *Pipeline) start(ev *Event, req Request, in *event.Input) {
 // contexts and validates their data, failing the event unless all are
 // valid. Events the protocol read as arbitrary data (the pixel's /px) have
 // no contract and pass as they are.
-func Validate(resolver Resolver) Stage { return validateStage{resolver} }
+func Validate(resolver Resolver) Stage { return validateStage{resolver: resolver} }
 
-type validateStage struct{ resolver Resolver }
+// ValidateWithPolicy is Validate applying unknown to contexts whose contract
+// is not registered. Whatever the policy, each record lists the keys of
+// those contexts in Envelope.UnknownContexts (for GET /stats).
+func ValidateWithPolicy(resolver Resolver, unknown UnknownContexts) Stage {
+	return validateStage{resolver: resolver, keep: unknown == KeepUnknownContexts}
+}
+
+type validateStage struct {
+	resolver Resolver
+	keep     bool
+}
 
 func (v validateStage) Process(req Request, events []Event) {
 	resolver := v.resolver
@@ -170,30 +214,44 @@ func (v validateStage) Process(req Request, events []Event) {
 		if ev.Failed() || ev.Input.Arbitrary {
 			continue
 		}
-		c, failure := validate(resolver, ev.Input)
+		c, failure, unknown := validate(resolver, ev.Input, v.keep)
+		env := &ev.Envelope
 		if c != nil {
 			ev.Contract = c
-			env := &ev.Envelope
 			env.Schema, env.Vendor, env.Name, env.Version = c.URI, c.Key.Vendor, c.Key.Name, c.Version
 			env.Resolved = true
 		}
+		env.UnknownContexts = unknown
 		if failure != nil {
 			ev.Fail(failure)
+		} else if len(unknown) > 0 {
+			env.Attributes = withUnknownContexts(env.Attributes, unknown)
 		}
 	}
 }
 
 // validate checks the event's data and every context against their
-// contracts. It returns the event's own contract when it resolved, and a
-// failure unless all are valid.
-func validate(resolver Resolver, in *event.Input) (*contract.Contract, *event.Failure) {
+// contracts. It returns the event's own contract when it resolved, a
+// failure unless all are valid, and the keys of the contexts whose
+// contract is not registered; with keep, those contexts pass unvalidated.
+func validate(resolver Resolver, in *event.Input, keep bool) (*contract.Contract, *event.Failure, []string) {
 	if in.SchemaKey == "" {
-		return nil, event.NewFailure(event.ProtocolViolation, "the event names no schema; set its schema to the contract's key, such as iglu:com.acme/checkout/jsonschema/1-0-0")
+		return nil, event.NewFailure(event.ProtocolViolation, "the event names no schema; set its schema to the contract's key, such as iglu:com.acme/checkout/jsonschema/1-0-0"), nil
 	}
 	var notFound, violations []event.Message
-	check := func(key string, data []byte, instance string) *contract.Contract {
+	var unknown []string
+	check := func(key string, data []byte, instance string, context bool) *contract.Contract {
 		c, err := resolver.Resolve(key)
 		if err != nil {
+			// Only a well-formed key that no registry holds is unknown: a
+			// malformed key, a spent lookup budget or a backend that did
+			// not answer fails the event whatever the policy.
+			if context && errors.Is(err, contract.ErrNotFound) && !errors.Is(err, contract.ErrLookupBudget) {
+				unknown = append(unknown, key)
+				if keep {
+					return nil
+				}
+			}
 			msg := event.Message{Schema: key, InstancePath: instance, Message: resolveSentence(key, err)}
 			if errors.Is(err, contract.ErrBadKey) {
 				msg.Keyword = "schema"
@@ -211,17 +269,36 @@ func validate(resolver Resolver, in *event.Input) (*contract.Contract, *event.Fa
 		violations = append(violations, msgs...)
 		return c
 	}
-	own := check(in.SchemaKey, in.Data, "/data")
+	own := check(in.SchemaKey, in.Data, "/data", false)
 	for i := range in.Contexts {
-		check(in.Contexts[i].Schema, in.Contexts[i].Data, "/contexts/"+strconv.Itoa(i)+"/data")
+		check(in.Contexts[i].Schema, in.Contexts[i].Data, "/contexts/"+strconv.Itoa(i)+"/data", true)
 	}
 	switch {
 	case len(notFound) > 0:
-		return own, &event.Failure{Type: event.SchemaNotFound, Messages: bounded(append(notFound, violations...))}
+		return own, &event.Failure{Type: event.SchemaNotFound, Messages: bounded(append(notFound, violations...))}, unknown
 	case len(violations) > 0:
-		return own, &event.Failure{Type: event.SchemaViolation, Messages: bounded(violations)}
+		return own, &event.Failure{Type: event.SchemaViolation, Messages: bounded(violations)}, unknown
 	}
-	return own, nil
+	return own, nil, unknown
+}
+
+// withUnknownContexts returns attrs, a JSON object or empty, with
+// "unknown_contexts": keys as its first member. No protocol has an
+// attribute of that name (CloudEvents extension names hold no underscore,
+// the others' are fixed lists), so it never makes a duplicate member.
+func withUnknownContexts(attrs []byte, keys []string) []byte {
+	list, _ := json.Marshal(keys) // strings always marshal
+	out := make([]byte, 0, len(attrs)+len(list)+24)
+	out = append(out, `{"unknown_contexts":`...)
+	out = append(out, list...)
+	rest := bytes.TrimSpace(attrs)
+	if len(rest) >= 2 && rest[0] == '{' {
+		if inner := bytes.TrimSpace(rest[1 : len(rest)-1]); len(inner) > 0 {
+			out = append(out, ',')
+			out = append(out, inner...)
+		}
+	}
+	return append(out, '}')
 }
 
 // maxMessages bounds the messages a failure keeps: an array of 100,000

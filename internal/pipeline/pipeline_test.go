@@ -20,7 +20,8 @@ const userSchema = `{"$schema": "http://json-schema.org/draft-07/schema#",
  "self": {"vendor": "com.acme", "name": "user", "format": "jsonschema", "version": "1-0-0"},
  "type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]}`
 
-func newTestPipeline(t testing.TB) *Pipeline {
+// testContracts compiles the order and user contracts.
+func testContracts(t testing.TB) []*contract.Contract {
 	t.Helper()
 	var cs []*contract.Contract
 	for _, doc := range []string{orderSchema, userSchema} {
@@ -30,7 +31,12 @@ func newTestPipeline(t testing.TB) *Pipeline {
 		}
 		cs = append(cs, c)
 	}
-	return New(contract.NewSet(cs), event.Collector{Name: "accord", Version: "test", Env: "test", Host: "h"}, "default")
+	return cs
+}
+
+func newTestPipeline(t testing.TB) *Pipeline {
+	t.Helper()
+	return New(contract.NewSet(testContracts(t)), event.Collector{Name: "accord", Version: "test", Env: "test", Host: "h"}, "default")
 }
 
 var collected = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -248,4 +254,93 @@ func TestFailureMessagesBounded(t *testing.T) {
 	if !strings.HasPrefix(msgs[maxMessages].Message, "482 more") {
 		t.Errorf("last message %q, want it to count the 482 not listed", msgs[maxMessages].Message)
 	}
+}
+
+// budgetResolver answers every lookup with the spent lookup budget.
+type budgetResolver struct{}
+
+func (budgetResolver) Resolve(string) (*contract.Contract, error) {
+	return nil, contract.ErrLookupBudget
+}
+
+func TestUnknownContexts(t *testing.T) {
+	order, user := "iglu:com.acme/order/jsonschema/1-0-0", "iglu:com.acme/user/jsonschema/1-0-0"
+	nope, gone := "iglu:com.acme/nope/jsonschema/1-0-0", "iglu:com.acme/gone/jsonschema/2-0-0"
+	good := json.RawMessage(`{"id": "o1", "total": 9.5}`)
+	ctx := func(key, data string) event.Context { return event.Context{Schema: key, Data: json.RawMessage(data)} }
+	tests := []struct {
+		name      string
+		policy    UnknownContexts
+		in        event.Input
+		wantValid bool
+		wantType  event.FailureType
+		wantAttrs string // the record's attributes, when valid
+		wantKeys  []string
+	}{
+		{name: "fail: an unknown context fails the event", policy: FailUnknownContexts,
+			in:       event.Input{SchemaKey: order, Data: good, Contexts: []event.Context{ctx(nope, `{"a":1}`)}},
+			wantType: event.SchemaNotFound, wantKeys: []string{nope}},
+		{name: "the zero policy is fail", policy: "",
+			in:       event.Input{SchemaKey: order, Data: good, Contexts: []event.Context{ctx(nope, `{"a":1}`)}},
+			wantType: event.SchemaNotFound, wantKeys: []string{nope}},
+		{name: "keep: stored good, flagged, the known context still validated", policy: KeepUnknownContexts,
+			in:        event.Input{SchemaKey: order, Data: good, Attributes: []byte(`{"source":"web"}`), Contexts: []event.Context{ctx(nope, `{"a":1}`), ctx(user, `{"id":"u1"}`), ctx(gone, `[]`)}},
+			wantValid: true, wantAttrs: `{"unknown_contexts":["` + nope + `","` + gone + `"],"source":"web"}`, wantKeys: []string{nope, gone}},
+		{name: "keep: no attributes before", policy: KeepUnknownContexts,
+			in:        event.Input{SchemaKey: order, Data: good, Contexts: []event.Context{ctx(nope, `{}`)}},
+			wantValid: true, wantAttrs: `{"unknown_contexts":["` + nope + `"]}`, wantKeys: []string{nope}},
+		{name: "keep: a known context that is invalid still fails", policy: KeepUnknownContexts,
+			in:       event.Input{SchemaKey: order, Data: good, Contexts: []event.Context{ctx(nope, `{}`), ctx(user, `{}`)}},
+			wantType: event.SchemaViolation, wantKeys: []string{nope}},
+		{name: "keep: an unknown event contract still fails", policy: KeepUnknownContexts,
+			in:       event.Input{SchemaKey: "iglu:com.acme/order/jsonschema/9-0-0", Data: good},
+			wantType: event.SchemaNotFound},
+		{name: "keep: a malformed context key still fails", policy: KeepUnknownContexts,
+			in:       event.Input{SchemaKey: order, Data: good, Contexts: []event.Context{ctx("nope", `{}`)}},
+			wantType: event.SchemaNotFound},
+		{name: "keep: every context known, attributes untouched", policy: KeepUnknownContexts,
+			in:        event.Input{SchemaKey: order, Data: good, Attributes: []byte(`{"source":"web"}`), Contexts: []event.Context{ctx(user, `{"id":"u1"}`)}},
+			wantValid: true, wantAttrs: `{"source":"web"}`},
+	}
+	cs := testContracts(t)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := NewWithPolicy(contract.NewSet(cs), tc.policy, event.Collector{Name: "accord"}, "default")
+			tc.in.Raw = []byte(`{"the":"original"}`)
+			env := p.Process(testRequest(), []event.Input{tc.in})[0]
+			eventtest.Check(t, env)
+			if env.Valid != tc.wantValid {
+				t.Fatalf("valid %v, want %v (failure %+v)", env.Valid, tc.wantValid, env.Failure)
+			}
+			if tc.wantValid && string(env.Attributes) != tc.wantAttrs {
+				t.Errorf("attributes %s, want %s", env.Attributes, tc.wantAttrs)
+			}
+			if !tc.wantValid && env.Failure.Type != tc.wantType {
+				t.Errorf("failure type %s, want %s: %+v", env.Failure.Type, tc.wantType, env.Failure)
+			}
+			if strings.Join(env.UnknownContexts, " ") != strings.Join(tc.wantKeys, " ") {
+				t.Errorf("unknown contexts %q, want %q", env.UnknownContexts, tc.wantKeys)
+			}
+			if tc.wantValid && len(env.Contexts) != len(tc.in.Contexts) {
+				t.Errorf("%d contexts stored, want all %d as sent", len(env.Contexts), len(tc.in.Contexts))
+			}
+		})
+	}
+	t.Run("keep: a spent lookup budget still fails", func(t *testing.T) {
+		p := NewWithPolicy(budgetResolver{}, KeepUnknownContexts, event.Collector{Name: "accord"}, "default")
+		env := p.Process(testRequest(), []event.Input{{SchemaKey: order, Data: good, Contexts: []event.Context{ctx(nope, `{}`)}}})[0]
+		if env.Valid || len(env.UnknownContexts) != 0 {
+			t.Errorf("valid %v unknown %q; want failed, nothing unknown", env.Valid, env.UnknownContexts)
+		}
+	})
+	t.Run("policy values", func(t *testing.T) {
+		for _, ok := range []UnknownContexts{"", FailUnknownContexts, KeepUnknownContexts} {
+			if err := ok.Validate(); err != nil {
+				t.Errorf("%q: %v", ok, err)
+			}
+		}
+		if err := UnknownContexts("allow").Validate(); err == nil || !strings.Contains(err.Error(), "use fail or keep") {
+			t.Errorf("allow: %v, want an error naming the policies", err)
+		}
+	})
 }
