@@ -30,7 +30,7 @@ func newConfigCmd() *cobra.Command {
 			path, _ := cmd.Flags().GetString("config")
 			cfg, err := loadConfig(path)
 			if err == nil {
-				_, err = app.PlanSinks(cfg.Sinks, app.SinkTypes())
+				_, err = app.DecodeSinks(cfg.Sinks, app.SinkTypes())
 			}
 			if err != nil {
 				return &exitError{code: 1, err: err}

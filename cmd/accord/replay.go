@@ -159,7 +159,7 @@ func failedQuery(types []string, schema, since, until string) (sink.FailedQuery,
 }
 
 // sinkSource reads failed records from the configured sink called name.
-func sinkSource(plans []app.SinkPlan, name string, q sink.FailedQuery) (replay.Source, error) {
+func sinkSource(plans []app.SinkSpec, name string, q sink.FailedQuery) (replay.Source, error) {
 	for _, p := range plans {
 		if p.Config.Name != name {
 			continue

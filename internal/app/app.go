@@ -81,7 +81,7 @@ type App struct {
 	// Delivery is nil unless Options.Deliver.
 	Delivery *delivery.Service
 	// Sinks are the configured sinks, their options decoded and validated.
-	Sinks []SinkPlan
+	Sinks []SinkSpec
 
 	opts      Options
 	lifecycle Lifecycle
@@ -99,11 +99,11 @@ type App struct {
 // Build checks the configuration (every sink's options) and declares the
 // parts the options ask for, in the order they start; it does no I/O.
 func Build(cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
-	plans, err := PlanSinks(cfg.Sinks, SinkTypes())
+	specs, err := DecodeSinks(cfg.Sinks, SinkTypes())
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	a := &App{Config: cfg, Log: log, Sinks: plans, opts: opts, served: make(chan error, 2)}
+	a := &App{Config: cfg, Log: log, Sinks: specs, opts: opts, served: make(chan error, 2)}
 	a.Local = contract.NewSetWithBase(builtinContracts(), nil)
 	// Each part uses those declared before it and is stopped before them.
 	a.lifecycle.Add(Component{Name: "contracts", Start: a.startContracts, Stop: a.stopContracts})

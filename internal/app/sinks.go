@@ -11,18 +11,18 @@ import (
 	"github.com/accord-events/accord/internal/sink"
 )
 
-// SinkPlan is one configured sink, its options decoded and validated.
-type SinkPlan struct {
-	Config  config.Sink
+// SinkSpec is one configured sink, its options decoded and validated.
+type SinkSpec struct {
+	Config  config.SinkEntry
 	Type    sink.Type
 	Options sink.Options
 }
 
-// PlanSinks decodes and validates every configured sink's options, so that
+// DecodeSinks decodes and validates every configured sink's options, so that
 // accord config check and accord serve report the same problems, naming the
 // key, before anything is built.
-func PlanSinks(cfg []config.Sink, types *sink.Types) ([]SinkPlan, error) {
-	var plans []SinkPlan
+func DecodeSinks(cfg []config.SinkEntry, types *sink.Types) ([]SinkSpec, error) {
+	var specs []SinkSpec
 	var errs []error
 	for i, sc := range cfg {
 		key := fmt.Sprintf("sinks[%d] (%s)", i, sc.Name)
@@ -40,17 +40,17 @@ func PlanSinks(cfg []config.Sink, types *sink.Types) ([]SinkPlan, error) {
 			errs = append(errs, fmt.Errorf("%s.options.%w", key, err))
 			continue
 		}
-		plans = append(plans, SinkPlan{Config: sc, Type: t, Options: opts})
+		specs = append(specs, SinkSpec{Config: sc, Type: t, Options: opts})
 	}
-	return plans, errors.Join(errs...)
+	return specs, errors.Join(errs...)
 }
 
-// NewSinks builds every planned sink, without I/O: delivery connects them,
+// NewSinks builds every decoded sink, without I/O: delivery connects them,
 // retrying those whose store is down. contracts may be nil (no sink sees
 // contracts then).
-func NewSinks(plans []SinkPlan, contracts sink.Contracts, log *slog.Logger) ([]delivery.Sink, error) {
-	var built []delivery.Sink
-	for _, p := range plans {
+func NewSinks(specs []SinkSpec, contracts sink.Contracts, log *slog.Logger) ([]delivery.Target, error) {
+	var built []delivery.Target
+	for _, p := range specs {
 		s, err := p.Type.New(p.Options, sink.Deps{Logger: log.With("sink", p.Config.Name), Contracts: contracts})
 		if err != nil {
 			for _, n := range built {
@@ -58,7 +58,7 @@ func NewSinks(plans []SinkPlan, contracts sink.Contracts, log *slog.Logger) ([]d
 			}
 			return nil, fmt.Errorf("build sink %s: %w", p.Config.Name, err)
 		}
-		built = append(built, delivery.Sink{Name: p.Config.Name, Records: sink.Selection(p.Config.Records), Sink: s, Options: p.Config.Delivery})
+		built = append(built, delivery.Target{Name: p.Config.Name, Records: sink.Selection(p.Config.Records), Sink: s, Options: p.Config.Delivery})
 	}
 	return built, nil
 }

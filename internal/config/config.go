@@ -38,7 +38,7 @@ type Config struct {
 	Log       Log            `yaml:"log" doc:"Logging."`
 	Protocols Protocols      `yaml:"protocols" doc:"The protocols events arrive in, each under its own key: Accord's own (POST /events), CloudEvents (POST /cloudevents), Snowplow, Segment, webhooks and the pixel. See docs/api.md and docs/protocols/."`
 	Spool     Spool          `yaml:"spool" doc:"The durable spool between the collector and the sinks: a request is answered once its records are safely on disk, and each sink reads them at its own pace. See docs/reliability.md."`
-	Sinks     []Sink         `yaml:"sinks" doc:"Where records go. Each sink receives the records its records key selects and keeps good and failed ones apart."`
+	Sinks     []SinkEntry         `yaml:"sinks" doc:"Where records go. Each sink receives the records its records key selects and keeps good and failed ones apart."`
 }
 
 // Spool configures the spool and delivery from it.
@@ -87,9 +87,9 @@ type Log struct {
 	Format string `yaml:"format" doc:"Log line format: text or json."`
 }
 
-// Sink is one configured sink. Its options depend on its type; see the sink
+// SinkEntry is one entry of the sinks list: a configured sink. Its options depend on its type; see the sink
 // types in the configuration reference.
-type Sink struct {
+type SinkEntry struct {
 	Name    string         `yaml:"name" doc:"Unique name of the sink, used in logs and errors."`
 	Type    string         `yaml:"type" doc:"Sink type: sqlite, file, stdout, http, ... (every type is listed under Sink types in docs/configuration.md)."`
 	Records string         `yaml:"records" doc:"Which records the sink receives: all, good or failed."`
@@ -115,7 +115,7 @@ func Default(protocols *protocol.Types) Config {
 			DrainTimeout:  10 * time.Second,
 			DeadLetterDir: "accord-data/dead-letter",
 		},
-		Sinks: []Sink{
+		Sinks: []SinkEntry{
 			{Name: "store", Type: "sqlite", Records: "all", Options: map[string]any{"path": "accord-data/accord.db"}, Delivery: delivery.DefaultOptions()},
 		},
 	}

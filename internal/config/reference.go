@@ -136,7 +136,7 @@ func Markdown(sinkTypes []SinkType, protocols *protocol.Types) string {
 			continue
 		}
 		// sinks: a list of entries.
-		entry := Fields(Sink{Records: "all", Delivery: def.Sinks[0].Delivery}, "sinks[i]", EnvPrefix+"_SINKS_{i}")
+		entry := Fields(SinkEntry{Records: "all", Delivery: def.Sinks[0].Delivery}, "sinks[i]", EnvPrefix+"_SINKS_{i}")
 		for i := range entry {
 			if entry[i].Type == "map" {
 				entry[i].Env += "_{KEY}"
@@ -210,14 +210,14 @@ func Template(sinkTypes []SinkType, protocols *protocol.Types) string {
 				continue
 			}
 			fmt.Fprintf(&b, "  # Example of a sink of type %s: %s\n", st.Name, st.Doc)
-			writeSinkEntry(&b, Sink{Name: st.Name, Type: st.Name, Records: "all"}, st, "# ")
+			writeSinkEntry(&b, SinkEntry{Name: st.Name, Type: st.Name, Records: "all"}, st, "# ")
 		}
 	}
 	return b.String()
 }
 
-func writeSinkEntry(b *strings.Builder, s Sink, st SinkType, comment string) {
-	fields := Fields(Sink{}, "", "")
+func writeSinkEntry(b *strings.Builder, s SinkEntry, st SinkType, comment string) {
+	fields := Fields(SinkEntry{}, "", "")
 	fmt.Fprintf(b, "  %s- # %s\n", comment, fields[0].Doc)
 	fmt.Fprintf(b, "  %s  name: %s\n", comment, yamlScalar(s.Name))
 	fmt.Fprintf(b, "  %s  # %s\n  %s  type: %s\n", comment, fields[1].Doc, comment, s.Type)

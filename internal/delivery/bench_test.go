@@ -67,7 +67,7 @@ func BenchmarkDrain(b *testing.B) {
 			cpu := cpuTime(b)
 			b.ResetTimer()
 			svc, err := delivery.Start(delivery.Config{Spool: sp, Logger: log, DeadLetterDir: filepath.Join(dir, "dead-letter")},
-				[]delivery.Sink{{Name: "store", Records: sink.All, Sink: s, Options: delivery.DefaultOptions()}})
+				[]delivery.Target{{Name: "store", Records: sink.All, Sink: s, Options: delivery.DefaultOptions()}})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -33,7 +33,7 @@ func TestConnectIsRetriedWhileTheSpoolAbsorbs(t *testing.T) {
 	up := make(chan struct{})
 	store := &recordingSink{connect: downUntil(up)}
 	sp := testSpool(t, t.TempDir(), 1<<20)
-	svc := start(t, Config{Spool: sp}, Sink{Name: "store", Records: sink.All, Sink: store, Options: fastOptions()})
+	svc := start(t, Config{Spool: sp}, Target{Name: "store", Records: sink.All, Sink: store, Options: fastOptions()})
 
 	recs := records("a", 20)
 	if err := svc.Deliver(context.Background(), recs); err != nil {
@@ -78,7 +78,7 @@ func TestConnectBacksOff(t *testing.T) {
 	store := &recordingSink{connect: downUntil(up)}
 	opts := fastOptions()
 	opts.BackoffMin, opts.BackoffMax = 10*time.Millisecond, 40*time.Millisecond
-	start(t, Config{Spool: testSpool(t, t.TempDir(), 1<<20)}, Sink{Name: "store", Records: sink.All, Sink: store, Options: opts})
+	start(t, Config{Spool: testSpool(t, t.TempDir(), 1<<20)}, Target{Name: "store", Records: sink.All, Sink: store, Options: opts})
 	check.Eventually(t, 10*time.Second, "six attempts", func() bool {
 		store.mu.Lock()
 		defer store.mu.Unlock()
@@ -110,7 +110,7 @@ func TestCloseWhileConnecting(t *testing.T) {
 	opts := fastOptions()
 	opts.BackoffMin, opts.BackoffMax = time.Hour, time.Hour // the loop is asleep when Close comes
 	cfg := Config{Spool: sp, Logger: quietLogger(), DeadLetterDir: filepath.Join(t.TempDir(), "dl")}
-	svc, err := Start(cfg, []Sink{{Name: "hanging", Records: sink.All, Sink: hanging, Options: opts}, {Name: "down", Records: sink.All, Sink: down, Options: opts}})
+	svc, err := Start(cfg, []Target{{Name: "hanging", Records: sink.All, Sink: hanging, Options: opts}, {Name: "down", Records: sink.All, Sink: down, Options: opts}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestCloseWhileConnecting(t *testing.T) {
 func TestDirectDeliveryWaitsForConnectedSinks(t *testing.T) {
 	up := make(chan struct{})
 	store := &recordingSink{connect: downUntil(up)}
-	svc := start(t, Config{}, Sink{Name: "store", Records: sink.All, Sink: store, Options: fastOptions()})
+	svc := start(t, Config{}, Target{Name: "store", Records: sink.All, Sink: store, Options: fastOptions()})
 	recs := records("d", 3)
 	err := svc.Deliver(context.Background(), recs)
 	if !errors.Is(err, ErrNotConnected) || !strings.Contains(err.Error(), "connection refused") || !strings.Contains(err.Error(), "store") {
@@ -168,7 +168,7 @@ func TestDirectDeliveryWaitsForConnectedSinks(t *testing.T) {
 // collector without a spool takes requests from the first.
 func TestDirectDeliveryConnectsBeforeStartReturns(t *testing.T) {
 	store := &recordingSink{}
-	svc := start(t, Config{}, Sink{Name: "store", Records: sink.All, Sink: store, Options: fastOptions()})
+	svc := start(t, Config{}, Target{Name: "store", Records: sink.All, Sink: store, Options: fastOptions()})
 	if err := svc.Ready(); err != nil {
 		t.Fatalf("Ready right after Start: %v", err)
 	}

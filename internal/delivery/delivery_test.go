@@ -123,7 +123,7 @@ func fastOptions() Options {
 	return o
 }
 
-func start(t *testing.T, cfg Config, sinks ...Sink) *Service {
+func start(t *testing.T, cfg Config, sinks ...Target) *Service {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = quietLogger()
@@ -190,9 +190,9 @@ func TestDeliverReachesEverySinkBySelection(t *testing.T) {
 	sp := testSpool(t, t.TempDir(), 1<<30)
 	all, good, failed := &recordingSink{}, &recordingSink{}, &recordingSink{}
 	svc := start(t, Config{Spool: sp},
-		Sink{Name: "all", Records: sink.All, Sink: all, Options: fastOptions()},
-		Sink{Name: "good", Records: sink.Good, Sink: good, Options: fastOptions()},
-		Sink{Name: "failed", Records: sink.Failed, Sink: failed, Options: fastOptions()},
+		Target{Name: "all", Records: sink.All, Sink: all, Options: fastOptions()},
+		Target{Name: "good", Records: sink.Good, Sink: good, Options: fastOptions()},
+		Target{Name: "failed", Records: sink.Failed, Sink: failed, Options: fastOptions()},
 	)
 	recs := records("a", 30)
 	if err := svc.Deliver(context.Background(), recs); err != nil {
@@ -234,7 +234,7 @@ func TestTransientFailuresAreRetriedUntilTheSinkRecovers(t *testing.T) {
 	target := &recordingSink{}
 	down := errors.New("connection refused")
 	target.setFail(func([]*event.Envelope) error { return down })
-	svc := start(t, Config{Spool: sp}, Sink{Name: "http", Records: sink.All, Sink: target, Options: fastOptions()})
+	svc := start(t, Config{Spool: sp}, Target{Name: "http", Records: sink.All, Sink: target, Options: fastOptions()})
 	recs := records("t", 50)
 	for i := 0; i < 50; i += 10 {
 		if err := svc.Deliver(context.Background(), recs[i:i+10]); err != nil {
@@ -266,7 +266,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 		}
 		return nil
 	})
-	svc := start(t, Config{Spool: sp}, Sink{Name: "http", Records: sink.All, Sink: target, Options: fastOptions()})
+	svc := start(t, Config{Spool: sp}, Target{Name: "http", Records: sink.All, Sink: target, Options: fastOptions()})
 	if err := svc.Deliver(context.Background(), records("r", 3)); err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +310,7 @@ func TestPoisonRecordGoesToTheDeadLetterAndTheRestFlows(t *testing.T) {
 		return nil
 	})
 	dlDir := filepath.Join(t.TempDir(), "dl")
-	svc := start(t, Config{Spool: sp, DeadLetterDir: dlDir}, Sink{Name: "http", Records: sink.All, Sink: target, Options: fastOptions()})
+	svc := start(t, Config{Spool: sp, DeadLetterDir: dlDir}, Target{Name: "http", Records: sink.All, Sink: target, Options: fastOptions()})
 	recs := records("p", 20)
 	if err := svc.Deliver(context.Background(), recs); err != nil {
 		t.Fatal(err)
@@ -338,7 +338,7 @@ func TestMaxAttemptsSendsABatchToTheDeadLetter(t *testing.T) {
 	opts := fastOptions()
 	opts.MaxAttempts = 3
 	dlDir := t.TempDir()
-	svc := start(t, Config{Spool: sp, DeadLetterDir: dlDir}, Sink{Name: "s", Records: sink.All, Sink: target, Options: opts})
+	svc := start(t, Config{Spool: sp, DeadLetterDir: dlDir}, Target{Name: "s", Records: sink.All, Sink: target, Options: opts})
 	if err := svc.Deliver(context.Background(), records("m", 4)); err != nil {
 		t.Fatal(err)
 	}
@@ -358,8 +358,8 @@ func TestADeadSinkBlocksNeitherTheOthersNorTheCollector(t *testing.T) {
 	dead, alive := &recordingSink{}, &recordingSink{}
 	dead.setFail(func([]*event.Envelope) error { return errors.New("down") })
 	svc := start(t, Config{Spool: sp},
-		Sink{Name: "dead", Records: sink.All, Sink: dead, Options: fastOptions()},
-		Sink{Name: "alive", Records: sink.All, Sink: alive, Options: fastOptions()},
+		Target{Name: "dead", Records: sink.All, Sink: dead, Options: fastOptions()},
+		Target{Name: "alive", Records: sink.All, Sink: alive, Options: fastOptions()},
 	)
 	var all []*event.Envelope
 	for i := 0; i < 20; i++ {
@@ -379,7 +379,7 @@ func TestFullSpoolRefusesAppendsUntilSinksCatchUp(t *testing.T) {
 	sp := testSpool(t, t.TempDir(), 16<<10) // four 4 KiB segments
 	target := &recordingSink{}
 	target.setFail(func([]*event.Envelope) error { return errors.New("down") })
-	svc := start(t, Config{Spool: sp}, Sink{Name: "s", Records: sink.All, Sink: target, Options: fastOptions()})
+	svc := start(t, Config{Spool: sp}, Target{Name: "s", Records: sink.All, Sink: target, Options: fastOptions()})
 	var accepted []*event.Envelope
 	var full error
 	for i := 0; i < 1000 && full == nil; i++ {
@@ -407,7 +407,7 @@ func TestFullSpoolRefusesAppendsUntilSinksCatchUp(t *testing.T) {
 func TestWaitForSinks(t *testing.T) {
 	sp := testSpool(t, t.TempDir(), 1<<30)
 	target := &recordingSink{}
-	svc := start(t, Config{Spool: sp, WaitForSinks: true}, Sink{Name: "s", Records: sink.Good, Sink: target, Options: fastOptions()})
+	svc := start(t, Config{Spool: sp, WaitForSinks: true}, Target{Name: "s", Records: sink.Good, Sink: target, Options: fastOptions()})
 	recs := records("w", 9)
 	if err := svc.Deliver(context.Background(), recs); err != nil {
 		t.Fatal(err)
@@ -434,7 +434,7 @@ func TestCloseDrainsThenLeavesTheRestForTheNextStart(t *testing.T) {
 	}
 	slow := &recordingSink{}
 	slow.setFail(func([]*event.Envelope) error { return errors.New("down") })
-	svc, err := Start(Config{Spool: sp, Logger: quietLogger(), DeadLetterDir: t.TempDir()}, []Sink{{Name: "s", Records: sink.All, Sink: slow, Options: fastOptions()}})
+	svc, err := Start(Config{Spool: sp, Logger: quietLogger(), DeadLetterDir: t.TempDir()}, []Target{{Name: "s", Records: sink.All, Sink: slow, Options: fastOptions()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -474,7 +474,7 @@ func TestCloseDrainsThenLeavesTheRestForTheNextStart(t *testing.T) {
 	// does before Close returns.
 	sp2 := testSpool(t, dir, 1<<30)
 	healthy := &recordingSink{}
-	svc2, err := Start(Config{Spool: sp2, Logger: quietLogger(), DeadLetterDir: t.TempDir()}, []Sink{{Name: "s", Records: sink.All, Sink: healthy, Options: fastOptions()}})
+	svc2, err := Start(Config{Spool: sp2, Logger: quietLogger(), DeadLetterDir: t.TempDir()}, []Target{{Name: "s", Records: sink.All, Sink: healthy, Options: fastOptions()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -498,7 +498,7 @@ func TestRemovedSinkReleasesItsCursor(t *testing.T) {
 	sp := testSpool(t, dir, 1<<30)
 	gone := &recordingSink{}
 	gone.setFail(func([]*event.Envelope) error { return errors.New("down") })
-	svc, err := Start(Config{Spool: sp, Logger: quietLogger(), DeadLetterDir: t.TempDir()}, []Sink{{Name: "gone", Records: sink.All, Sink: gone, Options: fastOptions()}})
+	svc, err := Start(Config{Spool: sp, Logger: quietLogger(), DeadLetterDir: t.TempDir()}, []Target{{Name: "gone", Records: sink.All, Sink: gone, Options: fastOptions()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -508,7 +508,7 @@ func TestRemovedSinkReleasesItsCursor(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()
 	svc.Close(ctx)
-	svc2 := start(t, Config{Spool: sp}, Sink{Name: "kept", Records: sink.All, Sink: &recordingSink{}, Options: fastOptions()})
+	svc2 := start(t, Config{Spool: sp}, Target{Name: "kept", Records: sink.All, Sink: &recordingSink{}, Options: fastOptions()})
 	for _, r := range svc2.Stats().Spool.Readers {
 		if r.Name == "gone" {
 			t.Errorf("cursor of the removed sink is still registered: %+v", r)
@@ -518,7 +518,7 @@ func TestRemovedSinkReleasesItsCursor(t *testing.T) {
 
 func TestDirectDelivery(t *testing.T) {
 	good, failing := &recordingSink{}, &recordingSink{}
-	svc := start(t, Config{}, Sink{Name: "good", Records: sink.Good, Sink: good}, Sink{Name: "failing", Records: sink.Failed, Sink: failing})
+	svc := start(t, Config{}, Target{Name: "good", Records: sink.Good, Sink: good}, Target{Name: "failing", Records: sink.Failed, Sink: failing})
 	recs := records("x", 6)
 	if err := svc.Deliver(context.Background(), recs); err != nil {
 		t.Fatal(err)
@@ -585,7 +585,7 @@ func TestCorruptSegmentIsSkipped(t *testing.T) {
 
 	sp2 := testSpool(t, dir, 1<<30)
 	target := &recordingSink{}
-	svc := start(t, Config{Spool: sp2}, Sink{Name: "s", Records: sink.All, Sink: target, Options: fastOptions()})
+	svc := start(t, Config{Spool: sp2}, Target{Name: "s", Records: sink.All, Sink: target, Options: fastOptions()})
 	last := recs[len(recs)-1].EventID
 	check.Eventually(t, 10*time.Second, "the records after the damage are delivered", func() bool {
 		ids := target.ids()
@@ -656,9 +656,9 @@ func TestJSONOnlySinksGetTheEncodedRecords(t *testing.T) {
 			}
 			all, good, fields := &jsonSink{}, &jsonSink{}, &recordingSink{}
 			svc := start(t, cfg,
-				Sink{Name: "all", Records: sink.All, Sink: all, Options: fastOptions()},
-				Sink{Name: "good", Records: sink.Good, Sink: good, Options: fastOptions()},
-				Sink{Name: "fields", Records: sink.All, Sink: fields, Options: fastOptions()},
+				Target{Name: "all", Records: sink.All, Sink: all, Options: fastOptions()},
+				Target{Name: "good", Records: sink.Good, Sink: good, Options: fastOptions()},
+				Target{Name: "fields", Records: sink.All, Sink: fields, Options: fastOptions()},
 			)
 			recs := records("j", 12)
 			if err := svc.Deliver(context.Background(), recs); err != nil {

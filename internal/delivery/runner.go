@@ -17,7 +17,7 @@ import (
 
 // runner delivers the spool to one sink.
 type runner struct {
-	Sink
+	Target
 	svc        *Service
 	reader     *spool.Reader
 	deadLetter *deadLetterFile
@@ -116,7 +116,7 @@ func (r *runner) connect(ctx context.Context) bool {
 	defer r.triedOnce.Do(func() { close(r.tried) })
 	log := r.svc.log.With("sink", r.Name)
 	for attempt := 1; ; attempt++ {
-		err := r.Sink.Sink.Connect(ctx)
+		err := r.Target.Sink.Connect(ctx)
 		if err == nil {
 			r.connected.Store(true)
 			if attempt > 1 {
@@ -315,7 +315,7 @@ func (r *runner) deliver(ctx context.Context, batch []*event.Envelope) bool {
 	}
 	log := r.svc.log.With("sink", r.Name)
 	for attempt := 1; ; attempt++ {
-		err := r.Sink.Sink.Write(ctx, batch)
+		err := r.Target.Sink.Write(ctx, batch)
 		if err == nil {
 			r.counters.delivered.Add(uint64(len(batch)))
 			if attempt > 1 {

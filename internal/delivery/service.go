@@ -15,8 +15,9 @@ import (
 	"github.com/accord-events/accord/internal/spool"
 )
 
-// Sink is one configured sink, as delivery needs it.
-type Sink struct {
+// Target is one configured sink as delivery runs it: its name, the records
+// it selects, the sink itself and how records reach it.
+type Target struct {
 	Name    string
 	Records sink.Selection
 	Sink    sink.Sink
@@ -90,7 +91,7 @@ type encodeBuf struct {
 // removed, so they stop holding the spool. Without a spool, each sink's
 // first Connect has been tried when Start returns. On error nothing is left
 // running and no sink is closed.
-func Start(cfg Config, sinks []Sink) (*Service, error) {
+func Start(cfg Config, sinks []Target) (*Service, error) {
 	s := &Service{
 		cfg:       cfg,
 		log:       cfg.Logger,
@@ -118,7 +119,7 @@ func Start(cfg Config, sinks []Sink) (*Service, error) {
 			prev[st.Name] = st
 		}
 		for _, sk := range sinks {
-			r := &runner{svc: s, Sink: sk, jsonOnly: readsJSONOnly(sk.Sink), deadLetter: &deadLetterFile{path: DeadLetterPath(cfg.DeadLetterDir, sk.Name)}, tried: make(chan struct{})}
+			r := &runner{svc: s, Target: sk, jsonOnly: readsJSONOnly(sk.Sink), deadLetter: &deadLetterFile{path: DeadLetterPath(cfg.DeadLetterDir, sk.Name)}, tried: make(chan struct{})}
 			r.counters.restore(prev[sk.Name])
 			s.runners = append(s.runners, r)
 		}
@@ -127,7 +128,7 @@ func Start(cfg Config, sinks []Sink) (*Service, error) {
 		}
 	} else {
 		for _, sk := range sinks {
-			s.runners = append(s.runners, &runner{svc: s, Sink: sk, jsonOnly: readsJSONOnly(sk.Sink), tried: make(chan struct{})})
+			s.runners = append(s.runners, &runner{svc: s, Target: sk, jsonOnly: readsJSONOnly(sk.Sink), tried: make(chan struct{})})
 			if readsJSONOnly(sk.Sink) {
 				s.jsonSinks++
 			}
@@ -199,7 +200,7 @@ func (s *Service) openReaders() error {
 
 // removeStaleCursors drops the cursors of sinks no longer configured: they
 // would hold every segment from their position on forever.
-func (s *Service) removeStaleCursors(sinks []Sink) error {
+func (s *Service) removeStaleCursors(sinks []Target) error {
 	want := map[string]bool{}
 	for _, sk := range sinks {
 		want[sk.Name] = true
@@ -299,7 +300,7 @@ func (s *Service) deliverDirect(ctx context.Context, records []*event.Envelope) 
 		if len(batch) == 0 {
 			continue
 		}
-		if err := r.Sink.Sink.Write(ctx, batch); err != nil {
+		if err := r.Target.Sink.Write(ctx, batch); err != nil {
 			r.counters.failed(err)
 			return fmt.Errorf("sink %s: %w", r.Name, err)
 		}
@@ -477,7 +478,7 @@ func (s *Service) close(ctx context.Context) error {
 	}
 	for _, r := range s.runners {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeGrace)
-		err := r.Sink.Sink.Close(cctx)
+		err := r.Target.Sink.Close(cctx)
 		cancel()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("close sink %s: %w", r.Name, err))

@@ -87,7 +87,7 @@ func benchmarkCollect(b *testing.B, spooled bool, open func(dir string, log *slo
 		defer sp.Close()
 		dcfg.Spool = sp
 	}
-	svc, err := delivery.Start(dcfg, []delivery.Sink{{Name: "store", Records: sink.All, Sink: store, Options: delivery.DefaultOptions()}})
+	svc, err := delivery.Start(dcfg, []delivery.Target{{Name: "store", Records: sink.All, Sink: store, Options: delivery.DefaultOptions()}})
 	if err != nil {
 		b.Fatal(err)
 	}
