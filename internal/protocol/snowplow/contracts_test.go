@@ -1,6 +1,7 @@
 package snowplow
 
 import (
+	"encoding/base64"
 	"io/fs"
 	"os"
 	"strings"
@@ -37,8 +38,8 @@ func TestContracts(t *testing.T) {
 		t.Errorf("contract does not load: %v", p)
 	}
 	reg := contract.NewSet(contracts)
-	if reg.Len() != 6 {
-		t.Errorf("%d contracts, want 6", reg.Len())
+	if reg.Len() != 7 {
+		t.Errorf("%d contracts, want 7", reg.Len())
 	}
 
 	tests := []struct {
@@ -100,10 +101,69 @@ func TestContractsLint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Files != 6 {
-		t.Errorf("linted %d files, want 6", r.Files)
+	if r.Files != 7 {
+		t.Errorf("linted %d files, want 7", r.Files)
 	}
 	for _, f := range r.Findings {
 		t.Errorf("%s:%d: %s %s: %s", f.File, f.Line, f.Severity, f.Rule, f.Message)
+	}
+}
+
+// TestWebPageContext validates the web_page context as the browser tracker
+// (@snowplow/browser-tracker 4, default configuration) sends it with every
+// event: in cx, base64url without padding, inside the contexts envelope,
+// its id the page view's UUID v4 in lower case. Then the shapes that must
+// fail.
+func TestWebPageContext(t *testing.T) {
+	contracts, problems, err := contract.LoadDir(contractsDir(t))
+	if err != nil || len(problems) > 0 {
+		t.Fatal(err, problems)
+	}
+	reg := contract.NewSet(contracts)
+	const key = "iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0"
+	contexts := func(data string) string {
+		return `{"schema":"iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0","data":[{"schema":"` + key + `","data":` + data + `}]}`
+	}
+	tests := []struct {
+		name      string
+		data      string
+		violation string // "" for valid data
+	}{
+		{name: "as the browser tracker sends it", data: `{"id":"4e2ff7d5-2e9b-4b8e-9b0c-5a1d8f3c7e21"}`},
+		{name: "upper-case hex", data: `{"id":"4E2FF7D5-2E9B-4B8E-9B0C-5A1D8F3C7E21"}`},
+		{name: "no id", data: `{}`, violation: "id"},
+		{name: "id not a UUID", data: `{"id":"page-1"}`, violation: "/id"},
+		{name: "id a number", data: `{"id":42}`, violation: "/id"},
+		{name: "another property", data: `{"id":"4e2ff7d5-2e9b-4b8e-9b0c-5a1d8f3c7e21","url":"/"}`, violation: "url"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cx := base64.RawURLEncoding.EncodeToString([]byte(contexts(tc.data)))
+			in, err := DecodeQuery(ev("pv", "url", "https://shop.example/", "page", "Shop", "cx", cx).query())
+			if err != nil || in.Failure != nil {
+				t.Fatalf("DecodeQuery: %v %+v", err, in.Failure)
+			}
+			if len(in.Contexts) != 1 || in.Contexts[0].Schema != key {
+				t.Fatalf("contexts %+v, want the web_page context", in.Contexts)
+			}
+			c, err := reg.Resolve(key)
+			if err != nil {
+				t.Fatalf("resolve %s: %v", key, err)
+			}
+			msgs, err := c.ValidateJSON(in.Contexts[0].Data, "/contexts/0/data")
+			if err != nil {
+				t.Fatalf("validate %s: %v", in.Contexts[0].Data, err)
+			}
+			var text []string
+			for _, m := range msgs {
+				text = append(text, m.InstancePath+" "+m.Message)
+			}
+			switch {
+			case tc.violation == "" && len(msgs) > 0:
+				t.Errorf("%s is not valid: %q", tc.data, text)
+			case tc.violation != "" && !strings.Contains(strings.Join(text, "\n"), tc.violation):
+				t.Errorf("%s: messages %q do not name %q", tc.data, text, tc.violation)
+			}
+		})
 	}
 }
