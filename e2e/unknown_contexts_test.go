@@ -12,10 +12,12 @@ import (
 // stored good and flagged with contracts.unknown_contexts: keep; /stats
 // names the missing key either way.
 func TestUnknownContextsPolicy(t *testing.T) {
-	const webPage = "iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0"
+	// A context key no contract exists for (Accord ships web_page, so the
+	// test uses a standard key it does not ship).
+	const unknownKey = "iglu:com.snowplowanalytics.snowplow/mobile_context/jsonschema/1-0-2"
 	event := func(id string) []byte {
 		return []byte(`{"schema":"` + checkoutKey + `","data":{"order_id":"ord-1","total":25.5,"currency":"EUR","items":[{"sku":"sku-1","quantity":2,"price":12.75}]},` +
-			`"contexts":[{"schema":"` + webPage + `","data":{"id":"0b2c0f6e-3c5e-4d8a-9a3e-1f2d3c4b5a69"}},{"schema":"` + userKey + `","data":{"id":"user-1","plan":"pro"}}],` +
+			`"contexts":[{"schema":"` + unknownKey + `","data":{"osType":"ios","osVersion":"17.4","deviceManufacturer":"Apple","deviceModel":"iPhone15,2"}},{"schema":"` + userKey + `","data":{"id":"user-1","plan":"pro"}}],` +
 			`"event_id":"` + id + `"}`)
 	}
 	unknownCount := func(st delivery.Stats, key string) uint64 {
@@ -46,7 +48,7 @@ func TestUnknownContextsPolicy(t *testing.T) {
 			waitDelivered(t, c, 30*time.Second)
 			db := openStore(t, dir)
 			r := spOne(t, db, tc.table, tc.id)
-			if len(r.Contexts) != 2 || r.Contexts[0]["schema"] != webPage {
+			if len(r.Contexts) != 2 || r.Contexts[0]["schema"] != unknownKey {
 				t.Errorf("contexts %v, want both as sent", r.Contexts)
 			}
 			switch tc.policy {
@@ -58,10 +60,10 @@ func TestUnknownContextsPolicy(t *testing.T) {
 				if !r.Valid || r.Schema != checkoutKey {
 					t.Errorf("valid %v schema %q, want good against %s", r.Valid, r.Schema, checkoutKey)
 				}
-				spEqualJSON(t, "attributes", r.Attributes, spJSON(t, `{"unknown_contexts":["`+webPage+`"]}`))
+				spEqualJSON(t, "attributes", r.Attributes, spJSON(t, `{"unknown_contexts":["`+unknownKey+`"]}`))
 				// The known context is still validated: an invalid one fails.
 				bad := []byte(`{"schema":"` + checkoutKey + `","data":{"order_id":"ord-2","total":1,"currency":"EUR","items":[]},` +
-					`"contexts":[{"schema":"` + webPage + `","data":{}},{"schema":"` + userKey + `","data":{"plan":"pro"}}],"event_id":"8a3c1d2e-0000-4000-8000-000000000003"}`)
+					`"contexts":[{"schema":"` + unknownKey + `","data":{}},{"schema":"` + userKey + `","data":{"plan":"pro"}}],"event_id":"8a3c1d2e-0000-4000-8000-000000000003"}`)
 				if status, _, body := c.post("/events", "application/json", bad); status != http.StatusOK {
 					t.Fatalf("POST /events: %d %s", status, body)
 				}
@@ -74,8 +76,8 @@ func TestUnknownContextsPolicy(t *testing.T) {
 			if tc.policy == "keep" {
 				want = 2
 			}
-			if n := unknownCount(c.stats(), webPage); n != want {
-				t.Errorf("/stats unknown_contexts[%s] = %d, want %d", webPage, n, want)
+			if n := unknownCount(c.stats(), unknownKey); n != want {
+				t.Errorf("/stats unknown_contexts[%s] = %d, want %d", unknownKey, n, want)
 			}
 			c.stop()
 		})
