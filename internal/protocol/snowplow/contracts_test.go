@@ -38,8 +38,8 @@ func TestContracts(t *testing.T) {
 		t.Errorf("contract does not load: %v", p)
 	}
 	reg := contract.NewSet(contracts)
-	if reg.Len() != 7 {
-		t.Errorf("%d contracts, want 7", reg.Len())
+	if reg.Len() != 10 {
+		t.Errorf("%d contracts, want 10", reg.Len())
 	}
 
 	tests := []struct {
@@ -101,44 +101,70 @@ func TestContractsLint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Files != 7 {
-		t.Errorf("linted %d files, want 7", r.Files)
+	if r.Files != 10 {
+		t.Errorf("linted %d files, want 10", r.Files)
 	}
 	for _, f := range r.Findings {
 		t.Errorf("%s:%d: %s %s: %s", f.File, f.Line, f.Severity, f.Rule, f.Message)
 	}
 }
 
-// TestWebPageContext validates the web_page context as the browser tracker
-// (@snowplow/browser-tracker 4, default configuration) sends it with every
-// event: in cx, base64url without padding, inside the contexts envelope,
-// its id the page view's UUID v4 in lower case. Then the shapes that must
-// fail.
-func TestWebPageContext(t *testing.T) {
+// TestStandardContexts validates the shipped standard contexts as the
+// trackers send them: web_page as the browser tracker (@snowplow/
+// browser-tracker 4, default configuration) attaches it to every event, its
+// id the page view's UUID v4 in lower case, and client_session as the
+// mobile and browser trackers send it; each in cx, base64url without
+// padding, inside the contexts envelope. Then the shapes that must fail.
+func TestStandardContexts(t *testing.T) {
 	contracts, problems, err := contract.LoadDir(contractsDir(t))
 	if err != nil || len(problems) > 0 {
 		t.Fatal(err, problems)
 	}
 	reg := contract.NewSet(contracts)
-	const key = "iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0"
-	contexts := func(data string) string {
+	const webPage = "iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0"
+	const session = "iglu:com.snowplowanalytics.snowplow/client_session/jsonschema/1-0-2"
+	// sent is client_session as the trackers send it (the mobile trackers'
+	// storage is SQLITE, the browser tracker's COOKIE_1 or LOCAL_STORAGE).
+	sent := func(storage, extra string) string {
+		return `{"userId":"6e1f9f7c-3d2a-4b5e-8f60-7a8b9c0d1e2f","sessionId":"0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d","eventIndex":3,"sessionIndex":2,` +
+			`"previousSessionId":"f0e1d2c3-b4a5-4968-8776-655443322110","storageMechanism":"` + storage + `",` +
+			`"firstEventId":"1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e","firstEventTimestamp":"2026-12-04T09:15:02.187Z"` + extra + `}`
+	}
+	contexts := func(key, data string) string {
 		return `{"schema":"iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0","data":[{"schema":"` + key + `","data":` + data + `}]}`
 	}
 	tests := []struct {
 		name      string
+		key       string
 		data      string
 		violation string // "" for valid data
 	}{
-		{name: "as the browser tracker sends it", data: `{"id":"4e2ff7d5-2e9b-4b8e-9b0c-5a1d8f3c7e21"}`},
-		{name: "upper-case hex", data: `{"id":"4E2FF7D5-2E9B-4B8E-9B0C-5A1D8F3C7E21"}`},
-		{name: "no id", data: `{}`, violation: "id"},
-		{name: "id not a UUID", data: `{"id":"page-1"}`, violation: "/id"},
-		{name: "id a number", data: `{"id":42}`, violation: "/id"},
-		{name: "another property", data: `{"id":"4e2ff7d5-2e9b-4b8e-9b0c-5a1d8f3c7e21","url":"/"}`, violation: "url"},
+		{name: "web_page as the browser tracker sends it", key: webPage, data: `{"id":"4e2ff7d5-2e9b-4b8e-9b0c-5a1d8f3c7e21"}`},
+		{name: "web_page with upper-case hex", key: webPage, data: `{"id":"4E2FF7D5-2E9B-4B8E-9B0C-5A1D8F3C7E21"}`},
+		{name: "web_page without id", key: webPage, data: `{}`, violation: "id"},
+		{name: "web_page id not a UUID", key: webPage, data: `{"id":"page-1"}`, violation: "/id"},
+		{name: "web_page id a number", key: webPage, data: `{"id":42}`, violation: "/id"},
+		{name: "web_page with another property", key: webPage, data: `{"id":"4e2ff7d5-2e9b-4b8e-9b0c-5a1d8f3c7e21","url":"/"}`, violation: "url"},
+		{name: "client_session as a mobile tracker sends it", key: session, data: sent("SQLITE", "")},
+		{name: "client_session as the browser tracker sends it", key: session, data: sent("COOKIE_1", "")},
+		{name: "client_session of a first session", key: session,
+			data: `{"userId":"6e1f9f7c-3d2a-4b5e-8f60-7a8b9c0d1e2f","sessionId":"0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d","sessionIndex":1,"previousSessionId":null,"storageMechanism":"LOCAL_STORAGE"}`},
+		{name: "client_session without sessionIndex", key: session,
+			data: `{"userId":"6e1f9f7c-3d2a-4b5e-8f60-7a8b9c0d1e2f","sessionId":"0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d","storageMechanism":"SQLITE"}`, violation: "sessionIndex"},
+		{name: "client_session with an unknown storage", key: session, data: sent("DISK", ""), violation: "/storageMechanism"},
+		{name: "client_session with a negative index", key: session, data: strings.Replace(sent("SQLITE", ""), `"sessionIndex":2`, `"sessionIndex":-1`, 1), violation: "/sessionIndex"},
+		{name: "client_session 1-0-0 without previousSessionId", key: "iglu:com.snowplowanalytics.snowplow/client_session/jsonschema/1-0-0",
+			data: `{"userId":"6e1f9f7c-3d2a-4b5e-8f60-7a8b9c0d1e2f","sessionId":"0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d","sessionIndex":1,"storageMechanism":"SQLITE"}`, violation: "previousSessionId"},
+		{name: "client_session 1-0-1 as older trackers send it", key: "iglu:com.snowplowanalytics.snowplow/client_session/jsonschema/1-0-1",
+			data: `{"userId":"6e1f9f7c-3d2a-4b5e-8f60-7a8b9c0d1e2f","sessionId":"0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d","sessionIndex":1,"previousSessionId":null,"storageMechanism":"SQLITE","firstEventId":"1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e"}`},
+		{name: "client_session with an upper-case user id", key: session,
+			data: `{"userId":"6E1F9F7C-3D2A-4B5E-8F60-7A8B9C0D1E2F","sessionId":"0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d","sessionIndex":1,"storageMechanism":"SQLITE"}`, violation: "/userId"},
+		{name: "client_session with another property", key: session, data: sent("SQLITE", `,"sessionCount":2`), violation: "sessionCount"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cx := base64.RawURLEncoding.EncodeToString([]byte(contexts(tc.data)))
+			key := tc.key
+			cx := base64.RawURLEncoding.EncodeToString([]byte(contexts(key, tc.data)))
 			in, err := DecodeQuery(ev("pv", "url", "https://shop.example/", "page", "Shop", "cx", cx).query())
 			if err != nil || in.Failure != nil {
 				t.Fatalf("DecodeQuery: %v %+v", err, in.Failure)
