@@ -276,7 +276,8 @@ func TestNodeSnowplow(t *testing.T) {
 	}
 
 	const created = "2026-11-25T08:30:00.123000Z"
-	userContext := `[{"schema":"` + userKey + `","data":{"id":"user-42","plan":"pro"}}]`
+	// The example user contract marks id hmac (docs/privacy.md).
+	userContext := `[{"schema":"` + userKey + `","data":{"id":"` + pseudonym(t, dir, "user-42") + `","plan":"pro"}}]`
 	for _, tc := range []struct {
 		name    string
 		valid   bool

@@ -206,7 +206,7 @@ func TestSelfDescribingEndToEnd(t *testing.T) {
 		"version":    {version, "1-0-0"},
 		"namespace":  {namespace, "shop"},
 		"payload":    {payload, `{"order_id":"ord-1","total":25.5,"currency":"EUR","items":[{"sku":"sku-1","quantity":2,"price":12.75}]}`},
-		"contexts":   {contexts, `[{"schema":"` + userKey + `","data":{"id":"user-1","plan":"pro"}}]`},
+		"contexts":   {contexts, `[{"schema":"` + userKey + `","data":{"id":"` + pseudonym(t, dir, "user-1") + `","plan":"pro"}}]`},
 		"source":     {source, `{"ip":"127.0.0.1","user_agent":"e2e-agent/1.0","referer":"https://shop.example/cart","origin":"https://shop.example","path":"/events"}`},
 		"identity":   {identity, `{"user_id":"user-1","anonymous_id":"anon-9","network_user_id":""}`},
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/accord-events/accord/internal/delivery"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/pipeline"
+	"github.com/accord-events/accord/internal/privacy"
 	"github.com/accord-events/accord/internal/protocol"
 	"github.com/accord-events/accord/internal/protocol/cloudevents"
 	"github.com/accord-events/accord/internal/protocol/pixel"
@@ -181,8 +182,30 @@ func (a *App) startBackends(ctx context.Context) error {
 	a.Contracts = registry.NewResolver(a.Local, a.backends, a.Config.Contracts.Cache)
 	host, _ := os.Hostname()
 	stamp := event.Collector{Name: a.Config.Collector.Name, Version: a.opts.Version, Env: a.Config.Collector.Env, Host: host}
-	a.Pipeline = pipeline.NewWithPolicy(a.Contracts, a.Config.Contracts.UnknownContexts, stamp, a.Config.Collector.Namespace)
+	pii, err := a.privacyStage()
+	if err != nil {
+		_ = a.stopBackends(ctx)
+		return err
+	}
+	a.Pipeline = pipeline.NewWithPolicy(a.Contracts, a.Config.Contracts.UnknownContexts, stamp, a.Config.Collector.Namespace, pii)
 	return nil
+}
+
+// privacyStage reads the privacy secrets and builds the stage applying the
+// contracts' x-accord-pii rules (for accord serve and accord replay alike),
+// refusing to start when a contract on disk has rules the configuration
+// cannot apply (hmac without a key, hash without a salt): its values would
+// otherwise be stored in clear.
+func (a *App) privacyStage() (*privacy.Stage, error) {
+	secrets, err := a.Config.Privacy.Load(os.Getenv)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	stage := privacy.NewStage(a.Contracts, secrets, a.Config.Privacy, a.Log.With("component", "privacy"))
+	if err := stage.Check(a.Local.Contracts()); err != nil {
+		return nil, fmt.Errorf("contracts: %w", err)
+	}
+	return stage, nil
 }
 
 func (a *App) stopBackends(context.Context) error {

@@ -23,6 +23,7 @@ import (
 	"github.com/accord-events/accord/internal/admin"
 	"github.com/accord-events/accord/internal/delivery"
 	"github.com/accord-events/accord/internal/pipeline"
+	"github.com/accord-events/accord/internal/privacy"
 	"github.com/accord-events/accord/internal/protocol"
 	"github.com/accord-events/accord/internal/registry"
 	"github.com/accord-events/accord/internal/server"
@@ -31,14 +32,15 @@ import (
 
 // Config is the whole configuration.
 type Config struct {
-	Server    server.Options `yaml:"server" doc:"The HTTP collector."`
-	Admin     admin.Config   `yaml:"admin" doc:"The admin routes: the registry API (/api/...), /stats, and the coming /metrics and web UI. They never carry CORS headers. See docs/security.md."`
-	Collector Collector      `yaml:"collector" doc:"How this collector describes itself on every record."`
-	Contracts Contracts      `yaml:"contracts" doc:"Where contracts come from."`
-	Log       Log            `yaml:"log" doc:"Logging."`
-	Protocols Protocols      `yaml:"protocols" doc:"The protocols events arrive in, each under its own key: Accord's own (POST /events), CloudEvents (POST /cloudevents), Snowplow, Segment, webhooks and the pixel. See docs/api.md and docs/protocols/."`
-	Spool     Spool          `yaml:"spool" doc:"The durable spool between the collector and the sinks: a request is answered once its records are safely on disk, and each sink reads them at its own pace. See docs/reliability.md."`
-	Sinks     []SinkEntry         `yaml:"sinks" doc:"Where records go. Each sink receives the records its records key selects and keeps good and failed ones apart."`
+	Server    server.Options  `yaml:"server" doc:"The HTTP collector."`
+	Admin     admin.Config    `yaml:"admin" doc:"The admin routes: the registry API (/api/...), /stats, and the coming /metrics and web UI. They never carry CORS headers. See docs/security.md."`
+	Collector Collector       `yaml:"collector" doc:"How this collector describes itself on every record."`
+	Contracts Contracts       `yaml:"contracts" doc:"Where contracts come from."`
+	Log       Log             `yaml:"log" doc:"Logging."`
+	Protocols Protocols       `yaml:"protocols" doc:"The protocols events arrive in, each under its own key: Accord's own (POST /events), CloudEvents (POST /cloudevents), Snowplow, Segment, webhooks and the pixel. See docs/api.md and docs/protocols/."`
+	Spool     Spool           `yaml:"spool" doc:"The durable spool between the collector and the sinks: a request is answered once its records are safely on disk, and each sink reads them at its own pace. See docs/reliability.md."`
+	Privacy   privacy.Options `yaml:"privacy" doc:"The secrets of the contracts' x-accord-pii rules: the salt of hash and the key of hmac, each read from an environment variable or a file. See docs/privacy.md."`
+	Sinks     []SinkEntry     `yaml:"sinks" doc:"Where records go. Each sink receives the records its records key selects and keeps good and failed ones apart."`
 }
 
 // Spool configures the spool and delivery from it.
@@ -108,6 +110,7 @@ func Default(protocols *protocol.Types) Config {
 		Contracts: Contracts{Dir: "contracts", ReloadInterval: 2 * time.Second, Lint: ContractsLint{RequireDescriptions: "warning"}, Cache: registry.DefaultCacheOptions(), UnknownContexts: pipeline.FailUnknownContexts},
 		Log:       Log{Level: "info", Format: "text"},
 		Protocols: NewProtocols(protocols),
+		Privacy:   privacy.DefaultOptions(),
 		Spool: Spool{
 			Enabled:       true,
 			Options:       spool.DefaultOptions(),
@@ -217,6 +220,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Server.Validate(); err != nil {
 		errs = append(errs, prefixErrors("server.", err)...)
+	}
+	if err := c.Privacy.Validate(); err != nil {
+		return err
 	}
 	if err := c.Admin.Validate(); err != nil {
 		errs = append(errs, prefixErrors("admin.", err)...)

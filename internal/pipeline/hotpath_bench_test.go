@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"strconv"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/pipeline"
+	"github.com/accord-events/accord/internal/privacy"
 	"github.com/accord-events/accord/internal/protocol"
 	"github.com/accord-events/accord/internal/protocol/selfdesc"
 )
@@ -33,7 +35,58 @@ func benchPipeline(b *testing.B) *pipeline.Pipeline {
 	if err != nil || len(problems) > 0 {
 		b.Fatal(err, problems)
 	}
-	return pipeline.New(contract.NewSet(contracts), event.Collector{Name: "accord", Version: "bench", Env: "bench", Host: "h"}, "default")
+	// As accord serve builds it: the privacy stage after validation (the
+	// contract has no x-accord-pii rule, so it changes nothing).
+	reg := contract.NewSet(contracts)
+	return pipeline.New(reg, event.Collector{Name: "accord", Version: "bench", Env: "bench", Host: "h"}, "default", privacy.NewStage(reg, nil, privacy.Options{}, nil))
+}
+
+// BenchmarkHotPathFivePIIRules: the one-event path where the contract
+// governs five of the event's fields: sku hash, name hmac, variant mask,
+// url truncate, brand redact (docs/performance.md).
+func BenchmarkHotPathFivePIIRules(b *testing.B) {
+	doc, err := os.ReadFile("../../testdata/contracts/com.example/product_viewed/jsonschema/1-0-0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var schema map[string]any
+	if err := json.Unmarshal(doc, &schema); err != nil {
+		b.Fatal(err)
+	}
+	props := schema["properties"].(map[string]any)
+	for field, rule := range map[string]map[string]any{
+		"sku":     {"class": "confidential", "action": "hash"},
+		"name":    {"class": "confidential", "action": "hmac"},
+		"variant": {"class": "internal", "action": "mask", "keep_chars": 2},
+		"url":     {"class": "internal", "action": "truncate", "keep_chars": 20},
+		"brand":   {"class": "internal", "action": "redact"},
+	} {
+		props[field].(map[string]any)["x-accord-pii"] = rule
+	}
+	if doc, err = json.Marshal(schema); err != nil {
+		b.Fatal(err)
+	}
+	c, err := contract.Compile(doc, contract.Key{}, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg := contract.NewSet([]*contract.Contract{c})
+	secrets := &privacy.Secrets{Salt: []byte("bench-salt-0123456789"), KeyID: "k1", Key: []byte("bench-key-0123456789")}
+	p := pipeline.New(reg, event.Collector{Name: "accord", Version: "bench", Env: "bench", Host: "h"}, "default", privacy.NewStage(reg, secrets, privacy.Options{}, nil))
+	req := &protocol.Request{MediaType: "application/json", Body: []byte(benchEvent(b, 1))}
+	if rec := p.Process(pipeline.Request{Protocol: selfdesc.Name}, mustDecode(b, req))[0]; !bytes.Contains(rec.Payload, []byte(`"brand":"[redacted]"`)) {
+		b.Fatalf("the rules were not applied: %s", rec.Payload)
+	}
+	runHotPath(b, p, req, 1)
+}
+
+func mustDecode(b *testing.B, req *protocol.Request) []event.Input {
+	b.Helper()
+	inputs, err := selfdesc.Decode(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return inputs
 }
 
 // runHotPath is what the collector does with one request's body, short of

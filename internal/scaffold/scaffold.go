@@ -3,7 +3,9 @@
 package scaffold
 
 import (
+	"crypto/rand"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,6 +13,7 @@ import (
 	"path/filepath"
 
 	"github.com/accord-events/accord/internal/atomicfile"
+	"github.com/accord-events/accord/internal/privacy"
 )
 
 //go:embed all:template
@@ -22,12 +25,12 @@ type Result struct {
 	Skipped []string
 }
 
-// Init writes accord.yml (holding config, the rendered template) and the
-// example contracts into dir. Existing files are never overwritten: they are
+// Init writes accord.yml (holding config, the rendered template), the
+// example contracts and random privacy secrets (secrets/) into dir. Existing files are never overwritten: they are
 // reported as skipped.
 func Init(dir, config string) (Result, error) {
 	var res Result
-	write := func(rel string, data []byte) error {
+	write := func(rel string, data []byte, mode ...os.FileMode) error {
 		path := filepath.Join(dir, rel)
 		if _, err := os.Stat(path); err == nil {
 			res.Skipped = append(res.Skipped, path)
@@ -38,7 +41,11 @@ func Init(dir, config string) (Result, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return err
 		}
-		if err := atomicfile.Write(path, data, 0o644); err != nil {
+		perm := os.FileMode(0o644)
+		if len(mode) > 0 {
+			perm = mode[0]
+		}
+		if err := atomicfile.Write(path, data, perm); err != nil {
 			return err
 		}
 		res.Written = append(res.Written, path)
@@ -46,6 +53,18 @@ func Init(dir, config string) (Result, error) {
 	}
 	if err := write("accord.yml", []byte(config)); err != nil {
 		return res, fmt.Errorf("write accord.yml: %w", err)
+	}
+	// The salt of hash and the key of hmac the example contracts need
+	// (privacy.salt_file, privacy.hmac.key_file), random and readable by
+	// their owner only: never committed, never in accord.yml.
+	for _, name := range []string{privacy.DefaultSaltFile, privacy.DefaultKeyFile} {
+		var secret [32]byte
+		if _, err := rand.Read(secret[:]); err != nil {
+			return res, fmt.Errorf("draw %s: %w", name, err)
+		}
+		if err := write(name, []byte(hex.EncodeToString(secret[:])+"\n"), 0o600); err != nil {
+			return res, fmt.Errorf("write %s: %w", name, err)
+		}
 	}
 	err := fs.WalkDir(template, "template", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {

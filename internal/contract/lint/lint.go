@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/accord-events/accord/internal/contract/compat"
 	"github.com/accord-events/accord/internal/contract/schemawalk"
 	"github.com/accord-events/accord/internal/jsonpointer"
+	"github.com/accord-events/accord/internal/privacy"
 )
 
 // Severity is how much a finding matters: an error fails the lint, a warning
@@ -464,10 +466,16 @@ func (f *fileLint) descriptions(root map[string]any) {
 	}
 }
 
+// privacyFixes name the vocabulary's values from package privacy, which
+// defines them for the stage applying them too.
 var privacyFixes = map[string]string{
-	"class":      "set class to public, internal, confidential or restricted",
-	"action":     "set action to keep, hash, hmac, redact, mask, truncate or drop",
+	"class":      "set class to " + sentenceList(privacy.Classes),
+	"action":     "set action to " + privacy.ActionList(),
 	"keep_chars": "set keep_chars to a whole number of at least 0",
+}
+
+func sentenceList(s []string) string {
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
 }
 
 func (f *fileLint) privacy(v any, pointer string) {
@@ -492,13 +500,13 @@ func (f *fileLint) privacy(v any, pointer string) {
 	}
 	rule := v.(map[string]any)
 	class, action := rule["class"].(string), rule["action"].(string)
-	if _, ok := rule["keep_chars"]; ok && action != "mask" && action != "truncate" {
+	if _, ok := rule["keep_chars"]; ok && !slices.Contains(privacy.KeepCharsActions, privacy.Action(action)) {
 		f.add(RulePrivacyKeepChars, Error, f.pos.of(base+"/keep_chars"), "%s: keep_chars applies only to action mask or truncate, not %s; remove keep_chars or change the action", name, action)
 	}
 	switch {
-	case class == "restricted" && action == "keep":
+	case class == "restricted" && privacy.Action(action) == privacy.Keep:
 		f.add(RulePrivacyRestricted, Error, f.pos.of(base+"/action"), "%s: a restricted value must not be stored as sent; set action to hmac, hash, redact, mask, truncate or drop", name)
-	case class == "public" && action != "keep":
+	case class == "public" && privacy.Action(action) != privacy.Keep:
 		f.add(RulePrivacyPublic, Warning, f.pos.of(base+"/action"), "%s: the value is public but its action is %s; set action to keep, or raise the class if the value is sensitive", name, action)
 	}
 }

@@ -1,0 +1,335 @@
+package privacy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/accord-events/accord/internal/contract"
+	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/jsonscan"
+	"github.com/accord-events/accord/internal/pipeline"
+)
+
+// ErrNoSecret is wrapped by the error for a contract whose rules need a
+// salt or key that is not configured.
+var ErrNoSecret = errors.New("privacy secret not configured")
+
+// Stage is the pipeline stage applying contracts' privacy rules. It runs
+// after validation, so validation sees the values as sent, and before the
+// records are spooled, so the spool and every sink hold the transformed
+// record. It is safe for concurrent use.
+type Stage struct {
+	// hint tells how to configure a missing salt or key.
+	hint     Options
+	resolver pipeline.Resolver
+	logger   *slog.Logger
+	secrets  Secrets
+	// compiled caches each contract's rules by pointer: a contract is
+	// compiled once, and a reloaded one is a new pointer.
+	compiled sync.Map // *contract.Contract -> compiled
+}
+
+type compiled struct {
+	rules *Rules
+	err   error
+}
+
+var _ pipeline.Stage = (*Stage)(nil)
+
+// NewStage returns the stage; resolver finds the contracts of events'
+// contexts (the one validation used), secrets may be nil when none is
+// configured. logger hears, once per contract, of rules that cannot be
+// applied.
+func NewStage(resolver pipeline.Resolver, secrets *Secrets, opts Options, logger *slog.Logger) *Stage {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Stage{resolver: resolver, logger: logger, hint: opts}
+	if secrets != nil {
+		s.secrets = *secrets
+	}
+	return s
+}
+
+// Rules returns c's compiled rules (nil when it has none), or an error when
+// they cannot be read or need a salt or key that is not configured.
+func (s *Stage) Rules(c *contract.Contract) (*Rules, error) {
+	if v, ok := s.compiled.Load(c); ok {
+		got := v.(compiled)
+		return got.rules, got.err
+	}
+	r, err := Compile(c.Document)
+	if err == nil {
+		err = s.usable(r)
+	}
+	if err != nil {
+		err = fmt.Errorf("contract %s: %w", c.URI, err)
+	}
+	if _, loaded := s.compiled.LoadOrStore(c, compiled{r, err}); !loaded && err != nil {
+		// A contract loaded after start (a reload, a backend): its events
+		// fail and keep none of its data until it is fixed.
+		s.logger.Error("privacy rules cannot be applied; events of the contract fail and their data is not kept", "schema", c.URI, "error", err)
+	}
+	return r, err
+}
+
+func (s *Stage) usable(r *Rules) error {
+	for _, p := range r.Paths() {
+		if p.Rule.Action == HMAC && len(s.secrets.Key) == 0 {
+			return fmt.Errorf("%w: it marks %s hmac but no key is configured; %s", ErrNoSecret, p.Pointer, fix("privacy.hmac.key", s.hint.HMAC.KeyFile))
+		}
+		if p.Rule.Action == Hash && len(s.secrets.Salt) == 0 {
+			return fmt.Errorf("%w: it marks %s hash but no salt is configured; %s", ErrNoSecret, p.Pointer, fix("privacy.salt", s.hint.SaltFile))
+		}
+	}
+	return nil
+}
+
+func fix(key, file string) string {
+	if file != "" {
+		return fmt.Sprintf("create %s (openssl rand -hex 32 > %s; accord init writes one) or set %s_env", file, file, key)
+	}
+	return fmt.Sprintf("set %s_env or %s_file", key, key)
+}
+
+// Check returns the errors of every contract whose rules cannot be
+// applied, so that start (and a reload) refuses them instead of storing
+// their values in clear.
+func (s *Stage) Check(contracts []*contract.Contract) error {
+	var errs []error
+	for _, c := range contracts {
+		if _, err := s.Rules(c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Process implements pipeline.Stage.
+func (s *Stage) Process(req pipeline.Request, events []pipeline.Event) {
+	resolver := s.resolver
+	if rr, ok := resolver.(pipeline.RequestResolvers); ok {
+		ctx := req.Context
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		resolver = rr.ForRequest(ctx)
+	}
+	for i := range events {
+		s.event(resolver, &events[i])
+	}
+}
+
+func (s *Stage) event(resolver pipeline.Resolver, ev *pipeline.Event) {
+	if ev.Input.Arbitrary {
+		return
+	}
+	env := &ev.Envelope
+	a := applier{s: &s.secrets}
+	governed := false
+	var problem error
+	// apply returns data with c's rules applied. A contract whose rules
+	// cannot be applied keeps nothing of the data: null.
+	apply := func(c *contract.Contract, data []byte) []byte {
+		if c == nil || len(data) == 0 {
+			return data
+		}
+		r, err := s.Rules(c)
+		if err != nil {
+			governed, problem = true, err
+			return []byte("null")
+		}
+		if r == nil {
+			return data
+		}
+		governed = true
+		out, err := r.applyWith(&a, nil, data)
+		if err != nil {
+			problem = fmt.Errorf("contract %s: %w", c.URI, err)
+			return []byte("null")
+		}
+		return out
+	}
+	env.Payload = apply(ev.Contract, env.Payload)
+	copied := false
+	for i, c := range env.Contexts {
+		cc, err := resolver.Resolve(c.Schema)
+		if err != nil || len(c.Data) == 0 {
+			continue // validation failed the event for it
+		}
+		data := apply(cc, c.Data)
+		if len(data) == len(c.Data) && &data[0] == &c.Data[0] {
+			continue // no rule: the data as it is
+		}
+		if !copied {
+			// The contexts belong to the input; the record gets its own.
+			env.Contexts = append([]event.Context(nil), env.Contexts...)
+			copied = true
+		}
+		env.Contexts[i].Data = data
+	}
+	if problem != nil && !ev.Failed() {
+		ev.Fail(event.NewFailure(event.SchemaViolation, "the contract's privacy rules could not be applied, so its data was not kept: "+problem.Error()))
+	}
+	if governed && ev.Failed() {
+		s.failedMessages(ev, resolver)
+		if env.Raw != "" {
+			s.failedRaw(&a, ev, resolver)
+		}
+	}
+}
+
+// failedMessages withholds the words of each failure message about a
+// governed value (or one holding it): validation quotes the value as sent
+// ("must be a valid email, but is ..."), and the failure is stored with the
+// record.
+func (s *Stage) failedMessages(ev *pipeline.Event, resolver pipeline.Resolver) {
+	f := ev.Envelope.Failure
+	var out []event.Message
+	for i, m := range f.Messages {
+		c := ev.Contract
+		rest, ok := strings.CutPrefix(m.InstancePath, "/data")
+		if !ok {
+			var idx int
+			var tail string
+			if n, _ := fmt.Sscanf(m.InstancePath, "/contexts/%d/data%s", &idx, &tail); n >= 1 && idx < len(ev.Input.Contexts) {
+				rest, _ = strings.CutPrefix(m.InstancePath, fmt.Sprintf("/contexts/%d/data", idx))
+				c, _ = resolver.Resolve(ev.Input.Contexts[idx].Schema)
+			} else {
+				continue
+			}
+		}
+		if rest != "" && rest[0] != '/' || c == nil {
+			continue
+		}
+		r, err := s.Rules(c)
+		if err == nil && !r.Governs(rest) {
+			continue
+		}
+		if out == nil {
+			// The failure may be shared with what the protocol read.
+			out = append([]event.Message(nil), f.Messages...)
+		}
+		out[i].Message = fmt.Sprintf("%s breaks the contract's %q keyword (the value is withheld: x-accord-pii governs it)", m.InstancePath, m.Keyword)
+	}
+	if out != nil {
+		copied := *f
+		copied.Messages = out
+		ev.Envelope.Failure = &copied
+	}
+}
+
+// failedRaw makes a failed record's raw input keep no more than its data
+// does: a self-describing event's data and contexts are transformed by the
+// same rules, raw that is the data itself becomes the transformed data, and
+// any other raw input is dropped (it could hold the governed values in a
+// form the rules cannot find, such as a Snowplow base64 field).
+func (s *Stage) failedRaw(a *applier, ev *pipeline.Event, resolver pipeline.Resolver) {
+	env := &ev.Envelope
+	raw := ev.Input.Raw
+	switch {
+	case bytes.Equal(raw, ev.Input.Data):
+		env.SetRaw(env.Payload)
+		return
+	case env.Protocol == "selfdesc":
+		ctxContracts := make([]*contract.Contract, len(ev.Input.Contexts))
+		for i, c := range ev.Input.Contexts {
+			ctxContracts[i], _ = resolver.Resolve(c.Schema)
+		}
+		if out, ok := s.selfdescRaw(a, ev, raw, ctxContracts); ok {
+			env.SetRaw(out)
+			return
+		}
+	}
+	env.Raw, env.RawEncoding = "", ""
+}
+
+// selfdescRaw rewrites the data member and each contexts[i].data member of a
+// self-describing event as sent.
+func (s *Stage) selfdescRaw(a *applier, ev *pipeline.Event, raw []byte, ctxContracts []*contract.Contract) ([]byte, bool) {
+	start := jsonscan.SkipSpace(raw, 0)
+	if start >= len(raw) || raw[start] != '{' {
+		return nil, false
+	}
+	rules := func(c *contract.Contract) *Rules {
+		if c == nil {
+			return nil
+		}
+		r, err := s.Rules(c)
+		if err != nil {
+			return &Rules{root: &node{rule: &Rule{Action: Drop}}}
+		}
+		return r
+	}
+	out := make([]byte, 0, len(raw))
+	out = append(out, '{')
+	first := true
+	_, err := jsonscan.Object(raw, start, func(ks, ke, vs int) (int, error) {
+		end, err := jsonscan.Skip(raw, vs)
+		if err != nil {
+			return end, err
+		}
+		out = member(out, &first, raw[ks:ke])
+		switch jsonscan.UnquoteBytes(raw[ks:ke]) {
+		case "data":
+			out, err = rules(ev.Contract).applyWith(a, out, raw[vs:end])
+		case "contexts":
+			out, err = contextsRaw(a, out, raw[vs:end], func(i int) *Rules {
+				if i < len(ctxContracts) {
+					return rules(ctxContracts[i])
+				}
+				return &Rules{root: &node{rule: &Rule{Action: Drop}}}
+			})
+		default:
+			out = append(out, raw[vs:end]...)
+		}
+		return end, err
+	})
+	if err != nil {
+		return nil, false
+	}
+	return append(out, '}'), true
+}
+
+func contextsRaw(a *applier, out, v []byte, rules func(int) *Rules) ([]byte, error) {
+	if v[0] != '[' {
+		return append(out, "null"...), nil
+	}
+	out = append(out, '[')
+	_, err := jsonscan.Array(v, 0, func(n, es int) (int, error) {
+		end, err := jsonscan.Skip(v, es)
+		if err != nil {
+			return end, err
+		}
+		if n > 0 {
+			out = append(out, ',')
+		}
+		if v[es] != '{' {
+			out = append(out, "null"...)
+			return end, nil
+		}
+		out = append(out, '{')
+		first := true
+		_, err = jsonscan.Object(v, es, func(ks, ke, vs int) (int, error) {
+			vend, err := jsonscan.Skip(v, vs)
+			if err != nil {
+				return vend, err
+			}
+			out = member(out, &first, v[ks:ke])
+			if jsonscan.UnquoteBytes(v[ks:ke]) == "data" {
+				out, err = rules(n).applyWith(a, out, v[vs:vend])
+				return vend, err
+			}
+			out = append(out, v[vs:vend]...)
+			return vend, nil
+		})
+		out = append(out, '}')
+		return end, err
+	})
+	return append(out, ']'), err
+}

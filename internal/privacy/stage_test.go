@@ -1,0 +1,157 @@
+package privacy
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/accord-events/accord/internal/contract"
+	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/pipeline"
+)
+
+func testContract(t *testing.T, name, props string) *contract.Contract {
+	t.Helper()
+	doc := `{"$schema": "http://iglucentral.com/schemas/com.snowplowanalytics.self-desc/schema/jsonschema/1-0-0#",
+	  "self": {"vendor": "com.acme", "name": "` + name + `", "format": "jsonschema", "version": "1-0-0"},
+	  "type": "object", "properties": ` + props + `}`
+	c, err := contract.Compile([]byte(doc), contract.Key{}, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func newTestPipeline(t *testing.T, secrets *Secrets) (*pipeline.Pipeline, *Stage) {
+	t.Helper()
+	reg := contract.NewSet([]*contract.Contract{
+		testContract(t, "signup", `{"email": {"type": "string", "x-accord-pii": {"class": "restricted", "action": "hash"}}, "n": {"type": "integer"}}`),
+		testContract(t, "user", `{"id": {"type": "string", "x-accord-pii": {"class": "confidential", "action": "hmac"}}, "plan": {"enum": ["free", "pro"]}}`),
+		testContract(t, "plain", `{"a": {"type": "string"}}`),
+	})
+	stage := NewStage(reg, secrets, DefaultOptions(), nil)
+	return pipeline.New(reg, event.Collector{Name: "test"}, "default", stage), stage
+}
+
+func process(p *pipeline.Pipeline, protocol string, in event.Input) *event.Envelope {
+	return p.Process(pipeline.Request{Protocol: protocol, CollectedAt: time.Now()}, []event.Input{in})[0]
+}
+
+const (
+	signupKey = "iglu:com.acme/signup/jsonschema/1-0-0"
+	userKey   = "iglu:com.acme/user/jsonschema/1-0-0"
+)
+
+// Validation sees the values as sent (a hash is not an integer, yet the
+// event is valid); the record holds the transformed data and contexts, and
+// the input the protocol read is left as it was.
+func TestStageTransformsDataAndEveryContext(t *testing.T) {
+	p, _ := newTestPipeline(t, testSecrets)
+	in := event.Input{
+		SchemaKey: signupKey,
+		Data:      json.RawMessage(`{"email":"a@b.c","n":1}`),
+		Contexts:  []event.Context{{Schema: userKey, Data: json.RawMessage(`{"id":"user-1","plan":"pro"}`)}, {Schema: "iglu:com.acme/plain/jsonschema/1-0-0", Data: json.RawMessage(`{"a":"x"}`)}},
+	}
+	env := process(p, "selfdesc", in)
+	if !env.Valid {
+		t.Fatalf("failed: %+v", env.Failure)
+	}
+	if want := `{"email":` + wantHash("a@b.c") + `,"n":1}`; string(env.Payload) != want {
+		t.Errorf("payload %s, want %s", env.Payload, want)
+	}
+	if want := `{"id":` + wantHMAC("user-1") + `,"plan":"pro"}`; string(env.Contexts[0].Data) != want {
+		t.Errorf("user context %s, want %s", env.Contexts[0].Data, want)
+	}
+	if string(env.Contexts[1].Data) != `{"a":"x"}` {
+		t.Errorf("a context without rules became %s", env.Contexts[1].Data)
+	}
+	if string(in.Contexts[0].Data) != `{"id":"user-1","plan":"pro"}` {
+		t.Errorf("the input was changed: %s", in.Contexts[0].Data)
+	}
+}
+
+// A failed record's raw input keeps no more than its data: a
+// self-describing event's raw is transformed by the same rules, raw that is
+// the data itself becomes the transformed data, other raw is dropped.
+func TestStageFailedRecordsRaw(t *testing.T) {
+	p, _ := newTestPipeline(t, testSecrets)
+	raw := `{"schema":"` + signupKey + `","data":{"email":"a@b.c","n":"not a number"},"contexts":[{"schema":"` + userKey + `","data":{"id":"user-1"}}]}`
+	for _, tc := range []struct {
+		name, protocol, raw string
+		data                string
+		want                string
+	}{
+		{"self-describing", "selfdesc", raw, `{"email":"a@b.c","n":"not a number"}`,
+			`{"schema":"` + signupKey + `","data":{"email":` + wantHash("a@b.c") + `,"n":"not a number"},"contexts":[{"schema":"` + userKey + `","data":{"id":` + wantHMAC("user-1") + `}}]}`},
+		{"raw is the data", "webhook", `{"email":"a@b.c","n":"x"}`, `{"email":"a@b.c","n":"x"}`, `{"email":` + wantHash("a@b.c") + `,"n":"x"}`},
+		{"another form", "snowplow", `e=se&ue_px=eyJlbWFpbCI6ImFAYi5jIn0`, `{"email":"a@b.c","n":"x"}`, ``},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := event.Input{SchemaKey: signupKey, Data: json.RawMessage(tc.data), Raw: []byte(tc.raw)}
+			if tc.protocol == "selfdesc" {
+				in.Contexts = []event.Context{{Schema: userKey, Data: json.RawMessage(`{"id":"user-1"}`)}}
+			}
+			env := process(p, tc.protocol, in)
+			if env.Valid || env.Failure == nil || env.Failure.Type != event.SchemaViolation {
+				t.Fatalf("want a schema_violation, got valid=%v %+v", env.Valid, env.Failure)
+			}
+			if env.Raw != tc.want {
+				t.Errorf("raw %q, want %q", env.Raw, tc.want)
+			}
+			if strings.Contains(string(env.Payload), "a@b.c") {
+				t.Errorf("payload holds the email: %s", env.Payload)
+			}
+		})
+	}
+}
+
+// A contract using hmac with no key configured: Check refuses it (start
+// fails), and should one arrive later (a reload) its events fail keeping
+// none of its data, rather than storing it in clear.
+func TestStageWithoutKey(t *testing.T) {
+	p, stage := newTestPipeline(t, &Secrets{Salt: testSecrets.Salt})
+	reg := contract.NewSet([]*contract.Contract{testContract(t, "user", `{"id": {"x-accord-pii": {"class": "confidential", "action": "hmac"}}}`)})
+	err := stage.Check(reg.Contracts())
+	if !errors.Is(err, ErrNoSecret) || !strings.Contains(err.Error(), "secrets/hmac.key") || !strings.Contains(err.Error(), "com.acme/user") {
+		t.Errorf("Check: %v; want ErrNoSecret naming the contract and the key file", err)
+	}
+	env := process(p, "selfdesc", event.Input{
+		SchemaKey: signupKey, Data: json.RawMessage(`{"email":"a@b.c","n":1}`),
+		Contexts: []event.Context{{Schema: userKey, Data: json.RawMessage(`{"id":"user-1"}`)}},
+		Raw:      []byte(`{"schema":"` + signupKey + `","data":{"email":"a@b.c","n":1},"contexts":[{"schema":"` + userKey + `","data":{"id":"user-1"}}]}`),
+	})
+	if env.Valid || string(env.Contexts[0].Data) != "null" || strings.Contains(env.Raw, "user-1") {
+		t.Errorf("valid=%v context %s raw %q; want failed, null, no user-1", env.Valid, env.Contexts[0].Data, env.Raw)
+	}
+}
+
+// Replay runs records through the stage again: what it made stays as it is.
+func TestStageTwiceChangesNothing(t *testing.T) {
+	p, _ := newTestPipeline(t, testSecrets)
+	in := event.Input{SchemaKey: signupKey, Data: json.RawMessage(`{"email":"a@b.c","n":1}`),
+		Contexts: []event.Context{{Schema: userKey, Data: json.RawMessage(`{"id":"user-1"}`)}}}
+	once := process(p, "selfdesc", in)
+	twice := process(p, "selfdesc", event.Input{SchemaKey: signupKey, Data: once.Payload, Contexts: once.Contexts})
+	if string(twice.Payload) != string(once.Payload) || string(twice.Contexts[0].Data) != string(once.Contexts[0].Data) {
+		t.Errorf("twice: %s %s; once: %s %s", twice.Payload, twice.Contexts[0].Data, once.Payload, once.Contexts[0].Data)
+	}
+}
+
+// Validation messages quote the value as sent; about a governed value they
+// are withheld in the record, about another they stay as they are.
+func TestStageWithholdsMessagesAboutGovernedValues(t *testing.T) {
+	reg := contract.NewSet([]*contract.Contract{
+		testContract(t, "mail", `{"email": {"type": "string", "format": "email", "x-accord-pii": {"class": "restricted", "action": "hash"}}, "url": {"type": "string", "format": "uri"}}`),
+	})
+	p := pipeline.New(reg, event.Collector{Name: "test"}, "default", NewStage(reg, testSecrets, DefaultOptions(), nil))
+	env := process(p, "selfdesc", event.Input{SchemaKey: "iglu:com.acme/mail/jsonschema/1-0-0", Data: json.RawMessage(`{"email":"alice-at-example","url":"not a url"}`)})
+	if env.Failure == nil || len(env.Failure.Messages) != 2 {
+		t.Fatalf("failure %+v, want two messages", env.Failure)
+	}
+	all, _ := json.Marshal(env.Failure)
+	if strings.Contains(string(all), "alice-at-example") || !strings.Contains(string(all), "not a url") || !strings.Contains(string(all), "withheld") {
+		t.Errorf("failure %s: want the email withheld, the url quoted", all)
+	}
+}
