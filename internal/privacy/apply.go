@@ -68,9 +68,13 @@ func (r *Rules) applyWith(a *applier, dst, data []byte) ([]byte, error) {
 	return dst, nil
 }
 
+// applier applies rules with one set of secrets; it keeps its hashes to
+// reuse them (the stage pools appliers). Not safe for concurrent use.
 type applier struct {
 	s   *Secrets
 	mac hash.Hash
+	sha hash.Hash
+	sum []byte
 }
 
 // value appends the value at data[i] as n governs it.
@@ -165,10 +169,16 @@ func (a *applier) transform(dst, v []byte, r Rule) []byte {
 		if isString && isPseudonym(text, hashPrefix) {
 			return append(dst, v...)
 		}
-		h := sha256.New()
-		h.Write(a.s.Salt)
-		h.Write([]byte(text))
-		return appendDigest(dst, hashPrefix, h.Sum(nil))
+		if a.sha == nil {
+			a.sha = sha256.New()
+		}
+		a.sha.Reset()
+		if a.s != nil {
+			a.sha.Write(a.s.Salt)
+		}
+		a.sha.Write([]byte(text))
+		a.sum = a.sha.Sum(a.sum[:0])
+		return appendDigest(dst, hashPrefix, a.sum)
 	case HMAC:
 		if isString && isPseudonym(text, hmacPrefix) {
 			return append(dst, v...)
@@ -183,7 +193,13 @@ func (a *applier) transform(dst, v []byte, r Rule) []byte {
 		}
 		a.mac.Reset()
 		a.mac.Write([]byte(text))
-		return appendDigest(dst, hmacPrefix+a.s.KeyID+":", a.mac.Sum(nil))
+		a.sum = a.mac.Sum(a.sum[:0])
+		dst = append(dst, '"')
+		dst = append(dst, hmacPrefix...)
+		dst = append(dst, a.s.KeyID...)
+		dst = append(dst, ':')
+		dst = hex.AppendEncode(dst, a.sum)
+		return append(dst, '"')
 	case Mask, Truncate:
 		if !isString && v[0] != '-' && (v[0] < '0' || v[0] > '9') || isString && text == Redacted {
 			return jsonscan.AppendString(dst, Redacted)

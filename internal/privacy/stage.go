@@ -32,6 +32,9 @@ type Stage struct {
 	// compiled caches each contract's rules by pointer: a contract is
 	// compiled once, and a reloaded one is a new pointer.
 	compiled sync.Map // *contract.Contract -> compiled
+	// appliers keeps appliers with their hashes: an HMAC's state costs
+	// allocations to build for every event.
+	appliers sync.Pool
 }
 
 type compiled struct {
@@ -130,7 +133,14 @@ func (s *Stage) event(resolver pipeline.Resolver, ev *pipeline.Event) {
 		return
 	}
 	env := &ev.Envelope
-	a := applier{s: &s.secrets}
+	// An applier is taken only for an event some rule governs: events of
+	// contracts without rules cost a cache lookup per contract, no more.
+	var a *applier
+	defer func() {
+		if a != nil {
+			s.appliers.Put(a)
+		}
+	}()
 	governed := false
 	var problem error
 	// apply returns data with c's rules applied. A contract whose rules
@@ -148,7 +158,12 @@ func (s *Stage) event(resolver pipeline.Resolver, ev *pipeline.Event) {
 			return data
 		}
 		governed = true
-		out, err := r.applyWith(&a, nil, data)
+		if a == nil {
+			if a, _ = s.appliers.Get().(*applier); a == nil {
+				a = &applier{s: &s.secrets}
+			}
+		}
+		out, err := r.applyWith(a, nil, data)
 		if err != nil {
 			problem = fmt.Errorf("contract %s: %w", c.URI, err)
 			return []byte("null")
@@ -177,9 +192,12 @@ func (s *Stage) event(resolver pipeline.Resolver, ev *pipeline.Event) {
 		ev.Fail(event.NewFailure(event.SchemaViolation, "the contract's privacy rules could not be applied, so its data was not kept: "+problem.Error()))
 	}
 	if governed && ev.Failed() {
+		if a == nil {
+			a = &applier{s: &s.secrets}
+		}
 		s.failedMessages(ev, resolver)
 		if env.Raw != "" {
-			s.failedRaw(&a, ev, resolver)
+			s.failedRaw(a, ev, resolver)
 		}
 	}
 }
