@@ -241,7 +241,7 @@ func (a *App) startDelivery(context.Context) error {
 	if err != nil {
 		return err
 	}
-	dcfg := delivery.Config{Spool: a.spool, DeadLetterDir: a.Config.Spool.DeadLetterDir, Logger: a.Log}
+	dcfg := delivery.Config{Spool: a.spool, DeadLetterDir: a.Config.Spool.DeadLetterDir, Logger: a.Log, MaxRequestBytes: MaxRequestBytes(a.Config.Server)}
 	if a.spool != nil {
 		dcfg.WaitForSinks = a.Config.Spool.Ack == config.AckSinks
 	}
@@ -365,4 +365,18 @@ func NewLogger(cfg config.Log) (*slog.Logger, error) {
 		return slog.New(redact.Handler(slog.NewJSONHandler(os.Stderr, opts))), nil
 	}
 	return slog.New(redact.Handler(slog.NewTextHandler(os.Stderr, opts))), nil
+}
+
+// perRecordAllowance is what annotation may add to one event's record
+// beyond the bytes the event came in: ids, times, the collector stamp, and
+// the source fields (each capped at server.max_source_field_bytes).
+const perRecordAllowance = 2048
+
+// MaxRequestBytes is the most one request's records may take encoded: four
+// times its largest body (a record keeps its data, and a failed one its raw
+// input too, escaped) plus, for each event it may carry, the annotation and
+// the four source fields. Delivery checks it while encoding, so a request
+// that would pass it is refused (413) after encoding no more than this.
+func MaxRequestBytes(o server.Options) int64 {
+	return 4*o.MaxBodyBytes + int64(o.MaxEventsPerRequest)*(perRecordAllowance+4*int64(o.MaxSourceFieldBytes))
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"github.com/accord-events/accord/internal/server"
 	"io"
 	"log/slog"
 	"net"
@@ -127,5 +128,14 @@ func TestServeStartsWithASinkDownAndStops(t *testing.T) {
 		t.Errorf("the port is still held after Run returned: %v", err)
 	} else {
 		ln.Close()
+	}
+}
+
+// docs/security.md gives the default bound on one request's encoded records
+// as about 7 MiB.
+func TestMaxRequestBytesDefault(t *testing.T) {
+	got := MaxRequestBytes(server.DefaultOptions())
+	if got < 6<<20+900<<10 || got > 7<<20 {
+		t.Errorf("MaxRequestBytes(defaults) = %d; docs/security.md says 7 MiB", got)
 	}
 }

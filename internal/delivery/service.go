@@ -35,6 +35,12 @@ type Config struct {
 	// DeadLetterDir holds one dead-letter file per sink.
 	DeadLetterDir string
 	Logger        *slog.Logger
+	// MaxRequestBytes bounds what one Deliver call's records may take
+	// encoded; 0 means no bound beyond the spool's own. Encoding stops as
+	// soon as it is passed, so an oversized request costs no more than the
+	// bound to find out. Without a spool it is checked where records are
+	// encoded (for two or more JSON sinks); the sinks bound the rest.
+	MaxRequestBytes int64
 }
 
 // ErrNotConnected is what a direct Deliver (no spool) returns while a sink
@@ -232,8 +238,15 @@ func (s *Service) Deliver(ctx context.Context, records []*event.Envelope) error 
 	}
 	buf := s.bufs.Get().(*encodeBuf)
 	defer s.bufs.Put(buf)
-	first, err := s.cfg.Spool.Append(ctx, buf.encode(records))
+	encoded, err := buf.encode(records, s.cfg.MaxRequestBytes)
 	if err != nil {
+		return err
+	}
+	first, err := s.cfg.Spool.Append(ctx, encoded)
+	if err != nil {
+		if errors.Is(err, spool.ErrTooLarge) {
+			return fmt.Errorf("append to spool: %w", TooLargeError{Err: err})
+		}
 		if errors.Is(err, spool.ErrFull) {
 			s.fullAt.Store(max(s.cfg.Spool.Stats().Bytes, 1))
 		}
@@ -256,14 +269,19 @@ func (s *Service) Deliver(ctx context.Context, records []*event.Envelope) error 
 }
 
 // encode encodes records into the buffer, one slice each, valid until the
-// buffer is used again.
-func (buf *encodeBuf) encode(records []*event.Envelope) [][]byte {
+// buffer is used again. With limit > 0 it stops with a TooLargeError as
+// soon as the encoding passes limit bytes, without encoding the rest.
+func (buf *encodeBuf) encode(records []*event.Envelope, limit int64) ([][]byte, error) {
 	// Encode every record into one buffer and cut it afterwards, since
 	// growing the buffer moves it.
 	data, ends := buf.data[:0], buf.ends[:0]
-	for _, r := range records {
+	for i, r := range records {
 		data = r.AppendJSON(data)
 		ends = append(ends, len(data))
+		if limit > 0 && int64(len(data)) > limit {
+			buf.data, buf.ends = data[:0], ends[:0]
+			return nil, TooLargeError{Err: fmt.Errorf("the first %d of the request's %d records take %d bytes encoded, over the limit of %d", i+1, len(records), len(data), limit)}
+		}
 	}
 	encoded, start := buf.records[:0], 0
 	for _, end := range ends {
@@ -271,8 +289,20 @@ func (buf *encodeBuf) encode(records []*event.Envelope) [][]byte {
 		start = end
 	}
 	buf.data, buf.ends, buf.records = data, ends, encoded
-	return encoded
+	return encoded, nil
 }
+
+// TooLargeError says a request's records can never be taken, however often
+// they are sent: encoded they are over Config.MaxRequestBytes, or too large
+// for the spool. Its TooLarge method lets the HTTP layer answer 413 without
+// importing delivery.
+type TooLargeError struct{ Err error }
+
+func (e TooLargeError) Error() string { return "records too large: " + e.Err.Error() }
+func (e TooLargeError) Unwrap() error { return e.Err }
+
+// TooLarge marks the error for callers that ask rather than import.
+func (TooLargeError) TooLarge() bool { return true }
 
 // deliverDirect writes records to every sink that wants them, in order.
 func (s *Service) deliverDirect(ctx context.Context, records []*event.Envelope) error {
@@ -286,7 +316,11 @@ func (s *Service) deliverDirect(ctx context.Context, records []*event.Envelope) 
 		// and forget the encoding after: the buffer is reused.
 		buf := s.bufs.Get().(*encodeBuf)
 		defer s.bufs.Put(buf)
-		for i, b := range buf.encode(records) {
+		encoded, err := buf.encode(records, s.cfg.MaxRequestBytes)
+		if err != nil {
+			return err
+		}
+		for i, b := range encoded {
 			records[i].JSON = b
 		}
 		defer func() {

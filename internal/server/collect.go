@@ -148,6 +148,17 @@ func (s *Server) collect(ep protocol.Endpoint) http.Handler {
 		}
 		records := s.pipeline.Process(preq, inputs)
 		if err := s.deliverer.Deliver(r.Context(), records); err != nil {
+			if isTooLarge(err) {
+				// Sending it again would not help: keep its first bytes,
+				// as for an oversized body, and say so.
+				raw := buf.Bytes()
+				if len(raw) > keptOfOversized {
+					raw = raw[:keptOfOversized]
+				}
+				s.reject(w, r, preq, protocol.Errorf(http.StatusRequestEntityTooLarge, event.SizeViolation,
+					"the request's events are too large to store together (%v); send fewer or smaller events per request", err), raw)
+				return
+			}
 			s.unavailable(w, r, err)
 			return
 		}
@@ -254,6 +265,14 @@ func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	s.log.Error("deliver records", "request_id", requestID(r), "err", err)
 	writeError(w, r, http.StatusServiceUnavailable, errorBody{Error: "the events could not be stored and were not accepted; send them again later"})
+}
+
+// isTooLarge reports whether err says the records can never be taken as
+// they are (too large together): an error in its chain has a TooLarge
+// method that returns true.
+func isTooLarge(err error) bool {
+	var tl interface{ TooLarge() bool }
+	return errors.As(err, &tl) && tl.TooLarge()
 }
 
 // isBackpressure reports whether err says the records could not be taken

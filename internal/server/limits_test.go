@@ -2,14 +2,21 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/pipeline"
 	"github.com/accord-events/accord/internal/protocol"
+	"github.com/accord-events/accord/internal/protocol/selfdesc"
 	"github.com/accord-events/accord/internal/server"
 )
 
@@ -147,5 +154,45 @@ func TestMalformedQueryRefused(t *testing.T) {
 	}
 	if w := do(srv.Handler(), http.MethodGet, "/hit?e=pv&url=%2Fa", nil); w.Code != http.StatusOK {
 		t.Errorf("a well-formed query: status %d %s", w.Code, w.Body)
+	}
+}
+
+// tooLargeDeliverer refuses any call of more than one record as too large,
+// as delivery does when a request's records pass their encoded bound.
+type tooLargeDeliverer struct{ recorder }
+
+type tooLargeErr struct{}
+
+func (tooLargeErr) Error() string  { return "records too large: over the limit" }
+func (tooLargeErr) TooLarge() bool { return true }
+
+func (d *tooLargeDeliverer) Deliver(ctx context.Context, records []*event.Envelope) error {
+	if len(records) > 1 {
+		return fmt.Errorf("deliver: %w", tooLargeErr{})
+	}
+	return d.recorder.Deliver(ctx, records)
+}
+
+// Records too large to store together are refused with 413 (not a 503 the
+// client would retry forever) and kept as one size_violation record holding
+// the body's first KiB.
+func TestRecordsTooLargeTogetherAre413(t *testing.T) {
+	contracts, problems, err := contract.LoadDir("../scaffold/template/contracts")
+	if err != nil || len(problems) > 0 {
+		t.Fatal(err, problems)
+	}
+	d := &tooLargeDeliverer{}
+	p := pipeline.New(contract.NewSet(contracts), event.Collector{Name: "accord"}, "default")
+	srv := server.New(server.DefaultOptions(), p, d, []protocol.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: protocol.Plain(selfdesc.Decode)}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	body := bytes.Repeat([]byte(pageView+"\n"), 40)
+	w := do(srv.Handler(), http.MethodPost, "/events", body, "Content-Type", "application/x-ndjson")
+	if w.Code != http.StatusRequestEntityTooLarge || w.Header().Get("Retry-After") != "" {
+		t.Fatalf("answer %d (Retry-After %q) %s; want 413 without Retry-After", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	if !strings.Contains(w.Body.String(), "too large to store together") {
+		t.Errorf("answer does not say why: %s", w.Body)
+	}
+	if len(d.records) != 1 || d.records[0].Failure == nil || d.records[0].Failure.Type != event.SizeViolation || len(d.records[0].Raw) != 1024 {
+		t.Fatalf("stored %d records, want one size_violation with the body's first KiB: %+v", len(d.records), d.records)
 	}
 }

@@ -213,10 +213,10 @@ func TestWriteStoresEveryColumn(t *testing.T) {
 		"attributes": `{"specversion":"1.0","source":"/shop"}`,
 		"source": `{"ip":"203.0.113.42","user_agent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0 Safari/537.36",` +
 			`"referer":"https://shop.example.com/cart","origin":"https://shop.example.com","path":"/com.acme/events"}`,
-		"identity":    `{"user_id":"user-981","anonymous_id":"anon-7f3e","network_user_id":"nuid-0c2d"}`,
-		"collector":   `{"name":"accord","version":"0.1.0","env":"test","host":"collector-1"}`,
-		"fingerprint": "5f0c2a9b7e1d4c38",
-		"replayed_at": nil,
+		"identity":          `{"user_id":"user-981","anonymous_id":"anon-7f3e","network_user_id":"nuid-0c2d"}`,
+		"collector":         `{"name":"accord","version":"0.1.0","env":"test","host":"collector-1"}`,
+		"fingerprint":       "5f0c2a9b7e1d4c38",
+		"replayed_at":       nil,
 		"original_event_id": nil,
 	}
 	with := func(base map[string]any, changes map[string]any) map[string]any {
