@@ -289,3 +289,26 @@ func (c *collector) protocolCounts() map[string]uint64 {
 	}
 	return st.Protocols
 }
+
+// httpDo sends one request with the given headers (name, value, ...) and
+// returns the answer's status, headers and body.
+func httpDo(t *testing.T, method, url string, body []byte, headers ...string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, string(b)
+}

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/base64"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -14,23 +13,7 @@ import (
 // status, headers and body.
 func adminDo(t *testing.T, method, url string, headers ...string) (int, http.Header, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, string(b)
+	return httpDo(t, method, url, nil, headers...)
 }
 
 // noCORS fails when h carries any CORS header.

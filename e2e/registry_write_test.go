@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,23 +13,8 @@ import (
 // collector and returns the status and the body.
 func rwRequest(t *testing.T, c *collector, method, path string, body []byte, headers ...string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, c.URL+path, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, strings.TrimSpace(string(b))
+	status, _, answer := httpDo(t, method, c.URL+path, body, headers...)
+	return status, strings.TrimSpace(answer)
 }
 
 // rwUser is the project's user contract at version with its plan enum
