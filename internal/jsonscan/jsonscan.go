@@ -227,6 +227,10 @@ type memberNames struct {
 	// escaped is set once a name with an escape was seen: names are then
 	// compared by their text, not their bytes.
 	escaped bool
+	// seen has one bit set per name recorded, chosen by nameBit: a name
+	// whose bit is clear cannot equal an earlier name byte for byte, which
+	// spares most comparisons in the usual object of distinct plain names.
+	seen uint64
 	large   map[string]struct{}
 }
 
@@ -244,7 +248,10 @@ func (m *memberNames) repeated(b []byte, ks, ke int) bool {
 	}
 	esc := HasEscape(lit)
 	m.escaped = m.escaped || esc
-	for k := 0; k < m.n; k++ {
+	bit := nameBit(lit)
+	maybe := m.seen&bit != 0
+	m.seen |= bit
+	for k := 0; k < m.n && (maybe || m.escaped); k++ {
 		prev := b[m.small[k].ks:m.small[k].ke]
 		if bytes.Equal(prev, lit) {
 			return true
@@ -264,6 +271,14 @@ func (m *memberNames) repeated(b []byte, ks, ke int) bool {
 	}
 	m.large[UnquoteBytes(lit)] = struct{}{}
 	return false
+}
+
+// nameBit picks one of 64 bits for a name literal (quotes included) from
+// its length and its first and last characters: equal literals get equal
+// bits.
+func nameBit(lit []byte) uint64 {
+	h := uint(len(lit))*31 + uint(lit[1])*7 + uint(lit[len(lit)-2])
+	return 1 << (h & 63)
 }
 
 // Array walks the array that starts at b[i] ('['). For each element it calls

@@ -167,6 +167,11 @@ func TooManyEvents(n, max int) *Error {
 // AsError returns err as an *Error when it is one (a decoder's callback
 // stopped a walk with it), and nil otherwise.
 func AsError(err error) *Error {
+	if err == nil {
+		// Before perr, which escapes to the heap: the common path (no
+		// error) allocates nothing.
+		return nil
+	}
 	var perr *Error
 	if errors.As(err, &perr) {
 		return perr
