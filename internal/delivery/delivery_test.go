@@ -703,36 +703,27 @@ func TestJSONOnlySinksGetTheEncodedRecords(t *testing.T) {
 // and nothing of it reaches the spool. (Without a spool, records are
 // encoded only for two or more JSON sinks, and the bound is checked there.)
 func TestDeliverRefusesRecordsOverTheRequestBound(t *testing.T) {
-	for _, spooled := range []bool{true} {
-		t.Run(fmt.Sprintf("spool=%v", spooled), func(t *testing.T) {
-			cfg := Config{MaxRequestBytes: 2000}
-			if spooled {
-				cfg.Spool = testSpool(t, t.TempDir(), 1<<20)
-			}
-			a, b := &recordingSink{}, &recordingSink{}
-			svc := start(t, cfg, Target{Name: "a", Records: sink.All, Sink: a, Options: fastOptions()}, Target{Name: "b", Records: sink.All, Sink: b, Options: fastOptions()})
-			err := svc.Deliver(context.Background(), records("big", 100))
-			var tl interface{ TooLarge() bool }
-			if !errors.As(err, &tl) || !tl.TooLarge() {
-				t.Fatalf("Deliver of 100 records over 2000 bytes: %v; want a too-large error", err)
-			}
-			if !strings.Contains(err.Error(), "over the limit of 2000") {
-				t.Errorf("error does not say the limit: %v", err)
-			}
-			if err := svc.Deliver(context.Background(), records("small", 3)); err != nil {
-				t.Fatalf("Deliver of 3 small records: %v", err)
-			}
-			if spooled {
-				if st := cfg.Spool.Stats(); st.Records > 3 {
-					t.Fatalf("the spool holds %d records; want only the 3 small ones", st.Records)
-				}
-			}
-			check.Eventually(t, 5*time.Second, "the small records delivered", func() bool { return len(a.ids()) == 3 })
-			for _, id := range a.ids() {
-				if strings.HasPrefix(id, "big") {
-					t.Fatalf("a record of the refused request reached the sink: %v", a.ids())
-				}
-			}
-		})
+	cfg := Config{MaxRequestBytes: 2000, Spool: testSpool(t, t.TempDir(), 1<<20)}
+	a := &recordingSink{}
+	svc := start(t, cfg, Target{Name: "a", Records: sink.All, Sink: a, Options: fastOptions()})
+	err := svc.Deliver(context.Background(), records("big", 100))
+	var tl interface{ TooLarge() bool }
+	if !errors.As(err, &tl) || !tl.TooLarge() {
+		t.Fatalf("Deliver of 100 records over 2000 bytes: %v; want a too-large error", err)
+	}
+	if !strings.Contains(err.Error(), "over the limit of 2000") {
+		t.Errorf("error does not say the limit: %v", err)
+	}
+	if err := svc.Deliver(context.Background(), records("small", 3)); err != nil {
+		t.Fatalf("Deliver of 3 small records: %v", err)
+	}
+	if st := cfg.Spool.Stats(); st.Records > 3 {
+		t.Fatalf("the spool holds %d records; want only the 3 small ones", st.Records)
+	}
+	check.Eventually(t, 5*time.Second, "the small records delivered", func() bool { return len(a.ids()) == 3 })
+	for _, id := range a.ids() {
+		if strings.HasPrefix(id, "big") {
+			t.Fatalf("a record of the refused request reached the sink: %v", a.ids())
+		}
 	}
 }

@@ -230,8 +230,8 @@ type memberNames struct {
 	// seen has one bit set per name recorded, chosen by nameBit: a name
 	// whose bit is clear cannot equal an earlier name byte for byte, which
 	// spares most comparisons in the usual object of distinct plain names.
-	seen uint64
-	large   map[string]struct{}
+	seen  uint64
+	large map[string]struct{}
 }
 
 // repeated records the name b[ks:ke] (a valid string literal) and reports
