@@ -37,6 +37,7 @@ import (
 	"github.com/accord-events/accord/internal/sink"
 	"github.com/accord-events/accord/internal/sink/file"
 	"github.com/accord-events/accord/internal/sink/httpsink"
+	"github.com/accord-events/accord/internal/sink/postgres"
 	"github.com/accord-events/accord/internal/sink/sqlite"
 	"github.com/accord-events/accord/internal/sink/stdout"
 	"github.com/accord-events/accord/internal/spool"
@@ -44,7 +45,7 @@ import (
 
 // SinkTypes is every sink type Accord ships. A new sink is one line here.
 func SinkTypes() *sink.Types {
-	return sink.NewTypes(sqlite.Type(), file.Type(), stdout.Type(), httpsink.Type())
+	return sink.NewTypes(sqlite.Type(), postgres.Type(), file.Type(), stdout.Type(), httpsink.Type())
 }
 
 // ProtocolTypes is every input protocol Accord ships, in the order of their

@@ -1,0 +1,68 @@
+package postgres
+
+import (
+	"strings"
+
+	"github.com/accord-events/accord/internal/sink/tables"
+)
+
+// typedInsert is the statement that inserts a batch's good records of t's
+// contract MODEL from the staging table into t. PostgreSQL computes every
+// typed column from the staged event data, so a value the column cannot
+// hold fails with its own error. The event data and contexts are parsed
+// once per row (the subquery), not once per column.
+func typedInsert(t *tables.Table) string {
+	parts := strings.SplitN(t.Contract, "/", 3)
+	names := make([]string, len(t.Columns))
+	exprs := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		names[i] = quoteIdent(c.Name)
+		exprs[i] = valueExpr(c)
+	}
+	return "INSERT INTO " + quoteIdent(t.Name) + " (" + strings.Join(names, ", ") + ") SELECT " + strings.Join(exprs, ", ") +
+		" FROM (SELECT s.*, s.payload::jsonb AS accord_data, s.contexts::jsonb AS accord_contexts FROM " + stagingTable + " s" +
+		" WHERE s.valid AND s.vendor = " + quoteLiteral(parts[0]) + " AND s.name = " + quoteLiteral(parts[1]) +
+		" AND split_part(s.version, '-', 1) = " + quoteLiteral(parts[2]) + ") x ON CONFLICT (event_id) DO NOTHING"
+}
+
+// valueExpr is the SQL expression of c's value in a row of the subquery.
+func valueExpr(c tables.Column) string {
+	switch {
+	case c.Source.Envelope != "":
+		e := "x." + quoteIdent(c.Source.Envelope)
+		if c.Kind == tables.JSON {
+			return e + "::jsonb"
+		}
+		return e
+	case c.Source.Context != "":
+		parts := strings.SplitN(c.Source.Context, "/", 3)
+		prefix := parts[0] + "/" + parts[1] + "/jsonschema/" + parts[2] + "-"
+		return "(SELECT jsonb_agg(e->'data') FROM jsonb_array_elements(x.accord_contexts) e WHERE e->>'schema' ^@ " +
+			quoteLiteral("iglu:"+prefix) + " OR e->>'schema' ^@ " + quoteLiteral(prefix) + ")"
+	}
+	path := make([]string, len(c.Source.Path))
+	for i, p := range c.Source.Path {
+		path[i] = quoteLiteral(p)
+	}
+	arr := "ARRAY[" + strings.Join(path, ", ") + "]::text[]"
+	value := "NULLIF(x.accord_data #> " + arr + ", 'null'::jsonb)"
+	text := "(x.accord_data #>> " + arr + ")"
+	switch c.Kind {
+	case tables.Text:
+		return text
+	case tables.BigInt:
+		// Through numeric: JSON allows 2.0 for an integer.
+		return "(" + value + ")::numeric::bigint"
+	case tables.Double:
+		return "(" + value + ")::double precision"
+	case tables.Bool:
+		return "(" + value + ")::boolean"
+	case tables.Timestamp:
+		return text + "::timestamp with time zone"
+	case tables.Date:
+		return text + "::date"
+	case tables.UUID:
+		return text + "::uuid"
+	}
+	return value
+}

@@ -1,0 +1,226 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/accord-events/accord/internal/contract"
+	"github.com/accord-events/accord/internal/sink/tables"
+)
+
+// migrationsTable records every DDL statement the sink or `accord tables
+// apply` ran, with the contract and version it was for.
+const migrationsTable = "accord_migrations"
+
+// lockKey is the advisory lock every DDL transaction of one schema holds,
+// so that two collectors starting against one database take turns: the
+// second reads the catalog after the first committed, and finds nothing to
+// do.
+func lockKey(schema string) string {
+	return "SELECT pg_advisory_xact_lock(hashtext(" + quoteLiteral("accord tables "+schema) + "))"
+}
+
+// Migration is a plan for one schema: the statements that bring its raw
+// table, its migrations table and its typed tables up to the contracts.
+type Migration struct {
+	Steps []tables.Step
+	// Bound are the typed tables as they are once the steps ran, by
+	// contract ("vendor/name/MODEL").
+	Bound map[string]*tables.Table
+}
+
+// Want is one typed table the plan brings up to date: a contract version
+// and the context contracts ("vendor/name/MODEL") whose columns it needs.
+type Want struct {
+	Contract *contract.Contract
+	Contexts []string
+}
+
+// planner reads a schema's catalog and plans against it, inside the
+// transaction tx.
+type planner struct {
+	tx     pgx.Tx
+	schema string
+	raw    string
+	model  tables.Options
+}
+
+// plan plans the sink's own tables, then each wanted typed table; a typed
+// table wanted twice (two versions of a MODEL) is planned against the
+// catalog as the first plan leaves it.
+func (p *planner) plan(ctx context.Context, wants []Want) (*Migration, error) {
+	live, err := p.catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := &Migration{Bound: map[string]*tables.Table{}}
+	for _, own := range p.ownTables() {
+		if _, ok := live[own.Name]; !ok {
+			m.Steps = append(m.Steps, own.steps...)
+		}
+	}
+	d := Dialect{}
+	for _, w := range wants {
+		want, err := tables.FromContract(d, w.Contract, w.Contexts, p.model)
+		if errors.Is(err, tables.ErrNotObject) {
+			continue // its records stay in the raw table
+		}
+		if err != nil {
+			return nil, err
+		}
+		steps, bound := tables.Plan(d, want, live[want.Name])
+		m.Steps = append(m.Steps, steps...)
+		if prev := m.Bound[bound.Contract]; prev != nil {
+			bound = merge(prev, bound)
+		}
+		m.Bound[bound.Contract] = bound
+		live[want.Name] = after(live[want.Name], bound)
+	}
+	return m, nil
+}
+
+// merge returns the columns of a and b, each source once, b's binding
+// winning: the typed table as two versions of a MODEL see it.
+func merge(a, b *tables.Table) *tables.Table {
+	out := *b
+	seen := map[string]bool{}
+	for _, c := range b.Columns {
+		seen[sourceKey(c.Source)] = true
+	}
+	out.Columns = append([]tables.Column(nil), b.Columns...)
+	for _, c := range a.Columns {
+		if !seen[sourceKey(c.Source)] {
+			out.Columns = append(out.Columns, c)
+		}
+	}
+	return &out
+}
+
+func sourceKey(s tables.Source) string {
+	switch {
+	case s.Envelope != "":
+		return "e:" + s.Envelope
+	case s.Context != "":
+		return "c:" + s.Context
+	}
+	return "p:" + strings.Join(s.Path, "\x00")
+}
+
+// after is live as it is once bound's columns exist.
+func after(live *tables.Live, bound *tables.Table) *tables.Live {
+	out := &tables.Live{Name: bound.Name, Columns: map[string]tables.LiveColumn{}}
+	if live != nil {
+		for n, c := range live.Columns {
+			out.Columns[n] = c
+		}
+	}
+	d := Dialect{}
+	for _, c := range bound.Columns {
+		lc, ok := out.Columns[c.Name]
+		if !ok || (c.Nullable && !lc.Nullable) {
+			out.Columns[c.Name] = tables.LiveColumn{Type: d.ColumnType(c.Kind), Nullable: c.Nullable || ok}
+		}
+	}
+	return out
+}
+
+// ownTable is one of the sink's own tables and the statements creating it.
+type ownTable struct {
+	Name  string
+	steps []tables.Step
+}
+
+func (p *planner) ownTables() []ownTable {
+	own := func(name string, stmts ...string) ownTable {
+		t := ownTable{Name: name}
+		for _, s := range stmts {
+			t.steps = append(t.steps, tables.Step{Table: name, Statement: s})
+		}
+		return t
+	}
+	return []ownTable{
+		own(migrationsTable,
+			"CREATE TABLE "+quoteIdent(migrationsTable)+" (id bigserial PRIMARY KEY, contract text NOT NULL, version text NOT NULL, statement text NOT NULL, applied_at timestamp with time zone NOT NULL DEFAULT now())",
+			"COMMENT ON TABLE "+quoteIdent(migrationsTable)+" IS "+quoteLiteral("Every DDL statement Accord ran in this schema, with the contract and version it was for")),
+		own(p.raw, rawTableDDL(p.raw)...),
+	}
+}
+
+// catalog reads the schema's tables and columns, as they are now.
+func (p *planner) catalog(ctx context.Context) (map[string]*tables.Live, error) {
+	rows, err := p.tx.Query(ctx, `SELECT c.table_name, c.column_name, c.data_type, c.is_nullable = 'YES'
+		FROM information_schema.columns c JOIN information_schema.tables t
+		  ON t.table_schema = c.table_schema AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE'
+		WHERE c.table_schema = $1`, p.schema)
+	if err != nil {
+		return nil, fmt.Errorf("read the catalog of schema %s: %w", p.schema, err)
+	}
+	defer rows.Close()
+	live := map[string]*tables.Live{}
+	for rows.Next() {
+		var table, column, typ string
+		var nullable bool
+		if err := rows.Scan(&table, &column, &typ, &nullable); err != nil {
+			return nil, fmt.Errorf("read the catalog of schema %s: %w", p.schema, err)
+		}
+		t := live[table]
+		if t == nil {
+			t = &tables.Live{Name: table, Columns: map[string]tables.LiveColumn{}}
+			live[table] = t
+		}
+		t.Columns[column] = tables.LiveColumn{Type: typ, Nullable: nullable}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read the catalog of schema %s: %w", p.schema, err)
+	}
+	return live, nil
+}
+
+// apply runs the steps in tx and records each in the migrations table.
+func apply(ctx context.Context, tx pgx.Tx, steps []tables.Step) error {
+	for _, s := range steps {
+		if _, err := tx.Exec(ctx, s.Statement); err != nil {
+			return fmt.Errorf("run %q: %w", s.Statement, err)
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO "+quoteIdent(migrationsTable)+" (contract, version, statement) VALUES ($1, $2, $3)",
+			s.Contract, s.Version, s.Statement); err != nil {
+			return fmt.Errorf("record migration: %w", err)
+		}
+	}
+	return nil
+}
+
+// beginDDL starts a DDL transaction on schema: takes the advisory lock,
+// and creates the schema when missing. Whether it exists is read with a
+// query, not CREATE SCHEMA IF NOT EXISTS: an advisory lock does not make
+// the session see catalog changes committed while it waited, so IF NOT
+// EXISTS could miss a schema another collector just created and fail.
+func beginDDL(ctx context.Context, conn interface {
+	Begin(context.Context) (pgx.Tx, error)
+}, schema string) (pgx.Tx, error) {
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	fail := func(err error) (pgx.Tx, error) {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("prepare schema %s: %w", schema, err)
+	}
+	if _, err := tx.Exec(ctx, lockKey(schema)); err != nil {
+		return fail(err)
+	}
+	var exists bool
+	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema).Scan(&exists); err != nil {
+		return fail(err)
+	}
+	if !exists {
+		if _, err := tx.Exec(ctx, "CREATE SCHEMA "+quoteIdent(schema)); err != nil {
+			return fail(err)
+		}
+	}
+	return tx, nil
+}

@@ -1,0 +1,510 @@
+// Package postgres is the PostgreSQL sink: every record in a raw table
+// (envelope columns, event data and contexts as json, failure detail for
+// failed records), and each good record also in the typed table of its
+// contract MODEL, derived from the contract (internal/sink/tables) and
+// migrated as contracts evolve.
+//
+// A batch is copied (COPY) into a temporary staging table, then inserted
+// from there into the raw table and each typed table with ON CONFLICT
+// (event_id) DO NOTHING, all in one transaction: a batch delivered twice is
+// stored once. The typed columns are computed by PostgreSQL from the
+// staged event data, so a value a column cannot hold fails with the
+// database's own error; that error is permanent, and delivery halves the
+// batch until the record is alone and sends it to the dead letter.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/accord-events/accord/internal/contract"
+	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/redact"
+	"github.com/accord-events/accord/internal/sink"
+	"github.com/accord-events/accord/internal/sink/columns"
+	"github.com/accord-events/accord/internal/sink/tables"
+)
+
+// Type returns the postgres sink type.
+func Type() sink.Type {
+	return sink.Type{
+		Name: "postgres",
+		Doc:  "Stores every record in a raw PostgreSQL table and each good one in a typed table per contract, created and migrated from the contracts.",
+		NewOptions: func() sink.Options {
+			return NewOptions()
+		},
+		New: func(opts sink.Options, deps sink.Deps) (sink.Sink, error) {
+			o, ok := opts.(*Options)
+			if !ok {
+				return nil, fmt.Errorf("new postgres sink: options are %T, not *postgres.Options", opts)
+			}
+			return New(*o, deps)
+		},
+		ReadFailed: func(ctx context.Context, opts sink.Options, q sink.FailedQuery, fn func(*event.Envelope) error) error {
+			o, ok := opts.(*Options)
+			if !ok {
+				return fmt.Errorf("read postgres sink: options are %T, not *postgres.Options", opts)
+			}
+			return ReadFailed(ctx, *o, q, fn)
+		},
+	}
+}
+
+// Sink writes records to PostgreSQL. It is safe for concurrent use.
+type Sink struct {
+	opts      Options
+	logger    *slog.Logger
+	contracts sink.Contracts
+
+	// mu is held shared by every Write and Connect and exclusively by
+	// Close, which so waits for writes in flight.
+	mu     sync.RWMutex
+	pool   *pgxpool.Pool
+	closed bool
+
+	// tablesMu guards typed and serialises planning. It is taken inside mu.
+	tablesMu sync.Mutex
+	typed    map[string]*typed
+	// changed is closed when the contracts change: every typed table is
+	// planned again before its next write.
+	changed <-chan struct{}
+}
+
+// typed is what the sink knows of one typed table: the versions and
+// contexts it was planned for, and the columns it writes.
+type typed struct {
+	versions map[string]bool
+	contexts map[string]bool
+	table    *tables.Table
+	insert   string
+}
+
+// New returns a sink for the options; it connects to nothing until Connect.
+func New(opts Options, deps sink.Deps) (*Sink, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	logger := deps.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Sink{opts: opts, logger: logger, contracts: deps.Contracts, typed: map[string]*typed{}}, nil
+}
+
+// Connect opens the connection pool, and creates or migrates the sink's
+// tables: its raw table and migrations table always, and with tables: auto
+// the typed table of every contract the collector lists.
+func (s *Sink) Connect(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("connect postgres sink: sink is closed")
+	}
+	if s.pool != nil {
+		return nil
+	}
+	pool, err := openPool(ctx, s.opts)
+	if err != nil {
+		return err
+	}
+	var wants []Want
+	if s.opts.Tables == TablesAuto {
+		wants = listed(s.contracts)
+	}
+	changed := s.changedChan()
+	if err := migrate(ctx, pool, s.opts, wants, s.opts.Tables != TablesAuto); err != nil {
+		pool.Close()
+		return err
+	}
+	s.pool, s.changed = pool, changed
+	return nil
+}
+
+func (s *Sink) changedChan() <-chan struct{} {
+	if s.contracts == nil {
+		return nil
+	}
+	return s.contracts.Changed()
+}
+
+// builtinSource starts the Source of the contracts built into Accord (the
+// Snowplow contexts): they get a typed table when their first event comes,
+// not at every start.
+const builtinSource = "snowplow:"
+
+// listed is every contract the collector lists, for planning at Connect;
+// nil when the contracts cannot be listed.
+func listed(cs sink.Contracts) []Want {
+	l, ok := cs.(interface{ Contracts() []*contract.Contract })
+	if !ok {
+		return nil
+	}
+	var wants []Want
+	for _, c := range l.Contracts() {
+		if !strings.HasPrefix(c.Source, builtinSource) {
+			wants = append(wants, Want{Contract: c})
+		}
+	}
+	return wants
+}
+
+// openPool opens a pool whose sessions use the schema and lock timeout,
+// and have the staging table.
+func openPool(ctx context.Context, opts Options) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(opts.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("connect postgres sink: %s", redact.Error(err))
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = opts.Schema
+	cfg.ConnConfig.RuntimeParams["lock_timeout"] = strconv.FormatInt(opts.LockTimeout.Milliseconds(), 10)
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		_, err := c.Exec(ctx, stagingDDL())
+		return err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect postgres sink: %s", redact.Error(err))
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect postgres sink to %s: %s", redact.String(opts.DSN), redact.Error(err))
+	}
+	return pool, nil
+}
+
+// migrate plans the schema against wants and, unless planOnly, applies the
+// plan, under the schema's advisory lock. With planOnly it still creates
+// the sink's own tables (the raw table is not derived from contracts).
+func migrate(ctx context.Context, pool *pgxpool.Pool, opts Options, wants []Want, planOnly bool) error {
+	tx, err := beginDDL(ctx, pool, opts.Schema)
+	if err != nil {
+		return fmt.Errorf("connect postgres sink: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	p := &planner{tx: tx, schema: opts.Schema, raw: opts.RawTable, model: opts.model()}
+	if planOnly {
+		wants = nil
+	}
+	m, err := p.plan(ctx, wants)
+	if err != nil {
+		return err
+	}
+	if err := apply(ctx, tx, m.Steps); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit migration: %w", err)
+	}
+	return nil
+}
+
+// OutOfDateError is a write that needs a typed table migrated while the
+// sink is plan-only. It is transient: the write succeeds once someone runs
+// `accord tables apply`.
+type OutOfDateError struct {
+	Table string
+	Steps []tables.Step
+}
+
+func (e *OutOfDateError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "typed table %s is out of date and tables is plan-only: run `accord tables apply` (accord tables plan shows it); the plan is:", e.Table)
+	for _, s := range e.Steps {
+		b.WriteString("\n  " + s.Statement + ";")
+	}
+	return b.String()
+}
+
+// group is the good records of one contract MODEL in a batch.
+type group struct {
+	versions map[string]*contract.Contract
+	contexts map[string]bool
+}
+
+// Write stores records in one transaction: all of them in the raw table,
+// good ones also in their typed tables; either all of it is stored or none.
+func (s *Sink) Write(ctx context.Context, records []*event.Envelope) error {
+	if len(records) == 0 {
+		return nil
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return errors.New("write to postgres sink: sink is closed")
+	}
+	if s.pool == nil {
+		return errors.New("write to postgres sink: not connected")
+	}
+	inserts, err := s.typedInserts(ctx, records)
+	if err != nil {
+		return err
+	}
+	if err := s.write(ctx, records, inserts); err != nil {
+		return classify(err)
+	}
+	return nil
+}
+
+// typedInserts returns the INSERT statements of the typed tables records
+// need, planning (and, with tables: auto, migrating) those not known yet.
+func (s *Sink) typedInserts(ctx context.Context, records []*event.Envelope) ([]string, error) {
+	if s.opts.Tables == TablesOff || s.contracts == nil {
+		return nil, nil
+	}
+	groups := map[string]*group{}
+	for _, r := range records {
+		if !r.Valid || r.Vendor == "" {
+			continue
+		}
+		model, _, _ := strings.Cut(r.Version, "-")
+		key := r.Vendor + "/" + r.Name + "/" + model
+		g := groups[key]
+		if g == nil {
+			g = &group{versions: map[string]*contract.Contract{}, contexts: map[string]bool{}}
+			groups[key] = g
+		}
+		if _, ok := g.versions[r.Version]; !ok {
+			c, err := s.contracts.Resolve(r.Schema)
+			if err != nil {
+				// Validated a moment ago; gone since (a registry delete).
+				// The record stays in the raw table.
+				s.logger.Warn("postgres sink: contract of a good record no longer resolves; the record goes to the raw table only", "schema", r.Schema, "err", err)
+				c = nil
+			}
+			g.versions[r.Version] = c
+		}
+		for _, cx := range r.Contexts {
+			if k, ok := tables.ContextKey(cx.Schema); ok {
+				g.contexts[k] = true
+			}
+		}
+	}
+	if len(groups) == 0 {
+		return nil, nil
+	}
+	s.tablesMu.Lock()
+	defer s.tablesMu.Unlock()
+	select {
+	case <-s.changed:
+		// The contracts changed: plan every table again.
+		clear(s.typed)
+		s.changed = s.changedChan()
+	default:
+	}
+	var wants []Want
+	for key, g := range groups {
+		t := s.typed[key]
+		for v, c := range g.versions {
+			if c == nil {
+				continue
+			}
+			newContexts := t == nil || !t.versions[v]
+			for cx := range g.contexts {
+				if t == nil || !t.contexts[cx] {
+					newContexts = true
+				}
+			}
+			if newContexts {
+				wants = append(wants, Want{Contract: c, Contexts: contextsOf(t, g)})
+			}
+		}
+	}
+	if len(wants) > 0 {
+		if err := s.plan(ctx, wants, groups); err != nil {
+			return nil, err
+		}
+	}
+	var inserts []string
+	for key := range groups {
+		if t := s.typed[key]; t != nil {
+			inserts = append(inserts, t.insert)
+		}
+	}
+	return inserts, nil
+}
+
+// contextsOf is every context t was planned for and g carries.
+func contextsOf(t *typed, g *group) []string {
+	var out []string
+	if t != nil {
+		for cx := range t.contexts {
+			out = append(out, cx)
+		}
+	}
+	for cx := range g.contexts {
+		if t == nil || !t.contexts[cx] {
+			out = append(out, cx)
+		}
+	}
+	return out
+}
+
+// plan plans wants against the live catalog and, with tables: auto,
+// applies the plan; it then knows the typed tables' columns.
+func (s *Sink) plan(ctx context.Context, wants []Want, groups map[string]*group) error {
+	tx, err := beginDDL(ctx, s.pool, s.opts.Schema)
+	if err != nil {
+		return fmt.Errorf("plan typed tables: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	p := &planner{tx: tx, schema: s.opts.Schema, raw: s.opts.RawTable, model: s.opts.model()}
+	m, err := p.plan(ctx, wants)
+	if err != nil {
+		return fmt.Errorf("plan typed tables: %w", err)
+	}
+	if len(m.Steps) > 0 {
+		if s.opts.Tables == TablesPlanOnly {
+			return &OutOfDateError{Table: m.Steps[0].Table, Steps: m.Steps}
+		}
+		if err := apply(ctx, tx, m.Steps); err != nil {
+			return fmt.Errorf("migrate typed tables: %w", err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			return fmt.Errorf("commit migration: %w", err)
+		}
+		for _, st := range m.Steps {
+			s.logger.Info("postgres sink: migrated", "table", st.Table, "contract", st.Contract, "version", st.Version, "statement", st.Statement)
+		}
+	}
+	for key, bound := range m.Bound {
+		t := s.typed[key]
+		if t == nil {
+			t = &typed{versions: map[string]bool{}, contexts: map[string]bool{}}
+			s.typed[key] = t
+		} else {
+			bound = merge(t.table, bound)
+		}
+		t.table = bound
+		t.insert = typedInsert(bound)
+		if g := groups[key]; g != nil {
+			for v, c := range g.versions {
+				if c != nil {
+					t.versions[v] = true
+				}
+			}
+			for cx := range g.contexts {
+				t.contexts[cx] = true
+			}
+		}
+	}
+	return nil
+}
+
+// write copies records into the staging table and inserts them from there.
+func (s *Sink) write(ctx context.Context, records []*event.Envelope, inserts []string) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("write to postgres sink: %w", err)
+	}
+	defer conn.Release()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("write to postgres sink: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	cols := rawColumns()
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.Name
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{stagingTable}, names, &rowSource{records: records, cols: cols}); err != nil {
+		return fmt.Errorf("write to postgres sink: copy: %w", err)
+	}
+	list := columnList(cols)
+	if _, err := tx.Exec(ctx, "INSERT INTO "+quoteIdent(s.opts.RawTable)+" ("+list+") SELECT "+list+" FROM "+stagingTable+" ON CONFLICT (event_id) DO NOTHING"); err != nil {
+		return fmt.Errorf("write to postgres sink: insert into %s: %w", s.opts.RawTable, err)
+	}
+	for _, q := range inserts {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return fmt.Errorf("write to postgres sink: %w", err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("write to postgres sink: commit: %w", err)
+	}
+	return nil
+}
+
+// classify marks an error PostgreSQL raised about the records themselves
+// (a value a column cannot hold: data exceptions, class 22; a constraint
+// the row breaks, class 23) permanent, so that delivery finds the record
+// and dead-letters it. Everything else (the server down, a lock timeout, a
+// plan-only table out of date) is transient.
+func classify(err error) error {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && (strings.HasPrefix(pg.Code, "22") || strings.HasPrefix(pg.Code, "23")) {
+		return &sink.PermanentError{Err: err}
+	}
+	return err
+}
+
+// Close waits for writes in flight and closes the pool. A Write after it
+// fails.
+func (s *Sink) Close(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.pool != nil {
+		done := make(chan struct{})
+		go func() { s.pool.Close(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return fmt.Errorf("close postgres sink: %w", ctx.Err())
+		}
+		s.pool = nil
+	}
+	return nil
+}
+
+// rowSource feeds records to COPY, one row of raw columns each.
+type rowSource struct {
+	records []*event.Envelope
+	cols    []columns.Column
+	i       int
+	values  []columns.Value
+	row     []any
+	buf     []byte
+}
+
+func (r *rowSource) Next() bool {
+	r.i++
+	return r.i <= len(r.records)
+}
+
+func (r *rowSource) Values() ([]any, error) {
+	// A fresh buffer per row: COPY may hold the values of several rows.
+	r.values, r.buf = columns.Append(r.values[:0], nil, r.cols, r.records[r.i-1])
+	r.row = make([]any, len(r.values))
+	for i, v := range r.values {
+		switch {
+		case v.Null:
+			r.row[i] = nil
+		case r.cols[i].Type == columns.Bool:
+			r.row[i] = v.Bool
+		case r.cols[i].Type == columns.Time:
+			r.row[i] = v.Time
+		case r.cols[i].Type == columns.JSON:
+			r.row[i] = string(v.JSON)
+		default:
+			r.row[i] = v.Text
+		}
+	}
+	return r.row, nil
+}
+
+func (r *rowSource) Err() error { return nil }
+
+var _ sink.Sink = (*Sink)(nil)

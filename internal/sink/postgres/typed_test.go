@@ -1,0 +1,256 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/accord-events/accord/internal/contract"
+	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/sink"
+)
+
+func compileContract(t *testing.T, key, body string) *contract.Contract {
+	t.Helper()
+	k, err := contract.ParseKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := fmt.Sprintf(`{"$schema": "http://iglucentral.com/schemas/com.snowplowanalytics.self-desc/schema/jsonschema/1-0-0#",
+		"self": {"vendor": %q, "name": %q, "format": "jsonschema", "version": %q}, %s}`, k.Vendor, k.Name, k.Version.String(), body)
+	c, err := contract.Compile([]byte(doc), k, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+const orderV1 = `"description": "An order was placed.", "x-accord": {"owner": "shop@example.com"},
+	"type": "object", "required": ["order_id", "total"], "properties": {
+	"order_id": {"type": "string", "description": "The order's id."},
+	"total": {"type": "number"},
+	"items": {"type": "integer"},
+	"at": {"type": "string", "format": "date-time"},
+	"address": {"type": "object", "properties": {"city": {"type": "string"}}}}`
+
+func record(id, key, payload string, contexts ...event.Context) *event.Envelope {
+	k, _ := contract.ParseKey(key)
+	at := event.Time{Time: time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)}
+	return &event.Envelope{EventID: id, CollectedAt: at, Protocol: "selfdesc", Schema: key,
+		Vendor: k.Vendor, Name: k.Name, Version: k.Version.String(), Valid: true, Payload: json.RawMessage(payload), Contexts: contexts}
+}
+
+func openSink(t *testing.T, opts *Options, cs sink.Contracts) *Sink {
+	t.Helper()
+	s, err := New(*opts, sink.Deps{Contracts: cs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	return s
+}
+
+func query(t *testing.T, opts *Options, q string, args ...any) [][]any {
+	t.Helper()
+	conn := testConn(t)
+	if _, err := conn.Exec(context.Background(), "SET search_path TO "+quoteIdent(opts.Schema)); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := conn.Query(context.Background(), q, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	var out [][]any
+	for rows.Next() {
+		v, err := rows.Values()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func show(rows [][]any) string { return fmt.Sprint(rows) }
+
+// TestTypedTableEvolves follows one contract through an ADDITION and a
+// MODEL bump: the table is created at Connect, a column appears for the
+// added property (older rows NULL), and MODEL 2 gets a table of its own.
+func TestTypedTableEvolves(t *testing.T) {
+	opts := testSchema(t)
+	v1 := compileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", orderV1)
+	set := contract.NewSet([]*contract.Contract{v1})
+	s := openSink(t, opts, set)
+	ctx := context.Background()
+
+	if got := query(t, opts, "SELECT obj_description(to_regclass('com_acme_order_1'), 'pg_class')"); !strings.Contains(show(got), "owner: shop@example.com") {
+		t.Errorf("table comment after Connect: %v", got)
+	}
+	user := event.Context{Schema: "iglu:com.acme/user/jsonschema/1-0-0", Data: json.RawMessage(`{"id":"u-1"}`)}
+	if err := s.Write(ctx, []*event.Envelope{
+		record("e1", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":12.5,"items":3,"at":"2026-12-04T10:11:12Z","address":{"city":"Lyon"}}`, user),
+		record("e2", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-2","total":1}`),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got := query(t, opts, `SELECT event_id, order_id, total, items, at = '2026-12-04T10:11:12Z'::timestamptz, address_city, contexts_com_acme_user_1::text FROM com_acme_order_1 ORDER BY event_id`)
+	if want := "[[e1 o-1 12.5 3 true Lyon [{\"id\": \"u-1\"}]] [e2 o-2 1 <nil> <nil> <nil> <nil>]]"; show(got) != want {
+		t.Errorf("typed rows:\n%s\nwant\n%s", show(got), want)
+	}
+	if got := query(t, opts, "SELECT col_description(to_regclass('com_acme_order_1'), attnum) FROM pg_attribute WHERE attrelid = to_regclass('com_acme_order_1') AND attname = 'order_id'"); show(got) != "[[The order's id.]]" {
+		t.Errorf("column comment: %v", got)
+	}
+
+	// 1-0-1 adds an optional property.
+	v101 := compileContract(t, "iglu:com.acme/order/jsonschema/1-0-1", strings.Replace(orderV1, `"items": {"type": "integer"},`, `"items": {"type": "integer"}, "gift": {"type": "boolean"},`, 1))
+	set.Replace([]*contract.Contract{v1, v101})
+	if err := s.Write(ctx, []*event.Envelope{record("e3", "iglu:com.acme/order/jsonschema/1-0-1", `{"order_id":"o-3","total":2,"gift":true}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := query(t, opts, "SELECT event_id, gift FROM com_acme_order_1 ORDER BY event_id"); show(got) != "[[e1 <nil>] [e2 <nil>] [e3 true]]" {
+		t.Errorf("after 1-0-1: %v", got)
+	}
+
+	// 2-0-0: a table of its own; MODEL 1's is untouched.
+	v2 := compileContract(t, "iglu:com.acme/order/jsonschema/2-0-0", `"type": "object", "properties": {"order_id": {"type": "integer"}}`)
+	set.Replace([]*contract.Contract{v1, v101, v2})
+	if err := s.Write(ctx, []*event.Envelope{record("e4", "iglu:com.acme/order/jsonschema/2-0-0", `{"order_id":7}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := query(t, opts, "SELECT event_id, order_id FROM com_acme_order_2"); show(got) != "[[e4 7]]" {
+		t.Errorf("MODEL 2 table: %v", got)
+	}
+	if got := query(t, opts, "SELECT count(*), count(*) FILTER (WHERE event_id = 'e4') FROM com_acme_order_1"); show(got) != "[[3 0]]" {
+		t.Errorf("MODEL 1 table after 2-0-0: %v", got)
+	}
+	// Every record is in the raw table.
+	if got := query(t, opts, "SELECT count(*) FROM accord_events"); show(got) != "[[4]]" {
+		t.Errorf("raw table: %v", got)
+	}
+	// Every DDL statement is recorded with its contract and version.
+	got = query(t, opts, "SELECT contract, version, statement FROM accord_migrations WHERE statement LIKE 'ALTER%' OR statement LIKE 'CREATE TABLE \"com%' ORDER BY id")
+	want := `[[com.acme/order/1 1-0-0 CREATE TABLE "com_acme_order_1" (`
+	if !strings.HasPrefix(show(got), want) || !strings.Contains(show(got), `com.acme/order/1 1-0-0 ALTER TABLE "com_acme_order_1" ADD COLUMN "contexts_com_acme_user_1" jsonb`) ||
+		!strings.Contains(show(got), `com.acme/order/1 1-0-1 ALTER TABLE "com_acme_order_1" ADD COLUMN "gift" boolean`) ||
+		!strings.Contains(show(got), `com.acme/order/2 2-0-0 CREATE TABLE "com_acme_order_2"`) {
+		t.Errorf("migrations:\n%v", got)
+	}
+	// A sink started again finds nothing to do.
+	before := query(t, opts, "SELECT count(*) FROM accord_migrations")
+	s2 := openSink(t, opts, set)
+	if err := s2.Write(ctx, []*event.Envelope{record("e1", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":12.5}`, user)}); err != nil {
+		t.Fatal(err)
+	}
+	if after := query(t, opts, "SELECT count(*) FROM accord_migrations"); show(after) != show(before) {
+		t.Errorf("a restart ran DDL: %v migrations, then %v", before, after)
+	}
+}
+
+// TestPoisonRow: a value its column cannot hold fails the write as
+// permanent, with PostgreSQL's error, and nothing of the batch is stored;
+// delivery then halves the batch down to the record.
+func TestPoisonRow(t *testing.T) {
+	opts := testSchema(t)
+	v1 := compileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", orderV1)
+	s := openSink(t, opts, contract.NewSet([]*contract.Contract{v1}))
+	good := record("ok", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":1}`)
+	for _, tc := range []struct{ name, payload, want string }{
+		{"integer past bigint", `{"order_id":"o-2","total":1,"items":100000000000000000000}`, "bigint out of range"},
+		{"number past double", `{"order_id":"o-2","total":1e400}`, "out of range"},
+		{"NUL in a string", `{"order_id":"o\u0000","total":1}`, "unsupported Unicode escape sequence"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := s.Write(context.Background(), []*event.Envelope{good, record("poison", "iglu:com.acme/order/jsonschema/1-0-0", tc.payload)})
+			var permanent *sink.PermanentError
+			if !errors.As(err, &permanent) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Write with a poison row: %v; want a permanent error with %q", err, tc.want)
+			}
+		})
+	}
+	if got := query(t, opts, "SELECT count(*) FROM accord_events"); show(got) != "[[0]]" {
+		t.Errorf("a refused batch stored %v records", got)
+	}
+	if err := s.Write(context.Background(), []*event.Envelope{good}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestConcurrentConnect: collectors starting at once against an empty
+// schema take turns under the advisory lock: one set of tables, no error.
+func TestConcurrentConnect(t *testing.T) {
+	opts := testSchema(t)
+	set := contract.NewSet([]*contract.Contract{compileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", orderV1)})
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() {
+			s, err := New(*opts, sink.Deps{Contracts: set})
+			if err == nil {
+				err = s.Connect(context.Background())
+				if err == nil {
+					err = s.Write(context.Background(), []*event.Envelope{record("e1", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":1}`)})
+				}
+				_ = s.Close(context.Background())
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if got := query(t, opts, "SELECT count(*) FROM accord_migrations WHERE statement LIKE 'CREATE TABLE%'"); show(got) != "[[3]]" {
+		t.Errorf("CREATE TABLE statements run: %v, want 3 (migrations, raw, typed)", got)
+	}
+}
+
+// TestPlanOnly: a write that needs DDL fails, transient, naming the
+// command and the plan, and runs nothing.
+func TestPlanOnly(t *testing.T) {
+	opts := testSchema(t)
+	opts.Tables = TablesPlanOnly
+	s := openSink(t, opts, contract.NewSet([]*contract.Contract{compileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", orderV1)}))
+	err := s.Write(context.Background(), []*event.Envelope{record("e1", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":1}`)})
+	var ood *OutOfDateError
+	var permanent *sink.PermanentError
+	if !errors.As(err, &ood) || errors.As(err, &permanent) || !strings.Contains(err.Error(), "accord tables apply") || !strings.Contains(err.Error(), `CREATE TABLE "com_acme_order_1"`) {
+		t.Fatalf("Write to an out-of-date table: %v", err)
+	}
+	if got := query(t, opts, "SELECT to_regclass('com_acme_order_1') IS NULL, (SELECT count(*) FROM accord_events)"); show(got) != "[[true 0]]" {
+		t.Errorf("plan-only ran DDL or stored the batch: %v", got)
+	}
+}
+
+// TestReservedWordsMatchTheServer holds the dialect's list to the server's.
+func TestReservedWordsMatchTheServer(t *testing.T) {
+	opts := testSchema(t)
+	rows := query(t, opts, "SELECT word FROM pg_get_keywords() WHERE catcode IN ('R', 'T') ORDER BY word")
+	server := map[string]bool{}
+	for _, r := range rows {
+		w := r[0].(string)
+		server[w] = true
+		if !reserved[w] {
+			t.Errorf("the server reserves %q; add it to the dialect's list", w)
+		}
+	}
+	for w := range reserved {
+		if !server[w] {
+			t.Logf("%q is reserved in another PostgreSQL version, not this one", w)
+		}
+	}
+}
