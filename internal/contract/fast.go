@@ -491,12 +491,11 @@ func (n *fastNode) checkString(b []byte, i int) (int, bool) {
 }
 
 func (n *fastNode) checkNumber(b []byte, i int) (int, bool) {
-	end, err := jsonscan.Value(b, i)
+	end, plainInt, err := jsonscan.Number(b, i)
 	if err != nil || n.hasEnum {
 		return end, false
 	}
 	text := b[i:end]
-	plainInt := !bytes.ContainsAny(text, ".eE")
 	if n.types != 0 {
 		switch {
 		case n.types&typeNumber != 0:

@@ -113,10 +113,11 @@ func value(b []byte, i, depth int, unique bool) (int, error) {
 		return literal(b, i, "null")
 	default:
 		if c == '-' || (c >= '0' && c <= '9') {
-			end, err := number(b, i)
-			if err == nil && unique && !inRange(b[i:end]) {
-				return i, &SyntaxError{Offset: i, Msg: "the number " + clip(b[i:end]) + " is beyond the range of a 64-bit float (about 1.8e308); send a smaller number, or the value as a string", notData: true}
+			if !unique {
+				end, _, err := number(b, i)
+				return end, err
 			}
+			end, _, err := Number(b, i)
 			return end, err
 		}
 		return i, errAt(i, "invalid "+describe(c)+" looking for the start of a value")
@@ -178,12 +179,24 @@ func walkObject(b []byte, i int, names *memberNames, member func(keyStart, keyEn
 		}
 		ks := i
 		var err error
-		if i, err = String(b, i); err != nil {
+		var esc bool
+		if i, esc, err = scanString(b, i); err != nil {
 			return i, err
 		}
 		ke := i
-		if names != nil && names.repeated(b, ks, ke) {
-			return ks, &SyntaxError{Offset: ks, Msg: "member name " + string(b[ks:ke]) + " appears twice in one object; each name may appear once", notData: true}
+		if names != nil {
+			// The common case, written out here (a method would not be
+			// inlined): a plain name whose bit no earlier name has is new.
+			bit := nameBit(b[ks:ke])
+			w, mask := bit>>6, uint64(1)<<(bit&63)
+			if !esc && !names.slow && names.seen[w]&mask == 0 {
+				names.seen[w] |= mask
+				names.starts[names.n], names.bits[names.n] = ks, bit
+				names.n++
+				names.slow = names.n == smallObject
+			} else if names.repeated(b, ks, ke, esc) {
+				return ks, repeatedName(b[ks:ke], ks)
+			}
 		}
 		i = SkipSpace(b, i)
 		if i >= len(b) {
@@ -220,23 +233,33 @@ func walkObject(b []byte, i int, names *memberNames, member func(keyStart, keyEn
 const smallObject = 16
 
 // memberNames remembers the names of one object's members, to spot a repeat.
-// The zero value is ready to use.
+// The zero value is ready to use. Every member of every object of event
+// data passes through it, so its common case (a plain name unlike the
+// earlier ones) costs a few instructions, written out in walkObject.
 type memberNames struct {
-	n     int
-	small [smallObject]struct{ ks, ke int }
+	// seen has the bit nameBit chose for each name recorded: a plain name
+	// whose bit is clear cannot equal an earlier name byte for byte, which
+	// spares every comparison for most names of the usual object.
+	seen [2]uint64
+	n    int
+	// slow is set once the common case no longer applies: a name had an
+	// escape, or the object outgrew starts.
+	slow bool
+	// starts holds where each recorded name's literal starts, and bits the
+	// bit nameBit chose for it: a name whose bit is set is compared only
+	// with the earlier names of the same bit.
+	starts [smallObject]int
+	bits   [smallObject]uint8
 	// escaped is set once a name with an escape was seen: names are then
 	// compared by their text, not their bytes.
 	escaped bool
-	// seen has one bit set per name recorded, chosen by nameBit: a name
-	// whose bit is clear cannot equal an earlier name byte for byte, which
-	// spares most comparisons in the usual object of distinct plain names.
-	seen  uint64
-	large map[string]struct{}
+	large   map[string]struct{}
 }
 
-// repeated records the name b[ks:ke] (a valid string literal) and reports
-// whether the object already had it.
-func (m *memberNames) repeated(b []byte, ks, ke int) bool {
+// repeated records the name b[ks:ke] (a valid string literal, esc when it
+// holds an escape) and reports whether the object already had it. Its
+// common case is written out in walkObject.
+func (m *memberNames) repeated(b []byte, ks, ke int, esc bool) bool {
 	lit := b[ks:ke]
 	if m.large != nil {
 		name := UnquoteBytes(lit)
@@ -246,39 +269,51 @@ func (m *memberNames) repeated(b []byte, ks, ke int) bool {
 		m.large[name] = struct{}{}
 		return false
 	}
-	esc := HasEscape(lit)
 	m.escaped = m.escaped || esc
+	m.slow = m.slow || esc
 	bit := nameBit(lit)
-	maybe := m.seen&bit != 0
-	m.seen |= bit
+	maybe := m.seen[bit>>6]&(1<<(bit&63)) != 0
+	m.seen[bit>>6] |= 1 << (bit & 63)
 	for k := 0; k < m.n && (maybe || m.escaped); k++ {
-		prev := b[m.small[k].ks:m.small[k].ke]
-		if bytes.Equal(prev, lit) {
+		// Equal bytes from a valid literal's start are the same literal:
+		// both end at the same quote.
+		if ps := m.starts[k]; m.bits[k] == bit && ps+len(lit) <= len(b) && bytes.Equal(b[ps:ps+len(lit)], lit) {
 			return true
 		}
-		if m.escaped && (esc || HasEscape(prev)) && UnquoteBytes(prev) == UnquoteBytes(lit) {
-			return true
+		if m.escaped {
+			if prev := m.literal(b, k); (esc || HasEscape(prev)) && UnquoteBytes(prev) == UnquoteBytes(lit) {
+				return true
+			}
 		}
 	}
 	if m.n < smallObject {
-		m.small[m.n] = struct{ ks, ke int }{ks, ke}
+		m.starts[m.n], m.bits[m.n] = ks, bit
 		m.n++
+		m.slow = m.slow || m.n == smallObject
 		return false
 	}
 	m.large = make(map[string]struct{}, 2*smallObject)
 	for k := 0; k < m.n; k++ {
-		m.large[UnquoteBytes(b[m.small[k].ks:m.small[k].ke])] = struct{}{}
+		m.large[UnquoteBytes(m.literal(b, k))] = struct{}{}
 	}
 	m.large[UnquoteBytes(lit)] = struct{}{}
 	return false
 }
 
-// nameBit picks one of 64 bits for a name literal (quotes included) from
-// its length and its first and last characters: equal literals get equal
-// bits.
-func nameBit(lit []byte) uint64 {
-	h := uint(len(lit))*31 + uint(lit[1])*7 + uint(lit[len(lit)-2])
-	return 1 << (h & 63)
+// literal returns the k-th recorded name's literal, quotes included.
+func (m *memberNames) literal(b []byte, k int) []byte {
+	end, _, _ := scanString(b, m.starts[k]) // read once already: valid
+	return b[m.starts[k]:end]
+}
+
+// nameBit picks one of 128 bits for a name literal (quotes included) from
+// its length and its first, middle and last characters: equal literals
+// get equal bits, and the names of one object rarely share one.
+func nameBit(lit []byte) uint8 {
+	// lit has at least its two quotes, so lit[1] and lit[len-2] exist
+	// (a quote for the empty name).
+	h := uint32(len(lit)) ^ uint32(lit[1])<<8 ^ uint32(lit[len(lit)-2])<<16 ^ uint32(lit[len(lit)/2])<<24
+	return uint8((h * 0x9E3779B1) >> 25)
 }
 
 // Array walks the array that starts at b[i] ('['). For each element it calls
@@ -317,6 +352,12 @@ func Array(b []byte, i int, elem func(n, start int) (int, error)) (int, error) {
 // String validates the string that starts at b[i] ('"') and returns the index
 // just past its closing quote.
 func String(b []byte, i int) (int, error) {
+	end, _, err := scanString(b, i)
+	return end, err
+}
+
+// scanString is String, also reporting whether the string holds an escape.
+func scanString(b []byte, i int) (end int, esc bool, err error) {
 	i++
 	for i < len(b) {
 		// Most bytes of most strings are plain: skip them eight at a time
@@ -334,10 +375,11 @@ func String(b []byte, i int) (int, error) {
 		c := b[i]
 		switch {
 		case c == '"':
-			return i + 1, nil
+			return i + 1, esc, nil
 		case c == '\\':
+			esc = true
 			if i+1 >= len(b) {
-				return len(b), errAt(len(b), "unexpected end of input inside a string")
+				return len(b), esc, errAt(len(b), "unexpected end of input inside a string")
 			}
 			switch b[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
@@ -345,23 +387,23 @@ func String(b []byte, i int) (int, error) {
 			case 'u':
 				for k := i + 2; k < i+6; k++ {
 					if k >= len(b) {
-						return len(b), errAt(len(b), "unexpected end of input inside a string")
+						return len(b), esc, errAt(len(b), "unexpected end of input inside a string")
 					}
 					if !isHex(b[k]) {
-						return k, errAt(k, "invalid "+describe(b[k])+" in \\u hexadecimal character escape")
+						return k, esc, errAt(k, "invalid "+describe(b[k])+" in \\u hexadecimal character escape")
 					}
 				}
 				i += 6
 			default:
-				return i + 1, errAt(i+1, "invalid "+describe(b[i+1])+" in string escape code")
+				return i + 1, esc, errAt(i+1, "invalid "+describe(b[i+1])+" in string escape code")
 			}
 		case c < 0x20:
-			return i, errAt(i, "invalid "+describe(c)+" in string literal (control characters must be escaped)")
+			return i, esc, errAt(i, "invalid "+describe(c)+" in string literal (control characters must be escaped)")
 		default:
 			i++
 		}
 	}
-	return i, errAt(i, "unexpected end of input inside a string (is a closing quote missing?)")
+	return i, esc, errAt(i, "unexpected end of input inside a string (is a closing quote missing?)")
 }
 
 // special reports whether any byte of the little-endian word x may be a
@@ -405,51 +447,88 @@ func IsNumber(s string) bool {
 	if s == "" {
 		return false
 	}
-	end, err := number([]byte(s), 0)
+	end, _, err := number([]byte(s), 0)
 	return err == nil && end == len(s)
 }
 
-func number(b []byte, i int) (int, error) {
+// Number validates the number that starts at b[i] ('-' or a digit) as
+// Value does, refusing one beyond float64's range (see IsNotData), and
+// returns the index just past it. integer reports whether it is written
+// as a plain integer, with neither fraction nor exponent.
+func Number(b []byte, i int) (end int, integer bool, err error) {
+	if i >= len(b) {
+		return i, false, errAt(i, "unexpected end of input, expected a value")
+	}
+	end, kind, err := number(b, i)
+	if err != nil {
+		return end, false, err
+	}
+	// Only a number with an exponent or of over 308 digits can be beyond
+	// float64: the usual number needs no parsing.
+	if (kind&numExponent != 0 || end-i > 308) && !inRange(b[i:end]) {
+		return i, false, beyondFloat(b[i:end], i)
+	}
+	return end, kind == 0, nil
+}
+
+// repeatedName is the error for the member name lit at offset ks.
+func repeatedName(lit []byte, ks int) error {
+	return &SyntaxError{Offset: ks, Msg: "member name " + string(lit) + " appears twice in one object; each name may appear once", notData: true}
+}
+
+// beyondFloat is the error for the number n at offset i, out of line so
+// that Number's common case carries none of its work.
+func beyondFloat(n []byte, i int) error {
+	return &SyntaxError{Offset: i, Msg: "the number " + clip(n) + " is beyond the range of a 64-bit float (about 1.8e308); send a smaller number, or the value as a string", notData: true}
+}
+
+// What number saw of a number's form.
+const (
+	numFraction = 1 << iota
+	numExponent
+)
+
+// number reads the number at b[i] and returns the index past it and
+// whether it has a fraction or an exponent (numFraction, numExponent).
+func number(b []byte, i int) (end int, kind int, err error) {
 	if b[i] == '-' {
 		i++
 	}
 	switch {
 	case i >= len(b):
-		return i, errAt(i, "unexpected end of input in a number")
+		return i, kind, errAt(i, "unexpected end of input in a number")
 	case b[i] == '0':
 		i++
 	case b[i] >= '1' && b[i] <= '9':
 		i = digits(b, i+1)
 	default:
-		return i, errAt(i, "invalid "+describe(b[i])+" in numeric literal")
+		return i, kind, errAt(i, "invalid "+describe(b[i])+" in numeric literal")
 	}
 	if i < len(b) && b[i] == '.' {
+		kind |= numFraction
 		i++
 		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			return i, errAt(i, "expected a digit after the decimal point in a number")
+			return i, kind, errAt(i, "expected a digit after the decimal point in a number")
 		}
 		i = digits(b, i)
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		kind |= numExponent
 		i++
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
 		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			return i, errAt(i, "expected a digit in the exponent of a number")
+			return i, kind, errAt(i, "expected a digit in the exponent of a number")
 		}
 		i = digits(b, i)
 	}
-	return i, nil
+	return i, kind, nil
 }
 
 // inRange reports whether the valid JSON number n is within float64's
-// range. Only a number with an exponent or over 308 digits can be beyond it,
-// so most numbers cost one scan for 'e'.
+// range.
 func inRange(n []byte) bool {
-	if len(n) <= 308 && !bytes.ContainsAny(n, "eE") {
-		return true
-	}
 	f, err := strconv.ParseFloat(string(n), 64)
 	return err == nil || !math.IsInf(f, 0)
 }

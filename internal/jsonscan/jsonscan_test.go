@@ -43,6 +43,12 @@ func TestDocument(t *testing.T) {
 		{"same name at different depths", `{"a":{"a":{"a":1}}}`, -1, ""},
 		{"names that differ only in an escape's meaning", `{"a\n":1,"a\\n":2,"an":3}`, -1, ""},
 		{"many distinct members", `{` + manyMembers(100) + `}`, -1, ""},
+		{"distinct names sharing a filter bit", `{` + sharingBit(3) + `}`, -1, ""},
+		{"repeated member among names sharing a filter bit", `{` + sharingBit(3) + `,` + sharingBit(3)[strings.LastIndexByte(sharingBit(3), ',')+1:] + `}`, len(`{` + sharingBit(3) + `,`), `appears twice`},
+		{"repeated member as the 16th name", `{` + manyMembers(15) + `,"m3":0}`, len(`{`+manyMembers(15)) + 1, `"m3" appears twice`},
+		{"repeated member as the 17th name", `{` + manyMembers(16) + `,"m3":0}`, len(`{`+manyMembers(16)) + 1, `"m3" appears twice`},
+		{"repeated member after an escaped name", `{"\u0062":1,"a":1,"c":2,"a":3}`, 24, `"a" appears twice`},
+		{"empty name repeated", `{"":1,"":2}`, 6, `"" appears twice`},
 		{"number beyond float64", `{"total":1e999999}`, 9, "beyond the range of a 64-bit float"},
 		{"negative number beyond float64", `[1,-1.5E+400]`, 3, "beyond the range"},
 		{"long integer beyond float64", `[` + strings.Repeat("9", 400) + `]`, 1, "beyond the range"},
@@ -75,6 +81,63 @@ func manyMembers(n int) string {
 		parts[i] = fmt.Sprintf(`"m%d":%d`, i, i)
 	}
 	return strings.Join(parts, ",")
+}
+
+// sharingBit returns n members whose distinct names all get the same bit
+// from nameBit, so that telling them apart takes the comparisons the bit
+// filter usually spares.
+func sharingBit(n int) string {
+	var parts []string
+	want := nameBit([]byte(`"k0"`))
+	for i := 0; len(parts) < n; i++ {
+		lit := fmt.Sprintf(`"k%d"`, i)
+		if nameBit([]byte(lit)) == want {
+			parts = append(parts, lit+":0")
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+func TestNumber(t *testing.T) {
+	tests := []struct {
+		in       string
+		end      int
+		integer  bool
+		notData  bool
+		anyError bool
+	}{
+		{in: "12,", end: 2, integer: true},
+		{in: "-0]", end: 2, integer: true},
+		{in: "1.5", end: 3},
+		{in: "1e3", end: 3},
+		{in: "-2.5E-3}", end: 7},
+		{in: "1.7e308", end: 7},
+		{in: "1e-999999", end: 9},
+		{in: strings.Repeat("9", 308), end: 308, integer: true},
+		{in: "1e999999", notData: true},
+		{in: "-1.5E+400", notData: true},
+		{in: strings.Repeat("9", 400), notData: true},
+		{in: "01", end: 1, integer: true},
+		{in: "-", anyError: true},
+		{in: "1.", anyError: true},
+		{in: "x", anyError: true},
+		{in: "", anyError: true},
+	}
+	for _, tc := range tests {
+		end, integer, err := Number([]byte(tc.in), 0)
+		switch {
+		case tc.notData:
+			if !IsNotData(err) {
+				t.Errorf("Number(%.20q) = %d, %v, %v; want a number beyond float64", tc.in, end, integer, err)
+			}
+		case tc.anyError:
+			if err == nil || IsNotData(err) {
+				t.Errorf("Number(%q) = %d, %v, %v; want a syntax error", tc.in, end, integer, err)
+			}
+		case err != nil || end != tc.end || integer != tc.integer:
+			t.Errorf("Number(%.20q) = %d, %v, %v; want %d, %v", tc.in, end, integer, err, tc.end, tc.integer)
+		}
+	}
 }
 
 // hasRepeatedName reports whether some object in the valid JSON b repeats a
