@@ -12,12 +12,13 @@ import (
 // stored good and flagged with contracts.unknown_contexts: keep; /stats
 // names the missing key either way.
 func TestUnknownContextsPolicy(t *testing.T) {
-	// A context key no contract exists for (Accord ships web_page, so the
-	// test uses a standard key it does not ship).
-	const unknownKey = "iglu:com.snowplowanalytics.snowplow/mobile_context/jsonschema/1-0-2"
+	// A context key no contract exists for (Accord ships the trackers'
+	// default entities, so the test uses a standard key it does not ship:
+	// the media plugin's player entity).
+	const unknownKey = "iglu:com.snowplowanalytics.snowplow/media_player/jsonschema/2-0-0"
 	event := func(id string) []byte {
 		return []byte(`{"schema":"` + checkoutKey + `","data":{"order_id":"ord-1","total":25.5,"currency":"EUR","items":[{"sku":"sku-1","quantity":2,"price":12.75}]},` +
-			`"contexts":[{"schema":"` + unknownKey + `","data":{"osType":"ios","osVersion":"17.4","deviceManufacturer":"Apple","deviceModel":"iPhone15,2"}},{"schema":"` + userKey + `","data":{"id":"user-1","plan":"pro"}}],` +
+			`"contexts":[{"schema":"` + unknownKey + `","data":{"currentTime":12.5,"duration":300,"ended":false,"paused":false,"playbackRate":1,"volume":80}},{"schema":"` + userKey + `","data":{"id":"user-1","plan":"pro"}}],` +
 			`"event_id":"` + id + `"}`)
 	}
 	unknownCount := func(st delivery.Stats, key string) uint64 {

@@ -340,7 +340,8 @@ func (r reloadAll) Reload() (contract.ReloadReport, error) {
 }
 
 // builtinContracts are the contracts that ship with Accord: those of the
-// Snowplow event types. They are in every registry, under the user's.
+// Snowplow event types and of the trackers' standard schemas. They are in
+// every registry, under the user's.
 func builtinContracts() []*contract.Contract {
 	sub, err := fs.Sub(snowplow.Contracts, "contracts")
 	if err == nil {

@@ -38,8 +38,8 @@ func TestContracts(t *testing.T) {
 		t.Errorf("contract does not load: %v", p)
 	}
 	reg := contract.NewSet(contracts)
-	if reg.Len() != 10 {
-		t.Errorf("%d contracts, want 10", reg.Len())
+	if reg.Len() != 66 {
+		t.Errorf("%d contracts, want 66", reg.Len())
 	}
 
 	tests := []struct {
@@ -101,10 +101,15 @@ func TestContractsLint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Files != 10 {
-		t.Errorf("linted %d files, want 10", r.Files)
+	if r.Files != 66 {
+		t.Errorf("linted %d files, want 66", r.Files)
 	}
 	for _, f := range r.Findings {
+		// browser_context starts at 2-0-0: the browser tracker 4 sends
+		// that model and no tracker sends a 1-0-0, so Accord ships none.
+		if f.Rule == lint.RuleVersionFirst && strings.Contains(f.File, "/browser_context/jsonschema/2-0-0") {
+			continue
+		}
 		t.Errorf("%s:%d: %s %s: %s", f.File, f.Line, f.Severity, f.Rule, f.Message)
 	}
 }
