@@ -47,6 +47,11 @@ type planner struct {
 	schema string
 	raw    string
 	model  tables.Options
+	// liveContexts keeps only the context columns the table already has:
+	// plan-only never needs DDL for a context the events start to carry
+	// (its data stays in the raw table's contexts until a sink in auto
+	// mode adds the column).
+	liveContexts bool
 }
 
 // plan plans the sink's own tables, then each wanted typed table; a typed
@@ -65,6 +70,9 @@ func (p *planner) plan(ctx context.Context, wants []Want) (*Migration, error) {
 	}
 	d := Dialect{}
 	for _, w := range wants {
+		if p.liveContexts {
+			w.Contexts = existing(d, live, w)
+		}
 		want, err := tables.FromContract(d, w.Contract, w.Contexts, p.model)
 		if errors.Is(err, tables.ErrNotObject) {
 			continue // its records stay in the raw table
@@ -81,6 +89,21 @@ func (p *planner) plan(ctx context.Context, wants []Want) (*Migration, error) {
 		live[want.Name] = after(live[want.Name], bound)
 	}
 	return m, nil
+}
+
+// existing is the contexts of w whose columns its table has.
+func existing(d Dialect, live map[string]*tables.Live, w Want) []string {
+	k := w.Contract.Key
+	t := live[tables.TableName(d, k.Vendor, k.Name, k.Version.Model)]
+	var out []string
+	for _, cx := range w.Contexts {
+		if t != nil {
+			if _, ok := t.Columns[tables.ContextColumn(d, cx)]; ok {
+				out = append(out, cx)
+			}
+		}
+	}
+	return out
 }
 
 // merge returns the columns of a and b, each source once, b's binding

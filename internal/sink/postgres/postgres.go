@@ -121,9 +121,11 @@ func (s *Sink) Connect(ctx context.Context) error {
 		wants = listed(s.contracts)
 	}
 	changed := s.changedChan()
-	if err := migrate(ctx, pool, s.opts, wants, s.opts.Tables != TablesAuto); err != nil {
+	// Plan-only still creates the raw and migrations tables: they are
+	// the sink's own, not derived from contracts.
+	if _, err := migrate(ctx, pool, s.opts, wants, true); err != nil {
 		pool.Close()
-		return err
+		return fmt.Errorf("connect postgres sink: %w", err)
 	}
 	s.pool, s.changed = pool, changed
 	return nil
@@ -148,8 +150,13 @@ func listed(cs sink.Contracts) []Want {
 	if !ok {
 		return nil
 	}
+	return wantsOf(l.Contracts())
+}
+
+// wantsOf is a typed table for each contract but the built-in ones.
+func wantsOf(contracts []*contract.Contract) []Want {
 	var wants []Want
-	for _, c := range l.Contracts() {
+	for _, c := range contracts {
 		if !strings.HasPrefix(c.Source, builtinSource) {
 			wants = append(wants, Want{Contract: c})
 		}
@@ -181,30 +188,58 @@ func openPool(ctx context.Context, opts Options) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
-// migrate plans the schema against wants and, unless planOnly, applies the
-// plan, under the schema's advisory lock. With planOnly it still creates
-// the sink's own tables (the raw table is not derived from contracts).
-func migrate(ctx context.Context, pool *pgxpool.Pool, opts Options, wants []Want, planOnly bool) error {
+// migrate plans the schema against wants and, when apply, runs the plan,
+// under the schema's advisory lock; it returns the plan.
+func migrate(ctx context.Context, pool *pgxpool.Pool, opts Options, wants []Want, run bool) ([]tables.Step, error) {
 	tx, err := beginDDL(ctx, pool, opts.Schema)
 	if err != nil {
-		return fmt.Errorf("connect postgres sink: %w", err)
+		return nil, err
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	p := &planner{tx: tx, schema: opts.Schema, raw: opts.RawTable, model: opts.model()}
-	if planOnly {
-		wants = nil
-	}
 	m, err := p.plan(ctx, wants)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	if !run {
+		return m.Steps, nil
 	}
 	if err := apply(ctx, tx, m.Steps); err != nil {
-		return err
+		return nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit migration: %w", err)
+		return nil, fmt.Errorf("commit migration: %w", err)
 	}
-	return nil
+	return m.Steps, nil
+}
+
+// PlanTables returns the DDL that would bring the sink's tables in the
+// live database up to contracts (the built-in ones excepted), read from
+// its catalog; none when they are up to date. It changes nothing.
+func PlanTables(ctx context.Context, opts Options, contracts []*contract.Contract) ([]tables.Step, error) {
+	return planTables(ctx, opts, contracts, false)
+}
+
+// ApplyTables runs the DDL PlanTables returns, recording each statement
+// in accord_migrations, and returns what it ran.
+func ApplyTables(ctx context.Context, opts Options, contracts []*contract.Contract) ([]tables.Step, error) {
+	return planTables(ctx, opts, contracts, true)
+}
+
+func planTables(ctx context.Context, opts Options, contracts []*contract.Contract, run bool) ([]tables.Step, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	pool, err := openPool(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer pool.Close()
+	var wants []Want
+	if opts.Tables != TablesOff {
+		wants = wantsOf(contracts)
+	}
+	return migrate(ctx, pool, opts, wants, run)
 }
 
 // OutOfDateError is a write that needs a typed table migrated while the
@@ -356,7 +391,7 @@ func (s *Sink) plan(ctx context.Context, wants []Want, groups map[string]*group)
 		return fmt.Errorf("plan typed tables: %w", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	p := &planner{tx: tx, schema: s.opts.Schema, raw: s.opts.RawTable, model: s.opts.model()}
+	p := &planner{tx: tx, schema: s.opts.Schema, raw: s.opts.RawTable, model: s.opts.model(), liveContexts: s.opts.Tables == TablesPlanOnly}
 	m, err := p.plan(ctx, wants)
 	if err != nil {
 		return fmt.Errorf("plan typed tables: %w", err)

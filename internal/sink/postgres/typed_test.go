@@ -254,3 +254,25 @@ func TestReservedWordsMatchTheServer(t *testing.T) {
 		}
 	}
 }
+
+// TestConnectErrorHidesThePassword: /stats and logs show why a sink cannot
+// connect, never the DSN's password.
+func TestConnectErrorHidesThePassword(t *testing.T) {
+	for _, dsn := range []string{"postgres://accord:s3cret@127.0.0.1:1/db?connect_timeout=1", "host=127.0.0.1 port=1 user=accord password=s3cret connect_timeout=1"} {
+		opts := NewOptions()
+		opts.DSN = dsn
+		s, err := New(*opts, sink.Deps{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.Connect(context.Background())
+		if err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("Connect to %q: %v; want an error without the password", dsn, err)
+		}
+	}
+	opts := NewOptions()
+	opts.DSN = "postgres://accord:s3cret@[bad"
+	if err := opts.Validate(); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("Validate of a bad DSN: %v; want an error without the password", err)
+	}
+}

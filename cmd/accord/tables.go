@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/accord-events/accord/internal/app"
+	"github.com/accord-events/accord/internal/sink/postgres"
+	"github.com/accord-events/accord/internal/sink/tables"
+)
+
+func newTablesCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "tables",
+		Short: "Plan and apply the DDL of the typed tables database sinks keep per contract",
+		Long: `The postgres sink keeps a typed table per contract MODEL, derived from the
+contract and migrated as it evolves (see docs/sinks/postgres.md). With the
+sink's tables: auto it does so itself; with tables: plan-only it writes only
+to tables that are up to date, and these commands show and run the DDL.
+
+Both compare the live database's catalog with today's contracts (contracts.dir
+and the contracts.backends the collector resolves), for every postgres sink in
+the configuration or the one --sink names.`,
+	}
+	cmd.AddCommand(newTablesRunCmd("plan", "Print the DDL that would bring the typed tables up to today's contracts", false),
+		newTablesRunCmd("apply", "Run the DDL that brings the typed tables up to today's contracts", true))
+	return cmd
+}
+
+func newTablesRunCmd(use, short string, run bool) *cobra.Command {
+	var configPath, sinkName string
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(configPath)
+			if err != nil {
+				return err
+			}
+			log, err := app.NewLogger(cfg.Log)
+			if err != nil {
+				return err
+			}
+			a, err := app.Build(cfg, log, app.Options{Version: buildVersion()})
+			if err != nil {
+				return err
+			}
+			if err := a.Start(cmd.Context()); err != nil {
+				return err
+			}
+			defer a.Stop(context.Background())
+			found := false
+			for _, spec := range a.Sinks {
+				opts, ok := spec.Options.(*postgres.Options)
+				if !ok || (sinkName != "" && spec.Config.Name != sinkName) {
+					continue
+				}
+				found = true
+				ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+				f := postgres.PlanTables
+				if run {
+					f = postgres.ApplyTables
+				}
+				steps, err := f(ctx, *opts, a.Contracts.Contracts())
+				cancel()
+				if err != nil {
+					return fmt.Errorf("sink %s: %w", spec.Config.Name, err)
+				}
+				printSteps(cmd.OutOrStdout(), spec.Config.Name, opts.Schema, steps, run)
+			}
+			if !found {
+				if sinkName != "" {
+					return &exitError{code: 2, err: fmt.Errorf("--sink %s: no postgres sink of that name in the configuration", sinkName)}
+				}
+				return &exitError{code: 2, err: fmt.Errorf("the configuration has no postgres sink; add one under sinks: (see docs/sinks/postgres.md)")}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&configPath, "config", "c", "", "configuration file (default: $ACCORD_CONFIG, else ./accord.yml if it exists)")
+	cmd.Flags().StringVar(&sinkName, "sink", "", "only the postgres sink of this name")
+	cmd.Flags().DurationVar(&timeout, "timeout", time.Minute, "how long to wait for the database, its advisory lock included")
+	return cmd
+}
+
+func printSteps(out io.Writer, sink, schema string, steps []tables.Step, ran bool) {
+	if len(steps) == 0 {
+		fmt.Fprintf(out, "-- sink %s, schema %s: nothing to do, the tables are up to date\n", sink, schema)
+		return
+	}
+	verb := "would run"
+	if ran {
+		verb = "ran"
+	}
+	fmt.Fprintf(out, "-- sink %s, schema %s: %s %d statements\n", sink, schema, verb, len(steps))
+	fmt.Fprintf(out, "SET search_path TO %s;\n", schema)
+	for _, s := range steps {
+		if s.Contract != "" {
+			fmt.Fprintf(out, "-- %s %s\n", s.Contract, s.Version)
+		}
+		fmt.Fprintf(out, "%s;\n", s.Statement)
+	}
+}
