@@ -106,7 +106,9 @@ func startCollector(t *testing.T, dir string, env ...string) *collector {
 	t.Helper()
 	cmd := exec.Command(accordBin, "serve", "--addr", "127.0.0.1:0")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
+	// No lame-duck period unless a test asks for one (a later value of a
+	// variable wins): it would add server.lame_duck to every stop.
+	cmd.Env = append(append(os.Environ(), "ACCORD_SERVER_LAME_DUCK=0"), env...)
 	logs := &syncBuffer{}
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw

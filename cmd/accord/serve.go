@@ -27,10 +27,12 @@ named by --config or $ACCORD_CONFIG, it runs on that. See docs/configuration.md.
 
 A request is answered once its records are durably in the spool; each sink
 then reads them at its own pace (docs/reliability.md). On SIGTERM or SIGINT
-it stops taking requests, lets those in flight finish within
+it answers /readyz with 503 while it serves on for server.lame_duck, so a
+load balancer stops sending it events; then it stops taking requests, lets
+those in flight finish within
 server.shutdown_timeout, gives the sinks spool.drain_timeout to deliver what
 the spool holds, and closes them; what is left is delivered after the next
-start.`,
+start. A second signal ends it at once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(configPath)
@@ -66,6 +68,13 @@ func serve(ctx context.Context, cfg config.Config) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	go func() {
+		// The first signal starts the shutdown; a second one ends the
+		// process at once (its default action): what was acknowledged
+		// is in the spool, and is delivered after the next start.
+		<-ctx.Done()
+		stop()
+	}()
 	// Event ids are generated per event: draw their randomness in bulk
 	// rather than with a system call each.
 	uuid.EnableRandPool()

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/accord-events/accord/internal/admin"
 	"github.com/accord-events/accord/internal/config"
@@ -96,6 +97,9 @@ type App struct {
 	// those still serving.
 	served  chan error
 	servers int
+	// lameDuck is how long the servers serve on before stopping: Run sets
+	// it to server.lame_duck when asked to stop, not when a server failed.
+	lameDuck time.Duration
 }
 
 // Build checks the configuration (every sink's options) and declares the
@@ -146,7 +150,8 @@ func (a *App) Run(ctx context.Context) error {
 	case serveErr = <-a.served:
 		a.servers--
 	case <-ctx.Done():
-		a.Log.Info("shutting down", "timeout", a.Config.Server.ShutdownTimeout.String(), "drain_timeout", a.Config.Spool.DrainTimeout.String())
+		a.lameDuck = a.Config.Server.LameDuck
+		a.Log.Info("shutting down", "lame_duck", a.Config.Server.LameDuck.String(), "timeout", a.Config.Server.ShutdownTimeout.String(), "drain_timeout", a.Config.Spool.DrainTimeout.String())
 	}
 	if err := errors.Join(serveErr, a.Stop(context.WithoutCancel(ctx))); err != nil {
 		return err
@@ -312,10 +317,17 @@ func (a *App) startServers(ctx context.Context) error {
 	return nil
 }
 
-// stopServers stops taking requests and lets those in flight finish, within
+// stopServers first serves on for server.lame_duck with /readyz answering
+// 503, so that a load balancer stops routing here while nothing is refused;
+// then it stops taking requests and lets those in flight finish, within
 // server.shutdown_timeout; their records reach the spool before delivery,
 // stopped next, drains it.
 func (a *App) stopServers(context.Context) error {
+	if d := a.lameDuck; d > 0 {
+		a.srv.BeginShutdown()
+		a.Log.Info("lame duck: /readyz answers 503 while the collector serves on", "lame_duck", d.String())
+		time.Sleep(d)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), a.Config.Server.ShutdownTimeout)
 	defer cancel()
 	err := errors.Join(a.srv.Shutdown(ctx), a.adm.Shutdown(ctx))

@@ -27,6 +27,9 @@ func testConfig(t *testing.T) config.Config {
 	cfg.Spool.DeadLetterDir = filepath.Join(dir, "dead-letter")
 	cfg.Sinks[0].Options = map[string]any{"path": filepath.Join(dir, "accord.db")}
 	cfg.Server.Addr = "127.0.0.1:0"
+	// The lame-duck period is tested against the binary (e2e); here it
+	// would only slow every stop down.
+	cfg.Server.LameDuck = 0
 	return cfg
 }
 

@@ -131,6 +131,11 @@ func TestLoad(t *testing.T) {
 			wantErr: []string{"server.addr", "server.max_body_bytes: 10 is too small", "log.level", "log.format", "sinks[0].records", "sinks[1].name", "sinks[1].type"},
 		},
 		{
+			name:    "shutdown and acknowledgement waits are bounded",
+			file:    "server:\n  lame_duck: -1s\n",
+			wantErr: []string{"server.lame_duck: -1s must not be negative"},
+		},
+		{
 			name: "protocol options from the file, the rest at their defaults",
 			file: "protocols:\n  snowplow:\n    cookie:\n      name: sp_acme\n  segment:\n    sources:\n      - {name: web, write_key: k1}\n  webhooks:\n    - {name: github, arbitrary: true}\n  pixel:\n    enabled: false\n",
 			check: func(t *testing.T, cfg Config) {

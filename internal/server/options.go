@@ -20,7 +20,8 @@ type Options struct {
 	ReadTimeout         time.Duration `yaml:"read_timeout" doc:"How long a client may take to send a whole request."`
 	WriteTimeout        time.Duration `yaml:"write_timeout" doc:"How long handling a request and writing its response may take."`
 	IdleTimeout         time.Duration `yaml:"idle_timeout" doc:"How long an idle keep-alive connection is kept open."`
-	ShutdownTimeout     time.Duration `yaml:"shutdown_timeout" doc:"On SIGTERM or SIGINT, how long in-flight requests get to finish before the server stops."`
+	LameDuck            time.Duration `yaml:"lame_duck" doc:"On SIGTERM or SIGINT, how long the collector keeps serving while GET /readyz answers 503, so that a load balancer stops sending it events before it stops accepting connections; 0 stops accepting at once. Set it to at least the load balancer's readiness-probe interval times its failure threshold."`
+	ShutdownTimeout     time.Duration `yaml:"shutdown_timeout" doc:"On SIGTERM or SIGINT, once the lame-duck period is over, how long in-flight requests get to finish before the server stops."`
 	TrustForwarded      bool          `yaml:"trust_forwarded" doc:"Take the client IP from X-Forwarded-For (first address) when Accord runs behind a proxy you control; leave off when clients reach Accord directly, or they can forge it."`
 	CORSOrigins         []string      `yaml:"cors_origins" doc:"Web origins browsers may send events from (CORS, on the collection routes only), such as https://shop.example: a listed origin is echoed with credentials allowed (cookies, as Snowplow's browser tracker sends); * answers any other origin with Access-Control-Allow-Origin: * and no credentials; an empty list turns CORS off."`
 }
@@ -37,6 +38,7 @@ func DefaultOptions() Options {
 		ReadTimeout:         30 * time.Second,
 		WriteTimeout:        30 * time.Second,
 		IdleTimeout:         2 * time.Minute,
+		LameDuck:            5 * time.Second,
 		ShutdownTimeout:     15 * time.Second,
 		CORSOrigins:         []string{"*"},
 	}
@@ -74,6 +76,9 @@ func (o Options) Validate() error {
 		if d.d <= 0 {
 			bad(d.key, "%s must be positive, such as 10s", d.d)
 		}
+	}
+	if o.LameDuck < 0 {
+		bad("lame_duck", "%s must not be negative; use 0 to stop accepting at once, or a period such as 5s", o.LameDuck)
 	}
 	for i, origin := range o.CORSOrigins {
 		if origin != "*" && (!strings.HasPrefix(origin, "http://") && !strings.HasPrefix(origin, "https://") || strings.HasSuffix(origin, "/")) {

@@ -102,7 +102,17 @@ func New(cfg Options, p *pipeline.Pipeline, d Deliverer, endpoints []protocol.En
 		}
 		writeError(w, r, http.StatusNotFound, errorBody{Error: fmt.Sprintf("no route %s; events go to %s", r.URL.Path, strings.Join(routes, ", "))})
 	})
-	s.handler = web.Wrap(log, mux)
+	wrapped := web.Wrap(log, mux)
+	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() {
+			// In the lame-duck period each answer closes its connection,
+			// so that a client's next request dials again (and a load
+			// balancer picks another collector) instead of reusing a
+			// connection that Shutdown will close under it.
+			w.Header().Set("Connection", "close")
+		}
+		wrapped.ServeHTTP(w, r)
+	})
 	s.http = &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           s.handler,
@@ -128,11 +138,21 @@ func (s *Server) Serve(ln net.Listener) error {
 	return nil
 }
 
+// BeginShutdown starts the lame-duck period: /readyz answers 503 so that a
+// load balancer stops sending events here, while every route, collection
+// included, keeps serving; each answer closes its connection. Shutdown ends
+// the period.
+func (s *Server) BeginShutdown() { s.draining.Store(true) }
+
 // Shutdown stops accepting connections and waits for in-flight requests to
-// finish (and so for their records to be delivered) until ctx ends.
+// finish (and so for their records to be delivered) until ctx ends. When
+// ctx ends first, the connections still open are closed, so that no request
+// runs on after the server is gone, and the error matches
+// context.DeadlineExceeded.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
 	if err := s.http.Shutdown(ctx); err != nil {
+		_ = s.http.Close()
 		return fmt.Errorf("shut down http server: %w", err)
 	}
 	return nil
@@ -148,7 +168,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 
 // readyz answers 200 while the server takes events. The server is built
 // only after contracts are loaded and delivery started, so it is ready from
-// its first request until shutdown begins, except while the ready check
+// its first request until shutdown begins (the lame-duck period), except while the ready check
 // (delivery's: a full spool, or without a spool a sink not connected) fails.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
