@@ -163,13 +163,19 @@ func startCollector(t *testing.T, dir string, env ...string) *collector {
 // stop sends SIGTERM and waits for a clean exit.
 func (c *collector) stop() {
 	c.t.Helper()
+	c.stopWith(0)
+}
+
+// stopWith sends SIGTERM and waits for the process to exit with code.
+func (c *collector) stopWith(code int) {
+	c.t.Helper()
 	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		c.t.Fatal(err)
 	}
 	select {
-	case err := <-c.done:
-		if err != nil {
-			c.t.Fatalf("accord serve exited with %v after SIGTERM\n%s", err, c.logs)
+	case <-c.done:
+		if got := c.cmd.ProcessState.ExitCode(); got != code {
+			c.t.Fatalf("accord serve exited with %v after SIGTERM; want exit status %d\n%s", c.cmd.ProcessState, code, c.logs)
 		}
 	case <-time.After(30 * time.Second):
 		c.t.Fatalf("accord serve did not stop within 30s of SIGTERM\n%s", c.logs)

@@ -5,10 +5,14 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -187,4 +191,152 @@ func TestSecondSignalStopsAtOnce(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("a second signal did not end accord serve\n%s", c.logs)
 	}
+	if ws, ok := c.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGINT {
+		t.Errorf("after a second signal, SIGINT, accord serve ended with %v; want ended by SIGINT", c.cmd.ProcessState)
+	}
+}
+
+// closedAddr returns a loopback address nothing listens on (for now: a
+// test may listen there later, to bring a sink's target up).
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// targetAt starts t's target on addr, where a sink was pointed while
+// nothing listened there.
+func targetAt(t *testing.T, addr string) *target {
+	t.Helper()
+	tg := newTarget(t)
+	tg.srv.Close()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("listen on %s again: %v", addr, err)
+	}
+	tg.srv = httptest.NewUnstartedServer(tg.srv.Config.Handler)
+	tg.srv.Listener.Close()
+	tg.srv.Listener = ln
+	tg.srv.Start()
+	t.Cleanup(tg.srv.Close)
+	return tg
+}
+
+// With spool.ack: sinks and a sink down, a request is not held past
+// spool.ack_timeout: it is answered 503 with Retry-After and "accepted":
+// true, its records are in the sinks that are up, and the down sink gets
+// them once it is back, without the request being sent again.
+func TestAckTimeoutAnswers503AndKeepsTheRecords(t *testing.T) {
+	addr := closedAddr(t)
+	dir := newProject(t)
+	c := startCollector(t, dir, append(httpSinkEnv("http://"+addr+"/in"),
+		"ACCORD_SPOOL_ACK=sinks", "ACCORD_SPOOL_ACK_TIMEOUT=1s", "ACCORD_SERVER_WRITE_TIMEOUT=5s")...)
+
+	client := &http.Client{Timeout: 20 * time.Second}
+	began := time.Now()
+	resp, err := client.Post(c.URL+"/events", "application/json",
+		strings.NewReader(`{"schema":"`+pageViewKey+`","event_id":"ack-1","data":{"url":"https://shop.example/"}}`))
+	if err != nil {
+		t.Fatalf("the request was not answered: %v", err)
+	}
+	took := time.Since(began)
+	var body struct {
+		Error    string `json:"error"`
+		Accepted bool   `json:"accepted"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !body.Accepted ||
+		!strings.Contains(body.Error, "kept in the spool") || !strings.Contains(body.Error, "Do not send them again") {
+		t.Fatalf("answer after spool.ack_timeout: %d Retry-After %q %+v", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	if took < time.Second || took > 4*time.Second {
+		t.Errorf("answered after %s; spool.ack_timeout is 1s", took)
+	}
+	// The sink that is up has it; the down one holds it in the spool.
+	eventually(t, 10*time.Second, "the store has the event", func() bool { return storedIDs(t, dir)["ack-1"] })
+	if lag := sinkStats(t, c.stats(), "forward").LagRecords; lag != 1 {
+		t.Errorf("forward's lag = %d; want the 1 record kept in the spool", lag)
+	}
+	tg := targetAt(t, addr)
+	tg.waitFor(t, []string{"ack-1"}, 20*time.Second)
+	c.stop()
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	if n := tg.received["ack-1"]; n != 1 {
+		t.Errorf("the target received ack-1 %d times", n)
+	}
+}
+
+// A shutdown that passes its deadline exits 3 and says what it left: the
+// request it cut off, and per sink the records left in the spool, which
+// are delivered after the next start.
+func TestShutdownPastItsDeadlineExits3AndSaysWhatIsLeft(t *testing.T) {
+	addr := closedAddr(t)
+	dir := newProject(t)
+	env := append(httpSinkEnv("http://"+addr+"/in"), "ACCORD_SPOOL_ACK=sinks", "ACCORD_SPOOL_ACK_TIMEOUT=20s",
+		"ACCORD_SERVER_SHUTDOWN_TIMEOUT=500ms", "ACCORD_SPOOL_DRAIN_TIMEOUT=300ms")
+	c := startCollector(t, dir, env...)
+	answered := make(chan error, 1)
+	go func() {
+		resp, err := http.Post(c.URL+"/events", "application/json",
+			strings.NewReader(`{"schema":"`+pageViewKey+`","event_id":"cut-1","data":{"url":"https://shop.example/"}}`))
+		if err == nil {
+			resp.Body.Close()
+			err = fmt.Errorf("answered %d", resp.StatusCode)
+		}
+		answered <- err
+	}()
+	eventually(t, 10*time.Second, "the request waits for the down sink", func() bool { return sinkStats(t, c.stats(), "forward").LagRecords == 1 })
+	began := time.Now()
+	c.stopWith(3)
+	if took := time.Since(began); took > 10*time.Second {
+		t.Errorf("shutdown took %s with deadlines of 500ms and 300ms", took)
+	}
+	if err := <-answered; err == nil || strings.Contains(err.Error(), "answered") {
+		t.Errorf("the request held past the shutdown deadline: %v; want its connection closed", err)
+	}
+	logs := c.logs.String()
+	for _, want := range []string{
+		`msg="shutdown deadline reached; undelivered records stay in the spool and are delivered after the next start" sink=forward records=1`,
+		"accord: ", "shutdown incomplete after server.shutdown_timeout (500ms)", "1 requests in flight were cut off unanswered",
+		"shutdown incomplete after spool.drain_timeout (300ms)", "sink forward 1",
+	} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the shutdown's output lacks %q:\n%s", want, logs)
+		}
+	}
+	tg := targetAt(t, addr)
+	c2 := startCollector(t, dir, env...)
+	tg.waitFor(t, []string{"cut-1"}, 20*time.Second)
+	c2.stop()
+}
+
+// docs/operations.md#exit-codes: accord serve exits 2 when it cannot start.
+func TestServeExitsTwoWhenItCannotStart(t *testing.T) {
+	dir := newProject(t)
+	if _, stderr, code := runAccordEnv(t, dir, []string{"ACCORD_SERVER_MAX_BODY_BYTES=10"}, nil, "serve", "--addr", "127.0.0.1:0"); code != 2 || !contains(stderr, "server.max_body_bytes") {
+		t.Errorf("a configuration problem: exit %d: %s", code, stderr)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if _, stderr, code := runAccord(t, dir, nil, "serve", "--addr", ln.Addr().String()); code != 2 || !contains(stderr, "server.addr") {
+		t.Errorf("a port in use: exit %d: %s", code, stderr)
+	}
+	c := startCollector(t, dir)
+	if _, stderr, code := runAccord(t, dir, nil, "serve", "--addr", "127.0.0.1:0"); code != 2 || !contains(stderr, "spool") {
+		t.Errorf("a spool another process holds: exit %d: %s", code, stderr)
+	}
+	c.stop()
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -32,7 +33,8 @@ load balancer stops sending it events; then it stops taking requests, lets
 those in flight finish within
 server.shutdown_timeout, gives the sinks spool.drain_timeout to deliver what
 the spool holds, and closes them; what is left is delivered after the next
-start. A second signal ends it at once.`,
+start. It then exits 0, or 3 when a deadline passed (requests cut off, or
+records left in the spool). A second signal ends it at once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(configPath)
@@ -82,5 +84,17 @@ func serve(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	return a.Run(ctx)
+	if err := a.Run(ctx); err != nil {
+		if errors.Is(err, app.ErrShutdownIncomplete) {
+			// Stopped, but a deadline passed: a documented status of its
+			// own, so that a supervisor can tell it from a failure to run.
+			return &exitError{code: exitShutdownIncomplete, err: err}
+		}
+		return err
+	}
+	return nil
 }
+
+// exitShutdownIncomplete is accord serve's exit status when a shutdown
+// deadline passed (docs/operations.md#exit-codes).
+const exitShutdownIncomplete = 3

@@ -250,6 +250,7 @@ func (a *App) startDelivery(context.Context) error {
 	dcfg := delivery.Config{Spool: a.spool, DeadLetterDir: a.Config.Spool.DeadLetterDir, Logger: a.Log, MaxRequestBytes: MaxRequestBytes(a.Config.Server)}
 	if a.spool != nil {
 		dcfg.WaitForSinks = a.Config.Spool.Ack == config.AckSinks
+		dcfg.AckTimeout = a.Config.Spool.AckTimeout
 	}
 	svc, err := delivery.Start(dcfg, sinks)
 	if err != nil {
@@ -262,12 +263,23 @@ func (a *App) startDelivery(context.Context) error {
 	return nil
 }
 
+// ErrShutdownIncomplete marks a stop that passed one of its deadlines:
+// requests in flight were cut off at server.shutdown_timeout, or records
+// were left in the spool at spool.drain_timeout (delivered after the next
+// start). accord serve exits 3 on it.
+var ErrShutdownIncomplete = errors.New("shutdown incomplete")
+
 // stopDelivery gives the sinks spool.drain_timeout to deliver what the spool
 // holds, then closes them.
 func (a *App) stopDelivery(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, a.Config.Spool.DrainTimeout)
 	defer cancel()
-	return a.Delivery.Close(ctx)
+	err := a.Delivery.Close(ctx)
+	var left delivery.UndeliveredError
+	if errors.As(err, &left) {
+		return fmt.Errorf("%w after spool.drain_timeout (%s): %w", ErrShutdownIncomplete, a.Config.Spool.DrainTimeout, err)
+	}
+	return err
 }
 
 // startServers listens on server.addr, and on admin.addr when the admin
@@ -331,6 +343,9 @@ func (a *App) stopServers(context.Context) error {
 	ctx, cancel := context.WithTimeout(context.Background(), a.Config.Server.ShutdownTimeout)
 	defer cancel()
 	err := errors.Join(a.srv.Shutdown(ctx), a.adm.Shutdown(ctx))
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("%w after server.shutdown_timeout (%s): %w", ErrShutdownIncomplete, a.Config.Server.ShutdownTimeout, err)
+	}
 	for ; a.servers > 0; a.servers-- {
 		if serr := <-a.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 			err = errors.Join(err, serr)

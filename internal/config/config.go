@@ -49,7 +49,8 @@ type Spool struct {
 	// The spool's own options (dir, segment_bytes, max_bytes, fsync,
 	// fsync_interval) stand at this level.
 	spool.Options `yaml:",inline"`
-	Ack           string        `yaml:"ack" doc:"When a request is answered: spool (once its records are in the spool, flushed as fsync says) or sinks (once every sink has delivered them or sent them to its dead letter: read-your-writes, but a down sink holds requests until they time out)."`
+	Ack           string        `yaml:"ack" doc:"When a request is answered: spool (once its records are in the spool, flushed as fsync says) or sinks (once every sink has delivered them or sent them to its dead letter: read-your-writes, but a down sink holds each request for spool.ack_timeout)."`
+	AckTimeout    time.Duration `yaml:"ack_timeout" doc:"With ack: sinks, how long a request waits for every sink to deliver its records; past it the answer is 503 with Retry-After and \"accepted\": true: the records are kept in the spool and delivered as the sinks recover, so the client must not send them again. Shorter than server.write_timeout."`
 	DrainTimeout  time.Duration `yaml:"drain_timeout" doc:"On shutdown, how long sinks get to deliver what the spool holds once requests have finished; what is left is delivered after the next start."`
 	DeadLetterDir string        `yaml:"dead_letter_dir" doc:"Directory of the dead letters: records a sink refused for good (or after delivery.max_attempts), one NDJSON file per sink, each line the record and the error. accord replay reads them."`
 }
@@ -115,6 +116,7 @@ func Default(protocols *protocol.Types) Config {
 			Enabled:       true,
 			Options:       spool.DefaultOptions(),
 			Ack:           AckSpool,
+			AckTimeout:    10 * time.Second,
 			DrainTimeout:  10 * time.Second,
 			DeadLetterDir: "accord-data/dead-letter",
 		},
@@ -272,6 +274,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Spool.Ack != AckSpool && c.Spool.Ack != AckSinks {
 		bad("spool.ack", "%q is not an acknowledgement level; use spool or sinks", c.Spool.Ack)
+	}
+	switch {
+	case c.Spool.AckTimeout <= 0:
+		bad("spool.ack_timeout", "%s must be positive, such as 10s", c.Spool.AckTimeout)
+	case c.Spool.Ack == AckSinks && c.Spool.AckTimeout >= c.Server.WriteTimeout:
+		bad("spool.ack_timeout", "%s is not shorter than server.write_timeout (%s), so the answer could not be written; lower it, or raise server.write_timeout", c.Spool.AckTimeout, c.Server.WriteTimeout)
 	}
 	if c.Spool.DrainTimeout <= 0 {
 		bad("spool.drain_timeout", "%s must be positive, such as 10s", c.Spool.DrainTimeout)

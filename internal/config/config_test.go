@@ -132,8 +132,8 @@ func TestLoad(t *testing.T) {
 		},
 		{
 			name:    "shutdown and acknowledgement waits are bounded",
-			file:    "server:\n  lame_duck: -1s\n",
-			wantErr: []string{"server.lame_duck: -1s must not be negative"},
+			file:    "server:\n  lame_duck: -1s\n  write_timeout: 5s\nspool:\n  ack: sinks\n  ack_timeout: 5s\n",
+			wantErr: []string{"server.lame_duck: -1s must not be negative", "spool.ack_timeout: 5s is not shorter than server.write_timeout (5s)"},
 		},
 		{
 			name: "protocol options from the file, the rest at their defaults",

@@ -415,13 +415,37 @@ func TestWaitForSinks(t *testing.T) {
 	if got, want := target.ids(), idsOf(recs, func(r *event.Envelope) bool { return r.Valid }); !equal(got, want) {
 		t.Errorf("after Deliver returned the sink holds %v; want %v", got, want)
 	}
-	// A sink that never recovers holds the request until it gives up.
+	// A sink that never recovers holds the request until its client gives up.
 	target.setFail(func([]*event.Envelope) error { return errors.New("down") })
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if err := svc.Deliver(ctx, records("w2", 3)); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Deliver with a down sink: %v; want a deadline error", err)
 	}
+}
+
+// With AckTimeout the wait for a down sink ends with an AckTimeoutError
+// naming it, and the records stay in the spool: the sink gets them once it
+// recovers, without the request being sent again.
+func TestWaitForSinksEndsAtAckTimeout(t *testing.T) {
+	sp := testSpool(t, t.TempDir(), 1<<30)
+	down, up := &recordingSink{}, &recordingSink{}
+	down.setFail(func([]*event.Envelope) error { return errors.New("down") })
+	svc := start(t, Config{Spool: sp, WaitForSinks: true, AckTimeout: 100 * time.Millisecond},
+		Target{Name: "down", Records: sink.All, Sink: down, Options: fastOptions()},
+		Target{Name: "up", Records: sink.All, Sink: up, Options: fastOptions()})
+	recs := records("t", 4)
+	began := time.Now()
+	err := svc.Deliver(context.Background(), recs)
+	var ate AckTimeoutError
+	if !errors.As(err, &ate) || len(ate.Pending) != 1 || ate.Pending[0] != "down" {
+		t.Fatalf("Deliver with a down sink: %v; want an AckTimeoutError naming down", err)
+	}
+	if took := time.Since(began); took < 100*time.Millisecond || took > 5*time.Second {
+		t.Errorf("Deliver returned after %s; spool.ack_timeout is 100ms", took)
+	}
+	down.setFail(nil)
+	check.Eventually(t, 10*time.Second, "the down sink has the records once it recovers", func() bool { return equal(down.ids(), idsOf(recs, nil)) })
 }
 
 func TestCloseDrainsThenLeavesTheRestForTheNextStart(t *testing.T) {
@@ -446,8 +470,9 @@ func TestCloseDrainsThenLeavesTheRestForTheNextStart(t *testing.T) {
 	began := time.Now()
 	err = svc.Close(ctx)
 	cancel()
-	if err != nil {
-		t.Fatalf("Close: %v", err)
+	var left UndeliveredError
+	if !errors.As(err, &left) || len(left.Sinks) != 1 || left.Sinks[0] != "s" || left.Records[0] != 12 {
+		t.Fatalf("Close past its deadline: %v; want an UndeliveredError naming sink s with 12 records", err)
 	}
 	if took := time.Since(began); took > 2*time.Second {
 		t.Errorf("Close took %s with a deadline of 100ms", took)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,8 +31,13 @@ type Config struct {
 	// the sinks directly. The Service does not close it.
 	Spool *spool.Spool
 	// WaitForSinks makes Deliver return only once every sink has passed
-	// the records (delivered or dead-lettered them).
+	// the records (delivered or dead-lettered them), or AckTimeout has
+	// passed: it then returns an AckTimeoutError, the records staying in
+	// the spool.
 	WaitForSinks bool
+	// AckTimeout bounds the wait of WaitForSinks; 0 leaves it to the
+	// caller's context.
+	AckTimeout time.Duration
 	// DeadLetterDir holds one dead-letter file per sink.
 	DeadLetterDir string
 	Logger        *slog.Logger
@@ -344,8 +350,36 @@ func (s *Service) deliverDirect(ctx context.Context, records []*event.Envelope) 
 	return nil
 }
 
-// waitCommitted waits until every sink has committed offset, or ctx ends.
+// AckTimeoutError says that records are durably in the spool but not every
+// sink passed them within Config.AckTimeout. They stay in the spool and
+// are delivered as the sinks recover: sending them again would store them
+// twice. Its Accepted method lets the HTTP layer say so without importing
+// delivery.
+type AckTimeoutError struct {
+	// Waited is Config.AckTimeout.
+	Waited time.Duration
+	// Pending names the sinks that had not passed the records.
+	Pending []string
+}
+
+func (e AckTimeoutError) Error() string {
+	return fmt.Sprintf("the records are in the spool, but sinks %v did not deliver them within %s (spool.ack_timeout); they stay in the spool and are delivered as those sinks recover", e.Pending, e.Waited)
+}
+
+// Accepted marks the error for callers that ask rather than import: the
+// records were taken, only not yet delivered everywhere.
+func (AckTimeoutError) Accepted() bool { return true }
+
+// waitCommitted waits until every sink has committed offset, and returns
+// an AckTimeoutError when Config.AckTimeout passes first, or ctx's error
+// when it ends first.
 func (s *Service) waitCommitted(ctx context.Context, offset uint64) error {
+	var timeout <-chan time.Time
+	if s.cfg.AckTimeout > 0 {
+		t := time.NewTimer(s.cfg.AckTimeout)
+		defer t.Stop()
+		timeout = t.C
+	}
 	for {
 		wake := s.commitSignal()
 		if s.minCommitted() >= offset {
@@ -353,6 +387,14 @@ func (s *Service) waitCommitted(ctx context.Context, offset uint64) error {
 		}
 		select {
 		case <-wake:
+		case <-timeout:
+			e := AckTimeoutError{Waited: s.cfg.AckTimeout}
+			for _, r := range s.runners {
+				if r.committed.Load() < offset {
+					e.Pending = append(e.Pending, r.Name)
+				}
+			}
+			return e
 		case <-ctx.Done():
 			return fmt.Errorf("wait for sinks to deliver: %w", ctx.Err())
 		}
@@ -455,6 +497,27 @@ func (s *Service) save() error {
 	return save(s.statsPath, savedStats{SavedAt: time.Now().UTC(), CountedSince: st.CountedSince, Sinks: st.Sinks, Contracts: st.Contracts, UnknownContexts: st.UnknownContexts})
 }
 
+// UndeliveredError says Close's deadline passed with records the sinks had
+// not delivered; they stay in the spool for the next start.
+type UndeliveredError struct {
+	// Sinks names the sinks with records left, and Records counts them,
+	// index for index.
+	Sinks   []string
+	Records []uint64
+}
+
+func (e UndeliveredError) Error() string {
+	var b strings.Builder
+	b.WriteString("records left in the spool, delivered after the next start:")
+	for i, name := range e.Sinks {
+		fmt.Fprintf(&b, " sink %s %d", name, e.Records[i])
+		if i < len(e.Sinks)-1 {
+			b.WriteByte(',')
+		}
+	}
+	return b.String()
+}
+
 // Close stops delivery. With a spool it first lets the sinks deliver what
 // the spool held when Close was called, until ctx ends; what is left stays
 // in the spool for the next start. It then stops the runners, saves the
@@ -483,12 +546,18 @@ func (s *Service) close(ctx context.Context) error {
 			}
 		}
 		if s.minCommitted() < target {
+			left := UndeliveredError{}
 			for _, sk := range s.Stats().Sinks {
 				if sk.LagRecords > 0 {
 					s.log.Warn("shutdown deadline reached; undelivered records stay in the spool and are delivered after the next start",
 						"sink", sk.Name, "records", sk.LagRecords, "last_error", sk.LastError)
+					left.Sinks = append(left.Sinks, sk.Name)
+					left.Records = append(left.Records, sk.LagRecords)
 				}
 			}
+			// Closed below all the same; the error tells the caller
+			// the drain was cut short.
+			errs = append(errs, left)
 		}
 	}
 	s.cancel()

@@ -254,6 +254,19 @@ func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) 
 		return
 	}
 	w.Header().Set("Retry-After", retryAfterSeconds)
+	if isAccepted(err) {
+		// The records are in the spool and will be delivered: a resend
+		// would store them twice. Not a fault of ours either: a sink is
+		// behind, which its runner logs; warn now and then.
+		if now := time.Now().UnixNano(); now-s.ackLoggedAt.Load() > int64(fullLogEvery) {
+			s.ackLoggedAt.Store(now)
+			s.log.Warn("spool.ack_timeout passed: answering 503 with the records kept in the spool", "err", err)
+		}
+		writeError(w, r, http.StatusServiceUnavailable, errorBody{Accepted: true, Error: "the events were accepted and are kept in the spool, " +
+			"but not every sink delivered them within spool.ack_timeout; they will be delivered as the sinks recover. " +
+			"Do not send them again: a resend is stored a second time (an event that carries its own event_id is stored once only by sinks that deduplicate on it, such as sqlite)"})
+		return
+	}
 	if isBackpressure(err) {
 		// Backpressure, not a fault: warn now and then, not per request.
 		if now := time.Now().UnixNano(); now-s.fullLoggedAt.Load() > int64(fullLogEvery) {
@@ -273,6 +286,14 @@ func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) 
 func isTooLarge(err error) bool {
 	var tl interface{ TooLarge() bool }
 	return errors.As(err, &tl) && tl.TooLarge()
+}
+
+// isAccepted reports whether err says the records were taken although the
+// request could not be acknowledged as asked (spool.ack_timeout passed): an
+// error in its chain has an Accepted method that returns true.
+func isAccepted(err error) bool {
+	var a interface{ Accepted() bool }
+	return errors.As(err, &a) && a.Accepted()
 }
 
 // isBackpressure reports whether err says the records could not be taken

@@ -75,6 +75,12 @@ type Server struct {
 	// fullLoggedAt throttles the warning logged when the spool is full to
 	// one every fullLogEvery (unix nanoseconds).
 	fullLoggedAt atomic.Int64
+	// inFlight counts the requests being handled, for the log of a
+	// shutdown that cut them off.
+	inFlight atomic.Int64
+	// ackLoggedAt throttles the warning logged when spool.ack_timeout
+	// passes, the same way.
+	ackLoggedAt atomic.Int64
 }
 
 // New returns a server for the given endpoints.
@@ -111,6 +117,8 @@ func New(cfg Options, p *pipeline.Pipeline, d Deliverer, endpoints []protocol.En
 			// connection that Shutdown will close under it.
 			w.Header().Set("Connection", "close")
 		}
+		s.inFlight.Add(1)
+		defer s.inFlight.Add(-1)
 		wrapped.ServeHTTP(w, r)
 	})
 	s.http = &http.Server{
@@ -152,8 +160,9 @@ func (s *Server) BeginShutdown() { s.draining.Store(true) }
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
 	if err := s.http.Shutdown(ctx); err != nil {
+		n := s.inFlight.Load()
 		_ = s.http.Close()
-		return fmt.Errorf("shut down http server: %w", err)
+		return fmt.Errorf("shut down http server: %d requests in flight were cut off unanswered: %w", n, err)
 	}
 	return nil
 }

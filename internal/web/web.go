@@ -24,10 +24,13 @@ import (
 // it, the failure when the body was stored as a failed record, and the
 // request id to find it in the logs.
 type ErrorBody struct {
-	Error     string         `json:"error"`
-	Failure   *event.Failure `json:"failure,omitempty"`
-	EventID   string         `json:"event_id,omitempty"`
-	RequestID string         `json:"request_id"`
+	Error   string         `json:"error"`
+	Failure *event.Failure `json:"failure,omitempty"`
+	EventID string         `json:"event_id,omitempty"`
+	// Accepted is true on a 503 whose records were kept all the same
+	// (spool.ack_timeout passed): the client must not send them again.
+	Accepted  bool   `json:"accepted,omitempty"`
+	RequestID string `json:"request_id"`
 }
 
 // WriteError answers status with body, stamped with the request id, with
