@@ -15,7 +15,7 @@ import (
 	"github.com/accord-events/accord/internal/sink"
 )
 
-func compileContract(t *testing.T, key, body string) *contract.Contract {
+func compileContract(t testing.TB, key, body string) *contract.Contract {
 	t.Helper()
 	k, err := contract.ParseKey(key)
 	if err != nil {
