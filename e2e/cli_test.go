@@ -141,7 +141,7 @@ func TestServeRefusesBadConfigurationNamingTheKey(t *testing.T) {
 		want []string
 	}{
 		{"bad value", "server:\n  max_body_bytes: 10\n", nil, []string{"server.max_body_bytes: 10 is too small"}},
-		{"unknown key", "server:\n  adress: :80\n", nil, []string{"field adress not found"}},
+		{"unknown key", "server:\n  adress: :80\n", nil, []string{"line 2: server.adress: unknown key; the keys here are addr, "}},
 		{"bad sink option", "sinks:\n  - {name: store, type: sqlite, options: {synchronous: sometimes}}\n", nil, []string{"sinks[0] (store).options.synchronous"}},
 		{"unknown sink option", "sinks:\n  - {name: store, type: sqlite, options: {pth: x.db}}\n", nil, []string{"sinks[0] (store).options", "pth"}},
 		{"unknown sink type", "sinks:\n  - {name: store, type: oracle}\n", nil, []string{`sinks[0] (store).type: "oracle" is not a sink type`}},

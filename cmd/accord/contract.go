@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/accord-events/accord/internal/config"
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/contract/compat"
 	"github.com/accord-events/accord/internal/contract/lint"
@@ -72,7 +73,7 @@ lint could not run.`,
 			if !slices.Contains(lint.Formats, format) {
 				return fmt.Errorf("--format %q: use %s", format, strings.Join(lint.Formats, ", "))
 			}
-			cfg, err := loadConfig(configPath)
+			cfg, err := loadConfig(configPath, config.SectionContracts)
 			if err != nil {
 				return err
 			}

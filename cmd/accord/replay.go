@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/accord-events/accord/internal/app"
+	"github.com/accord-events/accord/internal/config"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/protocol/segment"
 	"github.com/accord-events/accord/internal/replay"
@@ -58,7 +59,9 @@ the collector runs. See docs/reliability.md.`,
 			if err != nil {
 				return &exitError{code: 2, err: err}
 			}
-			cfg, err := loadConfig(configPath)
+			// Not the protocols (their write keys and webhook secrets) nor
+			// admin: replay serves nothing. server sizes a request's records.
+			cfg, err := loadConfig(configPath, config.SectionServer, config.SectionContracts, config.SectionCollector, config.SectionPrivacy, config.SectionLog, config.SectionSpool, config.SectionSinks)
 			if err != nil {
 				return err
 			}
@@ -69,7 +72,7 @@ the collector runs. See docs/reliability.md.`,
 			// Replay judges records against the contracts the collector
 			// resolves (contracts.dir, then contracts.backends), and
 			// writes to the sinks directly: the collector holds the spool.
-			a, err := app.Build(cfg, log, app.Options{Version: buildVersion(), Deliver: !dryRun, Direct: true})
+			a, err := app.Build(cfg, log, app.Options{Version: buildVersion(), Deliver: !dryRun, Sinks: true, Direct: true})
 			if err != nil {
 				return err
 			}

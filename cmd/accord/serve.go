@@ -52,11 +52,13 @@ records left in the spool). A second signal ends it at once.`,
 	return cmd
 }
 
-func loadConfig(path string) (config.Config, error) {
+// loadConfig reads the configuration, validating only the named sections
+// (every one when none is named): what the command uses.
+func loadConfig(path string, sections ...string) (config.Config, error) {
 	if path == "" {
 		path = os.Getenv(config.EnvConfigFile)
 	}
-	cfg, err := config.Load(path, os.Environ(), app.ProtocolTypes())
+	cfg, err := config.Load(path, os.Environ(), app.ProtocolTypes(), sections...)
 	if err != nil {
 		return config.Config{}, fmt.Errorf("configuration: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"text/tabwriter"
 
+	"github.com/accord-events/accord/internal/config"
 	"github.com/accord-events/accord/internal/delivery"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/spool"
@@ -34,7 +35,7 @@ is locked and the command says to ask GET /stats instead.`,
   accord spool status --format json --config accord.yml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(configPath)
+			cfg, err := loadConfig(configPath, config.SectionSpool)
 			if err != nil {
 				return err
 			}

@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/accord-events/accord/internal/app"
+	"github.com/accord-events/accord/internal/config"
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/jsonscan"
 	"github.com/accord-events/accord/internal/pipeline"
 	"github.com/spf13/cobra"
 )
@@ -40,7 +42,9 @@ Exit status: 0 valid, 1 invalid, 2 the check could not run.`,
 			if err != nil {
 				return err
 			}
-			cfg, err := loadConfig(configPath)
+			// What builds the pipeline: contracts, the collector stamp,
+			// privacy; not the servers, protocols, spool or sinks.
+			cfg, err := loadConfig(configPath, config.SectionContracts, config.SectionCollector, config.SectionPrivacy, config.SectionLog)
 			if err != nil {
 				return err
 			}
@@ -77,13 +81,17 @@ func readInput(stdin io.Reader, name string) ([]byte, error) {
 	return os.ReadFile(name)
 }
 
-// inputFor wraps data as the collector's self-describing protocol would.
+// inputFor wraps data as the collector's self-describing protocol would,
+// reading it with the collector's JSON reader: what the collector refuses
+// (an object repeating a member name, a number beyond float64) fails here
+// too.
 func inputFor(schema string, data []byte) event.Input {
-	in := event.Input{SchemaKey: schema, Data: data, Raw: data}
-	if !json.Valid(data) {
-		in.Failure = event.NewFailure(event.PayloadFormatViolation, "the file is not valid JSON")
+	start, end, err := jsonscan.Document(data, 0)
+	if err != nil {
+		return event.Input{SchemaKey: schema, Raw: data,
+			Failure: event.NewFailure(event.PayloadFormatViolation, "the file is not valid JSON: "+err.Error())}
 	}
-	return in
+	return event.Input{SchemaKey: schema, Data: data[start:end], Raw: data}
 }
 
 func printVerdict(out io.Writer, format string, rec *event.Envelope) error {

@@ -65,6 +65,11 @@ type Options struct {
 	Watch bool
 	// Deliver builds the sinks and delivery.
 	Deliver bool
+	// Sinks decodes the configured sinks (App.Sinks) without delivering to
+	// them: replay --dry-run reads failed records from one. Deliver implies
+	// it; without either, the sinks section is not looked at, so accord
+	// validate runs whatever the sinks need.
+	Sinks bool
 	// Direct delivers to the sinks without the spool, whatever spool
 	// says: replay runs beside a collector that holds the spool.
 	Direct bool
@@ -105,9 +110,12 @@ type App struct {
 // Build checks the configuration (every sink's options) and declares the
 // parts the options ask for, in the order they start; it does no I/O.
 func Build(cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
-	specs, err := DecodeSinks(cfg.Sinks, SinkTypes())
-	if err != nil {
-		return nil, fmt.Errorf("configuration: %w", err)
+	var specs []SinkSpec
+	if opts.Deliver || opts.Sinks {
+		var err error
+		if specs, err = DecodeSinks(cfg.Sinks, SinkTypes()); err != nil {
+			return nil, fmt.Errorf("configuration: %w", err)
+		}
 	}
 	a := &App{Config: cfg, Log: log, Sinks: specs, opts: opts, served: make(chan error, 2)}
 	a.Local = contract.NewSetWithBase(builtinContracts(), nil)

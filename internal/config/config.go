@@ -15,6 +15,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -134,8 +136,10 @@ const DefaultFile = "accord.yml"
 // applies environment overrides from environ (os.Environ() form) and
 // validates the result. An empty path means DefaultFile if it exists and
 // the defaults alone otherwise. protocols are the protocol types whose
-// options the protocols section holds.
-func Load(path string, environ []string, protocols *protocol.Types) (Config, error) {
+// options the protocols section holds. Only the named sections are validated
+// (every one when none is named; see Validate): every key is still decoded
+// strictly, so a typo anywhere is an error for every command.
+func Load(path string, environ []string, protocols *protocol.Types, sections ...string) (Config, error) {
 	cfg := Default(protocols)
 	explicit := path != ""
 	if !explicit {
@@ -144,7 +148,7 @@ func Load(path string, environ []string, protocols *protocol.Types) (Config, err
 	data, err := os.ReadFile(path)
 	switch {
 	case err == nil:
-		if err := decodeStrict(data, decodeTarget(&cfg)); err != nil {
+		if err := decodeStrict(data, decodeTarget(&cfg), "", true); err != nil {
 			return Config{}, fmt.Errorf("config %s: %w", path, err)
 		}
 	case errors.Is(err, fs.ErrNotExist) && !explicit:
@@ -161,7 +165,7 @@ func Load(path string, environ []string, protocols *protocol.Types) (Config, err
 		}
 		cfg.Sinks[i].Delivery = withDeliveryDefaults(cfg.Sinks[i].Delivery)
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.Validate(sections...); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil
@@ -189,8 +193,17 @@ func withDeliveryDefaults(o delivery.Options) delivery.Options {
 }
 
 // decodeStrict decodes YAML into v, refusing keys v has no field for, so a
-// misspelt key is an error rather than silently ignored.
-func decodeStrict(data []byte, v any) error {
+// misspelt key is an error rather than silently ignored: each is named by its
+// path below path (and its line when lines is set) with the nearest valid key.
+func decodeStrict(data []byte, v any, path string, lines bool) error {
+	var node yaml.Node
+	if err := yaml.Unmarshal(data, &node); err != nil {
+		return err
+	}
+	if err := unknownKeys(&node, reflect.TypeOf(v), path, lines); err != nil {
+		return err
+	}
+	// The decoder checks again: the walk above only improves its message.
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	// An empty document decodes to io.EOF: it means "all defaults".
@@ -210,107 +223,180 @@ func DecodeOptions(options map[string]any, opts any) error {
 	if err != nil {
 		return err
 	}
-	return decodeStrict(data, opts)
+	return decodeStrict(data, opts, "", false)
 }
 
-// Validate checks the configuration and returns every problem at once, each
-// naming its key.
-func (c *Config) Validate() error {
+// Sections of the configuration, named by their top-level keys: what a
+// command asks Load to validate.
+const (
+	SectionServer    = "server"
+	SectionAdmin     = "admin"
+	SectionCollector = "collector"
+	SectionContracts = "contracts"
+	SectionLog       = "log"
+	SectionProtocols = "protocols"
+	SectionSpool     = "spool"
+	SectionPrivacy   = "privacy"
+	SectionSinks     = "sinks"
+)
+
+// Validate checks the named sections of the configuration (every section
+// when none is named) and returns every problem at once, each naming its
+// key. A command validates only the sections it uses, so that accord
+// contract lint does not refuse to run because a Segment write key, which
+// only the collector needs, is unset.
+func (c *Config) Validate(sections ...string) error {
+	checks := []struct {
+		section string
+		check   func() []error
+	}{
+		{SectionServer, c.validateServer},
+		{SectionPrivacy, c.validatePrivacy},
+		{SectionAdmin, c.validateAdmin},
+		{SectionCollector, c.validateCollector},
+		{SectionContracts, c.validateContracts},
+		{SectionLog, c.validateLog},
+		{SectionProtocols, c.Protocols.validate},
+		{SectionSpool, c.validateSpool},
+		{SectionSinks, c.validateSinks},
+	}
 	var errs []error
-	bad := func(key string, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
-	}
-	if err := c.Server.Validate(); err != nil {
-		errs = append(errs, prefixErrors("server.", err)...)
-	}
-	if err := c.Privacy.Validate(); err != nil {
-		return err
-	}
-	if err := c.Admin.Validate(); err != nil {
-		errs = append(errs, prefixErrors("admin.", err)...)
-	}
-	if c.Admin.Addr != "" && c.Admin.Addr == c.Server.Addr {
-		bad("admin.addr", "%q is also server.addr; leave admin.addr empty to serve the admin routes on the collector's port, or give them another port", c.Admin.Addr)
-	}
-	if c.Collector.Name == "" {
-		bad("collector.name", "must not be empty; name this collector, such as accord")
-	}
-	if c.Contracts.Dir == "" {
-		bad("contracts.dir", "must not be empty; point it at your contracts directory, such as contracts")
-	}
-	if d := c.Contracts.ReloadInterval; d != 0 && d < 100*time.Millisecond {
-		bad("contracts.reload_interval", "%s is too short; use 0 to turn hot reload off, or at least 100ms (the default is 2s)", d)
-	}
-	for i, b := range c.Contracts.Backends {
-		if err := b.Validate(); err != nil {
-			errs = append(errs, prefixErrors(fmt.Sprintf("contracts.backends[%d].", i), err)...)
+	for _, ch := range checks {
+		if len(sections) == 0 || slices.Contains(sections, ch.section) {
+			errs = append(errs, ch.check()...)
 		}
 	}
-	if err := c.Contracts.Cache.Validate(); err != nil {
-		errs = append(errs, prefixErrors("contracts.cache.", err)...)
+	return errors.Join(errs...)
+}
+
+// problems collects a section's errors, each naming its key.
+type problems []error
+
+func (p *problems) bad(key string, format string, args ...any) {
+	*p = append(*p, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+}
+
+func (p *problems) under(prefix string, err error) {
+	if err != nil {
+		*p = append(*p, prefixErrors(prefix, err)...)
 	}
+}
+
+func (c *Config) validateServer() []error {
+	var p problems
+	p.under("server.", c.Server.Validate())
+	return p
+}
+
+func (c *Config) validatePrivacy() []error {
+	// Privacy's errors name their keys in full.
+	if err := c.Privacy.Validate(); err != nil {
+		return []error{err}
+	}
+	return nil
+}
+
+func (c *Config) validateAdmin() []error {
+	var p problems
+	p.under("admin.", c.Admin.Validate())
+	if c.Admin.Addr != "" && c.Admin.Addr == c.Server.Addr {
+		p.bad("admin.addr", "%q is also server.addr; leave admin.addr empty to serve the admin routes on the collector's port, or give them another port", c.Admin.Addr)
+	}
+	return p
+}
+
+func (c *Config) validateCollector() []error {
+	var p problems
+	if c.Collector.Name == "" {
+		p.bad("collector.name", "must not be empty; name this collector, such as accord")
+	}
+	return p
+}
+
+func (c *Config) validateContracts() []error {
+	var p problems
+	if c.Contracts.Dir == "" {
+		p.bad("contracts.dir", "must not be empty; point it at your contracts directory, such as contracts")
+	}
+	if d := c.Contracts.ReloadInterval; d != 0 && d < 100*time.Millisecond {
+		p.bad("contracts.reload_interval", "%s is too short; use 0 to turn hot reload off, or at least 100ms (the default is 2s)", d)
+	}
+	for i, b := range c.Contracts.Backends {
+		p.under(fmt.Sprintf("contracts.backends[%d].", i), b.Validate())
+	}
+	p.under("contracts.cache.", c.Contracts.Cache.Validate())
 	for i, k := range c.Contracts.APIKeys {
 		if k == "" || strings.ContainsAny(k, ", \t\r\n") {
-			bad(fmt.Sprintf("contracts.api_keys[%d]", i), "must be a non-empty key without spaces or commas; generate one with openssl rand -hex 32")
+			p.bad(fmt.Sprintf("contracts.api_keys[%d]", i), "must be a non-empty key without spaces or commas; generate one with openssl rand -hex 32")
 		}
 	}
 	if err := c.Contracts.UnknownContexts.Validate(); err != nil || c.Contracts.UnknownContexts == "" {
-		bad("contracts.unknown_contexts", "%q is not a policy; use fail (the default) or keep", string(c.Contracts.UnknownContexts))
+		p.bad("contracts.unknown_contexts", "%q is not a policy; use fail (the default) or keep", string(c.Contracts.UnknownContexts))
 	}
 	switch c.Contracts.Lint.RequireDescriptions {
 	case "error", "warning", "off":
 	default:
-		bad("contracts.lint.require_descriptions", "%q is not a severity; use error, warning or off", c.Contracts.Lint.RequireDescriptions)
+		p.bad("contracts.lint.require_descriptions", "%q is not a severity; use error, warning or off", c.Contracts.Lint.RequireDescriptions)
 	}
+	return p
+}
+
+func (c *Config) validateLog() []error {
+	var p problems
 	if _, err := c.Log.SlogLevel(); err != nil {
-		bad("log.level", "%v", err)
+		p.bad("log.level", "%v", err)
 	}
 	if c.Log.Format != "text" && c.Log.Format != "json" {
-		bad("log.format", "%q is not a log format; use text or json", c.Log.Format)
+		p.bad("log.format", "%q is not a log format; use text or json", c.Log.Format)
 	}
-	errs = append(errs, c.Protocols.validate()...)
-	if err := c.Spool.Options.Validate(); err != nil {
-		errs = append(errs, prefixErrors("spool.", err)...)
-	}
+	return p
+}
+
+func (c *Config) validateSpool() []error {
+	var p problems
+	p.under("spool.", c.Spool.Options.Validate())
 	if c.Spool.Ack != AckSpool && c.Spool.Ack != AckSinks {
-		bad("spool.ack", "%q is not an acknowledgement level; use spool or sinks", c.Spool.Ack)
+		p.bad("spool.ack", "%q is not an acknowledgement level; use spool or sinks", c.Spool.Ack)
 	}
 	switch {
 	case c.Spool.AckTimeout <= 0:
-		bad("spool.ack_timeout", "%s must be positive, such as 10s", c.Spool.AckTimeout)
+		p.bad("spool.ack_timeout", "%s must be positive, such as 10s", c.Spool.AckTimeout)
 	case c.Spool.Ack == AckSinks && c.Spool.AckTimeout >= c.Server.WriteTimeout:
-		bad("spool.ack_timeout", "%s is not shorter than server.write_timeout (%s), so the answer could not be written; lower it, or raise server.write_timeout", c.Spool.AckTimeout, c.Server.WriteTimeout)
+		p.bad("spool.ack_timeout", "%s is not shorter than server.write_timeout (%s), so the answer could not be written; lower it, or raise server.write_timeout", c.Spool.AckTimeout, c.Server.WriteTimeout)
 	}
 	if c.Spool.DrainTimeout <= 0 {
-		bad("spool.drain_timeout", "%s must be positive, such as 10s", c.Spool.DrainTimeout)
+		p.bad("spool.drain_timeout", "%s must be positive, such as 10s", c.Spool.DrainTimeout)
 	}
 	if strings.TrimSpace(c.Spool.DeadLetterDir) == "" {
-		bad("spool.dead_letter_dir", "must not be empty; set it to a directory such as accord-data/dead-letter")
+		p.bad("spool.dead_letter_dir", "must not be empty; set it to a directory such as accord-data/dead-letter")
 	}
+	return p
+}
+
+func (c *Config) validateSinks() []error {
+	var p problems
 	if len(c.Sinks) == 0 {
-		bad("sinks", "no sinks are configured, so every event would be lost; configure at least one, such as {name: store, type: sqlite}")
+		p.bad("sinks", "no sinks are configured, so every event would be lost; configure at least one, such as {name: store, type: sqlite}")
 	}
 	seen := map[string]bool{}
 	for i, s := range c.Sinks {
 		key := fmt.Sprintf("sinks[%d]", i)
 		switch {
 		case s.Name == "":
-			bad(key+".name", "must not be empty; give the sink a name used in logs")
+			p.bad(key+".name", "must not be empty; give the sink a name used in logs")
 		case seen[s.Name]:
-			bad(key+".name", "%q is used by another sink; sink names must be unique", s.Name)
+			p.bad(key+".name", "%q is used by another sink; sink names must be unique", s.Name)
 		}
 		seen[s.Name] = true
 		if s.Type == "" {
-			bad(key+".type", "must not be empty; name one of the sink types in docs/configuration.md, such as sqlite")
+			p.bad(key+".type", "must not be empty; name one of the sink types in docs/configuration.md, such as sqlite")
 		}
 		if s.Records != "all" && s.Records != "good" && s.Records != "failed" {
-			bad(key+".records", "%q is not a selection; use all, good or failed", s.Records)
+			p.bad(key+".records", "%q is not a selection; use all, good or failed", s.Records)
 		}
-		if err := s.Delivery.Validate(); err != nil {
-			errs = append(errs, prefixErrors(key+".delivery.", err)...)
-		}
+		p.under(key+".delivery.", s.Delivery.Validate())
 	}
-	return errors.Join(errs...)
+	return p
 }
 
 // prefixErrors puts prefix before each of the joined errors in err, which

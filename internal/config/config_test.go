@@ -113,7 +113,7 @@ func TestLoad(t *testing.T) {
 		{
 			name:    "unknown key names the key",
 			file:    "server:\n  adr: :80\n",
-			wantErr: []string{"field adr not found"},
+			wantErr: []string{"line 2: server.adr: unknown key; did you mean server.addr?"},
 		},
 		{
 			name:    "unknown variable is an error",
@@ -184,12 +184,12 @@ func TestLoad(t *testing.T) {
 		{
 			name:    "unknown protocol key names the key and its line",
 			file:    "server:\n  addr: :8080\nprotocols:\n  snowplow:\n    cookie:\n      nmae: x\n",
-			wantErr: []string{"line 6: field nmae not found"},
+			wantErr: []string{"line 6: protocols.snowplow.cookie.nmae: unknown key; did you mean protocols.snowplow.cookie.name?"},
 		},
 		{
 			name:    "unknown protocol",
 			file:    "protocols:\n  amplitude:\n    enabled: true\n",
-			wantErr: []string{"field amplitude not found"},
+			wantErr: []string{"protocols.amplitude: unknown key; the keys here are cloudevents, pixel"},
 		},
 		{
 			name:    "unknown protocol variable",

@@ -20,8 +20,11 @@ const EnvConfigFile = "ACCORD_CONFIG"
 // variables in environ (os.Environ() form). A key's variable is the prefix and
 // its path in upper case joined by underscores: server.max_body_bytes is
 // ACCORD_SERVER_MAX_BODY_BYTES, sinks[0].options.path is
-// ACCORD_SINKS_0_OPTIONS_PATH. A variable with the prefix that names no key is
-// an error, so a typo does not go unnoticed.
+// ACCORD_SINKS_0_OPTIONS_PATH. A list or a map may also be set whole, in
+// YAML flow syntax: ACCORD_CONTRACTS_BACKENDS='[{type: iglu, url:
+// http://iglucentral.com}]'; indexed variables then change its entries. A
+// variable with the prefix that names no key is an error, so a typo does not
+// go unnoticed.
 func ApplyEnv(prefix string, v any, environ []string) error {
 	vars := map[string]string{}
 	for _, kv := range environ {
@@ -35,7 +38,7 @@ func ApplyEnv(prefix string, v any, environ []string) error {
 	}
 	used := map[string]bool{}
 	var errs []error
-	applyEnvValue(reflect.ValueOf(v).Elem(), prefix, vars, used, &errs)
+	applyEnvValue(reflect.ValueOf(v).Elem(), prefix, "", vars, used, &errs)
 	var unknown []string
 	for name := range vars {
 		if !used[name] {
@@ -49,27 +52,28 @@ func ApplyEnv(prefix string, v any, environ []string) error {
 	return errors.Join(errs...)
 }
 
-func applyEnvValue(v reflect.Value, name string, vars map[string]string, used map[string]bool, errs *[]error) {
+func applyEnvValue(v reflect.Value, name, key string, vars map[string]string, used map[string]bool, errs *[]error) {
 	v = walkable(v)
 	switch v.Kind() {
 	case reflect.Struct:
 		t := v.Type()
 		for i := 0; i < t.NumField(); i++ {
-			key := yamlKey(t.Field(i))
-			if key == "" {
+			field := yamlKey(t.Field(i))
+			if field == "" {
 				continue
 			}
 			if isInline(t.Field(i)) {
-				applyEnvValue(v.Field(i), name, vars, used, errs)
+				applyEnvValue(v.Field(i), name, key, vars, used, errs)
 				continue
 			}
-			applyEnvValue(v.Field(i), name+"_"+strings.ToUpper(key), vars, used, errs)
+			applyEnvValue(v.Field(i), name+"_"+strings.ToUpper(field), joinKey(key, field), vars, used, errs)
 		}
 	case reflect.Slice:
 		if v.Type().Elem().Kind() != reflect.Struct {
 			applyEnvScalar(v, name, vars, used, errs)
 			return
 		}
+		applyEnvWhole(v, name, key, vars, used, errs)
 		// Elements are addressed by index; naming one past the end grows
 		// the list, so a whole sink can be added from the environment.
 		n := v.Len()
@@ -87,9 +91,10 @@ func applyEnvValue(v reflect.Value, name string, vars map[string]string, used ma
 			v.Set(reflect.Append(v, reflect.Zero(v.Type().Elem())))
 		}
 		for i := 0; i < v.Len(); i++ {
-			applyEnvValue(v.Index(i), name+"_"+strconv.Itoa(i), vars, used, errs)
+			applyEnvValue(v.Index(i), name+"_"+strconv.Itoa(i), fmt.Sprintf("%s[%d]", key, i), vars, used, errs)
 		}
 	case reflect.Map:
+		applyEnvWhole(v, name, key, vars, used, errs)
 		// Free-form options: every variable below name sets one key, its
 		// value read as a YAML scalar so numbers and booleans keep their type.
 		for varName, value := range vars {
@@ -110,6 +115,36 @@ func applyEnvValue(v reflect.Value, name string, vars map[string]string, used ma
 	default:
 		applyEnvScalar(v, name, vars, used, errs)
 	}
+}
+
+// applyEnvWhole sets a list or map from the variable named for it as a
+// whole, its value in YAML flow syntax, checked as strictly as the file.
+func applyEnvWhole(v reflect.Value, name, key string, vars map[string]string, used map[string]bool, errs *[]error) {
+	value, ok := vars[name]
+	if !ok {
+		return
+	}
+	used[name] = true
+	whole := reflect.New(v.Type())
+	if err := decodeStrict([]byte(value), whole.Interface(), key, false); err != nil {
+		*errs = append(*errs, fmt.Errorf("%s: %w; write the whole %s in YAML flow syntax, such as %s", name, err, kindWord(v), flowExample(v)))
+		return
+	}
+	v.Set(whole.Elem())
+}
+
+func kindWord(v reflect.Value) string {
+	if v.Kind() == reflect.Map {
+		return "map"
+	}
+	return "list"
+}
+
+func flowExample(v reflect.Value) string {
+	if v.Kind() == reflect.Map {
+		return "'{key: value, other: 2}'"
+	}
+	return "'[{key: value}, {key: other}]'"
 }
 
 func applyEnvScalar(v reflect.Value, name string, vars map[string]string, used map[string]bool, errs *[]error) {
@@ -154,6 +189,13 @@ func setScalar(v reflect.Value, s string) error {
 			return fmt.Errorf("not a number")
 		}
 		v.SetFloat(f)
+	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String && strings.HasPrefix(strings.TrimSpace(s), "["):
+		// A YAML flow sequence, as the lists of entries are written.
+		var parts []string
+		if err := yaml.Unmarshal([]byte(s), &parts); err != nil {
+			return fmt.Errorf("not a list of strings; write it in YAML flow syntax, such as [a, b], or comma-separated, such as a,b")
+		}
+		v.Set(reflect.ValueOf(parts))
 	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String:
 		var parts []string
 		for _, p := range strings.Split(s, ",") {

@@ -122,9 +122,11 @@ func Markdown(sinkTypes []SinkType, protocols *protocol.Types) string {
 	b.WriteString("Accord reads one YAML file: `--config FILE`, or `$ACCORD_CONFIG`, or `accord.yml` in the working directory when it exists. ")
 	b.WriteString("Every key has a default, so the file may leave out anything, and with no file at all Accord runs on the defaults below. ")
 	b.WriteString("An environment variable overrides each key: `ACCORD_` and the key's path in upper case, joined by `_` (list items by index). ")
-	b.WriteString("Unknown keys and unknown `ACCORD_` variables are errors, so a typo is never silently ignored. ")
+	b.WriteString("Unknown keys and unknown `ACCORD_` variables are errors, so a typo is never silently ignored: a misspelt key is named by its path and line, with the nearest valid key (`line 2: server.adrr: unknown key; did you mean server.addr?`). ")
 	b.WriteString("`accord init` writes an `accord.yml` with every key and its default.\n\n")
-	b.WriteString("Durations are written like `10s`, `1m30s`; sizes are in bytes. In an environment variable, a list of strings is comma-separated (`ACCORD_SERVER_CORS_ORIGINS=https://a.example,https://b.example`).\n\n")
+	b.WriteString("Durations are written like `10s`, `1m30s`; sizes are in bytes. In an environment variable, a list of strings is comma-separated (`ACCORD_SERVER_CORS_ORIGINS=https://a.example,https://b.example`) or written in YAML flow syntax (`[https://a.example, https://b.example]`). ")
+	b.WriteString("Any list or map can be set whole in YAML flow syntax, checked as strictly as the file: `ACCORD_CONTRACTS_BACKENDS='[{type: iglu, url: http://iglucentral.com}]'`, `ACCORD_PROTOCOLS_WEBHOOKS='[{name: github, schema: iglu:com.acme/github_push/jsonschema/1-0-0}]'`, `ACCORD_SINKS_0_OPTIONS='{path: accord-data/accord.db}'`; variables naming an entry by index then change that entry (`ACCORD_PROTOCOLS_WEBHOOKS_0_SIGNATURE_SECRET`).\n\n")
+	b.WriteString("Every command reads the whole file, and an unknown key is an error for each, but validates only the sections it uses: `accord serve` and `accord config check` all of them; `accord replay` all but `protocols` and `admin`; `accord validate` `contracts`, `collector`, `privacy` and `log`; `accord contract lint` `contracts`; `accord spool status` `spool`. So a Segment write key or webhook secret left unset is refused by the collector and does not stop the tools that never use it.\n\n")
 	t := reflect.TypeOf(def)
 	v := reflect.ValueOf(def)
 	for i := 0; i < t.NumField(); i++ {
