@@ -314,7 +314,7 @@ func pronoun(n int) string {
 
 // envRegistryKey holds the API key accord contract publish sends when
 // --key is not given.
-const envRegistryKey = "ACCORD_REGISTRY_KEY"
+const envRegistryKey = config.EnvRegistryKey
 
 func newContractPublishCmd() *cobra.Command {
 	var registryURL, key string

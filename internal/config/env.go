@@ -12,9 +12,14 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// EnvConfigFile names the configuration file, like --config. It is the one
-// ACCORD_ variable that is not a key.
+// EnvConfigFile names the configuration file, like --config. It is not a
+// key.
 const EnvConfigFile = "ACCORD_CONFIG"
+
+// EnvRegistryKey holds the API key accord contract publish sends. It is not
+// a key either, and may be exported in the same CI job as the other
+// commands run in.
+const EnvRegistryKey = "ACCORD_REGISTRY_KEY"
 
 // ApplyEnv overrides the fields of the struct v points to from environment
 // variables in environ (os.Environ() form). A key's variable is the prefix and
@@ -29,7 +34,7 @@ func ApplyEnv(prefix string, v any, environ []string) error {
 	vars := map[string]string{}
 	for _, kv := range environ {
 		name, value, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, prefix+"_") && name != EnvConfigFile {
+		if strings.HasPrefix(name, prefix+"_") && name != EnvConfigFile && name != EnvRegistryKey {
 			vars[name] = value
 		}
 	}
@@ -39,6 +44,11 @@ func ApplyEnv(prefix string, v any, environ []string) error {
 	used := map[string]bool{}
 	var errs []error
 	applyEnvValue(reflect.ValueOf(v).Elem(), prefix, "", vars, used, &errs)
+	// A variable a key names as holding a secret (privacy.salt_env:
+	// ACCORD_SALT) is the user's, not a key.
+	for _, name := range secretVars(reflect.ValueOf(v).Elem()) {
+		used[name] = true
+	}
 	var unknown []string
 	for name := range vars {
 		if !used[name] {
@@ -228,4 +238,34 @@ func yamlKey(f reflect.StructField) string {
 		return strings.ToLower(f.Name)
 	}
 	return name
+}
+
+// secretVars returns the values of the string keys ending in _env below v:
+// the names of the environment variables that hold secrets.
+func secretVars(v reflect.Value) []string {
+	v = walkable(v)
+	var out []string
+	switch v.Kind() {
+	case reflect.Struct:
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			key := yamlKey(t.Field(i))
+			if key == "" {
+				continue
+			}
+			f := walkable(v.Field(i))
+			if f.Kind() == reflect.String && strings.HasSuffix(key, "_env") && f.String() != "" {
+				out = append(out, f.String())
+				continue
+			}
+			out = append(out, secretVars(f)...)
+		}
+	case reflect.Slice:
+		if v.Type().Elem().Kind() == reflect.Struct {
+			for i := 0; i < v.Len(); i++ {
+				out = append(out, secretVars(v.Index(i))...)
+			}
+		}
+	}
+	return out
 }

@@ -136,3 +136,23 @@ func FuzzConfigFile(f *testing.F) {
 		}
 	})
 }
+
+// The ACCORD_ variables that are not keys are not refused: the file's name,
+// contract publish's key, and the variables that keys name as holding
+// secrets. A misspelt key still is.
+func TestVariablesThatAreNotKeys(t *testing.T) {
+	cfg := Default(protocol.NewTypes())
+	err := ApplyEnv(EnvPrefix, &cfg, []string{
+		"ACCORD_CONFIG=a.yml",
+		"ACCORD_REGISTRY_KEY=k",
+		"ACCORD_PRIVACY_SALT_ENV=ACCORD_MY_SALT",
+		"ACCORD_MY_SALT=0123456789abcdef",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = ApplyEnv(EnvPrefix, &cfg, []string{"ACCORD_PRIVACY_SALT_ENV=ACCORD_MY_SALT", "ACCORD_MY_SLAT=x"})
+	if err == nil || !strings.Contains(err.Error(), "ACCORD_MY_SLAT: no configuration key") {
+		t.Errorf("a variable no key names: %v", err)
+	}
+}
