@@ -81,6 +81,9 @@ type Server struct {
 	// ackLoggedAt throttles the warning logged when spool.ack_timeout
 	// passes, the same way.
 	ackLoggedAt atomic.Int64
+	// corsLoggedAt throttles the warning logged when a request's origin is
+	// refused, the same way.
+	corsLoggedAt atomic.Int64
 }
 
 // New returns a server for the given endpoints.
@@ -93,7 +96,7 @@ func New(cfg Options, p *pipeline.Pipeline, d Deliverer, endpoints []protocol.En
 	for _, ep := range endpoints {
 		// CORS is for the collection routes only: a page on another
 		// origin may send events, never read an admin route.
-		mux.Handle(ep.Path, s.withCORS(s.collect(ep)))
+		mux.Handle(ep.Path, s.withCORS(ep.Protocol, s.collect(ep)))
 	}
 	mux.HandleFunc("/healthz", s.healthz)
 	mux.HandleFunc("/readyz", s.readyz)

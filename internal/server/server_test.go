@@ -262,13 +262,19 @@ func TestCORS(t *testing.T) {
 		{"preflight, unlisted origin", []string{"https://shop.example"}, http.MethodOptions, preflight("https://evil.example"), 403, "", false},
 		{"preflight, null origin, not listed", []string{"https://shop.example"}, http.MethodOptions, preflight("null"), 403, "", false},
 		{"post from a listed origin", []string{"https://shop.example"}, http.MethodPost, post("https://shop.example"), 200, "https://shop.example", true},
-		{"post from an unlisted origin is served, not readable", []string{"https://shop.example"}, http.MethodPost, post("https://evil.example"), 200, "", false},
+		{"post from an unlisted origin is refused", []string{"https://shop.example"}, http.MethodPost, post("https://evil.example"), 403, "", false},
+		{"simple text/plain post from an unlisted origin is refused", []string{"https://shop.example"}, http.MethodPost, []string{"Origin", "https://evil.example", "Content-Type", "text/plain"}, 403, "", false},
+		{"post from a null origin, not listed, is refused", []string{"https://shop.example"}, http.MethodPost, post("null"), 403, "", false},
+		{"post without an origin passes the list", []string{"https://shop.example"}, http.MethodPost, []string{"Content-Type", "application/json"}, 200, "", false},
 		{"CORS off", nil, http.MethodOptions, preflight("https://shop.example"), 405, "", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, _ := newServer(t, func(c *server.Options) { c.CORSOrigins = tc.origins })
+			srv, rec := newServer(t, func(c *server.Options) { c.CORSOrigins = tc.origins })
 			w := do(srv.Handler(), tc.method, "/events", []byte(pageView), tc.headers...)
+			if stored := len(rec.records); (tc.wantStatus == 200) != (stored > 0) {
+				t.Errorf("answered %d and stored %d records", w.Code, stored)
+			}
 			if w.Code != tc.wantStatus || w.Header().Get("Access-Control-Allow-Origin") != tc.wantAllowed {
 				t.Fatalf("%d allow-origin %q, want %d %q: %s", w.Code, w.Header().Get("Access-Control-Allow-Origin"), tc.wantStatus, tc.wantAllowed, w.Body)
 			}
