@@ -142,9 +142,11 @@ func Markdown(sinkTypes []SinkType, protocols *protocol.Types) string {
 		for i := range entry {
 			if entry[i].Type == "map" {
 				entry[i].Env += "_{KEY}"
+				entry[i].Doc += " From the environment, one option a variable, or all of them in YAML flow syntax: " + EnvPrefix + "_SINKS_{i}_OPTIONS='{path: accord-data/accord.db}'."
 			}
 		}
-		writeTable(&b, entry)
+		whole := Field{Key: name, Env: EnvPrefix + "_SINKS", Type: "list", Doc: "The sinks, each entry with the keys below; from the environment, the whole list in YAML flow syntax (" + EnvPrefix + "_SINKS='[{name: store, type: sqlite}]') or one key of an entry a variable."}
+		writeTable(&b, append([]Field{whole}, entry...))
 		b.WriteString("\nThe default, used when the file configures no sinks:\n\n```yaml\n")
 		b.WriteString(mustYAML(map[string]any{"sinks": def.Sinks}))
 		b.WriteString("```\n\n")
