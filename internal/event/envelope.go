@@ -159,7 +159,7 @@ func (t Time) String() string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format(TimeLayout)
+	return string(appendLayout(make([]byte, 0, len(TimeLayout)), t.UTC()))
 }
 
 // Schema is the JSON Schema every envelope conforms to
