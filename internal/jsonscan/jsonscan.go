@@ -187,11 +187,12 @@ func walkObject(b []byte, i int, names *memberNames, member func(keyStart, keyEn
 		if names != nil {
 			// The common case, written out here (a method would not be
 			// inlined): a plain name whose bit no earlier name has is new.
-			bit := nameBit(b[ks:ke])
-			w, mask := bit>>6, uint64(1)<<(bit&63)
-			if !esc && !names.slow && names.seen[w]&mask == 0 {
-				names.seen[w] |= mask
-				names.starts[names.n], names.bits[names.n] = ks, bit
+			h := nameHash(b[ks:ke])
+			lo, hi := filterBits(h)
+			if !esc && !names.slow && (names.seen[0]&lo != lo || names.seen[1]&hi != hi) {
+				names.seen[0] |= lo
+				names.seen[1] |= hi
+				names.starts[names.n], names.hashes[names.n] = ks, h
 				names.n++
 				names.slow = names.n == smallObject
 			} else if names.repeated(b, ks, ke, esc) {
@@ -237,19 +238,20 @@ const smallObject = 16
 // data passes through it, so its common case (a plain name unlike the
 // earlier ones) costs a few instructions, written out in walkObject.
 type memberNames struct {
-	// seen has the bit nameBit chose for each name recorded: a plain name
-	// whose bit is clear cannot equal an earlier name byte for byte, which
-	// spares every comparison for most names of the usual object.
+	// seen is a Bloom filter of the names recorded, two bits of 128 per
+	// name (filterBits): a plain name one of whose bits is clear cannot
+	// equal an earlier name byte for byte, which spares every comparison
+	// for nearly every name of the usual object.
 	seen [2]uint64
 	n    int
 	// slow is set once the common case no longer applies: a name had an
 	// escape, or the object outgrew starts.
 	slow bool
-	// starts holds where each recorded name's literal starts, and bits the
-	// bit nameBit chose for it: a name whose bit is set is compared only
-	// with the earlier names of the same bit.
+	// starts holds where each recorded name's literal starts, and hashes
+	// its nameHash: a name is compared byte for byte only with the
+	// earlier names of the same hash.
 	starts [smallObject]int
-	bits   [smallObject]uint8
+	hashes [smallObject]uint32
 	// escaped is set once a name with an escape was seen: names are then
 	// compared by their text, not their bytes.
 	escaped bool
@@ -271,13 +273,15 @@ func (m *memberNames) repeated(b []byte, ks, ke int, esc bool) bool {
 	}
 	m.escaped = m.escaped || esc
 	m.slow = m.slow || esc
-	bit := nameBit(lit)
-	maybe := m.seen[bit>>6]&(1<<(bit&63)) != 0
-	m.seen[bit>>6] |= 1 << (bit & 63)
+	h := nameHash(lit)
+	lo, hi := filterBits(h)
+	maybe := m.seen[0]&lo == lo && m.seen[1]&hi == hi
+	m.seen[0] |= lo
+	m.seen[1] |= hi
 	for k := 0; k < m.n && (maybe || m.escaped); k++ {
 		// Equal bytes from a valid literal's start are the same literal:
 		// both end at the same quote.
-		if ps := m.starts[k]; m.bits[k] == bit && ps+len(lit) <= len(b) && bytes.Equal(b[ps:ps+len(lit)], lit) {
+		if ps := m.starts[k]; m.hashes[k] == h && ps+len(lit) <= len(b) && bytes.Equal(b[ps:ps+len(lit)], lit) {
 			return true
 		}
 		if m.escaped {
@@ -287,7 +291,7 @@ func (m *memberNames) repeated(b []byte, ks, ke int, esc bool) bool {
 		}
 	}
 	if m.n < smallObject {
-		m.starts[m.n], m.bits[m.n] = ks, bit
+		m.starts[m.n], m.hashes[m.n] = ks, h
 		m.n++
 		m.slow = m.slow || m.n == smallObject
 		return false
@@ -306,14 +310,20 @@ func (m *memberNames) literal(b []byte, k int) []byte {
 	return b[m.starts[k]:end]
 }
 
-// nameBit picks one of 128 bits for a name literal (quotes included) from
-// its length and its first, middle and last characters: equal literals
-// get equal bits, and the names of one object rarely share one.
-func nameBit(lit []byte) uint8 {
+// nameHash hashes a name literal (quotes included) from its length and
+// its first, middle and last characters: equal literals get equal hashes,
+// and the names of one object rarely share one.
+func nameHash(lit []byte) uint32 {
 	// lit has at least its two quotes, so lit[1] and lit[len-2] exist
 	// (a quote for the empty name).
 	h := uint32(len(lit)) ^ uint32(lit[1])<<8 ^ uint32(lit[len(lit)-2])<<16 ^ uint32(lit[len(lit)/2])<<24
-	return uint8((h * 0x9E3779B1) >> 25)
+	return h * 0x9E3779B1
+}
+
+// filterBits returns the two bits of memberNames.seen (its low and high
+// word) for a name of hash h.
+func filterBits(h uint32) (lo, hi uint64) {
+	return 1 << (h >> 26), 1 << (h >> 20 & 63)
 }
 
 // Array walks the array that starts at b[i] ('['). For each element it calls

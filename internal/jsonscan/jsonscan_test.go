@@ -43,8 +43,8 @@ func TestDocument(t *testing.T) {
 		{"same name at different depths", `{"a":{"a":{"a":1}}}`, -1, ""},
 		{"names that differ only in an escape's meaning", `{"a\n":1,"a\\n":2,"an":3}`, -1, ""},
 		{"many distinct members", `{` + manyMembers(100) + `}`, -1, ""},
-		{"distinct names sharing a filter bit", `{` + sharingBit(3) + `}`, -1, ""},
-		{"repeated member among names sharing a filter bit", `{` + sharingBit(3) + `,` + sharingBit(3)[strings.LastIndexByte(sharingBit(3), ',')+1:] + `}`, len(`{` + sharingBit(3) + `,`), `appears twice`},
+		{"distinct names sharing filter bits", `{` + sharingBits(3) + `}`, -1, ""},
+		{"repeated member among names sharing filter bits", `{` + sharingBits(3) + `,` + sharingBits(3)[strings.LastIndexByte(sharingBits(3), ',')+1:] + `}`, len(`{` + sharingBits(3) + `,`), `appears twice`},
 		{"repeated member as the 16th name", `{` + manyMembers(15) + `,"m3":0}`, len(`{`+manyMembers(15)) + 1, `"m3" appears twice`},
 		{"repeated member as the 17th name", `{` + manyMembers(16) + `,"m3":0}`, len(`{`+manyMembers(16)) + 1, `"m3" appears twice`},
 		{"repeated member after an escaped name", `{"\u0062":1,"a":1,"c":2,"a":3}`, 24, `"a" appears twice`},
@@ -83,19 +83,20 @@ func manyMembers(n int) string {
 	return strings.Join(parts, ",")
 }
 
-// sharingBit returns n members whose distinct names all get the same bit
-// from nameBit, so that telling them apart takes the comparisons the bit
-// filter usually spares.
-func sharingBit(n int) string {
-	var parts []string
-	want := nameBit([]byte(`"k0"`))
-	for i := 0; len(parts) < n; i++ {
-		lit := fmt.Sprintf(`"k%d"`, i)
-		if nameBit([]byte(lit)) == want {
-			parts = append(parts, lit+":0")
+// sharingBits returns n members whose distinct names all set the same
+// bits of memberNames' filter, so that telling them apart takes the
+// comparisons the filter usually spares.
+func sharingBits(n int) string {
+	buckets := map[[2]uint64][]string{}
+	for i := 0; ; i++ {
+		lit := fmt.Sprintf(`"%c%c%c%c"`, 'a'+i%26, 'a'+i/26%26, 'a'+i/676%26, 'a'+i/17576%26)
+		lo, hi := filterBits(nameHash([]byte(lit)))
+		key := [2]uint64{lo, hi}
+		buckets[key] = append(buckets[key], lit+":0")
+		if len(buckets[key]) == n {
+			return strings.Join(buckets[key], ",")
 		}
 	}
-	return strings.Join(parts, ",")
 }
 
 func TestNumber(t *testing.T) {
