@@ -53,10 +53,16 @@ func nodeBinary(t *testing.T) string {
 // exit).
 func nodeExec(t *testing.T, node, script string, env ...string) (stdout, stderr string, err error) {
 	t.Helper()
+	return nodeExecIn(t, nodeDir, node, script, env...)
+}
+
+// nodeExecIn runs a script of the directory dir (relative to e2e).
+func nodeExecIn(t *testing.T, dir, node, script string, env ...string) (stdout, stderr string, err error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, script)
-	cmd.Dir = nodeDir
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
