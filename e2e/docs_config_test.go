@@ -79,7 +79,7 @@ var (
 var recordFields = map[string]bool{"collector.version": true, "collector.host": true}
 
 // notKeys are the ACCORD_ variables that are not configuration keys.
-var notKeys = map[string]bool{"ACCORD_CONFIG": true, "ACCORD_REGISTRY_KEY": true}
+var notKeys = map[string]bool{"ACCORD_CONFIG": true, "ACCORD_REGISTRY_KEY": true, "ACCORD_IGLU_API_KEY": true}
 
 // notOffered are keys the docs name to say Accord does not have them.
 var notOffered = map[string]bool{"privacy.failed_raw": true}

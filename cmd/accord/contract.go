@@ -33,14 +33,17 @@ func newContractCmd() *cobra.Command {
   check  walks every contract's versions and fails when a version's bump is
          smaller than its changes need
   publish  sends every contract to a registry (accord serve, or an
-           iglu-server), which refuses dishonest bumps and gaps`,
+           iglu-server), which refuses dishonest bumps and gaps
+  pull     imports schemas from an Iglu repository (a checkout, a static
+           repository, an iglu-server) into the contracts directory`,
 		Example: `  accord contract lint
   accord contract diff contracts/com.example/checkout_completed/jsonschema/1-0-0 \
     contracts/com.example/checkout_completed/jsonschema/1-0-1
   accord contract check contracts
-  accord contract publish --registry https://accord.example --key "$KEY"`,
+  accord contract publish --registry https://accord.example --key "$KEY"
+  accord contract pull --from ./iglu-central --vendor com.snowplowanalytics.snowplow`,
 	}
-	cmd.AddCommand(newContractLintCmd(), newContractDiffCmd(), newContractCheckCmd(), newContractPublishCmd())
+	cmd.AddCommand(newContractLintCmd(), newContractDiffCmd(), newContractCheckCmd(), newContractPublishCmd(), newContractPullCmd())
 	return cmd
 }
 

@@ -82,13 +82,11 @@ func (a *Admin) writeSchema(w http.ResponseWriter, r *http.Request, want contrac
 		web.WriteError(w, r, http.StatusUnprocessableEntity, web.ErrorBody{Error: fmt.Sprintf("the self block names %s but the path names %s; make them agree", c.Key.Path(), want.Path())})
 		return
 	}
-	for _, part := range []string{c.Key.Vendor, c.Key.Name} {
-		// The key becomes a path under contracts.dir: no part may climb out
-		// of it, or hide (the watcher skips dot files).
-		if strings.HasPrefix(part, ".") {
-			web.WriteError(w, r, http.StatusUnprocessableEntity, web.ErrorBody{Error: fmt.Sprintf("%q cannot be a vendor or name: it starts with a dot; name it with letters, digits, '-', '_' and inner dots", part)})
-			return
-		}
+	// The key becomes a path under contracts.dir: no part may climb out
+	// of it, or hide (the watcher skips dot files).
+	if err := c.Key.CheckFilePath(); err != nil {
+		web.WriteError(w, r, http.StatusUnprocessableEntity, web.ErrorBody{Error: err.Error()})
+		return
 	}
 	a.writeMu.Lock()
 	defer a.writeMu.Unlock()

@@ -221,6 +221,15 @@ func TestLoad(t *testing.T) {
 			},
 		},
 		{
+			name: "the contract tools' API keys are not configuration keys",
+			env:  []string{"ACCORD_REGISTRY_KEY=k1", "ACCORD_IGLU_API_KEY=k2", "ACCORD_CONFIG="},
+			check: func(t *testing.T, cfg Config) {
+				if cfg.Server.Addr != ":8080" {
+					t.Errorf("addr %q", cfg.Server.Addr)
+				}
+			},
+		},
+		{
 			name:    "bad lint description severity names the key",
 			file:    "contracts:\n  lint:\n    require_descriptions: loud\n",
 			wantErr: []string{`contracts.lint.require_descriptions: "loud" is not a severity; use error, warning or off`},

@@ -21,6 +21,10 @@ const EnvConfigFile = "ACCORD_CONFIG"
 // commands run in.
 const EnvRegistryKey = "ACCORD_REGISTRY_KEY"
 
+// EnvIgluAPIKey holds the API key accord contract pull sends to an
+// iglu-server. It is not a key either, for the same reason.
+const EnvIgluAPIKey = "ACCORD_IGLU_API_KEY"
+
 // ApplyEnv overrides the fields of the struct v points to from environment
 // variables in environ (os.Environ() form). A key's variable is the prefix and
 // its path in upper case joined by underscores: server.max_body_bytes is
@@ -34,7 +38,7 @@ func ApplyEnv(prefix string, v any, environ []string) error {
 	vars := map[string]string{}
 	for _, kv := range environ {
 		name, value, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, prefix+"_") && name != EnvConfigFile && name != EnvRegistryKey {
+		if strings.HasPrefix(name, prefix+"_") && name != EnvConfigFile && name != EnvRegistryKey && name != EnvIgluAPIKey {
 			vars[name] = value
 		}
 	}

@@ -91,3 +91,16 @@ func validKeyPart(s string) bool {
 	}
 	return true
 }
+
+// CheckFilePath returns an error when the key cannot name a file under a
+// contracts directory: a vendor or name starting with a dot would climb out
+// of it ("..") or hide from the loader, which skips dot files. Every writer
+// of contract files (registry writes, accord contract pull) asks it first.
+func (k Key) CheckFilePath() error {
+	for _, part := range [...]string{k.Vendor, k.Name} {
+		if strings.HasPrefix(part, ".") {
+			return fmt.Errorf("%q cannot be a vendor or name: it starts with a dot; name it with letters, digits, '-', '_' and inner dots", part)
+		}
+	}
+	return nil
+}

@@ -26,6 +26,14 @@ const maxListSize = 16 << 20
 // DefaultIgluTimeout bounds one HTTP request when IgluOptions.Timeout is zero.
 const DefaultIgluTimeout = 10 * time.Second
 
+// maxIgluRedirects bounds the redirects one request follows (a static
+// repository behind a CDN redirects once or twice, never more).
+const maxIgluRedirects = 5
+
+// ErrDocumentTooLarge is wrapped by the error for an answer larger than its
+// bound (MaxDocumentSize for a schema).
+var ErrDocumentTooLarge = errors.New("answer too large")
+
 // IgluOptions configure an Iglu backend.
 type IgluOptions struct {
 	// API selects the iglu-server API layout ({base}/api/schemas/...); when
@@ -37,7 +45,10 @@ type IgluOptions struct {
 	APIKey string
 	// Timeout bounds one request (default 10s).
 	Timeout time.Duration
-	// Client makes the requests (default: a new http.Client).
+	// Client makes the requests (default: a new http.Client). Unless it
+	// has its own CheckRedirect, at most 5 redirects are followed, and
+	// none to another host while an APIKey is set, so the key goes only
+	// to the repository named.
 	Client *http.Client
 }
 
@@ -64,13 +75,40 @@ func NewIglu(baseURL string, opts IgluOptions) (*Iglu, error) {
 		return nil, fmt.Errorf("iglu repository %s: an api key is set but the repository is static; set api: true for an iglu-server, or drop the key", baseURL)
 	}
 	g := &Iglu{base: strings.TrimRight(baseURL, "/"), api: opts.API, apiKey: opts.APIKey, client: opts.Client, tmo: opts.Timeout}
-	if g.client == nil {
-		g.client = &http.Client{}
+	// A copy, so the redirect policy applies to a client given too
+	// without changing it for its other users.
+	client := http.Client{}
+	if opts.Client != nil {
+		client = *opts.Client
 	}
+	if client.CheckRedirect == nil {
+		client.CheckRedirect = g.checkRedirect
+	}
+	g.client = &client
 	if g.tmo == 0 {
 		g.tmo = DefaultIgluTimeout
 	}
 	return g, nil
+}
+
+// checkRedirect bounds redirects, and keeps the API key from reaching any
+// host but the repository's: net/http forwards custom headers such as
+// apikey on a redirect, even to another host. An https repository is not
+// followed down to http either, where the key would cross the network in
+// the clear.
+func (g *Iglu) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) > maxIgluRedirects {
+		return fmt.Errorf("stopped after %d redirects", maxIgluRedirects)
+	}
+	if g.apiKey == "" {
+		return nil
+	}
+	first := via[0].URL
+	if req.URL.Host != first.Host || (first.Scheme == "https" && req.URL.Scheme != "https") {
+		return fmt.Errorf("redirected to %s, which is not the repository's host; the api key is sent only to %s://%s: set the repository url to where it redirects if you trust it",
+			redact.URL(req.URL.String()), first.Scheme, first.Host)
+	}
+	return nil
 }
 
 // Name is the repository's base URL.
@@ -107,13 +145,9 @@ func (g *Iglu) List(ctx context.Context) ([]contract.Key, error) {
 	if !g.api {
 		return nil, nil
 	}
-	body, err := g.get(ctx, g.schemasURL(), maxListSize)
+	uris, err := g.ListURIs(ctx)
 	if err != nil {
 		return nil, err
-	}
-	var uris []string
-	if err := json.Unmarshal(body, &uris); err != nil {
-		return nil, fmt.Errorf("list %s: answer is not a JSON array of schema URIs: %w", g.schemasURL(), err)
 	}
 	keys := make([]contract.Key, 0, len(uris))
 	for _, u := range uris {
@@ -124,6 +158,28 @@ func (g *Iglu) List(ctx context.Context) ([]contract.Key, error) {
 		keys = append(keys, k)
 	}
 	return keys, nil
+}
+
+// API reports whether the repository is an iglu-server (listable) rather
+// than a static one.
+func (g *Iglu) API() bool { return g.api }
+
+// ListURIs returns the schema URIs an iglu-server lists
+// (GET /api/schemas), as it sends them: each is the server's say, so the
+// caller parses and judges every one. A static repository has no listing.
+func (g *Iglu) ListURIs(ctx context.Context) ([]string, error) {
+	if !g.api {
+		return nil, fmt.Errorf("%s is a static repository, which has no listing", g.Name())
+	}
+	body, err := g.get(ctx, g.schemasURL(), maxListSize)
+	if err != nil {
+		return nil, err
+	}
+	var uris []string
+	if err := json.Unmarshal(body, &uris); err != nil {
+		return nil, fmt.Errorf("list %s: answer is not a JSON array of schema URIs: %w", g.schemasURL(), err)
+	}
+	return uris, nil
 }
 
 // get GETs u and returns its body, at most limit bytes. A 404 is ErrNotFound.
@@ -156,7 +212,7 @@ func (g *Iglu) get(ctx context.Context, u string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("get %s: read body: %w", u, err)
 	}
 	if int64(len(body)) > limit {
-		return nil, fmt.Errorf("get %s: answer is larger than %d bytes", u, limit)
+		return nil, fmt.Errorf("get %s: %w: larger than %d bytes", u, ErrDocumentTooLarge, limit)
 	}
 	return body, nil
 }

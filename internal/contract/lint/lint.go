@@ -124,6 +124,23 @@ func (r *Report) Count(s Severity) int {
 	return n
 }
 
+// For returns the part of the report about files (paths as the report
+// names them): what a tool that wrote those files into a linted directory
+// shows of the lint.
+func (r *Report) For(files []string) *Report {
+	keep := make(map[string]bool, len(files))
+	for _, f := range files {
+		keep[f] = true
+	}
+	out := &Report{Files: len(files), Findings: []Finding{}}
+	for _, f := range r.Findings {
+		if keep[f.File] {
+			out.Findings = append(out.Findings, f)
+		}
+	}
+	return out
+}
+
 // Linter lints contracts. It is safe for concurrent use.
 type Linter struct {
 	opts  Options
