@@ -67,7 +67,7 @@ func newTablesRunCmd(use, short string, run bool) *cobra.Command {
 				if run {
 					f = postgres.ApplyTables
 				}
-				steps, err := f(ctx, *opts, a.Contracts.Contracts())
+				steps, err := f(ctx, *opts, a.Contracts)
 				cancel()
 				if err != nil {
 					return fmt.Errorf("sink %s: %w", spec.Config.Name, err)
@@ -103,6 +103,9 @@ func printSteps(out io.Writer, sink, schema string, steps []tables.Step, ran boo
 	for _, s := range steps {
 		if s.Contract != "" {
 			fmt.Fprintf(out, "-- %s %s\n", s.Contract, s.Version)
+		}
+		if s.Reason != "" {
+			fmt.Fprintf(out, "--   %s\n", s.Reason)
 		}
 		fmt.Fprintf(out, "%s;\n", s.Statement)
 	}

@@ -87,7 +87,7 @@ func BenchmarkCopyOnly(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer pool.Close()
-			if _, err := migrate(context.Background(), pool, *opts, nil, true); err != nil {
+			if _, err := migrate(context.Background(), pool, *opts, nil, nil, true); err != nil {
 				b.Fatal(err)
 			}
 			cols := rawColumns()

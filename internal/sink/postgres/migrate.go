@@ -52,6 +52,9 @@ type planner struct {
 	// (its data stays in the raw table's contexts until a sink in auto
 	// mode adds the column).
 	liveContexts bool
+	// resolve finds a contract by key, for the reasons of a migration
+	// (tables.Explain); nil: steps go without reasons.
+	resolve func(key string) (*contract.Contract, error)
 }
 
 // plan plans the sink's own tables, then each wanted typed table; a typed
@@ -68,6 +71,12 @@ func (p *planner) plan(ctx context.Context, wants []Want) (*Migration, error) {
 			m.Steps = append(m.Steps, own.steps...)
 		}
 	}
+	if t := live[migrationsTable]; t != nil {
+		if _, ok := t.Columns["reason"]; !ok {
+			// Made by the first version of the sink, before reasons.
+			m.Steps = append(m.Steps, tables.Step{Table: migrationsTable, Statement: "ALTER TABLE " + quoteIdent(migrationsTable) + " ADD COLUMN reason text"})
+		}
+	}
 	d := Dialect{}
 	for _, w := range wants {
 		if p.liveContexts {
@@ -81,6 +90,9 @@ func (p *planner) plan(ctx context.Context, wants []Want) (*Migration, error) {
 			return nil, err
 		}
 		steps, bound := tables.Plan(d, want, live[want.Name])
+		if len(steps) > 0 && live[want.Name] != nil {
+			p.explain(ctx, live, steps, w.Contract)
+		}
 		m.Steps = append(m.Steps, steps...)
 		if prev := m.Bound[bound.Contract]; prev != nil {
 			bound = merge(prev, bound)
@@ -89,6 +101,27 @@ func (p *planner) plan(ctx context.Context, wants []Want) (*Migration, error) {
 		live[want.Name] = after(live[want.Name], bound)
 	}
 	return m, nil
+}
+
+// explain gives steps the reasons compat.Diff finds between the version
+// the table was last migrated for (in the migrations table) and c. Reasons
+// are for people reading the plan: when the earlier version cannot be
+// found or compared, the steps go without, and the migration is the same.
+func (p *planner) explain(ctx context.Context, live map[string]*tables.Live, steps []tables.Step, c *contract.Contract) {
+	if p.resolve == nil || live[migrationsTable] == nil {
+		return
+	}
+	var version string
+	err := p.tx.QueryRow(ctx, "SELECT version FROM "+quoteIdent(migrationsTable)+" WHERE contract = $1 AND version <> $2 ORDER BY id DESC LIMIT 1",
+		steps[0].Contract, c.Version).Scan(&version)
+	if err != nil {
+		return
+	}
+	prev, err := p.resolve("iglu:" + c.Key.Vendor + "/" + c.Key.Name + "/jsonschema/" + version)
+	if err != nil {
+		return
+	}
+	_ = tables.Explain(steps, prev, c)
 }
 
 // existing is the contexts of w whose columns its table has.
@@ -167,7 +200,7 @@ func (p *planner) ownTables() []ownTable {
 	}
 	return []ownTable{
 		own(migrationsTable,
-			"CREATE TABLE "+quoteIdent(migrationsTable)+" (id bigserial PRIMARY KEY, contract text NOT NULL, version text NOT NULL, statement text NOT NULL, applied_at timestamp with time zone NOT NULL DEFAULT now())",
+			"CREATE TABLE "+quoteIdent(migrationsTable)+" (id bigserial PRIMARY KEY, contract text NOT NULL, version text NOT NULL, statement text NOT NULL, applied_at timestamp with time zone NOT NULL DEFAULT now(), reason text)",
 			"COMMENT ON TABLE "+quoteIdent(migrationsTable)+" IS "+quoteLiteral("Every DDL statement Accord ran in this schema, with the contract and version it was for")),
 		own(p.raw, rawTableDDL(p.raw)...),
 	}
@@ -209,8 +242,8 @@ func apply(ctx context.Context, tx pgx.Tx, steps []tables.Step) error {
 		if _, err := tx.Exec(ctx, s.Statement); err != nil {
 			return fmt.Errorf("run %q: %w", s.Statement, err)
 		}
-		if _, err := tx.Exec(ctx, "INSERT INTO "+quoteIdent(migrationsTable)+" (contract, version, statement) VALUES ($1, $2, $3)",
-			s.Contract, s.Version, s.Statement); err != nil {
+		if _, err := tx.Exec(ctx, "INSERT INTO "+quoteIdent(migrationsTable)+" (contract, version, statement, reason) VALUES ($1, $2, $3, NULLIF($4, ''))",
+			s.Contract, s.Version, s.Statement, s.Reason); err != nil {
 			return fmt.Errorf("record migration: %w", err)
 		}
 	}

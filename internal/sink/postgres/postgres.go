@@ -123,7 +123,11 @@ func (s *Sink) Connect(ctx context.Context) error {
 	changed := s.changedChan()
 	// Plan-only still creates the raw and migrations tables: they are
 	// the sink's own, not derived from contracts.
-	if _, err := migrate(ctx, pool, s.opts, wants, true); err != nil {
+	var resolve func(string) (*contract.Contract, error)
+	if s.contracts != nil {
+		resolve = s.contracts.Resolve
+	}
+	if _, err := migrate(ctx, pool, s.opts, wants, resolve, true); err != nil {
 		pool.Close()
 		return fmt.Errorf("connect postgres sink: %w", err)
 	}
@@ -190,13 +194,13 @@ func openPool(ctx context.Context, opts Options) (*pgxpool.Pool, error) {
 
 // migrate plans the schema against wants and, when apply, runs the plan,
 // under the schema's advisory lock; it returns the plan.
-func migrate(ctx context.Context, pool *pgxpool.Pool, opts Options, wants []Want, run bool) ([]tables.Step, error) {
+func migrate(ctx context.Context, pool *pgxpool.Pool, opts Options, wants []Want, resolve func(string) (*contract.Contract, error), run bool) ([]tables.Step, error) {
 	tx, err := beginDDL(ctx, pool, opts.Schema)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	p := &planner{tx: tx, schema: opts.Schema, raw: opts.RawTable, model: opts.model()}
+	p := &planner{tx: tx, schema: opts.Schema, raw: opts.RawTable, model: opts.model(), resolve: resolve}
 	m, err := p.plan(ctx, wants)
 	if err != nil {
 		return nil, err
@@ -214,19 +218,27 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, opts Options, wants []Want
 }
 
 // PlanTables returns the DDL that would bring the sink's tables in the
-// live database up to contracts (the built-in ones excepted), read from
-// its catalog; none when they are up to date. It changes nothing.
-func PlanTables(ctx context.Context, opts Options, contracts []*contract.Contract) ([]tables.Step, error) {
-	return planTables(ctx, opts, contracts, false)
+// live database up to the contracts cs lists (the built-in ones excepted),
+// read from its catalog; none when they are up to date. It changes
+// nothing. cs also resolves the versions the tables were last migrated
+// for, to give each step its reason.
+func PlanTables(ctx context.Context, opts Options, cs Lister) ([]tables.Step, error) {
+	return planTables(ctx, opts, cs, false)
 }
 
 // ApplyTables runs the DDL PlanTables returns, recording each statement
 // in accord_migrations, and returns what it ran.
-func ApplyTables(ctx context.Context, opts Options, contracts []*contract.Contract) ([]tables.Step, error) {
-	return planTables(ctx, opts, contracts, true)
+func ApplyTables(ctx context.Context, opts Options, cs Lister) ([]tables.Step, error) {
+	return planTables(ctx, opts, cs, true)
 }
 
-func planTables(ctx context.Context, opts Options, contracts []*contract.Contract, run bool) ([]tables.Step, error) {
+// Lister lists and resolves contracts (registry.Resolver does).
+type Lister interface {
+	Contracts() []*contract.Contract
+	Resolve(key string) (*contract.Contract, error)
+}
+
+func planTables(ctx context.Context, opts Options, cs Lister, run bool) ([]tables.Step, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
@@ -237,9 +249,9 @@ func planTables(ctx context.Context, opts Options, contracts []*contract.Contrac
 	defer pool.Close()
 	var wants []Want
 	if opts.Tables != TablesOff {
-		wants = wantsOf(contracts)
+		wants = wantsOf(cs.Contracts())
 	}
-	return migrate(ctx, pool, opts, wants, run)
+	return migrate(ctx, pool, opts, wants, cs.Resolve, run)
 }
 
 // OutOfDateError is a write that needs a typed table migrated while the
@@ -391,7 +403,7 @@ func (s *Sink) plan(ctx context.Context, wants []Want, groups map[string]*group)
 		return fmt.Errorf("plan typed tables: %w", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	p := &planner{tx: tx, schema: s.opts.Schema, raw: s.opts.RawTable, model: s.opts.model(), liveContexts: s.opts.Tables == TablesPlanOnly}
+	p := &planner{tx: tx, schema: s.opts.Schema, raw: s.opts.RawTable, model: s.opts.model(), liveContexts: s.opts.Tables == TablesPlanOnly, resolve: s.contracts.Resolve}
 	m, err := p.plan(ctx, wants)
 	if err != nil {
 		return fmt.Errorf("plan typed tables: %w", err)

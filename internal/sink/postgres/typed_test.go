@@ -147,6 +147,10 @@ func TestTypedTableEvolves(t *testing.T) {
 		!strings.Contains(show(got), `com.acme/order/2 2-0-0 CREATE TABLE "com_acme_order_2"`) {
 		t.Errorf("migrations:\n%v", got)
 	}
+	// The migration says why, from the compatibility diff of 1-0-0 and 1-0-1.
+	if got := query(t, opts, "SELECT reason FROM accord_migrations WHERE statement LIKE '%ADD COLUMN \"gift\"%'"); !strings.Contains(show(got), "property_added_") || !strings.Contains(show(got), "gift") {
+		t.Errorf("reason of the gift column: %v", got)
+	}
 	// A sink started again finds nothing to do.
 	before := query(t, opts, "SELECT count(*) FROM accord_migrations")
 	s2 := openSink(t, opts, set)

@@ -1,5 +1,12 @@
 package tables
 
+import (
+	"strings"
+
+	"github.com/accord-events/accord/internal/contract"
+	"github.com/accord-events/accord/internal/contract/compat"
+)
+
 // Step is one DDL statement of a plan, and why.
 type Step struct {
 	// Table is the table the statement changes.
@@ -8,6 +15,14 @@ type Step struct {
 	// version the table is brought up to.
 	Contract, Version string
 	Statement         string
+	// Source is the column the statement adds or changes; zero for a
+	// statement about the whole table.
+	Source Source
+	// Reason is the contract change that needs the statement, as
+	// compat.Diff reports it between the version the table was last
+	// migrated for and this one ("property_added_optional: ..."); empty
+	// when unknown (a new table, a context first seen).
+	Reason string
 }
 
 // Plan returns the DDL that brings live (nil when the table does not
@@ -52,10 +67,14 @@ func Plan(d Dialect, want *Table, live *Live) ([]Step, *Table) {
 		case !have:
 			c.Nullable = true
 			for _, s := range d.AddColumn(want.Name, c) {
-				steps = append(steps, step(s))
+				st := step(s)
+				st.Source = c.Source
+				steps = append(steps, st)
 			}
 		case !live.Columns[name].Nullable && c.Nullable:
-			steps = append(steps, step(d.DropNotNull(want.Name, name)))
+			st := step(d.DropNotNull(want.Name, name))
+			st.Source = c.Source
+			steps = append(steps, st)
 		}
 		bound.Columns = append(bound.Columns, c)
 	}
@@ -91,4 +110,42 @@ func resolve(d Dialect, c Column, live *Live) (name string, kind Kind, have bool
 		return last, k, true
 	}
 	return last, c.Kind, false
+}
+
+// Explain sets each step's Reason from the changes Accord's compatibility
+// diff (compat.Diff, the one contract lint runs) finds between prev, the
+// contract version the table was last migrated for, and next: a column's
+// step gets the change to its property or to the object holding it. It
+// returns the diff's error, leaving the steps without reasons, for a pair
+// it cannot compare.
+func Explain(steps []Step, prev, next *contract.Contract) error {
+	if prev == nil || next == nil {
+		return nil
+	}
+	changes, err := compat.Diff(prev.Document, next.Document)
+	if err != nil {
+		return err
+	}
+	for i := range steps {
+		path := steps[i].Source.Path
+		if len(path) == 0 {
+			continue
+		}
+		// The deepest change on the column's property or an object above it.
+		best := -1
+		for j, c := range changes {
+			for n := len(path); n > 0; n-- {
+				if c.Property == strings.Join(path[:n], ".") {
+					if best < 0 || len(changes[best].Property) < len(c.Property) {
+						best = j
+					}
+					break
+				}
+			}
+		}
+		if best >= 0 {
+			steps[i].Reason = changes[best].Kind + ": " + changes[best].Message
+		}
+	}
+	return nil
 }

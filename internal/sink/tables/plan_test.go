@@ -27,7 +27,8 @@ func statements(steps []tables.Step) []string {
 
 func TestPlan(t *testing.T) {
 	model := tables.Options{FlattenDepth: 2, MaxColumns: 400}
-	v1, err := tables.FromContract(pg, compile(t, "iglu:com.acme/checkout/jsonschema/1-0-0", checkoutV1), nil, model)
+	c100 := compile(t, "iglu:com.acme/checkout/jsonschema/1-0-0", checkoutV1)
+	v1, err := tables.FromContract(pg, c100, nil, model)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,8 @@ func TestPlan(t *testing.T) {
 	// 1-0-1 adds an optional property, and makes total optional.
 	v101body := strings.Replace(checkoutV1, `"anything": {}`, `"anything": {}, "gift": {"type": "boolean"}`, 1)
 	v101body = strings.Replace(v101body, `"required": ["order_id", "total", "address"]`, `"required": ["order_id", "address"]`, 1)
-	v101, err := tables.FromContract(pg, compile(t, "iglu:com.acme/checkout/jsonschema/1-0-1", v101body), nil, model)
+	c101 := compile(t, "iglu:com.acme/checkout/jsonschema/1-0-1", v101body)
+	v101, err := tables.FromContract(pg, c101, nil, model)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +59,16 @@ func TestPlan(t *testing.T) {
 		want := []string{"ADD com_acme_checkout_1.gift bool", "DROP NOT NULL com_acme_checkout_1.total"}
 		if !slices.Equal(statements(steps), want) {
 			t.Errorf("plan 1-0-0 -> 1-0-1: %v, want %v", statements(steps), want)
+		}
+		// Each step says which contract change needs it, as the
+		// compatibility diff (lint's) reports it.
+		if err := tables.Explain(steps, c100, c101); err != nil {
+			t.Fatal(err)
+		}
+		for i, prefix := range []string{"property_added_constrained: ", "required_removed: "} {
+			if !strings.HasPrefix(steps[i].Reason, prefix) {
+				t.Errorf("reason of %q: %q, want %s...", steps[i].Statement, steps[i].Reason, prefix)
+			}
 		}
 	})
 	t.Run("older version on a newer table", func(t *testing.T) {
