@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/accord-events/accord/internal/app"
+	"github.com/accord-events/accord/internal/config"
 	"github.com/accord-events/accord/internal/sink/postgres"
 	"github.com/accord-events/accord/internal/sink/tables"
 )
@@ -39,7 +40,9 @@ func newTablesRunCmd(use, short string, run bool) *cobra.Command {
 		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(configPath)
+			// Contracts (and the backends they come from), the sinks, and
+			// the log; nothing served.
+			cfg, err := loadConfig(configPath, config.SectionContracts, config.SectionSinks, config.SectionLog)
 			if err != nil {
 				return err
 			}
@@ -47,7 +50,7 @@ func newTablesRunCmd(use, short string, run bool) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			a, err := app.Build(cfg, log, app.Options{Version: buildVersion()})
+			a, err := app.Build(cfg, log, app.Options{Version: buildVersion(), Sinks: true})
 			if err != nil {
 				return err
 			}
