@@ -82,14 +82,15 @@ const (
 	spEcommerceKey  = "iglu:com.snowplowanalytics.snowplow.ecommerce/"
 	spEcommerceAct  = spEcommerceKey + "snowplow_ecommerce_action/jsonschema/1-0-2"
 	spBrowserSchema = "iglu:com.snowplowanalytics.snowplow/"
+	spMediaKey      = "iglu:com.snowplowanalytics.snowplow.media/"
 )
 
 // TestBrowserTrackers drives the real trackers in headless Chromium, from
 // pages on other origins than the collector:
 //
 //   - Snowplow's browser tracker (default configuration plus the link
-//     click, form, error, site tracking, snowplow ecommerce and consent
-//     plugins) sends by POST, by GET (with the session and browser
+//     click, form, error, site tracking, snowplow ecommerce, consent and
+//     media plugins) sends by POST, by GET (with the session and browser
 //     entities and appVersion on) and by POST with keepalive (tracker 4's
 //     stand-in for the beacon), and a page sends a navigator.sendBeacon as
 //     tracker 3 did: every event lands good with its entities.
@@ -248,6 +249,12 @@ func TestBrowserTrackers(t *testing.T) {
 			case spBrowserSchema + "consent_granted/jsonschema/1-0-0", spBrowserSchema + "consent_withdrawn/jsonschema/1-0-0":
 				needs = append(needs, spBrowserSchema+"consent_document/jsonschema/1-0-0", spBrowserSchema+"gdpr/jsonschema/1-0-0")
 			}
+			if strings.HasPrefix(r.Schema, spMediaKey) {
+				needs = append(needs, spBrowserSchema+"media_player/jsonschema/2-0-0", spMediaKey+"session/jsonschema/1-0-0")
+				if strings.HasPrefix(r.Schema, spMediaKey+"ad_start") || strings.HasPrefix(r.Schema, spMediaKey+"ad_quartile") {
+					needs = append(needs, spMediaKey+"ad/jsonschema/1-0-0", spMediaKey+"ad_break/jsonschema/1-0-0")
+				}
+			}
 			for _, n := range needs {
 				if _, ok := cs[n]; !ok {
 					t.Errorf("%s %s page: %s lacks %s: %s", p.Context, p.Mode, r.Schema, n, r.Contexts)
@@ -265,6 +272,9 @@ func TestBrowserTrackers(t *testing.T) {
 				"application_error/jsonschema/1-0-1": 2, "consent_granted/jsonschema/1-0-0": 1, "consent_withdrawn/jsonschema/1-0-0": 1,
 			} {
 				wantSchemas[spBrowserSchema+k] = n
+			}
+			for _, e := range []string{"ready", "ad_break_start", "ad_start", "ad_quartile", "ad_complete", "ad_break_end", "play", "volume_change", "quality_change", "pause", "end"} {
+				wantSchemas[spMediaKey+e+"_event/jsonschema/1-0-0"] = 1
 			}
 			wantSchemas[checkoutKey] = 1
 			wantSchemas[spEcommerceAct] = 3 // product view, add to cart, transaction

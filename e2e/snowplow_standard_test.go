@@ -147,7 +147,7 @@ func TestSnowplowMobileDefaultsAndOverride(t *testing.T) {
 }
 
 // docs/protocols/snowplow.md lists every schema Accord ships, by its full
-// key or in the table's short form (sp/, mobile/, ecommerce/ and the name
+// key or in the table's short form (sp/, mobile/, ecommerce/, media/ and the name
 // and version).
 func TestSnowplowShippedSchemasDocumented(t *testing.T) {
 	doc, err := os.ReadFile("../docs/protocols/snowplow.md")
@@ -161,7 +161,7 @@ func TestSnowplowShippedSchemasDocumented(t *testing.T) {
 		t.Fatalf("GET /api/schemas: %d %s", status, body)
 	}
 	short := strings.NewReplacer("iglu:com.snowplowanalytics.snowplow.ecommerce/", "ecommerce/", "iglu:com.snowplowanalytics.snowplow/", "sp/",
-		"iglu:com.snowplowanalytics.mobile/", "mobile/", "iglu:", "", "/jsonschema/", "/")
+		"iglu:com.snowplowanalytics.snowplow.media/", "media/", "iglu:com.snowplowanalytics.mobile/", "mobile/", "iglu:", "", "/jsonschema/", "/")
 	shipped := 0
 	for _, key := range decodeInto[[]string](t, []byte(body)) {
 		if strings.HasPrefix(key, "iglu:com.example/") {
@@ -172,8 +172,8 @@ func TestSnowplowShippedSchemasDocumented(t *testing.T) {
 			t.Errorf("%s (%s) is shipped but not listed in docs/protocols/snowplow.md", key, short.Replace(key))
 		}
 	}
-	if shipped != 66 {
-		t.Errorf("%d shipped schemas, docs/api.md says 66", shipped)
+	if shipped != 96 {
+		t.Errorf("%d shipped schemas, docs/api.md says 96", shipped)
 	}
 	c.stop()
 }

@@ -14,11 +14,11 @@ import (
 func TestUnknownContextsPolicy(t *testing.T) {
 	// A context key no contract exists for (Accord ships the trackers'
 	// default entities, so the test uses a standard key it does not ship:
-	// the media plugin's player entity).
-	const unknownKey = "iglu:com.snowplowanalytics.snowplow/media_player/jsonschema/2-0-0"
+	// the GA cookies plugin's entity).
+	const unknownKey = "iglu:com.google.analytics/cookies/jsonschema/1-0-0"
 	event := func(id string) []byte {
 		return []byte(`{"schema":"` + checkoutKey + `","data":{"order_id":"ord-1","total":25.5,"currency":"EUR","items":[{"sku":"sku-1","quantity":2,"price":12.75}]},` +
-			`"contexts":[{"schema":"` + unknownKey + `","data":{"currentTime":12.5,"duration":300,"ended":false,"paused":false,"playbackRate":1,"volume":80}},{"schema":"` + userKey + `","data":{"id":"user-1","plan":"pro"}}],` +
+			`"contexts":[{"schema":"` + unknownKey + `","data":{"_ga":"GA1.2.1033501218.1368477899","_gid":"GA1.2.1417185397.1764838502"}},{"schema":"` + userKey + `","data":{"id":"user-1","plan":"pro"}}],` +
 			`"event_id":"` + id + `"}`)
 	}
 	unknownCount := func(st delivery.Stats, key string) uint64 {

@@ -1,6 +1,6 @@
 // The page script of snowplow.html: Snowplow's browser tracker in its
 // default configuration plus its common plugins (link click, form, error,
-// site tracking, snowplow ecommerce, consent), sending to the collector
+// site tracking, snowplow ecommerce, consent, media), sending to the collector
 // named in the page's query string (collector=URL) with the method in
 // mode= (post, get, or keepalive: POST with fetch keepalive, which
 // replaced the beacon method in tracker 4). Every event the tracker builds
@@ -24,6 +24,22 @@ import {
   trackTransaction,
 } from "@snowplow/browser-plugin-snowplow-ecommerce";
 import { ConsentPlugin, enableGdprContext, trackConsentGranted, trackConsentWithdrawn } from "@snowplow/browser-plugin-consent";
+import {
+  SnowplowMediaPlugin,
+  startMediaTracking,
+  endMediaTracking,
+  trackMediaReady,
+  trackMediaPlay,
+  trackMediaVolumeChange,
+  trackMediaAdBreakStart,
+  trackMediaAdStart,
+  trackMediaAdFirstQuartile,
+  trackMediaAdComplete,
+  trackMediaAdBreakEnd,
+  trackMediaQualityChange,
+  trackMediaPause,
+  trackMediaEnd,
+} from "@snowplow/browser-plugin-media";
 
 const params = new URLSearchParams(location.search);
 const collector = params.get("collector");
@@ -37,7 +53,7 @@ const recorder = { afterTrack: (payload) => state.tracked.push({ eid: payload.ei
 const config = {
   appId: "accord-browser-e2e",
   eventMethod: mode === "get" ? "get" : "post",
-  plugins: [recorder, LinkClickTrackingPlugin(), FormTrackingPlugin(), ErrorTrackingPlugin(), SiteTrackingPlugin(), SnowplowEcommercePlugin(), ConsentPlugin()],
+  plugins: [recorder, LinkClickTrackingPlugin(), FormTrackingPlugin(), ErrorTrackingPlugin(), SiteTrackingPlugin(), SnowplowEcommercePlugin(), ConsentPlugin(), SnowplowMediaPlugin()],
   onRequestSuccess: (payloads) => {
     for (const p of payloads) state.acked.push(p.eid);
   },
@@ -80,4 +96,20 @@ window.accordScenario = () => {
   enableGdprContext({ basisForProcessing: "consent", documentId: "privacy-policy", documentVersion: "3.1" });
   trackConsentGranted({ id: "privacy-policy", version: "3.1", name: "Privacy policy", expiry: "2027-12-04T00:00:00.000Z" });
   trackConsentWithdrawn({ all: false, id: "newsletter", version: "1.0", name: "Newsletter" });
+
+  // A video watched, with a pre-roll ad (no pings: the session ends first).
+  const id = "video-" + mode;
+  startMediaTracking({ id, player: { duration: 300, label: "Product tour", mediaType: "video", playerType: "html5-video", volume: 80 }, pings: false });
+  trackMediaReady({ id });
+  trackMediaAdBreakStart({ id, adBreak: { breakId: "pre-roll-1", name: "pre-roll", breakType: "linear", podSize: 1 } });
+  trackMediaAdStart({ id, ad: { adId: "ad-7", name: "Winter sale", creativeId: "cr-1", duration: 15, skippable: true } });
+  trackMediaAdFirstQuartile({ id });
+  trackMediaAdComplete({ id });
+  trackMediaAdBreakEnd({ id });
+  trackMediaPlay({ id, player: { currentTime: 0, paused: false } });
+  trackMediaVolumeChange({ id, newVolume: 40 });
+  trackMediaQualityChange({ id, previousQuality: "480p", newQuality: "1080p", bitrate: 4500000, framesPerSecond: 30, automatic: true });
+  trackMediaPause({ id, player: { currentTime: 42.5 } });
+  trackMediaEnd({ id, player: { currentTime: 300 } });
+  endMediaTracking({ id });
 };

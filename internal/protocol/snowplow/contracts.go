@@ -6,7 +6,7 @@ import "embed"
 // page_ping, structured_event, transaction and transaction_item, see the
 // Schema constants) and of the standard schemas Snowplow's trackers send by
 // default or through their common plugins (web_page, client_session,
-// mobile_context, the mobile and ecommerce entities, link clicks, forms,
+// mobile_context, the mobile, ecommerce and media entities, link clicks, forms,
 // ...; docs/protocols/snowplow.md lists them), laid out as a contracts
 // directory under "contracts": contracts/{vendor}/{name}/jsonschema/{M-R-A}.
 // They are written by Accord to the shapes the trackers send, not copied

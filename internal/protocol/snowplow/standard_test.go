@@ -29,6 +29,7 @@ const (
 	sp  = "iglu:com.snowplowanalytics.snowplow/"
 	mob = "iglu:com.snowplowanalytics.mobile/"
 	ec  = "iglu:com.snowplowanalytics.snowplow.ecommerce/"
+	md  = "iglu:com.snowplowanalytics.snowplow.media/"
 )
 
 // standardCases holds every standard schema Accord ships besides the tp2
@@ -177,6 +178,44 @@ var standardCases = []standardCase{
 		fail: map[string]string{`{"error_type":"fatal"}`: "/error_type"}},
 	{key: ec + "user/jsonschema/1-0-0", sent: `{"id":"user-42","is_guest":false,"email":"ada@example.com"}`,
 		fail: map[string]string{`{"email":"ada@example.com"}`: "id", `{"id":"u","email":"not an address"}`: "/email"}},
+	// media plugin 4: the events with their bodies as trackMedia* build
+	// them (an empty body for most), the player, session, ad and ad break
+	// entities; media_player 1-0-0 from the older media plugins.
+	{key: md + "ready_event/jsonschema/1-0-0", event: true, sent: `{}`, fail: map[string]string{`{"percentProgress":5}`: "percentProgress"}},
+	{key: md + "play_event/jsonschema/1-0-0", event: true, sent: `{}`, fail: map[string]string{`{"x":1}`: "x"}},
+	{key: md + "pause_event/jsonschema/1-0-0", event: true, sent: `{}`, fail: map[string]string{`{"x":1}`: "x"}},
+	{key: md + "end_event/jsonschema/1-0-0", event: true, sent: `{}`, fail: map[string]string{`{"x":1}`: "x"}},
+	{key: md + "seek_start_event/jsonschema/1-0-0", event: true, sent: `{}`, fail: map[string]string{`{"x":1}`: "x"}},
+	{key: md + "seek_end_event/jsonschema/1-0-0", event: true, sent: `{}`, fail: map[string]string{`{"x":1}`: "x"}},
+	{key: md + "ping_event/jsonschema/1-0-0", event: true, sent: `{}`, fail: map[string]string{`{"x":1}`: "x"}},
+	{key: md + "buffer_start_event/jsonschema/1-0-0", event: true, sent: `{}`, fail: map[string]string{`{"x":1}`: "x"}},
+	{key: md + "buffer_end_event/jsonschema/1-0-0", event: true, sent: `{}`, fail: map[string]string{`{"x":1}`: "x"}},
+	{key: md + "ad_break_start_event/jsonschema/1-0-0", event: true, sent: `{}`, fail: map[string]string{`{"x":1}`: "x"}},
+	{key: md + "ad_break_end_event/jsonschema/1-0-0", event: true, sent: `{}`, fail: map[string]string{`{"x":1}`: "x"}},
+	{key: md + "ad_start_event/jsonschema/1-0-0", event: true, sent: `{}`, fail: map[string]string{`{"x":1}`: "x"}},
+	{key: md + "ad_complete_event/jsonschema/1-0-0", event: true, sent: `{}`, fail: map[string]string{`{"x":1}`: "x"}},
+	{key: md + "percent_progress_event/jsonschema/1-0-0", event: true, sent: `{"percentProgress":50}`, fail: map[string]string{`{"percentProgress":150}`: "/percentProgress", `{"percentProgress":50.5}`: "/percentProgress"}},
+	{key: md + "ad_quartile_event/jsonschema/1-0-0", event: true, sent: `{"percentProgress":25}`, fail: map[string]string{`{}`: "percentProgress"}},
+	{key: md + "ad_skip_event/jsonschema/1-0-0", event: true, sent: `{"percentProgress":40}`, fail: map[string]string{`{"percentProgress":"40"}`: "/percentProgress"}},
+	{key: md + "ad_click_event/jsonschema/1-0-0", event: true, sent: `{"percentProgress":10}`, fail: map[string]string{`{"percentProgress":-1}`: "/percentProgress"}},
+	{key: md + "ad_pause_event/jsonschema/1-0-0", event: true, sent: `{"percentProgress":60}`, fail: map[string]string{`{"adId":"a"}`: "adId"}},
+	{key: md + "ad_resume_event/jsonschema/1-0-0", event: true, sent: `{}`, fail: map[string]string{`{"percentProgress":101}`: "/percentProgress"}},
+	{key: md + "playback_rate_change_event/jsonschema/1-0-0", event: true, sent: `{"previousRate":1,"newRate":1.5}`, fail: map[string]string{`{"previousRate":1}`: "newRate"}},
+	{key: md + "volume_change_event/jsonschema/1-0-0", event: true, sent: `{"previousVolume":80,"newVolume":40}`, fail: map[string]string{`{"newVolume":0.4}`: "/newVolume"}},
+	{key: md + "fullscreen_change_event/jsonschema/1-0-0", event: true, sent: `{"fullscreen":true}`, fail: map[string]string{`{}`: "fullscreen"}},
+	{key: md + "picture_in_picture_change_event/jsonschema/1-0-0", event: true, sent: `{"pictureInPicture":false}`, fail: map[string]string{`{"pictureInPicture":"no"}`: "/pictureInPicture"}},
+	{key: md + "quality_change_event/jsonschema/1-0-0", event: true, sent: `{"previousQuality":"480p","newQuality":"1080p","bitrate":4500000,"framesPerSecond":30,"automatic":true}`, fail: map[string]string{`{"bitrate":-5}`: "/bitrate"}},
+	{key: md + "error_event/jsonschema/1-0-0", event: true, sent: `{"errorCode":"500","errorName":"forbidden","errorDescription":"The video is not available"}`, fail: map[string]string{`{"errorCode":500}`: "/errorCode"}},
+	{key: sp + "media_player/jsonschema/2-0-0", sent: `{"currentTime":12.5,"duration":300,"ended":false,"fullscreen":false,"livestream":false,"label":"Product tour","loop":false,"mediaType":"video","muted":false,"paused":false,"pictureInPicture":false,"playerType":"html5-video","playbackRate":1,"quality":"1080p","volume":80}`,
+		fail: map[string]string{`{"currentTime":1,"paused":false}`: "ended", `{"currentTime":1,"paused":false,"ended":false,"mediaType":"film"}`: "/mediaType", `{"currentTime":1,"paused":false,"ended":false,"volume":0.8}`: "/volume"}},
+	{key: sp + "media_player/jsonschema/1-0-0", sent: `{"currentTime":12.5,"duration":300,"ended":false,"loop":false,"muted":false,"paused":false,"playbackRate":1,"volume":80,"percentProgress":4}`,
+		fail: map[string]string{`{"currentTime":1}`: "paused", `{"currentTime":1,"ended":false,"loop":false,"muted":false,"paused":false,"playbackRate":1,"volume":80,"mediaType":"video"}`: "mediaType"}},
+	{key: md + "session/jsonschema/1-0-0", sent: `{"mediaSessionId":"video-1","startedAt":"2026-12-04T09:15:02.187Z","pingInterval":30,"timePlayed":41.5,"timePaused":3,"contentWatched":40,"avgPlaybackRate":1.1,"ads":1,"adBreaks":1,"timeSpentAds":15}`,
+		fail: map[string]string{`{"startedAt":"2026-12-04T09:15:02.187Z"}`: "mediaSessionId", `{"mediaSessionId":"v","startedAt":"yesterday"}`: "/startedAt"}},
+	{key: md + "ad/jsonschema/1-0-0", sent: `{"name":"Winter sale","adId":"ad-7","creativeId":"cr-1","podPosition":1,"duration":15,"skippable":true}`,
+		fail: map[string]string{`{"name":"x"}`: "adId"}},
+	{key: md + "ad_break/jsonschema/1-0-0", sent: `{"name":"pre-roll","breakId":"break-1","startTime":0,"breakType":"linear","podSize":2}`,
+		fail: map[string]string{`{"breakId":"b"}`: "startTime", `{"breakId":"b","startTime":0,"breakType":"midroll"}`: "/breakType"}},
 	// performance timing plugin: window.performance.timing as Chromium
 	// serialises it.
 	{key: "iglu:org.w3/PerformanceTiming/jsonschema/1-0-0", sent: `{"navigationStart":1764579600000,"unloadEventStart":0,"unloadEventEnd":0,"redirectStart":0,"redirectEnd":0,"fetchStart":1764579600003,"domainLookupStart":1764579600010,"domainLookupEnd":1764579600020,"connectStart":1764579600020,"connectEnd":1764579600050,"secureConnectionStart":1764579600030,"requestStart":1764579600051,"responseStart":1764579600120,"responseEnd":1764579600130,"domLoading":1764579600140,"domInteractive":1764579600300,"domContentLoadedEventStart":1764579600300,"domContentLoadedEventEnd":1764579600310,"domComplete":1764579600600,"loadEventStart":1764579600600,"loadEventEnd":1764579600605}`,
