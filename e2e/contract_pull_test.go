@@ -138,8 +138,8 @@ func TestContractPullThenServe(t *testing.T) {
 	c.stop()
 }
 
-// The API key and a password in --from never reach the output, whatever
-// goes wrong: a redirect to another host is refused before the key is
+// The API key, and a password or query in --from, never reach the output,
+// whatever goes wrong: a redirect to another host is refused before the key is
 // sent there.
 func TestContractPullKeepsTheKeySecret(t *testing.T) {
 	var mu sync.Mutex
@@ -157,7 +157,7 @@ func TestContractPullKeepsTheKeySecret(t *testing.T) {
 	defer redirecting.Close()
 	dir := newProject(t)
 	const secret = "do-not-print-9c1e"
-	from := strings.Replace(redirecting.URL, "http://", "http://user:"+secret+"@", 1)
+	from := strings.Replace(redirecting.URL, "http://", "http://user:"+secret+"@", 1) + "/?token=" + secret
 	out, stderr, code := runAccordEnv(t, dir, []string{"ACCORD_IGLU_API_KEY=" + secret}, nil, "contract", "pull", "--from", from, "--api", "--all")
 	if code != 2 || !strings.Contains(stderr, "the api key is sent only to") {
 		t.Errorf("exit %d: %s%s", code, out, stderr)
