@@ -34,10 +34,12 @@ func TestHostileTruncatedSegmentBodyKeepsNoWriteKey(t *testing.T) {
 
 // TestHostileMalformedQueryRefused sends Snowplow GET hits whose query holds
 // a malformed %-escape or ;-joined pairs: they are refused and stored with
-// the query as sent, not stored as valid hits without the unreadable pair.
+// the query as sent (under privacy.failed_raw: keep; the default withholds
+// raw input that is not JSON), not stored as valid hits without the
+// unreadable pair.
 func TestHostileMalformedQueryRefused(t *testing.T) {
 	dir := newProject(t)
-	c := startCollector(t, dir)
+	c := startCollector(t, dir, "ACCORD_PRIVACY_FAILED_RAW=keep")
 	queries := []string{"e=pv&p=web&tv=js-3.24.0&url=%zz", "e=pv;p=web;tv=js-3.24.0"}
 	for _, q := range queries {
 		resp, err := http.Get(c.URL + "/i?" + q)

@@ -458,7 +458,9 @@ func TestSnowplowCollectorBehaviour(t *testing.T) {
 	dir := newProject(t)
 	// The shop's origin is listed, so its answers carry credentials, as
 	// Snowplow's browser tracker (which sends its cookie) needs.
-	c := startCollector(t, dir, "ACCORD_PROTOCOLS_SNOWPLOW_REDIRECT_ALLOW=shop.example.com", "ACCORD_SERVER_CORS_ORIGINS=https://shop.example.com")
+	// failed_raw: keep, so that failed records show the query refused
+	// (the default withholds raw input that is not JSON).
+	c := startCollector(t, dir, "ACCORD_PROTOCOLS_SNOWPLOW_REDIRECT_ALLOW=shop.example.com", "ACCORD_SERVER_CORS_ORIGINS=https://shop.example.com", "ACCORD_PRIVACY_FAILED_RAW=keep")
 	pv := func(eid string) string {
 		return "/i?" + spQS("e", "pv", "p", "web", "tv", "js-3.24.0", "url", "https://shop.example.com/", "eid", eid)
 	}

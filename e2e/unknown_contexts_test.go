@@ -61,7 +61,14 @@ func TestUnknownContextsPolicy(t *testing.T) {
 				if !r.Valid || r.Schema != checkoutKey {
 					t.Errorf("valid %v schema %q, want good against %s", r.Valid, r.Schema, checkoutKey)
 				}
+				// The user context is governed (hmac): the privacy marker
+				// sits beside the unknown keys.
+				marker, _ := r.Attributes["accord_privacy"].(map[string]any)
+				delete(r.Attributes, "accord_privacy")
 				spEqualJSON(t, "attributes", r.Attributes, spJSON(t, `{"unknown_contexts":["`+unknownKey+`"]}`))
+				if marker["key_id"] != "k1" || marker["rules"] == nil {
+					t.Errorf("attributes.accord_privacy %v, want the marker with key_id k1", marker)
+				}
 				// The known context is still validated: an invalid one fails.
 				bad := []byte(`{"schema":"` + checkoutKey + `","data":{"order_id":"ord-2","total":1,"currency":"EUR","items":[]},` +
 					`"contexts":[{"schema":"` + unknownKey + `","data":{}},{"schema":"` + userKey + `","data":{"plan":"pro"}}],"event_id":"8a3c1d2e-0000-4000-8000-000000000003"}`)

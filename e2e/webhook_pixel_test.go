@@ -300,7 +300,8 @@ func pxGet(t *testing.T, c *collector, method, path string) (*http.Response, []b
 func TestPixelEndToEnd(t *testing.T) {
 	dir := newProject(t)
 	writeContract(t, dir, pxEmailKey, pxEmailContract)
-	c := startCollector(t, dir, "ACCORD_PROTOCOLS_PIXEL_REDIRECT_ALLOW=shop.example.com")
+	// failed_raw: keep, so that failed records show the query refused.
+	c := startCollector(t, dir, "ACCORD_PROTOCOLS_PIXEL_REDIRECT_ALLOW=shop.example.com", "ACCORD_PRIVACY_FAILED_RAW=keep")
 
 	gifs := []struct {
 		name, path string

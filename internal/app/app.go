@@ -201,7 +201,10 @@ func (a *App) startBackends(ctx context.Context) error {
 		_ = a.stopBackends(ctx)
 		return err
 	}
-	a.Pipeline = pipeline.NewWithPolicy(a.Contracts, a.Config.Contracts.UnknownContexts, stamp, a.Config.Collector.Namespace, pii)
+	// The contracts' rules, then the collector-wide policy; enrichment
+	// comes after both, on what they left.
+	policy := privacy.NewPolicy(a.Config.Privacy.PolicyOptions)
+	a.Pipeline = pipeline.NewWithPolicy(a.Contracts, a.Config.Contracts.UnknownContexts, stamp, a.Config.Collector.Namespace, pii, policy)
 	return nil
 }
 

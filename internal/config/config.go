@@ -41,7 +41,7 @@ type Config struct {
 	Log       Log             `yaml:"log" doc:"Logging."`
 	Protocols Protocols       `yaml:"protocols" doc:"The protocols events arrive in, each under its own key: Accord's own (POST /events), CloudEvents (POST /cloudevents), Snowplow, Segment, webhooks and the pixel. See docs/api.md and docs/protocols/."`
 	Spool     Spool           `yaml:"spool" doc:"The durable spool between the collector and the sinks: a request is answered once its records are safely on disk, and each sink reads them at its own pace. See docs/reliability.md."`
-	Privacy   privacy.Options `yaml:"privacy" doc:"The secrets of the contracts' x-accord-pii rules: the salt of hash and the key of hmac, each read from an environment variable or a file. See docs/privacy.md."`
+	Privacy   privacy.Options `yaml:"privacy" doc:"The secrets of the contracts' x-accord-pii rules (the salt of hash and the key of hmac, each read from an environment variable or a file) and the collector-wide policy: IP address, user agent, headers, SP-Anonymous, consent signals, failed raw input. See docs/privacy.md."`
 	Sinks     []SinkEntry     `yaml:"sinks" doc:"Where records go. Each sink receives the records its records key selects and keeps good and failed ones apart."`
 }
 

@@ -55,7 +55,8 @@ type Envelope struct {
 	// Raw is the original input of a failed record: the event as sent, or
 	// the request body (or its first bytes) when no event could be read.
 	// It is text when the input was valid UTF-8 and base64 otherwise, as
-	// RawEncoding says. Use SetRaw to fill both.
+	// RawEncoding says, or empty when the privacy policy withheld it
+	// (RawEncoding withheld). Use SetRaw or WithholdRaw to fill both.
 	Raw         string `json:"raw,omitempty"`
 	RawEncoding string `json:"raw_encoding,omitempty"`
 
@@ -85,7 +86,13 @@ type Envelope struct {
 const (
 	RawText   = "text"
 	RawBase64 = "base64"
+	// RawWithheld says the privacy policy kept none of the input: raw is
+	// empty (docs/privacy.md, failed_raw).
+	RawWithheld = "withheld"
 )
+
+// WithholdRaw keeps none of the record's original input, saying so.
+func (e *Envelope) WithholdRaw() { e.Raw, e.RawEncoding = "", RawWithheld }
 
 // SetRaw keeps b as the record's original input.
 func (e *Envelope) SetRaw(b []byte) {

@@ -36,9 +36,10 @@ func benchPipeline(b *testing.B) *pipeline.Pipeline {
 		b.Fatal(err, problems)
 	}
 	// As accord serve builds it: the privacy stage after validation (the
-	// contract has no x-accord-pii rule, so it changes nothing).
+	// contract has no x-accord-pii rule, so it changes nothing), then the
+	// collector-wide policy with its defaults.
 	reg := contract.NewSet(contracts)
-	return pipeline.New(reg, event.Collector{Name: "accord", Version: "bench", Env: "bench", Host: "h"}, "default", privacy.NewStage(reg, nil, privacy.Options{}, nil))
+	return pipeline.New(reg, event.Collector{Name: "accord", Version: "bench", Env: "bench", Host: "h"}, "default", privacy.NewStage(reg, nil, privacy.Options{}, nil), privacy.NewPolicy(privacy.DefaultPolicyOptions()))
 }
 
 // BenchmarkHotPathFivePIIRules: the one-event path where the contract

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -135,6 +136,15 @@ type Request struct {
 	RequestID   string
 	Source      event.Source
 	CollectedAt time.Time
+	// Header is the request's header, canonical names (http.Header), for
+	// stages honouring what a client signals there (SP-Anonymous,
+	// Sec-GPC). Read only; nil for replayed records.
+	Header http.Header
+	// Replay says the events are records Accord stored before, run
+	// through the pipeline again (accord replay): what a record says of
+	// itself (the privacy marker in its attributes) is Accord's own, not
+	// a client's.
+	Replay bool
 }
 
 // Process turns inputs into one record each, in order.
@@ -155,12 +165,18 @@ func (p *Pipeline) Process(req Request, inputs []event.Input) []*event.Envelope 
 }
 
 // Reject builds the failed record for a request whose body could not be read
-// as events at all, keeping raw (the body, or its first bytes).
+// as events at all, keeping raw (the body, or its first bytes). The stages
+// after validation see it too: the collector-wide privacy policy applies to
+// every record, this one included.
 func (p *Pipeline) Reject(req Request, failure *event.Failure, raw []byte) *event.Envelope {
-	env := &event.Envelope{}
+	events := []Event{{Input: &event.Input{Raw: raw, Failure: failure}}}
+	env := &events[0].Envelope
 	p.annotate(env, req, &event.Input{})
 	env.Failure = failure
 	env.SetRaw(raw)
+	for _, s := range p.stages[1:] {
+		s.Process(req, events)
+	}
 	return env
 }
 

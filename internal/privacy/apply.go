@@ -30,6 +30,42 @@ type Secrets struct {
 	Salt  []byte
 	KeyID string
 	Key   []byte
+	// OldKeys are keys used before a rotation: never used to make a
+	// pseudonym, only to find the ones they made (Pseudonyms).
+	OldKeys []Key
+}
+
+// Key is an HMAC key and its id.
+type Key struct {
+	ID  string
+	Key []byte
+}
+
+// Pseudonyms returns what hash and hmac make of the string id: its hash
+// (when a salt is set), then its HMAC under the current key and each old
+// one. They are what a record governed by those actions holds in place of
+// id, so a data subject's records are found by them.
+func (s *Secrets) Pseudonyms(id string) []string {
+	if s == nil {
+		return nil
+	}
+	value := jsonscan.AppendString(nil, id)
+	var out []string
+	add := func(secrets *Secrets, action Action) {
+		a := applier{s: secrets}
+		v := a.transform(nil, value, Rule{Action: action})
+		out = append(out, jsonscan.UnquoteBytes(v))
+	}
+	if len(s.Salt) > 0 {
+		add(s, Hash)
+	}
+	if len(s.Key) > 0 {
+		add(s, HMAC)
+	}
+	for _, k := range s.OldKeys {
+		add(&Secrets{KeyID: k.ID, Key: k.Key}, HMAC)
+	}
+	return out
 }
 
 // Apply appends to dst the JSON value data with r's rules applied and

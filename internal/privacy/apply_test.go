@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -223,5 +225,62 @@ func TestCompileErrors(t *testing.T) {
 		if _, err := Compile([]byte(doc)); err == nil {
 			t.Errorf("%s: compiled", name)
 		}
+	}
+}
+
+// Pseudonyms are what the stage stores for an id: its hash, its HMAC under
+// the current key and under each old key, so a subject's records made
+// before a rotation are found too.
+func TestPseudonymsMatchTheStage(t *testing.T) {
+	oldKey := []byte("old-key-0123456789")
+	s := &Secrets{Salt: testSecrets.Salt, KeyID: testSecrets.KeyID, Key: testSecrets.Key, OldKeys: []Key{{ID: "k0", Key: oldKey}}}
+	m := hmac.New(sha256.New, oldKey)
+	m.Write([]byte("user-1"))
+	old := "hmac-sha256:k0:" + hex.EncodeToString(m.Sum(nil))
+	got := s.Pseudonyms("user-1")
+	want := []string{strings.Trim(wantHash("user-1"), `"`), strings.Trim(wantHMAC("user-1"), `"`), old}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("Pseudonyms = %q, want %q", got, want)
+	}
+	// Without a salt or key there is nothing to look for but the id.
+	if got := (&Secrets{}).Pseudonyms("user-1"); len(got) != 0 {
+		t.Errorf("no secrets: %q", got)
+	}
+}
+
+func TestOldKeysLoadAndValidate(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/old.key"
+	if err := os.WriteFile(file, []byte("old-key-0123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := DefaultOptions()
+	o.SaltFile, o.HMAC.KeyFile = "", ""
+	o.HMAC.KeyID = "k2"
+	o.HMAC.OldKeys = []OldKey{{KeyID: "k1", KeyFile: file}}
+	s, err := o.Load(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.OldKeys) != 1 || s.OldKeys[0].ID != "k1" || string(s.OldKeys[0].Key) != "old-key-0123456789" {
+		t.Errorf("old keys %+v", s.OldKeys)
+	}
+	for _, tc := range []struct {
+		name string
+		old  OldKey
+		key  string
+	}{
+		{"the current id", OldKey{KeyID: "k2", KeyFile: file}, "old_keys[0].key_id"},
+		{"a bad id", OldKey{KeyID: "k 1", KeyFile: file}, "old_keys[0].key_id"},
+		{"no source", OldKey{KeyID: "k1"}, "old_keys[0]"},
+		{"a missing file", OldKey{KeyID: "k1", KeyFile: dir + "/none"}, "old_keys[0].key_file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o.HMAC.OldKeys = []OldKey{tc.old}
+			_, err := o.Load(func(string) string { return "" })
+			if err == nil || !strings.Contains(err.Error(), tc.key) {
+				t.Fatalf("Load() = %v; want an error naming %s", err, tc.key)
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/accord-events/accord/internal/jsonpointer"
+	"github.com/cespare/xxhash/v2"
 )
 
 // Rule is one x-accord-pii rule.
@@ -35,6 +36,8 @@ type Rules struct {
 	paths []Path
 	// hmac says some rule is hmac: the stage needs a key.
 	hmac bool
+	// fingerprint identifies the paths and their rules (Fingerprint).
+	fingerprint uint64
 }
 
 // Path is one governed location: a JSON Pointer into the data, where "*"
@@ -88,7 +91,21 @@ func Compile(doc []byte) (*Rules, error) {
 		r.hmac = r.hmac || p.Rule.Action == HMAC
 	})
 	sort.Slice(r.paths, func(i, j int) bool { return r.paths[i].Pointer < r.paths[j].Pointer })
+	d := xxhash.New()
+	for _, p := range r.paths {
+		fmt.Fprintf(d, "%s\x00%s\x00%d\x00", p.Pointer, p.Rule.Action, p.Rule.KeepChars)
+	}
+	r.fingerprint = d.Sum64()
 	return r, nil
+}
+
+// Fingerprint identifies the rules: the same paths with the same actions
+// give the same number, any change another.
+func (r *Rules) Fingerprint() uint64 {
+	if r == nil {
+		return 0
+	}
+	return r.fingerprint
 }
 
 // Paths returns each governed path with its rule, sorted by pointer.

@@ -3,6 +3,8 @@ package privacy
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +15,7 @@ import (
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/jsonscan"
 	"github.com/accord-events/accord/internal/pipeline"
+	"github.com/cespare/xxhash/v2"
 )
 
 // ErrNoSecret is wrapped by the error for a contract whose rules need a
@@ -124,15 +127,27 @@ func (s *Stage) Process(req pipeline.Request, events []pipeline.Event) {
 		resolver = rr.ForRequest(ctx)
 	}
 	for i := range events {
-		s.event(resolver, &events[i])
+		s.event(resolver, &events[i], req.Replay)
 	}
 }
 
-func (s *Stage) event(resolver pipeline.Resolver, ev *pipeline.Event) {
+func (s *Stage) event(resolver pipeline.Resolver, ev *pipeline.Event, replay bool) {
 	if ev.Input.Arbitrary {
 		return
 	}
 	env := &ev.Envelope
+	// Only a replayed record's marker is Accord's own: a client's is
+	// removed below or replaced by the real one.
+	claimed := bytes.Contains(ev.Input.Attributes, markerMember)
+	if claimed && replay && s.carries(resolver, ev) {
+		// A replayed record that already carries today's rules: its data
+		// is what they made, and is not transformed again.
+		return
+	}
+	// mark accumulates which rules governed the event, for its marker.
+	var mark xxhash.Digest
+	mark.Reset()
+	usesHMAC := false
 	// An applier is taken only for an event some rule governs: events of
 	// contracts without rules cost a cache lookup per contract, no more.
 	var a *applier
@@ -158,6 +173,11 @@ func (s *Stage) event(resolver pipeline.Resolver, ev *pipeline.Event) {
 			return data
 		}
 		governed = true
+		_, _ = mark.WriteString(c.URI)
+		var fp [8]byte
+		binary.LittleEndian.PutUint64(fp[:], r.Fingerprint())
+		_, _ = mark.Write(fp[:])
+		usesHMAC = usesHMAC || r.UsesHMAC()
 		if a == nil {
 			if a, _ = s.appliers.Get().(*applier); a == nil {
 				a = &applier{s: &s.secrets}
@@ -190,6 +210,18 @@ func (s *Stage) event(resolver pipeline.Resolver, ev *pipeline.Event) {
 	}
 	if problem != nil && !ev.Failed() {
 		ev.Fail(event.NewFailure(event.SchemaViolation, "the contract's privacy rules could not be applied, so its data was not kept: "+problem.Error()))
+	}
+	switch {
+	case governed && problem == nil:
+		keyID := ""
+		if usesHMAC {
+			keyID = s.secrets.KeyID
+		}
+		env.Attributes = withMarker(env.Attributes, mark.Sum64(), keyID, true)
+	case claimed:
+		// No rule governs the event: it carries no marker, whatever the
+		// input claimed.
+		env.Attributes = withMarker(env.Attributes, 0, "", false)
 	}
 	if governed && ev.Failed() {
 		if a == nil {
@@ -264,7 +296,7 @@ func (s *Stage) failedRaw(a *applier, ev *pipeline.Event, resolver pipeline.Reso
 			return
 		}
 	}
-	env.Raw, env.RawEncoding = "", ""
+	env.WithholdRaw()
 }
 
 // selfdescRaw rewrites the data member and each contexts[i].data member of a
@@ -350,4 +382,103 @@ func contextsRaw(a *applier, out, v []byte, rules func(int) *Rules) ([]byte, err
 		return end, err
 	})
 	return append(out, ']'), err
+}
+
+// The marker a record carries once contract rules were applied to it:
+// attributes.accord_privacy = {"rules": FINGERPRINT, "key_id": ID}, where
+// FINGERPRINT identifies the contracts and their rules that governed the
+// event's data and contexts, and key_id the HMAC key (when a rule was
+// hmac). No protocol has an attribute of that name (CloudEvents extension
+// names hold no underscore, the others' are fixed lists).
+const markerName = "accord_privacy"
+
+var markerMember = []byte(`"` + markerName + `"`)
+
+// carries reports whether the event's input (a replayed record) carries the
+// marker of the rules that govern it today, under today's key: applying
+// them again would change nothing it should.
+func (s *Stage) carries(resolver pipeline.Resolver, ev *pipeline.Event) bool {
+	rules, ok := fieldAt(ev.Input.Attributes, "/"+markerName+"/rules")
+	if !ok {
+		return false
+	}
+	keyID, _ := fieldAt(ev.Input.Attributes, "/"+markerName+"/key_id")
+	var mark xxhash.Digest
+	mark.Reset()
+	usesHMAC := false
+	add := func(c *contract.Contract) bool {
+		if c == nil {
+			return true
+		}
+		r, err := s.Rules(c)
+		if err != nil {
+			return false
+		}
+		if r == nil {
+			return true
+		}
+		_, _ = mark.WriteString(c.URI)
+		var fp [8]byte
+		binary.LittleEndian.PutUint64(fp[:], r.Fingerprint())
+		_, _ = mark.Write(fp[:])
+		usesHMAC = usesHMAC || r.UsesHMAC()
+		return true
+	}
+	if len(ev.Envelope.Payload) > 0 && !add(ev.Contract) {
+		return false
+	}
+	for _, c := range ev.Envelope.Contexts {
+		cc, err := resolver.Resolve(c.Schema)
+		if err != nil || len(c.Data) == 0 {
+			continue
+		}
+		if !add(cc) {
+			return false
+		}
+	}
+	want := ""
+	if usesHMAC {
+		want = s.secrets.KeyID
+	}
+	return rules == markerRules(mark.Sum64()) && keyID == want
+}
+
+func markerRules(sum uint64) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], sum)
+	return hex.EncodeToString(b[:])
+}
+
+// withMarker returns attrs (a JSON object, or empty) with the marker as its
+// last member, replacing one it had; without add, with none.
+func withMarker(attrs []byte, sum uint64, keyID string, add bool) []byte {
+	out := make([]byte, 0, len(attrs)+64)
+	out = append(out, '{')
+	first := true
+	if start := jsonscan.SkipSpace(attrs, 0); start < len(attrs) && attrs[start] == '{' {
+		_, err := jsonscan.Object(attrs, start, func(ks, ke, vs int) (int, error) {
+			end, err := jsonscan.Skip(attrs, vs)
+			if err != nil || jsonscan.UnquoteBytes(attrs[ks:ke]) == markerName {
+				return end, err
+			}
+			out = member(out, &first, attrs[ks:ke])
+			out = append(out, attrs[vs:end]...)
+			return end, nil
+		})
+		if err != nil {
+			out, first = out[:1], true // attributes are the pipeline's JSON; should they not be, only the marker
+		}
+	}
+	if !add {
+		return append(out, '}')
+	}
+	out = member(out, &first, markerMember)
+	out = append(out, `{"rules":"`...)
+	out = append(out, markerRules(sum)...)
+	out = append(out, '"')
+	if keyID != "" {
+		out = append(out, `,"key_id":`...)
+		out = jsonscan.AppendString(out, keyID)
+	}
+	return append(out, "}}"...)
 }

@@ -155,3 +155,64 @@ func TestStageWithholdsMessagesAboutGovernedValues(t *testing.T) {
 		t.Errorf("failure %s: want the email withheld, the url quoted", all)
 	}
 }
+
+// A record governed by rules says which: attributes.accord_privacy names
+// the rules' fingerprint and the HMAC key id. Replay honours it: a record
+// carrying today's rules is not transformed again; one stored before them
+// (no marker) or under other rules is. A client cannot claim the marker:
+// live events are transformed whatever their attributes say, and an
+// ungoverned event keeps no marker it sent.
+func TestStageMarkerAndReplay(t *testing.T) {
+	p, _ := newTestPipeline(t, testSecrets)
+	in := event.Input{SchemaKey: signupKey, Data: json.RawMessage(`{"email":"a@b.c","n":1}`),
+		Contexts: []event.Context{{Schema: userKey, Data: json.RawMessage(`{"id":"user-1","plan":"pro"}`)}}}
+	live := process(p, "selfdesc", in)
+	rules, ok := fieldAt(live.Attributes, "/accord_privacy/rules")
+	keyID, _ := fieldAt(live.Attributes, "/accord_privacy/key_id")
+	if !ok || len(rules) != 16 || keyID != "k1" {
+		t.Fatalf("attributes %s: want the marker with a 16-hex fingerprint and key id k1", live.Attributes)
+	}
+	replay := func(in event.Input) *event.Envelope {
+		return p.Process(pipeline.Request{Protocol: "selfdesc", Replay: true}, []event.Input{in})[0]
+	}
+	// The stored record replayed: nothing changes, byte for byte.
+	stored := event.Input{SchemaKey: signupKey, Data: live.Payload, Contexts: live.Contexts, Attributes: live.Attributes}
+	again := replay(stored)
+	if string(again.Payload) != string(live.Payload) || string(again.Contexts[0].Data) != string(live.Contexts[0].Data) || string(again.Attributes) != string(live.Attributes) {
+		t.Errorf("replayed: %s %s %s, want the record as stored", again.Payload, again.Contexts[0].Data, again.Attributes)
+	}
+	// The marker is honoured, not the values' look: a marked record is left
+	// as it is (here a value in clear shows it was not touched).
+	marked := stored
+	marked.Data = json.RawMessage(`{"email":"kept@as.is","n":1}`)
+	if got := replay(marked); string(got.Payload) != `{"email":"kept@as.is","n":1}` {
+		t.Errorf("a record carrying today's rules was transformed again: %s", got.Payload)
+	}
+	// Stored before the rules, or under other rules: transformed, marked.
+	for name, attrs := range map[string]string{
+		"no marker":   ``,
+		"other rules": `{"accord_privacy":{"rules":"0000000000000000","key_id":"k1"}}`,
+		"other key":   `{"accord_privacy":{"rules":"` + rules + `","key_id":"k0"}}`,
+	} {
+		old := in
+		old.Attributes = json.RawMessage(attrs)
+		got := replay(old)
+		if want := `{"email":` + wantHash("a@b.c") + `,"n":1}`; string(got.Payload) != want {
+			t.Errorf("%s: replayed payload %s, want %s", name, got.Payload, want)
+		}
+		if string(got.Attributes) != string(live.Attributes) {
+			t.Errorf("%s: attributes %s, want today's marker %s", name, got.Attributes, live.Attributes)
+		}
+	}
+	// A live event claiming the marker is transformed all the same.
+	claimed := in
+	claimed.Attributes = live.Attributes
+	if got := process(p, "selfdesc", claimed); !strings.Contains(string(got.Payload), "sha256:") {
+		t.Errorf("a client's marker stopped the rules: %s", got.Payload)
+	}
+	// An ungoverned event keeps no marker a client sent.
+	plain := event.Input{SchemaKey: "iglu:com.acme/plain/jsonschema/1-0-0", Data: json.RawMessage(`{"a":"x"}`), Attributes: json.RawMessage(`{"x":1,"accord_privacy":{"rules":"00"}}`)}
+	if got := process(p, "selfdesc", plain); string(got.Attributes) != `{"x":1}` {
+		t.Errorf("ungoverned event's attributes %s, want the marker removed", got.Attributes)
+	}
+}

@@ -86,6 +86,7 @@ func Run(ctx context.Context, source Source, p *pipeline.Pipeline, deliver Deliv
 			RequestID:   rec.RequestID,
 			Source:      rec.Source,
 			CollectedAt: rec.CollectedAt.Time,
+			Replay:      true,
 		}, []event.Input{in})[0]
 		// The pipeline derives event_time from the three timestamps; keep
 		// the one first written, whatever formula its protocol used.

@@ -73,6 +73,7 @@ func (s *Server) collect(ep protocol.Endpoint) http.Handler {
 			RequestID:   requestID(r),
 			Source:      s.source(r),
 			CollectedAt: now(),
+			Header:      r.Header,
 		}
 		buf := bodyPool.Get().(*bytes.Buffer)
 		buf.Reset()

@@ -76,6 +76,69 @@ type Type struct {
 	// fn's first error. accord replay reads failed records with it; nil
 	// for types that cannot.
 	ReadFailed func(ctx context.Context, opts Options, q FailedQuery, fn func(*event.Envelope) error) error
+	// Subjects, for a type whose stores can find and remove the records of
+	// one data subject (accord subject export and delete), returns them
+	// for the sink's options; nil for types that cannot read back what
+	// they wrote (a file, a stream, an HTTP endpoint).
+	Subjects func(opts Options) (SubjectStore, error)
+}
+
+// SubjectStore finds and removes the records of one data subject in the
+// stores of one sink (for accord subject). Each method opens what it needs
+// and closes it before returning, so it can run beside a collector
+// writing to the same store.
+type SubjectStore interface {
+	// ExportSubject calls fn with each record q matches, good then failed,
+	// oldest first, stopping at fn's first error; it returns how many
+	// records each of its stores (a table) held.
+	ExportSubject(ctx context.Context, q SubjectQuery, fn func(*event.Envelope) error) ([]StoreCount, error)
+	// DeleteSubject removes every record q matches and returns how many
+	// each of its stores removed.
+	DeleteSubject(ctx context.Context, q SubjectQuery) ([]StoreCount, error)
+}
+
+// StoreCount is how many of a subject's records one store (a table) held.
+type StoreCount struct {
+	Store string `json:"store"`
+	Count int64  `json:"count"`
+}
+
+// SubjectQuery names a data subject. A record is the subject's when its
+// identity names one of the ids, or when its data or contexts hold one of
+// the pseudonyms (what a contract's hash or hmac made of the id).
+type SubjectQuery struct {
+	// UserIDs match identity.user_id; AnonymousIDs match
+	// identity.anonymous_id and identity.network_user_id.
+	UserIDs, AnonymousIDs []string
+	// Pseudonyms are matched anywhere in payload and contexts.
+	Pseudonyms []string
+}
+
+// Match reports whether r is a record q selects; stores filtering in their
+// own query language use it to check.
+func (q SubjectQuery) Match(r *event.Envelope) bool {
+	if slices.Contains(q.UserIDs, r.Identity.UserID) && r.Identity.UserID != "" {
+		return true
+	}
+	for _, id := range []string{r.Identity.AnonymousID, r.Identity.NetworkUserID} {
+		if id != "" && slices.Contains(q.AnonymousIDs, id) {
+			return true
+		}
+	}
+	for _, p := range q.Pseudonyms {
+		if p == "" {
+			continue
+		}
+		if strings.Contains(string(r.Payload), p) {
+			return true
+		}
+		for _, c := range r.Contexts {
+			if strings.Contains(string(c.Data), p) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // FailedQuery selects failed records; empty fields select everything.
