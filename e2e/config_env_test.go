@@ -109,7 +109,8 @@ func TestConfigurationMistakesNameTheKeyAndTheFix(t *testing.T) {
 // Each command validates the part of the configuration it uses: with the
 // Segment write key and the webhook secret left to environment variables
 // that are not set, the collector refuses to start, naming them, but lint,
-// validate, replay and spool status run (after a collector ran with them).
+// validate, replay, spool status and contract pull run (after a collector
+// ran with them).
 func TestCommandsCheckOnlyTheConfigurationTheyUse(t *testing.T) {
 	dir := newProject(t)
 	conf := "protocols:\n  segment:\n    sources:\n      - {name: web}\n  webhooks:\n    - {name: gh, arbitrary: true, signature: {kind: github}}\n"
@@ -135,6 +136,7 @@ func TestCommandsCheckOnlyTheConfigurationTheyUse(t *testing.T) {
 		{[]string{"validate", "--schema", checkoutKey, event}, 1},
 		{[]string{"replay", "--dead-letter", deadLetters}, 0},
 		{[]string{"spool", "status"}, 0},
+		{[]string{"contract", "pull", "--from", absPath(t, pullRepo), "--vendor", "com.example.mobile"}, 0},
 	} {
 		_, stderr, code := runAccord(t, dir, nil, append(tc.args, "--config", "only.yml")...)
 		if code != tc.code || strings.Contains(stderr, "write_key") || strings.Contains(stderr, "signature.secret") {

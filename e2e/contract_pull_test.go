@@ -58,6 +58,15 @@ func pullIgluServer(t *testing.T, key string) *httptest.Server {
 	return srv
 }
 
+func absPath(t *testing.T, path string) string {
+	t.Helper()
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return abs
+}
+
 // staticIglu serves a directory as a static Iglu repository.
 func staticIglu(t *testing.T, dir string) *httptest.Server {
 	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))

@@ -93,7 +93,7 @@ Exit status: 0 every schema selected was written, unchanged or skipped;
 			if err != nil {
 				return err
 			}
-			cfg, err := loadConfig(configPath)
+			cfg, err := loadConfig(configPath, config.SectionContracts)
 			if err != nil {
 				return err
 			}
