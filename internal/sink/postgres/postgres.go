@@ -330,8 +330,13 @@ func (s *Sink) typedInserts(ctx context.Context, records []*event.Envelope) ([]s
 			g.versions[r.Version] = c
 		}
 		for _, cx := range r.Contexts {
-			if k, ok := tables.ContextKey(cx.Schema); ok {
-				g.contexts[k] = true
+			// Only a context with a contract gets a column: one kept
+			// under contracts.unknown_contexts names whatever schema its
+			// client chose, and must not add columns.
+			if k, ok := tables.ContextKey(cx.Schema); ok && !g.contexts[k] {
+				if _, err := s.contracts.Resolve(cx.Schema); err == nil {
+					g.contexts[k] = true
+				}
 			}
 		}
 	}
@@ -372,7 +377,7 @@ func (s *Sink) typedInserts(ctx context.Context, records []*event.Envelope) ([]s
 	}
 	var inserts []string
 	for key := range groups {
-		if t := s.typed[key]; t != nil {
+		if t := s.typed[key]; t != nil && t.insert != "" {
 			inserts = append(inserts, t.insert)
 		}
 	}
@@ -422,25 +427,28 @@ func (s *Sink) plan(ctx context.Context, wants []Want, groups map[string]*group)
 			s.logger.Info("postgres sink: migrated", "table", st.Table, "contract", st.Contract, "version", st.Version, "statement", st.Statement)
 		}
 	}
-	for key, bound := range m.Bound {
+	for key, g := range groups {
 		t := s.typed[key]
 		if t == nil {
 			t = &typed{versions: map[string]bool{}, contexts: map[string]bool{}}
 			s.typed[key] = t
-		} else {
-			bound = merge(t.table, bound)
 		}
-		t.table = bound
-		t.insert = typedInsert(bound)
-		if g := groups[key]; g != nil {
-			for v, c := range g.versions {
-				if c != nil {
-					t.versions[v] = true
-				}
+		// A contract without a table (its events are not objects) is
+		// remembered too, so that its records do not plan again.
+		if bound := m.Bound[key]; bound != nil {
+			if t.table != nil {
+				bound = merge(t.table, bound)
 			}
-			for cx := range g.contexts {
-				t.contexts[cx] = true
+			t.table = bound
+			t.insert = typedInsert(bound)
+		}
+		for v, c := range g.versions {
+			if c != nil {
+				t.versions[v] = true
 			}
+		}
+		for cx := range g.contexts {
+			t.contexts[cx] = true
 		}
 	}
 	return nil

@@ -91,7 +91,8 @@ func show(rows [][]any) string { return fmt.Sprint(rows) }
 func TestTypedTableEvolves(t *testing.T) {
 	opts := testSchema(t)
 	v1 := compileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", orderV1)
-	set := contract.NewSet([]*contract.Contract{v1})
+	user1 := compileContract(t, "iglu:com.acme/user/jsonschema/1-0-0", `"type": "object", "properties": {"id": {"type": "string"}}`)
+	set := contract.NewSet([]*contract.Contract{v1, user1})
 	s := openSink(t, opts, set)
 	ctx := context.Background()
 
@@ -101,7 +102,10 @@ func TestTypedTableEvolves(t *testing.T) {
 	user := event.Context{Schema: "iglu:com.acme/user/jsonschema/1-0-0", Data: json.RawMessage(`{"id":"u-1"}`)}
 	if err := s.Write(ctx, []*event.Envelope{
 		record("e1", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":12.5,"items":3,"at":"2026-12-04T10:11:12Z","address":{"city":"Lyon"}}`, user),
-		record("e2", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-2","total":1}`),
+		// A context without a contract (kept under unknown_contexts)
+		// gets no column: its client chose its name.
+		record("e2", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-2","total":1}`,
+			event.Context{Schema: "iglu:com.evil/x/jsonschema/1-0-0", Data: json.RawMessage(`{}`)}),
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -109,13 +113,16 @@ func TestTypedTableEvolves(t *testing.T) {
 	if want := "[[e1 o-1 12.5 3 true Lyon [{\"id\": \"u-1\"}]] [e2 o-2 1 <nil> <nil> <nil> <nil>]]"; show(got) != want {
 		t.Errorf("typed rows:\n%s\nwant\n%s", show(got), want)
 	}
+	if got := query(t, opts, "SELECT count(*) FROM information_schema.columns WHERE table_schema = $1 AND column_name LIKE '%evil%'", opts.Schema); show(got) != "[[0]]" {
+		t.Errorf("a context without a contract got a column: %v", got)
+	}
 	if got := query(t, opts, "SELECT col_description(to_regclass('com_acme_order_1'), attnum) FROM pg_attribute WHERE attrelid = to_regclass('com_acme_order_1') AND attname = 'order_id'"); show(got) != "[[The order's id.]]" {
 		t.Errorf("column comment: %v", got)
 	}
 
 	// 1-0-1 adds an optional property.
 	v101 := compileContract(t, "iglu:com.acme/order/jsonschema/1-0-1", strings.Replace(orderV1, `"items": {"type": "integer"},`, `"items": {"type": "integer"}, "gift": {"type": "boolean"},`, 1))
-	set.Replace([]*contract.Contract{v1, v101})
+	set.Replace([]*contract.Contract{v1, v101, user1})
 	if err := s.Write(ctx, []*event.Envelope{record("e3", "iglu:com.acme/order/jsonschema/1-0-1", `{"order_id":"o-3","total":2,"gift":true}`)}); err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +132,7 @@ func TestTypedTableEvolves(t *testing.T) {
 
 	// 2-0-0: a table of its own; MODEL 1's is untouched.
 	v2 := compileContract(t, "iglu:com.acme/order/jsonschema/2-0-0", `"type": "object", "properties": {"order_id": {"type": "integer"}}`)
-	set.Replace([]*contract.Contract{v1, v101, v2})
+	set.Replace([]*contract.Contract{v1, v101, v2, user1})
 	if err := s.Write(ctx, []*event.Envelope{record("e4", "iglu:com.acme/order/jsonschema/2-0-0", `{"order_id":7}`)}); err != nil {
 		t.Fatal(err)
 	}
