@@ -56,6 +56,13 @@ func Type() sink.Type {
 			}
 			return ReadFailed(ctx, *o, q, fn)
 		},
+		Subjects: func(opts sink.Options) (sink.SubjectStore, error) {
+			o, ok := opts.(*Options)
+			if !ok {
+				return nil, fmt.Errorf("postgres subjects: options are %T, not *postgres.Options", opts)
+			}
+			return subjects{opts: *o}, nil
+		},
 	}
 }
 
