@@ -86,8 +86,14 @@ func shortRef(url string) string {
 
 // DirDocuments looks contracts up by key in a contracts directory, laid out
 // as LoadDir expects, so $refs between the directory's contracts resolve.
+// A key whose vendor or name is a dot path ("..") names no file: a $ref
+// such as iglu:../secret/jsonschema/1-0-0 must not read beside the
+// directory.
 func DirDocuments(dir string) Documents {
 	return func(k Key) ([]byte, bool) {
+		if k.CheckFilePath() != nil {
+			return nil, false
+		}
 		base := filepath.Join(dir, k.Vendor, k.Name, k.Format, k.Version.String())
 		for _, p := range []string{base, base + ".json"} {
 			if doc, err := ReadContractFile(p); err == nil {

@@ -22,6 +22,35 @@ const targetDoc = `{"$schema": "http://iglucentral.com/schemas/com.snowplowanaly
 
 // A contract's $ref never reads a file or the network: the schema library's
 // default loader would open file:// URLs (and block forever on a FIFO).
+// TestDirDocumentsStaysInTheDirectory: a $ref key whose vendor is ".."
+// would name a file beside the contracts directory; it resolves to nothing.
+func TestDirDocumentsStaysInTheDirectory(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "contracts")
+	outside := filepath.Join(root, "secret", "jsonschema")
+	for _, d := range []string{dir, outside} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(outside, "1-0-0"), []byte(`{"type": "string"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	docs := DirDocuments(dir)
+	for _, k := range []Key{
+		{Vendor: "..", Name: "secret", Format: "jsonschema", Version: SchemaVer{1, 0, 0}},
+		{Vendor: ".", Name: "..", Format: "jsonschema", Version: SchemaVer{1, 0, 0}},
+	} {
+		if doc, ok := docs(k); ok {
+			t.Errorf("DirDocuments(%s/%s) read %q from outside the directory", k.Vendor, k.Name, doc)
+		}
+	}
+	_, err := CompileWith([]byte(refDoc("r", "iglu:../secret/jsonschema/1-0-0")), Key{}, "test", docs)
+	if !errors.Is(err, ErrRefOutsideRegistry) {
+		t.Fatalf("compile with a $ref to ../secret: got %v, want ErrRefOutsideRegistry", err)
+	}
+}
+
 func TestCompileRefusesRefsOutsideTheRegistry(t *testing.T) {
 	secret := filepath.Join(t.TempDir(), "secret.json")
 	if err := os.WriteFile(secret, []byte(`{"type": "string"}`), 0o644); err != nil {
