@@ -84,6 +84,11 @@ type Sink struct {
 	// changed is closed when the contracts change: every typed table is
 	// planned again before its next write.
 	changed <-chan struct{}
+	// stopWatch stops the goroutine that migrates the typed tables when
+	// the contracts change (tables: auto); watchDone is closed once it
+	// has stopped. Both nil when there is none.
+	stopWatch context.CancelFunc
+	watchDone chan struct{}
 }
 
 // typed is what the sink knows of one typed table: the versions and
@@ -139,7 +144,42 @@ func (s *Sink) Connect(ctx context.Context) error {
 		return fmt.Errorf("connect postgres sink: %w", err)
 	}
 	s.pool, s.changed = pool, changed
+	if _, canList := s.contracts.(interface{ Contracts() []*contract.Contract }); canList && s.opts.Tables == TablesAuto {
+		ctx, stop := context.WithCancel(context.Background())
+		s.stopWatch, s.watchDone = stop, make(chan struct{})
+		go s.watch(ctx, pool, changed, s.watchDone)
+	}
 	return nil
+}
+
+// watch runs the migration plan for every listed contract whenever the
+// contracts change, so that a contract added or bumped gets its table or
+// columns before its first event, until ctx ends. A failure is logged and
+// left to the next change or to the next write, which plans again.
+func (s *Sink) watch(ctx context.Context, pool *pgxpool.Pool, changed <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
+		changed = s.contracts.Changed()
+		steps, err := migrate(ctx, pool, s.opts, listed(s.contracts), s.contracts.Resolve, true)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.logger.Warn("postgres sink: migrate typed tables after a contract change; the next write tries again", "err", err)
+			}
+			continue
+		}
+		s.logMigrated(steps)
+	}
+}
+
+func (s *Sink) logMigrated(steps []tables.Step) {
+	for _, st := range steps {
+		s.logger.Info("postgres sink: migrated", "table", st.Table, "contract", st.Contract, "version", st.Version, "statement", st.Statement)
+	}
 }
 
 func (s *Sink) changedChan() <-chan struct{} {
@@ -430,9 +470,7 @@ func (s *Sink) plan(ctx context.Context, wants []Want, groups map[string]*group)
 		if err := tx.Commit(ctx); err != nil {
 			return fmt.Errorf("commit migration: %w", err)
 		}
-		for _, st := range m.Steps {
-			s.logger.Info("postgres sink: migrated", "table", st.Table, "contract", st.Contract, "version", st.Version, "statement", st.Statement)
-		}
+		s.logMigrated(m.Steps)
 	}
 	for key, g := range groups {
 		t := s.typed[key]
@@ -518,6 +556,12 @@ func (s *Sink) Close(ctx context.Context) error {
 		return nil
 	}
 	s.closed = true
+	if s.stopWatch != nil {
+		// Before the pool closes: a migration under way is cancelled.
+		s.stopWatch()
+		<-s.watchDone
+		s.stopWatch = nil
+	}
 	if s.pool != nil {
 		done := make(chan struct{})
 		go func() { s.pool.Close(); close(done) }()

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/accord-events/accord/internal/check"
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink"
@@ -286,4 +287,17 @@ func TestConnectErrorHidesThePassword(t *testing.T) {
 	if err := opts.Validate(); err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("Validate of a bad DSN: %v; want an error without the password", err)
 	}
+}
+
+// TestContractChangeMigratesBeforeEvents: with tables: auto, a contract
+// added while the sink runs gets its table without waiting for an event.
+func TestContractChangeMigratesBeforeEvents(t *testing.T) {
+	opts := testSchema(t)
+	v1 := compileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", orderV1)
+	set := contract.NewSet(nil)
+	openSink(t, opts, set)
+	set.Replace([]*contract.Contract{v1, compileContract(t, "iglu:com.acme/refund/jsonschema/1-0-0", `"type": "object", "properties": {"amount": {"type": "number"}}`)})
+	check.Eventually(t, 10*time.Second, "the contract added while the sink runs has its table", func() bool {
+		return show(query(t, opts, "SELECT to_regclass('com_acme_refund_1') IS NOT NULL")) == "[[true]]"
+	})
 }
