@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -205,6 +206,41 @@ func TestAppendString(t *testing.T) {
 }
 
 // FuzzDocument holds Document to encoding/json: the same documents are JSON.
+// TestRepeatedNamesAgainstOracle builds objects from a small pool of names
+// (so that names repeat, share filter bits and hashes, and are spelt with
+// and without escapes, in objects below and above smallObject members)
+// and holds Document's verdict to the encoding/json oracle.
+func TestRepeatedNamesAgainstOracle(t *testing.T) {
+	pool := []string{`"a"`, `"b"`, `"\u0061"`, `"ab"`, `"ba"`, `""`, `"\n"`, `"\u000a"`, `"a\"b"`, `"a\u0022b"`,
+		`"total"`, `"t\u006ftal"`, `"éa"`, `"\u00e9a"`}
+	pool = append(pool, strings.Split(sharingBits(4), ",")...)
+	for i := range pool {
+		pool[i], _, _ = strings.Cut(pool[i], ":")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 20000 {
+		n := 1 + rng.IntN(24)
+		var sb strings.Builder
+		sb.WriteByte('{')
+		for k := range n {
+			if k > 0 {
+				sb.WriteByte(',')
+			}
+			if rng.IntN(3) == 0 {
+				fmt.Fprintf(&sb, `"u%d":%d`, rng.IntN(1000), k) // mostly distinct
+			} else {
+				fmt.Fprintf(&sb, `%s:%d`, pool[rng.IntN(len(pool))], k)
+			}
+		}
+		sb.WriteByte('}')
+		doc := []byte(sb.String())
+		_, _, err := Document(doc, 0)
+		if want := hasRepeatedName(doc); want != (err != nil) || (err != nil && !IsNotData(err)) {
+			t.Fatalf("Document(%s) = %v; encoding/json finds a repeated name: %v", doc, err, want)
+		}
+	}
+}
+
 func FuzzDocument(f *testing.F) {
 	for _, s := range []string{`{"a":[1,2.5e-3,"x\u00e9"]}`, `[`, `"\ud800"`, `-0`, `1E9`, "\"\x7f\xff\"", `{"a" :true }`, `nul`,
 		`{"a":1,"a":2}`, `{"a":1,"\u0061":2}`, `[1e999999]`, `-1e-999999`, `[{"a":{"b":1,"b":1}}]`, `{` + manyMembers(20) + `,"m3":1}`} {
