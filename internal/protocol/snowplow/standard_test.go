@@ -74,10 +74,13 @@ var standardCases = []standardCase{
 		fail: map[string]string{`{"action":"like"}`: "network"}},
 	{key: sp + "timing/jsonschema/1-0-0", event: true, sent: `{"category":"load","variable":"map_loaded","timing":1250,"label":"Map"}`,
 		fail: map[string]string{`{"category":"load","variable":"map","timing":1.5}`: "/timing", `{"category":"load","variable":"map"}`: "timing"}},
-	// error tracking plugin (1-0-1) and the mobile trackers'
-	// exception autotracking (1-0-0).
+	// error tracking plugin (1-0-1), the iOS tracker's exception
+	// autotracking (1-0-2: message, stack trace, name, SWIFT) and the
+	// Android tracker's (1-0-0).
 	{key: sp + "application_error/jsonschema/1-0-1", event: true, sent: `{"programmingLanguage":"JAVASCRIPT","message":"Uncaught TypeError: x is undefined","stackTrace":"TypeError: x is undefined\n    at https://shop.example/app.js:12:5","lineNumber":12,"lineColumn":5,"fileName":"https://shop.example/app.js"}`,
 		fail: map[string]string{`{"programmingLanguage":"JAVASCRIPT"}`: "message", `{"programmingLanguage":"COBOL","message":"x"}`: "/programmingLanguage", `{"programmingLanguage":"JAVASCRIPT","message":"x","lineNumber":"12"}`: "/lineNumber"}},
+	{key: sp + "application_error/jsonschema/1-0-2", event: true, sent: `{"message":"Index out of range","stackTrace":"0 Shop 0x0000000102f4c1d0 CartViewController.remove(at:) + 120","exceptionName":"NSRangeException","programmingLanguage":"SWIFT"}`,
+		fail: map[string]string{`{"message":"x","stackTrace":"s"}`: "programmingLanguage", `{"programmingLanguage":"SWIFT","message":"x","exceptionName":42}`: "/exceptionName"}},
 	{key: sp + "application_error/jsonschema/1-0-0", event: true, sent: `{"programmingLanguage":"JAVA","message":"Attempt to invoke virtual method on a null object reference","threadName":"main","threadId":2,"stackTrace":"java.lang.NullPointerException\n\tat com.example.Main.run(Main.java:10)","lineNumber":10,"className":"com.example.Main","exceptionName":"java.lang.NullPointerException","isFatal":true}`,
 		fail: map[string]string{`{"programmingLanguage":"JAVA","message":"x","fileName":"Main.java"}`: "fileName", `{"programmingLanguage":"JAVA","message":""}`: "/message"}},
 	// trackConsentGranted / trackConsentWithdrawn (consent plugin, mobile
