@@ -184,7 +184,7 @@ func (p *Policy) event(ev *pipeline.Event, anonymous, withheld bool) {
 	env := &ev.Envelope
 	// removed are the values this event loses: a failed record's raw
 	// input is checked for them.
-	var removed [5]string
+	var removed [8]string
 	n := 0
 	remove := func(field *string, to string) {
 		if *field != to {
@@ -218,6 +218,16 @@ func (p *Policy) event(ev *pipeline.Event, anonymous, withheld bool) {
 	}
 	if p.opts.UserAgent == ActionDrop {
 		remove(&env.Source.UserAgent, "")
+	}
+	if env.Protocol == "segment" && len(env.Attributes) > 0 {
+		// A Segment message's context, kept in attributes as sent, says
+		// the IP address and user agent again.
+		env.Attributes = p.segmentContext(env.Attributes, withheld || anonymous, func(v string) {
+			if n < len(removed) {
+				removed[n] = v
+				n++
+			}
+		})
 	}
 	if p.headers != nil && len(env.Attributes) > 0 {
 		env.Attributes = p.allowedHeaders(env.Attributes)
@@ -446,4 +456,78 @@ func AnonymizeIP(ip string, v4Octets, v6Bits int) string {
 		return ""
 	}
 	return prefix.Addr().String()
+}
+
+// segmentContext applies the IP and user agent policy to attrs.context.ip
+// and attrs.context.userAgent, where a Segment message carries them: an IP
+// address anonymised, or made empty when dropped or stripped; a user agent
+// made empty when dropped. gone hears each value removed.
+func (p *Policy) segmentContext(attrs []byte, stripIP bool, gone func(string)) []byte {
+	ipAction := p.opts.IP.Action
+	if stripIP {
+		ipAction = ActionDrop
+	}
+	if ipAction == ActionAnonymize || ipAction == ActionDrop {
+		attrs = editAt(attrs, []string{"context", "ip"}, func(v []byte) []byte {
+			text := ""
+			if v[0] == '"' {
+				text = jsonscan.UnquoteBytes(v)
+			}
+			to := ""
+			if ipAction == ActionAnonymize {
+				to = AnonymizeIP(text, p.opts.IP.IPv4Octets, p.opts.IP.IPv6Bits)
+			}
+			if text != to && text != "" {
+				gone(text)
+			}
+			return jsonscan.AppendString(nil, to)
+		})
+	}
+	if p.opts.UserAgent == ActionDrop {
+		attrs = editAt(attrs, []string{"context", "userAgent"}, func(v []byte) []byte {
+			if v[0] == '"' && len(v) > 2 {
+				gone(jsonscan.UnquoteBytes(v))
+			}
+			return []byte(`""`)
+		})
+	}
+	return attrs
+}
+
+// editAt returns doc with every value at path (member names, each member
+// of that name when one repeats) replaced by what edit makes of it. doc
+// is returned as it is when the path is not in it, or it is not JSON.
+func editAt(doc []byte, path []string, edit func(v []byte) []byte) []byte {
+	start := jsonscan.SkipSpace(doc, 0)
+	if start >= len(doc) || doc[start] != '{' || !bytes.Contains(doc, []byte(path[len(path)-1])) {
+		return doc
+	}
+	out := make([]byte, 0, len(doc)+16)
+	out = append(out, doc[:start]...)
+	out = append(out, '{')
+	first := true
+	found := false
+	end, err := jsonscan.Object(doc, start, func(ks, ke, vs int) (int, error) {
+		ve, err := jsonscan.Skip(doc, vs)
+		if err != nil {
+			return ve, err
+		}
+		out = member(out, &first, doc[ks:ke])
+		v := doc[vs:ve]
+		if jsonscan.UnquoteBytes(doc[ks:ke]) == path[0] {
+			found = true
+			if len(path) == 1 {
+				v = edit(v)
+			} else {
+				v = editAt(v, path[1:], edit)
+			}
+		}
+		out = append(out, v...)
+		return ve, nil
+	})
+	if err != nil || !found {
+		return doc
+	}
+	out = append(out, '}')
+	return append(out, doc[end:]...)
 }

@@ -257,3 +257,53 @@ func FuzzFieldAt(f *testing.F) {
 		tp2Field(doc, ptr)
 	})
 }
+
+// A Segment message's context repeats the IP address and user agent in
+// attributes: they follow the same policy, every copy of a repeated
+// member included, and a failed record's raw holding them is withheld.
+func TestPolicySegmentContext(t *testing.T) {
+	attrs := `{"source":"web","context":{"ip":"198.51.100.23","userAgent":"Mozilla/5.0 seg","ip":"198.51.100.24","library":{"name":"analytics.js"}}}`
+	for _, tc := range []struct {
+		name   string
+		opts   func(*PolicyOptions)
+		header http.Header
+		want   string
+	}{
+		{"defaults keep it", func(*PolicyOptions) {}, nil, attrs},
+		{"anonymize and drop the user agent", func(o *PolicyOptions) {
+			o.IP = IPOptions{Action: ActionAnonymize, IPv4Octets: 1, IPv6Bits: 80}
+			o.UserAgent = ActionDrop
+		}, nil, `{"source":"web","context":{"ip":"198.51.100.0","userAgent":"","ip":"198.51.100.0","library":{"name":"analytics.js"}}}`},
+		{"SP-Anonymous strips it", func(*PolicyOptions) {}, http.Header{"Sp-Anonymous": {"*"}}, `{"source":"web","context":{"ip":"","userAgent":"Mozilla/5.0 seg","ip":"","library":{"name":"analytics.js"}}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := DefaultPolicyOptions()
+			tc.opts(&o)
+			p := policyPipeline(t, o)
+			env := policyRecord(p, "segment", tc.header, event.Input{SchemaKey: plainKey, Data: json.RawMessage(`{"a":"x"}`), Attributes: json.RawMessage(attrs)})
+			if string(env.Attributes) != tc.want {
+				t.Fatalf("attributes\n%s\nwant\n%s", env.Attributes, tc.want)
+			}
+		})
+	}
+	o := DefaultPolicyOptions()
+	o.IP.Action = ActionDrop
+	raw := `{"type":"track","context":{"ip":"198.51.100.23"}}`
+	env := policyRecord(policyPipeline(t, o), "segment", nil, event.Input{Raw: []byte(raw), Attributes: json.RawMessage(attrs),
+		Failure: event.NewFailure(event.SchemaViolation, "test")})
+	if env.Raw != "" || env.RawEncoding != event.RawWithheld {
+		t.Errorf("failed raw %q (%s), want it withheld: it holds the IP address the policy dropped", env.Raw, env.RawEncoding)
+	}
+}
+
+func FuzzEditAt(f *testing.F) {
+	f.Add([]byte(`{"context":{"ip":"1.2.3.4"}}`))
+	f.Add([]byte(`{"context":{"ip":1,"ip":"x"},"a":[]}`))
+	f.Add([]byte(`{"context":`))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		out := editAt(doc, []string{"context", "ip"}, func([]byte) []byte { return []byte(`""`) })
+		if json.Valid(doc) && !json.Valid(out) {
+			t.Fatalf("valid %s became %s", doc, out)
+		}
+	})
+}
