@@ -30,7 +30,7 @@ func TestPrivacyPolicyEndToEnd(t *testing.T) {
 		return []byte(`{"schema":"` + pageViewKey + `","event_id":"` + id + `","user_id":"user-9","anonymous_id":"anon-9","data":{"url":"https://shop.example/"}}`)
 	}
 	track := func(id, consent string) []byte {
-		return []byte(`{"type":"track","event":"Anything","messageId":"` + id + `","userId":"user-9","anonymousId":"anon-9","context":{"consent":{"analytics":` + consent + `}}}`)
+		return []byte(`{"type":"track","event":"Anything","messageId":"` + id + `","userId":"user-9","anonymousId":"anon-9","context":{"ip":"203.0.113.9","consent":{"analytics":` + consent + `}}}`)
 	}
 	for _, r := range []struct {
 		path, contentType string
@@ -76,6 +76,13 @@ func TestPrivacyPolicyEndToEnd(t *testing.T) {
 		}
 		if src.IP != tc.ip || src.UserAgent != "" || identity != tc.identity {
 			t.Errorf("%s: ip %q user agent %q identity %s; want ip %q, no user agent, identity %s", tc.id, src.IP, src.UserAgent, identity, tc.ip, tc.identity)
+		}
+	}
+	// The Segment message's own context.ip goes with the consent too.
+	for id, want := range map[string]string{"seg-no": "", "seg-yes": "203.0.113.9"} {
+		var ip string
+		if err := db.QueryRow(`SELECT json_extract(attributes, '$.context.ip') FROM events WHERE event_id = ? UNION ALL SELECT json_extract(attributes, '$.context.ip') FROM failed_events WHERE event_id = ?`, id, id).Scan(&ip); err != nil || ip != want {
+			t.Errorf("%s: attributes.context.ip %q (%v), want %q", id, ip, err, want)
 		}
 	}
 }
