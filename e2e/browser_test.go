@@ -104,7 +104,8 @@ const (
 //     refuses it (third-party cookies), so every request gets a new network
 //     user id; from a page on the same site (the collector on a subdomain
 //     of the shop's domain, over HTTPS) it keeps it, and the network user id
-//     persists across page loads.
+//     persists across page loads; over plain HTTP it refuses it, as it is
+//     Secure.
 func TestBrowserTrackers(t *testing.T) {
 	node := nodeBinary(t)
 	chromium := chromiumBinary(t)
@@ -135,6 +136,7 @@ func TestBrowserTrackers(t *testing.T) {
 	// 127.0.0.1 and localhost are different sites; www.shop.test and
 	// collector.shop.test are one site (shop.test) on two origins.
 	pageCross, pageSame := "http://127.0.0.1:"+pagePort, "http://www.shop.test:"+pagePort
+	pagePlain := "http://www.plain.test:" + pagePort
 
 	const writeKey = "wk-browser-e2e-5c1d"
 	dir := newProject(t)
@@ -142,7 +144,7 @@ func TestBrowserTrackers(t *testing.T) {
 		// Snowplow's browser tracker sends credentials: the pages' origins
 		// are listed by name, so that Accord echoes them and allows
 		// credentials (with "*" the browser would refuse the answers).
-		"ACCORD_SERVER_CORS_ORIGINS="+pageCross+","+pageSame,
+		"ACCORD_SERVER_CORS_ORIGINS="+pageCross+","+pageSame+","+pagePlain,
 		"ACCORD_PROTOCOLS_SEGMENT_SOURCES_0_NAME=web",
 		"ACCORD_PROTOCOLS_SEGMENT_SOURCES_0_WRITE_KEY="+writeKey)
 	_, collectorPort, err := net.SplitHostPort(strings.TrimPrefix(c.URL, "http://"))
@@ -153,7 +155,8 @@ func TestBrowserTrackers(t *testing.T) {
 
 	stdout, stderr, err := nodeExecIn(t, browserDir, node, "drive.mjs",
 		"CHROMIUM="+chromium, "PAGE_CROSS="+pageCross, "COLLECTOR_CROSS="+collectorCross,
-		"PAGE_SAME="+pageSame, "COLLECTOR_SAME="+collectorSame, "SEGMENT_WRITE_KEY="+writeKey)
+		"PAGE_SAME="+pageSame, "COLLECTOR_SAME="+collectorSame,
+		"PAGE_PLAIN="+pagePlain, "COLLECTOR_PLAIN=http://collector.plain.test:"+collectorPort, "SEGMENT_WRITE_KEY="+writeKey)
 	if err != nil {
 		t.Fatalf("drive.mjs: %v\nstdout:\n%s\nstderr:\n%s\ncollector:\n%s", err, stdout, stderr, c.logs)
 	}
@@ -352,6 +355,17 @@ func TestBrowserTrackers(t *testing.T) {
 	}
 	if len(sameNuids) != 1 {
 		t.Errorf("same-site: network user ids %v across two page loads, want one", sameNuids)
+	}
+	// Same site over plain HTTP: the browser refuses the cookie because it
+	// is Secure (reason SecureOnly).
+	plain := sum.Cookies["plain"]
+	if len(plain.Set) == 0 || plain.Sent != 0 {
+		t.Errorf("plain HTTP: %d Set-Cookie answers, %d requests carried sp; want the cookie set and never sent back", len(plain.Set), plain.Sent)
+	}
+	for _, s := range plain.Set {
+		if !slices.Contains(s.BlockedReasons, "SecureOnly") {
+			t.Errorf("plain HTTP Set-Cookie %q refused for %q, want SecureOnly", s.Line, s.BlockedReasons)
+		}
 	}
 	c.stop()
 }

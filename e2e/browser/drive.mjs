@@ -12,6 +12,9 @@
 //     same site, as a shop with its collector on a subdomain of its own.
 //     Both origins are treated as secure (standing in for HTTPS, which a
 //     Secure cookie needs). Loaded twice.
+//   plain: the same over plain HTTP, PAGE_PLAIN (http://www.plain.test:P)
+//     to COLLECTOR_PLAIN (http://collector.plain.test:C), not treated as
+//     secure. Loaded once.
 //
 // A user's clicks and form input are real input events; the rest of each
 // page's events come from the page's own code (accordScenario). It prints
@@ -130,12 +133,12 @@ async function segmentPage(context, origin, collector, writeKey) {
 const browser = await chromium.launch({
   executablePath: env("CHROMIUM"),
   // --no-sandbox: the suite runs as root in CI. The resolver rule sends
-  // localhost and *.shop.test to the loopback address the servers listen
-  // on. The same-site origins are treated as secure, as HTTPS would make
-  // them.
+  // localhost, *.shop.test and *.plain.test to the loopback address the
+  // servers listen on. The shop.test origins are treated as secure, as
+  // HTTPS would make them.
   args: [
     "--no-sandbox",
-    "--host-resolver-rules=MAP localhost 127.0.0.1, MAP *.shop.test 127.0.0.1",
+    "--host-resolver-rules=MAP localhost 127.0.0.1, MAP *.shop.test 127.0.0.1, MAP *.plain.test 127.0.0.1",
     `--unsafely-treat-insecure-origin-as-secure=${env("PAGE_SAME")},${env("COLLECTOR_SAME")}`,
   ],
 });
@@ -161,6 +164,11 @@ try {
     out.pages.push({ context: "same", ...summary });
     await page.close();
   }
+  out.cookies.plain = { set: [], sent: 0 };
+  const plain = await browser.newContext();
+  const { page, summary } = await snowplowPage(plain, env("PAGE_PLAIN"), env("COLLECTOR_PLAIN"), "post", false, out.cookies.plain);
+  out.pages.push({ context: "plain", ...summary });
+  await page.close();
   console.log(JSON.stringify(out));
 } finally {
   await browser.close();
