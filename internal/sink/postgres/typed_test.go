@@ -14,6 +14,7 @@ import (
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink"
+	"github.com/accord-events/accord/internal/sink/tables"
 )
 
 func compileContract(t testing.TB, key, body string) *contract.Contract {
@@ -300,4 +301,37 @@ func TestContractChangeMigratesBeforeEvents(t *testing.T) {
 	check.Eventually(t, 10*time.Second, "the contract added while the sink runs has its table", func() bool {
 		return show(query(t, opts, "SELECT to_regclass('com_acme_refund_1') IS NOT NULL")) == "[[true]]"
 	})
+}
+
+// TestHostileNames: property names and descriptions are text a contract's
+// author chose, and reach DDL and queries only as sanitised identifiers and
+// quoted literals.
+func TestHostileNames(t *testing.T) {
+	opts := testSchema(t)
+	body := `"type": "object", "description": "it's \"quoted\"; DROP TABLE accord_events; --", "properties": {
+		"a'); DROP TABLE accord_events; --": {"type": "string", "description": "x'); DROP TABLE accord_events; --"},
+		"\"quoted\"": {"type": "integer"},
+		"Ünïcode name": {"type": "boolean"},
+		"select": {"type": "string"},
+		"` + strings.Repeat("long", 30) + `": {"type": "string"}}`
+	set := contract.NewSet([]*contract.Contract{compileContract(t, "iglu:com.acme/hostile/jsonschema/1-0-0", body)})
+	s := openSink(t, opts, set)
+	payload := `{"a'); DROP TABLE accord_events; --":"v'1","\"quoted\"":7,"Ünïcode name":true,"select":"s","` + strings.Repeat("long", 30) + `":"l"}`
+	if err := s.Write(context.Background(), []*event.Envelope{record("h1", "iglu:com.acme/hostile/jsonschema/1-0-0", payload)}); err != nil {
+		t.Fatal(err)
+	}
+	var cols []string
+	for _, name := range []string{"a'); DROP TABLE accord_events; --", `"quoted"`, "Ünïcode name", "select", strings.Repeat("long", 30)} {
+		cols = append(cols, quoteIdent(tables.Sanitize(Dialect{}, name)))
+	}
+	got := query(t, opts, "SELECT "+strings.Join(cols, ", ")+" FROM com_acme_hostile_1")
+	if show(got) != "[[v'1 7 true s l]]" {
+		t.Errorf("hostile columns: %v", got)
+	}
+	if got := query(t, opts, "SELECT count(*) FROM accord_events"); show(got) != "[[1]]" {
+		t.Errorf("raw table: %v", got)
+	}
+	if got := query(t, opts, "SELECT obj_description(to_regclass('com_acme_hostile_1'), 'pg_class')"); !strings.Contains(show(got), `it's "quoted"; DROP TABLE accord_events; --`) {
+		t.Errorf("table comment: %v", got)
+	}
 }
