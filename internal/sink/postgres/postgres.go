@@ -591,22 +591,25 @@ func (r *rowSource) Next() bool {
 }
 
 func (r *rowSource) Values() ([]any, error) {
-	// A fresh buffer per row: COPY may hold the values of several rows.
-	r.values, r.buf = columns.Append(r.values[:0], nil, r.cols, r.records[r.i-1])
-	r.row = make([]any, len(r.values))
+	// pgx encodes a row before it asks for the next, so the row and the
+	// buffer its JSON values were encoded into are reused; JSON is copied
+	// into a string, which pgx sends as the json text it is.
+	r.values, r.buf = columns.Append(r.values[:0], r.buf[:0], r.cols, r.records[r.i-1])
+	r.row = r.row[:0]
 	for i, v := range r.values {
+		var val any
 		switch {
 		case v.Null:
-			r.row[i] = nil
 		case r.cols[i].Type == columns.Bool:
-			r.row[i] = v.Bool
+			val = v.Bool
 		case r.cols[i].Type == columns.Time:
-			r.row[i] = v.Time
+			val = v.Time
 		case r.cols[i].Type == columns.JSON:
-			r.row[i] = string(v.JSON)
+			val = string(v.JSON)
 		default:
-			r.row[i] = v.Text
+			val = v.Text
 		}
+		r.row = append(r.row, val)
 	}
 	return r.row, nil
 }
