@@ -197,11 +197,16 @@ func TestBrowserTrackers(t *testing.T) {
 
 	// What landed: every event good, nothing failed.
 	waitDelivered(t, c, 30*time.Second)
-	var recs map[string]nodeRecord
+	var recs, segment map[string]nodeRecord
 	check.Eventually(t, 30*time.Second, "every browser event in the store", func() bool {
-		recs = nodeRecords(t, dir, "snowplow")
+		recs, segment = nodeRecords(t, dir, "snowplow"), nodeRecords(t, dir, "segment")
 		for id := range want {
 			if _, ok := recs[id]; !ok {
+				return false
+			}
+		}
+		for _, id := range sum.Segment {
+			if _, ok := segment[id]; !ok {
 				return false
 			}
 		}
@@ -296,7 +301,6 @@ func TestBrowserTrackers(t *testing.T) {
 	}
 
 	// Segment: identify, track and page through the short paths.
-	segment := nodeRecords(t, dir, "segment")
 	for call, path := range map[string]string{"identify": "/v1/i", "track": "/v1/t", "page": "/v1/p"} {
 		r, ok := segment[sum.Segment[call]]
 		if !ok {
