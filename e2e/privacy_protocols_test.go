@@ -249,6 +249,19 @@ func TestPrivacyNoRawValueOnDiskOrWire(t *testing.T) {
 		}
 	}
 
+	// A failed record's raw input keeps the event, its data transformed,
+	// where the data is one member of it; elsewhere it is withheld.
+	for protocol, wantRaw := range map[string]string{"selfdesc": want["email"], "cloudevents": want["email"], "segment": want["email"], "webhook": want["email"], "pixel": ""} {
+		var raw, enc string
+		if err := db.QueryRow(`SELECT raw, raw_encoding FROM failed_events WHERE protocol = ? AND schema = ?`, protocol, signupKey).Scan(&raw, &enc); err != nil {
+			t.Errorf("%s: failed record: %v", protocol, err)
+			continue
+		}
+		if wantRaw == "" && (raw != "" || enc != "withheld") || wantRaw != "" && !strings.Contains(raw, wantRaw) {
+			t.Errorf("%s: failed raw %q (%s), want it %s", protocol, raw, enc, map[bool]string{true: "withheld", false: "with the transformed data"}[wantRaw == ""])
+		}
+	}
+
 	// Every byte written: the data directory (spool, SQLite and its WAL,
 	// the file sink, dead letters), stdout and the debug log, the wire,
 	// /stats.

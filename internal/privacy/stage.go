@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -229,7 +230,7 @@ func (s *Stage) event(resolver pipeline.Resolver, ev *pipeline.Event, replay boo
 		}
 		s.failedMessages(ev, resolver)
 		if env.Raw != "" {
-			s.failedRaw(a, ev, resolver)
+			s.failedRaw(a, ev, resolver, copied)
 		}
 	}
 }
@@ -276,10 +277,13 @@ func (s *Stage) failedMessages(ev *pipeline.Event, resolver pipeline.Resolver) {
 
 // failedRaw makes a failed record's raw input keep no more than its data
 // does: a self-describing event's data and contexts are transformed by the
-// same rules, raw that is the data itself becomes the transformed data, and
-// any other raw input is dropped (it could hold the governed values in a
-// form the rules cannot find, such as a Snowplow base64 field).
-func (s *Stage) failedRaw(a *applier, ev *pipeline.Event, resolver pipeline.Resolver) {
+// same rules; raw that is the data itself becomes the transformed data; a
+// JSON object holding the data as one member (a CloudEvent's data, a
+// Segment message's properties or traits), when no context's data was
+// changed, gets the transformed data in that member; any other raw input
+// is withheld (it could hold the governed values in a form the rules
+// cannot find, such as a Snowplow base64 field).
+func (s *Stage) failedRaw(a *applier, ev *pipeline.Event, resolver pipeline.Resolver, contextsChanged bool) {
 	env := &ev.Envelope
 	raw := ev.Input.Raw
 	switch {
@@ -295,8 +299,80 @@ func (s *Stage) failedRaw(a *applier, ev *pipeline.Event, resolver pipeline.Reso
 			env.SetRaw(out)
 			return
 		}
+	case !contextsChanged && len(ev.Input.Data) > 0:
+		if out, ok := dataMemberRaw(raw, ev.Input.Data, env.Payload); ok && !repeats(out, ev.Input.Data, env.Payload) {
+			env.SetRaw(out)
+			return
+		}
 	}
 	env.WithholdRaw()
+}
+
+// repeats reports whether out holds a value of data (a string's text or a
+// number of four characters or more) that the rules took out of it, so is
+// not in payload: another member of the raw input repeats it (a Segment
+// message's context.traits repeating its traits).
+func repeats(out, data, payload []byte) bool {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if dec.Decode(&v) != nil {
+		return true
+	}
+	found := false
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for _, e := range x {
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		case string, json.Number:
+			text := fmt.Sprint(x)
+			if len(text) >= 4 && !bytes.Contains(payload, []byte(text)) && bytes.Contains(out, []byte(text)) {
+				found = true
+			}
+		}
+	}
+	walk(v)
+	return found
+}
+
+// dataMemberRaw returns raw, a JSON object, with the one top-level member
+// whose value is data, byte for byte, replaced by payload. It fails when
+// raw is not an object or no member (or more than one) holds data: then
+// the data may sit in raw in a form the rules cannot find.
+func dataMemberRaw(raw, data, payload []byte) ([]byte, bool) {
+	start := jsonscan.SkipSpace(raw, 0)
+	if start >= len(raw) || raw[start] != '{' {
+		return nil, false
+	}
+	out := make([]byte, 0, len(raw)+len(payload))
+	out = append(out, '{')
+	first := true
+	found := 0
+	_, err := jsonscan.Object(raw, start, func(ks, ke, vs int) (int, error) {
+		end, err := jsonscan.Skip(raw, vs)
+		if err != nil {
+			return end, err
+		}
+		out = member(out, &first, raw[ks:ke])
+		if bytes.Equal(raw[vs:end], data) {
+			found++
+			out = append(out, payload...)
+			return end, nil
+		}
+		out = append(out, raw[vs:end]...)
+		return end, nil
+	})
+	if err != nil || found != 1 {
+		return nil, false
+	}
+	return append(out, '}'), true
 }
 
 // selfdescRaw rewrites the data member and each contexts[i].data member of a

@@ -216,3 +216,38 @@ func TestStageMarkerAndReplay(t *testing.T) {
 		t.Errorf("ungoverned event's attributes %s, want the marker removed", got.Attributes)
 	}
 }
+
+// A failed record whose raw input is a JSON object holding the data as one
+// member (a CloudEvent's data, a Segment message's properties) keeps it
+// with that member transformed; raw repeating a governed value elsewhere,
+// or not holding the data as one member, is withheld.
+func TestStageFailedRawDataMember(t *testing.T) {
+	p, _ := newTestPipeline(t, testSecrets)
+	data := `{"email":"a@b.c","n":"x"}`
+	for _, tc := range []struct {
+		name, raw, want string
+	}{
+		{"cloudevent", `{"specversion":"1.0","id":"1","data":` + data + `}`, `{"specversion":"1.0","id":"1","data":{"email":` + wantHash("a@b.c") + `,"n":"x"}}`},
+		{"segment properties", `{"type":"track","properties":` + data + `,"userId":"u"}`, `{"type":"track","properties":{"email":` + wantHash("a@b.c") + `,"n":"x"},"userId":"u"}`},
+		{"repeated elsewhere", `{"type":"identify","traits":` + data + `,"context":{"traits":{"email":"a@b.c"}}}`, ""},
+		{"data not a member", `{"e":"ue","ue_px":"eyJlbWFpbCI6ImFAYi5jIn0"}`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := event.Input{SchemaKey: signupKey, Data: json.RawMessage(data), Raw: []byte(tc.raw)}
+			// The protocol's data is a slice of its raw input.
+			if i := strings.Index(tc.raw, data); i >= 0 {
+				in.Data = json.RawMessage(in.Raw[i : i+len(data)])
+			}
+			env := process(p, "cloudevents", in)
+			if env.Valid {
+				t.Fatal("the event is valid; the test needs a failed one")
+			}
+			if env.Raw != tc.want {
+				t.Errorf("raw %s, want %s", env.Raw, tc.want)
+			}
+			if tc.want == "" && env.RawEncoding != event.RawWithheld {
+				t.Errorf("raw_encoding %q, want withheld", env.RawEncoding)
+			}
+		})
+	}
+}
