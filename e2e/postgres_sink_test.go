@@ -267,9 +267,12 @@ func TestTablesPlanAndApply(t *testing.T) {
 	eventually(t, 10*time.Second, "the held event lands once the plan is applied", func() bool {
 		return pg.one(t, "SELECT count(*) FROM com_acme_order_1") == "1"
 	})
-	out, stderr, code = runAccordEnv(t, dir, env, nil, "tables", "plan")
+	out, stderr, code = runAccordEnv(t, dir, env, nil, "tables", "plan", "--sink", "pg")
 	if code != 0 || !strings.Contains(out, "nothing to do") {
 		t.Errorf("tables plan after apply: exit %d\n%s%s", code, out, stderr)
+	}
+	if _, stderr, code = runAccordEnv(t, dir, env, nil, "tables", "plan", "--sink", "store"); code != 2 || !strings.Contains(stderr, "--sink store: no postgres sink of that name") {
+		t.Errorf("tables plan --sink naming the sqlite store: exit %d\n%s", code, stderr)
 	}
 }
 
