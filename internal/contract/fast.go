@@ -47,8 +47,10 @@ type fastNode struct {
 	enum    []any
 	hasEnum bool
 
-	// Objects.
-	properties    map[string]*fastNode
+	// Objects. members holds what the schema says of each name it names
+	// (in properties, in required or both), so that one lookup per member
+	// of the data finds both.
+	members       map[string]fastMember
 	required      []string
 	additional    *fastNode // nil: any additional property is allowed
 	minProperties int       // -1 when absent
@@ -57,6 +59,15 @@ type fastNode struct {
 	// Arrays.
 	items              *fastNode
 	minItems, maxItems int
+}
+
+// fastMember is what an object's schema says of one member name.
+type fastMember struct {
+	// property is the name's schema under properties; nil when the name
+	// is only required, and additionalProperties governs it.
+	property *fastNode
+	// required has bit r set when the name is required[r].
+	required uint64
 }
 
 const (
@@ -188,11 +199,15 @@ func (fc *fastCompiler) object(s map[string]any, depth int) (*fastNode, bool) {
 		case "properties":
 			var props map[string]any
 			if props, ok = v.(map[string]any); ok {
-				n.properties = make(map[string]*fastNode, len(props))
+				if n.members == nil {
+					n.members = make(map[string]fastMember, len(props))
+				}
 				for name, ps := range props {
-					if n.properties[name], ok = fc.node(ps, depth+1); !ok {
+					m := n.members[name]
+					if m.property, ok = fc.node(ps, depth+1); !ok {
 						break
 					}
+					n.members[name] = m
 				}
 			}
 		case "required":
@@ -219,6 +234,18 @@ func (fc *fastCompiler) object(s map[string]any, depth int) (*fastNode, bool) {
 	}
 	if !asserts {
 		n.anything = true
+	}
+	if len(n.required) <= maxRequired {
+		// Beyond maxRequired checkObject leaves the object to the stock
+		// validator, and the bits would not fit.
+		for r, name := range n.required {
+			if n.members == nil {
+				n.members = make(map[string]fastMember, len(n.required))
+			}
+			m := n.members[name]
+			m.required |= 1 << r
+			n.members[name] = m
+		}
 	}
 	return n, true
 }
@@ -554,8 +581,9 @@ func (n *fastNode) checkObject(b []byte, i int) (int, bool) {
 			return i, false
 		}
 		i = jsonscan.SkipSpace(b, i+1)
-		sub, known := n.properties[string(key)]
-		if !known {
+		m := n.members[string(key)]
+		sub := m.property
+		if sub == nil {
 			sub = n.additional
 		}
 		var ok bool
@@ -569,11 +597,7 @@ func (n *fastNode) checkObject(b []byte, i int) (int, bool) {
 		if !ok {
 			return i, false
 		}
-		for r, name := range n.required {
-			if name == string(key) {
-				seen |= 1 << r
-			}
-		}
+		seen |= m.required
 		count++
 		i = jsonscan.SkipSpace(b, i)
 		if i >= len(b) {

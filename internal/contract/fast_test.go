@@ -119,6 +119,44 @@ func TestFastPathNumbers(t *testing.T) {
 	}
 }
 
+// Each member of the data is looked up once, for its property and for the
+// required names it fills: required names that are not properties count
+// as the validator counts them.
+func TestFastPathRequired(t *testing.T) {
+	self := `"self":{"vendor":"com.acme","name":"req","format":"jsonschema","version":"1-0-0"},`
+	for _, tc := range []struct {
+		schema string
+		valid  map[string]bool
+	}{
+		{`{` + self + `"type":"object","properties":{"a":{"type":"integer"}},"required":["a","b"]}`, map[string]bool{
+			`{"a":1,"b":"x"}`: true, `{"b":null,"a":2,"c":3}`: true, `{"a":1}`: false, `{"b":1}`: false, `{"a":"1","b":1}`: false, `{}`: false,
+		}},
+		{`{` + self + `"type":"object","properties":{"a":{"type":"integer"}},"required":["a","b"],"additionalProperties":false}`, map[string]bool{
+			`{"a":1,"b":"x"}`: false, `{"a":1}`: false,
+		}},
+		{`{` + self + `"type":"object","properties":{"a":{"type":"integer"}},"required":["a","b"],"additionalProperties":{"type":"string"}}`, map[string]bool{
+			`{"a":1,"b":"x"}`: true, `{"a":1,"b":2}`: false, `{"a":1,"b":"x","c":"y"}`: true,
+		}},
+		{`{` + self + `"type":"object","required":["b","a"]}`, map[string]bool{
+			`{"a":1,"b":1}`: true, `{"a":1}`: false, `{}`: false,
+		}},
+	} {
+		c, err := Compile([]byte(tc.schema), Key{}, "required")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.fast == nil {
+			t.Fatalf("%s: no fast path compiled", tc.schema)
+		}
+		for data, want := range tc.valid {
+			if got := c.fast.valid([]byte(data)); got != want {
+				t.Errorf("%s: fast path on %s: %v, want %v", tc.schema, data, got, want)
+			}
+			checkFastAgrees(t, c, []byte(data))
+		}
+	}
+}
+
 func FuzzFastPath(f *testing.F) {
 	for i, s := range fastSeeds {
 		f.Add(uint8(i), []byte(s))
