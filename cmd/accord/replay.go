@@ -61,7 +61,7 @@ the collector runs. See docs/reliability.md.`,
 			}
 			// Not the protocols (their write keys and webhook secrets) nor
 			// admin: replay serves nothing. server sizes a request's records.
-			cfg, err := loadConfig(configPath, config.SectionServer, config.SectionContracts, config.SectionCollector, config.SectionPrivacy, config.SectionLog, config.SectionSpool, config.SectionSinks)
+			cfg, err := loadConfig(configPath, config.SectionServer, config.SectionContracts, config.SectionCollector, config.SectionPrivacy, config.SectionEnrich, config.SectionLog, config.SectionSpool, config.SectionSinks)
 			if err != nil {
 				return err
 			}

@@ -44,7 +44,7 @@ Exit status: 0 valid, 1 invalid, 2 the check could not run.`,
 			}
 			// What builds the pipeline: contracts, the collector stamp,
 			// privacy; not the servers, protocols, spool or sinks.
-			cfg, err := loadConfig(configPath, config.SectionContracts, config.SectionCollector, config.SectionPrivacy, config.SectionLog)
+			cfg, err := loadConfig(configPath, config.SectionContracts, config.SectionCollector, config.SectionPrivacy, config.SectionEnrich, config.SectionLog)
 			if err != nil {
 				return err
 			}

@@ -22,6 +22,7 @@ import (
 	"github.com/accord-events/accord/internal/config"
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/delivery"
+	"github.com/accord-events/accord/internal/enrich"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/pipeline"
 	"github.com/accord-events/accord/internal/privacy"
@@ -95,6 +96,7 @@ type App struct {
 	lifecycle Lifecycle
 	watcher   *contract.Watcher
 	backends  []registry.Backend
+	enrich    *enrich.Stage
 	spool     *spool.Spool
 	srv       *server.Server
 	adm       *admin.Admin
@@ -202,9 +204,18 @@ func (a *App) startBackends(ctx context.Context) error {
 		return err
 	}
 	// The contracts' rules, then the collector-wide policy; enrichment
-	// comes after both, on what they left.
+	// comes after both, on what they left. With no enrichment on there is
+	// no enrichment stage at all, and the hot path is what it was.
 	policy := privacy.NewPolicy(a.Config.Privacy.PolicyOptions)
-	a.Pipeline = pipeline.NewWithPolicy(a.Contracts, a.Config.Contracts.UnknownContexts, stamp, a.Config.Collector.Namespace, pii, policy)
+	stages := []pipeline.Stage{pii, policy}
+	if a.Config.Enrich.Any() {
+		if a.enrich, err = enrich.New(a.Config.Enrich); err != nil {
+			_ = a.stopBackends(ctx)
+			return fmt.Errorf("configuration: %w", err)
+		}
+		stages = append(stages, a.enrich)
+	}
+	a.Pipeline = pipeline.NewWithPolicy(a.Contracts, a.Config.Contracts.UnknownContexts, stamp, a.Config.Collector.Namespace, stages...)
 	return nil
 }
 
@@ -226,13 +237,19 @@ func (a *App) privacyStage() (*privacy.Stage, error) {
 }
 
 func (a *App) stopBackends(context.Context) error {
+	var err error
+	if a.enrich != nil {
+		// The servers and delivery, which run the pipeline, stopped first.
+		err = a.enrich.Close()
+		a.enrich = nil
+	}
 	for _, b := range a.backends {
 		if c, ok := b.(interface{ Close() }); ok {
 			c.Close()
 		}
 	}
 	a.backends = nil
-	return nil
+	return err
 }
 
 func (a *App) startSpool(context.Context) error {
@@ -378,18 +395,26 @@ func (r reloadAll) Reload() (contract.ReloadReport, error) {
 }
 
 // builtinContracts are the contracts that ship with Accord: those of the
-// Snowplow event types and of the trackers' standard schemas. They are in
-// every registry, under the user's.
+// Snowplow event types and standard contexts, and those of the contexts the
+// enrichments attach. They are in every registry, under the user's.
 func builtinContracts() []*contract.Contract {
-	sub, err := fs.Sub(snowplow.Contracts, "contracts")
-	if err == nil {
-		var cs []*contract.Contract
-		if cs, err = contract.LoadFS(sub, "snowplow"); err == nil {
-			return cs
+	var all []*contract.Contract
+	for _, shipped := range []struct {
+		files  fs.FS
+		source string
+	}{{snowplow.Contracts, "snowplow"}, {enrich.Contracts, "enrich"}} {
+		sub, err := fs.Sub(shipped.files, "contracts")
+		if err == nil {
+			var cs []*contract.Contract
+			if cs, err = contract.LoadFS(sub, shipped.source); err == nil {
+				all = append(all, cs...)
+				continue
+			}
 		}
+		// The embedded files are tested; this is a broken build.
+		panic(fmt.Sprintf("built-in contracts (%s): %v", shipped.source, err))
 	}
-	// The embedded files are tested; this is a broken build.
-	panic(fmt.Sprintf("built-in contracts: %v", err))
+	return all
 }
 
 // NewLogger builds the process logger from the configuration.

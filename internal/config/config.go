@@ -24,6 +24,7 @@ import (
 
 	"github.com/accord-events/accord/internal/admin"
 	"github.com/accord-events/accord/internal/delivery"
+	"github.com/accord-events/accord/internal/enrich"
 	"github.com/accord-events/accord/internal/pipeline"
 	"github.com/accord-events/accord/internal/privacy"
 	"github.com/accord-events/accord/internal/protocol"
@@ -42,6 +43,7 @@ type Config struct {
 	Protocols Protocols       `yaml:"protocols" doc:"The protocols events arrive in, each under its own key: Accord's own (POST /events), CloudEvents (POST /cloudevents), Snowplow, Segment, webhooks and the pixel. See docs/api.md and docs/protocols/."`
 	Spool     Spool           `yaml:"spool" doc:"The durable spool between the collector and the sinks: a request is answered once its records are safely on disk, and each sink reads them at its own pace. See docs/reliability.md."`
 	Privacy   privacy.Options `yaml:"privacy" doc:"The secrets of the contracts' x-accord-pii rules (the salt of hash and the key of hmac, each read from an environment variable or a file) and the collector-wide policy: IP address, user agent, headers, SP-Anonymous, consent signals, failed raw input. See docs/privacy.md."`
+	Enrich    enrich.Options  `yaml:"enrich" doc:"Enrichments: what Accord adds to each valid event as contexts of its own (user agent parsed, geolocation, campaign, referer), each off until switched on. They run after the privacy rules and policy, on what those left. See docs/enrichment.md."`
 	Sinks     []SinkEntry     `yaml:"sinks" doc:"Where records go. Each sink receives the records its records key selects and keeps good and failed ones apart."`
 }
 
@@ -114,6 +116,7 @@ func Default(protocols *protocol.Types) Config {
 		Log:       Log{Level: "info", Format: "text"},
 		Protocols: NewProtocols(protocols),
 		Privacy:   privacy.DefaultOptions(),
+		Enrich:    enrich.DefaultOptions(),
 		Spool: Spool{
 			Enabled:       true,
 			Options:       spool.DefaultOptions(),
@@ -237,6 +240,7 @@ const (
 	SectionProtocols = "protocols"
 	SectionSpool     = "spool"
 	SectionPrivacy   = "privacy"
+	SectionEnrich    = "enrich"
 	SectionSinks     = "sinks"
 )
 
@@ -252,6 +256,7 @@ func (c *Config) Validate(sections ...string) error {
 	}{
 		{SectionServer, c.validateServer},
 		{SectionPrivacy, c.validatePrivacy},
+		{SectionEnrich, c.validateEnrich},
 		{SectionAdmin, c.validateAdmin},
 		{SectionCollector, c.validateCollector},
 		{SectionContracts, c.validateContracts},
@@ -286,6 +291,14 @@ func (c *Config) validateServer() []error {
 	var p problems
 	p.under("server.", c.Server.Validate())
 	return p
+}
+
+func (c *Config) validateEnrich() []error {
+	// The enrichments' errors name their keys in full.
+	if err := c.Enrich.Validate(); err != nil {
+		return prefixErrors("", err)
+	}
+	return nil
 }
 
 func (c *Config) validatePrivacy() []error {
