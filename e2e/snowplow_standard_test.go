@@ -168,12 +168,15 @@ func TestSnowplowShippedSchemasDocumented(t *testing.T) {
 			continue // the quickstart's own
 		}
 		shipped++
+		if strings.HasPrefix(key, "iglu:dev.accord/") {
+			continue // the enrichments' contexts, listed in docs/enrichment.md (TestEnrichmentEndToEnd)
+		}
 		if !strings.Contains(string(doc), "`"+key+"`") && !strings.Contains(string(doc), "`"+short.Replace(key)+"`") {
 			t.Errorf("%s (%s) is shipped but not listed in docs/protocols/snowplow.md", key, short.Replace(key))
 		}
 	}
-	if shipped != 97 {
-		t.Errorf("%d shipped schemas, docs/api.md says 97", shipped)
+	if shipped != 101 {
+		t.Errorf("%d shipped schemas, docs/api.md says 101", shipped)
 	}
 	c.stop()
 }

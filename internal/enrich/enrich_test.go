@@ -77,6 +77,7 @@ func TestUserAgent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	budget := 1 << 30
 	tests := []struct {
 		name, ua                   string
 		browser, major, os, device string
@@ -93,7 +94,7 @@ func TestUserAgent(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			data := ua.context(tc.ua)
+			data := ua.context(tc.ua, &budget)
 			checkContext(t, set, KeyUserAgent, data)
 			got := decode(t, data)
 			if got["useragent_family"] != tc.browser || got["os_family"] != tc.os || got["device_family"] != tc.device {
@@ -104,13 +105,13 @@ func TestUserAgent(t *testing.T) {
 			}
 		})
 	}
-	if ua.context("") != nil {
+	if ua.context("", &budget) != nil {
 		t.Error("an empty user agent has a context")
 	}
 }
 
 // TestUserAgentHostile: a user agent of a megabyte is parsed on its first
-// 1024 bytes, fast, and says so; the cache never holds more entries than
+// 512 bytes, fast, and says so; the cache never holds more entries than
 // its size, nor keys longer than what is parsed.
 func TestUserAgentHostile(t *testing.T) {
 	set := shipped(t)
@@ -118,9 +119,10 @@ func TestUserAgentHostile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	budget := 1 << 30
 	huge := "Mozilla/5.0 (Windows NT 10.0) Chrome/120.0 " + strings.Repeat("(a(b[c{d", 1<<17)
 	start := time.Now()
-	data := ua.context(huge)
+	data := ua.context(huge, &budget)
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("parsing a 1 MiB user agent took %s", d)
 	}
@@ -129,7 +131,7 @@ func TestUserAgentHostile(t *testing.T) {
 		t.Errorf("got %s", data)
 	}
 	for i := range 100 {
-		ua.context("agent/" + strings.Repeat("x", i) + huge)
+		ua.context("agent/"+strings.Repeat("x", i)+huge, &budget)
 	}
 	if n := ua.cache.Len(); n != 10 {
 		t.Errorf("cache holds %d entries, want its size, 10", n)
@@ -138,6 +140,35 @@ func TestUserAgentHostile(t *testing.T) {
 		if len(k) > maxUserAgentBytes {
 			t.Fatalf("a cache key of %d bytes", len(k))
 		}
+	}
+}
+
+// TestUserAgentParsesPerRequest: one request parses at most
+// max_parses_per_request user agents the cache does not hold; the events
+// beyond get no user-agent context, and cached ones cost nothing.
+func TestUserAgentParsesPerRequest(t *testing.T) {
+	o := DefaultOptions()
+	o.UserAgent.Enabled, o.UserAgent.MaxParsesPerRequest = true, 2
+	s, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	request := func(uas ...string) (withContext int) {
+		evs := make([]pipeline.Event, len(uas))
+		for i, ua := range uas {
+			evs[i] = pipeline.Event{Envelope: event.Envelope{Valid: true, Protocol: "snowplow", Attributes: json.RawMessage(`{"ua":"` + ua + `"}`)}, Input: &event.Input{}}
+		}
+		s.Process(pipeline.Request{}, evs)
+		for _, ev := range evs {
+			withContext += len(ev.Envelope.Contexts)
+		}
+		return withContext
+	}
+	if n := request("a/1", "b/1", "c/1", "d/1", "a/1"); n != 3 {
+		t.Errorf("%d of 5 events (4 distinct agents, budget 2) have a context, want 3", n)
+	}
+	if n := request("a/1", "b/1", "a/1", "b/1", "e/1"); n != 5 {
+		t.Errorf("%d of 5 events (2 cached agents, 1 new) have a context, want 5", n)
 	}
 }
 
@@ -156,6 +187,7 @@ func TestCampaign(t *testing.T) {
 		{name: "fragment is not query", url: "https://a.example/#?utm_source=x", want: nil},
 		{name: "query after fragment ignored", url: "https://a.example/?a=1#utm_source=x", want: nil},
 		{name: "no campaign", url: "https://a.example/?q=1", want: nil},
+		{name: "names are case-sensitive", url: "https://a.example/?UTM_SOURCE=x&GCLID=y", want: nil},
 		{name: "empty values", url: "https://a.example/?utm_source=&gclid=", want: nil},
 		{name: "bad escape left out", url: "https://a.example/?utm_source=%zz&utm_medium=cpc", want: map[string]any{"medium": "cpc"}},
 		{name: "not a URL", url: "%%%?utm_source=%", want: nil},
@@ -214,6 +246,8 @@ func TestReferer(t *testing.T) {
 		{name: "google lookalike", referrer: "https://google.evil-site.example/", want: map[string]any{"medium": "unknown", "host": "google.evil-site.example"}},
 		{name: "yahoo term param", referrer: "https://search.yahoo.com/search?p=boots", want: map[string]any{"medium": "search", "source": "Yahoo!", "host": "search.yahoo.com", "term": "boots"}},
 		{name: "social subdomain", referrer: "https://l.facebook.com/l.php?u=x", want: map[string]any{"medium": "social", "source": "Facebook", "host": "l.facebook.com"}},
+		{name: "protocol-relative", referrer: "//t.co/abc", want: map[string]any{"medium": "social", "source": "X", "host": "t.co"}},
+		{name: "longer than read", referrer: "https://www.google.com/search?q=" + strings.Repeat("a", maxFieldBytes), want: nil},
 		{name: "t.co", referrer: "https://t.co/abc", want: map[string]any{"medium": "social", "source": "X", "host": "t.co"}},
 		{name: "email", referrer: "https://mail.google.com/mail/u/0/", want: map[string]any{"medium": "email", "source": "Gmail", "host": "mail.google.com"}},
 		{name: "same host is internal", referrer: "https://shop.example/basket", want: map[string]any{"medium": "internal", "host": "shop.example"}},
@@ -341,7 +375,9 @@ func TestGeoDatabaseErrors(t *testing.T) {
 		"not mmdb":  write("text.mmdb", []byte("GeoLite2-City, honest")),
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := New(Options{UserAgent: UserAgentOptions{CacheSize: 1}, Geo: GeoOptions{Enabled: true, Database: path}})
+			o := DefaultOptions()
+			o.Geo = GeoOptions{Enabled: true, Database: path}
+			_, err := New(o)
 			if err == nil || !strings.Contains(err.Error(), "enrich.geo.database") {
 				t.Fatalf("got %v, want an error naming enrich.geo.database", err)
 			}
@@ -436,7 +472,7 @@ func TestStageProtocols(t *testing.T) {
 		medium   string
 	}{
 		{name: "snowplow", env: event.Envelope{Protocol: "snowplow", Source: src, Contexts: sent,
-			Attributes: json.RawMessage(`{"e":"pv","url":"https://shop.example/?utm_campaign=s1","refr":"https://www.google.com/search?q=x","ua":"` + chromeUA + `"}`)},
+			Attributes: json.RawMessage(`{"e":"pv","ip":"203.0.113.9","url":"https://shop.example/?utm_campaign=s1","refr":"https://www.google.com/search?q=x","ua":"` + chromeUA + `"}`)},
 			browser: "Chrome", campaign: "s1", medium: "search"},
 		{name: "segment", env: event.Envelope{Protocol: "segment", Source: src, Contexts: sent,
 			Attributes: json.RawMessage(`{"type":"page","context":{"userAgent":"` + chromeUA + `","page":{"url":"https://shop.example/?utm_campaign=s2","referrer":"https://t.co/x"}}}`)},
@@ -460,6 +496,8 @@ func TestStageProtocols(t *testing.T) {
 			if cx[KeyUserAgent]["useragent_family"] != tc.browser {
 				t.Errorf("user agent: %v", cx[KeyUserAgent])
 			}
+			// The record's source.ip, never an address in the event (the
+			// Snowplow case carries ip, which the database places in Sydney).
 			if cx[KeyGeolocation]["city"] != "London" {
 				t.Errorf("geolocation: %v", cx[KeyGeolocation])
 			}
@@ -494,9 +532,11 @@ func TestStageAfterPrivacy(t *testing.T) {
 		{name: "dropped, before_anonymising", before: true, stored: event.Source{UserAgent: chromeUA}, ua: true},
 		{name: "user agent dropped", stored: event.Source{IP: "81.2.69.160"}, lookedUp: "stored", network: "81.2.69.0/24"},
 	}
+	// One stage per setting: building one compiles the ua-parser rules.
+	stages := map[bool]*Stage{false: allOn(t, false), true: allOn(t, true)}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := allOn(t, tc.before)
+			s := stages[tc.before]
 			got := contextsByKey(t, process(s, pipeline.Request{Source: arrived}, event.Envelope{Protocol: "selfdesc", Source: tc.stored}))
 			geo := got[KeyGeolocation]
 			switch {

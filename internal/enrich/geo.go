@@ -45,15 +45,15 @@ type geoRecord struct {
 		Code string `maxminddb:"code"`
 	} `maxminddb:"continent"`
 	Country struct {
-		ISOCode string            `maxminddb:"iso_code"`
-		Names   map[string]string `maxminddb:"names"`
+		ISOCode string   `maxminddb:"iso_code"`
+		Names   geoNames `maxminddb:"names"`
 	} `maxminddb:"country"`
 	Subdivisions []struct {
-		ISOCode string            `maxminddb:"iso_code"`
-		Names   map[string]string `maxminddb:"names"`
+		ISOCode string   `maxminddb:"iso_code"`
+		Names   geoNames `maxminddb:"names"`
 	} `maxminddb:"subdivisions"`
 	City struct {
-		Names map[string]string `maxminddb:"names"`
+		Names geoNames `maxminddb:"names"`
 	} `maxminddb:"city"`
 	Postal struct {
 		Code string `maxminddb:"code"`
@@ -64,6 +64,12 @@ type geoRecord struct {
 		AccuracyRadius uint16   `maxminddb:"accuracy_radius"`
 		TimeZone       string   `maxminddb:"time_zone"`
 	} `maxminddb:"location"`
+}
+
+// geoNames are the English names of a place: a struct, not a map, so a
+// lookup allocates no map for the languages it does not keep.
+type geoNames struct {
+	EN string `maxminddb:"en"`
 }
 
 // geoContext is the data of KeyGeolocation.
@@ -105,8 +111,8 @@ func (g *geoDB) context(ip, lookedUp string) []byte {
 	c := geoContext{
 		ContinentCode:  cut(rec.Continent.Code, 2),
 		CountryCode:    cut(rec.Country.ISOCode, 2),
-		CountryName:    cut(rec.Country.Names["en"], 256),
-		City:           cut(rec.City.Names["en"], 256),
+		CountryName:    cut(rec.Country.Names.EN, 256),
+		City:           cut(rec.City.Names.EN, 256),
 		PostalCode:     cut(rec.Postal.Code, 32),
 		TimeZone:       cut(rec.Location.TimeZone, 64),
 		AccuracyRadius: rec.Location.AccuracyRadius,
@@ -114,7 +120,7 @@ func (g *geoDB) context(ip, lookedUp string) []byte {
 	}
 	if len(rec.Subdivisions) > 0 {
 		c.RegionCode = cut(rec.Subdivisions[0].ISOCode, 16)
-		c.RegionName = cut(rec.Subdivisions[0].Names["en"], 256)
+		c.RegionName = cut(rec.Subdivisions[0].Names.EN, 256)
 	}
 	if lat, lon := rec.Location.Latitude, rec.Location.Longitude; lat != nil && lon != nil && *lat >= -90 && *lat <= 90 && *lon >= -180 && *lon <= 180 {
 		c.Latitude, c.Longitude = lat, lon

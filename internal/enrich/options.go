@@ -19,7 +19,9 @@ type Options struct {
 // UserAgentOptions configures the user-agent enrichment.
 type UserAgentOptions struct {
 	Enabled   bool `yaml:"enabled" doc:"Turn the user-agent enrichment on."`
-	CacheSize int  `yaml:"cache_size" doc:"How many distinct user agents keep their parsed result (least recently used ones are forgotten). Parsing one takes tens of microseconds; a cached one well under one. Each entry holds at most about 2 KiB."`
+	CacheSize int  `yaml:"cache_size" doc:"How many distinct user agents keep their parsed result (least recently used ones are forgotten). Parsing one takes milliseconds (the ua-parser rules are hundreds of regular expressions); a cached one under a microsecond. Each entry holds at most about 2 KiB."`
+	// MaxParsesPerRequest bounds the work one request can cause.
+	MaxParsesPerRequest int `yaml:"max_parses_per_request" doc:"How many user agents the cache does not hold one request may have parsed; the events of the request beyond it get no user-agent context. It bounds what a batch of events each with a new user agent costs (a few milliseconds each). A browser or app sends one user agent per batch; raise it for a server relaying many users' events in one batch."`
 }
 
 // GeoOptions configures the geolocation enrichment.
@@ -45,14 +47,17 @@ type RefererOptions struct {
 type RefererSource struct {
 	Name    string   `yaml:"name" doc:"The source's name written to the context, such as Intranet Search."`
 	Medium  string   `yaml:"medium" doc:"search, social or email."`
-	Domains []string `yaml:"domains" doc:"Its host names; each covers its subdomains. A name ending in .* matches any public suffix of up to two short labels (google.* is google.com, google.co.uk...)."`
+	Domains []string `yaml:"domains" doc:"Its host names; each covers its subdomains. A name ending in .* stands for a public suffix of one or two labels of two or three letters (google.* is google.com, google.de, google.co.uk...)."`
 	// Params names the query parameters holding the search terms, for a
 	// search source.
 	Params []string `yaml:"params" doc:"For a search source, the query parameters of the referrer that hold the search terms, such as q."`
 }
 
-// DefaultCacheSize is enrich.user_agent.cache_size's default.
-const DefaultCacheSize = 10000
+// Defaults of enrich.user_agent.
+const (
+	DefaultCacheSize           = 10000
+	DefaultMaxParsesPerRequest = 10
+)
 
 // MaxCacheSize bounds enrich.user_agent.cache_size: at about 2 KiB an
 // entry, a million entries is 2 GiB.
@@ -60,7 +65,7 @@ const MaxCacheSize = 1_000_000
 
 // DefaultOptions has every enrichment off.
 func DefaultOptions() Options {
-	return Options{UserAgent: UserAgentOptions{CacheSize: DefaultCacheSize}}
+	return Options{UserAgent: UserAgentOptions{CacheSize: DefaultCacheSize, MaxParsesPerRequest: DefaultMaxParsesPerRequest}}
 }
 
 // Any reports whether some enrichment is on.
@@ -77,6 +82,9 @@ func (o Options) Validate() error {
 	}
 	if c := o.UserAgent.CacheSize; c < 1 || c > MaxCacheSize {
 		bad("user_agent.cache_size", "%d is out of range; use 1 to %d (the default is %d)", c, MaxCacheSize, DefaultCacheSize)
+	}
+	if n := o.UserAgent.MaxParsesPerRequest; n < 1 {
+		bad("user_agent.max_parses_per_request", "%d is less than 1; use at least 1 (the default is %d)", n, DefaultMaxParsesPerRequest)
 	}
 	if o.Geo.Enabled && o.Geo.Database == "" {
 		bad("geo.database", "is empty while enrich.geo.enabled is true; name a MaxMind-format .mmdb file, such as GeoLite2-City.mmdb")

@@ -30,10 +30,12 @@ var Contracts embed.FS
 // safe for concurrent use; Close releases the geolocation database.
 type Stage struct {
 	userAgents *userAgents
-	geo        *geoDB
-	geoBefore  bool
-	campaign   bool
-	referers   *referers
+	// maxParses is enrich.user_agent.max_parses_per_request.
+	maxParses int
+	geo       *geoDB
+	geoBefore bool
+	campaign  bool
+	referers  *referers
 }
 
 var _ pipeline.Stage = (*Stage)(nil)
@@ -44,7 +46,7 @@ func New(opts Options) (*Stage, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Stage{campaign: opts.Campaign.Enabled, geoBefore: opts.Geo.BeforeAnonymising}
+	s := &Stage{campaign: opts.Campaign.Enabled, geoBefore: opts.Geo.BeforeAnonymising, maxParses: opts.UserAgent.MaxParsesPerRequest}
 	if opts.UserAgent.Enabled {
 		ua, err := newUserAgents(opts.UserAgent.CacheSize)
 		if err != nil {
@@ -77,14 +79,16 @@ func (s *Stage) Close() error {
 // the enrichments that found something, after those it was sent with.
 // Failed events are left alone: their record is for fixing the sender.
 func (s *Stage) Process(req pipeline.Request, events []pipeline.Event) {
+	// The request's budget of user agents parsed: a cached one is free.
+	parses := s.maxParses
 	for i := range events {
 		if env := &events[i].Envelope; env.Valid {
-			s.enrich(&req, env)
+			s.enrich(&req, env, &parses)
 		}
 	}
 }
 
-func (s *Stage) enrich(req *pipeline.Request, env *event.Envelope) {
+func (s *Stage) enrich(req *pipeline.Request, env *event.Envelope, parses *int) {
 	f := readFields(env)
 	var added [4]event.Context
 	n := 0
@@ -95,7 +99,7 @@ func (s *Stage) enrich(req *pipeline.Request, env *event.Envelope) {
 		}
 	}
 	if s.userAgents != nil {
-		add(KeyUserAgent, s.userAgents.context(userAgent(req, env, f)))
+		add(KeyUserAgent, s.userAgents.context(userAgent(req, env, f), parses))
 	}
 	if s.geo != nil {
 		if ip, how := s.address(req, env); ip != "" {

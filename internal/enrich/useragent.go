@@ -13,9 +13,11 @@ import (
 const KeyUserAgent = "iglu:dev.accord/ua_parser_context/jsonschema/1-0-0"
 
 // maxUserAgentBytes is how much of a user agent is parsed (and cached):
-// real ones are under 512 bytes; the ua-parser rules run in time linear in
-// the input (Go's regexp), so a longer one would only cost more.
-const maxUserAgentBytes = 1024
+// real ones are under 400 bytes (in-app browsers the longest), and the
+// ua-parser rules run in time linear in the input (Go's regexp), so a
+// longer one would only cost more (at this length, several times what a
+// common one costs).
+const maxUserAgentBytes = 512
 
 // userAgents parses user agents with the ua-parser project's rules (the
 // ones Snowplow's ua_parser enrichment uses), keeping the encoded context
@@ -59,9 +61,11 @@ type uaContext struct {
 	Truncated        bool   `json:"truncated,omitempty"`
 }
 
-// context returns the context's data for ua, nil for an empty one. The
-// result is shared with the cache: callers never change it.
-func (u *userAgents) context(ua string) []byte {
+// context returns the context's data for ua, nil for an empty one, or for
+// one the cache does not hold once parses (the request's budget of
+// parsing) is spent; a parse takes one from it. The result is shared with
+// the cache: callers never change it.
+func (u *userAgents) context(ua string, parses *int) []byte {
 	if ua == "" {
 		return nil
 	}
@@ -72,6 +76,10 @@ func (u *userAgents) context(ua string) []byte {
 	if data, ok := u.cache.Get(ua); ok {
 		return data
 	}
+	if *parses <= 0 {
+		return nil
+	}
+	*parses--
 	// A key of its own: ua may point into a larger buffer (a request's
 	// attributes) that the cache must not keep alive.
 	key := strings.Clone(ua)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/accord-events/accord/internal/contract"
+	"github.com/accord-events/accord/internal/enrich"
+	"github.com/accord-events/accord/internal/enrich/enrichtest"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/pipeline"
 	"github.com/accord-events/accord/internal/privacy"
@@ -93,7 +95,12 @@ func mustDecode(b *testing.B, req *protocol.Request) []event.Input {
 // runHotPath is what the collector does with one request's body, short of
 // HTTP and the sinks: decode, resolve and validate, annotate, encode.
 func runHotPath(b *testing.B, p *pipeline.Pipeline, req *protocol.Request, events int) {
-	preq := pipeline.Request{Protocol: selfdesc.Name, RequestID: "r", CollectedAt: time.Now()}
+	runHotPathFrom(b, p, req, events, event.Source{})
+}
+
+// runHotPathFrom is runHotPath for a request from src.
+func runHotPathFrom(b *testing.B, p *pipeline.Pipeline, req *protocol.Request, events int, src event.Source) {
+	preq := pipeline.Request{Protocol: selfdesc.Name, RequestID: "r", CollectedAt: time.Now(), Source: src}
 	buf := make([]byte, 0, 64<<10)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(req.Body)))
@@ -120,6 +127,38 @@ func runHotPath(b *testing.B, p *pipeline.Pipeline, req *protocol.Request, event
 func BenchmarkHotPathOneEvent(b *testing.B) {
 	p := benchPipeline(b)
 	runHotPath(b, p, &protocol.Request{MediaType: "application/json", Body: []byte(benchEvent(b, 1))}, 1)
+}
+
+// BenchmarkHotPathAllEnrichments: the one-event path with every enrichment
+// on (docs/performance.md), for a request from a browser with a page URL
+// carrying a campaign: the user agent parsed (cached after the first
+// event, as a real stream of events mostly is), the address looked up in a
+// City database, the campaign and the referer read.
+func BenchmarkHotPathAllEnrichments(b *testing.B) {
+	contracts, problems, err := contract.LoadDir("../../testdata/contracts")
+	if err != nil || len(problems) > 0 {
+		b.Fatal(err, problems)
+	}
+	reg := contract.NewSet(contracts)
+	o := enrich.DefaultOptions()
+	o.UserAgent.Enabled, o.Campaign.Enabled, o.Referer.Enabled = true, true, true
+	o.Geo = enrich.GeoOptions{Enabled: true, Database: enrichtest.WriteCityDB(b, enrichtest.Cities)}
+	enrichments, err := enrich.New(o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer enrichments.Close()
+	p := pipeline.New(reg, event.Collector{Name: "accord", Version: "bench", Env: "bench", Host: "h"}, "default", privacy.NewStage(reg, nil, privacy.Options{}, nil), enrichments)
+	src := event.Source{
+		IP:        "81.2.69.160",
+		UserAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.129 Safari/537.36",
+		Referer:   "https://shop.example.com/p/42?utm_source=newsletter&utm_medium=email&utm_campaign=spring&gclid=Cj0K",
+	}
+	req := &protocol.Request{MediaType: "application/json", Body: []byte(benchEvent(b, 1))}
+	if rec := p.Process(pipeline.Request{Protocol: selfdesc.Name, Source: src}, mustDecode(b, req))[0]; len(rec.Contexts) != 3 {
+		b.Fatalf("%d contexts, want user agent, geolocation and campaign: %+v", len(rec.Contexts), rec.Contexts)
+	}
+	runHotPathFrom(b, p, req, 1, src)
 }
 
 // BenchmarkHotPathBatch100: a 100-event NDJSON batch per request.
