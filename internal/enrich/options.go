@@ -22,6 +22,8 @@ type UserAgentOptions struct {
 	CacheSize int  `yaml:"cache_size" doc:"How many distinct user agents keep their parsed result (least recently used ones are forgotten). Parsing one takes milliseconds (the ua-parser rules are hundreds of regular expressions); a cached one under a microsecond. Each entry holds at most about 2 KiB."`
 	// MaxParsesPerRequest bounds the work one request can cause.
 	MaxParsesPerRequest int `yaml:"max_parses_per_request" doc:"How many user agents the cache does not hold one request may have parsed; the events of the request beyond it get no user-agent context. It bounds what a batch of events each with a new user agent costs (a few milliseconds each). A browser or app sends one user agent per batch; raise it for a server relaying many users' events in one batch."`
+	// MaxParsesPerSecond bounds the work all requests together can cause.
+	MaxParsesPerSecond int `yaml:"max_parses_per_second" doc:"How many user agents the cache does not hold the whole collector parses per second, on average (as many at once); events beyond get no user-agent context. At 2 to 5 ms of CPU a parse, the default of 100 bounds parsing to half a core, whatever clients send. Cached user agents are not counted."`
 }
 
 // GeoOptions configures the geolocation enrichment.
@@ -57,6 +59,7 @@ type RefererSource struct {
 const (
 	DefaultCacheSize           = 10000
 	DefaultMaxParsesPerRequest = 10
+	DefaultMaxParsesPerSecond  = 100
 )
 
 // MaxCacheSize bounds enrich.user_agent.cache_size: at about 2 KiB an
@@ -65,7 +68,7 @@ const MaxCacheSize = 1_000_000
 
 // DefaultOptions has every enrichment off.
 func DefaultOptions() Options {
-	return Options{UserAgent: UserAgentOptions{CacheSize: DefaultCacheSize, MaxParsesPerRequest: DefaultMaxParsesPerRequest}}
+	return Options{UserAgent: UserAgentOptions{CacheSize: DefaultCacheSize, MaxParsesPerRequest: DefaultMaxParsesPerRequest, MaxParsesPerSecond: DefaultMaxParsesPerSecond}}
 }
 
 // Any reports whether some enrichment is on.
@@ -85,6 +88,9 @@ func (o Options) Validate() error {
 	}
 	if n := o.UserAgent.MaxParsesPerRequest; n < 1 {
 		bad("user_agent.max_parses_per_request", "%d is less than 1; use at least 1 (the default is %d)", n, DefaultMaxParsesPerRequest)
+	}
+	if n := o.UserAgent.MaxParsesPerSecond; n < 1 {
+		bad("user_agent.max_parses_per_second", "%d is less than 1; use at least 1 (the default is %d)", n, DefaultMaxParsesPerSecond)
 	}
 	if o.Geo.Enabled && o.Geo.Database == "" {
 		bad("geo.database", "is empty while enrich.geo.enabled is true; name a MaxMind-format .mmdb file, such as GeoLite2-City.mmdb")

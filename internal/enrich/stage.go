@@ -12,6 +12,7 @@ package enrich
 
 import (
 	"embed"
+	"time"
 
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/pipeline"
@@ -52,6 +53,7 @@ func New(opts Options) (*Stage, error) {
 		if err != nil {
 			return nil, err
 		}
+		ua.rate = newParseRate(opts.UserAgent.MaxParsesPerSecond, time.Now)
 		s.userAgents = ua
 	}
 	if opts.Geo.Enabled {

@@ -3,6 +3,8 @@ package enrich
 import (
 	"encoding/json"
 	"strings"
+	"sync"
+	"time"
 	"unicode/utf8"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -25,6 +27,39 @@ const maxUserAgentBytes = 512
 type userAgents struct {
 	parser *uaparser.Parser
 	cache  *lru.Cache[string, []byte]
+	// rate bounds the parses of the whole process, nil for none.
+	rate *parseRate
+}
+
+// parseRate is a token bucket of parses: perSecond on average, as many at
+// once. A parse costs milliseconds of CPU, so without it a stream of
+// requests each with a new user agent would spend the machine on parsing.
+type parseRate struct {
+	mu        sync.Mutex
+	perSecond float64
+	tokens    float64
+	last      time.Time
+	now       func() time.Time
+}
+
+func newParseRate(perSecond int, now func() time.Time) *parseRate {
+	return &parseRate{perSecond: float64(perSecond), tokens: float64(perSecond), last: now(), now: now}
+}
+
+// take reports whether a parse may run now, and counts it.
+func (r *parseRate) take() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	if elapsed := now.Sub(r.last); elapsed > 0 {
+		r.tokens = min(r.perSecond, r.tokens+elapsed.Seconds()*r.perSecond)
+	}
+	r.last = now
+	if r.tokens < 1 {
+		return false
+	}
+	r.tokens--
+	return true
 }
 
 func newUserAgents(cacheSize int) (*userAgents, error) {
@@ -76,7 +111,7 @@ func (u *userAgents) context(ua string, parses *int) []byte {
 	if data, ok := u.cache.Get(ua); ok {
 		return data
 	}
-	if *parses <= 0 {
+	if *parses <= 0 || (u.rate != nil && !u.rate.take()) {
 		return nil
 	}
 	*parses--
