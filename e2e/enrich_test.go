@@ -182,3 +182,55 @@ func TestEnrichmentGeoDatabaseRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestEnrichmentAfterPrivacyPolicy: with the privacy policy anonymising
+// addresses (two octets: 81.2.69.160 is stored as 81.2.0.0, which the test
+// database does not place), geolocation looks up what the record keeps and
+// finds nothing, unless before_anonymising, which looks up the address the
+// request came from; an SP-Anonymous request, whose address the policy
+// drops, is never looked up; privacy.user_agent: drop leaves no user agent
+// to parse, not even the tracker's.
+func TestEnrichmentAfterPrivacyPolicy(t *testing.T) {
+	mmdb := enrichtest.WriteCityDB(t, enrichtest.Cities)
+	for _, before := range []bool{false, true} {
+		t.Run(map[bool]string{false: "stored", true: "before_anonymising"}[before], func(t *testing.T) {
+			dir := newProject(t)
+			env := append(enrichEnv(mmdb), "ACCORD_PRIVACY_IP_ACTION=anonymize", "ACCORD_PRIVACY_IP_IPV4_OCTETS=2",
+				"ACCORD_PRIVACY_USER_AGENT=drop", "ACCORD_ENRICH_GEO_BEFORE_ANONYMISING="+map[bool]string{false: "false", true: "true"}[before])
+			c := startCollector(t, dir, env...)
+			plain, anonymous := spUUID(), spUUID()
+			send := func(id string, headers ...string) {
+				body := `{"schema":"` + spPayloadDataKey + `","data":[{"e":"pv","p":"web","tv":"js-4.10.1","eid":"` + id + `","url":"https://shop.example.com/?utm_source=x","ua":"` + enrChrome + `"}]}`
+				status, _, resp := c.post("/com.snowplowanalytics.snowplow/tp2", "application/json", []byte(body), append([]string{"X-Forwarded-For", "81.2.69.160", "User-Agent", enrIPhone}, headers...)...)
+				if status != http.StatusOK {
+					t.Fatalf("tp2: %d %s", status, resp)
+				}
+			}
+			send(plain)
+			send(anonymous, "SP-Anonymous", "*")
+			waitDelivered(t, c, 30*time.Second)
+			db := openStore(t, dir)
+
+			r := spOne(t, db, "events", plain)
+			cx := enrContexts(r)
+			if r.Source["ip"] != "81.2.0.0" {
+				t.Fatalf("stored source.ip %q, want the policy's 81.2.0.0", r.Source["ip"])
+			}
+			g := cx[enrGeo]
+			switch {
+			case !before && g != nil:
+				t.Errorf("geolocation %v of the anonymised address, which the database does not hold; want none", g)
+			case before && (g["looked_up"] != "before_anonymising" || g["city"] != "London"):
+				t.Errorf("geolocation %v, want London looked up before anonymising", g)
+			}
+			if cx[enrUserAgent] != nil || cx[enrCampaign] == nil {
+				t.Errorf("contexts %v, want a campaign and no user agent (privacy.user_agent: drop)", r.Contexts)
+			}
+			r = spOne(t, db, "events", anonymous)
+			if cx := enrContexts(r); r.Source["ip"] != "" || cx[enrGeo] != nil {
+				t.Errorf("SP-Anonymous: source.ip %q, geolocation %v; want neither", r.Source["ip"], cx[enrGeo])
+			}
+			c.stop()
+		})
+	}
+}

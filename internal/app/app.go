@@ -209,7 +209,7 @@ func (a *App) startBackends(ctx context.Context) error {
 	policy := privacy.NewPolicy(a.Config.Privacy.PolicyOptions)
 	stages := []pipeline.Stage{pii, policy}
 	if a.Config.Enrich.Any() {
-		if a.enrich, err = enrich.New(a.Config.Enrich); err != nil {
+		if a.enrich, err = enrich.New(a.Config.Enrich, enrich.Policy{DropsUserAgent: a.Config.Privacy.UserAgent == privacy.ActionDrop}); err != nil {
 			_ = a.stopBackends(ctx)
 			return fmt.Errorf("configuration: %w", err)
 		}

@@ -144,7 +144,7 @@ func TestUserAgentHostile(t *testing.T) {
 func TestUserAgentParsesPerRequest(t *testing.T) {
 	o := DefaultOptions()
 	o.UserAgent.Enabled, o.UserAgent.MaxParsesPerRequest = true, 2
-	s, err := New(o)
+	s, err := New(o, Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -407,7 +407,7 @@ func TestGeoDatabaseErrors(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			o := DefaultOptions()
 			o.Geo = GeoOptions{Enabled: true, Database: path}
-			_, err := New(o)
+			_, err := New(o, Policy{})
 			if err == nil || !strings.Contains(err.Error(), "enrich.geo.database") {
 				t.Fatalf("got %v, want an error naming enrich.geo.database", err)
 			}
@@ -482,7 +482,7 @@ func allOn(t *testing.T, before bool) *Stage {
 	o := DefaultOptions()
 	o.UserAgent.Enabled, o.Campaign.Enabled, o.Referer.Enabled = true, true, true
 	o.Geo = GeoOptions{Enabled: true, Database: enrichtest.WriteCityDB(t, enrichtest.Cities), BeforeAnonymising: before}
-	s, err := New(o)
+	s, err := New(o, Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -599,5 +599,67 @@ func TestStageLeavesFailedEvents(t *testing.T) {
 func TestProtocolNames(t *testing.T) {
 	if protocolSnowplow != snowplow.Name || protocolSegment != segment.Name {
 		t.Errorf("the stage reads %q and %q, the protocols are %q and %q", protocolSnowplow, protocolSegment, snowplow.Name, segment.Name)
+	}
+}
+
+// TestStageOwnKeys: a context of an enrichment's key that the client sent
+// is removed when that enrichment is on (the record's is Accord's own) and
+// kept when it is off; a replayed record keeps the contexts it was
+// enriched with when collected, and gets none twice.
+func TestStageOwnKeys(t *testing.T) {
+	o := DefaultOptions()
+	o.Campaign.Enabled, o.Referer.Enabled = true, true
+	s, err := New(o, Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := []event.Context{
+		{Schema: "iglu:com.acme/user/jsonschema/1-0-0", Data: json.RawMessage(`{"id":"u1"}`)},
+		{Schema: KeyCampaign, Data: json.RawMessage(`{"source":"forged"}`)},
+		{Schema: KeyGeolocation, Data: json.RawMessage(`{"looked_up":"stored","city":"Client-sent"}`)},
+	}
+	env := event.Envelope{Protocol: "snowplow", Contexts: forged,
+		Attributes: json.RawMessage(`{"url":"https://shop.example/?utm_source=real","refr":"https://t.co/x"}`)}
+	got := process(s, pipeline.Request{}, env)
+	var keys []string
+	for _, c := range got.Contexts {
+		keys = append(keys, c.Schema)
+	}
+	want := []string{"iglu:com.acme/user/jsonschema/1-0-0", KeyGeolocation, KeyCampaign, KeyReferer}
+	if strings.Join(keys, " ") != strings.Join(want, " ") {
+		t.Fatalf("contexts %v, want %v (the forged campaign removed, geolocation, which is off, kept)", keys, want)
+	}
+	if cx := contextsByKey(t, got); cx[KeyCampaign]["source"] != "real" {
+		t.Errorf("campaign %v", cx[KeyCampaign])
+	}
+	if forged[1].Schema != KeyCampaign {
+		t.Error("the sent contexts were changed")
+	}
+
+	// Replayed: the record as stored, its referrer since gone (say).
+	stored := got
+	stored.Attributes = json.RawMessage(`{"url":"https://shop.example/?utm_source=changed"}`)
+	again := process(s, pipeline.Request{Replay: true}, stored)
+	if len(again.Contexts) != len(got.Contexts) {
+		t.Fatalf("replayed: %d contexts, want the %d it was stored with", len(again.Contexts), len(got.Contexts))
+	}
+	if cx := contextsByKey(t, again); cx[KeyCampaign]["source"] != "real" || cx[KeyReferer]["source"] != "X" {
+		t.Errorf("replayed: %v, want the contexts found at collection", cx)
+	}
+}
+
+// TestStagePolicyDropsUserAgent: with privacy.user_agent: drop no user
+// agent is parsed, not even the tracker's in the event.
+func TestStagePolicyDropsUserAgent(t *testing.T) {
+	o := DefaultOptions()
+	o.UserAgent.Enabled, o.Campaign.Enabled = true, true
+	s, err := New(o, Policy{DropsUserAgent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := contextsByKey(t, process(s, pipeline.Request{}, event.Envelope{Protocol: "snowplow",
+		Attributes: json.RawMessage(`{"ua":"` + chromeUA + `","url":"https://a.example/?utm_source=x"}`)}))
+	if got[KeyUserAgent] != nil || got[KeyCampaign] == nil {
+		t.Errorf("got %v, want a campaign and no user agent", got)
 	}
 }

@@ -30,6 +30,8 @@ var Contracts embed.FS
 // Stage is the pipeline stage running the enrichments switched on. It is
 // safe for concurrent use; Close releases the geolocation database.
 type Stage struct {
+	// keys are the context keys of the enrichments switched on.
+	keys       []string
 	userAgents *userAgents
 	// maxParses is enrich.user_agent.max_parses_per_request.
 	maxParses int
@@ -41,11 +43,23 @@ type Stage struct {
 
 var _ pipeline.Stage = (*Stage)(nil)
 
+// Policy is what the enrichments need to know of the privacy policy that
+// runs before them, beyond what it leaves on each record.
+type Policy struct {
+	// DropsUserAgent is privacy.user_agent: drop. No user agent is parsed
+	// then, not even one a tracker put in the event (Snowplow's ua,
+	// Segment's context.userAgent), which the policy does not remove.
+	DropsUserAgent bool
+}
+
 // New builds the stage for the enrichments opts switches on, opening the
 // geolocation database (an error names the key and the fix).
-func New(opts Options) (*Stage, error) {
+func New(opts Options, policy Policy) (*Stage, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
+	}
+	if policy.DropsUserAgent {
+		opts.UserAgent.Enabled = false
 	}
 	s := &Stage{campaign: opts.Campaign.Enabled, geoBefore: opts.Geo.BeforeAnonymising, maxParses: opts.UserAgent.MaxParsesPerRequest}
 	if opts.UserAgent.Enabled {
@@ -55,6 +69,7 @@ func New(opts Options) (*Stage, error) {
 		}
 		ua.rate = newParseRate(opts.UserAgent.MaxParsesPerSecond, time.Now)
 		s.userAgents = ua
+		s.keys = append(s.keys, KeyUserAgent)
 	}
 	if opts.Geo.Enabled {
 		g, err := openGeo(opts.Geo.Database)
@@ -62,9 +77,14 @@ func New(opts Options) (*Stage, error) {
 			return nil, err
 		}
 		s.geo = g
+		s.keys = append(s.keys, KeyGeolocation)
+	}
+	if opts.Campaign.Enabled {
+		s.keys = append(s.keys, KeyCampaign)
 	}
 	if opts.Referer.Enabled {
 		s.referers = newReferers(opts.Referer)
+		s.keys = append(s.keys, KeyReferer)
 	}
 	return s, nil
 }
@@ -91,10 +111,29 @@ func (s *Stage) Process(req pipeline.Request, events []pipeline.Event) {
 }
 
 func (s *Stage) enrich(req *pipeline.Request, env *event.Envelope, parses *int) {
+	var had [4]bool // by the index of the key in s.keys
+	if req.Replay {
+		// A stored record already has what was found when it was
+		// collected, from what the request then carried: it is kept, not
+		// looked up again from what the record kept (less, after the
+		// privacy policy) nor added twice.
+		for _, c := range env.Contexts {
+			for k, key := range s.keys {
+				had[k] = had[k] || c.Schema == key
+			}
+		}
+	} else {
+		env.Contexts = s.withoutOwnKeys(env.Contexts)
+	}
 	f := readFields(env)
 	var added [4]event.Context
 	n := 0
 	add := func(key string, data []byte) {
+		for k, own := range s.keys {
+			if own == key && had[k] {
+				return
+			}
+		}
 		if data != nil {
 			added[n] = event.Context{Schema: key, Data: data}
 			n++
@@ -121,6 +160,33 @@ func (s *Stage) enrich(req *pipeline.Request, env *event.Envelope, parses *int) 
 	// stages only read.
 	have := len(env.Contexts)
 	env.Contexts = append(env.Contexts[:have:have], added[:n]...)
+}
+
+// withoutOwnKeys returns contexts without those of the enrichments
+// switched on, which a client has no business sending: the record's
+// context of such a key is Accord's own. The slice is copied only when
+// there is one to remove.
+func (s *Stage) withoutOwnKeys(contexts []event.Context) []event.Context {
+	own := func(c event.Context) bool {
+		for _, key := range s.keys {
+			if c.Schema == key {
+				return true
+			}
+		}
+		return false
+	}
+	for i := range contexts {
+		if own(contexts[i]) {
+			kept := make([]event.Context, 0, len(contexts)-1)
+			for _, c := range contexts {
+				if !own(c) {
+					kept = append(kept, c)
+				}
+			}
+			return kept
+		}
+	}
+	return contexts
 }
 
 // userAgent is the user agent to parse: the one the tracker reports for
