@@ -189,10 +189,18 @@ func (s *Sink) changedChan() <-chan struct{} {
 	return s.contracts.Changed()
 }
 
-// builtinSource starts the Source of the contracts built into Accord (the
-// Snowplow contexts): they get a typed table when their first event comes,
-// not at every start.
-const builtinSource = "snowplow:"
+// builtinSources start the Source of the contracts built into Accord (the
+// Snowplow contexts and the enrichments', loaded by internal/app's
+// builtinContracts under these names): they get a typed table when their
+// first event comes, not at every start.
+const (
+	builtinSnowplow = "snowplow:"
+	builtinEnrich   = "enrich:"
+)
+
+func builtin(c *contract.Contract) bool {
+	return strings.HasPrefix(c.Source, builtinSnowplow) || strings.HasPrefix(c.Source, builtinEnrich)
+}
 
 // listed is every contract the collector lists, for planning at Connect;
 // nil when the contracts cannot be listed.
@@ -208,7 +216,7 @@ func listed(cs sink.Contracts) []Want {
 func wantsOf(contracts []*contract.Contract) []Want {
 	var wants []Want
 	for _, c := range contracts {
-		if !strings.HasPrefix(c.Source, builtinSource) {
+		if !builtin(c) {
 			wants = append(wants, Want{Contract: c})
 		}
 	}
