@@ -35,6 +35,9 @@ is locked and the command says to ask GET /stats instead.`,
   accord spool status --format json --config accord.yml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "text" && format != "json" {
+				return &exitError{code: 2, err: fmt.Errorf("--format %q: use text or json", format)}
+			}
 			cfg, err := loadConfig(configPath, config.SectionSpool)
 			if err != nil {
 				return err
@@ -51,10 +54,9 @@ is locked and the command says to ask GET /stats instead.`,
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
 				return enc.Encode(st)
-			case "text":
+			default:
 				return printSpoolStatus(cmd.OutOrStdout(), cfg.Spool.Dir, st)
 			}
-			return &exitError{code: 2, err: fmt.Errorf("--format %q: use text or json", format)}
 		},
 	}
 	status.Flags().StringVarP(&configPath, "config", "c", "", "configuration file (default: $ACCORD_CONFIG, else ./accord.yml if it exists)")
