@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/accord-events/accord/internal/contract"
@@ -338,8 +339,22 @@ func resolveSentence(key string, err error) string {
 	if errors.Is(err, contract.ErrLookupBudget) {
 		return err.Error()
 	}
+	if !errors.Is(err, contract.ErrNotFound) {
+		// A registry backend could not answer (unreachable, an error, a
+		// document that does not compile): its error names it and why,
+		// redacted where it is made, and is cut to a bound, as it may
+		// quote what a remote server said.
+		msg := err.Error()
+		if len(msg) > maxBackendErrorBytes {
+			msg = strings.ToValidUTF8(msg[:maxBackendErrorBytes], "") + "..."
+		}
+		return fmt.Sprintf("contract %s could not be looked up: %s; the next event naming it asks the backends again", key, msg)
+	}
 	return fmt.Sprintf("no contract %s is registered; add it to the contracts directory or fix the event's schema", key)
 }
+
+// maxBackendErrorBytes bounds a backend's error kept in a failure message.
+const maxBackendErrorBytes = 512
 
 // annotate stamps the record with what Accord knows of the event beyond its
 // data: ids, times, provenance, identity and its collector.
