@@ -168,7 +168,10 @@ func TestDocsRecordClaims(t *testing.T) {
 	dir := newProject(t)
 	c := startCollector(t, dir,
 		`ACCORD_PROTOCOLS_SEGMENT_SOURCES=[{name: web, write_key: wk-claims}]`,
-		`ACCORD_CONTRACTS_BACKENDS=[{type: iglu, url: "http://user:hunter2@127.0.0.1:1"}]`)
+		`ACCORD_CONTRACTS_BACKENDS=[{type: iglu, url: "http://user:hunter2@127.0.0.1:1"}]`,
+		// What each protocol keeps, before the privacy policy withholds
+		// raw input that is not JSON (its default).
+		"ACCORD_PRIVACY_FAILED_RAW=keep")
 	if status, _, body := c.post("/events", "application/json", []byte(`{"schema":"`+pageViewKey+`","data":{"url":"https://shop.example/"}}`)); status != http.StatusOK {
 		t.Fatalf("%d %s", status, body)
 	}

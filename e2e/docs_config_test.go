@@ -82,8 +82,6 @@ var recordFields = map[string]bool{"collector.version": true, "collector.host": 
 // ACCORD_TEST_*, the test suite's own).
 var notKeys = map[string]bool{"ACCORD_CONFIG": true, "ACCORD_REGISTRY_KEY": true, "ACCORD_IGLU_API_KEY": true}
 
-// notOffered are keys the docs name to say Accord does not have them.
-var notOffered = map[string]bool{"privacy.failed_raw": true}
 
 // Every configuration key and ACCORD_ variable the docs name exists in
 // accord config reference, and the binary accepts it set as written: the
@@ -119,7 +117,7 @@ func TestDocsNameOnlyRealConfiguration(t *testing.T) {
 			where := file + ":" + itoa(i+1)
 			for _, m := range docKeyRE.FindAllStringSubmatch(line, -1) {
 				key := m[1]
-				if recordFields[key] || notOffered[key] {
+				if recordFields[key] {
 					continue
 				}
 				if !exists(key) {
