@@ -154,8 +154,19 @@ func TestExitCodesAsDocumented(t *testing.T) {
 		t.Errorf("accord spool status beside a running collector: exit %d; want 1\n%s", code, stderr)
 	}
 	c.stop()
-	if _, stderr, code := runAccord(t, dir, nil, "spool", "status"); code != 0 {
-		t.Errorf("accord spool status: exit %d\n%s", code, stderr)
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"spool", "status"}, 0},
+		{[]string{"subject", "export", "--user-id", "nobody"}, 0},
+		{[]string{"subject", "delete", "--user-id", "nobody"}, 0},
+		{[]string{"subject", "export"}, 2},
+		{[]string{"subject", "delete", "--user-id", "nobody", "--format", "bogus"}, 2},
+	} {
+		if _, stderr, code := runAccord(t, dir, nil, tc.args...); code != tc.code {
+			t.Errorf("accord %s: exit %d; the table says %d\n%s", strings.Join(tc.args, " "), code, tc.code, stderr)
+		}
 	}
 }
 
