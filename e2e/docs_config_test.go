@@ -82,7 +82,6 @@ var recordFields = map[string]bool{"collector.version": true, "collector.host": 
 // ACCORD_TEST_*, the test suite's own).
 var notKeys = map[string]bool{"ACCORD_CONFIG": true, "ACCORD_REGISTRY_KEY": true, "ACCORD_IGLU_API_KEY": true}
 
-
 // Every configuration key and ACCORD_ variable the docs name exists in
 // accord config reference, and the binary accepts it set as written: the
 // key's variable, or the variable itself, with the value the docs give (or
