@@ -14,6 +14,8 @@ import (
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink"
 	"github.com/accord-events/accord/internal/spool"
+
+	"github.com/accord-events/accord/internal/sink/retention"
 )
 
 // Target is one configured sink as delivery runs it: its name, the records
@@ -471,6 +473,11 @@ func (s *Service) Stats() Stats {
 			ss.State = StateConnected
 		}
 		ss.LagRecords, ss.LagBytes = lag[r.Name].LagRecords, lag[r.Name].LagBytes
+		if rep, ok := r.Sink.(retention.Reporter); ok {
+			if rs := rep.RetentionStats(); rs.Period != "" {
+				ss.Retention = &rs
+			}
+		}
 		st.Sinks = append(st.Sinks, ss)
 	}
 	return st

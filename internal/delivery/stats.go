@@ -17,6 +17,8 @@ import (
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/redact"
 	"github.com/accord-events/accord/internal/spool"
+
+	"github.com/accord-events/accord/internal/sink/retention"
 )
 
 // StatsFile is the name of the file, in the spool directory, that keeps the
@@ -98,6 +100,9 @@ type SinkStats struct {
 	// empty when none has failed since the server started.
 	LastConnectError   string     `json:"last_connect_error,omitempty"`
 	LastConnectErrorAt *time.Time `json:"last_connect_error_at,omitempty"`
+	// Retention is what the sink's retention has removed since the server
+	// started; nil when the sink has no retention period.
+	Retention *retention.Stats `json:"retention,omitempty"`
 }
 
 // Sink states, as SinkStats.State shows them.

@@ -15,6 +15,7 @@ type Options struct {
 	FailedTable string        `yaml:"failed_table" doc:"Table that holds failed records, with their failure and original input; created when missing."`
 	BusyTimeout time.Duration `yaml:"busy_timeout" doc:"How long a write waits for another connection (such as a long query you run on the file) to release its lock before it fails and is retried."`
 	Synchronous string        `yaml:"synchronous" doc:"SQLite's synchronous setting: normal (survives a crash of Accord, may lose the last commits on power loss), full (survives power loss, slower) or off (fastest, may corrupt the file on power loss)."`
+	Retention   time.Duration `yaml:"retention" doc:"How long records are kept, counted from collected_at, such as 720h for 30 days: older rows are deleted in the background, 5,000 per transaction, and their pages reused or returned to the file system (see docs/operations.md); 0 keeps them forever."`
 }
 
 // NewOptions returns the default options.
@@ -62,6 +63,11 @@ func (o *Options) Validate() error {
 	}
 	if o.BusyTimeout < time.Millisecond {
 		bad("busy_timeout", "%s is too short; use at least 1ms, such as 5s", o.BusyTimeout)
+	}
+	if o.Retention < 0 {
+		bad("retention", "%s is negative; use a duration such as 720h for 30 days, or 0 to keep records forever", o.Retention)
+	} else if o.Retention > 0 && o.Retention < time.Minute {
+		bad("retention", "%s is shorter than a minute; write the duration with its unit, such as 720h for 30 days, or 0 to keep records forever", o.Retention)
 	}
 	if _, ok := synchronousPragma(o.Synchronous); !ok {
 		bad("synchronous", "%q is not a mode; use normal, full or off", o.Synchronous)

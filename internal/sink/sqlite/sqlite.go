@@ -24,10 +24,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink"
 	"github.com/accord-events/accord/internal/sink/columns"
+	"github.com/accord-events/accord/internal/sink/retention"
 
 	"modernc.org/sqlite"
 )
@@ -104,6 +106,12 @@ type Sink struct {
 	closed bool
 	// rowsPerInsert is how many records one INSERT statement carries.
 	rowsPerInsert int
+	// retention removes rows past opts.Retention; nil when it is off or
+	// the sink is not connected. now is its clock.
+	retention *retention.Loop
+	now       func() time.Time
+	// vacuumSwitchMax is vacuumSwitchMaxBytes, but for tests.
+	vacuumSwitchMax int64
 	// unchecked counts the bytes of records written since the checkpointer
 	// was last asked to run.
 	unchecked int
@@ -127,7 +135,7 @@ func New(opts Options, logger *slog.Logger) (*Sink, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Sink{opts: opts, logger: logger, rowsPerInsert: rowsPerInsert}, nil
+	return &Sink{opts: opts, logger: logger, rowsPerInsert: rowsPerInsert, now: time.Now, vacuumSwitchMax: vacuumSwitchMaxBytes}, nil
 }
 
 // Open is New and Connect in one, for tools and tests that want a sink
@@ -175,6 +183,12 @@ func (s *Sink) Connect(ctx context.Context) error {
 	s.kick = make(chan struct{}, 1)
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
 	go s.checkpoint(s.checkpointer, s.kick, s.stop, s.done)
+	if opts.Retention > 0 {
+		if s.retention, err = retention.New(retention.Config{Period: opts.Retention, Unit: "rows", After: s.vacuum, Now: s.now, Logger: s.logger}, s); err != nil {
+			return err
+		}
+		s.retention.Start()
+	}
 	return nil
 }
 
@@ -234,6 +248,12 @@ func dsn(opts Options) string {
 	// checkpointEvery bytes; the writer checkpoints itself only when the
 	// WAL passes 64 MiB, as a backstop should that goroutine fall behind.
 	q.Add("_pragma", "wal_autocheckpoint(4096)")
+	if opts.Retention > 0 {
+		// A database this creates can return the pages of deleted rows
+		// to the file system (see vacuum); an existing one keeps its mode
+		// until a VACUUM (see switchAutoVacuum).
+		q.Add("_pragma", "auto_vacuum(INCREMENTAL)")
+	}
 	// A file: URI, so that a path holding '?' or '#' stays a path.
 	return "file:" + (&url.URL{Path: opts.Path}).EscapedPath() + "?" + q.Encode()
 }
@@ -251,6 +271,9 @@ func (s *Sink) init(ctx context.Context, opts Options) error {
 	}
 	if s.failed, err = newTable(ctx, s.conn, opts.FailedTable, true); err != nil {
 		return err
+	}
+	if opts.Retention > 0 {
+		return s.switchAutoVacuum(ctx)
 	}
 	return nil
 }
@@ -415,8 +438,12 @@ func (s *Sink) Close(context.Context) error {
 		return nil
 	}
 	s.closed = true
-	stop, done := s.stop, s.done
+	stop, done, loop := s.stop, s.done, s.retention
 	s.mu.Unlock()
+	if loop != nil {
+		// Outside the lock: a batch under way takes it.
+		loop.Stop()
+	}
 	if stop != nil {
 		// Outside the lock: a checkpoint under way finishes first.
 		close(stop)
