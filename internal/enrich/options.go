@@ -19,11 +19,11 @@ type Options struct {
 // UserAgentOptions configures the user-agent enrichment.
 type UserAgentOptions struct {
 	Enabled   bool `yaml:"enabled" doc:"Turn the user-agent enrichment on."`
-	CacheSize int  `yaml:"cache_size" doc:"How many distinct user agents keep their parsed result (least recently used ones are forgotten). Parsing one takes milliseconds (the ua-parser rules are hundreds of regular expressions); a cached one under a microsecond. Each entry holds at most about 2 KiB."`
+	CacheSize int  `yaml:"cache_size" doc:"How many distinct user agents keep their parsed result (least recently used ones are forgotten). Parsing one takes milliseconds (the ua-parser rules are hundreds of regular expressions); a cached one under a microsecond. An entry is the user agent (at most 512 bytes) and its context (at most about 3.5 KiB by the contract's lengths, usually under 400 bytes)."`
 	// MaxParsesPerRequest bounds the work one request can cause.
 	MaxParsesPerRequest int `yaml:"max_parses_per_request" doc:"How many user agents the cache does not hold one request may have parsed; the events of the request beyond it get no user-agent context. It bounds what a batch of events each with a new user agent costs (a few milliseconds each). A browser or app sends one user agent per batch; raise it for a server relaying many users' events in one batch."`
 	// MaxParsesPerSecond bounds the work all requests together can cause.
-	MaxParsesPerSecond int `yaml:"max_parses_per_second" doc:"How many user agents the cache does not hold the whole collector parses per second, on average (as many at once); events beyond get no user-agent context. At 2 to 5 ms of CPU a parse, the default of 100 bounds parsing to half a core, whatever clients send. Cached user agents are not counted."`
+	MaxParsesPerSecond int `yaml:"max_parses_per_second" doc:"How many user agents the cache does not hold the whole collector parses per second, on average (as many at once); events beyond get no user-agent context. At 1.5 to 5 ms of CPU a parse, the default of 100 bounds parsing to half a core, whatever clients send. Cached user agents are not counted."`
 }
 
 // GeoOptions configures the geolocation enrichment.
@@ -62,8 +62,8 @@ const (
 	DefaultMaxParsesPerSecond  = 100
 )
 
-// MaxCacheSize bounds enrich.user_agent.cache_size: at about 2 KiB an
-// entry, a million entries is 2 GiB.
+// MaxCacheSize bounds enrich.user_agent.cache_size: at most about 4 KiB an
+// entry (usually under 1 KiB), a million entries is up to 4 GiB.
 const MaxCacheSize = 1_000_000
 
 // DefaultOptions has every enrichment off.
