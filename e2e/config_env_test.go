@@ -136,6 +136,7 @@ func TestCommandsCheckOnlyTheConfigurationTheyUse(t *testing.T) {
 		{[]string{"validate", "--schema", checkoutKey, event}, 1},
 		{[]string{"replay", "--dead-letter", deadLetters}, 0},
 		{[]string{"spool", "status"}, 0},
+		{[]string{"subject", "export", "--user-id", "nobody"}, 0},
 		{[]string{"contract", "pull", "--from", absPath(t, pullRepo), "--vendor", "com.example.mobile"}, 0},
 	} {
 		_, stderr, code := runAccord(t, dir, nil, append(tc.args, "--config", "only.yml")...)

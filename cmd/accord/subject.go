@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/accord-events/accord/internal/app"
+	"github.com/accord-events/accord/internal/config"
 	"github.com/accord-events/accord/internal/subject"
 	"github.com/spf13/cobra"
 )
@@ -46,7 +47,9 @@ func newSubjectRunCmd(verb string) *cobra.Command {
 			if format != "text" && format != "json" {
 				return &exitError{code: 2, err: fmt.Errorf("--format %q: use text or json", format)}
 			}
-			cfg, err := loadConfig(configPath)
+			// The privacy secrets (to find pseudonymised ids) and the
+			// sinks; not what the collector serves.
+			cfg, err := loadConfig(configPath, config.SectionPrivacy, config.SectionSinks, config.SectionLog)
 			if err != nil {
 				return err
 			}
