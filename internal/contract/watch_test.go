@@ -31,7 +31,15 @@ func writeContract(t *testing.T, dir, name, version, body string) string {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+	// Written beside it under a hidden name (the watcher skips those) and
+	// renamed into place, as an editor or a deploy would: a poll must never
+	// catch the file half-written, which would fire Changed on a reload
+	// that does not hold it yet.
+	tmp := filepath.Join(filepath.Dir(path), "."+version+".tmp")
+	if err := os.WriteFile(tmp, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
 	}
 	return path
