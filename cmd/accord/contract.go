@@ -87,7 +87,7 @@ lint could not run.`,
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			linter, err := lint.New(lint.Options{RequireDescriptions: lint.Severity(cfg.Contracts.Lint.RequireDescriptions)})
+			linter, err := lint.New(lintOptions(cfg.Contracts.Lint))
 			if err != nil {
 				return err
 			}
@@ -420,4 +420,10 @@ func printRefusal(out io.Writer, c *contract.Contract, r *registry.Refusal) {
 	for _, g := range r.Gaps {
 		fmt.Fprintf(out, "  %s: %s is missing before %s\n", g.Contract, g.Missing, g.Next)
 	}
+}
+
+// lintOptions are contracts.lint as the linter takes them: the same for
+// accord contract lint and the lint accord contract pull prints.
+func lintOptions(c config.ContractsLint) lint.Options {
+	return lint.Options{RequireDescriptions: lint.Severity(c.RequireDescriptions), ImportedVendors: c.ImportedVendors}
 }

@@ -101,7 +101,7 @@ Exit status: 0 every schema selected was written, unchanged or skipped;
 			if dirFlag != "" {
 				dir = dirFlag
 			}
-			linter, err := lint.New(lint.Options{RequireDescriptions: lint.Severity(cfg.Contracts.Lint.RequireDescriptions)})
+			linter, err := lint.New(lintOptions(cfg.Contracts.Lint))
 			if err != nil {
 				return err
 			}

@@ -23,6 +23,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/accord-events/accord/internal/admin"
+	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/delivery"
 	"github.com/accord-events/accord/internal/enrich"
 	"github.com/accord-events/accord/internal/pipeline"
@@ -85,7 +86,8 @@ type Contracts struct {
 
 // ContractsLint configures accord contract lint.
 type ContractsLint struct {
-	RequireDescriptions string `yaml:"require_descriptions" doc:"Severity of a missing description on a contract or on one of its properties: error, warning or off."`
+	RequireDescriptions string   `yaml:"require_descriptions" doc:"Severity of a missing description on a contract or on one of its properties: error, warning or off."`
+	ImportedVendors     []string `yaml:"imported_vendors" doc:"Vendors whose schemas you import (accord contract pull from Iglu Central or a partner's repository) rather than own, such as com.snowplowanalytics.snowplow: lint does not ask them for an x-accord block or descriptions; every other check still applies."`
 }
 
 // Log configures logging.
@@ -350,6 +352,15 @@ func (c *Config) validateContracts() []error {
 	case "error", "warning", "off":
 	default:
 		p.bad("contracts.lint.require_descriptions", "%q is not a severity; use error, warning or off", c.Contracts.Lint.RequireDescriptions)
+	}
+	for i, v := range c.Contracts.Lint.ImportedVendors {
+		k, err := contract.ParseKey(v + "/x/jsonschema/1-0-0")
+		if err == nil {
+			err = k.CheckFilePath()
+		}
+		if err != nil || strings.Contains(v, "/") {
+			p.bad(fmt.Sprintf("contracts.lint.imported_vendors[%d]", i), "%q is not a vendor; write it as in a schema key, such as com.snowplowanalytics.snowplow", v)
+		}
 	}
 	return p
 }

@@ -131,6 +131,11 @@ func TestLoad(t *testing.T) {
 			wantErr: []string{"server.addr", "server.max_body_bytes: 10 is too small", "log.level", "log.format", "sinks[0].records", "sinks[1].name", "sinks[1].type"},
 		},
 		{
+			name:    "imported vendors are vendors",
+			file:    "contracts:\n  lint:\n    imported_vendors: [com.snowplowanalytics.snowplow, ../etc, 'a/b']\n",
+			wantErr: []string{"contracts.lint.imported_vendors[1]", "contracts.lint.imported_vendors[2]"},
+		},
+		{
 			name:    "shutdown and acknowledgement waits are bounded",
 			file:    "server:\n  lame_duck: -1s\n  write_timeout: 5s\nspool:\n  ack: sinks\n  ack_timeout: 5s\n",
 			wantErr: []string{"server.lame_duck: -1s must not be negative", "spool.ack_timeout: 5s is not shorter than server.write_timeout (5s)"},

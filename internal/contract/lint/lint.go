@@ -104,6 +104,13 @@ type Options struct {
 	// RequireDescriptions is the severity of a missing description; Off
 	// (or empty) skips the check.
 	RequireDescriptions Severity
+	// ImportedVendors are vendors whose schemas a team imports (from Iglu
+	// Central or a partner's repository, with accord contract pull) rather
+	// than owns: those schemas carry no x-accord block and are not the
+	// team's to document, so the metadata and description rules pass over
+	// them. Every other check (JSON, layout, self, meta-schema, privacy,
+	// the version chain) still applies.
+	ImportedVendors []string
 }
 
 // Report is the outcome of linting a directory.
@@ -285,8 +292,11 @@ func (l *Linter) file(path, rel string, doc []byte, others contract.Documents) (
 			f.metaSchema(err)
 		}
 	}
-	f.metadata(root)
-	f.descriptions(root)
+	f.imported = pathErr == nil && slices.Contains(l.opts.ImportedVendors, want.Vendor)
+	if !f.imported {
+		f.metadata(root)
+		f.descriptions(root)
+	}
 	f.schemaTree(root, "")
 	if pathErr != nil {
 		return f.findings, nil
@@ -307,9 +317,12 @@ func keyOfPath(rel string) (contract.Key, error) {
 
 // fileLint holds one file's findings as they are made.
 type fileLint struct {
-	l        *Linter
-	path     string
-	pos      *positions
+	l    *Linter
+	path string
+	pos  *positions
+	// imported: the file's vendor is one of Options.ImportedVendors, so
+	// its metadata and descriptions are not checked.
+	imported bool
 	findings []Finding
 }
 
@@ -544,6 +557,9 @@ func (f *fileLint) schemaNode(node map[string]any, pointer string) {
 	}
 	if props, ok := node["properties"].(map[string]any); ok {
 		sev := f.l.opts.RequireDescriptions
+		if f.imported {
+			sev = Off
+		}
 		for _, name := range sortedKeys(props) {
 			prop, ok := props[name].(map[string]any)
 			if !ok || sev == "" || sev == Off {

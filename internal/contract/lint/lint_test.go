@@ -254,3 +254,30 @@ func TestNewRefusesUnknownSeverity(t *testing.T) {
 		t.Fatal("want an error")
 	}
 }
+
+// TestImportedVendors: a schema of an imported vendor (pulled from Iglu,
+// without x-accord or descriptions) passes the metadata and description
+// rules, and nothing else; another vendor's same schema does not.
+func TestImportedVendors(t *testing.T) {
+	l, err := New(Options{RequireDescriptions: Error, ImportedVendors: []string{"com.snowplowanalytics.snowplow"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pulled := strings.Replace(contractDoc("", `"id": {"type": "string"}`), `"description": "An event.",`, "", 1)
+	for _, tc := range []struct {
+		name, rel, doc string
+		want           []string
+	}{
+		{"imported vendor", "com.snowplowanalytics.snowplow/x/jsonschema/1-0-0", pulled, []string{"self-mismatch@3"}},
+		{"imported vendor, other checks stay", "com.snowplowanalytics.snowplow/x/jsonschema/1-0-0",
+			strings.Replace(pulled, `"type": "string"`, `"type": "strin"`, 1), []string{"meta-schema@6", "self-mismatch@3"}},
+		{"own vendor", "com.acme/x/jsonschema/1-0-0", pulled, []string{"property-description@6", "schema-description@1", "x-accord-missing@1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			findings, _ := l.file("f", tc.rel, []byte(tc.doc), nil)
+			if got := strings.Join(ruleLines(findings), " "); got != strings.Join(tc.want, " ") {
+				t.Errorf("findings %v, want %v", findings, tc.want)
+			}
+		})
+	}
+}
