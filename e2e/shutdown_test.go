@@ -12,6 +12,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -339,4 +341,90 @@ func TestServeExitsTwoWhenItCannotStart(t *testing.T) {
 		t.Errorf("a spool another process holds: exit %d: %s", code, stderr)
 	}
 	c.stop()
+}
+
+// Replaying twice, or again after a replay failed part way, stores each
+// record once in every sink, the append-only file and http sinks included:
+// the replay ledger remembers what each sink took.
+func TestReplayStoresOnceInEverySink(t *testing.T) {
+	addr := closedAddr(t)
+	dir := newProject(t)
+	env := []string{
+		"ACCORD_SINKS_1_NAME=archive", "ACCORD_SINKS_1_TYPE=file", "ACCORD_SINKS_1_RECORDS=all",
+		"ACCORD_SINKS_1_OPTIONS_GOOD_PATH=archive/good.ndjson", "ACCORD_SINKS_1_OPTIONS_FAILED_PATH=archive/failed.ndjson",
+		"ACCORD_SINKS_2_NAME=forward", "ACCORD_SINKS_2_TYPE=http", "ACCORD_SINKS_2_RECORDS=good",
+		"ACCORD_SINKS_2_OPTIONS_URL=http://" + addr + "/in", "ACCORD_SINKS_2_OPTIONS_TIMEOUT=2s",
+	}
+	c := startCollector(t, dir, env...)
+	// The contract wrongly demands an absolute URI; the web tracker sends paths.
+	body := `{"schema":"` + pageViewKey + `","event_id":"once-1","data":{"url":"/checkout"}}` + "\n" +
+		`{"schema":"` + pageViewKey + `","event_id":"once-2","data":{"url":"/cart"}}` + "\n"
+	if status, _, resp := c.post("/events", "application/x-ndjson", []byte(body)); status != http.StatusOK {
+		t.Fatalf("%d %s", status, resp)
+	}
+	waitDelivered(t, c, 10*time.Second)
+	c.stop()
+	path := filepath.Join(dir, "contracts", "com.example", "page_view", "jsonschema", "1-0-0")
+	schema, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(schema), `"format": "uri", `, "", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// forward is down: the replay fails after the sinks before it took
+	// the records.
+	out, stderr, code := runAccordEnv(t, dir, env, nil, "replay", "--from-sink", "store")
+	if code != 1 || !contains(stderr, "sink forward") {
+		t.Fatalf("replay with forward down: exit %d\n%s%s", code, out, stderr)
+	}
+	tg := targetAt(t, addr)
+	for i := range 2 {
+		out, stderr, code := runAccordEnv(t, dir, env, nil, "replay", "--from-sink", "store")
+		if code != 0 {
+			t.Fatalf("replay %d: exit %d\n%s%s", i+2, code, out, stderr)
+		}
+		if i == 1 && !contains(out, "not written again: 6") {
+			t.Errorf("the third replay does not say it wrote nothing again:\n%s", out)
+		}
+	}
+	count := func(file string) map[string]int {
+		n := map[string]int{}
+		for _, line := range readNDJSON(t, filepath.Join(dir, "archive", file)) {
+			var rec struct {
+				EventID string `json:"event_id"`
+			}
+			if err := json.Unmarshal(line, &rec); err != nil {
+				t.Fatal(err)
+			}
+			n[rec.EventID]++
+		}
+		return n
+	}
+	good, failedRecs := count("good.ndjson"), count("failed.ndjson")
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	for _, id := range []string{"once-1", "once-2"} {
+		if good[id] != 1 || failedRecs[id] != 1 || tg.received[id] != 1 {
+			t.Errorf("%s after three replays: %d times in the file sink's good records, %d in its failed ones, %d at the http target; want 1 each",
+				id, good[id], failedRecs[id], tg.received[id])
+		}
+	}
+	db := openStore(t, dir)
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM events WHERE event_id LIKE 'once-%'").Scan(&n); err != nil || n != 2 {
+		t.Errorf("SQLite holds %d replayed records (%v); want 2", n, err)
+	}
+}
+
+// Delivering without the spool was removed: a request one sink failed was
+// answered 503 after the other sinks had stored it, and the resend was
+// stored twice. The key is refused at start, saying why and what to do.
+func TestServeRefusesDeliveryWithoutTheSpool(t *testing.T) {
+	dir := newProject(t)
+	_, stderr, code := runAccordEnv(t, dir, []string{"ACCORD_SPOOL_ENABLED=false"}, nil, "serve", "--addr", "127.0.0.1:0")
+	if code != 2 || !contains(stderr, "spool.enabled: false is no longer supported") || !contains(stderr, "resend stored them twice") || !contains(stderr, "spool.fsync") {
+		t.Errorf("serve with spool.enabled false: exit %d: %s", code, stderr)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"time"
 
@@ -34,10 +35,13 @@ read back failed records, such as sqlite) or from a dead-letter file
 (--dead-letter). Filter them by failure type, schema and collection time.
 
 A replayed record keeps its event_id, request_id and timestamps and carries
-replayed_at. Sinks deduplicate on event_id, so a record replayed twice is
-stored once, and one that still fails is not stored again. Records whose
-input could not be read as an event (size, payload format and protocol
-violations) cannot be replayed and are counted as skipped.
+replayed_at. It goes only to the sinks that lack it: one now good to the
+sinks selecting good records, a dead letter back to its sink; one that still
+fails is not stored again. The replay ledger (replay.ledger_dir) remembers
+what each sink took, so a record replayed twice, or again after a replay
+failed part way, is stored once in every sink. Records whose input could not
+be read as an event (size, payload format and protocol violations) cannot be
+replayed and are counted as skipped.
 
 It writes to the sinks directly, not through the spool, so it can run while
 the collector runs. See docs/reliability.md.`,
@@ -61,7 +65,7 @@ the collector runs. See docs/reliability.md.`,
 			}
 			// Not the protocols (their write keys and webhook secrets) nor
 			// admin: replay serves nothing. server sizes a request's records.
-			cfg, err := loadConfig(configPath, config.SectionServer, config.SectionContracts, config.SectionCollector, config.SectionPrivacy, config.SectionEnrich, config.SectionLog, config.SectionSpool, config.SectionSinks)
+			cfg, err := loadConfig(configPath, config.SectionServer, config.SectionContracts, config.SectionCollector, config.SectionPrivacy, config.SectionEnrich, config.SectionLog, config.SectionSpool, config.SectionSinks, config.SectionReplay)
 			if err != nil {
 				return err
 			}
@@ -89,14 +93,27 @@ the collector runs. See docs/reliability.md.`,
 			if err := a.Start(ctx); err != nil {
 				return err
 			}
-			deliver := func(context.Context, []*event.Envelope) error { return nil }
+			targets := make([]replay.Target, len(a.Sinks))
+			for i, sk := range a.Sinks {
+				name := sk.Config.Name
+				targets[i] = replay.Target{Name: name, Records: sink.Selection(sk.Config.Records), Write: func(ctx context.Context, recs []*event.Envelope) error {
+					return a.Delivery.WriteSink(ctx, name, recs)
+				}}
+			}
+			// The ledger says what each sink took in earlier replays; a
+			// dry run reads it when it is there, and writes nothing.
+			var ledger *replay.Ledger
 			if !dryRun {
 				// Each sink was tried once; a replay does not wait for
 				// one that is down.
 				if err := a.Delivery.Ready(); err != nil {
 					return errors.Join(err, a.Stop(context.Background()))
 				}
-				deliver = a.Delivery.Deliver
+			}
+			if _, statErr := os.Stat(cfg.Replay.LedgerDir); !dryRun || statErr == nil {
+				if ledger, err = replay.OpenLedger(cfg.Replay.LedgerDir); err != nil {
+					return errors.Join(err, a.Stop(context.Background()))
+				}
 			}
 			// Segment messages no tracking plan covered are replayed against
 			// the plan the contracts declare now.
@@ -104,8 +121,13 @@ the collector runs. See docs/reliability.md.`,
 			if err != nil {
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %v\n", err)
 			}
-			rep, err := replay.Run(ctx, source, a.Pipeline, deliver, replay.Options{BatchSize: 500, DryRun: dryRun, Now: time.Now(),
+			rep, err := replay.Run(ctx, source, a.Pipeline, targets, replay.Options{BatchSize: 500, DryRun: dryRun, Now: time.Now(), Ledger: ledger,
 				Plan: func(rec *event.Envelope) string { return segment.PlannedSchema(plan, rec) }})
+			if ledger != nil {
+				if cerr := ledger.Close(); cerr != nil && err == nil {
+					err = cerr
+				}
+			}
 			if cerr := a.Stop(context.Background()); cerr != nil && err == nil {
 				err = cerr
 			}
@@ -170,8 +192,8 @@ func sinkSource(plans []app.SinkSpec, name string, q sink.FailedQuery) (replay.S
 		if p.Type.ReadFailed == nil {
 			return nil, fmt.Errorf("--from-sink %s: sinks of type %s cannot read back failed records; use a sqlite sink's name, or --dead-letter", name, p.Type.Name)
 		}
-		return func(ctx context.Context, fn func(*event.Envelope) error) error {
-			return p.Type.ReadFailed(ctx, p.Options, q, fn)
+		return func(ctx context.Context, fn func(replay.Record) error) error {
+			return p.Type.ReadFailed(ctx, p.Options, q, func(rec *event.Envelope) error { return fn(replay.Record{Envelope: rec}) })
 		}, nil
 	}
 	var names []string
@@ -188,6 +210,21 @@ func printReplayReport(cmd *cobra.Command, rep replay.Report) {
 		verb = "would replay (dry run, nothing written)"
 	}
 	fmt.Fprintf(w, "read %d records; %s %d: %d now good, %d still failed\n", rep.Read, verb, rep.Replayed, rep.Good, rep.Failed)
+	names := make([]string, 0, len(rep.Written))
+	for name := range rep.Written {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	written := "written to"
+	if rep.DryRun {
+		written = "would be written to"
+	}
+	for _, name := range names {
+		fmt.Fprintf(w, "%s sink %s: %d\n", written, name, rep.Written[name])
+	}
+	if rep.AlreadyWritten > 0 {
+		fmt.Fprintf(w, "not written again: %d (an earlier replay wrote them; see replay.ledger_dir)\n", rep.AlreadyWritten)
+	}
 	reasons := make([]string, 0, len(rep.Skipped))
 	for r := range rep.Skipped {
 		reasons = append(reasons, r)

@@ -71,8 +71,8 @@ type Options struct {
 	// it; without either, the sinks section is not looked at, so accord
 	// validate runs whatever the sinks need.
 	Sinks bool
-	// Direct delivers to the sinks without the spool, whatever spool
-	// says: replay runs beside a collector that holds the spool.
+	// Direct delivers to the sinks without the spool: replay runs beside
+	// a collector that holds the spool, and writes each sink itself.
 	Direct bool
 	// Serve listens on server.addr (and admin.addr): the collector.
 	Serve bool
@@ -125,7 +125,7 @@ func Build(cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
 	a.lifecycle.Add(Component{Name: "contracts", Start: a.startContracts, Stop: a.stopContracts})
 	a.lifecycle.Add(Component{Name: "contract backends", Start: a.startBackends, Stop: a.stopBackends})
 	if opts.Deliver {
-		if cfg.Spool.Enabled && !opts.Direct {
+		if !opts.Direct {
 			a.lifecycle.Add(Component{Name: "spool", Start: a.startSpool, Stop: a.stopSpool})
 		}
 		a.lifecycle.Add(Component{Name: "delivery", Start: a.startDelivery, Stop: a.stopDelivery})

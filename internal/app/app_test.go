@@ -37,7 +37,6 @@ func testConfig(t *testing.T) config.Config {
 // whatever a command leaves out, the contracts and the backends come
 // first, so serve, replay and validate resolve alike.
 func TestBuildDeclaresTheOrderOnce(t *testing.T) {
-	noSpool := func(c *config.Config) { c.Spool.Enabled = false }
 	tests := []struct {
 		name string
 		opts Options
@@ -45,7 +44,6 @@ func TestBuildDeclaresTheOrderOnce(t *testing.T) {
 		want []string
 	}{
 		{"serve", Options{Watch: true, Deliver: true, Serve: true}, nil, []string{"contracts", "contract backends", "spool", "delivery", "servers"}},
-		{"serve without a spool", Options{Watch: true, Deliver: true, Serve: true}, noSpool, []string{"contracts", "contract backends", "delivery", "servers"}},
 		{"replay", Options{Deliver: true, Direct: true}, nil, []string{"contracts", "contract backends", "delivery"}},
 		{"replay --dry-run, validate", Options{}, nil, []string{"contracts", "contract backends"}},
 	}

@@ -43,6 +43,7 @@ type Config struct {
 	Log       Log             `yaml:"log" doc:"Logging."`
 	Protocols Protocols       `yaml:"protocols" doc:"The protocols events arrive in, each under its own key: Accord's own (POST /events), CloudEvents (POST /cloudevents), Snowplow, Segment, webhooks and the pixel. See docs/api.md and docs/protocols/."`
 	Spool     Spool           `yaml:"spool" doc:"The durable spool between the collector and the sinks: a request is answered once its records are safely on disk, and each sink reads them at its own pace. See docs/reliability.md."`
+	Replay    Replay          `yaml:"replay" doc:"accord replay. See docs/reliability.md#replay."`
 	Privacy   privacy.Options `yaml:"privacy" doc:"The secrets of the contracts' x-accord-pii rules (the salt of hash and the key of hmac, each read from an environment variable or a file) and the collector-wide policy: IP address, user agent, headers, SP-Anonymous, consent signals, failed raw input. See docs/privacy.md."`
 	Enrich    enrich.Options  `yaml:"enrich" doc:"Enrichments: what Accord adds to each valid event as contexts of its own (user agent parsed, geolocation, campaign, referer), each off until switched on. They run after the privacy rules and policy, on what those left. See docs/enrichment.md."`
 	Sinks     []SinkEntry     `yaml:"sinks" doc:"Where records go. Each sink receives the records its records key selects and keeps good and failed ones apart."`
@@ -50,7 +51,7 @@ type Config struct {
 
 // Spool configures the spool and delivery from it.
 type Spool struct {
-	Enabled bool `yaml:"enabled" doc:"Keep records in the spool before delivering them. Turned off, each request writes to every sink before it is answered: nothing is buffered, a slow sink slows requests and a failing one turns them into 503s."`
+	Enabled bool `yaml:"enabled" doc:"Must be true (the default): the collector always answers once a request's records are in the spool. Delivering to the sinks without it (false) was removed: a request one sink failed was answered 503 after the other sinks had stored it, so the resend was stored twice. For the lowest latency, set spool.fsync to interval or never."`
 	// The spool's own options (dir, segment_bytes, max_bytes, fsync,
 	// fsync_interval) stand at this level.
 	spool.Options `yaml:",inline"`
@@ -58,6 +59,11 @@ type Spool struct {
 	AckTimeout    time.Duration `yaml:"ack_timeout" doc:"With ack: sinks, how long a request waits for every sink to deliver its records; past it the answer is 503 with Retry-After and \"accepted\": true: the records are kept in the spool and delivered as the sinks recover, so the client must not send them again. Shorter than server.write_timeout."`
 	DrainTimeout  time.Duration `yaml:"drain_timeout" doc:"On shutdown, how long sinks get to deliver what the spool holds once requests have finished; what is left is delivered after the next start."`
 	DeadLetterDir string        `yaml:"dead_letter_dir" doc:"Directory of the dead letters: records a sink refused for good (or after delivery.max_attempts), one NDJSON file per sink, each line the record and the error. accord replay reads them."`
+}
+
+// Replay configures accord replay.
+type Replay struct {
+	LedgerDir string `yaml:"ledger_dir" doc:"Directory of the replay ledger: per sink, which replayed records it took, so that replaying again (or after a failure part way) writes no record to a sink twice, whatever the sink. One file per sink; delete it to let a replay write that sink's records again."`
 }
 
 // Acknowledgement levels.
@@ -127,6 +133,7 @@ func Default(protocols *protocol.Types) Config {
 			DrainTimeout:  10 * time.Second,
 			DeadLetterDir: "accord-data/dead-letter",
 		},
+		Replay: Replay{LedgerDir: "accord-data/replay-ledger"},
 		Sinks: []SinkEntry{
 			{Name: "store", Type: "sqlite", Records: "all", Options: map[string]any{"path": "accord-data/accord.db"}, Delivery: delivery.DefaultOptions()},
 		},
@@ -244,6 +251,7 @@ const (
 	SectionPrivacy   = "privacy"
 	SectionEnrich    = "enrich"
 	SectionSinks     = "sinks"
+	SectionReplay    = "replay"
 )
 
 // Validate checks the named sections of the configuration (every section
@@ -266,6 +274,7 @@ func (c *Config) Validate(sections ...string) error {
 		{SectionProtocols, c.Protocols.validate},
 		{SectionSpool, c.validateSpool},
 		{SectionSinks, c.validateSinks},
+		{SectionReplay, c.validateReplay},
 	}
 	var errs []error
 	for _, ch := range checks {
@@ -379,6 +388,9 @@ func (c *Config) validateLog() []error {
 func (c *Config) validateSpool() []error {
 	var p problems
 	p.under("spool.", c.Spool.Options.Validate())
+	if !c.Spool.Enabled {
+		p.bad("spool.enabled", "false is no longer supported: without the spool a request one sink failed was answered 503 after the other sinks had stored its records, so a resend stored them twice; remove the key (the spool is always on), and for the lowest latency set spool.fsync to interval or never")
+	}
 	if c.Spool.Ack != AckSpool && c.Spool.Ack != AckSinks {
 		p.bad("spool.ack", "%q is not an acknowledgement level; use spool or sinks", c.Spool.Ack)
 	}
@@ -419,6 +431,14 @@ func (c *Config) validateSinks() []error {
 			p.bad(key+".records", "%q is not a selection; use all, good or failed", s.Records)
 		}
 		p.under(key+".delivery.", s.Delivery.Validate())
+	}
+	return p
+}
+
+func (c *Config) validateReplay() []error {
+	var p problems
+	if strings.TrimSpace(c.Replay.LedgerDir) == "" {
+		p.bad("replay.ledger_dir", "must not be empty; set it to a directory such as accord-data/replay-ledger")
 	}
 	return p
 }

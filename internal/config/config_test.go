@@ -137,8 +137,8 @@ func TestLoad(t *testing.T) {
 		},
 		{
 			name:    "shutdown and acknowledgement waits are bounded",
-			file:    "server:\n  lame_duck: -1s\n  write_timeout: 5s\nspool:\n  ack: sinks\n  ack_timeout: 5s\n",
-			wantErr: []string{"server.lame_duck: -1s must not be negative", "spool.ack_timeout: 5s is not shorter than server.write_timeout (5s)"},
+			file:    "server:\n  lame_duck: -1s\n  write_timeout: 5s\nspool:\n  ack: sinks\n  ack_timeout: 5s\n  enabled: false\n",
+			wantErr: []string{"server.lame_duck: -1s must not be negative", "spool.ack_timeout: 5s is not shorter than server.write_timeout (5s)", "spool.enabled: false is no longer supported"},
 		},
 		{
 			name: "protocol options from the file, the rest at their defaults",

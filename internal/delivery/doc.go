@@ -23,9 +23,12 @@
 // spool to its cap: Deliver then fails with an error matching spool.ErrFull,
 // Ready reports it, and the collector answers 503 until sinks catch up.
 //
-// Without a spool, Deliver writes to every sink before it returns, and
-// refuses records (ErrNotConnected; Ready says so too) while any sink is
-// not connected, as nothing could hold them.
+// Without a spool (accord replay, which runs beside the collector that
+// holds it), Deliver writes to every sink before it returns and WriteSink
+// to one, and both refuse records (ErrNotConnected; Ready says so too)
+// while a sink they write is not connected, as nothing could hold them.
+// The collector always has a spool: without one, a request one sink failed
+// would be answered 503 after the others stored it.
 //
 // The service counts, per sink, what it delivered, retried and
 // dead-lettered and its last error, and per contract the good and failed

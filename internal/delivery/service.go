@@ -372,6 +372,27 @@ func (e AckTimeoutError) Error() string {
 // records were taken, only not yet delivered everywhere.
 func (AckTimeoutError) Accepted() bool { return true }
 
+// WriteSink writes records to the sink called name, as they are, without
+// the spool: accord replay picks each sink's records itself. It refuses
+// while that sink is not connected.
+func (s *Service) WriteSink(ctx context.Context, name string, records []*event.Envelope) error {
+	for _, r := range s.runners {
+		if r.Name != name {
+			continue
+		}
+		if !r.connected.Load() {
+			return r.notConnected()
+		}
+		if err := r.Target.Sink.Write(ctx, records); err != nil {
+			r.counters.failed(err)
+			return fmt.Errorf("sink %s: %w", name, err)
+		}
+		r.counters.delivered.Add(uint64(len(records)))
+		return nil
+	}
+	return fmt.Errorf("no sink is called %s", name)
+}
+
 // waitCommitted waits until every sink has committed offset, and returns
 // an AckTimeoutError when Config.AckTimeout passes first, or ctx's error
 // when it ends first.

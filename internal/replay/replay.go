@@ -1,8 +1,16 @@
 // Package replay runs failed records through the pipeline again, against
 // today's contracts: events rejected because of a contract bug are recovered
 // once the contract is fixed. A replayed record keeps its event_id,
-// request_id and original timestamps and carries replayed_at; sinks
-// deduplicate on event_id, so replaying twice stores a record once.
+// request_id and original timestamps and carries replayed_at.
+//
+// A replayed record goes only to the sinks that lack it: a sink's failed
+// record that is now good goes to every sink selecting good records; one
+// that still fails goes nowhere (every sink selecting failed records holds
+// it already). A dead-lettered record goes back to the sink whose dead
+// letter held it, or, when its validity changed, to every sink selecting
+// what it is now. A Ledger remembers what each sink took, so replaying
+// twice, or again after a failure part way, stores a record once in every
+// sink, deduplicating or not.
 //
 // Only records whose event was read can be replayed: those that failed
 // validation (schema_not_found, schema_violation), Segment messages no
@@ -16,29 +24,52 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/pipeline"
+	"github.com/accord-events/accord/internal/sink"
 )
 
-// Source calls fn with each record to replay, stopping at fn's first error.
-type Source func(ctx context.Context, fn func(*event.Envelope) error) error
+// Record is a record to replay and where it was read.
+type Record struct {
+	*event.Envelope
+	// DeadLetterOf names the sink whose dead letter held the record: that
+	// sink lacks it, the others hold it. Empty for a record read from a
+	// sink's failed records, which every sink selecting failed records
+	// holds.
+	DeadLetterOf string
+}
 
-// Deliver takes replayed records.
-type Deliver func(ctx context.Context, records []*event.Envelope) error
+// Source calls fn with each record to replay, stopping at fn's first error.
+type Source func(ctx context.Context, fn func(Record) error) error
+
+// Target is a sink replayed records may be written to.
+type Target struct {
+	Name    string
+	Records sink.Selection
+	// Write stores records in the sink, all or none (an error).
+	Write func(ctx context.Context, records []*event.Envelope) error
+}
 
 // Report says what a replay did.
 type Report struct {
 	// Read counts the records the source gave.
 	Read int `json:"read"`
 	// Replayed counts those run through the pipeline: Good now validate,
-	// Failed still fail (and are stored again as failed).
+	// Failed still fail.
 	Replayed int `json:"replayed"`
 	Good     int `json:"good"`
 	Failed   int `json:"failed"`
 	// Skipped counts records that cannot be replayed, by reason.
 	Skipped map[string]int `json:"skipped"`
+	// Written counts, per sink, the records written to it (or, in a dry
+	// run, that would be).
+	Written map[string]int `json:"written"`
+	// AlreadyWritten counts the records a sink was not given again because
+	// the ledger says an earlier replay wrote them to it.
+	AlreadyWritten int `json:"already_written"`
 	// DryRun is true when nothing was delivered.
 	DryRun bool `json:"dry_run"`
 }
@@ -56,27 +87,62 @@ type Options struct {
 	// (unplanned_event), once a contract lists it. It returns "" when it
 	// still has none.
 	Plan func(rec *event.Envelope) string
+	// Ledger, when set, is consulted and kept: what a sink took in an
+	// earlier replay is not written to it again. A dry run only reads it.
+	Ledger *Ledger
 }
 
-// Run replays every record from source through p and hands the results to
-// deliver in batches.
-func Run(ctx context.Context, source Source, p *pipeline.Pipeline, deliver Deliver, opts Options) (Report, error) {
-	rep := Report{Skipped: map[string]int{}, DryRun: opts.DryRun}
-	batch := make([]*event.Envelope, 0, opts.BatchSize)
+// replayed is a record run through the pipeline and the sinks it goes to.
+type replayed struct {
+	rec   *event.Envelope
+	sinks []int // indexes into the targets
+}
+
+// Run replays every record from source through p and writes the results to
+// the targets that lack them, in batches, each target in turn.
+func Run(ctx context.Context, source Source, p *pipeline.Pipeline, targets []Target, opts Options) (Report, error) {
+	rep := Report{Skipped: map[string]int{}, Written: map[string]int{}, DryRun: opts.DryRun}
+	batch := make([]replayed, 0, opts.BatchSize)
 	flush := func() error {
-		if len(batch) == 0 || opts.DryRun {
-			batch = batch[:0]
-			return nil
+		defer func() { batch = batch[:0] }()
+		for i, t := range targets {
+			var recs []*event.Envelope
+			for _, r := range batch {
+				if !slices.Contains(r.sinks, i) {
+					continue
+				}
+				if opts.Ledger != nil {
+					taken, err := opts.Ledger.Taken(t.Name, r.rec)
+					if err != nil {
+						return err
+					}
+					if taken {
+						rep.AlreadyWritten++
+						continue
+					}
+				}
+				recs = append(recs, r.rec)
+			}
+			if len(recs) == 0 {
+				continue
+			}
+			if !opts.DryRun {
+				if err := t.Write(ctx, recs); err != nil {
+					return fmt.Errorf("deliver replayed records: %w", err)
+				}
+				if opts.Ledger != nil {
+					if err := opts.Ledger.Add(t.Name, recs); err != nil {
+						return err
+					}
+				}
+			}
+			rep.Written[t.Name] += len(recs)
 		}
-		if err := deliver(ctx, batch); err != nil {
-			return fmt.Errorf("deliver replayed records: %w", err)
-		}
-		batch = batch[:0]
 		return nil
 	}
-	err := source(ctx, func(rec *event.Envelope) error {
+	err := source(ctx, func(rec Record) error {
 		rep.Read++
-		in, skip := inputOf(rec, opts.Plan)
+		in, skip := inputOf(rec.Envelope, opts.Plan)
 		if skip != "" {
 			rep.Skipped[skip]++
 			return nil
@@ -98,7 +164,9 @@ func Run(ctx context.Context, source Source, p *pipeline.Pipeline, deliver Deliv
 		} else {
 			rep.Failed++
 		}
-		batch = append(batch, out)
+		if sinks := destinations(targets, rec, out); len(sinks) > 0 {
+			batch = append(batch, replayed{rec: out, sinks: sinks})
+		}
 		if len(batch) >= opts.BatchSize {
 			return flush()
 		}
@@ -108,6 +176,24 @@ func Run(ctx context.Context, source Source, p *pipeline.Pipeline, deliver Deliv
 		return rep, err
 	}
 	return rep, flush()
+}
+
+// destinations returns the targets that lack out, the replay of rec. A
+// record whose validity is unchanged is held by every sink selecting it but
+// the one whose dead letter it came from; one whose validity changed is new
+// to every sink selecting what it is now.
+func destinations(targets []Target, rec Record, out *event.Envelope) []int {
+	var sinks []int
+	for i, t := range targets {
+		if !t.Records.Wants(out.Valid) {
+			continue
+		}
+		if out.Valid == rec.Valid && t.Name != rec.DeadLetterOf {
+			continue
+		}
+		sinks = append(sinks, i)
+	}
+	return sinks
 }
 
 // inputOf rebuilds the event a record was made from, or says why it cannot.

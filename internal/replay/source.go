@@ -18,7 +18,7 @@ const maxDeadLetterLine = 64 << 20
 // DeadLetterFile reads the records of a dead-letter file (see
 // delivery.DeadLetter) that q selects.
 func DeadLetterFile(path string, q sink.FailedQuery) Source {
-	return func(ctx context.Context, fn func(*event.Envelope) error) error {
+	return func(ctx context.Context, fn func(Record) error) error {
 		f, err := os.Open(path)
 		if err != nil {
 			return fmt.Errorf("open dead letter: %w", err)
@@ -44,7 +44,7 @@ func DeadLetterFile(path string, q sink.FailedQuery) Source {
 			if !q.Match(rec) {
 				continue
 			}
-			if err := fn(rec); err != nil {
+			if err := fn(Record{Envelope: rec, DeadLetterOf: dl.Sink}); err != nil {
 				return err
 			}
 		}

@@ -245,6 +245,12 @@ const (
 	Failed Selection = "failed"
 )
 
+// Wants reports whether a sink with this selection receives a record that
+// is valid (good) or not (failed).
+func (sel Selection) Wants(valid bool) bool {
+	return sel == All || sel == "" || (sel == Good) == valid
+}
+
 // Select returns the records sel wants. It returns records itself, without
 // copying, when all of them are wanted.
 func Select(records []*event.Envelope, sel Selection) []*event.Envelope {
