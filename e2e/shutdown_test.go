@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -423,8 +424,25 @@ func TestReplayStoresOnceInEverySink(t *testing.T) {
 // stored twice. The key is refused at start, saying why and what to do.
 func TestServeRefusesDeliveryWithoutTheSpool(t *testing.T) {
 	dir := newProject(t)
-	_, stderr, code := runAccordEnv(t, dir, []string{"ACCORD_SPOOL_ENABLED=false"}, nil, "serve", "--addr", "127.0.0.1:0")
-	if code != 2 || !contains(stderr, "spool.enabled: false is no longer supported") || !contains(stderr, "resend stored them twice") || !contains(stderr, "spool.fsync") {
-		t.Errorf("serve with spool.enabled false: exit %d: %s", code, stderr)
+	cmd := exec.Command(accordBin, "serve", "--addr", "127.0.0.1:0")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "ACCORD_SPOOL_ENABLED=false")
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("accord serve ran with spool.enabled: false\n%s", &out)
+	}
+	if code, msg := cmd.ProcessState.ExitCode(), out.String(); code != 2 || !contains(msg, "spool.enabled: false is no longer supported") ||
+		!contains(msg, "resend stored them twice") || !contains(msg, "spool.fsync") {
+		t.Errorf("serve with spool.enabled false: exit %d: %s", code, msg)
 	}
 }
