@@ -125,32 +125,37 @@ func (s *Stage) enrich(req *pipeline.Request, env *event.Envelope, parses *int) 
 	} else {
 		env.Contexts = s.withoutOwnKeys(env.Contexts)
 	}
+	// wants reports whether the enrichment of key is to run: not when a
+	// replayed record already has its context.
+	wants := func(key string) bool {
+		for k, own := range s.keys {
+			if own == key {
+				return !had[k]
+			}
+		}
+		return false
+	}
 	f := readFields(env)
 	var added [4]event.Context
 	n := 0
 	add := func(key string, data []byte) {
-		for k, own := range s.keys {
-			if own == key && had[k] {
-				return
-			}
-		}
 		if data != nil {
 			added[n] = event.Context{Schema: key, Data: data}
 			n++
 		}
 	}
-	if s.userAgents != nil {
+	if s.userAgents != nil && wants(KeyUserAgent) {
 		add(KeyUserAgent, s.userAgents.context(userAgent(req, env, f), parses))
 	}
-	if s.geo != nil {
+	if s.geo != nil && wants(KeyGeolocation) {
 		if ip, how := s.address(req, env); ip != "" {
 			add(KeyGeolocation, s.geo.context(ip, how))
 		}
 	}
-	if s.campaign {
+	if s.campaign && wants(KeyCampaign) {
 		add(KeyCampaign, campaign(f.pageURL))
 	}
-	if s.referers != nil {
+	if s.referers != nil && wants(KeyReferer) {
 		add(KeyReferer, s.referers.context(f.referrer, f.pageURL))
 	}
 	if n == 0 {
