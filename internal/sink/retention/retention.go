@@ -37,8 +37,10 @@ type Stats struct {
 	Unit string `json:"unit"`
 	// Removed counts what the runs removed.
 	Removed uint64 `json:"removed"`
-	// LastRunAt is when the last run ended; nil before the first.
-	LastRunAt *time.Time `json:"last_run_at,omitempty"`
+	// LastRunStartedAt and LastRunAt are when the last run started and
+	// ended; nil before the first.
+	LastRunStartedAt *time.Time `json:"last_run_started_at,omitempty"`
+	LastRunAt        *time.Time `json:"last_run_at,omitempty"`
 	// LastError is the last run's error, and when; empty when none has
 	// failed.
 	LastError   string     `json:"last_error,omitempty"`
@@ -148,7 +150,8 @@ func (l *Loop) Stop() {
 // Run removes, batch by batch, everything received before now minus the
 // period, pausing between batches, and returns how much it removed.
 func (l *Loop) Run(ctx context.Context) (int64, error) {
-	cutoff := l.cfg.Now().Add(-l.cfg.Period)
+	started := l.cfg.Now()
+	cutoff := started.Add(-l.cfg.Period)
 	var total int64
 	var err error
 	for {
@@ -166,7 +169,7 @@ func (l *Loop) Run(ctx context.Context) (int64, error) {
 	if err == nil && total > 0 && l.cfg.After != nil {
 		err = l.cfg.After(ctx)
 	}
-	l.finish(err)
+	l.finish(started, err)
 	return total, err
 }
 
@@ -190,11 +193,11 @@ func (l *Loop) count(n int64) {
 	l.mu.Unlock()
 }
 
-func (l *Loop) finish(err error) {
-	now := l.cfg.Now().UTC()
+func (l *Loop) finish(started time.Time, err error) {
+	now, started := l.cfg.Now().UTC(), started.UTC()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.stats.LastRunAt = &now
+	l.stats.LastRunStartedAt, l.stats.LastRunAt = &started, &now
 	if err != nil && !errors.Is(err, context.Canceled) {
 		l.stats.LastError, l.stats.LastErrorAt = err.Error(), &now
 	}

@@ -62,7 +62,7 @@ func TestRunRemovesInBatchesUpToTheCutoff(t *testing.T) {
 		t.Errorf("second Run = %d, After ran %d times; want 0 and After not again", n, after)
 	}
 	st := l.Stats()
-	if st.Removed != 14 || st.Period != "240h0m0s" || st.Unit != "rows" || !st.LastRunAt.Equal(now) || st.LastError != "" {
+	if st.Removed != 14 || st.Period != "240h0m0s" || st.Unit != "rows" || !st.LastRunAt.Equal(now) || !st.LastRunStartedAt.Equal(now) || st.LastError != "" {
 		t.Errorf("stats = %+v", st)
 	}
 }
