@@ -22,6 +22,7 @@ import (
 	"github.com/accord-events/accord/internal/atomicfile"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink"
+	"github.com/accord-events/accord/internal/sink/retention"
 )
 
 // Type returns the file sink type.
@@ -55,11 +56,13 @@ type Sink struct {
 	now    func() time.Time
 	logger *slog.Logger
 
-	mu        sync.Mutex    // serialises writes and guards what follows
-	stop      chan struct{} // closed by Close to stop the age rotator
-	done      chan struct{} // closed when the age rotator has stopped
-	good      *file
-	failed    *file
+	mu     sync.Mutex    // serialises writes and guards what follows
+	stop   chan struct{} // closed by Close to stop the age rotator
+	done   chan struct{} // closed when the age rotator has stopped
+	good   *file
+	failed *file
+	// retention removes rotated files past opts.Retention; nil when off.
+	retention *retention.Loop
 	connected bool
 	closed    bool
 }
@@ -142,6 +145,14 @@ func (s *Sink) Connect(context.Context) error {
 	if s.opts.MaxAge > 0 {
 		s.stop, s.done = make(chan struct{}), make(chan struct{})
 		go s.rotateByAge(s.stop, s.done)
+	}
+	if s.opts.Retention > 0 && s.retention == nil {
+		loop, err := retention.New(retention.Config{Period: s.opts.Retention, Unit: "files", Now: s.now, Logger: s.logger}, rotatedFiles{s.good.path, s.failed.path})
+		if err != nil {
+			return err
+		}
+		s.retention = loop
+		loop.Start()
 	}
 	return nil
 }
@@ -388,8 +399,11 @@ func (s *Sink) Close(context.Context) error {
 		return nil
 	}
 	s.closed = true
-	stop, done := s.stop, s.done
+	stop, done, loop := s.stop, s.done, s.retention
 	s.mu.Unlock()
+	if loop != nil {
+		loop.Stop()
+	}
 	if stop != nil {
 		// Outside the lock, which a rotation under way holds.
 		close(stop)

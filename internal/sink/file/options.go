@@ -13,6 +13,7 @@ type Options struct {
 	FailedPath string        `yaml:"failed_path" doc:"File that failed records are appended to, one JSON envelope per line; its directory is created when missing."`
 	MaxBytes   int64         `yaml:"max_bytes" doc:"Size in bytes a file may reach: a line that would take it past this starts a new file, and the full one is renamed to <name>-<UTC time>.ndjson beside it; 0 never rotates by size."`
 	MaxAge     time.Duration `yaml:"max_age" doc:"Age, counted from a file's first line, at which it is renamed to <name>-<UTC time>.ndjson and a new file started, even when no records arrive, such as 1h; 0 never rotates by age."`
+	Retention  time.Duration `yaml:"retention" doc:"How long rotated files are kept, counted from their rotation (the time in their name), such as 720h for 30 days: older ones are removed in the background. Needs max_age set, at most retention, so that the file being written is rotated in time; 0 keeps files forever."`
 	Fsync      bool          `yaml:"fsync" doc:"Sync the files to disk after every batch, so that records a batch acknowledged survive a power loss; costs a disk flush per batch."`
 }
 
@@ -52,6 +53,13 @@ func (o *Options) Validate() error {
 		bad("max_age", "%s is negative; use a duration such as 1h, or 0 to never rotate by age", o.MaxAge)
 	} else if o.MaxAge > 0 && o.MaxAge < minMaxAge {
 		bad("max_age", "%s is shorter than %s; write the duration with its unit, such as 1h, or 0 to never rotate by age", o.MaxAge, minMaxAge)
+	}
+	if o.Retention < 0 {
+		bad("retention", "%s is negative; use a duration such as 720h for 30 days, or 0 to keep files forever", o.Retention)
+	} else if o.Retention > 0 && o.Retention < time.Minute {
+		bad("retention", "%s is shorter than a minute; write the duration with its unit, such as 720h for 30 days, or 0 to keep files forever", o.Retention)
+	} else if o.Retention > 0 && (o.MaxAge <= 0 || o.MaxAge > o.Retention) {
+		bad("retention", "needs max_age between 1s and the retention (%s), so that the file being written is rotated before its lines pass the retention; set max_age, such as 24h", o.Retention)
 	}
 	return errors.Join(errs...)
 }
