@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net/url"
 	"os"
 	"strings"
 
@@ -47,8 +46,7 @@ func ReadFailed(ctx context.Context, opts Options, q sink.FailedQuery, fn func(*
 	if _, err := os.Stat(opts.Path); err != nil {
 		return fmt.Errorf("read failed records: %w", err)
 	}
-	dsn := "file:" + opts.Path + "?mode=ro&_pragma=" + url.QueryEscape(fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sql.Open("sqlite", readerURI(opts.Path, "ro", opts.BusyTimeout))
 	if err != nil {
 		return fmt.Errorf("open %s: %w", opts.Path, err)
 	}

@@ -254,8 +254,23 @@ func dsn(opts Options) string {
 		// until a VACUUM (see switchAutoVacuum).
 		q.Add("_pragma", "auto_vacuum(INCREMENTAL)")
 	}
-	// A file: URI, so that a path holding '?' or '#' stays a path.
-	return "file:" + (&url.URL{Path: opts.Path}).EscapedPath() + "?" + q.Encode()
+	return fileURI(opts.Path, q)
+}
+
+// fileURI is the driver's data source name for the file at path with the
+// parameters q: a file: URI whose path is escaped, so that a path holding
+// '?', '#' or '%' stays the path the sink writes. Every connection to the
+// sink's file (the sink, replay's reader, the subject commands) opens it
+// through here.
+func fileURI(path string, q url.Values) string {
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// readerURI opens path for the commands that run beside a collector: mode
+// is ro or rw (never creating a file), waiting up to busyTimeout for the
+// collector's writes.
+func readerURI(path, mode string, busyTimeout time.Duration) string {
+	return fileURI(path, url.Values{"mode": {mode}, "_pragma": {"busy_timeout(" + strconv.FormatInt(busyTimeout.Milliseconds(), 10) + ")"}})
 }
 
 func (s *Sink) init(ctx context.Context, opts Options) error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net/url"
 	"os"
 	"strings"
 
@@ -30,8 +29,7 @@ func (s subjects) open(write bool) (*sql.DB, error) {
 	if write {
 		mode = "rw"
 	}
-	dsn := "file:" + s.opts.Path + "?mode=" + mode + "&_pragma=" + url.QueryEscape(fmt.Sprintf("busy_timeout(%d)", s.opts.BusyTimeout.Milliseconds()))
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sql.Open("sqlite", readerURI(s.opts.Path, mode, s.opts.BusyTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", s.opts.Path, err)
 	}

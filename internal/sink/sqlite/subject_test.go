@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -87,5 +88,49 @@ func TestSubjectIDIsAValue(t *testing.T) {
 	}
 	if n := count(t, db, "events"); n != 2 {
 		t.Errorf("%d records left, want 2", n)
+	}
+}
+
+// The subject commands and replay's reader open the file the sink writes,
+// whatever its path holds: a '#', '?' or '%' in a path is not URI syntax.
+// Before, they read a path like "a#1/accord.db" as "a" (creating an empty
+// database there) and reported the subject's records as none, deleted.
+func TestSubjectAndReadFailedOpenPathsWithURISyntax(t *testing.T) {
+	for _, dir := range []string{"a#1", "b?mode=memory", "c%41"} {
+		t.Run(dir, func(t *testing.T) {
+			s, db, opts := openTest(t, func(o *Options) { o.Path = filepath.Join(t.TempDir(), dir, "accord.db") })
+			mine := goodRecord("mine")
+			mine.Identity = event.Identity{UserID: "user-1"}
+			failed := failedRecord("failed")
+			if err := s.Write(context.Background(), []*event.Envelope{mine, failed}); err != nil {
+				t.Fatal(err)
+			}
+			store, err := Type().Subjects(&opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := sink.SubjectQuery{UserIDs: []string{"user-1"}}
+			var exported []string
+			if _, err := store.ExportSubject(context.Background(), q, func(r *event.Envelope) error {
+				exported = append(exported, r.EventID)
+				return nil
+			}); err != nil || !slices.Equal(exported, []string{"mine"}) {
+				t.Errorf("export from %s: %v, %v; want [mine]", opts.Path, exported, err)
+			}
+			var read []string
+			if err := ReadFailed(context.Background(), opts, sink.FailedQuery{}, func(r *event.Envelope) error {
+				read = append(read, r.EventID)
+				return nil
+			}); err != nil || !slices.Equal(read, []string{"failed"}) {
+				t.Errorf("read failed records from %s: %v, %v; want [failed]", opts.Path, read, err)
+			}
+			counts, err := store.DeleteSubject(context.Background(), q)
+			if err != nil || counts[0].Count != 1 {
+				t.Errorf("delete from %s: %v, %v; want 1 record removed", opts.Path, counts, err)
+			}
+			if n := count(t, db, "events"); n != 0 {
+				t.Errorf("after delete the sink's file still holds %d good records", n)
+			}
+		})
 	}
 }
