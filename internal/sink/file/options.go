@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"time"
+
+	"github.com/accord-events/accord/internal/sink/retention"
 )
 
 // Options configures a file sink.
@@ -54,10 +56,8 @@ func (o *Options) Validate() error {
 	} else if o.MaxAge > 0 && o.MaxAge < minMaxAge {
 		bad("max_age", "%s is shorter than %s; write the duration with its unit, such as 1h, or 0 to never rotate by age", o.MaxAge, minMaxAge)
 	}
-	if o.Retention < 0 {
-		bad("retention", "%s is negative; use a duration such as 720h for 30 days, or 0 to keep files forever", o.Retention)
-	} else if o.Retention > 0 && o.Retention < time.Minute {
-		bad("retention", "%s is shorter than a minute; write the duration with its unit, such as 720h for 30 days, or 0 to keep files forever", o.Retention)
+	if err := retention.CheckPeriod(o.Retention); err != nil {
+		bad("retention", "%v", err)
 	} else if o.Retention > 0 && (o.MaxAge <= 0 || o.MaxAge > o.Retention) {
 		bad("retention", "needs max_age between 1s and the retention (%s), so that the file being written is rotated before its lines pass the retention; set max_age, such as 24h", o.Retention)
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/accord-events/accord/internal/redact"
 	"github.com/accord-events/accord/internal/sink/tables"
+
+	"github.com/accord-events/accord/internal/sink/retention"
 )
 
 // Table modes: what the sink does with a typed table that is missing or
@@ -34,6 +36,7 @@ type Options struct {
 	Tables       string        `yaml:"tables" doc:"Typed tables, one per contract MODEL: auto (create and migrate them at start and when contracts change), plan-only (write only to up-to-date tables; run accord tables apply to migrate) or off (raw table only)."`
 	FlattenDepth int           `yaml:"flatten_depth" doc:"Levels of nested objects that become columns of their own in typed tables (address.city is address_city at 2); deeper objects are one jsonb column."`
 	MaxColumns   int           `yaml:"max_columns" doc:"Most columns a typed table gets from its contract and contexts; the rest stay in the raw table."`
+	Retention    time.Duration `yaml:"retention" doc:"How long records are kept, counted from collected_at, such as 720h for 30 days: older rows are deleted from the raw table in the background, 5,000 per transaction, each with its row in the typed table; 0 keeps them forever."`
 	LockTimeout  time.Duration `yaml:"lock_timeout" doc:"How long a write waits for a table lock another session holds (a long ALTER TABLE run by hand) before it fails and is retried."`
 }
 
@@ -92,6 +95,9 @@ func (o *Options) Validate() error {
 	}
 	if o.LockTimeout < 0 {
 		bad("lock_timeout", "must not be negative; 0 waits for ever")
+	}
+	if err := retention.CheckPeriod(o.Retention); err != nil {
+		bad("retention", "%v", err)
 	}
 	return errors.Join(errs...)
 }

@@ -21,6 +21,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -31,6 +33,7 @@ import (
 	"github.com/accord-events/accord/internal/redact"
 	"github.com/accord-events/accord/internal/sink"
 	"github.com/accord-events/accord/internal/sink/columns"
+	"github.com/accord-events/accord/internal/sink/retention"
 	"github.com/accord-events/accord/internal/sink/tables"
 )
 
@@ -89,6 +92,10 @@ type Sink struct {
 	// has stopped. Both nil when there is none.
 	stopWatch context.CancelFunc
 	watchDone chan struct{}
+	// retention removes rows past opts.Retention; nil when off. Close
+	// reads it before taking mu, as a batch under way holds mu shared.
+	retention atomic.Pointer[retention.Loop]
+	now       func() time.Time
 }
 
 // typed is what the sink knows of one typed table: the versions and
@@ -109,7 +116,7 @@ func New(opts Options, deps sink.Deps) (*Sink, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Sink{opts: opts, logger: logger, contracts: deps.Contracts, typed: map[string]*typed{}}, nil
+	return &Sink{opts: opts, logger: logger, contracts: deps.Contracts, typed: map[string]*typed{}, now: time.Now}, nil
 }
 
 // Connect opens the connection pool, and creates or migrates the sink's
@@ -148,6 +155,14 @@ func (s *Sink) Connect(ctx context.Context) error {
 		ctx, stop := context.WithCancel(context.Background())
 		s.stopWatch, s.watchDone = stop, make(chan struct{})
 		go s.watch(ctx, pool, changed, s.watchDone)
+	}
+	if s.opts.Retention > 0 && s.retention.Load() == nil {
+		loop, err := retention.New(retention.Config{Period: s.opts.Retention, Unit: "rows", Now: s.now, Logger: s.logger}, s)
+		if err != nil {
+			return err
+		}
+		s.retention.Store(loop)
+		loop.Start()
 	}
 	return nil
 }
@@ -558,6 +573,10 @@ func classify(err error) error {
 // Close waits for writes in flight and closes the pool. A Write after it
 // fails.
 func (s *Sink) Close(ctx context.Context) error {
+	// Retention stops outside mu, which a batch under way holds shared;
+	// again after, in case a Connect racing with Close started it.
+	s.stopRetention()
+	defer s.stopRetention()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

@@ -209,3 +209,19 @@ func (l *Loop) Stats() Stats {
 	defer l.mu.Unlock()
 	return l.stats
 }
+
+// minPeriod is the shortest retention period accepted: a shorter one is
+// nearly always a duration written without its unit (720 is 720ns).
+const minPeriod = time.Minute
+
+// CheckPeriod reports what is wrong with a retention option's value, for
+// the sink's Validate to name the key; 0 (retention off) is fine.
+func CheckPeriod(d time.Duration) error {
+	switch {
+	case d < 0:
+		return fmt.Errorf("%s is negative; use a duration such as 720h for 30 days, or 0 to keep everything", d)
+	case d > 0 && d < minPeriod:
+		return fmt.Errorf("%s is shorter than %s; write the duration with its unit, such as 720h for 30 days, or 0 to keep everything", d, minPeriod)
+	}
+	return nil
+}

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/accord-events/accord/internal/sink/retention"
 )
 
 // Options configures a sqlite sink.
@@ -64,10 +66,8 @@ func (o *Options) Validate() error {
 	if o.BusyTimeout < time.Millisecond {
 		bad("busy_timeout", "%s is too short; use at least 1ms, such as 5s", o.BusyTimeout)
 	}
-	if o.Retention < 0 {
-		bad("retention", "%s is negative; use a duration such as 720h for 30 days, or 0 to keep records forever", o.Retention)
-	} else if o.Retention > 0 && o.Retention < time.Minute {
-		bad("retention", "%s is shorter than a minute; write the duration with its unit, such as 720h for 30 days, or 0 to keep records forever", o.Retention)
+	if err := retention.CheckPeriod(o.Retention); err != nil {
+		bad("retention", "%v", err)
 	}
 	if _, ok := synchronousPragma(o.Synchronous); !ok {
 		bad("synchronous", "%q is not a mode; use normal, full or off", o.Synchronous)

@@ -130,7 +130,7 @@ func TestRetentionOptionIsValidated(t *testing.T) {
 		want string
 	}{
 		{"negative", -time.Hour, "retention: -1h0m0s is negative"},
-		{"without a unit", 720, "retention: 720ns is shorter than a minute"},
+		{"without a unit", 720, "retention: 720ns is shorter than 1m0s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := NewOptions()
