@@ -271,7 +271,7 @@ func TestTablesPlanAndApply(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "nothing to do") {
 		t.Errorf("tables plan after apply: exit %d\n%s%s", code, out, stderr)
 	}
-	if _, stderr, code = runAccordEnv(t, dir, env, nil, "tables", "plan", "--sink", "store"); code != 2 || !strings.Contains(stderr, "--sink store: no postgres sink of that name") {
+	if _, stderr, code = runAccordEnv(t, dir, env, nil, "tables", "plan", "--sink", "store"); code != 2 || !strings.Contains(stderr, "--sink store: no postgres or mysql sink of that name") {
 		t.Errorf("tables plan --sink naming the sqlite store: exit %d\n%s", code, stderr)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/accord-events/accord/internal/app"
 	"github.com/accord-events/accord/internal/config"
+	"github.com/accord-events/accord/internal/sink/mysql"
 	"github.com/accord-events/accord/internal/sink/postgres"
 	"github.com/accord-events/accord/internal/sink/tables"
 )
@@ -18,14 +19,15 @@ func newTablesCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "tables",
 		Short: "Plan and apply the DDL of the typed tables database sinks keep per contract",
-		Long: `The postgres sink keeps a typed table per contract MODEL, derived from the
-contract and migrated as it evolves (see docs/sinks/postgres.md). With the
-sink's tables: auto it does so itself; with tables: plan-only it writes only
-to tables that are up to date, and these commands show and run the DDL.
+		Long: `The postgres and mysql sinks keep a typed table per contract MODEL, derived
+from the contract and migrated as it evolves (see docs/sinks/postgres.md and
+docs/sinks/mysql.md). With the sink's tables: auto it does so itself; with
+tables: plan-only it writes only to tables that are up to date, and these
+commands show and run the DDL.
 
 Both compare the live database's catalog with today's contracts (contracts.dir
-and the contracts.backends the collector resolves), for every postgres sink in
-the configuration or the one --sink names.`,
+and the contracts.backends the collector resolves), for every postgres and
+mysql sink in the configuration or the one --sink names.`,
 	}
 	cmd.AddCommand(newTablesRunCmd("plan", "Print the DDL that would bring the typed tables up to today's contracts", false),
 		newTablesRunCmd("apply", "Run the DDL that brings the typed tables up to today's contracts", true))
@@ -60,49 +62,67 @@ func newTablesRunCmd(use, short string, run bool) *cobra.Command {
 			defer a.Stop(context.Background())
 			found := false
 			for _, spec := range a.Sinks {
-				opts, ok := spec.Options.(*postgres.Options)
-				if !ok || (sinkName != "" && spec.Config.Name != sinkName) {
+				if sinkName != "" && spec.Config.Name != sinkName {
 					continue
 				}
-				found = true
+				var steps []tables.Step
+				var where, use string
 				ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
-				f := postgres.PlanTables
-				if run {
-					f = postgres.ApplyTables
+				switch opts := spec.Options.(type) {
+				case *postgres.Options:
+					f := postgres.PlanTables
+					if run {
+						f = postgres.ApplyTables
+					}
+					steps, err = f(ctx, *opts, a.Contracts)
+					where, use = "schema "+opts.Schema, "SET search_path TO "+opts.Schema
+				case *mysql.Options:
+					f := mysql.PlanTables
+					if run {
+						f = mysql.ApplyTables
+					}
+					steps, err = f(ctx, *opts, a.Contracts)
+					db := mysql.Database(opts.DSN)
+					where, use = "database "+db, "USE "+db
+				default:
+					cancel()
+					continue
 				}
-				steps, err := f(ctx, *opts, a.Contracts)
 				cancel()
+				found = true
 				if err != nil {
 					return fmt.Errorf("sink %s: %w", spec.Config.Name, err)
 				}
-				printSteps(cmd.OutOrStdout(), spec.Config.Name, opts.Schema, steps, run)
+				printSteps(cmd.OutOrStdout(), spec.Config.Name, where, use, steps, run)
 			}
 			if !found {
 				if sinkName != "" {
-					return &exitError{code: 2, err: fmt.Errorf("--sink %s: no postgres sink of that name in the configuration", sinkName)}
+					return &exitError{code: 2, err: fmt.Errorf("--sink %s: no postgres or mysql sink of that name in the configuration", sinkName)}
 				}
-				return &exitError{code: 2, err: fmt.Errorf("the configuration has no postgres sink; add one under sinks: (see docs/sinks/postgres.md)")}
+				return &exitError{code: 2, err: fmt.Errorf("the configuration has no postgres or mysql sink; add one under sinks: (see docs/sinks/postgres.md, docs/sinks/mysql.md)")}
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&configPath, "config", "c", "", "configuration file (default: $ACCORD_CONFIG, else ./accord.yml if it exists)")
-	cmd.Flags().StringVar(&sinkName, "sink", "", "only the postgres sink of this name")
+	cmd.Flags().StringVar(&sinkName, "sink", "", "only the postgres or mysql sink of this name")
 	cmd.Flags().DurationVar(&timeout, "timeout", time.Minute, "how long to wait for the database, its advisory lock included")
 	return cmd
 }
 
-func printSteps(out io.Writer, sink, schema string, steps []tables.Step, ran bool) {
+// printSteps prints a sink's plan as a script: where names the schema or
+// database, use is the statement that makes it the current one.
+func printSteps(out io.Writer, sink, where, use string, steps []tables.Step, ran bool) {
 	if len(steps) == 0 {
-		fmt.Fprintf(out, "-- sink %s, schema %s: nothing to do, the tables are up to date\n", sink, schema)
+		fmt.Fprintf(out, "-- sink %s, %s: nothing to do, the tables are up to date\n", sink, where)
 		return
 	}
 	verb := "would run"
 	if ran {
 		verb = "ran"
 	}
-	fmt.Fprintf(out, "-- sink %s, schema %s: %s %d statements\n", sink, schema, verb, len(steps))
-	fmt.Fprintf(out, "SET search_path TO %s;\n", schema)
+	fmt.Fprintf(out, "-- sink %s, %s: %s %d statements\n", sink, where, verb, len(steps))
+	fmt.Fprintf(out, "%s;\n", use)
 	for _, s := range steps {
 		if s.Contract != "" {
 			fmt.Fprintf(out, "-- %s %s\n", s.Contract, s.Version)

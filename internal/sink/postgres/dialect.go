@@ -109,6 +109,6 @@ func (d Dialect) AddColumn(table string, c tables.Column) []string {
 }
 
 // DropNotNull lets a column hold NULL; PostgreSQL rewrites nothing for it.
-func (Dialect) DropNotNull(table, column string) string {
-	return "ALTER TABLE " + quoteIdent(table) + " ALTER COLUMN " + quoteIdent(column) + " DROP NOT NULL"
+func (Dialect) DropNotNull(table string, c tables.Column) string {
+	return "ALTER TABLE " + quoteIdent(table) + " ALTER COLUMN " + quoteIdent(c.Name) + " DROP NOT NULL"
 }

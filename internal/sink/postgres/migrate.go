@@ -2,9 +2,7 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -24,22 +22,6 @@ func lockKey(schema string) string {
 	return "SELECT pg_advisory_xact_lock(hashtext(" + quoteLiteral("accord tables "+schema) + "))"
 }
 
-// Migration is a plan for one schema: the statements that bring its raw
-// table, its migrations table and its typed tables up to the contracts.
-type Migration struct {
-	Steps []tables.Step
-	// Bound are the typed tables as they are once the steps ran, by
-	// contract ("vendor/name/MODEL").
-	Bound map[string]*tables.Table
-}
-
-// Want is one typed table the plan brings up to date: a contract version
-// and the context contracts ("vendor/name/MODEL") whose columns it needs.
-type Want struct {
-	Contract *contract.Contract
-	Contexts []string
-}
-
 // planner reads a schema's catalog and plans against it, inside the
 // transaction tx.
 type planner struct {
@@ -47,59 +29,40 @@ type planner struct {
 	schema string
 	raw    string
 	model  tables.Options
-	// liveContexts keeps only the context columns the table already has:
-	// plan-only never needs DDL for a context the events start to carry
-	// (its data stays in the raw table's contexts until a sink in auto
-	// mode adds the column).
+	// liveContexts: see tables.SchemaPlan.LiveContextsOnly.
 	liveContexts bool
 	// resolve finds a contract by key, for the reasons of a migration
 	// (tables.Explain); nil: steps go without reasons.
 	resolve func(key string) (*contract.Contract, error)
 }
 
-// plan plans the sink's own tables, then each wanted typed table; a typed
-// table wanted twice (two versions of a MODEL) is planned against the
-// catalog as the first plan leaves it.
-func (p *planner) plan(ctx context.Context, wants []Want) (*Migration, error) {
+// plan plans the sink's own tables, then each wanted typed table
+// (tables.PlanSchema).
+func (p *planner) plan(ctx context.Context, wants []tables.Want) (*tables.Migration, error) {
 	live, err := p.catalog(ctx)
 	if err != nil {
 		return nil, err
 	}
-	m := &Migration{Bound: map[string]*tables.Table{}}
-	for _, own := range p.ownTables() {
-		if _, ok := live[own.Name]; !ok {
-			m.Steps = append(m.Steps, own.steps...)
+	var own []tables.Step
+	for _, t := range p.ownTables() {
+		if _, ok := live[t.Name]; !ok {
+			own = append(own, t.steps...)
 		}
 	}
 	if t := live[migrationsTable]; t != nil {
 		if _, ok := t.Columns["reason"]; !ok {
 			// Made by the first version of the sink, before reasons.
-			m.Steps = append(m.Steps, tables.Step{Table: migrationsTable, Statement: "ALTER TABLE " + quoteIdent(migrationsTable) + " ADD COLUMN reason text"})
+			own = append(own, tables.Step{Table: migrationsTable, Statement: "ALTER TABLE " + quoteIdent(migrationsTable) + " ADD COLUMN reason text"})
 		}
 	}
-	d := Dialect{}
-	for _, w := range wants {
-		if p.liveContexts {
-			w.Contexts = existing(d, live, w)
-		}
-		want, err := tables.FromContract(d, w.Contract, w.Contexts, p.model)
-		if errors.Is(err, tables.ErrNotObject) {
-			continue // its records stay in the raw table
-		}
-		if err != nil {
-			return nil, err
-		}
-		steps, bound := tables.Plan(d, want, live[want.Name])
-		if len(steps) > 0 && live[want.Name] != nil {
-			p.explain(ctx, live, steps, w.Contract)
-		}
-		m.Steps = append(m.Steps, steps...)
-		if prev := m.Bound[bound.Contract]; prev != nil {
-			bound = merge(prev, bound)
-		}
-		m.Bound[bound.Contract] = bound
-		live[want.Name] = after(live[want.Name], bound)
+	m, err := tables.PlanSchema(tables.SchemaPlan{
+		Dialect: Dialect{}, Model: p.model, Live: live, LiveContextsOnly: p.liveContexts,
+		Explain: func(steps []tables.Step, c *contract.Contract) { p.explain(ctx, live, steps, c) },
+	}, wants)
+	if err != nil {
+		return nil, err
 	}
+	m.Steps = append(own, m.Steps...)
 	return m, nil
 }
 
@@ -122,66 +85,6 @@ func (p *planner) explain(ctx context.Context, live map[string]*tables.Live, ste
 		return
 	}
 	_ = tables.Explain(steps, prev, c)
-}
-
-// existing is the contexts of w whose columns its table has.
-func existing(d Dialect, live map[string]*tables.Live, w Want) []string {
-	k := w.Contract.Key
-	t := live[tables.TableName(d, k.Vendor, k.Name, k.Version.Model)]
-	var out []string
-	for _, cx := range w.Contexts {
-		if t != nil {
-			if _, ok := t.Columns[tables.ContextColumn(d, cx)]; ok {
-				out = append(out, cx)
-			}
-		}
-	}
-	return out
-}
-
-// merge returns the columns of a and b, each source once, b's binding
-// winning: the typed table as two versions of a MODEL see it.
-func merge(a, b *tables.Table) *tables.Table {
-	out := *b
-	seen := map[string]bool{}
-	for _, c := range b.Columns {
-		seen[sourceKey(c.Source)] = true
-	}
-	out.Columns = append([]tables.Column(nil), b.Columns...)
-	for _, c := range a.Columns {
-		if !seen[sourceKey(c.Source)] {
-			out.Columns = append(out.Columns, c)
-		}
-	}
-	return &out
-}
-
-func sourceKey(s tables.Source) string {
-	switch {
-	case s.Envelope != "":
-		return "e:" + s.Envelope
-	case s.Context != "":
-		return "c:" + s.Context
-	}
-	return "p:" + strings.Join(s.Path, "\x00")
-}
-
-// after is live as it is once bound's columns exist.
-func after(live *tables.Live, bound *tables.Table) *tables.Live {
-	out := &tables.Live{Name: bound.Name, Columns: map[string]tables.LiveColumn{}}
-	if live != nil {
-		for n, c := range live.Columns {
-			out.Columns[n] = c
-		}
-	}
-	d := Dialect{}
-	for _, c := range bound.Columns {
-		lc, ok := out.Columns[c.Name]
-		if !ok || (c.Nullable && !lc.Nullable) {
-			out.Columns[c.Name] = tables.LiveColumn{Type: d.ColumnType(c.Kind), Nullable: c.Nullable || ok}
-		}
-	}
-	return out
 }
 
 // ownTable is one of the sink's own tables and the statements creating it.

@@ -81,12 +81,8 @@ type Sink struct {
 	pool   *pgxpool.Pool
 	closed bool
 
-	// tablesMu guards typed and serialises planning. It is taken inside mu.
-	tablesMu sync.Mutex
-	typed    map[string]*typed
-	// changed is closed when the contracts change: every typed table is
-	// planned again before its next write.
-	changed <-chan struct{}
+	// typed knows the typed tables between batches; it plans inside mu.
+	typed *tables.Tracker
 	// stopWatch stops the goroutine that migrates the typed tables when
 	// the contracts change (tables: auto); watchDone is closed once it
 	// has stopped. Both nil when there is none.
@@ -98,15 +94,6 @@ type Sink struct {
 	now       func() time.Time
 }
 
-// typed is what the sink knows of one typed table: the versions and
-// contexts it was planned for, and the columns it writes.
-type typed struct {
-	versions map[string]bool
-	contexts map[string]bool
-	table    *tables.Table
-	insert   string
-}
-
 // New returns a sink for the options; it connects to nothing until Connect.
 func New(opts Options, deps sink.Deps) (*Sink, error) {
 	if err := opts.Validate(); err != nil {
@@ -116,7 +103,9 @@ func New(opts Options, deps sink.Deps) (*Sink, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Sink{opts: opts, logger: logger, contracts: deps.Contracts, typed: map[string]*typed{}, now: time.Now}, nil
+	s := &Sink{opts: opts, logger: logger, contracts: deps.Contracts, now: time.Now}
+	s.typed = tables.NewTracker(deps.Contracts, logger.With("sink", "postgres"), typedInsert)
+	return s, nil
 }
 
 // Connect opens the connection pool, and creates or migrates the sink's
@@ -135,9 +124,9 @@ func (s *Sink) Connect(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var wants []Want
+	var wants []tables.Want
 	if s.opts.Tables == TablesAuto {
-		wants = listed(s.contracts)
+		wants = tables.Listed(s.contracts)
 	}
 	changed := s.changedChan()
 	// Plan-only still creates the raw and migrations tables: they are
@@ -150,7 +139,7 @@ func (s *Sink) Connect(ctx context.Context) error {
 		pool.Close()
 		return fmt.Errorf("connect postgres sink: %w", err)
 	}
-	s.pool, s.changed = pool, changed
+	s.pool = pool
 	if _, canList := s.contracts.(interface{ Contracts() []*contract.Contract }); canList && s.opts.Tables == TablesAuto {
 		ctx, stop := context.WithCancel(context.Background())
 		s.stopWatch, s.watchDone = stop, make(chan struct{})
@@ -180,7 +169,7 @@ func (s *Sink) watch(ctx context.Context, pool *pgxpool.Pool, changed <-chan str
 		case <-changed:
 		}
 		changed = s.contracts.Changed()
-		steps, err := migrate(ctx, pool, s.opts, listed(s.contracts), s.contracts.Resolve, true)
+		steps, err := migrate(ctx, pool, s.opts, tables.Listed(s.contracts), s.contracts.Resolve, true)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.logger.Warn("postgres sink: migrate typed tables after a contract change; the next write tries again", "err", err)
@@ -202,40 +191,6 @@ func (s *Sink) changedChan() <-chan struct{} {
 		return nil
 	}
 	return s.contracts.Changed()
-}
-
-// builtinSources start the Source of the contracts built into Accord (the
-// Snowplow contexts and the enrichments', loaded by internal/app's
-// builtinContracts under these names): they get a typed table when their
-// first event comes, not at every start.
-const (
-	builtinSnowplow = "snowplow:"
-	builtinEnrich   = "enrich:"
-)
-
-func builtin(c *contract.Contract) bool {
-	return strings.HasPrefix(c.Source, builtinSnowplow) || strings.HasPrefix(c.Source, builtinEnrich)
-}
-
-// listed is every contract the collector lists, for planning at Connect;
-// nil when the contracts cannot be listed.
-func listed(cs sink.Contracts) []Want {
-	l, ok := cs.(interface{ Contracts() []*contract.Contract })
-	if !ok {
-		return nil
-	}
-	return wantsOf(l.Contracts())
-}
-
-// wantsOf is a typed table for each contract but the built-in ones.
-func wantsOf(contracts []*contract.Contract) []Want {
-	var wants []Want
-	for _, c := range contracts {
-		if !builtin(c) {
-			wants = append(wants, Want{Contract: c})
-		}
-	}
-	return wants
 }
 
 // openPool opens a pool whose sessions use the schema and lock timeout,
@@ -264,7 +219,7 @@ func openPool(ctx context.Context, opts Options) (*pgxpool.Pool, error) {
 
 // migrate plans the schema against wants and, when apply, runs the plan,
 // under the schema's advisory lock; it returns the plan.
-func migrate(ctx context.Context, pool *pgxpool.Pool, opts Options, wants []Want, resolve func(string) (*contract.Contract, error), run bool) ([]tables.Step, error) {
+func migrate(ctx context.Context, pool *pgxpool.Pool, opts Options, wants []tables.Want, resolve func(string) (*contract.Contract, error), run bool) ([]tables.Step, error) {
 	tx, err := beginDDL(ctx, pool, opts.Schema)
 	if err != nil {
 		return nil, err
@@ -317,9 +272,9 @@ func planTables(ctx context.Context, opts Options, cs Lister, run bool) ([]table
 		return nil, err
 	}
 	defer pool.Close()
-	var wants []Want
+	var wants []tables.Want
 	if opts.Tables != TablesOff {
-		wants = wantsOf(cs.Contracts())
+		wants = tables.WantsOf(cs.Contracts())
 	}
 	return migrate(ctx, pool, opts, wants, cs.Resolve, run)
 }
@@ -339,12 +294,6 @@ func (e *OutOfDateError) Error() string {
 		b.WriteString("\n  " + s.Statement + ";")
 	}
 	return b.String()
-}
-
-// group is the good records of one contract MODEL in a batch.
-type group struct {
-	versions map[string]*contract.Contract
-	contexts map[string]bool
 }
 
 // Write stores records in one transaction: all of them in the raw table,
@@ -374,152 +323,38 @@ func (s *Sink) Write(ctx context.Context, records []*event.Envelope) error {
 // typedInserts returns the INSERT statements of the typed tables records
 // need, planning (and, with tables: auto, migrating) those not known yet.
 func (s *Sink) typedInserts(ctx context.Context, records []*event.Envelope) ([]string, error) {
-	if s.opts.Tables == TablesOff || s.contracts == nil {
+	if s.opts.Tables == TablesOff {
 		return nil, nil
 	}
-	groups := map[string]*group{}
-	for _, r := range records {
-		if !r.Valid || r.Vendor == "" {
-			continue
-		}
-		model, _, _ := strings.Cut(r.Version, "-")
-		key := r.Vendor + "/" + r.Name + "/" + model
-		g := groups[key]
-		if g == nil {
-			g = &group{versions: map[string]*contract.Contract{}, contexts: map[string]bool{}}
-			groups[key] = g
-		}
-		if _, ok := g.versions[r.Version]; !ok {
-			c, err := s.contracts.Resolve(r.Schema)
-			if err != nil {
-				// Validated a moment ago; gone since (a registry delete).
-				// The record stays in the raw table.
-				s.logger.Warn("postgres sink: contract of a good record no longer resolves; the record goes to the raw table only", "schema", r.Schema, "err", err)
-				c = nil
-			}
-			g.versions[r.Version] = c
-		}
-		for _, cx := range r.Contexts {
-			// Only a context with a contract gets a column: one kept
-			// under contracts.unknown_contexts names whatever schema its
-			// client chose, and must not add columns.
-			if k, ok := tables.ContextKey(cx.Schema); ok && !g.contexts[k] {
-				if _, err := s.contracts.Resolve(cx.Schema); err == nil {
-					g.contexts[k] = true
-				}
-			}
-		}
-	}
-	if len(groups) == 0 {
-		return nil, nil
-	}
-	s.tablesMu.Lock()
-	defer s.tablesMu.Unlock()
-	select {
-	case <-s.changed:
-		// The contracts changed: plan every table again.
-		clear(s.typed)
-		s.changed = s.changedChan()
-	default:
-	}
-	var wants []Want
-	for key, g := range groups {
-		t := s.typed[key]
-		for v, c := range g.versions {
-			if c == nil {
-				continue
-			}
-			newContexts := t == nil || !t.versions[v]
-			for cx := range g.contexts {
-				if t == nil || !t.contexts[cx] {
-					newContexts = true
-				}
-			}
-			if newContexts {
-				wants = append(wants, Want{Contract: c, Contexts: contextsOf(t, g)})
-			}
-		}
-	}
-	if len(wants) > 0 {
-		if err := s.plan(ctx, wants, groups); err != nil {
-			return nil, err
-		}
-	}
-	var inserts []string
-	for key := range groups {
-		if t := s.typed[key]; t != nil && t.insert != "" {
-			inserts = append(inserts, t.insert)
-		}
-	}
-	return inserts, nil
-}
-
-// contextsOf is every context t was planned for and g carries.
-func contextsOf(t *typed, g *group) []string {
-	var out []string
-	if t != nil {
-		for cx := range t.contexts {
-			out = append(out, cx)
-		}
-	}
-	for cx := range g.contexts {
-		if t == nil || !t.contexts[cx] {
-			out = append(out, cx)
-		}
-	}
-	return out
+	return s.typed.Inserts(ctx, records, s.plan)
 }
 
 // plan plans wants against the live catalog and, with tables: auto,
-// applies the plan; it then knows the typed tables' columns.
-func (s *Sink) plan(ctx context.Context, wants []Want, groups map[string]*group) error {
+// applies the plan.
+func (s *Sink) plan(ctx context.Context, wants []tables.Want) (*tables.Migration, error) {
 	tx, err := beginDDL(ctx, s.pool, s.opts.Schema)
 	if err != nil {
-		return fmt.Errorf("plan typed tables: %w", err)
+		return nil, fmt.Errorf("plan typed tables: %w", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	p := &planner{tx: tx, schema: s.opts.Schema, raw: s.opts.RawTable, model: s.opts.model(), liveContexts: s.opts.Tables == TablesPlanOnly, resolve: s.contracts.Resolve}
 	m, err := p.plan(ctx, wants)
 	if err != nil {
-		return fmt.Errorf("plan typed tables: %w", err)
+		return nil, fmt.Errorf("plan typed tables: %w", err)
 	}
 	if len(m.Steps) > 0 {
 		if s.opts.Tables == TablesPlanOnly {
-			return &OutOfDateError{Table: m.Steps[0].Table, Steps: m.Steps}
+			return nil, &OutOfDateError{Table: m.Steps[0].Table, Steps: m.Steps}
 		}
 		if err := apply(ctx, tx, m.Steps); err != nil {
-			return fmt.Errorf("migrate typed tables: %w", err)
+			return nil, fmt.Errorf("migrate typed tables: %w", err)
 		}
 		if err := tx.Commit(ctx); err != nil {
-			return fmt.Errorf("commit migration: %w", err)
+			return nil, fmt.Errorf("commit migration: %w", err)
 		}
 		s.logMigrated(m.Steps)
 	}
-	for key, g := range groups {
-		t := s.typed[key]
-		if t == nil {
-			t = &typed{versions: map[string]bool{}, contexts: map[string]bool{}}
-			s.typed[key] = t
-		}
-		// A contract without a table (its events are not objects) is
-		// remembered too, so that its records do not plan again.
-		if bound := m.Bound[key]; bound != nil {
-			if t.table != nil {
-				bound = merge(t.table, bound)
-			}
-			t.table = bound
-			t.insert = typedInsert(bound)
-		}
-		for v, c := range g.versions {
-			if c != nil {
-				t.versions[v] = true
-			}
-		}
-		for cx := range g.contexts {
-			t.contexts[cx] = true
-		}
-	}
-	return nil
+	return m, nil
 }
 
 // write copies records into the staging table and inserts them from there.

@@ -2,7 +2,7 @@ package tables
 
 // Dialect is what the model and the planner need of a database: its
 // identifier rules, its names for the kinds, and its DDL. PostgreSQL's is
-// in internal/sink/postgres; MySQL's and SQLite's plug in the same way.
+// in internal/sink/postgres, MySQL's in internal/sink/mysql.
 type Dialect interface {
 	// MaxIdentifier is the longest identifier, in bytes.
 	MaxIdentifier() int
@@ -22,8 +22,9 @@ type Dialect interface {
 	// AddColumn returns the statements that add c to the table, nullable,
 	// with its comment.
 	AddColumn(table string, c Column) []string
-	// DropNotNull returns the statement that lets a column hold NULL.
-	DropNotNull(table, column string) string
+	// DropNotNull returns the statement that lets column c (as the table
+	// holds it: its live name and kind) hold NULL.
+	DropNotNull(table string, c Column) string
 }
 
 // Live is a table as the database's catalog describes it.

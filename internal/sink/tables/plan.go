@@ -72,7 +72,7 @@ func Plan(d Dialect, want *Table, live *Live) ([]Step, *Table) {
 				steps = append(steps, st)
 			}
 		case !live.Columns[name].Nullable && c.Nullable:
-			st := step(d.DropNotNull(want.Name, name))
+			st := step(d.DropNotNull(want.Name, c))
 			st.Source = c.Source
 			steps = append(steps, st)
 		}

@@ -16,9 +16,11 @@ func (d testDialect) MaxIdentifier() int { return d.limit }
 func (testDialect) Reserved(w string) bool {
 	return w == "order" || w == "select" || w == "user"
 }
-func (testDialect) Quote(s string) string                { return `"` + s + `"` }
-func (testDialect) ColumnType(k tables.Kind) string      { return k.String() }
-func (testDialect) DropNotNull(table, col string) string { return "DROP NOT NULL " + table + "." + col }
+func (testDialect) Quote(s string) string           { return `"` + s + `"` }
+func (testDialect) ColumnType(k tables.Kind) string { return k.String() }
+func (testDialect) DropNotNull(table string, c tables.Column) string {
+	return "DROP NOT NULL " + table + "." + c.Name
+}
 func (testDialect) KindOf(t string) (tables.Kind, bool) {
 	for k := tables.Text; k <= tables.JSON; k++ {
 		if k.String() == t {

@@ -1,0 +1,190 @@
+package tables
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/accord-events/accord/internal/contract"
+	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/sink"
+)
+
+// Tracker is what a database sink knows of its typed tables between
+// batches: the versions and contexts each was planned for and the
+// statement that inserts into it, so that a batch plans (and migrates)
+// only what is new to it. It is safe for concurrent use; planning is
+// serialised.
+type Tracker struct {
+	contracts sink.Contracts
+	logger    *slog.Logger
+	// insert builds the statement that writes a batch into a table.
+	insert func(*Table) string
+
+	mu    sync.Mutex
+	typed map[string]*tracked
+	// changed is closed when the contracts change: every typed table is
+	// planned again before its next write.
+	changed <-chan struct{}
+}
+
+type tracked struct {
+	versions map[string]bool
+	contexts map[string]bool
+	table    *Table
+	insert   string
+}
+
+// group is the good records of one contract MODEL in a batch.
+type group struct {
+	versions map[string]*contract.Contract
+	contexts map[string]bool
+}
+
+// NewTracker returns a tracker of the typed tables of cs's contracts;
+// insert builds a table's insert statement.
+func NewTracker(cs sink.Contracts, logger *slog.Logger, insert func(*Table) string) *Tracker {
+	t := &Tracker{contracts: cs, logger: logger, insert: insert, typed: map[string]*tracked{}}
+	if cs != nil {
+		t.changed = cs.Changed()
+	}
+	return t
+}
+
+// Inserts returns the insert statements of the typed tables records need.
+// Those not known yet, or needing columns for a version or context new to
+// them, are planned first by plan, which returns the migration it ran (or
+// an error: with tables: plan-only, the table is out of date).
+func (t *Tracker) Inserts(ctx context.Context, records []*event.Envelope, plan func(context.Context, []Want) (*Migration, error)) ([]string, error) {
+	if t.contracts == nil {
+		return nil, nil
+	}
+	groups := t.group(records)
+	if len(groups) == 0 {
+		return nil, nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	select {
+	case <-t.changed:
+		clear(t.typed)
+		t.changed = t.contracts.Changed()
+	default:
+	}
+	var wants []Want
+	for key, g := range groups {
+		tr := t.typed[key]
+		for v, c := range g.versions {
+			if c == nil {
+				continue
+			}
+			fresh := tr == nil || !tr.versions[v]
+			for cx := range g.contexts {
+				if tr == nil || !tr.contexts[cx] {
+					fresh = true
+				}
+			}
+			if fresh {
+				wants = append(wants, Want{Contract: c, Contexts: contextsOf(tr, g)})
+			}
+		}
+	}
+	if len(wants) > 0 {
+		m, err := plan(ctx, wants)
+		if err != nil {
+			return nil, err
+		}
+		t.bind(m, groups)
+	}
+	var inserts []string
+	for key := range groups {
+		if tr := t.typed[key]; tr != nil && tr.insert != "" {
+			inserts = append(inserts, tr.insert)
+		}
+	}
+	return inserts, nil
+}
+
+// group sorts the good records by contract MODEL, resolving each version
+// and the contexts that have a contract.
+func (t *Tracker) group(records []*event.Envelope) map[string]*group {
+	groups := map[string]*group{}
+	for _, r := range records {
+		if !r.Valid || r.Vendor == "" {
+			continue
+		}
+		model, _, _ := strings.Cut(r.Version, "-")
+		key := r.Vendor + "/" + r.Name + "/" + model
+		g := groups[key]
+		if g == nil {
+			g = &group{versions: map[string]*contract.Contract{}, contexts: map[string]bool{}}
+			groups[key] = g
+		}
+		if _, ok := g.versions[r.Version]; !ok {
+			c, err := t.contracts.Resolve(r.Schema)
+			if err != nil {
+				// Validated a moment ago; gone since (a registry delete).
+				// The record stays in the raw table.
+				t.logger.Warn("contract of a good record no longer resolves; the record goes to the raw table only", "schema", r.Schema, "err", err)
+				c = nil
+			}
+			g.versions[r.Version] = c
+		}
+		for _, cx := range r.Contexts {
+			// Only a context with a contract gets a column: one kept
+			// under contracts.unknown_contexts names whatever schema its
+			// client chose, and must not add columns.
+			if k, ok := ContextKey(cx.Schema); ok && !g.contexts[k] {
+				if _, err := t.contracts.Resolve(cx.Schema); err == nil {
+					g.contexts[k] = true
+				}
+			}
+		}
+	}
+	return groups
+}
+
+// contextsOf is every context tr was planned for and g carries.
+func contextsOf(tr *tracked, g *group) []string {
+	var out []string
+	if tr != nil {
+		for cx := range tr.contexts {
+			out = append(out, cx)
+		}
+	}
+	for cx := range g.contexts {
+		if tr == nil || !tr.contexts[cx] {
+			out = append(out, cx)
+		}
+	}
+	return out
+}
+
+// bind records what m bound for groups.
+func (t *Tracker) bind(m *Migration, groups map[string]*group) {
+	for key, g := range groups {
+		tr := t.typed[key]
+		if tr == nil {
+			tr = &tracked{versions: map[string]bool{}, contexts: map[string]bool{}}
+			t.typed[key] = tr
+		}
+		// A contract without a table (its events are not objects) is
+		// remembered too, so that its records do not plan again.
+		if bound := m.Bound[key]; bound != nil {
+			if tr.table != nil {
+				bound = Merge(tr.table, bound)
+			}
+			tr.table = bound
+			tr.insert = t.insert(bound)
+		}
+		for v, c := range g.versions {
+			if c != nil {
+				tr.versions[v] = true
+			}
+		}
+		for cx := range g.contexts {
+			tr.contexts[cx] = true
+		}
+	}
+}
