@@ -289,4 +289,54 @@ func TestHostileNames(t *testing.T) {
 	if got := query(t, opts, "SELECT table_comment FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'com_acme_hostile_1'"); !strings.Contains(got, `it's "quoted"; DROP TABLE accord_events; -- \'`) {
 		t.Errorf("table comment: %.200s", got)
 	}
+	// The 3,000-character description is cut to MySQL's 2,048.
+	if got := query(t, opts, "SELECT CHAR_LENGTH(table_comment), RIGHT(table_comment, 4) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'com_acme_hostile_1'"); got != "[[2048 x...]]" {
+		t.Errorf("a long table comment: %v", got)
+	}
+}
+
+// TestWorkedExample runs docs/sinks/mysql.md's example: the table the
+// contract gives, the ALTER 1-0-1 runs, and the queries.
+func TestWorkedExample(t *testing.T) {
+	opts := testDatabase(t)
+	const checkout = `"x-accord": {"owner": "shop@example.com", "description": "An order was placed."},
+		"type": "object", "required": ["order_id", "total"], "properties": {
+		"order_id": {"type": "string", "description": "The order's id."},
+		"total": {"type": "number"},
+		"placed_at": {"type": "string", "format": "date-time"},
+		"address": {"type": "object", "properties": {"city": {"type": "string"}}}}`
+	v1 := compileContract(t, "iglu:com.acme/checkout/jsonschema/1-0-0", checkout)
+	user := compileContract(t, "iglu:com.acme/user/jsonschema/1-0-0", `"type": "object", "properties": {"id": {"type": "string"}}`)
+	set := contract.NewSet([]*contract.Contract{v1, user})
+	s := openSink(t, opts, set)
+	created := query(t, opts, "SELECT statement FROM accord_migrations WHERE statement LIKE 'CREATE TABLE `com_acme_checkout_1`%'")
+	for _, part := range []string{"CREATE TABLE `com_acme_checkout_1` (`event_id` VARCHAR(255) NOT NULL PRIMARY KEY, ",
+		"`order_id` TEXT NOT NULL COMMENT 'The order''s id.', `placed_at` DATETIME(6) NULL, `total` DOUBLE NOT NULL, `address_city` TEXT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+		"COMMENT='Accord typed table of com.acme/checkout MODEL 1, created for 1-0-0. An order was placed. owner: shop@example.com'"} {
+		if !strings.Contains(created, part) {
+			t.Errorf("CREATE TABLE lacks %q:\n%s", part, created)
+		}
+	}
+	v101 := compileContract(t, "iglu:com.acme/checkout/jsonschema/1-0-1", strings.Replace(checkout, `"total": {"type": "number"},`, `"total": {"type": "number"}, "coupon": {"type": "string"},`, 1))
+	set.Replace([]*contract.Contract{v1, v101, user})
+	ctx := context.Background()
+	uc := event.Context{Schema: "iglu:com.acme/user/jsonschema/1-0-0", Data: json.RawMessage(`{"id":"u-1"}`)}
+	if err := s.Write(ctx, []*event.Envelope{
+		record("c1", "iglu:com.acme/checkout/jsonschema/1-0-0", `{"order_id":"o-1","total":10,"placed_at":"2026-12-04T09:00:00Z","address":{"city":"Lyon"}}`, uc),
+		record("c2", "iglu:com.acme/checkout/jsonschema/1-0-1", `{"order_id":"o-2","total":5,"placed_at":"2026-12-04T11:00:00+01:00","address":{"city":"Lyon"},"coupon":"X"}`),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := query(t, opts, "SELECT count(*) FROM accord_migrations WHERE statement = 'ALTER TABLE `com_acme_checkout_1` ADD COLUMN `coupon` TEXT NULL'"); got != "[[1]]" {
+		t.Errorf("the example's ALTER ran %v times", got)
+	}
+	if got := query(t, opts, "SELECT DATE(placed_at) AS day, address_city, SUM(total), COUNT(coupon) FROM com_acme_checkout_1 GROUP BY 1, 2 ORDER BY 1"); got != "[[2026-12-04T00:00:00Z Lyon 15 1]]" {
+		t.Errorf("the example's query: %v", got)
+	}
+	if got := query(t, opts, "SELECT order_id, JSON_VALUE(contexts_com_acme_user_1, '$[0].id') AS user_id FROM com_acme_checkout_1 ORDER BY order_id"); got != "[[o-1 u-1] [o-2 <nil>]]" {
+		t.Errorf("the example's context query: %v", got)
+	}
+	if got := query(t, opts, "SELECT failure_type, JSON_VALUE(failure, '$.messages[0].message'), raw FROM accord_events WHERE NOT valid ORDER BY collected_at DESC LIMIT 20"); got != "[]" {
+		t.Errorf("the example's failed records: %v", got)
+	}
 }

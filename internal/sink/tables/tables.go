@@ -356,7 +356,9 @@ func tableComment(root map[string]any, c *contract.Contract) string {
 	if desc == "" {
 		desc, _ = root["description"].(string)
 	}
-	if desc != "" {
+	// Parts are joined with ". ": a description's own closing full stop
+	// would double it.
+	if desc = strings.TrimSuffix(strings.TrimSpace(desc), "."); desc != "" {
 		parts = append(parts, desc)
 	}
 	if owner, _ := meta["owner"].(string); owner != "" {
