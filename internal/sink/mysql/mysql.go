@@ -79,6 +79,10 @@ type Sink struct {
 
 	// typed knows the typed tables between batches.
 	typed *tables.Tracker
+	// stopWatch stops the goroutine that migrates the typed tables when
+	// the contracts change (tables: auto, tables.Watch); nil when there
+	// is none.
+	stopWatch func()
 }
 
 // New returns a sink for the options; it connects to nothing until Connect.
@@ -157,8 +161,9 @@ func (s *Sink) Connect(ctx context.Context) error {
 		wants = tables.Listed(s.contracts)
 	}
 	var resolve func(string) (*contract.Contract, error)
+	var changed <-chan struct{}
 	if s.contracts != nil {
-		resolve = s.contracts.Resolve
+		resolve, changed = s.contracts.Resolve, s.contracts.Changed()
 	}
 	steps, err := migrate(ctx, db, s.opts, wants, resolve, true)
 	if err != nil {
@@ -167,6 +172,15 @@ func (s *Sink) Connect(ctx context.Context) error {
 	}
 	s.logMigrated(steps)
 	s.db = db
+	if s.opts.Tables == TablesAuto && s.contracts != nil {
+		s.stopWatch = tables.Watch(s.contracts, changed, func(ctx context.Context, wants []tables.Want) error {
+			steps, err := migrate(ctx, db, s.opts, wants, resolve, true)
+			s.logMigrated(steps)
+			return err
+		}, func(err error) {
+			s.logger.Warn("mysql sink: migrate typed tables after a contract change; the next write tries again", "err", err)
+		})
+	}
 	return nil
 }
 
@@ -420,6 +434,11 @@ func (s *Sink) Close(ctx context.Context) error {
 		return nil
 	}
 	s.closed = true
+	if s.stopWatch != nil {
+		// Before the pool closes: a migration under way is cancelled.
+		s.stopWatch()
+		s.stopWatch = nil
+	}
 	if s.db != nil {
 		err := s.db.Close()
 		s.db = nil

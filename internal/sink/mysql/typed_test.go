@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/accord-events/accord/internal/check"
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink"
@@ -339,4 +340,16 @@ func TestWorkedExample(t *testing.T) {
 	if got := query(t, opts, "SELECT failure_type, JSON_VALUE(failure, '$.messages[0].message'), raw FROM accord_events WHERE NOT valid ORDER BY collected_at DESC LIMIT 20"); got != "[]" {
 		t.Errorf("the example's failed records: %v", got)
 	}
+}
+
+// TestContractChangeMigratesBeforeEvents: with tables: auto, a contract
+// added while the sink runs gets its table without waiting for an event.
+func TestContractChangeMigratesBeforeEvents(t *testing.T) {
+	opts := testDatabase(t)
+	set := contract.NewSet(nil)
+	openSink(t, opts, set)
+	set.Replace([]*contract.Contract{compileContract(t, "iglu:com.acme/refund/jsonschema/1-0-0", `"type": "object", "properties": {"amount": {"type": "number"}}`)})
+	check.Eventually(t, 10*time.Second, "the contract added while the sink runs has its table", func() bool {
+		return query(t, opts, "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'com_acme_refund_1'") == "[[1]]"
+	})
 }

@@ -84,10 +84,9 @@ type Sink struct {
 	// typed knows the typed tables between batches; it plans inside mu.
 	typed *tables.Tracker
 	// stopWatch stops the goroutine that migrates the typed tables when
-	// the contracts change (tables: auto); watchDone is closed once it
-	// has stopped. Both nil when there is none.
-	stopWatch context.CancelFunc
-	watchDone chan struct{}
+	// the contracts change (tables: auto, tables.Watch); nil when there
+	// is none.
+	stopWatch func()
 	// retention removes rows past opts.Retention; nil when off. Close
 	// reads it before taking mu, as a batch under way holds mu shared.
 	retention atomic.Pointer[retention.Loop]
@@ -140,10 +139,14 @@ func (s *Sink) Connect(ctx context.Context) error {
 		return fmt.Errorf("connect postgres sink: %w", err)
 	}
 	s.pool = pool
-	if _, canList := s.contracts.(interface{ Contracts() []*contract.Contract }); canList && s.opts.Tables == TablesAuto {
-		ctx, stop := context.WithCancel(context.Background())
-		s.stopWatch, s.watchDone = stop, make(chan struct{})
-		go s.watch(ctx, pool, changed, s.watchDone)
+	if s.opts.Tables == TablesAuto {
+		s.stopWatch = tables.Watch(s.contracts, changed, func(ctx context.Context, wants []tables.Want) error {
+			steps, err := migrate(ctx, pool, s.opts, wants, s.contracts.Resolve, true)
+			s.logMigrated(steps)
+			return err
+		}, func(err error) {
+			s.logger.Warn("postgres sink: migrate typed tables after a contract change; the next write tries again", "err", err)
+		})
 	}
 	if s.opts.Retention > 0 && s.retention.Load() == nil {
 		loop, err := retention.New(retention.Config{Period: s.opts.Retention, Unit: "rows", Now: s.now, Logger: s.logger}, s)
@@ -154,30 +157,6 @@ func (s *Sink) Connect(ctx context.Context) error {
 		loop.Start()
 	}
 	return nil
-}
-
-// watch runs the migration plan for every listed contract whenever the
-// contracts change, so that a contract added or bumped gets its table or
-// columns before its first event, until ctx ends. A failure is logged and
-// left to the next change or to the next write, which plans again.
-func (s *Sink) watch(ctx context.Context, pool *pgxpool.Pool, changed <-chan struct{}, done chan<- struct{}) {
-	defer close(done)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-changed:
-		}
-		changed = s.contracts.Changed()
-		steps, err := migrate(ctx, pool, s.opts, tables.Listed(s.contracts), s.contracts.Resolve, true)
-		if err != nil {
-			if ctx.Err() == nil {
-				s.logger.Warn("postgres sink: migrate typed tables after a contract change; the next write tries again", "err", err)
-			}
-			continue
-		}
-		s.logMigrated(steps)
-	}
 }
 
 func (s *Sink) logMigrated(steps []tables.Step) {
@@ -421,7 +400,6 @@ func (s *Sink) Close(ctx context.Context) error {
 	if s.stopWatch != nil {
 		// Before the pool closes: a migration under way is cancelled.
 		s.stopWatch()
-		<-s.watchDone
 		s.stopWatch = nil
 	}
 	if s.pool != nil {
