@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/accord-events/accord/internal/redact"
 )
 
 // Store is what the loop needs of a store: remove a few of the records
@@ -199,7 +201,8 @@ func (l *Loop) finish(started time.Time, err error) {
 	defer l.mu.Unlock()
 	l.stats.LastRunStartedAt, l.stats.LastRunAt = &started, &now
 	if err != nil && !errors.Is(err, context.Canceled) {
-		l.stats.LastError, l.stats.LastErrorAt = err.Error(), &now
+		// Shown by GET /stats: redacted as delivery's last_error is.
+		l.stats.LastError, l.stats.LastErrorAt = redact.Error(err), &now
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -78,6 +79,23 @@ func TestRunRecordsTheLastError(t *testing.T) {
 	}
 	if st := l.Stats(); st.LastError != "disk I/O error" || st.LastErrorAt == nil {
 		t.Errorf("stats = %+v", st)
+	}
+}
+
+// GET /stats shows the last error: a store's error that quotes a
+// connection URL shows it without its password, as delivery's last_error
+// does.
+func TestLastErrorCarriesNoCredential(t *testing.T) {
+	store := &timesStore{fail: errors.New("connect postgres://accord:hunter2@db.example:5432/events: refused")}
+	l, err := New(Config{Period: time.Hour}, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Run(context.Background()); err == nil {
+		t.Fatal("Run succeeded")
+	}
+	if st := l.Stats(); strings.Contains(st.LastError, "hunter2") || !strings.Contains(st.LastError, "db.example") {
+		t.Errorf("last_error = %q; want the host without the password", st.LastError)
 	}
 }
 
