@@ -17,8 +17,8 @@ func newSubjectCmd() *cobra.Command {
 		Use:   "subject",
 		Short: "Data-subject requests: export or delete one person's records",
 		Long: `Find one person's records in every configured sink that can read back what
-it stored (sqlite: its good and failed tables; postgres: its raw table, and
-on delete its typed tables too), by user id or anonymous id.
+it stored (sqlite: its good and failed tables; postgres and mysql: their raw
+table, and on delete their typed tables too), by user id or anonymous id.
 A record is the subject's when its identity names the id, or when its data
 or contexts hold what the contracts' hash or hmac make of the id (under the
 configured salt and key, and every privacy.hmac.old_keys entry).
