@@ -277,7 +277,7 @@ func (a *App) startDelivery(context.Context) error {
 	if err != nil {
 		return err
 	}
-	dcfg := delivery.Config{Spool: a.spool, DeadLetterDir: a.Config.Spool.DeadLetterDir, Logger: a.Log, MaxRequestBytes: MaxRequestBytes(a.Config.Server)}
+	dcfg := delivery.Config{Spool: a.spool, DeadLetterDir: a.Config.Spool.DeadLetterDir, DeadLetterRetention: a.Config.Spool.DeadLetterRetention, Logger: a.Log, MaxRequestBytes: MaxRequestBytes(a.Config.Server)}
 	if a.spool != nil {
 		dcfg.WaitForSinks = a.Config.Spool.Ack == config.AckSinks
 		dcfg.AckTimeout = a.Config.Spool.AckTimeout

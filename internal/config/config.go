@@ -32,6 +32,8 @@ import (
 	"github.com/accord-events/accord/internal/registry"
 	"github.com/accord-events/accord/internal/server"
 	"github.com/accord-events/accord/internal/spool"
+
+	"github.com/accord-events/accord/internal/sink/retention"
 )
 
 // Config is the whole configuration.
@@ -54,11 +56,12 @@ type Spool struct {
 	Enabled bool `yaml:"enabled" doc:"Must be true (the default): the collector always answers once a request's records are in the spool. Delivering to the sinks without it (false) was removed: a request one sink failed was answered 503 after the other sinks had stored it, so the resend was stored twice. For the lowest latency, set spool.fsync to interval or never."`
 	// The spool's own options (dir, segment_bytes, max_bytes, fsync,
 	// fsync_interval) stand at this level.
-	spool.Options `yaml:",inline"`
-	Ack           string        `yaml:"ack" doc:"When a request is answered: spool (once its records are in the spool, flushed as fsync says) or sinks (once every sink has delivered them or sent them to its dead letter: read-your-writes, but a down sink holds each request for spool.ack_timeout)."`
-	AckTimeout    time.Duration `yaml:"ack_timeout" doc:"With ack: sinks, how long a request waits for every sink to deliver its records; past it the answer is 503 with Retry-After and \"accepted\": true: the records are kept in the spool and delivered as the sinks recover, so the client must not send them again. Shorter than server.write_timeout."`
-	DrainTimeout  time.Duration `yaml:"drain_timeout" doc:"On shutdown, how long sinks get to deliver what the spool holds once requests have finished; what is left is delivered after the next start."`
-	DeadLetterDir string        `yaml:"dead_letter_dir" doc:"Directory of the dead letters: records a sink refused for good (or after delivery.max_attempts), one NDJSON file per sink, each line the record and the error. accord replay reads them."`
+	spool.Options       `yaml:",inline"`
+	Ack                 string        `yaml:"ack" doc:"When a request is answered: spool (once its records are in the spool, flushed as fsync says) or sinks (once every sink has delivered them or sent them to its dead letter: read-your-writes, but a down sink holds each request for spool.ack_timeout)."`
+	AckTimeout          time.Duration `yaml:"ack_timeout" doc:"With ack: sinks, how long a request waits for every sink to deliver its records; past it the answer is 503 with Retry-After and \"accepted\": true: the records are kept in the spool and delivered as the sinks recover, so the client must not send them again. Shorter than server.write_timeout."`
+	DrainTimeout        time.Duration `yaml:"drain_timeout" doc:"On shutdown, how long sinks get to deliver what the spool holds once requests have finished; what is left is delivered after the next start."`
+	DeadLetterDir       string        `yaml:"dead_letter_dir" doc:"Directory of the dead letters: records a sink refused for good (or after delivery.max_attempts), one NDJSON file per sink, each line the record and the error. accord replay reads them."`
+	DeadLetterRetention time.Duration `yaml:"dead_letter_retention" doc:"How long dead letters are kept, counted from when they were written, such as 720h for 30 days: older ones are removed from the start of each sink's file in the background (the file is rewritten without them); 0 keeps them forever."`
 }
 
 // Replay configures accord replay.
@@ -402,6 +405,9 @@ func (c *Config) validateSpool() []error {
 	}
 	if c.Spool.DrainTimeout <= 0 {
 		p.bad("spool.drain_timeout", "%s must be positive, such as 10s", c.Spool.DrainTimeout)
+	}
+	if err := retention.CheckPeriod(c.Spool.DeadLetterRetention); err != nil {
+		p.bad("spool.dead_letter_retention", "%v", err)
 	}
 	if strings.TrimSpace(c.Spool.DeadLetterDir) == "" {
 		p.bad("spool.dead_letter_dir", "must not be empty; set it to a directory such as accord-data/dead-letter")

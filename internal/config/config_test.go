@@ -131,6 +131,11 @@ func TestLoad(t *testing.T) {
 			wantErr: []string{"server.addr", "server.max_body_bytes: 10 is too small", "log.level", "log.format", "sinks[0].records", "sinks[1].name", "sinks[1].type"},
 		},
 		{
+			name:    "a dead-letter retention without its unit is refused",
+			file:    "spool:\n  dead_letter_retention: 720ns\n",
+			wantErr: []string{"spool.dead_letter_retention: 720ns is shorter than 1m0s", "such as 720h"},
+		},
+		{
 			name:    "imported vendors are vendors",
 			file:    "contracts:\n  lint:\n    imported_vendors: [com.snowplowanalytics.snowplow, ../etc, 'a/b']\n",
 			wantErr: []string{"contracts.lint.imported_vendors[1]", "contracts.lint.imported_vendors[2]"},

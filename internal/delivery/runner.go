@@ -13,6 +13,8 @@ import (
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink"
 	"github.com/accord-events/accord/internal/spool"
+
+	"github.com/accord-events/accord/internal/sink/retention"
 )
 
 // runner delivers the spool to one sink.
@@ -21,7 +23,9 @@ type runner struct {
 	svc        *Service
 	reader     *spool.Reader
 	deadLetter *deadLetterFile
-	counters   sinkCounters
+	// deadLetterRetention prunes deadLetter; nil when off.
+	deadLetterRetention *retention.Loop
+	counters            sinkCounters
 	// committed is the last offset the sink has passed (delivered or
 	// dead-lettered), read by other goroutines.
 	committed atomic.Uint64

@@ -42,7 +42,10 @@ type Config struct {
 	AckTimeout time.Duration
 	// DeadLetterDir holds one dead-letter file per sink.
 	DeadLetterDir string
-	Logger        *slog.Logger
+	// DeadLetterRetention, when positive, is how long dead letters are
+	// kept: older ones are removed in the background.
+	DeadLetterRetention time.Duration
+	Logger              *slog.Logger
 	// MaxRequestBytes bounds what one Deliver call's records may take
 	// encoded; 0 means no bound beyond the spool's own. Encoding stops as
 	// soon as it is passed, so an oversized request costs no more than the
@@ -148,6 +151,15 @@ func Start(cfg Config, sinks []Target) (*Service, error) {
 			}
 		}
 	}
+	if cfg.Spool != nil && cfg.DeadLetterRetention > 0 {
+		for _, r := range s.runners {
+			loop, err := retention.New(retention.Config{Period: cfg.DeadLetterRetention, Unit: "records", Limit: deadLetterBatch, Logger: s.log.With("sink", r.Name)}, r.deadLetter)
+			if err != nil {
+				return nil, fmt.Errorf("dead-letter retention: %w", err)
+			}
+			r.deadLetterRetention = loop
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	if cfg.Spool != nil {
@@ -163,6 +175,11 @@ func Start(cfg Config, sinks []Target) (*Service, error) {
 			defer s.wg.Done()
 			s.saveLoop(ctx)
 		}()
+		for _, r := range s.runners {
+			if r.deadLetterRetention != nil {
+				r.deadLetterRetention.Start()
+			}
+		}
 		return s, nil
 	}
 	// Without a spool nothing holds records for a sink that is not
@@ -494,6 +511,10 @@ func (s *Service) Stats() Stats {
 			ss.State = StateConnected
 		}
 		ss.LagRecords, ss.LagBytes = lag[r.Name].LagRecords, lag[r.Name].LagBytes
+		if r.deadLetterRetention != nil {
+			rs := r.deadLetterRetention.Stats()
+			ss.DeadLetterRetention = &rs
+		}
 		if rep, ok := r.Sink.(retention.Reporter); ok {
 			if rs := rep.RetentionStats(); rs.Period != "" {
 				ss.Retention = &rs
@@ -590,6 +611,11 @@ func (s *Service) close(ctx context.Context) error {
 	}
 	s.cancel()
 	s.wg.Wait()
+	for _, r := range s.runners {
+		if r.deadLetterRetention != nil {
+			r.deadLetterRetention.Stop()
+		}
+	}
 	for _, r := range s.runners {
 		if r.reader != nil {
 			if err := r.reader.Close(); err != nil {

@@ -103,6 +103,9 @@ type SinkStats struct {
 	// Retention is what the sink's retention has removed since the server
 	// started; nil when the sink has no retention period.
 	Retention *retention.Stats `json:"retention,omitempty"`
+	// DeadLetterRetention is what spool.dead_letter_retention removed from
+	// the sink's dead letters; nil when it is off.
+	DeadLetterRetention *retention.Stats `json:"dead_letter_retention,omitempty"`
 }
 
 // Sink states, as SinkStats.State shows them.
