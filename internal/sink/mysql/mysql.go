@@ -413,16 +413,30 @@ func sqlValue(t columns.Type, v columns.Value) any {
 // (a value a column cannot hold: SQLSTATE class 22; a constraint the row
 // breaks: class 23) permanent, so that delivery finds the record and
 // dead-letters it. Everything else (the server down, a lock wait timeout,
-// a plan-only table out of date) is transient.
+// a plan-only table out of date) is transient. MySQL gives a few of the
+// value errors other classes than MariaDB does, so those go by number
+// (valueError).
 func classify(err error) error {
 	var my *mysql.MySQLError
 	if errors.As(err, &my) {
 		state := string(my.SQLState[:])
-		if strings.HasPrefix(state, "22") || strings.HasPrefix(state, "23") {
+		if strings.HasPrefix(state, "22") || strings.HasPrefix(state, "23") || valueError(my.Number) {
 			return &sink.PermanentError{Err: err}
 		}
 	}
 	return err
+}
+
+// valueError reports whether n is an error about a value that MySQL
+// raises outside classes 22 and 23: 1265 data truncated (01000), 1366
+// incorrect value for a column and 1411 incorrect value for a function
+// (HY000). MariaDB raises 1366 as 22007.
+func valueError(n uint16) bool {
+	switch n {
+	case 1265, 1366, 1411:
+		return true
+	}
+	return false
 }
 
 // Close waits for writes in flight and closes the pool. A Write after it
