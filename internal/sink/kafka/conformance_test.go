@@ -89,7 +89,7 @@ func TestConformance(t *testing.T) {
 				Sink:    s,
 				Options: opts,
 				Stored: func(t *testing.T) ([]*event.Envelope, []*event.Envelope) {
-					got := kafkatest.Read(t, opts.Brokers, opts.Topic, opts.FailedTopic)
+					got := kafkatest.Read(t, opts.Brokers, []string{opts.Topic, opts.FailedTopic})
 					return decode(t, got[opts.Topic]), decode(t, got[opts.FailedTopic])
 				},
 				Fail: func(f sinktest.Failure) bool {

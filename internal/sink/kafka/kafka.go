@@ -129,6 +129,11 @@ func (s *Sink) Connect(ctx context.Context) error {
 		return fmt.Errorf("connect kafka sink: %s", redact.Error(err))
 	}
 	admin := kadm.NewClient(client)
+	// A cluster that refuses the sink (a wrong password, no route) keeps
+	// the client retrying; bound the wait so Connect fails, says why,
+	// and delivery tries again with backoff.
+	ctx, cancel := context.WithTimeout(ctx, s.opts.DeliveryTimeout)
+	defer cancel()
 	if err := ensureTopics(ctx, admin, s.opts, s.opts.Topic, s.opts.FailedTopic); err != nil {
 		client.Close()
 		return err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/accord-events/accord/internal/check"
 	"github.com/accord-events/accord/internal/event"
@@ -143,7 +144,7 @@ func TestKeysHeadersAndTopicsPerContract(t *testing.T) {
 	if good != "accord.good.com.acme.checkout.v1" {
 		t.Fatalf("contract topic %q", good)
 	}
-	got := kafkatest.Read(t, opts.Brokers, opts.Topic, good, opts.FailedTopic)
+	got := kafkatest.Read(t, opts.Brokers, []string{opts.Topic, good, opts.FailedTopic})
 	if n := len(got[opts.Topic]); n != 0 {
 		t.Errorf("%d good records in %s, want all in %s", n, opts.Topic, good)
 	}
@@ -322,7 +323,7 @@ func TestBrokerGoesAwayAndComesBack(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	got := kafkatest.Read(t, opts.Brokers, opts.Topic)[opts.Topic]
+	got := kafkatest.Read(t, opts.Brokers, []string{opts.Topic})[opts.Topic]
 	seen := map[string]bool{}
 	last := map[string]int{}
 	for _, r := range got {
@@ -345,4 +346,52 @@ func TestBrokerGoesAwayAndComesBack(t *testing.T) {
 		t.Errorf("stored %d distinct records of %d written", len(seen), writers*batches*perBatch)
 	}
 	t.Logf("%d records stored (%d duplicates of retried writes), writes retried %v", len(got), len(got)-len(seen), retries)
+}
+
+// The producer is idempotent with acks=all: every produce request the
+// cluster sees asks for all in-sync replicas, and every batch carries a
+// producer id and sequence numbers, by which the brokers drop a retried
+// batch they already hold.
+func TestProducerIsIdempotentWithAcksAll(t *testing.T) {
+	c := newCluster(t, 1)
+	var mu sync.Mutex
+	var acks []int16
+	var producerIDs []int64
+	c.ControlKey(int16(kmsg.Produce), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		req := kreq.(*kmsg.ProduceRequest)
+		mu.Lock()
+		defer mu.Unlock()
+		acks = append(acks, req.Acks)
+		for _, rt := range req.Topics {
+			for _, rp := range rt.Partitions {
+				var b kmsg.RecordBatch
+				if err := b.ReadFrom(rp.Records); err == nil {
+					producerIDs = append(producerIDs, b.ProducerID)
+				}
+			}
+		}
+		return nil, nil, false
+	})
+	opts := NewOptions()
+	opts.Brokers = c.ListenAddrs()
+	s := connected(t, opts)
+	if err := s.Write(context.Background(), sinktest.Records("idem", 10)); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(acks) == 0 || len(producerIDs) == 0 {
+		t.Fatal("the cluster saw no produce request")
+	}
+	for _, a := range acks {
+		if a != -1 {
+			t.Errorf("produce request with acks=%d, want -1 (all)", a)
+		}
+	}
+	for _, id := range producerIDs {
+		if id < 0 {
+			t.Errorf("record batch without a producer id (%d): the producer is not idempotent", id)
+		}
+	}
 }

@@ -13,13 +13,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Read returns every record of the topics, by topic, in partition order.
-// A topic that does not exist reads as empty.
-func Read(t *testing.T, brokers []string, topics ...string) map[string][]*kgo.Record {
+// Read returns every record of the topics, by topic, in partition order,
+// connecting to the brokers with the client options given (SASL, say). A
+// topic that does not exist reads as empty.
+func Read(t *testing.T, brokers, topics []string, opts ...kgo.Opt) map[string][]*kgo.Record {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	client, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	client, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func Read(t *testing.T, brokers []string, topics ...string) map[string][]*kgo.Re
 		o, _ := ends.Lookup(topic, partition)
 		return o.Offset
 	}
-	consumer, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumePartitions(want))
+	consumer, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ConsumePartitions(want)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
