@@ -371,14 +371,19 @@ func (s *Sink) write(ctx context.Context, records []*event.Envelope, inserts []s
 	return nil
 }
 
+// programLimitExceeded is SQLSTATE 54000: for a write, a value larger
+// than an index entry may be.
+const programLimitExceeded = "54000"
+
 // classify marks an error PostgreSQL raised about the records themselves
 // (a value a column cannot hold: data exceptions, class 22; a constraint
-// the row breaks, class 23) permanent, so that delivery finds the record
-// and dead-letters it. Everything else (the server down, a lock timeout, a
-// plan-only table out of date) is transient.
+// the row breaks, class 23; a value too large for an index entry, 54000,
+// such as an event_id of a few KB, which the client chose) permanent, so
+// that delivery finds the record and dead-letters it. Everything else (the
+// server down, a lock timeout, a plan-only table out of date) is transient.
 func classify(err error) error {
 	var pg *pgconn.PgError
-	if errors.As(err, &pg) && (strings.HasPrefix(pg.Code, "22") || strings.HasPrefix(pg.Code, "23")) {
+	if errors.As(err, &pg) && (strings.HasPrefix(pg.Code, "22") || strings.HasPrefix(pg.Code, "23") || pg.Code == programLimitExceeded) {
 		return &sink.PermanentError{Err: err}
 	}
 	return err

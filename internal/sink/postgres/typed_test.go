@@ -2,9 +2,11 @@ package postgres
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -194,6 +196,30 @@ func TestPoisonRow(t *testing.T) {
 	}
 	if got := query(t, opts, "SELECT count(*) FROM accord_events"); show(got) != "[[0]]" {
 		t.Errorf("a refused batch stored %v records", got)
+	}
+	if err := s.Write(context.Background(), []*event.Envelope{good}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestEventIDTooLongForTheIndex: anyone can name an event's id, and a few
+// KB of id that does not compress is more than a btree index entry holds
+// (program_limit_exceeded, 54000). That is the record's fault, not the
+// database's: permanent, so that delivery dead-letters the record instead
+// of retrying its batch for ever while the spool fills behind it.
+func TestEventIDTooLongForTheIndex(t *testing.T) {
+	opts := testSchema(t)
+	s := openSink(t, opts, contract.NewSet(nil))
+	var id strings.Builder
+	for i := 0; id.Len() < 9000; i++ {
+		fmt.Fprintf(&id, "%x", sha256.Sum256([]byte(strconv.Itoa(i))))
+	}
+	good := record("ok", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":1}`)
+	long := record(id.String(), "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-2","total":1}`)
+	err := s.Write(context.Background(), []*event.Envelope{good, long})
+	var permanent *sink.PermanentError
+	if !errors.As(err, &permanent) {
+		t.Fatalf("Write of an event id of %d bytes: %v; want a permanent error", id.Len(), err)
 	}
 	if err := s.Write(context.Background(), []*event.Envelope{good}); err != nil {
 		t.Fatal(err)
