@@ -62,6 +62,16 @@ type Deps struct {
 	CollectorAddr string
 	// Timeouts are those of the admin's own HTTP server, when it has one.
 	Timeouts Timeouts
+	// RouteLatency, when set, is asked once per route pattern for what
+	// takes the durations of its requests (seconds), as the collector's
+	// server.WithRouteLatency.
+	RouteLatency func(pattern string) Observer
+}
+
+// Observer takes one request's duration in seconds; a Prometheus
+// histogram is one.
+type Observer interface {
+	Observe(seconds float64)
 }
 
 // Timeouts bound the admin server's connections, as the server.*_timeout
@@ -123,8 +133,21 @@ func New(cfg Config, deps Deps) *Admin {
 // routes, behind admin.auth and without CORS: where /metrics and the web
 // UI are mounted. Call it before the admin surface is served.
 func (a *Admin) Handle(pattern string, h http.Handler) {
-	a.mux.Handle(pattern, h)
+	a.route(pattern, h)
 	a.routes = append(a.routes, pattern)
+}
+
+// route serves h at pattern, timed when Deps.RouteLatency asks.
+func (a *Admin) route(pattern string, h http.Handler) {
+	if a.deps.RouteLatency != nil {
+		obs, inner := a.deps.RouteLatency(pattern), h
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			inner.ServeHTTP(w, r)
+			obs.Observe(time.Since(start).Seconds())
+		})
+	}
+	a.mux.Handle(pattern, h)
 }
 
 // Addr is where the admin routes are served: admin.addr, or server.addr

@@ -19,17 +19,16 @@ import (
 // 405 rather than the mux's plain-text one.
 func (a *Admin) routeRegistry() {
 	a.routes = append(a.routes, "/api/")
-	mux := a.mux
-	mux.HandleFunc("/api/schemas", a.readOrWrite(http.MethodPost, a.listSchemas, a.postSchema))
-	mux.HandleFunc("/api/schemas/{vendor}", a.get(a.listSchemas))
-	mux.HandleFunc("/api/schemas/{vendor}/{name}", a.get(a.listSchemas))
-	mux.HandleFunc("/api/schemas/{vendor}/{name}/{format}/{version}", a.readOrWrite(http.MethodPut, a.getSchema, a.putSchema))
-	mux.HandleFunc("/api/validation/validate/instance", a.post(a.validateInstance))
-	mux.HandleFunc("/api/validation/validate/instance/{vendor}/{name}/{format}/{version}", a.post(a.validateInstance))
-	mux.HandleFunc("/api/cache/purge", a.purge)
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+	a.route("/api/schemas", a.readOrWrite(http.MethodPost, a.listSchemas, a.postSchema))
+	a.route("/api/schemas/{vendor}", a.get(a.listSchemas))
+	a.route("/api/schemas/{vendor}/{name}", a.get(a.listSchemas))
+	a.route("/api/schemas/{vendor}/{name}/{format}/{version}", a.readOrWrite(http.MethodPut, a.getSchema, a.putSchema))
+	a.route("/api/validation/validate/instance", a.post(a.validateInstance))
+	a.route("/api/validation/validate/instance/{vendor}/{name}/{format}/{version}", a.post(a.validateInstance))
+	a.route("/api/cache/purge", http.HandlerFunc(a.purge))
+	a.route("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, r, http.StatusNotFound, web.ErrorBody{Error: fmt.Sprintf("no route %s; the registry API is GET /api/schemas[/{vendor}[/{name}[/{format}/{version}]]], PUT /api/schemas/{vendor}/{name}/{format}/{version}, POST /api/schemas, POST /api/validation/validate/instance and POST /api/cache/purge", r.URL.Path)})
-	})
+	}))
 }
 
 func (a *Admin) get(h http.HandlerFunc) http.HandlerFunc {

@@ -24,6 +24,7 @@ import (
 	"github.com/accord-events/accord/internal/delivery"
 	"github.com/accord-events/accord/internal/enrich"
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/metrics"
 	"github.com/accord-events/accord/internal/pipeline"
 	"github.com/accord-events/accord/internal/privacy"
 	"github.com/accord-events/accord/internal/protocol"
@@ -317,6 +318,11 @@ func (a *App) stopDelivery(ctx context.Context) error {
 func (a *App) startServers(ctx context.Context) error {
 	cfg := a.Config
 	counters := &protocol.Counters{}
+	m := metrics.New(metrics.Sources{
+		Delivery:  a.Delivery,
+		Contracts: func() int { return len(a.Contracts.Contracts()) },
+		Reloads:   a.watcher.Reloads,
+	})
 	adm := admin.New(cfg.Admin, admin.Deps{
 		Logger:        a.Log.With("component", "admin"),
 		Registry:      a.Contracts,
@@ -328,8 +334,13 @@ func (a *App) startServers(ctx context.Context) error {
 		Counters:      counters,
 		CollectorAddr: cfg.Server.Addr,
 		Timeouts:      admin.Timeouts{ReadHeader: cfg.Server.ReadHeaderTimeout, Read: cfg.Server.ReadTimeout, Write: cfg.Server.WriteTimeout, Idle: cfg.Server.IdleTimeout},
+		RouteLatency:  func(pattern string) admin.Observer { return m.RouteLatency(pattern) },
 	})
-	sopts := []server.Option{server.WithCounters(counters), server.WithReady(a.Delivery.Ready)}
+	adm.Handle("/metrics", m.Handler())
+	sopts := []server.Option{
+		server.WithCounters(counters), server.WithReady(a.Delivery.Ready),
+		server.WithRouteLatency(func(pattern string) server.Observer { return m.RouteLatency(pattern) }),
+	}
 	if !adm.OwnAddr() {
 		sopts = append(sopts, server.WithAdmin(adm))
 	}

@@ -39,7 +39,7 @@ import (
 // Config is the whole configuration.
 type Config struct {
 	Server    server.Options  `yaml:"server" doc:"The HTTP collector."`
-	Admin     admin.Config    `yaml:"admin" doc:"The admin routes: the registry API (/api/...), /stats, and the coming /metrics and web UI. They never carry CORS headers. See docs/security.md."`
+	Admin     admin.Config    `yaml:"admin" doc:"The admin routes: the registry API (/api/...), /stats, /metrics (Prometheus), and the coming web UI. They never carry CORS headers. See docs/security.md."`
 	Collector Collector       `yaml:"collector" doc:"How this collector describes itself on every record."`
 	Contracts Contracts       `yaml:"contracts" doc:"Where contracts come from."`
 	Log       Log             `yaml:"log" doc:"Logging."`

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -30,6 +31,8 @@ type Watcher struct {
 
 	mu    sync.Mutex // serialises reloads; guards files
 	files map[string]watchedFile
+	// reloads counts the reloads that replaced the registry's contracts.
+	reloads atomic.Uint64
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -93,6 +96,11 @@ func (w *Watcher) Close() {
 	w.cancel()
 	<-w.done
 }
+
+// Reloads counts the reloads that replaced the contracts served, the
+// first load at start included: forced ones (Reload) and those a poll made
+// on finding a file added, changed or removed.
+func (w *Watcher) Reloads() uint64 { return w.reloads.Load() }
 
 // Reload recompiles every contract file now, whether it changed or not, and
 // swaps the result in. Files that do not compile keep their earlier version.
@@ -181,6 +189,7 @@ func (w *Watcher) reload(force bool) (ReloadReport, error) {
 	}
 	w.files = next
 	w.reg.Replace(contracts)
+	w.reloads.Add(1)
 	rep.Loaded = len(contracts)
 	return rep, dirErr
 }

@@ -39,8 +39,15 @@ type runner struct {
 	// connected is set once the sink's Connect has succeeded; tried is
 	// closed once it has been tried for the first time, whatever came of it.
 	connected atomic.Bool
-	tried     chan struct{}
-	triedOnce sync.Once
+	// lastSuccess is when the sink last took a write (unix nanoseconds,
+	// 0: never since the server started); caughtUp is the last time every
+	// record then in the spool had been passed by the sink (unix
+	// nanoseconds), so the oldest record it has yet to pass arrived after
+	// it: what accord_sink_lag_seconds measures from.
+	lastSuccess atomic.Int64
+	caughtUp    atomic.Int64
+	tried       chan struct{}
+	triedOnce   sync.Once
 }
 
 // batch is what the read-ahead hands the delivering side: the records of
@@ -55,6 +62,10 @@ type batch struct {
 	last        uint64
 	skipTo      uint64
 	skipped     chan struct{}
+	// caughtUpAt, when not zero, is a time before which every record
+	// appended to the spool is in this batch or an earlier one: once the
+	// batch is passed, the sink is caught up to then.
+	caughtUpAt time.Time
 }
 
 // commitEvery is how often a runner makes its cursor durable while it
@@ -196,7 +207,14 @@ func (r *runner) readAhead(ctx context.Context, out chan<- batch) {
 		if len(entries) == 0 {
 			continue
 		}
-		if !send(ctx, out, r.decode(entries)) {
+		b := r.decode(entries)
+		// Taken before the spool's end is read, so that every record
+		// appended before it is below that end.
+		now := time.Now()
+		if b.last+1 >= r.svc.cfg.Spool.NextOffset() {
+			b.caughtUpAt = now
+		}
+		if !send(ctx, out, b) {
 			return
 		}
 	}
@@ -262,6 +280,9 @@ func (r *runner) deliverBatch(ctx context.Context, b batch) bool {
 	}
 	r.delivered = b.last
 	r.committed.Store(r.delivered)
+	if !b.caughtUpAt.IsZero() {
+		r.caughtUp.Store(b.caughtUpAt.UnixNano())
+	}
 	r.svc.signalCommit()
 	return true
 }
@@ -322,6 +343,7 @@ func (r *runner) deliver(ctx context.Context, batch []*event.Envelope) bool {
 		err := r.Target.Sink.Write(ctx, batch)
 		if err == nil {
 			r.counters.delivered.Add(uint64(len(batch)))
+			r.lastSuccess.Store(time.Now().UnixNano())
 			if attempt > 1 {
 				log.Info("sink write succeeded after retries", "attempts", attempt, "records", len(batch))
 			}

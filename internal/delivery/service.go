@@ -164,6 +164,9 @@ func Start(cfg Config, sinks []Target) (*Service, error) {
 	s.cancel = cancel
 	if cfg.Spool != nil {
 		for _, r := range s.runners {
+			// A backlog left by an earlier run is counted from now: its
+			// records' arrival times are not kept.
+			r.caughtUp.Store(time.Now().UnixNano())
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
@@ -364,6 +367,7 @@ func (s *Service) deliverDirect(ctx context.Context, records []*event.Envelope) 
 			return fmt.Errorf("sink %s: %w", r.Name, err)
 		}
 		r.counters.delivered.Add(uint64(len(batch)))
+		r.lastSuccess.Store(time.Now().UnixNano())
 	}
 	s.contracts.add(records)
 	return nil
@@ -492,6 +496,10 @@ func (s *Service) Ready() error {
 	return fmt.Errorf("the spool is full (%d of %d bytes held); waiting for sinks to deliver", st.Bytes, st.MaxBytes)
 }
 
+// EventCounts counts the records taken since the server started, by
+// contract, protocol and failure type (accord_events_total).
+func (s *Service) EventCounts() []EventCount { return s.contracts.snapshotKinds() }
+
 // Stats returns the spool's state, each sink's lag and counters, and the
 // per-contract counts.
 func (s *Service) Stats() Stats {
@@ -504,13 +512,21 @@ func (s *Service) Stats() Stats {
 			lag[rs.Name] = rs
 		}
 	}
+	now := time.Now()
 	for _, r := range s.runners {
 		ss := r.counters.snapshot(r.Name)
+		if at := r.lastSuccess.Load(); at != 0 {
+			t := time.Unix(0, at).UTC()
+			ss.LastSuccessAt = &t
+		}
 		ss.State = StateConnecting
 		if r.connected.Load() {
 			ss.State = StateConnected
 		}
 		ss.LagRecords, ss.LagBytes = lag[r.Name].LagRecords, lag[r.Name].LagBytes
+		if ss.LagRecords > 0 {
+			ss.LagSeconds = now.Sub(time.Unix(0, r.caughtUp.Load())).Seconds()
+		}
 		if r.deadLetterRetention != nil {
 			rs := r.deadLetterRetention.Stats()
 			ss.DeadLetterRetention = &rs

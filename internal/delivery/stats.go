@@ -83,6 +83,14 @@ type SinkStats struct {
 	// spool (records it does not select included).
 	LagRecords uint64 `json:"lag_records"`
 	LagBytes   int64  `json:"lag_bytes"`
+	// LagSeconds, while LagRecords is not 0, is how long ago the sink had
+	// last passed every record then in the spool (or the server started,
+	// if later): the oldest record it has yet to pass is at most that
+	// old. 0 when it has nothing to pass.
+	LagSeconds float64 `json:"lag_seconds"`
+	// LastSuccessAt is when the sink last took a write since the server
+	// started; absent when it has taken none.
+	LastSuccessAt *time.Time `json:"last_success_at,omitempty"`
 	// Delivered counts records the sink took; Retried, failed write
 	// attempts that were retried; DeadLettered, records sent to the dead
 	// letter.
@@ -169,16 +177,44 @@ func (c *sinkCounters) restore(st SinkStats) {
 	}
 }
 
-// contractCounters counts good and failed records per contract, and
-// records per unknown context key.
+// maxEventKinds bounds the (contract, protocol, failure type) combinations
+// counted one by one; beyond it records are counted under OtherContracts
+// with an empty protocol. Contracts are bounded by maxContracts, and
+// protocols and failure types are the collector's own names, so it is
+// reached only by a registry near maxContracts.
+const maxEventKinds = 4 * maxContracts
+
+// EventKind is what accord_events_total counts records by.
+type EventKind struct {
+	// Contract is the record's schema key, or NoContract,
+	// UnknownContracts or OtherContracts, as in ContractStats.
+	Contract string
+	// Protocol is the protocol the record came in by.
+	Protocol string
+	// Valid says the record is good.
+	Valid bool
+	// FailureType is the failure's type; empty for a good record.
+	FailureType string
+}
+
+// EventCount counts the records of one kind since the server started.
+type EventCount struct {
+	EventKind
+	Records uint64
+}
+
+// contractCounters counts good and failed records per contract, records
+// per unknown context key, and records per kind (since the start only:
+// Prometheus counters start at 0 with the process).
 type contractCounters struct {
 	mu      sync.RWMutex
 	counts  map[string]*[2]atomic.Uint64 // [good, failed]
 	unknown map[string]*atomic.Uint64
+	kinds   map[EventKind]*atomic.Uint64
 }
 
 func newContractCounters() *contractCounters {
-	return &contractCounters{counts: map[string]*[2]atomic.Uint64{}, unknown: map[string]*atomic.Uint64{}}
+	return &contractCounters{counts: map[string]*[2]atomic.Uint64{}, unknown: map[string]*atomic.Uint64{}, kinds: map[EventKind]*atomic.Uint64{}}
 }
 
 // add counts records. The common case, a contract already seen, takes only
@@ -199,6 +235,11 @@ func (c *contractCounters) add(records []*event.Envelope) {
 			i = 0
 		}
 		c.counter(key)[i].Add(1)
+		kind := EventKind{Contract: key, Protocol: r.Protocol, Valid: r.Valid}
+		if r.Failure != nil {
+			kind.FailureType = string(r.Failure.Type)
+		}
+		cappedCounter(&c.mu, c.kinds, kind, EventKind{Contract: OtherContracts}, maxEventKinds).Add(1)
 		for j, k := range r.UnknownContexts {
 			if slices.Contains(r.UnknownContexts[:j], k) {
 				continue // a record counts once per key
@@ -212,7 +253,7 @@ func (c *contractCounters) unknownCounter(key string) *atomic.Uint64 {
 	if len(key) > maxSchemaKey {
 		key = OtherContracts
 	}
-	return cappedCounter(&c.mu, c.unknown, key, maxUnknownContexts)
+	return cappedCounter(&c.mu, c.unknown, key, OtherContracts, maxUnknownContexts)
 }
 
 func (c *contractCounters) snapshotUnknown() []UnknownContextStats {
@@ -233,13 +274,13 @@ func (c *contractCounters) restoreUnknown(list []UnknownContextStats) {
 }
 
 func (c *contractCounters) counter(key string) *[2]atomic.Uint64 {
-	return cappedCounter(&c.mu, c.counts, key, maxContracts)
+	return cappedCounter(&c.mu, c.counts, key, OtherContracts, maxContracts)
 }
 
 // cappedCounter returns counts' counter for key, adding it while counts
-// holds fewer than limit keys and using OtherContracts's after. The common
-// case, a key already counted, takes only the read lock of mu.
-func cappedCounter[T any](mu *sync.RWMutex, counts map[string]*T, key string, limit int) *T {
+// holds fewer than limit keys and using other's after. The common case, a
+// key already counted, takes only the read lock of mu.
+func cappedCounter[K comparable, T any](mu *sync.RWMutex, counts map[K]*T, key, other K, limit int) *T {
 	mu.RLock()
 	n, ok := counts[key]
 	mu.RUnlock()
@@ -252,7 +293,7 @@ func cappedCounter[T any](mu *sync.RWMutex, counts map[string]*T, key string, li
 		return n
 	}
 	if len(counts) >= limit {
-		key = OtherContracts
+		key = other
 		if n, ok := counts[key]; ok {
 			return n
 		}
@@ -270,6 +311,16 @@ func (c *contractCounters) snapshot() []ContractStats {
 	}
 	c.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Schema < out[j].Schema })
+	return out
+}
+
+func (c *contractCounters) snapshotKinds() []EventCount {
+	c.mu.RLock()
+	out := make([]EventCount, 0, len(c.kinds))
+	for k, n := range c.kinds {
+		out = append(out, EventCount{EventKind: k, Records: n.Load()})
+	}
+	c.mu.RUnlock()
 	return out
 }
 
@@ -350,6 +401,7 @@ func ReadStats(spoolDir string) (Stats, error) {
 		s.Name, s.LagRecords, s.LagBytes = r.Name, r.LagRecords, r.LagBytes
 		// Connection is a running server's state, not a stopped one's.
 		s.State, s.LastConnectError, s.LastConnectErrorAt = "", "", nil
+		s.LagSeconds, s.LastSuccessAt = 0, nil
 		st.Sinks = append(st.Sinks, s)
 	}
 	return st, nil

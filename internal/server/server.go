@@ -56,6 +56,21 @@ func WithCounters(c *protocol.Counters) Option {
 	return func(s *Server) { s.counters = c }
 }
 
+// Observer takes one request's duration in seconds; a Prometheus
+// histogram is one.
+type Observer interface {
+	Observe(seconds float64)
+}
+
+// WithRouteLatency times every request to a route: routeObserver is asked
+// once per route pattern, when the server is built, for the Observer that
+// takes that route's durations, so that timing a request looks nothing up.
+// Requests no route takes go to the pattern "/"; the admin routes sharing
+// the port are the admin surface's to time.
+func WithRouteLatency(routeObserver func(pattern string) Observer) Option {
+	return func(s *Server) { s.routeObserver = routeObserver }
+}
+
 // Server is the collector's HTTP server.
 type Server struct {
 	cfg       Options
@@ -72,6 +87,8 @@ type Server struct {
 	ready func() error
 	// counters count what protocols refused or dropped, for /stats.
 	counters *protocol.Counters
+	// routeObserver, when set, times the requests of each route.
+	routeObserver func(pattern string) Observer
 	// fullLoggedAt throttles the warning logged when the spool is full to
 	// one every fullLogEvery (unix nanoseconds).
 	fullLoggedAt atomic.Int64
@@ -96,20 +113,23 @@ func New(cfg Options, p *pipeline.Pipeline, d Deliverer, endpoints []protocol.En
 	for _, ep := range endpoints {
 		// CORS is for the collection routes only: a page on another
 		// origin may send events, never read an admin route.
-		mux.Handle(ep.Path, s.withCORS(ep.Protocol, s.collect(ep)))
+		mux.Handle(ep.Path, s.timed(ep.Path, s.withCORS(ep.Protocol, s.collect(ep))))
 	}
-	mux.HandleFunc("/healthz", s.healthz)
-	mux.HandleFunc("/readyz", s.readyz)
+	mux.Handle("/healthz", s.timed("/healthz", http.HandlerFunc(s.healthz)))
+	mux.Handle("/readyz", s.timed("/readyz", http.HandlerFunc(s.readyz)))
 	var routes []string
 	for _, ep := range endpoints {
 		routes = append(routes, strings.Join(ep.AllowedMethods(), "|")+" "+ep.Path)
 	}
+	notFound := s.timed("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, http.StatusNotFound, errorBody{Error: fmt.Sprintf("no route %s; events go to %s", r.URL.Path, strings.Join(routes, ", "))})
+	}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if s.admin != nil && s.admin.Serves(r) {
 			s.admin.ServeHTTP(w, r)
 			return
 		}
-		writeError(w, r, http.StatusNotFound, errorBody{Error: fmt.Sprintf("no route %s; events go to %s", r.URL.Path, strings.Join(routes, ", "))})
+		notFound.ServeHTTP(w, r)
 	})
 	wrapped := web.Wrap(log, mux)
 	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -134,6 +154,19 @@ func New(cfg Options, p *pipeline.Pipeline, d Deliverer, endpoints []protocol.En
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	return s
+}
+
+// timed wraps h to time its requests when WithRouteLatency asks.
+func (s *Server) timed(pattern string, h http.Handler) http.Handler {
+	if s.routeObserver == nil {
+		return h
+	}
+	obs := s.routeObserver(pattern)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		h.ServeHTTP(w, r)
+		obs.Observe(time.Since(start).Seconds())
+	})
 }
 
 // Handler returns the server's HTTP handler, for tests and embedding.

@@ -719,6 +719,14 @@ type ReaderStats struct {
 // Dir returns the spool's directory.
 func (s *Spool) Dir() string { return s.opts.Dir }
 
+// NextOffset is the offset the next record appended will take: cheaper
+// than Stats for a reader asking whether it has read everything.
+func (s *Spool) NextOffset() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.next
+}
+
 // Stats returns what the spool holds and how far each reader is behind.
 func (s *Spool) Stats() Stats {
 	s.mu.Lock()
