@@ -483,7 +483,7 @@ func Number(b []byte, i int) (end int, integer bool, err error) {
 
 // repeatedName is the error for the member name lit at offset ks.
 func repeatedName(lit []byte, ks int) error {
-	return &SyntaxError{Offset: ks, Msg: "member name " + string(lit) + " appears twice in one object; each name may appear once", notData: true}
+	return &SyntaxError{Offset: ks, Msg: "member name " + clip(lit) + " appears twice in one object; each name may appear once", notData: true}
 }
 
 // beyondFloat is the error for the number n at offset i, out of line so
@@ -543,7 +543,7 @@ func inRange(n []byte) bool {
 	return err == nil || !math.IsInf(f, 0)
 }
 
-// clip shortens a long number for a message.
+// clip shortens a long number or member name, the client's, for a message.
 func clip(n []byte) string {
 	if len(n) > 40 {
 		return string(n[:37]) + "..."

@@ -332,3 +332,15 @@ func BenchmarkStringLong(b *testing.B) {
 		}
 	}
 }
+
+// A repeated member name is quoted in the error cut, as a number beyond
+// float64 is: the error goes into the 400 answer and into the failed
+// record's messages, and the name is the client's, as long as the body.
+func TestRepeatedNameErrorIsBounded(t *testing.T) {
+	name := `"` + strings.Repeat("n", 100_000) + `"`
+	_, _, err := Document([]byte(`{`+name+`:1,`+name+`:2}`), 0)
+	var se *SyntaxError
+	if !errors.As(err, &se) || !strings.Contains(se.Msg, "appears twice") || len(se.Msg) > 200 {
+		t.Fatalf("error of %d bytes: %.300v; want one under 200 bytes saying the name appears twice", len(err.Error()), err)
+	}
+}
