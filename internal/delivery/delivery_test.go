@@ -752,3 +752,46 @@ func TestDeliverRefusesRecordsOverTheRequestBound(t *testing.T) {
 		}
 	}
 }
+
+// TestLagSecondsBoundsTheOldestRecordStillToPass: while a sink is down,
+// lag_seconds is at least the age of the oldest record it has yet to pass,
+// and grows; last_success_at says when it last took a write; once it has
+// caught up, lag_seconds is 0.
+func TestLagSecondsBoundsTheOldestRecordStillToPass(t *testing.T) {
+	sp := testSpool(t, t.TempDir(), 1<<30)
+	target := &recordingSink{}
+	svc := start(t, Config{Spool: sp}, Target{Name: "http", Records: sink.All, Sink: target, Options: fastOptions()})
+	recs := records("l", 20)
+	if err := svc.Deliver(context.Background(), recs[:10]); err != nil {
+		t.Fatal(err)
+	}
+	check.Eventually(t, 10*time.Second, "the first records passed", func() bool { return svc.Stats().Sinks[0].LagRecords == 0 })
+	first := svc.Stats().Sinks[0]
+	if first.LagSeconds != 0 || first.LastSuccessAt == nil || time.Since(*first.LastSuccessAt) > 10*time.Second {
+		t.Fatalf("caught up: lag_seconds %v, last_success_at %v; want 0 and a moment ago", first.LagSeconds, first.LastSuccessAt)
+	}
+
+	target.setFail(func([]*event.Envelope) error { return errors.New("connection refused") })
+	appended := time.Now()
+	if err := svc.Deliver(context.Background(), recs[10:]); err != nil {
+		t.Fatal(err)
+	}
+	check.Eventually(t, 10*time.Second, "a failed write", func() bool { return svc.Stats().Sinks[0].Retried > 0 })
+	down := svc.Stats().Sinks[0]
+	if age := time.Since(appended).Seconds(); down.LagRecords != 10 || down.LagSeconds < age {
+		t.Errorf("down: lag %d records, %v s; want 10 records and at least the oldest one's age, %v s", down.LagRecords, down.LagSeconds, age)
+	}
+	if !down.LastSuccessAt.Equal(*first.LastSuccessAt) {
+		t.Errorf("last_success_at moved to %v while every write failed", down.LastSuccessAt)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if later := svc.Stats().Sinks[0]; later.LagSeconds <= down.LagSeconds {
+		t.Errorf("lag_seconds went from %v to %v while the sink stayed down; want it growing", down.LagSeconds, later.LagSeconds)
+	}
+
+	target.setFail(nil)
+	check.Eventually(t, 10*time.Second, "caught up again", func() bool {
+		st := svc.Stats().Sinks[0]
+		return st.LagRecords == 0 && st.LagSeconds == 0 && st.LastSuccessAt.After(*first.LastSuccessAt)
+	})
+}

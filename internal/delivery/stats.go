@@ -177,11 +177,12 @@ func (c *sinkCounters) restore(st SinkStats) {
 	}
 }
 
-// maxEventKinds bounds the (contract, protocol, failure type) combinations
+// maxEventKinds bounds the kinds (contract, protocol, valid, failure type)
 // counted one by one; beyond it records are counted under OtherContracts
-// with an empty protocol. Contracts are bounded by maxContracts, and
-// protocols and failure types are the collector's own names, so it is
-// reached only by a registry near maxContracts.
+// with an empty protocol. Contracts are bounded as in the per-contract
+// counts (maxContracts), and protocols and failure types are the
+// collector's own names, so it is reached only by a registry near
+// maxContracts whose contracts come in by several protocols.
 const maxEventKinds = 4 * maxContracts
 
 // EventKind is what accord_events_total counts records by.
@@ -234,7 +235,8 @@ func (c *contractCounters) add(records []*event.Envelope) {
 		if r.Valid {
 			i = 0
 		}
-		c.counter(key)[i].Add(1)
+		n, key := cappedCounterKey(&c.mu, c.counts, key, OtherContracts, maxContracts)
+		n[i].Add(1)
 		kind := EventKind{Contract: key, Protocol: r.Protocol, Valid: r.Valid}
 		if r.Failure != nil {
 			kind.FailureType = string(r.Failure.Type)
@@ -281,26 +283,32 @@ func (c *contractCounters) counter(key string) *[2]atomic.Uint64 {
 // holds fewer than limit keys and using other's after. The common case, a
 // key already counted, takes only the read lock of mu.
 func cappedCounter[K comparable, T any](mu *sync.RWMutex, counts map[K]*T, key, other K, limit int) *T {
+	n, _ := cappedCounterKey(mu, counts, key, other, limit)
+	return n
+}
+
+// cappedCounterKey is cappedCounter, and says under which key it counts.
+func cappedCounterKey[K comparable, T any](mu *sync.RWMutex, counts map[K]*T, key, other K, limit int) (*T, K) {
 	mu.RLock()
 	n, ok := counts[key]
 	mu.RUnlock()
 	if ok {
-		return n
+		return n, key
 	}
 	mu.Lock()
 	defer mu.Unlock()
 	if n, ok := counts[key]; ok {
-		return n
+		return n, key
 	}
 	if len(counts) >= limit {
 		key = other
 		if n, ok := counts[key]; ok {
-			return n
+			return n, key
 		}
 	}
 	n = new(T)
 	counts[key] = n
-	return n
+	return n, key
 }
 
 func (c *contractCounters) snapshot() []ContractStats {

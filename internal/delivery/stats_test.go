@@ -81,3 +81,62 @@ func TestUnknownContextCountersAreBounded(t *testing.T) {
 		t.Errorf("restored %d keys (first %+v), want %d (first %+v)", len(r), r[0], len(snap), snap[0])
 	}
 }
+
+// Records are counted by kind (contract, protocol, valid, failure type) with
+// the contract bucketed as the per-contract counts are, so keys from
+// clients add no kind; past maxEventKinds kinds, the rest share one.
+func TestEventKindsAreCountedWithBoundedContracts(t *testing.T) {
+	c := newContractCounters()
+	var recs []*event.Envelope
+	for i := range 1000 {
+		recs = append(recs, &event.Envelope{Schema: "iglu:com.junk/k" + strconv.Itoa(i) + "/jsonschema/1-0-0", Protocol: "selfdesc", Failure: event.NewFailure(event.SchemaNotFound, "no contract")})
+	}
+	recs = append(recs,
+		&event.Envelope{Schema: "iglu:com.acme/real/jsonschema/1-0-0", Resolved: true, Valid: true, Protocol: "snowplow"},
+		&event.Envelope{Schema: "iglu:com.acme/real/jsonschema/1-0-0", Resolved: true, Valid: true, Protocol: "snowplow"},
+		&event.Envelope{Schema: "iglu:com.acme/real/jsonschema/1-0-0", Resolved: true, Protocol: "snowplow", Failure: event.NewFailure(event.SchemaViolation, "bad")},
+	)
+	c.add(recs)
+	got := map[EventKind]uint64{}
+	for _, e := range c.snapshotKinds() {
+		got[e.EventKind] = e.Records
+	}
+	want := map[EventKind]uint64{
+		{Contract: UnknownContracts, Protocol: "selfdesc", FailureType: "schema_not_found"}:                      1000,
+		{Contract: "iglu:com.acme/real/jsonschema/1-0-0", Protocol: "snowplow", Valid: true}:                     2,
+		{Contract: "iglu:com.acme/real/jsonschema/1-0-0", Protocol: "snowplow", FailureType: "schema_violation"}: 1,
+	}
+	if len(got) != len(want) {
+		t.Errorf("counted %d kinds, want %d: %v", len(got), len(want), got)
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%+v: got %d, want %d", k, got[k], w)
+		}
+	}
+
+	// Contracts past maxContracts share (other), as in the per-contract
+	// counts; kinds past maxEventKinds share one with no protocol.
+	c = newContractCounters()
+	for i := range maxContracts + 10 {
+		for p := range 5 {
+			c.add([]*event.Envelope{{Schema: "iglu:com.acme/c" + strconv.Itoa(i) + "/jsonschema/1-0-0", Resolved: true, Valid: true, Protocol: "p" + strconv.Itoa(p)}})
+		}
+	}
+	got = map[EventKind]uint64{}
+	for _, e := range c.snapshotKinds() {
+		got[e.EventKind] = e.Records
+	}
+	if len(got) != maxEventKinds+1 || got[EventKind{Contract: OtherContracts}] != 5*(maxContracts+10)-maxEventKinds {
+		t.Errorf("%d kinds, %d records in the shared one; want %d kinds and %d", len(got), got[EventKind{Contract: OtherContracts}], maxEventKinds+1, 5*(maxContracts+10)-maxEventKinds)
+	}
+	named := map[string]bool{}
+	for k := range got {
+		if k.Contract != OtherContracts {
+			named[k.Contract] = true
+		}
+	}
+	if len(named) > maxContracts {
+		t.Errorf("%d contracts counted by name, want at most %d as in the per-contract counts", len(named), maxContracts)
+	}
+}

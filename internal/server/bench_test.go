@@ -18,6 +18,7 @@ import (
 	"github.com/accord-events/accord/internal/delivery"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/loadgen"
+	"github.com/accord-events/accord/internal/metrics"
 	"github.com/accord-events/accord/internal/pipeline"
 	"github.com/accord-events/accord/internal/protocol"
 	"github.com/accord-events/accord/internal/protocol/selfdesc"
@@ -92,7 +93,10 @@ func benchmarkCollect(b *testing.B, spooled bool, open func(dir string, log *slo
 		b.Fatal(err)
 	}
 	p := pipeline.New(contract.NewSet(contracts), event.Collector{Name: "accord"}, "default")
-	srv := server.New(server.DefaultOptions(), p, svc, []protocol.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: protocol.Plain(selfdesc.Decode)}}, log)
+	// As accord serve builds it: request durations go to /metrics.
+	m := metrics.New(metrics.Sources{Delivery: svc})
+	srv := server.New(server.DefaultOptions(), p, svc, []protocol.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: protocol.Plain(selfdesc.Decode)}}, log,
+		server.WithRouteLatency(func(pattern string) server.Observer { return m.RouteLatency(pattern) }))
 	h := srv.Handler()
 	body := loadgen.CheckoutBatch(100)
 
