@@ -55,7 +55,7 @@ func (d *deadLetterFile) write(sinkName string, records [][]byte, causeErr error
 		d.f = f
 	}
 	at := time.Now().UTC().Format(event.TimeLayout)
-	cause := redact.Error(causeErr)
+	cause := redact.BoundedError(causeErr)
 	buf := d.buf[:0]
 	for _, rec := range records {
 		buf = append(buf, `{"dead_lettered_at":"`...)

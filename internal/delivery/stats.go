@@ -148,7 +148,7 @@ func (c *sinkCounters) connectFailed(err error) {
 func (c *sinkCounters) failed(err error) {
 	c.mu.Lock()
 	// last_error is served by /stats and persisted: no credential in it.
-	c.lastError, c.lastErrorAt = redact.Error(err), time.Now().UTC()
+	c.lastError, c.lastErrorAt = redact.BoundedError(err), time.Now().UTC()
 	c.mu.Unlock()
 }
 

@@ -7,10 +7,12 @@ package redact
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // Mask replaces what was removed.
@@ -93,6 +95,28 @@ func Error(err error) string {
 	return String(err.Error())
 }
 
+// MaxStoredError bounds the text of an error where Accord keeps or logs
+// it (a log line, /stats, a dead letter): a sink's error can quote the
+// value it refused, and values are chosen by clients.
+const MaxStoredError = 1024
+
+// BoundedError is Error cut to MaxStoredError bytes (at a UTF-8 boundary),
+// saying how much was cut.
+func BoundedError(err error) string {
+	return bound(Error(err))
+}
+
+func bound(s string) string {
+	if len(s) <= MaxStoredError {
+		return s
+	}
+	cut := MaxStoredError
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("... (%d bytes cut)", len(s)-cut)
+}
+
 func containsFold(s, sub string) bool {
 	return strings.Contains(strings.ToLower(s), sub)
 }
@@ -107,7 +131,7 @@ func redactValue(a slog.Attr) slog.Attr {
 	case slog.KindAny:
 		switch v := a.Value.Any().(type) {
 		case error:
-			a.Value = slog.StringValue(Error(v))
+			a.Value = slog.StringValue(BoundedError(v))
 		case interface{ String() string }:
 			if s := v.String(); mayHold(s) {
 				a.Value = slog.StringValue(String(s))

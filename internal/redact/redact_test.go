@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 const secret = "s3cr3t-tok"
@@ -81,5 +82,24 @@ func TestHandler(t *testing.T) {
 	}
 	if strings.Count(out, Mask) < 5 {
 		t.Errorf("log line masks too little: %s", out)
+	}
+}
+
+// TestErrorsAreBounded: an error that quotes a client's value (a database
+// refusing a 1 MB string) is cut in log lines and in what is stored, at a
+// UTF-8 boundary, saying how much was cut; a short one is kept whole.
+func TestErrorsAreBounded(t *testing.T) {
+	huge := errors.New(`invalid input syntax for type bigint: "` + strings.Repeat("é", 1<<19) + `"`)
+	got := BoundedError(huge)
+	if len(got) > MaxStoredError+40 || !strings.Contains(got, "bytes cut)") || !utf8.ValidString(got) {
+		t.Errorf("BoundedError of %d bytes gave %d bytes (valid UTF-8 %v), ending %q", len(huge.Error()), len(got), utf8.ValidString(got), got[len(got)-30:])
+	}
+	if short := errors.New("refused"); BoundedError(short) != "refused" {
+		t.Errorf("a short error changed: %q", BoundedError(short))
+	}
+	var buf bytes.Buffer
+	slog.New(Handler(slog.NewTextHandler(&buf, nil))).Warn("records sent to the dead letter", "err", huge)
+	if buf.Len() > 2*MaxStoredError {
+		t.Errorf("one log line of %d bytes for one refused value", buf.Len())
 	}
 }

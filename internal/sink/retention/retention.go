@@ -202,7 +202,7 @@ func (l *Loop) finish(started time.Time, err error) {
 	l.stats.LastRunStartedAt, l.stats.LastRunAt = &started, &now
 	if err != nil && !errors.Is(err, context.Canceled) {
 		// Shown by GET /stats: redacted as delivery's last_error is.
-		l.stats.LastError, l.stats.LastErrorAt = redact.Error(err), &now
+		l.stats.LastError, l.stats.LastErrorAt = redact.BoundedError(err), &now
 	}
 }
 
