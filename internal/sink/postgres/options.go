@@ -30,14 +30,15 @@ const (
 
 // Options configures a postgres sink.
 type Options struct {
-	DSN          string        `yaml:"dsn" doc:"PostgreSQL connection string (postgres://user:password@host:5432/db?sslmode=require, or key=value form). Printed with its password removed."`
-	Schema       string        `yaml:"schema" doc:"Schema (namespace) the sink's tables live in; created when missing."`
-	RawTable     string        `yaml:"raw_table" doc:"Table of every record, good and failed: envelope columns, event data and contexts as json, failure detail for failed records."`
-	Tables       string        `yaml:"tables" doc:"Typed tables, one per contract MODEL: auto (create and migrate them at start and when contracts change), plan-only (write only to up-to-date tables; run accord tables apply to migrate) or off (raw table only)."`
-	FlattenDepth int           `yaml:"flatten_depth" doc:"Levels of nested objects that become columns of their own in typed tables (address.city is address_city at 2); deeper objects are one jsonb column."`
-	MaxColumns   int           `yaml:"max_columns" doc:"Most columns a typed table gets from its contract and contexts; the rest stay in the raw table."`
-	Retention    time.Duration `yaml:"retention" doc:"How long records are kept, counted from collected_at, such as 720h for 30 days: older rows are deleted from the raw table in the background, 5,000 per transaction, each with its row in the typed table; 0 keeps them forever."`
-	LockTimeout  time.Duration `yaml:"lock_timeout" doc:"How long a write waits for a table lock another session holds (a long ALTER TABLE run by hand) before it fails and is retried."`
+	DSN                 string                   `yaml:"dsn" doc:"PostgreSQL connection string (postgres://user:password@host:5432/db?sslmode=require, or key=value form). Printed with its password removed."`
+	Schema              string                   `yaml:"schema" doc:"Schema (namespace) the sink's tables live in; created when missing."`
+	RawTable            string                   `yaml:"raw_table" doc:"Table of every record, good and failed: envelope columns, event data and contexts as json, failure detail for failed records."`
+	Tables              string                   `yaml:"tables" doc:"Typed tables, one per contract MODEL: auto (create and migrate them at start and when contracts change), plan-only (write only to up-to-date tables; run accord tables apply to migrate) or off (raw table only)."`
+	FlattenDepth        int                      `yaml:"flatten_depth" doc:"Levels of nested objects that become columns of their own in typed tables (address.city is address_city at 2); deeper objects are one jsonb column."`
+	MaxColumns          int                      `yaml:"max_columns" doc:"Most columns a typed table gets from its contract and contexts; the rest stay in the raw table."`
+	RetentionByContract map[string]time.Duration `yaml:"retention_by_contract" doc:"How long the records of some contracts are kept instead of retention: a map from a contract key prefix (iglu:com.acme/ or iglu:com.acme/checkout/jsonschema/1-) to a duration, the longest prefix a record's schema starts with winning; 0 keeps them forever."`
+	Retention           time.Duration            `yaml:"retention" doc:"How long records are kept, counted from collected_at, such as 720h for 30 days: older rows are deleted from the raw table in the background, 5,000 per transaction, each with its row in the typed table; 0 keeps them forever."`
+	LockTimeout         time.Duration            `yaml:"lock_timeout" doc:"How long a write waits for a table lock another session holds (a long ALTER TABLE run by hand) before it fails and is retried."`
 }
 
 // NewOptions returns the default options.
@@ -98,6 +99,9 @@ func (o *Options) Validate() error {
 	}
 	if err := retention.CheckPeriod(o.Retention); err != nil {
 		bad("retention", "%v", err)
+	}
+	if err := retention.CheckByContract(o.RetentionByContract); err != nil {
+		bad("retention_by_contract", "%v", err)
 	}
 	return errors.Join(errs...)
 }

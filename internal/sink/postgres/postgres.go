@@ -148,8 +148,8 @@ func (s *Sink) Connect(ctx context.Context) error {
 			s.logger.Warn("postgres sink: migrate typed tables after a contract change; the next write tries again", "err", err)
 		})
 	}
-	if s.opts.Retention > 0 && s.retention.Load() == nil {
-		loop, err := retention.New(retention.Config{Period: s.opts.Retention, Unit: "rows", Now: s.now, Logger: s.logger}, s)
+	if (s.opts.Retention > 0 || len(s.opts.RetentionByContract) > 0) && s.retention.Load() == nil {
+		loop, err := retention.New(retention.Config{Period: s.opts.Retention, ByContract: s.opts.RetentionByContract, Unit: "rows", Now: s.now, Logger: s.logger}, s)
 		if err != nil {
 			return err
 		}

@@ -20,6 +20,12 @@ import (
 // deduplication writes rely on (ON CONFLICT (event_id)); PostgreSQL's
 // autovacuum makes the deleted rows' space reusable.
 func (s *Sink) DeleteBefore(ctx context.Context, cutoff time.Time, limit int) (int64, error) {
+	return s.DeleteScopedBefore(ctx, retention.Scope{}, cutoff, limit)
+}
+
+// DeleteScopedBefore is DeleteBefore for the records of the contracts in
+// scope (retention_by_contract).
+func (s *Sink) DeleteScopedBefore(ctx context.Context, scope retention.Scope, cutoff time.Time, limit int) (int64, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed || s.pool == nil {
@@ -33,9 +39,18 @@ func (s *Sink) DeleteBefore(ctx context.Context, cutoff time.Time, limit int) (i
 	raw := quoteIdent(s.opts.Schema) + "." + quoteIdent(s.opts.RawTable)
 	var ids []string
 	var n int64
+	cond, args := "", []any{cutoff, limit}
+	if scope.Prefix != "" {
+		args = append(args, scope.Prefix)
+		cond += fmt.Sprintf(" AND starts_with(schema, $%d)", len(args))
+	}
+	for _, p := range scope.Except {
+		args = append(args, p)
+		cond += fmt.Sprintf(" AND NOT coalesce(starts_with(schema, $%d), false)", len(args))
+	}
 	err = tx.QueryRow(ctx, "WITH gone AS (DELETE FROM "+raw+" WHERE ctid = ANY(ARRAY(SELECT ctid FROM "+raw+
-		" WHERE collected_at < $1 ORDER BY collected_at LIMIT $2)) RETURNING event_id)"+
-		" SELECT coalesce(array_agg(event_id) FILTER (WHERE event_id IS NOT NULL), '{}'), count(*) FROM gone", cutoff, limit).Scan(&ids, &n)
+		" WHERE collected_at < $1"+cond+" ORDER BY collected_at LIMIT $2)) RETURNING event_id)"+
+		" SELECT coalesce(array_agg(event_id) FILTER (WHERE event_id IS NOT NULL), '{}'), count(*) FROM gone", args...).Scan(&ids, &n)
 	if err != nil {
 		return 0, fmt.Errorf("delete old rows from %s: %w", s.opts.RawTable, err)
 	}
@@ -71,4 +86,7 @@ func (s *Sink) RetentionStats() retention.Stats {
 	return retention.Stats{}
 }
 
-var _ retention.Reporter = (*Sink)(nil)
+var (
+	_ retention.Reporter    = (*Sink)(nil)
+	_ retention.ScopedStore = (*Sink)(nil)
+)

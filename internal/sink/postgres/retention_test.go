@@ -10,6 +10,7 @@ import (
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink"
+	"github.com/accord-events/accord/internal/sink/retention"
 )
 
 // Retention removes old rows from the raw table and their rows from the
@@ -88,5 +89,33 @@ func TestRetentionRunsFromConnect(t *testing.T) {
 	}
 	if got := show(query(t, opts, "SELECT count(*) FROM accord_events")); got != "[[0]]" {
 		t.Errorf("raw rows = %s", got)
+	}
+}
+
+// retention_by_contract: the longest prefix a schema starts with sets its
+// records' period; 0 keeps them.
+func TestRetentionByContract(t *testing.T) {
+	opts := testSchema(t)
+	s := openSink(t, opts, nil)
+	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	var recs []*event.Envelope
+	for i, key := range []string{"iglu:com.acme/order/jsonschema/1-0-0", "iglu:com.acme/audit/jsonschema/1-0-0", "iglu:com_acme/order/jsonschema/1-0-0"} {
+		r := record(fmt.Sprintf("r%d", i), key, `{}`)
+		r.CollectedAt = event.Time{Time: now.Add(-3 * time.Hour)}
+		recs = append(recs, r)
+	}
+	if err := s.Write(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	loop, err := retention.New(retention.Config{Period: 24 * time.Hour, Now: func() time.Time { return now },
+		ByContract: map[string]time.Duration{"iglu:com.acme/": time.Hour, "iglu:com.acme/audit/": 0}}, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := loop.Run(context.Background()); err != nil || n != 1 {
+		t.Errorf("Run = %d, %v; want 1", n, err)
+	}
+	if got := show(query(t, opts, "SELECT event_id FROM accord_events ORDER BY event_id")); got != "[[r1] [r2]]" {
+		t.Errorf("raw rows left: %s", got)
 	}
 }

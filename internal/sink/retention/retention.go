@@ -10,6 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +27,21 @@ type Store interface {
 	// and returns how many it removed; fewer than limit means none is
 	// left. It holds the store's write lock for one batch at most.
 	DeleteBefore(ctx context.Context, cutoff time.Time, limit int) (int64, error)
+}
+
+// Scope selects records by contract: those whose schema key starts with
+// Prefix (all when empty) and with none of Except.
+type Scope struct {
+	Prefix string
+	Except []string
+}
+
+// ScopedStore is a Store that can remove the records of some contracts
+// only, for periods per contract (Config.ByContract).
+type ScopedStore interface {
+	Store
+	// DeleteScopedBefore is DeleteBefore for the records in scope.
+	DeleteScopedBefore(ctx context.Context, scope Scope, cutoff time.Time, limit int) (int64, error)
 }
 
 // Reporter is implemented by a sink that enforces a retention period;
@@ -64,8 +83,14 @@ const (
 
 // Config configures a Loop.
 type Config struct {
-	// Period is how long records are kept; it must be positive.
+	// Period is how long records are kept; 0 keeps those ByContract does
+	// not name for ever.
 	Period time.Duration
+	// ByContract maps a contract key prefix (iglu:com.acme/) to how long
+	// the records whose schema starts with it are kept, instead of
+	// Period; the longest prefix a schema starts with wins, and 0 keeps
+	// its records for ever. It needs a ScopedStore.
+	ByContract map[string]time.Duration
 	// Unit names what Store removes, for Stats (rows, files).
 	Unit string
 	// Limit, Every and Pause default to DefaultLimit, DefaultEvery and
@@ -96,8 +121,11 @@ type Loop struct {
 // New returns a loop for store; Start runs it in the background, Run runs
 // it once.
 func New(cfg Config, store Store) (*Loop, error) {
-	if cfg.Period <= 0 {
+	if cfg.Period < 0 || (cfg.Period == 0 && len(cfg.ByContract) == 0) {
 		return nil, fmt.Errorf("retention period %s is not positive", cfg.Period)
+	}
+	if _, ok := store.(ScopedStore); len(cfg.ByContract) > 0 && !ok {
+		return nil, fmt.Errorf("retention by contract: the store %T cannot remove the records of some contracts only", store)
 	}
 	if cfg.Limit <= 0 {
 		cfg.Limit = DefaultLimit
@@ -149,30 +177,84 @@ func (l *Loop) Stop() {
 	<-l.done
 }
 
-// Run removes, batch by batch, everything received before now minus the
+// Run removes, batch by batch, everything received before now minus its
 // period, pausing between batches, and returns how much it removed.
 func (l *Loop) Run(ctx context.Context) (int64, error) {
 	started := l.cfg.Now()
-	cutoff := started.Add(-l.cfg.Period)
 	var total int64
-	var err error
-	for {
-		var n int64
-		n, err = l.store.DeleteBefore(ctx, cutoff, l.cfg.Limit)
-		total += n
-		l.count(n)
-		if err != nil || n < int64(l.cfg.Limit) {
-			break
+	var errs []error
+	for _, sp := range l.scopes() {
+		if sp.period <= 0 {
+			continue // kept for ever
 		}
-		if err = sleep(ctx, l.cfg.Pause); err != nil {
-			break
+		n, err := l.runScope(ctx, sp.scope, started.Add(-sp.period))
+		total += n
+		if err != nil {
+			errs = append(errs, err)
+			if ctx.Err() != nil {
+				break
+			}
 		}
 	}
+	err := errors.Join(errs...)
 	if err == nil && total > 0 && l.cfg.After != nil {
 		err = l.cfg.After(ctx)
 	}
 	l.finish(started, err)
 	return total, err
+}
+
+type scopedPeriod struct {
+	scope  Scope
+	period time.Duration
+}
+
+// scopes returns each prefix of ByContract with its period, excepting the
+// longer prefixes that have periods of their own, then everything else
+// with Period.
+func (l *Loop) scopes() []scopedPeriod {
+	if len(l.cfg.ByContract) == 0 {
+		return []scopedPeriod{{period: l.cfg.Period}}
+	}
+	prefixes := make([]string, 0, len(l.cfg.ByContract))
+	for p := range l.cfg.ByContract {
+		prefixes = append(prefixes, p)
+	}
+	sort.Strings(prefixes)
+	out := make([]scopedPeriod, 0, len(prefixes)+1)
+	for _, p := range prefixes {
+		var except []string
+		for _, q := range prefixes {
+			if q != p && strings.HasPrefix(q, p) {
+				except = append(except, q)
+			}
+		}
+		out = append(out, scopedPeriod{Scope{Prefix: p, Except: except}, l.cfg.ByContract[p]})
+	}
+	return append(out, scopedPeriod{Scope{Except: prefixes}, l.cfg.Period})
+}
+
+// runScope removes the records in scope received before cutoff, a batch at
+// a time.
+func (l *Loop) runScope(ctx context.Context, scope Scope, cutoff time.Time) (int64, error) {
+	var total int64
+	for {
+		var n int64
+		var err error
+		if ss, ok := l.store.(ScopedStore); ok && (scope.Prefix != "" || len(scope.Except) > 0) {
+			n, err = ss.DeleteScopedBefore(ctx, scope, cutoff, l.cfg.Limit)
+		} else {
+			n, err = l.store.DeleteBefore(ctx, cutoff, l.cfg.Limit)
+		}
+		total += n
+		l.count(n)
+		if err != nil || n < int64(l.cfg.Limit) {
+			return total, err
+		}
+		if err := sleep(ctx, l.cfg.Pause); err != nil {
+			return total, err
+		}
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -216,6 +298,26 @@ func (l *Loop) Stats() Stats {
 // minPeriod is the shortest retention period accepted: a shorter one is
 // nearly always a duration written without its unit (720 is 720ns).
 const minPeriod = time.Minute
+
+// maxContracts bounds ByContract: each prefix costs a query per run.
+const maxContracts = 100
+
+// CheckByContract reports what is wrong with a retention-by-contract
+// option's value, for the sink's Validate to name the key.
+func CheckByContract(m map[string]time.Duration) error {
+	if len(m) > maxContracts {
+		return fmt.Errorf("%d entries; name at most %d contract key prefixes", len(m), maxContracts)
+	}
+	var errs []error
+	for _, p := range slices.Sorted(maps.Keys(m)) {
+		if !strings.HasPrefix(p, "iglu:") || len(p) > 512 {
+			errs = append(errs, fmt.Errorf("%q is not a contract key prefix; write one such as iglu:com.acme/ or iglu:com.acme/checkout/", p))
+		} else if err := CheckPeriod(m[p]); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", p, err))
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // CheckPeriod reports what is wrong with a retention option's value, for
 // the sink's Validate to name the key; 0 (retention off) is fine.

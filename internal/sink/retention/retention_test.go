@@ -3,6 +3,7 @@ package retention
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -116,5 +117,25 @@ func TestStartRunsAtOnceAndStopWaits(t *testing.T) {
 func TestNewRejectsAPeriodThatIsNotPositive(t *testing.T) {
 	if _, err := New(Config{}, &timesStore{}); err == nil {
 		t.Error("New with no period succeeded")
+	}
+}
+
+func TestByContractNeedsAScopedStore(t *testing.T) {
+	_, err := New(Config{Period: time.Hour, ByContract: map[string]time.Duration{"iglu:com.acme/": time.Hour}}, &timesStore{})
+	if err == nil || !strings.Contains(err.Error(), "cannot remove the records of some contracts only") {
+		t.Errorf("New = %v", err)
+	}
+}
+
+func TestScopesExceptLongerPrefixes(t *testing.T) {
+	l, err := New(Config{Period: time.Hour}, &timesStore{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.cfg.ByContract = map[string]time.Duration{"iglu:a/": 2 * time.Hour, "iglu:a/b/": 0, "iglu:c/": 3 * time.Hour}
+	got := fmt.Sprint(l.scopes())
+	want := "[{{iglu:a/ [iglu:a/b/]} 7200000000000} {{iglu:a/b/ []} 0} {{iglu:c/ []} 10800000000000} {{ [iglu:a/ iglu:a/b/ iglu:c/]} 3600000000000}]"
+	if got != want {
+		t.Errorf("scopes = %s\nwant %s", got, want)
 	}
 }

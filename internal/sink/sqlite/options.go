@@ -12,12 +12,13 @@ import (
 
 // Options configures a sqlite sink.
 type Options struct {
-	Path        string        `yaml:"path" doc:"SQLite database file to write; its parent directories are created when missing."`
-	GoodTable   string        `yaml:"good_table" doc:"Table that holds good records; created when missing."`
-	FailedTable string        `yaml:"failed_table" doc:"Table that holds failed records, with their failure and original input; created when missing."`
-	BusyTimeout time.Duration `yaml:"busy_timeout" doc:"How long a write waits for another connection (such as a long query you run on the file) to release its lock before it fails and is retried."`
-	Synchronous string        `yaml:"synchronous" doc:"SQLite's synchronous setting: normal (survives a crash of Accord, may lose the last commits on power loss), full (survives power loss, slower) or off (fastest, may corrupt the file on power loss)."`
-	Retention   time.Duration `yaml:"retention" doc:"How long records are kept, counted from collected_at, such as 720h for 30 days: older rows are deleted in the background, 5,000 per transaction, and their pages reused or returned to the file system (see docs/operations.md); 0 keeps them forever."`
+	Path                string                   `yaml:"path" doc:"SQLite database file to write; its parent directories are created when missing."`
+	GoodTable           string                   `yaml:"good_table" doc:"Table that holds good records; created when missing."`
+	FailedTable         string                   `yaml:"failed_table" doc:"Table that holds failed records, with their failure and original input; created when missing."`
+	BusyTimeout         time.Duration            `yaml:"busy_timeout" doc:"How long a write waits for another connection (such as a long query you run on the file) to release its lock before it fails and is retried."`
+	Synchronous         string                   `yaml:"synchronous" doc:"SQLite's synchronous setting: normal (survives a crash of Accord, may lose the last commits on power loss), full (survives power loss, slower) or off (fastest, may corrupt the file on power loss)."`
+	RetentionByContract map[string]time.Duration `yaml:"retention_by_contract" doc:"How long the records of some contracts are kept instead of retention: a map from a contract key prefix (iglu:com.acme/ or iglu:com.acme/checkout/jsonschema/1-) to a duration, the longest prefix a record's schema starts with winning; 0 keeps them forever."`
+	Retention           time.Duration            `yaml:"retention" doc:"How long records are kept, counted from collected_at, such as 720h for 30 days: older rows are deleted in the background, 5,000 per transaction, and their pages reused or returned to the file system (see docs/operations.md); 0 keeps them forever."`
 }
 
 // NewOptions returns the default options.
@@ -69,6 +70,9 @@ func (o *Options) Validate() error {
 	if err := retention.CheckPeriod(o.Retention); err != nil {
 		bad("retention", "%v", err)
 	}
+	if err := retention.CheckByContract(o.RetentionByContract); err != nil {
+		bad("retention_by_contract", "%v", err)
+	}
 	if _, ok := synchronousPragma(o.Synchronous); !ok {
 		bad("synchronous", "%q is not a mode; use normal, full or off", o.Synchronous)
 	}
@@ -87,4 +91,15 @@ func synchronousPragma(mode string) (string, bool) {
 		return "OFF", true
 	}
 	return "", false
+}
+
+// retains reports whether retention removes anything: a period for all
+// records or for some contracts'.
+func (o *Options) retains() bool {
+	for _, d := range o.RetentionByContract {
+		if d > 0 {
+			return true
+		}
+	}
+	return o.Retention > 0
 }

@@ -18,6 +18,31 @@ import (
 // for that one transaction only: retention.Loop pauses between batches so
 // that waiting writes go first.
 func (s *Sink) DeleteBefore(ctx context.Context, cutoff time.Time, limit int) (int64, error) {
+	return s.DeleteScopedBefore(ctx, retention.Scope{}, cutoff, limit)
+}
+
+// scopeWhere is the condition on schema that selects scope, its arguments
+// numbered from first.
+func scopeWhere(scope retention.Scope, first int) (string, []driver.NamedValue) {
+	var cond string
+	var args []driver.NamedValue
+	match := func(prefix string) string {
+		args = append(args, driver.NamedValue{Ordinal: first + len(args), Value: prefix})
+		// substr rather than LIKE, in which a key's _ is a wildcard.
+		return fmt.Sprintf("substr(schema, 1, length(?%d)) = ?%d", first+len(args)-1, first+len(args)-1)
+	}
+	if scope.Prefix != "" {
+		cond += " AND " + match(scope.Prefix)
+	}
+	for _, p := range scope.Except {
+		cond += " AND NOT coalesce(" + match(p) + ", 0)"
+	}
+	return cond, args
+}
+
+// DeleteScopedBefore is DeleteBefore for the records of the contracts in
+// scope (retention_by_contract).
+func (s *Sink) DeleteScopedBefore(ctx context.Context, scope retention.Scope, cutoff time.Time, limit int) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || s.conn == nil {
@@ -37,9 +62,10 @@ func (s *Sink) DeleteBefore(ctx context.Context, cutoff time.Time, limit int) (i
 		if total >= int64(limit) {
 			break
 		}
+		cond, args := scopeWhere(scope, 3)
 		res, err := s.conn.ExecContext(context.Background(), fmt.Sprintf(
-			"DELETE FROM %q WHERE rowid IN (SELECT rowid FROM %q WHERE collected_at < ? ORDER BY collected_at LIMIT ?)", t.name, t.name),
-			[]driver.NamedValue{{Ordinal: 1, Value: before}, {Ordinal: 2, Value: int64(limit) - total}})
+			"DELETE FROM %q WHERE rowid IN (SELECT rowid FROM %q WHERE collected_at < ?1%s ORDER BY collected_at LIMIT ?2)", t.name, t.name, cond),
+			append([]driver.NamedValue{{Ordinal: 1, Value: before}, {Ordinal: 2, Value: int64(limit) - total}}, args...))
 		if err != nil {
 			return 0, s.rollback(fmt.Errorf("delete old rows from %s: %w", t.name, err))
 		}
@@ -169,4 +195,7 @@ func (s *Sink) RetentionStats() retention.Stats {
 	return loop.Stats()
 }
 
-var _ retention.Reporter = (*Sink)(nil)
+var (
+	_ retention.Reporter    = (*Sink)(nil)
+	_ retention.ScopedStore = (*Sink)(nil)
+)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/accord-events/accord/internal/check"
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/sink/retention"
 )
 
 // writeAged writes n good and n/10 failed records collected at, through a
@@ -183,4 +184,57 @@ func TestRetentionLeavesALargeExistingDatabaseInItsModeAndSaysHowToSwitch(t *tes
 	if !strings.Contains(logs.String(), "PRAGMA auto_vacuum=INCREMENTAL; VACUUM") {
 		t.Errorf("log does not say how to switch:\n%s", logs.String())
 	}
+}
+
+// retention_by_contract keeps the records of some contracts for periods of
+// their own, the longest matching prefix winning.
+func TestRetentionByContract(t *testing.T) {
+	s, db, opts := openTest(t, nil)
+	now := collected.Add(72 * time.Hour)
+	var recs []*event.Envelope
+	for i, schema := range []string{
+		"iglu:com.acme/checkout_completed/jsonschema/1-0-2", // default, 24h: 30h old goes
+		"iglu:com.acme/audit/jsonschema/1-0-0",              // com.acme/audit/: forever
+		"iglu:com.acme/page/jsonschema/1-0-0",               // com.acme/: 2h, so 3h old goes
+		"iglu:com_acme/page/jsonschema/1-0-0",               // _ is no wildcard: default, 3h old stays
+	} {
+		for j, age := range []time.Duration{30 * time.Hour, 3 * time.Hour} {
+			r := goodRecord(fmt.Sprintf("r%d-%d", i, j))
+			r.Schema, r.CollectedAt = schema, event.Time{Time: now.Add(-age)}
+			recs = append(recs, r)
+		}
+	}
+	if err := s.Write(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	loop, err := retention.New(retention.Config{Period: 24 * time.Hour, Now: func() time.Time { return now },
+		ByContract: map[string]time.Duration{"iglu:com.acme/": 2 * time.Hour, "iglu:com.acme/audit/": 0, "iglu:com.acme/checkout_completed/": 24 * time.Hour}}, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := loop.Run(context.Background()); err != nil || n != 4 {
+		t.Errorf("Run = %d, %v; want 4", n, err)
+	}
+	rows, err := db.Query("SELECT event_id FROM " + opts.GoodTable + " ORDER BY event_id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var left []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		left = append(left, id)
+	}
+	if got := strings.Join(left, " "); got != "r0-1 r1-0 r1-1 r3-1" {
+		t.Errorf("rows left: %s; want r0-1 r1-0 r1-1 r3-1", got)
+	}
+}
+
+func TestRetentionByContractIsValidated(t *testing.T) {
+	o := NewOptions()
+	o.RetentionByContract = map[string]time.Duration{"com.acme/": time.Hour, "iglu:x/": 5}
+	check.ErrorSays(t, o.Validate(), `retention_by_contract: "com.acme/" is not a contract key prefix`, "iglu:x/: 5ns is shorter than 1m0s")
 }

@@ -183,8 +183,8 @@ func (s *Sink) Connect(ctx context.Context) error {
 	s.kick = make(chan struct{}, 1)
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
 	go s.checkpoint(s.checkpointer, s.kick, s.stop, s.done)
-	if opts.Retention > 0 {
-		if s.retention, err = retention.New(retention.Config{Period: opts.Retention, Unit: "rows", After: s.vacuum, Now: s.now, Logger: s.logger}, s); err != nil {
+	if opts.retains() {
+		if s.retention, err = retention.New(retention.Config{Period: opts.Retention, ByContract: opts.RetentionByContract, Unit: "rows", After: s.vacuum, Now: s.now, Logger: s.logger}, s); err != nil {
 			return err
 		}
 		s.retention.Start()
@@ -248,7 +248,7 @@ func dsn(opts Options) string {
 	// checkpointEvery bytes; the writer checkpoints itself only when the
 	// WAL passes 64 MiB, as a backstop should that goroutine fall behind.
 	q.Add("_pragma", "wal_autocheckpoint(4096)")
-	if opts.Retention > 0 {
+	if opts.retains() {
 		// A database this creates can return the pages of deleted rows
 		// to the file system (see vacuum); an existing one keeps its mode
 		// until a VACUUM (see switchAutoVacuum).
@@ -287,7 +287,7 @@ func (s *Sink) init(ctx context.Context, opts Options) error {
 	if s.failed, err = newTable(ctx, s.conn, opts.FailedTable, true); err != nil {
 		return err
 	}
-	if opts.Retention > 0 {
+	if opts.retains() {
 		return s.switchAutoVacuum(ctx)
 	}
 	return nil

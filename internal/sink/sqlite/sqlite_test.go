@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -454,11 +455,11 @@ func TestOpenThroughType(t *testing.T) {
 	if !ok {
 		t.Fatalf("NewOptions returned %T", typ.NewOptions())
 	}
-	if *opts != *NewOptions() {
+	if !reflect.DeepEqual(*opts, *NewOptions()) {
 		t.Errorf("NewOptions = %+v", *opts)
 	}
 	want := Options{Path: "accord-data/accord.db", GoodTable: "events", FailedTable: "failed_events", BusyTimeout: 5 * time.Second, Synchronous: "normal"}
-	if *opts != want {
+	if !reflect.DeepEqual(*opts, want) {
 		t.Errorf("defaults = %+v, want %+v", *opts, want)
 	}
 	// Parent directories that don't exist yet are created; a path with
