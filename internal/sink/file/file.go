@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/accord-events/accord/internal/atomicfile"
@@ -62,7 +63,8 @@ type Sink struct {
 	good   *file
 	failed *file
 	// retention removes rotated files past opts.Retention; nil when off.
-	retention *retention.Loop
+	// Atomic, so that /stats reads it without waiting for a write.
+	retention atomic.Pointer[retention.Loop]
 	connected bool
 	closed    bool
 }
@@ -146,12 +148,12 @@ func (s *Sink) Connect(context.Context) error {
 		s.stop, s.done = make(chan struct{}), make(chan struct{})
 		go s.rotateByAge(s.stop, s.done)
 	}
-	if s.opts.Retention > 0 && s.retention == nil {
+	if s.opts.Retention > 0 && s.retention.Load() == nil {
 		loop, err := retention.New(retention.Config{Period: s.opts.Retention, Unit: "files", Now: s.now, Logger: s.logger}, rotatedFiles{s.good.path, s.failed.path})
 		if err != nil {
 			return err
 		}
-		s.retention = loop
+		s.retention.Store(loop)
 		loop.Start()
 	}
 	return nil
@@ -399,7 +401,7 @@ func (s *Sink) Close(context.Context) error {
 		return nil
 	}
 	s.closed = true
-	stop, done, loop := s.stop, s.done, s.retention
+	stop, done, loop := s.stop, s.done, s.retention.Load()
 	s.mu.Unlock()
 	if loop != nil {
 		loop.Stop()

@@ -64,9 +64,7 @@ func (paths rotatedFiles) DeleteBefore(ctx context.Context, cutoff time.Time, li
 // RetentionStats says what retention has removed; its Period is empty when
 // retention is off.
 func (s *Sink) RetentionStats() retention.Stats {
-	s.mu.Lock()
-	loop := s.retention
-	s.mu.Unlock()
+	loop := s.retention.Load()
 	if loop == nil {
 		return retention.Stats{}
 	}

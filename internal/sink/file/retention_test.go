@@ -50,7 +50,7 @@ func TestRetentionRemovesRotatedFilesOlderThanThePeriod(t *testing.T) {
 		t.Fatalf("%d files before retention: %v; want 2 foreign, 6 good, 5 failed", got, names(t, dir))
 	}
 	// At 15:00 with 3h kept, the files rotated at 11:00 and before go.
-	n, err := s.retention.Run(context.Background())
+	n, err := s.retention.Load().Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

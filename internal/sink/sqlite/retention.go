@@ -186,9 +186,7 @@ func (s *Sink) queryInt(ctx context.Context, query string) (int64, error) {
 // RetentionStats says what retention has removed; its Period is empty when
 // retention is off.
 func (s *Sink) RetentionStats() retention.Stats {
-	s.mu.Lock()
-	loop := s.retention
-	s.mu.Unlock()
+	loop := s.retention.Load()
 	if loop == nil {
 		return retention.Stats{}
 	}

@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/accord-events/accord/internal/event"
@@ -107,8 +108,9 @@ type Sink struct {
 	// rowsPerInsert is how many records one INSERT statement carries.
 	rowsPerInsert int
 	// retention removes rows past opts.Retention; nil when it is off or
-	// the sink is not connected. now is its clock.
-	retention *retention.Loop
+	// the sink is not connected. Atomic, so that /stats reads it without
+	// waiting for a write. now is its clock.
+	retention atomic.Pointer[retention.Loop]
 	now       func() time.Time
 	// vacuumSwitchMax is vacuumSwitchMaxBytes, but for tests.
 	vacuumSwitchMax int64
@@ -184,10 +186,12 @@ func (s *Sink) Connect(ctx context.Context) error {
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
 	go s.checkpoint(s.checkpointer, s.kick, s.stop, s.done)
 	if opts.retains() {
-		if s.retention, err = retention.New(retention.Config{Period: opts.Retention, ByContract: opts.RetentionByContract, Unit: "rows", After: s.vacuum, Now: s.now, Logger: s.logger}, s); err != nil {
+		loop, err := retention.New(retention.Config{Period: opts.Retention, ByContract: opts.RetentionByContract, Unit: "rows", After: s.vacuum, Now: s.now, Logger: s.logger}, s)
+		if err != nil {
 			return err
 		}
-		s.retention.Start()
+		s.retention.Store(loop)
+		loop.Start()
 	}
 	return nil
 }
@@ -453,7 +457,7 @@ func (s *Sink) Close(context.Context) error {
 		return nil
 	}
 	s.closed = true
-	stop, done, loop := s.stop, s.done, s.retention
+	stop, done, loop := s.stop, s.done, s.retention.Load()
 	s.mu.Unlock()
 	if loop != nil {
 		// Outside the lock: a batch under way takes it.
