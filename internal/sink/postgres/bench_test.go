@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -109,4 +110,42 @@ func BenchmarkCopyOnly(b *testing.B) {
 			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "rows/s")
 		})
 	}
+}
+
+// BenchmarkRetentionBatch measures one retention batch: 5,000 old rows
+// leaving the raw table and the typed table of their contract, in one
+// transaction.
+//
+//	go test -run '^$' -bench RetentionBatch -benchtime 10x -count 3 ./internal/sink/postgres
+func BenchmarkRetentionBatch(b *testing.B) {
+	const batch = 5000
+	opts := testSchema(b)
+	set := contract.NewSet([]*contract.Contract{compileContract(b, "iglu:com.acme/bench/jsonschema/1-0-0", benchContract)})
+	s, err := New(*opts, sink.Deps{Contracts: set})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Connect(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	old := time.Now().Add(-48 * time.Hour)
+	for i := 0; i < b.N*batch; i += 1000 {
+		recs := benchRecords(fmt.Sprintf("o%d", i), 1000)
+		for _, r := range recs {
+			r.CollectedAt = event.Time{Time: old}
+		}
+		if err := s.Write(context.Background(), recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cutoff := time.Now().Add(-24 * time.Hour)
+	b.ResetTimer()
+	for range b.N {
+		if n, err := s.DeleteBefore(context.Background(), cutoff, batch); err != nil || n != batch {
+			b.Fatalf("DeleteBefore = %d, %v", n, err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/batch")
 }
