@@ -105,6 +105,7 @@ func TestHostileAdminAuth(t *testing.T) {
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("ops:pa55word"))
 	routes := []struct{ method, path string }{
 		{"GET", "/stats"},
+		{"GET", "/metrics"},
 		{"GET", "/api/schemas"},
 		{"GET", "/api/schemas/com.example/page_view/jsonschema/1-0-0"},
 		{"POST", "/api/cache/purge"},
@@ -185,7 +186,7 @@ func TestHostileAdminPurgeNeedsKey(t *testing.T) {
 func TestHostileAdminOwnAddress(t *testing.T) {
 	c := startCollector(t, newProject(t), "ACCORD_ADMIN_ADDR=127.0.0.1:0")
 	admin := adminURL(t, c)
-	for _, p := range []string{"/stats", "/api/schemas", "/api/schemas/com.example/page_view/jsonschema/1-0-0"} {
+	for _, p := range []string{"/stats", "/metrics", "/api/schemas", "/api/schemas/com.example/page_view/jsonschema/1-0-0"} {
 		if status, h, body := adminDo(t, "GET", admin+p, "Origin", "https://evil.example"); status != 200 {
 			t.Errorf("GET %s on admin.addr: %d %s", p, status, body)
 		} else {

@@ -167,6 +167,11 @@ func TestMetricsScrape(t *testing.T) {
 			t.Errorf("accord_http_request_duration_seconds{route=%q} counts %v requests, want %v", route, got, want)
 		}
 	}
+	// The admin routes are timed by their patterns too: the scrapes before
+	// this one.
+	if got, _ := metricValue(scrape(t, c, token), "accord_http_request_duration_seconds", map[string]string{"route": "/metrics"}); got < 1 {
+		t.Errorf("accord_http_request_duration_seconds{route=\"/metrics\"} counts %v requests, want the earlier scrapes", got)
+	}
 	for _, m := range f["accord_http_request_duration_seconds"].GetMetric() {
 		if r := m.GetLabel()[0].GetValue(); strings.Contains(r, "no/such") {
 			t.Errorf("a raw path became a route label: %q", r)

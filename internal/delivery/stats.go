@@ -211,44 +211,86 @@ type contractCounters struct {
 	mu      sync.RWMutex
 	counts  map[string]*[2]atomic.Uint64 // [good, failed]
 	unknown map[string]*atomic.Uint64
-	kinds   map[EventKind]*atomic.Uint64
+	kinds   map[EventKind]kindCounters
+	// otherKinds counts the records of kinds past maxEventKinds.
+	otherKinds atomic.Uint64
+}
+
+// kindCounters are the counters a record of one kind adds to.
+type kindCounters struct {
+	records  *atomic.Uint64
+	contract *[2]atomic.Uint64 // the contract's [good, failed]
 }
 
 func newContractCounters() *contractCounters {
-	return &contractCounters{counts: map[string]*[2]atomic.Uint64{}, unknown: map[string]*atomic.Uint64{}, kinds: map[EventKind]*atomic.Uint64{}}
+	return &contractCounters{counts: map[string]*[2]atomic.Uint64{}, unknown: map[string]*atomic.Uint64{}, kinds: map[EventKind]kindCounters{}}
 }
 
 // add counts records. The common case, a contract already seen, takes only
 // the read lock.
 func (c *contractCounters) add(records []*event.Envelope) {
+	c.mu.RLock()
 	for _, r := range records {
-		key := r.Schema
+		kind := EventKind{Contract: r.Schema, Protocol: r.Protocol, Valid: r.Valid}
 		switch {
 		case r.Schema == "":
-			key = NoContract
+			kind.Contract = NoContract
 		case !r.Resolved:
-			key = UnknownContracts
-		case len(key) > maxSchemaKey:
-			key = OtherContracts
+			kind.Contract = UnknownContracts
+		case len(r.Schema) > maxSchemaKey:
+			kind.Contract = OtherContracts
 		}
-		i := 1
-		if r.Valid {
-			i = 0
-		}
-		n, key := cappedCounterKey(&c.mu, c.counts, key, OtherContracts, maxContracts)
-		n[i].Add(1)
-		kind := EventKind{Contract: key, Protocol: r.Protocol, Valid: r.Valid}
 		if r.Failure != nil {
 			kind.FailureType = string(r.Failure.Type)
 		}
-		cappedCounter(&c.mu, c.kinds, kind, EventKind{Contract: OtherContracts}, maxEventKinds).Add(1)
-		for j, k := range r.UnknownContexts {
-			if slices.Contains(r.UnknownContexts[:j], k) {
-				continue // a record counts once per key
+		// One lookup finds both counters: the kind's, and its contract's.
+		k, ok := c.kinds[kind]
+		if !ok {
+			c.mu.RUnlock()
+			k = c.addKind(kind)
+			c.mu.RLock()
+		}
+		k.records.Add(1)
+		if r.Valid {
+			k.contract[0].Add(1)
+		} else {
+			k.contract[1].Add(1)
+		}
+		if len(r.UnknownContexts) > 0 {
+			// unknownCounter takes the lock itself: a read lock must
+			// not be taken twice (a writer waiting between would
+			// deadlock both).
+			c.mu.RUnlock()
+			for j, key := range r.UnknownContexts {
+				if slices.Contains(r.UnknownContexts[:j], key) {
+					continue // a record counts once per key
+				}
+				c.unknownCounter(key).Add(1)
 			}
-			c.unknownCounter(k).Add(1)
+			c.mu.RLock()
 		}
 	}
+	c.mu.RUnlock()
+}
+
+// addKind returns the counters of a kind not yet counted: its contract's,
+// bucketed past maxContracts, and its own, shared past maxEventKinds. A
+// kind whose contract is bucketed is kept under the bucket's name only,
+// so the kinds stay within maxEventKinds however many contracts there are.
+func (c *contractCounters) addKind(kind EventKind) kindCounters {
+	contract, bucket := cappedCounterKey(&c.mu, c.counts, kind.Contract, OtherContracts, maxContracts)
+	kind.Contract = bucket
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if k, ok := c.kinds[kind]; ok {
+		return k
+	}
+	if len(c.kinds) >= maxEventKinds {
+		return kindCounters{records: &c.otherKinds, contract: contract}
+	}
+	k := kindCounters{records: new(atomic.Uint64), contract: contract}
+	c.kinds[kind] = k
+	return k
 }
 
 func (c *contractCounters) unknownCounter(key string) *atomic.Uint64 {
@@ -324,11 +366,21 @@ func (c *contractCounters) snapshot() []ContractStats {
 
 func (c *contractCounters) snapshotKinds() []EventCount {
 	c.mu.RLock()
-	out := make([]EventCount, 0, len(c.kinds))
+	out := make([]EventCount, 0, len(c.kinds)+1)
 	for k, n := range c.kinds {
-		out = append(out, EventCount{EventKind: k, Records: n.Load()})
+		out = append(out, EventCount{EventKind: k, Records: n.records.Load()})
 	}
 	c.mu.RUnlock()
+	if n := c.otherKinds.Load(); n > 0 {
+		// One series per kind: a counted kind of the same name takes
+		// the overflow in.
+		other := EventKind{Contract: OtherContracts}
+		if i := slices.IndexFunc(out, func(e EventCount) bool { return e.EventKind == other }); i >= 0 {
+			out[i].Records += n
+		} else {
+			out = append(out, EventCount{EventKind: other, Records: n})
+		}
+	}
 	return out
 }
 
