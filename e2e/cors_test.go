@@ -61,6 +61,11 @@ func TestCORSAllowListRefusesOtherOrigins(t *testing.T) {
 	if got := counts["snowplow.origin_not_allowed"]; got != 1 {
 		t.Errorf("GET /stats protocols snowplow.origin_not_allowed = %d; want 1: %v", got, counts)
 	}
+	// /metrics counts the same refusals, by protocol and reason.
+	f := scrape(t, c, "")
+	if got, _ := metricValue(f, "accord_protocol_refused_total", map[string]string{"protocol": "selfdesc", "reason": "origin_not_allowed"}); got != float64(refusals+1) {
+		t.Errorf("accord_protocol_refused_total{protocol=\"selfdesc\",reason=\"origin_not_allowed\"} = %v; want %d", got, refusals+1)
+	}
 	c.stop()
 	var good, failed int
 	if err := openStore(t, dir).QueryRow(`SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM failed_events)`).Scan(&good, &failed); err != nil {

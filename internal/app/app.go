@@ -322,6 +322,8 @@ func (a *App) startServers(ctx context.Context) error {
 		Delivery:  a.Delivery,
 		Contracts: func() int { return len(a.Contracts.Contracts()) },
 		Reloads:   a.watcher.Reloads,
+		Cache:     a.Contracts.Stats,
+		Protocols: counters,
 	})
 	adm := admin.New(cfg.Admin, admin.Deps{
 		Logger:        a.Log.With("component", "admin"),

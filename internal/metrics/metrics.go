@@ -9,12 +9,15 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/accord-events/accord/internal/delivery"
+	"github.com/accord-events/accord/internal/protocol"
+	"github.com/accord-events/accord/internal/registry"
 )
 
 // Delivery is what the metrics read from delivery; *delivery.Service is
@@ -31,6 +34,11 @@ type Sources struct {
 	Contracts func() int
 	// Reloads returns how many times the contracts were reloaded.
 	Reloads func() uint64
+	// Cache returns the counters of the cache of contracts.backends.
+	Cache func() registry.Stats
+	// Protocols counts what protocols refused or dropped, named
+	// "protocol.reason".
+	Protocols *protocol.Counters
 }
 
 // Metrics is the registry of Accord's metrics and the HTTP handler that
@@ -111,6 +119,16 @@ var (
 		"Contracts served (contracts.dir, the built-in ones and those cached from contracts.backends).", nil, nil)
 	reloadsDesc = prometheus.NewDesc("accord_contract_reloads_total",
 		"Reloads of contracts.dir that replaced the contracts served, the first load included.", nil, nil)
+	cacheLookupsDesc = prometheus.NewDesc("accord_contract_cache_lookups_total",
+		"Lookups of schema keys in the cache of contracts.backends, by result: hit (answered from the cache, contracts and misses alike) or miss (the backends were asked).", []string{"result"}, nil)
+	cacheFetchesDesc = prometheus.NewDesc("accord_contract_fetches_total",
+		"Fetches of contracts from contracts.backends.", nil, nil)
+	cacheFetchFailuresDesc = prometheus.NewDesc("accord_contract_fetch_failures_total",
+		"Fetches from contracts.backends that failed or returned a document that does not compile.", nil, nil)
+	cacheEntriesDesc = prometheus.NewDesc("accord_contract_cache_entries",
+		"Entries the cache of contracts.backends holds.", nil, nil)
+	refusedDesc = prometheus.NewDesc("accord_protocol_refused_total",
+		"Requests a protocol refused outright, nothing of them stored, and events it dropped (segment's duplicates), by protocol and reason, as protocols in /stats.", []string{"protocol", "reason"}, nil)
 )
 
 // collector reads Accord's counters when Prometheus scrapes.
@@ -119,7 +137,7 @@ type collector struct {
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{eventsDesc, deliveredDesc, retriedDesc, deadLetteredDesc, lagRecordsDesc, lagBytesDesc, lagSecondsDesc, lastSuccessDesc, connectedDesc, spoolBytesDesc, spoolMaxBytesDesc, spoolFillDesc, spoolRecordsDesc, contractsDesc, reloadsDesc} {
+	for _, d := range []*prometheus.Desc{eventsDesc, deliveredDesc, retriedDesc, deadLetteredDesc, lagRecordsDesc, lagBytesDesc, lagSecondsDesc, lastSuccessDesc, connectedDesc, spoolBytesDesc, spoolMaxBytesDesc, spoolFillDesc, spoolRecordsDesc, contractsDesc, reloadsDesc, cacheLookupsDesc, cacheFetchesDesc, cacheFetchFailuresDesc, cacheEntriesDesc, refusedDesc} {
 		ch <- d
 	}
 }
@@ -160,5 +178,21 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if c.src.Reloads != nil {
 		ch <- prometheus.MustNewConstMetric(reloadsDesc, prometheus.CounterValue, float64(c.src.Reloads()))
+	}
+	if c.src.Cache != nil {
+		st := c.src.Cache()
+		ch <- prometheus.MustNewConstMetric(cacheLookupsDesc, prometheus.CounterValue, float64(st.Hits), "hit")
+		ch <- prometheus.MustNewConstMetric(cacheLookupsDesc, prometheus.CounterValue, float64(st.Misses), "miss")
+		ch <- prometheus.MustNewConstMetric(cacheFetchesDesc, prometheus.CounterValue, float64(st.Fetches))
+		ch <- prometheus.MustNewConstMetric(cacheFetchFailuresDesc, prometheus.CounterValue, float64(st.Failures))
+		ch <- prometheus.MustNewConstMetric(cacheEntriesDesc, prometheus.GaugeValue, float64(st.Entries))
+	}
+	if c.src.Protocols != nil {
+		// The names are the collector's own ("protocol.reason"), so
+		// their number is bounded by the code and the configuration.
+		for name, n := range c.src.Protocols.Snapshot() {
+			proto, reason, _ := strings.Cut(name, ".")
+			ch <- prometheus.MustNewConstMetric(refusedDesc, prometheus.CounterValue, float64(n), proto, reason)
+		}
 	}
 }
