@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // docBlock is a fenced code block in a Markdown file.
@@ -189,6 +190,14 @@ func TestDocsCurlExamples(t *testing.T) {
 	if ran == 0 {
 		t.Fatal("found no curl examples in the docs")
 	}
+	// README's typed table holds its checkout.
+	db := openStore(t, dir)
+	eventually(t, 10*time.Second, "README's checkout in com_example_checkout_completed_1", func() bool {
+		var total float64
+		var currency string
+		err := db.QueryRow("SELECT total, currency FROM com_example_checkout_completed_1 WHERE order_id = 'ord-1'").Scan(&total, &currency)
+		return err == nil && total == 25.5 && currency == "EUR"
+	})
 	c.stop()
 }
 

@@ -18,8 +18,18 @@ type Options struct {
 	BusyTimeout         time.Duration            `yaml:"busy_timeout" doc:"How long a write waits for another connection (such as a long query you run on the file) to release its lock before it fails and is retried."`
 	Synchronous         string                   `yaml:"synchronous" doc:"SQLite's synchronous setting: normal (survives a crash of Accord, may lose the last commits on power loss), full (survives power loss, slower) or off (fastest, may corrupt the file on power loss)."`
 	RetentionByContract map[string]time.Duration `yaml:"retention_by_contract" doc:"How long the records of some contracts are kept instead of retention: a map from a contract key prefix (iglu:com.acme/ or iglu:com.acme/checkout/jsonschema/1-) to a duration, the longest prefix a record's schema starts with winning; 0 keeps them forever."`
+	Tables              string                   `yaml:"tables" doc:"Typed tables, one per contract MODEL beside the good table (see docs/sinks.md): auto (create and extend them as contracts evolve) or off."`
 	Retention           time.Duration            `yaml:"retention" doc:"How long records are kept, counted from collected_at, such as 720h for 30 days: older rows are deleted in the background, 5,000 per transaction, and their pages reused or returned to the file system (see docs/operations.md); 0 keeps them forever."`
 }
+
+// Typed table modes.
+const (
+	// TablesAuto keeps a typed table per contract MODEL, created and
+	// extended before the batch that needs it.
+	TablesAuto = "auto"
+	// TablesOff keeps the good and failed tables only.
+	TablesOff = "off"
+)
 
 // NewOptions returns the default options.
 func NewOptions() *Options {
@@ -29,6 +39,7 @@ func NewOptions() *Options {
 		FailedTable: "failed_events",
 		BusyTimeout: 5 * time.Second,
 		Synchronous: "normal",
+		Tables:      TablesAuto,
 	}
 }
 

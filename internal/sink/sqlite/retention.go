@@ -58,20 +58,26 @@ func (s *Sink) DeleteScopedBefore(ctx context.Context, scope retention.Scope, cu
 	}
 	before := cutoff.UTC().Format(event.TimeLayout)
 	var total int64
-	for _, t := range []*table{s.good, s.failed} {
+	// The typed tables (typed.go) first: they repeat good rows, and keep
+	// a collected_at of their own.
+	typed, err := typedTableNames(context.Background(), s.queryStrings)
+	if err != nil {
+		return 0, s.rollback(fmt.Errorf("list typed tables: %w", err))
+	}
+	for _, name := range append(typed, s.good.name, s.failed.name) {
 		if total >= int64(limit) {
 			break
 		}
 		cond, args := scopeWhere(scope, 3)
 		res, err := s.conn.ExecContext(context.Background(), fmt.Sprintf(
-			"DELETE FROM %q WHERE rowid IN (SELECT rowid FROM %q WHERE collected_at < ?1%s ORDER BY collected_at LIMIT ?2)", t.name, t.name, cond),
+			"DELETE FROM %q WHERE rowid IN (SELECT rowid FROM %q WHERE collected_at < ?1%s ORDER BY collected_at LIMIT ?2)", name, name, cond),
 			append([]driver.NamedValue{{Ordinal: 1, Value: before}, {Ordinal: 2, Value: int64(limit) - total}}, args...))
 		if err != nil {
-			return 0, s.rollback(fmt.Errorf("delete old rows from %s: %w", t.name, err))
+			return 0, s.rollback(fmt.Errorf("delete old rows from %s: %w", name, err))
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
-			return 0, s.rollback(fmt.Errorf("delete old rows from %s: %w", t.name, err))
+			return 0, s.rollback(fmt.Errorf("delete old rows from %s: %w", name, err))
 		}
 		total += n
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/accord-events/accord/internal/sink"
 	"github.com/accord-events/accord/internal/sink/columns"
 	"github.com/accord-events/accord/internal/sink/retention"
+	"github.com/accord-events/accord/internal/sink/tables"
 
 	"modernc.org/sqlite"
 )
@@ -48,7 +49,14 @@ func Type() sink.Type {
 			if !ok {
 				return nil, fmt.Errorf("new sqlite sink: options are %T, not *sqlite.Options", opts)
 			}
-			return New(*o, deps.Logger)
+			s, err := New(*o, deps.Logger)
+			if err != nil {
+				return nil, err
+			}
+			if deps.Contracts != nil {
+				s.typed = tables.NewTracker(deps.Contracts, s.logger.With("sink", "sqlite"), s.typedInsert)
+			}
+			return s, nil
 		},
 		ReadFailed: func(ctx context.Context, opts sink.Options, q sink.FailedQuery, fn func(*event.Envelope) error) error {
 			o, ok := opts.(*Options)
@@ -117,6 +125,9 @@ type Sink struct {
 	// unchecked counts the bytes of records written since the checkpointer
 	// was last asked to run.
 	unchecked int
+	// typed knows the typed tables between batches (typed.go); nil
+	// without contracts.
+	typed *tables.Tracker
 	// Scratch space reused across writes.
 	goodRecs, failedRecs []*event.Envelope
 	buf                  []byte
@@ -341,6 +352,10 @@ func (s *Sink) Write(ctx context.Context, records []*event.Envelope) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("write to sqlite sink: %w", err)
 	}
+	inserts, err := s.typedInserts(ctx, records)
+	if err != nil {
+		return fmt.Errorf("write to sqlite sink: %w", err)
+	}
 	// BEGIN IMMEDIATE takes the write lock now, waiting up to busy_timeout
 	// for another connection to release it, instead of failing halfway
 	// through the transaction. It runs without ctx's cancellation: the
@@ -353,7 +368,17 @@ func (s *Sink) Write(ctx context.Context, records []*event.Envelope) error {
 		_, _ = s.conn.ExecContext(context.Background(), "ROLLBACK", nil)
 		return fmt.Errorf("begin transaction: %w", err)
 	}
+	var typedFrom int64
+	if len(inserts) > 0 {
+		// The typed tables take the good rows this batch adds.
+		if typedFrom, err = s.queryInt(context.WithoutCancel(ctx), "SELECT coalesce(max(rowid), 0) FROM "+quoteIdent(s.opts.GoodTable)); err != nil {
+			return s.rollback(err)
+		}
+	}
 	if err := s.insert(ctx, records); err != nil {
+		return s.rollback(err)
+	}
+	if err := s.writeTyped(context.WithoutCancel(ctx), inserts, typedFrom); err != nil {
 		return s.rollback(err)
 	}
 	// Once the batch is written, commit it even if ctx has just ended: the

@@ -458,7 +458,7 @@ func TestOpenThroughType(t *testing.T) {
 	if !reflect.DeepEqual(*opts, *NewOptions()) {
 		t.Errorf("NewOptions = %+v", *opts)
 	}
-	want := Options{Path: "accord-data/accord.db", GoodTable: "events", FailedTable: "failed_events", BusyTimeout: 5 * time.Second, Synchronous: "normal"}
+	want := Options{Path: "accord-data/accord.db", GoodTable: "events", FailedTable: "failed_events", BusyTimeout: 5 * time.Second, Synchronous: "normal", Tables: TablesAuto}
 	if !reflect.DeepEqual(*opts, want) {
 		t.Errorf("defaults = %+v, want %+v", *opts, want)
 	}

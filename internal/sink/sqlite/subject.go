@@ -142,6 +142,38 @@ func (s subjects) DeleteSubject(ctx context.Context, q sink.SubjectQuery) ([]sin
 	defer func() { _ = tx.Rollback() }()
 	cond, args := where(q)
 	var counts []sink.StoreCount
+	// The typed tables (typed.go) hold good records again: their rows go
+	// by the event_ids the good table's selected rows have.
+	typed, err := typedTableNames(ctx, func(ctx context.Context, query string) ([]string, error) {
+		rows, err := tx.QueryContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var names []string
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				return nil, err
+			}
+			names = append(names, n)
+		}
+		return names, rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list typed tables: %w", err)
+	}
+	for _, name := range typed {
+		res, err := tx.ExecContext(ctx, fmt.Sprintf("DELETE FROM %q WHERE event_id IN (SELECT event_id FROM %q WHERE %s)", name, s.opts.GoodTable, cond), args...)
+		if err != nil {
+			return nil, fmt.Errorf("delete from %s: %w", name, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return nil, fmt.Errorf("delete from %s: %w", name, err)
+		}
+		counts = append(counts, sink.StoreCount{Store: name, Count: n})
+	}
 	for _, t := range s.tables() {
 		res, err := tx.ExecContext(ctx, fmt.Sprintf("DELETE FROM %q WHERE %s", t.name, cond), args...)
 		if err != nil {

@@ -1,0 +1,349 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"modernc.org/sqlite"
+
+	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/sink"
+	"github.com/accord-events/accord/internal/sink/tables"
+)
+
+// Typed tables: besides its good and failed tables, the sink keeps each
+// good record in the typed table of its contract MODEL, derived from the
+// contract by internal/sink/tables (the model the postgres and mysql sinks
+// use) with SQLite's Dialect, so that a quickstart database has a
+// queryable table per contract.
+
+// Dialect is SQLite's tables.Dialect. SQLite stores any value in any
+// column unless told otherwise, so every typed column carries a CHECK
+// constraint on its values: a value the column cannot hold fails the write
+// (and goes to the dead letter) instead of being stored as whatever it is.
+type Dialect struct{}
+
+var _ tables.Dialect = Dialect{}
+
+var sqliteReserved = map[string]bool{}
+
+func init() {
+	// SQLite's keywords (sqlite3_keyword_name).
+	for _, w := range strings.Fields(`abort action add after all alter always analyze and as asc attach autoincrement
+		before begin between by cascade case cast check collate column commit conflict constraint create cross
+		current current_date current_time current_timestamp database default deferrable deferred delete desc detach
+		distinct do drop each else end escape except exclude exclusive exists explain fail filter first following for
+		foreign from full generated glob group groups having if ignore immediate in index indexed initially inner
+		insert instead intersect into is isnull join key last left like limit match materialized natural no not
+		nothing notnull null nulls of offset on or order others outer over partition plan pragma preceding primary
+		query raise range recursive references regexp reindex release rename replace restrict returning right
+		rollback row rows savepoint select set table temp temporary then ties to transaction trigger unbounded union
+		unique update using vacuum values view virtual when where window with without`) {
+		sqliteReserved[w] = true
+	}
+}
+
+// MaxIdentifier: SQLite has no limit; 64, as MySQL's, keeps names the same
+// length everywhere.
+func (Dialect) MaxIdentifier() int { return 64 }
+
+// Reserved reports whether word is an SQLite keyword.
+func (Dialect) Reserved(word string) bool { return sqliteReserved[word] }
+
+// Quote quotes an identifier.
+func (Dialect) Quote(ident string) string { return quoteIdent(ident) }
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// typedTypes are the declared types of typed columns: SQLite keeps the
+// name as written (so the catalog tells the kinds apart) and gives it an
+// affinity (INTEGER, REAL, NUMERIC).
+var typedTypes = map[tables.Kind]string{
+	tables.Text:      "TEXT",
+	tables.BigInt:    "BIGINT",
+	tables.Double:    "DOUBLE",
+	tables.Bool:      "BOOLEAN",
+	tables.Timestamp: "TIMESTAMP",
+	tables.Date:      "DATE",
+	tables.UUID:      "UUID",
+	tables.JSON:      "JSON",
+}
+
+// ColumnType is the declared type of a kind.
+func (Dialect) ColumnType(k tables.Kind) string { return typedTypes[k] }
+
+// KindOf maps a declared type back to its kind.
+func (Dialect) KindOf(t string) (tables.Kind, bool) {
+	for k, name := range typedTypes {
+		if strings.EqualFold(name, t) {
+			return k, true
+		}
+	}
+	return 0, false
+}
+
+// valueCheck is the constraint on a column's values: the storage class its kind
+// needs, and for times, dates and UUIDs their shape.
+func valueCheck(c tables.Column) string {
+	q := quoteIdent(c.Name)
+	switch c.Kind {
+	case tables.BigInt:
+		return "typeof(" + q + ") IN ('integer', 'null')"
+	case tables.Double:
+		return "typeof(" + q + ") IN ('real', 'integer', 'null')"
+	case tables.Bool:
+		return q + " IS NULL OR " + q + " IN (0, 1)"
+	case tables.Timestamp:
+		return q + " IS NULL OR (typeof(" + q + ") = 'text' AND julianday(" + q + ") IS NOT NULL)"
+	case tables.Date:
+		// date() is NULL for no date, and a NULL check passes: coalesce.
+		return q + " IS NULL OR (typeof(" + q + ") = 'text' AND coalesce(date(" + q + ") = " + q + ", 0))"
+	case tables.UUID:
+		return q + " IS NULL OR (typeof(" + q + ") = 'text' AND length(" + q + ") = 36)"
+	case tables.JSON:
+		return q + " IS NULL OR json_valid(" + q + ")"
+	}
+	return "typeof(" + q + ") IN ('text', 'null')"
+}
+
+func columnDecl(d Dialect, c tables.Column) string {
+	if c.Source.Envelope == "event_id" {
+		return quoteIdent(c.Name) + " TEXT PRIMARY KEY"
+	}
+	// Every other column is nullable: SQLite cannot make a column
+	// nullable later without rebuilding its table.
+	return quoteIdent(c.Name) + " " + d.ColumnType(c.Kind) + " CHECK (" + valueCheck(c) + ")"
+}
+
+// CreateTable creates t with event_id its primary key. SQLite has no
+// comments: the table's is in accord_migrations.
+func (d Dialect) CreateTable(t *tables.Table) []string {
+	decls := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		decls[i] = columnDecl(d, c)
+	}
+	return []string{"CREATE TABLE " + quoteIdent(t.Name) + " (" + strings.Join(decls, ", ") + ")"}
+}
+
+// AddColumn adds c.
+func (d Dialect) AddColumn(table string, c tables.Column) []string {
+	return []string{"ALTER TABLE " + quoteIdent(table) + " ADD COLUMN " + columnDecl(d, c)}
+}
+
+// DropNotNull is never needed for the tables the sink creates (every
+// column but event_id is nullable); for a NOT NULL column made by hand it
+// changes nothing, and a record missing the value fails there.
+func (Dialect) DropNotNull(table string, c tables.Column) string {
+	return "SELECT 1 -- " + strings.ReplaceAll(table+"."+c.Name, "\n", " ") + " stays NOT NULL: SQLite cannot relax it in place"
+}
+
+// typedMigrations records every DDL statement of the typed tables, with
+// the contract, version and table it was for; subject deletes and
+// retention find the typed tables there.
+const typedMigrations = "accord_migrations"
+
+const migrationsDDL = `CREATE TABLE IF NOT EXISTS accord_migrations (id INTEGER PRIMARY KEY, table_name TEXT NOT NULL,
+	contract TEXT NOT NULL, version TEXT NOT NULL, statement TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), reason TEXT)`
+
+// node is the JSON text of the value at path in x.payload, NULL when it
+// is missing. A label SQLite's -> operator reads as a path ('$...') or
+// cannot find (one with '"') is looked up with json_each instead.
+func node(path []string) string {
+	expr := "x.payload"
+	for _, p := range path {
+		if strings.HasPrefix(p, "$") || strings.Contains(p, `"`) {
+			expr = "(SELECT CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN 'null'" +
+				" WHEN 'object' THEN j.value WHEN 'array' THEN j.value ELSE json_quote(j.value) END FROM json_each(" + expr + ") j WHERE j.key = " + quoteLiteral(p) + ")"
+			continue
+		}
+		expr = "(" + expr + " -> " + quoteLiteral(p) + ")"
+	}
+	return expr
+}
+
+// valueExpr is the SQL expression of c's value in a row x of the good
+// table.
+func valueExpr(c tables.Column) string {
+	switch {
+	case c.Source.Envelope != "":
+		return "x." + quoteIdent(c.Source.Envelope)
+	case c.Source.Context != "":
+		parts := strings.SplitN(c.Source.Context, "/", 3)
+		prefix := parts[0] + "/" + parts[1] + "/jsonschema/" + parts[2] + "-"
+		iglu := "iglu:" + prefix
+		return "(SELECT json_group_array(json(j.value -> '$.data')) FROM json_each(x.contexts) j WHERE substr(j.value ->> '$.schema', 1, " +
+			strconv.Itoa(len(iglu)) + ") = " + quoteLiteral(iglu) + " OR substr(j.value ->> '$.schema', 1, " + strconv.Itoa(len(prefix)) + ") = " + quoteLiteral(prefix) + " HAVING count(*) > 0)"
+	}
+	n := node(c.Source.Path)
+	v := "(" + n + " ->> '$')"
+	switch c.Kind {
+	case tables.BigInt:
+		// JSON allows 2.0 for an integer.
+		return "CASE WHEN typeof(" + v + ") = 'real' AND " + v + " = CAST(" + v + " AS INTEGER) THEN CAST(" + v + " AS INTEGER) ELSE " + v + " END"
+	case tables.Bool:
+		return "CASE " + n + " WHEN 'true' THEN 1 WHEN 'false' THEN 0 ELSE " + v + " END"
+	case tables.Timestamp:
+		// In UTC, as the good table's times; a text that is no time goes
+		// to the column as it is, and fails its check.
+		return "COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', " + v + "), " + v + ")"
+	case tables.JSON:
+		return "NULLIF(" + n + ", 'null')"
+	}
+	return v
+}
+
+// typedInsert inserts the good records of t's contract MODEL written in
+// this transaction (rowid past the one given) into t, keeping a row whose
+// event_id is there already.
+func (s *Sink) typedInsert(t *tables.Table) string {
+	parts := strings.SplitN(t.Contract, "/", 3)
+	names := make([]string, len(t.Columns))
+	exprs := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		names[i] = quoteIdent(c.Name)
+		exprs[i] = valueExpr(c)
+	}
+	model := parts[2] + "-"
+	return "INSERT INTO " + quoteIdent(t.Name) + " (" + strings.Join(names, ", ") + ") SELECT " + strings.Join(exprs, ", ") +
+		" FROM " + quoteIdent(s.opts.GoodTable) + " x WHERE x.rowid > ? AND x.vendor = " + quoteLiteral(parts[0]) + " AND x.name = " + quoteLiteral(parts[1]) +
+		" AND substr(x.version, 1, " + strconv.Itoa(len(model)) + ") = " + quoteLiteral(model) + " ON CONFLICT DO NOTHING"
+}
+
+// planTyped plans wants against the file's catalog and applies the plan,
+// in a transaction of its own (SQLite's DDL is transactional), before the
+// batch's: the tracker then knows tables that exist, whatever becomes of
+// the batch.
+func (s *Sink) planTyped(ctx context.Context, wants []tables.Want) (*tables.Migration, error) {
+	nctx := context.WithoutCancel(ctx)
+	if _, err := s.conn.ExecContext(nctx, "BEGIN IMMEDIATE", nil); err != nil {
+		_, _ = s.conn.ExecContext(context.Background(), "ROLLBACK", nil)
+		return nil, fmt.Errorf("migrate typed tables: begin: %w", err)
+	}
+	m, err := s.migrateTyped(nctx, wants)
+	if err != nil {
+		return nil, s.rollback(fmt.Errorf("migrate typed tables: %w", err))
+	}
+	if _, err := s.conn.ExecContext(nctx, "COMMIT", nil); err != nil {
+		return nil, s.rollback(fmt.Errorf("migrate typed tables: commit: %w", err))
+	}
+	for _, st := range m.Steps {
+		s.logger.Info("sqlite sink: migrated", "table", st.Table, "contract", st.Contract, "version", st.Version, "statement", st.Statement)
+	}
+	return m, nil
+}
+
+func (s *Sink) migrateTyped(ctx context.Context, wants []tables.Want) (*tables.Migration, error) {
+	if _, err := s.conn.ExecContext(ctx, migrationsDDL, nil); err != nil {
+		return nil, err
+	}
+	live, err := s.catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := tables.PlanSchema(tables.SchemaPlan{Dialect: Dialect{}, Model: tables.DefaultOptions(), Live: live}, wants)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range m.Steps {
+		if _, err := s.conn.ExecContext(ctx, st.Statement, nil); err != nil {
+			return nil, fmt.Errorf("run %q: %w", st.Statement, err)
+		}
+		if _, err := s.conn.ExecContext(ctx, "INSERT INTO "+typedMigrations+" (table_name, contract, version, statement) VALUES (?, ?, ?, ?)",
+			[]driver.NamedValue{{Ordinal: 1, Value: st.Table}, {Ordinal: 2, Value: st.Contract}, {Ordinal: 3, Value: st.Version}, {Ordinal: 4, Value: st.Statement}}); err != nil {
+			return nil, fmt.Errorf("record migration: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// catalog reads the file's tables and their columns.
+func (s *Sink) catalog(ctx context.Context) (map[string]*tables.Live, error) {
+	rows, err := s.conn.QueryContext(ctx, `SELECT m.name, p.name, p.type, p."notnull" FROM sqlite_schema m, pragma_table_info(m.name) p WHERE m.type = 'table'`, nil)
+	if err != nil {
+		return nil, fmt.Errorf("read the catalog: %w", err)
+	}
+	defer rows.Close()
+	live := map[string]*tables.Live{}
+	dest := make([]driver.Value, 4)
+	for {
+		if err := rows.Next(dest); err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, fmt.Errorf("read the catalog: %w", err)
+		}
+		table, column, typ := fmt.Sprint(dest[0]), fmt.Sprint(dest[1]), fmt.Sprint(dest[2])
+		t := live[table]
+		if t == nil {
+			t = &tables.Live{Name: table, Columns: map[string]tables.LiveColumn{}}
+			live[table] = t
+		}
+		notNull, _ := dest[3].(int64)
+		t.Columns[column] = tables.LiveColumn{Type: typ, Nullable: notNull == 0}
+	}
+	return live, nil
+}
+
+// typedInserts returns the inserts of the typed tables records need,
+// migrating first what they need; none with tables: off or without
+// contracts.
+func (s *Sink) typedInserts(ctx context.Context, records []*event.Envelope) ([]string, error) {
+	if s.typed == nil || s.opts.Tables == TablesOff {
+		return nil, nil
+	}
+	return s.typed.Inserts(ctx, records, s.planTyped)
+}
+
+// queryStrings runs a query that returns one text column.
+func (s *Sink) queryStrings(ctx context.Context, query string) ([]string, error) {
+	rows, err := s.conn.QueryContext(ctx, query, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	dest := make([]driver.Value, 1)
+	for {
+		if err := rows.Next(dest); err == io.EOF {
+			return out, nil
+		} else if err != nil {
+			return nil, err
+		}
+		out = append(out, fmt.Sprint(dest[0]))
+	}
+}
+
+// writeTyped runs the typed inserts for the good records written after
+// rowid from.
+func (s *Sink) writeTyped(ctx context.Context, inserts []string, from int64) error {
+	for _, q := range inserts {
+		if _, err := s.conn.ExecContext(ctx, q, []driver.NamedValue{{Ordinal: 1, Value: from}}); err != nil {
+			return classify(fmt.Errorf("insert into a typed table: %w", err))
+		}
+	}
+	return nil
+}
+
+// classify marks a value a typed column's check refuses permanent, so
+// that delivery finds the record and dead-letters it.
+func classify(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code() == 275 { // SQLITE_CONSTRAINT_CHECK
+		return &sink.PermanentError{Err: err}
+	}
+	return err
+}
+
+// typedTableNames is every typed table the file holds, from the
+// migrations record; none when it has none.
+func typedTableNames(ctx context.Context, query func(ctx context.Context, q string) ([]string, error)) ([]string, error) {
+	names, err := query(ctx, "SELECT DISTINCT table_name FROM "+typedMigrations+" WHERE table_name IN (SELECT name FROM sqlite_schema WHERE type = 'table') ORDER BY table_name")
+	if err != nil && strings.Contains(err.Error(), "no such table") {
+		return nil, nil
+	}
+	return names, err
+}
