@@ -16,7 +16,7 @@ import (
 )
 
 // newCluster starts an in-process Kafka cluster of n brokers for one test.
-func newCluster(t *testing.T, n int, opts ...kfake.Opt) *kfake.Cluster {
+func newCluster(t testing.TB, n int, opts ...kfake.Opt) *kfake.Cluster {
 	t.Helper()
 	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(n)}, opts...)...)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -259,7 +261,11 @@ func TestClusterDownIsTransient(t *testing.T) {
 // port: writers retry failed writes as delivery does, and in the end every
 // record is stored, and each user's records are in the order written.
 func TestBrokerGoesAwayAndComesBack(t *testing.T) {
-	c := newCluster(t, 3)
+	// kfake's RemoveNode closes a broker's listener but leaves its open
+	// connections answering nothing; a broker that dies drops them, so
+	// the test drops them too.
+	conns := &connTracker{byAddr: map[string][]net.Conn{}}
+	c := newCluster(t, 3, kfake.ListenFn(conns.listen))
 	opts := NewOptions()
 	opts.Brokers = c.ListenAddrs()
 	opts.Key = KeyUserID
@@ -290,7 +296,7 @@ func TestBrokerGoesAwayAndComesBack(t *testing.T) {
 						break
 					}
 					retries[w]++
-					if attempt > 50 {
+					if attempt > 10 {
 						t.Errorf("writer %d batch %d still failing: %v", w, b, err)
 						return
 					}
@@ -310,6 +316,7 @@ func TestBrokerGoesAwayAndComesBack(t *testing.T) {
 	if err := c.RemoveNode(1); err != nil {
 		t.Fatal(err)
 	}
+	conns.drop(addrs[1])
 	duringOutage := acked.Load()
 	check.Eventually(t, 30*time.Second, "batches acknowledged without broker 1", func() bool { return acked.Load() >= duringOutage+writers*batches/4 })
 	if _, _, err := c.AddNode(1, port); err != nil {
@@ -394,4 +401,45 @@ func TestProducerIsIdempotentWithAcksAll(t *testing.T) {
 			t.Errorf("record batch without a producer id (%d): the producer is not idempotent", id)
 		}
 	}
+}
+
+// connTracker keeps the connections each listener of a kfake cluster
+// accepted, so a test can drop a broker's connections as its death would.
+type connTracker struct {
+	mu     sync.Mutex
+	byAddr map[string][]net.Conn
+}
+
+func (ct *connTracker) listen(network, address string) (net.Listener, error) {
+	ln, err := net.Listen(network, address)
+	if err != nil {
+		return nil, err
+	}
+	return &trackedListener{Listener: ln, ct: ct}, nil
+}
+
+// drop closes every connection accepted on addr.
+func (ct *connTracker) drop(addr string) {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	for _, c := range ct.byAddr[addr] {
+		_ = c.Close()
+	}
+	delete(ct.byAddr, addr)
+}
+
+type trackedListener struct {
+	net.Listener
+	ct *connTracker
+}
+
+func (l *trackedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.ct.mu.Lock()
+		addr := l.Addr().String()
+		l.ct.byAddr[addr] = append(l.ct.byAddr[addr], c)
+		l.ct.mu.Unlock()
+	}
+	return c, err
 }
