@@ -134,6 +134,12 @@ func (s *Sink) Connect(ctx context.Context) error {
 	// and delivery tries again with backoff.
 	ctx, cancel := context.WithTimeout(ctx, s.opts.DeliveryTimeout)
 	defer cancel()
+	// Ping first: a refused login or an unreachable broker fails here with
+	// the broker's answer, where topic creation would only time out.
+	if err := client.Ping(ctx); err != nil {
+		client.Close()
+		return fmt.Errorf("connect kafka sink to %s: %s", strings.Join(s.opts.Brokers, ", "), redact.Error(err))
+	}
 	if err := ensureTopics(ctx, admin, s.opts, s.opts.Topic, s.opts.FailedTopic); err != nil {
 		client.Close()
 		return err
