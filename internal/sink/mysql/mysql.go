@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -30,6 +31,7 @@ import (
 	"github.com/accord-events/accord/internal/redact"
 	"github.com/accord-events/accord/internal/sink"
 	"github.com/accord-events/accord/internal/sink/columns"
+	"github.com/accord-events/accord/internal/sink/retention"
 	"github.com/accord-events/accord/internal/sink/tables"
 )
 
@@ -83,6 +85,10 @@ type Sink struct {
 	// the contracts change (tables: auto, tables.Watch); nil when there
 	// is none.
 	stopWatch func()
+	// retention removes rows past opts.Retention; nil when off. Close
+	// stops it.
+	retention atomic.Pointer[retention.Loop]
+	now       func() time.Time
 }
 
 // New returns a sink for the options; it connects to nothing until Connect.
@@ -94,7 +100,7 @@ func New(opts Options, deps sink.Deps) (*Sink, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Sink{opts: opts, logger: logger, contracts: deps.Contracts}
+	s := &Sink{opts: opts, logger: logger, contracts: deps.Contracts, now: time.Now}
 	s.typed = tables.NewTracker(deps.Contracts, logger.With("sink", "mysql"), typedInsert)
 	return s, nil
 }
@@ -181,7 +187,7 @@ func (s *Sink) Connect(ctx context.Context) error {
 			s.logger.Warn("mysql sink: migrate typed tables after a contract change; the next write tries again", "err", err)
 		})
 	}
-	return nil
+	return s.startRetention()
 }
 
 func (s *Sink) logMigrated(steps []tables.Step) {
@@ -442,6 +448,10 @@ func valueError(n uint16) bool {
 // Close waits for writes in flight and closes the pool. A Write after it
 // fails.
 func (s *Sink) Close(ctx context.Context) error {
+	// Retention stops outside mu, which a batch under way holds shared;
+	// again after, in case a Connect racing with Close started it.
+	s.stopRetention()
+	defer s.stopRetention()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

@@ -9,6 +9,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/accord-events/accord/internal/redact"
+	"github.com/accord-events/accord/internal/sink/retention"
 	"github.com/accord-events/accord/internal/sink/tables"
 )
 
@@ -34,6 +35,9 @@ type Options struct {
 	FlattenDepth int           `yaml:"flatten_depth" doc:"Levels of nested objects that become columns of their own in typed tables (address.city is address_city at 2); deeper objects are one JSON column."`
 	MaxColumns   int           `yaml:"max_columns" doc:"Most columns a typed table gets from its contract and contexts; the rest stay in the raw table."`
 	LockTimeout  time.Duration `yaml:"lock_timeout" doc:"How long a write waits for a row or table lock another session holds, and DDL for another collector's migration, before it fails and is retried (whole seconds, at least 1s)."`
+	Retention    time.Duration `yaml:"retention" doc:"How long records are kept, counted from collected_at, such as 720h for 30 days: older rows are deleted from the raw table in the background, 5,000 per transaction, each with its row in the typed table; 0 keeps them forever."`
+	// RetentionByContract: as the postgres sink's.
+	RetentionByContract map[string]time.Duration `yaml:"retention_by_contract" doc:"How long the records of some contracts are kept instead of retention: a map from a contract key prefix (iglu:com.acme/ or iglu:com.acme/checkout/jsonschema/1-) to a duration, the longest prefix a record's schema starts with winning; 0 keeps them forever."`
 }
 
 // NewOptions returns the default options.
@@ -86,6 +90,12 @@ func (o *Options) Validate() error {
 	}
 	if o.LockTimeout < time.Second {
 		bad("lock_timeout", "%s is too short; MySQL counts lock waits in whole seconds, use 1s or more", o.LockTimeout)
+	}
+	if err := retention.CheckPeriod(o.Retention); err != nil {
+		bad("retention", "%v", err)
+	}
+	if err := retention.CheckByContract(o.RetentionByContract); err != nil {
+		bad("retention_by_contract", "%v", err)
 	}
 	return errors.Join(errs...)
 }
