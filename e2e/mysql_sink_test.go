@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -218,4 +219,45 @@ func TestMySQLSinkDatabaseDown(t *testing.T) {
 	eventually(t, 30*time.Second, "every event delivered after the second outage", func() bool {
 		return my.one(t, "SELECT count(*) FROM com_acme_order_1") == "40" && my.one(t, "SELECT count(*) FROM accord_events") == "40"
 	})
+}
+
+// Two collectors started at once against one empty MariaDB database: they
+// take turns under GET_LOCK, so there is one set of tables, no error, and
+// each collector's events are stored.
+func TestMySQLSinkTwoCollectorsAtOnce(t *testing.T) {
+	my := newMySink(t)
+	dirs := []string{t.TempDir(), t.TempDir()}
+	var cs []*collector
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, dir := range dirs {
+		writeOrderContract(t, dir, "1-0-0", orderV100)
+	}
+	for _, dir := range dirs {
+		wg.Go(func() {
+			c := startCollector(t, dir, my.env(my.dsn(""))...)
+			mu.Lock()
+			cs = append(cs, c)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	for i, c := range cs {
+		postOK(t, c, orderEvent(fmt.Sprintf("c%d", i), "1-0-0", `{"order_id":"o","total":1}`))
+	}
+	eventually(t, 15*time.Second, "both collectors' events stored", func() bool {
+		return my.one(t, "SELECT count(*) FROM com_acme_order_1") == "2"
+	})
+	for _, c := range cs {
+		c.stop()
+		if strings.Contains(c.logs.String(), "level=ERROR") || strings.Contains(c.logs.String(), "sink connect failed") {
+			t.Errorf("a collector logged an error:\n%s", c.logs)
+		}
+	}
+	if got := my.one(t, "SELECT count(*) FROM accord_migrations WHERE statement LIKE 'CREATE TABLE%'"); got != "3" {
+		t.Errorf("CREATE TABLE statements: %s, want 3 (migrations, raw, typed)", got)
+	}
+	if got := my.one(t, "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE()"); got != "3" {
+		t.Errorf("tables in the database: %s, want 3 (migrations, raw, typed)", got)
+	}
 }
