@@ -196,8 +196,19 @@ func (p *Pipeline) start(ev *Event, req Request, in *event.Input) {
 		ev.Fail(in.Failure)
 		return
 	}
+	if len(in.EventID) > MaxEventIDBytes {
+		ev.Fail(event.NewFailure(event.ProtocolViolation, fmt.Sprintf("the event's id is %d bytes; send one of at most %d (a UUID is 36)", len(in.EventID), MaxEventIDBytes)))
+		return
+	}
 	env.Valid = true
 }
+
+// MaxEventIDBytes bounds an id a client gives its event. Stores key their
+// tables on event_id, and an index entry has a size limit (PostgreSQL's
+// about 2.7 KB, MySQL's VARCHAR(255)): a longer id would stall or
+// dead-letter a whole batch there. Such an event fails as a
+// protocol_violation under an id Accord generates.
+const MaxEventIDBytes = 255
 
 // Validate is the stage that resolves each event's contract and those of its
 // contexts and validates their data, failing the event unless all are
@@ -360,7 +371,7 @@ const maxBackendErrorBytes = 512
 // data: ids, times, provenance, identity and its collector.
 func (p *Pipeline) annotate(env *event.Envelope, req Request, in *event.Input) {
 	env.EventID = in.EventID
-	if env.EventID == "" {
+	if env.EventID == "" || len(env.EventID) > MaxEventIDBytes {
 		env.EventID = newEventID()
 	}
 	env.RequestID = req.RequestID

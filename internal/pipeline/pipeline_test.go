@@ -149,6 +149,27 @@ func TestAnnotate(t *testing.T) {
 	}
 }
 
+// An id longer than MaxEventIDBytes fails its event as a protocol
+// violation, stored under an id Accord generates; one of exactly
+// MaxEventIDBytes is kept.
+func TestEventIDBounded(t *testing.T) {
+	p := newTestPipeline(t)
+	data := json.RawMessage(`{"id": "o1", "total": 1}`)
+	key := "iglu:com.acme/order/jsonschema/1-0-0"
+	longest, tooLong := strings.Repeat("a", MaxEventIDBytes), strings.Repeat("a", MaxEventIDBytes+1)
+	envs := p.Process(testRequest(), []event.Input{{SchemaKey: key, Data: data, EventID: longest}, {SchemaKey: key, Data: data, EventID: tooLong, Raw: []byte("raw")}})
+	if !envs[0].Valid || envs[0].EventID != longest {
+		t.Errorf("an id of %d bytes: valid %v, id kept %v", MaxEventIDBytes, envs[0].Valid, envs[0].EventID == longest)
+	}
+	b := envs[1]
+	if b.Valid || b.Failure == nil || b.Failure.Type != event.ProtocolViolation || !strings.Contains(b.Failure.Messages[0].Message, "256 bytes; send one of at most 255") {
+		t.Errorf("an id of %d bytes: valid %v, failure %+v", len(tooLong), b.Valid, b.Failure)
+	}
+	if len(b.EventID) != 36 {
+		t.Errorf("the failed record's id %q is not one Accord generated", b.EventID)
+	}
+}
+
 func TestEventTime(t *testing.T) {
 	c := collected
 	tests := []struct {
