@@ -184,9 +184,9 @@ func TestMetricsScrape(t *testing.T) {
 			t.Errorf("a raw path became a route label: %q", r)
 		}
 	}
-	// Every accord_ family is documented in docs/operations.md's table, and
+	// Every accord_ family is documented in docs/metrics.md's table, and
 	// every family there is served.
-	doc, err := os.ReadFile("../docs/operations.md")
+	doc, err := os.ReadFile("../docs/metrics.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,17 +195,17 @@ func TestMetricsScrape(t *testing.T) {
 		documented[m[1]] = true
 	}
 	if len(documented) < 15 {
-		t.Fatalf("found %d metrics in docs/operations.md's table; the pattern no longer matches it", len(documented))
+		t.Fatalf("found %d metrics in docs/metrics.md's table; the pattern no longer matches it", len(documented))
 	}
 	for name := range f {
 		if strings.HasPrefix(name, "accord_") && !documented[name] {
-			t.Errorf("%s is served but not documented in docs/operations.md#metrics", name)
+			t.Errorf("%s is served but not documented in docs/metrics.md", name)
 		}
 	}
 	for name := range documented {
 		// Refusals are scraped in the CORS test (cors_test.go) instead.
 		if f[name] == nil && name != "accord_protocol_refused_total" {
-			t.Errorf("docs/operations.md documents %s, which /metrics does not serve", name)
+			t.Errorf("docs/metrics.md documents %s, which /metrics does not serve", name)
 		}
 	}
 	for _, family := range []string{"go_goroutines", "go_memstats_heap_alloc_bytes", "process_resident_memory_bytes"} {

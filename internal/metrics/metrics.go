@@ -3,7 +3,7 @@
 // and per-contract counts, the spool's size, the contracts served) are
 // read when Prometheus scrapes, so the path of an event counts nothing
 // twice; only request durations are observed as requests finish, into
-// histograms made once per route. docs/operations.md lists every metric.
+// histograms made once per route. docs/metrics.md lists every metric.
 package metrics
 
 import (
