@@ -414,3 +414,98 @@ func TestPostgresSinkTwoCollectorsAtOnce(t *testing.T) {
 		t.Errorf("CREATE TABLE statements: %s, want 3 (migrations, raw, typed)", got)
 	}
 }
+
+// PostgreSQL goes away for 30 s while a client keeps sending a batch every
+// 50 ms, connections dropped mid-transaction: every event the collector
+// acknowledged is in the database once it is back, and none twice.
+func TestPostgresSinkOutageUnderSteadyLoad(t *testing.T) {
+	pg := newPGSink(t)
+	dir := t.TempDir()
+	writeOrderContract(t, dir, "1-0-0", orderV100)
+	target := strings.TrimPrefix(strings.SplitN(strings.TrimPrefix(pg.dsn, "postgres://"), "/", 2)[0], "postgres@")
+	px := newProxy(t, target)
+	px.up(t)
+	dsn := strings.Replace(pg.dsn, target, px.addr, 1)
+	c := startCollector(t, dir, pg.env(dsn)...)
+	defer c.stop()
+
+	// The sender posts 5 events every 50 ms and keeps the ids the
+	// collector acknowledged (200); a refused or failed POST promises
+	// nothing, so its ids are not counted.
+	var (
+		mu    sync.Mutex
+		acked []string
+		stop  = make(chan struct{})
+		done  = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for n := 0; ; n++ {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			ids := make([]string, 5)
+			events := make([]string, 5)
+			for i := range ids {
+				ids[i] = fmt.Sprintf("s%04d-%d", n, i)
+				events[i] = orderEvent(ids[i], "1-0-0", `{"order_id":"o","total":1}`)
+			}
+			req, err := http.NewRequest(http.MethodPost, c.URL+"/events", strings.NewReader("["+strings.Join(events, ",")+"]"))
+			if err != nil {
+				continue
+			}
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				continue
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				mu.Lock()
+				acked = append(acked, ids...)
+				mu.Unlock()
+			}
+		}
+	}()
+	ackedSoFar := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acked)
+	}
+
+	eventually(t, 10*time.Second, "events flowing into the database before the outage", func() bool {
+		return pg.one(t, "SELECT count(*) FROM com_acme_order_1") != "0"
+	})
+	px.down()
+	outageStart, before := time.Now(), ackedSoFar()
+	eventually(t, 10*time.Second, "/stats shows the sink failing during the outage", func() bool {
+		return sinkStats(t, c.stats(), "pg").LastConnectError != ""
+	})
+	time.Sleep(time.Until(outageStart.Add(30 * time.Second))) // the outage the test is about
+	if during := ackedSoFar() - before; during < 100 {
+		t.Errorf("only %d events acknowledged during the 30 s outage; the collector should keep accepting", during)
+	}
+	px.up(t)
+	time.Sleep(time.Second) // keep sending while the sink catches up
+	close(stop)
+	<-done
+
+	want := ackedSoFar()
+	eventually(t, 30*time.Second, "every acknowledged event stored after the outage", func() bool {
+		return pg.one(t, "SELECT count(*) FROM accord_events") == fmt.Sprint(want) &&
+			pg.one(t, "SELECT count(*) FROM com_acme_order_1") == fmt.Sprint(want)
+	})
+	mu.Lock()
+	list := "'" + strings.Join(acked, "','") + "'"
+	mu.Unlock()
+	for _, table := range []string{"accord_events", "com_acme_order_1"} {
+		if got := pg.one(t, "SELECT count(*) || ' ' || count(DISTINCT event_id) || ' ' || count(*) FILTER (WHERE event_id IN ("+list+")) FROM "+table); got != fmt.Sprintf("%d %d %d", want, want, want) {
+			t.Errorf("%s: rows, distinct event ids, acknowledged ids = %s; want %d of each", table, got, want)
+		}
+	}
+}
