@@ -249,6 +249,14 @@ func TestTablesPlanAndApply(t *testing.T) {
 	if got := pg.one(t, "SELECT to_regclass('com_acme_order_1') IS NULL"); got != "true" {
 		t.Errorf("tables plan created the table")
 	}
+	// The sqlite store beside it: the table it would create, its file
+	// left uncreated.
+	if !strings.Contains(out, "-- sink store, file accord-data/accord.db: would run 1 statements\n-- com.acme/order/1 1-0-0\n") {
+		t.Errorf("tables plan without the sqlite store's typed table:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "accord-data", "accord.db")); !os.IsNotExist(err) {
+		t.Errorf("tables plan created the sqlite file: %v", err)
+	}
 
 	c := startCollector(t, dir, env...)
 	defer c.stop()
@@ -271,8 +279,13 @@ func TestTablesPlanAndApply(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "nothing to do") {
 		t.Errorf("tables plan after apply: exit %d\n%s%s", code, out, stderr)
 	}
-	if _, stderr, code = runAccordEnv(t, dir, env, nil, "tables", "plan", "--sink", "store"); code != 2 || !strings.Contains(stderr, "--sink store: no postgres or mysql sink of that name") {
-		t.Errorf("tables plan --sink naming the sqlite store: exit %d\n%s", code, stderr)
+	if _, stderr, code = runAccordEnv(t, dir, env, nil, "tables", "apply", "--sink", "store"); code != 2 || !strings.Contains(stderr, "--sink store: no postgres or mysql sink of that name") {
+		t.Errorf("tables apply --sink naming the sqlite store: exit %d\n%s", code, stderr)
+	}
+	// The sqlite store made its typed table when it stored e1.
+	out, stderr, code = runAccordEnv(t, dir, env, nil, "tables", "plan", "--sink", "store")
+	if code != 0 || !strings.Contains(out, "-- sink store, file accord-data/accord.db: nothing to do") {
+		t.Errorf("tables plan --sink store after a write: exit %d\n%s%s", code, out, stderr)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/accord-events/accord/internal/config"
 	"github.com/accord-events/accord/internal/sink/mysql"
 	"github.com/accord-events/accord/internal/sink/postgres"
+	"github.com/accord-events/accord/internal/sink/sqlite"
 	"github.com/accord-events/accord/internal/sink/tables"
 )
 
@@ -27,7 +28,9 @@ commands show and run the DDL.
 
 Both compare the live database's catalog with today's contracts (contracts.dir
 and the contracts.backends the collector resolves), for every postgres and
-mysql sink in the configuration or the one --sink names.`,
+mysql sink in the configuration or the one --sink names. plan also shows the
+typed tables a sqlite sink would create in its file (it creates them itself
+as records arrive, so there is nothing for apply to run there).`,
 	}
 	cmd.AddCommand(newTablesRunCmd("plan", "Print the DDL that would bring the typed tables up to today's contracts", false),
 		newTablesRunCmd("apply", "Run the DDL that brings the typed tables up to today's contracts", true))
@@ -84,6 +87,13 @@ func newTablesRunCmd(use, short string, run bool) *cobra.Command {
 					steps, err = f(ctx, *opts, a.Contracts)
 					db := mysql.Database(opts.DSN)
 					where, use = "database "+db, "USE "+db
+				case *sqlite.Options:
+					if run {
+						cancel()
+						continue
+					}
+					steps, err = sqlite.PlanTables(ctx, *opts, a.Contracts)
+					where = "file " + opts.Path
 				default:
 					cancel()
 					continue
@@ -96,8 +106,12 @@ func newTablesRunCmd(use, short string, run bool) *cobra.Command {
 				printSteps(cmd.OutOrStdout(), spec.Config.Name, where, use, steps, run)
 			}
 			if !found {
+				kinds := "postgres or mysql"
+				if !run {
+					kinds = "postgres, mysql or sqlite"
+				}
 				if sinkName != "" {
-					return &exitError{code: 2, err: fmt.Errorf("--sink %s: no postgres or mysql sink of that name in the configuration", sinkName)}
+					return &exitError{code: 2, err: fmt.Errorf("--sink %s: no %s sink of that name in the configuration", sinkName, kinds)}
 				}
 				return &exitError{code: 2, err: fmt.Errorf("the configuration has no postgres or mysql sink; add one under sinks: (see docs/sinks/postgres.md, docs/sinks/mysql.md)")}
 			}
@@ -105,13 +119,14 @@ func newTablesRunCmd(use, short string, run bool) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&configPath, "config", "c", "", "configuration file (default: $ACCORD_CONFIG, else ./accord.yml if it exists)")
-	cmd.Flags().StringVar(&sinkName, "sink", "", "only the postgres or mysql sink of this name")
+	cmd.Flags().StringVar(&sinkName, "sink", "", "only the sink of this name")
 	cmd.Flags().DurationVar(&timeout, "timeout", time.Minute, "how long to wait for the database, its advisory lock included")
 	return cmd
 }
 
-// printSteps prints a sink's plan as a script: where names the schema or
-// database, use is the statement that makes it the current one.
+// printSteps prints a sink's plan as a script: where names the schema,
+// database or file, use is the statement that makes it the current one
+// (none for a sqlite file).
 func printSteps(out io.Writer, sink, where, use string, steps []tables.Step, ran bool) {
 	if len(steps) == 0 {
 		fmt.Fprintf(out, "-- sink %s, %s: nothing to do, the tables are up to date\n", sink, where)
@@ -122,7 +137,9 @@ func printSteps(out io.Writer, sink, where, use string, steps []tables.Step, ran
 		verb = "ran"
 	}
 	fmt.Fprintf(out, "-- sink %s, %s: %s %d statements\n", sink, where, verb, len(steps))
-	fmt.Fprintf(out, "%s;\n", use)
+	if use != "" {
+		fmt.Fprintf(out, "%s;\n", use)
+	}
 	for _, s := range steps {
 		if s.Contract != "" {
 			fmt.Fprintf(out, "-- %s %s\n", s.Contract, s.Version)

@@ -208,14 +208,19 @@ func (s *Sink) Connect(ctx context.Context) error {
 }
 
 func openConn(opts Options) (driverConn, error) {
-	dc, err := (&sqlite.Driver{}).Open(dsn(opts))
+	return openDSN(opts.Path, dsn(opts))
+}
+
+// openDSN opens the database at path through name, the driver's DSN for it.
+func openDSN(path, name string) (driverConn, error) {
+	dc, err := (&sqlite.Driver{}).Open(name)
 	if err != nil {
-		return nil, fmt.Errorf("open sqlite database %s: %w", opts.Path, err)
+		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
 	}
 	c, ok := dc.(driverConn)
 	if !ok {
 		dc.Close()
-		return nil, fmt.Errorf("open sqlite database %s: driver connection %T lacks context methods", opts.Path, dc)
+		return nil, fmt.Errorf("open sqlite database %s: driver connection %T lacks context methods", path, dc)
 	}
 	return c, nil
 }

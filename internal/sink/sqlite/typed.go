@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 
@@ -346,4 +347,38 @@ func typedTableNames(ctx context.Context, query func(ctx context.Context, q stri
 		return nil, nil
 	}
 	return names, err
+}
+
+// PlanTables returns the DDL the sink would run to bring the typed tables
+// of the file opts names up to the contracts cs lists, changing nothing:
+// the file is opened read-only, and one that does not exist yet is an
+// empty catalog. The sink itself runs the plan as records arrive
+// (tables: auto), so this is what `accord tables plan` shows; there is no
+// plan-only mode to apply it for.
+func PlanTables(ctx context.Context, opts Options, cs tables.Lister) ([]tables.Step, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	var wants []tables.Want
+	if opts.Tables != TablesOff {
+		wants = tables.WantsOf(cs.Contracts())
+	}
+	live := map[string]*tables.Live{}
+	if _, err := os.Stat(opts.Path); err == nil {
+		c, err := openDSN(opts.Path, readerURI(opts.Path, "ro", opts.BusyTimeout))
+		if err != nil {
+			return nil, err
+		}
+		defer c.Close()
+		if live, err = (&Sink{conn: c}).catalog(ctx); err != nil {
+			return nil, fmt.Errorf("sqlite database %s: %w", opts.Path, err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("sqlite database %s: %w", opts.Path, err)
+	}
+	m, err := tables.PlanSchema(tables.SchemaPlan{Dialect: Dialect{}, Model: tables.DefaultOptions(), Live: live}, wants)
+	if err != nil {
+		return nil, err
+	}
+	return m.Steps, nil
 }

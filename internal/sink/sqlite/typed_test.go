@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -266,5 +267,41 @@ func BenchmarkTypedWrite(b *testing.B) {
 				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "rows/s")
 			})
 		}
+	}
+}
+
+// TestPlanTables: the plan for a file that lacks the typed table creates
+// it, changing nothing; once the sink has written, nothing to do; a file
+// that does not exist plans the same without being created; tables: off
+// plans nothing.
+func TestPlanTables(t *testing.T) {
+	set := contract.NewSet([]*contract.Contract{typedContract(t, "iglu:com.acme/order/jsonschema/1-0-0", typedOrder)})
+	s, opts := openTyped(t, set)
+	ctx := context.Background()
+	steps, err := PlanTables(ctx, opts, set)
+	if err != nil || len(steps) != 1 || !strings.HasPrefix(steps[0].Statement, `CREATE TABLE "com_acme_order_1"`) || steps[0].Contract != "com.acme/order/1" {
+		t.Fatalf("plan before the first write: %+v, %v", steps, err)
+	}
+	if got := rowsOf(t, opts, "SELECT count(*) FROM sqlite_schema WHERE name = 'com_acme_order_1'"); got != "[[0]]" {
+		t.Errorf("PlanTables created the table: %s", got)
+	}
+	if err := s.Write(ctx, []*event.Envelope{typedRecord("e1", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":1}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if steps, err := PlanTables(ctx, opts, set); err != nil || len(steps) != 0 {
+		t.Errorf("plan after the sink made the table: %+v, %v; want nothing to do", steps, err)
+	}
+
+	missing := opts
+	missing.Path = filepath.Join(t.TempDir(), "none", "accord.db")
+	if steps, err := PlanTables(ctx, missing, set); err != nil || len(steps) != 1 {
+		t.Errorf("plan for a missing file: %+v, %v", steps, err)
+	}
+	if _, err := os.Stat(filepath.Dir(missing.Path)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("PlanTables created %s: %v", filepath.Dir(missing.Path), err)
+	}
+	missing.Tables = TablesOff
+	if steps, err := PlanTables(ctx, missing, set); err != nil || len(steps) != 0 {
+		t.Errorf("plan with tables: off: %+v, %v", steps, err)
 	}
 }
