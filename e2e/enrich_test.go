@@ -162,6 +162,11 @@ func TestEnrichmentEndToEnd(t *testing.T) {
 			t.Errorf("GET %s: %d %s", path, status, got)
 		}
 	}
+	// Every context above validated against its contract as it was
+	// attached: none was dropped (docs/enrichment.md).
+	if got, ok := metricValue(scrape(t, c, ""), "accord_enrichment_invalid_contexts_total", nil); !ok || got != 0 {
+		t.Errorf("accord_enrichment_invalid_contexts_total = %v (present %v); want 0", got, ok)
+	}
 	c.stop()
 }
 

@@ -132,6 +132,9 @@ func TestMetricsScrape(t *testing.T) {
 			t.Errorf("accord_events_total{contract=%q,valid=%q,failure_type=%q} = %v, want %v", tc.contract, tc.valid, tc.failure, got, tc.want)
 		}
 	}
+	if _, ok := f["accord_enrichment_invalid_contexts_total"]; ok {
+		t.Error("accord_enrichment_invalid_contexts_total is served with no enrichment on (docs/metrics.md: only with some enrichment on)")
+	}
 	sinks := f["accord_sink_delivered_records_total"].GetMetric()
 	if len(sinks) == 0 {
 		t.Fatal("no accord_sink_delivered_records_total series")
@@ -203,8 +206,9 @@ func TestMetricsScrape(t *testing.T) {
 		}
 	}
 	for name := range documented {
-		// Refusals are scraped in the CORS test (cors_test.go) instead.
-		if f[name] == nil && name != "accord_protocol_refused_total" {
+		// Refusals are scraped in the CORS test (cors_test.go) instead,
+		// invalid enrichment contexts in TestEnrichmentEndToEnd.
+		if f[name] == nil && name != "accord_protocol_refused_total" && name != "accord_enrichment_invalid_contexts_total" {
 			t.Errorf("docs/metrics.md documents %s, which /metrics does not serve", name)
 		}
 	}

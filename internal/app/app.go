@@ -212,7 +212,7 @@ func (a *App) startBackends(ctx context.Context) error {
 	policy := privacy.NewPolicy(a.Config.Privacy.PolicyOptions)
 	stages := []pipeline.Stage{pii, policy}
 	if a.Config.Enrich.Any() {
-		if a.enrich, err = enrich.New(a.Config.Enrich, enrich.Policy{DropsUserAgent: a.Config.Privacy.UserAgent == privacy.ActionDrop}); err != nil {
+		if a.enrich, err = enrich.New(a.Config.Enrich, enrich.Policy{DropsUserAgent: a.Config.Privacy.UserAgent == privacy.ActionDrop}, a.Log.With("component", "enrich")); err != nil {
 			_ = a.stopBackends(ctx)
 			return fmt.Errorf("configuration: %w", err)
 		}
@@ -318,13 +318,17 @@ func (a *App) stopDelivery(ctx context.Context) error {
 func (a *App) startServers(ctx context.Context) error {
 	cfg := a.Config
 	counters := &protocol.Counters{}
-	m := metrics.New(metrics.Sources{
+	sources := metrics.Sources{
 		Delivery:  a.Delivery,
 		Contracts: func() int { return len(a.Contracts.Contracts()) },
 		Reloads:   a.watcher.Reloads,
 		Cache:     a.Contracts.Stats,
 		Protocols: counters,
-	})
+	}
+	if a.enrich != nil {
+		sources.EnrichInvalid = a.enrich.Invalid
+	}
+	m := metrics.New(sources)
 	adm := admin.New(cfg.Admin, admin.Deps{
 		Logger:        a.Log.With("component", "admin"),
 		Registry:      a.Contracts,

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/accord-events/accord/internal/enrich/enrichtest"
+	"github.com/accord-events/accord/internal/pipeline"
 )
 
 // BenchmarkUserAgentUncached: parsing a user agent the cache does not
@@ -82,5 +83,33 @@ func BenchmarkUserAgentUncachedLong(b *testing.B) {
 	for b.Loop() {
 		i++
 		ua.context(strconv.Itoa(i)+long, &budget)
+	}
+}
+
+// BenchmarkValidateContexts: checking the four contexts of an event with
+// every enrichment on against their contracts, as the stage does before
+// attaching them (the contract package's allocation-free path).
+func BenchmarkValidateContexts(b *testing.B) {
+	o := DefaultOptions()
+	o.UserAgent.Enabled, o.Campaign.Enabled, o.Referer.Enabled = true, true, true
+	o.Geo = GeoOptions{Enabled: true, Database: enrichtest.WriteCityDB(b, enrichtest.Cities)}
+	s, err := New(o, Policy{}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	evs := allEnrichmentsEvent()
+	s.Process(pipeline.Request{}, evs)
+	contexts := evs[0].Envelope.Contexts
+	if len(contexts) != 4 {
+		b.Fatalf("%d contexts, want 4", len(contexts))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, c := range contexts {
+			if !s.valid(c.Schema, c.Data) {
+				b.Fatal(c.Schema)
+			}
+		}
 	}
 }

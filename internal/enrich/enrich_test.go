@@ -144,7 +144,7 @@ func TestUserAgentHostile(t *testing.T) {
 func TestUserAgentParsesPerRequest(t *testing.T) {
 	o := DefaultOptions()
 	o.UserAgent.Enabled, o.UserAgent.MaxParsesPerRequest = true, 2
-	s, err := New(o, Policy{})
+	s, err := New(o, Policy{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -407,7 +407,7 @@ func TestGeoDatabaseErrors(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			o := DefaultOptions()
 			o.Geo = GeoOptions{Enabled: true, Database: path}
-			_, err := New(o, Policy{})
+			_, err := New(o, Policy{}, nil)
 			if err == nil || !strings.Contains(err.Error(), "enrich.geo.database") {
 				t.Fatalf("got %v, want an error naming enrich.geo.database", err)
 			}
@@ -482,7 +482,7 @@ func allOn(t *testing.T, before bool) *Stage {
 	o := DefaultOptions()
 	o.UserAgent.Enabled, o.Campaign.Enabled, o.Referer.Enabled = true, true, true
 	o.Geo = GeoOptions{Enabled: true, Database: enrichtest.WriteCityDB(t, enrichtest.Cities), BeforeAnonymising: before}
-	s, err := New(o, Policy{})
+	s, err := New(o, Policy{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -609,7 +609,7 @@ func TestProtocolNames(t *testing.T) {
 func TestStageOwnKeys(t *testing.T) {
 	o := DefaultOptions()
 	o.Campaign.Enabled, o.Referer.Enabled = true, true
-	s, err := New(o, Policy{})
+	s, err := New(o, Policy{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -653,7 +653,7 @@ func TestStageOwnKeys(t *testing.T) {
 func TestStagePolicyDropsUserAgent(t *testing.T) {
 	o := DefaultOptions()
 	o.UserAgent.Enabled, o.Campaign.Enabled = true, true
-	s, err := New(o, Policy{DropsUserAgent: true})
+	s, err := New(o, Policy{DropsUserAgent: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

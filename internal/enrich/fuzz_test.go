@@ -53,7 +53,7 @@ func FuzzStageAttributes(f *testing.F) {
 	set := shipped(f)
 	o := DefaultOptions()
 	o.UserAgent.Enabled, o.Campaign.Enabled, o.Referer.Enabled, o.UserAgent.CacheSize = true, true, true, 64
-	s, err := New(o, Policy{})
+	s, err := New(o, Policy{}, nil)
 	if err != nil {
 		f.Fatal(err)
 	}

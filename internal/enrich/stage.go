@@ -12,8 +12,13 @@ package enrich
 
 import (
 	"embed"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sync/atomic"
 	"time"
 
+	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/pipeline"
 )
@@ -39,6 +44,39 @@ type Stage struct {
 	geoBefore bool
 	campaign  bool
 	referers  *referers
+	// contracts are the shipped contracts of the keys switched on, by key,
+	// compiled once in New: every context an enrichment builds is checked
+	// against its own before it is attached (see attach).
+	contracts map[string]*contract.Contract
+	log       *slog.Logger
+	// invalid counts the contexts dropped for not validating; loggedAt
+	// throttles their warning to one every invalidLogEvery (unix
+	// nanoseconds).
+	invalid  atomic.Uint64
+	loggedAt atomic.Int64
+}
+
+// invalidLogEvery is how often at most a context that does not validate is
+// logged: it is a bug in Accord that may hit every event, and one line in
+// a while says it as well as a line per event.
+const invalidLogEvery = 10 * time.Second
+
+// shippedContracts compiles the contracts in Contracts, by key. They are
+// tested: an error is a broken build.
+func shippedContracts() (map[string]*contract.Contract, error) {
+	sub, err := fs.Sub(Contracts, "contracts")
+	if err != nil {
+		return nil, err
+	}
+	cs, err := contract.LoadFS(sub, "enrich")
+	if err != nil {
+		return nil, fmt.Errorf("enrichment contracts: %w", err)
+	}
+	byKey := make(map[string]*contract.Contract, len(cs))
+	for _, c := range cs {
+		byKey[c.URI] = c
+	}
+	return byKey, nil
 }
 
 var _ pipeline.Stage = (*Stage)(nil)
@@ -53,8 +91,9 @@ type Policy struct {
 }
 
 // New builds the stage for the enrichments opts switches on, opening the
-// geolocation database (an error names the key and the fix).
-func New(opts Options, policy Policy) (*Stage, error) {
+// geolocation database (an error names the key and the fix). logger (nil:
+// none) hears of a context that does not validate against its contract.
+func New(opts Options, policy Policy, logger *slog.Logger) (*Stage, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
@@ -86,7 +125,55 @@ func New(opts Options, policy Policy) (*Stage, error) {
 		s.referers = newReferers(opts.Referer)
 		s.keys = append(s.keys, KeyReferer)
 	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s.log = logger
+	shipped, err := shippedContracts()
+	if err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	s.contracts = make(map[string]*contract.Contract, len(s.keys))
+	for _, key := range s.keys {
+		c := shipped[key]
+		if c == nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("enrichment contracts: none ships for %s", key)
+		}
+		s.contracts[key] = c
+	}
 	return s, nil
+}
+
+// Invalid is how many contexts the enrichments built and dropped for not
+// validating against their contract since the stage was built: zero
+// unless Accord has a bug.
+func (s *Stage) Invalid() uint64 { return s.invalid.Load() }
+
+// valid reports whether data validates against the contract of key. A
+// context that does not is Accord's bug, not the sender's: it is dropped
+// (the event keeps its other contexts and stays valid), counted, and
+// logged with the key and where the validator found the problem at most
+// once every invalidLogEvery.
+func (s *Stage) valid(key string, data []byte) bool {
+	msgs, err := s.contracts[key].ValidateJSON(data, "")
+	if err == nil && len(msgs) == 0 {
+		return true
+	}
+	n := s.invalid.Add(1)
+	if now := time.Now().UnixNano(); now-s.loggedAt.Load() > int64(invalidLogEvery) {
+		s.loggedAt.Store(now)
+		// Where and which keyword, not the validator's sentence: that
+		// quotes the value, which comes from what the sender sent.
+		where, keyword := "", "not JSON"
+		if err == nil {
+			where, keyword = msgs[0].InstancePath, msgs[0].Keyword
+		}
+		s.log.Error("enrichment context does not validate against its contract; dropped it (a bug in Accord: please report it)",
+			"key", key, "instance_path", where, "keyword", keyword, "dropped_since_start", n)
+	}
+	return false
 }
 
 // Close releases the geolocation database; the stage must not run after.
@@ -139,7 +226,7 @@ func (s *Stage) enrich(req *pipeline.Request, env *event.Envelope, parses *int) 
 	var added [4]event.Context
 	n := 0
 	add := func(key string, data []byte) {
-		if data != nil {
+		if data != nil && s.valid(key, data) {
 			added[n] = event.Context{Schema: key, Data: data}
 			n++
 		}

@@ -39,6 +39,10 @@ type Sources struct {
 	// Protocols counts what protocols refused or dropped, named
 	// "protocol.reason".
 	Protocols *protocol.Counters
+	// EnrichInvalid returns how many contexts the enrichments built and
+	// dropped for not validating against their contract; nil when no
+	// enrichment is on.
+	EnrichInvalid func() uint64
 }
 
 // Metrics is the registry of Accord's metrics and the HTTP handler that
@@ -121,6 +125,8 @@ var (
 		"Reloads of contracts.dir that replaced the contracts served, the first load included.", nil, nil)
 	cacheLookupsDesc = prometheus.NewDesc("accord_contract_cache_lookups_total",
 		"Lookups of schema keys in the cache of contracts.backends, by result: hit (answered from the cache, contracts and misses alike) or miss (the backends were asked).", []string{"result"}, nil)
+	enrichInvalidDesc = prometheus.NewDesc("accord_enrichment_invalid_contexts_total",
+		"Contexts an enrichment built that did not validate against their contract and were dropped (a bug in Accord: the events were kept).", nil, nil)
 	cacheFetchesDesc = prometheus.NewDesc("accord_contract_fetches_total",
 		"Fetches of contracts from contracts.backends.", nil, nil)
 	cacheFetchFailuresDesc = prometheus.NewDesc("accord_contract_fetch_failures_total",
@@ -137,7 +143,7 @@ type collector struct {
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{eventsDesc, deliveredDesc, retriedDesc, deadLetteredDesc, lagRecordsDesc, lagBytesDesc, lagSecondsDesc, lastSuccessDesc, connectedDesc, spoolBytesDesc, spoolMaxBytesDesc, spoolFillDesc, spoolRecordsDesc, contractsDesc, reloadsDesc, cacheLookupsDesc, cacheFetchesDesc, cacheFetchFailuresDesc, cacheEntriesDesc, refusedDesc} {
+	for _, d := range []*prometheus.Desc{eventsDesc, deliveredDesc, retriedDesc, deadLetteredDesc, lagRecordsDesc, lagBytesDesc, lagSecondsDesc, lastSuccessDesc, connectedDesc, spoolBytesDesc, spoolMaxBytesDesc, spoolFillDesc, spoolRecordsDesc, contractsDesc, reloadsDesc, cacheLookupsDesc, cacheFetchesDesc, cacheFetchFailuresDesc, cacheEntriesDesc, refusedDesc, enrichInvalidDesc} {
 		ch <- d
 	}
 }
@@ -178,6 +184,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if c.src.Reloads != nil {
 		ch <- prometheus.MustNewConstMetric(reloadsDesc, prometheus.CounterValue, float64(c.src.Reloads()))
+	}
+	if c.src.EnrichInvalid != nil {
+		ch <- prometheus.MustNewConstMetric(enrichInvalidDesc, prometheus.CounterValue, float64(c.src.EnrichInvalid()))
 	}
 	if c.src.Cache != nil {
 		st := c.src.Cache()

@@ -55,7 +55,7 @@ func startDelivery(t *testing.T) *delivery.Service {
 // promtool runs (names, units, _total on counters, help text).
 func TestMetricsPassPromlint(t *testing.T) {
 	svc := startDelivery(t)
-	m := metrics.New(metrics.Sources{Delivery: svc, Contracts: func() int { return 3 }, Reloads: func() uint64 { return 1 }})
+	m := metrics.New(metrics.Sources{Delivery: svc, Contracts: func() int { return 3 }, Reloads: func() uint64 { return 1 }, EnrichInvalid: func() uint64 { return 2 }})
 	m.RouteLatency("/events").Observe(0.002)
 	rec := &event.Envelope{EventID: "e1", Protocol: "selfdesc", Schema: "iglu:com.acme/x/jsonschema/1-0-0", Resolved: true, Valid: true, Payload: []byte(`{}`)}
 	if err := svc.Deliver(context.Background(), []*event.Envelope{rec}); err != nil {
@@ -78,6 +78,13 @@ func TestMetricsPassPromlint(t *testing.T) {
 accord_sink_delivered_records_total{sink="store"} 1
 `
 	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "accord_sink_delivered_records_total"); err != nil {
+		t.Error(err)
+	}
+	want = `# HELP accord_enrichment_invalid_contexts_total Contexts an enrichment built that did not validate against their contract and were dropped (a bug in Accord: the events were kept).
+# TYPE accord_enrichment_invalid_contexts_total counter
+accord_enrichment_invalid_contexts_total 2
+`
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "accord_enrichment_invalid_contexts_total"); err != nil {
 		t.Error(err)
 	}
 }

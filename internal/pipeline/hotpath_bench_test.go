@@ -144,7 +144,7 @@ func BenchmarkHotPathAllEnrichments(b *testing.B) {
 	o := enrich.DefaultOptions()
 	o.UserAgent.Enabled, o.Campaign.Enabled, o.Referer.Enabled = true, true, true
 	o.Geo = enrich.GeoOptions{Enabled: true, Database: enrichtest.WriteCityDB(b, enrichtest.Cities)}
-	enrichments, err := enrich.New(o, enrich.Policy{})
+	enrichments, err := enrich.New(o, enrich.Policy{}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
