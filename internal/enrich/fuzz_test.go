@@ -67,5 +67,10 @@ func FuzzStageAttributes(f *testing.F) {
 		for _, c := range evs[0].Envelope.Contexts {
 			checkContext(t, set, c.Schema, c.Data)
 		}
+		// The stage drops a context that does not validate: that it
+		// never had to is what says every context built was valid.
+		if n := s.Invalid(); n != 0 {
+			t.Fatalf("the stage dropped %d contexts that did not validate, for attributes %q", n, attrs)
+		}
 	})
 }
