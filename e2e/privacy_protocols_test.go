@@ -262,6 +262,42 @@ func TestPrivacyNoRawValueOnDiskOrWire(t *testing.T) {
 		}
 	}
 
+	// A failed Snowplow event keeps its raw input too, with the data in its
+	// ue_pr (GET) or ue_px (POST) transformed and encoded as it came.
+	for id, field := range map[string]string{"sp-get-bad": "ue_pr", "sp-post-bad": "ue_px"} {
+		var raw, enc string
+		if err := db.QueryRow(`SELECT raw, raw_encoding FROM failed_events WHERE event_id = ?`, id).Scan(&raw, &enc); err != nil {
+			t.Errorf("%s: failed record: %v", id, err)
+			continue
+		}
+		var ue string
+		if field == "ue_pr" {
+			q, err := url.ParseQuery(raw)
+			if err != nil || q.Get("eid") != id {
+				t.Errorf("%s: failed raw %q (%s), want the query as sent: %v", id, raw, enc, err)
+			}
+			ue = q.Get(field)
+		} else {
+			var ev map[string]string
+			if err := json.Unmarshal([]byte(raw), &ev); err != nil || ev["eid"] != id {
+				t.Errorf("%s: failed raw %q (%s), want the tp2 event as sent: %v", id, raw, enc, err)
+			}
+			b, err := base64.RawURLEncoding.DecodeString(ev[field])
+			if err != nil {
+				t.Errorf("%s: %s %q is not base64url without padding: %v", id, field, ev[field], err)
+			}
+			ue = string(b)
+		}
+		if !strings.Contains(ue, `"email":"`+want["email"]+`"`) || !strings.Contains(ue, `"plan":"gold"`) {
+			t.Errorf("%s: %s in the failed raw is %q, want the data with the email hashed", id, field, ue)
+		}
+		for name, v := range rawPII {
+			if strings.Contains(ue, v) {
+				t.Errorf("%s: %s in the failed raw holds the raw %s", id, field, name)
+			}
+		}
+	}
+
 	// Every byte written: the data directory (spool, SQLite and its WAL,
 	// the file sink, dead letters), stdout and the debug log, the wire,
 	// /stats.

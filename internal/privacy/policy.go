@@ -13,6 +13,7 @@ import (
 	"github.com/accord-events/accord/internal/jsonpointer"
 	"github.com/accord-events/accord/internal/jsonscan"
 	"github.com/accord-events/accord/internal/pipeline"
+	"github.com/accord-events/accord/internal/protocol/snowplow/tp2raw"
 )
 
 // PolicyOptions is the collector-wide part of the privacy: section: what
@@ -26,7 +27,7 @@ type PolicyOptions struct {
 	Headers     []string  `yaml:"headers" doc:"The request headers a record may keep (a webhook keeps a few in attributes.headers): an allow-list of names, case-insensitive. Empty: every header a protocol keeps. A header not listed is removed from the record."`
 	SPAnonymous bool      `yaml:"sp_anonymous" doc:"Honour Snowplow's SP-Anonymous header on every protocol: a request carrying it is stored without IP address and network user id (and Snowplow sets no cookie)."`
 	Consent     []Signal  `yaml:"consent" doc:"Signals that an event's subject withholds consent: an event carrying any of them is stored without user id, anonymous id, network user id and IP address. Empty: none is honoured."`
-	FailedRaw   string    `yaml:"failed_raw" doc:"What a failed record keeps of a raw input no contract rule could rewrite (not JSON, a query string, base64), or one holding a value this policy removed: drop (keep nothing), truncate (its first failed_raw_bytes bytes) or keep (as sent)."`
+	FailedRaw   string    `yaml:"failed_raw" doc:"What a failed record keeps of a raw input no contract rule could rewrite (not JSON, a pixel query string, base64), or one holding a value this policy removed: drop (keep nothing), truncate (its first failed_raw_bytes bytes) or keep (as sent)."`
 	// FailedRawBytes bounds what truncate keeps.
 	FailedRawBytes int `yaml:"failed_raw_bytes" doc:"How many bytes of a failed record's raw input failed_raw: truncate keeps."`
 }
@@ -238,11 +239,16 @@ func (p *Policy) event(ev *pipeline.Event, anonymous, withheld bool) {
 }
 
 // failedRaw keeps a failed record's raw input under the failed_raw
-// policy when it cannot be read as JSON (the contract rules rewrite JSON
-// only, so anything else may hold governed values in clear), or when it
+// policy when it cannot be read as JSON, nor as a Snowplow event whose
+// payload fields are JSON (the contract rules rewrite JSON only, so
+// anything else may hold governed values in clear), or when it
 // holds a value this policy removed from the record.
 func (p *Policy) failedRaw(env *event.Envelope, removed []string) {
-	readable := env.RawEncoding != event.RawBase64 && jsonObjectOrArray(env.Raw)
+	readable := env.RawEncoding != event.RawBase64 && (jsonObjectOrArray(env.Raw) ||
+		// A Snowplow GET's query string: its data and contexts are JSON in
+		// ue_pr/ue_px and co/cx, where the rules find them (the privacy
+		// stage rewrote them, if any is governed).
+		env.Protocol == "snowplow" && tp2raw.Readable([]byte(env.Raw)))
 	holds := false
 	for _, v := range removed {
 		if strings.Contains(env.Raw, v) || strings.Contains(env.Raw, url.QueryEscape(v)) {

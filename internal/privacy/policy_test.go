@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -178,29 +179,36 @@ func TestPolicyHeaderAllowList(t *testing.T) {
 
 // A failed record's raw input that is not JSON, or holds a value the
 // policy removed, follows failed_raw; JSON raw holding nothing removed is
-// kept as the contract stage left it.
+// kept as the contract stage left it, and so is a Snowplow query string
+// whose payload fields are JSON (the rules find the values there).
 func TestPolicyFailedRaw(t *testing.T) {
 	notJSON := "e=pv&uid=user-1&email=a%40b.c"
+	spQuery := "e=ue&ue_pr=" + url.QueryEscape(`{"schema":"s","data":{"schema":"t","data":{}}}`) + "&cx=e30"
+	spBroken := "e=ue&ue_pr=%7B%22data%22%3A%7B%22email%22%3A%22a%40b.c%22"
 	for _, tc := range []struct {
-		name   string
-		policy string
-		header http.Header
-		raw    string
-		want   string
+		name     string
+		protocol string
+		policy   string
+		header   http.Header
+		raw      string
+		want     string
 	}{
-		{"not JSON, drop (the default)", ActionDrop, nil, notJSON, ""},
-		{"not JSON, truncate", ActionTruncate, nil, notJSON, notJSON[:8]},
-		{"not JSON, keep", ActionKeep, nil, notJSON, notJSON},
-		{"base64, truncate", ActionTruncate, nil, "\xff\xfe binary input", base64.StdEncoding.EncodeToString([]byte("\xff\xfe binary input"))[:8]},
-		{"JSON holding nothing removed is kept", ActionDrop, nil, `{"a":1}`, `{"a":1}`},
-		{"JSON holding a stripped id follows the policy", ActionDrop, http.Header{"Sec-Gpc": {"1"}}, `{"userId":"user-1"}`, ""},
+		{"not JSON, drop (the default)", "pixel", ActionDrop, nil, notJSON, ""},
+		{"not JSON, truncate", "pixel", ActionTruncate, nil, notJSON, notJSON[:8]},
+		{"not JSON, keep", "pixel", ActionKeep, nil, notJSON, notJSON},
+		{"base64, truncate", "snowplow", ActionTruncate, nil, "\xff\xfe binary input", base64.StdEncoding.EncodeToString([]byte("\xff\xfe binary input"))[:8]},
+		{"JSON holding nothing removed is kept", "snowplow", ActionDrop, nil, `{"a":1}`, `{"a":1}`},
+		{"JSON holding a stripped id follows the policy", "snowplow", ActionDrop, http.Header{"Sec-Gpc": {"1"}}, `{"userId":"user-1"}`, ""},
+		{"a Snowplow query with JSON payloads is kept", "snowplow", ActionDrop, nil, spQuery, spQuery},
+		{"a Snowplow query holding a stripped id follows the policy", "snowplow", ActionDrop, http.Header{"Sec-Gpc": {"1"}}, spQuery + "&uid=user-1", ""},
+		{"a Snowplow query whose payload is not JSON follows the policy", "snowplow", ActionDrop, nil, spBroken, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := DefaultPolicyOptions()
 			opts.FailedRaw, opts.FailedRawBytes = tc.policy, 8
 			opts.Consent = []Signal{{Kind: SignalGPC}}
 			p := policyPipeline(t, opts)
-			env := policyRecord(p, "snowplow", tc.header, event.Input{Raw: []byte(tc.raw), Identity: identified,
+			env := policyRecord(p, tc.protocol, tc.header, event.Input{Raw: []byte(tc.raw), Identity: identified,
 				Failure: event.NewFailure(event.ProtocolViolation, "test")})
 			if env.Raw != tc.want {
 				t.Fatalf("raw %q, want %q", env.Raw, tc.want)

@@ -16,6 +16,7 @@ import (
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/jsonscan"
 	"github.com/accord-events/accord/internal/pipeline"
+	"github.com/accord-events/accord/internal/protocol/snowplow/tp2raw"
 	"github.com/cespare/xxhash/v2"
 )
 
@@ -280,9 +281,10 @@ func (s *Stage) failedMessages(ev *pipeline.Event, resolver pipeline.Resolver) {
 // same rules; raw that is the data itself becomes the transformed data; a
 // JSON object holding the data as one member (a CloudEvent's data, a
 // Segment message's properties or traits), when no context's data was
-// changed, gets the transformed data in that member; any other raw input
-// is withheld (it could hold the governed values in a form the rules
-// cannot find, such as a Snowplow base64 field).
+// changed, gets the transformed data in that member; a Snowplow event gets
+// the data in its ue_pr/ue_px and the contexts in its co/cx transformed;
+// any other raw input is withheld (it could hold the governed values in a
+// form the rules cannot find, such as the pixel's query string).
 func (s *Stage) failedRaw(a *applier, ev *pipeline.Event, resolver pipeline.Resolver, contextsChanged bool) {
 	env := &ev.Envelope
 	raw := ev.Input.Raw
@@ -299,6 +301,11 @@ func (s *Stage) failedRaw(a *applier, ev *pipeline.Event, resolver pipeline.Reso
 			env.SetRaw(out)
 			return
 		}
+	case env.Protocol == "snowplow":
+		if out, ok := s.snowplowRaw(a, ev, raw, resolver); ok {
+			env.SetRaw(out)
+			return
+		}
 	case !contextsChanged && len(ev.Input.Data) > 0:
 		if out, ok := dataMemberRaw(raw, ev.Input.Data, env.Payload); ok && !repeats(out, ev.Input.Data, env.Payload) {
 			env.SetRaw(out)
@@ -306,6 +313,131 @@ func (s *Stage) failedRaw(a *applier, ev *pipeline.Event, resolver pipeline.Reso
 		}
 	}
 	env.WithholdRaw()
+}
+
+// snowplowRaw rewrites a Snowplow event as sent (its tp2 object or query
+// string): the inner data of the self-describing event in ue_pr or ue_px
+// by the event's contract, each context in co or cx by its own schema's
+// contract, each re-encoded as it came. It fails when a payload field
+// cannot be read, or when another field repeats a value the rules took out
+// (a uid holding the email the contract hashes).
+func (s *Stage) snowplowRaw(a *applier, ev *pipeline.Event, raw []byte, resolver pipeline.Resolver) ([]byte, bool) {
+	dataRules := s.rawRules(ev.Contract)
+	out, plain, err := tp2raw.RewritePayloads(raw, func(field string, doc []byte) ([]byte, error) {
+		if field == "ue_pr" || field == "ue_px" {
+			// {"schema": unstruct_event, "data": {"schema": ..., "data": DATA}}
+			return rewriteMember(nil, doc, "data", func(out, v []byte) ([]byte, error) {
+				return rewriteMember(out, v, "data", func(out, v []byte) ([]byte, error) {
+					return dataRules.applyWith(a, out, v)
+				})
+			})
+		}
+		// {"schema": contexts, "data": [{"schema": ..., "data": DATA}, ...]}
+		return rewriteMember(nil, doc, "data", func(out, v []byte) ([]byte, error) {
+			return s.contextsBySchemaRaw(a, out, v, resolver)
+		})
+	})
+	if err != nil {
+		return nil, false
+	}
+	if len(ev.Input.Data) > 0 && repeats(plain, ev.Input.Data, ev.Envelope.Payload) {
+		return nil, false
+	}
+	for i, c := range ev.Input.Contexts {
+		if i >= len(ev.Envelope.Contexts) || repeats(plain, c.Data, ev.Envelope.Contexts[i].Data) {
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+// rawRules returns c's rules for a failed record's raw input: none for no
+// contract, and all of the data dropped for rules that cannot be applied.
+func (s *Stage) rawRules(c *contract.Contract) *Rules {
+	if c == nil {
+		return nil
+	}
+	r, err := s.Rules(c)
+	if err != nil {
+		return &Rules{root: &node{rule: &Rule{Action: Drop}}}
+	}
+	return r
+}
+
+// contextsBySchemaRaw appends the array of contexts v with each one's data
+// rewritten by the rules of the contract its own schema names (the record's
+// contexts are those that read well; these are all that were sent). An
+// element that is not an object, or whose schema is not one string, keeps
+// nothing.
+func (s *Stage) contextsBySchemaRaw(a *applier, out, v []byte, resolver pipeline.Resolver) ([]byte, error) {
+	start := jsonscan.SkipSpace(v, 0)
+	if start >= len(v) || v[start] != '[' {
+		return out, errors.New("not an array of contexts")
+	}
+	out = append(out, '[')
+	_, err := jsonscan.Array(v, start, func(n, es int) (int, error) {
+		end, err := jsonscan.Skip(v, es)
+		if err != nil {
+			return end, err
+		}
+		if n > 0 {
+			out = append(out, ',')
+		}
+		if v[es] != '{' {
+			out = append(out, "null"...)
+			return end, nil
+		}
+		schemas, schema := 0, ""
+		_, err = jsonscan.Object(v, es, func(ks, ke, vs int) (int, error) {
+			vend, err := jsonscan.Skip(v, vs)
+			if err == nil && jsonscan.UnquoteBytes(v[ks:ke]) == "schema" {
+				schemas++
+				if v[vs] == '"' {
+					schema = jsonscan.UnquoteBytes(v[vs:vend])
+				}
+			}
+			return vend, err
+		})
+		if err != nil {
+			return end, err
+		}
+		r := &Rules{root: &node{rule: &Rule{Action: Drop}}}
+		if schemas == 1 && schema != "" {
+			c, _ := resolver.Resolve(schema)
+			r = s.rawRules(c)
+		}
+		out, err = rewriteMember(out, v[es:end], "data", func(out, d []byte) ([]byte, error) {
+			return r.applyWith(a, out, d)
+		})
+		return end, err
+	})
+	return append(out, ']'), err
+}
+
+// rewriteMember appends the JSON object v with the value of every member
+// named name replaced by what rewrite appends for it; it fails when v is
+// not an object.
+func rewriteMember(out, v []byte, name string, rewrite func(out, value []byte) ([]byte, error)) ([]byte, error) {
+	start := jsonscan.SkipSpace(v, 0)
+	if start >= len(v) || v[start] != '{' {
+		return out, errors.New("not an object")
+	}
+	out = append(out, '{')
+	first := true
+	_, err := jsonscan.Object(v, start, func(ks, ke, vs int) (int, error) {
+		end, err := jsonscan.Skip(v, vs)
+		if err != nil {
+			return end, err
+		}
+		out = member(out, &first, v[ks:ke])
+		if jsonscan.UnquoteBytes(v[ks:ke]) == name {
+			out, err = rewrite(out, v[vs:end])
+			return end, err
+		}
+		out = append(out, v[vs:end]...)
+		return end, nil
+	})
+	return append(out, '}'), err
 }
 
 // repeats reports whether out holds a value of data (a string's text or a

@@ -1,8 +1,10 @@
 package privacy
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -249,5 +251,106 @@ func TestStageFailedRawDataMember(t *testing.T) {
 				t.Errorf("raw_encoding %q, want withheld", env.RawEncoding)
 			}
 		})
+	}
+}
+
+// A failed Snowplow event keeps its raw input (a POST's tp2 object, a GET's
+// query string) with the data in ue_pr/ue_px and each context in co/cx
+// transformed by its contract's rules, encoded as it came; a payload field
+// that does not decode, or another field repeating a governed value, is
+// withheld.
+func TestStageFailedRawSnowplow(t *testing.T) {
+	p, _ := newTestPipeline(t, testSecrets)
+	data := `{"email":"a@b.c","n":"x"}`
+	ue := `{"schema":"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0","data":{"schema":"` + signupKey + `","data":` + data + `}}`
+	wantUE := `{"schema":"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0","data":{"schema":"` + signupKey + `","data":{"email":` + wantHash("a@b.c") + `,"n":"x"}}}`
+	userCtx := `{"id":"user-1234","plan":"pro"}`
+	co := `{"schema":"iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1","data":[{"schema":"` + userKey + `","data":` + userCtx + `}]}`
+	b64 := base64.RawURLEncoding.EncodeToString
+	js := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	for _, tc := range []struct {
+		name, raw string
+		// check is given the raw stored; it returns the ue and co documents
+		// decoded from it.
+		decode   func(t *testing.T, raw string) (ue, co string)
+		withheld bool
+	}{
+		{name: "post ue_pr and co", raw: `{"e":"ue","p":"web","ue_pr":` + js(ue) + `,"co":` + js(co) + `}`, decode: postFields("ue_pr", "co", nil)},
+		{name: "post ue_px and cx", raw: `{"e":"ue","p":"web","ue_px":"` + base64.StdEncoding.EncodeToString([]byte(ue)) + `","cx":"` + b64([]byte(co)) + `"}`, decode: postFields("ue_px", "cx", base64.RawURLEncoding)},
+		{name: "get ue_px and cx", raw: "e=ue&p=web&ue_px=" + b64([]byte(ue)) + "&cx=" + b64([]byte(co)), decode: getFields("ue_px", "cx", base64.RawURLEncoding)},
+		{name: "get ue_pr and co", raw: "e=ue&ue_pr=" + url.QueryEscape(ue) + "&co=" + url.QueryEscape(co) + "&p=web", decode: getFields("ue_pr", "co", nil)},
+		{name: "another field repeats a governed value", raw: "e=ue&uid=a%40b.c&ue_px=" + b64([]byte(ue)), withheld: true},
+		{name: "a payload field that is not base64", raw: `{"e":"ue","ue_px":"` + b64([]byte(ue)) + `","cx":"!!"}`, withheld: true},
+		{name: "a payload field that is not a string", raw: `{"e":"ue","ue_px":"` + b64([]byte(ue)) + `","co":{"data":[{"data":{"id":"user-1234"}}]}}`, withheld: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := event.Input{SchemaKey: signupKey, Data: json.RawMessage(data), Raw: []byte(tc.raw),
+				Contexts: []event.Context{{Schema: userKey, Data: json.RawMessage(userCtx)}}}
+			env := process(p, "snowplow", in)
+			if env.Valid {
+				t.Fatal("the event is valid; the test needs a failed one")
+			}
+			if tc.withheld {
+				if env.Raw != "" || env.RawEncoding != event.RawWithheld {
+					t.Errorf("raw %q (%s), want it withheld", env.Raw, env.RawEncoding)
+				}
+				return
+			}
+			for _, clear := range []string{"a@b.c", "a%40b.c", "user-1234"} {
+				if strings.Contains(env.Raw, clear) {
+					t.Errorf("raw %s holds %q", env.Raw, clear)
+				}
+			}
+			if !strings.Contains(env.Raw, "p=web") && !strings.Contains(env.Raw, `"p":"web"`) {
+				t.Errorf("raw %s lost the other fields", env.Raw)
+			}
+			gotUE, gotCO := tc.decode(t, env.Raw)
+			if gotUE != wantUE {
+				t.Errorf("ue %s, want %s", gotUE, wantUE)
+			}
+			var ctx struct {
+				Data []struct {
+					Data struct{ ID, Plan string }
+				}
+			}
+			if err := json.Unmarshal([]byte(gotCO), &ctx); err != nil || len(ctx.Data) != 1 {
+				t.Fatalf("co %s: %v", gotCO, err)
+			}
+			if want := env.Contexts[0].Data; !strings.Contains(string(want), `"`+ctx.Data[0].Data.ID+`"`) || ctx.Data[0].Data.Plan != "pro" {
+				t.Errorf("context in raw %+v, want the record's %s", ctx.Data[0].Data, want)
+			}
+		})
+	}
+}
+
+func decodeField(t *testing.T, v string, enc *base64.Encoding) string {
+	t.Helper()
+	if enc == nil {
+		return v
+	}
+	b, err := enc.DecodeString(v)
+	if err != nil {
+		t.Fatalf("%q is not base64url without padding: %v", v, err)
+	}
+	return string(b)
+}
+
+func postFields(ueName, coName string, enc *base64.Encoding) func(*testing.T, string) (string, string) {
+	return func(t *testing.T, raw string) (string, string) {
+		var fields map[string]string
+		if err := json.Unmarshal([]byte(raw), &fields); err != nil {
+			t.Fatalf("raw %s: %v", raw, err)
+		}
+		return decodeField(t, fields[ueName], enc), decodeField(t, fields[coName], enc)
+	}
+}
+
+func getFields(ueName, coName string, enc *base64.Encoding) func(*testing.T, string) (string, string) {
+	return func(t *testing.T, raw string) (string, string) {
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			t.Fatalf("raw %s: %v", raw, err)
+		}
+		return decodeField(t, q.Get(ueName), enc), decodeField(t, q.Get(coName), enc)
 	}
 }

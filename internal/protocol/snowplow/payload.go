@@ -1,16 +1,13 @@
 package snowplow
 
 import (
-	"encoding/base64"
-	"errors"
-	"fmt"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/jsonscan"
 	"github.com/accord-events/accord/internal/protocol"
+	"github.com/accord-events/accord/internal/protocol/snowplow/tp2raw"
 )
 
 // Examples of the self-describing payloads, for messages.
@@ -267,48 +264,5 @@ func contextsVersion(s []byte) bool {
 	return true
 }
 
-var errMixedAlphabets = errors.New("it mixes the URL-safe alphabet (- and _) with the standard one (+ and /)")
-
-// decodeBase64 decodes s, which trackers encode with either base64 alphabet,
-// padded or not: the alphabet is the one whose own characters s holds
-// ('-' and '_' for URL-safe, '+' and '/' for standard), and padding is
-// expected when s ends with '='. A space is read as '+', which a query string
-// turns into a space when the tracker did not percent-encode it.
-func decodeBase64(s string) ([]byte, error) {
-	urlSafe, std := false, false
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '-', '_':
-			urlSafe = true
-		case '+', '/', ' ':
-			std = true
-		}
-	}
-	if urlSafe && std {
-		return nil, errMixedAlphabets
-	}
-	padded := strings.HasSuffix(strings.TrimRight(s, "\r\n"), "=")
-	var enc *base64.Encoding
-	switch {
-	case std && padded:
-		enc = base64.StdEncoding
-	case std:
-		enc = base64.RawStdEncoding
-	case padded:
-		enc = base64.URLEncoding
-	default:
-		enc = base64.RawURLEncoding
-	}
-	if std {
-		s = strings.ReplaceAll(s, " ", "+")
-	}
-	b, err := enc.DecodeString(s)
-	if err != nil {
-		var ce base64.CorruptInputError
-		if errors.As(err, &ce) {
-			return nil, fmt.Errorf("illegal data at byte offset %d", int64(ce))
-		}
-		return nil, err
-	}
-	return b, nil
-}
+// decodeBase64 decodes s as trackers encode it: see tp2raw.DecodeBase64.
+func decodeBase64(s string) ([]byte, error) { return tp2raw.DecodeBase64(s) }

@@ -1,0 +1,221 @@
+// Package tp2raw reads and rewrites the JSON documents a Snowplow tp2 event
+// carries in its fields (ue_pr, ue_px, co, cx), in the raw input the
+// snowplow protocol keeps for it; the privacy stage uses it to transform a
+// failed event's raw input by the contracts' rules.
+package tp2raw
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/accord-events/accord/internal/jsonscan"
+)
+
+// errNotRaw is returned by RewritePayloads for raw input that is neither
+// form the protocol keeps.
+var errNotRaw = errors.New("not a tp2 event object or query string")
+
+// RewritePayloads returns raw, one event's raw input as the protocol keeps
+// it (the tp2 event object of a POST body, or the query string of GET /i),
+// with the JSON document of every ue_pr, ue_px, co and cx field replaced by
+// what rewrite makes of it, encoded as the field was: JSON text in ue_pr
+// and co, base64url without padding (what trackers send) in ue_px and cx.
+// Every other field is kept as sent. Each field is decoded once.
+//
+// plain holds every field value as text (the others decoded from JSON or
+// percent-encoding, the payload fields as rewritten), separated by NUL, so
+// that a caller can look for values that must not remain in out.
+//
+// It fails when a payload field cannot be read (not a string, not
+// percent-encoded or base64 text), when rewrite fails, or when raw is not a
+// JSON object and not a query string.
+func RewritePayloads(raw []byte, rewrite func(field string, doc []byte) ([]byte, error)) (out, plain []byte, err error) {
+	start := jsonscan.SkipSpace(raw, 0)
+	if start < len(raw) && raw[start] == '{' {
+		return rewriteObject(raw, start, rewrite)
+	}
+	return rewriteQuery(raw, rewrite)
+}
+
+// Readable reports whether raw, one event's raw input, is in a form
+// RewritePayloads reads and every payload field in it holds one JSON
+// document: then rules can find every value of the event's data and
+// contexts in it.
+func Readable(raw []byte) bool {
+	_, _, err := RewritePayloads(raw, func(_ string, doc []byte) ([]byte, error) {
+		start, end, err := jsonscan.Document(doc, 0)
+		if err == nil && jsonscan.SkipSpace(doc, end) != len(doc) {
+			err = errNotRaw
+		}
+		return doc[start:end], err
+	})
+	return err == nil
+}
+
+// payloadField reports whether name carries a JSON document, and whether
+// it is base64-encoded.
+func payloadField(name string) (payload, encoded bool) {
+	switch name {
+	case "ue_pr", "co":
+		return true, false
+	case "ue_px", "cx":
+		return true, true
+	}
+	return false, false
+}
+
+// rewriteField returns what rewrite makes of the document in value, the
+// text of field name, encoded as that field is, and the document itself.
+func rewriteField(name, value string, encoded bool, rewrite func(string, []byte) ([]byte, error)) (string, []byte, error) {
+	doc := []byte(value)
+	if encoded {
+		var err error
+		if doc, err = DecodeBase64(value); err != nil {
+			return "", nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	doc, err := rewrite(name, doc)
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if encoded {
+		return base64.RawURLEncoding.EncodeToString(doc), doc, nil
+	}
+	return string(doc), doc, nil
+}
+
+func rewriteObject(raw []byte, start int, rewrite func(string, []byte) ([]byte, error)) (out, plain []byte, err error) {
+	out = make([]byte, 0, len(raw)+len(raw)/2)
+	plain = make([]byte, 0, len(raw))
+	out = append(out, '{')
+	first := true
+	end, err := jsonscan.Object(raw, start, func(ks, ke, vs int) (int, error) {
+		ve, err := jsonscan.Skip(raw, vs)
+		if err != nil {
+			return ve, err
+		}
+		if !first {
+			out = append(out, ',')
+		}
+		first = false
+		out = append(out, raw[ks:ke]...)
+		out = append(out, ':')
+		name := jsonscan.UnquoteBytes(raw[ks:ke])
+		payload, encoded := payloadField(name)
+		switch {
+		case payload && raw[vs] != '"':
+			return ve, fmt.Errorf("%s is %s, not a string", name, jsonscan.Kind(raw[vs]))
+		case payload:
+			text, doc, err := rewriteField(name, jsonscan.UnquoteBytes(raw[vs:ve]), encoded, rewrite)
+			if err != nil {
+				return ve, err
+			}
+			out = jsonscan.AppendString(out, text)
+			plain = append(append(plain, doc...), 0)
+		case raw[vs] == '"':
+			out = append(out, raw[vs:ve]...)
+			plain = append(append(plain, jsonscan.UnquoteBytes(raw[vs:ve])...), 0)
+		default:
+			out = append(out, raw[vs:ve]...)
+			plain = append(append(plain, raw[vs:ve]...), 0)
+		}
+		return ve, nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if jsonscan.SkipSpace(raw, end) != len(raw) {
+		return nil, nil, errNotRaw
+	}
+	return append(out, '}'), plain, nil
+}
+
+// rewriteQuery rewrites a query string pair by pair, as url.ParseQuery
+// splits it: each pair of a payload field is decoded, rewritten and
+// percent-encoded again; the others are kept byte for byte. Every pair of
+// a name is rewritten, not only the first the protocol reads.
+func rewriteQuery(raw []byte, rewrite func(string, []byte) ([]byte, error)) (out, plain []byte, err error) {
+	query := string(raw)
+	out = make([]byte, 0, len(raw)+len(raw)/2)
+	plain = make([]byte, 0, len(raw))
+	for i, pair := range strings.Split(query, "&") {
+		if i > 0 {
+			out = append(out, '&')
+		}
+		key, value, _ := strings.Cut(pair, "=")
+		name, kerr := url.QueryUnescape(key)
+		payload, encoded := payloadField(name)
+		if kerr != nil || !payload {
+			out = append(out, pair...)
+			if text, err := url.QueryUnescape(pair); err == nil {
+				plain = append(plain, text...)
+			} else {
+				plain = append(plain, pair...)
+			}
+			plain = append(plain, 0)
+			continue
+		}
+		text, err := url.QueryUnescape(value)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", name, err)
+		}
+		text, doc, err := rewriteField(name, text, encoded, rewrite)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, key...)
+		out = append(out, '=')
+		out = append(out, url.QueryEscape(text)...)
+		plain = append(append(plain, doc...), 0)
+	}
+	return out, plain, nil
+}
+
+var errMixedAlphabets = errors.New("it mixes the URL-safe alphabet (- and _) with the standard one (+ and /)")
+
+// padded or not: the alphabet is the one whose own characters s holds
+// ('-' and '_' for URL-safe, '+' and '/' for standard), and padding is
+// expected when s ends with '='. A space is read as '+', which a query string
+// turns into a space when the tracker did not percent-encode it.
+// DecodeBase64 decodes s, which trackers encode with either base64 alphabet,
+func DecodeBase64(s string) ([]byte, error) {
+	urlSafe, std := false, false
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '-', '_':
+			urlSafe = true
+		case '+', '/', ' ':
+			std = true
+		}
+	}
+	if urlSafe && std {
+		return nil, errMixedAlphabets
+	}
+	padded := strings.HasSuffix(strings.TrimRight(s, "\r\n"), "=")
+	var enc *base64.Encoding
+	switch {
+	case std && padded:
+		enc = base64.StdEncoding
+	case std:
+		enc = base64.RawStdEncoding
+	case padded:
+		enc = base64.URLEncoding
+	default:
+		enc = base64.RawURLEncoding
+	}
+	if std {
+		s = strings.ReplaceAll(s, " ", "+")
+	}
+	b, err := enc.DecodeString(s)
+	if err != nil {
+		var ce base64.CorruptInputError
+		if errors.As(err, &ce) {
+			return nil, fmt.Errorf("illegal data at byte offset %d", int64(ce))
+		}
+		return nil, err
+	}
+	return b, nil
+}
