@@ -244,11 +244,15 @@ func (p *Policy) event(ev *pipeline.Event, anonymous, withheld bool) {
 // anything else may hold governed values in clear), or when it
 // holds a value this policy removed from the record.
 func (p *Policy) failedRaw(env *event.Envelope, removed []string) {
-	readable := env.RawEncoding != event.RawBase64 && (jsonObjectOrArray(env.Raw) ||
-		// A Snowplow GET's query string: its data and contexts are JSON in
-		// ue_pr/ue_px and co/cx, where the rules find them (the privacy
-		// stage rewrote them, if any is governed).
-		env.Protocol == "snowplow" && tp2raw.Readable([]byte(env.Raw)))
+	readable := env.RawEncoding != event.RawBase64 && jsonObjectOrArray(env.Raw)
+	if env.Protocol == "snowplow" && env.RawEncoding != event.RawBase64 {
+		// A Snowplow event (a GET's query string or a POST's tp2 object)
+		// carries its data and contexts as JSON in ue_pr/ue_px and co/cx,
+		// where the rules find them (the privacy stage rewrote them, if any
+		// is governed); one whose payload field is not JSON (a broken ue_pr
+		// in a POST) went past every rule, and follows the policy.
+		readable = tp2raw.Readable([]byte(env.Raw))
+	}
 	holds := false
 	for _, v := range removed {
 		if strings.Contains(env.Raw, v) || strings.Contains(env.Raw, url.QueryEscape(v)) {

@@ -202,6 +202,8 @@ func TestPolicyFailedRaw(t *testing.T) {
 		{"a Snowplow query with JSON payloads is kept", "snowplow", ActionDrop, nil, spQuery, spQuery},
 		{"a Snowplow query holding a stripped id follows the policy", "snowplow", ActionDrop, http.Header{"Sec-Gpc": {"1"}}, spQuery + "&uid=user-1", ""},
 		{"a Snowplow query whose payload is not JSON follows the policy", "snowplow", ActionDrop, nil, spBroken, ""},
+		{"a Snowplow POST event whose ue_pr is not JSON follows the policy", "snowplow", ActionDrop, nil, `{"e":"ue","ue_pr":"{\"data\": {\"email\": \"a@b.c\"","uid":"u"}`, ""},
+		{"a Snowplow POST event with JSON payloads is kept", "snowplow", ActionDrop, nil, `{"e":"ue","ue_pr":"{\"data\":{}}"}`, `{"e":"ue","ue_pr":"{\"data\":{}}"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := DefaultPolicyOptions()
