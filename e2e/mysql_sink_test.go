@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/accord-events/accord/internal/check"
 )
 
 // mySink gives a test a database of its own on the test server (dropped
@@ -194,8 +196,8 @@ func TestMySQLSinkDatabaseDown(t *testing.T) {
 	my := newMySink(t)
 	dir := t.TempDir()
 	writeOrderContract(t, dir, "1-0-0", orderV100)
-	px := newProxy(t, my.cfg.Addr)
-	c := startCollector(t, dir, my.env(my.dsn(px.addr))...)
+	px := check.NewProxy(t, my.cfg.Addr)
+	c := startCollector(t, dir, my.env(my.dsn(px.Addr))...)
 	defer c.stop()
 
 	for i := range 20 {
@@ -207,15 +209,15 @@ func TestMySQLSinkDatabaseDown(t *testing.T) {
 	if got := my.one(t, "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE()"); got != "0" {
 		t.Fatalf("the sink reached the database through a proxy that is down: %s tables", got)
 	}
-	px.up(t)
+	px.Up(t)
 	eventually(t, 20*time.Second, "every event delivered once the database is up", func() bool {
 		return my.one(t, "SELECT count(*) FROM com_acme_order_1") == "20"
 	})
-	px.down()
+	px.Down()
 	for i := range 20 {
 		postOK(t, c, orderEvent(fmt.Sprintf("again-%02d", i), "1-0-0", `{"order_id":"o","total":1}`))
 	}
-	px.up(t)
+	px.Up(t)
 	eventually(t, 30*time.Second, "every event delivered after the second outage", func() bool {
 		return my.one(t, "SELECT count(*) FROM com_acme_order_1") == "40" && my.one(t, "SELECT count(*) FROM accord_events") == "40"
 	})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/accord-events/accord/internal/check"
 )
 
 // pgSink gives a test a schema of its own in the test database (dropped
@@ -289,70 +290,6 @@ func TestTablesPlanAndApply(t *testing.T) {
 	}
 }
 
-// proxy forwards TCP connections to target while it is up; down closes
-// the listener and every connection, as a database that went away.
-type proxy struct {
-	target string
-	addr   string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  []net.Conn
-}
-
-func newProxy(t *testing.T, target string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{target: target, addr: ln.Addr().String()}
-	ln.Close() // down until up is called
-	t.Cleanup(p.down)
-	return p
-}
-
-func (p *proxy) up(t *testing.T) {
-	t.Helper()
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			d, err := net.Dial("tcp", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, d)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(d, c); d.Close() }()
-			go func() { _, _ = io.Copy(c, d); c.Close() }()
-		}
-	}()
-}
-
-func (p *proxy) down() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
 // The database is unreachable when the collector starts: serve starts,
 // answers 200, and delivers once the database is up; it goes away again
 // and comes back, and nothing is lost.
@@ -361,8 +298,8 @@ func TestPostgresSinkDatabaseDown(t *testing.T) {
 	dir := t.TempDir()
 	writeOrderContract(t, dir, "1-0-0", orderV100)
 	target := strings.TrimPrefix(strings.SplitN(strings.TrimPrefix(pg.dsn, "postgres://"), "/", 2)[0], "postgres@")
-	px := newProxy(t, target)
-	dsn := strings.Replace(pg.dsn, target, px.addr, 1)
+	px := check.NewProxy(t, target)
+	dsn := strings.Replace(pg.dsn, target, px.Addr, 1)
 	c := startCollector(t, dir, pg.env(dsn)...)
 	defer c.stop()
 
@@ -376,16 +313,16 @@ func TestPostgresSinkDatabaseDown(t *testing.T) {
 	if got := pg.one(t, "SELECT to_regclass('accord_events') IS NULL"); got != "true" {
 		t.Fatalf("the sink reached the database through a proxy that is down")
 	}
-	px.up(t)
+	px.Up(t)
 	eventually(t, 20*time.Second, "every event delivered once the database is up", func() bool {
 		return pg.one(t, "SELECT count(*) FROM com_acme_order_1") == "20"
 	})
 	// Down again, under writes; up again: nothing lost.
-	px.down()
+	px.Down()
 	for i := range 20 {
 		postOK(t, c, orderEvent(fmt.Sprintf("again-%02d", i), "1-0-0", `{"order_id":"o","total":1}`))
 	}
-	px.up(t)
+	px.Up(t)
 	eventually(t, 20*time.Second, "every event delivered after the second outage", func() bool {
 		return pg.one(t, "SELECT count(*) FROM com_acme_order_1") == "40" && pg.one(t, "SELECT count(*) FROM accord_events") == "40"
 	})
@@ -436,9 +373,9 @@ func TestPostgresSinkOutageUnderSteadyLoad(t *testing.T) {
 	dir := t.TempDir()
 	writeOrderContract(t, dir, "1-0-0", orderV100)
 	target := strings.TrimPrefix(strings.SplitN(strings.TrimPrefix(pg.dsn, "postgres://"), "/", 2)[0], "postgres@")
-	px := newProxy(t, target)
-	px.up(t)
-	dsn := strings.Replace(pg.dsn, target, px.addr, 1)
+	px := check.NewProxy(t, target)
+	px.Up(t)
+	dsn := strings.Replace(pg.dsn, target, px.Addr, 1)
 	c := startCollector(t, dir, pg.env(dsn)...)
 	defer c.stop()
 
@@ -494,7 +431,7 @@ func TestPostgresSinkOutageUnderSteadyLoad(t *testing.T) {
 	eventually(t, 10*time.Second, "events flowing into the database before the outage", func() bool {
 		return pg.one(t, "SELECT count(*) FROM com_acme_order_1") != "0"
 	})
-	px.down()
+	px.Down()
 	outageStart, before := time.Now(), ackedSoFar()
 	eventually(t, 10*time.Second, "/stats shows the sink failing during the outage", func() bool {
 		return sinkStats(t, c.stats(), "pg").LastConnectError != ""
@@ -503,7 +440,7 @@ func TestPostgresSinkOutageUnderSteadyLoad(t *testing.T) {
 	if during := ackedSoFar() - before; during < 100 {
 		t.Errorf("only %d events acknowledged during the 30 s outage; the collector should keep accepting", during)
 	}
-	px.up(t)
+	px.Up(t)
 	time.Sleep(time.Second) // keep sending while the sink catches up
 	close(stop)
 	<-done
