@@ -20,17 +20,15 @@ func newTablesCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "tables",
 		Short: "Plan and apply the DDL of the typed tables database sinks keep per contract",
-		Long: `The postgres and mysql sinks keep a typed table per contract MODEL, derived
-from the contract and migrated as it evolves (see docs/sinks/postgres.md and
-docs/sinks/mysql.md). With the sink's tables: auto it does so itself; with
-tables: plan-only it writes only to tables that are up to date, and these
-commands show and run the DDL.
+		Long: `The postgres, mysql and sqlite sinks keep a typed table per contract MODEL,
+derived from the contract and migrated as it evolves (see docs/sinks/postgres.md,
+docs/sinks/mysql.md and docs/sinks/sqlite.md). With the sink's tables: auto it
+does so itself; with tables: plan-only it writes only to tables that are up to
+date, and these commands show and run the DDL.
 
 Both compare the live database's catalog with today's contracts (contracts.dir
-and the contracts.backends the collector resolves), for every postgres and
-mysql sink in the configuration or the one --sink names. plan also shows the
-typed tables a sqlite sink would create in its file (it creates them itself
-as records arrive, so there is nothing for apply to run there).`,
+and the contracts.backends the collector resolves), for every postgres, mysql
+and sqlite sink in the configuration or the one --sink names.`,
 	}
 	cmd.AddCommand(newTablesRunCmd("plan", "Print the DDL that would bring the typed tables up to today's contracts", false),
 		newTablesRunCmd("apply", "Run the DDL that brings the typed tables up to today's contracts", true))
@@ -88,11 +86,11 @@ func newTablesRunCmd(use, short string, run bool) *cobra.Command {
 					db := mysql.Database(opts.DSN)
 					where, use = "database "+db, "USE "+db
 				case *sqlite.Options:
+					f := sqlite.PlanTables
 					if run {
-						cancel()
-						continue
+						f = sqlite.ApplyTables
 					}
-					steps, err = sqlite.PlanTables(ctx, *opts, a.Contracts)
+					steps, err = f(ctx, *opts, a.Contracts)
 					where = "file " + opts.Path
 				default:
 					cancel()
@@ -106,14 +104,10 @@ func newTablesRunCmd(use, short string, run bool) *cobra.Command {
 				printSteps(cmd.OutOrStdout(), spec.Config.Name, where, use, steps, run)
 			}
 			if !found {
-				kinds := "postgres or mysql"
-				if !run {
-					kinds = "postgres, mysql or sqlite"
-				}
 				if sinkName != "" {
-					return &exitError{code: 2, err: fmt.Errorf("--sink %s: no %s sink of that name in the configuration", sinkName, kinds)}
+					return &exitError{code: 2, err: fmt.Errorf("--sink %s: no postgres, mysql or sqlite sink of that name in the configuration", sinkName)}
 				}
-				return &exitError{code: 2, err: fmt.Errorf("the configuration has no postgres or mysql sink; add one under sinks: (see docs/sinks/postgres.md, docs/sinks/mysql.md)")}
+				return &exitError{code: 2, err: fmt.Errorf("the configuration has no postgres, mysql or sqlite sink; add one under sinks: (see docs/sinks/postgres.md, docs/sinks/mysql.md, docs/sinks/sqlite.md)")}
 			}
 			return nil
 		},

@@ -259,21 +259,8 @@ func planTables(ctx context.Context, opts Options, cs Lister, run bool) ([]table
 }
 
 // OutOfDateError is a write that needs a typed table migrated while the
-// sink is plan-only. It is transient: the write succeeds once someone runs
-// `accord tables apply`.
-type OutOfDateError struct {
-	Table string
-	Steps []tables.Step
-}
-
-func (e *OutOfDateError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "typed table %s is out of date and tables is plan-only: run `accord tables apply` (accord tables plan shows it); the plan is:", e.Table)
-	for _, s := range e.Steps {
-		b.WriteString("\n  " + s.Statement + ";")
-	}
-	return b.String()
-}
+// sink is plan-only (tables.OutOfDateError, shared by the database sinks).
+type OutOfDateError = tables.OutOfDateError
 
 // Write stores records in one transaction: all of them in the raw table,
 // good ones also in their typed tables; either all of it is stored or none.

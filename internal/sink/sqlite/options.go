@@ -18,7 +18,7 @@ type Options struct {
 	BusyTimeout         time.Duration            `yaml:"busy_timeout" doc:"How long a write waits for another connection (such as a long query you run on the file) to release its lock before it fails and is retried."`
 	Synchronous         string                   `yaml:"synchronous" doc:"SQLite's synchronous setting: normal (survives a crash of Accord, may lose the last commits on power loss), full (survives power loss, slower) or off (fastest, may corrupt the file on power loss)."`
 	RetentionByContract map[string]time.Duration `yaml:"retention_by_contract" doc:"How long the records of some contracts are kept instead of retention: a map from a contract key prefix (iglu:com.acme/ or iglu:com.acme/checkout/jsonschema/1-) to a duration, the longest prefix a record's schema starts with winning; 0 keeps them forever."`
-	Tables              string                   `yaml:"tables" doc:"Typed tables, one per contract MODEL beside the good table (see docs/sinks.md): auto (create and extend them as contracts evolve) or off."`
+	Tables              string                   `yaml:"tables" doc:"Typed tables, one per contract MODEL beside the good table (see docs/sinks/sqlite.md): auto (create and extend them at start, when contracts change and before a batch that needs it), plan-only (write only to up-to-date tables; run accord tables apply to migrate) or off (good and failed tables only)."`
 	Retention           time.Duration            `yaml:"retention" doc:"How long records are kept, counted from collected_at, such as 720h for 30 days: older rows are deleted in the background, 5,000 per transaction, and their pages reused or returned to the file system (see docs/operations.md); 0 keeps them forever."`
 }
 
@@ -27,6 +27,10 @@ const (
 	// TablesAuto keeps a typed table per contract MODEL, created and
 	// extended before the batch that needs it.
 	TablesAuto = "auto"
+	// TablesPlanOnly writes only to typed tables that are up to date, and
+	// fails (transiently) a write that needs DDL: `accord tables apply`
+	// runs it, for teams that review DDL before it runs.
+	TablesPlanOnly = "plan-only"
 	// TablesOff keeps the good and failed tables only.
 	TablesOff = "off"
 )
@@ -83,6 +87,11 @@ func (o *Options) Validate() error {
 	}
 	if err := retention.CheckByContract(o.RetentionByContract); err != nil {
 		bad("retention_by_contract", "%v", err)
+	}
+	switch o.Tables {
+	case TablesAuto, TablesPlanOnly, TablesOff:
+	default:
+		bad("tables", "%q is not one of auto, plan-only, off", o.Tables)
 	}
 	if _, ok := synchronousPragma(o.Synchronous); !ok {
 		bad("synchronous", "%q is not a mode; use normal, full or off", o.Synchronous)

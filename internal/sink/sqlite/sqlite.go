@@ -54,6 +54,7 @@ func Type() sink.Type {
 				return nil, err
 			}
 			if deps.Contracts != nil {
+				s.contracts = deps.Contracts
 				s.typed = tables.NewTracker(deps.Contracts, s.logger.With("sink", "sqlite"), s.typedInsert)
 			}
 			return s, nil
@@ -128,6 +129,13 @@ type Sink struct {
 	// typed knows the typed tables between batches (typed.go); nil
 	// without contracts.
 	typed *tables.Tracker
+	// contracts are the collector's, for planning every typed table at
+	// Connect and when they change; nil without contracts.
+	contracts sink.Contracts
+	// stopWatch stops the goroutine that migrates the typed tables when
+	// the contracts change (tables: auto, tables.Watch); nil when there
+	// is none.
+	stopWatch func()
 	// Scratch space reused across writes.
 	goodRecs, failedRecs []*event.Envelope
 	buf                  []byte
@@ -190,12 +198,17 @@ func (s *Sink) Connect(ctx context.Context) error {
 	if err := s.init(ctx, opts); err != nil {
 		return errors.Join(err, s.closeAll())
 	}
+	changed, err := s.planListed(ctx)
+	if err != nil {
+		return errors.Join(err, s.closeAll())
+	}
 	if s.checkpointer, err = openConn(opts); err != nil {
 		return errors.Join(err, s.closeAll())
 	}
 	s.kick = make(chan struct{}, 1)
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
 	go s.checkpoint(s.checkpointer, s.kick, s.stop, s.done)
+	s.watch(changed)
 	if opts.retains() {
 		loop, err := retention.New(retention.Config{Period: opts.Retention, ByContract: opts.RetentionByContract, Unit: "rows", After: s.vacuum, Now: s.now, Logger: s.logger}, s)
 		if err != nil {
@@ -487,8 +500,13 @@ func (s *Sink) Close(context.Context) error {
 		return nil
 	}
 	s.closed = true
-	stop, done, loop := s.stop, s.done, s.retention.Load()
+	stop, done, loop, stopWatch := s.stop, s.done, s.retention.Load(), s.stopWatch
+	s.stopWatch = nil
 	s.mu.Unlock()
+	if stopWatch != nil {
+		// Outside the lock: a migration under way takes it.
+		stopWatch()
+	}
 	if loop != nil {
 		// Outside the lock: a batch under way takes it.
 		loop.Stop()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -215,11 +216,41 @@ func (s *Sink) typedInsert(t *tables.Table) string {
 		" AND substr(x.version, 1, " + strconv.Itoa(len(model)) + ") = " + quoteLiteral(model) + " ON CONFLICT DO NOTHING"
 }
 
-// planTyped plans wants against the file's catalog and applies the plan,
-// in a transaction of its own (SQLite's DDL is transactional), before the
-// batch's: the tracker then knows tables that exist, whatever becomes of
-// the batch.
+// planTyped plans wants against the file's catalog. With tables: auto it
+// applies the plan, in a transaction of its own (SQLite's DDL is
+// transactional), before the batch's: the tracker then knows tables that
+// exist, whatever becomes of the batch. With tables: plan-only a plan
+// with steps is a tables.OutOfDateError, transient until someone runs
+// `accord tables apply`.
 func (s *Sink) planTyped(ctx context.Context, wants []tables.Want) (*tables.Migration, error) {
+	if s.opts.Tables == TablesPlanOnly {
+		live, err := s.catalog(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("plan typed tables: %w", err)
+		}
+		m, err := tables.PlanSchema(tables.SchemaPlan{Dialect: Dialect{}, Model: tables.DefaultOptions(), Live: live, LiveContextsOnly: true}, wants)
+		if err != nil {
+			return nil, fmt.Errorf("plan typed tables: %w", err)
+		}
+		if len(m.Steps) > 0 {
+			return nil, &tables.OutOfDateError{Table: m.Steps[0].Table, Steps: m.Steps}
+		}
+		return m, nil
+	}
+	m, err := s.applyTyped(ctx, wants)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range m.Steps {
+		s.logger.Info("sqlite sink: migrated", "table", st.Table, "contract", st.Contract, "version", st.Version, "statement", st.Statement)
+	}
+	return m, nil
+}
+
+// applyTyped plans wants and runs the plan in one IMMEDIATE transaction:
+// a second writer on the file (another collector, accord tables apply)
+// waits for it, so their DDL never races.
+func (s *Sink) applyTyped(ctx context.Context, wants []tables.Want) (*tables.Migration, error) {
 	nctx := context.WithoutCancel(ctx)
 	if _, err := s.conn.ExecContext(nctx, "BEGIN IMMEDIATE", nil); err != nil {
 		_, _ = s.conn.ExecContext(context.Background(), "ROLLBACK", nil)
@@ -232,10 +263,43 @@ func (s *Sink) planTyped(ctx context.Context, wants []tables.Want) (*tables.Migr
 	if _, err := s.conn.ExecContext(nctx, "COMMIT", nil); err != nil {
 		return nil, s.rollback(fmt.Errorf("migrate typed tables: commit: %w", err))
 	}
-	for _, st := range m.Steps {
-		s.logger.Info("sqlite sink: migrated", "table", st.Table, "contract", st.Contract, "version", st.Version, "statement", st.Statement)
-	}
 	return m, nil
+}
+
+// planListed plans (and with tables: auto applies) the typed table of
+// every contract the collector lists, at Connect, so that a table exists
+// before its first event. It returns the channel of the next contract
+// change, taken before the plan, for watch.
+func (s *Sink) planListed(ctx context.Context) (<-chan struct{}, error) {
+	if s.contracts == nil || s.opts.Tables != TablesAuto {
+		return nil, nil
+	}
+	changed := s.contracts.Changed()
+	if wants := tables.Listed(s.contracts); len(wants) > 0 {
+		if _, err := s.planTyped(ctx, wants); err != nil {
+			return nil, fmt.Errorf("connect sqlite sink: %w", err)
+		}
+	}
+	return changed, nil
+}
+
+// watch migrates the typed tables whenever the contracts change after
+// changed (tables: auto); Close stops it.
+func (s *Sink) watch(changed <-chan struct{}) {
+	if changed == nil {
+		return
+	}
+	s.stopWatch = tables.Watch(s.contracts, changed, func(ctx context.Context, wants []tables.Want) error {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.closed || s.conn == nil {
+			return nil
+		}
+		_, err := s.planTyped(ctx, wants)
+		return err
+	}, func(err error) {
+		s.logger.Warn("sqlite sink: migrate typed tables after a contract change; the next write tries again", "err", err)
+	})
 }
 
 func (s *Sink) migrateTyped(ctx context.Context, wants []tables.Want) (*tables.Migration, error) {
@@ -349,19 +413,13 @@ func typedTableNames(ctx context.Context, query func(ctx context.Context, q stri
 	return names, err
 }
 
-// PlanTables returns the DDL the sink would run to bring the typed tables
-// of the file opts names up to the contracts cs lists, changing nothing:
-// the file is opened read-only, and one that does not exist yet is an
-// empty catalog. The sink itself runs the plan as records arrive
-// (tables: auto), so this is what `accord tables plan` shows; there is no
-// plan-only mode to apply it for.
+// PlanTables returns the DDL that would bring the typed tables of the
+// file opts names up to the contracts cs lists, changing nothing: the file
+// is opened read-only, and one that does not exist yet is an empty
+// catalog. This is what `accord tables plan` shows.
 func PlanTables(ctx context.Context, opts Options, cs tables.Lister) ([]tables.Step, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
-	}
-	var wants []tables.Want
-	if opts.Tables != TablesOff {
-		wants = tables.WantsOf(cs.Contracts())
 	}
 	live := map[string]*tables.Live{}
 	if _, err := os.Stat(opts.Path); err == nil {
@@ -376,9 +434,42 @@ func PlanTables(ctx context.Context, opts Options, cs tables.Lister) ([]tables.S
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("sqlite database %s: %w", opts.Path, err)
 	}
-	m, err := tables.PlanSchema(tables.SchemaPlan{Dialect: Dialect{}, Model: tables.DefaultOptions(), Live: live}, wants)
+	m, err := tables.PlanSchema(tables.SchemaPlan{Dialect: Dialect{}, Model: tables.DefaultOptions(), Live: live}, wantsFor(opts, cs))
 	if err != nil {
 		return nil, err
 	}
 	return m.Steps, nil
+}
+
+// ApplyTables runs the DDL PlanTables returns, recording each statement
+// in accord_migrations, and returns what it ran; the file is created when
+// missing. It is `accord tables apply` for a sink with tables: plan-only
+// (one in auto mode runs the same plan itself).
+func ApplyTables(ctx context.Context, opts Options, cs tables.Lister) ([]tables.Step, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if dir := filepath.Dir(opts.Path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create directory for sqlite database %s: %w", opts.Path, err)
+		}
+	}
+	c, err := openConn(opts)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	m, err := (&Sink{conn: c, opts: opts}).applyTyped(ctx, wantsFor(opts, cs))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite database %s: %w", opts.Path, err)
+	}
+	return m.Steps, nil
+}
+
+// wantsFor is every typed table of cs's contracts; none with tables: off.
+func wantsFor(opts Options, cs tables.Lister) []tables.Want {
+	if opts.Tables == TablesOff {
+		return nil
+	}
+	return tables.WantsOf(cs.Contracts())
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/accord-events/accord/internal/check"
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink"
@@ -48,8 +49,15 @@ func typedRecord(id, key, payload string, contexts ...event.Context) *event.Enve
 // openTyped opens a sink as the collector does, with contracts.
 func openTyped(t *testing.T, cs sink.Contracts) (*Sink, Options) {
 	t.Helper()
+	return openTypedMode(t, cs, TablesAuto)
+}
+
+// openTypedMode is openTyped with the tables option given.
+func openTypedMode(t *testing.T, cs sink.Contracts, mode string) (*Sink, Options) {
+	t.Helper()
 	opts := NewOptions()
 	opts.Path = filepath.Join(t.TempDir(), "accord.db")
+	opts.Tables = mode
 	ss, err := Type().New(opts, sink.Deps{Contracts: cs})
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +132,9 @@ func TestTypedTables(t *testing.T) {
 	if got := rowsOf(t, opts, "SELECT (SELECT group_concat(event_id || ':' || order_id) FROM com_acme_order_2), (SELECT count(*) FROM com_acme_order_1), (SELECT count(*) FROM events)"); got != "[[e4:42 3 4]]" {
 		t.Errorf("after 2-0-0: %s", got)
 	}
-	if got := rowsOf(t, opts, "SELECT table_name, version FROM accord_migrations WHERE statement LIKE 'ALTER TABLE%'"); got != "[[com_acme_order_1 1-0-1]]" {
+	// The table was made at Connect, before any event carried the user
+	// context: its column came with e1, the coupon column with 1-0-1.
+	if got := rowsOf(t, opts, "SELECT table_name, version, substr(statement, 1, instr(statement, ' CHECK') - 1) FROM accord_migrations WHERE statement LIKE 'ALTER TABLE%' ORDER BY id"); got != `[[com_acme_order_1 1-0-0 ALTER TABLE "com_acme_order_1" ADD COLUMN "contexts_com_acme_user_1" JSON] [com_acme_order_1 1-0-1 ALTER TABLE "com_acme_order_1" ADD COLUMN "coupon" TEXT]]` {
 		t.Errorf("migrations: %s", got)
 	}
 	// docs/sinks.md's query.
@@ -276,7 +286,8 @@ func BenchmarkTypedWrite(b *testing.B) {
 // plans nothing.
 func TestPlanTables(t *testing.T) {
 	set := contract.NewSet([]*contract.Contract{typedContract(t, "iglu:com.acme/order/jsonschema/1-0-0", typedOrder)})
-	s, opts := openTyped(t, set)
+	// plan-only, so that Connect leaves the typed table to apply.
+	_, opts := openTypedMode(t, set, TablesPlanOnly)
 	ctx := context.Background()
 	steps, err := PlanTables(ctx, opts, set)
 	if err != nil || len(steps) != 1 || !strings.HasPrefix(steps[0].Statement, `CREATE TABLE "com_acme_order_1"`) || steps[0].Contract != "com.acme/order/1" {
@@ -285,11 +296,14 @@ func TestPlanTables(t *testing.T) {
 	if got := rowsOf(t, opts, "SELECT count(*) FROM sqlite_schema WHERE name = 'com_acme_order_1'"); got != "[[0]]" {
 		t.Errorf("PlanTables created the table: %s", got)
 	}
-	if err := s.Write(ctx, []*event.Envelope{typedRecord("e1", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":1}`)}); err != nil {
-		t.Fatal(err)
+	if ran, err := ApplyTables(ctx, opts, set); err != nil || len(ran) != 1 || ran[0].Statement != steps[0].Statement {
+		t.Fatalf("apply: %+v, %v; want the planned step", ran, err)
 	}
 	if steps, err := PlanTables(ctx, opts, set); err != nil || len(steps) != 0 {
-		t.Errorf("plan after the sink made the table: %+v, %v; want nothing to do", steps, err)
+		t.Errorf("plan after apply: %+v, %v; want nothing to do", steps, err)
+	}
+	if got := rowsOf(t, opts, "SELECT table_name, contract, version FROM accord_migrations"); got != "[[com_acme_order_1 com.acme/order/1 1-0-0]]" {
+		t.Errorf("apply recorded %s", got)
 	}
 
 	missing := opts
@@ -303,5 +317,81 @@ func TestPlanTables(t *testing.T) {
 	missing.Tables = TablesOff
 	if steps, err := PlanTables(ctx, missing, set); err != nil || len(steps) != 0 {
 		t.Errorf("plan with tables: off: %+v, %v", steps, err)
+	}
+	if steps, err := ApplyTables(ctx, missing, set); err != nil || len(steps) != 0 {
+		t.Errorf("apply with tables: off: %+v, %v", steps, err)
+	}
+}
+
+// TestTypedTablesAtConnectAndReload: with tables: auto the sink creates
+// the typed table of every listed contract at Connect, before any event,
+// and migrates when the contracts change, without waiting for a write.
+func TestTypedTablesAtConnectAndReload(t *testing.T) {
+	v1 := typedContract(t, "iglu:com.acme/order/jsonschema/1-0-0", typedOrder)
+	set := contract.NewSet([]*contract.Contract{v1})
+	_, opts := openTyped(t, set)
+	if got := rowsOf(t, opts, "SELECT count(*) FROM sqlite_schema WHERE name = 'com_acme_order_1'"); got != "[[1]]" {
+		t.Fatalf("typed table after Connect: %s", got)
+	}
+	v101 := typedContract(t, "iglu:com.acme/order/jsonschema/1-0-1", strings.Replace(typedOrder, `"items": {"type": "integer"},`, `"items": {"type": "integer"}, "coupon": {"type": "string"},`, 1))
+	cart := typedContract(t, "iglu:com.acme/cart/jsonschema/1-0-0", `"type": "object", "properties": {"size": {"type": "integer"}}`)
+	set.Replace([]*contract.Contract{v1, v101, cart})
+	check.Eventually(t, 10*time.Second, "coupon column and cart table after the reload", func() bool {
+		return rowsOf(t, opts, "SELECT (SELECT count(*) FROM pragma_table_info('com_acme_order_1') WHERE name = 'coupon') + (SELECT count(*) FROM sqlite_schema WHERE name = 'com_acme_cart_1')") == "[[2]]"
+	})
+}
+
+// TestTypedPlanOnly: a plan-only sink creates no typed table, fails a
+// write that needs one as transient, naming accord tables apply, and
+// writes once it is applied; a contract bump needs apply again.
+func TestTypedPlanOnly(t *testing.T) {
+	v1 := typedContract(t, "iglu:com.acme/order/jsonschema/1-0-0", typedOrder)
+	set := contract.NewSet([]*contract.Contract{v1})
+	s, opts := openTypedMode(t, set, TablesPlanOnly)
+	ctx := context.Background()
+	if got := rowsOf(t, opts, "SELECT count(*) FROM sqlite_schema WHERE name IN ('com_acme_order_1', 'accord_migrations')"); got != "[[0]]" {
+		t.Fatalf("a plan-only sink ran DDL at Connect: %s", got)
+	}
+	e1 := typedRecord("e1", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":1}`)
+	err := s.Write(ctx, []*event.Envelope{e1})
+	var ood *tables.OutOfDateError
+	var perm *sink.PermanentError
+	if !errors.As(err, &ood) || ood.Table != "com_acme_order_1" || !strings.Contains(err.Error(), "accord tables apply") || errors.As(err, &perm) {
+		t.Fatalf("write needing DDL: %v; want a transient OutOfDateError naming accord tables apply", err)
+	}
+	if got := rowsOf(t, opts, "SELECT count(*) FROM events"); got != "[[0]]" {
+		t.Errorf("the refused batch stored %s good rows", got)
+	}
+	if _, err := ApplyTables(ctx, opts, set); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, []*event.Envelope{e1}); err != nil {
+		t.Fatalf("write after apply: %v", err)
+	}
+	if got := rowsOf(t, opts, "SELECT event_id, order_id FROM com_acme_order_1"); got != "[[e1 o-1]]" {
+		t.Errorf("typed rows after apply: %s", got)
+	}
+	v101 := typedContract(t, "iglu:com.acme/order/jsonschema/1-0-1", strings.Replace(typedOrder, `"items": {"type": "integer"},`, `"items": {"type": "integer"}, "coupon": {"type": "string"},`, 1))
+	set.Replace([]*contract.Contract{v1, v101})
+	e2 := typedRecord("e2", "iglu:com.acme/order/jsonschema/1-0-1", `{"order_id":"o-2","total":2,"coupon":"XMAS"}`)
+	if err := s.Write(ctx, []*event.Envelope{e2}); !errors.As(err, &ood) || !strings.Contains(err.Error(), `ADD COLUMN "coupon"`) {
+		t.Fatalf("write of 1-0-1 before apply: %v", err)
+	}
+	if _, err := ApplyTables(ctx, opts, set); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, []*event.Envelope{e2}); err != nil {
+		t.Fatalf("write of 1-0-1 after apply: %v", err)
+	}
+	if got := rowsOf(t, opts, "SELECT event_id, coupon FROM com_acme_order_1 ORDER BY event_id"); got != "[[e1 <nil>] [e2 XMAS]]" {
+		t.Errorf("typed rows after the second apply: %s", got)
+	}
+}
+
+func TestTablesOption(t *testing.T) {
+	o := NewOptions()
+	o.Tables = "sometimes"
+	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), `tables: "sometimes" is not one of auto, plan-only, off`) {
+		t.Errorf("Validate: %v", err)
 	}
 }

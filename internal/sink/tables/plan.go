@@ -1,6 +1,7 @@
 package tables
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/accord-events/accord/internal/contract"
@@ -148,4 +149,22 @@ func Explain(steps []Step, prev, next *contract.Contract) error {
 		}
 	}
 	return nil
+}
+
+// OutOfDateError is a write that needs a typed table migrated while the
+// sink is plan-only. It is transient: the write succeeds once someone runs
+// `accord tables apply`. The database sinks share it so that the message
+// (and what it tells the operator to run) is the same for all of them.
+type OutOfDateError struct {
+	Table string
+	Steps []Step
+}
+
+func (e *OutOfDateError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "typed table %s is out of date and tables is plan-only: run `accord tables apply` (accord tables plan shows it); the plan is:", e.Table)
+	for _, s := range e.Steps {
+		b.WriteString("\n  " + s.Statement + ";")
+	}
+	return b.String()
 }
