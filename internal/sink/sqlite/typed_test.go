@@ -386,6 +386,17 @@ func TestTypedPlanOnly(t *testing.T) {
 	if got := rowsOf(t, opts, "SELECT event_id, coupon FROM com_acme_order_1 ORDER BY event_id"); got != "[[e1 <nil>] [e2 XMAS]]" {
 		t.Errorf("typed rows after the second apply: %s", got)
 	}
+	// A context new to the table: plan-only adds no column for it, and
+	// the write lands (the context stays in the good table).
+	user := typedContract(t, "iglu:com.acme/user/jsonschema/1-0-0", `"type": "object", "properties": {"id": {"type": "string"}}`)
+	set.Replace([]*contract.Contract{v1, v101, user})
+	uc := event.Context{Schema: "iglu:com.acme/user/jsonschema/1-0-0", Data: json.RawMessage(`{"id":"u-1"}`)}
+	if err := s.Write(ctx, []*event.Envelope{typedRecord("e3", "iglu:com.acme/order/jsonschema/1-0-1", `{"order_id":"o-3","total":3}`, uc)}); err != nil {
+		t.Fatalf("write with a context new to the table: %v", err)
+	}
+	if got := rowsOf(t, opts, "SELECT (SELECT count(*) FROM pragma_table_info('com_acme_order_1') WHERE name LIKE 'contexts%'), (SELECT count(*) FROM com_acme_order_1)"); got != "[[0 3]]" {
+		t.Errorf("plan-only and a new context: %s; want no context column, 3 rows", got)
+	}
 }
 
 func TestTablesOption(t *testing.T) {
@@ -394,4 +405,71 @@ func TestTablesOption(t *testing.T) {
 	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), `tables: "sometimes" is not one of auto, plan-only, off`) {
 		t.Errorf("Validate: %v", err)
 	}
+}
+
+// TestWorkedExample runs docs/sinks/sqlite.md's example: the table the
+// contract gives at start, the ALTER 1-0-1 runs, and the queries.
+func TestWorkedExample(t *testing.T) {
+	const checkout = `"x-accord": {"owner": "shop@example.com", "description": "An order was placed."},
+		"type": "object", "required": ["order_id", "total"], "properties": {
+		"order_id": {"type": "string", "description": "The order's id."},
+		"total": {"type": "number"},
+		"placed_at": {"type": "string", "format": "date-time"},
+		"address": {"type": "object", "properties": {"city": {"type": "string"}}}}`
+	v1 := typedContract(t, "iglu:com.acme/checkout/jsonschema/1-0-0", checkout)
+	user := typedContract(t, "iglu:com.acme/user/jsonschema/1-0-0", `"type": "object", "properties": {"id": {"type": "string"}}`)
+	set := contract.NewSet([]*contract.Contract{v1, user})
+	s, opts := openTyped(t, set)
+	created := rowsOf(t, opts, `SELECT statement FROM accord_migrations WHERE statement LIKE 'CREATE TABLE "com_acme_checkout_1"%'`)
+	doc, err := os.ReadFile("../../../docs/sinks/sqlite.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []string{
+		`CREATE TABLE "com_acme_checkout_1" ("event_id" TEXT PRIMARY KEY, `,
+		`"order_id" TEXT CHECK (typeof("order_id") IN ('text', 'null'))`,
+		`"total" DOUBLE CHECK (typeof("total") IN ('real', 'integer', 'null'))`,
+		`"placed_at" TIMESTAMP CHECK ("placed_at" IS NULL OR (typeof("placed_at") = 'text' AND julianday("placed_at") IS NOT NULL))`,
+		`"address_city" TEXT CHECK (typeof("address_city") IN ('text', 'null'))`,
+	} {
+		if !strings.Contains(created, part) {
+			t.Errorf("CREATE TABLE lacks %q:\n%s", part, created)
+		}
+		if !strings.Contains(string(doc), part) {
+			t.Errorf("docs/sinks/sqlite.md's example lacks %q", part)
+		}
+	}
+	v101 := typedContract(t, "iglu:com.acme/checkout/jsonschema/1-0-1", strings.Replace(checkout, `"total": {"type": "number"},`, `"total": {"type": "number"}, "coupon": {"type": "string"},`, 1))
+	set.Replace([]*contract.Contract{v1, v101, user})
+	ctx := context.Background()
+	uc := event.Context{Schema: "iglu:com.acme/user/jsonschema/1-0-0", Data: json.RawMessage(`{"id":"u-1"}`)}
+	if err := s.Write(ctx, []*event.Envelope{
+		typedRecord("c1", "iglu:com.acme/checkout/jsonschema/1-0-0", `{"order_id":"o-1","total":10,"placed_at":"2026-12-04T09:00:00Z","address":{"city":"Lyon"}}`, uc),
+		typedRecord("c2", "iglu:com.acme/checkout/jsonschema/1-0-1", `{"order_id":"o-2","total":5,"placed_at":"2026-12-04T11:00:00+01:00","address":{"city":"Lyon"},"coupon":"X"}`),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	const alter = `ALTER TABLE "com_acme_checkout_1" ADD COLUMN "coupon" TEXT CHECK (typeof("coupon") IN ('text', 'null'))`
+	if got := rowsOf(t, opts, "SELECT count(*) FROM accord_migrations WHERE statement = '"+strings.ReplaceAll(alter, "'", "''")+"'"); got != "[[1]]" {
+		t.Errorf("the example's ALTER ran %v times", got)
+	}
+	for q, want := range map[string]string{
+		"SELECT date(placed_at) AS day, address_city, sum(total), count(coupon)\nFROM com_acme_checkout_1\nGROUP BY 1, 2 ORDER BY 1;": "[[2026-12-04 Lyon 15 1]]",
+		"SELECT order_id, contexts_com_acme_user_1 ->> '$[0].id' AS user_id\nFROM com_acme_checkout_1 ORDER BY order_id;":             "[[o-1 u-1] [o-2 <nil>]]",
+		"SELECT applied_at, contract, version, statement FROM accord_migrations ORDER BY id;":                                         "",
+		"SELECT failure_type, failure ->> '$.messages[0].message', raw\nFROM failed_events ORDER BY collected_at DESC LIMIT 20;":      "[]",
+	} {
+		if !strings.Contains(string(doc), q) {
+			t.Errorf("docs/sinks/sqlite.md lacks the query\n%s", q)
+		}
+		if got := rowsOf(t, opts, q); want != "" && got != want {
+			t.Errorf("%s\n= %v, want %v", q, got, want)
+		}
+	}
+	for _, part := range []string{alter} {
+		if !strings.Contains(string(doc), part) {
+			t.Errorf("docs/sinks/sqlite.md's example lacks %q", part)
+		}
+	}
+	t.Log(created)
 }
