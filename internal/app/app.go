@@ -41,6 +41,7 @@ import (
 	"github.com/accord-events/accord/internal/sink/file"
 	"github.com/accord-events/accord/internal/sink/httpsink"
 	"github.com/accord-events/accord/internal/sink/kafka"
+	"github.com/accord-events/accord/internal/sink/mqtt"
 	"github.com/accord-events/accord/internal/sink/mysql"
 	"github.com/accord-events/accord/internal/sink/postgres"
 	"github.com/accord-events/accord/internal/sink/sqlite"
@@ -50,7 +51,7 @@ import (
 
 // SinkTypes is every sink type Accord ships. A new sink is one line here.
 func SinkTypes() *sink.Types {
-	return sink.NewTypes(sqlite.Type(), postgres.Type(), mysql.Type(), file.Type(), stdout.Type(), httpsink.Type(), kafka.Type())
+	return sink.NewTypes(sqlite.Type(), postgres.Type(), mysql.Type(), file.Type(), stdout.Type(), httpsink.Type(), kafka.Type(), mqtt.Type())
 }
 
 // ProtocolTypes is every input protocol Accord ships, in the order of their
