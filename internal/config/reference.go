@@ -154,10 +154,19 @@ func Markdown(sinkTypes []SinkType, protocols *protocol.Types) string {
 		b.WriteString("### Sink types\n\n")
 		for _, st := range sinkTypes {
 			fmt.Fprintf(&b, "#### `%s`\n\n%s\n\n", st.Name, st.Doc)
-			writeTable(&b, Fields(st.Options, "sinks[i].options", EnvPrefix+"_SINKS_{i}_OPTIONS"))
+			b.WriteString(SinkOptionsTable(st))
 			b.WriteString("\n")
 		}
 	}
+	return b.String()
+}
+
+// SinkOptionsTable is the table of a sink type's options, as the
+// reference shows it; each docs/sinks/TYPE.md page carries the same table,
+// generated (e2e TestSinkPagesOptions).
+func SinkOptionsTable(st SinkType) string {
+	var b strings.Builder
+	writeTable(&b, Fields(st.Options, "sinks[i].options", EnvPrefix+"_SINKS_{i}_OPTIONS"))
 	return b.String()
 }
 
