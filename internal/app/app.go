@@ -43,6 +43,7 @@ import (
 	"github.com/accord-events/accord/internal/sink/kafka"
 	"github.com/accord-events/accord/internal/sink/mqtt"
 	"github.com/accord-events/accord/internal/sink/mysql"
+	natssink "github.com/accord-events/accord/internal/sink/nats"
 	"github.com/accord-events/accord/internal/sink/postgres"
 	"github.com/accord-events/accord/internal/sink/sqlite"
 	"github.com/accord-events/accord/internal/sink/stdout"
@@ -51,7 +52,7 @@ import (
 
 // SinkTypes is every sink type Accord ships. A new sink is one line here.
 func SinkTypes() *sink.Types {
-	return sink.NewTypes(sqlite.Type(), postgres.Type(), mysql.Type(), file.Type(), stdout.Type(), httpsink.Type(), kafka.Type(), mqtt.Type())
+	return sink.NewTypes(sqlite.Type(), postgres.Type(), mysql.Type(), file.Type(), stdout.Type(), httpsink.Type(), kafka.Type(), mqtt.Type(), natssink.Type())
 }
 
 // ProtocolTypes is every input protocol Accord ships, in the order of their
