@@ -70,14 +70,27 @@ func serve(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// The first signal starts the shutdown; a second one ends the process
+	// at once, by that signal's default action: what was acknowledged is
+	// in the spool, and is delivered after the next start. Both signals
+	// are taken from one buffered channel, so a second signal that comes
+	// while the shutdown is starting is never lost, however late this
+	// goroutine runs.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
 	go func() {
-		// The first signal starts the shutdown; a second one ends the
-		// process at once (its default action): what was acknowledged
-		// is in the spool, and is delivered after the next start.
-		<-ctx.Done()
-		stop()
+		select {
+		case <-sigs:
+		case <-ctx.Done():
+			return
+		}
+		cancel()
+		s := (<-sigs).(syscall.Signal)
+		signal.Reset(syscall.SIGTERM, syscall.SIGINT)
+		_ = syscall.Kill(os.Getpid(), s)
 	}()
 	// Event ids are generated per event: draw their randomness in bulk
 	// rather than with a system call each.
