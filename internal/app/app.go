@@ -46,6 +46,7 @@ import (
 	natssink "github.com/accord-events/accord/internal/sink/nats"
 	"github.com/accord-events/accord/internal/sink/postgres"
 	"github.com/accord-events/accord/internal/sink/rabbitmq"
+	"github.com/accord-events/accord/internal/sink/redis"
 	"github.com/accord-events/accord/internal/sink/sqlite"
 	"github.com/accord-events/accord/internal/sink/stdout"
 	"github.com/accord-events/accord/internal/spool"
@@ -53,7 +54,7 @@ import (
 
 // SinkTypes is every sink type Accord ships. A new sink is one line here.
 func SinkTypes() *sink.Types {
-	return sink.NewTypes(sqlite.Type(), postgres.Type(), mysql.Type(), file.Type(), stdout.Type(), httpsink.Type(), kafka.Type(), mqtt.Type(), natssink.Type(), rabbitmq.Type())
+	return sink.NewTypes(sqlite.Type(), postgres.Type(), mysql.Type(), file.Type(), stdout.Type(), httpsink.Type(), kafka.Type(), mqtt.Type(), natssink.Type(), rabbitmq.Type(), redis.Type())
 }
 
 // ProtocolTypes is every input protocol Accord ships, in the order of their
