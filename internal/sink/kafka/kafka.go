@@ -16,7 +16,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -283,18 +282,8 @@ func (s *Sink) ensureContractTopic(ctx context.Context, admin *kadm.Client, topi
 // Kafka's 249 characters is cut and ends in a hash of the whole, so two
 // contracts never share a topic by being cut alike.
 func ContractTopic(prefix, vendor, name, version string) string {
-	model, _, _ := strings.Cut(version, "-")
-	if model == "" {
-		model = "0"
-	}
-	full := prefix + "." + sanitize(vendor) + "." + sanitize(name) + ".v" + sanitize(model)
-	if len(full) <= maxTopicLen {
-		return full
-	}
-	h := fnv.New64a()
-	h.Write([]byte(full))
-	suffix := fmt.Sprintf("-%016x", h.Sum64())
-	return full[:maxTopicLen-len(suffix)] + suffix
+	full := prefix + "." + sanitize(vendor) + "." + sanitize(name) + ".v" + sanitize(sink.Model(version))
+	return sink.Shorten(full, full, maxTopicLen)
 }
 
 func sanitize(s string) string {

@@ -17,7 +17,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -285,7 +284,7 @@ func (s *Sink) topicOf(r *event.Envelope) string {
 // ContractTopic names the topic of a good record of a contract's model:
 // prefix/good/vendor/name/vMODEL, where MODEL is the version's first
 // number (1 of 1-0-2). In each part the wildcards '+' and '#', NUL and '/'
-// (which would add a level) become '_', as does invalid UTF-8,, an empty part becomes "_", and a
+// (which would add a level) become '_', as does invalid UTF-8, an empty part becomes "_", and a
 // part longer than 200 bytes is cut and ends in a hash of the whole, so two
 // contracts never share a topic by being cut alike. The same contract
 // always gets the same topic.
@@ -304,16 +303,6 @@ func sanitize(s string) string {
 			b[i] = '_'
 		}
 	}
-	if len(b) <= maxPartLen {
-		return string(b)
-	}
-	h := fnv.New64a()
-	h.Write(b)
-	suffix := fmt.Sprintf("-%016x", h.Sum64())
-	cut := maxPartLen - len(suffix)
-	// Cut on a UTF-8 boundary: MQTT topics must be valid UTF-8.
-	for cut > 0 && b[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return string(b[:cut]) + suffix
+	// Shorten cuts on a UTF-8 boundary: MQTT topics must be valid UTF-8.
+	return sink.Shorten(string(b), string(b), maxPartLen)
 }

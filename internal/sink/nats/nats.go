@@ -16,7 +16,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -268,11 +267,7 @@ func (s *Sink) subjectOf(r *event.Envelope) string {
 // bytes is cut and ends in a hash of the whole, so two contracts are never
 // cut alike.
 func ContractSubject(prefix, vendor, name, version string) string {
-	model, _, _ := strings.Cut(version, "-")
-	if model == "" {
-		model = "0"
-	}
-	return prefix + ".good." + token(vendor) + "." + token(name) + ".v" + token(model)
+	return prefix + ".good." + token(vendor) + "." + token(name) + ".v" + token(sink.Model(version))
 }
 
 func token(s string) string {
@@ -285,11 +280,5 @@ func token(s string) string {
 			b[i] = '_'
 		}
 	}
-	if len(b) <= maxTokenLen {
-		return string(b)
-	}
-	h := fnv.New64a()
-	h.Write([]byte(s))
-	suffix := fmt.Sprintf("-%016x", h.Sum64())
-	return string(b[:maxTokenLen-len(suffix)]) + suffix
+	return sink.Shorten(string(b), s, maxTokenLen)
 }

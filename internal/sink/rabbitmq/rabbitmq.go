@@ -17,8 +17,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -305,16 +303,6 @@ func RoutingKey(r *event.Envelope) string {
 	if r.Vendor == "" || r.Name == "" {
 		return "good"
 	}
-	model, _, _ := strings.Cut(r.Version, "-")
-	if model == "" {
-		model = "0"
-	}
-	full := "good." + r.Vendor + "." + r.Name + ".v" + model
-	if len(full) <= maxNameLen {
-		return full
-	}
-	h := fnv.New64a()
-	h.Write([]byte(full))
-	suffix := fmt.Sprintf("-%016x", h.Sum64())
-	return full[:maxNameLen-len(suffix)] + suffix
+	full := "good." + r.Vendor + "." + r.Name + ".v" + sink.Model(r.Version)
+	return sink.Shorten(full, full, maxNameLen)
 }

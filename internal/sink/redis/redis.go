@@ -16,7 +16,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -197,18 +196,8 @@ func (s *Sink) streamOf(r *event.Envelope) string {
 // (1 of 1-0-2); a key longer than 512 bytes is cut and ends in a hash of
 // the whole, so two contracts never share a stream by being cut alike.
 func ContractStream(prefix, vendor, name, version string) string {
-	model, _, _ := strings.Cut(version, "-")
-	if model == "" {
-		model = "0"
-	}
-	full := prefix + ":" + vendor + ":" + name + ":v" + model
-	if len(full) <= maxStreamLen {
-		return full
-	}
-	h := fnv.New64a()
-	h.Write([]byte(full))
-	suffix := fmt.Sprintf("-%016x", h.Sum64())
-	return full[:maxStreamLen-len(suffix)] + suffix
+	full := prefix + ":" + vendor + ":" + name + ":v" + sink.Model(version)
+	return sink.Shorten(full, full, maxStreamLen)
 }
 
 // transientReplies are the error replies (by their first word) that may
