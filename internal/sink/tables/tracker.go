@@ -1,8 +1,11 @@
 package tables
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 
@@ -131,11 +134,16 @@ func (t *Tracker) group(records []*event.Envelope) map[string]*group {
 			}
 			g.versions[r.Version] = c
 		}
+		unknown := unknownContexts(r.Attributes)
 		for _, cx := range r.Contexts {
 			// Only a context with a contract gets a column: one kept
 			// under contracts.unknown_contexts names whatever schema its
-			// client chose, and must not add columns.
-			if k, ok := ContextKey(cx.Schema); ok && !g.contexts[k] {
+			// client chose, and must not add columns. Validation listed
+			// those in the record's attributes, and is not asked again:
+			// with a remote registry each would be a lookup a client
+			// chose, outside any request's lookup budget. Every other
+			// context resolved during validation, so this is a cache hit.
+			if k, ok := ContextKey(cx.Schema); ok && !g.contexts[k] && !slices.Contains(unknown, cx.Schema) {
 				if _, err := t.contracts.Resolve(cx.Schema); err == nil {
 					g.contexts[k] = true
 				}
@@ -143,6 +151,26 @@ func (t *Tracker) group(records []*event.Envelope) map[string]*group {
 		}
 	}
 	return groups
+}
+
+// unknownContextsMember is how validation's list of contexts without a
+// contract starts a record's attributes (pipeline.withUnknownContexts).
+var unknownContextsMember = []byte(`{"unknown_contexts":`)
+
+// unknownContexts is the schema keys of the contexts validation kept
+// without a contract, read from the record's attributes; nil for nearly
+// every record, which has none and costs one prefix comparison.
+func unknownContexts(attrs json.RawMessage) []string {
+	if !bytes.HasPrefix(attrs, unknownContextsMember) {
+		return nil
+	}
+	var a struct {
+		UnknownContexts []string `json:"unknown_contexts"`
+	}
+	if json.Unmarshal(attrs, &a) != nil {
+		return nil
+	}
+	return a.UnknownContexts
 }
 
 // contextsOf is every context tr was planned for and g carries.
