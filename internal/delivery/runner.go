@@ -21,7 +21,7 @@ import (
 type runner struct {
 	Target
 	svc        *Service
-	reader     *spool.Reader
+	reader     Reader
 	deadLetter *deadLetterFile
 	// deadLetterRetention prunes deadLetter; nil when off.
 	deadLetterRetention *retention.Loop
@@ -211,7 +211,10 @@ func (r *runner) readAhead(ctx context.Context, out chan<- batch) {
 		// Taken before the spool's end is read, so that every record
 		// appended before it is below that end.
 		now := time.Now()
-		if b.last+1 >= r.svc.cfg.Spool.NextOffset() {
+		if r.svc.cfg.Spool == nil {
+			// A broker's log: its end is not known here.
+			b.caughtUpAt = now
+		} else if b.last+1 >= r.svc.cfg.Spool.NextOffset() {
 			b.caughtUpAt = now
 		}
 		if !send(ctx, out, b) {

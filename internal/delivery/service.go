@@ -32,6 +32,12 @@ type Config struct {
 	// Spool holds records between Deliver and the sinks; nil delivers to
 	// the sinks directly. The Service does not close it.
 	Spool *spool.Spool
+	// Log, when Spool is nil, is a shared log on a broker in its place
+	// (spool.kind kafka or jetstream): Deliver appends to it, and each
+	// sink's runner reads it through Log.Reader(sink name). A collector
+	// passes no sinks (loaders run them); a loader passes no requests.
+	// The Service does not close it.
+	Log Log
 	// WaitForSinks makes Deliver return only once every sink has passed
 	// the records (delivered or dead-lettered them), or AckTimeout has
 	// passed: it then returns an AckTimeoutError, the records staying in
@@ -143,6 +149,20 @@ func Start(cfg Config, sinks []Target) (*Service, error) {
 		if err := s.openReaders(); err != nil {
 			return nil, err
 		}
+	} else if cfg.Log != nil {
+		for _, sk := range sinks {
+			s.runners = append(s.runners, &runner{svc: s, Target: sk, jsonOnly: readsJSONOnly(sk.Sink), deadLetter: &deadLetterFile{path: DeadLetterPath(cfg.DeadLetterDir, sk.Name)}, tried: make(chan struct{})})
+		}
+		for i, r := range s.runners {
+			rd, err := cfg.Log.Reader(r.Name)
+			if err != nil {
+				for _, done := range s.runners[:i] {
+					_ = done.reader.Close()
+				}
+				return nil, fmt.Errorf("open the log reader of sink %s: %w", r.Name, err)
+			}
+			r.reader = rd
+		}
 	} else {
 		for _, sk := range sinks {
 			s.runners = append(s.runners, &runner{svc: s, Target: sk, jsonOnly: readsJSONOnly(sk.Sink), tried: make(chan struct{})})
@@ -151,7 +171,7 @@ func Start(cfg Config, sinks []Target) (*Service, error) {
 			}
 		}
 	}
-	if cfg.Spool != nil && cfg.DeadLetterRetention > 0 {
+	if s.spooled() && cfg.DeadLetterRetention > 0 {
 		for _, r := range s.runners {
 			loop, err := retention.New(retention.Config{Period: cfg.DeadLetterRetention, Unit: "records", Limit: deadLetterBatch, Logger: s.log.With("sink", r.Name)}, r.deadLetter)
 			if err != nil {
@@ -162,7 +182,7 @@ func Start(cfg Config, sinks []Target) (*Service, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	if cfg.Spool != nil {
+	if s.spooled() {
 		for _, r := range s.runners {
 			// A backlog left by an earlier run is counted from now: its
 			// records' arrival times are not kept.
@@ -173,11 +193,13 @@ func Start(cfg Config, sinks []Target) (*Service, error) {
 				r.run(ctx)
 			}()
 		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.saveLoop(ctx)
-		}()
+		if s.statsPath != "" {
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				s.saveLoop(ctx)
+			}()
+		}
 		for _, r := range s.runners {
 			if r.deadLetterRetention != nil {
 				r.deadLetterRetention.Start()
@@ -201,6 +223,10 @@ func Start(cfg Config, sinks []Target) (*Service, error) {
 	}
 	return s, nil
 }
+
+// spooled reports whether records reach the sinks through a log (the
+// local spool or a broker's) rather than directly.
+func (s *Service) spooled() bool { return s.cfg.Spool != nil || s.cfg.Log != nil }
 
 // readsJSONOnly reports whether sk reads records as JSON only.
 func readsJSONOnly(sk sink.Sink) bool {
@@ -262,6 +288,9 @@ func (s *Service) Deliver(ctx context.Context, records []*event.Envelope) error 
 		return nil
 	}
 	if s.cfg.Spool == nil {
+		if s.cfg.Log != nil {
+			return s.deliverLog(ctx, records)
+		}
 		return s.deliverDirect(ctx, records)
 	}
 	buf := s.bufs.Get().(*encodeBuf)
@@ -293,6 +322,22 @@ func (s *Service) Deliver(ctx context.Context, records []*event.Envelope) error 
 	if s.cfg.WaitForSinks {
 		return s.waitCommitted(ctx, first+uint64(len(records))-1)
 	}
+	return nil
+}
+
+// deliverLog appends records to the broker's log and returns once the
+// broker has acknowledged them all.
+func (s *Service) deliverLog(ctx context.Context, records []*event.Envelope) error {
+	buf := s.bufs.Get().(*encodeBuf)
+	defer s.bufs.Put(buf)
+	encoded, err := buf.encode(records, s.cfg.MaxRequestBytes)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Log.Append(ctx, encoded, records); err != nil {
+		return fmt.Errorf("append to the log: %w", err)
+	}
+	s.contracts.add(records)
 	return nil
 }
 
@@ -476,6 +521,9 @@ func (s *Service) signalCommit() {
 // holds its records. Without a spool it does, as Deliver refuses records
 // until every sink is connected.
 func (s *Service) Ready() error {
+	if s.cfg.Spool == nil && s.cfg.Log != nil {
+		return s.cfg.Log.Ready()
+	}
 	if s.cfg.Spool == nil {
 		for _, r := range s.runners {
 			if !r.connected.Load() {
@@ -648,7 +696,7 @@ func (s *Service) close(ctx context.Context) error {
 			}
 		}
 	}
-	if s.cfg.Spool != nil {
+	if s.statsPath != "" {
 		if err := s.save(); err != nil {
 			errs = append(errs, err)
 		}
