@@ -84,7 +84,10 @@ func newTablesRunCmd(use, short string, run bool) *cobra.Command {
 					}
 					steps, err = f(ctx, *opts, a.Contracts)
 					db := mysql.Database(opts.DSN)
-					where, use = "database "+db, "USE "+db
+					// The sink's sql_mode first: its literals are quoted for
+					// NO_BACKSLASH_ESCAPES, and a comment with a backslash
+					// would end early in a session without it.
+					where, use = "database "+db, "SET SESSION sql_mode = '"+mysql.SQLMode+"';\nUSE "+db
 				case *sqlite.Options:
 					f := sqlite.PlanTables
 					if run {

@@ -40,6 +40,12 @@ type Options struct {
 	RetentionByContract map[string]time.Duration `yaml:"retention_by_contract" doc:"How long the records of some contracts are kept instead of retention: a map from a contract key prefix (iglu:com.acme/ or iglu:com.acme/checkout/jsonschema/1-) to a duration, the longest prefix a record's schema starts with winning; 0 keeps them forever."`
 }
 
+// SQLMode is the sql_mode of the sink's sessions. Its DDL quotes string
+// literals for NO_BACKSLASH_ESCAPES (a doubled quote is the only escape), so
+// a script of that DDL run elsewhere must set this mode first, or a comment
+// holding a backslash could end its literal early.
+const SQLMode = "STRICT_ALL_TABLES,NO_BACKSLASH_ESCAPES,NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO"
+
 // NewOptions returns the default options.
 func NewOptions() *Options {
 	m := tables.DefaultOptions()
@@ -119,7 +125,7 @@ func (o *Options) config() (*mysql.Config, error) {
 	if cfg.Params == nil {
 		cfg.Params = map[string]string{}
 	}
-	cfg.Params["sql_mode"] = "'STRICT_ALL_TABLES,NO_BACKSLASH_ESCAPES,NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO'"
+	cfg.Params["sql_mode"] = "'" + SQLMode + "'"
 	cfg.Params["time_zone"] = "'+00:00'"
 	cfg.Params["innodb_lock_wait_timeout"] = fmt.Sprint(int(o.LockTimeout / time.Second))
 	cfg.Params["lock_wait_timeout"] = fmt.Sprint(int(o.LockTimeout / time.Second))

@@ -141,7 +141,9 @@ func (d Dialect) AddColumn(table string, c tables.Column) []string {
 // column but event_id is nullable); for a NOT NULL column made by hand it
 // changes nothing, and a record missing the value fails there.
 func (Dialect) DropNotNull(table string, c tables.Column) string {
-	return "SELECT 1 -- " + strings.ReplaceAll(table+"."+c.Name, "\n", " ") + " stays NOT NULL: SQLite cannot relax it in place"
+	// A block comment, not "--": printed as a script, the statement's
+	// ';' must not end up inside the comment.
+	return "SELECT 1 /* " + strings.ReplaceAll(table+"."+c.Name, "*/", "* /") + " stays NOT NULL: SQLite cannot relax it in place */"
 }
 
 // typedMigrations records every DDL statement of the typed tables, with
