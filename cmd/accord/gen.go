@@ -14,6 +14,7 @@ the same bytes, so their output can be committed and diffed in review.`,
 	}
 	cmd.AddCommand(
 		newGenSQLCmd(),
+		newGenSDKCmd(),
 	)
 	return cmd
 }

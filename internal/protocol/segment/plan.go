@@ -3,6 +3,7 @@ package segment
 import (
 	"errors"
 	"fmt"
+	"sort"
 )
 
 // PlanEntry says which Segment messages one contract covers: tracks, pages
@@ -83,6 +84,20 @@ func (p *Plan) Lookup(call, event string) (schemaKey string, ok bool) {
 	}
 	key, ok := p.calls[call]
 	return key, ok
+}
+
+// Events returns the event names the plan covers, sorted; none for a nil
+// Plan.
+func (p *Plan) Events() []string {
+	if p == nil {
+		return nil
+	}
+	out := make([]string, 0, len(p.events))
+	for ev := range p.events {
+		out = append(out, ev)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Policy says what happens to a message the tracking plan does not cover.
