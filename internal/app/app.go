@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/accord-events/accord/internal/admin"
@@ -50,6 +51,7 @@ import (
 	"github.com/accord-events/accord/internal/sink/sqlite"
 	"github.com/accord-events/accord/internal/sink/stdout"
 	"github.com/accord-events/accord/internal/spool"
+	"github.com/accord-events/accord/internal/ui"
 )
 
 // SinkTypes is every sink type Accord ships. A new sink is one line here.
@@ -347,6 +349,9 @@ func (a *App) startServers(ctx context.Context) error {
 		RouteLatency:  func(pattern string) admin.Observer { return m.RouteLatency(pattern) },
 	})
 	adm.Handle("/metrics", m.Handler())
+	pages := ui.New()
+	adm.Handle(strings.TrimSuffix(ui.Prefix, "/"), pages)
+	adm.Handle(ui.Prefix, pages)
 	sopts := []server.Option{
 		server.WithCounters(counters), server.WithReady(a.Delivery.Ready),
 		server.WithRouteLatency(func(pattern string) server.Observer { return m.RouteLatency(pattern) }),

@@ -1,0 +1,270 @@
+package e2e
+
+// The web UI (docs/ui.md) in a real browser: Debian's chromium driven by
+// playwright-core (the scripts e2e/browser/ui-*.mjs) against the real
+// binary, served under a path prefix by a reverse proxy as an operator
+// would put it behind one, with admin.auth on. With -update the tests
+// rewrite the screenshots docs/ui.md shows (docs/images/ui-*.png):
+//
+//	go test ./e2e -run 'TestUI' -update
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// uiPrefix is where the reverse proxy serves Accord in the UI tests.
+const uiPrefix = "/tools/accord"
+
+const (
+	uiUser     = "ops"
+	uiPassword = "ui-e2e-pa55"
+)
+
+// uiServer is a collector with admin.auth on, reached directly and through
+// a reverse proxy that serves it under uiPrefix.
+type uiServer struct {
+	*collector
+	// Base is the UI's URL through the proxy: http://127.0.0.1:P/tools/accord/ui/.
+	Base string
+	mu   sync.Mutex
+	// outside are the paths the browser asked the proxy for outside
+	// uiPrefix: a URL in the UI that is not relative.
+	outside []string
+}
+
+// startUI starts a collector in dir (a new project when empty) with the
+// admin credentials and extra environment, and the proxy in front of it.
+func startUI(t *testing.T, dir string, env ...string) *uiServer {
+	t.Helper()
+	if dir == "" {
+		dir = newProject(t)
+	}
+	c := startCollector(t, dir, append([]string{"ACCORD_ADMIN_AUTH_USERNAME=" + uiUser, "ACCORD_ADMIN_AUTH_PASSWORD=" + uiPassword}, env...)...)
+	target, err := url.Parse(c.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &uiServer{collector: c}
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(target)
+			r.Out.URL.Path = strings.TrimPrefix(r.In.URL.Path, uiPrefix)
+			r.Out.URL.RawPath = ""
+			r.SetXForwarded()
+		},
+		// Server-sent events reach the browser as they come.
+		FlushInterval: -1,
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, uiPrefix+"/") {
+			s.mu.Lock()
+			s.outside = append(s.outside, r.Method+" "+r.URL.Path)
+			s.mu.Unlock()
+			http.Error(w, "outside the proxy's prefix "+uiPrefix, http.StatusNotFound)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	s.Base = "http://" + ln.Addr().String() + uiPrefix + "/ui/"
+	return s
+}
+
+// checkInsidePrefix fails the test when the browser asked for a path
+// outside the proxy's prefix.
+func (s *uiServer) checkInsidePrefix(t *testing.T) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.outside) > 0 {
+		t.Errorf("the UI asked for paths outside the reverse proxy's prefix %s (a URL that is not relative): %v", uiPrefix, s.outside)
+	}
+}
+
+// uiShots returns the directory a UI script writes its screenshots to; at
+// the end of the test, with -update, they replace docs/images/ui-*.png.
+func uiShots(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	t.Cleanup(func() {
+		if t.Failed() || !*update {
+			return
+		}
+		shots, _ := filepath.Glob(filepath.Join(dir, "ui-*.png"))
+		for _, p := range shots {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join("..", "docs", "images", filepath.Base(p)), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	return dir
+}
+
+// runUIScript runs e2e/browser/<script> against s with the screenshots
+// going to shots, and decodes the JSON summary it prints.
+func runUIScript[T any](t *testing.T, s *uiServer, script, shots string, env ...string) T {
+	t.Helper()
+	node := nodeBinary(t)
+	chromium := chromiumBinary(t)
+	env = append([]string{"CHROMIUM=" + chromium, "BASE=" + s.Base, "ADMIN_USER=" + uiUser, "ADMIN_PASSWORD=" + uiPassword, "SHOTS=" + shots}, env...)
+	stdout, stderr, err := nodeExecIn(t, browserDir, node, script, env...)
+	if err != nil {
+		t.Fatalf("node %s: %v\nstdout:\n%s\nstderr:\n%s\ncollector:\n%s", script, err, stdout, stderr, s.logs)
+	}
+	var out T
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+		t.Fatalf("node %s printed no JSON summary: %v\n%s\n%s", script, err, stdout, stderr)
+	}
+	return out
+}
+
+// checkPNG fails unless shots holds a PNG screenshot named name.
+func checkPNG(t *testing.T, shots, name string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(shots, name))
+	if err != nil {
+		t.Errorf("no screenshot %s: %v", name, err)
+		return
+	}
+	if len(b) < 1000 || string(b[1:4]) != "PNG" {
+		t.Errorf("screenshot %s is not a PNG (%d bytes)", name, len(b))
+	}
+}
+
+// uiPages are the pages the navigation must list, in order.
+var uiPages = []string{"health"}
+
+// TestUIPages walks every page of the navigation in the browser, through
+// the reverse proxy's path prefix with admin.auth on: each loads with no
+// console error, no failed or refused request, nothing asked of another
+// origin or outside the prefix, and its heading shown.
+func TestUIPages(t *testing.T) {
+	s := startUI(t, "")
+	shots := uiShots(t)
+	type pageResult struct {
+		Page, Title, Heading, Current, URL string
+		Problems                           []string
+	}
+	out := runUIScript[struct{ Pages []pageResult }](t, s, "ui-pages.mjs", shots)
+	var got []string
+	for _, p := range out.Pages {
+		got = append(got, p.Page)
+		if len(p.Problems) > 0 {
+			t.Errorf("page %s: %s", p.Page, strings.Join(p.Problems, "\n  "))
+		}
+		if strings.TrimSpace(p.Heading) == "" {
+			t.Errorf("page %s shows no heading", p.Page)
+		}
+		if p.Current != "page" {
+			t.Errorf("page %s: its navigation link is not marked current", p.Page)
+		}
+		if !strings.HasPrefix(p.URL, s.Base+"#/"+p.Page) {
+			t.Errorf("page %s is at %s, want under %s", p.Page, p.URL, s.Base)
+		}
+		checkPNG(t, shots, "ui-"+p.Page+".png")
+	}
+	for _, want := range uiPages {
+		if !slices.Contains(got, want) {
+			t.Errorf("the navigation lists %v, without %s", got, want)
+		}
+	}
+	s.checkInsidePrefix(t)
+}
+
+// TestUIAuth: with admin.auth on, the UI's pages, assets and APIs answer
+// 401 without credentials, with wrong ones and with the registry's API key,
+// and 200 with admin.auth's.
+func TestUIAuth(t *testing.T) {
+	c := startCollector(t, newProject(t), "ACCORD_ADMIN_AUTH_USERNAME="+uiUser, "ACCORD_ADMIN_AUTH_PASSWORD="+uiPassword, "ACCORD_CONTRACTS_API_KEYS=registry-key")
+	paths := []string{"/ui", "/ui/", "/ui/index.html", "/ui/js/main.js", "/ui/style.css"}
+	for _, p := range append(paths, uiAPIPaths...) {
+		for _, tc := range []struct {
+			name    string
+			headers []string
+			want    int
+		}{
+			{"none", nil, http.StatusUnauthorized},
+			{"wrong password", []string{"Authorization", basicAuth(uiUser, "nope")}, http.StatusUnauthorized},
+			{"registry api key", []string{"apikey", "registry-key"}, http.StatusUnauthorized},
+			{"bearer api key", []string{"Authorization", "Bearer registry-key"}, http.StatusUnauthorized},
+		} {
+			status, _, body := httpDo(t, http.MethodGet, c.URL+p, nil, tc.headers...)
+			if status != tc.want {
+				t.Errorf("GET %s with %s credentials: %d, want %d: %s", p, tc.name, status, tc.want, body)
+			}
+			if strings.Contains(body, "<script") {
+				t.Errorf("GET %s with %s credentials served the page: %s", p, tc.name, body)
+			}
+		}
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, p := range paths {
+		req, _ := http.NewRequest(http.MethodGet, c.URL+p, nil)
+		req.SetBasicAuth(uiUser, uiPassword)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusMovedPermanently {
+			t.Errorf("GET %s with admin credentials: %d", p, resp.StatusCode)
+		}
+		if loc := resp.Header.Get("Location"); loc != "" && strings.HasPrefix(loc, "/") {
+			t.Errorf("GET %s redirects to %s: an absolute path leaves a reverse proxy's prefix", p, loc)
+		}
+	}
+}
+
+// uiAPIPaths are the UI's own data routes, which TestUIAuth checks answer
+// nothing without admin credentials.
+var uiAPIPaths = []string{"/stats"}
+
+func basicAuth(user, password string) string {
+	req, _ := http.NewRequest(http.MethodGet, "/", nil)
+	req.SetBasicAuth(user, password)
+	return req.Header.Get("Authorization")
+}
+
+// TestUIDocs: docs/ui.md shows every screenshot the UI tests take, and
+// each image it shows is in docs/images.
+func TestUIDocs(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "ui.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown := map[string]bool{}
+	for _, m := range regexp.MustCompile(`!\[[^\]]*\]\((images/ui-[^)]+\.png)\)`).FindAllStringSubmatch(string(doc), -1) {
+		shown[filepath.Base(m[1])] = true
+		if _, err := os.Stat(filepath.Join("..", "docs", m[1])); err != nil {
+			t.Errorf("docs/ui.md shows %s: %v (go test ./e2e -run TestUI -update writes it)", m[1], err)
+		}
+	}
+	for _, p := range uiPages {
+		if !shown["ui-"+p+".png"] {
+			t.Errorf("docs/ui.md does not show the %s page (images/ui-%s.png)", p, p)
+		}
+	}
+}

@@ -1,0 +1,60 @@
+// Talking to the collector. Every URL is relative to the page (the UI is
+// served at .../ui/), so that it works behind a reverse proxy that serves
+// Accord under a path prefix: "api/..." are the UI's own routes, "../stats"
+// and "../api/..." the admin surface's. Requests carry the page's own
+// credentials (the browser's basic auth for admin.auth) and go nowhere else.
+
+/** ApiError is an answer that was not 2xx, with the server's explanation. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly body: unknown,
+  ) {
+    super(message);
+  }
+}
+
+async function decode(resp: Response): Promise<unknown> {
+  const type = resp.headers.get("Content-Type") ?? "";
+  if (type.includes("json")) return resp.json();
+  return resp.text();
+}
+
+function errorOf(resp: Response, body: unknown): ApiError {
+  let msg = `${resp.status} ${resp.statusText}`;
+  if (body && typeof body === "object" && "error" in body && typeof (body as { error: unknown }).error === "string") {
+    msg = (body as { error: string }).error;
+  }
+  return new ApiError(resp.status, msg, body);
+}
+
+/** getJSON fetches a relative URL and decodes its JSON answer. */
+export async function getJSON<T>(url: string): Promise<T> {
+  const resp = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  const body = await decode(resp);
+  if (!resp.ok) throw errorOf(resp, body);
+  return body as T;
+}
+
+/**
+ * postJSON sends body as JSON to a relative URL and decodes the answer.
+ * Unlike getJSON it resolves on 4xx too (status says which), since a
+ * refusal is often the answer the page shows.
+ */
+export async function postJSON<T>(url: string, body: unknown): Promise<{ status: number; body: T }> {
+  const resp = await fetch(url, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify(body),
+  });
+  const decoded = await decode(resp);
+  if (resp.status >= 500) throw errorOf(resp, decoded);
+  return { status: resp.status, body: decoded as T };
+}
+
+/** absolute resolves a URL relative to the page, as the browser would. */
+export function absolute(url: string): string {
+  return new URL(url, document.baseURI).href;
+}

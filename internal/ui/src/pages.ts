@@ -1,0 +1,14 @@
+// The sections of the UI, in the order of the navigation. Each is a
+// module of pages/ exporting a Page. The slots, in order: catalog,
+// inspector (live inspector), playground, failed (failed events), health.
+// A new page is one import and one line here.
+import type { Page } from "./page.js";
+import { healthPage } from "./pages/health.js";
+
+export const pages: Page[] = [
+  // catalog
+  // inspector
+  // playground
+  // failed
+  healthPage,
+];
