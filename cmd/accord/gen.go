@@ -15,6 +15,7 @@ the same bytes, so their output can be committed and diffed in review.`,
 	cmd.AddCommand(
 		newGenSQLCmd(),
 		newGenSDKCmd(),
+		newGenCatalogCmd(),
 	)
 	return cmd
 }

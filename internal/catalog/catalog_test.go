@@ -231,33 +231,6 @@ func field(v Version, path string) *Field {
 	return nil
 }
 
-// TestGolden holds catalog.json's shape for the test contracts; run with
-// -update to rewrite it. It also checks two builds marshal to the same bytes.
-func TestGolden(t *testing.T) {
-	cs := loadDir(t, "testdata/contracts")
-	a, err := json.MarshalIndent(Build(cs, Options{}), "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := json.MarshalIndent(Build(loadDir(t, "testdata/contracts"), Options{}), "", "  ")
-	if !bytes.Equal(a, b) {
-		t.Fatal("two builds of the same contracts differ")
-	}
-	golden := filepath.Join("testdata", "catalog.golden.json")
-	if *update {
-		if err := os.WriteFile(golden, a, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(a, want) {
-		t.Fatalf("catalog differs from %s (run go test -update to accept):\n%s", golden, a)
-	}
-}
-
 // TestHostileSchemaIsBounded: a schema whose properties refer back to the
 // root, many times over, gives a bounded field list and example.
 func TestHostileSchemaIsBounded(t *testing.T) {
@@ -271,5 +244,61 @@ func TestHostileSchemaIsBounded(t *testing.T) {
 	v := cat.Contracts[0].Versions[0]
 	if len(v.Fields) != MaxFields || !v.FieldsTruncated {
 		t.Fatalf("fields = %d truncated %v, want %d truncated", len(v.Fields), v.FieldsTruncated, MaxFields)
+	}
+}
+
+func TestSite(t *testing.T) {
+	cat := Build(loadDir(t, "testdata/contracts"), Options{})
+	files, err := Site(cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := Site(Build(loadDir(t, "testdata/contracts"), Options{}))
+	for _, name := range SortedNames(files) {
+		if !filepath.IsLocal(name) {
+			t.Errorf("%s is not a local path", name)
+		}
+		if !bytes.Equal(files[name], again[name]) {
+			t.Errorf("%s differs between two runs", name)
+		}
+		body := string(files[name])
+		if strings.Contains(body, "<script") || strings.Contains(body, "<b>markup") {
+			t.Errorf("%s holds unescaped markup from a contract", name)
+		}
+		golden := filepath.Join("testdata", "site", filepath.FromSlash(name))
+		if *update {
+			_ = os.MkdirAll(filepath.Dir(golden), 0o755)
+			if err := os.WriteFile(golden, files[name], 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(files[name], want) {
+			t.Errorf("%s differs from %s (go test -update rewrites it)", name, golden)
+		}
+	}
+	if len(files) != 2+len(cat.Contracts) {
+		t.Errorf("%d files for %d contracts", len(files), len(cat.Contracts))
+	}
+	if !strings.Contains(string(files[IndexFile]), "&lt;script&gt;alert(1)&lt;/script&gt;") {
+		t.Error("the description's markup is not shown as text on the index")
+	}
+}
+
+func TestPageNameStaysLocal(t *testing.T) {
+	seen := map[string]string{}
+	for _, id := range []string{"../../etc/jsonschema", "../x/jsonschema", "a/b/jsonschema", "A/b/jsonschema", "a.b/jsonschema", "a/b\x00/c/jsonschema",
+		"./../jsonschema", strings.Repeat("v", 5000) + "/n/jsonschema", "..", ""} {
+		n := PageName(id)
+		if !filepath.IsLocal(n) || strings.ContainsAny(n, "/\\\x00") || len(n) > 200 {
+			t.Errorf("PageName(%q) = %q", id, n)
+		}
+		if prev, dup := seen[n]; dup {
+			t.Errorf("%q and %q share page %s", prev, id, n)
+		}
+		seen[n] = id
 	}
 }
