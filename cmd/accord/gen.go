@@ -16,6 +16,7 @@ the same bytes, so their output can be committed and diffed in review.`,
 		newGenSQLCmd(),
 		newGenSDKCmd(),
 		newGenCatalogCmd(),
+		newGenDbtCmd(),
 	)
 	return cmd
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/accord-events/accord/internal/contract"
+	"github.com/accord-events/accord/internal/contract/compat"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink"
 )
@@ -94,6 +95,26 @@ func (t *Tracker) Inserts(ctx context.Context, records []*event.Envelope, plan f
 		}
 	}
 	if len(wants) > 0 {
+		// Versions in SchemaVer order, whatever order the map gave: the
+		// insert writes a property to the column the last version planned
+		// binds it to, and only the latest binding holds every version's
+		// values (a property widened from integer to number goes to
+		// amount_double, which holds the integers too). In map order, a
+		// batch of 1-0-0 and 1-1-0 events wrote 1.5 to the bigint column
+		// in some runs and failed (SQLite's CHECK) or truncated.
+		slices.SortStableFunc(wants, func(x, y Want) int {
+			a, b := x.Contract.Key, y.Contract.Key
+			if c := strings.Compare(a.Vendor+"/"+a.Name, b.Vendor+"/"+b.Name); c != 0 {
+				return c
+			}
+			switch {
+			case compat.Less(a.Version, b.Version):
+				return -1
+			case compat.Less(b.Version, a.Version):
+				return 1
+			}
+			return 0
+		})
 		m, err := plan(ctx, wants)
 		if err != nil {
 			return nil, err

@@ -105,3 +105,41 @@ func TestTrackerSkipsUnknownContexts(t *testing.T) {
 		t.Fatal("no lookups at all: the test no longer exercises the tracker's resolving")
 	}
 }
+
+// TestTrackerPlansVersionsInOrder: the insert of a typed table writes each
+// property to the column the last version planned binds it to, so a batch
+// holding several versions of a MODEL is planned in SchemaVer order,
+// whatever order the records (and a map) gave: the integer property the
+// latest version widened to number then goes to its double column, which
+// holds every version's values. Run many times, as map order varies.
+func TestTrackerPlansVersionsInOrder(t *testing.T) {
+	var cs []*contract.Contract
+	var records []*event.Envelope
+	for _, v := range []string{"1-1-0", "1-0-0", "1-0-10", "1-0-2"} {
+		key := "iglu:com.acme/widen/jsonschema/" + v
+		typ := "integer"
+		if v == "1-1-0" {
+			typ = "number"
+		}
+		cs = append(cs, compile(t, key, `"type": "object", "properties": {"n": {"type": "`+typ+`"}}`))
+		k, _ := contract.ParseKey(key)
+		records = append(records, &event.Envelope{EventID: v, Schema: key, Vendor: k.Vendor, Name: k.Name, Version: v, Valid: true, Payload: json.RawMessage(`{"n": 1}`)})
+	}
+	set := contract.NewSet(cs)
+	for range 20 {
+		tr := tables.NewTracker(set, slog.New(slog.DiscardHandler), func(*tables.Table) string { return "insert" })
+		var order []string
+		_, err := tr.Inserts(context.Background(), records, func(_ context.Context, wants []tables.Want) (*tables.Migration, error) {
+			for _, w := range wants {
+				order = append(order, w.Contract.Version)
+			}
+			return &tables.Migration{Bound: map[string]*tables.Table{}}, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"1-0-0", "1-0-2", "1-0-10", "1-1-0"}; !slices.Equal(order, want) {
+			t.Fatalf("planned %v, want %v", order, want)
+		}
+	}
+}
