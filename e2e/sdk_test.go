@@ -101,14 +101,14 @@ func sdkCheckRefusal(t *testing.T, lang string, msgs []sdkMessage) {
 }
 
 // sdkWaitStored waits until the store holds want good records of protocol
-// selfdesc by schema, and checks no failed one arrived.
-func sdkWaitStored(t *testing.T, c *collector, want map[string]int) {
+// protocol by schema, and checks no failed one arrived.
+func sdkWaitStored(t *testing.T, c *collector, protocol string, want map[string]int) {
 	t.Helper()
 	var good, failed map[string]int
 	db := openStore(t, c.dir)
 	eventually(t, 30*time.Second, "the events are stored", func() bool {
 		time.Sleep(50 * time.Millisecond)
-		good, failed = sdkStored(t, db, "selfdesc")
+		good, failed = sdkStored(t, db, protocol)
 		total := 0
 		for _, n := range good {
 			total += n
@@ -240,6 +240,202 @@ func TestSDKGo(t *testing.T) {
 	if s.Stats["sent"] != 4 || s.Stats["invalid"] != 1 || s.Stats["dropped"]+s.Stats["failed"]+s.Stats["rejected"] != 0 {
 		t.Errorf("client stats %v: want 4 sent, 1 invalid, nothing else", s.Stats)
 	}
-	sdkWaitStored(t, c, sdkWant)
+	sdkWaitStored(t, c, "selfdesc", sdkWant)
+	c.stop()
+}
+
+// sdkTSProject generates with args into app/src of dir, and compiles it
+// with tsc --strict (e2e/node's pinned typescript) into app/dist, with
+// e2e/node's packages (the Snowplow and Segment libraries) linked in.
+func sdkTSProject(t *testing.T, dir string, args ...string) (node, app string) {
+	t.Helper()
+	node = nodeBinary(t)
+	app = filepath.Join(dir, "app")
+	sdkGenerate(t, dir, append(args, "--out", filepath.Join(app, "src"))...)
+	modules, err := filepath.Abs(filepath.Join(nodeDir, "node_modules"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"package.json": `{"type": "module", "private": true}`,
+		"tsconfig.json": `{"compilerOptions": {"strict": true, "target": "ES2022", "module": "NodeNext", "moduleResolution": "NodeNext",
+			"lib": ["ES2022", "DOM"], "outDir": "dist", "skipLibCheck": true, "noEmitOnError": true}, "include": ["src/**/*.ts"]}`,
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(app, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(modules, filepath.Join(app, "node_modules")); err != nil {
+		t.Fatal(err)
+	}
+	if stdout, stderr, err := nodeExecIn(t, app, node, filepath.Join(modules, "typescript", "bin", "tsc")); err != nil {
+		t.Fatalf("tsc --strict: %v\n%s%s", err, stdout, stderr)
+	}
+	return node, app
+}
+
+// sdkNodeRun writes script into app and runs it, decoding its summary.
+func sdkNodeRun(t *testing.T, node, app, script string, env ...string) sdkSummary {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(app, "main.mjs"), []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, err := nodeExecIn(t, app, node, "main.mjs", env...)
+	if err != nil {
+		t.Fatalf("node main.mjs: %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
+	}
+	var s sdkSummary
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatalf("main.mjs printed no summary: %v\n%s\n%s", err, stdout, stderr)
+	}
+	return s
+}
+
+const sdkTSScript = `import * as t from "./dist/index.js";
+
+const client = new t.Client({ url: process.env.ACCORD_URL, flushIntervalMs: 50 });
+client.track(t.newCheckoutCompletedV1_0_0({ order_id: "ord-1", total: 19.5, currency: "EUR", items: [{ sku: "sku-1", quantity: 2 }] }));
+client.track(t.newPageViewV1_0_0({ url: "https://shop.example/", title: "Home" }), [t.newUserV1_0_0({ id: "u-1", plan: "pro" })]);
+client.track(t.newUserV1_0_0({ id: "u-2" }));
+client.track(t.newSignedInV2_0_0({ method: "passkey", email: "ada@example.com", attempts: 1 }), [t.newDeviceV1_0_0({ os: "linux" })]);
+const bad = t.newCheckoutCompletedV1_0_0({ order_id: "ord-bad", total: 1, currency: "EUR", items: [{ sku: "sku-1", quantity: 1 }] });
+bad.data.total = -5;
+let refused = null;
+try {
+  client.track(bad);
+} catch (err) {
+  if (!(err instanceof t.ValidationError)) throw err;
+  refused = err.messages;
+}
+await client.close();
+process.stdout.write(JSON.stringify({ refused, stats: client.stats() }) + "\n");
+`
+
+// TestSDKTypeScript generates the TypeScript library, checks it with tsc
+// --strict, and sends the events with its client.
+func TestSDKTypeScript(t *testing.T) {
+	dir := sdkProject(t)
+	node, app := sdkTSProject(t, dir, "--lang", "ts")
+	c := startCollector(t, dir)
+	s := sdkNodeRun(t, node, app, sdkTSScript, "ACCORD_URL="+c.URL)
+	sdkCheckRefusal(t, "ts", s.Refused)
+	if s.Stats["sent"] != 4 || s.Stats["invalid"] != 1 || s.Stats["dropped"]+s.Stats["failed"]+s.Stats["rejected"] != 0 {
+		t.Errorf("client stats %v: want 4 sent, 1 invalid, nothing else", s.Stats)
+	}
+	sdkWaitStored(t, c, "selfdesc", sdkWant)
+	c.stop()
+}
+
+const sdkSnowplowScript = `import { newTracker } from "@snowplow/node-tracker";
+import * as sp from "./dist/snowplow-node.js";
+import { ValidationError } from "./dist/accord.js";
+
+const acked = new Set();
+const failures = [];
+const tracker = newTracker({ namespace: "sdk", appId: "accord-sdk" }, {
+  endpoint: process.env.ACCORD_URL, eventMethod: "post", bufferSize: 10, retryFailedRequests: false,
+  onRequestSuccess: (batch) => { for (const p of batch) acked.add(p.eid); },
+  onRequestFailure: (failure) => failures.push(failure.message),
+});
+const eids = [];
+const track = (payload) => eids.push(payload.eid);
+track(sp.trackCheckoutCompletedV1_0_0(tracker, { order_id: "ord-1", total: 19.5, currency: "EUR", items: [{ sku: "sku-1", quantity: 2 }] }));
+track(sp.trackPageViewV1_0_0(tracker, { url: "https://shop.example/", title: "Home" }, [{ schema: "iglu:com.example/user/jsonschema/1-0-0", data: { id: "u-1", plan: "pro" } }]));
+track(sp.trackUserV1_0_0(tracker, { id: "u-2" }));
+track(sp.trackSignedInV2_0_0(tracker, { method: "passkey", email: "ada@example.com" }, [{ schema: "iglu:com.acme/device/jsonschema/1-0-0", data: { os: "linux" } }]));
+let refused = null;
+try {
+  sp.trackCheckoutCompletedV1_0_0(tracker, { order_id: "ord-bad", total: -5, currency: "EUR", items: [{ sku: "sku-1", quantity: 1 }] });
+} catch (err) {
+  if (!(err instanceof ValidationError)) throw err;
+  refused = err.messages;
+}
+for (let i = 0; i < 40 && failures.length === 0 && eids.some((e) => !acked.has(e)); i++) {
+  await new Promise((resolve) => setTimeout(resolve, 25));
+  await tracker.flush();
+}
+if (failures.length > 0 || eids.some((e) => !acked.has(e))) throw new Error("not every event was acknowledged: " + JSON.stringify(failures));
+process.stdout.write(JSON.stringify({ refused, stats: { sent: eids.length } }) + "\n");
+`
+
+// TestSDKSnowplowWrapper drives the real @snowplow/node-tracker through the
+// generated wrapper.
+func TestSDKSnowplowWrapper(t *testing.T) {
+	dir := sdkProject(t)
+	node, app := sdkTSProject(t, dir, "--target", "snowplow")
+	c := startCollector(t, dir)
+	s := sdkNodeRun(t, node, app, sdkSnowplowScript, "ACCORD_URL="+c.URL)
+	sdkCheckRefusal(t, "snowplow", s.Refused)
+	sdkWaitStored(t, c, "snowplow", sdkWant)
+	c.stop()
+}
+
+const sdkSegmentScript = `import { Analytics } from "@segment/analytics-node";
+import * as seg from "./dist/segment.js";
+import { ValidationError } from "./dist/accord.js";
+
+const analytics = new Analytics({ writeKey: process.env.SEGMENT_WRITE_KEY, host: process.env.ACCORD_URL, path: "/v1/batch", flushAt: 20, flushInterval: 60000, maxRetries: 0 });
+const errors = [];
+let statuses = [];
+analytics.on("http_response", (res) => statuses.push(res.status));
+const cb = (err) => { if (err) errors.push(String(err.reason ?? err)); };
+seg.trackCheckoutCompleted(analytics, { userId: "u-1", properties: { order_id: "ord-1", total: 19.5, currency: "EUR", items: [{ sku: "sku-1", quantity: 2 }] } }, cb);
+seg.trackPageViewed(analytics, { anonymousId: "a-1", properties: { url: "https://shop.example/", title: "Home" } }, cb);
+seg.trackUserUpdated(analytics, { userId: "u-2", properties: { id: "u-2", plan: "free" } }, cb);
+seg.trackSignedIn(analytics, { userId: "u-3", properties: { method: "sso", email: "ada@example.com" } }, cb);
+seg.trackLoggedIn(analytics, { userId: "u-4", properties: { method: "password", email: "bob@example.com" } }, cb);
+let refused = null;
+try {
+  seg.trackCheckoutCompleted(analytics, { userId: "u-1", properties: { order_id: "ord-bad", total: -5, currency: "EUR", items: [{ sku: "sku-1", quantity: 1 }] } }, cb);
+} catch (err) {
+  if (!(err instanceof ValidationError)) throw err;
+  refused = err.messages;
+}
+await analytics.closeAndFlush({ timeout: 20000 });
+if (errors.length > 0 || statuses.some((s) => s !== 200)) throw new Error("segment: " + JSON.stringify({ errors, statuses }));
+process.stdout.write(JSON.stringify({ refused, stats: { sent: 5 } }) + "\n");
+`
+
+// sdkSegmentPlan adds a tracking plan to the project's example contracts:
+// a Segment event name each.
+func sdkSegmentPlan(t *testing.T, dir string) {
+	t.Helper()
+	for name, event := range map[string]string{"checkout_completed": "Checkout Completed", "page_view": "Page Viewed", "user": "User Updated"} {
+		path := filepath.Join(dir, "contracts", "com.example", name, "jsonschema", "1-0-0")
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			t.Fatal(err)
+		}
+		doc["x-accord"].(map[string]any)["segment_events"] = []string{event}
+		out, _ := json.MarshalIndent(doc, "", "  ")
+		if err := os.WriteFile(path, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestSDKSegmentWrapper drives the real @segment/analytics-node through the
+// generated wrapper: one function per tracking-plan event name.
+func TestSDKSegmentWrapper(t *testing.T) {
+	dir := sdkProject(t)
+	sdkSegmentPlan(t, dir)
+	node, app := sdkTSProject(t, dir, "--target", "segment")
+	const writeKey = "wk-sdk-e2e"
+	c := startCollector(t, dir,
+		"ACCORD_PROTOCOLS_SEGMENT_SOURCES_0_NAME=server",
+		"ACCORD_PROTOCOLS_SEGMENT_SOURCES_0_WRITE_KEY="+writeKey)
+	s := sdkNodeRun(t, node, app, sdkSegmentScript, "ACCORD_URL="+c.URL, "SEGMENT_WRITE_KEY="+writeKey)
+	sdkCheckRefusal(t, "segment", s.Refused)
+	want := map[string]int{}
+	for k, v := range sdkWant {
+		want[k] = v
+	}
+	want["iglu:com.acme/signed_in/jsonschema/2-0-0"] = 2 // Signed In and Logged In
+	sdkWaitStored(t, c, "segment", want)
 	c.stop()
 }

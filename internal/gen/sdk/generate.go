@@ -36,8 +36,14 @@ func Generate(contracts []*contract.Contract, opts Options) (Files, error) {
 			pkg = "tracking"
 		}
 		return Go(m, pkg)
+	case opts.Lang == "ts":
+		return TypeScript(m), nil
 	case opts.Lang != "":
 		return nil, fmt.Errorf("--lang %q: use go, ts or python", opts.Lang)
+	case opts.Target == "snowplow":
+		return Snowplow(m), nil
+	case opts.Target == "segment":
+		return Segment(m), nil
 	case opts.Target != "":
 		return nil, fmt.Errorf("--target %q: use snowplow or segment", opts.Target)
 	}

@@ -34,7 +34,7 @@ func testContracts(t testing.TB) []*contract.Contract {
 }
 
 // generators are every language and target, as accord gen sdk runs them.
-var generators = []Options{{Lang: "go"}}
+var generators = []Options{{Lang: "go"}, {Lang: "ts"}, {Target: "snowplow"}, {Target: "segment"}}
 
 func optionsName(o Options) string {
 	if o.Lang != "" {
@@ -195,9 +195,16 @@ func TestGoMessagesMatchTheCollector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkParity(t, cs, raw)
+}
+
+// checkParity compares what a generated validator said of each parity case
+// (raw: a JSON array of message arrays) with the collector's messages.
+func checkParity(t *testing.T, cs []*contract.Contract, raw []byte) {
+	t.Helper()
 	var got [][]event.Message
-	if err := json.Unmarshal(raw, &got); err != nil {
-		t.Fatal(err)
+	if err := json.Unmarshal(raw, &got); err != nil || len(got) != len(parityCases) {
+		t.Fatalf("the generated validator's answers do not decode: %v\n%s", err, raw)
 	}
 	byURI := map[string]*contract.Contract{}
 	for _, c := range cs {
