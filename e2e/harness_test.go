@@ -152,11 +152,16 @@ func startCollector(t *testing.T, dir string, env ...string) *collector {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("accord serve did not start listening in 30s\n%s", logs)
 	}
-	resp, err := http.Get(c.URL + "/readyz")
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("readyz: %v %v", err, resp)
-	}
-	resp.Body.Close()
+	// Ready at once with the local spool; with a shared log once the
+	// brokers have answered.
+	eventually(t, 20*time.Second, "accord serve answers /readyz with 200", func() bool {
+		resp, err := http.Get(c.URL + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 	return c
 }
 

@@ -64,7 +64,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newInitCmd(), newValidateCmd(), newVersionCmd(), newConfigCmd(), newLoadgenCmd(), newContractCmd(), newSpoolCmd(), newReplayCmd(), newTablesCmd(), newSubjectCmd(), newGenCmd())
+	root.AddCommand(newServeCmd(), newLoadCmd(), newInitCmd(), newValidateCmd(), newVersionCmd(), newConfigCmd(), newLoadgenCmd(), newContractCmd(), newSpoolCmd(), newReplayCmd(), newTablesCmd(), newSubjectCmd(), newGenCmd())
 	if err := root.Execute(); err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) {

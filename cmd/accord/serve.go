@@ -66,6 +66,12 @@ func loadConfig(path string, sections ...string) (config.Config, error) {
 }
 
 func serve(ctx context.Context, cfg config.Config) error {
+	return runApp(ctx, cfg, app.Options{Version: buildVersion(), Watch: true, Deliver: true, Serve: true})
+}
+
+// runApp runs the application the options describe until SIGTERM or
+// SIGINT, as accord serve and accord load do.
+func runApp(ctx context.Context, cfg config.Config, opts app.Options) error {
 	log, err := app.NewLogger(cfg.Log)
 	if err != nil {
 		return err
@@ -95,7 +101,7 @@ func serve(ctx context.Context, cfg config.Config) error {
 	// Event ids are generated per event: draw their randomness in bulk
 	// rather than with a system call each.
 	uuid.EnableRandPool()
-	a, err := app.Build(cfg, log, app.Options{Version: buildVersion(), Watch: true, Deliver: true, Serve: true})
+	a, err := app.Build(cfg, log, opts)
 	if err != nil {
 		return err
 	}

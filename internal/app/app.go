@@ -51,6 +51,7 @@ import (
 	"github.com/accord-events/accord/internal/sink/sqlite"
 	"github.com/accord-events/accord/internal/sink/stdout"
 	"github.com/accord-events/accord/internal/spool"
+	"github.com/accord-events/accord/internal/spool/kafkalog"
 	"github.com/accord-events/accord/internal/ui"
 )
 
@@ -85,7 +86,26 @@ type Options struct {
 	Direct bool
 	// Serve listens on server.addr (and admin.addr): the collector.
 	Serve bool
+	// Load runs the sinks on the shared log of spool.kind kafka (accord
+	// load); it needs Deliver and a spool.kind other than local. Without
+	// it, a collector on a shared log builds no sinks: loaders run them.
+	Load bool
 }
+
+// brokerLog is a shared log on a broker (spool.kind kafka) as the
+// application holds it: delivery appends to and reads from it, and the
+// application closes it.
+type brokerLog interface {
+	delivery.Log
+	Close() error
+}
+
+// kafkaLog adapts the kafka log's concrete Reader to delivery.Log.
+type kafkaLog struct{ *kafkalog.Log }
+
+func (l kafkaLog) Reader(name string) (delivery.Reader, error) { return l.Log.Reader(name) }
+
+var _ brokerLog = kafkaLog{}
 
 // App is the built application. Its fields are set once Start returns.
 type App struct {
@@ -107,6 +127,7 @@ type App struct {
 	backends  []registry.Backend
 	enrich    *enrich.Stage
 	spool     *spool.Spool
+	shared    brokerLog
 	srv       *server.Server
 	adm       *admin.Admin
 	// served receives the result of each server's Serve; servers counts
@@ -127,6 +148,9 @@ func Build(cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
 		if specs, err = DecodeSinks(cfg.Sinks, SinkTypes()); err != nil {
 			return nil, fmt.Errorf("configuration: %w", err)
 		}
+	}
+	if opts.Load && cfg.Spool.Kind == config.SpoolLocal {
+		return nil, errors.New("configuration: spool.kind: accord load reads a shared log; set spool.kind to kafka (the local spool is read by accord serve itself)")
 	}
 	a := &App{Config: cfg, Log: log, Sinks: specs, opts: opts, served: make(chan error, 2)}
 	a.Local = contract.NewSetWithBase(builtinContracts(), nil)
@@ -262,6 +286,15 @@ func (a *App) stopBackends(context.Context) error {
 }
 
 func (a *App) startSpool(context.Context) error {
+	switch a.Config.Spool.Kind {
+	case config.SpoolKafka:
+		l, err := kafkalog.Open(a.Config.Spool.Kafka, a.Log.With("component", "kafka-log"))
+		if err != nil {
+			return fmt.Errorf("spool.kafka: %w", err)
+		}
+		a.shared = kafkaLog{l}
+		return nil
+	}
 	sp, err := spool.Open(a.Config.Spool.Options, a.Log.With("component", "spool"))
 	if err != nil {
 		return fmt.Errorf("open spool (spool.dir %s): %w", a.Config.Spool.Dir, err)
@@ -271,6 +304,12 @@ func (a *App) startSpool(context.Context) error {
 }
 
 func (a *App) stopSpool(context.Context) error {
+	if a.shared != nil {
+		if err := a.shared.Close(); err != nil {
+			return fmt.Errorf("close the %s log: %w", a.Config.Spool.Kind, err)
+		}
+		return nil
+	}
 	if err := a.spool.Close(); err != nil {
 		return fmt.Errorf("close spool: %w", err)
 	}
@@ -280,11 +319,17 @@ func (a *App) stopSpool(context.Context) error {
 // startDelivery builds the sinks (without I/O; delivery connects them) and
 // starts delivering, through the spool when one was started.
 func (a *App) startDelivery(context.Context) error {
-	sinks, err := NewSinks(a.Sinks, a.Contracts, a.Log)
-	if err != nil {
-		return err
+	var sinks []delivery.Target
+	if a.shared == nil || a.opts.Load {
+		var err error
+		if sinks, err = NewSinks(a.Sinks, a.Contracts, a.Log); err != nil {
+			return err
+		}
 	}
 	dcfg := delivery.Config{Spool: a.spool, DeadLetterDir: a.Config.Spool.DeadLetterDir, DeadLetterRetention: a.Config.Spool.DeadLetterRetention, Logger: a.Log, MaxRequestBytes: MaxRequestBytes(a.Config.Server)}
+	if a.shared != nil {
+		dcfg.Log = a.shared
+	}
 	if a.spool != nil {
 		dcfg.WaitForSinks = a.Config.Spool.Ack == config.AckSinks
 		dcfg.AckTimeout = a.Config.Spool.AckTimeout

@@ -33,6 +33,13 @@ type Options struct {
 	Duration time.Duration
 	// MaxRequests bounds the run too, when positive.
 	MaxRequests int
+	// BodyOf, when set, is the body of request number i (from 0) in place
+	// of Body: a test gives each request events of its own.
+	BodyOf func(i int) []byte
+	// Answered, when set, is called with request i's status once it is
+	// answered (from several goroutines at once): a test learns which
+	// requests the collector acknowledged.
+	Answered func(i, status int)
 }
 
 // Result is what a run measured.
@@ -65,7 +72,7 @@ func (r Result) String() string {
 // Run sends requests until the duration passes, MaxRequests are sent, or ctx
 // ends, and reports what it measured.
 func Run(ctx context.Context, o Options) (Result, error) {
-	if o.URL == "" || len(o.Body) == 0 || o.Concurrency < 1 || o.Duration <= 0 {
+	if o.URL == "" || (len(o.Body) == 0 && o.BodyOf == nil) || o.Concurrency < 1 || o.Duration <= 0 {
 		return Result{}, errors.New("loadgen: URL, Body, Concurrency >= 1 and Duration > 0 are required")
 	}
 	if o.EventsPerRequest < 1 {
@@ -86,9 +93,11 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		firstErr  string
 		sent      atomic.Int64
 	)
-	// take claims one request of the MaxRequests budget, if there is one.
-	take := func() bool {
-		return o.MaxRequests <= 0 || sent.Add(1) <= int64(o.MaxRequests)
+	// take claims one request of the MaxRequests budget, if there is
+	// one, and returns its number.
+	take := func() (int, bool) {
+		n := sent.Add(1)
+		return int(n - 1), o.MaxRequests <= 0 || n <= int64(o.MaxRequests)
 	}
 
 	start := time.Now()
@@ -100,8 +109,16 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			local := make([]time.Duration, 0, 1024)
 			localStatus := map[int]int{}
 			localErrs, localFirst := 0, ""
-			for ctx.Err() == nil && take() {
-				req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.URL, bytes.NewReader(o.Body))
+			for ctx.Err() == nil {
+				i, ok := take()
+				if !ok {
+					break
+				}
+				body := o.Body
+				if o.BodyOf != nil {
+					body = o.BodyOf(i)
+				}
+				req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.URL, bytes.NewReader(body))
 				if err != nil {
 					localErrs++
 					localFirst = err.Error()
@@ -124,6 +141,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 				_ = resp.Body.Close()
 				local = append(local, time.Since(t0))
 				localStatus[resp.StatusCode]++
+				if o.Answered != nil {
+					o.Answered(i, resp.StatusCode)
+				}
 				if resp.StatusCode != http.StatusOK {
 					localErrs++
 					if localFirst == "" {

@@ -84,8 +84,13 @@ func New(opts Options) (*Sink, error) {
 
 // clientOptions are the producer's settings: idempotent (franz-go's
 // default, never disabled here) with acks=all, buffers bounded.
-func (s *Sink) clientOptions() ([]kgo.Opt, error) {
-	o := s.opts
+func (s *Sink) clientOptions() ([]kgo.Opt, error) { return ClientOptions(s.opts), nil }
+
+// ClientOptions are the settings of a franz-go client for the options:
+// seed brokers, TLS and SASL, and a producer that is idempotent (franz-go's
+// default, never disabled here) with acks=all and bounded buffers. The
+// shared log of spool.kind kafka connects with them too.
+func ClientOptions(o Options) []kgo.Opt {
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(o.Brokers...),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
@@ -105,7 +110,7 @@ func (s *Sink) clientOptions() ([]kgo.Opt, error) {
 	case SASLScramSHA512:
 		opts = append(opts, kgo.SASL(scram.Auth{User: o.SASLUser, Pass: o.SASLPassword}.AsSha512Mechanism()))
 	}
-	return opts, nil
+	return opts
 }
 
 // Connect creates the client and ensures the good and failed topics exist.
@@ -139,7 +144,7 @@ func (s *Sink) Connect(ctx context.Context) error {
 		client.Close()
 		return fmt.Errorf("connect kafka sink to %s: %s", strings.Join(s.opts.Brokers, ", "), redact.Error(err))
 	}
-	if err := ensureTopics(ctx, admin, s.opts, s.opts.Topic, s.opts.FailedTopic); err != nil {
+	if err := EnsureTopics(ctx, admin, s.opts, s.opts.Topic, s.opts.FailedTopic); err != nil {
 		client.Close()
 		return err
 	}
@@ -147,9 +152,10 @@ func (s *Sink) Connect(ctx context.Context) error {
 	return nil
 }
 
-// ensureTopics creates the topics that are missing; a topic another
-// producer created first is fine.
-func ensureTopics(ctx context.Context, admin *kadm.Client, o Options, topics ...string) error {
+// EnsureTopics creates the topics that are missing, with the options'
+// partitions and replication factor; a topic another producer created
+// first is fine.
+func EnsureTopics(ctx context.Context, admin *kadm.Client, o Options, topics ...string) error {
 	resp, err := admin.CreateTopics(ctx, int32(o.Partitions), int16(o.ReplicationFactor), nil, topics...)
 	if err != nil {
 		return fmt.Errorf("create kafka topics %s: %s", strings.Join(topics, ", "), redact.Error(err))
@@ -234,19 +240,24 @@ func (s *Sink) record(r *event.Envelope, topic string) *kgo.Record {
 			{Key: HeaderContentType, Value: []byte(ContentType)},
 		},
 	}
-	var key string
-	switch s.opts.Key {
-	case KeyEventID:
-		key = r.EventID
-	case KeyUserID:
-		key = r.Identity.UserID
-	case KeyAnonymousID:
-		key = r.Identity.AnonymousID
-	}
-	if key != "" {
+	if key := RecordKey(r, s.opts.Key); key != "" {
 		rec.Key = []byte(key)
 	}
 	return rec
+}
+
+// RecordKey is r's field that the key option names (event_id, user_id,
+// anonymous_id), or "" for none or an empty field.
+func RecordKey(r *event.Envelope, key string) string {
+	switch key {
+	case KeyEventID:
+		return r.EventID
+	case KeyUserID:
+		return r.Identity.UserID
+	case KeyAnonymousID:
+		return r.Identity.AnonymousID
+	}
+	return ""
 }
 
 // topicOf returns the topic r goes to.
@@ -267,7 +278,7 @@ func (s *Sink) ensureContractTopic(ctx context.Context, admin *kadm.Client, topi
 	if known {
 		return nil
 	}
-	if err := ensureTopics(ctx, admin, s.opts, topic); err != nil {
+	if err := EnsureTopics(ctx, admin, s.opts, topic); err != nil {
 		return err
 	}
 	s.topicsMu.Lock()
@@ -299,6 +310,17 @@ func sanitize(s string) string {
 // permanent are the produce errors no retry can cure for the record.
 var permanent = []error{kerr.MessageTooLarge, kerr.RecordListTooLarge, kerr.InvalidRecord, kerr.CorruptMessage}
 
+// Refused reports whether a produce error is a refusal no retry can cure
+// for the record (too large, invalid).
+func Refused(err error) bool {
+	for _, p := range permanent {
+		if errors.Is(err, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // classify turns the produce results into Write's error: nil when every
 // record was acknowledged; transient when any record failed for a reason
 // that may pass (so the batch is retried whole before a refused record
@@ -311,12 +333,7 @@ func classify(results kgo.ProduceResults) error {
 			continue
 		}
 		failed++
-		isPermanent := false
-		for _, p := range permanent {
-			if errors.Is(r.Err, p) {
-				isPermanent = true
-			}
-		}
+		isPermanent := Refused(r.Err)
 		if isPermanent && firstPermanent == nil {
 			firstPermanent = fmt.Errorf("produce to kafka topic %s: %w", r.Record.Topic, r.Err)
 		}

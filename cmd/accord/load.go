@@ -1,0 +1,36 @@
+package main
+
+import (
+	"github.com/accord-events/accord/internal/app"
+	"github.com/spf13/cobra"
+)
+
+func newLoadCmd() *cobra.Command {
+	var configPath string
+	cmd := &cobra.Command{
+		Use:   "load",
+		Short: "Run the sinks on the shared log that collectors write (spool.kind kafka)",
+		Long: `Run the configured sinks on the shared log that collectors with
+spool.kind kafka write to: each sink is a Kafka consumer group of its own
+(spool.kafka.group_prefix.SINK), and the loaders running it share its
+partitions. An offset is committed only once the sink has written (or sent
+to its dead letter, under spool.dead_letter_dir) every record before it, so
+a loader that dies leaves its partitions, from its last commit on, to the
+others: records are delivered at least once, and sinks deduplicate on
+event_id. Run as many loaders as the topic has partitions.
+
+It reads the same configuration file as accord serve (spool and sinks). On
+SIGTERM or SIGINT it stops reading, commits what its sinks wrote, leaves the
+groups (so the partitions move at once) and exits 0. See docs/scale-out.md.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(configPath)
+			if err != nil {
+				return err
+			}
+			return runApp(cmd.Context(), cfg, app.Options{Version: buildVersion(), Watch: true, Deliver: true, Load: true})
+		},
+	}
+	cmd.Flags().StringVarP(&configPath, "config", "c", "", "configuration file (default: $ACCORD_CONFIG, else ./accord.yml if it exists)")
+	return cmd
+}

@@ -1,0 +1,266 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/accord-events/accord/internal/loadgen"
+)
+
+// loader is a running accord load.
+type loader struct {
+	t    *testing.T
+	dir  string
+	cmd  *exec.Cmd
+	logs *syncBuffer
+	done chan error
+}
+
+// startLoader starts accord load in dir with extra environment.
+func startLoader(t *testing.T, dir string, env ...string) *loader {
+	t.Helper()
+	cmd := exec.Command(accordBin, "load")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	l := &loader{t: t, dir: dir, cmd: cmd, logs: &syncBuffer{}, done: make(chan error, 1)}
+	pr, pw := io.Pipe()
+	cmd.Stderr, cmd.Stdout = pw, l.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	scanned := make(chan struct{})
+	go func() {
+		defer close(scanned)
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			l.logs.Write([]byte(sc.Text() + "\n"))
+		}
+	}()
+	go func() {
+		err := cmd.Wait()
+		pw.Close()
+		<-scanned
+		l.done <- err
+	}()
+	t.Cleanup(func() {
+		if l.cmd.ProcessState == nil {
+			_ = l.cmd.Process.Kill()
+			<-l.done
+		}
+	})
+	return l
+}
+
+// stop sends SIGTERM and waits for exit status 0.
+func (l *loader) stop() {
+	l.t.Helper()
+	if err := l.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		l.t.Fatal(err)
+	}
+	select {
+	case <-l.done:
+		if code := l.cmd.ProcessState.ExitCode(); code != 0 {
+			l.t.Fatalf("accord load exited with %v after SIGTERM\n%s", l.cmd.ProcessState, l.logs)
+		}
+	case <-time.After(30 * time.Second):
+		l.t.Fatalf("accord load did not stop within 30s of SIGTERM\n%s", l.logs)
+	}
+}
+
+// kill ends the loader with SIGKILL, as a crash would.
+func (l *loader) kill() {
+	l.t.Helper()
+	if err := l.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		l.t.Fatal(err)
+	}
+	<-l.done
+}
+
+// eventIDs returns how many rows of the loader's SQLite store carry each
+// event id (every event of these tests is good: the events table).
+func (l *loader) eventIDs() map[string]int {
+	l.t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(l.dir, "accord-data", "accord.db")+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT event_id FROM events`)
+	if err != nil {
+		// Not yet created, or being created: nothing to count yet.
+		if strings.Contains(err.Error(), "no such table") || strings.Contains(err.Error(), "unable to open") || strings.Contains(err.Error(), "SQLITE_BUSY") {
+			return map[string]int{}
+		}
+		l.t.Fatal(err)
+	}
+	defer rows.Close()
+	ids := map[string]int{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			l.t.Fatal(err)
+		}
+		ids[id]++
+	}
+	if err := rows.Err(); err != nil {
+		l.t.Fatal(err)
+	}
+	return ids
+}
+
+// scaleLoad sends requests of batch checkout events, each with an event_id
+// of the test's own, to the collectors, and records which were
+// acknowledged (200).
+type scaleLoad struct {
+	batch int
+	mu    sync.Mutex
+	ids   map[int][]string // request number -> its event ids
+	acked map[string]bool
+}
+
+func newScaleLoad(batch int) *scaleLoad {
+	return &scaleLoad{batch: batch, ids: map[int][]string{}, acked: map[string]bool{}}
+}
+
+// run sends requests numbered from base on to url until n are answered.
+func (s *scaleLoad) run(t *testing.T, url string, base, n int) loadgen.Result {
+	t.Helper()
+	res, err := loadgen.Run(context.Background(), loadgen.Options{
+		URL: url + "/events", ContentType: "application/x-ndjson", EventsPerRequest: s.batch,
+		Concurrency: 4, Duration: 60 * time.Second, MaxRequests: n,
+		BodyOf: func(i int) []byte {
+			var b bytes.Buffer
+			ids := make([]string, s.batch)
+			for j := range ids {
+				ids[j] = uuid.NewString()
+				fmt.Fprintf(&b, `{"schema":"iglu:com.example/checkout_completed/jsonschema/1-0-0","event_id":"%s","anonymous_id":"anon-%d","data":{"order_id":"ord-%d-%d","total":129.9,"currency":"EUR","coupon":null,"items":[{"sku":"sku-1","quantity":1,"price":99.9}]}}`+"\n", ids[j], (base+i)*s.batch+j, base+i, j)
+			}
+			s.mu.Lock()
+			s.ids[base+i] = ids
+			s.mu.Unlock()
+			return b.Bytes()
+		},
+		Answered: func(i, status int) {
+			if status != http.StatusOK {
+				return
+			}
+			s.mu.Lock()
+			for _, id := range s.ids[base+i] {
+				s.acked[id] = true
+			}
+			s.mu.Unlock()
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// checkExactlyOnce checks that every acknowledged event is in the union
+// of the loaders' stores, and reports the duplicates: rows of an event id
+// beyond the first, counted across the stores (each store deduplicates
+// its own rows on event_id).
+func (s *scaleLoad) checkExactlyOnce(t *testing.T, loaders ...*loader) (duplicates int) {
+	t.Helper()
+	var union map[string]int
+	eventually(t, 60*time.Second, "every acknowledged event is in a store", func() bool {
+		union = map[string]int{}
+		for _, l := range loaders {
+			for id, n := range l.eventIDs() {
+				union[id] += n
+			}
+		}
+		for id := range s.acked {
+			if union[id] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, n := range union {
+		duplicates += n - 1
+	}
+	return duplicates
+}
+
+// The scale-out proof on Kafka: a three-broker kfake cluster (in this
+// process, on loopback ports), two collectors with spool.kind kafka and two
+// accord load processes writing to SQLite take load from the load
+// generator; one loader is killed with SIGKILL mid-stream. Every
+// acknowledged event reaches a store (deduplicated on event_id, exactly
+// once), and the duplicates delivered before deduplication are counted.
+func TestScaleOutKafkaLoaderKilled(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	env := []string{
+		"ACCORD_SPOOL_KIND=kafka",
+		"ACCORD_SPOOL_KAFKA_BROKERS=[" + strings.Join(cluster.ListenAddrs(), ", ") + "]",
+		"ACCORD_SPOOL_KAFKA_TOPIC=scaleout.log",
+		"ACCORD_SPOOL_KAFKA_PARTITIONS=6",
+		"ACCORD_SPOOL_KAFKA_REPLICATION_FACTOR=3",
+		"ACCORD_SPOOL_KAFKA_SESSION_TIMEOUT=6s",
+	}
+	collectDir := newProject(t)
+	c1 := startCollector(t, collectDir, env...)
+	c2 := startCollector(t, collectDir, env...)
+	a := startLoader(t, newProject(t), env...)
+	b := startLoader(t, newProject(t), env...)
+
+	load := newScaleLoad(50)
+	var wg sync.WaitGroup
+	phase := func(base, requests int) {
+		for i, c := range []*collector{c1, c2} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res := load.run(t, c.URL, base+i*100000, requests)
+				t.Logf("collector %d: %s", i+1, strings.TrimSpace(res.String()))
+			}()
+		}
+	}
+	// Phase one: both loaders join the group and settle.
+	phase(0, 20)
+	wg.Wait()
+	load.checkExactlyOnce(t, a, b)
+	before := len(a.eventIDs())
+	// Phase two: the loader a is killed as soon as it has written some
+	// of it, in the middle of the stream.
+	phase(1000000, 40)
+	deadline := time.Now().Add(40 * time.Second)
+	for len(a.eventIDs()) <= before {
+		if time.Now().After(deadline) {
+			t.Fatalf("loader a wrote nothing of the second phase within 40s\nloader a:\n%s\nloader b:\n%s", a.logs, b.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	a.kill()
+	wg.Wait()
+	if len(load.acked) < 6000 {
+		t.Errorf("%d events acknowledged of 6000 sent with the brokers up", len(load.acked))
+	}
+	dups := load.checkExactlyOnce(t, a, b)
+	t.Logf("kafka: %d events acknowledged, every one in the stores after deduplication on event_id; %d duplicates delivered before deduplication", len(load.acked), dups)
+	b.stop()
+	c1.stop()
+	c2.stop()
+}

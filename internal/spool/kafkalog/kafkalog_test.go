@@ -1,0 +1,225 @@
+package kafkalog
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/accord-events/accord/internal/check"
+	"github.com/accord-events/accord/internal/event"
+)
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func testOptions(brokers []string) Options {
+	o := DefaultOptions()
+	o.Brokers = brokers
+	o.Partitions = 4
+	o.Timeout = 5 * time.Second
+	o.SessionTimeout = 6 * time.Second
+	return o
+}
+
+func openLog(t *testing.T, o Options) *Log {
+	t.Helper()
+	l, err := Open(o, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	check.Eventually(t, 20*time.Second, "the log is ready", func() bool { return l.Ready() == nil })
+	return l
+}
+
+func records(from, n int) ([][]byte, []*event.Envelope) {
+	var recs [][]byte
+	var envs []*event.Envelope
+	for i := from; i < from+n; i++ {
+		env := &event.Envelope{EventID: fmt.Sprintf("ev-%05d", i), Schema: "iglu:com.example/x/jsonschema/1-0-0"}
+		env.Identity.AnonymousID = fmt.Sprintf("user-%d", i%7)
+		recs = append(recs, []byte(fmt.Sprintf(`{"event_id":"ev-%05d"}`, i)))
+		envs = append(envs, env)
+	}
+	return recs, envs
+}
+
+// Two readers of one sink share the partitions; what one committed before
+// it closed is not read again by the other, and together they read every
+// record appended, each at least once.
+func TestAppendAndConsumerGroup(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	l := openLog(t, testOptions(cluster.ListenAddrs()))
+	ctx := context.Background()
+	const total = 400
+	for i := 0; i < total; i += 50 {
+		recs, envs := records(i, 50)
+		if err := l.Append(ctx, recs, envs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]int{}
+	read := func(r *Reader, n int) {
+		t.Helper()
+		for got := 0; got < n; {
+			rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			entries, err := r.Next(rctx, 25, 1<<20)
+			cancel()
+			if err != nil {
+				t.Fatalf("next: %v", err)
+			}
+			for _, e := range entries {
+				seen[string(e.Data)]++
+			}
+			got += len(entries)
+			if len(entries) > 0 {
+				if err := r.Commit(entries[len(entries)-1].Offset); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	a, err := l.Reader("store")
+	if err != nil {
+		t.Fatal(err)
+	}
+	read(a, 100)
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := l.Reader("store")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	check.Eventually(t, 30*time.Second, "the second reader reads the rest", func() bool {
+		rctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		entries, err := b.Next(rctx, 100, 1<<20)
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			seen[string(e.Data)]++
+		}
+		if len(entries) > 0 {
+			if err := b.Commit(entries[len(entries)-1].Offset); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return len(seen) == total
+	})
+	for rec, n := range seen {
+		if n != 1 {
+			t.Errorf("%s read %d times after a clean hand-over, want once", rec, n)
+		}
+	}
+}
+
+// A record larger than max_record_bytes, or than the topic's
+// max.message.bytes, is refused at once as too large; a request past
+// max_in_flight_bytes meets backpressure; with the brokers away the log is
+// unready and Append fails without an acknowledgement.
+func TestAppendRefusals(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	o := testOptions(cluster.ListenAddrs())
+	// The topic exists with a small max.message.bytes: the log uses it as
+	// it is.
+	adm, err := kgo.NewClient(kgo.SeedBrokers(o.Brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := "2048"
+	if _, err := kadm.NewClient(adm).CreateTopic(context.Background(), 1, 1, map[string]*string{"max.message.bytes": &small}, o.Topic); err != nil {
+		t.Fatal(err)
+	}
+	adm.Close()
+	o.MaxRecordBytes = 64 << 10
+	o.MaxInFlightBytes = 64 << 10
+	l := openLog(t, o)
+	ctx := context.Background()
+	tooLarge := func(err error) bool {
+		var tl interface{ TooLarge() bool }
+		return errors.As(err, &tl) && tl.TooLarge()
+	}
+	_, envs := records(0, 1)
+	start := time.Now()
+	if err := l.Append(ctx, [][]byte{make([]byte, 70<<10)}, envs); !tooLarge(err) {
+		t.Errorf("a record over max_record_bytes: %v, want a too-large error", err)
+	}
+	pad := make([]byte, 3000)
+	_, _ = rand.Read(pad)
+	big := []byte(`{"pad":"` + base64.StdEncoding.EncodeToString(pad) + `"}`)
+	if err := l.Append(ctx, [][]byte{big}, envs); !tooLarge(err) {
+		t.Errorf("a record over the brokers' message.max.bytes: %v, want a too-large error", err)
+	}
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("the refusals took %s; they should not wait for the timeout", d)
+	}
+
+	// Backpressure: hold the bytes in flight at the bound.
+	l.inFlight.Add(o.MaxInFlightBytes)
+	recs, envs := records(0, 1)
+	err = l.Append(ctx, recs, envs)
+	var bp interface{ Backpressure() bool }
+	if !errors.As(err, &bp) || !bp.Backpressure() {
+		t.Errorf("append past max_in_flight_bytes: %v, want backpressure", err)
+	}
+	l.inFlight.Add(-o.MaxInFlightBytes)
+	if err := l.Append(ctx, recs, envs); err != nil {
+		t.Fatalf("append with room again: %v", err)
+	}
+
+	// The brokers away: unready, and no acknowledgement.
+	cluster.Close()
+	check.Eventually(t, 30*time.Second, "the log says the brokers are away", func() bool { return l.Ready() != nil })
+	if err := l.Append(ctx, recs, envs); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("append with the brokers away: %v, want ErrUnavailable", err)
+	}
+}
+
+// With no broker at the address at all, Open still succeeds (the
+// collector starts), and the log says why it is not ready.
+func TestOpenWithBrokersDown(t *testing.T) {
+	o := testOptions([]string{"127.0.0.1:1"})
+	l, err := Open(o, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	recs, envs := records(0, 1)
+	if err := l.Append(context.Background(), recs, envs); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("append: %v, want ErrUnavailable", err)
+	}
+	check.ErrorSays(t, l.Ready(), "127.0.0.1:1")
+}
+
+func TestValidate(t *testing.T) {
+	o := DefaultOptions()
+	o.Brokers = nil
+	o.Topic = "bad topic"
+	o.GroupPrefix = ""
+	o.SessionTimeout = 500 * time.Millisecond
+	o.MaxInFlightBytes = 10
+	check.ErrorSays(t, o.Validate(), "brokers", "topic", "group_prefix", "session_timeout", "max_in_flight_bytes")
+	if err := DefaultOptions().Validate(); err != nil {
+		t.Errorf("defaults: %v", err)
+	}
+}
