@@ -111,7 +111,7 @@ lint could not run.`,
 }
 
 func newContractDiffCmd() *cobra.Command {
-	var format string
+	var format, configPath, dirFlag string
 	cmd := &cobra.Command{
 		Use:   "diff OLD NEW",
 		Short: "Print the changes between two schema files and the SchemaVer bump they need",
@@ -124,8 +124,11 @@ concerns, and the smallest SchemaVer bump it needs:
   REVISION  some events valid under OLD may not be
   MODEL     the shape changed: none or nearly none are
 
-The last line is the bump the whole change needs. Local $refs are followed;
-a change the classifier cannot prove compatible is counted as a REVISION.
+The last line is the bump the whole change needs. Local $refs are followed,
+and so are $refs to other contracts (iglu:vendor/name/jsonschema/M-R-A or the
+Iglu Central URL form), looked up in the contracts directory (--contracts,
+else contracts.dir); a change the classifier cannot prove compatible is
+counted as a REVISION.
 
 Exit status: 0 when the files could be compared, 2 when they could not.`,
 		Example: `  accord contract diff contracts/com.example/checkout_completed/jsonschema/1-0-0 \
@@ -144,7 +147,15 @@ Exit status: 0 when the files could be compared, 2 when they could not.`,
 			if err != nil {
 				return err
 			}
-			changes, err := compat.Diff(oldDoc, newDoc)
+			cfg, err := loadConfig(configPath, config.SectionContracts)
+			if err != nil {
+				return err
+			}
+			dir := cfg.Contracts.Dir
+			if dirFlag != "" {
+				dir = dirFlag
+			}
+			changes, err := compat.DiffWith(oldDoc, newDoc, compat.Options{Documents: contract.DirDocuments(dir)})
 			if err != nil {
 				return fmt.Errorf("compare %s with %s: %w", args[0], args[1], err)
 			}
@@ -171,6 +182,8 @@ Exit status: 0 when the files could be compared, 2 when they could not.`,
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&configPath, "config", "c", "", "configuration file (default: $ACCORD_CONFIG, else ./accord.yml if it exists)")
+	cmd.Flags().StringVar(&dirFlag, "contracts", "", "contracts directory that $refs to other contracts are looked up in, overriding contracts.dir")
 	return cmd
 }
 
@@ -187,7 +200,10 @@ REVISION, to 2-0-0 MODEL) is smaller than the bump its changes need; the
 report names the contract, both versions, each change and its property.
 
 Gaps in the version sequence (1-0-0 then 1-0-2) are reported as warnings and
-do not fail the check; each pair is still compared across the gap.
+do not fail the check; each pair is still compared across the gap. A $ref
+from one contract to another is followed. Files in Iglu's other formats
+({vendor}/{name}/avro|thrift|protobuf/{M-R-A}) are skipped and counted in a
+note.
 
 Exit status: 0 every bump is honest, 1 a bump is too small or a contract did
 not load, 2 the check could not run.`,
@@ -202,13 +218,13 @@ not load, 2 the check could not run.`,
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			contracts, problems, err := contract.LoadDir(dir)
+			contracts, problems, skipped, err := contract.LoadDirSkipping(dir)
 			if err != nil {
 				return err
 			}
 			report := compat.Check(contracts)
 			failed := report.Failed()
-			if err := printCheck(cmd.OutOrStdout(), format, report, problems); err != nil {
+			if err := printCheck(cmd.OutOrStdout(), format, report, problems, skipped); err != nil {
 				return err
 			}
 			var reasons []string
@@ -228,7 +244,7 @@ not load, 2 the check could not run.`,
 	return cmd
 }
 
-func printCheck(out io.Writer, format string, r *compat.Report, problems []*contract.LoadError) error {
+func printCheck(out io.Writer, format string, r *compat.Report, problems []*contract.LoadError, skipped contract.Skipped) error {
 	if format == "json" {
 		type loadError struct {
 			Path  string `json:"path"`
@@ -249,7 +265,12 @@ func printCheck(out io.Writer, format string, r *compat.Report, problems []*cont
 			Gaps       []compat.Gap  `json:"gaps"`
 			LoadErrors []loadError   `json:"load_errors"`
 			Steps      []compat.Step `json:"steps"`
-		}{len(failed) == 0 && len(problems) == 0, r.Contracts, failed, r.Gaps, loadErrors, r.Steps})
+			// Skipped counts the files in Iglu's other formats, by format.
+			Skipped contract.Skipped `json:"skipped"`
+		}{len(failed) == 0 && len(problems) == 0, r.Contracts, failed, r.Gaps, loadErrors, r.Steps, skipped})
+	}
+	if note := skipped.Note(); note != "" {
+		fmt.Fprintf(out, "note: %s\n", note)
 	}
 	for _, p := range problems {
 		fmt.Fprintf(out, "error: %v\n", p)

@@ -179,7 +179,7 @@ func Build(contracts []*contract.Contract, o Options) *Catalog {
 	sort.Strings(ids)
 	docs := o.Documents
 	if docs == nil {
-		docs = documentsOf(contracts)
+		docs = contract.DocumentsOf(contracts)
 	}
 	cat := &Catalog{Format: Format, Contracts: make([]Contract, 0, len(ids))}
 	for _, id := range ids {
@@ -203,18 +203,6 @@ func Build(contracts []*contract.Contract, o Options) *Catalog {
 		cat.Contracts = append(cat.Contracts, cc)
 	}
 	return cat
-}
-
-// documentsOf looks contracts up by key, for $refs between them.
-func documentsOf(contracts []*contract.Contract) contract.Documents {
-	m := make(map[contract.Key][]byte, len(contracts))
-	for _, c := range contracts {
-		m[c.Key] = c.Document
-	}
-	return func(k contract.Key) ([]byte, bool) {
-		d, ok := m[k]
-		return d, ok
-	}
 }
 
 func compare(from, to contract.SchemaVer, fromDoc, toDoc []byte, docs contract.Documents) Step {

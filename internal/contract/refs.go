@@ -141,3 +141,16 @@ func ReadContractFile(path string) ([]byte, error) {
 	}
 	return doc, nil
 }
+
+// DocumentsOf looks contracts up among cs by key, for $refs between them
+// (compat's diff follows them through it).
+func DocumentsOf(cs []*Contract) Documents {
+	m := make(map[Key][]byte, len(cs))
+	for _, c := range cs {
+		m[c.Key] = c.Document
+	}
+	return func(k Key) ([]byte, bool) {
+		d, ok := m[k]
+		return d, ok
+	}
+}

@@ -182,6 +182,66 @@ func (e *LoadError) Unwrap() error { return e.Err }
 // LoadErrors and does not stop the others; the error is for a dir that cannot
 // be read at all.
 func LoadDir(dir string) ([]*Contract, []*LoadError, error) {
+	contracts, problems, _, err := LoadDirSkipping(dir)
+	return contracts, problems, err
+}
+
+// OtherFormats are Iglu's schema formats besides jsonschema. A tree copied
+// from an Iglu repository may hold them; Accord reads JSON Schema only.
+var OtherFormats = []string{"avro", "thrift", "protobuf"}
+
+// OtherFormat reports whether rel, a slash-separated path relative to a
+// contracts directory, is {vendor}/{name}/{format}/{version} in one of
+// OtherFormats, and returns the format.
+func OtherFormat(rel string) (string, bool) {
+	parts := strings.Split(rel, "/")
+	if len(parts) != 4 {
+		return "", false
+	}
+	for _, f := range OtherFormats {
+		if parts[2] == f {
+			return f, true
+		}
+	}
+	return "", false
+}
+
+// Skipped counts the files a load or a lint passed over because they hold
+// one of Iglu's other formats, by format.
+type Skipped map[string]int
+
+// Total is how many files were skipped.
+func (s Skipped) Total() int {
+	n := 0
+	for _, c := range s {
+		n += c
+	}
+	return n
+}
+
+// Note says what was skipped, as one line for people; "" when nothing was.
+func (s Skipped) Note() string {
+	if s.Total() == 0 {
+		return ""
+	}
+	var parts []string
+	for _, f := range OtherFormats {
+		if s[f] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", f, s[f]))
+		}
+	}
+	files := "files"
+	if s.Total() == 1 {
+		files = "file"
+	}
+	return fmt.Sprintf("skipped %d %s in formats other than jsonschema (%s): Accord reads JSON Schema only", s.Total(), files, strings.Join(parts, ", "))
+}
+
+// LoadDirSkipping is LoadDir, also counting the files it skipped because
+// they hold one of Iglu's other formats (avro, thrift, protobuf), which
+// are not load errors.
+func LoadDirSkipping(dir string) ([]*Contract, []*LoadError, Skipped, error) {
+	skipped := Skipped{}
 	var contracts []*Contract
 	var problems []*LoadError
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -205,6 +265,10 @@ func LoadDir(dir string) ([]*Contract, []*LoadError, error) {
 		if err != nil {
 			return err
 		}
+		if f, ok := OtherFormat(filepath.ToSlash(rel)); ok {
+			skipped[f]++
+			return nil
+		}
 		c, err := loadFile(path, filepath.ToSlash(rel), DirDocuments(dir))
 		if err != nil {
 			problems = append(problems, &LoadError{Path: path, Err: err})
@@ -214,9 +278,9 @@ func LoadDir(dir string) ([]*Contract, []*LoadError, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("load contracts from %s: %w", dir, err)
+		return nil, nil, nil, fmt.Errorf("load contracts from %s: %w", dir, err)
 	}
-	return contracts, problems, nil
+	return contracts, problems, skipped, nil
 }
 
 func loadFile(path, rel string, others Documents) (*Contract, error) {

@@ -79,8 +79,14 @@ func (r *Report) Failed() []Step {
 }
 
 // Check groups contracts by vendor, name and format, walks each one's
-// versions in SchemaVer order, and diffs every consecutive pair.
+// versions in SchemaVer order, and diffs every consecutive pair; a $ref
+// from one of them to another is followed (DiffWith).
 func Check(contracts []*contract.Contract) *Report {
+	return CheckWith(contracts, Options{Documents: contract.DocumentsOf(contracts)})
+}
+
+// CheckWith is Check with the diff's options.
+func CheckWith(contracts []*contract.Contract, opts Options) *Report {
 	groups := map[string][]*contract.Contract{}
 	for _, c := range contracts {
 		id := c.Key.Vendor + "/" + c.Key.Name + "/" + c.Key.Format
@@ -99,7 +105,7 @@ func Check(contracts []*contract.Contract) *Report {
 			from, to := versions[i-1], versions[i]
 			step := Step{Contract: id, From: from.Version, To: to.Version, Declared: Declared(from.Key.Version, to.Key.Version),
 				FromSource: from.Source, ToSource: to.Source, Changes: []Change{}}
-			changes, err := Diff(from.Document, to.Document)
+			changes, err := DiffWith(from.Document, to.Document, opts)
 			if err != nil {
 				step.Error = fmt.Sprintf("compare %s with %s: %v", from.Version, to.Version, err)
 				step.Needed = Model

@@ -9,10 +9,12 @@ import (
 	"math/big"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/contract/schemawalk"
 	"github.com/accord-events/accord/internal/jsonpointer"
 )
@@ -41,6 +43,21 @@ const maxPointer = 20_000
 // $refs are resolved within each document; a cyclic one is refused with
 // ErrCyclicRef.
 func Diff(oldDoc, newDoc []byte) ([]Change, error) {
+	return DiffWith(oldDoc, newDoc, Options{})
+}
+
+// Options widen what Diff can prove.
+type Options struct {
+	// Documents looks up other contracts: a $ref to one (an iglu: key or
+	// the Iglu Central URL form) is followed into its document and
+	// compared structurally, as the validator follows it. Without it, or
+	// for a contract it does not hold, such a $ref is compared by name.
+	Documents contract.Documents
+}
+
+// DiffWith is Diff with $refs to other contracts resolved through
+// o.Documents.
+func DiffWith(oldDoc, newDoc []byte, opts Options) ([]Change, error) {
 	o, err := parseDoc(oldDoc)
 	if err != nil {
 		return nil, fmt.Errorf("old schema: %w", err)
@@ -49,8 +66,10 @@ func Diff(oldDoc, newDoc []byte) ([]Change, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new schema: %w", err)
 	}
-	d := &differ{old: o, new: n, steps: new(int)}
-	d.compare(loc{node: o.root}, loc{node: n.root}, "")
+	o.uri, n.uri = "urn:accord:compat:old", "urn:accord:compat:new"
+	sh := &shared{steps: new(int), docs: opts.Documents, others: map[contract.Key]*document{}}
+	d := &differ{old: o, new: n, shared: sh}
+	d.compare(loc{node: o.root, doc: o}, loc{node: n.root, doc: n}, "")
 	if d.err != nil {
 		return nil, d.err
 	}
@@ -59,8 +78,16 @@ func Diff(oldDoc, newDoc []byte) ([]Change, error) {
 
 type document struct {
 	root any
+	// uri names the document for the validator: the contract's key for a
+	// referenced contract.
+	uri string
+	// key is the referenced contract's key; zero for the two compared.
+	key contract.Key
 	// legacyRef: drafts before 2019-09, where $ref replaces its siblings.
 	legacyRef bool
+	// noConst: drafts 3 and 4 (Iglu's meta-schema is draft 4), which have
+	// no const keyword: the validator ignores one.
+	noConst bool
 }
 
 func parseDoc(b []byte) (*document, error) {
@@ -83,6 +110,11 @@ func parseDoc(b []byte) (*document, error) {
 				d.legacyRef = true
 			}
 		}
+		for _, old := range []string{"draft-03", "draft-04", "com.snowplowanalytics.self-desc"} {
+			if strings.Contains(s, old) {
+				d.noConst = true
+			}
+		}
 	default:
 		return nil, fmt.Errorf("%w: the document must be a JSON object or boolean", ErrNotSchema)
 	}
@@ -95,13 +127,33 @@ type loc struct {
 	node any
 	ptr  string
 	refs []string
+	// doc is the document node is in: one of the two compared, or a
+	// contract a $ref led to.
+	doc *document
 }
+
+// shared is what a differ and its scratch differs share.
+type shared struct {
+	steps *int
+	docs  contract.Documents
+	// others caches the referenced contracts, parsed.
+	others map[contract.Key]*document
+	// valueChecks counts the validators compareValuesOnly compiled.
+	valueChecks int
+}
+
+// maxValueChecks bounds the validators one Diff compiles to check enum
+// values; past it the changes keep their own bumps (never a smaller one).
+const maxValueChecks = 100
 
 type differ struct {
 	old, new *document
 	changes  []Change
 	err      error
-	steps    *int
+	*shared
+	// valuesChecked is set in the scratch differ that compares a schema
+	// restricted to enum/const values: its own question is answered.
+	valuesChecked bool
 }
 
 func (d *differ) add(ptr, prop, kind, msg string) {
@@ -121,7 +173,7 @@ func (d *differ) fail(err error) {
 // sub compares o and n in a scratch differ and returns its changes, for
 // questions such as "does n accept everything o does".
 func (d *differ) sub(o, n loc, prop string, oldDoc, newDoc *document) []Change {
-	s := &differ{old: oldDoc, new: newDoc, steps: d.steps}
+	s := &differ{old: oldDoc, new: newDoc, shared: d.shared}
 	s.compare(o, n, prop)
 	if s.err != nil {
 		d.fail(s.err)
@@ -136,44 +188,78 @@ func (d *differ) looser(o, n loc, prop string) bool {
 }
 
 func child(l loc, node any, keys ...string) loc {
-	return loc{node: node, ptr: jsonpointer.Append(l.ptr, keys...), refs: l.refs}
+	return loc{node: node, ptr: jsonpointer.Append(l.ptr, keys...), refs: l.refs, doc: l.doc}
 }
 
-// resolve follows local $refs until it reaches a schema without one.
+// resolve follows $refs until it reaches a schema without one: local ones
+// within their document, and those to other contracts into the contract's
+// document when Options.Documents holds it.
 func (d *differ) resolve(l loc, doc *document) (loc, bool) {
+	if l.doc == nil {
+		l.doc = doc
+	}
 	for {
+		doc = l.doc
 		m, ok := l.node.(map[string]any)
 		if !ok {
 			return l, true
 		}
 		ref, ok := m["$ref"].(string)
-		if !ok || !strings.HasPrefix(ref, "#") || (len(ref) > 1 && ref[1] != '/') {
-			return l, true // not a local JSON-pointer $ref: compared as a string
+		if !ok {
+			return l, true
 		}
-		target := ref[1:]
-		if u, err := url.PathUnescape(target); err == nil {
-			target = u
+		target, fragment, local := "", "", strings.HasPrefix(ref, "#")
+		switch {
+		case local && (len(ref) == 1 || ref[1] == '/'):
+			target = ref[1:]
+		case local:
+			return l, true // an anchor: compared as a string
+		default:
+			other, frag, ok := d.other(ref)
+			if !ok {
+				return l, true // not a contract the registry holds: compared as a string
+			}
+			if frag != "" && frag[0] != '/' {
+				return l, true
+			}
+			doc, fragment = other, frag
 		}
-		for _, seen := range l.refs {
-			if seen == target {
-				d.fail(fmt.Errorf("%w: %q at %s leads back to %s; compat cannot compare recursive schemas", ErrCyclicRef, ref, pointerOrRoot(l.ptr), pointerOrRoot(target)))
+		if u, err := url.PathUnescape(target + fragment); err == nil {
+			if local {
+				target = u
+			} else {
+				fragment = u
+			}
+		}
+		seen := target
+		if !local {
+			seen = doc.uri + "#" + fragment
+		} else if doc.key != (contract.Key{}) {
+			seen = doc.uri + "#" + target
+		}
+		for _, s := range l.refs {
+			if s == seen {
+				d.fail(fmt.Errorf("%w: %q at %s leads back to %s; compat cannot compare recursive schemas", ErrCyclicRef, ref, pointerOrRoot(l.ptr), pointerOrRoot(seen)))
 				return l, false
 			}
+		}
+		if !local {
+			target = fragment
 		}
 		node, ok := jsonpointer.Resolve(doc.root, target)
 		if !ok {
 			d.fail(fmt.Errorf("$ref %q at %s: no such location in the document", ref, pointerOrRoot(l.ptr)))
 			return l, false
 		}
-		refs := append(append([]string(nil), l.refs...), target)
+		refs := append(append([]string(nil), l.refs...), seen)
 		siblings := map[string]any{}
 		for k, v := range m {
 			if k != "$ref" && !schemawalk.Annotation(k) {
 				siblings[k] = v
 			}
 		}
-		if len(siblings) == 0 || doc.legacyRef {
-			l = loc{node: node, ptr: target, refs: refs}
+		if len(siblings) == 0 || l.doc.legacyRef {
+			l = loc{node: node, ptr: target, refs: refs, doc: doc}
 			continue
 		}
 		// 2019-09 and later: $ref applies beside its siblings. Merging them
@@ -182,6 +268,10 @@ func (d *differ) resolve(l loc, doc *document) (loc, bool) {
 		tm, ok := node.(map[string]any)
 		if !ok {
 			d.fail(fmt.Errorf("$ref %q at %s: a $ref to a boolean schema beside other keywords is not supported", ref, pointerOrRoot(l.ptr)))
+			return l, false
+		}
+		if doc != l.doc {
+			d.fail(fmt.Errorf("$ref %q at %s: keywords beside a $ref to another contract are not supported by compat; move them into an allOf", ref, pointerOrRoot(l.ptr)))
 			return l, false
 		}
 		merged := map[string]any{}
@@ -195,8 +285,121 @@ func (d *differ) resolve(l loc, doc *document) (loc, bool) {
 			}
 			merged[k] = v
 		}
-		l = loc{node: merged, ptr: l.ptr, refs: refs}
+		l = loc{node: merged, ptr: l.ptr, refs: refs, doc: doc}
 	}
+}
+
+// other returns the contract a $ref names (iglu: or Iglu Central URL form)
+// when Options.Documents holds it, parsed once per Diff, and the $ref's
+// fragment.
+func (d *differ) other(ref string) (*document, string, bool) {
+	if d.docs == nil {
+		return nil, "", false
+	}
+	k, ok := contract.RefKey(ref)
+	if !ok {
+		return nil, "", false
+	}
+	_, frag, _ := strings.Cut(ref, "#")
+	if doc, ok := d.others[k]; ok {
+		return doc, frag, doc != nil
+	}
+	raw, ok := d.docs(k)
+	var doc *document
+	if ok {
+		if parsed, err := parseDoc(raw); err == nil {
+			doc = parsed
+			doc.uri, doc.key = k.String(), k
+		}
+	}
+	if len(d.others) < maxOtherDocs {
+		d.others[k] = doc
+	}
+	return doc, frag, doc != nil
+}
+
+// maxOtherDocs bounds the referenced contracts one Diff parses and keeps.
+const maxOtherDocs = 1000
+
+// maxEnumValues bounds the old values compareValuesOnly validates.
+const maxEnumValues = 10_000
+
+// compareValuesOnly compares a schema that allowed only the values of an
+// enum or const with its new version, and reports whether it did. The
+// old schema accepted those values and nothing else, so the new one
+// accepts every old event exactly when it accepts each of them: a
+// constraint added beside the enum (type string beside an enum of
+// strings, a maxLength every value meets) needs no REVISION then. The
+// structural changes are still listed where they need no more than an
+// ADDITION; those that would need more are replaced by one change,
+// enum_values_still_valid, saying why they do not.
+func (d *differ) compareValuesOnly(o, n loc, prop string) bool {
+	om, ok := o.node.(map[string]any)
+	if !ok {
+		return false
+	}
+	restricting := om
+	if o.doc != nil && o.doc.noConst {
+		// A const is no restriction in these drafts: only an enum is.
+		restricting = map[string]any{}
+		if e, ok := om["enum"]; ok {
+			restricting["enum"] = e
+		}
+	}
+	vals, has := valueSet(restricting)
+	if !has || len(vals) > maxEnumValues {
+		return false
+	}
+	if _, ok := n.node.(map[string]any); !ok {
+		return false
+	}
+	s := &differ{old: d.old, new: d.new, shared: d.shared, valuesChecked: true}
+	s.compare(o, n, prop)
+	if s.err != nil {
+		d.fail(s.err)
+		return true
+	}
+	if Needed(s.changes) == Addition || !d.acceptsAll(n, vals) {
+		d.changes = append(d.changes, s.changes...)
+		return true
+	}
+	var kinds []string
+	for _, c := range s.changes {
+		if c.Bump == Addition {
+			d.changes = append(d.changes, c)
+		} else if !slices.Contains(kinds, c.Kind) {
+			kinds = append(kinds, c.Kind)
+		}
+	}
+	shown := strings.Join(sortedKeys(vals), ", ")
+	if len(shown) > 200 {
+		shown = shown[:200] + "..."
+	}
+	d.add(n.ptr, prop, "enum_values_still_valid", where(prop)+" allowed only "+shown+", and each of them is valid under the new schema, so "+strings.Join(kinds, ", ")+" rejects no old event")
+	return true
+}
+
+// acceptsAll reports whether the schema at n accepts every value, by the
+// validator the collector uses; false when it cannot be compiled.
+func (d *differ) acceptsAll(n loc, vals map[string]any) bool {
+	doc := n.doc
+	if doc == nil {
+		doc = d.new
+	}
+	if d.valueChecks >= maxValueChecks {
+		return false
+	}
+	d.valueChecks++
+	valid, err := contract.SubschemaValidator(doc.root, doc.uri, n.ptr, d.docs)
+	if err != nil {
+		return false
+	}
+	for _, v := range vals {
+		if !valid(v) {
+			return false
+		}
+	}
+	return true
 }
 
 var interacting = map[string]bool{
@@ -250,6 +453,9 @@ func (d *differ) compare(o, n loc, prop string) {
 		return
 	}
 	if n, ok = d.resolve(n, d.new); !ok {
+		return
+	}
+	if !d.valuesChecked && d.compareValuesOnly(o, n, prop) {
 		return
 	}
 	ob, oIsBool := o.node.(bool)
@@ -662,7 +868,7 @@ func (d *differ) compareObject(om, nm map[string]any, o, n loc, prop string) {
 	case isFalse(nap):
 		d.add(nptr, prop, "additional_properties_closed", where(prop)+" no longer accepts properties it does not list (additionalProperties: false)")
 	default:
-		d.compare(loc{node: oap, ptr: optr, refs: o.refs}, loc{node: nap, ptr: nptr, refs: n.refs}, joinProp(prop, "*"))
+		d.compare(loc{node: oap, ptr: optr, refs: o.refs, doc: o.doc}, loc{node: nap, ptr: nptr, refs: n.refs, doc: n.doc}, joinProp(prop, "*"))
 	}
 
 	opp, _ := om["patternProperties"].(map[string]any)
@@ -734,7 +940,7 @@ func (d *differ) compareArray(om, nm map[string]any, o, n loc, prop string) {
 		if !nHas {
 			ni = true
 		}
-		d.compare(loc{node: oi, ptr: o.ptr + "/items", refs: o.refs}, loc{node: ni, ptr: n.ptr + "/items", refs: n.refs}, ip)
+		d.compare(loc{node: oi, ptr: o.ptr + "/items", refs: o.refs, doc: o.doc}, loc{node: ni, ptr: n.ptr + "/items", refs: n.refs, doc: n.doc}, ip)
 	}
 	ou, _ := om["uniqueItems"].(bool)
 	nu, _ := nm["uniqueItems"].(bool)

@@ -118,6 +118,9 @@ type Report struct {
 	// Files is how many files were linted.
 	Files    int
 	Findings []Finding
+	// Skipped counts the files in Iglu's other formats (avro, thrift,
+	// protobuf), which lint passes over.
+	Skipped contract.Skipped
 }
 
 // Count returns how many findings have severity s.
@@ -180,7 +183,7 @@ type version struct {
 // accord serve does. Findings name files as dir joined with their path in it.
 // The error is for a directory that cannot be read at all.
 func (l *Linter) Dir(dir string) (*Report, error) {
-	r := &Report{Findings: []Finding{}}
+	r := &Report{Findings: []Finding{}, Skipped: contract.Skipped{}}
 	var versions []version
 	others := contract.DirDocuments(dir)
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -204,6 +207,10 @@ func (l *Linter) Dir(dir string) (*Report, error) {
 		rel, err := filepath.Rel(dir, path)
 		if err != nil {
 			return err
+		}
+		if f, ok := contract.OtherFormat(filepath.ToSlash(rel)); ok {
+			r.Skipped[f]++
+			return nil
 		}
 		doc, err := contract.ReadContractFile(path)
 		if err != nil {

@@ -281,3 +281,37 @@ func TestImportedVendors(t *testing.T) {
 		})
 	}
 }
+
+// TestDirSkipsOtherFormats: avro, thrift and protobuf files beside the
+// contracts are counted and noted, never findings.
+func TestDirSkipsOtherFormats(t *testing.T) {
+	dir := t.TempDir()
+	for rel, body := range map[string]string{
+		"com.acme/x/jsonschema/1-0-0": contractDoc(owner, ""),
+		"com.acme/x/avro/1-0-0":       `{"type": "record"}`,
+		"com.acme/y/thrift/1-0-0":     `struct Y {}`,
+		"com.acme/z/protobuf/1-0-0":   `syntax = "proto3";`,
+	} {
+		path := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := mustLinter(t, Warning).Dir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Files != 1 || r.Count(Error) != 0 || r.Skipped.Total() != 3 {
+		t.Fatalf("files %d, errors %d, skipped %v: %+v", r.Files, r.Count(Error), r.Skipped, r.Findings)
+	}
+	var buf strings.Builder
+	if err := Write(&buf, "text", r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "note: skipped 3 files in formats other than jsonschema (avro 1, thrift 1, protobuf 1)") {
+		t.Errorf("text output has no note:\n%s", buf.String())
+	}
+}

@@ -33,6 +33,11 @@ func writeText(w io.Writer, r *Report) error {
 			return err
 		}
 	}
+	if note := r.Skipped.Note(); note != "" {
+		if _, err := fmt.Fprintf(w, "note: %s\n", note); err != nil {
+			return err
+		}
+	}
 	_, err := fmt.Fprintf(w, "linted %s: %s, %s\n", count(r.Files, "file"), count(r.Count(Error), "error"), count(r.Count(Warning), "warning"))
 	return err
 }
