@@ -1,0 +1,255 @@
+package inspect
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/accord-events/accord/internal/event"
+)
+
+func good(schema, protocol string) *event.Envelope {
+	return &event.Envelope{EventID: "e", Schema: schema, Protocol: protocol, Valid: true, Payload: json.RawMessage(`{"a":1}`)}
+}
+
+func failed(schema, protocol string, t event.FailureType) *event.Envelope {
+	return &event.Envelope{EventID: "f", Schema: schema, Protocol: protocol, Failure: event.NewFailure(t, "bad"), Payload: json.RawMessage(`{"a":1}`)}
+}
+
+// fixedNow pins the rate window, so a test's records share one.
+func fixedNow(tp *Tap, at time.Time) { tp.now = func() time.Time { return at } }
+
+// Nobody watching: Publish allocates nothing and encodes nothing (an
+// encoding would allocate its buffer).
+func TestPublishWithoutViewersDoesNoWork(t *testing.T) {
+	tp := New()
+	recs := []*event.Envelope{good("iglu:a/b/jsonschema/1-0-0", "selfdesc"), failed("iglu:a/b/jsonschema/1-0-0", "selfdesc", event.SchemaViolation)}
+	if n := testing.AllocsPerRun(1000, func() { tp.Publish(recs) }); n != 0 {
+		t.Fatalf("Publish with no viewer allocates %v times; want 0", n)
+	}
+	// After a viewer came and went, it is back to nothing.
+	v, err := tp.Subscribe(Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp.Unsubscribe(v)
+	if tp.viewers.Load() != nil {
+		t.Fatal("the last viewer left and the tap still has a viewer list")
+	}
+	if n := testing.AllocsPerRun(1000, func() { tp.Publish(recs) }); n != 0 {
+		t.Fatalf("Publish after the last viewer left allocates %v times; want 0", n)
+	}
+}
+
+// A viewer that never reads: publishing many records from many goroutines
+// returns at once, and every record the viewer did not get is counted.
+func TestSlowViewerNeverBlocksAndDropsAreCounted(t *testing.T) {
+	tp := New()
+	fixedNow(tp, time.Unix(100, 0))
+	v, err := tp.Subscribe(Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const writers, each = 8, 5000
+	done := make(chan struct{})
+	go func() {
+		var wg sync.WaitGroup
+		for range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rec := []*event.Envelope{good("iglu:a/b/jsonschema/1-0-0", "selfdesc")}
+				for range each {
+					tp.Publish(rec)
+				}
+			}()
+		}
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Publish blocked on a viewer that does not read")
+	}
+	got := uint64(len(v.Records()))
+	if got == 0 || got > Rate/10+writers {
+		t.Errorf("the viewer got %d records in one window; want between 1 and %d", got, Rate/10+writers)
+	}
+	if got+v.Dropped() != writers*each {
+		t.Errorf("received %d + dropped %d = %d; want every one of %d records accounted for", got, v.Dropped(), got+v.Dropped(), writers*each)
+	}
+}
+
+// The buffer bounds what waits for a viewer, whatever the rate.
+func TestBufferBoundsAViewer(t *testing.T) {
+	tp := New()
+	v, err := tp.Subscribe(Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := []*event.Envelope{good("iglu:a/b/jsonschema/1-0-0", "selfdesc")}
+	total := 0
+	for w := range int64(3 * Buffer / (Rate / 10)) {
+		fixedNow(tp, time.Unix(0, 0).Add(time.Duration(w)*100*time.Millisecond))
+		for range Rate / 10 {
+			tp.Publish(rec)
+			total++
+		}
+	}
+	if len(v.Records()) != Buffer {
+		t.Errorf("%d records wait for the viewer; want the buffer, %d", len(v.Records()), Buffer)
+	}
+	if v.Dropped() != uint64(total-Buffer) {
+		t.Errorf("dropped %d; want %d", v.Dropped(), total-Buffer)
+	}
+}
+
+// The rate: in one tenth of a second a viewer is sent Rate/10 records,
+// in the next as many again.
+func TestRatePerViewer(t *testing.T) {
+	tp := New()
+	fixedNow(tp, time.Unix(50, 0))
+	v, _ := tp.Subscribe(Filter{})
+	rec := []*event.Envelope{good("iglu:a/b/jsonschema/1-0-0", "selfdesc")}
+	for range 100 {
+		tp.Publish(rec)
+	}
+	if len(v.Records()) != Rate/10 || v.Dropped() != 100-Rate/10 {
+		t.Fatalf("got %d, dropped %d; want %d and %d", len(v.Records()), v.Dropped(), Rate/10, 100-Rate/10)
+	}
+	fixedNow(tp, time.Unix(50, 0).Add(100*time.Millisecond))
+	tp.Publish(rec)
+	if len(v.Records()) != Rate/10+1 {
+		t.Fatalf("a new window let %d through; want one more", len(v.Records())-Rate/10)
+	}
+}
+
+func TestFilter(t *testing.T) {
+	key := "iglu:com.acme/checkout/jsonschema/1-0-0"
+	cases := []struct {
+		name string
+		f    Filter
+		rec  *event.Envelope
+		want bool
+	}{
+		{"empty selects good", Filter{}, good(key, "selfdesc"), true},
+		{"empty selects failed", Filter{}, failed(key, "segment", event.SchemaViolation), true},
+		{"contract exact", Filter{Contract: key}, good(key, "selfdesc"), true},
+		{"contract other", Filter{Contract: "iglu:com.acme/other/jsonschema/1-0-0"}, good(key, "selfdesc"), false},
+		{"contract prefix /", Filter{Contract: "iglu:com.acme/"}, good(key, "selfdesc"), true},
+		{"contract prefix -", Filter{Contract: "iglu:com.acme/checkout/jsonschema/1-"}, good(key, "selfdesc"), true},
+		{"contract no partial match without / or -", Filter{Contract: "iglu:com.acme/check"}, good(key, "selfdesc"), false},
+		{"protocol", Filter{Protocol: "segment"}, good(key, "selfdesc"), false},
+		{"protocol match", Filter{Protocol: "selfdesc"}, good(key, "selfdesc"), true},
+		{"good only", Filter{Valid: "good"}, failed(key, "selfdesc", event.SchemaViolation), false},
+		{"failed only", Filter{Valid: "failed"}, good(key, "selfdesc"), false},
+		{"failed only failed", Filter{Valid: "failed"}, failed(key, "selfdesc", event.SchemaViolation), true},
+		{"failure type", Filter{FailureType: event.SchemaNotFound}, failed(key, "selfdesc", event.SchemaViolation), false},
+		{"failure type match", Filter{FailureType: event.SchemaViolation}, failed(key, "selfdesc", event.SchemaViolation), true},
+		{"failure type excludes good", Filter{FailureType: event.SchemaViolation}, good(key, "selfdesc"), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.f.Match(tc.rec); got != tc.want {
+				t.Errorf("Match = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// Filtered out is not dropped: a viewer's counter counts only what it
+// asked for and did not get.
+func TestFilteredRecordsAreNotCountedAsDropped(t *testing.T) {
+	tp := New()
+	v, _ := tp.Subscribe(Filter{Valid: "failed"})
+	tp.Publish([]*event.Envelope{good("iglu:a/b/jsonschema/1-0-0", "selfdesc"), failed("iglu:a/b/jsonschema/1-0-0", "selfdesc", event.SchemaViolation)})
+	if len(v.Records()) != 1 || v.Dropped() != 0 {
+		t.Fatalf("got %d records, %d dropped; want the failed one and none dropped", len(v.Records()), v.Dropped())
+	}
+	if got := string(<-v.Records()); !strings.Contains(got, `"event_id":"f"`) || !strings.Contains(got, `"schema_violation"`) {
+		t.Errorf("the viewer got %s; want the failed record's envelope", got)
+	}
+}
+
+func TestMaxViewersAndClose(t *testing.T) {
+	tp := New()
+	var vs []*Viewer
+	for range MaxViewers {
+		v, err := tp.Subscribe(Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs = append(vs, v)
+	}
+	if _, err := tp.Subscribe(Filter{}); !errors.Is(err, ErrTooManyViewers) {
+		t.Fatalf("viewer %d: %v; want ErrTooManyViewers", MaxViewers+1, err)
+	}
+	tp.Unsubscribe(vs[0])
+	if _, err := tp.Subscribe(Filter{}); err != nil {
+		t.Fatalf("a place freed and Subscribe still refuses: %v", err)
+	}
+	tp.Close()
+	select {
+	case <-tp.Done():
+	default:
+		t.Fatal("Close did not close Done")
+	}
+	if _, err := tp.Subscribe(Filter{}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Subscribe after Close: %v; want ErrClosed", err)
+	}
+	tp.Close() // twice is harmless
+}
+
+// One record too large to show is a stub naming it, not a quarter-MiB
+// message in a browser.
+func TestLargeRecordIsAStub(t *testing.T) {
+	tp := New()
+	v, _ := tp.Subscribe(Filter{})
+	big := good("iglu:a/b/jsonschema/1-0-0", "selfdesc")
+	big.Payload = json.RawMessage(`{"s":"` + strings.Repeat("x", MaxRecordBytes) + `"}`)
+	tp.Publish([]*event.Envelope{big})
+	got := <-v.Records()
+	if len(got) > 4096 || !strings.Contains(string(got), "too large to show") || !strings.Contains(string(got), `"event_id":"e"`) {
+		t.Fatalf("large record shown as %d bytes: %.200s", len(got), got)
+	}
+}
+
+type fakeStore struct {
+	err error
+	got int
+}
+
+func (f *fakeStore) Deliver(_ context.Context, records []*event.Envelope) error {
+	if f.err != nil {
+		return f.err
+	}
+	f.got += len(records)
+	return nil
+}
+
+// Only stored records are shown: a refused request's are not.
+func TestDelivererPublishesOnlyStoredRecords(t *testing.T) {
+	tp := New()
+	v, _ := tp.Subscribe(Filter{})
+	store := &fakeStore{err: errors.New("spool full")}
+	d := tp.Deliverer(store)
+	rec := []*event.Envelope{good("iglu:a/b/jsonschema/1-0-0", "selfdesc")}
+	if err := d.Deliver(context.Background(), rec); err == nil || err.Error() != "spool full" {
+		t.Fatalf("Deliver: %v; want the store's error as it is", err)
+	}
+	if len(v.Records()) != 0 {
+		t.Fatal("a record the store refused was shown")
+	}
+	store.err = nil
+	if err := d.Deliver(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Records()) != 1 || store.got != 1 {
+		t.Fatalf("stored %d, shown %d; want 1 and 1", store.got, len(v.Records()))
+	}
+}
