@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/accord-events/accord/internal/contract"
+	"github.com/accord-events/accord/internal/inspect"
 	"github.com/accord-events/accord/internal/protocol"
 	"github.com/accord-events/accord/internal/web"
 )
@@ -66,6 +67,14 @@ type Deps struct {
 	// takes the durations of its requests (seconds), as the collector's
 	// server.WithRouteLatency.
 	RouteLatency func(pattern string) Observer
+	// Inspector, when set, is the live inspector's tap, served as
+	// server-sent events at GET /inspector/stream; Heartbeat is how often
+	// an idle stream sends a comment (DefaultHeartbeat when zero).
+	Inspector *inspect.Tap
+	Heartbeat time.Duration
+	// Failed, when set, serves the failed-events API: GET /failed/records
+	// and POST /failed/replay.
+	Failed FailedStore
 }
 
 // Observer takes one request's duration in seconds; a Prometheus
@@ -109,6 +118,13 @@ func New(cfg Config, deps Deps) *Admin {
 	}
 	if deps.Stats != nil {
 		a.Handle("/stats", http.HandlerFunc(a.serveStats))
+	}
+	if deps.Inspector != nil {
+		a.Handle("/inspector/stream", http.HandlerFunc(a.serveInspector))
+	}
+	if deps.Failed != nil {
+		a.Handle("/failed/records", http.HandlerFunc(a.serveFailedRecords))
+		a.Handle("/failed/replay", http.HandlerFunc(a.serveReplay))
 	}
 	addr := a.Addr()
 	if !a.creds.adminAuth() && !Loopback(addr) {

@@ -25,6 +25,7 @@ import (
 	"github.com/accord-events/accord/internal/delivery"
 	"github.com/accord-events/accord/internal/enrich"
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/inspect"
 	"github.com/accord-events/accord/internal/metrics"
 	"github.com/accord-events/accord/internal/pipeline"
 	"github.com/accord-events/accord/internal/privacy"
@@ -130,6 +131,8 @@ type App struct {
 	shared    brokerLog
 	srv       *server.Server
 	adm       *admin.Admin
+	// tap is the live inspector's: the servers' deliverer publishes to it.
+	tap *inspect.Tap
 	// served receives the result of each server's Serve; servers counts
 	// those still serving.
 	served  chan error
@@ -380,6 +383,8 @@ func (a *App) startServers(ctx context.Context) error {
 		sources.EnrichInvalid = a.enrich.Invalid
 	}
 	m := metrics.New(sources)
+	// The live inspector sees each request's records once they are stored.
+	tap := inspect.New()
 	adm := admin.New(cfg.Admin, admin.Deps{
 		Logger:        a.Log.With("component", "admin"),
 		Registry:      a.Contracts,
@@ -392,6 +397,8 @@ func (a *App) startServers(ctx context.Context) error {
 		CollectorAddr: cfg.Server.Addr,
 		Timeouts:      admin.Timeouts{ReadHeader: cfg.Server.ReadHeaderTimeout, Read: cfg.Server.ReadTimeout, Write: cfg.Server.WriteTimeout, Idle: cfg.Server.IdleTimeout},
 		RouteLatency:  func(pattern string) admin.Observer { return m.RouteLatency(pattern) },
+		Inspector:     tap,
+		Failed:        failedStore{a},
 	})
 	adm.Handle("/metrics", m.Handler())
 	pages := ui.New()
@@ -409,7 +416,7 @@ func (a *App) startServers(ctx context.Context) error {
 	for _, p := range cfg.Protocols.All() {
 		eps = append(eps, p.Type.Endpoints(p.Options, deps)...)
 	}
-	srv := server.New(cfg.Server, a.Pipeline, a.Delivery, eps, a.Log, sopts...)
+	srv := server.New(cfg.Server, a.Pipeline, tap.Deliverer(a.Delivery), eps, a.Log, sopts...)
 
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
@@ -426,7 +433,7 @@ func (a *App) startServers(ctx context.Context) error {
 	}
 	a.servers++
 	go func() { a.served <- srv.Serve(ln) }()
-	a.srv, a.adm = srv, adm
+	a.srv, a.adm, a.tap = srv, adm, tap
 	return nil
 }
 
@@ -443,6 +450,9 @@ func (a *App) stopServers(context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), a.Config.Server.ShutdownTimeout)
 	defer cancel()
+	// Inspector streams never end by themselves: end them, or shutdown
+	// would wait for them until its timeout.
+	a.tap.Close()
 	err := errors.Join(a.srv.Shutdown(ctx), a.adm.Shutdown(ctx))
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("%w after server.shutdown_timeout (%s): %w", ErrShutdownIncomplete, a.Config.Server.ShutdownTimeout, err)

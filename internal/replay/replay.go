@@ -90,6 +90,11 @@ type Options struct {
 	// Ledger, when set, is consulted and kept: what a sink took in an
 	// earlier replay is not written to it again. A dry run only reads it.
 	Ledger *Ledger
+	// Outcome, when set, is told what became of each record read: out is
+	// its replay (nil when it was skipped, skipped then saying why). It is
+	// called before the record's batch is written, so a later write error
+	// is Run's to report.
+	Outcome func(in Record, out *event.Envelope, skipped string)
 }
 
 // replayed is a record run through the pipeline and the sinks it goes to.
@@ -145,6 +150,9 @@ func Run(ctx context.Context, source Source, p *pipeline.Pipeline, targets []Tar
 		in, skip := inputOf(rec.Envelope, opts.Plan)
 		if skip != "" {
 			rep.Skipped[skip]++
+			if opts.Outcome != nil {
+				opts.Outcome(rec, nil, skip)
+			}
 			return nil
 		}
 		out := p.Process(pipeline.Request{
@@ -163,6 +171,9 @@ func Run(ctx context.Context, source Source, p *pipeline.Pipeline, targets []Tar
 			rep.Good++
 		} else {
 			rep.Failed++
+		}
+		if opts.Outcome != nil {
+			opts.Outcome(rec, out, "")
 		}
 		if sinks := destinations(targets, rec, out); len(sinks) > 0 {
 			batch = append(batch, replayed{rec: out, sinks: sinks})

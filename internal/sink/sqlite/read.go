@@ -51,6 +51,15 @@ func ReadFailed(ctx context.Context, opts Options, q sink.FailedQuery, fn func(*
 		return fmt.Errorf("open %s: %w", opts.Path, err)
 	}
 	defer db.Close()
+	// The sink creates its failed table with the first failed record:
+	// until then there is nothing to read, which is no error.
+	var tables int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", opts.FailedTable).Scan(&tables); err != nil {
+		return fmt.Errorf("read failed records from %s: %w", opts.FailedTable, err)
+	}
+	if tables == 0 {
+		return nil
+	}
 
 	var where []string
 	var args []any
