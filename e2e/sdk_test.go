@@ -439,3 +439,79 @@ func TestSDKSegmentWrapper(t *testing.T) {
 	sdkWaitStored(t, c, "segment", want)
 	c.stop()
 }
+
+const sdkPythonScript = `import json
+import os
+
+import tracking
+
+client = tracking.Client(os.environ["ACCORD_URL"], flush_interval=0.05)
+client.track(tracking.new_CheckoutCompletedV1_0_0({"order_id": "ord-1", "total": 19.5, "currency": "EUR", "items": [{"sku": "sku-1", "quantity": 2}]}))
+client.track(tracking.new_PageViewV1_0_0({"url": "https://shop.example/", "title": "Home"}), [tracking.new_UserV1_0_0({"id": "u-1", "plan": "pro"})])
+client.track(tracking.new_UserV1_0_0({"id": "u-2"}))
+client.track(tracking.new_SignedInV2_0_0({"method": "passkey", "email": "ada@example.com", "attempts": 1}), [tracking.new_DeviceV1_0_0({"os": "linux"})])
+bad = tracking.new_CheckoutCompletedV1_0_0({"order_id": "ord-bad", "total": 1, "currency": "EUR", "items": [{"sku": "sku-1", "quantity": 1}]})
+bad.data["total"] = -5
+refused = None
+try:
+    client.track(bad)
+except tracking.ValidationError as err:
+    refused = [m.to_dict() for m in err.messages]
+client.close(timeout=30)
+print(json.dumps({"refused": refused, "stats": client.stats()}))
+`
+
+// TestSDKPython generates the Python package, checks it with py_compile
+// and mypy --strict, and sends the events with its client.
+func TestSDKPython(t *testing.T) {
+	py := ""
+	for _, cand := range []string{"python3", "/usr/bin/python3"} {
+		if exec.Command(cand, "-m", "mypy", "--version").Run() == nil {
+			py = cand
+			break
+		}
+	}
+	if py == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("no python3 with mypy and CI=true: apt-get install python3-mypy (scripts/test does)")
+		}
+		t.Skip("no python3 with mypy: apt-get install python3-mypy")
+	}
+	dir := sdkProject(t)
+	app := filepath.Join(dir, "app")
+	sdkGenerate(t, dir, "--lang", "python", "--out", filepath.Join(app, "tracking"))
+	if err := os.WriteFile(filepath.Join(app, "main.py"), []byte(sdkPythonScript), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, py, args...)
+		cmd.Dir = app
+		cmd.Env = append(os.Environ(), "MYPY_CACHE_DIR="+filepath.Join(app, ".mypy_cache"), "ACCORD_URL="+os.Getenv("SDK_ACCORD_URL"))
+		out, err := cmd.Output()
+		if err != nil {
+			stderr := ""
+			if ee, ok := err.(*exec.ExitError); ok {
+				stderr = string(ee.Stderr)
+			}
+			t.Fatalf("%s %s: %v\n%s%s", py, strings.Join(args, " "), err, out, stderr)
+		}
+		return string(out)
+	}
+	run("-m", "mypy", "--strict", "tracking", "main.py")
+	c := startCollector(t, dir)
+	t.Setenv("SDK_ACCORD_URL", c.URL)
+	out := run("main.py")
+	var s sdkSummary
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatalf("the Python client printed no summary: %v\n%s", err, out)
+	}
+	sdkCheckRefusal(t, "python", s.Refused)
+	if s.Stats["sent"] != 4 || s.Stats["invalid"] != 1 || s.Stats["dropped"]+s.Stats["failed"]+s.Stats["rejected"] != 0 {
+		t.Errorf("client stats %v: want 4 sent, 1 invalid, nothing else", s.Stats)
+	}
+	sdkWaitStored(t, c, "selfdesc", sdkWant)
+	c.stop()
+}

@@ -36,6 +36,8 @@ func Generate(contracts []*contract.Contract, opts Options) (Files, error) {
 			pkg = "tracking"
 		}
 		return Go(m, pkg)
+	case opts.Lang == "python":
+		return Python(m), nil
 	case opts.Lang == "ts":
 		return TypeScript(m), nil
 	case opts.Lang != "":

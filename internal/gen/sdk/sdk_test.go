@@ -34,7 +34,7 @@ func testContracts(t testing.TB) []*contract.Contract {
 }
 
 // generators are every language and target, as accord gen sdk runs them.
-var generators = []Options{{Lang: "go"}, {Lang: "ts"}, {Target: "snowplow"}, {Target: "segment"}}
+var generators = []Options{{Lang: "go"}, {Lang: "ts"}, {Lang: "python"}, {Target: "snowplow"}, {Target: "segment"}}
 
 func optionsName(o Options) string {
 	if o.Lang != "" {
