@@ -23,6 +23,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/accord-events/accord/internal/delivery"
 )
 
 // uiPrefix is where the reverse proxy serves Accord in the UI tests.
@@ -86,6 +88,30 @@ func startUI(t *testing.T, dir string, env ...string) *uiServer {
 	t.Cleanup(func() { srv.Close() })
 	s.Base = "http://" + ln.Addr().String() + uiPrefix + "/ui/"
 	return s
+}
+
+// stats fetches GET /stats with the admin credentials (the collector's
+// own stats() sends none).
+func (s *uiServer) stats() delivery.Stats {
+	s.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, s.URL+"/stats", nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.SetBasicAuth(uiUser, uiPassword)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		s.t.Fatalf("GET /stats with the admin credentials: %s", resp.Status)
+	}
+	var st delivery.Stats
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		s.t.Fatalf("decode /stats: %v", err)
+	}
+	return st
 }
 
 // checkInsidePrefix fails the test when the browser asked for a path
@@ -154,14 +180,26 @@ func checkPNG(t *testing.T, shots, name string) {
 }
 
 // uiPages are the pages the navigation must list, in order.
-var uiPages = []string{"health"}
+var uiPages = []string{"catalog", "playground", "health"}
 
 // TestUIPages walks every page of the navigation in the browser, through
 // the reverse proxy's path prefix with admin.auth on: each loads with no
 // console error, no failed or refused request, nothing asked of another
 // origin or outside the prefix, and its heading shown.
 func TestUIPages(t *testing.T) {
-	s := startUI(t, "")
+	dir := newProject(t)
+	writeUIContracts(t, dir)
+	s := startUI(t, dir)
+	// A few events, so that the pages show counts.
+	for _, b := range []string{
+		`{"schema":"` + uiCheckoutKey + `2-0-0","data":{"cart_id":1,"total":3}}`,
+		`{"schema":"` + uiCheckoutKey + `2-0-0","data":{"cart_id":"c2","total":4}}`,
+		`{"schema":"iglu:com.example/page_view/jsonschema/1-0-0","data":{"url":"https://shop.example/"}}`,
+	} {
+		if status, _, body := s.post("/events", "application/json", []byte(b)); status != http.StatusOK {
+			t.Fatalf("send: %d %s", status, body)
+		}
+	}
 	shots := uiShots(t)
 	type pageResult struct {
 		Page, Title, Heading, Current, URL string
@@ -219,6 +257,11 @@ func TestUIAuth(t *testing.T) {
 			}
 		}
 	}
+	// The playground's check, which runs the collection route, is an
+	// admin route too.
+	if status, _, body := httpDo(t, http.MethodPost, c.URL+"/ui/api/check", []byte(`{"schema":"iglu:com.example/page_view/jsonschema/1-0-0","data":{}}`), "Content-Type", "application/json"); status != http.StatusUnauthorized {
+		t.Errorf("POST /ui/api/check without credentials: %d %s", status, body)
+	}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for _, p := range paths {
 		req, _ := http.NewRequest(http.MethodGet, c.URL+p, nil)
@@ -240,7 +283,7 @@ func TestUIAuth(t *testing.T) {
 
 // uiAPIPaths are the UI's own data routes, which TestUIAuth checks answer
 // nothing without admin credentials.
-var uiAPIPaths = []string{"/stats"}
+var uiAPIPaths = []string{"/stats", "/ui/api/catalog", "/ui/api/contract?id=com.example/page_view/jsonschema", "/ui/api/compare?id=com.example/page_view/jsonschema&from=1-0-0&to=1-0-0", "/ui/api/playground"}
 
 func basicAuth(user, password string) string {
 	req, _ := http.NewRequest(http.MethodGet, "/", nil)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/accord-events/accord/internal/admin"
+	"github.com/accord-events/accord/internal/catalog"
 	"github.com/accord-events/accord/internal/config"
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/delivery"
@@ -401,7 +402,17 @@ func (a *App) startServers(ctx context.Context) error {
 		Failed:        failedStore{a},
 	})
 	adm.Handle("/metrics", m.Handler())
-	pages := ui.New()
+	var catalogSinks []catalog.Sink
+	for _, sp := range a.Sinks {
+		if cs, ok := catalog.SinkOf(sp.Config.Name, sp.Config.Type, sp.Config.Records, sp.Options); ok {
+			catalogSinks = append(catalogSinks, cs)
+		}
+	}
+	pages := ui.New(ui.Deps{
+		Contracts: a.Contracts.Contracts,
+		Sinks:     catalogSinks,
+		Collect:   ui.Collect{SamePort: !adm.OwnAddr(), Addr: cfg.Server.Addr},
+	})
 	adm.Handle(strings.TrimSuffix(ui.Prefix, "/"), pages)
 	adm.Handle(ui.Prefix, pages)
 	sopts := []server.Option{
@@ -417,6 +428,15 @@ func (a *App) startServers(ctx context.Context) error {
 		eps = append(eps, p.Type.Endpoints(p.Options, deps)...)
 	}
 	srv := server.New(cfg.Server, a.Pipeline, tap.Deliverer(a.Delivery), eps, a.Log, sopts...)
+	// The playground checks an event as the self-describing route takes
+	// it, through the same server, storing nothing (and showing nothing
+	// in the inspector: nothing was stored).
+	for _, ep := range eps {
+		if ep.Protocol == selfdesc.Name {
+			pages.HandleCheck(ep.Path, srv.Check(ep))
+			break
+		}
+	}
 
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {

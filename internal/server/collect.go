@@ -60,6 +60,27 @@ type failureReport struct {
 }
 
 func (s *Server) collect(ep protocol.Endpoint) http.Handler {
+	return s.collectTo(ep, s.deliverer, false)
+}
+
+// Check answers a request as the endpoint ep answers it (the same body
+// limits, the same decoding, the same pipeline and the same answer), but
+// stores nothing and counts nothing: the web UI's playground, which shows
+// what the collector would say of an event. It is served on the admin
+// surface, never among the collection routes.
+func (s *Server) Check(ep protocol.Endpoint) http.Handler {
+	return s.collectTo(ep, nowhere{}, true)
+}
+
+// nowhere takes records and keeps none: what a check delivers to.
+type nowhere struct{}
+
+func (nowhere) Deliver(context.Context, []*event.Envelope) error { return nil }
+
+// collectTo serves ep, delivering what it reads to d; a dry run (Check)
+// leaves the protocols' refusal counters and their after-storage hooks
+// alone, since nothing was stored.
+func (s *Server) collectTo(ep protocol.Endpoint, d Deliverer, dry bool) http.Handler {
 	methods := ep.AllowedMethods()
 	allow := strings.Join(methods, ", ")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -85,7 +106,7 @@ func (s *Server) collect(ep protocol.Endpoint) http.Handler {
 			if perr.Failure.Type == event.SizeViolation && len(raw) > keptOfOversized {
 				raw = raw[:keptOfOversized]
 			}
-			s.reject(w, r, preq, perr, raw)
+			s.reject(w, r, d, preq, perr, raw)
 			return
 		}
 		query, qerr := url.ParseQuery(r.URL.RawQuery)
@@ -94,7 +115,7 @@ func (s *Server) collect(ep protocol.Endpoint) http.Handler {
 			// /i): a pair that cannot be read would be dropped silently and
 			// the hit stored as valid without it. It is refused instead,
 			// and stored with the query as sent.
-			s.reject(w, r, preq, protocol.Errorf(http.StatusBadRequest, event.PayloadFormatViolation,
+			s.reject(w, r, d, preq, protocol.Errorf(http.StatusBadRequest, event.PayloadFormatViolation,
 				"the query string cannot be read (%v); percent-encode names and values (%%XX with two hex digits) and join pairs with &, not ;", qerr),
 				[]byte(r.URL.RawQuery))
 			return
@@ -118,7 +139,7 @@ func (s *Server) collect(ep protocol.Endpoint) http.Handler {
 				perr = protocol.Errorf(http.StatusBadRequest, event.PayloadFormatViolation, "%v", err)
 			}
 			if perr.Refused {
-				s.refuse(w, r, ep, perr)
+				s.refuse(w, r, ep, perr, !dry)
 				return
 			}
 			raw := buf.Bytes()
@@ -128,13 +149,13 @@ func (s *Server) collect(ep protocol.Endpoint) http.Handler {
 			case r.Method == http.MethodGet:
 				raw = []byte(r.URL.RawQuery)
 			}
-			s.reject(w, r, preq, perr, raw)
+			s.reject(w, r, d, preq, perr, raw)
 			return
 		}
 		if perr := protocol.TooManyEvents(len(inputs), s.cfg.MaxEventsPerRequest); perr != nil {
 			// A protocol that does not check the cap as it reads: still
 			// nothing beyond the cap is processed or stored.
-			s.reject(w, r, preq, perr, buf.Bytes())
+			s.reject(w, r, d, preq, perr, buf.Bytes())
 			return
 		}
 		if reply != nil && reply.OmitIP {
@@ -148,7 +169,7 @@ func (s *Server) collect(ep protocol.Endpoint) http.Handler {
 			preq.Context = ctx
 		}
 		records := s.pipeline.Process(preq, inputs)
-		if err := s.deliverer.Deliver(r.Context(), records); err != nil {
+		if err := d.Deliver(r.Context(), records); err != nil {
 			if isTooLarge(err) {
 				// Sending it again would not help: keep its first bytes,
 				// as for an oversized body, and say so.
@@ -156,7 +177,7 @@ func (s *Server) collect(ep protocol.Endpoint) http.Handler {
 				if len(raw) > keptOfOversized {
 					raw = raw[:keptOfOversized]
 				}
-				s.reject(w, r, preq, protocol.Errorf(http.StatusRequestEntityTooLarge, event.SizeViolation,
+				s.reject(w, r, d, preq, protocol.Errorf(http.StatusRequestEntityTooLarge, event.SizeViolation,
 					"the request's events are too large to store together (%v); send fewer or smaller events per request", err), raw)
 				return
 			}
@@ -167,7 +188,7 @@ func (s *Server) collect(ep protocol.Endpoint) http.Handler {
 			writeJSON(w, http.StatusOK, report(records))
 			return
 		}
-		if reply.Stored != nil {
+		if reply.Stored != nil && !dry {
 			reply.Stored()
 		}
 		for k, vs := range reply.Header {
@@ -193,8 +214,10 @@ func (s *Server) collect(ep protocol.Endpoint) http.Handler {
 }
 
 // refuse answers a request refused outright; nothing of it is stored.
-func (s *Server) refuse(w http.ResponseWriter, r *http.Request, ep protocol.Endpoint, perr *protocol.Error) {
-	s.counters.Add(ep.Protocol+"."+perr.Reason, 1)
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, ep protocol.Endpoint, perr *protocol.Error, count bool) {
+	if count {
+		s.counters.Add(ep.Protocol+"."+perr.Reason, 1)
+	}
 	s.log.Debug("request refused", "protocol", ep.Protocol, "reason", perr.Reason, "request_id", requestID(r))
 	msg := perr.Error()
 	if len(perr.Failure.Messages) > 0 {
@@ -232,9 +255,9 @@ func report(records []*event.Envelope) response {
 
 // reject stores a request that could not be read as events as one failed
 // record holding raw, then answers with perr's status.
-func (s *Server) reject(w http.ResponseWriter, r *http.Request, preq pipeline.Request, perr *protocol.Error, raw []byte) {
+func (s *Server) reject(w http.ResponseWriter, r *http.Request, d Deliverer, preq pipeline.Request, perr *protocol.Error, raw []byte) {
 	rec := s.pipeline.Reject(preq, perr.Failure, raw)
-	if err := s.deliverer.Deliver(r.Context(), []*event.Envelope{rec}); err != nil {
+	if err := d.Deliver(r.Context(), []*event.Envelope{rec}); err != nil {
 		s.unavailable(w, r, err)
 		return
 	}

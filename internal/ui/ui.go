@@ -43,14 +43,18 @@ const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 
 
 // UI serves the pages and their routes under Prefix.
 type UI struct {
-	mux *http.ServeMux
+	mux     *http.ServeMux
+	deps    Deps
+	catalog *catalogCache
 }
 
-// New returns the UI. Routes of its pages' APIs are added with Handle.
-func New() *UI {
-	u := &UI{mux: http.NewServeMux()}
+// New returns the UI serving deps. Routes of other pages' APIs are added
+// with Handle.
+func New(deps Deps) *UI {
+	u := &UI{mux: http.NewServeMux(), deps: deps, catalog: &catalogCache{deps: deps}}
 	files := http.FileServerFS(Static())
 	u.mux.Handle("GET "+Prefix, http.StripPrefix(strings.TrimSuffix(Prefix, "/"), files))
+	u.routeAPI()
 	return u
 }
 

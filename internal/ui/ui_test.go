@@ -133,7 +133,7 @@ func stripComments(name string, b []byte) []byte {
 }
 
 func TestServe(t *testing.T) {
-	u := New()
+	u := New(Deps{})
 	tests := []struct {
 		name, method, path string
 		status             int

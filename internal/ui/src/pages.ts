@@ -3,12 +3,14 @@
 // inspector (live inspector), playground, failed (failed events), health.
 // A new page is one import and one line here.
 import type { Page } from "./page.js";
+import { catalogPage } from "./pages/catalog.js";
 import { healthPage } from "./pages/health.js";
+import { playgroundPage } from "./pages/playground.js";
 
 export const pages: Page[] = [
-  // catalog
+  catalogPage,
   // inspector
-  // playground
+  playgroundPage,
   // failed
   healthPage,
 ];

@@ -1,8 +1,10 @@
+import { catalogPage } from "./pages/catalog.js";
 import { healthPage } from "./pages/health.js";
+import { playgroundPage } from "./pages/playground.js";
 export const pages = [
-    // catalog
+    catalogPage,
     // inspector
-    // playground
+    playgroundPage,
     // failed
     healthPage,
 ];
