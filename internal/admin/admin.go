@@ -58,6 +58,9 @@ type Deps struct {
 	// or dropped.
 	Stats    func() any
 	Counters *protocol.Counters
+	// Alerts, when set, serves GET /stats/alerts with what it returns: the
+	// state of the alert rules and receivers (see docs/api.md).
+	Alerts func() any
 	// CollectorAddr is server.addr: where the admin routes are served
 	// when admin.addr is empty.
 	CollectorAddr string
@@ -125,6 +128,9 @@ func New(cfg Config, deps Deps) *Admin {
 	if deps.Failed != nil {
 		a.Handle("/failed/records", http.HandlerFunc(a.serveFailedRecords))
 		a.Handle("/failed/replay", http.HandlerFunc(a.serveReplay))
+	}
+	if deps.Alerts != nil {
+		a.Handle("/stats/alerts", http.HandlerFunc(a.serveAlerts))
 	}
 	addr := a.Addr()
 	if !a.creds.adminAuth() && !Loopback(addr) {

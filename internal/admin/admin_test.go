@@ -51,6 +51,7 @@ func newAdmin(t *testing.T, cfg admin.Config, keys ...string) (*admin.Admin, *re
 		APIKeys:       keys,
 		MaxBodyBytes:  1 << 20,
 		Stats:         func() any { return map[string]any{"sinks": map[string]any{}} },
+		Alerts:        func() any { return map[string]any{"rules": []any{}} },
 		CollectorAddr: "127.0.0.1:8080",
 	})
 	a.Handle("/metrics", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "accord_up 1\n") }))
@@ -90,6 +91,10 @@ func TestAdminAuth(t *testing.T) {
 		{"token: registry read with an API key", token, []string{"k1"}, "GET", "/api/schemas", []string{"apikey", "k1"}, 200},
 		{"token: registry read with an API key as bearer", token, []string{"k1"}, "GET", "/api/schemas", []string{"Authorization", "Bearer k1"}, 200},
 		{"token: an API key is not admin beyond the registry", token, []string{"k1"}, "GET", "/stats", []string{"apikey", "k1"}, 401},
+		{"token: alerts without credentials", token, nil, "GET", "/stats/alerts", nil, 401},
+		{"token: alerts with an API key", token, []string{"k1"}, "GET", "/stats/alerts", []string{"apikey", "k1"}, 401},
+		{"token: alerts with the token", token, nil, "GET", "/stats/alerts", []string{"Authorization", "Bearer s3cret-token"}, 200},
+		{"no auth: alerts refuse a POST", admin.Config{}, nil, "POST", "/stats/alerts", nil, 405},
 		{"token: purge without credentials", token, nil, "POST", "/api/cache/purge", nil, 401},
 		{"token: purge with the token", token, nil, "POST", "/api/cache/purge", []string{"Authorization", "Bearer s3cret-token"}, 200},
 		{"token: purge with an API key", token, []string{"k1"}, "POST", "/api/cache/purge", []string{"apikey", "k1"}, 200},

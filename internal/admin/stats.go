@@ -26,3 +26,13 @@ func (a *Admin) serveStats(w http.ResponseWriter, r *http.Request) {
 	doc["protocols"] = a.deps.Counters.Snapshot()
 	web.WriteJSON(w, http.StatusOK, doc)
 }
+
+// serveAlerts answers GET /stats/alerts: the state of every alert rule and
+// receiver, what /stats shows under "alerts".
+func (a *Admin) serveAlerts(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		web.MethodNotAllowed(w, r, "GET, HEAD")
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, a.deps.Alerts())
+}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/accord-events/accord/internal/admin"
+	"github.com/accord-events/accord/internal/alert"
 	"github.com/accord-events/accord/internal/catalog"
 	"github.com/accord-events/accord/internal/config"
 	"github.com/accord-events/accord/internal/contract"
@@ -134,6 +135,8 @@ type App struct {
 	adm       *admin.Admin
 	// tap is the live inspector's: the servers' deliverer publishes to it.
 	tap *inspect.Tap
+	// alerts evaluates alerts.rules; nil unless serving.
+	alerts *alert.Evaluator
 	// served receives the result of each server's Serve; servers counts
 	// those still serving.
 	served  chan error
@@ -166,6 +169,9 @@ func Build(cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
 			a.lifecycle.Add(Component{Name: "spool", Start: a.startSpool, Stop: a.stopSpool})
 		}
 		a.lifecycle.Add(Component{Name: "delivery", Start: a.startDelivery, Stop: a.stopDelivery})
+	}
+	if opts.Serve && opts.Deliver {
+		a.lifecycle.Add(Component{Name: "alerts", Start: a.startAlerts, Stop: a.stopAlerts})
 	}
 	if opts.Serve {
 		a.lifecycle.Add(Component{Name: "servers", Start: a.startServers, Stop: a.stopServers})
@@ -349,6 +355,42 @@ func (a *App) startDelivery(context.Context) error {
 	return nil
 }
 
+// startAlerts reads the receivers' URLs from the environment (url_env)
+// and starts evaluating alerts.rules on delivery's statistics.
+func (a *App) startAlerts(ctx context.Context) error {
+	cfg, err := a.Config.Alerts.ResolveURLs(os.Getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	e, err := alert.New(cfg, alert.Deps{
+		Source:    a.Delivery,
+		Contracts: a.Contracts,
+		Logger:    a.Log.With("component", "alerts"),
+		Collector: alert.Collector{Name: a.Config.Collector.Name, Env: a.Config.Collector.Env},
+	})
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	// Stopped by stopAlerts, not by the signal that starts the shutdown.
+	e.Start(context.WithoutCancel(ctx))
+	a.alerts = e
+	return nil
+}
+
+func (a *App) stopAlerts(context.Context) error {
+	a.alerts.Close()
+	return nil
+}
+
+// Alerts returns the state of the alert rules; nil unless serving.
+func (a *App) Alerts() *alert.Evaluator { return a.alerts }
+
+// stats is GET /stats: delivery's statistics and the alerts.
+type stats struct {
+	delivery.Stats
+	Alerts *alert.Snapshot `json:"alerts,omitempty"`
+}
+
 // ErrShutdownIncomplete marks a stop that passed one of its deadlines:
 // requests in flight were cut off at server.shutdown_timeout, or records
 // were left in the spool at spool.drain_timeout (delivered after the next
@@ -383,17 +425,30 @@ func (a *App) startServers(ctx context.Context) error {
 	if a.enrich != nil {
 		sources.EnrichInvalid = a.enrich.Invalid
 	}
+	var alerts func() any
+	if a.alerts != nil {
+		sources.Alerts = a.alerts.Snapshot
+		alerts = func() any { return a.alerts.Snapshot() }
+	}
 	m := metrics.New(sources)
 	// The live inspector sees each request's records once they are stored.
 	tap := inspect.New()
 	adm := admin.New(cfg.Admin, admin.Deps{
-		Logger:        a.Log.With("component", "admin"),
-		Registry:      a.Contracts,
-		Reloader:      reloadAll{a.watcher, a.Contracts},
-		ContractsDir:  cfg.Contracts.Dir,
-		APIKeys:       cfg.Contracts.APIKeys,
-		MaxBodyBytes:  cfg.Server.MaxBodyBytes,
-		Stats:         func() any { return a.Delivery.Stats() },
+		Logger:       a.Log.With("component", "admin"),
+		Registry:     a.Contracts,
+		Reloader:     reloadAll{a.watcher, a.Contracts},
+		ContractsDir: cfg.Contracts.Dir,
+		APIKeys:      cfg.Contracts.APIKeys,
+		MaxBodyBytes: cfg.Server.MaxBodyBytes,
+		Stats: func() any {
+			st := stats{Stats: a.Delivery.Stats()}
+			if a.alerts != nil {
+				snap := a.alerts.Snapshot()
+				st.Alerts = &snap
+			}
+			return st
+		},
+		Alerts:        alerts,
 		Counters:      counters,
 		CollectorAddr: cfg.Server.Addr,
 		Timeouts:      admin.Timeouts{ReadHeader: cfg.Server.ReadHeaderTimeout, Read: cfg.Server.ReadTimeout, Write: cfg.Server.WriteTimeout, Idle: cfg.Server.IdleTimeout},

@@ -23,6 +23,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/accord-events/accord/internal/admin"
+	"github.com/accord-events/accord/internal/alert"
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/delivery"
 	"github.com/accord-events/accord/internal/enrich"
@@ -50,6 +51,7 @@ type Config struct {
 	Privacy   privacy.Options `yaml:"privacy" doc:"The secrets of the contracts' x-accord-pii rules (the salt of hash and the key of hmac, each read from an environment variable or a file) and the collector-wide policy: IP address, user agent, headers, SP-Anonymous, consent signals, failed raw input. See docs/privacy.md."`
 	Enrich    enrich.Options  `yaml:"enrich" doc:"Enrichments: what Accord adds to each valid event as contexts of its own (user agent parsed, geolocation, campaign, referer), each off until switched on. They run after the privacy rules and policy, on what those left. See docs/enrichment.md."`
 	Sinks     []SinkEntry     `yaml:"sinks" doc:"Where records go. Each sink receives the records its records key selects and keeps good and failed ones apart."`
+	Alerts    alert.Config    `yaml:"alerts" doc:"Alert rules accord serve evaluates in-process (failed ratio per contract, the contracts' x-accord.sla freshness and volume, sink lag, spool fill, dead letters) and the webhooks they notify. See docs/alerts.md."`
 }
 
 // Spool configures the spool and delivery from it.
@@ -148,6 +150,7 @@ func Default(protocols *protocol.Types) Config {
 			DeadLetterDir: "accord-data/dead-letter",
 		},
 		Replay: Replay{LedgerDir: "accord-data/replay-ledger"},
+		Alerts: alert.DefaultConfig(),
 		Sinks: []SinkEntry{
 			{Name: "store", Type: "sqlite", Records: "all", Options: map[string]any{"path": "accord-data/accord.db"}, Delivery: delivery.DefaultOptions()},
 		},
@@ -185,6 +188,7 @@ func Load(path string, environ []string, protocols *protocol.Types, sections ...
 	if err := ApplyEnv(EnvPrefix, &cfg, environ); err != nil {
 		return Config{}, err
 	}
+	cfg.Alerts = cfg.Alerts.WithDefaults()
 	for i := range cfg.Sinks {
 		if cfg.Sinks[i].Records == "" {
 			cfg.Sinks[i].Records = "all"
@@ -266,6 +270,7 @@ const (
 	SectionEnrich    = "enrich"
 	SectionSinks     = "sinks"
 	SectionReplay    = "replay"
+	SectionAlerts    = "alerts"
 )
 
 // Validate checks the named sections of the configuration (every section
@@ -289,6 +294,7 @@ func (c *Config) Validate(sections ...string) error {
 		{SectionSpool, c.validateSpool},
 		{SectionSinks, c.validateSinks},
 		{SectionReplay, c.validateReplay},
+		{SectionAlerts, c.validateAlerts},
 	}
 	var errs []error
 	for _, ch := range checks {
@@ -462,6 +468,16 @@ func (c *Config) validateSinks() []error {
 		}
 		p.under(key+".delivery.", s.Delivery.Validate())
 	}
+	return p
+}
+
+func (c *Config) validateAlerts() []error {
+	var p problems
+	sinks := make([]string, 0, len(c.Sinks))
+	for _, s := range c.Sinks {
+		sinks = append(sinks, s.Name)
+	}
+	p.under("alerts.", c.Alerts.Validate(sinks))
 	return p
 }
 

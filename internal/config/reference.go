@@ -57,11 +57,21 @@ func collectFields(v reflect.Value, key, env string, out *[]Field) {
 		if fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.Struct {
 			// A list of entries: the list, then each entry's keys.
 			*out = append(*out, Field{Key: k, Env: e, Type: "list", Default: "[]", Doc: f.Tag.Get("doc")})
-			collectFields(reflect.New(fv.Type().Elem()).Elem(), k+"[i]", e+"_{i}", out)
+			entry := reflect.New(fv.Type().Elem())
+			if d, ok := entry.Interface().(entryDefaults); ok {
+				d.SetDefaults()
+			}
+			collectFields(entry.Elem(), k+"[i]", e+"_{i}", out)
 			continue
 		}
 		*out = append(*out, Field{Key: k, Env: e, Type: typeName(fv.Type()), Default: yamlScalar(fv.Interface()), Doc: f.Tag.Get("doc")})
 	}
+}
+
+// entryDefaults is a list entry that knows the defaults of the keys it
+// leaves out (alert.Receiver): the reference shows them.
+type entryDefaults interface {
+	SetDefaults()
 }
 
 func joinKey(prefix, name string) string {
@@ -127,7 +137,7 @@ func Markdown(sinkTypes []SinkType, protocols *protocol.Types) string {
 	b.WriteString("`accord init` writes an `accord.yml` with every key and its default.\n\n")
 	b.WriteString("Durations are written like `10s`, `1m30s`; sizes are in bytes. In an environment variable, a list of strings is comma-separated (`ACCORD_SERVER_CORS_ORIGINS=https://a.example,https://b.example`) or written in YAML flow syntax (`[https://a.example, https://b.example]`). ")
 	b.WriteString("Any list or map can be set whole in YAML flow syntax, checked as strictly as the file: `ACCORD_CONTRACTS_BACKENDS='[{type: iglu, url: http://iglucentral.com}]'`, `ACCORD_PROTOCOLS_WEBHOOKS='[{name: github, schema: iglu:com.acme/github_push/jsonschema/1-0-0}]'`, `ACCORD_SINKS_0_OPTIONS='{path: accord-data/accord.db}'`; variables naming an entry by index then change that entry (`ACCORD_PROTOCOLS_WEBHOOKS_0_SIGNATURE_SECRET`).\n\n")
-	b.WriteString("Every command reads the whole file, and an unknown key is an error for each, but validates only the sections it uses: `accord serve` and `accord config check` all of them, every other command only its own (`accord contract lint` only `contracts`, `accord spool status` only `spool`, `accord replay` all but `protocols` and `admin`). So a Segment write key or webhook secret left unset is refused by the collector and does not stop the tools that never use it.\n\n")
+	b.WriteString("Every command reads the whole file, and an unknown key is an error for each, but validates only the sections it uses: `accord serve` and `accord config check` all of them, every other command only its own (`accord contract lint` only `contracts`, `accord spool status` only `spool`, `accord replay` all but `protocols`, `admin` and `alerts`). So a Segment write key or webhook secret left unset is refused by the collector and does not stop the tools that never use it.\n\n")
 	t := reflect.TypeOf(def)
 	v := reflect.ValueOf(def)
 	for i := 0; i < t.NumField(); i++ {

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/accord-events/accord/internal/alert"
 	"github.com/accord-events/accord/internal/delivery"
 	"github.com/accord-events/accord/internal/protocol"
 	"github.com/accord-events/accord/internal/registry"
@@ -43,6 +44,9 @@ type Sources struct {
 	// dropped for not validating against their contract; nil when no
 	// enrichment is on.
 	EnrichInvalid func() uint64
+	// Alerts returns the state of the alert rules and receivers; nil
+	// when accord serve is not evaluating them.
+	Alerts func() alert.Snapshot
 }
 
 // Metrics is the registry of Accord's metrics and the HTTP handler that
@@ -133,6 +137,20 @@ var (
 		"Fetches from contracts.backends that failed or returned a document that does not compile.", nil, nil)
 	cacheEntriesDesc = prometheus.NewDesc("accord_contract_cache_entries",
 		"Entries the cache of contracts.backends holds.", nil, nil)
+	alertFiringDesc = prometheus.NewDesc("accord_alert_firing",
+		"1 while the alert rule fires, else 0, by rule (alerts.rules[].name).", []string{"rule"}, nil)
+	alertPendingDesc = prometheus.NewDesc("accord_alert_pending",
+		"1 while the alert rule's condition holds for less than its for, else 0.", []string{"rule"}, nil)
+	alertValueDesc = prometheus.NewDesc("accord_alert_value",
+		"What the alert rule measured at its last evaluation (a ratio, records or seconds, by its kind); absent while it cannot measure.", []string{"rule"}, nil)
+	alertThresholdDesc = prometheus.NewDesc("accord_alert_threshold",
+		"What the alert rule compares its value with; absent while it has none (a contract without the SLA).", []string{"rule"}, nil)
+	alertNotificationsDesc = prometheus.NewDesc("accord_alert_notifications_total",
+		"Alert notifications by receiver (alerts.receivers[].name) and result: sent (answered 2xx), failed (after every attempt) or dropped (the receiver's queue was full).", []string{"receiver", "result"}, nil)
+	alertRetriesDesc = prometheus.NewDesc("accord_alert_notification_retries_total",
+		"Attempts at posting alert notifications after the first, by receiver.", []string{"receiver"}, nil)
+	alertQueuedDesc = prometheus.NewDesc("accord_alert_notifications_queued",
+		"Alert notifications waiting for the receiver.", []string{"receiver"}, nil)
 	refusedDesc = prometheus.NewDesc("accord_protocol_refused_total",
 		"Requests a protocol refused outright, nothing of them stored, and events it dropped (segment's duplicates), by protocol and reason, as protocols in /stats.", []string{"protocol", "reason"}, nil)
 )
@@ -143,7 +161,8 @@ type collector struct {
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{eventsDesc, deliveredDesc, retriedDesc, deadLetteredDesc, lagRecordsDesc, lagBytesDesc, lagSecondsDesc, lastSuccessDesc, connectedDesc, spoolBytesDesc, spoolMaxBytesDesc, spoolFillDesc, spoolRecordsDesc, contractsDesc, reloadsDesc, cacheLookupsDesc, cacheFetchesDesc, cacheFetchFailuresDesc, cacheEntriesDesc, refusedDesc, enrichInvalidDesc} {
+	for _, d := range []*prometheus.Desc{eventsDesc, deliveredDesc, retriedDesc, deadLetteredDesc, lagRecordsDesc, lagBytesDesc, lagSecondsDesc, lastSuccessDesc, connectedDesc, spoolBytesDesc, spoolMaxBytesDesc, spoolFillDesc, spoolRecordsDesc, contractsDesc, reloadsDesc, cacheLookupsDesc, cacheFetchesDesc, cacheFetchFailuresDesc, cacheEntriesDesc, refusedDesc, enrichInvalidDesc,
+		alertFiringDesc, alertPendingDesc, alertValueDesc, alertThresholdDesc, alertNotificationsDesc, alertRetriesDesc, alertQueuedDesc} {
 		ch <- d
 	}
 }
@@ -196,6 +215,28 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(cacheFetchFailuresDesc, prometheus.CounterValue, float64(st.Failures))
 		ch <- prometheus.MustNewConstMetric(cacheEntriesDesc, prometheus.GaugeValue, float64(st.Entries))
 	}
+	if c.src.Alerts != nil {
+		// One series per configured rule and receiver (alerts.rules and
+		// alerts.receivers are bounded in number).
+		snap := c.src.Alerts()
+		for _, r := range snap.Rules {
+			ch <- prometheus.MustNewConstMetric(alertFiringDesc, prometheus.GaugeValue, boolValue(r.State == alert.StateFiring), r.Name)
+			ch <- prometheus.MustNewConstMetric(alertPendingDesc, prometheus.GaugeValue, boolValue(r.State == alert.StatePending), r.Name)
+			if r.Value != nil {
+				ch <- prometheus.MustNewConstMetric(alertValueDesc, prometheus.GaugeValue, *r.Value, r.Name)
+			}
+			if r.Threshold != nil {
+				ch <- prometheus.MustNewConstMetric(alertThresholdDesc, prometheus.GaugeValue, *r.Threshold, r.Name)
+			}
+		}
+		for _, r := range snap.Receivers {
+			ch <- prometheus.MustNewConstMetric(alertNotificationsDesc, prometheus.CounterValue, float64(r.Sent), r.Name, "sent")
+			ch <- prometheus.MustNewConstMetric(alertNotificationsDesc, prometheus.CounterValue, float64(r.Failed), r.Name, "failed")
+			ch <- prometheus.MustNewConstMetric(alertNotificationsDesc, prometheus.CounterValue, float64(r.Dropped), r.Name, "dropped")
+			ch <- prometheus.MustNewConstMetric(alertRetriesDesc, prometheus.CounterValue, float64(r.Retries), r.Name)
+			ch <- prometheus.MustNewConstMetric(alertQueuedDesc, prometheus.GaugeValue, float64(r.Queued), r.Name)
+		}
+	}
 	if c.src.Protocols != nil {
 		// The names are the collector's own ("protocol.reason"), so
 		// their number is bounded by the code and the configuration.
@@ -204,4 +245,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(refusedDesc, prometheus.CounterValue, float64(n), proto, reason)
 		}
 	}
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/accord-events/accord/internal/alert"
 	"github.com/accord-events/accord/internal/check"
 	"github.com/accord-events/accord/internal/delivery"
 	"github.com/accord-events/accord/internal/event"
@@ -86,5 +87,53 @@ accord_enrichment_invalid_contexts_total 2
 `
 	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "accord_enrichment_invalid_contexts_total"); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestAlertMetrics: each configured rule is one series of the alert
+// gauges (a value and threshold only while it has them), each receiver
+// one per notification result; all pass promlint.
+func TestAlertMetrics(t *testing.T) {
+	v, th := 0.25, 0.1
+	snap := alert.Snapshot{
+		Rules: []alert.RuleStatus{
+			{Name: "cart-failures", State: alert.StateFiring, Value: &v, Threshold: &th},
+			{Name: "cart-fresh", State: alert.StatePending},
+			{Name: "spool", State: alert.StateOK},
+		},
+		Receivers: []alert.ReceiverStatus{{Name: "oncall", Sent: 3, Failed: 1, Dropped: 2, Retries: 4, Queued: 1}},
+	}
+	m := metrics.New(metrics.Sources{Alerts: func() alert.Snapshot { return snap }})
+	problems, err := testutil.GatherAndLint(m.Registry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("%s: %s", p.Metric, p.Text)
+	}
+	want := `# HELP accord_alert_firing 1 while the alert rule fires, else 0, by rule (alerts.rules[].name).
+# TYPE accord_alert_firing gauge
+accord_alert_firing{rule="cart-failures"} 1
+accord_alert_firing{rule="cart-fresh"} 0
+accord_alert_firing{rule="spool"} 0
+# HELP accord_alert_pending 1 while the alert rule's condition holds for less than its for, else 0.
+# TYPE accord_alert_pending gauge
+accord_alert_pending{rule="cart-failures"} 0
+accord_alert_pending{rule="cart-fresh"} 1
+accord_alert_pending{rule="spool"} 0
+# HELP accord_alert_value What the alert rule measured at its last evaluation (a ratio, records or seconds, by its kind); absent while it cannot measure.
+# TYPE accord_alert_value gauge
+accord_alert_value{rule="cart-failures"} 0.25
+# HELP accord_alert_notifications_total Alert notifications by receiver (alerts.receivers[].name) and result: sent (answered 2xx), failed (after every attempt) or dropped (the receiver's queue was full).
+# TYPE accord_alert_notifications_total counter
+accord_alert_notifications_total{receiver="oncall",result="dropped"} 2
+accord_alert_notifications_total{receiver="oncall",result="failed"} 1
+accord_alert_notifications_total{receiver="oncall",result="sent"} 3
+`
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "accord_alert_firing", "accord_alert_pending", "accord_alert_value", "accord_alert_notifications_total"); err != nil {
+		t.Error(err)
+	}
+	if n, err := testutil.GatherAndCount(m.Registry(), "accord_alert_threshold", "accord_alert_notification_retries_total", "accord_alert_notifications_queued"); err != nil || n != 3 {
+		t.Errorf("%d series (%v), want 3", n, err)
 	}
 }
