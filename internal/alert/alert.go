@@ -491,7 +491,7 @@ func (r *ruleState) measure(now, started time.Time, st delivery.Stats, contracts
 		m := measurement{threshold: ptr(rule.Threshold)}
 		s, ok := findSink(st.Sinks, rule.Sink)
 		if !ok {
-			m.note = fmt.Sprintf("no sink named %s is running", rule.Sink)
+			m.note = fmt.Sprintf("no sink named %s runs in this process (with spool.kind kafka, accord load runs them): not judged", rule.Sink)
 			m.summary = m.note
 			return m
 		}
@@ -507,7 +507,12 @@ func (r *ruleState) measure(now, started time.Time, st delivery.Stats, contracts
 
 	case KindSpoolFill:
 		m := measurement{threshold: ptr(rule.Threshold)}
-		if st.Spool == nil || st.Spool.MaxBytes <= 0 {
+		if st.Spool == nil {
+			m.note = "this collector has no local spool (spool.kind kafka): not judged"
+			m.summary = m.note
+			return m
+		}
+		if st.Spool.MaxBytes <= 0 {
 			m.note = "the spool has no cap (spool.max_bytes): not judged"
 			m.summary = m.note
 			return m
@@ -520,10 +525,20 @@ func (r *ruleState) measure(now, started time.Time, st delivery.Stats, contracts
 
 	case KindDeadLetters:
 		var total uint64
+		found := false
 		for _, s := range st.Sinks {
 			if rule.Sink == "" || s.Name == rule.Sink {
 				total += s.DeadLettered
+				found = true
 			}
+		}
+		if !found {
+			m := measurement{threshold: ptr(rule.Threshold), note: "no sink runs in this process (with spool.kind kafka, accord load runs them): not judged"}
+			if rule.Sink != "" {
+				m.note = fmt.Sprintf("no sink named %s runs in this process: not judged", rule.Sink)
+			}
+			m.summary = m.note
+			return m
 		}
 		r.history.add(sample{at: now, a: total}, rule.Window)
 		base, _ := r.history.base(now, rule.Window)

@@ -445,6 +445,26 @@ func TestDeadLetterGrowth(t *testing.T) {
 	}
 }
 
+// TestNothingToWatch: with no sink running in the process and no local
+// spool (spool.kind kafka), the sink and spool rules are not judged, and
+// say so.
+func TestNothingToWatch(t *testing.T) {
+	h := newHarness(t, []Rule{
+		{Name: "lag", Kind: KindSinkLagRecords, Sink: "store", Threshold: 1},
+		{Name: "dead", Kind: KindDeadLetters},
+		{Name: "dead-store", Kind: KindDeadLetters, Sink: "store"},
+		{Name: "spool", Kind: KindSpoolFill, Threshold: 0.5},
+	}, nil, nil)
+	h.stats.st.Spool = nil
+	h.step(0)
+	h.step(time.Minute)
+	for _, r := range h.e.Snapshot().Rules {
+		if r.State != StateOK || r.Value != nil || !strings.Contains(r.Note, "not judged") {
+			t.Errorf("%s: %+v", r.Name, r)
+		}
+	}
+}
+
 // TestHistoryBounded: however often a rule is evaluated, its history holds
 // at most about 256 samples of its window.
 func TestHistoryBounded(t *testing.T) {
