@@ -15,6 +15,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -514,4 +516,85 @@ func TestSDKPython(t *testing.T) {
 	}
 	sdkWaitStored(t, c, "selfdesc", sdkWant)
 	c.stop()
+}
+
+// sdkTree returns every file under dir with its bytes.
+func sdkTree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		rel, _ := filepath.Rel(dir, path)
+		out[filepath.ToSlash(rel)] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestSDKRegenerate runs accord gen sdk twice over the same directory (the
+// same tree), then after a contract is removed (its file goes, a file of the
+// user's beside them stays), and checks the command's refusals.
+func TestSDKRegenerate(t *testing.T) {
+	dir := sdkProject(t)
+	for _, lang := range []string{"go", "ts", "python"} {
+		out := filepath.Join(dir, "gen-"+lang)
+		sdkGenerate(t, dir, "--lang", lang, "--out", out)
+		first := sdkTree(t, out)
+		sdkGenerate(t, dir, "--lang", lang, "--out", out)
+		if second := sdkTree(t, out); !reflect.DeepEqual(first, second) {
+			t.Errorf("%s: a second run changed the tree", lang)
+		}
+		if err := os.WriteFile(filepath.Join(out, "mine.txt"), []byte("mine"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "contracts", "com.acme", "signed_in")); err != nil {
+		t.Fatal(err)
+	}
+	for lang, ext := range map[string]string{"go": ".go", "ts": ".ts", "python": ".py"} {
+		out := filepath.Join(dir, "gen-"+lang)
+		sdkGenerate(t, dir, "--lang", lang, "--out", out)
+		tree := sdkTree(t, out)
+		if _, ok := tree["c_com_acme_signed_in"+ext]; ok {
+			t.Errorf("%s: the removed contract's file is still there", lang)
+		}
+		if _, ok := tree["c_com_example_checkout_completed"+ext]; !ok || tree["mine.txt"] != "mine" {
+			t.Errorf("%s: regenerating removed more than the stale file: %v", lang, sortedNames(tree))
+		}
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--lang", "go"}, "--out DIR is required"},
+		{[]string{"--lang", "rust", "--out", "x"}, `--lang "rust": use go, ts or python`},
+		{[]string{"--lang", "go", "--target", "segment", "--out", "x"}, "not both"},
+		{[]string{"--target", "rudder", "--out", "x"}, `--target "rudder"`},
+		{[]string{"--lang", "go", "--package", "func", "--out", "x"}, "not a Go package name"},
+	} {
+		_, stderr, code := runAccord(t, dir, nil, append([]string{"gen", "sdk"}, tc.args...)...)
+		if code == 0 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("accord gen sdk %v: exit %d, stderr %q; want a failure saying %q", tc.args, code, stderr, tc.want)
+		}
+	}
+	writeContract(t, dir, "iglu:com.example/broken/jsonschema/1-0-0", `{"self": `)
+	if _, stderr, code := runAccord(t, dir, nil, "gen", "sdk", "--lang", "go", "--out", "y"); code == 0 || !strings.Contains(stderr, "broken") {
+		t.Errorf("a broken contract: exit %d, stderr %q; want a failure naming it", code, stderr)
+	}
+}
+
+func sortedNames(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
