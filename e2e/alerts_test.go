@@ -368,3 +368,54 @@ func shapeDiff(at string, got, want any) string {
 	}
 	return ""
 }
+
+// TestAlertsHangingReceiverHoldsNothing: a receiver that never answers
+// holds up neither the events (still answered at once) nor the shutdown
+// (accord serve stops as it does without alerts, exit 0), and its
+// notification shows as queued or in flight, never as sent.
+func TestAlertsHangingReceiverHoldsNothing(t *testing.T) {
+	release := make(chan struct{})
+	var mu sync.Mutex
+	posts := 0
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		posts++
+		mu.Unlock()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hang.Close()
+	defer close(release)
+	c := startCollector(t, newProject(t),
+		"ACCORD_ALERTS_INTERVAL=1s",
+		"ACCORD_ALERTS_RECEIVERS=[{name: hang, url_env: ALERTS_E2E_HANG_URL}]",
+		"ALERTS_E2E_HANG_URL="+hang.URL+"/hook",
+		"ACCORD_ALERTS_RULES=[{name: everything-fails, kind: failed_ratio, contract: '*', threshold: 0.1, min_events: 1, window: 1m, receivers: [hang]}]",
+	)
+	rbSend(t, c, pageViewKey, `{"url":5}`)
+	eventually(t, 30*time.Second, "the receiver was posted the firing notification", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return posts >= 1
+	})
+	// Events are answered at once while the receiver hangs.
+	for i := range 20 {
+		start := time.Now()
+		rbSend(t, c, pageViewKey, fmt.Sprintf(`{"url":"https://a.example/%d"}`, i))
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("an event took %s to be answered while the receiver hangs", d)
+		}
+	}
+	_, _, body := httpDo(t, http.MethodGet, c.URL+"/stats/alerts", nil)
+	s := decodeInto[alertsState](t, []byte(body))
+	if s.Rules[0].State != "firing" || s.Receivers[0].Sent != 0 {
+		t.Fatalf("/stats/alerts: %s", body)
+	}
+	start := time.Now()
+	c.stop()
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("accord serve took %s to stop with a hanging receiver", d)
+	}
+}
