@@ -180,7 +180,7 @@ func checkPNG(t *testing.T, shots, name string) {
 }
 
 // uiPages are the pages the navigation must list, in order.
-var uiPages = []string{"catalog", "playground", "health"}
+var uiPages = []string{"catalog", "inspector", "playground", "failed", "health"}
 
 // TestUIPages walks every page of the navigation in the browser, through
 // the reverse proxy's path prefix with admin.auth on: each loads with no
@@ -283,7 +283,7 @@ func TestUIAuth(t *testing.T) {
 
 // uiAPIPaths are the UI's own data routes, which TestUIAuth checks answer
 // nothing without admin credentials.
-var uiAPIPaths = []string{"/stats", "/ui/api/catalog", "/ui/api/contract?id=com.example/page_view/jsonschema", "/ui/api/compare?id=com.example/page_view/jsonschema&from=1-0-0&to=1-0-0", "/ui/api/playground"}
+var uiAPIPaths = []string{"/stats", "/ui/api/catalog", "/ui/api/contract?id=com.example/page_view/jsonschema", "/ui/api/compare?id=com.example/page_view/jsonschema&from=1-0-0&to=1-0-0", "/ui/api/playground", "/inspector/stream", "/failed/records"}
 
 func basicAuth(user, password string) string {
 	req, _ := http.NewRequest(http.MethodGet, "/", nil)

@@ -4,13 +4,15 @@
 // A new page is one import and one line here.
 import type { Page } from "./page.js";
 import { catalogPage } from "./pages/catalog.js";
+import { failedPage } from "./pages/failed.js";
 import { healthPage } from "./pages/health.js";
+import { inspectorPage } from "./pages/inspector.js";
 import { playgroundPage } from "./pages/playground.js";
 
 export const pages: Page[] = [
   catalogPage,
-  // inspector
+  inspectorPage,
   playgroundPage,
-  // failed
+  failedPage,
   healthPage,
 ];

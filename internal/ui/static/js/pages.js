@@ -1,10 +1,12 @@
 import { catalogPage } from "./pages/catalog.js";
+import { failedPage } from "./pages/failed.js";
 import { healthPage } from "./pages/health.js";
+import { inspectorPage } from "./pages/inspector.js";
 import { playgroundPage } from "./pages/playground.js";
 export const pages = [
     catalogPage,
-    // inspector
+    inspectorPage,
     playgroundPage,
-    // failed
+    failedPage,
     healthPage,
 ];
