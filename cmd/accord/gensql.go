@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -56,6 +58,9 @@ Exit status: 0 written, 1 a contract file did not load, 2 it could not run.`,
 			}
 			if out == "" {
 				_, err := cmd.OutOrStdout().Write(buf.Bytes())
+				return err
+			}
+			if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 				return err
 			}
 			return atomicfile.Write(out, buf.Bytes(), 0o644)

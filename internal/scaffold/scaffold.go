@@ -31,25 +31,11 @@ type Result struct {
 func Init(dir, config string) (Result, error) {
 	var res Result
 	write := func(rel string, data []byte, mode ...os.FileMode) error {
-		path := filepath.Join(dir, rel)
-		if _, err := os.Stat(path); err == nil {
-			res.Skipped = append(res.Skipped, path)
-			return nil
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return err
-		}
 		perm := os.FileMode(0o644)
 		if len(mode) > 0 {
 			perm = mode[0]
 		}
-		if err := atomicfile.Write(path, data, perm); err != nil {
-			return err
-		}
-		res.Written = append(res.Written, path)
-		return nil
+		return writeNew(dir, rel, data, perm, &res)
 	}
 	if err := write("accord.yml", []byte(config)); err != nil {
 		return res, fmt.Errorf("write accord.yml: %w", err)
@@ -81,4 +67,24 @@ func Init(dir, config string) (Result, error) {
 		return res, fmt.Errorf("write example contracts: %w", err)
 	}
 	return res, nil
+}
+
+// writeNew writes data to dir/rel unless a file is there, creating the
+// directories on the way, and notes it in res as written or skipped.
+func writeNew(dir, rel string, data []byte, perm os.FileMode, res *Result) error {
+	path := filepath.Join(dir, rel)
+	if _, err := os.Stat(path); err == nil {
+		res.Skipped = append(res.Skipped, path)
+		return nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	if err := atomicfile.Write(path, data, perm); err != nil {
+		return err
+	}
+	res.Written = append(res.Written, path)
+	return nil
 }
