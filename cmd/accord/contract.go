@@ -35,7 +35,12 @@ func newContractCmd() *cobra.Command {
   publish  sends every contract to a registry (accord serve, or an
            iglu-server), which refuses dishonest bumps and gaps
   pull     imports schemas from an Iglu repository (a checkout, a static
-           repository, an iglu-server) into the contracts directory`,
+           repository, an iglu-server) into the contracts directory
+  new      writes version 1-0-0 of a new contract, with placeholders to fill in
+  bump     gives an edited copy of a contract the honest next version and
+           writes it into the contracts directory
+  example  prints a valid example event of a contract and the curl that
+           sends it`,
 		Example: `  accord contract lint
   accord contract diff contracts/com.example/checkout_completed/jsonschema/1-0-0 \
     contracts/com.example/checkout_completed/jsonschema/1-0-1
@@ -43,7 +48,8 @@ func newContractCmd() *cobra.Command {
   accord contract publish --registry https://accord.example --key "$KEY"
   accord contract pull --from ./iglu-central --vendor com.snowplowanalytics.snowplow`,
 	}
-	cmd.AddCommand(newContractLintCmd(), newContractDiffCmd(), newContractCheckCmd(), newContractPublishCmd(), newContractPullCmd())
+	cmd.AddCommand(newContractLintCmd(), newContractDiffCmd(), newContractCheckCmd(), newContractPublishCmd(), newContractPullCmd(),
+		newContractNewCmd(), newContractBumpCmd(), newContractExampleCmd())
 	return cmd
 }
 

@@ -176,3 +176,15 @@ func gap(from, to contract.SchemaVer) (string, bool) {
 	}
 	return contract.SchemaVer{Model: from.Model, Revision: from.Revision, Addition: from.Addition + 1}.String(), true
 }
+
+// Next is the version after from that a change needing b declares:
+// M-R-(A+1) for ADDITION, M-(R+1)-0 for REVISION, (M+1)-0-0 for MODEL.
+func Next(from contract.SchemaVer, b Bump) contract.SchemaVer {
+	switch b {
+	case Model:
+		return contract.SchemaVer{Model: from.Model + 1}
+	case Revision:
+		return contract.SchemaVer{Model: from.Model, Revision: from.Revision + 1}
+	}
+	return contract.SchemaVer{Model: from.Model, Revision: from.Revision, Addition: from.Addition + 1}
+}

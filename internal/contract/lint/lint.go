@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/accord-events/accord/internal/contract"
@@ -56,7 +57,12 @@ const (
 	RulePrivacyPublic       = "pii-public-action"
 	RuleSchemaDescription   = "schema-description"
 	RulePropertyDescription = "property-description"
+	RulePlaceholder         = "placeholder"
 )
+
+// Placeholder starts the texts accord contract new leaves for people to
+// fill in; lint reports each one still there (rule placeholder).
+const Placeholder = "TODO:"
 
 // Rule describes one check.
 type Rule struct {
@@ -87,6 +93,7 @@ var Rules = []Rule{
 	{RulePrivacyPublic, Warning, "a public property is kept as sent"},
 	{RuleSchemaDescription, Warning, "the schema has a top-level description"},
 	{RulePropertyDescription, Warning, "every property has a description"},
+	{RulePlaceholder, Warning, "no description, owner or team is still a placeholder (TODO: ...) left by accord contract new"},
 }
 
 // Finding is one problem in one file.
@@ -304,6 +311,7 @@ func (l *Linter) file(path, rel string, doc []byte, others contract.Documents) (
 		f.metadata(root)
 		f.descriptions(root)
 	}
+	f.placeholders(root, "", 0)
 	f.schemaTree(root, "")
 	if pathErr != nil {
 		return f.findings, nil
@@ -501,6 +509,45 @@ func (f *fileLint) descriptions(root map[string]any) {
 	if d, _ := root["description"].(string); strings.TrimSpace(d) == "" {
 		f.add(RuleSchemaDescription, sev, position{1, 1}, `the schema has no description; add a top-level "description" saying what the event or entity is`)
 	}
+}
+
+// placeholderKeys are the keys whose values accord contract new leaves as
+// placeholders.
+var placeholderKeys = map[string]bool{"description": true, "owner": true, "team": true}
+
+// placeholders reports every description, owner or team still holding a
+// placeholder: a warning, or an error when descriptions are required at
+// error (a placeholder is a description nobody wrote).
+func (f *fileLint) placeholders(v any, pointer string, depth int) {
+	if depth > 64 {
+		return
+	}
+	sev := Warning
+	if f.l.opts.RequireDescriptions == Error {
+		sev = Error
+	}
+	switch t := v.(type) {
+	case map[string]any:
+		for _, k := range sortedKeys(t) {
+			p := jsonpointer.Append(pointer, k)
+			if s, ok := t[k].(string); ok && placeholderKeys[k] && strings.HasPrefix(strings.TrimSpace(s), Placeholder) {
+				f.add(RulePlaceholder, sev, f.pos.of(p), "%s is still a placeholder (%q); write the real %s", p, cut(s, 80), k)
+				continue
+			}
+			f.placeholders(t[k], p, depth+1)
+		}
+	case []any:
+		for i, e := range t {
+			f.placeholders(e, jsonpointer.Append(pointer, strconv.Itoa(i)), depth+1)
+		}
+	}
+}
+
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "..."
 }
 
 // privacyFixes name the vocabulary's values from package privacy, which
