@@ -82,6 +82,8 @@ var badFindings = []struct {
 	{"pii-public-action", "warning", "com.acme/pii/jsonschema/1-0-0", 23},
 	{"schema-description", "warning", "com.acme/nodesc/jsonschema/1-0-0", 1},
 	{"property-description", "warning", "com.acme/nodesc/jsonschema/1-0-0", 7},
+	{"placeholder", "warning", "com.acme/todo/jsonschema/1-0-0", 4},
+	{"placeholder", "warning", "com.acme/todo/jsonschema/1-0-0", 7},
 }
 
 func lintKey(rule, severity, file string, line int) string {
@@ -131,7 +133,7 @@ func TestContractLintText(t *testing.T) {
 		t.Fatalf("exit %d, want 1\n%s", code, stderr)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if summary := lines[len(lines)-1]; summary != "linted 13 files: 21 errors, 3 warnings" {
+	if summary := lines[len(lines)-1]; summary != "linted 14 files: 21 errors, 5 warnings" {
 		t.Errorf("summary %q", summary)
 	}
 	for _, l := range lines[:len(lines)-1] {
