@@ -236,8 +236,10 @@ func TestAlertsEndToEnd(t *testing.T) {
 			t.Errorf("%s shows the webhook URL's secret", what)
 		}
 	}
-	if !strings.Contains(c.logs.String(), `msg="alert firing" component=alerts rule=page-view-failures`) {
-		t.Errorf("no alert firing line in the log:\n%s", c.logs)
+	for _, line := range []string{`msg="alert firing" component=alerts rule=page-view-failures`, `msg="alert resolved" component=alerts rule=page-view-failures`} {
+		if !strings.Contains(c.logs.String(), line) {
+			t.Errorf("no %s line in the log:\n%s", line, c.logs)
+		}
 	}
 }
 

@@ -565,6 +565,8 @@ func TestReceiverHangs(t *testing.T) {
 		c.Receivers[0].MaxAttempts = 2
 		c.Receivers[0].QueueSize = 3
 	})
+	var logs check.Buffer
+	h.e.notifier.log = slog.New(slog.NewTextHandler(&logs, nil))
 	// Fire and resolve 50 times: 100 notifications.
 	start := time.Now()
 	for i := range 100 {
@@ -587,6 +589,9 @@ func TestReceiverHangs(t *testing.T) {
 	if !strings.Contains(r.LastError, "no answer within 50ms") || r.Retries < 1 {
 		t.Fatalf("receiver: %+v", r)
 	}
+	if !strings.Contains(logs.String(), "alert notification dropped: the receiver's queue is full") {
+		t.Errorf("no warning of the drops: %s", logs.String())
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.e.notifier = mustNotifier(t, h.e.cfg.Receivers)
 	h.e.Start(ctx)
@@ -599,6 +604,11 @@ func TestReceiverHangs(t *testing.T) {
 		t.Fatal("Close waited for the hanging receiver")
 	}
 	cancel()
+	// The notification in flight or queued at Close is counted, failed or
+	// dropped, never lost from the counts.
+	if r := h.e.Snapshot().Receivers[0]; r.Failed+r.Dropped != 1 || r.Queued != 0 {
+		t.Fatalf("after Close: %+v", r)
+	}
 }
 
 func mustNotifier(t *testing.T, rs []Receiver) *notifier {
@@ -635,6 +645,41 @@ func TestReceiverHugeAnswer(t *testing.T) {
 	defer mu.Unlock()
 	if written > 64<<20 {
 		t.Fatalf("the receiver wrote %d bytes before the notifier stopped reading", written)
+	}
+}
+
+// TestReceiverSlowAnswer: a receiver that answers 200 at once and then
+// trickles its body forever costs the attempt no more than its timeout;
+// the notification counts as sent (the 2xx was the answer).
+func TestReceiverSlowAnswer(t *testing.T) {
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		for {
+			if _, err := w.Write([]byte("x")); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}))
+	defer slow.Close()
+	h := newHarness(t, []Rule{{Name: "spool", Kind: KindSpoolFill, Threshold: 0.5}}, nil, func(c *Config) {
+		c.Receivers[0].URL = slow.URL
+		c.Receivers[0].Timeout = 300 * time.Millisecond
+	})
+	h.stats.st.Spool = &spool.Stats{Bytes: 90, MaxBytes: 100}
+	start := time.Now()
+	h.step(0)
+	check.Eventually(t, 10*time.Second, "the notification is sent", func() bool { return h.e.Snapshot().Receivers[0].Sent == 1 })
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("the attempt took %s with a timeout of 300ms", d)
+	}
+	if r := h.e.Snapshot().Receivers[0]; r.Retries != 0 || r.Failed != 0 {
+		t.Fatalf("%+v", r)
 	}
 }
 
