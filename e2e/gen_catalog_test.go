@@ -151,6 +151,17 @@ func TestGenCatalogInBrowser(t *testing.T) {
 		t.Errorf("cart_viewed 1-0-0 lands in %q, want %q", cart, want)
 	}
 
+	var topics []struct {
+		Name, Service string
+		MessageSchema struct{ SchemaType string }
+	}
+	if err := json.Unmarshal(first[filepath.Join("openmetadata", "topics.json")], &topics); err != nil || len(topics) < len(cat.Contracts) {
+		t.Fatalf("openmetadata/topics.json: %d topics, %v", len(topics), err)
+	}
+	if tp := topics[0]; tp.Service != "accord" || tp.MessageSchema.SchemaType != "JSON" {
+		t.Errorf("first topic %+v", tp)
+	}
+
 	stdout, stderr, err := nodeExecIn(t, browserDir, node, "catalog.mjs", "SITE="+site, "CHROMIUM="+chromium)
 	if err != nil {
 		t.Fatalf("catalog.mjs: %v\n%s\n%s", err, stdout, stderr)

@@ -12,7 +12,7 @@ import (
 )
 
 func newGenCatalogCmd() *cobra.Command {
-	var configPath, dirFlag, out string
+	var configPath, dirFlag, out, omService string
 	var builtin bool
 	cmd := &cobra.Command{
 		Use:   "catalog --out DIR",
@@ -26,6 +26,10 @@ contracts.dir from the configuration) and write it to DIR:
                         where its events land and a generated example event
   index.html            the contracts, with owner, team, tags, description
   contracts/c-*.html    one page per contract
+  openmetadata/topics.json
+                        the OpenMetadata export: a CreateTopic request
+                        (PUT /api/v1/topics) per contract MODEL, in the
+                        messaging service --openmetadata-service names
 
 The site loads nothing from anywhere (no scripts, styles or fonts from
 outside), so it works offline and opened straight from disk. Where events
@@ -71,6 +75,9 @@ Exit status: 0 written, 1 a contract file did not load, 2 it could not run.`,
 			if err != nil {
 				return err
 			}
+			if files[catalog.OpenMetadataFile], err = catalog.OpenMetadataJSON(cat, omService); err != nil {
+				return err
+			}
 			if err := catalog.WriteSite(out, files); err != nil {
 				return err
 			}
@@ -82,6 +89,7 @@ Exit status: 0 written, 1 a contract file did not load, 2 it could not run.`,
 	cmd.Flags().StringVarP(&configPath, "config", "c", "", "configuration file (default: $ACCORD_CONFIG, else ./accord.yml if it exists)")
 	cmd.Flags().StringVar(&dirFlag, "contracts", "", "contracts directory, overriding contracts.dir")
 	cmd.Flags().BoolVar(&builtin, "builtin", false, "also describe the contracts that ship with Accord")
+	cmd.Flags().StringVar(&omService, "openmetadata-service", "accord", "fully qualified name of the OpenMetadata messaging service the exported topics belong to")
 	return cmd
 }
 
