@@ -36,6 +36,11 @@ type runner struct {
 	// jsonOnly is set when the sink reads records as JSON only
 	// (sink.JSONOnly), so that the runner decodes no more than valid.
 	jsonOnly bool
+	// staging is the sink as a sink.Staging, nil for a sink that stores
+	// each Write before it returns. Batches it took but has not stored
+	// wait in staged, oldest first, and the cursor stays before them.
+	staging sink.Staging
+	staged  []stagedBatch
 	// connected is set once the sink's Connect has succeeded; tried is
 	// closed once it has been tried for the first time, whatever came of it.
 	connected atomic.Bool
@@ -65,6 +70,14 @@ type batch struct {
 	// caughtUpAt, when not zero, is a time before which every record
 	// appended to the spool is in this batch or an earlier one: once the
 	// batch is passed, the sink is caught up to then.
+	caughtUpAt time.Time
+}
+
+// stagedBatch is a batch a staging sink took: the sink's count of taken
+// Writes once it had, and the batch's last offset and caught-up time.
+type stagedBatch struct {
+	taken      uint64
+	last       uint64
 	caughtUpAt time.Time
 }
 
@@ -98,6 +111,19 @@ func (r *runner) run(ctx context.Context) {
 		r.commit(log) // what was delivered before ctx ended
 	}()
 	var due <-chan time.Time
+	// flushDue fires when a staging sink wants Flush called; drain is
+	// closed when the service drains, and set to nil once it was seen.
+	var flushDue <-chan time.Time
+	var flushTimer *time.Timer
+	var drain <-chan struct{}
+	if r.staging != nil {
+		drain = r.svc.draining
+	}
+	defer func() {
+		if flushTimer != nil {
+			flushTimer.Stop()
+		}
+	}()
 	for {
 		select {
 		case b, ok := <-batches:
@@ -107,21 +133,105 @@ func (r *runner) run(ctx context.Context) {
 			if !r.deliverBatch(ctx, b) {
 				return
 			}
-			if time.Since(r.lastCommit) >= commitEvery {
-				r.commit(log)
-			}
-			due = nil
-			if r.delivered > r.durable {
-				due = time.After(time.Until(r.lastCommit.Add(commitEvery)))
+			if r.staging != nil && r.isDraining() && !b.caughtUpAt.IsZero() {
+				// Caught up while draining: store what the sink holds
+				// rather than wait for its roll.
+				if !r.flush(ctx, true) {
+					return
+				}
 			}
 		case <-due:
 			// Idle with a delivery not yet durable: make it so.
-			r.commit(log)
-			due = nil
+		case <-flushDue:
+			if !r.flush(ctx, false) {
+				return
+			}
+		case <-drain:
+			drain = nil
+			if !r.flush(ctx, true) {
+				return
+			}
 		case <-ctx.Done():
 			return
 		}
+		if time.Since(r.lastCommit) >= commitEvery {
+			r.commit(log)
+		}
+		due = nil
+		if r.delivered > r.durable {
+			due = time.After(time.Until(r.lastCommit.Add(commitEvery)))
+		}
+		if r.staging != nil {
+			if flushTimer != nil {
+				flushTimer.Stop()
+			}
+			flushDue = nil
+			if at := r.staging.Due(); !at.IsZero() {
+				flushTimer = time.NewTimer(time.Until(at))
+				flushDue = flushTimer.C
+			}
+		}
 	}
+}
+
+// isDraining reports whether the service is draining the spool.
+func (r *runner) isDraining() bool {
+	select {
+	case <-r.svc.draining:
+		return true
+	default:
+		return false
+	}
+}
+
+// flush calls the staging sink's Flush (all: every buffer) until it
+// succeeds or ctx ends, waiting between attempts as between failed
+// writes, and then moves past the batches it stored; false means ctx
+// ended first.
+func (r *runner) flush(ctx context.Context, all bool) bool {
+	log := r.svc.log.With("sink", r.Name)
+	for attempt := 1; ; attempt++ {
+		err := r.staging.Flush(ctx, all)
+		if err == nil {
+			if attempt > 1 {
+				log.Info("sink flush succeeded after retries", "attempts", attempt)
+			}
+			r.passStaged()
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		// What the sink stored before the failure is passed all the same.
+		r.passStaged()
+		r.counters.failed(err)
+		r.counters.retried.Add(1)
+		wait := backoff(r.Options.BackoffMin, r.Options.BackoffMax, attempt)
+		log.Warn("sink flush failed; retrying", "attempt", attempt, "retry_in", wait.Round(time.Millisecond), "err", err)
+		if !sleep(ctx, wait) {
+			return false
+		}
+	}
+}
+
+// passStaged moves the delivered offset past every staged batch the sink
+// has stored.
+func (r *runner) passStaged() {
+	_, stored := r.staging.Staged()
+	n := 0
+	for n < len(r.staged) && r.staged[n].taken <= stored {
+		r.delivered = r.staged[n].last
+		if at := r.staged[n].caughtUpAt; !at.IsZero() {
+			r.caughtUp.Store(at.UnixNano())
+		}
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	r.staged = append(r.staged[:0], r.staged[n:]...)
+	r.committed.Store(r.delivered)
+	r.svc.signalCommit()
 }
 
 // connect calls the sink's Connect until it succeeds or ctx ends, waiting
@@ -264,6 +374,11 @@ func send(ctx context.Context, out chan<- batch, b batch) bool {
 // offset passed; false means ctx ended first and nothing may be committed.
 func (r *runner) deliverBatch(ctx context.Context, b batch) bool {
 	if b.skipTo > 0 {
+		// Records staged before the damage are stored before the
+		// cursor moves past it.
+		if r.staging != nil && len(r.staged) > 0 && !r.flush(ctx, true) {
+			return false
+		}
 		r.delivered = max(r.delivered, b.skipTo)
 		r.committed.Store(r.delivered)
 		r.svc.signalCommit()
@@ -280,6 +395,13 @@ func (r *runner) deliverBatch(ctx context.Context, b batch) bool {
 	}
 	if !r.deliver(ctx, b.records) {
 		return false
+	}
+	if r.staging != nil {
+		// Passed once the sink stored every Write it took so far.
+		taken, _ := r.staging.Staged()
+		r.staged = append(r.staged, stagedBatch{taken: taken, last: b.last, caughtUpAt: b.caughtUpAt})
+		r.passStaged()
+		return true
 	}
 	r.delivered = b.last
 	r.committed.Store(r.delivered)

@@ -98,6 +98,12 @@ type Service struct {
 	commitMu  sync.Mutex
 	committed chan struct{}
 
+	// draining is closed when Close starts draining the spool: runners of
+	// staging sinks then store what they hold once they are caught up,
+	// instead of waiting for the sink's own roll.
+	draining  chan struct{}
+	drainOnce sync.Once
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -121,6 +127,7 @@ func Start(cfg Config, sinks []Target) (*Service, error) {
 		contracts: newContractCounters(),
 		since:     time.Now().UTC(),
 		committed: make(chan struct{}),
+		draining:  make(chan struct{}),
 	}
 	s.bufs.New = func() any { return new(encodeBuf) }
 	if cfg.Spool != nil {
@@ -142,7 +149,7 @@ func Start(cfg Config, sinks []Target) (*Service, error) {
 			prev[st.Name] = st
 		}
 		for _, sk := range sinks {
-			r := &runner{svc: s, Target: sk, jsonOnly: readsJSONOnly(sk.Sink), deadLetter: &deadLetterFile{path: DeadLetterPath(cfg.DeadLetterDir, sk.Name)}, tried: make(chan struct{})}
+			r := &runner{svc: s, Target: sk, jsonOnly: readsJSONOnly(sk.Sink), staging: stagingOf(sk.Sink), deadLetter: &deadLetterFile{path: DeadLetterPath(cfg.DeadLetterDir, sk.Name)}, tried: make(chan struct{})}
 			r.counters.restore(prev[sk.Name])
 			s.runners = append(s.runners, r)
 		}
@@ -227,6 +234,13 @@ func Start(cfg Config, sinks []Target) (*Service, error) {
 // spooled reports whether records reach the sinks through a log (the
 // local spool or a broker's) rather than directly.
 func (s *Service) spooled() bool { return s.cfg.Spool != nil || s.cfg.Log != nil }
+
+// stagingOf returns sk as a sink.Staging, or nil when it stores what each
+// Write takes before the Write returns.
+func stagingOf(sk sink.Sink) sink.Staging {
+	st, _ := sk.(sink.Staging)
+	return st
+}
 
 // readsJSONOnly reports whether sk reads records as JSON only.
 func readsJSONOnly(sk sink.Sink) bool {
@@ -407,7 +421,7 @@ func (s *Service) deliverDirect(ctx context.Context, records []*event.Envelope) 
 		if len(batch) == 0 {
 			continue
 		}
-		if err := r.Target.Sink.Write(ctx, batch); err != nil {
+		if err := writeStored(ctx, r.Target.Sink, batch); err != nil {
 			r.counters.failed(err)
 			return fmt.Errorf("sink %s: %w", r.Name, err)
 		}
@@ -415,6 +429,19 @@ func (s *Service) deliverDirect(ctx context.Context, records []*event.Envelope) 
 		r.lastSuccess.Store(time.Now().UnixNano())
 	}
 	s.contracts.add(records)
+	return nil
+}
+
+// writeStored writes records to sk and returns once they are stored: a
+// staging sink is flushed after the write, as nothing but the sink's
+// buffers would hold them (no spool behind a direct write).
+func writeStored(ctx context.Context, sk sink.Sink, records []*event.Envelope) error {
+	if err := sk.Write(ctx, records); err != nil {
+		return err
+	}
+	if st, ok := sk.(sink.Staging); ok {
+		return st.Flush(ctx, true)
+	}
 	return nil
 }
 
@@ -449,7 +476,7 @@ func (s *Service) WriteSink(ctx context.Context, name string, records []*event.E
 		if !r.connected.Load() {
 			return r.notConnected()
 		}
-		if err := r.Target.Sink.Write(ctx, records); err != nil {
+		if err := writeStored(ctx, r.Target.Sink, records); err != nil {
 			r.counters.failed(err)
 			return fmt.Errorf("sink %s: %w", name, err)
 		}
@@ -644,6 +671,7 @@ func (s *Service) Close(ctx context.Context) error {
 
 func (s *Service) close(ctx context.Context) error {
 	var errs []error
+	s.drainOnce.Do(func() { close(s.draining) })
 	if s.cfg.Spool != nil {
 		target := s.cfg.Spool.Stats().NextOffset - 1
 	drain:

@@ -52,6 +52,29 @@ type JSONOnly interface {
 	ReadsJSONOnly()
 }
 
+// Staging is implemented by a sink that gathers the records of many
+// Writes into larger units before it stores them (the s3 sink rolls files
+// by size and age). For such a sink a Write returning nil means the
+// records are taken into the sink's buffers, not stored: delivery moves
+// the sink's spool cursor past a batch only once Staged counts its Write
+// as stored, so a crash before the upload delivers the batch again and
+// never loses it. Write must take a batch whole or not at all.
+type Staging interface {
+	Sink
+	// Staged returns two counts of the Writes that returned nil: taken,
+	// all of them; stored, how many of the first of them (in the order
+	// they returned) have every record stored. stored <= taken.
+	Staged() (taken, stored uint64)
+	// Due is when the sink next wants Flush called: the oldest buffer's
+	// age limit, or now when a store failed and is to be tried again;
+	// zero while it holds nothing.
+	Due() time.Time
+	// Flush stores the buffers that are due by now, or with all every
+	// buffer, and returns the first failure; what it could not store
+	// stays buffered for the next Flush.
+	Flush(ctx context.Context, all bool) error
+}
+
 // Options is a sink type's configuration. Validate names the offending key
 // (relative to the sink's options) and the fix.
 type Options interface {
