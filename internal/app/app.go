@@ -51,6 +51,7 @@ import (
 	"github.com/accord-events/accord/internal/sink/postgres"
 	"github.com/accord-events/accord/internal/sink/rabbitmq"
 	"github.com/accord-events/accord/internal/sink/redis"
+	s3sink "github.com/accord-events/accord/internal/sink/s3"
 	"github.com/accord-events/accord/internal/sink/sqlite"
 	"github.com/accord-events/accord/internal/sink/stdout"
 	"github.com/accord-events/accord/internal/spool"
@@ -60,7 +61,7 @@ import (
 
 // SinkTypes is every sink type Accord ships. A new sink is one line here.
 func SinkTypes() *sink.Types {
-	return sink.NewTypes(sqlite.Type(), postgres.Type(), mysql.Type(), file.Type(), stdout.Type(), httpsink.Type(), kafka.Type(), mqtt.Type(), natssink.Type(), rabbitmq.Type(), redis.Type())
+	return sink.NewTypes(sqlite.Type(), postgres.Type(), mysql.Type(), file.Type(), stdout.Type(), httpsink.Type(), kafka.Type(), mqtt.Type(), natssink.Type(), rabbitmq.Type(), redis.Type(), s3sink.Type())
 }
 
 // ProtocolTypes is every input protocol Accord ships, in the order of their
