@@ -76,41 +76,72 @@ func goVersion(b *strings.Builder, v *Version) {
 		b.WriteString("//\n")
 		comment(b, "", "Deprecated: superseded by "+v.SupersededBy+", a new MODEL of the contract.")
 	}
-	fields := goStruct(b, v.Root, v.TypeName, true)
-	ruleVar := "rule" + v.TypeName
-
-	// Constructor: the required properties as parameters.
-	var params, assigns []string
-	params = append(params, "")
-	params = params[:0]
-	pn := newNamer()
-	for _, f := range fields {
-		if !f.prop.Required {
-			continue
+	if v.Root.Kind != Object {
+		goNonObject(b, v)
+	} else {
+		fields := goStruct(b, v.Root, v.TypeName, true)
+		// Constructor: the required properties as parameters.
+		var params, assigns []string
+		pn := newNamer()
+		for _, f := range fields {
+			if !f.prop.Required {
+				continue
+			}
+			name := pn.unique(goParam(f.field), f.prop.Name)
+			params = append(params, name+" "+f.typ)
+			value := name
+			if f.pointer {
+				value = "&" + name
+			}
+			assigns = append(assigns, fmt.Sprintf("%s: %s,", f.field, value))
 		}
-		name := pn.unique(goParam(f.field), f.prop.Name)
-		params = append(params, name+" "+f.typ)
-		value := name
-		if f.pointer {
-			value = "&" + name
+		b.WriteString("\n")
+		comment(b, "", fmt.Sprintf("New%s returns a %s with its required properties set; set the others on it, then send it with Client.Track (which validates it).", v.TypeName, v.TypeName))
+		goDeprecated(b, v)
+		fmt.Fprintf(b, "func New%s(%s) *%s {\n\treturn &%s{\n", v.TypeName, strings.Join(params, ", "), v.TypeName, v.TypeName)
+		for _, a := range assigns {
+			b.WriteString("\t\t" + a + "\n")
 		}
-		assigns = append(assigns, fmt.Sprintf("%s: %s,", f.field, value))
+		b.WriteString("\t}\n}\n\n")
 	}
-	b.WriteString("\n")
-	comment(b, "", fmt.Sprintf("New%s returns a %s with its required properties set; set the others on it, then send it with Client.Track (which validates it).", v.TypeName, v.TypeName))
+	fmt.Fprintf(b, "// Schema returns the contract's key, %s.\nfunc (*%s) Schema() string { return %s }\n\n", v.URI, v.TypeName, strconv.Quote(v.URI))
+	fmt.Fprintf(b, "// Validate returns a *ValidationError listing what breaks the contract, as the collector words it, or nil.\nfunc (e *%s) Validate() error { return asError(e.messages(\"/data\")) }\n\n", v.TypeName)
+	fmt.Fprintf(b, "func (e *%s) messages(prefix string) []Message {\n\treturn check(e, %s(), %s, prefix)\n}\n\n", v.TypeName, "rule"+v.TypeName, strconv.Quote(v.URI))
+	fmt.Fprintf(b, "var rule%s = lazyRule(%s)\n\n", v.TypeName, goString(RuleJSON(v.Root.Rule)))
+}
+
+func goDeprecated(b *strings.Builder, v *Version) {
 	if v.SupersededBy != "" {
 		b.WriteString("//\n")
 		comment(b, "", "Deprecated: superseded by "+v.SupersededBy+".")
 	}
-	fmt.Fprintf(b, "func New%s(%s) *%s {\n\treturn &%s{\n", v.TypeName, strings.Join(params, ", "), v.TypeName, v.TypeName)
-	for _, a := range assigns {
-		b.WriteString("\t\t" + a + "\n")
+}
+
+// goNonObject writes the type of a contract whose data is not an object
+// with declared properties: a named map, slice or scalar, or, for data of
+// any type, a struct holding it (an interface type cannot have methods).
+func goNonObject(b *strings.Builder, v *Version) {
+	n := v.Root
+	if n.Kind == Any {
+		fmt.Fprintf(b, "type %s struct {\n\t// Value is the event's data, sent as it is.\n\tValue any\n}\n\n", v.TypeName)
+		fmt.Fprintf(b, "// MarshalJSON sends Value.\nfunc (e %s) MarshalJSON() ([]byte, error) { return marshalValue(e.Value) }\n\n", v.TypeName)
+		comment(b, "", fmt.Sprintf("New%s returns a %s holding value.", v.TypeName, v.TypeName))
+		goDeprecated(b, v)
+		fmt.Fprintf(b, "func New%s(value any) *%s { return &%s{Value: value} }\n\n", v.TypeName, v.TypeName, v.TypeName)
+		return
 	}
-	b.WriteString("\t}\n}\n\n")
-	fmt.Fprintf(b, "// Schema returns the contract's key, %s.\nfunc (*%s) Schema() string { return %s }\n\n", v.URI, v.TypeName, strconv.Quote(v.URI))
-	fmt.Fprintf(b, "// Validate returns a *ValidationError listing what breaks the contract, as the collector words it, or nil.\nfunc (e *%s) Validate() error { return asError(e.messages(\"/data\")) }\n\n", v.TypeName)
-	fmt.Fprintf(b, "func (e *%s) messages(prefix string) []Message {\n\treturn check(e, %s(), %s, prefix)\n}\n\n", v.TypeName, ruleVar, strconv.Quote(v.URI))
-	fmt.Fprintf(b, "var %s = lazyRule(%s)\n\n", ruleVar, goString(RuleJSON(v.Root.Rule)))
+	t := goType(n)
+	if n.Nullable && pointerKind(n.Kind) {
+		t = "*" + t
+	}
+	fmt.Fprintf(b, "type %s %s\n\n", v.TypeName, t)
+	for _, o := range appendObjects(nil, n) {
+		comment(b, "", fmt.Sprintf("%s is a nested object of a contract.", o.TypeName))
+		goStruct(b, o, o.TypeName, false)
+	}
+	comment(b, "", fmt.Sprintf("New%s returns value as a %s.", v.TypeName, v.TypeName))
+	goDeprecated(b, v)
+	fmt.Fprintf(b, "func New%s(value %s) *%s {\n\te := %s(value)\n\treturn &e\n}\n\n", v.TypeName, t, v.TypeName, v.TypeName)
 }
 
 func writeUnchecked(b *strings.Builder, n *Node) {

@@ -166,6 +166,9 @@ var parityCases = []struct {
 		`{"method": "sso", "email": "x@example.com", "attempts": 0}`},
 	{"not an object", "iglu:com.acme/device/jsonschema/1-0-0", "DeviceV1_0_0", `[1]`},
 	{"integer", "iglu:com.acme/device/jsonschema/1-0-0", "DeviceV1_0_0", `{"os": "linux", "screen_width": 1.5}`},
+	{"any value, too long", "iglu:com.acme/anything/jsonschema/1-0-0", "AnythingV1_0_0", `"123456789"`},
+	{"any value, not a string", "iglu:com.acme/anything/jsonschema/1-0-0", "AnythingV1_0_0", `[1, 2]`},
+	{"free form, not an object", "iglu:com.acme/free_form/jsonschema/1-0-0", "FreeFormV1_0_0", `"x"`},
 }
 
 // TestGoMessagesMatchTheCollector runs the generated Go validator and the

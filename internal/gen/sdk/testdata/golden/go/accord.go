@@ -69,6 +69,9 @@ type Event interface {
 	messages(prefix string) []Message
 }
 
+// marshalValue encodes the data of a contract whose data may be any value.
+func marshalValue(v any) ([]byte, error) { return json.Marshal(v) }
+
 func asError(msgs []Message) error {
 	if len(msgs) == 0 {
 		return nil

@@ -3,7 +3,9 @@
 """A typed tracking library generated from Accord contracts: see docs/sdk.md."""
 
 from ._accord import Client as Client, Event as Event, Message as Message, NotQueuedError as NotQueuedError, ValidationError as ValidationError
+from .c_com_acme_anything import AnythingV1_0_0 as AnythingV1_0_0, SCHEMA_AnythingV1_0_0 as SCHEMA_AnythingV1_0_0, validate_AnythingV1_0_0 as validate_AnythingV1_0_0, new_AnythingV1_0_0 as new_AnythingV1_0_0
 from .c_com_acme_device import DeviceV1_0_0 as DeviceV1_0_0, SCHEMA_DeviceV1_0_0 as SCHEMA_DeviceV1_0_0, validate_DeviceV1_0_0 as validate_DeviceV1_0_0, new_DeviceV1_0_0 as new_DeviceV1_0_0
+from .c_com_acme_free_form import FreeFormV1_0_0 as FreeFormV1_0_0, SCHEMA_FreeFormV1_0_0 as SCHEMA_FreeFormV1_0_0, validate_FreeFormV1_0_0 as validate_FreeFormV1_0_0, new_FreeFormV1_0_0 as new_FreeFormV1_0_0
 from .c_com_acme_signed_in import SignedInV1_0_0 as SignedInV1_0_0, SCHEMA_SignedInV1_0_0 as SCHEMA_SignedInV1_0_0, validate_SignedInV1_0_0 as validate_SignedInV1_0_0, new_SignedInV1_0_0 as new_SignedInV1_0_0, SignedInV2_0_0 as SignedInV2_0_0, SCHEMA_SignedInV2_0_0 as SCHEMA_SignedInV2_0_0, validate_SignedInV2_0_0 as validate_SignedInV2_0_0, new_SignedInV2_0_0 as new_SignedInV2_0_0
 from .c_com_example_checkout_completed import CheckoutCompletedV1_0_0 as CheckoutCompletedV1_0_0, SCHEMA_CheckoutCompletedV1_0_0 as SCHEMA_CheckoutCompletedV1_0_0, validate_CheckoutCompletedV1_0_0 as validate_CheckoutCompletedV1_0_0, new_CheckoutCompletedV1_0_0 as new_CheckoutCompletedV1_0_0
 from .c_com_example_page_view import PageViewV1_0_0 as PageViewV1_0_0, SCHEMA_PageViewV1_0_0 as SCHEMA_PageViewV1_0_0, validate_PageViewV1_0_0 as validate_PageViewV1_0_0, new_PageViewV1_0_0 as new_PageViewV1_0_0

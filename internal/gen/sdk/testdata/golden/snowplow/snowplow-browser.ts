@@ -9,8 +9,12 @@ import { trackSelfDescribingEvent } from "@snowplow/browser-tracker";
 import type { CommonEventProperties, SelfDescribingJson } from "@snowplow/browser-tracker";
 import { ValidationError } from "./accord.js";
 import type { Message } from "./accord.js";
+import { schemaAnythingV1_0_0, validateAnythingV1_0_0 } from "./c_com_acme_anything.js";
+import type { AnythingV1_0_0 } from "./c_com_acme_anything.js";
 import { schemaDeviceV1_0_0, validateDeviceV1_0_0 } from "./c_com_acme_device.js";
 import type { DeviceV1_0_0 } from "./c_com_acme_device.js";
+import { schemaFreeFormV1_0_0, validateFreeFormV1_0_0 } from "./c_com_acme_free_form.js";
+import type { FreeFormV1_0_0 } from "./c_com_acme_free_form.js";
 import { schemaSignedInV1_0_0, validateSignedInV1_0_0, schemaSignedInV2_0_0, validateSignedInV2_0_0 } from "./c_com_acme_signed_in.js";
 import type { SignedInV1_0_0, SignedInV2_0_0 } from "./c_com_acme_signed_in.js";
 import { schemaCheckoutCompletedV1_0_0, validateCheckoutCompletedV1_0_0 } from "./c_com_example_checkout_completed.js";
@@ -24,7 +28,9 @@ import type { UserV1_0_0 } from "./c_com_example_user.js";
  * A context (an entity attached to an event): any contract version, its data typed by its schema.
  */
 export type Context =
+  | { schema: "iglu:com.acme/anything/jsonschema/1-0-0"; data: AnythingV1_0_0 }
   | { schema: "iglu:com.acme/device/jsonschema/1-0-0"; data: DeviceV1_0_0 }
+  | { schema: "iglu:com.acme/free_form/jsonschema/1-0-0"; data: FreeFormV1_0_0 }
   | { schema: "iglu:com.acme/signed_in/jsonschema/1-0-0"; data: SignedInV1_0_0 }
   | { schema: "iglu:com.acme/signed_in/jsonschema/2-0-0"; data: SignedInV2_0_0 }
   | { schema: "iglu:com.example/checkout_completed/jsonschema/1-0-0"; data: CheckoutCompletedV1_0_0 }
@@ -32,7 +38,9 @@ export type Context =
   | { schema: "iglu:com.example/user/jsonschema/1-0-0"; data: UserV1_0_0 };
 
 const contextChecks: Record<string, (data: unknown, prefix: string) => Message[]> = {
+  "iglu:com.acme/anything/jsonschema/1-0-0": validateAnythingV1_0_0,
   "iglu:com.acme/device/jsonschema/1-0-0": validateDeviceV1_0_0,
+  "iglu:com.acme/free_form/jsonschema/1-0-0": validateFreeFormV1_0_0,
   "iglu:com.acme/signed_in/jsonschema/1-0-0": validateSignedInV1_0_0,
   "iglu:com.acme/signed_in/jsonschema/2-0-0": validateSignedInV2_0_0,
   "iglu:com.example/checkout_completed/jsonschema/1-0-0": validateCheckoutCompletedV1_0_0,
@@ -54,6 +62,25 @@ function check(msgs: Message[], context: Context[] | undefined): void {
 }
 
 /**
+ * Tracks a self-describing event of iglu:com.acme/anything/jsonschema/1-0-0, after checking its data and contexts.
+ *
+ * Any JSON value but a too long string.
+ */
+export function trackAnythingV1_0_0(
+  data: AnythingV1_0_0,
+  context?: Context[],
+  options?: Omit<CommonEventProperties, "context">,
+  trackers?: string[],
+): void {
+  const msgs = validateAnythingV1_0_0(data, "/data");
+  check(msgs, context);
+  trackSelfDescribingEvent(
+    { ...options, event: { schema: schemaAnythingV1_0_0, data: data as unknown as Record<string, unknown> }, context: context as unknown as SelfDescribingJson[] | undefined },
+    trackers,
+  );
+}
+
+/**
  * Tracks a self-describing event of iglu:com.acme/device/jsonschema/1-0-0, after checking its data and contexts.
  *
  * The device an event was sent from; attach it as a context.
@@ -68,6 +95,25 @@ export function trackDeviceV1_0_0(
   check(msgs, context);
   trackSelfDescribingEvent(
     { ...options, event: { schema: schemaDeviceV1_0_0, data: data as unknown as Record<string, unknown> }, context: context as unknown as SelfDescribingJson[] | undefined },
+    trackers,
+  );
+}
+
+/**
+ * Tracks a self-describing event of iglu:com.acme/free_form/jsonschema/1-0-0, after checking its data and contexts.
+ *
+ * Free-form attributes: an object with no declared properties.
+ */
+export function trackFreeFormV1_0_0(
+  data: FreeFormV1_0_0,
+  context?: Context[],
+  options?: Omit<CommonEventProperties, "context">,
+  trackers?: string[],
+): void {
+  const msgs = validateFreeFormV1_0_0(data, "/data");
+  check(msgs, context);
+  trackSelfDescribingEvent(
+    { ...options, event: { schema: schemaFreeFormV1_0_0, data: data as unknown as Record<string, unknown> }, context: context as unknown as SelfDescribingJson[] | undefined },
     trackers,
   );
 }
