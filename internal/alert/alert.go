@@ -258,7 +258,9 @@ func (e *Evaluator) Snapshot() Snapshot {
 
 // ruleState is one rule's state and the history of what it counts.
 type ruleState struct {
-	rule    Rule
+	rule Rule
+	// match is which counted schema keys the rule's contract covers.
+	match   match
 	state   string
 	since   time.Time
 	last    measurement
@@ -274,7 +276,7 @@ type ruleState struct {
 }
 
 func newRuleState(r Rule) *ruleState {
-	return &ruleState{rule: r, state: StateOK, history: history{spacing: r.Window / 256}}
+	return &ruleState{rule: r, match: contractMatch(r.Contract), state: StateOK, history: history{spacing: r.Window / 256}}
 }
 
 // measurement is what one evaluation of a rule found.
@@ -415,7 +417,7 @@ func (r *ruleState) measure(now, started time.Time, st delivery.Stats, contracts
 	rule := r.rule
 	switch rule.Kind {
 	case KindFailedRatio:
-		good, failed := contractCounts(st.Contracts, rule.Contract)
+		good, failed := contractCounts(st.Contracts, r.match)
 		r.history.add(sample{at: now, a: good, b: failed}, rule.Window)
 		base, _ := r.history.base(now, rule.Window)
 		g, f := since(good, base.a), since(failed, base.b)
@@ -437,7 +439,7 @@ func (r *ruleState) measure(now, started time.Time, st delivery.Stats, contracts
 		return m
 
 	case KindFreshness:
-		good, _ := contractCounts(st.Contracts, rule.Contract)
+		good, _ := contractCounts(st.Contracts, r.match)
 		switch {
 		case r.lastSeen.IsZero():
 			// The first evaluation: the age counts from the start.
@@ -448,7 +450,7 @@ func (r *ruleState) measure(now, started time.Time, st delivery.Stats, contracts
 		r.lastCount = good
 		age := now.Sub(r.lastSeen)
 		m := measurement{value: ptr(age.Seconds())}
-		sla, key, note := contractSLA(contracts, rule.Contract)
+		sla, key, note := contractSLA(contracts, rule.Contract, r.match)
 		if note == "" && sla.Freshness == 0 {
 			note = fmt.Sprintf("%s sets no x-accord.sla.freshness: not judged", key)
 		}
@@ -462,12 +464,12 @@ func (r *ruleState) measure(now, started time.Time, st delivery.Stats, contracts
 		return m
 
 	case KindVolume:
-		good, _ := contractCounts(st.Contracts, rule.Contract)
+		good, _ := contractCounts(st.Contracts, r.match)
 		r.history.add(sample{at: now, a: good}, rule.Window)
 		base, covered := r.history.base(now, rule.Window)
 		n := since(good, base.a)
 		m := measurement{value: ptr(float64(n)), below: true}
-		sla, key, note := contractSLA(contracts, rule.Contract)
+		sla, key, note := contractSLA(contracts, rule.Contract, r.match)
 		if note == "" && sla.VolumePerDay == nil {
 			note = fmt.Sprintf("%s sets no x-accord.sla.volume_per_day: not judged", key)
 		}
@@ -554,11 +556,10 @@ func (r *ruleState) measure(now, started time.Time, st delivery.Stats, contracts
 }
 
 // contractCounts sums the good and failed records of the contracts a rule
-// names: one schema key, every version of vendor/name, or * for all.
-func contractCounts(list []delivery.ContractStats, which string) (good, failed uint64) {
-	exact, prefix := contractMatch(which)
+// covers.
+func contractCounts(list []delivery.ContractStats, m match) (good, failed uint64) {
 	for _, c := range list {
-		if which == "*" || c.Schema == exact || (prefix != "" && strings.HasPrefix(c.Schema, prefix)) {
+		if m.covers(c.Schema) {
 			good += c.Good
 			failed += c.Failed
 		}
@@ -566,26 +567,39 @@ func contractCounts(list []delivery.ContractStats, which string) (good, failed u
 	return good, failed
 }
 
-// contractMatch says which counted schema keys a rule's contract covers:
-// exactly one key, or those starting with prefix.
-func contractMatch(which string) (exact, prefix string) {
-	if k, err := contract.ParseKey(which); err == nil {
-		return k.String(), ""
+// match is which counted schema keys a rule's contract covers: every one
+// (*), exactly one key, or those starting with prefix (vendor/name).
+type match struct {
+	all           bool
+	exact, prefix string
+}
+
+func (m match) covers(schema string) bool {
+	return m.all || schema == m.exact || (m.prefix != "" && strings.HasPrefix(schema, m.prefix))
+}
+
+func contractMatch(which string) match {
+	switch {
+	case which == "":
+		return match{}
+	case which == "*":
+		return match{all: true}
 	}
-	vn := strings.TrimPrefix(which, "iglu:")
-	return "", "iglu:" + vn + "/jsonschema/"
+	if k, err := contract.ParseKey(which); err == nil {
+		return match{exact: k.String()}
+	}
+	return match{prefix: "iglu:" + strings.TrimPrefix(which, "iglu:") + "/jsonschema/"}
 }
 
 // contractSLA reads the SLA of the contract a rule names: that version, or
 // the highest served of vendor/name. note says why there is none.
-func contractSLA(contracts []*contract.Contract, which string) (contract.SLA, string, string) {
-	exact, prefix := contractMatch(which)
+func contractSLA(contracts []*contract.Contract, which string, m match) (contract.SLA, string, string) {
 	var best *contract.Contract
 	for _, c := range contracts {
 		switch {
-		case exact != "" && c.URI == exact:
+		case m.exact != "" && c.URI == m.exact:
 			best = c
-		case prefix != "" && strings.HasPrefix(c.URI, prefix):
+		case m.prefix != "" && strings.HasPrefix(c.URI, m.prefix):
 			if best == nil || newer(c.Key.Version, best.Key.Version) {
 				best = c
 			}
