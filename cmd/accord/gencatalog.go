@@ -71,17 +71,27 @@ Exit status: 0 written, 1 a contract file did not load, 2 it could not run.`,
 				contracts = withBuiltin(contracts, app.BuiltinContracts())
 			}
 			cat := catalog.Build(contracts, catalog.Options{Sinks: sinks})
-			files, err := catalog.Site(cat)
+			// One file at a time: a large catalog is never all in memory.
+			w := &catalog.SiteWriter{Dir: out}
+			files := 0
+			emit := func(name string, data []byte) error {
+				files++
+				return w.Write(name, data)
+			}
+			if err := catalog.Render(cat, emit); err != nil {
+				return err
+			}
+			om, err := catalog.OpenMetadataJSON(cat, omService)
 			if err != nil {
 				return err
 			}
-			if files[catalog.OpenMetadataFile], err = catalog.OpenMetadataJSON(cat, omService); err != nil {
+			if err := emit(catalog.OpenMetadataFile, om); err != nil {
 				return err
 			}
-			if err := catalog.WriteSite(out, files); err != nil {
+			if err := w.Prune(); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote the catalog of %s to %s (%s)\n", plural(len(cat.Contracts), "contract"), out, plural(len(files), "file"))
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote the catalog of %s to %s (%s)\n", plural(len(cat.Contracts), "contract"), out, plural(files, "file"))
 			return nil
 		},
 	}

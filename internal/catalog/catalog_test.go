@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -300,5 +301,60 @@ func TestPageNameStaysLocal(t *testing.T) {
 			t.Errorf("%q and %q share page %s", prev, id, n)
 		}
 		seen[n] = id
+	}
+}
+
+// manyContracts compiles n contracts of 3 versions, each of 40 string
+// properties and a nested object, as the measurement in docs/catalog.md
+// generated them.
+func manyContracts(tb testing.TB, n int) []*contract.Contract {
+	tb.Helper()
+	var out []*contract.Contract
+	for i := 0; i < n; i++ {
+		for _, v := range []string{"1-0-0", "1-0-1", "2-0-0"} {
+			props := map[string]any{}
+			for j := 0; j < 40; j++ {
+				props[fmt.Sprintf("p%d", j)] = map[string]any{"type": "string", "maxLength": 64, "description": fmt.Sprintf("<b>field</b> %d", j)}
+			}
+			props["n"] = map[string]any{"type": "object", "properties": map[string]any{"a": map[string]any{"type": "integer", "minimum": 0}, "b": map[string]any{"enum": []any{"x", "y"}}}}
+			req := []any{"p0"}
+			if v != "1-0-0" {
+				props["extra"] = map[string]any{"type": "number"}
+			}
+			if v == "2-0-0" {
+				req = append(req, "p1")
+			}
+			doc, _ := json.Marshal(map[string]any{"$schema": contract.IgluMetaSchemaURI,
+				"self":        map[string]any{"vendor": "com.huge", "name": fmt.Sprintf("c%05d", i), "format": "jsonschema", "version": v},
+				"description": "contract <script>alert(1)</script>", "x-accord": map[string]any{"owner": "o@x.example"},
+				"type": "object", "properties": props, "required": req, "additionalProperties": false})
+			c, err := contract.Compile(doc, contract.Key{}, "bench")
+			if err != nil {
+				tb.Fatal(err)
+			}
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// BenchmarkBuildAndRender: the catalog of 100 contracts (300 versions),
+// built and rendered as gen catalog does, per iteration.
+//
+//	go test -run '^$' -bench BuildAndRender -benchmem ./internal/catalog
+func BenchmarkBuildAndRender(b *testing.B) {
+	cs := manyContracts(b, 100)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		cat := Build(cs, Options{})
+		n := 0
+		if err := Render(cat, func(_ string, data []byte) error { n += len(data); return nil }); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := OpenMetadataJSON(cat, "accord"); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(n)/float64(len(cs)), "site-bytes/version")
 	}
 }

@@ -73,11 +73,31 @@ func (c *Catalog) JSON() ([]byte, error) {
 // text from a contract is escaped by html/template.
 func Site(c *Catalog) (map[string][]byte, error) {
 	files := map[string][]byte{}
-	js, err := c.JSON()
+	err := Render(c, func(name string, data []byte) error {
+		if _, dup := files[name]; dup {
+			return fmt.Errorf("two files of the site would be %s", name)
+		}
+		files[name] = append([]byte(nil), data...)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	files[JSONFile] = js
+	return files, nil
+}
+
+// Render is Site one file at a time: emit gets each file's path and bytes,
+// which are only valid during the call, so a large catalog is written
+// without holding the whole site in memory.
+func Render(c *Catalog, emit func(name string, data []byte) error) error {
+	js, err := c.JSON()
+	if err != nil {
+		return err
+	}
+	if err := emit(JSONFile, js); err != nil {
+		return err
+	}
+	js = nil
 	t, err := template.New("site").Funcs(template.FuncMap{
 		"page":   PageName,
 		"json":   prettyJSON,
@@ -91,26 +111,32 @@ func Site(c *Catalog) (map[string][]byte, error) {
 		},
 	}).Parse(siteTemplate)
 	if err != nil {
-		return nil, fmt.Errorf("parse site template: %w", err)
+		return fmt.Errorf("parse site template: %w", err)
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "index", c); err != nil {
-		return nil, fmt.Errorf("render index: %w", err)
+		return fmt.Errorf("render index: %w", err)
 	}
-	files[IndexFile] = append([]byte(nil), buf.Bytes()...)
+	if err := emit(IndexFile, buf.Bytes()); err != nil {
+		return err
+	}
+	seen := make(map[string]bool, len(c.Contracts))
 	for i := range c.Contracts {
 		cc := &c.Contracts[i]
 		buf.Reset()
 		if err := t.ExecuteTemplate(&buf, "contract", cc); err != nil {
-			return nil, fmt.Errorf("render %s: %w", cc.ID, err)
+			return fmt.Errorf("render %s: %w", cc.ID, err)
 		}
 		name := path.Join(PagesDir, PageName(cc.ID))
-		if _, dup := files[name]; dup {
-			return nil, fmt.Errorf("two contracts would share the page %s", name)
+		if seen[name] {
+			return fmt.Errorf("two contracts would share the page %s", name)
 		}
-		files[name] = append([]byte(nil), buf.Bytes()...)
+		seen[name] = true
+		if err := emit(name, buf.Bytes()); err != nil {
+			return err
+		}
 	}
-	return files, nil
+	return nil
 }
 
 // SortedNames returns the site's paths in order.
@@ -143,27 +169,39 @@ func newestFirst(vs []Version) []Version {
 	return out
 }
 
-// WriteSite writes the site's files under dir, each atomically (a reader
-// sees an old page or a new one, never half of one), and removes the pages
-// of contracts no longer in the catalog from dir/contracts (files named as
-// PageName names them; nothing else there is touched). A path that is not
-// local to dir is refused, whatever made it.
-func WriteSite(dir string, files map[string][]byte) error {
-	keep := map[string]bool{}
-	for _, name := range SortedNames(files) {
-		if !filepath.IsLocal(filepath.FromSlash(name)) {
-			return fmt.Errorf("write catalog: %q is not a path inside the output directory", name)
-		}
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return fmt.Errorf("write catalog: %w", err)
-		}
-		if err := atomicfile.Write(p, files[name], 0o644); err != nil {
-			return fmt.Errorf("write catalog %s: %w", name, err)
-		}
-		keep[p] = true
+// SiteWriter writes a site's files under a directory, each atomically (a
+// reader sees an old page or a new one, never half of one); Prune then
+// removes the pages of contracts no longer in the catalog from
+// dir/contracts (files named as PageName names them; nothing else there is
+// touched). A path that is not local to the directory is refused,
+// whatever made it.
+type SiteWriter struct {
+	Dir  string
+	keep map[string]bool
+}
+
+// Write writes one file of the site; its signature is Render's emit.
+func (w *SiteWriter) Write(name string, data []byte) error {
+	if w.keep == nil {
+		w.keep = map[string]bool{}
 	}
-	pages := filepath.Join(dir, PagesDir)
+	if !filepath.IsLocal(filepath.FromSlash(name)) {
+		return fmt.Errorf("write catalog: %q is not a path inside the output directory", name)
+	}
+	p := filepath.Join(w.Dir, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("write catalog: %w", err)
+	}
+	if err := atomicfile.Write(p, data, 0o644); err != nil {
+		return fmt.Errorf("write catalog %s: %w", name, err)
+	}
+	w.keep[p] = true
+	return nil
+}
+
+// Prune removes the stale pages.
+func (w *SiteWriter) Prune() error {
+	pages := filepath.Join(w.Dir, PagesDir)
 	entries, err := os.ReadDir(pages)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -173,11 +211,22 @@ func WriteSite(dir string, files map[string][]byte) error {
 	}
 	for _, e := range entries {
 		p := filepath.Join(pages, e.Name())
-		if e.Type().IsRegular() && strings.HasPrefix(e.Name(), "c-") && strings.HasSuffix(e.Name(), ".html") && !keep[p] {
+		if e.Type().IsRegular() && strings.HasPrefix(e.Name(), "c-") && strings.HasSuffix(e.Name(), ".html") && !w.keep[p] {
 			if err := os.Remove(p); err != nil {
 				return fmt.Errorf("write catalog: remove the page of a removed contract: %w", err)
 			}
 		}
 	}
 	return nil
+}
+
+// WriteSite writes files under dir with a SiteWriter and prunes.
+func WriteSite(dir string, files map[string][]byte) error {
+	w := &SiteWriter{Dir: dir}
+	for _, name := range SortedNames(files) {
+		if err := w.Write(name, files[name]); err != nil {
+			return err
+		}
+	}
+	return w.Prune()
 }
