@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/accord-events/accord/internal/contract"
 )
@@ -150,6 +151,34 @@ func TestWriteRefusesPathsOutside(t *testing.T) {
 	for _, p := range []string{"../x", "/etc/x", "a/../../x", "", ".accord-gen", `a\b`, "./a"} {
 		if err := Write(t.TempDir(), Files{{Path: p, Data: []byte("x")}}); err == nil {
 			t.Errorf("Write took the path %q", p)
+		}
+	}
+}
+
+// TestRecursiveRefsStayBounded: a contract whose properties $ref the root
+// (twice, so following them naively doubles the work at every level)
+// generates in bounded time and size, with every generator.
+func TestRecursiveRefsStayBounded(t *testing.T) {
+	doc := `{"$schema": "http://iglucentral.com/schemas/com.snowplowanalytics.self-desc/schema/jsonschema/1-0-0#",
+		"self": {"vendor": "com.x", "name": "tree", "format": "jsonschema", "version": "1-0-0"},
+		"type": "object", "properties": {"left": {"$ref": "#"}, "right": {"$ref": "#"}, "deep": {"$ref": "#/definitions/d"}},
+		"definitions": {"d": {"type": "object", "properties": {"a": {"$ref": "#"}, "b": {"$ref": "#/definitions/d"}}}}}`
+	c, err := contract.Compile([]byte(doc), contract.Key{}, "recursive")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range generators {
+		start := time.Now()
+		files, err := Generate([]*contract.Contract{c}, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total := 0
+		for _, f := range files {
+			total += len(f.Data)
+		}
+		if d := time.Since(start); d > 10*time.Second || total > 1<<20 {
+			t.Errorf("%s: %d bytes in %s from a 500-byte recursive contract", optionsName(o), total, d)
 		}
 	}
 }

@@ -43,9 +43,13 @@ const (
 )
 
 // maxDepth bounds how deep the model follows nested schemas and local
-// $refs: a deeper (or recursive) schema becomes Any below it, checked by the
-// collector only.
-const maxDepth = 16
+// $refs, and maxNodes how many schemas it reduces per contract version
+// (recursive $refs could otherwise multiply them): past either, a schema
+// becomes Any, checked by the collector only.
+const (
+	maxDepth = 16
+	maxNodes = 2000
+)
 
 // Node is one schema of a contract, reduced to what the generated code
 // needs: its type, its description and the constraints checked client-side.
@@ -209,6 +213,7 @@ func str(v any) string {
 type builder struct {
 	doc   map[string]any
 	names *namer
+	nodes int
 }
 
 // handled are the asserting keywords the generated validators check; every
@@ -227,8 +232,13 @@ var handled = map[string]bool{
 // the version's, already unique).
 func (b *builder) node(v any, ptr, candidate, whole string, depth int) *Node {
 	n := &Node{Rule: map[string]any{"p": ptr}}
+	b.nodes++
+	if b.nodes > maxNodes || depth > maxDepth {
+		n.Unchecked = []string{"(nested too deep for the client)"}
+		return n
+	}
 	s, ok := v.(map[string]any)
-	if !ok || depth > maxDepth {
+	if !ok {
 		if bv, isBool := v.(bool); isBool && !bv {
 			n.Rule["false"] = true
 		}
