@@ -3,6 +3,7 @@ package alert
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -730,6 +731,53 @@ func TestReceiverURLNeverShown(t *testing.T) {
 	check.Eventually(t, 10*time.Second, "the notification failed", func() bool { return h.e.Snapshot().Receivers[0].Failed == 1 })
 	if r := h.e.Snapshot().Receivers[0]; r.Retries != 0 || r.LastError != "answered 404 (not retried)" {
 		t.Fatalf("%+v", r)
+	}
+}
+
+// TestReceiverRedirectAndHugeHeaders: a redirect is not followed (the
+// notification goes nowhere the configuration did not name) and fails
+// without retries; an answer with more than 64 KiB of headers fails
+// without being read further.
+func TestReceiverRedirectAndHugeHeaders(t *testing.T) {
+	var mu sync.Mutex
+	elsewhere := 0
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		elsewhere++
+		mu.Unlock()
+	}))
+	defer target.Close()
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL, http.StatusTemporaryRedirect)
+	}))
+	defer redirect.Close()
+	headers := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for i := range 100 {
+			w.Header().Set(fmt.Sprintf("X-Junk-%d", i), strings.Repeat("j", 4096))
+		}
+	}))
+	defer headers.Close()
+	for _, tc := range []struct{ name, url, says string }{
+		{"redirect", redirect.URL, "answered 307 (not retried)"},
+		{"huge headers", headers.URL, "post: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, []Rule{{Name: "spool", Kind: KindSpoolFill, Threshold: 0.5}}, nil, func(c *Config) {
+				c.Receivers[0].URL = tc.url
+				c.Receivers[0].MaxAttempts = 2
+			})
+			h.stats.st.Spool = &spool.Stats{Bytes: 90, MaxBytes: 100}
+			h.step(0)
+			check.Eventually(t, 10*time.Second, "the notification failed", func() bool { return h.e.Snapshot().Receivers[0].Failed == 1 })
+			if r := h.e.Snapshot().Receivers[0]; !strings.Contains(r.LastError, tc.says) || r.Sent != 0 {
+				t.Fatalf("%+v, want last_error saying %q", r, tc.says)
+			}
+		})
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if elsewhere != 0 {
+		t.Fatalf("the redirect was followed %d times", elsewhere)
 	}
 }
 
