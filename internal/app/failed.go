@@ -64,6 +64,9 @@ func (f failedStore) Replay(ctx context.Context, source string, q sink.FailedQue
 		return admin.ReplayResult{}, err
 	}
 	a := f.a
+	if a.shared != nil && !dryRun {
+		return admin.ReplayResult{}, errors.New("with spool.kind kafka the sinks run in accord load, not in this collector: replay with accord replay --from-sink " + source + " beside the loaders (a dry run works here)")
+	}
 	want := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		want[id] = true
