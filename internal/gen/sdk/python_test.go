@@ -48,7 +48,7 @@ func pyRun(t *testing.T, dir, py string, args ...string) string {
 // test contracts and from hostile names, with py_compile and mypy --strict.
 func TestPythonCompilesAndTypeChecks(t *testing.T) {
 	py := needMypy(t)
-	for name, cs := range map[string]func(testing.TB) []*contract.Contract{"examples": testContracts, "hostile": hostileContracts} {
+	for name, cs := range map[string]func(testing.TB) []*contract.Contract{"examples": testContracts, "hostile": hostileContracts, "snowplow": snowplowContracts} {
 		t.Run(name, func(t *testing.T) {
 			files, err := Generate(cs(t), Options{Lang: "python"})
 			if err != nil {

@@ -33,6 +33,18 @@ func testContracts(t testing.TB) []*contract.Contract {
 	return all
 }
 
+// snowplowContracts are the 97 real Iglu schemas of Snowplow's standard
+// events and contexts that the collector ships: real-world contracts, with
+// every draft-4 habit, for the generators to compile.
+func snowplowContracts(t testing.TB) []*contract.Contract {
+	t.Helper()
+	cs, problems, err := contract.LoadDir("../../protocol/snowplow/contracts")
+	if err != nil || len(problems) > 0 || len(cs) < 50 {
+		t.Fatalf("load Snowplow's contracts: %v %v (%d)", err, problems, len(cs))
+	}
+	return cs
+}
+
 // generators are every language and target, as accord gen sdk runs them.
 var generators = []Options{{Lang: "go"}, {Lang: "ts"}, {Lang: "python"}, {Target: "snowplow"}, {Target: "segment"}}
 
@@ -132,15 +144,20 @@ func goTool(t *testing.T, dir string, args ...string) string {
 	return string(out)
 }
 
-// TestGoBuildsAndVets builds and vets the generated Go package.
+// TestGoBuildsAndVets builds and vets the generated Go package, from the
+// test contracts and from Snowplow's.
 func TestGoBuildsAndVets(t *testing.T) {
-	files, err := Generate(testContracts(t), Options{Lang: "go"})
-	if err != nil {
-		t.Fatal(err)
+	for name, cs := range map[string]func(testing.TB) []*contract.Contract{"examples": testContracts, "snowplow": snowplowContracts} {
+		t.Run(name, func(t *testing.T) {
+			files, err := Generate(cs(t), Options{Lang: "go"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := writeGoModule(t, files)
+			goTool(t, dir, "build", "./...")
+			goTool(t, dir, "vet", "./...")
+		})
 	}
-	dir := writeGoModule(t, files)
-	goTool(t, dir, "build", "./...")
-	goTool(t, dir, "vet", "./...")
 }
 
 // parityCases are values the generated validators and the collector's

@@ -87,7 +87,7 @@ func tsProject(t *testing.T, node, modules string, files Files) string {
 func TestTypeScriptCompilesStrict(t *testing.T) {
 	node, modules := needNode(t)
 	for _, o := range []Options{{Lang: "ts"}, {Target: "snowplow"}, {Target: "segment"}} {
-		for name, cs := range map[string]func(testing.TB) []*contract.Contract{"examples": testContracts, "hostile": hostileContracts} {
+		for name, cs := range map[string]func(testing.TB) []*contract.Contract{"examples": testContracts, "hostile": hostileContracts, "snowplow": snowplowContracts} {
 			t.Run(optionsName(o)+"/"+name, func(t *testing.T) {
 				files, err := Generate(cs(t), o)
 				if err != nil {
