@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,6 +22,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/accord-events/accord/internal/loadgen"
+	"github.com/accord-events/accord/internal/sink/kafka/kafkatest"
 )
 
 // loader is a running accord load.
@@ -263,4 +265,74 @@ func TestScaleOutKafkaLoaderKilled(t *testing.T) {
 	b.stop()
 	c1.stop()
 	c2.stop()
+}
+
+// A collector with spool.kind kafka whose brokers are away at start starts
+// all the same, says why in its log and on /readyz, and answers 503 with
+// Retry-After (nothing acknowledged) until the brokers answer; then it
+// takes events, which are in the topic. A record larger than
+// spool.kafka.max_record_bytes is answered 413 at once; when the brokers go
+// away again, requests are answered 503, never 200.
+func TestScaleOutKafkaBrokerAway(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	c := startCollectorUnready(t, newProject(t),
+		"ACCORD_SPOOL_KIND=kafka", "ACCORD_SPOOL_KAFKA_BROKERS=["+addr+"]", "ACCORD_SPOOL_KAFKA_TOPIC=away.log",
+		"ACCORD_SPOOL_KAFKA_PARTITIONS=1", "ACCORD_SPOOL_KAFKA_TIMEOUT=3s", "ACCORD_SPOOL_KAFKA_MAX_RECORD_BYTES=8192")
+	body := []byte(`{"schema":"` + pageViewKey + `","data":{"url":"https://a.example/1"}}`)
+	status, _, ready := httpDo(t, http.MethodGet, c.URL+"/readyz", nil)
+	if status != http.StatusServiceUnavailable || !strings.Contains(ready, addr) {
+		t.Errorf("/readyz with the brokers away: %d %s, want 503 naming the brokers", status, ready)
+	}
+	status, header, resp := c.post("/events", "application/json", body)
+	if status != http.StatusServiceUnavailable || header.Get("Retry-After") == "" {
+		t.Errorf("POST with the brokers away: %d (Retry-After %q) %s, want 503 with Retry-After", status, header.Get("Retry-After"), resp)
+	}
+	eventually(t, 10*time.Second, "the log names the brokers away", func() bool {
+		return strings.Contains(c.logs.String(), "kafka log unavailable") && strings.Contains(c.logs.String(), addr)
+	})
+
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cluster.Close() }()
+	eventually(t, 30*time.Second, "the collector is ready once the brokers answer", func() bool {
+		status, _, _ := httpDo(t, http.MethodGet, c.URL+"/readyz", nil)
+		return status == http.StatusOK
+	})
+	if status, _, resp := c.post("/events", "application/json", body); status != http.StatusOK {
+		t.Fatalf("POST with the brokers up: %d %s", status, resp)
+	}
+	got := kafkatest.Read(t, []string{addr}, []string{"away.log"})
+	if n := len(got["away.log"]); n != 1 {
+		t.Errorf("%d records in the topic, want the one acknowledged", n)
+	}
+
+	start := time.Now()
+	huge := []byte(`{"schema":"` + pageViewKey + `","data":{"url":"https://a.example/` + strings.Repeat("x", 10000) + `"}}`)
+	if status, _, resp := c.post("/events", "application/json", huge); status != http.StatusRequestEntityTooLarge {
+		t.Errorf("POST of a record over max_record_bytes: %d %s, want 413", status, resp)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("the refusal took %s", d)
+	}
+
+	cluster.Close()
+	eventually(t, 30*time.Second, "requests are refused once the brokers are gone", func() bool {
+		status, header, _ := c.post("/events", "application/json", body)
+		if status == http.StatusOK {
+			return false
+		}
+		if status != http.StatusServiceUnavailable || header.Get("Retry-After") == "" {
+			t.Fatalf("POST with the brokers gone: %d, want 503 with Retry-After", status)
+		}
+		return true
+	})
+	c.stop()
 }

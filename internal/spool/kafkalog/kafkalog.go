@@ -166,11 +166,20 @@ func (l *Log) Append(ctx context.Context, records [][]byte, envs []*event.Envelo
 		l.inFlight.Add(-n)
 		return fullError{inFlight: now - n, limit: l.opts.MaxInFlightBytes}
 	}
-	defer l.inFlight.Add(-n)
 	if err := l.Ready(); err != nil {
+		l.inFlight.Add(-n)
 		return err
 	}
-	recs := make([]*kgo.Record, len(records))
+	// Each record's bytes stay counted until the brokers acknowledge or
+	// refuse it, even past the request's wait: a record already sent is
+	// neither recalled nor forgotten by an idempotent producer.
+	var (
+		mu              sync.Mutex
+		refused, failed error
+		remaining       = int64(len(records))
+		done            = make(chan struct{})
+	)
+	produceCtx, cancel := context.WithCancel(context.Background())
 	for i, r := range records {
 		rec := &kgo.Record{Topic: l.opts.Topic, Value: r, Headers: []kgo.RecordHeader{
 			{Key: HeaderEventID, Value: []byte(envs[i].EventID)},
@@ -179,26 +188,45 @@ func (l *Log) Append(ctx context.Context, records [][]byte, envs []*event.Envelo
 		if key := kafka.RecordKey(envs[i], l.opts.Key); key != "" {
 			rec.Key = []byte(key)
 		}
-		recs[i] = rec
+		size := int64(len(r))
+		l.client.Produce(produceCtx, rec, func(_ *kgo.Record, err error) {
+			l.inFlight.Add(-size)
+			if err != nil {
+				mu.Lock()
+				if kafka.Refused(err) {
+					refused = err
+				} else if failed == nil {
+					failed = err
+				}
+				mu.Unlock()
+			}
+			if atomic.AddInt64(&remaining, -1) == 0 {
+				close(done)
+			}
+		})
 	}
-	ctx, cancel := context.WithTimeout(ctx, l.opts.Timeout)
-	defer cancel()
-	results := l.client.ProduceSync(ctx, recs...)
-	var refused, failed error
-	for _, r := range results {
-		switch {
-		case r.Err == nil:
-		case kafka.Refused(r.Err):
-			refused = r.Err
-		default:
-			failed = r.Err
-		}
+	timer := time.NewTimer(l.opts.Timeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+		cancel()
+	case <-timer.C:
+		// Records not yet sent are dropped; those sent may still be
+		// stored (the request was not acknowledged: a resend is a
+		// duplicate that sinks drop on event_id).
+		cancel()
+		return fmt.Errorf("kafka log: the brokers did not acknowledge every record within spool.kafka.timeout (%s)", l.opts.Timeout)
+	case <-ctx.Done():
+		cancel()
+		return fmt.Errorf("kafka log: %w", ctx.Err())
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	switch {
 	case refused != nil:
 		return tooLargeError{fmt.Errorf("the brokers refused a record of the request: %w", refused)}
 	case failed != nil:
-		return fmt.Errorf("kafka log: not every record was acknowledged within spool.kafka.timeout (%s): %s", l.opts.Timeout, redact.Error(failed))
+		return fmt.Errorf("kafka log: not every record was acknowledged: %s", redact.Error(failed))
 	}
 	return nil
 }
