@@ -36,7 +36,7 @@ type fastNode struct {
 	// Strings.
 	minLength, maxLength int // -1 when absent
 	pattern              *regexp.Regexp
-	format               *jsonschema.Schema // a one-keyword schema for the library's format check
+	format               *fastFormat
 
 	// Numbers.
 	minimum, maximum           float64
@@ -117,7 +117,7 @@ func compileFast(doc any) *fastNode {
 	if !ok {
 		return nil
 	}
-	fc := fastCompiler{root: root, formats: map[string]*jsonschema.Schema{}, refs: map[string]*fastNode{}}
+	fc := fastCompiler{root: root, formats: map[string]*fastFormat{}, refs: map[string]*fastNode{}}
 	n, ok := fc.node(doc, 0)
 	if !ok {
 		return nil
@@ -127,7 +127,7 @@ func compileFast(doc any) *fastNode {
 
 type fastCompiler struct {
 	root    map[string]any
-	formats map[string]*jsonschema.Schema
+	formats map[string]*fastFormat
 	refs    map[string]*fastNode // compiled $ref targets; nil while compiling (a cycle)
 }
 
@@ -319,7 +319,7 @@ func (fc *fastCompiler) exclusive(n *fastNode, k string, v any, s map[string]any
 	return true
 }
 
-func (fc *fastCompiler) formatSchema(v any) (*jsonschema.Schema, bool) {
+func (fc *fastCompiler) formatSchema(v any) (*fastFormat, bool) {
 	name, ok := v.(string)
 	if !ok || !fastFormats[name] {
 		return nil, false
@@ -336,8 +336,9 @@ func (fc *fastCompiler) formatSchema(v any) (*jsonschema.Schema, bool) {
 	if err != nil {
 		return nil, false
 	}
-	fc.formats[name] = s
-	return s, true
+	f := &fastFormat{quick: quickFormats[name], lib: s}
+	fc.formats[name] = f
+	return f, true
 }
 
 func typesOf(v any) (uint8, bool) {
@@ -511,7 +512,7 @@ func (n *fastNode) checkString(b []byte, i int) (int, bool) {
 			return end, false
 		}
 	}
-	if n.format != nil && n.format.Validate(string(s)) != nil {
+	if n.format != nil && !n.format.valid(s) {
 		return end, false
 	}
 	return end, true

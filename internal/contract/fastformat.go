@@ -1,0 +1,205 @@
+package contract
+
+import "github.com/santhosh-tekuri/jsonschema/v6"
+
+// Format checks on the fast path. The library's checks take an any and a
+// string, and its Validate wraps them in a validator: about 8 allocations
+// and a net/url parse per checked string. The common formats therefore get a
+// check of their own that reads the string's bytes and allocates nothing.
+// Like the rest of the fast path it is only trusted to say "valid": each one
+// accepts a strict, plain subset of what the library accepts (no leap
+// second, no IPv6 host, no user info, no character outside the plain ASCII
+// set), and whatever it does not accept goes to the library's check, which
+// decides. FuzzFastFormats holds each to the library's verdict.
+
+// fastFormat is one format's check.
+type fastFormat struct {
+	// quick says "certainly valid" from the bytes; nil for formats
+	// without one.
+	quick func([]byte) bool
+	// lib is a one-keyword schema for the library's own check.
+	lib *jsonschema.Schema
+}
+
+func (f *fastFormat) valid(s []byte) bool {
+	if f.quick != nil && f.quick(s) {
+		return true
+	}
+	return f.lib.Validate(string(s)) == nil
+}
+
+// quickFormats are the formats with a check of their own.
+var quickFormats = map[string]func([]byte) bool{
+	"date-time": quickDateTime,
+	"date":      quickDate,
+	"time":      quickTime,
+	"uri":       quickURI,
+	"uuid":      quickUUID,
+}
+
+func digits(s []byte) (int, bool) {
+	n := 0
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, len(s) > 0
+}
+
+// quickDate accepts YYYY-MM-DD with a day that exists in its month.
+func quickDate(s []byte) bool {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return false
+	}
+	y, ok1 := digits(s[0:4])
+	m, ok2 := digits(s[5:7])
+	d, ok3 := digits(s[8:10])
+	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 {
+		return false
+	}
+	days := [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[m]
+	if m == 2 && y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+		days = 29
+	}
+	return d <= days
+}
+
+// quickTime accepts hh:mm:ss, an optional fraction of digits, and Z, z or
+// an offset ±hh:mm; no leap second (second 60 depends on the offset, so the
+// library decides).
+func quickTime(s []byte) bool {
+	if len(s) < 9 || s[2] != ':' || s[5] != ':' {
+		return false
+	}
+	h, ok1 := digits(s[0:2])
+	m, ok2 := digits(s[3:5])
+	sec, ok3 := digits(s[6:8])
+	if !ok1 || !ok2 || !ok3 || h > 23 || m > 59 || sec > 59 {
+		return false
+	}
+	s = s[8:]
+	if len(s) > 0 && s[0] == '.' {
+		n := 1
+		for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+			n++
+		}
+		if n == 1 {
+			return false
+		}
+		s = s[n:]
+	}
+	if len(s) == 1 {
+		return s[0] == 'Z' || s[0] == 'z'
+	}
+	if len(s) != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':' {
+		return false
+	}
+	zh, ok1 := digits(s[1:3])
+	zm, ok2 := digits(s[4:6])
+	return ok1 && ok2 && zh <= 23 && zm <= 59
+}
+
+// quickDateTime accepts a quickDate, T or t, and a quickTime.
+func quickDateTime(s []byte) bool {
+	return len(s) >= 20 && (s[10] == 'T' || s[10] == 't') && quickDate(s[:10]) && quickTime(s[11:])
+}
+
+// quickUUID accepts 8-4-4-4-12 hex digits.
+func quickUUID(s []byte) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+			continue
+		}
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// quickURI accepts an absolute URI of plain ASCII: a scheme, then either an
+// authority (//host, a name of letters, digits, dots and hyphens, with an
+// optional port of digits) or an opaque or rooted path, then a path, query
+// and fragment of unreserved characters, sub-delims, ':', '@', '/', '?' and
+// %-escapes of two hex digits.
+func quickURI(s []byte) bool {
+	i := 0
+	for i < len(s) && (isAlpha(s[i]) || i > 0 && (isDigit(s[i]) || s[i] == '+' || s[i] == '-' || s[i] == '.')) {
+		i++
+	}
+	if i == 0 || i >= len(s) || s[i] != ':' {
+		return false
+	}
+	s = s[i+1:]
+	if len(s) >= 2 && s[0] == '/' && s[1] == '/' {
+		s = s[2:]
+		end := 0
+		for end < len(s) && s[end] != '/' && s[end] != '?' && s[end] != '#' {
+			end++
+		}
+		host := s[:end]
+		if c := lastColon(host); c >= 0 {
+			if _, ok := digits(host[c+1:]); !ok {
+				return false
+			}
+			host = host[:c]
+		}
+		if len(host) == 0 {
+			return false
+		}
+		for _, c := range host {
+			if !isAlpha(c) && !isDigit(c) && c != '.' && c != '-' {
+				return false
+			}
+		}
+		s = s[end:]
+	} else if len(s) == 0 || s[0] == '?' || s[0] == '#' {
+		return false
+	}
+	hashes := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case isAlpha(c) || isDigit(c):
+		case c == '%':
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				return false
+			}
+			i += 2
+		case c == '#':
+			hashes++
+			if hashes > 1 {
+				return false
+			}
+		default:
+			switch c {
+			case '-', '.', '_', '~', '!', '$', '&', '\'', '(', ')', '*', '+', ',', ';', '=', ':', '@', '/', '?':
+			default:
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func lastColon(s []byte) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == ':' {
+			return i
+		}
+	}
+	return -1
+}
+
+func isAlpha(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+func isHex(c byte) bool   { return isDigit(c) || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
