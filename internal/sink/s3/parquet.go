@@ -127,9 +127,11 @@ type model struct {
 type typedTable struct {
 	table  *tables.Table
 	schema *parquet.Schema
-	// column[i] is the table column of Parquet leaf i.
-	column []int
-	codec  compress.Codec
+	// column[i] is the table column of Parquet leaf i; envelope[j] is
+	// the index in tables.Envelope() of table column j's envelope column.
+	column   []int
+	envelope []int
+	codec    compress.Codec
 }
 
 func newTypedTables(cs sink.Contracts, codec compress.Codec) *typedTables {
@@ -256,7 +258,16 @@ func newTypedTable(table *tables.Table, codec compress.Codec) *typedTable {
 	for i, c := range table.Columns {
 		byName[c.Name] = i
 	}
-	t := &typedTable{table: table, schema: schema, codec: codec}
+	t := &typedTable{table: table, schema: schema, codec: codec, envelope: make([]int, len(table.Columns))}
+	envelope := tables.Envelope()
+	for j, c := range table.Columns {
+		t.envelope[j] = -1
+		for i, ec := range envelope {
+			if c.Source.Envelope == ec.Name {
+				t.envelope[j] = i
+			}
+		}
+	}
 	for _, path := range schema.Columns() {
 		t.column = append(t.column, byName[path[0]])
 	}
@@ -279,16 +290,12 @@ func (t *typedTable) encode(rows []parquet.Row) ([]byte, error) {
 
 // row is r's row: one value per Parquet leaf, in the schema's order.
 func (t *typedTable) row(r *event.Envelope, envelope []columns.Column) (parquet.Row, error) {
-	envValues, _ := columns.Append(nil, nil, envelope, r)
-	env := make(map[string]columns.Value, len(envValues))
-	for i, c := range envelope {
-		env[c.Name] = envValues[i]
-	}
+	env, _ := columns.Append(make([]columns.Value, 0, len(envelope)), nil, envelope, r)
 	payload := payloadReader{root: r.Payload}
 	row := make(parquet.Row, len(t.column))
 	for leaf, ci := range t.column {
 		c := t.table.Columns[ci]
-		v, null, err := t.value(c, r, env, &payload)
+		v, null, err := t.value(c, t.envelope[ci], r, env, &payload)
 		if err != nil {
 			return nil, fmt.Errorf("column %s: %w", c.Name, err)
 		}
@@ -303,14 +310,30 @@ func (t *typedTable) row(r *event.Envelope, envelope []columns.Column) (parquet.
 			row[leaf] = v.Level(0, 0, leaf)
 		}
 	}
+	// The row is kept until its file rolls, beyond the record's life:
+	// its bytes are copied out of the record, into one buffer.
+	n := 0
+	for _, v := range row {
+		if v.Kind() == parquet.ByteArray && !v.IsNull() {
+			n += len(v.ByteArray())
+		}
+	}
+	arena := make([]byte, 0, n)
+	for i, v := range row {
+		if v.Kind() == parquet.ByteArray && !v.IsNull() {
+			start := len(arena)
+			arena = append(arena, v.ByteArray()...)
+			row[i] = parquet.ByteArrayValue(arena[start:len(arena):len(arena)]).Level(v.RepetitionLevel(), v.DefinitionLevel(), v.Column())
+		}
+	}
 	return row, nil
 }
 
 // value is c's value in r (null: none).
-func (t *typedTable) value(c tables.Column, r *event.Envelope, env map[string]columns.Value, payload *payloadReader) (parquet.Value, bool, error) {
+func (t *typedTable) value(c tables.Column, envIndex int, r *event.Envelope, env []columns.Value, payload *payloadReader) (parquet.Value, bool, error) {
 	switch {
 	case c.Source.Envelope != "":
-		v := env[c.Source.Envelope]
+		v := env[envIndex]
 		switch {
 		case v.Null:
 			return parquet.Value{}, true, nil

@@ -16,6 +16,12 @@
 // age (max_age), and memory is bounded by max_open_files and
 // max_buffer_bytes.
 //
+// The client is minio-go rather than aws-sdk-go-v2: one module made for
+// every S3-compatible store (path-style addressing, stores without
+// regions), with AWS's credential chain and multipart uploads built in;
+// the AWS SDK is a dozen modules, and its default request checksums
+// (aws-chunked trailers) are not spoken by every S3-compatible store.
+//
 // The sink is a sink.Staging: a Write takes records into files, and
 // delivery moves the spool cursor past a batch only once every file
 // holding one of its records is uploaded. A crash before then delivers the
@@ -38,6 +44,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -308,7 +315,10 @@ type prepared struct {
 	key   string
 	dir   string
 	table *typedTable
-	// line is the record's envelope JSON (NDJSON), row its Parquet row.
+	// line is the record's envelope JSON (NDJSON), row its Parquet row;
+	// size is what it counts towards file_bytes and max_buffer_bytes: its
+	// JSON's length and newline, or for a Parquet row what the row holds
+	// in memory when that is more.
 	line []byte
 	row  parquet.Row
 	size int64
@@ -321,8 +331,14 @@ func (s *Sink) prepare(r *event.Envelope, now time.Time) (prepared, error) {
 		at = r.CollectedAt.UTC()
 	}
 	hour := "date=" + at.Format("2006-01-02") + "/hour=" + at.Format("15") + "/"
-	line := r.AppendJSON(nil)
-	p := prepared{line: line, size: int64(len(line)) + 1}
+	p := prepared{}
+	if len(r.JSON) > 0 {
+		// As delivery hands records over: the bytes they were spooled as.
+		p.line = r.JSON
+	} else {
+		p.line = r.AppendJSON(nil)
+	}
+	p.size = int64(len(p.line)) + 1
 	if !r.Valid {
 		p.dir = s.opts.Prefix + "failed/" + hour
 		p.key = p.dir + ".ndjson.gz"
@@ -337,6 +353,7 @@ func (s *Sink) prepare(r *event.Envelope, now time.Time) (prepared, error) {
 		case table != nil:
 			p.table, p.row = table, row
 			p.key = p.dir + ".parquet"
+			p.size = max(p.size, rowBytes(row))
 			return p, nil
 		}
 		// No typed table for it (no contract found, or its events are
@@ -344,6 +361,18 @@ func (s *Sink) prepare(r *event.Envelope, now time.Time) (prepared, error) {
 	}
 	p.key = p.dir + ".ndjson.gz"
 	return p, nil
+}
+
+// rowBytes is the memory a Parquet row holds until its file rolls: a
+// value struct per column and the bytes of its strings.
+func rowBytes(row parquet.Row) int64 {
+	n := int64(len(row)) * int64(unsafe.Sizeof(parquet.Value{}))
+	for _, v := range row {
+		if v.Kind() == parquet.ByteArray {
+			n += int64(len(v.ByteArray()))
+		}
+	}
+	return n
 }
 
 // maxPartitionValue bounds one partition value (a vendor or name): a

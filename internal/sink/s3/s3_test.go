@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,9 +18,11 @@ import (
 	"time"
 
 	"github.com/accord-events/accord/internal/check"
+	"github.com/accord-events/accord/internal/delivery"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink"
 	"github.com/accord-events/accord/internal/sink/sinktest"
+	"github.com/accord-events/accord/internal/spool"
 )
 
 func TestValidate(t *testing.T) {
@@ -96,7 +100,7 @@ func TestPartitionPaths(t *testing.T) {
 	}
 	p := regexp.QuoteMeta(opts.Prefix)
 	want := []string{
-		p + `failed/date=2026-12-04/hour=22/part-20261204T\d{6}Z-[0-9a-f]{8}-\d+\.ndjson\.gz`,
+		p + `failed/date=2026-12-04/hour=22/part-\d{8}T\d{6}Z-[0-9a-f]{8}-\d+\.ndjson\.gz`,
 		p + `good/vendor=com\.acme/name=checkout/model=1/date=2026-12-04/hour=22/part-[^/]+\.ndjson\.gz`,
 		p + `good/vendor=com\.acme/name=checkout/model=1/date=2026-12-04/hour=23/part-[^/]+\.ndjson\.gz`,
 		p + `good/vendor=com\.acme/name=checkout/model=2/date=2026-12-04/hour=22/part-[^/]+\.ndjson\.gz`,
@@ -575,4 +579,121 @@ func TestStoreAwayThenBack(t *testing.T) {
 		}
 	}
 	t.Logf("%d records stored, %d distinct; %d failed writes or flushes", len(good)+len(failed), len(seen), failures)
+}
+
+// The store away and back under load, through delivery as the collector
+// runs the sink: records appended to a spool, the runner writing, rolling
+// and flushing, the proxy cutting every connection three times. After the
+// drain every record appended is in an object, and the cursor passed them
+// all.
+func TestStoreAwayThenBackThroughDelivery(t *testing.T) {
+	fake := newFake(t)
+	proxy := check.NewProxy(t, strings.TrimPrefix(fake.srv.URL, "http://"))
+	proxy.Up(t)
+	opts := fake.options(FormatNDJSON)
+	opts.Endpoint = "http://" + proxy.Addr
+	opts.FileBytes = 16 << 10
+	opts.MaxAge = time.Second
+	opts.Timeout = 2 * time.Second
+	s, err := New(*opts, sink.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	so := spool.DefaultOptions()
+	so.Dir = t.TempDir()
+	quiet := slog.New(slog.DiscardHandler)
+	sp, err := spool.Open(so, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	do := delivery.DefaultOptions()
+	do.BackoffMin, do.BackoffMax = 10*time.Millisecond, 200*time.Millisecond
+	svc, err := delivery.Start(delivery.Config{Spool: sp, Logger: quiet, DeadLetterDir: t.TempDir()},
+		[]delivery.Target{{Name: "lake", Records: sink.All, Sink: s, Options: do}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const requests, perRequest = 200, 25
+	appended := make(chan int, 1)
+	go func() {
+		n := 0
+		for r := range requests {
+			if err := svc.Deliver(context.Background(), sinktest.Records(fmt.Sprintf("q%03d", r), perRequest)); err != nil {
+				t.Errorf("Deliver: %v", err)
+				break
+			}
+			n++
+			time.Sleep(2 * time.Millisecond)
+		}
+		appended <- n
+	}()
+	sawLag := false
+	for range 3 {
+		time.Sleep(150 * time.Millisecond)
+		proxy.Down()
+		time.Sleep(400 * time.Millisecond) // the store away: uploads fail, the runner retries
+		if svc.Stats().Sinks[0].LagRecords > 0 {
+			sawLag = true
+		}
+		proxy.Up(t)
+	}
+	n := <-appended
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := svc.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if !sawLag {
+		t.Error("the sink never lagged while the store was away: the test proves nothing")
+	}
+	good, failed := fake.stored(t, opts.Prefix)
+	seen := map[string]int{}
+	for _, r := range append(good, failed...) {
+		seen[r.EventID]++
+	}
+	for r := range n {
+		for i := range perRequest {
+			if id := fmt.Sprintf("q%03d-%03d", r, i); seen[id] == 0 {
+				t.Errorf("record %s was appended to the spool but is in no object", id)
+			}
+		}
+	}
+	if st := svc.Stats().Sinks[0]; st.LagRecords != 0 || st.DeadLettered != 0 {
+		t.Errorf("after the drain: lag %d, dead-lettered %d; want 0 and 0", st.LagRecords, st.DeadLettered)
+	}
+	t.Logf("%d records appended, %d stored (%d distinct), %d retries", n*perRequest, len(good)+len(failed), len(seen), svc.Stats().Sinks[0].Retried)
+}
+
+// An open NDJSON file costs its gzip compressor's state besides the
+// records it holds: under 1 MiB each, as docs/sinks/s3.md says.
+func TestMemoryPerOpenFile(t *testing.T) {
+	fake := newFake(t)
+	opts := fake.options(FormatNDJSON)
+	opts.MaxOpenFiles = 64
+	s := open(t, opts, sink.Deps{})
+	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	var batch []*event.Envelope
+	for c := range opts.MaxOpenFiles {
+		batch = append(batch, goodRecord(fmt.Sprintf("m%02d", c), "com.acme", fmt.Sprintf("c%02d", c), "1-0-0", at, `{}`))
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	if err := s.Write(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	s.mu.Lock()
+	open := len(s.open)
+	s.mu.Unlock()
+	if open != opts.MaxOpenFiles {
+		t.Fatalf("%d files open; want %d", open, opts.MaxOpenFiles)
+	}
+	per := (int64(after.HeapInuse) - int64(before.HeapInuse)) / int64(open)
+	if per > 1<<20 {
+		t.Errorf("an open NDJSON file holds %d bytes; docs/sinks/s3.md says under 1 MiB", per)
+	}
+	t.Logf("%d bytes per open NDJSON file", per)
 }
