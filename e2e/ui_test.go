@@ -188,7 +188,7 @@ var uiPages = []string{"catalog", "inspector", "playground", "failed", "health"}
 // origin or outside the prefix, and its heading shown.
 func TestUIPages(t *testing.T) {
 	dir := newProject(t)
-	writeUIContracts(t, dir)
+	writeUIContracts(t, dir, false)
 	s := startUI(t, dir)
 	// A few events, so that the pages show counts.
 	for _, b := range []string{
@@ -202,8 +202,8 @@ func TestUIPages(t *testing.T) {
 	}
 	shots := uiShots(t)
 	type pageResult struct {
-		Page, Title, Heading, Current, URL string
-		Problems                           []string
+		Page, Title, Heading, Current, URL, Text string
+		Problems                                 []string
 	}
 	out := runUIScript[struct{ Pages []pageResult }](t, s, "ui-pages.mjs", shots)
 	var got []string
@@ -222,6 +222,25 @@ func TestUIPages(t *testing.T) {
 			t.Errorf("page %s is at %s, want under %s", p.Page, p.URL, s.Base)
 		}
 		checkPNG(t, shots, "ui-"+p.Page+".png")
+	}
+	// What each page shows of this collector.
+	for _, p := range out.Pages {
+		var wants []string
+		switch p.Page {
+		case "catalog":
+			wants = []string{"checkout_started", "checkout-team@acme.test", "page_view"}
+		case "playground":
+			wants = []string{"Check the event", "curl -s " + strings.TrimSuffix(s.Base, "ui/") + "events"}
+		case "health":
+			// The sink of accord init
+			// and the spool with its limit.
+			wants = []string{"store", "Delivered", "Fill", "1.0 GiB"}
+		}
+		for _, w := range wants {
+			if !strings.Contains(p.Text, w) {
+				t.Errorf("page %s does not show %q:\n%s", p.Page, w, p.Text)
+			}
+		}
 	}
 	for _, want := range uiPages {
 		if !slices.Contains(got, want) {

@@ -5,7 +5,7 @@
 // playground, and nothing in them runs. Screenshot: ui-contract.png.
 import { BASE, env, launch, problems, run, shot, waitReady, watch } from "./ui-lib.mjs";
 
-const rows = (page) => page.$$eval("#catalog-table tbody tr", (trs) => trs.map((tr) => tr.dataset.contract));
+const rows = (page) => page.$$eval("#catalog-table tbody tr[data-contract]", (trs) => trs.map((tr) => tr.dataset.contract));
 
 // typeInto types text key by key, as a user does, into selector.
 async function typeInto(page, selector, text) {

@@ -21,6 +21,7 @@ run(async () => {
       heading: await page.textContent("main h1"),
       current: await page.$eval(`#nav a[data-page="${l.page}"]`, (a) => a.getAttribute("aria-current")),
       url: page.url(),
+      text: await page.textContent("main"),
       problems: problems(w),
     });
     await shot(page, `ui-${l.page}.png`);

@@ -28,5 +28,5 @@ export function describe(v) {
     if (total === 0)
         return "no events yet";
     const rate = (v.failed / total) * 100;
-    return `${formatNumber(total)} events, ${rate.toFixed(rate > 0 && rate < 0.1 ? 2 : 1)} % failed`;
+    return `${formatNumber(total)} ${total === 1 ? "event" : "events"}, ${rate.toFixed(rate > 0 && rate < 0.1 ? 2 : 1)} % failed`;
 }

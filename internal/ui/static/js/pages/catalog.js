@@ -52,7 +52,7 @@ async function renderList(root, route) {
     const update = () => {
         const q = search.value;
         const shown = list.contracts.filter((c) => (builtins.checked || !c.builtin) && matches(c, q));
-        replace(tbody, shown.map(rowOf));
+        replace(tbody, shown.length > 0 ? shown.map(rowOf) : h("tr", null, h("td", { colspan: 5 }, "No contract matches: try fewer or other words.")));
         replace(count, `${shown.length} of ${list.contracts.length} contracts shown${builtins.checked ? "" : " (the built-in ones hidden)"}.`);
         const params = new URLSearchParams();
         if (q)
