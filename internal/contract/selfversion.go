@@ -20,6 +20,7 @@ func SetSelfVersion(doc []byte, version string) ([]byte, error) {
 		key     string
 	}
 	var stack []frame
+	from, to := -1, -1
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.UseNumber()
 	for {
@@ -51,17 +52,22 @@ func SetSelfVersion(doc []byte, version string) ([]byte, error) {
 			continue
 		}
 		if _, ok := tok.(string); ok && len(stack) == 2 && stack[0].key == "self" && stack[1].object && stack[1].key == "version" {
+			if from >= 0 {
+				return nil, errors.New(`the schema has more than one "self" block or version; keep one`)
+			}
 			// The string's text runs from its opening quote, the first
 			// after start (past the ':' and spaces), to the offset now.
 			end := dec.InputOffset()
-			q := bytes.IndexByte(doc[start:end], '"')
-			out := append([]byte(nil), doc[:int(start)+q]...)
-			out = append(out, strconv.Quote(version)...)
-			return append(out, doc[end:]...), nil
+			from, to = int(start)+bytes.IndexByte(doc[start:end], '"'), int(end)
 		}
 		if top >= 0 && stack[top].object {
 			stack[top].wantKey = true
 		}
+	}
+	if from >= 0 {
+		out := append([]byte(nil), doc[:from]...)
+		out = append(out, strconv.Quote(version)...)
+		return append(out, doc[to:]...), nil
 	}
 	return nil, errors.New(`the schema has no "self" block with a string "version"; add "self": {"vendor", "name", "format": "jsonschema", "version": "1-0-0"}`)
 }

@@ -21,8 +21,8 @@ func TestSetSelfVersion(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{`{}`, `{"self": {"version": 1}}`, `[1]`, `{"self": `} {
-		if _, err := SetSelfVersion([]byte(bad), "2-0-0"); err == nil || !strings.Contains(err.Error(), "self") && !strings.Contains(err.Error(), "read") {
+	for _, bad := range []string{`{"self": {"version": "1-0-0"}, "self": {"version": "1-0-1"}}`, `{"self": {"version": "1-0-0", "version": "1-0-1"}}`, `{}`, `{"self": {"version": 1}}`, `[1]`, `{"self": `} {
+		if _, err := SetSelfVersion([]byte(bad), "2-0-0"); err == nil || !strings.Contains(err.Error(), "self") && !strings.Contains(err.Error(), "read") && !strings.Contains(err.Error(), "more than one") {
 			t.Errorf("%s: err = %v", bad, err)
 		}
 	}
