@@ -115,7 +115,7 @@ func (a *Admin) writeSchema(w http.ResponseWriter, r *http.Request, want contrac
 			return
 		}
 	}
-	if ref := judgeVersion(versions, c); ref != nil {
+	if ref := judgeVersion(versions, c, contract.DirDocuments(a.deps.ContractsDir)); ref != nil {
 		ref.RequestID = web.RequestID(r)
 		web.WriteJSON(w, http.StatusConflict, ref)
 		return
@@ -146,8 +146,9 @@ func (a *Admin) writeSchema(w http.ResponseWriter, r *http.Request, want contrac
 // judgeVersion checks c's place among the other versions of its contract:
 // the bump from the version before it, and to the version after it, must
 // cover their changes, and c must follow a version the contract has (or be
-// 1-0-0). It returns nil when c may be stored.
-func judgeVersion(versions []*contract.Contract, c *contract.Contract) *refusal {
+// 1-0-0). It returns nil when c may be stored. $refs to other contracts are
+// followed through docs, the registry's contracts, as compat.DiffWith does.
+func judgeVersion(versions []*contract.Contract, c *contract.Contract, docs contract.Documents) *refusal {
 	id := c.Key.Vendor + "/" + c.Key.Name + "/" + c.Key.Format
 	var prev, next *contract.Contract
 	vers := []contract.SchemaVer{c.Key.Version}
@@ -179,7 +180,7 @@ func judgeVersion(versions []*contract.Contract, c *contract.Contract) *refusal 
 	if next != nil {
 		neighbours = append(neighbours, next)
 	}
-	failed := compat.Check(neighbours).Failed()
+	failed := compat.CheckWith(neighbours, compat.Options{Documents: docs}).Failed()
 	if len(failed) == 0 {
 		return nil
 	}
