@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/accord-events/accord/internal/loadgen"
@@ -214,14 +216,59 @@ func TestScaleOutKafkaLoaderKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cluster.Close()
-	env := []string{
+	scaleOutLoaderKilled(t, "kafka",
 		"ACCORD_SPOOL_KIND=kafka",
-		"ACCORD_SPOOL_KAFKA_BROKERS=[" + strings.Join(cluster.ListenAddrs(), ", ") + "]",
+		"ACCORD_SPOOL_KAFKA_BROKERS=["+strings.Join(cluster.ListenAddrs(), ", ")+"]",
 		"ACCORD_SPOOL_KAFKA_TOPIC=scaleout.log",
 		"ACCORD_SPOOL_KAFKA_PARTITIONS=6",
 		"ACCORD_SPOOL_KAFKA_REPLICATION_FACTOR=3",
 		"ACCORD_SPOOL_KAFKA_SESSION_TIMEOUT=6s",
+	)
+}
+
+// The same proof on JetStream: the real NATS server on this machine, a
+// stream of the test's own (deleted after), each sink a durable pull
+// consumer that both loaders pull from; the killed loader's records go to
+// the other after ack_wait.
+func TestScaleOutJetStreamLoaderKilled(t *testing.T) {
+	natsURL := os.Getenv("ACCORD_TEST_NATS_URL")
+	if natsURL == "" {
+		natsURL = "nats://127.0.0.1:4222"
 	}
+	nc, err := natsgo.Connect(natsURL, natsgo.Timeout(3*time.Second))
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("NATS at %s is unreachable: %v", natsURL, err)
+		}
+		t.Skipf("NATS at %s is unreachable: %v", natsURL, err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := fmt.Sprintf("ACCORD_SCALEOUT_%d", time.Now().UnixNano())
+	defer func() {
+		if err := js.DeleteStream(context.Background(), stream); err != nil {
+			t.Errorf("delete stream %s: %v", stream, err)
+		}
+	}()
+	scaleOutLoaderKilled(t, "jetstream",
+		"ACCORD_SPOOL_KIND=jetstream",
+		"ACCORD_SPOOL_JETSTREAM_URLS=["+natsURL+"]",
+		"ACCORD_SPOOL_JETSTREAM_STREAM="+stream,
+		"ACCORD_SPOOL_JETSTREAM_SUBJECT_PREFIX="+strings.ToLower(stream),
+		"ACCORD_SPOOL_JETSTREAM_ACK_WAIT=5s",
+	)
+}
+
+// scaleOutLoaderKilled runs the proof on the shared log env configures:
+// two collectors and two loaders writing to SQLite (each its own file: the
+// store is their union) take load from the load generator; once the
+// loader a has written some of the second phase it is killed with
+// SIGKILL. Every acknowledged event reaches the stores (exactly once after
+// deduplication on event_id), and the duplicates are counted.
+func scaleOutLoaderKilled(t *testing.T, kind string, env ...string) {
 	collectDir := newProject(t)
 	c1 := startCollector(t, collectDir, env...)
 	c2 := startCollector(t, collectDir, env...)
@@ -261,7 +308,7 @@ func TestScaleOutKafkaLoaderKilled(t *testing.T) {
 		t.Errorf("%d events acknowledged of 6000 sent with the brokers up", len(load.acked))
 	}
 	dups := load.checkExactlyOnce(t, a, b)
-	t.Logf("kafka: %d events acknowledged, every one in the stores after deduplication on event_id; %d duplicates delivered before deduplication", len(load.acked), dups)
+	t.Logf("%s: %d events acknowledged, every one in the stores after deduplication on event_id; %d duplicates delivered before deduplication", kind, len(load.acked), dups)
 	b.stop()
 	c1.stop()
 	c2.stop()

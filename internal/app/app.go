@@ -55,6 +55,7 @@ import (
 	"github.com/accord-events/accord/internal/sink/sqlite"
 	"github.com/accord-events/accord/internal/sink/stdout"
 	"github.com/accord-events/accord/internal/spool"
+	"github.com/accord-events/accord/internal/spool/jetstreamlog"
 	"github.com/accord-events/accord/internal/spool/kafkalog"
 	"github.com/accord-events/accord/internal/ui"
 )
@@ -109,7 +110,15 @@ type kafkaLog struct{ *kafkalog.Log }
 
 func (l kafkaLog) Reader(name string) (delivery.Reader, error) { return l.Log.Reader(name) }
 
-var _ brokerLog = kafkaLog{}
+// jetStreamLog adapts the jetstream log's concrete Reader to delivery.Log.
+type jetStreamLog struct{ *jetstreamlog.Log }
+
+func (l jetStreamLog) Reader(name string) (delivery.Reader, error) { return l.Log.Reader(name) }
+
+var (
+	_ brokerLog = kafkaLog{}
+	_ brokerLog = jetStreamLog{}
+)
 
 // App is the built application. Its fields are set once Start returns.
 type App struct {
@@ -158,7 +167,7 @@ func Build(cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
 		}
 	}
 	if opts.Load && cfg.Spool.Kind == config.SpoolLocal {
-		return nil, errors.New("configuration: spool.kind: accord load reads a shared log; set spool.kind to kafka (the local spool is read by accord serve itself)")
+		return nil, errors.New("configuration: spool.kind: accord load reads a shared log; set spool.kind to kafka or jetstream (the local spool is read by accord serve itself)")
 	}
 	a := &App{Config: cfg, Log: log, Sinks: specs, opts: opts, served: make(chan error, 2)}
 	a.Local = contract.NewSetWithBase(builtinContracts(), nil)
@@ -304,6 +313,13 @@ func (a *App) startSpool(context.Context) error {
 			return fmt.Errorf("spool.kafka: %w", err)
 		}
 		a.shared = kafkaLog{l}
+		return nil
+	case config.SpoolJetStream:
+		l, err := jetstreamlog.Open(a.Config.Spool.JetStream, a.Log.With("component", "jetstream-log"))
+		if err != nil {
+			return fmt.Errorf("spool.jetstream: %w", err)
+		}
+		a.shared = jetStreamLog{l}
 		return nil
 	}
 	sp, err := spool.Open(a.Config.Spool.Options, a.Log.With("component", "spool"))

@@ -65,7 +65,7 @@ func (f failedStore) Replay(ctx context.Context, source string, q sink.FailedQue
 	}
 	a := f.a
 	if a.shared != nil && !dryRun {
-		return admin.ReplayResult{}, errors.New("with spool.kind kafka the sinks run in accord load, not in this collector: replay with accord replay --from-sink " + source + " beside the loaders (a dry run works here)")
+		return admin.ReplayResult{}, errors.New("with spool.kind " + a.Config.Spool.Kind + " the sinks run in accord load, not in this collector: replay with accord replay --from-sink " + source + " beside the loaders (a dry run works here)")
 	}
 	want := make(map[string]bool, len(ids))
 	for _, id := range ids {

@@ -33,6 +33,7 @@ import (
 	"github.com/accord-events/accord/internal/registry"
 	"github.com/accord-events/accord/internal/server"
 	"github.com/accord-events/accord/internal/spool"
+	"github.com/accord-events/accord/internal/spool/jetstreamlog"
 	"github.com/accord-events/accord/internal/spool/kafkalog"
 
 	"github.com/accord-events/accord/internal/sink/retention"
@@ -57,16 +58,17 @@ type Config struct {
 // Spool configures the spool and delivery from it.
 type Spool struct {
 	Enabled bool   `yaml:"enabled" doc:"Must be true (the default): the collector always answers once a request's records are in the spool. Delivering to the sinks without it (false) was removed: a request one sink failed was answered 503 after the other sinks had stored it, so the resend was stored twice. For the lowest latency, set spool.fsync to interval or never."`
-	Kind    string `yaml:"kind" doc:"Where records wait between the collector and the sinks: local (the default: the spool on this machine's disk, read by this process's sinks) or kafka (a topic on a Kafka cluster: a request is answered once the brokers acknowledged its records, the collector keeps no state, and accord load runs the sinks; see docs/scale-out.md)."`
+	Kind    string `yaml:"kind" doc:"Where records wait between the collector and the sinks: local (the default: the spool on this machine's disk, read by this process's sinks) kafka (a topic on a Kafka cluster) or jetstream (a NATS JetStream stream): with kafka or jetstream a request is answered once the broker acknowledged its records, the collector keeps no state and runs no sink, and accord load runs the sinks; see docs/scale-out.md."`
 	// The spool's own options (dir, segment_bytes, max_bytes, fsync,
 	// fsync_interval) stand at this level.
 	spool.Options       `yaml:",inline"`
-	Kafka               kafkalog.Options `yaml:"kafka" doc:"With kind: kafka, the shared log on Kafka (docs/scale-out.md)."`
-	Ack                 string           `yaml:"ack" doc:"When a request is answered: spool (once its records are in the spool, flushed as fsync says) or sinks (once every sink has delivered them or sent them to its dead letter: read-your-writes, but a down sink holds each request for spool.ack_timeout)."`
-	AckTimeout          time.Duration    `yaml:"ack_timeout" doc:"With ack: sinks, how long a request waits for every sink to deliver its records; past it the answer is 503 with Retry-After and \"accepted\": true: the records are kept in the spool and delivered as the sinks recover, so the client must not send them again. Shorter than server.write_timeout."`
-	DrainTimeout        time.Duration    `yaml:"drain_timeout" doc:"On shutdown, how long sinks get to deliver what the spool holds once requests have finished; what is left is delivered after the next start."`
-	DeadLetterDir       string           `yaml:"dead_letter_dir" doc:"Directory of the dead letters: records a sink refused for good (or after delivery.max_attempts), one NDJSON file per sink, each line the record and the error. accord replay reads them."`
-	DeadLetterRetention time.Duration    `yaml:"dead_letter_retention" doc:"How long dead letters are kept, counted from when they were written, such as 720h for 30 days: older ones are removed from the start of each sink's file in the background (the file is rewritten without them); 0 keeps them forever."`
+	Kafka               kafkalog.Options     `yaml:"kafka" doc:"With kind: kafka, the shared log on Kafka (docs/scale-out.md)."`
+	JetStream           jetstreamlog.Options `yaml:"jetstream" doc:"With kind: jetstream, the shared log on NATS JetStream (docs/scale-out.md)."`
+	Ack                 string               `yaml:"ack" doc:"When a request is answered: spool (once its records are in the spool, flushed as fsync says) or sinks (once every sink has delivered them or sent them to its dead letter: read-your-writes, but a down sink holds each request for spool.ack_timeout)."`
+	AckTimeout          time.Duration        `yaml:"ack_timeout" doc:"With ack: sinks, how long a request waits for every sink to deliver its records; past it the answer is 503 with Retry-After and \"accepted\": true: the records are kept in the spool and delivered as the sinks recover, so the client must not send them again. Shorter than server.write_timeout."`
+	DrainTimeout        time.Duration        `yaml:"drain_timeout" doc:"On shutdown, how long sinks get to deliver what the spool holds once requests have finished; what is left is delivered after the next start."`
+	DeadLetterDir       string               `yaml:"dead_letter_dir" doc:"Directory of the dead letters: records a sink refused for good (or after delivery.max_attempts), one NDJSON file per sink, each line the record and the error. accord replay reads them."`
+	DeadLetterRetention time.Duration        `yaml:"dead_letter_retention" doc:"How long dead letters are kept, counted from when they were written, such as 720h for 30 days: older ones are removed from the start of each sink's file in the background (the file is rewritten without them); 0 keeps them forever."`
 }
 
 // Replay configures accord replay.
@@ -82,8 +84,9 @@ const (
 
 // Spool kinds.
 const (
-	SpoolLocal = "local"
-	SpoolKafka = "kafka"
+	SpoolLocal     = "local"
+	SpoolKafka     = "kafka"
+	SpoolJetStream = "jetstream"
 )
 
 // Collector describes this collector on records.
@@ -144,6 +147,7 @@ func Default(protocols *protocol.Types) Config {
 			Kind:          SpoolLocal,
 			Options:       spool.DefaultOptions(),
 			Kafka:         kafkalog.DefaultOptions(),
+			JetStream:     jetstreamlog.DefaultOptions(),
 			Ack:           AckSpool,
 			AckTimeout:    10 * time.Second,
 			DrainTimeout:  10 * time.Second,
@@ -413,16 +417,22 @@ func (c *Config) validateSpool() []error {
 	}
 	switch c.Spool.Kind {
 	case SpoolLocal:
-	case SpoolKafka:
-		p.under("spool.kafka.", c.Spool.Kafka.Validate())
-		if c.Spool.Kafka.Timeout >= c.Server.WriteTimeout {
-			p.bad("spool.kafka.timeout", "%s is not shorter than server.write_timeout (%s), so the answer could not be written; lower it, or raise server.write_timeout", c.Spool.Kafka.Timeout, c.Server.WriteTimeout)
+	case SpoolKafka, SpoolJetStream:
+		key, timeout := "spool.kafka.", c.Spool.Kafka.Timeout
+		if c.Spool.Kind == SpoolKafka {
+			p.under(key, c.Spool.Kafka.Validate())
+		} else {
+			key, timeout = "spool.jetstream.", c.Spool.JetStream.Timeout
+			p.under(key, c.Spool.JetStream.Validate())
+		}
+		if timeout >= c.Server.WriteTimeout {
+			p.bad(key+"timeout", "%s is not shorter than server.write_timeout (%s), so the answer could not be written; lower it, or raise server.write_timeout", timeout, c.Server.WriteTimeout)
 		}
 		if c.Spool.Ack == AckSinks {
 			p.bad("spool.ack", "sinks cannot be used with spool.kind %s: the sinks run in accord load, not in the collector; use spool", c.Spool.Kind)
 		}
 	default:
-		p.bad("spool.kind", "%q is not a kind; use local or kafka", c.Spool.Kind)
+		p.bad("spool.kind", "%q is not a kind; use local, kafka or jetstream", c.Spool.Kind)
 	}
 	if c.Spool.Ack != AckSpool && c.Spool.Ack != AckSinks {
 		p.bad("spool.ack", "%q is not an acknowledgement level; use spool or sinks", c.Spool.Ack)

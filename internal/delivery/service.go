@@ -349,6 +349,9 @@ func (s *Service) deliverLog(ctx context.Context, records []*event.Envelope) err
 		return err
 	}
 	if err := s.cfg.Log.Append(ctx, encoded, records); err != nil {
+		if errors.Is(err, spool.ErrTooLarge) {
+			return fmt.Errorf("append to the log: %w", TooLargeError{Err: err})
+		}
 		return fmt.Errorf("append to the log: %w", err)
 	}
 	s.contracts.add(records)

@@ -91,19 +91,7 @@ func (s *Sink) Connect(ctx context.Context) error {
 		return nil
 	}
 	o := s.opts
-	opts := []natsgo.Option{
-		natsgo.Name("accord"),
-		natsgo.Timeout(o.AckTimeout),
-		natsgo.MaxReconnects(-1),
-		natsgo.ReconnectWait(250 * time.Millisecond),
-		// No reconnect buffer: a publish while the server is away fails at
-		// once (delivery retries the write) instead of piling up in memory.
-		natsgo.ReconnectBufSize(-1),
-	}
-	if o.User != "" {
-		opts = append(opts, natsgo.UserInfo(o.User, o.Password))
-	}
-	nc, err := natsgo.Connect(strings.Join(o.URLs, ","), opts...)
+	nc, err := natsgo.Connect(strings.Join(o.URLs, ","), ConnOptions(o)...)
 	if err != nil {
 		return fmt.Errorf("connect nats sink to %s: %s", strings.Join(o.URLs, ", "), redact.Error(err))
 	}
@@ -122,6 +110,25 @@ func (s *Sink) Connect(ctx context.Context) error {
 	}
 	s.nc, s.js = nc, js
 	return nil
+}
+
+// ConnOptions are the options of a connection for the sink's options:
+// reconnecting forever, with no reconnect buffer (a publish while the
+// server is away fails at once instead of piling up in memory), user and
+// password when set. The shared log of spool.kind jetstream connects with
+// them too.
+func ConnOptions(o Options) []natsgo.Option {
+	opts := []natsgo.Option{
+		natsgo.Name("accord"),
+		natsgo.Timeout(o.AckTimeout),
+		natsgo.MaxReconnects(-1),
+		natsgo.ReconnectWait(250 * time.Millisecond),
+		natsgo.ReconnectBufSize(-1),
+	}
+	if o.User != "" {
+		opts = append(opts, natsgo.UserInfo(o.User, o.Password))
+	}
+	return opts
 }
 
 func (s *Sink) streamConfig() jetstream.StreamConfig {

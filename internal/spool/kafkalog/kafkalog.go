@@ -43,25 +43,6 @@ const (
 	pingUp   = 5 * time.Second
 )
 
-// fullError says the bytes in flight are at max_in_flight_bytes.
-type fullError struct{ inFlight, limit int64 }
-
-func (e fullError) Error() string {
-	return fmt.Sprintf("kafka log: %d bytes already wait for the brokers' acknowledgement (spool.kafka.max_in_flight_bytes %d); try again later", e.inFlight, e.limit)
-}
-
-// Backpressure marks the error for the HTTP layer: 503 with Retry-After.
-func (fullError) Backpressure() bool { return true }
-
-// tooLargeError says a record is larger than the brokers take.
-type tooLargeError struct{ err error }
-
-func (e tooLargeError) Error() string { return e.err.Error() }
-func (e tooLargeError) Unwrap() error { return e.err }
-
-// TooLarge marks the error for the HTTP layer: 413.
-func (tooLargeError) TooLarge() bool { return true }
-
 // ErrUnavailable matches Append's error while the brokers are away.
 var ErrUnavailable = errors.New("kafka log unavailable")
 
@@ -158,13 +139,13 @@ func (l *Log) Append(ctx context.Context, records [][]byte, envs []*event.Envelo
 	var n int64
 	for _, r := range records {
 		if len(r) > l.opts.MaxRecordBytes {
-			return tooLargeError{fmt.Errorf("a record of %d bytes is larger than spool.kafka.max_record_bytes (%d)", len(r), l.opts.MaxRecordBytes)}
+			return fmt.Errorf("a record of %d bytes is larger than spool.kafka.max_record_bytes (%d): %w", len(r), l.opts.MaxRecordBytes, spool.ErrTooLarge)
 		}
 		n += int64(len(r))
 	}
 	if now := l.inFlight.Add(n); now > l.opts.MaxInFlightBytes && now != n {
 		l.inFlight.Add(-n)
-		return fullError{inFlight: now - n, limit: l.opts.MaxInFlightBytes}
+		return fmt.Errorf("kafka log: %d bytes already wait for the brokers' acknowledgement (spool.kafka.max_in_flight_bytes %d): %w", now-n, l.opts.MaxInFlightBytes, spool.ErrFull)
 	}
 	if err := l.Ready(); err != nil {
 		l.inFlight.Add(-n)
@@ -224,7 +205,7 @@ func (l *Log) Append(ctx context.Context, records [][]byte, envs []*event.Envelo
 	defer mu.Unlock()
 	switch {
 	case refused != nil:
-		return tooLargeError{fmt.Errorf("the brokers refused a record of the request: %w", refused)}
+		return fmt.Errorf("the brokers refused a record of the request (%s): %w", redact.Error(refused), spool.ErrTooLarge)
 	case failed != nil:
 		return fmt.Errorf("kafka log: not every record was acknowledged: %s", redact.Error(failed))
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/accord-events/accord/internal/check"
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/spool"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -155,10 +156,7 @@ func TestAppendRefusals(t *testing.T) {
 	o.MaxInFlightBytes = 64 << 10
 	l := openLog(t, o)
 	ctx := context.Background()
-	tooLarge := func(err error) bool {
-		var tl interface{ TooLarge() bool }
-		return errors.As(err, &tl) && tl.TooLarge()
-	}
+	tooLarge := func(err error) bool { return errors.Is(err, spool.ErrTooLarge) }
 	_, envs := records(0, 1)
 	start := time.Now()
 	if err := l.Append(ctx, [][]byte{make([]byte, 70<<10)}, envs); !tooLarge(err) {
@@ -178,8 +176,7 @@ func TestAppendRefusals(t *testing.T) {
 	l.inFlight.Add(o.MaxInFlightBytes)
 	recs, envs := records(0, 1)
 	err = l.Append(ctx, recs, envs)
-	var bp interface{ Backpressure() bool }
-	if !errors.As(err, &bp) || !bp.Backpressure() {
+	if !errors.Is(err, spool.ErrFull) {
 		t.Errorf("append past max_in_flight_bytes: %v, want backpressure", err)
 	}
 	l.inFlight.Add(-o.MaxInFlightBytes)
