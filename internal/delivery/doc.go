@@ -16,7 +16,12 @@
 // can never take (a permanent error, or max_attempts transient ones) to the
 // sink's dead letter with the error attached, so the records behind it keep
 // flowing. A cursor moves only after its batch is written or dead-lettered,
-// so a crash re-delivers (at least once) and never skips.
+// so a crash re-delivers (at least once) and never skips. For a
+// sink.Staging (one that gathers writes into larger units, as the s3 sink
+// fills files), written is not enough: the cursor moves past a batch once
+// the sink counts it stored, the runner calls the sink's Flush when the
+// sink says it is due (retrying as failed writes), and when Close drains
+// it flushes everything the sink holds.
 //
 // A slow or dead sink holds back only its own cursor; the others go on. The
 // collector feels it only when the records that sink has not passed fill the
