@@ -196,3 +196,25 @@ func TestRegistryBaseContractsSurviveReplace(t *testing.T) {
 		t.Errorf("base contract lost after Replace: %v", err)
 	}
 }
+
+// TestAdditionalPropertiesSorted: the validator lists unknown properties in
+// map order; the sentence lists them sorted, so the same event always gets
+// the same stored failure.
+func TestAdditionalPropertiesSorted(t *testing.T) {
+	reg, _ := loadTestdata(t)
+	c, err := reg.Resolve("iglu:com.acme/iglu/jsonschema/1-0-0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `/data has the properties "aa", "bb", "mm", "yy", "zz", which the contract does not allow`
+	for range 50 {
+		v, err := DecodeValue([]byte(`{"n": 1, "zz": 1, "aa": 1, "mm": 1, "bb": 1, "yy": 1}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs := c.Validate(v, "/data")
+		if len(msgs) != 1 || msgs[0].Message != want {
+			t.Fatalf("messages %+v, want one saying %s", msgs, want)
+		}
+	}
+}
