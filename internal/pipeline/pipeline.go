@@ -23,7 +23,6 @@ import (
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/cespare/xxhash/v2"
-	"github.com/google/uuid"
 )
 
 // Resolver finds the contract for a schema key. *contract.Set is one.
@@ -80,6 +79,7 @@ type Pipeline struct {
 	collector event.Collector
 	namespace string
 	stages    []Stage
+	ids       idGenerator
 }
 
 // New returns a pipeline that stamps records with collector, gives events
@@ -150,15 +150,26 @@ type Request struct {
 
 // Process turns inputs into one record each, in order.
 func (p *Pipeline) Process(req Request, inputs []event.Input) []*event.Envelope {
-	// One allocation for all of the request's events and their envelopes.
-	events := make([]Event, len(inputs))
+	// One allocation for all of the request's events and their envelopes,
+	// and for a one-event request (what browsers mostly send) the result
+	// too.
+	var events []Event
+	var out []*event.Envelope
+	if len(inputs) == 1 {
+		one := new(struct {
+			events [1]Event
+			out    [1]*event.Envelope
+		})
+		events, out = one.events[:], one.out[:]
+	} else {
+		events, out = make([]Event, len(inputs)), make([]*event.Envelope, len(inputs))
+	}
 	for i := range inputs {
 		p.start(&events[i], req, &inputs[i])
 	}
 	for _, s := range p.stages {
 		s.Process(req, events)
 	}
-	out := make([]*event.Envelope, len(events))
 	for i := range events {
 		out[i] = &events[i].Envelope
 	}
@@ -370,10 +381,7 @@ const maxBackendErrorBytes = 512
 // annotate stamps the record with what Accord knows of the event beyond its
 // data: ids, times, provenance, identity and its collector.
 func (p *Pipeline) annotate(env *event.Envelope, req Request, in *event.Input) {
-	env.EventID = in.EventID
-	if env.EventID == "" || len(env.EventID) > MaxEventIDBytes {
-		env.EventID = newEventID()
-	}
+	p.stampIDs(env, in)
 	env.RequestID = req.RequestID
 	env.Protocol = req.Protocol
 	env.CollectedAt = event.Time{Time: req.CollectedAt}
@@ -387,8 +395,23 @@ func (p *Pipeline) annotate(env *event.Envelope, req Request, in *event.Input) {
 	env.Source = req.Source
 	env.Identity = in.Identity
 	env.Collector = p.collector
-	env.Fingerprint = Fingerprint(in)
 }
+
+// stampIDs sets the record's event id (the client's, or a UUIDv7 when it
+// gave none or one too long) and its fingerprint, both in one string
+// allocation when Accord makes the id.
+func (p *Pipeline) stampIDs(env *event.Envelope, in *event.Input) {
+	var buf [36 + 16]byte
+	if in.EventID != "" && len(in.EventID) <= MaxEventIDBytes {
+		env.EventID = in.EventID
+		env.Fingerprint = string(appendFingerprint(buf[:0], in))
+		return
+	}
+	ids := appendFingerprint(p.ids.append(buf[:0]), in)
+	env.EventID, env.Fingerprint = splitString(string(ids), 36)
+}
+
+func splitString(s string, at int) (string, string) { return s[:at], s[at:] }
 
 // EventTime is the best estimate of when the event happened. With both a
 // device creation time and a device send time it corrects the device clock's
@@ -409,7 +432,14 @@ func EventTime(collected, sent, created time.Time) time.Time {
 // contexts) so that a resent copy of an event without an id can be spotted:
 // identical inputs have identical fingerprints.
 func Fingerprint(in *event.Input) string {
-	d := xxhash.New()
+	var buf [16]byte
+	return string(appendFingerprint(buf[:0], in))
+}
+
+// appendFingerprint appends in's fingerprint to b.
+func appendFingerprint(b []byte, in *event.Input) []byte {
+	var d xxhash.Digest
+	d.Reset()
 	_, _ = d.WriteString(in.SchemaKey)
 	_, _ = d.Write([]byte{0})
 	_, _ = d.Write(in.Data)
@@ -422,18 +452,5 @@ func Fingerprint(in *event.Input) string {
 	if in.Data == nil && len(in.Contexts) == 0 {
 		_, _ = d.Write(in.Raw)
 	}
-	var buf [16]byte
-	return string(strconv.AppendUint(buf[:0], d.Sum64(), 16))
-}
-
-// newEventID returns a UUIDv7: time-ordered, so stores indexed on event_id
-// (SQLite's primary key, for one) append to the index instead of writing to
-// a random page of it per event, which measured three times faster.
-func newEventID() string {
-	id, err := uuid.NewV7()
-	if err != nil {
-		// Only a failing random source makes NewV7 fail; v4 would fail too.
-		return uuid.Must(uuid.NewRandom()).String()
-	}
-	return id.String()
+	return strconv.AppendUint(b, d.Sum64(), 16)
 }
