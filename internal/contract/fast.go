@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
-	"regexp"
 	"strconv"
 	"unicode/utf8"
 
@@ -35,7 +34,7 @@ type fastNode struct {
 
 	// Strings.
 	minLength, maxLength int // -1 when absent
-	pattern              *regexp.Regexp
+	pattern              *fastPattern
 	format               *fastFormat
 
 	// Numbers.
@@ -174,7 +173,7 @@ func (fc *fastCompiler) object(s map[string]any, depth int) (*fastNode, bool) {
 			var p string
 			if p, ok = v.(string); ok {
 				var err error
-				n.pattern, err = regexp.Compile(p)
+				n.pattern, err = compilePattern(p)
 				ok = err == nil
 			}
 		case "format":
