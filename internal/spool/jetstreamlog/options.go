@@ -31,7 +31,7 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		URLs:             []string{"nats://127.0.0.1:4222"},
-		Stream:           "ACCORD_LOG",
+		Stream:           "accord-log",
 		SubjectPrefix:    "accord",
 		Replicas:         1,
 		MaxAge:           7 * 24 * time.Hour,
