@@ -13,6 +13,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
@@ -21,9 +22,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/accord-events/accord/internal/check"
 	"github.com/accord-events/accord/internal/delivery"
 )
 
@@ -94,7 +97,15 @@ func startUI(t *testing.T, dir string, env ...string) *uiServer {
 // own stats() sends none).
 func (s *uiServer) stats() delivery.Stats {
 	s.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, s.URL+"/stats", nil)
+	var st delivery.Stats
+	s.adminJSON("/stats", &st)
+	return st
+}
+
+// adminJSON decodes the answer to GET path, sent with the admin credentials.
+func (s *uiServer) adminJSON(path string, v any) {
+	s.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, s.URL+path, nil)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -105,13 +116,11 @@ func (s *uiServer) stats() delivery.Stats {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		s.t.Fatalf("GET /stats with the admin credentials: %s", resp.Status)
+		s.t.Fatalf("GET %s with the admin credentials: %s", path, resp.Status)
 	}
-	var st delivery.Stats
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		s.t.Fatalf("decode /stats: %v", err)
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		s.t.Fatalf("decode %s: %v", path, err)
 	}
-	return st
 }
 
 // checkInsidePrefix fails the test when the browser asked for a path
@@ -189,7 +198,19 @@ var uiPages = []string{"catalog", "inspector", "playground", "failed", "health"}
 func TestUIPages(t *testing.T) {
 	dir := newProject(t)
 	writeUIContracts(t, dir, false)
-	s := startUI(t, dir)
+	// An alert rule that the events below make fire, and one that stays
+	// quiet, notifying a receiver of this test.
+	var notified atomic.Int64
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		notified.Add(1)
+		io.Copy(io.Discard, r.Body)
+	}))
+	t.Cleanup(hook.Close)
+	s := startUI(t, dir,
+		"ACCORD_ALERTS_INTERVAL=1s",
+		"UI_E2E_HOOK_URL="+hook.URL,
+		"ACCORD_ALERTS_RECEIVERS=[{name: team-hook, url_env: UI_E2E_HOOK_URL}]",
+		"ACCORD_ALERTS_RULES=[{name: checkout-failures, kind: failed_ratio, contract: com.acme/checkout_started, threshold: 0.3, min_events: 2, window: 10m, receivers: [team-hook]}, {name: spool-filling, kind: spool_fill, threshold: 0.8, receivers: [team-hook]}]")
 	// A few events, so that the pages show counts.
 	for _, b := range []string{
 		`{"schema":"` + uiCheckoutKey + `2-0-0","data":{"cart_id":1,"total":3}}`,
@@ -200,6 +221,18 @@ func TestUIPages(t *testing.T) {
 			t.Fatalf("send: %d %s", status, body)
 		}
 	}
+	check.Eventually(t, 30*time.Second, "checkout-failures firing and notified", func() bool {
+		var a struct {
+			Rules []struct{ Name, State string }
+		}
+		s.adminJSON("/stats/alerts", &a)
+		for _, r := range a.Rules {
+			if r.Name == "checkout-failures" && r.State == "firing" {
+				return notified.Load() > 0
+			}
+		}
+		return false
+	})
 	shots := uiShots(t)
 	type pageResult struct {
 		Page, Title, Heading, Current, URL, Text string
@@ -232,9 +265,9 @@ func TestUIPages(t *testing.T) {
 		case "playground":
 			wants = []string{"Check the event", "curl -s " + strings.TrimSuffix(s.Base, "ui/") + "events"}
 		case "health":
-			// The sink of accord init
-			// and the spool with its limit.
-			wants = []string{"store", "Delivered", "Fill", "1.0 GiB"}
+			// The alerts, firing first; the sink of accord init; the
+			// spool with its limit.
+			wants = []string{"1 firing.", "checkout-failuresfailed_ratiofiring", "50% of the records of com.acme/checkout_started failed", "spool-filling", "team-hook", "store", "Delivered", "Fill", "1.0 GiB"}
 		}
 		for _, w := range wants {
 			if !strings.Contains(p.Text, w) {

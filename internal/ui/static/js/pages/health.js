@@ -1,12 +1,32 @@
-// Health: is every record getting where it should? The sinks (delivered,
-// lag, last success, errors) and the spool (how full it is), from /stats,
-// refreshed every few seconds.
+// Health: is every record getting where it should? The alerts (alerts.rules
+// and where they notify), the sinks (delivered, lag, last success, errors)
+// and the spool (how full it is), from /stats, refreshed every few seconds.
 import { getJSON } from "../api.js";
 import { definitionList, errorBox, every, pageHeader } from "../components.js";
 import { ago, formatBytes, formatNumber, h, replace, text } from "../dom.js";
 /** statsURL is the admin surface's /stats, relative to the UI at .../ui/. */
 export const statsURL = "../stats";
 const refreshMs = 5000;
+const stateOrder = { firing: 0, pending: 1, ok: 2 };
+function ruleState(state) {
+    const cls = state === "firing" ? "bad" : state === "pending" ? "warn" : "good";
+    return h("span", { class: `badge ${cls}` }, state);
+}
+function alertsSection(a) {
+    const sec = h("section", { id: "alerts", "aria-labelledby": "alerts-h" }, h("h2", { id: "alerts-h" }, "Alerts"));
+    const rules = [...(a?.rules ?? [])].sort((x, y) => (stateOrder[x.state] ?? 3) - (stateOrder[y.state] ?? 3) || x.name.localeCompare(y.name));
+    if (!a || rules.length === 0) {
+        sec.append(h("p", null, "No alert rules are configured. Rules in alerts.rules watch failed ratios, freshness and volume, sink lag, the spool and dead letters, and notify webhooks."));
+        return sec;
+    }
+    const firing = rules.filter((r) => r.state === "firing").length;
+    sec.append(h("p", { class: "hint" }, `${firing === 0 ? "Nothing is firing." : `${firing} firing.`} Rules are judged every ${a.interval}; last ${a.evaluated_at ? ago(a.evaluated_at) : "not yet"}.`), h("div", { class: "table-scroll" }, h("table", { id: "alerts-table" }, h("thead", null, h("tr", null, ["Rule", "State", "Since", "What it found", "Watching", "Last notification"].map((c) => h("th", { scope: "col" }, c)))), h("tbody", null, rules.map((r) => h("tr", { "data-rule": r.name, "data-state": r.state }, h("th", { scope: "row" }, r.name, h("div", { class: "hint" }, r.kind)), h("td", null, ruleState(r.state)), h("td", null, ago(r.since)), h("td", { class: "wrap" }, r.summary, r.note ? h("div", { class: "hint" }, r.note) : null), h("td", { class: "wrap" }, r.contract ?? r.sink ?? "—"), h("td", null, r.last_notification ? `${r.last_notification.status}${r.last_notification.repeat ? " (repeat)" : ""}, ${ago(r.last_notification.at)}` : "none yet")))))));
+    const receivers = a.receivers ?? [];
+    if (receivers.length > 0) {
+        sec.append(h("h3", null, "Where alerts are sent"), h("div", { class: "table-scroll" }, h("table", { id: "receivers-table" }, h("thead", null, h("tr", null, ["Receiver", "Format", "Sent", "Failed", "Dropped", "Last success", "Last error"].map((c) => h("th", { scope: "col" }, c)))), h("tbody", null, receivers.map((r) => h("tr", { "data-receiver": r.name }, h("th", { scope: "row" }, r.name), h("td", null, r.format), h("td", { class: "num" }, formatNumber(r.sent)), h("td", { class: "num" }, formatNumber(r.failed)), h("td", { class: "num" }, formatNumber(r.dropped)), h("td", null, ago(r.last_success_at)), h("td", { class: "wrap" }, r.last_error ? [r.last_error, " ", h("small", null, ago(r.last_error_at))] : "none")))))));
+    }
+    return sec;
+}
 function spoolSection(sp) {
     const sec = h("section", { "aria-labelledby": "spool-h" }, h("h2", { id: "spool-h" }, "Spool"));
     if (!sp) {
@@ -55,13 +75,13 @@ export const healthPage = {
     path: "health",
     title: "Health",
     async render(root) {
-        root.append(pageHeader("Health", "Is every event getting where it should? The collector's sinks and its spool, refreshed every 5 seconds."));
+        root.append(pageHeader("Health", "Is every event getting where it should? The collector's alerts, its sinks and its spool, refreshed every 5 seconds."));
         const body = h("div", { "aria-live": "polite" });
         const status = h("p", { class: "hint" });
         root.append(body, status);
         const load = async () => {
             const st = await getJSON(statsURL);
-            replace(body, spoolSection(st.spool), sinksSection(st.sinks ?? []));
+            replace(body, alertsSection(st.alerts), sinksSection(st.sinks ?? []), spoolSection(st.spool));
             replace(status, `Updated ${new Date().toLocaleTimeString("en")}.`);
         };
         await load();
