@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -297,4 +298,73 @@ func TestInitCIInExistingProject(t *testing.T) {
 	if _, stderr, code := runAccord(t, dir, nil, "init", ".", "--ci", "gitlab"); code != 2 || !contains(stderr, `--ci "gitlab": use one of github`) {
 		t.Errorf("--ci gitlab: exit %d: %s", code, stderr)
 	}
+}
+
+// TestCIWorkflowLargeGeneratedDiff: a pull request whose generated code
+// changes by far more than the 200 kB the job summary keeps passes the
+// preview step, its summary cut at the bound. The runner's bash runs with
+// -o pipefail, so a reader that stops early (head) must not take down the
+// step through the writer's SIGPIPE.
+func TestCIWorkflowLargeGeneratedDiff(t *testing.T) {
+	root := t.TempDir()
+	proj := filepath.Join(root, "proj")
+	if out, stderr, code := runAccord(t, root, nil, "init", "proj", "--ci", "github"); code != 0 {
+		t.Fatalf("init --ci github: exit %d: %s%s", code, out, stderr)
+	}
+	text, err := os.ReadFile(filepath.Join(proj, ".github", "workflows", "accord.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w ciWorkflow
+	if err := yaml.Unmarshal(text, &w); err != nil {
+		t.Fatalf("the workflow is not YAML: %v", err)
+	}
+	git(t, proj, "init", "--quiet", "--initial-branch=main")
+	git(t, proj, "add", "-A")
+	git(t, proj, "commit", "--quiet", "-m", "project")
+	// A contract of 300 documented properties: its SDKs, dbt sources, DDL
+	// and catalog pages add megabytes to the generated diff.
+	var props []string
+	for i := range 300 {
+		props = append(props, fmt.Sprintf(`"field_%03d": {"type": "string", "maxLength": 64, "description": "Field %d of the wide order export, %s"}`, i, i, strings.Repeat("described at length for the analysts. ", 6)))
+	}
+	wide := `{
+	"$schema": "http://iglucentral.com/schemas/com.snowplowanalytics.self-desc/schema/jsonschema/1-0-0#",
+	"description": "A wide export row.",
+	"self": {"vendor": "com.example", "name": "wide_export", "format": "jsonschema", "version": "1-0-0"},
+	"x-accord": {"owner": "data@example.com", "description": "Sent by the export job."},
+	"type": "object",
+	"properties": {` + strings.Join(props, ",\n") + `},
+	"additionalProperties": false
+}`
+	dir := filepath.Join(proj, "contracts", "com.example", "wide_export", "jsonschema")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "1-0-0"), []byte(wide), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	summary := filepath.Join(root, "summary.md")
+	pr := &ciRun{t: t, dir: proj, bin: filepath.Dir(accordBin), summary: summary, context: map[string]string{}}
+	for _, s := range w.Jobs["review"].Steps {
+		if s.Name != "Show what changes in the generated code" {
+			continue
+		}
+		out, code := pr.step(w, s)
+		if code != 0 {
+			t.Fatalf("the generated changes step failed (exit %d) on a large diff:\n%.3000s", code, out)
+		}
+		if n := len(git(t, proj, "diff", "--", "generated")); n < 1<<20 {
+			t.Fatalf("the generated diff is %d bytes; the test needs a larger one", n)
+		}
+		sum, err := os.ReadFile(summary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sum) > 300_000 || !contains(string(sum), "```diff\n") || !contains(string(sum), "wide_export") {
+			t.Errorf("the job summary is %d bytes (the diff is cut at 200 kB):\n%.2000s", len(sum), sum)
+		}
+		return
+	}
+	t.Fatal("no step named Show what changes in the generated code")
 }
