@@ -58,7 +58,7 @@ type Config struct {
 // Spool configures the spool and delivery from it.
 type Spool struct {
 	Enabled bool   `yaml:"enabled" doc:"Must be true (the default): the collector always answers once a request's records are in the spool. Delivering to the sinks without it (false) was removed: a request one sink failed was answered 503 after the other sinks had stored it, so the resend was stored twice. For the lowest latency, set spool.fsync to interval or never."`
-	Kind    string `yaml:"kind" doc:"Where records wait between the collector and the sinks: local (the default: the spool on this machine's disk, read by this process's sinks) kafka (a topic on a Kafka cluster) or jetstream (a NATS JetStream stream): with kafka or jetstream a request is answered once the broker acknowledged its records, the collector keeps no state and runs no sink, and accord load runs the sinks; see docs/scale-out.md."`
+	Kind    string `yaml:"kind" doc:"Where records wait between the collector and the sinks: local (the default: the spool on this machine's disk, read by this process's sinks), kafka (a topic on a Kafka cluster) or jetstream (a NATS JetStream stream): with kafka or jetstream a request is answered once the broker acknowledged its records, the collector keeps no state and runs no sink, and accord load runs the sinks; see docs/scale-out.md."`
 	// The spool's own options (dir, segment_bytes, max_bytes, fsync,
 	// fsync_interval) stand at this level.
 	spool.Options       `yaml:",inline"`
