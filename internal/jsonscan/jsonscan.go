@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 )
@@ -370,17 +371,23 @@ func String(b []byte, i int) (int, error) {
 func scanString(b []byte, i int) (end int, esc bool, err error) {
 	i++
 	for i < len(b) {
-		// Most bytes of most strings are plain: skip them eight at a time
-		// while no byte of the word can end the string or need a look,
-		// then one at a time.
-		for i+8 <= len(b) && !special(binary.LittleEndian.Uint64(b[i:])) {
-			i += 8
-		}
-		for i < len(b) && plain[b[i]] {
-			i++
-		}
-		if i >= len(b) {
-			break
+		// Most bytes of most strings are plain: read them eight at a time,
+		// jumping straight to the first byte of the word that can end the
+		// string or needs a look; the last few one at a time.
+		if i+8 <= len(b) {
+			m := specialBits(binary.LittleEndian.Uint64(b[i:]))
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+		} else {
+			for i < len(b) && plain[b[i]] {
+				i++
+			}
+			if i >= len(b) {
+				break
+			}
 		}
 		c := b[i]
 		switch {
@@ -420,11 +427,17 @@ func scanString(b []byte, i int) (end int, esc bool, err error) {
 // quote, a backslash or a control character (below 0x20). It never misses
 // one; it may report one that is not there (a borrow across bytes), which
 // only sends the caller to its byte-by-byte loop.
-func special(x uint64) bool {
+func special(x uint64) bool { return specialBits(x) != 0 }
+
+// specialBits is special as a mask: the high bit of each byte that may be
+// a quote, a backslash or a control character. Its lowest set bit is
+// exact (a borrow only runs upwards from a byte that is one), so it marks
+// the word's first such byte.
+func specialBits(x uint64) uint64 {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	quote := x ^ ('"' * lo)
 	backslash := x ^ ('\\' * lo)
-	return ((x-0x20*lo)&^x|(quote-lo)&^quote|(backslash-lo)&^backslash)&hi != 0
+	return ((x-0x20*lo)&^x | (quote-lo)&^quote | (backslash-lo)&^backslash) & hi
 }
 
 // plain marks the bytes that stand for themselves inside a string.
@@ -624,6 +637,19 @@ func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Skip eight bytes at a time while none needs escaping or is
+		// beyond ASCII (specialBits, plus the high bits), to the first
+		// that does.
+		if i+8 <= len(s) {
+			x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			m := specialBits(x) | x&0x8080808080808080
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+		}
 		c := s[i]
 		if c < 0x80 {
 			if c >= 0x20 && c != '"' && c != '\\' {

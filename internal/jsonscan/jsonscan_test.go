@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -343,4 +344,105 @@ func TestRepeatedNameErrorIsBounded(t *testing.T) {
 	if !errors.As(err, &se) || !strings.Contains(se.Msg, "appears twice") || len(se.Msg) > 200 {
 		t.Fatalf("error of %d bytes: %.300v; want one under 200 bytes saying the name appears twice", len(err.Error()), err)
 	}
+}
+
+// specialBits' lowest mark is exact: it is the word's first quote,
+// backslash or control character, whatever follows it, so scanning may
+// jump straight to it.
+func TestSpecialBitsFirstIsExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	interesting := []byte{'"', '\\', 0, 0x1f, 0x20, 0x21, '#', ']', 0x5d, 0x7f, 0x80, 0x9f, 0xa0, 0xdf, 0xe2, 0xff, 'a'}
+	for range 200000 {
+		var w [8]byte
+		for k := range w {
+			if rng.IntN(2) == 0 {
+				w[k] = interesting[rng.IntN(len(interesting))]
+			} else {
+				w[k] = byte(rng.IntN(256))
+			}
+		}
+		first := 8
+		for k, c := range w {
+			if c == '"' || c == '\\' || c < 0x20 {
+				first = k
+				break
+			}
+		}
+		m := specialBits(binary.LittleEndian.Uint64(w[:]))
+		got := 8
+		if m != 0 {
+			got = bits.TrailingZeros64(m) >> 3
+		}
+		if got != first {
+			t.Fatalf("%q: first special byte %d, specialBits says %d", w, first, got)
+		}
+	}
+}
+
+// FuzzAppendString: skipping eight bytes at a time changes nothing: the
+// output is the byte-at-a-time encoder's (appendStringByteByByte, the
+// encoder before the skip), and it is JSON that reads back as the string
+// (when that is UTF-8).
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain ascii text here", "a\"b\\c\n\t\x00\x1f\b\f", "caf\u00e9 \u2028\u2029 \xff\xfe end", "12345678\"", "1234567\xe2\x80\xa8"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := AppendString([]byte("x"), s)
+		if want := appendStringByteByByte([]byte("x"), s); !bytes.Equal(got, want) {
+			t.Fatalf("AppendString(%q) = %s, byte by byte %s", s, got, want)
+		}
+		var back string
+		if err := json.Unmarshal(got[1:], &back); err != nil || (utf8.ValidString(s) && back != s) {
+			t.Fatalf("AppendString(%q) = %s reads back as %q (%v)", s, got, back, err)
+		}
+	})
+}
+
+func appendStringByteByByte(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < 0x80 {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }
