@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -55,6 +56,15 @@ func newScenarioServer(t *testing.T, hold bool, answer func(n int) (int, string)
 		s.mu.Unlock()
 		<-s.release
 		status, retryAfter := answer(n)
+		if status == badAnswer {
+			// Not HTTP: what a broken proxy may say.
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				io.WriteString(conn, "garbage\r\n\r\n")
+				conn.Close()
+			}
+			return
+		}
 		if retryAfter != "" {
 			w.Header().Set("Retry-After", retryAfter)
 		}
@@ -67,6 +77,9 @@ func newScenarioServer(t *testing.T, hold bool, answer func(n int) (int, string)
 	t.Cleanup(func() { s.once.Do(func() { close(s.release) }) })
 	return srv, s
 }
+
+// badAnswer, as a status, answers a line that is not HTTP and hangs up.
+const badAnswer = -1
 
 type scenarioResult struct {
 	Stats  map[string]int `json:"stats"`
@@ -111,6 +124,29 @@ var clientScenarios = []struct {
 	}, func(t *testing.T, s *scenarioServer, r scenarioResult) {
 		if len(s.times) != 2 || s.times[1].Sub(s.times[0]) < time.Second {
 			t.Errorf("requests at %v: want a retry at least 1 s (Retry-After) after the 429", s.times)
+		}
+	}},
+	// A Retry-After too large for any clock, and an answer that is not
+	// HTTP, are retried like any 503 or network error: they must not end
+	// the client's sender.
+	{"hugeretryafter", false, func(n int) (int, string) {
+		if n == 1 {
+			return 503, strings.Repeat("9", 400)
+		}
+		return 200, ""
+	}, func(t *testing.T, s *scenarioServer, r scenarioResult) {
+		if len(s.batches) != 2 || r.Stats["sent"] != 1 {
+			t.Errorf("%d requests, stats %v: want a retry after the 503 and 1 sent", len(s.batches), r.Stats)
+		}
+	}},
+	{"notHTTP", false, func(n int) (int, string) {
+		if n == 1 {
+			return badAnswer, ""
+		}
+		return 200, ""
+	}, func(t *testing.T, s *scenarioServer, r scenarioResult) {
+		if len(s.batches) != 2 || r.Stats["sent"] != 1 {
+			t.Errorf("%d requests, stats %v: want a retry after the answer that is not HTTP and 1 sent", len(s.batches), r.Stats)
 		}
 	}},
 	{"giveup", false, func(int) (int, string) { return 500, "" }, func(t *testing.T, s *scenarioServer, r scenarioResult) {

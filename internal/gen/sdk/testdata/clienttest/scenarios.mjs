@@ -33,6 +33,18 @@ const scenarios = {
     await c.close();
     return c;
   },
+  hugeretryafter: async () => {
+    const c = new t.Client({ url, flushIntervalMs: 10, minBackoffMs: 1, maxBackoffMs: 10 });
+    track(c, ev(0));
+    await c.close();
+    return c;
+  },
+  notHTTP: async () => {
+    const c = new t.Client({ url, flushIntervalMs: 10, minBackoffMs: 1, maxBackoffMs: 10 });
+    track(c, ev(0));
+    await c.close();
+    return c;
+  },
   giveup: async () => {
     const c = new t.Client({ url, flushIntervalMs: 10, maxRetries: 2, minBackoffMs: 1, maxBackoffMs: 2 });
     track(c, ev(0));

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import http.client
 import ipaddress
 import json
 import math
@@ -292,6 +293,12 @@ class _Control:
         self.done = threading.Event()
 
 
+def _count_of(v: Any) -> int:
+    """A count from the collector's answer; anything but a non-negative integer counts 0, so a
+    strange answer never ends the sender."""
+    return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else 0
+
+
 class Client:
     """Sends events to Accord in batches from a thread of its own. Call close() to send what is queued.
 
@@ -451,8 +458,8 @@ class Client:
                     status, headers, raw = resp.status, resp.headers, resp.read(1 << 20)
             except urllib.error.HTTPError as err:
                 status, headers, raw = err.code, err.headers, err.read(1 << 20)
-            except (OSError, ValueError):
-                status = 0  # a network error: retried
+            except (OSError, ValueError, http.client.HTTPException):
+                status = 0  # a network error, or an answer that is not HTTP: retried
             answer: dict[str, Any] = {}
             try:
                 decoded = json.loads(raw or b"{}")
@@ -461,8 +468,8 @@ class Client:
             except ValueError:
                 pass
             if status == 200:
-                self._count("sent", int(answer.get("good", 0)))
-                self._count("rejected", int(answer.get("failed", 0)))
+                self._count("sent", _count_of(answer.get("good")))
+                self._count("rejected", _count_of(answer.get("failed")))
                 return
             if status == 503 and answer.get("accepted") is True:
                 self._count("sent", len(batch))
@@ -473,7 +480,7 @@ class Client:
             if headers is not None:
                 try:
                     retry_after = float(int(headers.get("Retry-After", "")))
-                except ValueError:
+                except (ValueError, OverflowError):  # not a number, or too large for a float
                     retry_after = 0.0
             if attempt >= self._max_retries:
                 break
