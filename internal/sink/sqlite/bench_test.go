@@ -100,3 +100,11 @@ func cpuTime(b *testing.B) time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkWrite1 writes batches of one record, as delivery hands the sink
+// under single-event requests: the per-transaction cost dominates.
+//
+//	go test -run '^$' -bench 'Write1$' -benchtime 5000x -count 6 ./internal/sink/sqlite
+func BenchmarkWrite1(b *testing.B) {
+	benchmarkWrite(b, rowsPerInsert, 1, func() string { return uuid.Must(uuid.NewV7()).String() }, 0)
+}
