@@ -22,6 +22,7 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/accord-events/accord/internal/loadgen"
 	"github.com/accord-events/accord/internal/sink/kafka/kafkatest"
@@ -381,5 +382,74 @@ func TestScaleOutKafkaBrokerAway(t *testing.T) {
 		}
 		return true
 	})
+	c.stop()
+}
+
+// A collector with spool.kind kafka holds at most
+// spool.kafka.max_in_flight_bytes of records waiting for the brokers: while
+// the brokers hold a request's records unacknowledged, a request that
+// would pass the bound is answered 503 with Retry-After at once, and the
+// first is answered 200 once the brokers acknowledge.
+func TestScaleOutKafkaBackpressure(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	release := make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	defer free()
+	c := startCollector(t, newProject(t),
+		"ACCORD_SPOOL_KIND=kafka", "ACCORD_SPOOL_KAFKA_BROKERS=["+cluster.ListenAddrs()[0]+"]", "ACCORD_SPOOL_KAFKA_TOPIC=bp.log",
+		"ACCORD_SPOOL_KAFKA_PARTITIONS=1", "ACCORD_SPOOL_KAFKA_MAX_RECORD_BYTES=2048", "ACCORD_SPOOL_KAFKA_MAX_IN_FLIGHT_BYTES=2048")
+	// From now on the brokers hold every produce request until released.
+	held := make(chan struct{}, 1)
+	cluster.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		select {
+		case held <- struct{}{}:
+		default:
+		}
+		cluster.SleepControl(func() { <-release })
+		return nil, nil, false
+	})
+	body := []byte(`{"schema":"` + pageViewKey + `","data":{"url":"https://a.example/` + strings.Repeat("p", 1100) + `"}}`)
+	first := make(chan int, 1)
+	go func() {
+		status, _, _ := httpDo(t, http.MethodPost, c.URL+"/events", body, "Content-Type", "application/json")
+		first <- status
+	}()
+	// The first request's record is at the brokers, unacknowledged.
+	select {
+	case <-held:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the first request never reached the brokers\n%s", c.logs)
+	}
+	refused := false
+	for try := 0; try < 20 && !refused; try++ {
+		status, header, resp := httpDo(t, http.MethodPost, c.URL+"/events", body, "Content-Type", "application/json")
+		switch {
+		case status == http.StatusServiceUnavailable && header.Get("Retry-After") != "":
+			refused = strings.Contains(resp, "cannot take more events")
+			if !refused {
+				t.Fatalf("503 for another reason (try %d): %s\n%s", try, resp, c.logs)
+			}
+		default:
+			t.Fatalf("POST past max_in_flight_bytes: %d %s", status, resp)
+		}
+	}
+	if !refused {
+		t.Error("no request was refused past max_in_flight_bytes")
+	}
+	free()
+	select {
+	case status := <-first:
+		if status != http.StatusOK {
+			t.Errorf("the first request: %d once the brokers acknowledged, want 200", status)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first request was not answered")
+	}
 	c.stop()
 }
