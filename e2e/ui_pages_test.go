@@ -213,7 +213,7 @@ func TestUIPlayground(t *testing.T) {
 	if out.Bad.Valid != "false" || !slicesHave(out.Bad.Paths, "/data/total") {
 		t.Errorf("a bad payload: valid=%s paths %v\n%s", out.Bad.Valid, out.Bad.Paths, out.Bad.Text)
 	}
-	if !strings.Contains(out.Bad.Text, "total: /data/total must be at least 0") || !strings.Contains(out.Bad.Text, `"required"`) {
+	if !strings.Contains(out.Bad.Text, "total: /data/total must be at least 0, but is -5You sent: -5") || !strings.Contains(out.Bad.Text, `"required"`) {
 		t.Errorf("the violation says %q", out.Bad.Text)
 	}
 	if out.Good.Valid != "true" || !strings.Contains(out.Good.Text, "Valid") {

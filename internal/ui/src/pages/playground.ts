@@ -67,7 +67,29 @@ const failureWords: Record<string, string> = {
   protocol_violation: "The event breaks a rule of the protocol.",
 };
 
-function messagesList(msgs: Message[]): HTMLElement {
+/**
+ * sentAt returns what the user's own data holds at a failure's instance
+ * path (/data/...), as JSON, or undefined when it holds nothing there or
+ * the data is not JSON. The collector withholds values of governed
+ * fields in its answer; the page shows the user their own input.
+ */
+export function sentAt(data: string, pointer: string): string | undefined {
+  if (!pointer.startsWith("/data/")) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+  for (const raw of pointer.split("/").slice(2)) {
+    const key = raw.replace(/~1/g, "/").replace(/~0/g, "~");
+    if (v === null || typeof v !== "object" || !Object.prototype.hasOwnProperty.call(v, key)) return undefined;
+    v = (v as Record<string, unknown>)[key];
+  }
+  return JSON.stringify(v);
+}
+
+function messagesList(msgs: Message[], data: string): HTMLElement {
   return h(
     "ul",
     { class: "violations" },
@@ -77,13 +99,14 @@ function messagesList(msgs: Message[]): HTMLElement {
         { "data-instance-path": m.instance_path },
         m.instance_path ? h("strong", null, fieldOf(m.instance_path), ": ") : null,
         m.message,
+        sentAt(data, m.instance_path) !== undefined ? h("div", { class: "sent" }, "You sent: ", h("code", null, sentAt(data, m.instance_path))) : null,
         m.keyword || m.schema_path ? h("div", { class: "hint" }, `rule: ${m.keyword ?? ""} at ${m.schema_path || "—"}`) : null,
       ),
     ),
   );
 }
 
-function verdict(status: number, a: Answer): HTMLElement {
+function verdict(status: number, a: Answer, data: string): HTMLElement {
   const box = h("div", { id: "verdict", "aria-live": "polite" });
   if (status === 200 && a.good === 1 && a.failed === 0) {
     box.className = "ok";
@@ -98,7 +121,7 @@ function verdict(status: number, a: Answer): HTMLElement {
     const n = failure.messages.length;
     box.append(
       h("p", null, h("strong", null, "Not valid."), ` ${failureWords[failure.type] ?? failure.type} ${n === 1 ? "One problem:" : `${n} problems:`}`),
-      messagesList(failure.messages),
+      messagesList(failure.messages, data),
       h("p", { class: "hint" }, `The collector would store it as a failed event (failure type ${failure.type}), not lose it.`),
     );
   } else {
@@ -171,7 +194,7 @@ export const playgroundPage: Page = {
           throw new Error(checked.error ?? `the check failed: ${resp.status} ${resp.statusText}`);
         }
         const answer = checked.answer;
-        replace(result, verdict(checked.status, answer));
+        replace(result, verdict(checked.status, answer, data.value));
         replace(raw, JSON.stringify(answer, null, 2));
       } catch (err) {
         replace(result, errorBox(err));

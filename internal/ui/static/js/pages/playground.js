@@ -32,10 +32,34 @@ const failureWords = {
     size_violation: "The event is too large.",
     protocol_violation: "The event breaks a rule of the protocol.",
 };
-function messagesList(msgs) {
-    return h("ul", { class: "violations" }, msgs.map((m) => h("li", { "data-instance-path": m.instance_path }, m.instance_path ? h("strong", null, fieldOf(m.instance_path), ": ") : null, m.message, m.keyword || m.schema_path ? h("div", { class: "hint" }, `rule: ${m.keyword ?? ""} at ${m.schema_path || "—"}`) : null)));
+/**
+ * sentAt returns what the user's own data holds at a failure's instance
+ * path (/data/...), as JSON, or undefined when it holds nothing there or
+ * the data is not JSON. The collector withholds values of governed
+ * fields in its answer; the page shows the user their own input.
+ */
+export function sentAt(data, pointer) {
+    if (!pointer.startsWith("/data/"))
+        return undefined;
+    let v;
+    try {
+        v = JSON.parse(data);
+    }
+    catch {
+        return undefined;
+    }
+    for (const raw of pointer.split("/").slice(2)) {
+        const key = raw.replace(/~1/g, "/").replace(/~0/g, "~");
+        if (v === null || typeof v !== "object" || !Object.prototype.hasOwnProperty.call(v, key))
+            return undefined;
+        v = v[key];
+    }
+    return JSON.stringify(v);
 }
-function verdict(status, a) {
+function messagesList(msgs, data) {
+    return h("ul", { class: "violations" }, msgs.map((m) => h("li", { "data-instance-path": m.instance_path }, m.instance_path ? h("strong", null, fieldOf(m.instance_path), ": ") : null, m.message, sentAt(data, m.instance_path) !== undefined ? h("div", { class: "sent" }, "You sent: ", h("code", null, sentAt(data, m.instance_path))) : null, m.keyword || m.schema_path ? h("div", { class: "hint" }, `rule: ${m.keyword ?? ""} at ${m.schema_path || "—"}`) : null)));
+}
+function verdict(status, a, data) {
     const box = h("div", { id: "verdict", "aria-live": "polite" });
     if (status === 200 && a.good === 1 && a.failed === 0) {
         box.className = "ok";
@@ -48,7 +72,7 @@ function verdict(status, a) {
     const failure = a.failures?.[0] ?? a.failure;
     if (failure) {
         const n = failure.messages.length;
-        box.append(h("p", null, h("strong", null, "Not valid."), ` ${failureWords[failure.type] ?? failure.type} ${n === 1 ? "One problem:" : `${n} problems:`}`), messagesList(failure.messages), h("p", { class: "hint" }, `The collector would store it as a failed event (failure type ${failure.type}), not lose it.`));
+        box.append(h("p", null, h("strong", null, "Not valid."), ` ${failureWords[failure.type] ?? failure.type} ${n === 1 ? "One problem:" : `${n} problems:`}`), messagesList(failure.messages, data), h("p", { class: "hint" }, `The collector would store it as a failed event (failure type ${failure.type}), not lose it.`));
     }
     else {
         box.append(h("p", null, h("strong", null, "Refused. "), a.error ?? `answer ${status}`));
@@ -116,7 +140,7 @@ export const playgroundPage = {
                     throw new Error(checked.error ?? `the check failed: ${resp.status} ${resp.statusText}`);
                 }
                 const answer = checked.answer;
-                replace(result, verdict(checked.status, answer));
+                replace(result, verdict(checked.status, answer, data.value));
                 replace(raw, JSON.stringify(answer, null, 2));
             }
             catch (err) {
