@@ -105,18 +105,30 @@ func FuzzDecodeQuery(f *testing.F) {
 	})
 }
 
-// FuzzBase64 holds decodeBase64 to reading all four encodings trackers use,
+// FuzzBase64 holds decoder.decodeBase64 to reading all four encodings trackers use,
 // and to not panicking on anything else.
 func FuzzBase64(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// One decoder, as for the payloads of one request: the earlier
+		// results must survive the later decodes into the shared buffer.
+		var d decoder
+		var kept [][]byte
 		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
 			s := enc.EncodeToString(data)
-			got, err := decodeBase64(s)
+			got, err := d.decodeBase64(s)
 			if err != nil || !bytes.Equal(got, data) {
 				t.Fatalf("decodeBase64(%q) = %x, %v; want %x", s, got, err, data)
 			}
+			kept = append(kept, got)
 		}
-		if got, err := decodeBase64(string(data)); err == nil {
+		defer func() {
+			for _, got := range kept {
+				if !bytes.Equal(got, data) {
+					t.Fatalf("a payload changed to %x after later decodes; want %x", got, data)
+				}
+			}
+		}()
+		if got, err := d.decodeBase64(string(data)); err == nil {
 			// What decodes is what one of the encodings reads.
 			ok := false
 			for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {

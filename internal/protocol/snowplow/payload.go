@@ -3,6 +3,7 @@ package snowplow
 import (
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/jsonscan"
@@ -41,7 +42,7 @@ func (d *decoder) payload(v *[numParams]string, plain, encoded int, what, exampl
 	case v[plain] != "":
 		pl = payload{name: paramNames[plain], b: []byte(v[plain]), text: v[plain]}
 	case v[encoded] != "":
-		b, err := decodeBase64(v[encoded])
+		b, err := d.decodeBase64(v[encoded])
 		if err != nil {
 			p.Add(event.PayloadFormatViolation, "/"+paramNames[encoded], "%s is not base64: %v; encode the JSON of %s with URL-safe base64 (RFC 4648, section 5), or send it unencoded in %s",
 				paramNames[encoded], err, what, paramNames[plain])
@@ -52,7 +53,10 @@ func (d *decoder) payload(v *[numParams]string, plain, encoded int, what, exampl
 				paramNames[encoded], protocol.InvalidUTF8At(b))
 			return pl, false
 		}
-		pl = payload{name: paramNames[encoded], b: b}
+		// b is never written to again (its events' Data are slices of it
+		// with their capacity capped): strings read from it can be
+		// substrings of it instead of copies.
+		pl = payload{name: paramNames[encoded], b: b, text: unsafe.String(unsafe.SliceData(b), len(b))}
 	default:
 		return pl, false
 	}
@@ -225,8 +229,14 @@ func (d *decoder) contexts(v *[numParams]string, in *event.Input, p *problems) {
 		p.Add(event.ProtocolViolation, "/"+pl.name, "the data of %s is %s; it must be an array of contexts: %s", pl.name, jsonscan.Kind(b[ds]), contextsExample)
 		return
 	}
-	// Most events carry a few contexts: one allocation holds them.
-	contexts := make([]event.Context, 0, 4)
+	// Most events carry a few contexts: the events of a request take them
+	// from one shared allocation, four places each (more grow a slice of
+	// their own).
+	if cap(d.ctxSlab)-len(d.ctxSlab) < 4 {
+		d.ctxSlab = make([]event.Context, 0, 4*min(max(cap(d.inputs), 1), 64))
+	}
+	n0 := len(d.ctxSlab)
+	contexts := d.ctxSlab[n0 : n0 : n0+4]
 	good := true
 	_, err := jsonscan.Array(b, ds, func(n, es int) (int, error) {
 		ee, err := jsonscan.Value(b, es)
@@ -247,7 +257,12 @@ func (d *decoder) contexts(v *[numParams]string, in *event.Input, p *problems) {
 		return
 	}
 	if good {
-		in.Contexts = contexts
+		// Capped: an append to in.Contexts must not write into the places
+		// of the next event.
+		in.Contexts = contexts[:len(contexts):len(contexts)]
+		if len(contexts) <= 4 {
+			d.ctxSlab = d.ctxSlab[:n0+len(contexts)]
+		}
 	}
 }
 
@@ -264,5 +279,20 @@ func contextsVersion(s []byte) bool {
 	return true
 }
 
-// decodeBase64 decodes s as trackers encode it: see tp2raw.DecodeBase64.
-func decodeBase64(s string) ([]byte, error) { return tp2raw.DecodeBase64(s) }
+// decodeBase64 decodes s as trackers encode it (see tp2raw.DecodeBase64)
+// into the request's payload buffer: the payloads of a request share a few
+// allocations instead of one each. The bytes returned are never handed out
+// again, and their capacity is capped so that appending to them copies.
+func (d *decoder) decodeBase64(s string) ([]byte, error) {
+	need := len(s)*3/4 + 3
+	if cap(d.payloads)-len(d.payloads) < need {
+		d.payloads = make([]byte, 0, max(need, d.payloadsSize))
+	}
+	n := len(d.payloads)
+	out, err := tp2raw.AppendBase64(d.payloads, s)
+	if err != nil {
+		return nil, err
+	}
+	d.payloads = out
+	return out[n:len(out):len(out)], nil
+}

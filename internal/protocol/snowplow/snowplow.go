@@ -92,6 +92,9 @@ func DecodeBody(req *protocol.Request) ([]event.Input, error) {
 		fields: make([]field, 0, 48),
 		attrs:  make([]field, 0, 48),
 		order:  make([]int32, 0, 48),
+		// Base64 decodes to 3/4 of its length; payloads are parts of
+		// the body.
+		payloadsSize: len(body)*3/4 + 64,
 	}
 	if body[start] != '{' {
 		end, err := jsonscan.Value(body, start)
@@ -273,6 +276,7 @@ func DecodeRawQuery(q url.Values, raw string) (event.Input, error) {
 		p.Add(event.PayloadFormatViolation, "/"+jsonpointer.Escape(name), "%s holds bytes that are not valid UTF-8; encode all text as UTF-8 before percent-encoding it", name)
 	}
 	d.buf = make([]byte, 0, size+64)
+	d.payloadsSize = size*3/4 + 64
 	var in event.Input
 	d.build(&in, &p)
 	if raw != "" {
@@ -297,6 +301,14 @@ type decoder struct {
 	// order is the order of attrs by name.
 	order  []int32
 	inputs []event.Input
+	// payloads holds the decoded base64 payloads (ue_px, cx) of the
+	// request's events, which their Data and schemas are slices of.
+	payloads []byte
+	// payloadsSize is the size of a new payloads buffer: what the
+	// request's text can decode to, so that one is enough.
+	payloadsSize int
+	// ctxSlab holds the Contexts of the request's events.
+	ctxSlab []event.Context
 }
 
 // field is one tp2 field of an event, as sent.

@@ -644,9 +644,15 @@ func TestDecodeBase64(t *testing.T) {
 		{name: "padding in the middle", in: "YQ==YQ==", errPart: "illegal data"},
 		{name: "wrong length", in: "YWJjZ", errPart: "illegal data"},
 	}
+	// One decoder for all the cases, as for the payloads of one request:
+	// each result must stay as decoded while the later ones share its
+	// buffer.
+	var d decoder
+	var kept [][]byte
+	var keptWant [][]byte
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := decodeBase64(tc.in)
+			got, err := d.decodeBase64(tc.in)
 			if tc.errPart != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.errPart) {
 					t.Fatalf("decodeBase64(%q) = %x, %v; want an error saying %q", tc.in, got, err, tc.errPart)
@@ -656,6 +662,15 @@ func TestDecodeBase64(t *testing.T) {
 			if err != nil || string(got) != string(tc.want) {
 				t.Fatalf("decodeBase64(%q) = %x, %v; want %x", tc.in, got, err, tc.want)
 			}
+			if cap(got) != len(got) {
+				t.Fatalf("decodeBase64(%q) has capacity %d beyond its length %d: an append would write into the next payload", tc.in, cap(got), len(got))
+			}
+			kept, keptWant = append(kept, got), append(keptWant, tc.want)
 		})
+	}
+	for i := range kept {
+		if string(kept[i]) != string(keptWant[i]) {
+			t.Fatalf("payload %d changed to %x after later decodes; want %x", i, kept[i], keptWant[i])
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"unsafe"
 
 	"github.com/accord-events/accord/internal/jsonscan"
 )
@@ -182,6 +183,20 @@ var errMixedAlphabets = errors.New("it mixes the URL-safe alphabet (- and _) wit
 // turns into a space when the tracker did not percent-encode it.
 // DecodeBase64 decodes s, which trackers encode with either base64 alphabet,
 func DecodeBase64(s string) ([]byte, error) {
+	b, err := AppendBase64(nil, s)
+	if err != nil {
+		return nil, err
+	}
+	if b == nil {
+		b = []byte{}
+	}
+	return b, nil
+}
+
+// AppendBase64 is DecodeBase64 appending the decoded bytes to dst, so that
+// the payloads of a request can share one buffer. On an error, dst is
+// returned as it was passed.
+func AppendBase64(dst []byte, s string) ([]byte, error) {
 	urlSafe, std := false, false
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
@@ -192,7 +207,7 @@ func DecodeBase64(s string) ([]byte, error) {
 		}
 	}
 	if urlSafe && std {
-		return nil, errMixedAlphabets
+		return dst, errMixedAlphabets
 	}
 	padded := strings.HasSuffix(strings.TrimRight(s, "\r\n"), "=")
 	var enc *base64.Encoding
@@ -209,13 +224,14 @@ func DecodeBase64(s string) ([]byte, error) {
 	if std {
 		s = strings.ReplaceAll(s, " ", "+")
 	}
-	b, err := enc.DecodeString(s)
+	// The encoder only reads its input: s's bytes are not copied.
+	b, err := enc.AppendDecode(dst, unsafe.Slice(unsafe.StringData(s), len(s)))
 	if err != nil {
 		var ce base64.CorruptInputError
 		if errors.As(err, &ce) {
-			return nil, fmt.Errorf("illegal data at byte offset %d", int64(ce))
+			return dst, fmt.Errorf("illegal data at byte offset %d", int64(ce))
 		}
-		return nil, err
+		return dst, err
 	}
 	return b, nil
 }
