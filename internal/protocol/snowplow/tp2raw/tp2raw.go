@@ -197,15 +197,10 @@ func DecodeBase64(s string) ([]byte, error) {
 // the payloads of a request can share one buffer. On an error, dst is
 // returned as it was passed.
 func AppendBase64(dst []byte, s string) ([]byte, error) {
-	urlSafe, std := false, false
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '-', '_':
-			urlSafe = true
-		case '+', '/', ' ':
-			std = true
-		}
-	}
+	// One vectorised search per character is far cheaper than a switch on
+	// every byte (payloads are a few hundred bytes to kilobytes).
+	urlSafe := strings.IndexByte(s, '-') >= 0 || strings.IndexByte(s, '_') >= 0
+	std := strings.IndexByte(s, '+') >= 0 || strings.IndexByte(s, '/') >= 0 || strings.IndexByte(s, ' ') >= 0
 	if urlSafe && std {
 		return dst, errMixedAlphabets
 	}
