@@ -1,7 +1,6 @@
 package contract
 
 import (
-	"bytes"
 	"encoding/json"
 	"math"
 	"strconv"
@@ -482,12 +481,12 @@ func (n *fastNode) inEnum(v any) bool {
 }
 
 func (n *fastNode) checkString(b []byte, i int) (int, bool) {
-	end, err := jsonscan.String(b, i)
+	end, escaped, err := jsonscan.StringEscaped(b, i)
 	if err != nil || (n.types != 0 && n.types&typeString == 0) {
 		return end, false
 	}
 	s := b[i+1 : end-1]
-	if bytes.IndexByte(s, '\\') >= 0 || !utf8.Valid(s) {
+	if escaped || !utf8.Valid(s) {
 		return end, false // escaped or not UTF-8: not sure
 	}
 	if n.minLength >= 0 || n.maxLength >= 0 {
@@ -568,12 +567,12 @@ func (n *fastNode) checkObject(b []byte, i int) (int, bool) {
 		if i >= len(b) || b[i] != '"' {
 			return i, false
 		}
-		ke, err := jsonscan.String(b, i)
+		ke, escaped, err := jsonscan.StringEscaped(b, i)
 		if err != nil {
 			return ke, false
 		}
 		key := b[i+1 : ke-1]
-		if bytes.IndexByte(key, '\\') >= 0 {
+		if escaped {
 			return ke, false
 		}
 		i = jsonscan.SkipSpace(b, ke)

@@ -367,6 +367,10 @@ func String(b []byte, i int) (int, error) {
 	return end, err
 }
 
+// StringEscaped is String, also reporting whether the string holds an
+// escape (so a caller need not look for one again).
+func StringEscaped(b []byte, i int) (end int, escaped bool, err error) { return scanString(b, i) }
+
 // scanString is String, also reporting whether the string holds an escape.
 func scanString(b []byte, i int) (end int, esc bool, err error) {
 	i++
