@@ -149,6 +149,13 @@ var clientScenarios = []struct {
 			t.Errorf("%d requests, stats %v: want a retry after the answer that is not HTTP and 1 sent", len(s.batches), r.Stats)
 		}
 	}},
+	// A collector that takes the request and never answers: each attempt
+	// ends at the client's request timeout, and the batch is given up.
+	{"noanswer", true, func(int) (int, string) { return 200, "" }, func(t *testing.T, s *scenarioServer, r scenarioResult) {
+		if len(s.batches) != 2 || r.Stats["failed"] != 1 || r.Stats["sent"] != 0 {
+			t.Errorf("%d requests, stats %v: want 2 (a send and 1 retry), each timed out, and 1 failed", len(s.batches), r.Stats)
+		}
+	}},
 	{"giveup", false, func(int) (int, string) { return 500, "" }, func(t *testing.T, s *scenarioServer, r scenarioResult) {
 		if len(s.batches) != 3 || r.Stats["failed"] != 2 || r.Stats["sent"] != 0 {
 			t.Errorf("%d requests, stats %v: want 3 (a send and 2 retries) and 2 failed", len(s.batches), r.Stats)

@@ -45,6 +45,12 @@ const scenarios = {
     await c.close();
     return c;
   },
+  noanswer: async () => {
+    const c = new t.Client({ url, flushIntervalMs: 10, maxRetries: 1, minBackoffMs: 1, maxBackoffMs: 2, timeoutMs: 300 });
+    track(c, ev(0));
+    await c.close();
+    return c;
+  },
   giveup: async () => {
     const c = new t.Client({ url, flushIntervalMs: 10, maxRetries: 2, minBackoffMs: 1, maxBackoffMs: 2 });
     track(c, ev(0));

@@ -97,5 +97,12 @@ def notHTTP():
     return c
 
 
+def noanswer():
+    c = tracking.Client(url, flush_interval=0.01, max_retries=1, min_backoff=0.001, max_backoff=0.002, timeout=0.3)
+    track(c, ev(0))
+    c.close(timeout=20)
+    return c
+
+
 c = globals()[os.environ["SCENARIO"]]()
 print(json.dumps({"stats": c.stats(), "errors": errors}))

@@ -276,6 +276,8 @@ export interface ClientOptions {
   /** Bounds of the wait before a resend, in ms (defaults 200 and 30000). */
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** How long one request may take, answer included, in ms (default 10000); then it is retried as a network error. */
+  timeoutMs?: number;
   /** The fetch to send with (default: the global fetch). */
   fetch?: typeof fetch;
 }
@@ -316,6 +318,7 @@ export class Client {
   private readonly maxRetries: number;
   private readonly minBackoffMs: number;
   private readonly maxBackoffMs: number;
+  private readonly timeoutMs: number;
   private readonly send: typeof fetch;
   private readonly queue: string[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -336,6 +339,7 @@ export class Client {
     this.maxRetries = options.maxRetries ?? 5;
     this.minBackoffMs = options.minBackoffMs ?? 200;
     this.maxBackoffMs = options.maxBackoffMs ?? 30000;
+    this.timeoutMs = options.timeoutMs ?? 10000;
     this.send = options.fetch ?? ((input, init) => fetch(input, init));
   }
 
@@ -426,8 +430,12 @@ export class Client {
     const body = "[" + batch.join(",") + "]";
     for (let attempt = 0; ; attempt++) {
       let retryAfterMs = 0;
+      // A collector (or proxy) that never answers would hold the client
+      // forever: each request is aborted after timeoutMs.
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(), this.timeoutMs);
       try {
-        const res = await this.send(this.endpoint, { method: "POST", headers: { "Content-Type": "application/json" }, body });
+        const res = await this.send(this.endpoint, { method: "POST", headers: { "Content-Type": "application/json" }, body, signal: abort.signal });
         const text = await res.text();
         let answer: { good?: number; failed?: number; accepted?: boolean } = {};
         try {
@@ -451,7 +459,9 @@ export class Client {
         const ra = Number(res.headers.get("Retry-After"));
         if (Number.isInteger(ra) && ra > 0) retryAfterMs = ra * 1000;
       } catch {
-        // a network error: retried
+        // a network error, or no answer within timeoutMs: retried
+      } finally {
+        clearTimeout(timer);
       }
       if (attempt >= this.maxRetries) {
         this.counts.failed += batch.length;
