@@ -17,6 +17,7 @@ import (
 	"github.com/accord-events/accord/internal/protocol/snowplow"
 	"github.com/accord-events/accord/internal/sink/kafka"
 	"github.com/accord-events/accord/internal/sink/postgres"
+	"github.com/accord-events/accord/internal/sink/s3"
 	"github.com/accord-events/accord/internal/sink/tables"
 )
 
@@ -155,11 +156,13 @@ func TestBuild(t *testing.T) {
 	pg.Schema = "events"
 	kf := kafka.NewOptions()
 	kf.TopicPerContract = true
+	lake := s3.NewOptions()
+	lake.Bucket, lake.Prefix = "lake", "events/"
 	var sinks []Sink
 	for _, s := range []struct {
 		name, typ, records string
 		opts               any
-	}{{"warehouse", "postgres", "all", pg}, {"stream", "kafka", "good", kf}, {"errors", "kafka", "failed", kf}} {
+	}{{"warehouse", "postgres", "all", pg}, {"stream", "kafka", "good", kf}, {"errors", "kafka", "failed", kf}, {"lake", "s3", "all", lake}} {
 		if sk, ok := SinkOf(s.name, s.typ, s.records, s.opts); ok {
 			sinks = append(sinks, sk)
 		}
@@ -194,7 +197,8 @@ func TestBuild(t *testing.T) {
 	for _, p := range v.Places {
 		names = append(names, p.Sink+":"+p.Kind+":"+p.Name)
 	}
-	want := []string{"warehouse:table:events.accord_events", "warehouse:table:" + wantTable, "stream:topic:" + wantTopic}
+	want := []string{"warehouse:table:events.accord_events", "warehouse:table:" + wantTable, "stream:topic:" + wantTopic,
+		"lake:objects:s3://lake/events/good/vendor=com.acme/name=cart_viewed/model=1/"}
 	if strings.Join(names, " ") != strings.Join(want, " ") {
 		t.Errorf("places = %v, want %v", names, want)
 	}

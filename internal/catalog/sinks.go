@@ -13,6 +13,7 @@ import (
 	"github.com/accord-events/accord/internal/sink/postgres"
 	"github.com/accord-events/accord/internal/sink/rabbitmq"
 	"github.com/accord-events/accord/internal/sink/redis"
+	"github.com/accord-events/accord/internal/sink/s3"
 	"github.com/accord-events/accord/internal/sink/sqlite"
 	"github.com/accord-events/accord/internal/sink/tables"
 )
@@ -88,6 +89,10 @@ func SinkOf(name, typ, records string, options any) (Sink, bool) {
 		places = func(c *contract.Contract) []Place {
 			key := rabbitmq.RoutingKey(&event.Envelope{Valid: true, Vendor: c.Key.Vendor, Name: c.Key.Name, Version: c.Version})
 			return one("routing_key", o.Exchange+" "+key)
+		}
+	case *s3.Options:
+		places = func(c *contract.Contract) []Place {
+			return one("objects", "s3://"+o.Bucket+"/"+s3.ContractPrefix(o.Prefix, c.Key.Vendor, c.Key.Name, c.Version))
 		}
 	case *file.Options:
 		places = func(*contract.Contract) []Place { return one("file", o.GoodPath) }

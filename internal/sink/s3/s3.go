@@ -344,7 +344,7 @@ func (s *Sink) prepare(r *event.Envelope, now time.Time) (prepared, error) {
 		p.key = p.dir + ".ndjson.gz"
 		return p, nil
 	}
-	p.dir = s.opts.Prefix + "good/vendor=" + partitionValue(r.Vendor) + "/name=" + partitionValue(r.Name) + "/model=" + partitionValue(sink.Model(r.Version)) + "/" + hour
+	p.dir = ContractPrefix(s.opts.Prefix, r.Vendor, r.Name, r.Version) + hour
 	if s.typed != nil {
 		table, row, err := s.typed.row(r)
 		switch {
@@ -378,6 +378,13 @@ func rowBytes(row parquet.Row) int64 {
 // maxPartitionValue bounds one partition value (a vendor or name): a
 // longer one is cut and ends in a hash.
 const maxPartitionValue = 128
+
+// ContractPrefix is the key prefix under which the good records of a
+// contract version's MODEL land, up to the date and hour partitions:
+// <prefix>good/vendor=<v>/name=<n>/model=<M>/. The catalog names it so.
+func ContractPrefix(prefix, vendor, name, version string) string {
+	return prefix + "good/vendor=" + partitionValue(vendor) + "/name=" + partitionValue(name) + "/model=" + partitionValue(sink.Model(version)) + "/"
+}
 
 // partitionValue escapes v for a key=value segment: ASCII letters, digits,
 // '.', '_' and '-' stay, every other byte is %XX (as Hive escapes '/', '='
