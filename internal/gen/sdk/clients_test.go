@@ -65,6 +65,12 @@ func newScenarioServer(t *testing.T, hold bool, answer func(n int) (int, string)
 			}
 			return
 		}
+		if status == nullAnswer {
+			w.WriteHeader(200)
+			io.WriteString(w, "null")
+			io.WriteString(w, strings.Repeat(" ", 2<<20))
+			return
+		}
 		if retryAfter != "" {
 			w.Header().Set("Retry-After", retryAfter)
 		}
@@ -80,6 +86,11 @@ func newScenarioServer(t *testing.T, hold bool, answer func(n int) (int, string)
 
 // badAnswer, as a status, answers a line that is not HTTP and hangs up.
 const badAnswer = -1
+
+// nullAnswer, as a status, answers 200 with the JSON body null and then
+// 2 MiB of spaces: what a broken proxy may say after the collector stored
+// the batch.
+const nullAnswer = -2
 
 type scenarioResult struct {
 	Stats  map[string]int `json:"stats"`
@@ -147,6 +158,13 @@ var clientScenarios = []struct {
 	}, func(t *testing.T, s *scenarioServer, r scenarioResult) {
 		if len(s.batches) != 2 || r.Stats["sent"] != 1 {
 			t.Errorf("%d requests, stats %v: want a retry after the answer that is not HTTP and 1 sent", len(s.batches), r.Stats)
+		}
+	}},
+	// A 200 whose body is not the collector's answer: the batch was
+	// stored, so it is not sent again (and the count is unknown: 0).
+	{"nullanswer", false, func(int) (int, string) { return nullAnswer, "" }, func(t *testing.T, s *scenarioServer, r scenarioResult) {
+		if len(s.batches) != 1 || r.Stats["failed"] != 0 {
+			t.Errorf("%d requests, stats %v: want one request, not retried, nothing failed", len(s.batches), r.Stats)
 		}
 	}},
 	// A collector that takes the request and never answers: each attempt

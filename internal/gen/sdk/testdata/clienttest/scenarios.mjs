@@ -39,6 +39,12 @@ const scenarios = {
     await c.close();
     return c;
   },
+  nullanswer: async () => {
+    const c = new t.Client({ url, flushIntervalMs: 10, minBackoffMs: 1, maxBackoffMs: 10 });
+    track(c, ev(0));
+    await c.close();
+    return c;
+  },
   notHTTP: async () => {
     const c = new t.Client({ url, flushIntervalMs: 10, minBackoffMs: 1, maxBackoffMs: 10 });
     track(c, ev(0));

@@ -90,6 +90,13 @@ def hugeretryafter():
     return c
 
 
+def nullanswer():
+    c = tracking.Client(url, flush_interval=0.01, min_backoff=0.001, max_backoff=0.01)
+    track(c, ev(0))
+    c.close(timeout=20)
+    return c
+
+
 def notHTTP():
     c = tracking.Client(url, flush_interval=0.01, min_backoff=0.001, max_backoff=0.01)
     track(c, ev(0))

@@ -306,6 +306,42 @@ export class NotQueuedError extends Error {
 
 const encoder = new TextEncoder();
 
+/** The most of an answer read, as the Go and Python clients read. */
+const maxAnswerBytes = 1 << 20;
+
+/** The answer's body as text, at most limit bytes of it: a collector (or
+ * proxy) sending a huge body must not make the client hold it all. */
+async function readBounded(res: Response, limit: number): Promise<string> {
+  if (res.body === null) return "";
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (total + value.length > limit) {
+      chunks.push(value.subarray(0, limit - total));
+      await reader.cancel();
+      break;
+    }
+    chunks.push(value);
+    total += value.length;
+  }
+  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length;
+  }
+  return new TextDecoder().decode(all);
+}
+
+/** A count from the collector's answer; anything but a whole number
+ * that is not negative counts 0. */
+function countOf(v: unknown): number {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0 ? v : 0;
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Sends events to Accord in batches. Call close() to send what is queued. */
@@ -436,16 +472,20 @@ export class Client {
       const timer = setTimeout(() => abort.abort(), this.timeoutMs);
       try {
         const res = await this.send(this.endpoint, { method: "POST", headers: { "Content-Type": "application/json" }, body, signal: abort.signal });
-        const text = await res.text();
-        let answer: { good?: number; failed?: number; accepted?: boolean } = {};
+        const text = await readBounded(res, maxAnswerBytes);
+        let answer: { good?: unknown; failed?: unknown; accepted?: unknown } = {};
         try {
-          answer = JSON.parse(text) as typeof answer;
+          const parsed: unknown = JSON.parse(text);
+          // Only an object is the collector's answer: null, a number or
+          // a list from a proxy must not throw here, or a batch already
+          // stored would be sent again.
+          if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) answer = parsed as typeof answer;
         } catch {
           // not JSON: the status decides
         }
         if (res.status === 200) {
-          this.counts.sent += answer.good ?? 0;
-          this.counts.rejected += answer.failed ?? 0;
+          this.counts.sent += countOf(answer.good);
+          this.counts.rejected += countOf(answer.failed);
           return;
         }
         if (res.status === 503 && answer.accepted === true) {
