@@ -369,6 +369,28 @@ func (t *typedTable) value(c tables.Column, envIndex int, r *event.Envelope, env
 	return convert(c.Kind, raw)
 }
 
+// jsonKind names what a JSON value is, for an error: never the value
+// itself, which errors carry into logs and dead letters, and which may be
+// personal data that no x-accord-pii rule governs.
+func jsonKind(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return "an empty value"
+	}
+	switch raw[0] {
+	case '"':
+		return "a string"
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
 // convert turns a JSON value into a column of kind k; a value the kind
 // cannot hold is an error (the record is dead-lettered, as a typed
 // table's insert refuses it).
@@ -376,7 +398,7 @@ func convert(k tables.Kind, raw json.RawMessage) (parquet.Value, bool, error) {
 	str := func() (string, error) {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", fmt.Errorf("%.40s is not a string", raw)
+			return "", fmt.Errorf("%s is not a string", jsonKind(raw))
 		}
 		return s, nil
 	}
@@ -388,13 +410,13 @@ func convert(k tables.Kind, raw json.RawMessage) (parquet.Value, bool, error) {
 		// JSON allows 2.0 for an integer.
 		f, err := strconv.ParseFloat(string(raw), 64)
 		if err != nil || f != float64(int64(f)) {
-			return parquet.Value{}, false, fmt.Errorf("%.40s is not a 64-bit integer", raw)
+			return parquet.Value{}, false, fmt.Errorf("%s is not a 64-bit integer", jsonKind(raw))
 		}
 		return parquet.Int64Value(int64(f)), false, nil
 	case tables.Double:
 		f, err := strconv.ParseFloat(string(raw), 64)
 		if err != nil {
-			return parquet.Value{}, false, fmt.Errorf("%.40s is not a number", raw)
+			return parquet.Value{}, false, fmt.Errorf("%s is not a number", jsonKind(raw))
 		}
 		return parquet.DoubleValue(f), false, nil
 	case tables.Bool:
@@ -404,7 +426,7 @@ func convert(k tables.Kind, raw json.RawMessage) (parquet.Value, bool, error) {
 		case "false":
 			return parquet.BooleanValue(false), false, nil
 		}
-		return parquet.Value{}, false, fmt.Errorf("%.40s is not a boolean", raw)
+		return parquet.Value{}, false, fmt.Errorf("%s is not a boolean", jsonKind(raw))
 	case tables.Timestamp:
 		s, err := str()
 		if err != nil {
@@ -412,7 +434,7 @@ func convert(k tables.Kind, raw json.RawMessage) (parquet.Value, bool, error) {
 		}
 		ts, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
-			return parquet.Value{}, false, fmt.Errorf("%q is not a date-time", bound(s))
+			return parquet.Value{}, false, errors.New("a string that is not an RFC 3339 date-time")
 		}
 		return parquet.Int64Value(ts.UTC().UnixMicro()), false, nil
 	case tables.Date:
@@ -422,7 +444,7 @@ func convert(k tables.Kind, raw json.RawMessage) (parquet.Value, bool, error) {
 		}
 		d, err := time.Parse(time.DateOnly, s)
 		if err != nil {
-			return parquet.Value{}, false, fmt.Errorf("%q is not a date", bound(s))
+			return parquet.Value{}, false, errors.New("a string that is not a date (YYYY-MM-DD)")
 		}
 		return parquet.Int32Value(int32(d.Unix() / 86400)), false, nil
 	case tables.JSON:
@@ -438,13 +460,6 @@ func convert(k tables.Kind, raw json.RawMessage) (parquet.Value, bool, error) {
 		return parquet.ByteArrayValue([]byte(s)), false, nil
 	}
 	return parquet.ByteArrayValue(raw), false, nil
-}
-
-func bound(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
 }
 
 // payloadReader finds values in a payload by path, decoding each object on

@@ -328,3 +328,30 @@ func TestParquetRefusesWhatItsColumnCannotHold(t *testing.T) {
 		t.Fatalf("objects %v; want one ndjson.gz file for the record without a contract", objs)
 	}
 }
+
+// TestConvertErrorsNeverQuoteTheValue: a value its column cannot hold
+// fails the record with an error that goes to the log and the dead letter;
+// the value may be personal data no x-accord-pii rule governs, so the
+// error names its kind, never its bytes.
+func TestConvertErrorsNeverQuoteTheValue(t *testing.T) {
+	const secret = "jane.doe@example.com"
+	for _, tc := range []struct {
+		kind tables.Kind
+		raw  string
+	}{
+		{tables.BigInt, `"` + secret + `"`},
+		{tables.Double, `"` + secret + `"`},
+		{tables.Bool, `"` + secret + `"`},
+		{tables.Timestamp, `"` + secret + `"`},
+		{tables.Date, `"` + secret + `"`},
+		{tables.Timestamp, `{"email": "` + secret + `"}`},
+	} {
+		_, _, err := convert(tc.kind, json.RawMessage(tc.raw))
+		if err == nil {
+			t.Fatalf("%s into %v: no error", tc.raw, tc.kind)
+		}
+		if strings.Contains(err.Error(), "jane") {
+			t.Errorf("%s into %v: error %q quotes the value", tc.raw, tc.kind, err)
+		}
+	}
+}
