@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/accord-events/accord/internal/check"
 	"github.com/accord-events/accord/internal/contract"
@@ -825,4 +826,19 @@ func TestStartEvaluatesOnItsOwn(t *testing.T) {
 	st.st.Spool = &spool.Stats{Bytes: 10, MaxBytes: 100}
 	st.mu.Unlock()
 	check.Eventually(t, 10*time.Second, "the rule resolved and notified", func() bool { return in.len() == 2 })
+}
+
+// TestCutKeepsCharactersWhole: Slack's header is cut to 150 bytes; a cut
+// inside a multi-byte character would show as U+FFFD.
+func TestCutKeepsCharactersWhole(t *testing.T) {
+	title := strings.Repeat("Größe ", 40) // 7 bytes each, 2 of them in ö and ß
+	for n := 10; n <= 160; n++ {
+		got := cut(title, n)
+		if len(got) > n || !utf8.ValidString(got) || !strings.HasSuffix(got, "...") {
+			t.Fatalf("cut to %d: %q (%d bytes, valid UTF-8 %v)", n, got, len(got), utf8.ValidString(got))
+		}
+	}
+	if got := cut("short", 150); got != "short" {
+		t.Errorf("cut a short title: %q", got)
+	}
 }
