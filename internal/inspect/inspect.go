@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/redact"
 )
 
 // Limits of the tap. They bound what watching can cost the collector, so
@@ -249,8 +250,17 @@ func encode(rec *event.Envelope) []byte {
 		Schema: rec.Schema, Vendor: rec.Vendor, Name: rec.Name, Version: rec.Version, Namespace: rec.Namespace,
 		Valid: rec.Valid, Failure: rec.Failure, Payload: []byte(`{"_inspector":"this record is too large to show here; find it in a sink by its event_id"}`),
 	}
-	if stub.Failure != nil && len(stub.Failure.Messages) > 20 {
-		stub.Failure = &event.Failure{Type: stub.Failure.Type, Messages: stub.Failure.Messages[:20]}
+	if stub.Failure != nil {
+		// At most 20 messages, each cut: a message quotes what the client
+		// sent, and the stub must stay small.
+		msgs := stub.Failure.Messages[:min(len(stub.Failure.Messages), 20)]
+		cut := make([]event.Message, len(msgs))
+		for i, m := range msgs {
+			m.Message, m.Schema = redact.Bounded(m.Message), redact.Bounded(m.Schema)
+			m.InstancePath, m.SchemaPath = redact.Bounded(m.InstancePath), redact.Bounded(m.SchemaPath)
+			cut[i] = m
+		}
+		stub.Failure = &event.Failure{Type: stub.Failure.Type, Messages: cut}
 	}
 	return stub.AppendJSON(make([]byte, 0, 1024))
 }

@@ -253,3 +253,24 @@ func TestDelivererPublishesOnlyStoredRecords(t *testing.T) {
 		t.Fatalf("stored %d, shown %d; want 1 and 1", store.got, len(v.Records()))
 	}
 }
+
+// A large failed record's stub keeps its messages, each cut: messages
+// quote what the client sent, so 20 long ones would make the stub as
+// large as the record it stands for.
+func TestLargeFailedRecordStubIsSmall(t *testing.T) {
+	tp := New()
+	v, _ := tp.Subscribe(Filter{})
+	rec := good("iglu:a/b/jsonschema/1-0-0", "selfdesc")
+	rec.Valid = false
+	long := strings.Repeat("é", 30_000)
+	f := &event.Failure{Type: event.SchemaViolation}
+	for range 25 {
+		f.Messages = append(f.Messages, event.Message{InstancePath: "/data/" + long, Message: long})
+	}
+	rec.Failure = f
+	tp.Publish([]*event.Envelope{rec})
+	got := <-v.Records()
+	if len(got) > 64<<10 || !strings.Contains(string(got), "too large to show") || !strings.Contains(string(got), "bytes cut") {
+		t.Fatalf("failed record with 25 long messages shown as %d bytes: %.200s", len(got), got)
+	}
+}

@@ -103,10 +103,12 @@ const MaxStoredError = 1024
 // BoundedError is Error cut to MaxStoredError bytes (at a UTF-8 boundary),
 // saying how much was cut.
 func BoundedError(err error) string {
-	return bound(Error(err))
+	return Bounded(Error(err))
 }
 
-func bound(s string) string {
+// Bounded is s cut to MaxStoredError bytes (at a UTF-8 boundary), saying
+// how much was cut: for a text a client chose that Accord shows or keeps.
+func Bounded(s string) string {
 	if len(s) <= MaxStoredError {
 		return s
 	}
