@@ -3,12 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/accord-events/accord/internal/config"
-	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/gen/sdk"
 )
 
@@ -29,7 +26,9 @@ batching, retries and a bounded queue. docs/sdk.md describes each.
 
 The output is the same bytes for the same contracts. DIR/.accord-gen lists
 the files generated; running again over DIR rewrites only changed files and
-removes the files a removed contract left, never any other file.`,
+removes the files a removed contract left, never any other file.
+
+Exit status: 0 written, 1 a contract file did not load, 2 it could not run.`,
 		Example: `  accord gen sdk --lang go --out ./tracking
   accord gen sdk --lang ts --out web/src/tracking
   accord gen sdk --lang python --out tracking
@@ -40,24 +39,9 @@ removes the files a removed contract left, never any other file.`,
 			if out == "" {
 				return errors.New("--out DIR is required: the directory to write the library to")
 			}
-			cfg, err := loadConfig(configPath, config.SectionContracts)
+			contracts, err := loadGenContracts(cmd.ErrOrStderr(), configPath, dirFlag)
 			if err != nil {
 				return err
-			}
-			dir := cfg.Contracts.Dir
-			if dirFlag != "" {
-				dir = dirFlag
-			}
-			contracts, problems, err := contract.LoadDir(dir)
-			if err != nil {
-				return err
-			}
-			if len(problems) > 0 {
-				var lines []string
-				for _, p := range problems {
-					lines = append(lines, p.Error())
-				}
-				return fmt.Errorf("%d contract files could not be loaded (accord contract lint says more):\n%s", len(problems), strings.Join(lines, "\n"))
 			}
 			files, err := sdk.Generate(contracts, opts)
 			if err != nil {
