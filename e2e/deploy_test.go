@@ -210,6 +210,24 @@ func TestDeployKubernetesManifests(t *testing.T) {
 			t.Errorf("collector probe %s: %+v, want GET %s on port %s", what, p, what, portName)
 		}
 	}
+	// The loader serves its probes on admin.addr, or on server.addr when
+	// that is empty (accord load's own port).
+	loaderPort := cfgPort
+	if cfg.Admin.Addr != "" {
+		_, loaderPort, _ = net.SplitHostPort(cfg.Admin.Addr)
+	}
+	if len(lc.Ports) != 1 || strconv.Itoa(lc.Ports[0].ContainerPort) != loaderPort {
+		t.Errorf("loader ports %+v, want one on %s", lc.Ports, loaderPort)
+	}
+	loaderPortName := ""
+	if len(lc.Ports) == 1 {
+		loaderPortName = lc.Ports[0].Name
+	}
+	for what, p := range map[string]*probe{"/readyz": lc.ReadinessProbe, "/healthz": lc.LivenessProbe} {
+		if p == nil || p.HTTPGet.Path != what || p.HTTPGet.Port != loaderPortName {
+			t.Errorf("loader probe %s: %+v, want GET %s on port %s", what, p, what, loaderPortName)
+		}
+	}
 	for k, v := range collector.Spec.Template.Metadata.Labels {
 		sel, _ := svc.raw["spec"].(map[string]any)["selector"].(map[string]any)
 		if sel[k] != v {

@@ -35,26 +35,37 @@ type loader struct {
 	cmd  *exec.Cmd
 	logs *syncBuffer
 	done chan error
+	// URL is where it serves /healthz, /readyz, /stats and /metrics
+	// (admin.addr, a free loopback port).
+	URL string
 }
 
-// startLoader starts accord load in dir with extra environment.
+// startLoader starts accord load in dir with extra environment, its HTTP
+// routes on a free loopback port, and returns once it listens.
 func startLoader(t *testing.T, dir string, env ...string) *loader {
 	t.Helper()
 	cmd := exec.Command(accordBin, "load")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), "ACCORD_ADMIN_ADDR=127.0.0.1:0"), env...)
 	l := &loader{t: t, dir: dir, cmd: cmd, logs: &syncBuffer{}, done: make(chan error, 1)}
 	pr, pw := io.Pipe()
 	cmd.Stderr, cmd.Stdout = pw, l.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	addr := make(chan string, 1)
 	scanned := make(chan struct{})
 	go func() {
 		defer close(scanned)
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			l.logs.Write([]byte(sc.Text() + "\n"))
+			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case addr <- m[1]:
+				default:
+				}
+			}
 		}
 	}()
 	go func() {
@@ -69,6 +80,14 @@ func startLoader(t *testing.T, dir string, env ...string) *loader {
 			<-l.done
 		}
 	})
+	select {
+	case a := <-addr:
+		l.URL = "http://" + a
+	case err := <-l.done:
+		t.Fatalf("accord load exited before listening: %v\n%s", err, l.logs)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("accord load did not start listening in 30s\n%s", l.logs)
+	}
 	return l
 }
 

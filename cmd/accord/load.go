@@ -27,8 +27,11 @@ record a dead loader held goes to another one after spool.jetstream.ack_wait.
 
 Either way records are delivered at least once, and sinks deduplicate on
 event_id. It reads the same configuration file as accord serve (spool and
-sinks). On SIGTERM or SIGINT it stops reading, commits what its sinks wrote,
-leaves (so the records move at once) and exits 0. See docs/scale-out.md.`,
+sinks). It serves /healthz and /readyz (503 while the brokers are
+unreachable) without credentials, and /stats and /metrics behind
+admin.auth, on admin.addr, or on server.addr when that is empty. On SIGTERM
+or SIGINT it stops reading, commits what its sinks wrote, leaves (so the
+records move at once) and exits 0. See docs/scale-out.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(configPath)

@@ -185,6 +185,8 @@ func Build(cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
 	}
 	if opts.Serve {
 		a.lifecycle.Add(Component{Name: "servers", Start: a.startServers, Stop: a.stopServers})
+	} else if opts.Load {
+		a.lifecycle.Add(Component{Name: "servers", Start: a.startLoadServer, Stop: a.stopServers})
 	}
 	return a, nil
 }
@@ -213,7 +215,11 @@ func (a *App) Run(ctx context.Context) error {
 	case serveErr = <-a.served:
 		a.servers--
 	case <-ctx.Done():
-		a.lameDuck = a.Config.Server.LameDuck
+		if a.opts.Serve {
+			// A loader takes no traffic a load balancer could move
+			// away: it has no lame duck.
+			a.lameDuck = a.Config.Server.LameDuck
+		}
 		a.Log.Info("shutting down", "lame_duck", a.Config.Server.LameDuck.String(), "timeout", a.Config.Server.ShutdownTimeout.String(), "drain_timeout", a.Config.Spool.DrainTimeout.String())
 	}
 	if err := errors.Join(serveErr, a.Stop(context.WithoutCancel(ctx))); err != nil {
@@ -432,16 +438,7 @@ func (a *App) stopDelivery(ctx context.Context) error {
 func (a *App) startServers(ctx context.Context) error {
 	cfg := a.Config
 	counters := &protocol.Counters{}
-	sources := metrics.Sources{
-		Delivery:  a.Delivery,
-		Contracts: func() int { return len(a.Contracts.Contracts()) },
-		Reloads:   a.watcher.Reloads,
-		Cache:     a.Contracts.Stats,
-		Protocols: counters,
-	}
-	if a.enrich != nil {
-		sources.EnrichInvalid = a.enrich.Invalid
-	}
+	sources := a.metricsSources(counters)
 	var alerts func() any
 	if a.alerts != nil {
 		sources.Alerts = a.alerts.Snapshot
@@ -529,6 +526,58 @@ func (a *App) startServers(ctx context.Context) error {
 	return nil
 }
 
+// metricsSources is what /metrics reports, for accord serve and accord load.
+func (a *App) metricsSources(counters *protocol.Counters) metrics.Sources {
+	sources := metrics.Sources{
+		Delivery:  a.Delivery,
+		Contracts: func() int { return len(a.Contracts.Contracts()) },
+		Reloads:   a.watcher.Reloads,
+		Cache:     a.Contracts.Stats,
+		Protocols: counters,
+	}
+	if a.enrich != nil {
+		sources.EnrichInvalid = a.enrich.Invalid
+	}
+	return sources
+}
+
+// startLoadServer serves accord load's HTTP routes on admin.addr, or on
+// server.addr when that is empty: /healthz and /readyz open, as the
+// collector serves them (/readyz answers 503 while the shared log's
+// brokers are unreachable), and the admin routes /stats and /metrics
+// behind admin.auth. It takes no events: a server with no protocol
+// endpoints.
+func (a *App) startLoadServer(context.Context) error {
+	cfg := a.Config
+	counters := &protocol.Counters{}
+	m := metrics.New(a.metricsSources(counters))
+	adm := admin.New(cfg.Admin, admin.Deps{
+		Logger:        a.Log.With("component", "admin"),
+		Stats:         func() any { return stats{Stats: a.Delivery.Stats()} },
+		Counters:      counters,
+		CollectorAddr: cfg.Server.Addr,
+		Timeouts:      admin.Timeouts{ReadHeader: cfg.Server.ReadHeaderTimeout, Read: cfg.Server.ReadTimeout, Write: cfg.Server.WriteTimeout, Idle: cfg.Server.IdleTimeout},
+		RouteLatency:  func(pattern string) admin.Observer { return m.RouteLatency(pattern) },
+	})
+	adm.Handle("/metrics", m.Handler())
+	scfg := cfg.Server
+	scfg.Addr = adm.Addr()
+	srv := server.New(scfg, a.Pipeline, a.Delivery, nil, a.Log, server.WithCounters(counters), server.WithReady(a.Delivery.Ready),
+		server.WithRouteLatency(func(pattern string) server.Observer { return m.RouteLatency(pattern) }), server.WithAdmin(adm))
+	key := "server.addr"
+	if adm.OwnAddr() {
+		key = "admin.addr"
+	}
+	ln, err := net.Listen("tcp", scfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (%s): %w", scfg.Addr, key, err)
+	}
+	a.servers++
+	go func() { a.served <- srv.Serve(ln) }()
+	a.srv, a.adm = srv, adm
+	return nil
+}
+
 // stopServers first serves on for server.lame_duck with /readyz answering
 // 503, so that a load balancer stops routing here while nothing is refused;
 // then it stops taking requests and lets those in flight finish, within
@@ -544,7 +593,9 @@ func (a *App) stopServers(context.Context) error {
 	defer cancel()
 	// Inspector streams never end by themselves: end them, or shutdown
 	// would wait for them until its timeout.
-	a.tap.Close()
+	if a.tap != nil {
+		a.tap.Close()
+	}
 	err := errors.Join(a.srv.Shutdown(ctx), a.adm.Shutdown(ctx))
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("%w after server.shutdown_timeout (%s): %w", ErrShutdownIncomplete, a.Config.Server.ShutdownTimeout, err)
