@@ -64,11 +64,7 @@ func (p *planner) explain(ctx context.Context, live map[string]*tables.Live, ste
 	if err != nil {
 		return
 	}
-	prev, err := p.resolve("iglu:" + c.Key.Vendor + "/" + c.Key.Name + "/jsonschema/" + version)
-	if err != nil {
-		return
-	}
-	_ = tables.Explain(steps, prev, c)
+	tables.ExplainSince(steps, c, version, p.resolve)
 }
 
 // ownTables are the statements creating the sink's own tables, one each.
@@ -84,29 +80,13 @@ func (p *planner) ownTables() []tables.Step {
 
 // catalog reads the database's tables and columns, as they are now.
 func (p *planner) catalog(ctx context.Context) (map[string]*tables.Live, error) {
-	rows, err := p.conn.QueryContext(ctx, `SELECT c.table_name, c.column_name, c.data_type, c.is_nullable = 'YES'
-		FROM information_schema.columns c JOIN information_schema.tables t
-		  ON t.table_schema = c.table_schema AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE'
-		WHERE c.table_schema = DATABASE()`)
+	rows, err := p.conn.QueryContext(ctx, tables.CatalogQuery+"DATABASE()")
 	if err != nil {
 		return nil, fmt.Errorf("read the catalog: %w", err)
 	}
 	defer rows.Close()
-	live := map[string]*tables.Live{}
-	for rows.Next() {
-		var table, column, typ string
-		var nullable bool
-		if err := rows.Scan(&table, &column, &typ, &nullable); err != nil {
-			return nil, fmt.Errorf("read the catalog: %w", err)
-		}
-		t := live[table]
-		if t == nil {
-			t = &tables.Live{Name: table, Columns: map[string]tables.LiveColumn{}}
-			live[table] = t
-		}
-		t.Columns[column] = tables.LiveColumn{Type: typ, Nullable: nullable}
-	}
-	if err := rows.Err(); err != nil {
+	live, err := tables.ReadCatalog(rows)
+	if err != nil {
 		return nil, fmt.Errorf("read the catalog: %w", err)
 	}
 	return live, nil

@@ -80,11 +80,7 @@ func (p *planner) explain(ctx context.Context, live map[string]*tables.Live, ste
 	if err != nil {
 		return
 	}
-	prev, err := p.resolve("iglu:" + c.Key.Vendor + "/" + c.Key.Name + "/jsonschema/" + version)
-	if err != nil {
-		return
-	}
-	_ = tables.Explain(steps, prev, c)
+	tables.ExplainSince(steps, c, version, p.resolve)
 }
 
 // ownTable is one of the sink's own tables and the statements creating it.
@@ -111,29 +107,13 @@ func (p *planner) ownTables() []ownTable {
 
 // catalog reads the schema's tables and columns, as they are now.
 func (p *planner) catalog(ctx context.Context) (map[string]*tables.Live, error) {
-	rows, err := p.tx.Query(ctx, `SELECT c.table_name, c.column_name, c.data_type, c.is_nullable = 'YES'
-		FROM information_schema.columns c JOIN information_schema.tables t
-		  ON t.table_schema = c.table_schema AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE'
-		WHERE c.table_schema = $1`, p.schema)
+	rows, err := p.tx.Query(ctx, tables.CatalogQuery+"$1", p.schema)
 	if err != nil {
 		return nil, fmt.Errorf("read the catalog of schema %s: %w", p.schema, err)
 	}
 	defer rows.Close()
-	live := map[string]*tables.Live{}
-	for rows.Next() {
-		var table, column, typ string
-		var nullable bool
-		if err := rows.Scan(&table, &column, &typ, &nullable); err != nil {
-			return nil, fmt.Errorf("read the catalog of schema %s: %w", p.schema, err)
-		}
-		t := live[table]
-		if t == nil {
-			t = &tables.Live{Name: table, Columns: map[string]tables.LiveColumn{}}
-			live[table] = t
-		}
-		t.Columns[column] = tables.LiveColumn{Type: typ, Nullable: nullable}
-	}
-	if err := rows.Err(); err != nil {
+	live, err := tables.ReadCatalog(rows)
+	if err != nil {
 		return nil, fmt.Errorf("read the catalog of schema %s: %w", p.schema, err)
 	}
 	return live, nil

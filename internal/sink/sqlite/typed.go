@@ -344,13 +344,8 @@ func (s *Sink) catalog(ctx context.Context) (map[string]*tables.Live, error) {
 			return nil, fmt.Errorf("read the catalog: %w", err)
 		}
 		table, column, typ := fmt.Sprint(dest[0]), fmt.Sprint(dest[1]), fmt.Sprint(dest[2])
-		t := live[table]
-		if t == nil {
-			t = &tables.Live{Name: table, Columns: map[string]tables.LiveColumn{}}
-			live[table] = t
-		}
 		notNull, _ := dest[3].(int64)
-		t.Columns[column] = tables.LiveColumn{Type: typ, Nullable: notNull == 0}
+		tables.AddLive(live, table, column, tables.LiveColumn{Type: typ, Nullable: notNull == 0})
 	}
 	return live, nil
 }
