@@ -9,6 +9,8 @@ import (
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink"
+	"github.com/accord-events/accord/internal/sink/sinktest"
+	"github.com/accord-events/accord/internal/sink/sqltest"
 )
 
 // benchContract has 15 properties of every kind the model maps (the
@@ -28,7 +30,7 @@ func benchRecords(prefix string, n int) []*event.Envelope {
 		payload := fmt.Sprintf(`{"order_id":"o-%d","customer_id":"6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b","total":%d.25,"tax":1.5,"items":%d,"quantity":2,`+
 			`"paid":true,"gift":false,"placed_at":"2026-12-04T10:11:12.123Z","ship_on":"2026-12-06","currency":"EUR","coupon":"XMAS",`+
 			`"channel":"web","tags":["a","b"],"address":{"city":"Lyon"}}`, i, i, i%7)
-		r := record(fmt.Sprintf("%s-%d", prefix, i), "iglu:com.acme/bench/jsonschema/1-0-0", payload,
+		r := sqltest.Record(fmt.Sprintf("%s-%d", prefix, i), "iglu:com.acme/bench/jsonschema/1-0-0", payload,
 			event.Context{Schema: "iglu:com.acme/user/jsonschema/1-0-0", Data: json.RawMessage(`{"id":"u-1"}`)})
 		r.Source = event.Source{IP: "192.0.2.1", UserAgent: "bench/1.0"}
 		r.Collector = event.Collector{Name: "accord", Version: "bench"}
@@ -47,8 +49,8 @@ func BenchmarkWrite(b *testing.B) {
 			b.Run(fmt.Sprintf("tables=%s/batch=%d", mode, batch), func(b *testing.B) {
 				opts := testDatabase(b)
 				opts.Tables = mode
-				set := contract.NewSet([]*contract.Contract{compileContract(b, "iglu:com.acme/bench/jsonschema/1-0-0", benchContract),
-					compileContract(b, "iglu:com.acme/user/jsonschema/1-0-0", `"type": "object", "properties": {"id": {"type": "string"}}`)})
+				set := contract.NewSet([]*contract.Contract{sinktest.CompileContract(b, "iglu:com.acme/bench/jsonschema/1-0-0", benchContract),
+					sinktest.CompileContract(b, "iglu:com.acme/user/jsonschema/1-0-0", `"type": "object", "properties": {"id": {"type": "string"}}`)})
 				s, err := New(*opts, sink.Deps{Contracts: set})
 				if err != nil {
 					b.Fatal(err)

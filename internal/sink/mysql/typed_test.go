@@ -14,23 +14,10 @@ import (
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink"
+	"github.com/accord-events/accord/internal/sink/sinktest"
+	"github.com/accord-events/accord/internal/sink/sqltest"
 	"github.com/accord-events/accord/internal/sink/tables"
 )
-
-func compileContract(t testing.TB, key, body string) *contract.Contract {
-	t.Helper()
-	k, err := contract.ParseKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := fmt.Sprintf(`{"$schema": "http://iglucentral.com/schemas/com.snowplowanalytics.self-desc/schema/jsonschema/1-0-0#",
-		"self": {"vendor": %q, "name": %q, "format": "jsonschema", "version": %q}, %s}`, k.Vendor, k.Name, k.Version.String(), body)
-	c, err := contract.Compile([]byte(doc), k, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 const orderV1 = `"description": "An order was placed.", "x-accord": {"owner": "shop@example.com"},
 	"type": "object", "required": ["order_id", "total"], "properties": {
@@ -40,13 +27,6 @@ const orderV1 = `"description": "An order was placed.", "x-accord": {"owner": "s
 	"paid": {"type": "boolean"},
 	"at": {"type": "string", "format": "date-time"},
 	"address": {"type": "object", "properties": {"city": {"type": "string"}}}}`
-
-func record(id, key, payload string, contexts ...event.Context) *event.Envelope {
-	k, _ := contract.ParseKey(key)
-	at := event.Time{Time: time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)}
-	return &event.Envelope{EventID: id, CollectedAt: at, Protocol: "selfdesc", Schema: key,
-		Vendor: k.Vendor, Name: k.Name, Version: k.Version.String(), Valid: true, Payload: json.RawMessage(payload), Contexts: contexts}
-}
 
 func openSink(t *testing.T, opts *Options, cs sink.Contracts) *Sink {
 	t.Helper()
@@ -100,8 +80,8 @@ func query(t *testing.T, opts *Options, q string, args ...any) string {
 // added property (older rows NULL), and MODEL 2 gets a table of its own.
 func TestTypedTableEvolves(t *testing.T) {
 	opts := testDatabase(t)
-	v1 := compileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", orderV1)
-	user1 := compileContract(t, "iglu:com.acme/user/jsonschema/1-0-0", `"type": "object", "properties": {"id": {"type": "string"}}`)
+	v1 := sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", orderV1)
+	user1 := sinktest.CompileContract(t, "iglu:com.acme/user/jsonschema/1-0-0", `"type": "object", "properties": {"id": {"type": "string"}}`)
 	set := contract.NewSet([]*contract.Contract{v1, user1})
 	s := openSink(t, opts, set)
 	ctx := context.Background()
@@ -110,9 +90,9 @@ func TestTypedTableEvolves(t *testing.T) {
 	}
 	user := event.Context{Schema: "iglu:com.acme/user/jsonschema/1-0-0", Data: json.RawMessage(`{"id":"u-1"}`)}
 	if err := s.Write(ctx, []*event.Envelope{
-		record("e1", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":12.5,"items":3,"paid":true,"at":"2026-12-04T12:11:12.5+02:00","address":{"city":"Lyon"}}`, user),
+		sqltest.Record("e1", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":12.5,"items":3,"paid":true,"at":"2026-12-04T12:11:12.5+02:00","address":{"city":"Lyon"}}`, user),
 		// A context without a contract gets no column.
-		record("e2", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-2","total":1,"paid":false,"at":"2026-12-04T10:11:12Z"}`,
+		sqltest.Record("e2", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-2","total":1,"paid":false,"at":"2026-12-04T10:11:12Z"}`,
 			event.Context{Schema: "iglu:com.evil/x/jsonschema/1-0-0", Data: json.RawMessage(`{}`)}),
 	}); err != nil {
 		t.Fatal(err)
@@ -126,9 +106,9 @@ func TestTypedTableEvolves(t *testing.T) {
 	}
 
 	// 1-0-1 adds an optional property: a column, older rows NULL.
-	v101 := compileContract(t, "iglu:com.acme/order/jsonschema/1-0-1", strings.Replace(orderV1, `"items": {"type": "integer"},`, `"items": {"type": "integer"}, "coupon": {"type": "string"},`, 1))
+	v101 := sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-1", strings.Replace(orderV1, `"items": {"type": "integer"},`, `"items": {"type": "integer"}, "coupon": {"type": "string"},`, 1))
 	set.Replace([]*contract.Contract{v1, v101, user1})
-	if err := s.Write(ctx, []*event.Envelope{record("e3", "iglu:com.acme/order/jsonschema/1-0-1", `{"order_id":"o-3","total":2,"coupon":"XMAS"}`)}); err != nil {
+	if err := s.Write(ctx, []*event.Envelope{sqltest.Record("e3", "iglu:com.acme/order/jsonschema/1-0-1", `{"order_id":"o-3","total":2,"coupon":"XMAS"}`)}); err != nil {
 		t.Fatal(err)
 	}
 	if got := query(t, opts, "SELECT event_id, coupon FROM com_acme_order_1 ORDER BY event_id"); got != "[[e1 <nil>] [e2 <nil>] [e3 XMAS]]" {
@@ -139,9 +119,9 @@ func TestTypedTableEvolves(t *testing.T) {
 	}
 
 	// 2-0-0: a table of its own; MODEL 1's is untouched.
-	v2 := compileContract(t, "iglu:com.acme/order/jsonschema/2-0-0", `"type": "object", "properties": {"order_id": {"type": "integer"}}`)
+	v2 := sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/2-0-0", `"type": "object", "properties": {"order_id": {"type": "integer"}}`)
 	set.Replace([]*contract.Contract{v1, v101, v2, user1})
-	if err := s.Write(ctx, []*event.Envelope{record("e4", "iglu:com.acme/order/jsonschema/2-0-0", `{"order_id":42}`)}); err != nil {
+	if err := s.Write(ctx, []*event.Envelope{sqltest.Record("e4", "iglu:com.acme/order/jsonschema/2-0-0", `{"order_id":42}`)}); err != nil {
 		t.Fatal(err)
 	}
 	if got := query(t, opts, "SELECT event_id, order_id FROM com_acme_order_2"); got != "[[e4 42]]" {
@@ -151,7 +131,7 @@ func TestTypedTableEvolves(t *testing.T) {
 		t.Errorf("MODEL 1 table after 2-0-0: %v", got)
 	}
 	// Written again (at least once delivery): nothing doubles.
-	if err := s.Write(ctx, []*event.Envelope{record("e4", "iglu:com.acme/order/jsonschema/2-0-0", `{"order_id":42}`)}); err != nil {
+	if err := s.Write(ctx, []*event.Envelope{sqltest.Record("e4", "iglu:com.acme/order/jsonschema/2-0-0", `{"order_id":42}`)}); err != nil {
 		t.Fatal(err)
 	}
 	if got := query(t, opts, "SELECT (SELECT count(*) FROM com_acme_order_2), (SELECT count(*) FROM accord_events)"); got != "[[1 4]]" {
@@ -168,9 +148,9 @@ func TestTypedTableEvolves(t *testing.T) {
 // dead-letters it), and stores nothing of it.
 func TestPoisonRow(t *testing.T) {
 	opts := testDatabase(t)
-	v1 := compileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", orderV1)
+	v1 := sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", orderV1)
 	s := openSink(t, opts, contract.NewSet([]*contract.Contract{v1}))
-	good := record("ok", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":1}`)
+	good := sqltest.Record("ok", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":1}`)
 	for _, tc := range []struct{ name, payload, want string }{
 		{"integer past bigint", `{"order_id":"o-2","total":1,"items":100000000000000000000}`, "Out of range value"},
 		{"number past double", `{"order_id":"o-2","total":1e400}`, "total"},
@@ -178,7 +158,7 @@ func TestPoisonRow(t *testing.T) {
 		{"not a time", `{"order_id":"o-2","total":1,"at":"yesterday"}`, "Incorrect datetime value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := s.Write(context.Background(), []*event.Envelope{good, record("poison", "iglu:com.acme/order/jsonschema/1-0-0", tc.payload)})
+			err := s.Write(context.Background(), []*event.Envelope{good, sqltest.Record("poison", "iglu:com.acme/order/jsonschema/1-0-0", tc.payload)})
 			var permanent *sink.PermanentError
 			if !errors.As(err, &permanent) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Write with a poison row: %v; want a permanent error with %q", err, tc.want)
@@ -197,7 +177,7 @@ func TestPoisonRow(t *testing.T) {
 // database take turns under GET_LOCK: one set of tables, no error.
 func TestConcurrentConnect(t *testing.T) {
 	opts := testDatabase(t)
-	set := contract.NewSet([]*contract.Contract{compileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", orderV1)})
+	set := contract.NewSet([]*contract.Contract{sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", orderV1)})
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
 	for range 4 {
@@ -206,7 +186,7 @@ func TestConcurrentConnect(t *testing.T) {
 			if err == nil {
 				err = s.Connect(context.Background())
 				if err == nil {
-					err = s.Write(context.Background(), []*event.Envelope{record("e1", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":1}`)})
+					err = s.Write(context.Background(), []*event.Envelope{sqltest.Record("e1", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":1}`)})
 				}
 				_ = s.Close(context.Background())
 			}
@@ -230,8 +210,8 @@ func TestConcurrentConnect(t *testing.T) {
 func TestPlanOnly(t *testing.T) {
 	opts := testDatabase(t)
 	opts.Tables = TablesPlanOnly
-	s := openSink(t, opts, contract.NewSet([]*contract.Contract{compileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", orderV1)}))
-	err := s.Write(context.Background(), []*event.Envelope{record("e1", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":1}`)})
+	s := openSink(t, opts, contract.NewSet([]*contract.Contract{sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", orderV1)}))
+	err := s.Write(context.Background(), []*event.Envelope{sqltest.Record("e1", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":1}`)})
 	var ood *OutOfDateError
 	var permanent *sink.PermanentError
 	if !errors.As(err, &ood) || errors.As(err, &permanent) || !strings.Contains(err.Error(), "accord tables apply") || !strings.Contains(err.Error(), "CREATE TABLE `com_acme_order_1`") {
@@ -271,10 +251,10 @@ func TestHostileNames(t *testing.T) {
 		"Ünïcode name": {"type": "boolean"},
 		"select": {"type": "string"},
 		"` + strings.Repeat("long", 30) + `": {"type": "string"}}`
-	set := contract.NewSet([]*contract.Contract{compileContract(t, "iglu:com.acme/hostile/jsonschema/1-0-0", body)})
+	set := contract.NewSet([]*contract.Contract{sinktest.CompileContract(t, "iglu:com.acme/hostile/jsonschema/1-0-0", body)})
 	s := openSink(t, opts, set)
 	payload := `{"a'); DROP TABLE accord_events; --":"v'1","\"quoted\\\\\"":7,"Ünïcode name":true,"select":"s","` + strings.Repeat("long", 30) + `":"l"}`
-	if err := s.Write(context.Background(), []*event.Envelope{record("h1", "iglu:com.acme/hostile/jsonschema/1-0-0", payload)}); err != nil {
+	if err := s.Write(context.Background(), []*event.Envelope{sqltest.Record("h1", "iglu:com.acme/hostile/jsonschema/1-0-0", payload)}); err != nil {
 		t.Fatal(err)
 	}
 	var cols []string
@@ -306,8 +286,8 @@ func TestWorkedExample(t *testing.T) {
 		"total": {"type": "number"},
 		"placed_at": {"type": "string", "format": "date-time"},
 		"address": {"type": "object", "properties": {"city": {"type": "string"}}}}`
-	v1 := compileContract(t, "iglu:com.acme/checkout/jsonschema/1-0-0", checkout)
-	user := compileContract(t, "iglu:com.acme/user/jsonschema/1-0-0", `"type": "object", "properties": {"id": {"type": "string"}}`)
+	v1 := sinktest.CompileContract(t, "iglu:com.acme/checkout/jsonschema/1-0-0", checkout)
+	user := sinktest.CompileContract(t, "iglu:com.acme/user/jsonschema/1-0-0", `"type": "object", "properties": {"id": {"type": "string"}}`)
 	set := contract.NewSet([]*contract.Contract{v1, user})
 	s := openSink(t, opts, set)
 	created := query(t, opts, "SELECT statement FROM accord_migrations WHERE statement LIKE 'CREATE TABLE `com_acme_checkout_1`%'")
@@ -318,13 +298,13 @@ func TestWorkedExample(t *testing.T) {
 			t.Errorf("CREATE TABLE lacks %q:\n%s", part, created)
 		}
 	}
-	v101 := compileContract(t, "iglu:com.acme/checkout/jsonschema/1-0-1", strings.Replace(checkout, `"total": {"type": "number"},`, `"total": {"type": "number"}, "coupon": {"type": "string"},`, 1))
+	v101 := sinktest.CompileContract(t, "iglu:com.acme/checkout/jsonschema/1-0-1", strings.Replace(checkout, `"total": {"type": "number"},`, `"total": {"type": "number"}, "coupon": {"type": "string"},`, 1))
 	set.Replace([]*contract.Contract{v1, v101, user})
 	ctx := context.Background()
 	uc := event.Context{Schema: "iglu:com.acme/user/jsonschema/1-0-0", Data: json.RawMessage(`{"id":"u-1"}`)}
 	if err := s.Write(ctx, []*event.Envelope{
-		record("c1", "iglu:com.acme/checkout/jsonschema/1-0-0", `{"order_id":"o-1","total":10,"placed_at":"2026-12-04T09:00:00Z","address":{"city":"Lyon"}}`, uc),
-		record("c2", "iglu:com.acme/checkout/jsonschema/1-0-1", `{"order_id":"o-2","total":5,"placed_at":"2026-12-04T11:00:00+01:00","address":{"city":"Lyon"},"coupon":"X"}`),
+		sqltest.Record("c1", "iglu:com.acme/checkout/jsonschema/1-0-0", `{"order_id":"o-1","total":10,"placed_at":"2026-12-04T09:00:00Z","address":{"city":"Lyon"}}`, uc),
+		sqltest.Record("c2", "iglu:com.acme/checkout/jsonschema/1-0-1", `{"order_id":"o-2","total":5,"placed_at":"2026-12-04T11:00:00+01:00","address":{"city":"Lyon"},"coupon":"X"}`),
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +328,7 @@ func TestContractChangeMigratesBeforeEvents(t *testing.T) {
 	opts := testDatabase(t)
 	set := contract.NewSet(nil)
 	openSink(t, opts, set)
-	set.Replace([]*contract.Contract{compileContract(t, "iglu:com.acme/refund/jsonschema/1-0-0", `"type": "object", "properties": {"amount": {"type": "number"}}`)})
+	set.Replace([]*contract.Contract{sinktest.CompileContract(t, "iglu:com.acme/refund/jsonschema/1-0-0", `"type": "object", "properties": {"amount": {"type": "number"}}`)})
 	check.Eventually(t, 10*time.Second, "the contract added while the sink runs has its table", func() bool {
 		return query(t, opts, "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'com_acme_refund_1'") == "[[1]]"
 	})

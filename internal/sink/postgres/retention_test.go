@@ -11,6 +11,8 @@ import (
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink"
 	"github.com/accord-events/accord/internal/sink/retention"
+	"github.com/accord-events/accord/internal/sink/sinktest"
+	"github.com/accord-events/accord/internal/sink/sqltest"
 )
 
 // Retention removes old rows from the raw table and their rows from the
@@ -18,13 +20,13 @@ import (
 func TestRetentionRemovesOldRowsFromRawAndTypedTables(t *testing.T) {
 	opts := testSchema(t)
 	key := "iglu:com.acme/order/jsonschema/1-0-0"
-	set := contract.NewSet([]*contract.Contract{compileContract(t, key, orderV1)})
+	set := contract.NewSet([]*contract.Contract{sinktest.CompileContract(t, key, orderV1)})
 	s := openSink(t, opts, set)
 	ctx := context.Background()
 	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
 	var recs []*event.Envelope
 	for i := range 25 {
-		r := record(fmt.Sprintf("old-%d", i), key, fmt.Sprintf(`{"order_id":"o-%d","total":1}`, i))
+		r := sqltest.Record(fmt.Sprintf("old-%d", i), key, fmt.Sprintf(`{"order_id":"o-%d","total":1}`, i))
 		r.CollectedAt = event.Time{Time: now.Add(-48*time.Hour + time.Duration(i)*time.Second)}
 		if i%5 == 0 { // failed: in the raw table only
 			r.Valid, r.Failure = false, event.NewFailure(event.SchemaViolation, "total must be a number")
@@ -32,7 +34,7 @@ func TestRetentionRemovesOldRowsFromRawAndTypedTables(t *testing.T) {
 		recs = append(recs, r)
 	}
 	for i := range 3 {
-		r := record(fmt.Sprintf("new-%d", i), key, `{"order_id":"n","total":2}`)
+		r := sqltest.Record(fmt.Sprintf("new-%d", i), key, `{"order_id":"n","total":2}`)
 		r.CollectedAt = event.Time{Time: now.Add(-time.Hour)}
 		recs = append(recs, r)
 	}
@@ -66,7 +68,7 @@ func TestRetentionRemovesOldRowsFromRawAndTypedTables(t *testing.T) {
 func TestRetentionRunsFromConnect(t *testing.T) {
 	opts := testSchema(t)
 	s := openSink(t, opts, nil)
-	old := record("old", "iglu:com.acme/order/jsonschema/1-0-0", `{}`)
+	old := sqltest.Record("old", "iglu:com.acme/order/jsonschema/1-0-0", `{}`)
 	old.CollectedAt = event.Time{Time: time.Now().Add(-3 * time.Hour)}
 	if err := s.Write(context.Background(), []*event.Envelope{old}); err != nil {
 		t.Fatal(err)
@@ -100,7 +102,7 @@ func TestRetentionByContract(t *testing.T) {
 	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
 	var recs []*event.Envelope
 	for i, key := range []string{"iglu:com.acme/order/jsonschema/1-0-0", "iglu:com.acme/audit/jsonschema/1-0-0", "iglu:com_acme/order/jsonschema/1-0-0"} {
-		r := record(fmt.Sprintf("r%d", i), key, `{}`)
+		r := sqltest.Record(fmt.Sprintf("r%d", i), key, `{}`)
 		r.CollectedAt = event.Time{Time: now.Add(-3 * time.Hour)}
 		recs = append(recs, r)
 	}

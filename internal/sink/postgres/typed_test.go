@@ -16,23 +16,10 @@ import (
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink"
+	"github.com/accord-events/accord/internal/sink/sinktest"
+	"github.com/accord-events/accord/internal/sink/sqltest"
 	"github.com/accord-events/accord/internal/sink/tables"
 )
-
-func compileContract(t testing.TB, key, body string) *contract.Contract {
-	t.Helper()
-	k, err := contract.ParseKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := fmt.Sprintf(`{"$schema": "http://iglucentral.com/schemas/com.snowplowanalytics.self-desc/schema/jsonschema/1-0-0#",
-		"self": {"vendor": %q, "name": %q, "format": "jsonschema", "version": %q}, %s}`, k.Vendor, k.Name, k.Version.String(), body)
-	c, err := contract.Compile([]byte(doc), k, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 const orderV1 = `"description": "An order was placed.", "x-accord": {"owner": "shop@example.com"},
 	"type": "object", "required": ["order_id", "total"], "properties": {
@@ -41,13 +28,6 @@ const orderV1 = `"description": "An order was placed.", "x-accord": {"owner": "s
 	"items": {"type": "integer"},
 	"at": {"type": "string", "format": "date-time"},
 	"address": {"type": "object", "properties": {"city": {"type": "string"}}}}`
-
-func record(id, key, payload string, contexts ...event.Context) *event.Envelope {
-	k, _ := contract.ParseKey(key)
-	at := event.Time{Time: time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)}
-	return &event.Envelope{EventID: id, CollectedAt: at, Protocol: "selfdesc", Schema: key,
-		Vendor: k.Vendor, Name: k.Name, Version: k.Version.String(), Valid: true, Payload: json.RawMessage(payload), Contexts: contexts}
-}
 
 func openSink(t *testing.T, opts *Options, cs sink.Contracts) *Sink {
 	t.Helper()
@@ -94,8 +74,8 @@ func show(rows [][]any) string { return fmt.Sprint(rows) }
 // added property (older rows NULL), and MODEL 2 gets a table of its own.
 func TestTypedTableEvolves(t *testing.T) {
 	opts := testSchema(t)
-	v1 := compileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", orderV1)
-	user1 := compileContract(t, "iglu:com.acme/user/jsonschema/1-0-0", `"type": "object", "properties": {"id": {"type": "string"}}`)
+	v1 := sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", orderV1)
+	user1 := sinktest.CompileContract(t, "iglu:com.acme/user/jsonschema/1-0-0", `"type": "object", "properties": {"id": {"type": "string"}}`)
 	set := contract.NewSet([]*contract.Contract{v1, user1})
 	s := openSink(t, opts, set)
 	ctx := context.Background()
@@ -105,10 +85,10 @@ func TestTypedTableEvolves(t *testing.T) {
 	}
 	user := event.Context{Schema: "iglu:com.acme/user/jsonschema/1-0-0", Data: json.RawMessage(`{"id":"u-1"}`)}
 	if err := s.Write(ctx, []*event.Envelope{
-		record("e1", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":12.5,"items":3,"at":"2026-12-04T10:11:12Z","address":{"city":"Lyon"}}`, user),
+		sqltest.Record("e1", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":12.5,"items":3,"at":"2026-12-04T10:11:12Z","address":{"city":"Lyon"}}`, user),
 		// A context without a contract (kept under unknown_contexts)
 		// gets no column: its client chose its name.
-		record("e2", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-2","total":1}`,
+		sqltest.Record("e2", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-2","total":1}`,
 			event.Context{Schema: "iglu:com.evil/x/jsonschema/1-0-0", Data: json.RawMessage(`{}`)}),
 	}); err != nil {
 		t.Fatal(err)
@@ -125,9 +105,9 @@ func TestTypedTableEvolves(t *testing.T) {
 	}
 
 	// 1-0-1 adds an optional property.
-	v101 := compileContract(t, "iglu:com.acme/order/jsonschema/1-0-1", strings.Replace(orderV1, `"items": {"type": "integer"},`, `"items": {"type": "integer"}, "gift": {"type": "boolean"},`, 1))
+	v101 := sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-1", strings.Replace(orderV1, `"items": {"type": "integer"},`, `"items": {"type": "integer"}, "gift": {"type": "boolean"},`, 1))
 	set.Replace([]*contract.Contract{v1, v101, user1})
-	if err := s.Write(ctx, []*event.Envelope{record("e3", "iglu:com.acme/order/jsonschema/1-0-1", `{"order_id":"o-3","total":2,"gift":true}`)}); err != nil {
+	if err := s.Write(ctx, []*event.Envelope{sqltest.Record("e3", "iglu:com.acme/order/jsonschema/1-0-1", `{"order_id":"o-3","total":2,"gift":true}`)}); err != nil {
 		t.Fatal(err)
 	}
 	if got := query(t, opts, "SELECT event_id, gift FROM com_acme_order_1 ORDER BY event_id"); show(got) != "[[e1 <nil>] [e2 <nil>] [e3 true]]" {
@@ -135,9 +115,9 @@ func TestTypedTableEvolves(t *testing.T) {
 	}
 
 	// 2-0-0: a table of its own; MODEL 1's is untouched.
-	v2 := compileContract(t, "iglu:com.acme/order/jsonschema/2-0-0", `"type": "object", "properties": {"order_id": {"type": "integer"}}`)
+	v2 := sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/2-0-0", `"type": "object", "properties": {"order_id": {"type": "integer"}}`)
 	set.Replace([]*contract.Contract{v1, v101, v2, user1})
-	if err := s.Write(ctx, []*event.Envelope{record("e4", "iglu:com.acme/order/jsonschema/2-0-0", `{"order_id":7}`)}); err != nil {
+	if err := s.Write(ctx, []*event.Envelope{sqltest.Record("e4", "iglu:com.acme/order/jsonschema/2-0-0", `{"order_id":7}`)}); err != nil {
 		t.Fatal(err)
 	}
 	if got := query(t, opts, "SELECT event_id, order_id FROM com_acme_order_2"); show(got) != "[[e4 7]]" {
@@ -165,7 +145,7 @@ func TestTypedTableEvolves(t *testing.T) {
 	// A sink started again finds nothing to do.
 	before := query(t, opts, "SELECT count(*) FROM accord_migrations")
 	s2 := openSink(t, opts, set)
-	if err := s2.Write(ctx, []*event.Envelope{record("e1", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":12.5}`, user)}); err != nil {
+	if err := s2.Write(ctx, []*event.Envelope{sqltest.Record("e1", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":12.5}`, user)}); err != nil {
 		t.Fatal(err)
 	}
 	if after := query(t, opts, "SELECT count(*) FROM accord_migrations"); show(after) != show(before) {
@@ -178,16 +158,16 @@ func TestTypedTableEvolves(t *testing.T) {
 // delivery then halves the batch down to the record.
 func TestPoisonRow(t *testing.T) {
 	opts := testSchema(t)
-	v1 := compileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", orderV1)
+	v1 := sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", orderV1)
 	s := openSink(t, opts, contract.NewSet([]*contract.Contract{v1}))
-	good := record("ok", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":1}`)
+	good := sqltest.Record("ok", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":1}`)
 	for _, tc := range []struct{ name, payload, want string }{
 		{"integer past bigint", `{"order_id":"o-2","total":1,"items":100000000000000000000}`, "bigint out of range"},
 		{"number past double", `{"order_id":"o-2","total":1e400}`, "out of range"},
 		{"NUL in a string", `{"order_id":"o\u0000","total":1}`, "unsupported Unicode escape sequence"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := s.Write(context.Background(), []*event.Envelope{good, record("poison", "iglu:com.acme/order/jsonschema/1-0-0", tc.payload)})
+			err := s.Write(context.Background(), []*event.Envelope{good, sqltest.Record("poison", "iglu:com.acme/order/jsonschema/1-0-0", tc.payload)})
 			var permanent *sink.PermanentError
 			if !errors.As(err, &permanent) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Write with a poison row: %v; want a permanent error with %q", err, tc.want)
@@ -214,8 +194,8 @@ func TestEventIDTooLongForTheIndex(t *testing.T) {
 	for i := 0; id.Len() < 9000; i++ {
 		fmt.Fprintf(&id, "%x", sha256.Sum256([]byte(strconv.Itoa(i))))
 	}
-	good := record("ok", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":1}`)
-	long := record(id.String(), "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-2","total":1}`)
+	good := sqltest.Record("ok", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":1}`)
+	long := sqltest.Record(id.String(), "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-2","total":1}`)
 	err := s.Write(context.Background(), []*event.Envelope{good, long})
 	var permanent *sink.PermanentError
 	if !errors.As(err, &permanent) {
@@ -230,7 +210,7 @@ func TestEventIDTooLongForTheIndex(t *testing.T) {
 // schema take turns under the advisory lock: one set of tables, no error.
 func TestConcurrentConnect(t *testing.T) {
 	opts := testSchema(t)
-	set := contract.NewSet([]*contract.Contract{compileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", orderV1)})
+	set := contract.NewSet([]*contract.Contract{sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", orderV1)})
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
 	for range 4 {
@@ -239,7 +219,7 @@ func TestConcurrentConnect(t *testing.T) {
 			if err == nil {
 				err = s.Connect(context.Background())
 				if err == nil {
-					err = s.Write(context.Background(), []*event.Envelope{record("e1", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":1}`)})
+					err = s.Write(context.Background(), []*event.Envelope{sqltest.Record("e1", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":1}`)})
 				}
 				_ = s.Close(context.Background())
 			}
@@ -263,8 +243,8 @@ func TestConcurrentConnect(t *testing.T) {
 func TestPlanOnly(t *testing.T) {
 	opts := testSchema(t)
 	opts.Tables = TablesPlanOnly
-	s := openSink(t, opts, contract.NewSet([]*contract.Contract{compileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", orderV1)}))
-	err := s.Write(context.Background(), []*event.Envelope{record("e1", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":1}`)})
+	s := openSink(t, opts, contract.NewSet([]*contract.Contract{sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", orderV1)}))
+	err := s.Write(context.Background(), []*event.Envelope{sqltest.Record("e1", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":1}`)})
 	var ood *OutOfDateError
 	var permanent *sink.PermanentError
 	if !errors.As(err, &ood) || errors.As(err, &permanent) || !strings.Contains(err.Error(), "accord tables apply") || !strings.Contains(err.Error(), `CREATE TABLE "com_acme_order_1"`) {
@@ -320,10 +300,10 @@ func TestConnectErrorHidesThePassword(t *testing.T) {
 // added while the sink runs gets its table without waiting for an event.
 func TestContractChangeMigratesBeforeEvents(t *testing.T) {
 	opts := testSchema(t)
-	v1 := compileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", orderV1)
+	v1 := sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", orderV1)
 	set := contract.NewSet(nil)
 	openSink(t, opts, set)
-	set.Replace([]*contract.Contract{v1, compileContract(t, "iglu:com.acme/refund/jsonschema/1-0-0", `"type": "object", "properties": {"amount": {"type": "number"}}`)})
+	set.Replace([]*contract.Contract{v1, sinktest.CompileContract(t, "iglu:com.acme/refund/jsonschema/1-0-0", `"type": "object", "properties": {"amount": {"type": "number"}}`)})
 	check.Eventually(t, 10*time.Second, "the contract added while the sink runs has its table", func() bool {
 		return show(query(t, opts, "SELECT to_regclass('com_acme_refund_1') IS NOT NULL")) == "[[true]]"
 	})
@@ -340,10 +320,10 @@ func TestHostileNames(t *testing.T) {
 		"Ünïcode name": {"type": "boolean"},
 		"select": {"type": "string"},
 		"` + strings.Repeat("long", 30) + `": {"type": "string"}}`
-	set := contract.NewSet([]*contract.Contract{compileContract(t, "iglu:com.acme/hostile/jsonschema/1-0-0", body)})
+	set := contract.NewSet([]*contract.Contract{sinktest.CompileContract(t, "iglu:com.acme/hostile/jsonschema/1-0-0", body)})
 	s := openSink(t, opts, set)
 	payload := `{"a'); DROP TABLE accord_events; --":"v'1","\"quoted\"":7,"Ünïcode name":true,"select":"s","` + strings.Repeat("long", 30) + `":"l"}`
-	if err := s.Write(context.Background(), []*event.Envelope{record("h1", "iglu:com.acme/hostile/jsonschema/1-0-0", payload)}); err != nil {
+	if err := s.Write(context.Background(), []*event.Envelope{sqltest.Record("h1", "iglu:com.acme/hostile/jsonschema/1-0-0", payload)}); err != nil {
 		t.Fatal(err)
 	}
 	var cols []string

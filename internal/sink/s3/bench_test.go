@@ -28,7 +28,7 @@ func BenchmarkWrite(b *testing.B) {
 				fake := newFake(b)
 				opts := fake.options(format)
 				opts.FileBytes = 8 << 20
-				set := contract.NewSet([]*contract.Contract{testContract(b, "iglu:com.acme/checkout/jsonschema/1-0-0",
+				set := contract.NewSet([]*contract.Contract{sinktest.CompileContract(b, "iglu:com.acme/checkout/jsonschema/1-0-0",
 					`"type": "object", "properties": {"order_id": {"type": "string"}, "total": {"type": "number"}, "note": {"type": "string"}}`)})
 				s := open(b, opts, sink.Deps{Contracts: set})
 				// As delivery hands them over: decoded, with their JSON.

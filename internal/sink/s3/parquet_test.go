@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -21,23 +20,9 @@ import (
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink"
+	"github.com/accord-events/accord/internal/sink/sinktest"
 	"github.com/accord-events/accord/internal/sink/tables"
 )
-
-func testContract(t testing.TB, key, body string) *contract.Contract {
-	t.Helper()
-	k, err := contract.ParseKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := fmt.Sprintf(`{"$schema": "http://iglucentral.com/schemas/com.snowplowanalytics.self-desc/schema/jsonschema/1-0-0#",
-		"self": {"vendor": %q, "name": %q, "format": "jsonschema", "version": %q}, %s}`, k.Vendor, k.Name, k.Version.String(), body)
-	c, err := contract.Compile([]byte(doc), k, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 const orderProps = `"order_id": {"type": "string", "description": "the order"}, "total": {"type": "number"}, "items": {"type": "integer"},
 	"paid": {"type": "boolean"}, "placed_at": {"type": "string", "format": "date-time"},
@@ -133,8 +118,8 @@ func cell(t *testing.T, a arrow.Array, i int) any {
 func TestParquetColumnsAndRows(t *testing.T) {
 	fake := newFake(t)
 	set := contract.NewSet([]*contract.Contract{
-		testContract(t, "iglu:com.acme/checkout/jsonschema/1-0-0", order100),
-		testContract(t, "iglu:com.acme/checkout/jsonschema/1-0-1", order101),
+		sinktest.CompileContract(t, "iglu:com.acme/checkout/jsonschema/1-0-0", order100),
+		sinktest.CompileContract(t, "iglu:com.acme/checkout/jsonschema/1-0-1", order101),
 	})
 	opts := fake.options(FormatParquet)
 	s := open(t, opts, sink.Deps{Contracts: set})
@@ -296,7 +281,7 @@ func checkRow(t *testing.T, name string, got, want map[string]any) {
 // an ndjson.gz file in its partition.
 func TestParquetRefusesWhatItsColumnCannotHold(t *testing.T) {
 	fake := newFake(t)
-	set := contract.NewSet([]*contract.Contract{testContract(t, "iglu:com.acme/checkout/jsonschema/1-0-0", order100)})
+	set := contract.NewSet([]*contract.Contract{sinktest.CompileContract(t, "iglu:com.acme/checkout/jsonschema/1-0-0", order100)})
 	opts := fake.options(FormatParquet)
 	s := open(t, opts, sink.Deps{Contracts: set})
 	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)

@@ -46,6 +46,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink"
 )
@@ -578,6 +579,24 @@ func testReadFailed(t *testing.T, h Harness) {
 			}
 		})
 	}
+}
+
+// CompileContract compiles the self-describing contract key,
+// for sink tests that need a contract (typed tables, columns), whose schema is
+// body: the members of the JSON schema object after its "self".
+func CompileContract(t testing.TB, key, body string) *contract.Contract {
+	t.Helper()
+	k, err := contract.ParseKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := fmt.Sprintf(`{"$schema": "http://iglucentral.com/schemas/com.snowplowanalytics.self-desc/schema/jsonschema/1-0-0#",
+		"self": {"vendor": %q, "name": %q, "format": "jsonschema", "version": %q}, %s}`, k.Vendor, k.Name, k.Version.String(), body)
+	c, err := contract.Compile([]byte(doc), k, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // DecodeNDJSON reads NDJSON as the append-only sinks write it: whole lines,

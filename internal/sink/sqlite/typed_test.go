@@ -15,23 +15,9 @@ import (
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink"
+	"github.com/accord-events/accord/internal/sink/sinktest"
 	"github.com/accord-events/accord/internal/sink/tables"
 )
-
-func typedContract(t testing.TB, key, body string) *contract.Contract {
-	t.Helper()
-	k, err := contract.ParseKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := fmt.Sprintf(`{"$schema": "http://iglucentral.com/schemas/com.snowplowanalytics.self-desc/schema/jsonschema/1-0-0#",
-		"self": {"vendor": %q, "name": %q, "format": "jsonschema", "version": %q}, %s}`, k.Vendor, k.Name, k.Version.String(), body)
-	c, err := contract.Compile([]byte(doc), k, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 const typedOrder = `"type": "object", "required": ["order_id", "total"], "properties": {
 	"order_id": {"type": "string"}, "total": {"type": "number"}, "items": {"type": "integer"},
@@ -96,8 +82,8 @@ func rowsOf(t *testing.T, opts Options, q string) string {
 // TestTypedTables: a contract's typed table beside the good table,
 // extended by 1-0-1, a new one for 2-0-0, values typed and checked.
 func TestTypedTables(t *testing.T) {
-	v1 := typedContract(t, "iglu:com.acme/order/jsonschema/1-0-0", typedOrder)
-	user := typedContract(t, "iglu:com.acme/user/jsonschema/1-0-0", `"type": "object", "properties": {"id": {"type": "string"}}`)
+	v1 := sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", typedOrder)
+	user := sinktest.CompileContract(t, "iglu:com.acme/user/jsonschema/1-0-0", `"type": "object", "properties": {"id": {"type": "string"}}`)
 	set := contract.NewSet([]*contract.Contract{v1, user})
 	s, opts := openTyped(t, set)
 	ctx := context.Background()
@@ -116,7 +102,7 @@ func TestTypedTables(t *testing.T) {
 	if err := s.Write(ctx, []*event.Envelope{typedRecord("e2", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-2","total":1,"paid":false}`)}); err != nil {
 		t.Fatal(err)
 	}
-	v101 := typedContract(t, "iglu:com.acme/order/jsonschema/1-0-1", strings.Replace(typedOrder, `"items": {"type": "integer"},`, `"items": {"type": "integer"}, "coupon": {"type": "string"},`, 1))
+	v101 := sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-1", strings.Replace(typedOrder, `"items": {"type": "integer"},`, `"items": {"type": "integer"}, "coupon": {"type": "string"},`, 1))
 	set.Replace([]*contract.Contract{v1, v101, user})
 	if err := s.Write(ctx, []*event.Envelope{typedRecord("e3", "iglu:com.acme/order/jsonschema/1-0-1", `{"order_id":"o-3","total":2,"coupon":"XMAS"}`)}); err != nil {
 		t.Fatal(err)
@@ -124,7 +110,7 @@ func TestTypedTables(t *testing.T) {
 	if got := rowsOf(t, opts, "SELECT event_id, coupon FROM com_acme_order_1 ORDER BY event_id"); got != "[[e1 <nil>] [e2 <nil>] [e3 XMAS]]" {
 		t.Errorf("after 1-0-1: %s", got)
 	}
-	v2 := typedContract(t, "iglu:com.acme/order/jsonschema/2-0-0", `"type": "object", "properties": {"order_id": {"type": "integer"}}`)
+	v2 := sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/2-0-0", `"type": "object", "properties": {"order_id": {"type": "integer"}}`)
 	set.Replace([]*contract.Contract{v1, v101, v2, user})
 	if err := s.Write(ctx, []*event.Envelope{typedRecord("e4", "iglu:com.acme/order/jsonschema/2-0-0", `{"order_id":42}`)}); err != nil {
 		t.Fatal(err)
@@ -147,7 +133,7 @@ func TestTypedTables(t *testing.T) {
 // batch, permanent (delivery then dead-letters the record), storing none
 // of it; the good record alone is stored after.
 func TestTypedPoisonRow(t *testing.T) {
-	s, opts := openTyped(t, contract.NewSet([]*contract.Contract{typedContract(t, "iglu:com.acme/order/jsonschema/1-0-0", typedOrder)}))
+	s, opts := openTyped(t, contract.NewSet([]*contract.Contract{sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", typedOrder)}))
 	good := typedRecord("ok", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":1}`)
 	for _, tc := range []struct{ name, payload string }{
 		{"integer past 64 bits", `{"order_id":"o-2","total":1,"items":100000000000000000000}`},
@@ -174,7 +160,7 @@ func TestTypedPoisonRow(t *testing.T) {
 // TestTypedRowsFollowSubjectDeleteAndRetention: a data subject's delete
 // and retention reach the typed tables too.
 func TestTypedRowsFollowSubjectDeleteAndRetention(t *testing.T) {
-	s, opts := openTyped(t, contract.NewSet([]*contract.Contract{typedContract(t, "iglu:com.acme/order/jsonschema/1-0-0", typedOrder)}))
+	s, opts := openTyped(t, contract.NewSet([]*contract.Contract{sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", typedOrder)}))
 	mine := typedRecord("mine", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-1","total":1}`)
 	mine.Identity = event.Identity{UserID: "user-1"}
 	old := typedRecord("old", "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-2","total":1}`)
@@ -212,7 +198,7 @@ func TestTypedHostileNames(t *testing.T) {
 		"$.path": {"type": "boolean"},
 		"a.b": {"type": "string"},
 		"select": {"type": "string"}}`
-	s, opts := openTyped(t, contract.NewSet([]*contract.Contract{typedContract(t, "iglu:com.acme/hostile/jsonschema/1-0-0", body)}))
+	s, opts := openTyped(t, contract.NewSet([]*contract.Contract{sinktest.CompileContract(t, "iglu:com.acme/hostile/jsonschema/1-0-0", body)}))
 	payload := `{"a'); DROP TABLE events; --":"v'1","\"quoted\"":7,"$.path":true,"a.b":"dot","select":"s"}`
 	if err := s.Write(context.Background(), []*event.Envelope{typedRecord("h1", "iglu:com.acme/hostile/jsonschema/1-0-0", payload)}); err != nil {
 		t.Fatal(err)
@@ -243,8 +229,8 @@ func BenchmarkTypedWrite(b *testing.B) {
 	for _, mode := range []string{TablesAuto, TablesOff} {
 		for _, batch := range []int{100, 1000} {
 			b.Run(fmt.Sprintf("tables=%s/batch=%d", mode, batch), func(b *testing.B) {
-				set := contract.NewSet([]*contract.Contract{typedContract(b, "iglu:com.acme/bench/jsonschema/1-0-0", bench),
-					typedContract(b, "iglu:com.acme/user/jsonschema/1-0-0", `"type": "object", "properties": {"id": {"type": "string"}}`)})
+				set := contract.NewSet([]*contract.Contract{sinktest.CompileContract(b, "iglu:com.acme/bench/jsonschema/1-0-0", bench),
+					sinktest.CompileContract(b, "iglu:com.acme/user/jsonschema/1-0-0", `"type": "object", "properties": {"id": {"type": "string"}}`)})
 				opts := NewOptions()
 				opts.Path = filepath.Join(b.TempDir(), "accord.db")
 				opts.Tables = mode
@@ -285,7 +271,7 @@ func BenchmarkTypedWrite(b *testing.B) {
 // that does not exist plans the same without being created; tables: off
 // plans nothing.
 func TestPlanTables(t *testing.T) {
-	set := contract.NewSet([]*contract.Contract{typedContract(t, "iglu:com.acme/order/jsonschema/1-0-0", typedOrder)})
+	set := contract.NewSet([]*contract.Contract{sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", typedOrder)})
 	// plan-only, so that Connect leaves the typed table to apply.
 	_, opts := openTypedMode(t, set, TablesPlanOnly)
 	ctx := context.Background()
@@ -327,14 +313,14 @@ func TestPlanTables(t *testing.T) {
 // the typed table of every listed contract at Connect, before any event,
 // and migrates when the contracts change, without waiting for a write.
 func TestTypedTablesAtConnectAndReload(t *testing.T) {
-	v1 := typedContract(t, "iglu:com.acme/order/jsonschema/1-0-0", typedOrder)
+	v1 := sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", typedOrder)
 	set := contract.NewSet([]*contract.Contract{v1})
 	_, opts := openTyped(t, set)
 	if got := rowsOf(t, opts, "SELECT count(*) FROM sqlite_schema WHERE name = 'com_acme_order_1'"); got != "[[1]]" {
 		t.Fatalf("typed table after Connect: %s", got)
 	}
-	v101 := typedContract(t, "iglu:com.acme/order/jsonschema/1-0-1", strings.Replace(typedOrder, `"items": {"type": "integer"},`, `"items": {"type": "integer"}, "coupon": {"type": "string"},`, 1))
-	cart := typedContract(t, "iglu:com.acme/cart/jsonschema/1-0-0", `"type": "object", "properties": {"size": {"type": "integer"}}`)
+	v101 := sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-1", strings.Replace(typedOrder, `"items": {"type": "integer"},`, `"items": {"type": "integer"}, "coupon": {"type": "string"},`, 1))
+	cart := sinktest.CompileContract(t, "iglu:com.acme/cart/jsonschema/1-0-0", `"type": "object", "properties": {"size": {"type": "integer"}}`)
 	set.Replace([]*contract.Contract{v1, v101, cart})
 	check.Eventually(t, 10*time.Second, "coupon column and cart table after the reload", func() bool {
 		return rowsOf(t, opts, "SELECT (SELECT count(*) FROM pragma_table_info('com_acme_order_1') WHERE name = 'coupon') + (SELECT count(*) FROM sqlite_schema WHERE name = 'com_acme_cart_1')") == "[[2]]"
@@ -345,7 +331,7 @@ func TestTypedTablesAtConnectAndReload(t *testing.T) {
 // write that needs one as transient, naming accord tables apply, and
 // writes once it is applied; a contract bump needs apply again.
 func TestTypedPlanOnly(t *testing.T) {
-	v1 := typedContract(t, "iglu:com.acme/order/jsonschema/1-0-0", typedOrder)
+	v1 := sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", typedOrder)
 	set := contract.NewSet([]*contract.Contract{v1})
 	s, opts := openTypedMode(t, set, TablesPlanOnly)
 	ctx := context.Background()
@@ -371,7 +357,7 @@ func TestTypedPlanOnly(t *testing.T) {
 	if got := rowsOf(t, opts, "SELECT event_id, order_id FROM com_acme_order_1"); got != "[[e1 o-1]]" {
 		t.Errorf("typed rows after apply: %s", got)
 	}
-	v101 := typedContract(t, "iglu:com.acme/order/jsonschema/1-0-1", strings.Replace(typedOrder, `"items": {"type": "integer"},`, `"items": {"type": "integer"}, "coupon": {"type": "string"},`, 1))
+	v101 := sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-1", strings.Replace(typedOrder, `"items": {"type": "integer"},`, `"items": {"type": "integer"}, "coupon": {"type": "string"},`, 1))
 	set.Replace([]*contract.Contract{v1, v101})
 	e2 := typedRecord("e2", "iglu:com.acme/order/jsonschema/1-0-1", `{"order_id":"o-2","total":2,"coupon":"XMAS"}`)
 	if err := s.Write(ctx, []*event.Envelope{e2}); !errors.As(err, &ood) || !strings.Contains(err.Error(), `ADD COLUMN "coupon"`) {
@@ -388,7 +374,7 @@ func TestTypedPlanOnly(t *testing.T) {
 	}
 	// A context new to the table: plan-only adds no column for it, and
 	// the write lands (the context stays in the good table).
-	user := typedContract(t, "iglu:com.acme/user/jsonschema/1-0-0", `"type": "object", "properties": {"id": {"type": "string"}}`)
+	user := sinktest.CompileContract(t, "iglu:com.acme/user/jsonschema/1-0-0", `"type": "object", "properties": {"id": {"type": "string"}}`)
 	set.Replace([]*contract.Contract{v1, v101, user})
 	uc := event.Context{Schema: "iglu:com.acme/user/jsonschema/1-0-0", Data: json.RawMessage(`{"id":"u-1"}`)}
 	if err := s.Write(ctx, []*event.Envelope{typedRecord("e3", "iglu:com.acme/order/jsonschema/1-0-1", `{"order_id":"o-3","total":3}`, uc)}); err != nil {
@@ -416,8 +402,8 @@ func TestWorkedExample(t *testing.T) {
 		"total": {"type": "number"},
 		"placed_at": {"type": "string", "format": "date-time"},
 		"address": {"type": "object", "properties": {"city": {"type": "string"}}}}`
-	v1 := typedContract(t, "iglu:com.acme/checkout/jsonschema/1-0-0", checkout)
-	user := typedContract(t, "iglu:com.acme/user/jsonschema/1-0-0", `"type": "object", "properties": {"id": {"type": "string"}}`)
+	v1 := sinktest.CompileContract(t, "iglu:com.acme/checkout/jsonschema/1-0-0", checkout)
+	user := sinktest.CompileContract(t, "iglu:com.acme/user/jsonschema/1-0-0", `"type": "object", "properties": {"id": {"type": "string"}}`)
 	set := contract.NewSet([]*contract.Contract{v1, user})
 	s, opts := openTyped(t, set)
 	created := rowsOf(t, opts, `SELECT statement FROM accord_migrations WHERE statement LIKE 'CREATE TABLE "com_acme_checkout_1"%'`)
@@ -439,7 +425,7 @@ func TestWorkedExample(t *testing.T) {
 			t.Errorf("docs/sinks/sqlite.md's example lacks %q", part)
 		}
 	}
-	v101 := typedContract(t, "iglu:com.acme/checkout/jsonschema/1-0-1", strings.Replace(checkout, `"total": {"type": "number"},`, `"total": {"type": "number"}, "coupon": {"type": "string"},`, 1))
+	v101 := sinktest.CompileContract(t, "iglu:com.acme/checkout/jsonschema/1-0-1", strings.Replace(checkout, `"total": {"type": "number"},`, `"total": {"type": "number"}, "coupon": {"type": "string"},`, 1))
 	set.Replace([]*contract.Contract{v1, v101, user})
 	ctx := context.Background()
 	uc := event.Context{Schema: "iglu:com.acme/user/jsonschema/1-0-0", Data: json.RawMessage(`{"id":"u-1"}`)}
