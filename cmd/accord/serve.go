@@ -105,6 +105,9 @@ func runApp(ctx context.Context, cfg config.Config, opts app.Options) error {
 	if err != nil {
 		return err
 	}
+	if limit := app.SetMemoryLimit(cfg.Server.MemoryHeadroom); limit > 0 {
+		log.Debug("go memory limit set", "bytes", limit, "headroom", cfg.Server.MemoryHeadroom)
+	}
 	if err := a.Run(ctx); err != nil {
 		if errors.Is(err, app.ErrShutdownIncomplete) {
 			// Stopped, but a deadline passed: a documented status of its

@@ -111,6 +111,28 @@ func TestLoad(t *testing.T) {
 			},
 		},
 		{
+			name:    "memory headroom out of range",
+			file:    "server:\n  memory_headroom: 1000\n",
+			wantErr: []string{"server.memory_headroom: 1000 is out of range", "the default is 0"},
+		},
+		{
+			name: "memory headroom from the environment",
+			env:  []string{"ACCORD_SERVER_MEMORY_HEADROOM=33554432"},
+			check: func(t *testing.T, cfg Config) {
+				if cfg.Server.MemoryHeadroom != 32<<20 {
+					t.Errorf("memory_headroom %d", cfg.Server.MemoryHeadroom)
+				}
+			},
+		},
+		{
+			name: "memory headroom is off by default",
+			check: func(t *testing.T, cfg Config) {
+				if cfg.Server.MemoryHeadroom != 0 {
+					t.Errorf("memory_headroom %d, want 0", cfg.Server.MemoryHeadroom)
+				}
+			},
+		},
+		{
 			name:    "unknown key names the key",
 			file:    "server:\n  adr: :80\n",
 			wantErr: []string{"line 2: server.adr: unknown key; did you mean server.addr?"},
