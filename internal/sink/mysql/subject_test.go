@@ -1,7 +1,6 @@
 package mysql
 
 import (
-	"context"
 	"testing"
 
 	"github.com/accord-events/accord/internal/sink"
@@ -15,24 +14,6 @@ func TestSubjectExportAndDelete(t *testing.T) {
 	sqltest.Subjects(t, sqltest.SubjectHarness{
 		Type: Type(), Options: opts,
 		Open: func(t *testing.T, cs sink.Contracts) sink.Sink { return openSink(t, opts, cs) },
-		EventIDs: func(t *testing.T, table string) []string {
-			rows, err := testDB(t, opts).QueryContext(context.Background(), "SELECT event_id FROM "+quoteIdent(table))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rows.Close()
-			var ids []string
-			for rows.Next() {
-				var id string
-				if err := rows.Scan(&id); err != nil {
-					t.Fatal(err)
-				}
-				ids = append(ids, id)
-			}
-			if err := rows.Err(); err != nil {
-				t.Fatal(err)
-			}
-			return ids
-		},
+		Rows: func(t *testing.T, q string) string { return query(t, opts, q) },
 	})
 }
