@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -224,9 +225,70 @@ func (s *scaleLoad) checkExactlyOnce(t *testing.T, loaders ...*loader) (duplicat
 	return duplicates
 }
 
+// countDeliveries makes the PostgreSQL sink's raw table (accord_events,
+// created by the sink when it connects) log every row written to it into
+// deliveries, a table with no unique key: a BEFORE INSERT trigger fires for
+// each row an INSERT ... ON CONFLICT (event_id) DO NOTHING proposes, the
+// duplicates it then skips included, and its row is committed or rolled
+// back with the sink's transaction. Called once the loaders run, before
+// any event is sent.
+func (p *pgSink) countDeliveries(t *testing.T) {
+	t.Helper()
+	eventually(t, 60*time.Second, "the loaders' postgres sink created accord_events", func() bool {
+		return p.one(t, `SELECT count(*) FROM information_schema.tables WHERE table_schema = '`+p.schema+`' AND table_name = 'accord_events'`) == "1"
+	})
+	conn, err := pgx.Connect(context.Background(), p.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	q := `"` + p.schema + `"`
+	for _, stmt := range []string{
+		`CREATE TABLE ` + q + `.deliveries (event_id text NOT NULL)`,
+		`CREATE FUNCTION ` + q + `.log_delivery() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO ` + q + `.deliveries VALUES (NEW.event_id::text); RETURN NEW; END $$`,
+		`CREATE TRIGGER log_delivery BEFORE INSERT ON ` + q + `.accord_events FOR EACH ROW EXECUTE FUNCTION ` + q + `.log_delivery()`,
+	} {
+		if _, err := conn.Exec(context.Background(), stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+}
+
+// checkExactlyOncePG checks that every acknowledged event is in the one
+// PostgreSQL store exactly once, and returns the duplicates delivered to
+// it before deduplication: rows written to deliveries beyond the first of
+// each event id.
+func (s *scaleLoad) checkExactlyOncePG(t *testing.T, pg *pgSink) (duplicates int) {
+	t.Helper()
+	var stored map[string]bool
+	eventually(t, 60*time.Second, "every acknowledged event is in the PostgreSQL store", func() bool {
+		stored = map[string]bool{}
+		for _, row := range pg.query(t, `SELECT event_id::text FROM accord_events`) {
+			stored[row] = true
+		}
+		for id := range s.acked {
+			if !stored[id] {
+				return false
+			}
+		}
+		return true
+	})
+	if more := pg.query(t, `SELECT event_id::text, count(*) FROM accord_events GROUP BY event_id HAVING count(*) > 1`); len(more) > 0 {
+		t.Errorf("event ids stored more than once: %.500v", more)
+	}
+	var delivered, distinct int
+	if _, err := fmt.Sscan(pg.one(t, `SELECT count(*), count(DISTINCT event_id) FROM deliveries`), &delivered, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if distinct != len(stored) {
+		t.Errorf("deliveries logged %d distinct event ids, accord_events holds %d", distinct, len(stored))
+	}
+	return delivered - distinct
+}
+
 // The scale-out proof on Kafka: a three-broker kfake cluster (in this
 // process, on loopback ports), two collectors with spool.kind kafka and two
-// accord load processes writing to SQLite take load from the load
+// accord load processes writing to one PostgreSQL store take load from the load
 // generator; one loader is killed with SIGKILL mid-stream. Every
 // acknowledged event reaches a store (deduplicated on event_id, exactly
 // once), and the duplicates delivered before deduplication are counted.
@@ -283,17 +345,24 @@ func TestScaleOutJetStreamLoaderKilled(t *testing.T) {
 }
 
 // scaleOutLoaderKilled runs the proof on the shared log env configures:
-// two collectors and two loaders writing to SQLite (each its own file: the
-// store is their union) take load from the load generator; once the
-// loader a has written some of the second phase it is killed with
-// SIGKILL. Every acknowledged event reaches the stores (exactly once after
-// deduplication on event_id), and the duplicates are counted.
+// two collectors and two loaders writing to one PostgreSQL store (and each
+// to a SQLite file of its own) take load from the load generator; once
+// the loader a has written some of the second phase it is killed with
+// SIGKILL. Every acknowledged event reaches the PostgreSQL store exactly
+// once after deduplication on event_id (and the union of the SQLite
+// files), and the duplicates delivered to PostgreSQL before deduplication
+// are counted there (countDeliveries).
 func scaleOutLoaderKilled(t *testing.T, kind string, env ...string) {
+	pg := newPGSink(t)
 	collectDir := newProject(t)
 	c1 := startCollector(t, collectDir, env...)
 	c2 := startCollector(t, collectDir, env...)
-	a := startLoader(t, newProject(t), env...)
-	b := startLoader(t, newProject(t), env...)
+	// Both loaders write to one PostgreSQL schema (the sink pg), beside
+	// a SQLite file of each one's own.
+	loaderEnv := append(append([]string{}, env...), pg.env(pg.dsn)...)
+	a := startLoader(t, newProject(t), loaderEnv...)
+	b := startLoader(t, newProject(t), loaderEnv...)
+	pg.countDeliveries(t)
 
 	load := newScaleLoad(50)
 	var wg sync.WaitGroup
@@ -328,7 +397,8 @@ func scaleOutLoaderKilled(t *testing.T, kind string, env ...string) {
 		t.Errorf("%d events acknowledged of 6000 sent with the brokers up", len(load.acked))
 	}
 	dups := load.checkExactlyOnce(t, a, b)
-	t.Logf("%s: %d events acknowledged, every one in the stores after deduplication on event_id; %d duplicates delivered before deduplication", kind, len(load.acked), dups)
+	pgDups := load.checkExactlyOncePG(t, pg)
+	t.Logf("%s: %d events acknowledged, every one in the SQLite stores after deduplication on event_id (%d duplicates across the two files) and exactly once in the one PostgreSQL store, to which %d duplicates were delivered before deduplication", kind, len(load.acked), dups, pgDups)
 	b.stop()
 	c1.stop()
 	c2.stop()
