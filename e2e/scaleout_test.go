@@ -198,6 +198,32 @@ func (s *scaleLoad) run(t *testing.T, url string, base, n int) loadgen.Result {
 	return res
 }
 
+// waitAllStored waits until every acknowledged event is in what stored
+// reads, polling every quarter second (reading every id of a store every
+// few milliseconds would slow the loaders it waits for) for up to two
+// minutes (a -race run on a loaded machine); on timeout it says how many
+// are missing and names some.
+func (s *scaleLoad) waitAllStored(t *testing.T, where string, stored func() map[string]bool) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		in := stored()
+		var missing []string
+		for id := range s.acked {
+			if !in[id] {
+				missing = append(missing, id)
+			}
+		}
+		if len(missing) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 2m0s, %d of %d acknowledged events are not in %s, such as %.3q", len(missing), len(s.acked), where, missing)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
 // checkExactlyOnce checks that every acknowledged event is in the union
 // of the loaders' stores, and reports the duplicates: rows of an event id
 // beyond the first, counted across the stores (each store deduplicates
@@ -205,19 +231,18 @@ func (s *scaleLoad) run(t *testing.T, url string, base, n int) loadgen.Result {
 func (s *scaleLoad) checkExactlyOnce(t *testing.T, loaders ...*loader) (duplicates int) {
 	t.Helper()
 	var union map[string]int
-	eventually(t, 60*time.Second, "every acknowledged event is in a store", func() bool {
+	s.waitAllStored(t, "a store", func() map[string]bool {
 		union = map[string]int{}
 		for _, l := range loaders {
 			for id, n := range l.eventIDs() {
 				union[id] += n
 			}
 		}
-		for id := range s.acked {
-			if union[id] == 0 {
-				return false
-			}
+		in := map[string]bool{}
+		for id := range union {
+			in[id] = true
 		}
-		return true
+		return in
 	})
 	for _, n := range union {
 		duplicates += n - 1
@@ -261,17 +286,12 @@ func (p *pgSink) countDeliveries(t *testing.T) {
 func (s *scaleLoad) checkExactlyOncePG(t *testing.T, pg *pgSink) (duplicates int) {
 	t.Helper()
 	var stored map[string]bool
-	eventually(t, 60*time.Second, "every acknowledged event is in the PostgreSQL store", func() bool {
+	s.waitAllStored(t, "the PostgreSQL store", func() map[string]bool {
 		stored = map[string]bool{}
 		for _, row := range pg.query(t, `SELECT event_id::text FROM accord_events`) {
 			stored[row] = true
 		}
-		for id := range s.acked {
-			if !stored[id] {
-				return false
-			}
-		}
-		return true
+		return stored
 	})
 	if more := pg.query(t, `SELECT event_id::text, count(*) FROM accord_events GROUP BY event_id HAVING count(*) > 1`); len(more) > 0 {
 		t.Errorf("event ids stored more than once: %.500v", more)
