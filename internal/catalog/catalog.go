@@ -76,6 +76,8 @@ type Version struct {
 	Team        string   `json:"team"`
 	Tags        []string `json:"tags"`
 	SLA         *SLA     `json:"sla,omitempty"`
+	// SLAError says why x-accord.sla is no promise the alerts judge.
+	SLAError string `json:"sla_error,omitempty"`
 	// TrackingPlan holds the Segment event names the contract covers
 	// (x-accord.segment_events); SegmentCalls the Segment call types.
 	TrackingPlan []string `json:"tracking_plan"`
@@ -282,16 +284,14 @@ func describe(c *contract.Contract, sinks []Sink) Version {
 		v.TrackingPlan = strs(meta["segment_events"])
 		v.SegmentCalls = strs(meta["segment_calls"])
 		v.Destinations = strs(meta["destinations"])
-		if sla, ok := meta["sla"].(map[string]any); ok {
-			s := &SLA{Freshness: str(sla["freshness"])}
-			if n, ok := sla["volume_per_day"].(json.Number); ok {
-				if i, err := n.Int64(); err == nil {
-					s.VolumePerDay = &i
-				}
-			}
-			v.SLA = s
-		}
 		v.Fields, v.FieldsTruncated = fields(m)
+	}
+	// The SLA is read as the alert rules read it, so the catalog shows the
+	// promise they judge, or why they judge none.
+	if sla, err := c.SLA(); err != nil {
+		v.SLAError = err.Error()
+	} else if sla.Freshness > 0 || sla.VolumePerDay != nil {
+		v.SLA = &SLA{Freshness: sla.FreshnessText, VolumePerDay: sla.VolumePerDay}
 	}
 	for _, s := range sinks {
 		if s.Places != nil {

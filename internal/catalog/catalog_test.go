@@ -362,3 +362,44 @@ func BenchmarkBuildAndRender(b *testing.B) {
 		b.ReportMetric(float64(n)/float64(len(cs)), "site-bytes/version")
 	}
 }
+
+// TestSLAIsWhatAlertsJudge: the catalog reads x-accord.sla through
+// contract.SLA, as the freshness and volume alerts do: a valid promise shows
+// as written, one the alerts cannot judge shows why instead of a promise.
+func TestSLAIsWhatAlertsJudge(t *testing.T) {
+	good := compile(t, `{"type": "object", "x-accord": {"sla": {"freshness": "900s", "volume_per_day": 0}}}`)
+	bad := compile(t, `{"type": "object", "x-accord": {"sla": {"freshness": "<b>soon", "volume_per_day": 10}}}`)
+	none := compile(t, `{"type": "object", "x-accord": {"owner": "a"}}`)
+	cat := Build([]*contract.Contract{good, bad, none}, Options{})
+	version := func(c *contract.Contract) Version {
+		t.Helper()
+		e := cat.Find(c.Key.Vendor + "/" + c.Key.Name + "/" + c.Key.Format)
+		if e == nil || len(e.Versions) != 1 {
+			t.Fatalf("no single version of %s in the catalog", c.URI)
+		}
+		return e.Versions[0]
+	}
+	if v := version(good); v.SLA == nil || v.SLA.Freshness != "900s" || v.SLA.VolumePerDay == nil || *v.SLA.VolumePerDay != 0 || v.SLAError != "" {
+		t.Errorf("valid sla: %+v, error %q", v.SLA, v.SLAError)
+	}
+	if v := version(bad); v.SLA != nil || !strings.Contains(v.SLAError, "x-accord.sla.freshness") {
+		t.Errorf("invalid sla: %+v, error %q", v.SLA, v.SLAError)
+	}
+	if v := version(none); v.SLA != nil || v.SLAError != "" {
+		t.Errorf("no sla: %+v, error %q", v.SLA, v.SLAError)
+	}
+	files, err := Site(cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown := false
+	for _, b := range files {
+		if strings.Contains(string(b), "<b>soon") {
+			t.Error("the sla error's markup is not escaped")
+		}
+		shown = shown || strings.Contains(string(b), "x-accord.sla.freshness")
+	}
+	if !shown {
+		t.Error("no page shows why the sla is not judged")
+	}
+}

@@ -13,6 +13,9 @@ import (
 type SLA struct {
 	// Freshness is 0 when the contract does not set sla.freshness.
 	Freshness time.Duration
+	// FreshnessText is sla.freshness as the contract writes it ("15m"),
+	// for display ("" when not set).
+	FreshnessText string
 	// VolumePerDay is nil when the contract does not set
 	// sla.volume_per_day (0 is a promise of no events).
 	VolumePerDay *int64
@@ -44,7 +47,7 @@ func (c *Contract) SLA() (SLA, error) {
 		if err != nil || d <= 0 {
 			return SLA{}, fmt.Errorf("x-accord.sla.freshness of %s: %q is not a positive Go duration such as 15m", c.URI, *sla.Freshness)
 		}
-		out.Freshness = d
+		out.Freshness, out.FreshnessText = d, *sla.Freshness
 	}
 	if sla.VolumePerDay != nil {
 		var n int64

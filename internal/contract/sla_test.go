@@ -40,6 +40,9 @@ func TestSLA(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if want := map[bool]string{true: "1h30m"}[tc.freshness == 90*time.Minute]; sla.FreshnessText != want {
+				t.Errorf("freshness as written %q, want %q", sla.FreshnessText, want)
+			}
 			if sla.Freshness != tc.freshness {
 				t.Errorf("freshness %s, want %s", sla.Freshness, tc.freshness)
 			}
