@@ -540,9 +540,6 @@ func metaOf(c *contract.Contract) metadata {
 		Accord      struct {
 			Description string `json:"description"`
 			Owner       string `json:"owner"`
-			SLA         struct {
-				Freshness string `json:"freshness"`
-			} `json:"sla"`
 		} `json:"x-accord"`
 	}
 	_ = json.Unmarshal(c.Document, &doc)
@@ -550,8 +547,9 @@ func metaOf(c *contract.Contract) metadata {
 	if m.description == "" {
 		m.description = doc.Description
 	}
-	if d, err := time.ParseDuration(doc.Accord.SLA.Freshness); err == nil && d > 0 {
-		m.freshness = d
+	// The freshness the alerts judge (contract.SLA), none when they judge none.
+	if sla, err := c.SLA(); err == nil {
+		m.freshness = sla.Freshness
 	}
 	return m
 }
