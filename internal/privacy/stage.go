@@ -445,33 +445,86 @@ func rewriteMember(out, v []byte, name string, rewrite func(out, value []byte) (
 // not in payload: another member of the raw input repeats it (a Segment
 // message's context.traits repeating its traits).
 func repeats(out, data, payload []byte) bool {
-	var v any
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if dec.Decode(&v) != nil {
-		return true
+	found, _ := repeatsScanned(out, data, payload)
+	return found
+}
+
+// repeatsScanBudget bounds the bytes repeats reads through for one record:
+// each value the rules changed is looked for in the whole payload and the
+// whole raw input, so a large data of many such values (an array of short
+// strings under a governed key) would cost their number times the body's
+// size (tens of seconds of CPU for one 1 MB request). Past it, repeats
+// answers true: the raw input is withheld, which keeps nothing the record
+// does not.
+const repeatsScanBudget = 16 << 20
+
+// repeatsScanned is repeats, also saying how many bytes it read through.
+// A value found as it is among payload's values is kept and costs no
+// scan; the others are looked for in payload (as text: the rules may have
+// kept it inside a longer value) and in out.
+func repeatsScanned(out, data, payload []byte) (bool, int) {
+	v, ok := decodeWithNumbers(data)
+	if !ok {
+		return true, 0
 	}
-	found := false
-	var walk func(any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			for _, e := range x {
-				walk(e)
-			}
-		case []any:
-			for _, e := range x {
-				walk(e)
-			}
-		case string, json.Number:
-			text := fmt.Sprint(x)
-			if len(text) >= 4 && !bytes.Contains(payload, []byte(text)) && bytes.Contains(out, []byte(text)) {
-				found = true
+	kept := map[string]struct{}{}
+	if pv, ok := decodeWithNumbers(payload); ok {
+		walkScalars(pv, func(text string) bool {
+			kept[text] = struct{}{}
+			return true
+		})
+	}
+	found, scanned := false, 0
+	walkScalars(v, func(text string) bool {
+		if _, ok := kept[text]; ok {
+			return true
+		}
+		if scanned += len(payload) + len(out); scanned > repeatsScanBudget {
+			found = true // too much to look through: it may repeat
+			return false
+		}
+		if !bytes.Contains(payload, []byte(text)) && bytes.Contains(out, []byte(text)) {
+			found = true
+			return false
+		}
+		return true
+	})
+	return found, scanned
+}
+
+func decodeWithNumbers(doc []byte) (any, bool) {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	return v, dec.Decode(&v) == nil
+}
+
+// walkScalars calls f with the text of each string and number of v of four
+// characters or more, until f returns false.
+func walkScalars(v any, f func(text string) bool) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		for _, e := range x {
+			if !walkScalars(e, f) {
+				return false
 			}
 		}
+	case []any:
+		for _, e := range x {
+			if !walkScalars(e, f) {
+				return false
+			}
+		}
+	case string:
+		if len(x) >= 4 {
+			return f(x)
+		}
+	case json.Number:
+		if len(x) >= 4 {
+			return f(string(x))
+		}
 	}
-	walk(v)
-	return found
+	return true
 }
 
 // dataMemberRaw returns raw, a JSON object, with the one top-level member

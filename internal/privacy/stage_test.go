@@ -1,10 +1,12 @@
 package privacy
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -352,5 +354,65 @@ func getFields(ueName, coName string, enc *base64.Encoding) func(*testing.T, str
 			t.Fatalf("raw %s: %v", raw, err)
 		}
 		return decodeField(t, q.Get(ueName), enc), decodeField(t, q.Get(coName), enc)
+	}
+}
+
+// manyStrings is a JSON object whose member a is an array of distinct short
+// strings, size bytes or so.
+func manyStrings(size int) string {
+	var b strings.Builder
+	b.WriteString(`{"a":[`)
+	for i := 0; b.Len() < size; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`"` + strconv.Itoa(1000000+i) + `"`)
+	}
+	b.WriteString(`]}`)
+	return b.String()
+}
+
+// TestRepeatsIsBounded: whether a failed record's raw input repeats a value
+// the rules took out is found by reading the body a bounded number of
+// times, whatever the data holds. A 1 MB data of 100,000 short strings
+// once cost one scan of the body per string (31 s of CPU for one
+// request): kept values are now found among the payload's values without a
+// scan, and past repeatsScanBudget the answer is "it may repeat", which
+// withholds the raw input.
+func TestRepeatsIsBounded(t *testing.T) {
+	data := []byte(manyStrings(1 << 20))
+	out := []byte(`{"type":"track","properties":` + string(data) + `}`)
+	// Every value kept: nothing repeats, and nothing is scanned.
+	found, scanned := repeatsScanned(out, data, data)
+	if found || scanned != 0 {
+		t.Errorf("all values kept: repeats %v after scanning %d bytes, want false after 0", found, scanned)
+	}
+	// Every value taken out (a drop rule on a), the raw input still
+	// holding them: it repeats, found within the budget.
+	dropped := []byte(`{}`)
+	found, scanned = repeatsScanned(out, data, dropped)
+	if !found || scanned > repeatsScanBudget+len(out)+len(dropped) {
+		t.Errorf("all values taken out: repeats %v after scanning %d bytes, want true within %d", found, scanned, repeatsScanBudget)
+	}
+	// Every value taken out and none in the raw input: more to look
+	// through than the budget allows, so it may repeat (withheld).
+	found, scanned = repeatsScanned(bytes.Repeat([]byte("x"), 1<<20), data, dropped)
+	if !found || scanned > repeatsScanBudget+(1<<20)+len(dropped) {
+		t.Errorf("over the budget: repeats %v after scanning %d bytes, want true within %d", found, scanned, repeatsScanBudget)
+	}
+	// Small data keeps its answers: a value taken out and repeated, one
+	// taken out and not repeated, one kept inside a longer value.
+	for _, tc := range []struct {
+		out, data, payload string
+		want               bool
+	}{
+		{`{"d":{"email":"h"},"c":{"email":"a@b.c"}}`, `{"email":"a@b.c"}`, `{"email":"h"}`, true},
+		{`{"d":{"email":"h"}}`, `{"email":"a@b.c"}`, `{"email":"h"}`, false},
+		{`{"d":{"n":"xabcdx"},"c":"abcd"}`, `{"n":"abcd"}`, `{"n":"xabcdx"}`, false},
+		{`{}`, `not json`, `{}`, true},
+	} {
+		if got := repeats([]byte(tc.out), []byte(tc.data), []byte(tc.payload)); got != tc.want {
+			t.Errorf("repeats(%s, %s, %s) = %v, want %v", tc.out, tc.data, tc.payload, got, tc.want)
+		}
 	}
 }
