@@ -345,3 +345,70 @@ func TestFailedRecordsAPIBounds(t *testing.T) {
 		}
 	}
 }
+
+// A page of failed records holds at most 4 MiB of records, as docs/api.md
+// says: a record that would take a page over starts the next one, and
+// paging still gives every record once.
+func TestFailedRecordsPageBytesBound(t *testing.T) {
+	c := startCollector(t, newProject(t))
+	big := strings.Repeat("a", 800_000)
+	for i := range 6 {
+		body := fmt.Sprintf(`{"schema": "iglu:com.acme/nothing/jsonschema/1-0-0", "event_id": "big-%d", "data": {"blob": %q}}`, i, big)
+		if status, _, resp := httpDo(t, http.MethodPost, c.URL+"/events", []byte(body), "Content-Type", "application/json"); status >= 500 {
+			t.Fatalf("post big-%d: %d %.300s", i, status, resp)
+		}
+	}
+	// pageAll reads every page; sizes are the bytes of each page's records.
+	pageAll := func() (ids []string, sizes []int) {
+		cursor := ""
+		for pages := 0; ; pages++ {
+			if pages > 6 {
+				t.Fatal("paging does not end")
+			}
+			q := "?limit=200"
+			if cursor != "" {
+				q += "&cursor=" + url.QueryEscape(cursor)
+			}
+			status, page, body := getFailed(t, c, q)
+			if status != 200 {
+				t.Fatalf("page %d: %d %.300s", pages, status, body)
+			}
+			size := 0
+			for _, r := range page.Records {
+				size += len(r)
+				var env event.Envelope
+				if err := json.Unmarshal(r, &env); err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, env.EventID)
+			}
+			sizes = append(sizes, size)
+			if cursor = page.NextCursor; cursor == "" {
+				return ids, sizes
+			}
+		}
+	}
+	// Delivery to the store is asynchronous: wait for all six.
+	var ids []string
+	var sizes []int
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if ids, sizes = pageAll(); len(ids) == 6 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d failed records in the store after 60s; want 6", len(ids))
+		}
+	}
+	for i, size := range sizes {
+		if size > 4<<20 {
+			t.Errorf("page %d holds %d bytes of records; at most 4 MiB", i, size)
+		}
+	}
+	slices.Sort(ids)
+	if want := []string{"big-0", "big-1", "big-2", "big-3", "big-4", "big-5"}; !slices.Equal(ids, want) {
+		t.Fatalf("pages held %v; want %v, each once", ids, want)
+	}
+	if len(sizes) < 2 {
+		t.Errorf("one page held all %d bytes; want more than one", sizes[0])
+	}
+}

@@ -221,11 +221,17 @@ func (a *Admin) serveFailedRecords(w http.ResponseWriter, r *http.Request) {
 			skipped++
 			return nil
 		}
-		if len(page.Records) == limit || size >= maxPageBytes {
+		if len(page.Records) == limit {
 			more = true
 			return errStop
 		}
 		b := rec.AppendJSON(nil)
+		// The page stays within maxPageBytes: a record that would take it
+		// over starts the next page (unless it is the first, alone).
+		if len(page.Records) > 0 && size+len(b) > maxPageBytes {
+			more = true
+			return errStop
+		}
 		page.Records = append(page.Records, b)
 		size += len(b)
 		if len(page.Records) > 1 && at.Equal(last) {
