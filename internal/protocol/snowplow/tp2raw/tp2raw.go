@@ -177,11 +177,11 @@ func rewriteQuery(raw []byte, rewrite func(string, []byte) ([]byte, error)) (out
 
 var errMixedAlphabets = errors.New("it mixes the URL-safe alphabet (- and _) with the standard one (+ and /)")
 
+// DecodeBase64 decodes s, which trackers encode with either base64 alphabet,
 // padded or not: the alphabet is the one whose own characters s holds
 // ('-' and '_' for URL-safe, '+' and '/' for standard), and padding is
 // expected when s ends with '='. A space is read as '+', which a query string
 // turns into a space when the tracker did not percent-encode it.
-// DecodeBase64 decodes s, which trackers encode with either base64 alphabet,
 func DecodeBase64(s string) ([]byte, error) {
 	b, err := AppendBase64(nil, s)
 	if err != nil {
