@@ -285,8 +285,25 @@ func (r *Reader) ensure(ctx context.Context) (jetstream.Consumer, error) {
 	return c, nil
 }
 
-// Next returns up to maxRecords records (about maxBytes), waiting for one
-// until ctx ends.
+// pullSlack is what the server counts in a message beyond its headers and
+// data (its subject and ack reply subject), with room to spare.
+const pullSlack = 64 << 10
+
+// pullBytes is the byte budget of one pull: maxBytes, but never less than
+// the largest message the server takes (max_payload and pullSlack), since
+// the server answers a pull whose budget a single message exceeds with an
+// error and never hands that message out.
+func (r *Reader) pullBytes(maxBytes int) int {
+	least := pullSlack + (1 << 20) // NATS's default max_payload
+	if nc, _, err := r.l.conn(); err == nil {
+		least = pullSlack + int(nc.MaxPayload())
+	}
+	return max(maxBytes, least)
+}
+
+// Next returns up to maxRecords records and about maxBytes (a pull's
+// budget is at least one message of the server's max_payload), waiting for
+// one until ctx ends.
 func (r *Reader) Next(ctx context.Context, maxRecords, maxBytes int) ([]spool.Entry, error) {
 	c, err := r.ensure(ctx)
 	if err != nil {
@@ -300,7 +317,7 @@ func (r *Reader) Next(ctx context.Context, maxRecords, maxBytes int) ([]spool.En
 		if d, ok := ctx.Deadline(); ok && time.Until(d) < wait {
 			wait = max(time.Until(d), 10*time.Millisecond)
 		}
-		batch, err := c.Fetch(maxRecords, jetstream.FetchMaxWait(wait))
+		batch, err := c.Fetch(maxRecords, jetstream.FetchMaxWait(wait), jetstream.FetchMaxBytes(r.pullBytes(maxBytes)))
 		if err != nil {
 			if errors.Is(err, natsgo.ErrConnectionClosed) {
 				return nil, spool.ErrClosed
@@ -317,7 +334,6 @@ func (r *Reader) Next(ctx context.Context, maxRecords, maxBytes int) ([]spool.En
 			r.pending = append(r.pending, held{seq: r.seq, msg: msg})
 		}
 		r.mu.Unlock()
-		_ = maxBytes // a pull is bounded by records; JetStream messages are bounded by max_payload
 		if err := batch.Error(); err != nil && len(out) == 0 && !errors.Is(err, jetstream.ErrNoMessages) {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()

@@ -159,3 +159,57 @@ func TestAppendRefusals(t *testing.T) {
 	}
 	check.ErrorSays(t, dl.Ready(), "127.0.0.1:1")
 }
+
+// A pull is bounded by bytes as well as records: with large records and a
+// small maxBytes, Next hands out about one max_payload's worth, not
+// maxRecords of them; a single record larger than maxBytes is still handed
+// out (the budget is never below max_payload), so it cannot stall a sink.
+func TestNextBoundsBytes(t *testing.T) {
+	o := testOptions(t)
+	l, err := Open(o, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	nc, _, err := l.conn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const size = 64 << 10
+	budget := int(nc.MaxPayload()) + pullSlack
+	n := 2*budget/size + 4
+	ctx := context.Background()
+	_, envs := records(0, n)
+	recs := make([][]byte, n)
+	for i := range recs {
+		recs[i] = []byte(fmt.Sprintf(`{"event_id":"ev-%05d","pad":"%s"}`, i, strings.Repeat("x", size)))
+	}
+	if err := l.Append(ctx, recs, envs); err != nil {
+		t.Fatal(err)
+	}
+	rd, _ := l.Reader("bounded")
+	defer rd.Close()
+	seen := map[string]bool{}
+	check.Eventually(t, 30*time.Second, "every record read in byte-bounded pulls", func() bool {
+		nctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		entries, err := rd.Next(nctx, 1000, 1024) // far below one record
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatal(err)
+		}
+		bytes := 0
+		for _, e := range entries {
+			bytes += len(e.Data)
+			seen[string(e.Data[:len(`{"event_id":"ev-00000"`)])] = true
+		}
+		if bytes > budget {
+			t.Fatalf("one Next returned %d records, %d bytes; want at most %d bytes (max_payload and slack)", len(entries), bytes, budget)
+		}
+		if len(entries) > 0 {
+			if err := rd.Commit(entries[len(entries)-1].Offset); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return len(seen) == n
+	})
+}
