@@ -368,3 +368,130 @@ func TestCIWorkflowLargeGeneratedDiff(t *testing.T) {
 	}
 	t.Fatal("no step named Show what changes in the generated code")
 }
+
+// ciCommands returns the workflow commands GitHub's runner acts on in a
+// step's output: the lines that start with ::, but for those between
+// ::stop-commands::TOKEN and ::TOKEN::.
+func ciCommands(out string) []string {
+	var cmds []string
+	stop := ""
+	for _, line := range strings.Split(out, "\n") {
+		line = strings.TrimSpace(line)
+		if stop != "" {
+			if line == "::"+stop+"::" {
+				stop = ""
+			}
+			continue
+		}
+		if !strings.HasPrefix(line, "::") {
+			continue
+		}
+		cmds = append(cmds, line)
+		if token, ok := strings.CutPrefix(line, "::stop-commands::"); ok {
+			stop = token
+		}
+	}
+	return cmds
+}
+
+var ciFenceRE = regexp.MustCompile("^(`{3,})[a-z]*$")
+
+// markdownOutsideFences returns the lines of a Markdown document that are
+// not inside a fenced code block: an opening fence of n backticks is closed
+// only by a line of n or more backticks (CommonMark).
+func markdownOutsideFences(doc string) string {
+	var outside strings.Builder
+	open := 0
+	for _, line := range strings.Split(doc, "\n") {
+		if open > 0 {
+			if t := strings.TrimSpace(line); len(t) >= open && strings.Trim(t, "`") == "" {
+				open = 0
+			}
+			continue
+		}
+		if m := ciFenceRE.FindStringSubmatch(line); m != nil {
+			open = len(m[1])
+			continue
+		}
+		outside.WriteString(line + "\n")
+	}
+	return outside.String()
+}
+
+// TestCIWorkflowHostileContractText: a pull request's contract whose
+// property name and description hold workflow commands (::warning::) and
+// runs of backticks is shown in the log with the runner's commands stopped
+// around it, and in the job summary inside fences it cannot close.
+func TestCIWorkflowHostileContractText(t *testing.T) {
+	root := t.TempDir()
+	proj := filepath.Join(root, "proj")
+	if out, stderr, code := runAccord(t, root, nil, "init", "proj", "--ci", "github"); code != 0 {
+		t.Fatalf("init --ci github: exit %d: %s%s", code, out, stderr)
+	}
+	text, err := os.ReadFile(filepath.Join(proj, ".github", "workflows", "accord.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w ciWorkflow
+	if err := yaml.Unmarshal(text, &w); err != nil {
+		t.Fatalf("the workflow is not YAML: %v", err)
+	}
+	git(t, proj, "init", "--quiet", "--initial-branch=main")
+	git(t, proj, "add", "-A")
+	git(t, proj, "commit", "--quiet", "-m", "project")
+	base := git(t, proj, "rev-parse", "HEAD")
+	dir := "contracts/com.example/checkout_completed/jsonschema/"
+	v100, err := os.ReadFile(filepath.Join(proj, dir, "1-0-0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v101 := strings.Replace(string(v100), `"version": "1-0-0"`, `"version": "1-0-1"`, 1)
+	v101 = strings.Replace(v101, `"coupon": {`, `"note\n::warning::pwned-by-name\n`+"```"+`\n# pwned-heading": {"type": "string", "maxLength": 10, "description": "A note.\n::error::pwned-by-description\n`+"````"+`\n# pwned-heading"},
+		"coupon": {`, 1)
+	if !contains(v101, "pwned-by-name") {
+		t.Fatal("could not edit the example contract")
+	}
+	if err := os.WriteFile(filepath.Join(proj, dir, "1-0-1"), []byte(v101), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git(t, proj, "add", "-A")
+	git(t, proj, "commit", "--quiet", "-m", "hostile")
+
+	summary := filepath.Join(root, "summary.md")
+	pr := &ciRun{t: t, dir: proj, bin: filepath.Dir(accordBin), summary: summary, context: map[string]string{"github.event.pull_request.base.sha": base}}
+	ran := 0
+	for _, s := range w.Jobs["review"].Steps {
+		if s.Name != "Show what changed in the contracts" && s.Name != "Show what changes in the generated code" {
+			continue
+		}
+		ran++
+		out, code := pr.step(w, s)
+		if code != 0 {
+			t.Fatalf("step %q failed (exit %d):\n%.3000s", s.Name, code, out)
+		}
+		if s.Name == "Show what changed in the contracts" && !contains(out, "\n::warning::pwned-by-name\n") {
+			t.Fatalf("the contract diff no longer prints the hostile name raw; the test needs it to:\n%s", out)
+		}
+		for _, cmd := range ciCommands(out) {
+			token, stop := strings.CutPrefix(cmd, "::stop-commands::")
+			if !(cmd == "::endgroup::" || strings.HasPrefix(cmd, "::group::") && !contains(cmd, "pwned") || stop && regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(token)) {
+				t.Errorf("step %q: the runner would act on %q:\n%.3000s", s.Name, cmd, out)
+			}
+		}
+	}
+	if ran != 2 {
+		t.Fatalf("ran %d of the 2 preview steps", ran)
+	}
+	sum, err := os.ReadFile(summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"pwned-by-name", "pwned-by-description"} {
+		if !contains(string(sum), want) {
+			t.Errorf("the job summary does not show %q:\n%.3000s", want, sum)
+		}
+	}
+	if outside := markdownOutsideFences(string(sum)); contains(outside, "pwned") {
+		t.Errorf("the contract's text escapes the summary's fences:\n%s", outside)
+	}
+}
