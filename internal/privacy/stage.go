@@ -340,11 +340,14 @@ func (s *Stage) snowplowRaw(a *applier, ev *pipeline.Event, raw []byte, resolver
 	if err != nil {
 		return nil, false
 	}
-	if len(ev.Input.Data) > 0 && repeats(plain, ev.Input.Data, ev.Envelope.Payload) {
+	// One budget for the event: a body of many small contexts would
+	// otherwise read plain through once per context.
+	budget := repeatsScanBudget
+	if len(ev.Input.Data) > 0 && repeatsWithin(plain, ev.Input.Data, ev.Envelope.Payload, &budget) {
 		return nil, false
 	}
 	for i, c := range ev.Input.Contexts {
-		if i >= len(ev.Envelope.Contexts) || repeats(plain, c.Data, ev.Envelope.Contexts[i].Data) {
+		if i >= len(ev.Envelope.Contexts) || repeatsWithin(plain, c.Data, ev.Envelope.Contexts[i].Data, &budget) {
 			return nil, false
 		}
 	}
@@ -445,7 +448,15 @@ func rewriteMember(out, v []byte, name string, rewrite func(out, value []byte) (
 // not in payload: another member of the raw input repeats it (a Segment
 // message's context.traits repeating its traits).
 func repeats(out, data, payload []byte) bool {
-	found, _ := repeatsScanned(out, data, payload)
+	budget := repeatsScanBudget
+	return repeatsWithin(out, data, payload, &budget)
+}
+
+// repeatsWithin is repeats spending its reading from budget, shared by the
+// calls for one record (a Snowplow event's data and each of its contexts).
+func repeatsWithin(out, data, payload []byte, budget *int) bool {
+	found, scanned := repeatsScanned(out, data, payload, *budget)
+	*budget -= scanned
 	return found
 }
 
@@ -462,7 +473,7 @@ const repeatsScanBudget = 16 << 20
 // A value found as it is among payload's values is kept and costs no
 // scan; the others are looked for in payload (as text: the rules may have
 // kept it inside a longer value) and in out.
-func repeatsScanned(out, data, payload []byte) (bool, int) {
+func repeatsScanned(out, data, payload []byte, budget int) (bool, int) {
 	v, ok := decodeWithNumbers(data)
 	if !ok {
 		return true, 0
@@ -479,7 +490,7 @@ func repeatsScanned(out, data, payload []byte) (bool, int) {
 		if _, ok := kept[text]; ok {
 			return true
 		}
-		if scanned += len(payload) + len(out); scanned > repeatsScanBudget {
+		if scanned += len(payload) + len(out); scanned > budget {
 			found = true // too much to look through: it may repeat
 			return false
 		}

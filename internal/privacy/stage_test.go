@@ -383,20 +383,20 @@ func TestRepeatsIsBounded(t *testing.T) {
 	data := []byte(manyStrings(1 << 20))
 	out := []byte(`{"type":"track","properties":` + string(data) + `}`)
 	// Every value kept: nothing repeats, and nothing is scanned.
-	found, scanned := repeatsScanned(out, data, data)
+	found, scanned := repeatsScanned(out, data, data, repeatsScanBudget)
 	if found || scanned != 0 {
 		t.Errorf("all values kept: repeats %v after scanning %d bytes, want false after 0", found, scanned)
 	}
 	// Every value taken out (a drop rule on a), the raw input still
 	// holding them: it repeats, found within the budget.
 	dropped := []byte(`{}`)
-	found, scanned = repeatsScanned(out, data, dropped)
+	found, scanned = repeatsScanned(out, data, dropped, repeatsScanBudget)
 	if !found || scanned > repeatsScanBudget+len(out)+len(dropped) {
 		t.Errorf("all values taken out: repeats %v after scanning %d bytes, want true within %d", found, scanned, repeatsScanBudget)
 	}
 	// Every value taken out and none in the raw input: more to look
 	// through than the budget allows, so it may repeat (withheld).
-	found, scanned = repeatsScanned(bytes.Repeat([]byte("x"), 1<<20), data, dropped)
+	found, scanned = repeatsScanned(bytes.Repeat([]byte("x"), 1<<20), data, dropped, repeatsScanBudget)
 	if !found || scanned > repeatsScanBudget+(1<<20)+len(dropped) {
 		t.Errorf("over the budget: repeats %v after scanning %d bytes, want true within %d", found, scanned, repeatsScanBudget)
 	}
@@ -414,5 +414,21 @@ func TestRepeatsIsBounded(t *testing.T) {
 		if got := repeats([]byte(tc.out), []byte(tc.data), []byte(tc.payload)); got != tc.want {
 			t.Errorf("repeats(%s, %s, %s) = %v, want %v", tc.out, tc.data, tc.payload, got, tc.want)
 		}
+	}
+}
+
+// TestRepeatsBudgetIsShared: the checks of one Snowplow event (its data and
+// each context) spend one budget, so 20,000 small contexts each with a
+// changed value read a 1 MB raw input through no more than the budget
+// allows in all, then answer "it may repeat".
+func TestRepeatsBudgetIsShared(t *testing.T) {
+	plain := bytes.Repeat([]byte("x"), 1<<20)
+	budget := repeatsScanBudget
+	calls, found := 0, false
+	for ; calls < 20000 && !found; calls++ {
+		found = repeatsWithin(plain, []byte(`{"email":"a@b.c"}`), []byte(`{"email":"h"}`), &budget)
+	}
+	if !found || calls > repeatsScanBudget/(1<<20)+2 {
+		t.Errorf("after %d contexts found %v, want true within %d", calls, found, repeatsScanBudget/(1<<20)+2)
 	}
 }
