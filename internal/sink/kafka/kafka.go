@@ -307,18 +307,17 @@ func sanitize(s string) string {
 	return string(b)
 }
 
-// permanent are the produce errors no retry can cure for the record.
-var permanent = []error{kerr.MessageTooLarge, kerr.RecordListTooLarge, kerr.InvalidRecord, kerr.CorruptMessage}
-
 // Refused reports whether a produce error is a refusal no retry can cure
-// for the record (too large, invalid).
+// for the record (too large, invalid): the sink dead-letters that record.
 func Refused(err error) bool {
-	for _, p := range permanent {
-		if errors.Is(err, p) {
-			return true
-		}
-	}
-	return false
+	return TooLarge(err) || errors.Is(err, kerr.InvalidRecord) || errors.Is(err, kerr.CorruptMessage)
+}
+
+// TooLarge reports whether the brokers refused a record for its size
+// alone: the one refusal a collector may answer as too large (413, never
+// sent again); an invalid or corrupt record is a failure to retry.
+func TooLarge(err error) bool {
+	return errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge)
 }
 
 // classify turns the produce results into Write's error: nil when every

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"net"
 	"strings"
 	"sync"
@@ -448,4 +449,28 @@ func (l *trackedListener) Accept() (net.Conn, error) {
 		l.ct.mu.Unlock()
 	}
 	return c, err
+}
+
+// TestRefusedAndTooLarge: the sink dead-letters every refusal, but a
+// collector with spool.kind kafka answers only a size refusal as too
+// large (413, never resent); an invalid or corrupt record is retried.
+func TestRefusedAndTooLarge(t *testing.T) {
+	for _, tc := range []struct {
+		err               error
+		refused, tooLarge bool
+	}{
+		{kerr.MessageTooLarge, true, true},
+		{fmt.Errorf("produce: %w", kerr.RecordListTooLarge), true, true},
+		{kerr.InvalidRecord, true, false},
+		{kerr.CorruptMessage, true, false},
+		{kerr.NotLeaderForPartition, false, false},
+		{errors.New("connection refused"), false, false},
+	} {
+		if got := Refused(tc.err); got != tc.refused {
+			t.Errorf("Refused(%v) = %v, want %v", tc.err, got, tc.refused)
+		}
+		if got := TooLarge(tc.err); got != tc.tooLarge {
+			t.Errorf("TooLarge(%v) = %v, want %v", tc.err, got, tc.tooLarge)
+		}
+	}
 }

@@ -174,7 +174,10 @@ func (l *Log) Append(ctx context.Context, records [][]byte, envs []*event.Envelo
 			l.inFlight.Add(-size)
 			if err != nil {
 				mu.Lock()
-				if kafka.Refused(err) {
+				// Only a size refusal is answered as too large (413: the
+				// client must not send it again); any other error is a
+				// 503 the client retries, never a reason to drop events.
+				if kafka.TooLarge(err) {
 					refused = err
 				} else if failed == nil {
 					failed = err
