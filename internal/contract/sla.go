@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/accord-events/accord/internal/redact"
 )
 
 // SLA is what a contract promises about its events in x-accord.sla (see
@@ -23,7 +25,8 @@ type SLA struct {
 
 // SLA reads the contract's x-accord.sla. A contract without one has the
 // zero SLA; a value of the wrong type (which accord contract lint reports)
-// is an error naming the key.
+// is an error naming the key, quoting the value cut to a bound (the alerts
+// keep the error and the catalog shows it).
 func (c *Contract) SLA() (SLA, error) {
 	var doc struct {
 		Accord *struct {
@@ -45,14 +48,14 @@ func (c *Contract) SLA() (SLA, error) {
 	if sla.Freshness != nil {
 		d, err := time.ParseDuration(*sla.Freshness)
 		if err != nil || d <= 0 {
-			return SLA{}, fmt.Errorf("x-accord.sla.freshness of %s: %q is not a positive Go duration such as 15m", c.URI, *sla.Freshness)
+			return SLA{}, fmt.Errorf("x-accord.sla.freshness of %s: %q is not a positive Go duration such as 15m", c.URI, redact.Bounded(*sla.Freshness))
 		}
 		out.Freshness, out.FreshnessText = d, *sla.Freshness
 	}
 	if sla.VolumePerDay != nil {
 		var n int64
 		if err := json.Unmarshal(*sla.VolumePerDay, &n); err != nil || n < 0 {
-			return SLA{}, fmt.Errorf("x-accord.sla.volume_per_day of %s: %s is not a whole number of at least 0", c.URI, string(*sla.VolumePerDay))
+			return SLA{}, fmt.Errorf("x-accord.sla.volume_per_day of %s: %s is not a whole number of at least 0", c.URI, redact.Bounded(string(*sla.VolumePerDay)))
 		}
 		out.VolumePerDay = &n
 	}

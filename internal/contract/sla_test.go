@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -53,5 +54,22 @@ func TestSLA(t *testing.T) {
 				t.Errorf("volume_per_day %v, want %d", sla.VolumePerDay, tc.volume)
 			}
 		})
+	}
+}
+
+// TestSLAErrorIsBounded: an SLA error quotes the contract's value cut to a
+// bound, since the alerts keep it and the catalog shows it.
+func TestSLAErrorIsBounded(t *testing.T) {
+	long := strings.Repeat("x", 100_000)
+	for _, sla := range []string{`{"freshness": "` + long + `"}`, `{"volume_per_day": "` + long + `"}`} {
+		doc := []byte(`{"$schema": "` + IgluMetaSchemaURI + `", "self": {"vendor": "com.acme", "name": "cart", "format": "jsonschema", "version": "1-0-0"}, "x-accord": {"sla": ` + sla + `}, "type": "object"}`)
+		c, err := Compile(doc, Key{}, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.SLA()
+		if err == nil || !strings.Contains(err.Error(), "x-accord.sla.") || len(err.Error()) > 2048 {
+			t.Errorf("error of %d bytes: %.200v", len(fmt.Sprint(err)), err)
+		}
 	}
 }
