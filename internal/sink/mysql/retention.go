@@ -35,14 +35,16 @@ func (s *Sink) DeleteScopedBefore(ctx context.Context, scope retention.Scope, cu
 	}
 	defer func() { _ = tx.Rollback() }()
 	raw := quoteIdent(s.opts.RawTable)
-	schema := quoteIdent("schema")
+	// Compared as bytes: the column's default collation ignores case,
+	// and iglu:com.acme/ is not iglu:com.Acme/.
+	starts := "CAST(LEFT(" + quoteIdent("schema") + ", CHAR_LENGTH(?)) AS BINARY) = CAST(? AS BINARY)"
 	cond, args := "", []any{cutoff.UTC()}
 	if scope.Prefix != "" {
-		cond += " AND LEFT(" + schema + ", CHAR_LENGTH(?)) = ?"
+		cond += " AND " + starts
 		args = append(args, scope.Prefix, scope.Prefix)
 	}
 	for _, p := range scope.Except {
-		cond += " AND NOT COALESCE(LEFT(" + schema + ", CHAR_LENGTH(?)) = ?, FALSE)"
+		cond += " AND NOT COALESCE(" + starts + ", FALSE)"
 		args = append(args, p, p)
 	}
 	args = append(args, limit)

@@ -128,3 +128,33 @@ func TestRetentionRunsFromConnect(t *testing.T) {
 		t.Errorf("rows left: %s", got)
 	}
 }
+
+// A contract key prefix matches byte for byte, as in the postgres and
+// sqlite sinks: the raw table's default collation is case-insensitive, and
+// a short period for iglu:com.acme/ must not remove iglu:com.Acme/'s
+// records.
+func TestRetentionByContractIsCaseSensitive(t *testing.T) {
+	opts := testDatabase(t)
+	s := openSink(t, opts, nil)
+	ctx := context.Background()
+	old := time.Now().Add(-3 * time.Hour)
+	var recs []*event.Envelope
+	for i, k := range []string{"iglu:com.acme/order/jsonschema/1-0-0", "iglu:com.Acme/order/jsonschema/1-0-0"} {
+		r := sqltest.Record(fmt.Sprintf("old-%d", i), k, `{}`)
+		r.CollectedAt = event.Time{Time: old}
+		recs = append(recs, r)
+	}
+	if err := s.Write(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	loop, err := retention.New(retention.Config{ByContract: map[string]time.Duration{"iglu:com.acme/": time.Hour}, Unit: "rows"}, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := loop.Run(ctx); err != nil || n != 1 {
+		t.Fatalf("run removed %d, %v; want 1 (only iglu:com.acme/)", n, err)
+	}
+	if got := query(t, opts, "SELECT `schema` FROM accord_events"); got != "[[iglu:com.Acme/order/jsonschema/1-0-0]]" {
+		t.Errorf("rows left: %s; want only iglu:com.Acme/'s record", got)
+	}
+}
