@@ -14,6 +14,7 @@ func newLoadgenCmd() *cobra.Command {
 		url, bodyFile, contentType string
 		batch, concurrency, max    int
 		duration                   time.Duration
+		rate                       float64
 	)
 	cmd := &cobra.Command{
 		Use:   "loadgen",
@@ -24,8 +25,9 @@ events per second and latency percentiles.
 By default it sends NDJSON batches of checkout_completed events (with a user
 context) that validate against the example contracts accord init writes.
 Only point it at collectors you run yourself.`,
-		Example: `  accord loadgen --url http://127.0.0.1:8080/events --batch 100 --concurrency 8 --duration 20s`,
-		Args:    cobra.NoArgs,
+		Example: `  accord loadgen --url http://127.0.0.1:8080/events --batch 100 --concurrency 8 --duration 20s
+  accord loadgen --url http://127.0.0.1:8080/events --batch 1 --concurrency 32 --rate 15000`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			body := loadgen.CheckoutBatch(batch)
 			if bodyFile != "" {
@@ -37,7 +39,7 @@ Only point it at collectors you run yourself.`,
 			}
 			res, err := loadgen.Run(cmd.Context(), loadgen.Options{
 				URL: url, Body: body, ContentType: contentType, EventsPerRequest: batch,
-				Concurrency: concurrency, Duration: duration, MaxRequests: max,
+				Concurrency: concurrency, Duration: duration, MaxRequests: max, Rate: rate,
 			})
 			if err != nil {
 				return err
@@ -52,6 +54,7 @@ Only point it at collectors you run yourself.`,
 	cmd.Flags().StringVar(&contentType, "content-type", "application/x-ndjson", "Content-Type of the body")
 	cmd.Flags().IntVar(&concurrency, "concurrency", 8, "requests in flight at once")
 	cmd.Flags().DurationVar(&duration, "duration", 10*time.Second, "how long to run")
+	cmd.Flags().Float64Var(&rate, "rate", 0, "pace the run at this many requests/s in total, latency counted from each request's due time (0: as fast as the collector answers)")
 	cmd.Flags().IntVar(&max, "requests", 0, "stop after this many requests (0: run for --duration)")
 	return cmd
 }

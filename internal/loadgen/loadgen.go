@@ -33,6 +33,14 @@ type Options struct {
 	Duration time.Duration
 	// MaxRequests bounds the run too, when positive.
 	MaxRequests int
+	// Rate, when positive, paces the run at that many requests per second
+	// in total (request i is due at start + i/Rate), so latency can be
+	// measured at a load below the most the collector sustains. Each
+	// request's latency is then counted from when it was due, not from
+	// when a connection was free to send it: a collector that falls behind
+	// shows it in the percentiles rather than in a slower send rate
+	// ("coordinated omission").
+	Rate float64
 	// BodyOf, when set, is the body of request number i (from 0) in place
 	// of Body: a test gives each request events of its own.
 	BodyOf func(i int) []byte
@@ -55,12 +63,16 @@ type Result struct {
 	P99, Max    time.Duration
 	FirstError  string
 	Concurrency int
+	Rate        float64 // requests/s asked for; 0 when unpaced
 }
 
 // String renders the result for people.
 func (r Result) String() string {
 	s := fmt.Sprintf("requests %d, events %d, errors %d, elapsed %s, concurrency %d\n", r.Requests, r.Events, r.Errors, r.Elapsed.Round(time.Millisecond), r.Concurrency)
 	s += fmt.Sprintf("throughput: %.0f events/s (%.0f requests/s)\n", r.EventsPerS, r.RequestsPS)
+	if r.Rate > 0 {
+		s += fmt.Sprintf("paced at %.0f requests/s; latency counted from each request's due time\n", r.Rate)
+	}
 	s += fmt.Sprintf("latency: p50 %s, p90 %s, p99 %s, max %s\n", r.P50, r.P90, r.P99, r.Max)
 	s += fmt.Sprintf("statuses: %v\n", r.Statuses)
 	if r.FirstError != "" {
@@ -77,6 +89,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	if o.EventsPerRequest < 1 {
 		o.EventsPerRequest = 1
+	}
+	if o.Rate < 0 {
+		return Result{}, errors.New("loadgen: Rate must not be negative")
 	}
 	transport := &http.Transport{MaxIdleConns: o.Concurrency, MaxIdleConnsPerHost: o.Concurrency, MaxConnsPerHost: o.Concurrency}
 	defer transport.CloseIdleConnections()
@@ -101,6 +116,13 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 
 	start := time.Now()
+	// due is when request i is to be sent: at once when unpaced.
+	due := func(i int) time.Time {
+		if o.Rate <= 0 {
+			return time.Now()
+		}
+		return start.Add(time.Duration(float64(i) / o.Rate * float64(time.Second)))
+	}
 	var wg sync.WaitGroup
 	for w := 0; w < o.Concurrency; w++ {
 		wg.Add(1)
@@ -114,6 +136,16 @@ func Run(ctx context.Context, o Options) (Result, error) {
 				if !ok {
 					break
 				}
+				t0 := due(i)
+				if wait := time.Until(t0); wait > 0 {
+					select {
+					case <-ctx.Done():
+					case <-time.After(wait):
+					}
+					if ctx.Err() != nil {
+						break
+					}
+				}
 				body := o.Body
 				if o.BodyOf != nil {
 					body = o.BodyOf(i)
@@ -125,7 +157,6 @@ func Run(ctx context.Context, o Options) (Result, error) {
 					break
 				}
 				req.Header.Set("Content-Type", o.ContentType)
-				t0 := time.Now()
 				resp, err := client.Do(req)
 				if err != nil {
 					if ctx.Err() != nil {
@@ -166,7 +197,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	wg.Wait()
 	elapsed := time.Since(start)
 
-	res := Result{Requests: len(latencies), Errors: errs, Statuses: statuses, Elapsed: elapsed, FirstError: firstErr, Concurrency: o.Concurrency}
+	res := Result{Requests: len(latencies), Errors: errs, Statuses: statuses, Elapsed: elapsed, FirstError: firstErr, Concurrency: o.Concurrency, Rate: o.Rate}
 	res.Events = statuses[http.StatusOK] * o.EventsPerRequest
 	res.EventsPerS = float64(res.Events) / elapsed.Seconds()
 	res.RequestsPS = float64(res.Requests) / elapsed.Seconds()

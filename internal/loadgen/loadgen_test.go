@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -60,5 +61,48 @@ func TestRunCountsWhatTheServerAnswered(t *testing.T) {
 	}
 	if _, err := Run(context.Background(), Options{}); err == nil {
 		t.Error("empty options accepted")
+	}
+}
+
+// A paced run never sends faster than its rate, and a collector slower than
+// the rate shows in the latencies (counted from each request's due time),
+// not only in a lower send rate.
+func TestRatePacesAndCountsQueueingInLatency(t *testing.T) {
+	var served atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		served.Add(1)
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	res, err := Run(context.Background(), Options{URL: srv.URL, Body: CheckoutBatch(1), ContentType: "application/x-ndjson", Concurrency: 4, Duration: 10 * time.Second, MaxRequests: 41, Rate: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Request 40 is due 200 ms after the start.
+	if res.Requests != 41 || served.Load() != 41 || res.Elapsed < 200*time.Millisecond {
+		t.Fatalf("paced run: %d requests, %d served, in %s; want 41 in at least 200ms", res.Requests, served.Load(), res.Elapsed)
+	}
+	if !strings.Contains(res.String(), "paced at 200 requests/s") {
+		t.Errorf("result does not say it was paced:\n%s", res)
+	}
+
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		time.Sleep(20 * time.Millisecond)
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer slow.Close()
+	// One connection, a request due every 5 ms, each taking 20 ms: the
+	// 20th is due at 95 ms and answered after 400 ms.
+	res, err = Run(context.Background(), Options{URL: slow.URL, Body: CheckoutBatch(1), ContentType: "application/x-ndjson", Concurrency: 1, Duration: 10 * time.Second, MaxRequests: 20, Rate: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Max < 250*time.Millisecond {
+		t.Errorf("max latency %s behind a 20 ms server paced at 5 ms: queueing was not counted", res.Max)
+	}
+	if _, err := Run(context.Background(), Options{URL: srv.URL, Body: []byte("x"), Concurrency: 1, Duration: time.Second, Rate: -1}); err == nil {
+		t.Error("a negative rate was accepted")
 	}
 }
