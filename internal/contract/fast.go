@@ -424,79 +424,138 @@ func enumValues(list []any) ([]any, bool) {
 	return list, true
 }
 
-// valid reports whether raw is certainly valid. false means "invalid or not
-// sure": ask the stock validator.
-func (n *fastNode) valid(raw []byte) bool {
+// fastVerdict is the fast path's answer for one value against one schema.
+type fastVerdict uint8
+
+const (
+	// fastValid: the value is certainly valid.
+	fastValid fastVerdict = iota
+	// fastInvalid: the value is certainly invalid; the stock validator
+	// words why.
+	fastInvalid
+	// fastUnsure: the fast path cannot decide exactly (a number too precise
+	// for a float64, an escaped string, a keyword it does not implement,
+	// text that is not JSON); the stock validator decides.
+	fastUnsure
+)
+
+// verdict says whether raw is valid against the schema. raw must have been
+// read as the collector reads event data (jsonscan: no object repeats a
+// member name): a repeated name could make it say invalid where the stock
+// validator, keeping the last value, says valid.
+func (n *fastNode) verdict(raw []byte) fastVerdict {
 	i := jsonscan.SkipSpace(raw, 0)
-	end, ok := n.check(raw, i)
-	return ok && jsonscan.SkipSpace(raw, end) == len(raw)
+	end, v := n.check(raw, i)
+	if end < 0 {
+		return fastUnsure // not JSON: decoding says why
+	}
+	if v == fastInvalid {
+		return fastInvalid
+	}
+	if jsonscan.SkipSpace(raw, end) != len(raw) {
+		return fastUnsure
+	}
+	return v
 }
 
-// check validates the value at b[i] and returns the index past it.
-func (n *fastNode) check(b []byte, i int) (int, bool) {
-	if i >= len(b) || n.nothing {
-		return i, false
+// notJSON is check's end for text that is not JSON: the walk stops, and the
+// verdict is fastUnsure.
+const notJSON = -1
+
+// worse combines the verdicts of two checks that must both hold.
+func worse(a, b fastVerdict) fastVerdict { return max(a, b) }
+
+// skip reads past the value at b[i] whatever it is.
+func skip(b []byte, i int) int {
+	end, err := jsonscan.Value(b, i)
+	if err != nil {
+		return notJSON
+	}
+	return end
+}
+
+// check checks the value at b[i] and returns the index past it and the
+// verdict. When the verdict is fastInvalid the walk stops early and the
+// index is not meaningful; when the text is not JSON the index is notJSON.
+func (n *fastNode) check(b []byte, i int) (int, fastVerdict) {
+	if i >= len(b) {
+		return notJSON, fastUnsure
 	}
 	if n.anything {
-		end, err := jsonscan.Value(b, i)
-		return end, err == nil
+		return skip(b, i), fastValid
+	}
+	if n.nothing {
+		return i, fastInvalid
 	}
 	switch c := b[i]; {
 	case c == '{':
 		if n.types != 0 && n.types&typeObject == 0 {
-			return i, false
+			return i, fastInvalid
 		}
 		return n.checkObject(b, i)
 	case c == '[':
 		if n.types != 0 && n.types&typeArray == 0 {
-			return i, false
+			return i, fastInvalid
 		}
 		return n.checkArray(b, i)
 	case c == '"':
 		return n.checkString(b, i)
 	case c == 't' || c == 'f':
-		end, err := jsonscan.Value(b, i)
-		if err != nil || (n.types != 0 && n.types&typeBoolean == 0) {
-			return end, false
+		end := skip(b, i)
+		if end < 0 {
+			return end, fastUnsure
 		}
-		return end, !n.hasEnum || n.inEnum(c == 't')
+		if n.types != 0 && n.types&typeBoolean == 0 {
+			return end, fastInvalid
+		}
+		return end, n.inEnum(c == 't')
 	case c == 'n':
-		end, err := jsonscan.Value(b, i)
-		if err != nil || (n.types != 0 && n.types&typeNull == 0) {
-			return end, false
+		end := skip(b, i)
+		if end < 0 {
+			return end, fastUnsure
 		}
-		return end, !n.hasEnum || n.inEnum(nil)
+		if n.types != 0 && n.types&typeNull == 0 {
+			return end, fastInvalid
+		}
+		return end, n.inEnum(nil)
 	default:
 		return n.checkNumber(b, i)
 	}
 }
 
-func (n *fastNode) inEnum(v any) bool {
+// inEnum checks a scalar against enum and const.
+func (n *fastNode) inEnum(v any) fastVerdict {
+	if !n.hasEnum {
+		return fastValid
+	}
 	for _, e := range n.enum {
 		if e == v {
-			return true
+			return fastValid
 		}
 	}
-	return false
+	return fastInvalid
 }
 
-func (n *fastNode) checkString(b []byte, i int) (int, bool) {
+func (n *fastNode) checkString(b []byte, i int) (int, fastVerdict) {
 	end, escaped, err := jsonscan.StringEscaped(b, i)
-	if err != nil || (n.types != 0 && n.types&typeString == 0) {
-		return end, false
+	if err != nil {
+		return notJSON, fastUnsure
+	}
+	if n.types != 0 && n.types&typeString == 0 {
+		return end, fastInvalid
 	}
 	s := b[i+1 : end-1]
 	if escaped || !utf8.Valid(s) {
-		return end, false // escaped or not UTF-8: not sure
+		return end, fastUnsure
 	}
 	if n.minLength >= 0 || n.maxLength >= 0 {
 		l := utf8.RuneCount(s)
 		if (n.minLength >= 0 && l < n.minLength) || (n.maxLength >= 0 && l > n.maxLength) {
-			return end, false
+			return end, fastInvalid
 		}
 	}
 	if n.pattern != nil && !n.pattern.Match(s) {
-		return end, false
+		return end, fastInvalid
 	}
 	if n.hasEnum {
 		found := false
@@ -507,166 +566,198 @@ func (n *fastNode) checkString(b []byte, i int) (int, bool) {
 			}
 		}
 		if !found {
-			return end, false
+			return end, fastInvalid
 		}
 	}
 	if n.format != nil && !n.format.valid(s) {
-		return end, false
+		return end, fastInvalid
 	}
-	return end, true
+	return end, fastValid
 }
 
-func (n *fastNode) checkNumber(b []byte, i int) (int, bool) {
+func (n *fastNode) checkNumber(b []byte, i int) (int, fastVerdict) {
 	end, plainInt, err := jsonscan.Number(b, i)
-	if err != nil || n.hasEnum {
-		return end, false
+	if err != nil {
+		return notJSON, fastUnsure // not JSON, or beyond float64
+	}
+	if n.hasEnum {
+		return end, fastUnsure
 	}
 	text := b[i:end]
 	if n.types != 0 {
 		switch {
 		case n.types&typeNumber != 0:
 		case n.types&typeInteger != 0 && plainInt:
+		case n.types&typeInteger != 0:
+			return end, fastUnsure // 1.0 and 1e2 are integers: not sure
 		default:
-			return end, false // not a number type, or 1.0 as an integer: not sure
+			return end, fastInvalid
 		}
 	}
 	if !n.hasMinimum && !n.hasMaximum {
-		return end, true
+		return end, fastValid
 	}
 	if !exactFloat(string(text)) {
-		return end, false
+		return end, fastUnsure
 	}
 	f, err := strconv.ParseFloat(string(text), 64)
 	if err != nil || math.IsInf(f, 0) {
-		return end, false
+		return end, fastUnsure
 	}
 	if n.hasMinimum && (f < n.minimum || (n.exclusiveMin && f == n.minimum)) {
-		return end, false
+		return end, fastInvalid
 	}
 	if n.hasMaximum && (f > n.maximum || (n.exclusiveMax && f == n.maximum)) {
-		return end, false
+		return end, fastInvalid
 	}
-	return end, true
+	return end, fastValid
 }
 
 // maxRequired bounds the required properties the fast path tracks (in a
 // bitmask); schemas requiring more go to the stock validator.
 const maxRequired = 64
 
-func (n *fastNode) checkObject(b []byte, i int) (int, bool) {
+func (n *fastNode) checkObject(b []byte, i int) (int, fastVerdict) {
 	if len(n.required) > maxRequired {
-		return i, false
+		return skip(b, i), fastUnsure
 	}
+	verdict := fastValid
 	var seen uint64
 	count := 0
 	i = jsonscan.SkipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return i + 1, n.objectDone(seen, count)
+		return i + 1, worse(verdict, n.objectDone(seen, count))
 	}
 	for {
 		if i >= len(b) || b[i] != '"' {
-			return i, false
+			return notJSON, fastUnsure
 		}
 		ke, escaped, err := jsonscan.StringEscaped(b, i)
 		if err != nil {
-			return ke, false
+			return notJSON, fastUnsure
 		}
 		key := b[i+1 : ke-1]
-		if escaped {
-			return ke, false
-		}
 		i = jsonscan.SkipSpace(b, ke)
 		if i >= len(b) || b[i] != ':' {
-			return i, false
+			return notJSON, fastUnsure
 		}
 		i = jsonscan.SkipSpace(b, i+1)
-		m := n.members[string(key)]
-		sub := m.property
-		if sub == nil {
-			sub = n.additional
-		}
-		var ok bool
-		if sub == nil {
-			var err error
-			i, err = jsonscan.Value(b, i)
-			ok = err == nil
+		if escaped {
+			// The name is not the bytes sent: not sure which schema
+			// governs it, nor which required name it fills.
+			if i = skip(b, i); i < 0 {
+				return i, fastUnsure
+			}
+			verdict = fastUnsure
 		} else {
-			i, ok = sub.check(b, i)
+			m := n.members[string(key)]
+			sub := m.property
+			if sub == nil {
+				sub = n.additional
+			}
+			var v fastVerdict
+			if sub == nil {
+				i, v = skip(b, i), fastValid
+			} else {
+				i, v = sub.check(b, i)
+			}
+			if i < 0 || v == fastInvalid {
+				return i, v
+			}
+			verdict = worse(verdict, v)
+			seen |= m.required
 		}
-		if !ok {
-			return i, false
-		}
-		seen |= m.required
 		count++
 		i = jsonscan.SkipSpace(b, i)
 		if i >= len(b) {
-			return i, false
+			return notJSON, fastUnsure
 		}
 		switch b[i] {
 		case ',':
 			i = jsonscan.SkipSpace(b, i+1)
 		case '}':
-			return i + 1, n.objectDone(seen, count)
+			done := n.objectDone(seen, count)
+			if done == fastInvalid && verdict == fastUnsure && seen != uint64(1)<<len(n.required)-1 {
+				// An escaped name may be the missing required one.
+				done = fastUnsure
+			}
+			return i + 1, worse(verdict, done)
 		default:
-			return i, false
+			return notJSON, fastUnsure
 		}
 	}
 }
 
-func (n *fastNode) objectDone(seen uint64, count int) bool {
-	// For 64 required properties the shift gives 0 and the mask all ones.
-	if seen != uint64(1)<<len(n.required)-1 {
-		return false
-	}
+func (n *fastNode) objectDone(seen uint64, count int) fastVerdict {
 	if n.minProperties >= 0 && count < n.minProperties {
-		return false
+		return fastInvalid
 	}
 	if n.maxProperties >= 0 && count > n.maxProperties {
-		return false
+		return fastInvalid
 	}
-	return !n.hasEnum
+	// For 64 required properties the shift gives 0 and the mask all ones.
+	if seen != uint64(1)<<len(n.required)-1 {
+		return fastInvalid
+	}
+	if n.hasEnum {
+		return fastUnsure
+	}
+	return fastValid
 }
 
-func (n *fastNode) checkArray(b []byte, i int) (int, bool) {
+func (n *fastNode) checkArray(b []byte, i int) (int, fastVerdict) {
+	verdict := fastValid
 	count := 0
 	i = jsonscan.SkipSpace(b, i+1)
 	if i < len(b) && b[i] == ']' {
 		return i + 1, n.arrayDone(count)
 	}
 	for {
-		var ok bool
+		var v fastVerdict
 		if n.items == nil {
-			var err error
-			i, err = jsonscan.Value(b, i)
-			ok = err == nil
+			i, v = skip(b, i), fastValid
 		} else {
-			i, ok = n.items.check(b, i)
+			i, v = n.items.check(b, i)
 		}
-		if !ok {
-			return i, false
+		if i < 0 || v == fastInvalid {
+			return i, v
 		}
+		verdict = worse(verdict, v)
 		count++
 		i = jsonscan.SkipSpace(b, i)
 		if i >= len(b) {
-			return i, false
+			return notJSON, fastUnsure
 		}
 		switch b[i] {
 		case ',':
 			i = jsonscan.SkipSpace(b, i+1)
 		case ']':
-			return i + 1, n.arrayDone(count)
+			return i + 1, worse(verdict, n.arrayDone(count))
 		default:
-			return i, false
+			return notJSON, fastUnsure
 		}
 	}
 }
 
-func (n *fastNode) arrayDone(count int) bool {
+func (n *fastNode) arrayDone(count int) fastVerdict {
 	if n.minItems >= 0 && count < n.minItems {
-		return false
+		return fastInvalid
 	}
 	if n.maxItems >= 0 && count > n.maxItems {
-		return false
+		return fastInvalid
 	}
-	return !n.hasEnum
+	if n.hasEnum {
+		return fastUnsure
+	}
+	return fastValid
+}
+
+func (v fastVerdict) String() string {
+	switch v {
+	case fastValid:
+		return "valid"
+	case fastInvalid:
+		return "invalid"
+	}
+	return "unsure"
 }

@@ -28,7 +28,7 @@ func (c *Contract) ValidateJSON(raw []byte, instancePrefix string) ([]event.Mess
 	if len(raw) == 0 {
 		raw = []byte("null")
 	}
-	if c.fast != nil && c.fast.valid(raw) {
+	if c.fast != nil && c.fast.verdict(raw) == fastValid {
 		return nil, nil
 	}
 	value, err := DecodeValue(raw)
