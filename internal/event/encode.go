@@ -172,48 +172,83 @@ func appendTime(dst []byte, t Time) []byte {
 		return append(dst, "null"...)
 	}
 	dst = append(dst, '"')
-	dst = appendLayout(dst, t.UTC())
+	dst = appendLayout(dst, t.Time)
 	return append(dst, '"')
 }
 
-// appendLayout appends u (in UTC) as TimeLayout. Every record carries four
+// The instants appendLayout writes itself, in Unix seconds: the years 0000
+// to 9999 that TimeLayout's four digits hold.
+const (
+	minLayoutUnix = -62167219200 // 0000-01-01T00:00:00Z
+	endLayoutUnix = 253402300800 // 10000-01-01T00:00:00Z
+)
+
+// appendLayout appends t (in UTC) as TimeLayout. Every record carries four
 // timestamps, and time.Time.AppendFormat, which interprets its layout each
 // time, took an eighth of the hot path; this writes the one layout
-// directly. Years outside 0-9999 are left to AppendFormat, whose output
-// for them TestAppendLayoutMatchesFormat also holds this to.
-func appendLayout(dst []byte, u time.Time) []byte {
-	year, month, day := u.Date()
-	if year < 0 || year > 9999 {
-		return u.AppendFormat(dst, TimeLayout)
+// directly, from the Unix time, by the civil-from-days algorithm (Howard
+// Hinnant's), without the calendar work of Date and Clock. Years outside
+// 0-9999 are left to AppendFormat, whose output TestTimeMatchesLayout holds
+// this to for every year.
+func appendLayout(dst []byte, t time.Time) []byte {
+	sec := t.Unix()
+	if sec < minLayoutUnix || sec >= endLayoutUnix {
+		return t.UTC().AppendFormat(dst, TimeLayout)
 	}
-	hour, minute, second := u.Clock()
-	micro := u.Nanosecond() / 1000
-	dst = appendDigits(dst, year, 4)
-	dst = append(dst, '-')
-	dst = appendDigits(dst, int(month), 2)
-	dst = append(dst, '-')
-	dst = appendDigits(dst, day, 2)
-	dst = append(dst, 'T')
-	dst = appendDigits(dst, hour, 2)
-	dst = append(dst, ':')
-	dst = appendDigits(dst, minute, 2)
-	dst = append(dst, ':')
-	dst = appendDigits(dst, second, 2)
-	dst = append(dst, '.')
-	dst = appendDigits(dst, micro, 6)
-	return append(dst, 'Z')
+	// Days since 0000-03-01 (a leap cycle starts there, and February
+	// is the year's last month), and the second of the day.
+	days := (sec-minLayoutUnix)/86400 - 60
+	secOfDay := (sec - minLayoutUnix) % 86400
+	year, month, day := civil(days)
+	micro := t.Nanosecond() / 1000
+	var b [len(TimeLayout)]byte
+	put2(b[0:], year/100)
+	put2(b[2:], year%100)
+	b[4] = '-'
+	put2(b[5:], month)
+	b[7] = '-'
+	put2(b[8:], day)
+	b[10] = 'T'
+	put2(b[11:], int(secOfDay/3600))
+	b[13] = ':'
+	put2(b[14:], int(secOfDay/60%60))
+	b[16] = ':'
+	put2(b[17:], int(secOfDay%60))
+	b[19] = '.'
+	put2(b[20:], micro/10000)
+	put2(b[22:], micro/100%100)
+	put2(b[24:], micro%100)
+	b[26] = 'Z'
+	return append(dst, b[:]...)
 }
 
-// appendDigits appends the non-negative v as exactly width decimal digits
-// (v < 10^width).
-func appendDigits(dst []byte, v, width int) []byte {
-	n := len(dst) + width
-	dst = append(dst, "000000"[:width]...)
-	for i := n - 1; i >= n-width; i-- {
-		dst[i] = byte('0' + v%10)
-		v /= 10
+// civil returns the date of the day that is days (-60 to 3,652,364) after
+// 0000-03-01.
+func civil(days int64) (year, month, day int) {
+	if days < 0 { // January and February of year 0
+		days += 366 // year 0 is a leap year: count from -0001-03-01
+		year--
 	}
-	return dst
+	era := days / 146097 // 400-year cycles
+	doe := days - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153 // March is 0
+	day = int(doy - (153*mp+2)/5 + 1)
+	month = int(mp + 3)
+	if month > 12 {
+		month -= 12
+		year++
+	}
+	return year + int(era*400+yoe), month, day
+}
+
+// put2 writes the two decimal digits of v (0 to 99) to b.
+func put2(b []byte, v int) {
+	const pairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+		"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+		"8081828384858687888990919293949596979899"
+	b[0], b[1] = pairs[2*v], pairs[2*v+1]
 }
 
 // appendRaw appends raw JSON, compacting it when it spans lines so that an

@@ -44,3 +44,15 @@ func TestTimeMatchesLayout(t *testing.T) {
 		t.Errorf("the zero time encodes as %s, want null", got)
 	}
 }
+
+// BenchmarkTimeString: a record's timestamp in TimeLayout (four per
+// record).
+func BenchmarkTimeString(b *testing.B) {
+	at := event.Time{Time: time.Date(2026, 11, 25, 10, 11, 12, 123456789, time.UTC)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if s := at.String(); len(s) != len(event.TimeLayout) {
+			b.Fatal(s)
+		}
+	}
+}

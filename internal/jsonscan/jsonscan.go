@@ -21,6 +21,7 @@ import (
 	"math/bits"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // MaxDepth is how deeply arrays and objects may nest within one value, as in
@@ -56,13 +57,14 @@ func errAt(i int, msg string) error { return &SyntaxError{Offset: i, Msg: msg} }
 // SkipSpace returns the index of the first byte at or after i that is not
 // JSON whitespace, or len(b).
 func SkipSpace(b []byte, i int) int {
+	// Called before and after every name and value, and mostly at a byte
+	// that is not space: one comparison tells (all four spaces are at or
+	// below ' ').
 	for i < len(b) {
-		switch b[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
+		if c := b[i]; c > ' ' || (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
 			return i
 		}
+		i++
 	}
 	return i
 }
@@ -373,7 +375,28 @@ func StringEscaped(b []byte, i int) (end int, escaped bool, err error) { return 
 
 // scanString is String, also reporting whether the string holds an escape.
 func scanString(b []byte, i int) (end int, esc bool, err error) {
+	// The common string, plain to its closing quote, takes this loop
+	// alone; whatever else scanEscaped reads, out of line, so that this
+	// one stays small for the several dozen strings of every event.
 	i++
+	for i+8 <= len(b) {
+		m := specialBits(binary.LittleEndian.Uint64(b[i:]))
+		if m == 0 {
+			i += 8
+			continue
+		}
+		i += bits.TrailingZeros64(m) >> 3
+		if b[i] == '"' {
+			return i + 1, false, nil
+		}
+		break
+	}
+	return scanEscaped(b, i)
+}
+
+// scanEscaped is scanString from b[i] on, inside the string: escapes,
+// control characters, and the last bytes of b one at a time.
+func scanEscaped(b []byte, i int) (end int, esc bool, err error) {
 	for i < len(b) {
 		// Most bytes of most strings are plain: read them eight at a time,
 		// jumping straight to the first byte of the word that can end the
@@ -638,28 +661,61 @@ const hexDigits = "0123456789abcdef"
 // becomes U+FFFD, as encoding/json does, and U+2028 and U+2029 are escaped
 // so the output is also safe to embed in JavaScript.
 func AppendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
+	// Most strings of a record (ids, keys, names, the empty ones) need no
+	// escape: copied whole, after one look at each byte.
+	i := plainASCII(s)
+	if i == len(s) {
+		dst = append(dst, '"')
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
+	return appendEscaped(append(dst, '"'), s, i)
+}
+
+// plainASCII returns the length of s's longest prefix of ASCII bytes that
+// stand for themselves in a JSON string.
+func plainASCII(s string) int {
+	// Eight bytes at a time (read in place: the bytes are only looked at),
+	// to the first word holding a byte that needs escaping or is beyond
+	// ASCII (specialBits, plus the high bits); that word's first such byte
+	// is exact.
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if m := specialBits(x) | x&0x8080808080808080; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; i < len(b); i++ {
+		if !plainASCIIByte[b[i]] {
+			return i
+		}
+	}
+	return i
+}
+
+// plainASCIIByte marks the ASCII bytes that stand for themselves inside a
+// JSON string.
+var plainASCIIByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// appendEscaped appends s to dst, escaped, and the closing quote; s[:i]
+// is plain (plainASCII) and the opening quote is in dst already.
+func appendEscaped(dst []byte, s string, i int) []byte {
 	start := 0
-	for i := 0; i < len(s); {
-		// Skip eight bytes at a time while none needs escaping or is
-		// beyond ASCII (specialBits, plus the high bits), to the first
-		// that does.
-		if i+8 <= len(s) {
-			x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-			m := specialBits(x) | x&0x8080808080808080
-			if m == 0 {
-				i += 8
-				continue
-			}
-			i += bits.TrailingZeros64(m) >> 3
+	for i < len(s) {
+		// Skip plain bytes eight at a time, to the first that is not.
+		if n := plainASCII(s[i:]); n > 0 {
+			i += n
+			continue
 		}
 		c := s[i]
 		if c < 0x80 {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			dst = append(dst, s[start:i]...)
 			switch c {
 			case '"', '\\':

@@ -446,3 +446,22 @@ func appendStringByteByByte(dst []byte, s string) []byte {
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
+
+// BenchmarkAppendStringRecord: the strings of one record (an id, names,
+// keys, empty fields, a user agent), most short and none needing an
+// escape.
+func BenchmarkAppendStringRecord(b *testing.B) {
+	strs := []string{"0193a0e4-6b7c-7d2e-9f10-1a2b3c4d5e6f", "r", "selfdesc", "iglu:com.example/product_viewed/jsonschema/1-0-0",
+		"com.example", "product_viewed", "1-0-0", "default", "", "", "", "", "",
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.129 Safari/537.36",
+		"accord", "v1", "prod", "host-1", "9b1f3c5e7a2d4f60"}
+	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = buf[:0]
+		for _, s := range strs {
+			buf = AppendString(buf, s)
+		}
+	}
+	b.SetBytes(int64(len(buf)))
+}
