@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // ErrRefOutsideRegistry is wrapped by the compile error of a contract whose
@@ -64,7 +67,7 @@ func (l registryLoader) Load(url string) (any, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: no contract %s in the registry; add it first", ErrRefOutsideRegistry, k)
 	}
-	v, err := DecodeValue(doc)
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
 	if err != nil {
 		return nil, fmt.Errorf("referenced contract %s: %w", k, err)
 	}
