@@ -136,6 +136,8 @@ type Sink struct {
 	// the contracts change (tables: auto, tables.Watch); nil when there
 	// is none.
 	stopWatch func()
+	// typedStmts are the typed inserts prepared, by their text (typed.go).
+	typedStmts map[string]stmt
 	// Scratch space reused across writes.
 	goodRecs, failedRecs []*event.Envelope
 	buf                  []byte
@@ -527,7 +529,7 @@ func (s *Sink) Close(context.Context) error {
 // closeAll closes whatever Connect opened and forgets it, so that a failed
 // Connect can be tried again.
 func (s *Sink) closeAll() error {
-	var errs []error
+	errs := []error{s.closeTypedStmts()}
 	for _, t := range []*table{s.good, s.failed} {
 		if t != nil {
 			errs = append(errs, t.close())
