@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"sync"
@@ -93,9 +92,10 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if o.Rate < 0 {
 		return Result{}, errors.New("loadgen: Rate must not be negative")
 	}
-	transport := &http.Transport{MaxIdleConns: o.Concurrency, MaxIdleConnsPerHost: o.Concurrency, MaxConnsPerHost: o.Concurrency}
-	defer transport.CloseIdleConnections()
-	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
+	tgt, err := newTarget(o.URL, o.ContentType)
+	if err != nil {
+		return Result{}, err
+	}
 
 	ctx, cancel := context.WithTimeout(ctx, o.Duration)
 	defer cancel()
@@ -128,6 +128,8 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			c := &conn{t: tgt, ctx: ctx}
+			defer c.close()
 			local := make([]time.Duration, 0, 1024)
 			localStatus := map[int]int{}
 			localErrs, localFirst := 0, ""
@@ -150,14 +152,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 				if o.BodyOf != nil {
 					body = o.BodyOf(i)
 				}
-				req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.URL, bytes.NewReader(body))
-				if err != nil {
-					localErrs++
-					localFirst = err.Error()
-					break
-				}
-				req.Header.Set("Content-Type", o.ContentType)
-				resp, err := client.Do(req)
+				status, err := c.do(body)
 				if err != nil {
 					if ctx.Err() != nil {
 						break // the run ended mid-request: not the server's fault
@@ -168,17 +163,15 @@ func Run(ctx context.Context, o Options) (Result, error) {
 					}
 					continue
 				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				_ = resp.Body.Close()
 				local = append(local, time.Since(t0))
-				localStatus[resp.StatusCode]++
+				localStatus[status]++
 				if o.Answered != nil {
-					o.Answered(i, resp.StatusCode)
+					o.Answered(i, status)
 				}
-				if resp.StatusCode != http.StatusOK {
+				if status != http.StatusOK {
 					localErrs++
 					if localFirst == "" {
-						localFirst = resp.Status
+						localFirst = fmt.Sprintf("%d %s", status, http.StatusText(status))
 					}
 				}
 			}

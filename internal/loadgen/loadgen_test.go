@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -104,5 +105,53 @@ func TestRatePacesAndCountsQueueingInLatency(t *testing.T) {
 	}
 	if _, err := Run(context.Background(), Options{URL: srv.URL, Body: []byte("x"), Concurrency: 1, Duration: time.Second, Rate: -1}); err == nil {
 		t.Error("a negative rate was accepted")
+	}
+}
+
+// A server that closes connections, with Connection: close or once a
+// kept-alive connection has been idle past its timeout, costs the run no
+// request: the load generator dials again, and sends again a request that
+// met a connection the server had already closed.
+func TestRunDialsAgainWhenTheServerClosesConnections(t *testing.T) {
+	var served, conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if !bytes.Equal(b, CheckoutBatch(1)) || r.Header.Get("Content-Type") != "application/x-ndjson" || r.Method != http.MethodPost {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		if served.Add(1)%3 == 0 {
+			w.Header().Set("Connection", "close")
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"received":1}`))
+	}))
+	srv.Config.IdleTimeout = 5 * time.Millisecond
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	// Paced at one request every 20 ms on one connection: each waits
+	// past the server's 5 ms idle timeout.
+	res, err := Run(context.Background(), Options{URL: srv.URL + "/events?x=1", Body: CheckoutBatch(1), ContentType: "application/x-ndjson", Concurrency: 1, Duration: 10 * time.Second, MaxRequests: 12, Rate: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Requests != 12 || res.Statuses[200] != 12 || res.Errors != 0 || served.Load() != 12 {
+		t.Fatalf("result %+v, served %d; want 12 answered 200", res, served.Load())
+	}
+	if conns.Load() < 4 {
+		t.Errorf("%d connections for 12 requests on a server closing them: the test did not close any", conns.Load())
+	}
+}
+
+func TestRunRefusesAURLItCannotSendTo(t *testing.T) {
+	for _, u := range []string{"ftp://127.0.0.1/x", "http:///events", "://"} {
+		if _, err := Run(context.Background(), Options{URL: u, Body: []byte("x"), Concurrency: 1, Duration: time.Second}); err == nil {
+			t.Errorf("%q accepted", u)
+		}
 	}
 }
