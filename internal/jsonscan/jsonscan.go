@@ -74,6 +74,12 @@ func SkipSpace(b []byte, i int) int {
 // repeats a member name is an error (see IsNotData).
 func Value(b []byte, i int) (int, error) { return value(b, i, 0, true) }
 
+// ValueIn is Value for a value nested depth arrays and objects deep in a
+// document its caller walks with UniqueObject and Array, so that MaxDepth
+// counts from the document's root, as Document counts it: the caller reads
+// the document in one pass and refuses exactly what Document refuses.
+func ValueIn(b []byte, i, depth int) (int, error) { return value(b, i, depth, true) }
+
 // Skip is Value without the check for repeated member names: for a
 // protocol that reads a whole batch's syntax first and then each event,
 // so that an event whose data repeats a name fails alone rather than the

@@ -31,7 +31,8 @@ func BenchmarkDecodeBody(b *testing.B) {
 	for i := range events {
 		events[i] = e
 	}
-	req := &protocol.Request{MediaType: MediaJSON, Body: []byte(payloadBody("1-0-4", events...))}
+	// MaxEvents as the server sets it by default (max_events_per_request).
+	req := &protocol.Request{MediaType: MediaJSON, Body: []byte(payloadBody("1-0-4", events...)), MaxEvents: 500}
 	b.SetBytes(int64(len(req.Body)))
 	b.ReportAllocs()
 	for b.Loop() {

@@ -8,12 +8,14 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/event/eventtest"
 	"github.com/accord-events/accord/internal/jsonscan"
 	"github.com/accord-events/accord/internal/protocol"
+	"github.com/accord-events/accord/internal/protocol/snowplow/tp2raw"
 )
 
 // FuzzDecodeBody holds DecodeBody to what the HTTP layer and the pipeline
@@ -128,6 +130,21 @@ func FuzzBase64(f *testing.F) {
 				}
 			}
 		}()
+		// Unpadded text in one alphabet, what trackers send, is decoded
+		// without encoding/base64: it must read it exactly as that does,
+		// and refuse what that refuses.
+		text := string(data)
+		if std, urlSafe := strings.ContainsAny(text, "+/ "), strings.ContainsAny(text, "-_"); !(std && urlSafe) && !strings.HasSuffix(strings.TrimRight(text, "\r\n"), "=") {
+			enc := base64.RawURLEncoding
+			if std {
+				enc = base64.RawStdEncoding
+			}
+			want, werr := enc.DecodeString(strings.ReplaceAll(text, " ", "+"))
+			got, gerr := tp2raw.DecodeBase64(text)
+			if (werr == nil) != (gerr == nil) || werr == nil && !bytes.Equal(got, want) {
+				t.Fatalf("DecodeBase64(%q) = %x, %v; encoding/base64 reads %x, %v", text, got, gerr, want, werr)
+			}
+		}
 		if got, err := d.decodeBase64(string(data)); err == nil {
 			// What decodes is what one of the encodings reads.
 			ok := false
@@ -182,4 +199,46 @@ func compact(t *testing.T, b []byte) []byte {
 func repeatsName(b []byte) bool {
 	_, _, err := jsonscan.Document(b, 0)
 	return jsonscan.IsNotData(err)
+}
+
+// FuzzPayload is a differential test of the two ways a payload is read:
+// in one pass (unstructOnce, contextsOnce), as every payload a tracker
+// sends is, and the slow way that words each problem, which is how every
+// payload was read before the one pass existed. For any document sent as
+// ue_pr or co, both must give the event the same schema, data, contexts and
+// failure. The seed corpus is in testdata/fuzz/FuzzPayload, and every
+// payload of decodeVariants is added to it.
+func FuzzPayload(f *testing.F) {
+	for _, v := range decodeVariants() {
+		for _, fl := range v.event {
+			if fl[0] == "ue_pr" || fl[0] == "co" {
+				f.Add(fl[1])
+			}
+			if fl[0] == "ue_px" || fl[0] == "cx" {
+				if doc, err := base64.RawURLEncoding.DecodeString(fl[1]); err == nil && len(doc) < 4096 {
+					f.Add(string(doc))
+				}
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, doc string) {
+		for _, name := range []string{"ue_pr", "co"} {
+			e := ev("ue", name, doc)
+			if name == "co" {
+				e = ev("pv", name, doc)
+			}
+			var fast, slow event.Input
+			for _, in := range []*event.Input{&fast, &slow} {
+				d := decoder{slowPayloads: in == &slow}
+				for _, f := range e {
+					d.fields = append(d.fields, field{f[0], f[1], textOf(f[0]) == verbatimText && textOf(f[1]) == verbatimText})
+				}
+				var p problems
+				d.build(in, &p)
+			}
+			if !reflect.DeepEqual(fast, slow) {
+				t.Fatalf("%s %q: read in one pass\n%+v\nread the slow way\n%+v", name, doc, fast, slow)
+			}
+		}
+	})
 }

@@ -1,6 +1,7 @@
 package snowplow
 
 import (
+	"errors"
 	"strconv"
 	"unicode/utf8"
 	"unsafe"
@@ -31,7 +32,8 @@ type payload struct {
 }
 
 // payload returns the payload sent in the text field plain or the base64
-// field encoded, and false when none was sent or it is not JSON.
+// field encoded, and false when none was sent or it cannot be decoded. Its
+// JSON is not read yet: see unstruct and contexts.
 func (d *decoder) payload(v *[numParams]string, plain, encoded int, what, example string, p *problems) (payload, bool) {
 	pl := payload{}
 	switch {
@@ -60,13 +62,20 @@ func (d *decoder) payload(v *[numParams]string, plain, encoded int, what, exampl
 	default:
 		return pl, false
 	}
+	return pl, true
+}
+
+// document checks that the payload is one JSON document, adding to p when
+// it is not: the first step of reading it the slow way, which words every
+// problem.
+func (pl *payload) document(example string, p *problems) bool {
 	start, end, err := jsonscan.Document(pl.b, 0)
 	if err != nil {
 		p.Add(event.PayloadFormatViolation, "/"+pl.name, "%s is not valid JSON: %v; send %s", pl.name, err, example)
-		return pl, false
+		return false
 	}
 	pl.start, pl.end = start, end
-	return pl, true
+	return true
 }
 
 // unquote returns the text of the string literal pl.b[s:e].
@@ -194,6 +203,13 @@ func (d *decoder) unstruct(v *[numParams]string, in *event.Input, p *problems) {
 	if !ok {
 		return
 	}
+	if key, data, ok := pl.unstructOnce(); ok && !d.slowPayloads {
+		in.SchemaKey, in.Data = key, data
+		return
+	}
+	if !pl.document(unstructExample, p) {
+		return
+	}
 	ss, se, ds, _, ok := pl.selfDescribing(pl.start, whole, unstructExample, p)
 	if !ok {
 		return
@@ -216,6 +232,9 @@ func (d *decoder) contexts(v *[numParams]string, in *event.Input, p *problems) {
 	if !ok {
 		return
 	}
+	if !d.slowPayloads && d.contextsOnce(&pl, in) || !pl.document(contextsExample, p) {
+		return
+	}
 	ss, se, ds, _, ok := pl.selfDescribing(pl.start, whole, contextsExample, p)
 	if !ok {
 		return
@@ -229,14 +248,7 @@ func (d *decoder) contexts(v *[numParams]string, in *event.Input, p *problems) {
 		p.Add(event.ProtocolViolation, "/"+pl.name, "the data of %s is %s; it must be an array of contexts: %s", pl.name, jsonscan.Kind(b[ds]), contextsExample)
 		return
 	}
-	// Most events carry a few contexts: the events of a request take them
-	// from one shared allocation, four places each (more grow a slice of
-	// their own).
-	if cap(d.ctxSlab)-len(d.ctxSlab) < 4 {
-		d.ctxSlab = make([]event.Context, 0, 4*min(max(cap(d.inputs), 1), 64))
-	}
-	n0 := len(d.ctxSlab)
-	contexts := d.ctxSlab[n0 : n0 : n0+4]
+	contexts := d.contextPlaces()
 	good := true
 	_, err := jsonscan.Array(b, ds, func(n, es int) (int, error) {
 		ee, err := jsonscan.Value(b, es)
@@ -257,13 +269,176 @@ func (d *decoder) contexts(v *[numParams]string, in *event.Input, p *problems) {
 		return
 	}
 	if good {
-		// Capped: an append to in.Contexts must not write into the places
-		// of the next event.
-		in.Contexts = contexts[:len(contexts):len(contexts)]
-		if len(contexts) <= 4 {
-			d.ctxSlab = d.ctxSlab[:n0+len(contexts)]
-		}
+		d.keepContexts(in, contexts)
 	}
+}
+
+// contextPlaces returns the empty slice an event's contexts are appended
+// to. Most events carry a few contexts: the events of a request take them
+// from one shared allocation, four places each (more grow a slice of their
+// own).
+func (d *decoder) contextPlaces() []event.Context {
+	if cap(d.ctxSlab)-len(d.ctxSlab) < 4 {
+		d.ctxSlab = make([]event.Context, 0, 4*min(max(cap(d.inputs), 1), 64))
+	}
+	n0 := len(d.ctxSlab)
+	return d.ctxSlab[n0 : n0 : n0+4]
+}
+
+// keepContexts gives in the contexts appended to what contextPlaces
+// returned, and takes their places from the shared allocation.
+func (d *decoder) keepContexts(in *event.Input, contexts []event.Context) {
+	// Capped: an append to in.Contexts must not write into the places of
+	// the next event.
+	in.Contexts = contexts[:len(contexts):len(contexts)]
+	if len(contexts) <= 4 {
+		d.ctxSlab = d.ctxSlab[:len(d.ctxSlab)+len(contexts)]
+	}
+}
+
+// errSlow stops reading a payload in one pass: it is not exactly what
+// trackers send, and the slow way reads it again to word its problems.
+var errSlow = errors.New("read the payload the slow way")
+
+// Depths of the data read with jsonscan.ValueIn, in arrays and objects as
+// Document counts them: {"schema": ..., "data": {"schema": ..., "data": X}}
+// (unstruct) and {"schema": ..., "data": [{"schema": ..., "data": X}]}
+// (contexts).
+const (
+	unstructDataDepth = 2
+	contextDataDepth  = 3
+)
+
+// unstructOnce reads a self-describing event's payload in one pass, as
+// trackers send it: exactly {"schema": unstructSchema, "data": {"schema":
+// ..., "data": ...}}, each member once, the schemas strings (the outer one
+// without escapes), the inner one not empty. Every byte is checked as
+// Document checks it (repeated member names and nesting depth included).
+// It returns false for anything else, which unstruct then reads the slow
+// way; what it accepts, the slow way reads the same.
+func (pl *payload) unstructOnce() (key string, data []byte, ok bool) {
+	b := pl.b
+	i := jsonscan.SkipSpace(b, 0)
+	if i == len(b) || b[i] != '{' {
+		return "", nil, false
+	}
+	var seen uint8
+	end, err := jsonscan.UniqueObject(b, i, func(ks, ke, vs int) (int, error) {
+		switch {
+		case string(b[ks:ke]) == `"schema"`:
+			seen |= wSchema
+			if b[vs] != '"' {
+				return vs, errSlow
+			}
+			ve, err := jsonscan.String(b, vs)
+			if err == nil && string(b[vs:ve]) != `"`+unstructSchema+`"` {
+				err = errSlow
+			}
+			return ve, err
+		case string(b[ks:ke]) == `"data"`:
+			seen |= wData
+			var ve int
+			var err error
+			key, data, ve, err = pl.selfDescribingOnce(vs, unstructDataDepth)
+			return ve, err
+		}
+		return vs, errSlow
+	})
+	if err != nil || seen != wSchema|wData || jsonscan.SkipSpace(b, end) != len(b) {
+		return "", nil, false
+	}
+	return key, data, true
+}
+
+// selfDescribingOnce reads the {"schema": ..., "data": ...} object at b[vs]
+// in one pass for unstructOnce and contextsOnce: each member once, the
+// schema a string that is not empty; the data is a value depth arrays and
+// objects deep in the payload. Anything else is errSlow (or the syntax
+// error).
+func (pl *payload) selfDescribingOnce(vs, depth int) (key string, data []byte, end int, err error) {
+	b := pl.b
+	if b[vs] != '{' {
+		return "", nil, vs, errSlow
+	}
+	var seen uint8
+	end, err = jsonscan.UniqueObject(b, vs, func(ks, ke, ws int) (int, error) {
+		switch {
+		case string(b[ks:ke]) == `"schema"`:
+			seen |= wSchema
+			if b[ws] != '"' {
+				return ws, errSlow
+			}
+			we, esc, err := jsonscan.StringEscaped(b, ws)
+			switch {
+			case err != nil:
+			case we-ws == 2:
+				err = errSlow
+			case esc:
+				key = jsonscan.UnquoteBytes(b[ws:we])
+			default:
+				key = pl.text[ws+1 : we-1]
+			}
+			return we, err
+		case string(b[ks:ke]) == `"data"`:
+			seen |= wData
+			we, err := jsonscan.ValueIn(b, ws, depth)
+			data = b[ws:we:we]
+			return we, err
+		}
+		return ws, errSlow
+	})
+	if err == nil && seen != wSchema|wData {
+		err = errSlow
+	}
+	return key, data, end, err
+}
+
+// contextsOnce reads the contexts payload pl in one pass into in, as
+// trackers send it: exactly {"schema": contextsPrefix+"x", "data": [...]}
+// (the schema without escapes), each context as selfDescribingOnce reads
+// it. It returns false for anything else, which contexts then reads the
+// slow way; what it accepts, the slow way reads the same.
+func (d *decoder) contextsOnce(pl *payload, in *event.Input) bool {
+	b := pl.b
+	i := jsonscan.SkipSpace(b, 0)
+	if i == len(b) || b[i] != '{' {
+		return false
+	}
+	var seen uint8
+	var contexts []event.Context
+	end, err := jsonscan.UniqueObject(b, i, func(ks, ke, vs int) (int, error) {
+		switch {
+		case string(b[ks:ke]) == `"schema"`:
+			seen |= wSchema
+			if b[vs] != '"' {
+				return vs, errSlow
+			}
+			ve, esc, err := jsonscan.StringEscaped(b, vs)
+			if err == nil && (esc || !contextsVersion(b[vs+1:ve-1])) {
+				err = errSlow
+			}
+			return ve, err
+		case string(b[ks:ke]) == `"data"`:
+			seen |= wData
+			if b[vs] != '[' {
+				return vs, errSlow
+			}
+			contexts = d.contextPlaces()
+			return jsonscan.Array(b, vs, func(_, es int) (int, error) {
+				key, data, ee, err := pl.selfDescribingOnce(es, contextDataDepth)
+				if err == nil {
+					contexts = append(contexts, event.Context{Schema: key, Data: data})
+				}
+				return ee, err
+			})
+		}
+		return vs, errSlow
+	})
+	if err != nil || seen != wSchema|wData || jsonscan.SkipSpace(b, end) != len(b) {
+		return false
+	}
+	d.keepContexts(in, contexts)
+	return true
 }
 
 // contextsVersion reports whether s is the contexts wrapper, any 1-0-x.

@@ -22,12 +22,15 @@
 package snowplow
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/jsonpointer"
@@ -91,10 +94,11 @@ func DecodeBody(req *protocol.Request) ([]event.Input, error) {
 		buf:    make([]byte, 0, len(body)+256),
 		fields: make([]field, 0, 48),
 		attrs:  make([]field, 0, 48),
-		order:  make([]int32, 0, 48),
+		order:  make([]attrOrder, 0, 48),
 		// Base64 decodes to 3/4 of its length; payloads are parts of
 		// the body.
 		payloadsSize: len(body)*3/4 + 64,
+		nextE2:       -1,
 	}
 	if body[start] != '{' {
 		end, err := jsonscan.Value(body, start)
@@ -162,8 +166,13 @@ func (d *decoder) wrapper(b []byte, start int) ([]event.Input, error) {
 			schemaKind = b[vs]
 		case bit == wData && b[vs] == '[':
 			// Real tp2 events are rarely under 512 bytes: sizing the slice
-			// up front saves growing it event by event.
-			d.inputs = make([]event.Input, 0, min(len(b)/512+1, max(d.maxEvents, 1)))
+			// up front saves growing it event by event. (No MaxEvents is
+			// no limit.)
+			n := len(b)/512 + 1
+			if d.maxEvents > 0 {
+				n = min(n, d.maxEvents)
+			}
+			d.inputs = make([]event.Input, 0, n)
 			return jsonscan.Array(b, vs, func(n, es int) (int, error) {
 				if perr := protocol.TooManyEvents(n+1, d.maxEvents); perr != nil {
 					return es, perr
@@ -172,6 +181,9 @@ func (d *decoder) wrapper(b []byte, start int) ([]event.Input, error) {
 				in := &d.inputs[len(d.inputs)-1]
 				if b[es] == '{' {
 					ee, err := d.event(b, es, in)
+					if err == nil {
+						return ee, nil
+					}
 					if end, f, ok := protocol.EventRepeatsName(b, es, err); ok {
 						*in = event.Input{Raw: b[es:end], Failure: f}
 						return end, nil
@@ -249,7 +261,7 @@ func DecodeRawQuery(q url.Values, raw string) (event.Input, error) {
 	d := decoder{
 		fields: make([]field, 0, len(q)),
 		attrs:  make([]field, 0, len(q)),
-		order:  make([]int32, 0, len(q)),
+		order:  make([]attrOrder, 0, len(q)),
 	}
 	var p problems
 	var invalid []string // names of parameters that are not UTF-8
@@ -258,11 +270,12 @@ func DecodeRawQuery(q url.Values, raw string) (event.Input, error) {
 		if len(values) == 0 {
 			continue
 		}
-		if !utf8.ValidString(name) || !utf8.ValidString(values[0]) {
+		nameText, valueText := textOf(name), textOf(values[0])
+		if nameText == invalidText || valueText == invalidText {
 			invalid = append(invalid, name)
 			continue
 		}
-		d.fields = append(d.fields, field{name, values[0]})
+		d.fields = append(d.fields, field{name, values[0], nameText == verbatimText && valueText == verbatimText})
 		size += len(name) + len(values[0]) + 6
 	}
 	// In the order of their names, so that the same query always fails the
@@ -299,7 +312,7 @@ type decoder struct {
 	fields []field
 	attrs  []field
 	// order is the order of attrs by name.
-	order  []int32
+	order  []attrOrder
 	inputs []event.Input
 	// payloads holds the decoded base64 payloads (ue_px, cx) of the
 	// request's events, which their Data and schemas are slices of.
@@ -309,11 +322,24 @@ type decoder struct {
 	payloadsSize int
 	// ctxSlab holds the Contexts of the request's events.
 	ctxSlab []event.Context
+	// nextE2 is the index of the next 0xE2 byte of the body at or after
+	// where noLineSeparator last searched, len(body) for none; -1 before
+	// the first search.
+	nextE2 int
+	// slowPayloads reads every payload the slow way, which words each
+	// problem, never in one pass: FuzzPayload holds the two to the same
+	// results.
+	slowPayloads bool
 }
 
 // field is one tp2 field of an event, as sent.
 type field struct {
 	name, value string
+	// verbatim is set when name and value are JSON string literals once
+	// quoted, as jsonscan.AppendString writes them (no byte to escape,
+	// no invalid UTF-8, no U+2028 or U+2029): most are, and copying them
+	// costs far less.
+	verbatim bool
 }
 
 // event reads the tp2 event object that starts at b[start] into in and
@@ -331,11 +357,19 @@ func (d *decoder) event(b []byte, start int, in *event.Input) (int, error) {
 				"%s is %s; every field of a tp2 event is a string, numbers included, such as \"dtm\": \"1714566600123\"", name, jsonscan.Kind(b[vs]))
 			return ve, err
 		}
-		ve, err := jsonscan.String(b, vs)
+		ve, esc, err := jsonscan.StringEscaped(b, vs)
 		if err != nil {
 			return ve, err
 		}
-		d.fields = append(d.fields, field{name, d.unquote(b, vs, ve)})
+		// The event is valid UTF-8 (checked below when the body is not):
+		// a literal without escapes is verbatim unless it holds U+2028 or
+		// U+2029, whose UTF-8 starts with 0xE2.
+		value := d.text[vs+1 : ve-1]
+		verbatim := !esc && ke-ks == len(name)+2 && d.noLineSeparator(b, ks, ve)
+		if esc {
+			value = jsonscan.UnquoteBytes(b[vs:ve])
+		}
+		d.fields = append(d.fields, field{name, value, verbatim})
 		return ve, nil
 	})
 	if err != nil {
@@ -351,6 +385,58 @@ func (d *decoder) event(b []byte, start int, in *event.Input) (int, error) {
 	d.build(in, &p)
 	in.Raw = raw
 	return end, nil
+}
+
+// noLineSeparator reports whether b[s:e], part of a body that is valid
+// UTF-8 there, holds neither U+2028 nor U+2029, which jsonscan.AppendString
+// escapes. Their UTF-8 starts with 0xE2, which most bodies never hold: the
+// body is searched for it once, from wherever the last one was found, as
+// its fields are read in order.
+func (d *decoder) noLineSeparator(b []byte, s, e int) bool {
+	if d.nextE2 < s {
+		d.nextE2 = len(b)
+		if k := bytes.IndexByte(b[s:], 0xE2); k >= 0 {
+			d.nextE2 = s + k
+		}
+	}
+	return d.nextE2 >= e || !strings.Contains(d.text[s:e], "\u2028") && !strings.Contains(d.text[s:e], "\u2029")
+}
+
+// What textOf finds a text to be.
+const (
+	verbatimText = iota
+	validText
+	invalidText
+)
+
+// textOf tells whether s, a parameter name or value, is verbatim (a JSON
+// string literal once quoted: printable ASCII without quote or backslash),
+// otherwise valid UTF-8, or not UTF-8. It reads eight bytes at a time: a
+// query's text is nearly all verbatim.
+func textOf(s string) int {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	b := unsafe.Slice(unsafe.StringData(s), len(s)) // only read
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		quote, backslash := x^('"'*lo), x^('\\'*lo)
+		if ((x-0x20*lo)&^x|(quote-lo)&^quote|(backslash-lo)&^backslash|x)&hi != 0 {
+			return slowTextOf(s)
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			return slowTextOf(s)
+		}
+	}
+	return verbatimText
+}
+
+func slowTextOf(s string) int {
+	if !utf8.ValidString(s) {
+		return invalidText
+	}
+	return validText
 }
 
 // unquote returns the text of the string literal b[ks:ke] of the body.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/accord-events/accord/internal/event"
@@ -243,7 +244,7 @@ const maxMillis = 253402300799999
 // wrong to p and setting in.Failure when anything is.
 func (d *decoder) build(in *event.Input, p *problems) {
 	var v [numParams]string
-	var sent uint64
+	var sent, verbatim uint64
 	d.attrs = d.attrs[:0]
 	for _, f := range d.fields {
 		i := paramOf(f.name)
@@ -257,6 +258,9 @@ func (d *decoder) build(in *event.Input, p *problems) {
 		}
 		sent |= bit(i)
 		v[i] = f.value
+		if f.verbatim {
+			verbatim |= bit(i)
+		}
 	}
 	// An empty value is an absent one: trackers leave out what they do not
 	// know, and an empty id, time or number would only fail later.
@@ -312,7 +316,7 @@ func (d *decoder) build(in *event.Input, p *problems) {
 
 	for i := range v {
 		if attrs&bit(i) != 0 {
-			d.attrs = append(d.attrs, field{paramNames[i], v[i]})
+			d.attrs = append(d.attrs, field{paramNames[i], v[i], verbatim&bit(i) != 0})
 		}
 	}
 	in.Attributes = d.attributes(p)
@@ -383,22 +387,37 @@ func (d *decoder) data(t *eventType, v *[numParams]string, has uint64, p *proble
 // twice, which only a JSON body can hold.
 func (d *decoder) attributes(p *problems) []byte {
 	// Sorting indexes rather than the fields themselves moves no pointers,
-	// which the garbage collector would have to hear about.
+	// which the garbage collector would have to hear about; each index
+	// comes with the first eight bytes of its name, which order nearly
+	// every pair of names without reading the names themselves.
 	d.order = d.order[:0]
 	for i := range d.attrs {
-		d.order = append(d.order, int32(i))
+		d.order = append(d.order, attrOrder{namePrefix(d.attrs[i].name), int32(i)})
 	}
-	slices.SortFunc(d.order, func(a, b int32) int { return cmp.Compare(d.attrs[a].name, d.attrs[b].name) })
+	slices.SortFunc(d.order, func(a, b attrOrder) int {
+		if a.prefix != b.prefix {
+			return cmp.Compare(a.prefix, b.prefix)
+		}
+		return strings.Compare(d.attrs[a.i].name, d.attrs[b.i].name)
+	})
 	start := len(d.buf)
 	d.buf = append(d.buf, '{')
-	for k, i := range d.order {
-		f := d.attrs[i]
+	for k, o := range d.order {
+		f := d.attrs[o.i]
 		if k > 0 {
-			if f.name == d.attrs[d.order[k-1]].name {
+			if prev := d.order[k-1]; o.prefix == prev.prefix && f.name == d.attrs[prev.i].name {
 				p.Add(event.ProtocolViolation, "/"+jsonpointer.Escape(f.name), "the field %s appears more than once; send it once", f.name)
 				continue
 			}
 			d.buf = append(d.buf, ',')
+		}
+		if f.verbatim {
+			d.buf = append(d.buf, '"')
+			d.buf = append(d.buf, f.name...)
+			d.buf = append(d.buf, '"', ':', '"')
+			d.buf = append(d.buf, f.value...)
+			d.buf = append(d.buf, '"')
+			continue
 		}
 		d.buf = jsonscan.AppendString(d.buf, f.name)
 		d.buf = append(d.buf, ':')
@@ -406,4 +425,24 @@ func (d *decoder) attributes(p *problems) []byte {
 	}
 	d.buf = append(d.buf, '}')
 	return d.buf[start:len(d.buf):len(d.buf)]
+}
+
+// attrOrder is an attribute's place in the order of names: the first
+// eight bytes of its name (namePrefix) and its index in decoder.attrs.
+type attrOrder struct {
+	prefix uint64
+	i      int32
+}
+
+// namePrefix is the first eight bytes of name, big-endian and padded with
+// zeros: two names whose prefixes differ compare as their prefixes do.
+func namePrefix(name string) uint64 {
+	var x uint64
+	for i := 0; i < 8; i++ {
+		x <<= 8
+		if i < len(name) {
+			x |= uint64(name[i])
+		}
+	}
+	return x
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -205,6 +206,18 @@ func AppendBase64(dst []byte, s string) ([]byte, error) {
 		return dst, errMixedAlphabets
 	}
 	padded := strings.HasSuffix(strings.TrimRight(s, "\r\n"), "=")
+	if !padded {
+		// What trackers send: decoded here several times faster than
+		// encoding/base64 does, which reads anything else (padding, line
+		// breaks) and words the errors.
+		alphabet := &urlSafeValues
+		if std {
+			alphabet = &stdValues
+		}
+		if out, ok := appendRaw(dst, s, alphabet); ok {
+			return out, nil
+		}
+	}
 	var enc *base64.Encoding
 	switch {
 	case std && padded:
@@ -229,4 +242,73 @@ func AppendBase64(dst []byte, s string) ([]byte, error) {
 		return dst, err
 	}
 	return b, nil
+}
+
+// Values of the characters of each alphabet, 0xff for any other byte.
+// stdValues reads a space as '+' (see DecodeBase64).
+var urlSafeValues, stdValues = base64Values("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 0),
+	base64Values("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", ' ')
+
+func base64Values(alphabet string, plus byte) (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for i := range len(alphabet) {
+		t[alphabet[i]] = byte(i)
+	}
+	if plus != 0 {
+		t[plus] = 62
+	}
+	return t
+}
+
+// appendRaw appends what s decodes to as unpadded base64 of the alphabet
+// whose values are t, as base64.RawURLEncoding and RawStdEncoding decode
+// it (the unused bits of the last character ignored), reading eight
+// characters at a time. It returns false, and dst as it was, for any byte
+// outside the alphabet and for a length no base64 has: encoding/base64
+// then says what is wrong.
+func appendRaw(dst []byte, s string, t *[256]byte) ([]byte, bool) {
+	if len(s)%4 == 1 {
+		return dst, false
+	}
+	n := len(dst)
+	out := slices.Grow(dst, len(s)/4*3+2)[:n+len(s)*6/8]
+	w := out[n:]
+	i := 0
+	for ; i+8 <= len(s) && len(w) >= 6; i += 8 {
+		// Fixed-length windows: no bounds check inside.
+		in, o := s[i:i+8], w[:6]
+		a, b, c, d := t[in[0]], t[in[1]], t[in[2]], t[in[3]]
+		e, f, g, h := t[in[4]], t[in[5]], t[in[6]], t[in[7]]
+		if (a|b|c|d|e|f|g|h)&0xc0 != 0 {
+			return dst, false
+		}
+		x := uint64(a)<<42 | uint64(b)<<36 | uint64(c)<<30 | uint64(d)<<24 |
+			uint64(e)<<18 | uint64(f)<<12 | uint64(g)<<6 | uint64(h)
+		o[0], o[1], o[2], o[3], o[4], o[5] = byte(x>>40), byte(x>>32), byte(x>>24), byte(x>>16), byte(x>>8), byte(x)
+		w = w[6:]
+	}
+	// The last one to seven characters: a group of four, then two or three
+	// for one or two bytes.
+	var x uint32
+	k := 0
+	for ; i < len(s); i++ {
+		v := t[s[i]]
+		if v&0xc0 != 0 {
+			return dst, false
+		}
+		x = x<<6 | uint32(v)
+		if k++; k == 4 {
+			w[0], w[1], w[2] = byte(x>>16), byte(x>>8), byte(x)
+			w, x, k = w[3:], 0, 0
+		}
+	}
+	switch k {
+	case 2:
+		w[0] = byte(x >> 4)
+	case 3:
+		w[0], w[1] = byte(x>>10), byte(x>>2)
+	}
+	return out, true
 }
