@@ -111,7 +111,7 @@ func CompileWith(doc []byte, want Key, source string, others Documents) (*Contra
 		return nil, fmt.Errorf("%w: %s", ErrInvalidContract, compileErrorText(err))
 	}
 	return &Contract{Key: key, URI: uri, Version: key.Version.String(), Source: source, Document: append(json.RawMessage(nil), doc...),
-		schema: schema, fast: compileFast(value)}, nil
+		schema: schema, fast: compileFast(value, schema.DraftVersion)}, nil
 }
 
 // compileErrorText flattens a compile error, which for a schema that breaks

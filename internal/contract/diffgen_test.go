@@ -100,6 +100,59 @@ func toJV(v any) *jv {
 	return rawJV("null")
 }
 
+// jsonValue is toJV with the member order shuffled and numbers spelled
+// another way now and then: const and enum compare values, not text.
+func (g *instGen) jsonValue(v any) *jv {
+	j := toJV(v)
+	g.respell(j)
+	return j
+}
+
+func (g *instGen) respell(j *jv) {
+	switch j.kind {
+	case 'o':
+		for i := len(j.members) - 1; i > 0; i-- {
+			k := g.src.intn(i + 1)
+			j.members[i], j.members[k] = j.members[k], j.members[i]
+		}
+		for _, m := range j.members {
+			g.respell(m.val)
+		}
+	case 'a':
+		for _, it := range j.items {
+			g.respell(it)
+		}
+	case 'r':
+		j.raw = g.spellNumber(j.raw)
+	}
+}
+
+// spellNumber now and then writes a number another way with the same
+// value (1 as 1.0 or 1e0, 2.5 as 2.50).
+func (g *instGen) spellNumber(text string) string {
+	if text == "" || (text[0] != '-' && (text[0] < '0' || text[0] > '9')) || !g.src.oneIn(6) {
+		return text
+	}
+	hasExp := strings.ContainsAny(text, "eE")
+	switch g.src.intn(3) {
+	case 0:
+		if !hasExp && strings.Contains(text, ".") {
+			return text + "0"
+		}
+		if !hasExp {
+			return text + ".0"
+		}
+	case 1:
+		if text == "0" {
+			return "-0"
+		}
+	}
+	if hasExp {
+		return text
+	}
+	return text + pick(g.src, []string{"e0", "E+0", "e-0"})
+}
+
 // instGen generates instances of one schema document.
 type instGen struct {
 	src  *fuzzSource
@@ -290,10 +343,10 @@ func (g *instGen) value(s any, depth int) *jv {
 		return g.edge(f, depth)
 	}
 	if e, ok := f.m["const"]; ok {
-		return toJV(e)
+		return g.jsonValue(e)
 	}
 	if list, ok := f.m["enum"].([]any); ok && len(list) > 0 {
-		return toJV(pick(g.src, list))
+		return g.jsonValue(pick(g.src, list))
 	}
 	switch g.typeOf(f) {
 	case "object":
@@ -303,9 +356,9 @@ func (g *instGen) value(s any, depth int) *jv {
 	case "string":
 		return strJV(g.str(f))
 	case "integer":
-		return rawJV(g.number(f, true))
+		return rawJV(g.spellNumber(g.number(f, true)))
 	case "number":
-		return rawJV(g.number(f, false))
+		return rawJV(g.spellNumber(g.number(f, false)))
 	case "boolean":
 		return rawJV(pick(g.src, []string{"true", "false"}))
 	case "null":
@@ -871,7 +924,7 @@ var (
 	// escapeWords are strings that JSON must escape.
 	escapeWords = []string{`q"uote`, `back\slash`, "tab\there", "line\nbreak", "\u0000"}
 	memberNames = []string{"a", "b", "id", "name", "value", "x_1", "e", "é", "", "a b", `q"k`, "A", "zz"}
-	edgeNumbers = []string{"0", "-0", "1", "-1", "1.0", "1e2", "1E-2", "0.1", "-0.0", "2.5", "1e308", "1e400", "-1e400", "5e-324",
+	edgeNumbers = []string{"0", "-0", "1", "-1", "1.0", "1e2", "1E-2", "0.1", "-0.0", "2.5", "1e308", "1e400", "-1e400", "5e-324", "-1e-400", "1e-400", "4.5e-324", "2.2250738585072011e-308",
 		"9007199254740993", "123456789012345678901234567890", "1.0000000000000001", "0.30000000000000004", "100", "1000000"}
 	formatSamples = map[string][]string{
 		"date-time":     {"2026-12-05T02:00:00Z", "2026-12-05T02:00:00.123+01:00", "1999-02-28T23:59:59-05:30", "2016-12-31T23:59:60Z", "2026-12-05t02:00:00z"},

@@ -45,6 +45,8 @@ var draftURIs = [numDrafts]string{
 	draft2020: "https://json-schema.org/draft/2020-12/schema",
 }
 
+var draftNames = [numDrafts]string{"iglu", "draft4", "draft6", "draft7", "draft2019", "draft2020", "default"}
+
 // genContract generates a contract document.
 func genContract(src *fuzzSource) []byte {
 	g := &schemaGen{src: src, draft: src.intn(numDrafts), nodes: 60}

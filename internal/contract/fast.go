@@ -110,12 +110,14 @@ var fastFormats = map[string]bool{
 
 // compileFast compiles the fast path for a schema document, or returns nil
 // when the schema uses anything outside the subset.
-func compileFast(doc any) *fastNode {
+// draft is the JSON Schema draft the stock validator compiled it under
+// (jsonschema.Schema.DraftVersion), which decides the keywords it knows.
+func compileFast(doc any, draft int) *fastNode {
 	root, ok := doc.(map[string]any)
 	if !ok {
 		return nil
 	}
-	fc := fastCompiler{root: root, formats: map[string]*fastFormat{}, refs: map[string]*fastNode{}}
+	fc := fastCompiler{root: root, draft: draft, formats: map[string]*fastFormat{}, refs: map[string]*fastNode{}}
 	n, ok := fc.node(doc, 0)
 	if !ok {
 		return nil
@@ -125,6 +127,7 @@ func compileFast(doc any) *fastNode {
 
 type fastCompiler struct {
 	root    map[string]any
+	draft   int
 	formats map[string]*fastFormat
 	refs    map[string]*fastNode // compiled $ref targets; nil while compiling (a cycle)
 }
@@ -192,6 +195,9 @@ func (fc *fastCompiler) object(s map[string]any, depth int) (*fastNode, bool) {
 				n.hasEnum = true
 			}
 		case "const":
+			if fc.draft < 6 {
+				continue // draft 4 has no const: an annotation
+			}
 			n.enum, ok = enumValues([]any{v})
 			n.hasEnum = true
 		case "properties":
@@ -364,10 +370,26 @@ func number(v any) (float64, bool) {
 		return 0, false
 	}
 	f, err := strconv.ParseFloat(string(n), 64)
-	if err != nil || !exactFloat(string(n)) {
+	if err != nil || !exactFloat(string(n)) || !fullPrecision(f, string(n)) {
 		return 0, false
 	}
 	return f, true
+}
+
+// fullPrecision reports whether f, parsed from text, kept the precision
+// exactFloat counts on: a number below the least normal float64 (5e-324)
+// keeps fewer digits, and one that underflowed to zero (-1e-400) none,
+// though the stock validator, comparing exactly, still sees it below 0.
+func fullPrecision(f float64, text string) bool {
+	if math.Abs(f) >= 0x1p-1022 {
+		return true
+	}
+	for i := 0; i < len(text) && text[i] != 'e' && text[i] != 'E'; i++ {
+		if text[i] >= '1' && text[i] <= '9' {
+			return false
+		}
+	}
+	return true // a zero, however written
 }
 
 // exactFloat reports whether a number's text has few enough significant
@@ -601,7 +623,7 @@ func (n *fastNode) checkNumber(b []byte, i int) (int, fastVerdict) {
 		return end, fastUnsure
 	}
 	f, err := strconv.ParseFloat(string(text), 64)
-	if err != nil || math.IsInf(f, 0) {
+	if err != nil || math.IsInf(f, 0) || !fullPrecision(f, string(text)) {
 		return end, fastUnsure
 	}
 	if n.hasMinimum && (f < n.minimum || (n.exclusiveMin && f == n.minimum)) {
