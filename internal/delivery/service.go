@@ -110,8 +110,7 @@ type Service struct {
 
 // encodeBuf is a Deliver call's scratch space.
 type encodeBuf struct {
-	data    []byte
-	ends    []int
+	frames  spool.Frames
 	records [][]byte
 }
 
@@ -308,12 +307,17 @@ func (s *Service) Deliver(ctx context.Context, records []*event.Envelope) error 
 		return s.deliverDirect(ctx, records)
 	}
 	buf := s.bufs.Get().(*encodeBuf)
-	defer s.bufs.Put(buf)
-	encoded, err := buf.encode(records, s.cfg.MaxRequestBytes)
-	if err != nil {
+	if _, err := buf.encode(records, s.cfg.MaxRequestBytes); err != nil {
+		s.bufs.Put(buf)
 		return err
 	}
-	first, err := s.cfg.Spool.Append(ctx, encoded)
+	first, err := s.cfg.Spool.AppendFrames(ctx, &buf.frames)
+	if ctx.Err() == nil {
+		// Once ctx has ended, the group commit may still be writing the
+		// frames: the buffer is left to the collector then, never
+		// handed to another request.
+		s.bufs.Put(buf)
+	}
 	if err != nil {
 		if errors.Is(err, spool.ErrTooLarge) {
 			return fmt.Errorf("append to spool: %w", TooLargeError{Err: err})
@@ -362,23 +366,23 @@ func (s *Service) deliverLog(ctx context.Context, records []*event.Envelope) err
 // buffer is used again. With limit > 0 it stops with a TooLargeError as
 // soon as the encoding passes limit bytes, without encoding the rest.
 func (buf *encodeBuf) encode(records []*event.Envelope, limit int64) ([][]byte, error) {
-	// Encode every record into one buffer and cut it afterwards, since
+	// Every record is encoded into one buffer, as the spool frames it
+	// (AppendFrames writes it as it is), and cut afterwards, since
 	// growing the buffer moves it.
-	data, ends := buf.data[:0], buf.ends[:0]
+	f := &buf.frames
+	f.Reset()
 	for i, r := range records {
-		data = r.AppendJSON(data)
-		ends = append(ends, len(data))
-		if limit > 0 && int64(len(data)) > limit {
-			buf.data, buf.ends = data[:0], ends[:0]
-			return nil, TooLargeError{Err: fmt.Errorf("the first %d of the request's %d records take %d bytes encoded, over the limit of %d", i+1, len(records), len(data), limit)}
+		f.End(r.AppendJSON(f.Begin()))
+		if limit > 0 && int64(f.Size()-f.Len()*spool.FrameHeaderSize) > limit {
+			f.Reset()
+			return nil, TooLargeError{Err: fmt.Errorf("the first %d of the request's %d records take %d bytes encoded, over the limit of %d", i+1, len(records), f.Size()-f.Len()*spool.FrameHeaderSize, limit)}
 		}
 	}
-	encoded, start := buf.records[:0], 0
-	for _, end := range ends {
-		encoded = append(encoded, data[start:end:end])
-		start = end
+	encoded := buf.records[:0]
+	for i := range f.Len() {
+		encoded = append(encoded, f.Record(i))
 	}
-	buf.data, buf.ends, buf.records = data, ends, encoded
+	buf.records = encoded
 	return encoded, nil
 }
 

@@ -14,7 +14,10 @@ import (
 //	8   8  the record's offset
 //	16  n  the record data
 const (
-	headerSize = 16
+	headerSize = FrameHeaderSize
+	// FrameHeaderSize is the bytes of a record's frame header, which
+	// Frames leaves room for before each record.
+	FrameHeaderSize = 16
 	// lastFlag is set in the length word of the last record of an Append:
 	// recovery keeps a batch only when its last record is intact.
 	lastFlag = 1 << 31
@@ -89,4 +92,67 @@ func decodeFrame(b []byte) (f frame, n int, err error) {
 		last:   last,
 		data:   b[headerSize:n:n],
 	}, n, nil
+}
+
+// Frames is a batch of records laid out as the spool writes them: each
+// record's data follows room for its frame header, so that AppendFrames
+// writes the batch where it was encoded instead of copying every record
+// into the group commit's buffer (a copy of every byte appended, and a
+// buffer as large as the group held between commits). The zero value is
+// empty and ready to use.
+type Frames struct {
+	buf []byte
+	// ends[i] is where record i's data ends in buf; its frame starts
+	// where record i-1's data ends (0 for the first).
+	ends []int
+}
+
+// Reset empties f, keeping its memory for the next batch.
+func (f *Frames) Reset() { f.buf, f.ends = f.buf[:0], f.ends[:0] }
+
+// Begin returns the buffer to append the next record's data to: f's
+// bytes so far and room for the record's header.
+func (f *Frames) Begin() []byte {
+	var header [headerSize]byte
+	return append(f.buf, header[:]...)
+}
+
+// End takes the buffer Begin returned, with the record's data appended.
+func (f *Frames) End(buf []byte) {
+	f.buf = buf
+	f.ends = append(f.ends, len(buf))
+}
+
+// Len returns the number of records.
+func (f *Frames) Len() int { return len(f.ends) }
+
+// Size returns the bytes the records take framed on disk.
+func (f *Frames) Size() int { return len(f.buf) }
+
+// Record returns record i's data; it aliases f until the next Reset or
+// Begin.
+func (f *Frames) Record(i int) []byte {
+	start := headerSize
+	if i > 0 {
+		start += f.ends[i-1]
+	}
+	return f.buf[start:f.ends[i]:f.ends[i]]
+}
+
+// seal writes every record's frame header, numbering them from offset on,
+// and returns the frames.
+func (f *Frames) seal(offset uint64) []byte {
+	start := 0
+	for i, end := range f.ends {
+		length := uint32(end - start - headerSize)
+		if i == len(f.ends)-1 {
+			length |= lastFlag
+		}
+		h := f.buf[start:end]
+		binary.LittleEndian.PutUint32(h[4:], length)
+		binary.LittleEndian.PutUint64(h[8:], offset+uint64(i))
+		binary.LittleEndian.PutUint32(h[0:], crc32.Checksum(h[4:], castagnoli))
+		start = end
+	}
+	return f.buf
 }

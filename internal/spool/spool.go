@@ -111,6 +111,7 @@ type Spool struct {
 	dirty  bool // written since the last fsync
 	broken error
 	buf    []byte
+	pieces []commitPiece
 
 	// fsyncs counts segment fsyncs, for tests and benchmarks.
 	fsyncs atomic.Int64
@@ -134,12 +135,23 @@ type segment struct {
 	rf   *os.File // opened for reading on first use
 }
 
+// commitPiece is one piece of a group commit, written in order: the
+// frames of an AppendFrames from its own buffer, or a run of records
+// copied into the commit buffer (by position, as the buffer may move as
+// it grows).
+type commitPiece struct {
+	frames   []byte
+	from, to int // in the commit buffer, when frames is nil
+}
+
 type appendReq struct {
 	records [][]byte
-	bytes   int64 // framed size
-	first   uint64
-	err     error
-	done    chan struct{}
+	// frames, when set, holds the records instead, laid out as frames.
+	frames *Frames
+	bytes  int64 // framed size
+	first  uint64
+	err    error
+	done   chan struct{}
 }
 
 // maxGroup bounds how many Append calls one group commit takes.
@@ -395,13 +407,32 @@ func (s *Spool) Append(ctx context.Context, records [][]byte) (Offset, error) {
 		}
 		n += frameSize(len(r))
 	}
-	if limit := s.opts.MaxBytes - s.opts.SegmentBytes; n > limit {
-		return 0, fmt.Errorf("%w: a batch of %d bytes is over max_bytes less one segment (%d)", ErrTooLarge, n, limit)
+	return s.append(ctx, &appendReq{records: records, bytes: n, done: make(chan struct{})})
+}
+
+// AppendFrames is Append for records laid out as frames: they are
+// written from f as they are, without a copy. f must not change until
+// AppendFrames returns; should ctx end first, not until the spool is
+// closed (the commit may still be writing f).
+func (s *Spool) AppendFrames(ctx context.Context, f *Frames) (Offset, error) {
+	if f.Len() == 0 {
+		return 0, nil
+	}
+	for i := range f.Len() {
+		if n := len(f.Record(i)); n > MaxRecordBytes {
+			return 0, fmt.Errorf("%w: a record of %d bytes is over %d", ErrTooLarge, n, MaxRecordBytes)
+		}
+	}
+	return s.append(ctx, &appendReq{frames: f, bytes: int64(f.Size()), done: make(chan struct{})})
+}
+
+func (s *Spool) append(ctx context.Context, req *appendReq) (Offset, error) {
+	if limit := s.opts.MaxBytes - s.opts.SegmentBytes; req.bytes > limit {
+		return 0, fmt.Errorf("%w: a batch of %d bytes is over max_bytes less one segment (%d)", ErrTooLarge, req.bytes, limit)
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	req := &appendReq{records: records, bytes: n, done: make(chan struct{})}
 	select {
 	case s.reqs <- req:
 	case <-s.done:
@@ -476,23 +507,41 @@ func (s *Spool) commit(group []*appendReq) {
 	held, next := s.held, s.next
 	s.mu.Unlock()
 
-	buf := s.buf[:0]
+	buf, pieces := s.buf[:0], s.pieces[:0]
 	var ok []*appendReq
+	var size int64
 	for _, r := range group {
-		if held+int64(len(buf))+r.bytes > s.opts.MaxBytes {
-			r.err = fmt.Errorf("%w: %d bytes held, cap %d", ErrFull, held+int64(len(buf)), s.opts.MaxBytes)
+		if held+size+r.bytes > s.opts.MaxBytes {
+			r.err = fmt.Errorf("%w: %d bytes held, cap %d", ErrFull, held+size, s.opts.MaxBytes)
 			continue
 		}
 		r.first = next
-		for i, rec := range r.records {
-			buf = appendFrame(buf, next, rec, i == len(r.records)-1)
-			next++
+		if r.frames != nil {
+			pieces = append(pieces, commitPiece{frames: r.frames.seal(next)})
+			next += uint64(r.frames.Len())
+		} else {
+			from := len(buf)
+			for i, rec := range r.records {
+				buf = appendFrame(buf, next, rec, i == len(r.records)-1)
+				next++
+			}
+			if n := len(pieces); n > 0 && pieces[n-1].frames == nil && pieces[n-1].to == from {
+				pieces[n-1].to = len(buf)
+			} else {
+				pieces = append(pieces, commitPiece{from: from, to: len(buf)})
+			}
 		}
+		size += r.bytes
 		ok = append(ok, r)
 	}
 	if cap(buf) <= 16<<20 {
 		s.buf = buf // keep the buffer, unless one huge group grew it
 	}
+	defer func() {
+		// Keep the slice, not the requests' buffers.
+		clear(pieces)
+		s.pieces = pieces[:0]
+	}()
 	if len(ok) == 0 {
 		return
 	}
@@ -501,22 +550,30 @@ func (s *Spool) commit(group []*appendReq) {
 			r.err, r.first = err, 0
 		}
 	}
-	if s.wsize > 0 && s.wsize+int64(len(buf)) > s.opts.SegmentBytes {
+	if s.wsize > 0 && s.wsize+size > s.opts.SegmentBytes {
 		if err := s.roll(); err != nil {
 			fail(err)
 			return
 		}
 	}
-	if _, err := s.w.WriteAt(buf, s.wsize); err != nil {
-		// Leave nothing of the group behind: a later group must not
-		// follow half a batch.
-		if terr := s.w.Truncate(s.wsize); terr != nil {
-			s.broken = fmt.Errorf("write spool segment: %w; cutting it back: %v", err, terr)
-			fail(s.broken)
+	at := s.wsize
+	for _, p := range pieces {
+		b := p.frames
+		if b == nil {
+			b = buf[p.from:p.to]
+		}
+		if _, err := s.w.WriteAt(b, at); err != nil {
+			// Leave nothing of the group behind: a later group must not
+			// follow half a batch.
+			if terr := s.w.Truncate(s.wsize); terr != nil {
+				s.broken = fmt.Errorf("write spool segment: %w; cutting it back: %v", err, terr)
+				fail(s.broken)
+				return
+			}
+			fail(writeErr(err))
 			return
 		}
-		fail(writeErr(err))
-		return
+		at += int64(len(b))
 	}
 	switch s.opts.Fsync {
 	case FsyncBatch:
@@ -531,10 +588,10 @@ func (s *Spool) commit(group []*appendReq) {
 	default:
 		s.dirty = true
 	}
-	s.wsize += int64(len(buf))
+	s.wsize += size
 	s.mu.Lock()
 	s.segs[len(s.segs)-1].size = s.wsize
-	s.held += int64(len(buf))
+	s.held += size
 	s.next = next
 	close(s.notify)
 	s.notify = make(chan struct{})
