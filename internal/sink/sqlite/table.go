@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/bits"
 	"strings"
+	"unsafe"
 
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink/columns"
@@ -30,12 +31,6 @@ func decl(c columns.Column) string {
 	}
 	return typ + " NOT NULL"
 }
-
-// boundAsBytes reports whether a column's values are bound as bytes, from
-// the write buffer or the record, and cast to TEXT in the statement: bound
-// as they are they would be BLOBs, which SQLite's JSON functions read as
-// JSONB and reject.
-func boundAsBytes(c columns.Column) bool { return c.Type == columns.Time || c.Type == columns.JSON }
 
 // table is one records table and its insert statements.
 type table struct {
@@ -168,15 +163,11 @@ func (t *table) insertSQL(rows int) string {
 			b.WriteString(", ")
 		}
 		b.WriteByte('(')
-		for i, c := range t.columns {
+		for i := range t.columns {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			if boundAsBytes(c) {
-				b.WriteString("CAST(? AS TEXT)")
-			} else {
-				b.WriteByte('?')
-			}
+			b.WriteByte('?')
 		}
 		b.WriteByte(')')
 	}
@@ -199,14 +190,22 @@ func (t *table) appendArgs(args []driver.NamedValue, values []columns.Value, buf
 		case t.columns[i].Type == columns.Time:
 			start := len(buf)
 			buf = v.Time.AppendFormat(buf, event.TimeLayout)
-			arg = buf[start:len(buf):len(buf)]
+			arg = textOf(buf[start:])
 		default:
-			arg = v.JSON
+			arg = textOf(v.JSON)
 		}
 		args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: arg})
 	}
 	return args, values, buf
 }
+
+// textOf binds b, from the write buffer or the record, as TEXT without
+// copying it here: the driver copies it into SQLite as it binds, and
+// neither changes before the statement has run. Bound as []byte it would
+// be a BLOB, which SQLite's JSON functions read as JSONB and reject; it
+// was cast to TEXT in the statement instead, which copied every value a
+// second time inside SQLite.
+func textOf(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 func (t *table) close() error {
 	var errs []error
