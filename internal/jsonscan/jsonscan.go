@@ -138,17 +138,17 @@ func object(b []byte, i, depth int, unique bool) (int, error) {
 		return i, errAt(i, "objects and arrays nested too deeply")
 	}
 	if !unique {
-		return walkObject(b, i, nil, func(_, _, vs int) (int, error) { return value(b, vs, depth, false) })
+		return walkObject(b, i, nil, depth, nil)
 	}
 	var names memberNames
-	return walkObject(b, i, &names, func(_, _, vs int) (int, error) { return value(b, vs, depth, true) })
+	return walkObject(b, i, &names, depth, nil)
 }
 
 func array(b []byte, i, depth int, unique bool) (int, error) {
 	if depth > MaxDepth {
 		return i, errAt(i, "objects and arrays nested too deeply")
 	}
-	return Array(b, i, func(_, es int) (int, error) { return value(b, es, depth, unique) })
+	return walkArray(b, i, depth, unique, nil)
 }
 
 // Object walks the object that starts at b[i] ('{'). For each member it calls
@@ -162,7 +162,7 @@ func array(b []byte, i, depth int, unique bool) (int, error) {
 // its members by name and says what a repeat means (a protocol's own fields
 // repeated are its protocol_violation); values read with Value are checked.
 func Object(b []byte, i int, member func(keyStart, keyEnd, valueStart int) (int, error)) (int, error) {
-	return walkObject(b, i, nil, member)
+	return walkObject(b, i, nil, 0, member)
 }
 
 // UniqueObject is Object for an object that is data as a whole (a webhook
@@ -170,11 +170,14 @@ func Object(b []byte, i int, member func(keyStart, keyEnd, valueStart int) (int,
 // repeat (see IsNotData), before member is called for it.
 func UniqueObject(b []byte, i int, member func(keyStart, keyEnd, valueStart int) (int, error)) (int, error) {
 	var names memberNames
-	return walkObject(b, i, &names, member)
+	return walkObject(b, i, &names, 0, member)
 }
 
-// walkObject is Object, refusing repeated member names when names is not nil.
-func walkObject(b []byte, i int, names *memberNames, member func(keyStart, keyEnd, valueStart int) (int, error)) (int, error) {
+// walkObject is Object, refusing repeated member names when names is not
+// nil. With member nil it reads each value itself, as data nested depth
+// deep (value, checking names as names is nil or not): no call through a
+// func value per member on the path every event's data takes.
+func walkObject(b []byte, i int, names *memberNames, depth int, member func(keyStart, keyEnd, valueStart int) (int, error)) (int, error) {
 	i = SkipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return i + 1, nil
@@ -219,7 +222,15 @@ func walkObject(b []byte, i int, names *memberNames, member func(keyStart, keyEn
 		if i >= len(b) {
 			return i, errAt(i, "unexpected end of input, expected a value")
 		}
-		if i, err = member(ks, ke, i); err != nil {
+		switch {
+		case member != nil:
+			i, err = member(ks, ke, i)
+		case b[i] == '"':
+			i, _, err = scanString(b, i)
+		default:
+			i, err = value(b, i, depth, names != nil)
+		}
+		if err != nil {
 			return i, err
 		}
 		i = SkipSpace(b, i)
@@ -341,6 +352,12 @@ func filterBits(h uint32) (lo, hi uint64) {
 // the element and return the index just past it. Array returns the index just
 // past the closing bracket.
 func Array(b []byte, i int, elem func(n, start int) (int, error)) (int, error) {
+	return walkArray(b, i, 0, false, elem)
+}
+
+// walkArray is Array. With elem nil it reads each element itself, as data
+// nested depth deep (value, checking names with unique).
+func walkArray(b []byte, i, depth int, unique bool, elem func(n, start int) (int, error)) (int, error) {
 	i = SkipSpace(b, i+1)
 	if i < len(b) && b[i] == ']' {
 		return i + 1, nil
@@ -350,7 +367,15 @@ func Array(b []byte, i int, elem func(n, start int) (int, error)) (int, error) {
 			return i, errAt(i, "unexpected end of input, expected a value")
 		}
 		var err error
-		if i, err = elem(n, i); err != nil {
+		switch {
+		case elem != nil:
+			i, err = elem(n, i)
+		case b[i] == '"':
+			i, _, err = scanString(b, i)
+		default:
+			i, err = value(b, i, depth, unique)
+		}
+		if err != nil {
 			return i, err
 		}
 		i = SkipSpace(b, i)
@@ -669,6 +694,9 @@ const hexDigits = "0123456789abcdef"
 func AppendString(dst []byte, s string) []byte {
 	// Most strings of a record (ids, keys, names, the empty ones) need no
 	// escape: copied whole, after one look at each byte.
+	if s == "" {
+		return append(dst, '"', '"')
+	}
 	i := plainASCII(s)
 	if i == len(s) {
 		dst = append(dst, '"')
@@ -683,13 +711,11 @@ func AppendString(dst []byte, s string) []byte {
 func plainASCII(s string) int {
 	// Eight bytes at a time (read in place: the bytes are only looked at),
 	// to the first word holding a byte that needs escaping or is beyond
-	// ASCII (specialBits, plus the high bits); that word's first such byte
-	// is exact.
+	// ASCII; the last few one at a time.
 	b := unsafe.Slice(unsafe.StringData(s), len(s))
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		if m := specialBits(x) | x&0x8080808080808080; m != 0 {
+		if m := escapeBits(binary.LittleEndian.Uint64(b[i:])); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
@@ -699,6 +725,17 @@ func plainASCII(s string) int {
 		}
 	}
 	return i
+}
+
+// escapeBits is the high bit of each byte of the little-endian word x that
+// may be a quote, a backslash, a control character or beyond ASCII. Its
+// lowest set bit is exact, so it marks the word's first such byte: below
+// it every byte is ASCII (no high bit) and none of the three subtractions
+// borrows. specialBits without the masks it needs to leave bytes beyond
+// ASCII alone.
+func escapeBits(x uint64) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	return (x | (x - 0x20*lo) | ((x ^ '"'*lo) - lo) | ((x ^ '\\'*lo) - lo)) & hi
 }
 
 // plainASCIIByte marks the ASCII bytes that stand for themselves inside a

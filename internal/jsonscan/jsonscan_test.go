@@ -465,3 +465,32 @@ func BenchmarkAppendStringRecord(b *testing.B) {
 	}
 	b.SetBytes(int64(len(buf)))
 }
+
+// plainASCII finds the first byte that needs escaping or is beyond ASCII
+// wherever it is in strings of every length up to three words, whatever
+// the byte, with a second such byte after it or not.
+func TestPlainASCIIFindsTheFirstByte(t *testing.T) {
+	for n := 0; n <= 24; n++ {
+		for pos := 0; pos < n; pos++ {
+			for c := 0; c < 256; c++ {
+				for _, after := range []byte{'a', '"', 0xff} {
+					b := []byte(strings.Repeat("a", n))
+					b[pos] = byte(c)
+					if pos+1 < n {
+						b[n-1] = after
+					}
+					want := len(b)
+					for i, x := range b {
+						if x < 0x20 || x >= 0x80 || x == '"' || x == '\\' {
+							want = i
+							break
+						}
+					}
+					if got := plainASCII(string(b)); got != want {
+						t.Fatalf("plainASCII(%q) = %d, want %d", b, got, want)
+					}
+				}
+			}
+		}
+	}
+}

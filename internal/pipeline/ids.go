@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"crypto/rand"
-	"encoding/hex"
 	"sync/atomic"
 	"time"
 )
@@ -52,14 +51,39 @@ func (g *idGenerator) append(b []byte) []byte {
 	id[7] = byte(seq)
 	id[8] = id[8]&0x3f | 0x80 // the RFC's variant
 	var text [36]byte
-	hex.Encode(text[0:8], id[0:4])
-	text[8] = '-'
-	hex.Encode(text[9:13], id[4:6])
-	text[13] = '-'
-	hex.Encode(text[14:18], id[6:8])
-	text[18] = '-'
-	hex.Encode(text[19:23], id[8:10])
-	text[23] = '-'
-	hex.Encode(text[24:], id[10:])
+	for k, at := range uuidDigits {
+		text[at], text[at+1] = hexPairs[2*int(id[k])], hexPairs[2*int(id[k])+1]
+	}
+	text[8], text[13], text[18], text[23] = '-', '-', '-', '-'
 	return append(b, text[:]...)
+}
+
+// uuidDigits is where each byte of a UUID goes in its text form,
+// 8-4-4-4-12 hexadecimal digits.
+var uuidDigits = [16]uint8{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
+
+// hexPairs holds the two lower-case hexadecimal digits of each byte value,
+// at twice the value: one lookup a byte where encoding/hex makes two.
+const hexPairs = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f" +
+	"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f" +
+	"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f" +
+	"606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f" +
+	"808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f" +
+	"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf" +
+	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf" +
+	"e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"
+
+// appendHex appends v in lower-case hexadecimal without leading zeros,
+// the same text as strconv.AppendUint(b, v, 16), two digits a lookup.
+func appendHex(b []byte, v uint64) []byte {
+	var text [16]byte
+	for k := 14; k >= 0; k -= 2 {
+		text[k], text[k+1] = hexPairs[2*(v&0xff)], hexPairs[2*(v&0xff)+1]
+		v >>= 8
+	}
+	skip := 0
+	for skip < 15 && text[skip] == '0' {
+		skip++
+	}
+	return append(b, text[skip:]...)
 }

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -49,5 +50,30 @@ func TestEventIDsAreOrderedUUIDv7s(t *testing.T) {
 	first, _ := uuid.Parse(got[0][0])
 	if sec, _ := first.Time().UnixTime(); sec != at.Unix() {
 		t.Errorf("the first id says %d s, want %d", sec, at.Unix())
+	}
+}
+
+// appendHex writes what strconv.AppendUint does in base 16: a fingerprint
+// is the same text it always was.
+func TestAppendHex(t *testing.T) {
+	values := []uint64{0, 1, 0xf, 0x10, 0xff, 0x100, 0xabcdef, 1<<63 - 1, 1 << 63, ^uint64(0)}
+	for s := range 64 {
+		values = append(values, 1<<s, 1<<s-1, 0x9E3779B97F4A7C15>>s)
+	}
+	for _, v := range values {
+		if got, want := string(appendHex([]byte("x"), v)), "x"+strconv.FormatUint(v, 16); got != want {
+			t.Errorf("appendHex(%#x) = %s, want %s", v, got, want)
+		}
+	}
+}
+
+// BenchmarkEventID: a new event id and a fingerprint, as an event without
+// an id gets them.
+func BenchmarkEventID(b *testing.B) {
+	var g idGenerator
+	buf := make([]byte, 0, 64)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = appendHex(g.append(buf[:0]), 0x9E3779B97F4A7C15)
 	}
 }

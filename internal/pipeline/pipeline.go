@@ -452,5 +452,5 @@ func appendFingerprint(b []byte, in *event.Input) []byte {
 	if in.Data == nil && len(in.Contexts) == 0 {
 		_, _ = d.Write(in.Raw)
 	}
-	return strconv.AppendUint(b, d.Sum64(), 16)
+	return appendHex(b, d.Sum64())
 }
