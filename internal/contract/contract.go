@@ -38,8 +38,8 @@ type Contract struct {
 	// Document is the schema as stored.
 	Document json.RawMessage
 	schema   *jsonschema.Schema
-	// fast is the allocation-free validity check (see fast.go), or nil when
-	// the contract uses keywords outside its subset.
+	// fast is the compiled validator that walks an event's bytes (see
+	// fast.go).
 	fast *fastNode
 }
 
@@ -111,7 +111,7 @@ func CompileWith(doc []byte, want Key, source string, others Documents) (*Contra
 		return nil, fmt.Errorf("%w: %s", ErrInvalidContract, compileErrorText(err))
 	}
 	return &Contract{Key: key, URI: uri, Version: key.Version.String(), Source: source, Document: append(json.RawMessage(nil), doc...),
-		schema: schema, fast: compileFast(value, schema.DraftVersion)}, nil
+		schema: schema, fast: compileFast(schema)}, nil
 }
 
 // compileErrorText flattens a compile error, which for a schema that breaks

@@ -24,12 +24,16 @@ func FuzzFastFormats(f *testing.F) {
 	}
 	lib := map[string]*jsonschema.Schema{}
 	for name := range quickFormats {
-		fc := fastCompiler{formats: map[string]*fastFormat{}}
-		ff, ok := fc.formatSchema(name)
-		if !ok {
-			f.Fatalf("format %s does not compile", name)
+		c := jsonschema.NewCompiler()
+		c.AssertFormat()
+		if err := c.AddResource("format.json", map[string]any{"format": name}); err != nil {
+			f.Fatal(err)
 		}
-		lib[name] = ff.lib
+		s, err := c.Compile("format.json")
+		if err != nil {
+			f.Fatalf("format %s does not compile: %v", name, err)
+		}
+		lib[name] = s
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		for name, quick := range quickFormats {
