@@ -414,22 +414,39 @@ const (
 // otherwise valid UTF-8, or not UTF-8. It reads eight bytes at a time: a
 // query's text is nearly all verbatim.
 func textOf(s string) int {
-	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	b := unsafe.Slice(unsafe.StringData(s), len(s)) // only read
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		quote, backslash := x^('"'*lo), x^('\\'*lo)
-		if ((x-0x20*lo)&^x|(quote-lo)&^quote|(backslash-lo)&^backslash|x)&hi != 0 {
+		if !verbatimWord(binary.LittleEndian.Uint64(b[i:])) {
 			return slowTextOf(s)
 		}
 	}
-	for ; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
-			return slowTextOf(s)
-		}
+	if i == len(b) {
+		return verbatimText
+	}
+	// The last one to seven bytes, as a word: the last eight bytes of a
+	// longer text, or the text padded with letters.
+	var x uint64
+	if len(b) >= 8 {
+		x = binary.LittleEndian.Uint64(b[len(b)-8:])
+	} else {
+		w := [8]byte{'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a'}
+		copy(w[:], b)
+		x = binary.LittleEndian.Uint64(w[:])
+	}
+	if !verbatimWord(x) {
+		return slowTextOf(s)
 	}
 	return verbatimText
+}
+
+// verbatimWord reports whether the eight bytes of the little-endian word x
+// are all printable ASCII other than a quote and a backslash. It may say
+// no for such a word (a borrow across bytes), never yes for another.
+func verbatimWord(x uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	quote, backslash := x^('"'*lo), x^('\\'*lo)
+	return ((x-0x20*lo)&^x|(quote-lo)&^quote|(backslash-lo)&^backslash|x)&hi == 0
 }
 
 func slowTextOf(s string) int {

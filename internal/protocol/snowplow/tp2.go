@@ -2,6 +2,7 @@ package snowplow
 
 import (
 	"cmp"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -244,7 +245,7 @@ const maxMillis = 253402300799999
 // wrong to p and setting in.Failure when anything is.
 func (d *decoder) build(in *event.Input, p *problems) {
 	var v [numParams]string
-	var sent, verbatim uint64
+	var sent, has, verbatim uint64
 	d.attrs = d.attrs[:0]
 	for _, f := range d.fields {
 		i := paramOf(f.name)
@@ -258,16 +259,14 @@ func (d *decoder) build(in *event.Input, p *problems) {
 		}
 		sent |= bit(i)
 		v[i] = f.value
+		// An empty value is an absent one: trackers leave out what they
+		// do not know, and an empty id, time or number would only fail
+		// later.
+		if f.value != "" {
+			has |= bit(i)
+		}
 		if f.verbatim {
 			verbatim |= bit(i)
-		}
-	}
-	// An empty value is an absent one: trackers leave out what they do not
-	// know, and an empty id, time or number would only fail later.
-	var has uint64
-	for i := range v {
-		if v[i] != "" {
-			has |= bit(i)
 		}
 	}
 
@@ -314,10 +313,9 @@ func (d *decoder) build(in *event.Input, p *problems) {
 		in.Data = d.data(t, &v, has, p)
 	}
 
-	for i := range v {
-		if attrs&bit(i) != 0 {
-			d.attrs = append(d.attrs, field{paramNames[i], v[i], verbatim&bit(i) != 0})
-		}
+	for m := attrs; m != 0; m &= m - 1 {
+		i := bits.TrailingZeros64(m)
+		d.attrs = append(d.attrs, field{paramNames[i], v[i], verbatim&bit(i) != 0})
 	}
 	in.Attributes = d.attributes(p)
 	in.Failure = p.Failure()

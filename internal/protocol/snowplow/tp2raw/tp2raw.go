@@ -244,71 +244,67 @@ func AppendBase64(dst []byte, s string) ([]byte, error) {
 	return b, nil
 }
 
-// Values of the characters of each alphabet, 0xff for any other byte.
-// stdValues reads a space as '+' (see DecodeBase64).
+// The characters of each alphabet, as tables of what each byte adds to a
+// group of four characters (24 bits) in each of the four places: a byte
+// outside the alphabet sets bit 31. stdValues reads a space as '+' (see
+// DecodeBase64).
 var urlSafeValues, stdValues = base64Values("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 0),
 	base64Values("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", ' ')
 
-func base64Values(alphabet string, plus byte) (t [256]byte) {
-	for i := range t {
-		t[i] = 0xff
-	}
-	for i := range len(alphabet) {
-		t[alphabet[i]] = byte(i)
-	}
-	if plus != 0 {
-		t[plus] = 62
+const notBase64 = 1 << 31
+
+func base64Values(alphabet string, plus byte) (t [4][256]uint32) {
+	for place := range t {
+		for c := range t[place] {
+			t[place][c] = notBase64
+		}
+		shift := 18 - 6*place
+		for v := range len(alphabet) {
+			t[place][alphabet[v]] = uint32(v) << shift
+		}
+		if plus != 0 {
+			t[place][plus] = 62 << shift
+		}
 	}
 	return t
 }
 
 // appendRaw appends what s decodes to as unpadded base64 of the alphabet
-// whose values are t, as base64.RawURLEncoding and RawStdEncoding decode
-// it (the unused bits of the last character ignored), reading eight
-// characters at a time. It returns false, and dst as it was, for any byte
+// t, as base64.RawURLEncoding and RawStdEncoding decode it (the unused bits
+// of the last character ignored), a group of four characters at a time,
+// each a table lookup. It returns false, and dst as it was, for any byte
 // outside the alphabet and for a length no base64 has: encoding/base64
 // then says what is wrong.
-func appendRaw(dst []byte, s string, t *[256]byte) ([]byte, bool) {
+func appendRaw(dst []byte, s string, t *[4][256]uint32) ([]byte, bool) {
 	if len(s)%4 == 1 {
 		return dst, false
 	}
 	n := len(dst)
 	out := slices.Grow(dst, len(s)/4*3+2)[:n+len(s)*6/8]
 	w := out[n:]
+	var bad uint32
 	i := 0
-	for ; i+8 <= len(s) && len(w) >= 6; i += 8 {
+	for ; i+4 <= len(s) && len(w) >= 3; i += 4 {
 		// Fixed-length windows: no bounds check inside.
-		in, o := s[i:i+8], w[:6]
-		a, b, c, d := t[in[0]], t[in[1]], t[in[2]], t[in[3]]
-		e, f, g, h := t[in[4]], t[in[5]], t[in[6]], t[in[7]]
-		if (a|b|c|d|e|f|g|h)&0xc0 != 0 {
-			return dst, false
-		}
-		x := uint64(a)<<42 | uint64(b)<<36 | uint64(c)<<30 | uint64(d)<<24 |
-			uint64(e)<<18 | uint64(f)<<12 | uint64(g)<<6 | uint64(h)
-		o[0], o[1], o[2], o[3], o[4], o[5] = byte(x>>40), byte(x>>32), byte(x>>24), byte(x>>16), byte(x>>8), byte(x)
-		w = w[6:]
+		in, o := s[i:i+4], w[:3]
+		x := t[0][in[0]] | t[1][in[1]] | t[2][in[2]] | t[3][in[3]]
+		bad |= x
+		o[0], o[1], o[2] = byte(x>>16), byte(x>>8), byte(x)
+		w = w[3:]
 	}
-	// The last one to seven characters: a group of four, then two or three
-	// for one or two bytes.
-	var x uint32
-	k := 0
-	for ; i < len(s); i++ {
-		v := t[s[i]]
-		if v&0xc0 != 0 {
-			return dst, false
-		}
-		x = x<<6 | uint32(v)
-		if k++; k == 4 {
-			w[0], w[1], w[2] = byte(x>>16), byte(x>>8), byte(x)
-			w, x, k = w[3:], 0, 0
-		}
-	}
-	switch k {
+	// Two or three characters left: one or two bytes.
+	switch rest := s[i:]; len(rest) {
 	case 2:
-		w[0] = byte(x >> 4)
+		x := t[0][rest[0]] | t[1][rest[1]]
+		bad |= x
+		w[0] = byte(x >> 16)
 	case 3:
-		w[0], w[1] = byte(x>>10), byte(x>>2)
+		x := t[0][rest[0]] | t[1][rest[1]] | t[2][rest[2]]
+		bad |= x
+		w[0], w[1] = byte(x>>16), byte(x>>8)
+	}
+	if bad&notBase64 != 0 {
+		return dst, false
 	}
 	return out, true
 }
