@@ -195,3 +195,30 @@ func FuzzFastPath(f *testing.F) {
 		checkFastAgrees(t, contracts[int(which)%len(contracts)], data)
 	})
 }
+
+// Valid gives ValidateJSON's verdict without its messages, whether the
+// compiled validator decides (valid, invalid) or the stock validator must
+// (unsure: here a number beyond what the fast path reads exactly against
+// multipleOf).
+func TestValidAgreesWithValidateJSON(t *testing.T) {
+	c := compileKeyword(t, iglu, `"type":"object","properties":{"n":{"type":"number","multipleOf":0.5},"s":{"type":"string"}},"required":["n"]`)
+	for data, want := range map[string]bool{
+		`{"n":1.5}`: true, `{"n":1.25}`: false, `{"s":"x"}`: false, `{"n":1,"s":2}`: false,
+		`{"n":12345678901234567890.5}`: true, `{"n":12345678901234567890.25}`: false, ``: false,
+	} {
+		got, err := c.Valid([]byte(data))
+		if err != nil {
+			t.Fatalf("%s: %v", data, err)
+		}
+		msgs, err := c.ValidateJSON([]byte(data), "")
+		if err != nil {
+			t.Fatalf("%s: %v", data, err)
+		}
+		if got != want || (msgs == nil) != want {
+			t.Errorf("%s: Valid says %v, ValidateJSON %d messages; want valid=%v", data, got, len(msgs), want)
+		}
+	}
+	if _, err := c.Valid([]byte(`{"n":`)); err == nil {
+		t.Error("Valid on text that is not JSON: no error")
+	}
+}

@@ -19,11 +19,11 @@ import (
 
 var printer = message.NewPrinter(language.English)
 
-// ValidateJSON checks raw JSON against the contract, like Validate. Valid
-// JSON is confirmed on the fast path straight from the bytes where the
-// contract allows; anything else is decoded and checked by the full
-// validator, which words the messages. Empty raw is JSON null. The error is
-// for raw that is not JSON.
+// ValidateJSON checks raw JSON against the contract, like Validate. The
+// compiled validator (fast.go) confirms a valid event straight from its
+// bytes; an invalid event, or one it is unsure of, is decoded and checked by
+// the stock validator, which words the messages. Empty raw is JSON null. The
+// error is for raw that is not JSON.
 func (c *Contract) ValidateJSON(raw []byte, instancePrefix string) ([]event.Message, error) {
 	if len(raw) == 0 {
 		raw = []byte("null")
@@ -36,6 +36,32 @@ func (c *Contract) ValidateJSON(raw []byte, instancePrefix string) ([]event.Mess
 		return nil, err
 	}
 	return c.Validate(value, instancePrefix), nil
+}
+
+// Valid reports whether raw is valid against the contract, for a caller that
+// needs only the verdict: the compiled validator decides most events from
+// the bytes, valid or invalid, and only one it is unsure of is decoded for
+// the stock validator, whose messages are then not built. raw must have
+// been read as the collector reads event data (jsonscan: JSON, no object
+// repeating a member name); empty raw is JSON null. The error is for raw
+// that is not JSON, when the verdict needed decoding it.
+func (c *Contract) Valid(raw []byte) (bool, error) {
+	if len(raw) == 0 {
+		raw = []byte("null")
+	}
+	if c.fast != nil {
+		switch c.fast.verdict(raw) {
+		case fastValid:
+			return true, nil
+		case fastInvalid:
+			return false, nil
+		}
+	}
+	value, err := DecodeValue(raw)
+	if err != nil {
+		return false, err
+	}
+	return c.schema.Validate(value) == nil, nil
 }
 
 // Validate checks a decoded value (see DecodeValue) against the contract. It

@@ -157,17 +157,19 @@ func (s *Stage) Invalid() uint64 { return s.invalid.Load() }
 // logged with the key and where the validator found the problem at most
 // once every invalidLogEvery.
 func (s *Stage) valid(key string, data []byte) bool {
-	msgs, err := s.contracts[key].ValidateJSON(data, "")
-	if err == nil && len(msgs) == 0 {
+	c := s.contracts[key]
+	if ok, err := c.Valid(data); ok && err == nil {
 		return true
 	}
 	n := s.invalid.Add(1)
 	if now := time.Now().UnixNano(); now-s.loggedAt.Load() > int64(invalidLogEvery) {
 		s.loggedAt.Store(now)
 		// Where and which keyword, not the validator's sentence: that
-		// quotes the value, which comes from what the sender sent.
+		// quotes the value, which comes from what the sender sent. Only
+		// a context that is logged pays for the stock validator's
+		// messages.
 		where, keyword := "", "not JSON"
-		if err == nil {
+		if msgs, err := c.ValidateJSON(data, ""); err == nil && len(msgs) > 0 {
 			where, keyword = msgs[0].InstancePath, msgs[0].Keyword
 		}
 		s.log.Error("enrichment context does not validate against its contract; dropped it (a bug in Accord: please report it)",
