@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -242,14 +243,20 @@ func (s Skipped) Note() string {
 // are not load errors.
 func LoadDirSkipping(dir string) ([]*Contract, []*LoadError, Skipped, error) {
 	skipped := Skipped{}
-	var contracts []*Contract
-	var problems []*LoadError
+	// The walk lists the files (and what could not be walked, in its
+	// place); they are compiled together afterwards.
+	type entry struct {
+		path string
+		err  error
+	}
+	var entries []entry
+	var files []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if path == dir {
 				return err
 			}
-			problems = append(problems, &LoadError{Path: path, Err: err})
+			entries = append(entries, entry{path: path, err: err})
 			return nil
 		}
 		if strings.HasPrefix(d.Name(), ".") && path != dir {
@@ -269,18 +276,71 @@ func LoadDirSkipping(dir string) ([]*Contract, []*LoadError, Skipped, error) {
 			skipped[f]++
 			return nil
 		}
-		c, err := loadFile(path, filepath.ToSlash(rel), DirDocuments(dir))
-		if err != nil {
-			problems = append(problems, &LoadError{Path: path, Err: err})
-			return nil
-		}
-		contracts = append(contracts, c)
+		entries = append(entries, entry{path: path})
+		files = append(files, path)
 		return nil
 	})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("load contracts from %s: %w", dir, err)
 	}
+	loaded := loadFiles(dir, files)
+	var contracts []*Contract
+	var problems []*LoadError
+	for _, e := range entries {
+		if e.err == nil {
+			l := loaded[0]
+			loaded = loaded[1:]
+			e.err = l.err
+			if e.err == nil {
+				contracts = append(contracts, l.contract)
+				continue
+			}
+		}
+		problems = append(problems, &LoadError{Path: e.path, Err: e.err})
+	}
 	return contracts, problems, skipped, nil
+}
+
+// loaded is what loading one contract file gave.
+type loaded struct {
+	contract *Contract
+	err      error
+}
+
+// loadFiles compiles the contract files at paths under dir, each on its
+// own, with as many at once as Go may run threads: compiling a contract is
+// CPU work that shares nothing with the others, so a large directory loads
+// in about the time of its share per core. The results are in the order of
+// paths.
+func loadFiles(dir string, paths []string) []loaded {
+	out := make([]loaded, len(paths))
+	others := DirDocuments(dir)
+	load := func(i int) {
+		rel, err := filepath.Rel(dir, paths[i])
+		if err != nil {
+			out[i].err = err
+			return
+		}
+		out[i].contract, out[i].err = loadFile(paths[i], filepath.ToSlash(rel), others)
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(paths))
+	if workers <= 1 {
+		for i := range paths {
+			load(i)
+		}
+		return out
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(paths); i = int(next.Add(1) - 1) {
+				load(i)
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 func loadFile(path, rel string, others Documents) (*Contract, error) {

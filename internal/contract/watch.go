@@ -159,15 +159,24 @@ func (w *Watcher) reload(force bool) (ReloadReport, error) {
 	if !force && !w.changed(seen) {
 		return ReloadReport{}, errUnchanged
 	}
+	// The files added or changed (all of them when forced) are compiled
+	// together first.
+	var changed []string
+	for _, f := range seen {
+		if old, known := w.files[f.path]; force || !known || old.size != f.size || !old.modTime.Equal(f.modTime) {
+			changed = append(changed, f.path)
+		}
+	}
+	compiled := loadFiles(w.dir, changed)
 	next := make(map[string]watchedFile, len(seen))
 	rep := ReloadReport{Failed: []ReloadProblem{}}
-	var contracts []*Contract
+	contracts := make([]*Contract, 0, len(seen))
 	for _, f := range seen {
 		old, known := w.files[f.path]
 		wf := watchedFile{size: f.size, modTime: f.modTime, contract: old.contract, err: old.err}
-		if force || !known || old.size != f.size || !old.modTime.Equal(f.modTime) {
-			rel, _ := filepath.Rel(w.dir, f.path)
-			c, err := loadFile(f.path, filepath.ToSlash(rel), DirDocuments(w.dir))
+		if len(changed) > 0 && changed[0] == f.path {
+			c, err := compiled[0].contract, compiled[0].err
+			changed, compiled = changed[1:], compiled[1:]
 			wf.err = err
 			if err == nil {
 				wf.contract = c
