@@ -59,8 +59,8 @@ type diffResult struct {
 	stockValid bool
 }
 
-// checkDiff holds the compiled validator and ValidateJSON to the stock
-// validator's verdict on raw. "Valid" must always agree, for ValidateJSON
+// checkDiff holds the compiled validator, Valid and ValidateJSON to the
+// stock validator's verdict on raw. "Valid" must always agree, for ValidateJSON
 // trusts it whatever it is given; "invalid" must agree on event data as the
 // collector reads it (jsonscan), the only input the verdict is defined on:
 // an object that repeats a member name may be invalid by its first value
@@ -90,6 +90,12 @@ func checkDiff(t testing.TB, c *Contract, raw []byte) diffResult {
 		t.Fatalf("%s: the compiled validator says %q is valid; the stock validator says %v", c.URI, raw, stockErr)
 	case res.fast == diffInvalid && res.stockValid && isData(norm):
 		t.Fatalf("%s: the compiled validator says %q is invalid; the stock validator says it is valid", c.URI, raw)
+	}
+	if isData(norm) {
+		// Valid takes the compiled validator's invalid too.
+		if valid, err := c.Valid(raw); err != nil || valid != res.stockValid {
+			t.Fatalf("%s: Valid(%q) = %v, %v; the stock validator says %v", c.URI, raw, valid, err, stockErr)
+		}
 	}
 	msgs, err := c.ValidateJSON(raw, "/data")
 	if err != nil {
@@ -302,11 +308,12 @@ func randomBytes(rng *rand.Rand, n int) []byte {
 // valid and invalid events, or the comparison would be one-sided.
 func TestDiffFastPathDecides(t *testing.T) {
 	const perContract = 16
-	// Floors: what the compiled validator reaches on these events today,
-	// less a margin for the generator's randomness.
+	// Floors: the compiled validator decides 99 % of the valid events and
+	// 98 % of all (8bb4dcd); the rest hold escapes it does not decode or
+	// numbers a float64 cannot compare exactly.
 	const (
-		minDecidedValid = 0.70 // of the events the stock validator finds valid
-		minDecided      = 0.40 // of all events
+		minDecidedValid = 0.95 // of the events the stock validator finds valid
+		minDecided      = 0.90 // of all events
 	)
 	rng := rand.New(rand.NewPCG(15, 3))
 	var all, validOnly diffTally
@@ -317,13 +324,13 @@ func TestDiffFastPathDecides(t *testing.T) {
 			raw := newInstGen(src, doc).instance()
 			r := checkDiff(t, c, raw)
 			all.add(r)
-			if r.stockValid {
+			if r.stockValid && isData(raw) {
 				validOnly.add(r)
 			}
 		}
 	}
 	t.Logf("real contracts: %v", all)
-	t.Logf("of those valid: %v", validOnly)
+	t.Logf("of those valid (and data: no repeated member names): %v", validOnly)
 	if v := float64(all.stockValid) / float64(all.n); v < 0.3 || v > 0.9 {
 		t.Errorf("%.0f%% of the generated events are valid; the generator should make a mix (30%%-90%%)", 100*v)
 	}
@@ -362,6 +369,10 @@ func TestDiffGeneratedSchemas(t *testing.T) {
 	t.Logf("generated contracts: %d of %d compile, %d with a compiled validator; %v", compiled, schemas, withFast, all)
 	if compiled < schemas/2 {
 		t.Errorf("only %d of %d generated contracts compile", compiled, schemas)
+	}
+	// It decides 96 % of them (8bb4dcd).
+	if all.decided() < 0.85 {
+		t.Errorf("the compiled validator decides %.0f%% of the events of generated contracts, below the floor of 85%%", 100*all.decided())
 	}
 	if v := float64(all.stockValid) / float64(all.n); v < 0.2 || v > 0.9 {
 		t.Errorf("%.0f%% of the events generated for generated contracts are valid; want a mix", 100*v)
