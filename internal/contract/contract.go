@@ -59,32 +59,18 @@ func Compile(doc []byte, want Key, source string) (*Contract, error) {
 // others looks up (nil: none). Nothing else is loaded: a $ref to a file or
 // to any other URL fails with an error wrapping ErrRefOutsideRegistry.
 func CompileWith(doc []byte, want Key, source string, others Documents) (*Contract, error) {
-	var head struct {
-		Self *struct {
-			Vendor  string `json:"vendor"`
-			Name    string `json:"name"`
-			Format  string `json:"format"`
-			Version string `json:"version"`
-		} `json:"self"`
-	}
-	if err := json.Unmarshal(doc, &head); err != nil {
-		return nil, fmt.Errorf("%w: not a JSON object: %v", ErrInvalidContract, err)
-	}
-	if head.Self == nil {
-		return nil, fmt.Errorf(`%w: no "self" block; add "self": {"vendor", "name", "format": "jsonschema", "version": "1-0-0"}`, ErrInvalidContract)
-	}
-	s := head.Self
-	key, err := ParseKey(s.Vendor + "/" + s.Name + "/" + s.Format + "/" + s.Version)
+	// The document is decoded once: the self block, the schema library and
+	// the compiled validator all read the same value.
+	value, decodeErr := DecodeValue(doc)
+	key, err := selfKey(doc, value, decodeErr == nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: self block: %v", ErrInvalidContract, err)
+		return nil, err
 	}
 	if want != (Key{}) && key != want {
 		return nil, fmt.Errorf("%w: self block names %s but the file's path says %s; make them agree", ErrInvalidContract, key.Path(), want.Path())
 	}
-
-	value, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidContract, err)
+	if decodeErr != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidContract, decodeErr)
 	}
 	meta, err := parsedIgluMeta()
 	if err != nil {
@@ -112,6 +98,86 @@ func CompileWith(doc []byte, want Key, source string, others Documents) (*Contra
 	}
 	return &Contract{Key: key, URI: uri, Version: key.Version.String(), Source: source, Document: append(json.RawMessage(nil), doc...),
 		schema: schema, fast: compileFast(schema)}, nil
+}
+
+// selfKeyFields are the members of a self block, as Key names them.
+var selfKeyFields = [...]string{"vendor", "name", "format", "version"}
+
+// selfKey reads the key a contract's self block names. It reads it from
+// value, the decoded document, when that is certain to give what
+// encoding/json gives for the document (which matches member names in any
+// case and merges a repeated "self" object into the first); otherwise, and
+// for every malformed document, it decodes the self block from doc with
+// encoding/json, which also words the error.
+func selfKey(doc []byte, value any, decoded bool) (Key, error) {
+	if decoded {
+		if f, ok := plainSelf(doc, value); ok {
+			key, err := ParseKey(f[0] + "/" + f[1] + "/" + f[2] + "/" + f[3])
+			if err != nil {
+				return Key{}, fmt.Errorf("%w: self block: %v", ErrInvalidContract, err)
+			}
+			return key, nil
+		}
+	}
+	var head struct {
+		Self *struct {
+			Vendor  string `json:"vendor"`
+			Name    string `json:"name"`
+			Format  string `json:"format"`
+			Version string `json:"version"`
+		} `json:"self"`
+	}
+	if err := json.Unmarshal(doc, &head); err != nil {
+		return Key{}, fmt.Errorf("%w: not a JSON object: %v", ErrInvalidContract, err)
+	}
+	if head.Self == nil {
+		return Key{}, fmt.Errorf(`%w: no "self" block; add "self": {"vendor", "name", "format": "jsonschema", "version": "1-0-0"}`, ErrInvalidContract)
+	}
+	s := head.Self
+	key, err := ParseKey(s.Vendor + "/" + s.Name + "/" + s.Format + "/" + s.Version)
+	if err != nil {
+		return Key{}, fmt.Errorf("%w: self block: %v", ErrInvalidContract, err)
+	}
+	return key, nil
+}
+
+// plainSelf returns the self block's members from the decoded document when
+// the document holds one "self" member, an object, whose members named as
+// Key's fields (in any case) are named exactly so and are strings or null.
+// "self" written once in doc, and no \u escape that could spell it, means
+// no second "self" member for encoding/json to merge.
+func plainSelf(doc []byte, value any) (fields [4]string, ok bool) {
+	m, isObject := value.(map[string]any)
+	if !isObject || bytes.Count(doc, []byte(`"self"`)) != 1 || bytes.Contains(doc, []byte(`\u`)) {
+		return fields, false
+	}
+	for k := range m {
+		if k != "self" && strings.EqualFold(k, "self") {
+			return fields, false
+		}
+	}
+	self, isObject := m["self"].(map[string]any)
+	if !isObject {
+		return fields, false
+	}
+	for k, v := range self {
+		for i, name := range selfKeyFields {
+			if !strings.EqualFold(k, name) {
+				continue
+			}
+			if k != name {
+				return fields, false
+			}
+			switch v := v.(type) {
+			case string:
+				fields[i] = v
+			case nil:
+			default:
+				return fields, false
+			}
+		}
+	}
+	return fields, true
 }
 
 // compileErrorText flattens a compile error, which for a schema that breaks

@@ -1,7 +1,6 @@
 package contract
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -9,8 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-
-	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // ErrRefOutsideRegistry is wrapped by the compile error of a contract whose
@@ -67,7 +64,7 @@ func (l registryLoader) Load(url string) (any, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: no contract %s in the registry; add it first", ErrRefOutsideRegistry, k)
 	}
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	v, err := DecodeValue(doc)
 	if err != nil {
 		return nil, fmt.Errorf("referenced contract %s: %w", k, err)
 	}
