@@ -95,8 +95,8 @@ func inspectorFilter(r *http.Request) (inspect.Filter, error) {
 // serveInspector answers GET /inspector/stream: the records the collector
 // stores, as server-sent events, each "event: record" holding one envelope
 // as stored (after privacy). "event: dropped" says how many records the
-// filter selected that this viewer was not sent (its buffer was full or its
-// rate spent), whenever the count grows; a comment line every heartbeat
+// filter selected that this viewer was not sent (its buffer was full, its
+// rate spent or its bytes budget at its end), whenever the count grows; a comment line every heartbeat
 // keeps proxies from closing an idle stream. See docs/ui.md.
 func (a *Admin) serveInspector(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
@@ -146,6 +146,9 @@ func (a *Admin) serveInspector(w http.ResponseWriter, r *http.Request) {
 	defer dropTick.Stop()
 	var buf []byte
 	var sentDropped uint64
+	// taken is the bytes of the records in buf: they count against the
+	// viewer's bytes budget until they are written out.
+	taken := 0
 	flush := func() bool {
 		if err := rc.SetWriteDeadline(time.Now().Add(30 * time.Second)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 			return false
@@ -153,10 +156,19 @@ func (a *Admin) serveInspector(w http.ResponseWriter, r *http.Request) {
 		if _, err := w.Write(buf); err != nil {
 			return false
 		}
-		buf = buf[:0]
+		v.Release(taken)
+		taken = 0
+		// A write of large records is not kept for the next one: what
+		// the viewer holds between writes stays within its budget.
+		if cap(buf) > 64<<10 {
+			buf = nil
+		} else {
+			buf = buf[:0]
+		}
 		return rc.Flush() == nil
 	}
-	buf = fmt.Appendf(buf, "retry: 2000\nevent: hello\ndata: {\"rate\":%d,\"buffer\":%d,\"max_record_bytes\":%d}\n\n", inspect.Rate, inspect.Buffer, inspect.MaxRecordBytes)
+	buf = fmt.Appendf(buf, "retry: 2000\nevent: hello\ndata: {\"rate\":%d,\"buffer\":%d,\"buffer_bytes\":%d,\"max_record_bytes\":%d}\n\n",
+		inspect.Rate, inspect.Buffer, inspect.ViewerBytes, inspect.MaxRecordBytes)
 	if !flush() {
 		return
 	}
@@ -176,13 +188,13 @@ func (a *Admin) serveInspector(w http.ResponseWriter, r *http.Request) {
 				buf = fmt.Appendf(buf, "event: dropped\ndata: {\"dropped\":%d}\n\n", d)
 			}
 		case rec := <-v.Records():
-			buf = appendRecord(buf, rec)
+			buf, taken = appendRecord(buf, rec), taken+len(rec)
 			// Whatever else waits goes in the same write, up to a bound.
 		more:
 			for range 63 {
 				select {
 				case rec := <-v.Records():
-					buf = appendRecord(buf, rec)
+					buf, taken = appendRecord(buf, rec), taken+len(rec)
 				default:
 					break more
 				}

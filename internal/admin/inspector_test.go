@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -141,8 +142,11 @@ func TestInspectorStream(t *testing.T) {
 			t.Errorf("%s: %q, want %q", k, got, want)
 		}
 	}
-	var hello struct{ Rate, Buffer int }
-	if err := json.Unmarshal([]byte(s.next(t, "hello", 10*time.Second)), &hello); err != nil || hello.Rate != inspect.Rate || hello.Buffer != inspect.Buffer {
+	var hello struct {
+		Rate, Buffer int
+		BufferBytes  int `json:"buffer_bytes"`
+	}
+	if err := json.Unmarshal([]byte(s.next(t, "hello", 10*time.Second)), &hello); err != nil || hello.Rate != inspect.Rate || hello.Buffer != inspect.Buffer || hello.BufferBytes != inspect.ViewerBytes {
 		t.Fatalf("hello: %+v %v", hello, err)
 	}
 	waitViewers(t, tap, 1)
@@ -283,5 +287,26 @@ func TestInspectorThroughReverseProxyAtPrefix(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("the record took %s through the proxy", d)
+	}
+}
+
+// A viewer that reads gives back the bytes it wrote out: a stream of large
+// records goes on past the viewer's bytes budget (inspect.ViewerBytes), and
+// is not cut off once that many bytes have passed through it.
+func TestInspectorStreamReleasesItsBytesBudget(t *testing.T) {
+	srv, tap := newInspectorServer(t)
+	s := openStream(t, srv.URL+"/inspector/stream")
+	s.next(t, "hello", 10*time.Second)
+	waitViewers(t, tap, 1)
+	big := json.RawMessage(`{"s":"` + strings.Repeat("x", 200<<10) + `"}`)
+	n := 2*inspect.ViewerBytes/(200<<10) + 1
+	for i := range n {
+		r := rec(fmt.Sprintf("big-%d", i), true)
+		r.Payload = big
+		tap.Publish([]*event.Envelope{r})
+		if got := s.next(t, "record", 10*time.Second); !strings.Contains(got, fmt.Sprintf(`"event_id":"big-%d"`, i)) {
+			t.Fatalf("record %d of %d: %.100s", i, n, got)
+		}
+		time.Sleep(10 * time.Millisecond) // under the rate
 	}
 }

@@ -7,8 +7,9 @@
 // It costs nothing when nobody watches (Publish is one atomic load), and it
 // never slows ingestion when someone does: a record is offered to a
 // viewer's buffer without waiting, and dropped from that viewer's tail when
-// the buffer is full or the viewer's rate is spent, with a counter the
-// viewer is shown. Records are never dropped from the pipeline.
+// the buffer is full, the viewer's rate is spent or the bytes it (or all
+// viewers together) hold are at their budget, with a counter the viewer is
+// shown. Records are never dropped from the pipeline.
 package inspect
 
 import (
@@ -42,6 +43,15 @@ const (
 	// MaxRecordBytes bounds one record as a viewer is sent it; a larger
 	// one is replaced by a stub saying how large it was.
 	MaxRecordBytes = 256 << 10
+	// ViewerBytes bounds the bytes of records one viewer holds: queued
+	// for it, or taken and not yet written out (Release). Buffer records
+	// of MaxRecordBytes each would be 64 MiB a viewer; with large records
+	// this budget, not Buffer, is what drops from the tail.
+	ViewerBytes = 4 << 20
+	// TotalBytes bounds the bytes all viewers together hold, so watching
+	// costs the collector at most this much memory whatever the number of
+	// viewers (MaxViewers × ViewerBytes would be twice it).
+	TotalBytes = 16 << 20
 )
 
 // ErrTooManyViewers is returned by Subscribe when MaxViewers watch already.
@@ -112,8 +122,14 @@ type Viewer struct {
 	filter Filter
 	ch     chan []byte
 	// dropped counts records the filter selected that the viewer was not
-	// sent: its buffer was full or its rate spent.
+	// sent: its buffer was full, its rate spent or its bytes budget (or
+	// the tap's) at its end.
 	dropped atomic.Uint64
+	// held is the bytes of the records queued for the viewer and those
+	// taken but not yet released: what ViewerBytes and TotalBytes bound.
+	// A viewer's count goes with it when it leaves, so the tap's total,
+	// the sum over the viewers watching, can never leak.
+	held atomic.Int64
 	// window is the current tenth of a second (unix time in units of
 	// 100 ms) and sent how many records it has passed in it.
 	window atomic.Int64
@@ -122,6 +138,11 @@ type Viewer struct {
 
 // Records is where the viewer's records arrive, each one envelope as JSON.
 func (v *Viewer) Records() <-chan []byte { return v.ch }
+
+// Release gives back n bytes of the records taken from Records, once the
+// taker no longer holds them (they are written out): until then they count
+// against the viewer's and the tap's bytes budgets.
+func (v *Viewer) Release(n int) { v.held.Add(-int64(n)) }
 
 // Dropped is how many records the viewer's filter selected but its tail
 // did not get.
@@ -193,8 +214,8 @@ func (t *Tap) Close() {
 }
 
 // Publish offers stored records to the viewers. With nobody watching it
-// is one atomic load. It never blocks: a record a viewer has no room or
-// rate for is counted in its Dropped. Each record is encoded at most once
+// is one atomic load. It never blocks: a record a viewer has no room,
+// rate or bytes budget for is counted in its Dropped. Each record is encoded at most once
 // whatever the number of viewers, and only when one of them takes it; the
 // records are not kept, so the caller may reuse their memory on return.
 func (t *Tap) Publish(records []*event.Envelope) {
@@ -217,9 +238,14 @@ func (t *Tap) Publish(records []*event.Envelope) {
 			if enc == nil {
 				enc = encode(rec)
 			}
+			if !v.reserve(int64(len(enc)), viewers) {
+				v.dropped.Add(1)
+				continue
+			}
 			select {
 			case v.ch <- enc:
 			default:
+				v.held.Add(-int64(len(enc)))
 				v.dropped.Add(1)
 			}
 		}
@@ -236,6 +262,28 @@ func (v *Viewer) allow(window int64) bool {
 		}
 	}
 	return v.sent.Add(1) <= Rate/10
+}
+
+// reserve counts n more bytes held by v, reporting false (and counting
+// nothing) when that would pass ViewerBytes or, summed over viewers,
+// TotalBytes. Each publisher adds before it checks, so two racing for the
+// last room may both be refused, never both let through past a budget.
+// One encoding shared by several viewers counts once for each: the budget
+// errs on the side of holding less.
+func (v *Viewer) reserve(n int64, viewers []*Viewer) bool {
+	if v.held.Add(n) > ViewerBytes {
+		v.held.Add(-n)
+		return false
+	}
+	var total int64
+	for _, o := range viewers {
+		total += o.held.Load()
+	}
+	if total > TotalBytes {
+		v.held.Add(-n)
+		return false
+	}
+	return true
 }
 
 // encode is the record as a viewer is sent it: the envelope as stored, or

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -272,5 +274,78 @@ func TestLargeFailedRecordStubIsSmall(t *testing.T) {
 	got := <-v.Records()
 	if len(got) > 64<<10 || !strings.Contains(string(got), "too large to show") || !strings.Contains(string(got), "bytes cut") {
 		t.Fatalf("failed record with 25 long messages shown as %d bytes: %.200s", len(got), got)
+	}
+}
+
+// The bytes budgets: eight viewers that never read, each selecting its own
+// records (so no encoding is shared), fed large records from several
+// goroutines for many rate windows, hold at most ViewerBytes each and
+// TotalBytes together; everything else is counted as dropped. Without the
+// budgets the buffers alone would hold MaxViewers × Buffer × the record
+// size (here 8 × 256 × 200 KiB, 400 MiB).
+func TestBytesBudgetBoundsWhatViewersHold(t *testing.T) {
+	tp := New()
+	// Every Publish is a new rate window: the rate does not limit here,
+	// only the budgets (and the buffer) do.
+	var tick atomic.Int64
+	tp.now = func() time.Time { return time.Unix(0, tick.Add(1)*int64(100*time.Millisecond)) }
+	payload := json.RawMessage(`{"s":"` + strings.Repeat("x", 200<<10) + `"}`)
+	var vs []*Viewer
+	for i := range MaxViewers {
+		v, err := tp.Subscribe(Filter{Contract: fmt.Sprintf("iglu:a/v%d/jsonschema/1-0-0", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs = append(vs, v)
+	}
+	const perViewer = 60 // 60 × 200 KiB = 12 MiB a viewer, 96 MiB in all
+	var wg sync.WaitGroup
+	for i := range vs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rec := good(fmt.Sprintf("iglu:a/v%d/jsonschema/1-0-0", i), "selfdesc")
+			rec.Payload = payload
+			for range perViewer {
+				tp.Publish([]*event.Envelope{rec})
+			}
+		}()
+	}
+	wg.Wait()
+	seen := map[*byte]bool{}
+	total, held0 := 0, 0
+	for i, v := range vs {
+		held, n := 0, len(v.Records())
+		for range n {
+			rec := <-v.Records()
+			held += len(rec)
+			if !seen[&rec[0]] {
+				seen[&rec[0]] = true
+				total += len(rec)
+			}
+		}
+		if i == 0 {
+			held0 = held
+		}
+		if held > ViewerBytes {
+			t.Errorf("viewer %d holds %d bytes; want at most ViewerBytes, %d", i, held, ViewerBytes)
+		}
+		if uint64(n)+v.Dropped() != perViewer {
+			t.Errorf("viewer %d: received %d + dropped %d; want every one of %d records accounted for", i, n, v.Dropped(), perViewer)
+		}
+	}
+	if total == 0 || total > TotalBytes {
+		t.Errorf("the viewers hold %d bytes together; want some, and at most TotalBytes, %d", total, TotalBytes)
+	}
+	// Once a viewer has released what it took, it is sent records again.
+	vs[0].Release(held0)
+	for _, v := range vs[1:] {
+		tp.Unsubscribe(v)
+	}
+	rec := good("iglu:a/v0/jsonschema/1-0-0", "selfdesc")
+	rec.Payload = payload
+	tp.Publish([]*event.Envelope{rec})
+	if len(vs[0].Records()) != 1 {
+		t.Fatalf("after Release the viewer has %d records waiting; want the one published", len(vs[0].Records()))
 	}
 }
