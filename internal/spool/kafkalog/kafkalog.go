@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -240,6 +241,18 @@ func (l *Log) Reader(name string) (*Reader, error) {
 		kgo.HeartbeatInterval(max(l.opts.SessionTimeout/10, 100*time.Millisecond)),
 		kgo.OnPartitionsRevoked(r.revoked),
 		kgo.OnPartitionsLost(r.revoked),
+		// What a reader holds is bounded in bytes, not only in records:
+		// the client fetches only while Next polls, one fetch at a time,
+		// asking for no more than Next's maxBytes (the sink's
+		// batch_bytes), so it holds at most two fetches (the one being
+		// handed out and the one a poll let in behind it), each about a
+		// batch, or one producer batch when that alone is larger (the
+		// brokers never split one). By default it would buffer a fetch
+		// of up to 50 MiB a broker ahead of the sink.
+		kgo.MaxConcurrentFetches(0),
+		// With one fetch at a time, a broker that has nothing new holds
+		// the poll this long before the next broker is asked.
+		kgo.FetchMaxWait(time.Second),
 	)
 	client, err := kgo.NewClient(opts...)
 	if err != nil {
@@ -264,6 +277,9 @@ type Reader struct {
 	marks []mark
 	// pending are records polled but not yet handed out.
 	pending []*kgo.Record
+	// fetchBytes is what the client's fetches ask for now (set by Next
+	// before its first poll, so before any fetch).
+	fetchBytes int32
 	// commitMu keeps commits in order.
 	commitMu sync.Mutex
 }
@@ -277,10 +293,16 @@ type mark struct {
 }
 
 // Next returns up to maxRecords records (and about maxBytes), waiting for
-// one until ctx ends.
+// one until ctx ends. What it polls from the client, and what the client
+// fetches next, is bounded by maxBytes too: records polled and not handed
+// out wait for the next call, and are never more than one fetch.
 func (r *Reader) Next(ctx context.Context, maxRecords, maxBytes int) ([]spool.Entry, error) {
 	r.mu.Lock()
 	have := len(r.pending)
+	if fb := int32(min(max(maxBytes, 1), math.MaxInt32)); fb != r.fetchBytes {
+		r.fetchBytes = fb
+		r.client.UpdateFetchMaxBytes(fb, fb)
+	}
 	r.mu.Unlock()
 	if have == 0 {
 		fetches := r.client.PollRecords(ctx, maxRecords)

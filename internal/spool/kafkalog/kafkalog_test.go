@@ -220,3 +220,112 @@ func TestValidate(t *testing.T) {
 		t.Errorf("defaults: %v", err)
 	}
 }
+
+// One read holds about a batch: with the sink's batch_bytes at 64 KiB and
+// 16 MiB of records waiting, what the reader holds at any time (records
+// polled and not handed out, plus what its client buffered from fetches)
+// stays within two batches (one being handed out, the next fetched), or
+// two producer batches when those are larger (the brokers never split one;
+// the producer's are at most max_record_bytes),
+// where the client's defaults would buffer a MiB a partition and up to
+// 50 MiB a broker. Every record is still read, and a batch not committed
+// is read again by the next reader (at least once).
+func TestReaderHoldsAboutABatch(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	o := testOptions(cluster.ListenAddrs())
+	o.MaxRecordBytes = 256 << 10
+	l := openLog(t, o)
+	ctx := context.Background()
+	const total, size, batchBytes = 2000, 8 << 10, 64 << 10
+	// Random, so snappy (the producer's) cannot shrink it: the fetches'
+	// bound is in bytes on the wire.
+	raw := make([]byte, (size-40)*3/4)
+	_, _ = rand.Read(raw)
+	pad := base64.StdEncoding.EncodeToString(raw)
+	errs := make(chan error, 8)
+	for w := range 8 {
+		go func() {
+			var err error
+			for i := w; i < total && err == nil; i += 8 {
+				_, envs := records(i, 1)
+				err = l.Append(ctx, [][]byte{fmt.Appendf(nil, `{"event_id":"ev-%05d","pad":"%s"}`, i, pad)}, envs)
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := l.Reader("store")
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := func() int64 {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		n := r.client.BufferedFetchBytes()
+		for _, rec := range r.pending {
+			n += int64(len(rec.Value))
+		}
+		return n
+	}
+	seen := map[string]bool{}
+	var most int64
+	var last []spool.Entry
+	for len(seen) < total {
+		rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		entries, err := r.Next(rctx, 10000, batchBytes)
+		cancel()
+		if err != nil {
+			t.Fatalf("next after %d records: %v", len(seen), err)
+		}
+		for range 3 { // the client fetches the next batch behind Next
+			most = max(most, held())
+			time.Sleep(5 * time.Millisecond)
+		}
+		for _, e := range entries {
+			seen[string(e.Data[:22])] = true
+		}
+		if len(seen) < total {
+			if err := r.Commit(entries[len(entries)-1].Offset); err != nil {
+				t.Fatal(err)
+			}
+		}
+		last = entries
+	}
+	if limit := int64(2*max(batchBytes, o.MaxRecordBytes) + 2*size); most > limit {
+		t.Errorf("the reader held up to %d bytes at once; want at most two batches (or producer batches) and a record or two, %d", most, limit)
+	}
+	// The last batch was not committed: the next reader of the group gets
+	// it again, and nothing before it.
+	r.Close()
+	r2, err := l.Reader("store")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	want := map[string]bool{}
+	for _, e := range last {
+		want[string(e.Data)] = true
+	}
+	for got := 0; got < len(want); {
+		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		entries, err := r2.Next(rctx, 10000, batchBytes)
+		cancel()
+		if err != nil {
+			t.Fatalf("the next reader: %v after %d of the %d uncommitted records", err, got, len(want))
+		}
+		for _, e := range entries {
+			if !want[string(e.Data)] {
+				t.Fatalf("the next reader got %s, a record committed before", e.Data[:22])
+			}
+		}
+		got += len(entries)
+	}
+}
