@@ -343,7 +343,45 @@ func (r *Reader) Next(ctx context.Context, maxRecords, maxBytes int) ([]spool.En
 		if len(out) > 0 {
 			return out, nil
 		}
+		// An empty pull may be the server's refusal of a message larger
+		// than the pull's budget (a 409 the client reports as no
+		// messages): one stored before the server's max_payload was
+		// lowered, or by a server with a larger one. Every later pull
+		// would be refused the same way, and the sink would stall on it,
+		// so the next message is taken alone, whatever its size; the
+		// server stored it, so its size is bounded by the server.
+		if e, err := r.takeAlone(c, maxBytes); err != nil || e != nil {
+			return e, err
+		}
 	}
+}
+
+// takeAlone takes the next message without a byte budget, if one is
+// there now: after an empty pull, a message no budgeted pull can take.
+func (r *Reader) takeAlone(c jetstream.Consumer, maxBytes int) ([]spool.Entry, error) {
+	batch, err := c.FetchNoWait(1)
+	if err != nil {
+		if errors.Is(err, natsgo.ErrConnectionClosed) {
+			return nil, spool.ErrClosed
+		}
+		return nil, fmt.Errorf("fetch from durable consumer %s: %s", r.durable, redact.Error(err))
+	}
+	budget := r.pullBytes(maxBytes)
+	var out []spool.Entry
+	r.mu.Lock()
+	for msg := range batch.Messages() {
+		r.seq++
+		out = append(out, spool.Entry{Offset: r.seq, Data: msg.Data()})
+		r.pending = append(r.pending, held{seq: r.seq, msg: msg})
+		if n := len(msg.Data()); n+pullSlack > budget {
+			r.log.Warn("a record larger than a pull's budget (the server's max_payload plus slack) was read alone; was max_payload lowered?", "bytes", n)
+		}
+	}
+	r.mu.Unlock()
+	if err := batch.Error(); err != nil && len(out) == 0 && !errors.Is(err, jetstream.ErrNoMessages) {
+		return nil, fmt.Errorf("fetch from durable consumer %s: %s", r.durable, redact.Error(err))
+	}
+	return out, nil
 }
 
 // Commit acknowledges every record handed out up to offset, and returns

@@ -6,7 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -212,4 +217,114 @@ func TestNextBoundsBytes(t *testing.T) {
 		}
 		return len(seen) == n
 	})
+}
+
+// natsServer runs a nats-server of the test's own (the machine's binary,
+// the same real server as on 127.0.0.1:4222) with JetStream and the
+// given max_payload, and returns its URL and a function that lowers its
+// max_payload by a configuration reload, as an operator would. The
+// shared server's configuration is not the test's to change.
+func natsServer(t *testing.T, maxPayload int) (url string, reload func(maxPayload int)) {
+	t.Helper()
+	bin, err := exec.LookPath("nats-server")
+	if err != nil {
+		t.Fatalf("nats-server is not installed: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nats.conf")
+	write := func(maxPayload int) {
+		c := fmt.Sprintf("listen: %s\nmax_payload: %d\njetstream { store_dir: %q }\n", addr, maxPayload, filepath.Join(dir, "js"))
+		if err := os.WriteFile(conf, []byte(c), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(maxPayload)
+	cmd := exec.Command(bin, "-c", conf)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	url = "nats://" + addr
+	connectMax := func() int64 {
+		nc, err := natsgo.Connect(url)
+		if err != nil {
+			return 0
+		}
+		defer nc.Close()
+		return nc.MaxPayload()
+	}
+	check.Eventually(t, 20*time.Second, "the test's nats-server answers", func() bool { return connectMax() == int64(maxPayload) })
+	return url, func(maxPayload int) {
+		write(maxPayload)
+		if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		check.Eventually(t, 20*time.Second, "max_payload reloaded", func() bool { return connectMax() == int64(maxPayload) })
+	}
+}
+
+// A record larger than any pull's budget (stored before the server's
+// max_payload was lowered) does not stall a sink: the reader hands it out
+// alone, and then the records after it. Before, the server refused every
+// pull with 409 Message Size Exceeds MaxBytes, which the client reports
+// as no messages, and Next waited for ever.
+func TestRecordOverPullBudgetDoesNotStall(t *testing.T) {
+	url, reload := natsServer(t, 1<<20)
+	o := testOptions(t)
+	o.URLs = []string{url}
+	l, err := Open(o, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Ready(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	big := []byte(`{"event_id":"ev-big","pad":"` + strings.Repeat("x", 700<<10) + `"}`)
+	_, envs := records(0, 1)
+	envs[0].EventID = "ev-big"
+	if err := l.Append(ctx, [][]byte{big}, envs); err != nil {
+		t.Fatal(err)
+	}
+	recs, envs := records(1, 3)
+	if err := l.Append(ctx, recs, envs); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	// max_payload lowered to 128 KiB: a pull's budget is now 192 KiB, and
+	// the 700 KiB record is over it. A loader starting now reads the log.
+	reload(128 << 10)
+	l2, err := Open(o, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Close()
+	rd, _ := l2.Reader("store")
+	defer rd.Close()
+	var got []string
+	for len(got) < 4 {
+		nctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		entries, err := rd.Next(nctx, 100, 64<<10)
+		cancel()
+		if err != nil {
+			t.Fatalf("Next after %v: %v; want the large record handed out, then the rest", got, err)
+		}
+		for _, e := range entries {
+			got = append(got, string(e.Data[:min(len(e.Data), 20)]))
+		}
+		if err := rd.Commit(entries[len(entries)-1].Offset); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{`{"event_id":"ev-big"`, `{"event_id":"ev-0000`, `{"event_id":"ev-0000`, `{"event_id":"ev-0000`}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("read %q; want %q", got, want)
+	}
 }
