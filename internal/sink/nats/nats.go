@@ -181,8 +181,9 @@ func (s *Sink) connected() (*natsgo.Conn, jetstream.JetStream, error) {
 
 // Write publishes the records and returns once the server acknowledged
 // every one of them, or with the first failure: a *sink.PermanentError
-// when a record can never be published as it is (larger than the
-// server's max_payload) and nothing else went wrong, otherwise a
+// when a record can never be published as it is (larger, with its
+// headers, than the server's max_payload) and nothing else went wrong,
+// otherwise a
 // transient error.
 func (s *Sink) Write(ctx context.Context, records []*event.Envelope) error {
 	nc, js, err := s.connected()
@@ -211,6 +212,14 @@ func (s *Sink) Write(ctx context.Context, records []*event.Envelope) error {
 				continue
 			}
 			f, err := js.PublishMsgAsync(msg, jetstream.WithMsgID(r.EventID), jetstream.WithStallWait(s.opts.AckTimeout))
+			if errors.Is(err, natsgo.ErrMaxPayload) {
+				// The estimate above let it through, but with its
+				// headers the message is over max_payload: it never
+				// will be published, so it is no reason to retry (and
+				// retrying it would stall the sink).
+				fail(fmt.Errorf("publish to nats subject %s: record of %d bytes is, with its headers, over the server's max_payload of %d", msg.Subject, len(msg.Data), maxPayload), true)
+				continue
+			}
 			if err != nil {
 				fail(fmt.Errorf("publish to nats subject %s: %s", msg.Subject, redact.Error(err)), false)
 				continue

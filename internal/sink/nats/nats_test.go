@@ -267,3 +267,37 @@ func TestConnectFailsWhenTheStreamCannotBeMade(t *testing.T) {
 		t.Error("Write after a failed Connect succeeded")
 	}
 }
+
+// A record whose JSON is a little under max_payload but whose message,
+// with its headers (schema, content type, Nats-Msg-Id), is over it is
+// refused as permanent too: the client refuses it with maximum payload
+// exceeded, which was taken for a transient failure and retried for ever,
+// stalling the sink. The records beside it in the write are published.
+func TestRecordOverMaxPayloadWithHeadersIsPermanent(t *testing.T) {
+	opts := testOptions(t)
+	s := connected(t, opts)
+	recs := sinktest.Records("edge", 3)
+	base := len(recs[1].AppendJSON(nil)) - len(recs[1].Payload)
+	// The sink's own estimate allows the JSON, the event_id, the schema
+	// and 64 bytes: the headers' names and framing are more than that.
+	fill := int(s.nc.MaxPayload()) - base - len(recs[1].EventID) - len(recs[1].Schema) - 64 - len(`{"x":""}`)
+	recs[1].Payload = []byte(`{"x":"` + strings.Repeat("a", fill) + `"}`)
+	err := s.Write(context.Background(), recs)
+	var permanent *sink.PermanentError
+	if !errors.As(err, &permanent) {
+		t.Fatalf("Write = %v; want a permanent error, so the record is dead-lettered and the sink goes on", err)
+	}
+	check.ErrorSays(t, err, "max_payload", "1 of 3")
+	n := 0
+	for _, msgs := range stored(t, opts.Stream) {
+		for _, env := range decode(t, msgs) {
+			if env.EventID == recs[1].EventID {
+				t.Errorf("the record over max_payload was published")
+			}
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("the stream holds %d records; want the 2 beside the refused one", n)
+	}
+}
