@@ -274,8 +274,14 @@ func newTypedTable(table *tables.Table, codec compress.Codec) *typedTable {
 	return t
 }
 
-// encode writes rows as one Parquet file.
-func (t *typedTable) encode(rows []parquet.Row) ([]byte, error) {
+// encode writes rows as one Parquet file. The encoder's panic (it trusts
+// its rows) is an error like any other: it must not end the collector.
+func (t *typedTable) encode(rows []parquet.Row) (body []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			body, err = nil, fmt.Errorf("parquet encoder: %v", p)
+		}
+	}()
 	var buf bytes.Buffer
 	w := parquet.NewWriter(&buf, t.schema, parquet.Compression(t.codec), parquet.CreatedBy("accord", "", ""),
 		parquet.KeyValueMetadata("accord.contract", t.table.Contract), parquet.KeyValueMetadata("accord.version", t.table.Version))
@@ -286,6 +292,78 @@ func (t *typedTable) encode(rows []parquet.Row) ([]byte, error) {
 		return nil, fmt.Errorf("close parquet file: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// split encodes what it can of rows that failed to encode together: it
+// halves them until each failure is down to one row, and returns the
+// file of the rows that encode and the rows that cannot. Encoding is
+// tried O(bad × log rows) times, only on this path.
+func (t *typedTable) split(rows []parquet.Row) (body []byte, bad []parquet.Row) {
+	var good []parquet.Row
+	var walk func([]parquet.Row)
+	walk = func(part []parquet.Row) {
+		if _, err := t.encode(part); err == nil {
+			good = append(good, part...)
+			return
+		}
+		if len(part) == 1 {
+			bad = append(bad, part[0])
+			return
+		}
+		walk(part[:len(part)/2])
+		walk(part[len(part)/2:])
+	}
+	walk(rows)
+	if len(good) == 0 {
+		return nil, bad
+	}
+	body, err := t.encode(good)
+	if err != nil {
+		// Each half encodes, the whole does not: nothing goes as
+		// Parquet rather than guessing.
+		return nil, rows
+	}
+	return body, bad
+}
+
+// rowJSON is a row that could not be encoded, as one JSON object of its
+// columns by name (the typed table's columns: the envelope's and the
+// event's), for the NDJSON file beside its Parquet file.
+func (t *typedTable) rowJSON(row parquet.Row) []byte {
+	obj := make(map[string]any, len(row))
+	for leaf, v := range row {
+		if leaf >= len(t.column) {
+			break
+		}
+		c := t.table.Columns[t.column[leaf]]
+		switch {
+		case v.IsNull():
+			obj[c.Name] = nil
+		case v.Kind() == parquet.ByteArray && c.Kind == tables.JSON:
+			obj[c.Name] = json.RawMessage(v.ByteArray())
+		case v.Kind() == parquet.ByteArray:
+			obj[c.Name] = string(v.ByteArray())
+		case v.Kind() == parquet.Boolean:
+			obj[c.Name] = v.Boolean()
+		case v.Kind() == parquet.Double:
+			obj[c.Name] = v.Double()
+		case v.Kind() == parquet.Int32:
+			obj[c.Name] = v.Int32()
+		default:
+			obj[c.Name] = v.Int64()
+		}
+	}
+	b, err := json.Marshal(obj)
+	if err != nil {
+		// A JSON column that is not JSON: its text, quoted.
+		for k, v := range obj {
+			if raw, ok := v.(json.RawMessage); ok {
+				obj[k] = string(raw)
+			}
+		}
+		b, _ = json.Marshal(obj)
+	}
+	return b
 }
 
 // row is r's row: one value per Parquet leaf, in the schema's order.

@@ -2,9 +2,12 @@ package s3
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -339,4 +342,89 @@ func TestConvertErrorsNeverQuoteTheValue(t *testing.T) {
 			t.Errorf("%s into %v: error %q quotes the value", tc.raw, tc.kind, err)
 		}
 	}
+}
+
+// A Parquet file the encoder cannot write (a row that breaks it: a bug,
+// since rows are checked when taken, simulated here by spoiling one
+// row's definition level, on which parquet-go panics) does not stop the
+// sink, nor the collector: the rows that encode are uploaded as the
+// Parquet file, the one that cannot goes to an NDJSON file beside it as
+// a JSON object of its columns, the Write is counted as stored, and later
+// records are delivered.
+func TestParquetEncodeFailureDoesNotStopTheSink(t *testing.T) {
+	fake := newFake(t)
+	set := contract.NewSet([]*contract.Contract{sinktest.CompileContract(t, "iglu:com.acme/checkout/jsonschema/1-0-0", order100)})
+	opts := fake.options(FormatParquet)
+	s := open(t, opts, sink.Deps{Contracts: set})
+	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	var recs []*event.Envelope
+	for _, id := range []string{"a", "b", "c"} {
+		recs = append(recs, goodRecord(id, "com.acme", "checkout", "1-0-0", at, `{"order_id":"o-`+id+`","total":1}`))
+	}
+	if err := s.Write(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	if len(s.open) != 1 {
+		t.Fatalf("%d open files; want 1", len(s.open))
+	}
+	for _, f := range s.open {
+		v := f.rows[1][0]
+		f.rows[1][0] = v.Level(0, 7, v.Column())
+	}
+	s.mu.Unlock()
+	if err := s.Flush(context.Background(), true); err != nil {
+		t.Fatalf("Flush: %v; want the encodable rows uploaded and the sink going on", err)
+	}
+	if taken, stored := s.Staged(); stored != taken {
+		t.Errorf("staged %d, stored %d: the Write must count as stored", taken, stored)
+	}
+	objs := fake.objects(t, opts.Prefix)
+	var pq, beside []string
+	for _, o := range objs {
+		switch {
+		case strings.HasSuffix(o.Key, "-unencoded.ndjson.gz"):
+			beside = append(beside, o.Key)
+		case strings.HasSuffix(o.Key, ".parquet"):
+			pq = append(pq, o.Key)
+		}
+	}
+	if len(pq) != 1 || len(beside) != 1 || strings.TrimSuffix(beside[0], "-unencoded.ndjson.gz") != strings.TrimSuffix(pq[0], ".parquet") {
+		t.Fatalf("objects %v; want the Parquet file and its -unencoded.ndjson.gz beside", objs)
+	}
+	var ids []string
+	for _, row := range readParquet(t, fake, pq[0]).rows {
+		ids = append(ids, fmt.Sprint(row["event_id"]))
+	}
+	if fmt.Sprint(ids) != "[a c]" {
+		t.Errorf("the Parquet file holds %v; want [a c]", ids)
+	}
+	lines := strings.Split(strings.TrimSpace(string(gunzip(t, fake.get(t, beside[0])))), "\n")
+	var row map[string]any
+	if len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &row) != nil || row["event_id"] != "b" || row["order_id"] != "o-b" {
+		t.Fatalf("beside: %q; want one JSON object with b's columns", lines)
+	}
+	// The sink goes on.
+	if err := s.Write(context.Background(), []*event.Envelope{goodRecord("d", "com.acme", "checkout", "1-0-0", at, `{"order_id":"o-d","total":1}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(fake.objects(t, opts.Prefix)); n != 3 {
+		t.Errorf("%d objects after the next record; want 3", n)
+	}
+}
+
+func gunzip(t *testing.T, b []byte) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -516,16 +516,22 @@ func (s *Sink) seal(f *file) {
 	if f.table != nil {
 		body, err := f.table.encode(f.rows)
 		if err != nil {
-			// The rows were checked against the schema when taken: an
-			// encoder failure is a bug. Keep the file, so its records
-			// are never passed, and say so at every attempt.
-			f.body = nil
-			f.gz = nil
-			s.log.Error("s3 sink cannot encode a Parquet file; its records stay in the spool", "file", f.name, "err", err)
-		} else {
-			f.body = body
-			f.rows = nil
+			// The rows were checked against the schema when taken, so
+			// this is a bug; it must not stop the sink (the file would
+			// wait for ever, and every later one behind it). The rows
+			// that encode go in the file; those that cannot go, as JSON
+			// objects of their columns, to an NDJSON file beside, as a
+			// record with no typed table does.
+			var bad []parquet.Row
+			body, bad = f.table.split(f.rows)
+			s.log.Error("s3 sink cannot encode some rows of a Parquet file; they go to an NDJSON file beside it", "file", f.name, "rows", len(bad), "of", len(f.rows), "err", err)
+			s.ready = append(s.ready, s.beside(f, bad, body == nil))
+			if body == nil {
+				return
+			}
 		}
+		f.body = body
+		f.rows = nil
 	} else {
 		_ = f.gz.Close()
 		f.body = f.buf.Bytes()
@@ -533,14 +539,30 @@ func (s *Sink) seal(f *file) {
 	s.ready = append(s.ready, f)
 }
 
+// beside is the rolled NDJSON file of a Parquet file's rows that could
+// not be encoded, named after it. It carries f's bytes when f itself is
+// not uploaded (alone, every row of it).
+func (s *Sink) beside(f *file, rows []parquet.Row, alone bool) *file {
+	b := &file{dir: f.dir, ext: ".ndjson.gz", opened: f.opened, first: f.first, records: len(rows)}
+	if alone {
+		b.bytes = f.bytes
+	}
+	gz, _ := gzip.NewWriterLevel(&b.buf, gzip.DefaultCompression)
+	for _, row := range rows {
+		_, _ = gz.Write(f.table.rowJSON(row))
+		_, _ = gz.Write([]byte{'\n'})
+	}
+	_ = gz.Close()
+	b.name = strings.TrimSuffix(f.name, f.ext) + "-unencoded" + b.ext
+	b.body = b.buf.Bytes()
+	return b
+}
+
 // upload puts every rolled file, oldest first, and stops at the first
 // failure (the file stays for the next attempt).
 func (s *Sink) upload(ctx context.Context) error {
 	for len(s.ready) > 0 {
 		f := s.ready[0]
-		if f.body == nil {
-			return fmt.Errorf("upload %s: the Parquet file could not be encoded", f.name)
-		}
 		if err := s.put(ctx, f); err != nil {
 			return err
 		}
