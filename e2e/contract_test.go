@@ -173,3 +173,29 @@ func TestContractHelpHasExamples(t *testing.T) {
 		}
 	}
 }
+
+// A property name holding a newline, an escape or a bidi override is
+// printed quoted on one line, by diff and check alike: a contract (which a
+// pull request writes) cannot forge a line in a terminal or a CI log.
+func TestContractDiffQuotesHostileNames(t *testing.T) {
+	dir := t.TempDir()
+	old := `{"$schema": "http://json-schema.org/draft-07/schema#", "self": {"vendor": "com.example", "name": "x", "format": "jsonschema", "version": "1-0-0"}, "type": "object", "properties": {}}`
+	hostile := `note\n::warning::forged\u001b[31m\u202eevil`
+	newDoc := strings.Replace(strings.Replace(old, `"1-0-0"`, `"1-0-1"`, 1), `"properties": {}`, `"properties": {"`+hostile+`": {"type": "string"}}`, 1)
+	for name, doc := range map[string]string{"1-0-0": old, "1-0-1": newDoc} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, errOut, code := runAccord(t, dir, nil, "contract", "diff", "1-0-0", "1-0-1")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	want := `  property_added_constrained  "note\n::warning::forged\x1b[31m\u202eevil" at "/properties/note\n::warning::forged\x1b[31m\u202eevil": property note\n::warning::forged\x1b[31m\u202eevil was added`
+	if !strings.Contains(out, want) {
+		t.Errorf("diff prints\n%q\nwant it to hold\n%q", out, want)
+	}
+	if strings.ContainsAny(out, "\x1b\u202e") || strings.Count(out, "\n") != 2 {
+		t.Errorf("the name reaches the output raw:\n%q", out)
+	}
+}

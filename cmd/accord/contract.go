@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -306,15 +307,47 @@ func printCheck(out io.Writer, format string, r *compat.Report, problems []*cont
 }
 
 func printChange(out io.Writer, indent string, c compat.Change) {
-	prop := c.Property
+	prop := quoteUnprintable(c.Property)
 	if prop == "" {
 		prop = "(event)"
 	}
-	pointer := c.Pointer
+	pointer := quoteUnprintable(c.Pointer)
 	if pointer == "" {
 		pointer = "/"
 	}
-	fmt.Fprintf(out, "%s%-8s  %s  %s at %s: %s\n", indent, c.Bump, c.Kind, prop, pointer, c.Message)
+	fmt.Fprintf(out, "%s%-8s  %s  %s at %s: %s\n", indent, c.Bump, c.Kind, prop, pointer, escapeUnprintable(c.Message))
+}
+
+// quoteUnprintable is s as it is, or Go-quoted ("a\nb") when it holds a
+// character a terminal or a log would act on rather than show: a newline
+// (a forged line, a workflow command), an escape sequence, a bidi
+// override. Property names come from contracts, which a pull request
+// writes. The quotes tell a quoted name from one that holds a backslash.
+func quoteUnprintable(s string) string {
+	for _, r := range s {
+		if !strconv.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
+}
+
+// escapeUnprintable is s with each such character written as its Go
+// escape (\n, \x1b, \u202e): for a sentence that quotes a name.
+func escapeUnprintable(s string) string {
+	if quoteUnprintable(s) == s {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if strconv.IsPrint(r) {
+			b.WriteRune(r)
+			continue
+		}
+		q := strconv.QuoteRune(r)
+		b.WriteString(q[1 : len(q)-1])
+	}
+	return b.String()
 }
 
 func writeJSON(out io.Writer, v any) error {
