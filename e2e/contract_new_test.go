@@ -113,3 +113,36 @@ func TestContractNewBumpExample(t *testing.T) {
 		t.Errorf("example of a missing contract: exit %d: %s", code, stderr)
 	}
 }
+
+// bump takes what the loader takes: a draft of 10 MiB (a long
+// description) is proposed a version, where bump refused anything over
+// 8 MiB though the loader, and so the collector, take 16 MiB; over 16 MiB
+// both refuse it.
+func TestContractBumpTakesWhatTheLoaderTakes(t *testing.T) {
+	dir := newProject(t)
+	if out, stderr, code := runAccord(t, dir, nil, "contract", "new", "com.acme/big", "--field", "n:number"); code != 0 {
+		t.Fatalf("contract new: exit %d\n%s%s", code, out, stderr)
+	}
+	doc, err := os.ReadFile(filepath.Join(dir, "contracts/com.acme/big/jsonschema/1-0-0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	draft := filepath.Join(dir, "draft.json")
+	for _, tc := range []struct {
+		pad  int
+		code int
+		want string
+	}{
+		{10 << 20, 0, "-> 1-0-1, a ADDITION"},
+		{17 << 20, 2, "larger than 16777216 bytes"},
+	} {
+		big := strings.Replace(string(doc), `"n": {`, `"note": {"type": "string", "description": "`+strings.Repeat("x", tc.pad)+`"}, "n": {`, 1)
+		if err := os.WriteFile(draft, []byte(big), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, stderr, code := runAccord(t, dir, nil, "contract", "bump", "draft.json")
+		if code != tc.code || !strings.Contains(out+stderr, tc.want) {
+			t.Errorf("bump of a %d-byte draft: exit %d, want %d with %q\n%.500s%.500s", len(big), code, tc.code, tc.want, out, stderr)
+		}
+	}
+}

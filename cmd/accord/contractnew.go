@@ -255,17 +255,12 @@ type bumpResult struct {
 	doc      []byte
 }
 
-// maxDraftBytes bounds the draft bump reads.
-const maxDraftBytes = 8 << 20
-
 func proposeBump(draftPath, dir string) (*bumpResult, error) {
 	refuse := func(format string, a ...any) error { return &exitError{code: 1, err: fmt.Errorf(format, a...)} }
+	// The loader's bound: a draft bump takes is a contract it loads.
 	draft, err := contract.ReadContractFile(draftPath)
 	if err != nil {
-		return nil, err
-	}
-	if len(draft) > maxDraftBytes {
-		return nil, refuse("%s is larger than %d bytes", draftPath, maxDraftBytes)
+		return nil, fmt.Errorf("read %s: %w", draftPath, err)
 	}
 	var head struct {
 		Self *struct{ Vendor, Name, Format string } `json:"self"`
