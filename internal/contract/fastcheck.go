@@ -494,9 +494,11 @@ func (n *fastNode) member(w *fastWalk, b []byte, i int, property *fastNode, key 
 		}
 	}
 	if property != nil {
-		if end, v = property.check(w, b, i); end < 0 || v == fastInvalid {
-			return end, v
+		var r fastVerdict
+		if end, r = property.check(w, b, i); end < 0 || r == fastInvalid {
+			return end, r
 		}
+		v = max(v, r)
 	}
 	for k := range n.patterns {
 		p := &n.patterns[k]

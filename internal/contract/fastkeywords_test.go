@@ -71,6 +71,8 @@ var fastKeywordCases = []struct {
 	{"dependentRequired and dependentSchemas", d2019, `"dependentRequired":{"card":["billing"]},"dependentSchemas":{"vip":{"properties":{"level":{"minimum":3}}}}`, map[string]fastVerdict{
 		`{"card":1,"billing":2}`: okV, `{"card":1}`: okI, `{"vip":1,"level":3}`: okV, `{"vip":1,"level":2}`: okI, `{"level":2}`: okV}},
 	{"dependentRequired is ignored in draft 7", d7, `"dependentRequired":{"card":["billing"]}`, map[string]fastVerdict{`{"card":1}`: okV}},
+	{"propertyNames unsure beside a property", d2019, `"properties":{"a":{"type":"integer"}},"propertyNames":{"not":{"unevaluatedItems":false}}`, map[string]fastVerdict{
+		`{"a":1}`: okU, `{"a":"x"}`: okI}},
 	{"propertyNames", d7, `"propertyNames":{"pattern":"^[a-z]+$","maxLength":4}`, map[string]fastVerdict{
 		`{"abc":1}`: okV, `{"ABC":1}`: okI, `{"abcde":1}`: okI, `{"\u0061b":1}`: okV, `1`: okV}},
 	{"min and max properties", iglu, `"minProperties":1,"maxProperties":2`, map[string]fastVerdict{`{"a":1}`: okV, `{}`: okI, `{"a":1,"b":2,"c":3}`: okI}},
