@@ -1,0 +1,68 @@
+package contract
+
+import "testing"
+
+// fastBenchCases are contracts of each keyword family the compiled
+// validator covers, with a valid and an invalid event each. Before it
+// covered them, every such event went to the stock validator.
+var fastBenchCases = []struct {
+	name, schema, valid, invalid string
+}{
+	{"OneOf", `"$schema":"` + IgluMetaSchemaURI + `","type":"object","properties":{"payment":{"oneOf":[` +
+		`{"type":"object","properties":{"card":{"type":"string","pattern":"^[0-9]{4}$"}},"required":["card"],"additionalProperties":false},` +
+		`{"type":"object","properties":{"iban":{"type":"string","minLength":15}},"required":["iban"],"additionalProperties":false}]},` +
+		`"amount":{"type":"number","minimum":0}},"required":["payment","amount"]`,
+		`{"payment":{"card":"1234"},"amount":12.5}`,
+		`{"payment":{"card":"1234","iban":"DE89370400440532013000"},"amount":12.5}`},
+	{"AnyOfNullable", `"$schema":"` + IgluMetaSchemaURI + `","type":"object","properties":{` +
+		`"a":{"anyOf":[{"type":"null"},{"type":"string","maxLength":100}]},"b":{"anyOf":[{"type":"null"},{"type":"string","maxLength":100}]},` +
+		`"c":{"anyOf":[{"type":"null"},{"type":"integer","minimum":0}]},"d":{"anyOf":[{"type":"null"},{"type":"boolean"}]}},"additionalProperties":false`,
+		`{"a":"first","b":null,"c":42,"d":true}`,
+		`{"a":"first","b":null,"c":-1,"d":true}`},
+	{"IfThenElse", `"$schema":"http://json-schema.org/draft-07/schema#","type":"object","properties":{"kind":{"enum":["card","bank"]},` +
+		`"card":{"type":"string"},"iban":{"type":"string"}},"required":["kind"],` +
+		`"if":{"properties":{"kind":{"const":"card"}}},"then":{"required":["card"]},"else":{"required":["iban"]}`,
+		`{"kind":"card","card":"4111"}`,
+		`{"kind":"bank","card":"4111"}`},
+	{"PatternProperties", `"$schema":"` + IgluMetaSchemaURI + `","type":"object","patternProperties":{"^x_[a-z]+$":{"type":"string"},"^n_":{"type":"number"}},"additionalProperties":false`,
+		`{"x_source":"web","x_medium":"email","x_campaign":"winter","n_score":4.5,"n_rank":3}`,
+		`{"x_source":"web","x_medium":"email","x_campaign":"winter","n_score":"high","n_rank":3}`},
+	{"IgluNestedArrays", `"$schema":"` + IgluMetaSchemaURI + `","type":"object","properties":{` +
+		`"id":{"type":"string","maxLength":255},"currency":{"type":"string","pattern":"^[A-Z]{3}$"},"created":{"type":"string","format":"date-time"},` +
+		`"products":{"type":"array","items":{"type":"object","properties":{"id":{"type":"string","maxLength":255},"name":{"type":["string","null"]},` +
+		`"price":{"type":"number","minimum":0,"multipleOf":0.01},"quantity":{"type":["integer","null"],"minimum":0},` +
+		`"category":{"type":"string","enum":["shoes","shirts","hats"]}},"required":["id","price"],"additionalProperties":false}}},` +
+		`"required":["id","products"],"additionalProperties":false`,
+		`{"id":"o-1","currency":"EUR","created":"2026-11-25T10:00:00Z","products":[{"id":"p-1","name":"Trail runner","price":89.95,"quantity":1,"category":"shoes"},` +
+			`{"id":"p-2","name":null,"price":19.9,"quantity":2,"category":"hats"},{"id":"p-3","price":5,"quantity":null,"category":"shirts"}]}`,
+		`{"id":"o-1","currency":"EUR","created":"2026-11-25T10:00:00Z","products":[{"id":"p-1","name":"Trail runner","price":89.95,"quantity":1,"category":"shoes"},` +
+			`{"id":"p-2","name":null,"quantity":2,"category":"hats"},{"id":"p-3","price":5,"quantity":null,"category":"shirts"}]}`},
+}
+
+// BenchmarkValidateJSONKeywords is ValidateJSON on each keyword family's
+// contract, for a valid event (decided from the bytes) and an invalid one
+// (decided from the bytes, then decoded for the stock validator's messages).
+func BenchmarkValidateJSONKeywords(b *testing.B) {
+	for _, tc := range fastBenchCases {
+		doc := `{"self":{"vendor":"com.acme","name":"bench","format":"jsonschema","version":"1-0-0"},` + tc.schema + `}`
+		c, err := Compile([]byte(doc), Key{}, "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, ev := range []struct {
+			name, data string
+			valid      bool
+		}{{"Valid", tc.valid, true}, {"Invalid", tc.invalid, false}} {
+			b.Run(tc.name+"/"+ev.name, func(b *testing.B) {
+				data := []byte(ev.data)
+				b.ReportAllocs()
+				for b.Loop() {
+					msgs, err := c.ValidateJSON(data, "/data")
+					if err != nil || (msgs == nil) != ev.valid {
+						b.Fatal(msgs, err)
+					}
+				}
+			})
+		}
+	}
+}
