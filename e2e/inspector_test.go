@@ -3,10 +3,12 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -410,5 +412,38 @@ func TestFailedRecordsPageBytesBound(t *testing.T) {
 	}
 	if len(sizes) < 2 {
 		t.Errorf("one page held all %d bytes; want more than one", sizes[0])
+	}
+}
+
+// A store whose failed record cannot be read back (its collected_at is
+// 100 KB that is no time) is answered with a bounded error, not the 200 KB
+// the decoder's message quoting the value would be.
+func TestFailedRecordsReadErrorIsBounded(t *testing.T) {
+	dir := newProject(t)
+	c := startCollector(t, dir)
+	c.post("/events", "application/json", []byte(`{"schema": "iglu:com.acme/nothing/jsonschema/1-0-0", "data": {}}`))
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		status, p, body := getFailed(t, c, "")
+		if status != 200 {
+			t.Fatalf("failed records: %d %s", status, body)
+		}
+		if len(p.Records) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the failed record did not reach the store within 30s")
+		}
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "accord-data", "accord.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE failed_events SET collected_at = ?`, strings.Repeat("z", 100<<10)); err != nil {
+		t.Fatal(err)
+	}
+	status, _, body := getFailed(t, c, "")
+	if status != http.StatusServiceUnavailable || len(body) > 2048 || !strings.Contains(body, "could not be read") {
+		t.Errorf("a record that cannot be read back: %d, %d bytes: %.300s; want a bounded 503", status, len(body), body)
 	}
 }

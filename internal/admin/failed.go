@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/redact"
 	"github.com/accord-events/accord/internal/replay"
 	"github.com/accord-events/accord/internal/sink"
 	"github.com/accord-events/accord/internal/web"
@@ -249,7 +250,9 @@ func (a *Admin) serveFailedRecords(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, context.DeadlineExceeded) {
 			err = fmt.Errorf("reading the page took longer than %s; narrow the filter (contract, type, since)", readTimeout)
 		}
-		web.WriteError(w, r, status, web.ErrorBody{Error: "the failed records could not be read: " + err.Error()})
+		// The error may quote what the store holds (a record's bad
+		// timestamp, say), which a client sent: bounded.
+		web.WriteError(w, r, status, web.ErrorBody{Error: "the failed records could not be read: " + redact.BoundedError(err)})
 		return
 	}
 	if more {
