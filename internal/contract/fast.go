@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"math"
 	"math/big"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -49,11 +50,19 @@ type fastNode struct {
 	minimum, maximum, exclusiveMin, exclusiveMax, multipleOf *fastDecimal
 	numbersUnsure                                            bool // a bound the decimals cannot hold
 	numbers                                                  bool // any bound
+	// intBounds: the bounds are integers that fit an int64 and there is
+	// no multipleOf, so a plain integer of at most maxIntDigits digits is
+	// checked against intMin...intExMax without reading it as a decimal.
+	// An absent bound is the int64 at its end, which no such integer reaches.
+	intBounds                          bool
+	intMin, intMax, intExMin, intExMax int64
 
 	// Objects. members holds what the schema says of each name it names
 	// (in properties, required, dependencies...), so that one lookup per
 	// member of the data finds it all.
+	// members is built while compiling; names holds it for the check.
 	members       map[string]fastMember
+	names         fastNames
 	patterns      []fastPatternProperty
 	additional    *fastNode // nil: any additional property is allowed
 	propertyNames *fastNode
@@ -234,6 +243,9 @@ func (fc *fastCompiler) finish(n *fastNode, asserts bool) bool {
 	}
 	if n.inPlace {
 		n.after |= afterInPlace
+	}
+	if n.members != nil {
+		n.names, n.members = newFastNames(n.members), nil
 	}
 	n.plainMembers = len(n.patterns) == 0 && n.propertyNames == nil
 	n.unnamedMatters = !n.plainMembers || n.additional != nil || n.required != 0 || len(n.dependencies) > 0
@@ -430,6 +442,22 @@ func (fc *fastCompiler) numberKeywords(n *fastNode, s *jsonschema.Schema) bool {
 	}
 	if n.multipleOf != nil && (n.multipleOf.digits > maxMantissaDigits || n.multipleOf.zero()) {
 		n.numbersUnsure = true
+	}
+	n.intBounds = n.numbers && !n.numbersUnsure && n.multipleOf == nil
+	for _, b := range []struct {
+		d   *fastDecimal
+		to  *int64
+		end int64
+	}{{n.minimum, &n.intMin, math.MinInt64}, {n.maximum, &n.intMax, math.MaxInt64}, {n.exclusiveMin, &n.intExMin, math.MinInt64}, {n.exclusiveMax, &n.intExMax, math.MaxInt64}} {
+		*b.to = b.end
+		if b.d == nil {
+			continue
+		}
+		v, ok := b.d.int64()
+		if !ok {
+			n.intBounds = false
+		}
+		*b.to = v
 	}
 	return n.numbers
 }

@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -145,6 +146,67 @@ func TestFastPathNumbers(t *testing.T) {
 			t.Errorf("fast path on %.40s: %s, want %s", data, got, want)
 		}
 		checkFastAgrees(t, c, []byte(data))
+	}
+}
+
+// Integral bounds compare plain integers of up to 15 digits as int64s
+// (bounds written as 1e3 included); longer ones, fractions and exponents
+// go the decimal way, and every verdict agrees with the stock validator.
+func TestFastPathIntegerBounds(t *testing.T) {
+	doc := []byte(`{"self":{"vendor":"com.acme","name":"ints","format":"jsonschema","version":"1-0-0"},"type":"object","properties":{` +
+		`"r":{"type":"integer","minimum":-5,"exclusiveMaximum":1e3},"x":{"exclusiveMinimum":-1,"maximum":999999999999999},` +
+		`"f":{"minimum":0.5}}}`)
+	c, err := Compile(doc, Key{}, "ints")
+	if err != nil {
+		t.Fatal(err)
+	}
+	property := func(name string) *fastNode {
+		m, _ := c.fast.names.find([]byte(name))
+		return m.property
+	}
+	if r := property("r"); r == nil || !r.intBounds || r.intMin != -5 || r.intExMax != 1000 {
+		t.Fatalf("r compiled as %+v", r)
+	}
+	if f := property("f"); f == nil || f.intBounds {
+		t.Fatalf("f's bound 0.5 is no integer: %+v", f)
+	}
+	for data, want := range map[string]fastVerdict{
+		`{"r":-5}`: fastValid, `{"r":-6}`: fastInvalid, `{"r":999}`: fastValid, `{"r":1000}`: fastInvalid, `{"r":-0}`: fastValid,
+		`{"r":999.0}`: fastValid, `{"r":1e3}`: fastInvalid, `{"r":999.5}`: fastInvalid, `{"r":-123456789012345}`: fastInvalid,
+		`{"x":-1}`: fastInvalid, `{"x":0}`: fastValid, `{"x":999999999999999}`: fastValid, `{"x":1000000000000000}`: fastInvalid,
+		`{"x":-999999999999999}`: fastInvalid, `{"x":9999999999999999999999}`: fastInvalid,
+		`{"f":0}`: fastInvalid, `{"f":1}`: fastValid,
+	} {
+		if got := c.fast.verdict([]byte(data)); got != want {
+			t.Errorf("fast path on %s: %s, want %s", data, got, want)
+		}
+		checkFastAgrees(t, c, []byte(data))
+	}
+}
+
+// A schema's names are found by their table whatever their length, and
+// names it does not name (the same length, first and last bytes included)
+// are not.
+func TestFastNames(t *testing.T) {
+	m := map[string]fastMember{}
+	for k := range 300 {
+		m[strings.Repeat("a", k%7)+fmt.Sprint(k)+"z"] = fastMember{bit: uint64(k + 1)}
+	}
+	m[""] = fastMember{bit: 1000}
+	names := newFastNames(m)
+	for name, want := range m {
+		if got, ok := names.find([]byte(name)); !ok || got != want {
+			t.Fatalf("find(%q) = %v, %v; want %v", name, got, ok, want)
+		}
+	}
+	for _, name := range []string{"a", "z", "0y", "a1z ", "aa9z\x00", "\u0061"} {
+		if got, ok := names.find([]byte(name)); ok {
+			t.Fatalf("find(%q) = %v: the schema does not name it", name, got)
+		}
+	}
+	var empty fastNames
+	if _, ok := empty.find(nil); ok {
+		t.Fatal("an empty table found a name")
 	}
 }
 

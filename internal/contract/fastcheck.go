@@ -385,6 +385,14 @@ func (n *fastNode) checkNumber(b []byte, i int) (int, fastVerdict) {
 	if n.numbersUnsure {
 		return end, fastUnsure
 	}
+	if n.intBounds && plainInt {
+		if v, ok := plainInt64(b[i:end]); ok {
+			if v < n.intMin || v > n.intMax || v <= n.intExMin || v >= n.intExMax {
+				return end, fastInvalid
+			}
+			return end, fastValid
+		}
+	}
 	d := parseDecimal(b[i:end])
 	if d.bad {
 		return end, fastUnsure
@@ -437,7 +445,7 @@ func (n *fastNode) checkObject(w *fastWalk, b []byte, start int) (int, fastVerdi
 		if escaped {
 			key = []byte(jsonscan.UnquoteBytes(b[ks:ke])) // rare: allocates
 		}
-		m, named := n.members[string(key)]
+		m, named := n.names.find(key)
 		if named || escaped || !n.unnamedMatters || utf8.Valid(key) {
 			var v fastVerdict
 			if n.plainMembers {

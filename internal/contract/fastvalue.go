@@ -105,6 +105,50 @@ func parseDecimal(t []byte) fastDecimal {
 	return d
 }
 
+// int64 returns the number as an int64 when it is an integer of at most
+// maxMantissaDigits digits (with its trailing zeros), which fits one.
+func (d *fastDecimal) int64() (int64, bool) {
+	if d.zero() {
+		return 0, true
+	}
+	if d.bad || d.exp < 0 || d.digits+d.exp > maxMantissaDigits {
+		return 0, false
+	}
+	v := int64(d.mant)
+	for range d.exp {
+		v *= 10
+	}
+	if d.neg {
+		v = -v
+	}
+	return v, true
+}
+
+// maxIntDigits is how many digits a plain integer in the data may have to
+// be read by plainInt64: float64 holds every such integer exactly, so
+// nothing here differs from the stock validator's reading.
+const maxIntDigits = 15
+
+// plainInt64 reads t, a JSON integer without fraction or exponent, when
+// it has at most maxIntDigits digits.
+func plainInt64(t []byte) (int64, bool) {
+	neg := len(t) > 0 && t[0] == '-'
+	if neg {
+		t = t[1:]
+	}
+	if len(t) == 0 || len(t) > maxIntDigits {
+		return 0, false
+	}
+	var v int64
+	for _, c := range t {
+		v = v*10 + int64(c-'0')
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
 // integer reports whether the number is an integer (1.0 and 1e2 are).
 func (d *fastDecimal) integer() bool { return d.zero() || d.exp >= 0 }
 
