@@ -82,6 +82,46 @@ func BenchmarkAppendConcurrent(b *testing.B) {
 	b.ReportMetric(float64(s.fsyncs.Load()-start)/float64(b.N), "fsyncs/record")
 }
 
+// BenchmarkAppendFramesConcurrent has 32 goroutines append one 1 KiB
+// record at a time with AppendFrames and fsync batch, as delivery does under
+// 32 connections of single-event requests; writes/op and fsyncs/op are the
+// segment writes and fsyncs per record.
+func BenchmarkAppendFramesConcurrent(b *testing.B) {
+	s, err := Open(benchOptions(b, FsyncBatch), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	rec := record("c", 0, 1024)
+	ctx := context.Background()
+	const workers = 32
+	b.SetBytes(1024)
+	b.ReportAllocs()
+	b.ResetTimer()
+	fsyncs, writes := s.fsyncs.Load(), s.writes.Load()
+	var wg sync.WaitGroup
+	for w := range workers {
+		n := b.N / workers
+		if w < b.N%workers {
+			n++
+		}
+		wg.Go(func() {
+			var f Frames
+			for range n {
+				f.Reset()
+				f.End(append(f.Begin(), rec...))
+				if _, err := s.AppendFrames(ctx, &f); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.ReportMetric(float64(s.fsyncs.Load()-fsyncs)/float64(b.N), "fsyncs/op")
+	b.ReportMetric(float64(s.writes.Load()-writes)/float64(b.N), "writes/op")
+}
+
 // BenchmarkRead reads 1 KiB records back in batches of 500.
 func BenchmarkRead(b *testing.B) {
 	s, err := Open(benchOptions(b, FsyncNever), nil)

@@ -113,8 +113,9 @@ type Spool struct {
 	buf    []byte
 	pieces []commitPiece
 
-	// fsyncs counts segment fsyncs, for tests and benchmarks.
-	fsyncs atomic.Int64
+	// fsyncs and writes count segment fsyncs and writes, for tests and
+	// benchmarks.
+	fsyncs, writes atomic.Int64
 }
 
 // segmentFile is the write side of the last segment: an *os.File, or in
@@ -156,6 +157,18 @@ type appendReq struct {
 
 // maxGroup bounds how many Append calls one group commit takes.
 const maxGroup = 4096
+
+// An AppendFrames of at most coalesceFrames bytes is copied into the group
+// commit's buffer, while that holds at most coalesceBytes, rather than
+// written from its own buffer: under single-event requests a group is then
+// one write, not one a request (each a syscall, and syscalls are most of a
+// small request's cost), for a copy of about a KiB each. Larger batches are
+// still written where they were encoded, and the buffer kept between
+// commits stays small.
+const (
+	coalesceFrames = 64 << 10
+	coalesceBytes  = 1 << 20
+)
 
 // Open opens the spool in opts.Dir, creating it when missing, and recovers
 // it: the last segment is scanned and a torn or corrupt tail (or the start
@@ -516,15 +529,26 @@ func (s *Spool) commit(group []*appendReq) {
 			continue
 		}
 		r.first = next
-		if r.frames != nil {
-			pieces = append(pieces, commitPiece{frames: r.frames.seal(next)})
+		from := len(buf)
+		switch {
+		case r.frames != nil:
+			b := r.frames.seal(next)
 			next += uint64(r.frames.Len())
-		} else {
-			from := len(buf)
+			if len(b) > coalesceFrames || len(buf)+len(b) > coalesceBytes {
+				pieces = append(pieces, commitPiece{frames: b})
+				break
+			}
+			// A small request's frames are copied next to the group's
+			// others, so that a group of single-event requests is one
+			// write instead of a write per request.
+			buf = append(buf, b...)
+		default:
 			for i, rec := range r.records {
 				buf = appendFrame(buf, next, rec, i == len(r.records)-1)
 				next++
 			}
+		}
+		if len(buf) > from {
 			if n := len(pieces); n > 0 && pieces[n-1].frames == nil && pieces[n-1].to == from {
 				pieces[n-1].to = len(buf)
 			} else {
@@ -562,6 +586,7 @@ func (s *Spool) commit(group []*appendReq) {
 		if b == nil {
 			b = buf[p.from:p.to]
 		}
+		s.writes.Add(1)
 		if _, err := s.w.WriteAt(b, at); err != nil {
 			// Leave nothing of the group behind: a later group must not
 			// follow half a batch.
