@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,18 +52,28 @@ type Options struct {
 
 // Result is what a run measured.
 type Result struct {
-	Requests    int
-	Events      int
-	Errors      int
-	Statuses    map[int]int
-	Elapsed     time.Duration
-	EventsPerS  float64
-	RequestsPS  float64
-	P50, P90    time.Duration
-	P99, Max    time.Duration
-	FirstError  string
-	Concurrency int
-	Rate        float64 // requests/s asked for; 0 when unpaced
+	Requests   int
+	Events     int
+	Errors     int
+	Statuses   map[int]int
+	Elapsed    time.Duration
+	EventsPerS float64
+	RequestsPS float64
+	P50, P90   time.Duration
+	P99, Max   time.Duration
+	// In a paced run, Late counts the requests sent after their due time
+	// because every connection was busy, and LateP99 is the 99th
+	// percentile of that wait over all requests; ServiceP50 and ServiceP99
+	// count latency from when each request was sent. A run whose
+	// latency from due time is far above its latency from sending was
+	// bounded by its connections: the collector answered each request in
+	// time, too slowly for so few connections to keep the pace.
+	Late                   int
+	LateP99                time.Duration
+	ServiceP50, ServiceP99 time.Duration
+	FirstError             string
+	Concurrency            int
+	Rate                   float64 // requests/s asked for; 0 when unpaced
 }
 
 // String renders the result for people.
@@ -73,6 +84,9 @@ func (r Result) String() string {
 		s += fmt.Sprintf("paced at %.0f requests/s; latency counted from each request's due time\n", r.Rate)
 	}
 	s += fmt.Sprintf("latency: p50 %s, p90 %s, p99 %s, max %s\n", r.P50, r.P90, r.P99, r.Max)
+	if r.Rate > 0 {
+		s += fmt.Sprintf("from sending: p50 %s, p99 %s; sent late for want of a free connection: %d requests, p99 wait %s\n", r.ServiceP50, r.ServiceP99, r.Late, r.LateP99)
+	}
 	s += fmt.Sprintf("statuses: %v\n", r.Statuses)
 	if r.FirstError != "" {
 		s += "first error: " + r.FirstError + "\n"
@@ -103,6 +117,8 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	var (
 		mu        sync.Mutex
 		latencies []time.Duration
+		service   []time.Duration
+		waits     []time.Duration
 		statuses  = map[int]int{}
 		errs      int
 		firstErr  string
@@ -131,6 +147,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			c := &conn{t: tgt, ctx: ctx}
 			defer c.close()
 			local := make([]time.Duration, 0, 1024)
+			var localService, localWaits []time.Duration
 			localStatus := map[int]int{}
 			localErrs, localFirst := 0, ""
 			for ctx.Err() == nil {
@@ -152,6 +169,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 				if o.BodyOf != nil {
 					body = o.BodyOf(i)
 				}
+				sent := time.Now()
 				status, err := c.do(body)
 				if err != nil {
 					if ctx.Err() != nil {
@@ -164,6 +182,10 @@ func Run(ctx context.Context, o Options) (Result, error) {
 					continue
 				}
 				local = append(local, time.Since(t0))
+				if o.Rate > 0 {
+					localService = append(localService, time.Since(sent))
+					localWaits = append(localWaits, max(sent.Sub(t0), 0))
+				}
 				localStatus[status]++
 				if o.Answered != nil {
 					o.Answered(i, status)
@@ -177,6 +199,8 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			}
 			mu.Lock()
 			latencies = append(latencies, local...)
+			service = append(service, localService...)
+			waits = append(waits, localWaits...)
 			for k, v := range localStatus {
 				statuses[k] += v
 			}
@@ -198,6 +222,15 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		slices.Sort(latencies)
 		at := func(q float64) time.Duration { return latencies[int(q*float64(len(latencies)-1))] }
 		res.P50, res.P90, res.P99, res.Max = at(0.50), at(0.90), at(0.99), latencies[len(latencies)-1]
+	}
+	if len(service) > 0 {
+		slices.Sort(service)
+		slices.Sort(waits)
+		at := func(d []time.Duration, q float64) time.Duration { return d[int(q*float64(len(d)-1))] }
+		res.ServiceP50, res.ServiceP99, res.LateP99 = at(service, 0.50), at(service, 0.99), at(waits, 0.99)
+		// A request sent within a millisecond of its due time was on
+		// time: waking a sleeping goroutine takes some microseconds.
+		res.Late = len(waits) - sort.Search(len(waits), func(i int) bool { return waits[i] > time.Millisecond })
 	}
 	return res, nil
 }

@@ -103,6 +103,15 @@ func TestRatePacesAndCountsQueueingInLatency(t *testing.T) {
 	if res.Max < 250*time.Millisecond {
 		t.Errorf("max latency %s behind a 20 ms server paced at 5 ms: queueing was not counted", res.Max)
 	}
+	// The wait for the one connection is told apart from the server's
+	// 20 ms: all but the first request were sent late, and each was
+	// answered about 20 ms after it was sent.
+	if res.Late < 15 || res.LateP99 < 200*time.Millisecond || res.ServiceP99 < 20*time.Millisecond || res.ServiceP50 > res.P50 || res.ServiceP50 > 200*time.Millisecond {
+		t.Errorf("late %d (p99 wait %s), from sending p50 %s p99 %s, from due p50 %s: the wait for a connection is not told apart", res.Late, res.LateP99, res.ServiceP50, res.ServiceP99, res.P50)
+	}
+	if !strings.Contains(res.String(), "sent late for want of a free connection: ") {
+		t.Errorf("result does not report the requests sent late:\n%s", res)
+	}
 	if _, err := Run(context.Background(), Options{URL: srv.URL, Body: []byte("x"), Concurrency: 1, Duration: time.Second, Rate: -1}); err == nil {
 		t.Error("a negative rate was accepted")
 	}
