@@ -99,7 +99,7 @@ type Collector struct {
 // Contracts configures where contracts come from.
 type Contracts struct {
 	Dir             string                   `yaml:"dir" doc:"Directory of contracts in the Iglu static layout {vendor}/{name}/jsonschema/{M-R-A}."`
-	ReloadInterval  time.Duration            `yaml:"reload_interval" doc:"How often accord serve checks contracts.dir for added, edited or removed contract files and reloads them (hot reload); 0 turns it off, otherwise at least 100ms."`
+	ReloadInterval  time.Duration            `yaml:"reload_interval" doc:"How often accord serve reloads the contract files added, edited or removed under contracts.dir (hot reload); 0 turns it off, otherwise at least 100ms. On Linux, for a directory on a local filesystem, changes are learnt from inotify and an interval with none costs nothing; elsewhere the tree is walked and compared every interval (see docs/contracts.md)."`
 	Lint            ContractsLint            `yaml:"lint" doc:"How accord contract lint judges contracts."`
 	Backends        []registry.BackendConfig `yaml:"backends" doc:"Where a schema key that contracts.dir does not hold is looked up, in this order: PostgreSQL tables and Iglu repositories over HTTP (see docs/contracts.md). Fetched contracts are cached as contracts.cache says."`
 	Cache           registry.CacheOptions    `yaml:"cache" doc:"The cache of contracts fetched from contracts.backends."`

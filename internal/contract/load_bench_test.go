@@ -2,6 +2,7 @@ package contract
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/fsnotify/fsnotify"
 )
 
 // manyContractsDir writes n small generated contracts, spread over vendors
@@ -58,10 +61,18 @@ func cpuTime(b *testing.B) time.Duration {
 }
 
 // BenchmarkLoadDir10000 is start-up with a large contracts directory: the
-// watcher's first load (what accord serve does) of 10,000 contract files. It
-// reports the CPU time and the wall time of one load, the heap the loaded
-// set keeps, and the allocations made per contract.
-func BenchmarkLoadDir10000(b *testing.B) {
+// watcher's first load (what accord serve does with hot reload off) of 10,000
+// contract files. It reports the CPU time and the wall time of one load, the
+// heap the loaded set keeps, and the allocations made per contract.
+func BenchmarkLoadDir10000(b *testing.B) { benchmarkLoadDir(b, 0) }
+
+// BenchmarkLoadDir10000Watched is the same load with hot reload on (what
+// accord serve does by default): where the system notifies changes, each of
+// the tree's directories is watched as it is listed, and the watches are
+// part of the load and of the heap kept.
+func BenchmarkLoadDir10000Watched(b *testing.B) { benchmarkLoadDir(b, time.Hour) }
+
+func benchmarkLoadDir(b *testing.B, interval time.Duration) {
 	const n = 10_000
 	dir, _ := manyContractsDir(b, n)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -72,7 +83,7 @@ func BenchmarkLoadDir10000(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		cpu0, start := cpuTime(b), time.Now()
 		reg := NewSet(nil)
-		w := NewWatcher(context.Background(), dir, reg, 0, log)
+		w := NewWatcher(context.Background(), dir, reg, interval, log)
 		wall += float64(time.Since(start).Milliseconds())
 		cpu += float64((cpuTime(b) - cpu0).Milliseconds())
 		runtime.GC()
@@ -82,6 +93,9 @@ func BenchmarkLoadDir10000(b *testing.B) {
 		}
 		heap = float64(after.HeapAlloc-before.HeapAlloc) / (1 << 20)
 		allocs = float64(after.Mallocs-before.Mallocs) / n
+		if interval > 0 && notifySupported && w.currentNotify() == nil {
+			b.Log("the directory is polled, not watched")
+		}
 		w.Close()
 		runtime.KeepAlive(reg)
 	}
@@ -92,14 +106,56 @@ func BenchmarkLoadDir10000(b *testing.B) {
 }
 
 // BenchmarkReloadOneOf10000 is a hot reload with 10,000 contracts loaded:
-// one file changed, the watcher's poll recompiles it and swaps in the new
-// set. An op is one such poll.
+// one file changed, the watcher's next reload recompiles it and swaps in the
+// new set. An op is one such reload: poll walks the tree and compares every
+// file (where notifications are not available); notify lists again the
+// directory the change's event named.
 func BenchmarkReloadOneOf10000(b *testing.B) {
-	const n = 10_000
-	dir, paths := manyContractsDir(b, n)
+	b.Run("poll", func(b *testing.B) { benchmarkReloadOne(b, false) })
+	if notifySupported {
+		b.Run("notify", func(b *testing.B) { benchmarkReloadOne(b, true) })
+	}
+}
+
+// newBenchWatcher loads dir with a watcher whose goroutine never runs: the
+// benchmark calls reload itself, and with notify reads the events too.
+func newBenchWatcher(b *testing.B, dir string, notify bool) (*Watcher, *Set) {
 	reg := NewSet(nil)
 	w := NewWatcher(context.Background(), dir, reg, 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	defer w.Close()
+	b.Cleanup(w.Close)
+	if notify {
+		w.useNotify = true
+		if _, err := w.reload(true, nil, false); err != nil {
+			b.Fatal(err)
+		}
+		if w.notify == nil {
+			b.Skip("the benchmark's directory cannot be watched here")
+		}
+	}
+	return w, reg
+}
+
+// nextEvents gathers the events that name path (and any before them).
+func nextEvents(b *testing.B, w *Watcher, path string) map[string]fsnotify.Op {
+	touched := map[string]fsnotify.Op{}
+	timeout := time.After(10 * time.Second)
+	for touched[path] == 0 {
+		select {
+		case ev := <-w.notify.Events:
+			touched[ev.Name] |= ev.Op
+		case err := <-w.notify.Errors:
+			b.Fatal(err)
+		case <-timeout:
+			b.Fatalf("no event for %s", path)
+		}
+	}
+	return touched
+}
+
+func benchmarkReloadOne(b *testing.B, notify bool) {
+	const n = 10_000
+	dir, paths := manyContractsDir(b, n)
+	w, _ := newBenchWatcher(b, dir, notify)
 	changed := paths[n/2]
 	rel, _ := filepath.Rel(dir, changed)
 	k, err := ParseKey(filepath.ToSlash(rel))
@@ -119,11 +175,41 @@ func BenchmarkReloadOneOf10000(b *testing.B) {
 		if err := os.Chtimes(changed, mtime, mtime); err != nil {
 			b.Fatal(err)
 		}
+		var touched map[string]fsnotify.Op
+		if notify {
+			touched = nextEvents(b, w, changed)
+		}
 		cpu0 := cpuTime(b)
-		rep, err := w.reload(false)
+		rep, err := w.reload(false, touched, false)
 		cpu += float64((cpuTime(b) - cpu0).Microseconds())
 		if err != nil || rep.Loaded != n || len(rep.Failed) != 0 {
 			b.Fatalf("reload: %+v, %v", rep, err)
+		}
+	}
+	b.ReportMetric(cpu/float64(b.N)/1000, "cpu-ms/reload")
+}
+
+// BenchmarkIdleReload10000 is what hot reload costs while nothing changes,
+// with 10,000 contracts loaded: an op is one reload that finds nothing to
+// do. poll walks the tree and compares every file; notify has had no event.
+func BenchmarkIdleReload10000(b *testing.B) {
+	b.Run("poll", func(b *testing.B) { benchmarkIdleReload(b, false) })
+	if notifySupported {
+		b.Run("notify", func(b *testing.B) { benchmarkIdleReload(b, true) })
+	}
+}
+
+func benchmarkIdleReload(b *testing.B, notify bool) {
+	const n = 10_000
+	dir, _ := manyContractsDir(b, n)
+	w, _ := newBenchWatcher(b, dir, notify)
+	var cpu float64
+	for b.Loop() {
+		cpu0 := cpuTime(b)
+		_, err := w.reload(false, map[string]fsnotify.Op{}, false)
+		cpu += float64((cpuTime(b) - cpu0).Microseconds())
+		if !errors.Is(err, errUnchanged) {
+			b.Fatalf("reload: %v, want nothing changed", err)
 		}
 	}
 	b.ReportMetric(cpu/float64(b.N)/1000, "cpu-ms/reload")

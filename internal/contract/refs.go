@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,34 +110,61 @@ const maxContractFile = 16 << 20
 // file: a FIFO or device under the contracts directory would block the
 // reader (and with it a reload, or the start) forever.
 func ReadContractFile(path string) ([]byte, error) {
-	info, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file (%s); contracts are plain files", info.Mode().Type())
+	doc, _, err := readContractFile(path, true)
+	return doc, err
+}
+
+// readContractFile is ReadContractFile, also returning the file's status as
+// it was read (nil if it was not opened). statFirst refuses what is not a
+// regular file before opening it; without it, for a path just listed as a
+// regular file, the status taken once it is open does the refusing (and
+// O_NONBLOCK keeps a FIFO swapped in since from blocking the open), one
+// system call less a file.
+func readContractFile(path string, statFirst bool) ([]byte, fs.FileInfo, error) {
+	if statFirst {
+		info, err := os.Stat(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !info.Mode().IsRegular() {
+			return nil, nil, fmt.Errorf("not a regular file (%s); contracts are plain files", info.Mode().Type())
+		}
 	}
 	// O_NONBLOCK: should the path have been swapped for a FIFO since the
 	// Stat, opening it must not wait for a writer; the Stat below refuses it.
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
-	if info, err = f.Stat(); err != nil {
-		return nil, err
+	info, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
 	}
 	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file (%s); contracts are plain files", info.Mode().Type())
+		return nil, nil, fmt.Errorf("not a regular file (%s); contracts are plain files", info.Mode().Type())
 	}
-	doc, err := io.ReadAll(io.LimitReader(f, maxContractFile+1))
-	if err != nil {
-		return nil, err
+	// One read for the whole file when its size is right, and one more to
+	// see its end.
+	size := min(info.Size(), maxContractFile) + 1
+	doc := make([]byte, 0, size)
+	for {
+		n, err := f.Read(doc[len(doc):cap(doc)])
+		doc = doc[:len(doc)+n]
+		if err == io.EOF || (n == 0 && err == nil) {
+			break
+		}
+		if err != nil {
+			return nil, info, err
+		}
+		if len(doc) > maxContractFile {
+			return nil, info, fmt.Errorf("larger than %d bytes", maxContractFile)
+		}
+		if len(doc) == cap(doc) {
+			doc = append(doc, 0)[:len(doc)]
+		}
 	}
-	if len(doc) > maxContractFile {
-		return nil, fmt.Errorf("larger than %d bytes", maxContractFile)
-	}
-	return doc, nil
+	return doc, info, nil
 }
 
 // DocumentsOf looks contracts up among cs by key, for $refs between them

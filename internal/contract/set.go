@@ -283,7 +283,7 @@ func LoadDirSkipping(dir string) ([]*Contract, []*LoadError, Skipped, error) {
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("load contracts from %s: %w", dir, err)
 	}
-	loaded := loadFiles(dir, files)
+	loaded := loadFiles(dir, files, nil)
 	var contracts []*Contract
 	var problems []*LoadError
 	for _, e := range entries {
@@ -305,14 +305,21 @@ func LoadDirSkipping(dir string) ([]*Contract, []*LoadError, Skipped, error) {
 type loaded struct {
 	contract *Contract
 	err      error
+	// refs are the contracts the compile looked up for its $refs, found or
+	// not (those of the contracts it refers to included), so that a change
+	// to one of them recompiles this one.
+	refs []Key
+	// info is the file's status as it was read (nil when it was not).
+	info fs.FileInfo
 }
 
 // loadFiles compiles the contract files at paths under dir, each on its
 // own, with as many at once as Go may run threads: compiling a contract is
 // CPU work that shares nothing with the others, so a large directory loads
 // in about the time of its share per core. The results are in the order of
-// paths.
-func loadFiles(dir string, paths []string) []loaded {
+// paths. regular, when not nil, says which paths were listed as regular
+// files, which need no status taken before they are opened.
+func loadFiles(dir string, paths []string, regular []bool) []loaded {
 	out := make([]loaded, len(paths))
 	others := DirDocuments(dir)
 	load := func(i int) {
@@ -321,7 +328,13 @@ func loadFiles(dir string, paths []string) []loaded {
 			out[i].err = err
 			return
 		}
-		out[i].contract, out[i].err = loadFile(paths[i], filepath.ToSlash(rel), others)
+		l := &out[i]
+		// Each compile looks other contracts up through its own recorder.
+		docs := func(k Key) ([]byte, bool) {
+			l.refs = append(l.refs, k)
+			return others(k)
+		}
+		l.contract, l.info, l.err = loadFile(paths[i], filepath.ToSlash(rel), regular != nil && regular[i], docs)
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(paths))
 	if workers <= 1 {
@@ -343,19 +356,22 @@ func loadFiles(dir string, paths []string) []loaded {
 	return out
 }
 
-func loadFile(path, rel string, others Documents) (*Contract, error) {
+// loadFile compiles the contract file at path (rel under the contracts
+// directory); info is the file's status as read, nil when it was not read.
+func loadFile(path, rel string, regular bool, others Documents) (c *Contract, info fs.FileInfo, err error) {
 	if strings.Count(rel, "/") != 3 {
-		return nil, fmt.Errorf("not in the contracts layout {vendor}/{name}/jsonschema/{M-R-A}; move it there or out of the contracts directory")
+		return nil, nil, fmt.Errorf("not in the contracts layout {vendor}/{name}/jsonschema/{M-R-A}; move it there or out of the contracts directory")
 	}
 	want, err := ParseKey(rel)
 	if err != nil {
-		return nil, fmt.Errorf("path is not a contract key: %w", err)
+		return nil, nil, fmt.Errorf("path is not a contract key: %w", err)
 	}
-	doc, err := ReadContractFile(path)
+	doc, info, err := readContractFile(path, !regular)
 	if err != nil {
-		return nil, err
+		return nil, info, err
 	}
-	return CompileWith(doc, want, path, others)
+	c, err = CompileWith(doc, want, path, others)
+	return c, info, err
 }
 
 // LoadFS compiles every contract in fsys, laid out as LoadDir expects. It is

@@ -6,19 +6,31 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+
+	"github.com/fsnotify/fsnotify"
 )
 
-// Watcher keeps a Set in step with a contracts directory: it polls the
-// tree every interval (path, size and modification time of each file) and,
-// when anything changed, recompiles what changed and swaps the whole new set
-// in with Set.Replace, so an event sees the old set or the new one,
-// never a mix. Polling rather than file notifications keeps it dependency-free
-// and works the same on every filesystem, network mounts included.
+// Watcher keeps a Set in step with a contracts directory: every interval,
+// when anything changed, it recompiles what changed (and the contracts whose
+// $refs reach what changed) and swaps the whole new set in with Set.Replace,
+// so an event sees the old set or the new one, never a mix.
+//
+// Where the system says what changes (inotify on Linux, for a contracts
+// directory on a local filesystem), the watcher watches each directory of
+// the tree and, every interval, lists again only the directories that
+// events named; an interval without events costs nothing. Elsewhere (other
+// systems, network filesystems, where notification is unavailable or runs
+// out of watches) it polls: it walks the tree every interval and compares
+// each file's size and modification time with what it saw last.
 //
 // A file that fails to compile keeps the contract it last compiled to, if it
 // ever did, so a half-written or broken edit never takes a contract away
@@ -29,8 +41,16 @@ type Watcher struct {
 	log      *slog.Logger
 	interval time.Duration
 
-	mu    sync.Mutex // serialises reloads; guards files
-	files map[string]watchedFile
+	mu sync.Mutex // serialises reloads; guards what follows
+	// useNotify: the watcher asks the system for notifications (interval
+	// positive, a system that has them) until that proves impossible.
+	useNotify bool
+	files     map[string]watchedFile
+	// dirs is the listing of every directory in the tree, dir included,
+	// by path: the names in it that are not hidden, sorted as listed.
+	dirs map[string][]dirEntry
+	// notify watches every directory in dirs; nil when polling.
+	notify *fsnotify.Watcher
 	// reloads counts the reloads that replaced the registry's contracts.
 	reloads atomic.Uint64
 
@@ -42,10 +62,20 @@ type Watcher struct {
 type watchedFile struct {
 	size    int64
 	modTime time.Time
+	// regular: the file was listed as a regular file.
+	regular bool
 	// contract is the file's last good compilation, nil if it never compiled.
 	contract *Contract
 	// err is why the file's current content does not compile, if it does not.
 	err error
+	// refs are the contracts its last compilation looked up for $refs.
+	refs []Key
+}
+
+// dirEntry is a name in a directory's listing.
+type dirEntry struct {
+	name string
+	dir  bool
 }
 
 // ReloadReport says what a reload found.
@@ -68,12 +98,19 @@ type ReloadProblem struct {
 }
 
 // NewWatcher loads the contracts under dir into reg and, when interval is
-// positive, polls dir for changes every interval until ctx ends or Close is
-// called. A dir that does not exist (yet) is logged and leaves the registry
-// empty; a later poll picks it up when it appears.
+// positive, reloads what changes under dir every interval until ctx ends or
+// Close is called. A dir that does not exist (yet) is logged and leaves the
+// registry empty; a later reload picks it up when it appears.
 func NewWatcher(ctx context.Context, dir string, reg *Set, interval time.Duration, log *slog.Logger) *Watcher {
-	w := &Watcher{dir: dir, reg: reg, log: log, interval: interval, files: map[string]watchedFile{}, done: make(chan struct{})}
-	rep, err := w.reload(true)
+	return newWatcher(ctx, dir, reg, interval, log, notifySupported)
+}
+
+// newWatcher is NewWatcher; notify false polls even where notifications
+// are available (tests of polling).
+func newWatcher(ctx context.Context, dir string, reg *Set, interval time.Duration, log *slog.Logger, notify bool) *Watcher {
+	w := &Watcher{dir: filepath.Clean(dir), reg: reg, log: log, interval: interval, useNotify: interval > 0 && notify,
+		files: map[string]watchedFile{}, dirs: map[string][]dirEntry{}, done: make(chan struct{})}
+	rep, err := w.reload(true, nil, false)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		log.Warn("contracts directory does not exist: every event will fail as schema_not_found; run accord init, or set contracts.dir", "dir", dir)
@@ -91,10 +128,13 @@ func NewWatcher(ctx context.Context, dir string, reg *Set, interval time.Duratio
 	return w
 }
 
-// Close stops polling and waits for the polling goroutine to end.
+// Close stops watching and waits for the watching goroutine to end.
 func (w *Watcher) Close() {
 	w.cancel()
 	<-w.done
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stopNotify()
 }
 
 // Reloads counts the reloads that replaced the contracts served, the
@@ -105,7 +145,7 @@ func (w *Watcher) Reloads() uint64 { return w.reloads.Load() }
 // Reload recompiles every contract file now, whether it changed or not, and
 // swaps the result in. Files that do not compile keep their earlier version.
 func (w *Watcher) Reload() (ReloadReport, error) {
-	rep, err := w.reload(true)
+	rep, err := w.reload(true, nil, false)
 	if err != nil {
 		return ReloadReport{}, fmt.Errorf("reload contracts from %s: %w", w.dir, err)
 	}
@@ -117,13 +157,42 @@ func (w *Watcher) poll(ctx context.Context) {
 	defer close(w.done)
 	t := time.NewTicker(w.interval)
 	defer t.Stop()
+	// The paths events named since the last reload, and whether events
+	// were lost; only this goroutine reads the notifications.
+	touched := map[string]fsnotify.Op{}
+	lost := false
+	notify := w.currentNotify()
+	events, errs := notifyChannels(notify)
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case ev, ok := <-events:
+			if !ok {
+				events, errs = nil, nil
+				continue
+			}
+			touched[ev.Name] |= ev.Op
+			continue
+		case err, ok := <-errs:
+			if !ok {
+				events, errs = nil, nil
+				continue
+			}
+			// The queue overflowed, or a read failed: what changed is
+			// not known, so the next reload walks the whole tree.
+			w.log.Debug("contracts directory notifications lost; walking the tree again", "dir", w.dir, "err", err)
+			lost = true
+			continue
 		case <-t.C:
 		}
-		rep, err := w.reload(false)
+		rep, err := w.reload(false, touched, lost)
+		clear(touched)
+		lost = false
+		if n := w.currentNotify(); n != notify {
+			notify = n
+			events, errs = notifyChannels(n)
+		}
 		switch {
 		case errors.Is(err, errUnchanged):
 		case errors.Is(err, fs.ErrNotExist):
@@ -136,71 +205,142 @@ func (w *Watcher) poll(ctx context.Context) {
 	}
 }
 
+func (w *Watcher) currentNotify() *fsnotify.Watcher {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.notify
+}
+
+func notifyChannels(n *fsnotify.Watcher) (<-chan fsnotify.Event, <-chan error) {
+	if n == nil {
+		return nil, nil
+	}
+	return n.Events, n.Errors
+}
+
 // errUnchanged: a poll found nothing to reload.
 var errUnchanged = errors.New("contracts unchanged")
 
-type statted struct {
-	path    string
-	size    int64
-	modTime time.Time
+// startNotify starts watching for notifications before a walk of the whole
+// tree, when the directory is one they can be trusted for; otherwise the
+// watcher polls from now on. A directory that does not exist yet is
+// decided on when it appears.
+func (w *Watcher) startNotify() {
+	info, err := os.Lstat(w.dir)
+	if err != nil {
+		return
+	}
+	if !info.IsDir() || !localFilesystem(w.dir) {
+		w.useNotify = false
+		w.log.Info("contracts directory is polled for changes: it is a symbolic link or on a filesystem whose changes this system may not report", "dir", w.dir, "interval", w.interval.String())
+		return
+	}
+	n, err := fsnotify.NewWatcher()
+	if err != nil {
+		w.useNotify = false
+		w.log.Warn("contracts directory is polled for changes: notifications are unavailable", "dir", w.dir, "err", err)
+		return
+	}
+	w.notify = n
 }
 
-// reload scans the tree; unless force, it returns errUnchanged when no file
-// was added, removed or changed since the last scan.
-func (w *Watcher) reload(force bool) (ReloadReport, error) {
+func (w *Watcher) stopNotify() {
+	if w.notify != nil {
+		w.notify.Close()
+		w.notify = nil
+	}
+}
+
+// reload brings the watcher up to date with the tree. force walks the
+// whole tree and compiles every file. Otherwise, when notifications are
+// watched, it lists again only what touched names (the whole tree when
+// lost), and returns errUnchanged when nothing was added, removed or
+// changed; when polling, it walks the whole tree and compares.
+func (w *Watcher) reload(force bool, touched map[string]fsnotify.Op, lost bool) (ReloadReport, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	seen, dirErr := w.scan()
-	if dirErr != nil && !errors.Is(dirErr, fs.ErrNotExist) {
-		return ReloadReport{}, dirErr
-	}
-	// A directory that does not exist holds no contracts: one that went
-	// away is every contract removed; it is reported, not retried.
-	if !force && !w.changed(seen) {
+	full := force || lost || w.notify == nil || len(w.dirs) == 0
+	if !full && len(touched) == 0 {
 		return ReloadReport{}, errUnchanged
 	}
-	// The files added or changed (all of them when forced) are compiled
-	// together first.
-	var changed []string
-	for _, f := range seen {
-		if old, known := w.files[f.path]; force || !known || old.size != f.size || !old.modTime.Equal(f.modTime) {
-			changed = append(changed, f.path)
-		}
-	}
-	compiled := loadFiles(w.dir, changed)
-	next := make(map[string]watchedFile, len(seen))
-	rep := ReloadReport{Failed: []ReloadProblem{}}
-	contracts := make([]*Contract, 0, len(seen))
-	for _, f := range seen {
-		old, known := w.files[f.path]
-		wf := watchedFile{size: f.size, modTime: f.modTime, contract: old.contract, err: old.err}
-		if len(changed) > 0 && changed[0] == f.path {
-			c, err := compiled[0].contract, compiled[0].err
-			changed, compiled = changed[1:], compiled[1:]
-			wf.err = err
-			if err == nil {
-				wf.contract = c
-			} else if !known || wf.err.Error() != errText(old.err) {
-				w.logProblem(f.path, err, wf.contract)
+	reset := false
+	if !full {
+		for p, op := range touched {
+			if _, isDir := w.dirs[p]; isDir && op.Has(fsnotify.Rename) {
+				// A directory moved: its watches, and those under it,
+				// follow it under names the notifications no longer
+				// know. Start afresh.
+				full, reset = true, true
+				break
 			}
 		}
-		if wf.err != nil {
-			p := ReloadProblem{File: f.path, Error: wf.err.Error()}
-			if wf.contract != nil {
-				p.Kept = wf.contract.URI
+	}
+	s := &scan{w: w, force: force, files: maps.Clone(w.files), dirs: maps.Clone(w.dirs), queued: map[string]bool{}}
+	if full && w.useNotify {
+		if reset {
+			w.stopNotify()
+		}
+		if w.notify == nil {
+			w.startNotify()
+			s.watchAll = w.notify != nil
+		}
+	}
+	s.notify = w.notify
+	var dirErr error
+	if full {
+		dirErr = s.dir(w.dir, true)
+	} else {
+		dirErr = s.touched(touched)
+	}
+	if dirErr != nil && !errors.Is(dirErr, fs.ErrNotExist) {
+		if w.notify != nil {
+			// What failed is listed again next time.
+			w.stopNotify()
+		}
+		return ReloadReport{}, dirErr
+	}
+	if s.watchErr != nil {
+		w.stopNotify()
+		w.useNotify = false
+		w.log.Warn("contracts directory is polled for changes from now on: a directory could not be watched (see fs.inotify.max_user_watches)", "dir", w.dir, "err", s.watchErr)
+	}
+	s.dependents()
+	s.compileQueued()
+	w.files, w.dirs = s.files, s.dirs
+	if !force && !s.changed {
+		return ReloadReport{}, errUnchanged
+	}
+	rep := ReloadReport{Failed: []ReloadProblem{}}
+	contracts := make([]*Contract, 0, len(w.files))
+	w.walk(w.dir, func(path string, f watchedFile) {
+		if f.err != nil {
+			p := ReloadProblem{File: path, Error: f.err.Error()}
+			if f.contract != nil {
+				p.Kept = f.contract.URI
 			}
 			rep.Failed = append(rep.Failed, p)
 		}
-		if wf.contract != nil {
-			contracts = append(contracts, wf.contract)
+		if f.contract != nil {
+			contracts = append(contracts, f.contract)
 		}
-		next[f.path] = wf
-	}
-	w.files = next
+	})
 	w.reg.Replace(contracts)
 	w.reloads.Add(1)
 	rep.Loaded = len(contracts)
 	return rep, dirErr
+}
+
+// walk calls fn for the files under path in the order of a walk of the
+// tree (names sorted in each directory), as LoadDir reads them.
+func (w *Watcher) walk(path string, fn func(string, watchedFile)) {
+	for _, e := range w.dirs[path] {
+		p := path + string(filepath.Separator) + e.name
+		if e.dir {
+			w.walk(p, fn)
+		} else if f, ok := w.files[p]; ok {
+			fn(p, f)
+		}
+	}
 }
 
 func errText(err error) string {
@@ -218,55 +358,291 @@ func (w *Watcher) logProblem(path string, err error, kept *Contract) {
 	w.log.Error("contract not loaded", "file", path, "err", err)
 }
 
-func (w *Watcher) changed(seen []statted) bool {
-	if len(seen) != len(w.files) {
-		return true
-	}
-	for _, f := range seen {
-		old, ok := w.files[f.path]
-		if !ok || old.size != f.size || !old.modTime.Equal(f.modTime) {
-			return true
-		}
-	}
-	return false
+// scan is one reload's pass over (part of) the tree. It works on copies
+// of the watcher's files and dirs, which replace them once it succeeds.
+type scan struct {
+	w      *Watcher
+	force  bool
+	notify *fsnotify.Watcher
+	// watchAll watches every directory listed, known or not (a new
+	// notifications watcher); otherwise only new ones are watched.
+	watchAll bool
+	watchErr error
+	files    map[string]watchedFile
+	dirs     map[string][]dirEntry
+	// content names the files whose content events say changed, which are
+	// compiled again whatever their size and modification time say.
+	content map[string]bool
+	// queue is the files to compile, with whether each was listed as a
+	// regular file; queued says which are in it.
+	queue   []string
+	regular []bool
+	queued  map[string]bool
+	// changedPaths are the files added, removed or queued.
+	changedPaths []string
+	changed      bool
 }
 
-// scan lists the files under dir as LoadDir reads them: hidden files and
-// directories are skipped.
-func (w *Watcher) scan() ([]statted, error) {
-	var out []statted
-	err := filepath.WalkDir(w.dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if path == w.dir {
+func notExist(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
+}
+
+// touched lists again what the events named: the directory a touched file
+// is in (the nearest the tree knows), and the whole of a touched directory
+// and the directory it is in.
+func (s *scan) touched(touched map[string]fsnotify.Op) error {
+	root := s.w.dir
+	shallow := map[string]bool{}
+	deep := map[string]bool{}
+	s.content = map[string]bool{}
+	for p, op := range touched {
+		if p != root && !strings.HasPrefix(p, root+string(filepath.Separator)) {
+			continue
+		}
+		if _, isDir := s.dirs[p]; isDir {
+			deep[p] = true
+			if p == root {
+				continue
+			}
+		} else if op&^fsnotify.Chmod != 0 {
+			s.content[p] = true
+		}
+		d := filepath.Dir(p)
+		for d != root && s.dirs[d] == nil {
+			if _, known := s.dirs[d]; known {
+				break
+			}
+			d = filepath.Dir(d)
+		}
+		shallow[d] = true
+	}
+	if deep[root] {
+		return s.dir(root, true)
+	}
+	for _, d := range slices.Sorted(maps.Keys(shallow)) {
+		if _, known := s.dirs[d]; !known && d != root {
+			continue // dropped by an earlier listing
+		}
+		if err := s.dir(d, false); err != nil && (d == root || !notExist(err)) {
+			return err
+		}
+	}
+	for _, d := range slices.Sorted(maps.Keys(deep)) {
+		if _, known := s.dirs[d]; !known {
+			continue // gone, or listed afresh by its parent's listing
+		}
+		if err := s.dir(d, true); err != nil && !notExist(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+// dir lists the directory at path again, and the directories in it that
+// are new to the tree (every one of them when deep), and queues what
+// changed in them. A directory that is gone takes what was under it with
+// it; for the root, the error says so.
+func (s *scan) dir(path string, deep bool) error {
+	old, known := s.dirs[path]
+	if s.notify != nil && (!known || s.watchAll) && s.watchErr == nil {
+		// Watched before it is listed: nothing added between the two
+		// goes unseen.
+		if err := s.notify.Add(path); err != nil && !notExist(err) {
+			s.watchErr = err
+		}
+	}
+	ents, err := os.ReadDir(path)
+	if err != nil {
+		if notExist(err) {
+			s.drop(path)
+			if path == s.w.dir {
 				return err
 			}
-			// A file removed between listing and stat is simply gone.
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return err
-		}
-		if strings.HasPrefix(d.Name(), ".") && path != w.dir {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
 			return nil
 		}
-		if d.IsDir() {
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return err
-		}
-		out = append(out, statted{path: path, size: info.Size(), modTime: info.ModTime()})
-		return nil
-	})
-	if err != nil {
-		return nil, err
+		return err
 	}
-	return out, nil
+	cur := make([]dirEntry, 0, len(ents))
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), ".") {
+			cur = append(cur, dirEntry{name: e.Name(), dir: e.IsDir()})
+		}
+	}
+	// What is gone first, so that a name that changed from a file to a
+	// directory (or back) is dropped before it is listed anew.
+	i := 0
+	for _, o := range old {
+		for i < len(cur) && cur[i].name < o.name {
+			i++
+		}
+		if i < len(cur) && cur[i] == o {
+			continue
+		}
+		p := path + string(filepath.Separator) + o.name
+		if o.dir {
+			s.drop(p)
+		} else {
+			s.remove(p)
+		}
+	}
+	s.dirs[path] = cur
+	for _, e := range ents {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") {
+			continue
+		}
+		p := path + string(filepath.Separator) + name
+		if e.IsDir() {
+			if _, known := s.dirs[p]; !known || deep {
+				if err := s.dir(p, true); err != nil && !notExist(err) {
+					return err
+				}
+			}
+			continue
+		}
+		if err := s.file(p, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// file queues the file at p when it is new, when events say its content
+// changed, or when its size or modification time did.
+func (s *scan) file(p string, e fs.DirEntry) error {
+	regular := e.Type().IsRegular()
+	if old, known := s.files[p]; known && !s.force && !s.content[p] {
+		info, err := e.Info()
+		if err != nil {
+			if notExist(err) {
+				s.remove(p)
+				return nil
+			}
+			return err
+		}
+		if info.Size() == old.size && info.ModTime().Equal(old.modTime) {
+			return nil
+		}
+	}
+	s.enqueue(p, regular)
+	return nil
+}
+
+func (s *scan) enqueue(p string, regular bool) {
+	if s.queued[p] {
+		return
+	}
+	s.queued[p] = true
+	s.queue = append(s.queue, p)
+	s.regular = append(s.regular, regular)
+	s.changedPaths = append(s.changedPaths, p)
+	s.changed = true
+}
+
+// drop takes the directory at path, and all under it, out of the tree.
+func (s *scan) drop(path string) {
+	ents, ok := s.dirs[path]
+	if !ok {
+		return
+	}
+	delete(s.dirs, path)
+	for _, e := range ents {
+		p := path + string(filepath.Separator) + e.name
+		if e.dir {
+			s.drop(p)
+		} else {
+			s.remove(p)
+		}
+	}
+}
+
+func (s *scan) remove(p string) {
+	if _, ok := s.files[p]; ok {
+		delete(s.files, p)
+		s.changedPaths = append(s.changedPaths, p)
+		s.changed = true
+	}
+}
+
+// dependents queues the files whose last compilation looked up a contract
+// that a changed file holds: a contract is compiled with the documents it
+// $refs, so it is compiled again when one of them changes, appears or goes.
+func (s *scan) dependents() {
+	if len(s.changedPaths) == 0 {
+		return
+	}
+	var keys map[Key]bool
+	for p, f := range s.files {
+		if len(f.refs) == 0 || s.queued[p] {
+			continue
+		}
+		if keys == nil {
+			keys = map[Key]bool{}
+			for _, c := range s.changedPaths {
+				if rel, err := filepath.Rel(s.w.dir, c); err == nil {
+					if k, err := ParseKey(filepath.ToSlash(rel)); err == nil {
+						keys[k] = true
+					}
+				}
+			}
+		}
+		for _, k := range f.refs {
+			if keys[k] {
+				s.enqueue(p, f.regular)
+				break
+			}
+		}
+	}
+}
+
+// compileQueued compiles the queued files together and records what each
+// gave; a file that fails keeps the contract it compiled to before.
+func (s *scan) compileQueued() {
+	if len(s.queue) == 0 {
+		return
+	}
+	compiled := loadFiles(s.w.dir, s.queue, s.regular)
+	for i, p := range s.queue {
+		r := compiled[i]
+		info := r.info
+		if info == nil || !s.regular[i] {
+			// Not read, or not a regular file: its own status is what the
+			// next poll compares.
+			var err error
+			if info, err = os.Lstat(p); err != nil {
+				// Gone since it was listed; the next listing says so.
+				s.remove(p)
+				continue
+			}
+		}
+		old, known := s.w.files[p]
+		wf := watchedFile{size: info.Size(), modTime: info.ModTime(), regular: s.regular[i], contract: old.contract, err: r.err, refs: r.refs}
+		if r.err == nil {
+			wf.contract = r.contract
+		} else if !known || r.err.Error() != errText(old.err) {
+			s.w.logProblem(p, r.err, wf.contract)
+		}
+		s.files[p] = wf
+	}
+}
+
+// report is what the last reload left: the contracts served and the files
+// failing.
+func (w *Watcher) report() (ReloadReport, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	rep := ReloadReport{Failed: []ReloadProblem{}}
+	w.walk(w.dir, func(path string, f watchedFile) {
+		if f.err != nil {
+			p := ReloadProblem{File: path, Error: f.err.Error()}
+			if f.contract != nil {
+				p.Kept = f.contract.URI
+			}
+			rep.Failed = append(rep.Failed, p)
+		}
+		if f.contract != nil {
+			rep.Loaded++
+		}
+	})
+	return rep, nil
 }

@@ -112,6 +112,64 @@ func TestWatcherReloadsChanges(t *testing.T) {
 			log:    "contract not reloaded; still serving its earlier version",
 		},
 		{
+			name: "edited in place",
+			change: func(t *testing.T, dir string) {
+				path := filepath.Join(dir, "com.acme", "order", "jsonschema", "1-0-0")
+				if err := os.WriteFile(path, []byte(testSchema("order", "1-0-0", "sku")), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			},
+			want:  cart + " " + v100,
+			check: func(r *Set) bool { return validates(r, v100, `{"sku":"a"}`) && !validates(r, v100, `{"id":"a"}`) },
+		},
+		{
+			name: "removed directory",
+			change: func(t *testing.T, dir string) {
+				if err := os.RemoveAll(filepath.Join(dir, "com.acme", "cart")); err != nil {
+					t.Fatal(err)
+				}
+			},
+			want: v100,
+		},
+		{
+			name: "directory moved in",
+			change: func(t *testing.T, dir string) {
+				// Written under a hidden name, then moved into place whole.
+				staged := filepath.Join(dir, ".staging")
+				writeContract(t, staged, "order", "1-0-1", testSchema("order", "1-0-1", "id"))
+				if err := os.Rename(filepath.Join(staged, "com.acme", "order", "jsonschema", "1-0-1"), filepath.Join(staged, "com.acme", "order", "1-0-1")); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.RemoveAll(filepath.Join(dir, "com.acme", "order")); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Rename(filepath.Join(staged, "com.acme", "order"), filepath.Join(dir, "com.acme", "order")); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Rename(filepath.Join(dir, "com.acme", "order", "1-0-1"), filepath.Join(dir, "com.acme", "order", "jsonschema", "1-0-1")); err != nil {
+					t.Fatal(err)
+				}
+			},
+			want: cart + " " + v101,
+		},
+		{
+			name: "directory moved within the tree, then a file added",
+			change: func(t *testing.T, dir string) {
+				// The moved directory's watches go with it; a file added
+				// under it afterwards must still be seen.
+				if err := os.Rename(filepath.Join(dir, "com.acme"), filepath.Join(dir, "com.acme.old")); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(50 * time.Millisecond)
+				if err := os.Rename(filepath.Join(dir, "com.acme.old"), filepath.Join(dir, "com.acme")); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(50 * time.Millisecond)
+				writeContract(t, dir, "order", "1-0-1", testSchema("order", "1-0-1", "id"))
+			},
+			want: cart + " " + v100 + " " + v101,
+		},
+		{
 			name: "broken new file is left out and the rest load",
 			change: func(t *testing.T, dir string) {
 				writeContract(t, dir, "refund", "1-0-0", `{"type": "object"}`)
@@ -121,30 +179,134 @@ func TestWatcherReloadsChanges(t *testing.T) {
 			log:  `msg="contract not loaded"`,
 		},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			writeContract(t, dir, "order", "1-0-0", testSchema("order", "1-0-0", "id"))
-			writeContract(t, dir, "cart", "1-0-0", testSchema("cart", "1-0-0", "id"))
-			logs := &check.Buffer{}
-			reg := NewSet(nil)
-			w := NewWatcher(context.Background(), dir, reg, 10*time.Millisecond, slog.New(slog.NewTextHandler(logs, nil)))
-			defer w.Close()
-			if got := keys(reg); got != cart+" "+v100 {
-				t.Fatalf("initial load: %s", got)
-			}
-			// Let a poll see the first state, and make sure the change gets
-			// a new modification time even on coarse-grained filesystems.
-			time.Sleep(20 * time.Millisecond)
-			tc.change(t, dir)
-			// The change is seen when the keys are right and, for changes
-			// that keep the keys, the contracts validate as they should.
-			check.Eventually(t, 5*time.Second, "the registry holds "+tc.want+" and validates as expected", func() bool {
-				return keys(reg) == tc.want && (tc.check == nil || tc.check(reg))
+	for _, mode := range watchModes {
+		for _, tc := range tests {
+			t.Run(mode.name+"/"+tc.name, func(t *testing.T) {
+				dir := t.TempDir()
+				writeContract(t, dir, "order", "1-0-0", testSchema("order", "1-0-0", "id"))
+				writeContract(t, dir, "cart", "1-0-0", testSchema("cart", "1-0-0", "id"))
+				logs := &check.Buffer{}
+				reg := NewSet(nil)
+				w := newWatcher(context.Background(), dir, reg, 10*time.Millisecond, slog.New(slog.NewTextHandler(logs, nil)), mode.notify)
+				defer w.Close()
+				if got := keys(reg); got != cart+" "+v100 {
+					t.Fatalf("initial load: %s", got)
+				}
+				mode.check(t, w)
+				// Let a poll see the first state, and make sure the change gets
+				// a new modification time even on coarse-grained filesystems.
+				time.Sleep(20 * time.Millisecond)
+				tc.change(t, dir)
+				// The change is seen when the keys are right and, for changes
+				// that keep the keys, the contracts validate as they should.
+				check.Eventually(t, 5*time.Second, "the registry holds "+tc.want+" and validates as expected", func() bool {
+					return keys(reg) == tc.want && (tc.check == nil || tc.check(reg))
+				})
+				if tc.log != "" {
+					check.Eventually(t, 5*time.Second, "the watcher logs "+tc.log, func() bool { return strings.Contains(logs.String(), tc.log) })
+				}
 			})
-			if tc.log != "" {
-				check.Eventually(t, 5*time.Second, "the watcher logs "+tc.log, func() bool { return strings.Contains(logs.String(), tc.log) })
+		}
+	}
+}
+
+// watchModes are the two ways the watcher learns of changes: polling, and
+// notifications where the system has them (the test's directory must be
+// on a filesystem they are trusted for, else the test says so).
+var watchModes = []struct {
+	name   string
+	notify bool
+	check  func(*testing.T, *Watcher)
+}{
+	{name: "poll", check: func(t *testing.T, w *Watcher) {
+		if w.currentNotify() != nil {
+			t.Fatal("polling watcher watches notifications")
+		}
+	}},
+	{name: "notify", notify: true, check: func(t *testing.T, w *Watcher) {
+		if !notifySupported {
+			t.Skip("no notifications on this system")
+		}
+		if w.currentNotify() == nil {
+			t.Skip("the test's directory is not on a filesystem notifications are used for")
+		}
+	}},
+}
+
+// A contract that $refs another is compiled against the other's document,
+// so a change to the other (or its arrival) recompiles it too, however the
+// watcher learns of the change.
+func TestWatcherRecompilesDependents(t *testing.T) {
+	const order = "iglu:com.acme/order/jsonschema/1-0-0"
+	orderDoc := fmt.Sprintf(`{
+	"$schema": %q,
+	"self": {"vendor": "com.acme", "name": "order", "format": "jsonschema", "version": "1-0-0"},
+	"type": "object",
+	"properties": {"address": {"$ref": "iglu:com.acme/address/jsonschema/1-0-0"}},
+	"required": ["address"]
+}`, IgluMetaSchemaURI)
+	// A chain: address refers to street, so order depends on both.
+	addressDoc := func(required string) string {
+		return fmt.Sprintf(`{
+	"$schema": %q,
+	"self": {"vendor": "com.acme", "name": "address", "format": "jsonschema", "version": "1-0-0"},
+	"type": "object",
+	"properties": {"street": {"$ref": "iglu:com.acme/street/jsonschema/1-0-0"}, "city": {"type": "string"}},
+	"required": [%q]
+}`, IgluMetaSchemaURI, required)
+	}
+	streetDoc := func(maxLength int) string {
+		return fmt.Sprintf(`{
+	"$schema": %q,
+	"self": {"vendor": "com.acme", "name": "street", "format": "jsonschema", "version": "1-0-0"},
+	"type": "string",
+	"maxLength": %d
+}`, IgluMetaSchemaURI, maxLength)
+	}
+	for _, mode := range watchModes {
+		t.Run(mode.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeContract(t, dir, "order", "1-0-0", orderDoc)
+			reg := NewSet(nil)
+			w := newWatcher(context.Background(), dir, reg, 10*time.Millisecond, slog.New(slog.DiscardHandler), mode.notify)
+			defer w.Close()
+			if reg.Len() != 0 {
+				t.Fatalf("order loaded without the contract it refers to: %s", keys(reg))
 			}
+			mode.check(t, w)
+
+			// The contracts it refers to arrive: order now compiles.
+			writeContract(t, dir, "street", "1-0-0", streetDoc(3))
+			writeContract(t, dir, "address", "1-0-0", addressDoc("street"))
+			check.Eventually(t, 5*time.Second, "order loads once address and street exist", func() bool {
+				return validates(reg, order, `{"address":{"street":"abc"}}`) && !validates(reg, order, `{"address":{"city":"x"}}`)
+			})
+
+			// The contract it refers to changes: order follows.
+			time.Sleep(20 * time.Millisecond)
+			writeContract(t, dir, "address", "1-0-0", addressDoc("city"))
+			check.Eventually(t, 5*time.Second, "order follows address's edit", func() bool {
+				return validates(reg, order, `{"address":{"city":"x"}}`) && !validates(reg, order, `{"address":{"street":"abc"}}`)
+			})
+
+			// One the other refers to changes: order follows too.
+			time.Sleep(20 * time.Millisecond)
+			writeContract(t, dir, "street", "1-0-0", streetDoc(10))
+			check.Eventually(t, 5*time.Second, "order follows street's edit through address", func() bool {
+				return validates(reg, order, `{"address":{"city":"x","street":"abcdefgh"}}`)
+			})
+
+			// It goes away: address and order keep the versions they
+			// compiled to and say why they are not reloaded.
+			time.Sleep(20 * time.Millisecond)
+			if err := os.RemoveAll(filepath.Join(dir, "com.acme", "street")); err != nil {
+				t.Fatal(err)
+			}
+			check.Eventually(t, 5*time.Second, "address and order reported failing, their last versions kept", func() bool {
+				rep, err := w.report()
+				return err == nil && len(rep.Failed) == 2 && rep.Failed[0].Kept == "iglu:com.acme/address/jsonschema/1-0-0" && rep.Failed[1].Kept == order &&
+					validates(reg, order, `{"address":{"city":"x","street":"abcdefgh"}}`)
+			})
 		})
 	}
 }
@@ -191,6 +353,14 @@ func TestWatcherMissingDirIsPickedUp(t *testing.T) {
 	}
 	writeContract(t, dir, "order", "1-0-0", testSchema("order", "1-0-0", "id"))
 	check.Eventually(t, 5*time.Second, "the new directory's contract is loaded", func() bool { return reg.Len() == 1 })
+	// Once there, it is watched like any other: a removal and a new
+	// version are seen.
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	check.Eventually(t, 5*time.Second, "the removed directory's contract is gone", func() bool { return reg.Len() == 0 })
+	writeContract(t, dir, "order", "1-0-1", testSchema("order", "1-0-1", "id"))
+	check.Eventually(t, 5*time.Second, "the directory made again is loaded", func() bool { return keys(reg) == "iglu:com.acme/order/jsonschema/1-0-1" })
 }
 
 func TestWatcherCloseStopsPolling(t *testing.T) {
@@ -235,4 +405,35 @@ func TestChangedFiresOnReload(t *testing.T) {
 	if next := reg.Changed(); next == changed {
 		t.Error("Changed returned the closed channel again")
 	}
+}
+
+// A contracts directory that is a symbolic link (swapped by a deploy to a
+// new release's directory, say) is polled: notifications would follow the
+// directory it named when the watch began.
+func TestWatcherPollsSymlinkedDir(t *testing.T) {
+	base := t.TempDir()
+	release1, release2 := filepath.Join(base, "r1"), filepath.Join(base, "r2")
+	writeContract(t, release1, "order", "1-0-0", testSchema("order", "1-0-0", "id"))
+	writeContract(t, release2, "order", "1-0-1", testSchema("order", "1-0-1", "id"))
+	dir := filepath.Join(base, "contracts")
+	if err := os.Symlink(release1, dir); err != nil {
+		t.Fatal(err)
+	}
+	reg := NewSet(nil)
+	w := NewWatcher(context.Background(), dir, reg, 10*time.Millisecond, slog.New(slog.DiscardHandler))
+	defer w.Close()
+	if got := keys(reg); got != "iglu:com.acme/order/jsonschema/1-0-0" {
+		t.Fatalf("initial load: %s", got)
+	}
+	if w.currentNotify() != nil {
+		t.Fatal("a symbolically linked directory is watched by notification")
+	}
+	tmp := filepath.Join(base, ".contracts.tmp")
+	if err := os.Symlink(release2, tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		t.Fatal(err)
+	}
+	check.Eventually(t, 5*time.Second, "the new release's contracts are served", func() bool { return keys(reg) == "iglu:com.acme/order/jsonschema/1-0-1" })
 }
