@@ -48,6 +48,19 @@ func and3(a, b fastVerdict) fastVerdict {
 type fastWalk struct {
 	budget int
 	depth  int
+	// level is how deeply the value being read is nested in arrays and
+	// objects of the data, so that what the walk reads past (skip) is
+	// held to jsonscan.MaxDepth from the data's root, as the decoder
+	// holds it.
+	level int
+	// strict: the walk is also the only check of the data's syntax
+	// (CheckData), so an object repeating a member name is not JSON to
+	// it, as it is not to jsonscan.Value. Off while a value is read again
+	// in place: its first reading checked it.
+	strict bool
+	// utf8ok: the caller vouches that the bytes are valid UTF-8 (the
+	// decoder checked the whole body once), so strings need no check.
+	utf8ok bool
 }
 
 const (
@@ -87,9 +100,10 @@ func (n *fastNode) verdict(raw []byte) fastVerdict {
 // verdict is fastUnsure.
 const notJSON = -1
 
-// skip reads past the value at b[i] whatever it is.
-func skip(b []byte, i int) int {
-	end, err := jsonscan.Value(b, i)
+// skip reads past the value at b[i] whatever it is, nested as deeply as
+// the walk is.
+func (w *fastWalk) skip(b []byte, i int) int {
+	end, err := jsonscan.ValueIn(b, i, w.level)
 	if err != nil {
 		return notJSON
 	}
@@ -101,7 +115,7 @@ func skip(b []byte, i int) int {
 // index is not meaningful; when the text is not JSON the index is notJSON.
 func (n *fastNode) check(w *fastWalk, b []byte, i int) (int, fastVerdict) {
 	if n.mode != modeCheck || i >= len(b) {
-		return n.special(b, i)
+		return n.special(w, b, i)
 	}
 	var end int
 	var v fastVerdict
@@ -112,14 +126,24 @@ func (n *fastNode) check(w *fastWalk, b []byte, i int) (int, fastVerdict) {
 		if n.types != 0 && n.types&typeObject == 0 {
 			return i, fastInvalid
 		}
+		if w.level >= jsonscan.MaxDepth {
+			return notJSON, fastUnsure // nested too deeply: decoding says so
+		}
+		w.level++
 		end, v = n.checkObject(w, b, i)
+		w.level--
 	case c == '[':
 		if n.types != 0 && n.types&typeArray == 0 {
 			return i, fastInvalid
 		}
+		if w.level >= jsonscan.MaxDepth {
+			return notJSON, fastUnsure
+		}
+		w.level++
 		end, v = n.checkArray(w, b, i)
+		w.level--
 	case c == 't' || c == 'f' || c == 'n':
-		if end = skip(b, i); end < 0 {
+		if end = w.skip(b, i); end < 0 {
 			return end, fastUnsure
 		}
 		if n.types != 0 && n.types&typeOf(c) == 0 {
@@ -136,17 +160,17 @@ func (n *fastNode) check(w *fastWalk, b []byte, i int) (int, fastVerdict) {
 
 // special answers for a node that is not modeCheck, and for the end of
 // the input.
-func (n *fastNode) special(b []byte, i int) (int, fastVerdict) {
+func (n *fastNode) special(w *fastWalk, b []byte, i int) (int, fastVerdict) {
 	if i >= len(b) {
 		return notJSON, fastUnsure
 	}
 	switch n.mode {
 	case modeAnything:
-		return skip(b, i), fastValid
+		return w.skip(b, i), fastValid
 	case modeNothing:
 		return i, fastInvalid
 	}
-	return skip(b, i), fastUnsure
+	return w.skip(b, i), fastUnsure
 }
 
 // What a node checks after its value's own keywords (fastNode.after).
@@ -217,7 +241,10 @@ func (n *fastNode) again(w *fastWalk, b []byte, i, end int) fastVerdict {
 	}
 	w.budget -= cost
 	w.depth++
+	strict := w.strict
+	w.strict = false
 	_, v := n.check(w, b, i)
+	w.strict = strict
 	w.depth--
 	return v
 }
@@ -330,7 +357,7 @@ func (n *fastNode) checkString(w *fastWalk, b []byte, i int) (int, fastVerdict) 
 		// The text is not the bytes sent: unescape it (allocating, as
 		// the stock validator's decoding would).
 		s = []byte(jsonscan.UnquoteBytes(b[i:end]))
-	} else if !utf8.Valid(s) {
+	} else if !w.utf8ok && !utf8.Valid(s) {
 		return end, fastUnsure // encoding/json reads bad bytes as U+FFFD
 	}
 	return end, n.stringText(s)
@@ -423,6 +450,13 @@ func (n *fastNode) checkObject(w *fastWalk, b []byte, start int) (int, fastVerdi
 	var seen uint64
 	count := 0
 	namesSure := true
+	// A strict walk refuses a repeated name as jsonscan does (by the
+	// name's text): a name the schema names by its entry's bit in once,
+	// any other through names. With bytes not vouched to be UTF-8 the
+	// two could differ in text while the table says otherwise: all go
+	// through names then.
+	var once uint64
+	var names jsonscan.Names
 	i := jsonscan.SkipSpace(b, start+1)
 	if i < len(b) && b[i] == '}' {
 		return n.objectDone(w, b, start, i+1, seen, count, verdict, namesSure)
@@ -445,8 +479,23 @@ func (n *fastNode) checkObject(w *fastWalk, b []byte, start int) (int, fastVerdi
 		if escaped {
 			key = []byte(jsonscan.UnquoteBytes(b[ks:ke])) // rare: allocates
 		}
-		m, named := n.names.find(key)
-		if named || escaped || !n.unnamedMatters || utf8.Valid(key) {
+		var m fastMember
+		e := n.names.entry(key)
+		named := e != nil
+		if named {
+			m = e.fastMember
+		}
+		if w.strict {
+			if named && e.once != 0 && w.utf8ok {
+				if once&e.once != 0 {
+					return notJSON, fastUnsure // decoding refuses it, and says why
+				}
+				once |= e.once
+			} else if names.Repeated(b, ks, ke, escaped) {
+				return notJSON, fastUnsure
+			}
+		}
+		if named || escaped || !n.unnamedMatters || w.utf8ok || utf8.Valid(key) {
 			var v fastVerdict
 			if n.plainMembers {
 				sub := m.property
@@ -454,7 +503,7 @@ func (n *fastNode) checkObject(w *fastWalk, b []byte, start int) (int, fastVerdi
 					sub = n.additional
 				}
 				if sub == nil {
-					i, v = skip(b, i), fastValid
+					i, v = w.skip(b, i), fastValid
 				} else {
 					i, v = sub.check(w, b, i)
 				}
@@ -469,7 +518,7 @@ func (n *fastNode) checkObject(w *fastWalk, b []byte, start int) (int, fastVerdi
 		} else {
 			// encoding/json reads bad bytes as U+FFFD: which schema
 			// governs the name, and which name it is, is not sure.
-			if i = skip(b, i); i < 0 {
+			if i = w.skip(b, i); i < 0 {
 				return i, fastUnsure
 			}
 			verdict, namesSure = fastUnsure, false
@@ -533,7 +582,7 @@ func (n *fastNode) member(w *fastWalk, b []byte, i int, property *fastNode, key 
 		end, r := n.additional.check(w, b, i)
 		return end, and3(v, r)
 	}
-	return skip(b, i), v
+	return w.skip(b, i), v
 }
 
 // objectDone checks what needs the whole object: the counts, required
@@ -586,7 +635,7 @@ func (n *fastNode) checkArray(w *fastWalk, b []byte, i int) (int, fastVerdict) {
 		es := i
 		var v fastVerdict
 		if sub == nil {
-			i, v = skip(b, i), fastValid
+			i, v = w.skip(b, i), fastValid
 		} else {
 			i, v = sub.check(w, b, i)
 		}

@@ -15,6 +15,10 @@ type fastNames struct {
 type fastNameEntry struct {
 	name string
 	fastMember
+	// once is the entry's own bit (the first 64 entries; 0 for the
+	// rest), with which a strict walk spots the name repeated in one
+	// object without comparing names (fastNode.checkObject).
+	once uint64
 }
 
 func nameSlot[T string | []byte](key T, mask uint) uint {
@@ -35,7 +39,11 @@ func newFastNames(m map[string]fastMember) fastNames {
 	t := fastNames{slots: make([]uint32, size), entries: make([]fastNameEntry, 0, len(m))}
 	mask := uint(size - 1)
 	for name, v := range m {
-		t.entries = append(t.entries, fastNameEntry{name, v})
+		var once uint64
+		if len(t.entries) < 64 {
+			once = 1 << len(t.entries)
+		}
+		t.entries = append(t.entries, fastNameEntry{name, v, once})
 		s := nameSlot(name, mask)
 		for t.slots[s] != 0 {
 			s = (s + 1) & mask
@@ -47,17 +55,25 @@ func newFastNames(m map[string]fastMember) fastNames {
 
 // find returns the member key names and whether the schema names it.
 func (t *fastNames) find(key []byte) (fastMember, bool) {
+	if e := t.entry(key); e != nil {
+		return e.fastMember, true
+	}
+	return fastMember{}, false
+}
+
+// entry returns the entry of the member key names, or nil.
+func (t *fastNames) entry(key []byte) *fastNameEntry {
 	if len(t.slots) == 0 {
-		return fastMember{}, false
+		return nil
 	}
 	mask := uint(len(t.slots) - 1)
 	for s := nameSlot(key, mask); ; s = (s + 1) & mask {
 		k := t.slots[s]
 		if k == 0 {
-			return fastMember{}, false
+			return nil
 		}
 		if e := &t.entries[k-1]; e.name == string(key) {
-			return e.fastMember, true
+			return e
 		}
 	}
 }

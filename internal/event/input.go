@@ -31,4 +31,10 @@ type Input struct {
 	// source or pixel configured as arbitrary): the pipeline stores it
 	// good, unvalidated, with an empty schema.
 	Arbitrary bool
+	// CheckedBy, when not nil, is the contract (a *contract.Contract;
+	// this package knows no contracts) that the protocol found Data valid
+	// against as it read it, in the one walk that also checked Data is
+	// JSON (contract.CheckData). The pipeline does not validate Data
+	// again when the event's key resolves to that same contract.
+	CheckedBy any
 }

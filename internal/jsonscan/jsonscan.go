@@ -324,6 +324,30 @@ func (m *memberNames) repeated(b []byte, ks, ke int, esc bool) bool {
 	return false
 }
 
+// Names spots a member name that repeats an earlier one of the same
+// object, for a caller that walks an object itself (a validator reading
+// event data in the same pass that checks its syntax) and must refuse
+// exactly what Value refuses. The zero value is ready; use one per object.
+type Names struct{ m memberNames }
+
+// Repeated records the member name b[ks:ke], a valid string literal (esc
+// when it holds an escape, as StringEscaped reports), and reports whether
+// the object already had it: where Value would stop with IsNotData.
+func (n *Names) Repeated(b []byte, ks, ke int, esc bool) bool {
+	m := &n.m
+	h := nameHash(b[ks:ke])
+	lo, hi := filterBits(h)
+	if !esc && !m.slow && (m.seen[0]&lo != lo || m.seen[1]&hi != hi) {
+		m.seen[0] |= lo
+		m.seen[1] |= hi
+		m.starts[m.n], m.hashes[m.n] = ks, h
+		m.n++
+		m.slow = m.n == smallObject
+		return false
+	}
+	return m.repeated(b, ks, ke, esc)
+}
+
 // literal returns the k-th recorded name's literal, quotes included.
 func (m *memberNames) literal(b []byte, k int) []byte {
 	end, _, _ := scanString(b, m.starts[k]) // read once already: valid

@@ -31,7 +31,7 @@ func benchEvent(b *testing.B, i int) string {
 	return `{"schema":"iglu:com.example/product_viewed/jsonschema/1-0-0","data":` + string(data) + `}`
 }
 
-func benchPipeline(b *testing.B) *pipeline.Pipeline {
+func benchPipeline(b *testing.B) (*pipeline.Pipeline, protocol.Decoder) {
 	b.Helper()
 	contracts, problems, err := contract.LoadDir("../../testdata/contracts")
 	if err != nil || len(problems) > 0 {
@@ -41,7 +41,14 @@ func benchPipeline(b *testing.B) *pipeline.Pipeline {
 	// contract has no x-accord-pii rule, so it changes nothing), then the
 	// collector-wide policy with its defaults.
 	reg := contract.NewSet(contracts)
-	return pipeline.New(reg, event.Collector{Name: "accord", Version: "bench", Env: "bench", Host: "h"}, "default", privacy.NewStage(reg, nil, privacy.Options{}, nil), privacy.NewPolicy(privacy.DefaultPolicyOptions()))
+	return pipeline.New(reg, event.Collector{Name: "accord", Version: "bench", Env: "bench", Host: "h"}, "default", privacy.NewStage(reg, nil, privacy.Options{}, nil), privacy.NewPolicy(privacy.DefaultPolicyOptions())), serveDecoder(reg)
+}
+
+// serveDecoder is the decoder of POST /events as accord serve wires it,
+// with local as the team's own contracts.
+func serveDecoder(local *contract.Set) protocol.Decoder {
+	opts := selfdesc.DefaultOptions()
+	return selfdesc.Type().Endpoints(&opts, protocol.Deps{Local: local})[0].Decode
 }
 
 // BenchmarkHotPathFivePIIRules: the one-event path where the contract
@@ -80,7 +87,7 @@ func BenchmarkHotPathFivePIIRules(b *testing.B) {
 	if rec := p.Process(pipeline.Request{Protocol: selfdesc.Name}, mustDecode(b, req))[0]; !bytes.Contains(rec.Payload, []byte(`"brand":"[redacted]"`)) {
 		b.Fatalf("the rules were not applied: %s", rec.Payload)
 	}
-	runHotPath(b, p, req, 1)
+	runHotPath(b, p, serveDecoder(reg), req, 1)
 }
 
 func mustDecode(b *testing.B, req *protocol.Request) []event.Input {
@@ -94,18 +101,18 @@ func mustDecode(b *testing.B, req *protocol.Request) []event.Input {
 
 // runHotPath is what the collector does with one request's body, short of
 // HTTP and the sinks: decode, resolve and validate, annotate, encode.
-func runHotPath(b *testing.B, p *pipeline.Pipeline, req *protocol.Request, events int) {
-	runHotPathFrom(b, p, req, events, event.Source{})
+func runHotPath(b *testing.B, p *pipeline.Pipeline, decode protocol.Decoder, req *protocol.Request, events int) {
+	runHotPathFrom(b, p, decode, req, events, event.Source{})
 }
 
 // runHotPathFrom is runHotPath for a request from src.
-func runHotPathFrom(b *testing.B, p *pipeline.Pipeline, req *protocol.Request, events int, src event.Source) {
+func runHotPathFrom(b *testing.B, p *pipeline.Pipeline, decode protocol.Decoder, req *protocol.Request, events int, src event.Source) {
 	preq := pipeline.Request{Protocol: selfdesc.Name, RequestID: "r", CollectedAt: time.Now(), Source: src}
 	buf := make([]byte, 0, 64<<10)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(req.Body)))
 	for b.Loop() {
-		inputs, err := selfdesc.Decode(req)
+		inputs, _, err := decode(req)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -125,8 +132,8 @@ func runHotPathFrom(b *testing.B, p *pipeline.Pipeline, req *protocol.Request, e
 
 // BenchmarkHotPathOneEvent: one 15-field event per request.
 func BenchmarkHotPathOneEvent(b *testing.B) {
-	p := benchPipeline(b)
-	runHotPath(b, p, &protocol.Request{MediaType: "application/json", Body: []byte(benchEvent(b, 1))}, 1)
+	p, decode := benchPipeline(b)
+	runHotPath(b, p, decode, &protocol.Request{MediaType: "application/json", Body: []byte(benchEvent(b, 1))}, 1)
 }
 
 // BenchmarkHotPathAllEnrichments: the one-event path with every enrichment
@@ -159,18 +166,18 @@ func BenchmarkHotPathAllEnrichments(b *testing.B) {
 	if rec := p.Process(pipeline.Request{Protocol: selfdesc.Name, Source: src}, mustDecode(b, req))[0]; len(rec.Contexts) != 3 {
 		b.Fatalf("%d contexts, want user agent, geolocation and campaign: %+v", len(rec.Contexts), rec.Contexts)
 	}
-	runHotPathFrom(b, p, req, 1, src)
+	runHotPathFrom(b, p, serveDecoder(reg), req, 1, src)
 }
 
 // BenchmarkHotPathBatch100: a 100-event NDJSON batch per request.
 func BenchmarkHotPathBatch100(b *testing.B) {
-	p := benchPipeline(b)
+	p, decode := benchPipeline(b)
 	var body bytes.Buffer
 	for i := range 100 {
 		body.WriteString(benchEvent(b, i))
 		body.WriteByte('\n')
 	}
-	runHotPath(b, p, &protocol.Request{MediaType: "application/x-ndjson", Body: body.Bytes()}, 100)
+	runHotPath(b, p, decode, &protocol.Request{MediaType: "application/x-ndjson", Body: body.Bytes()}, 100)
 }
 
 // BenchmarkHotPathWithNContracts: the one-event hot path with N other
@@ -193,9 +200,10 @@ func BenchmarkHotPathWithNContracts(b *testing.B) {
 			}
 			contracts = append(contracts, c)
 		}
-		p := pipeline.New(contract.NewSet(contracts), event.Collector{Name: "accord"}, "default")
+		reg := contract.NewSet(contracts)
+		p := pipeline.New(reg, event.Collector{Name: "accord"}, "default")
 		b.Run("contracts="+strconv.Itoa(n), func(b *testing.B) {
-			runHotPath(b, p, &protocol.Request{MediaType: "application/json", Body: []byte(benchEvent(b, 1))}, 1)
+			runHotPath(b, p, serveDecoder(reg), &protocol.Request{MediaType: "application/json", Body: []byte(benchEvent(b, 1))}, 1)
 		})
 	}
 }

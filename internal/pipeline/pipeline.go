@@ -279,7 +279,7 @@ func validate(resolver Resolver, in *event.Input, keep bool) (*contract.Contract
 	}
 	var notFound, violations []event.Message
 	var unknown []string
-	check := func(key string, data []byte, instance string, context bool) *contract.Contract {
+	check := func(key string, data []byte, instance string, context bool, checkedBy any) *contract.Contract {
 		c, err := resolver.Resolve(key)
 		if err != nil {
 			// Only a well-formed key that no registry holds is unknown: a
@@ -298,6 +298,11 @@ func validate(resolver Resolver, in *event.Input, keep bool) (*contract.Contract
 			notFound = append(notFound, msg)
 			return nil
 		}
+		if checkedBy != nil && checkedBy == any(c) {
+			// The protocol read the data in one walk that found it JSON
+			// and valid against this very contract (contract.CheckData).
+			return c
+		}
 		// An event without data (a CloudEvent may have none) is JSON null:
 		// the contract decides whether that is allowed.
 		msgs, err := c.ValidateJSON(data, instance)
@@ -308,9 +313,9 @@ func validate(resolver Resolver, in *event.Input, keep bool) (*contract.Contract
 		violations = append(violations, msgs...)
 		return c
 	}
-	own := check(in.SchemaKey, in.Data, "/data", false)
+	own := check(in.SchemaKey, in.Data, "/data", false, in.CheckedBy)
 	for i := range in.Contexts {
-		check(in.Contexts[i].Schema, in.Contexts[i].Data, "/contexts/"+strconv.Itoa(i)+"/data", true)
+		check(in.Contexts[i].Schema, in.Contexts[i].Data, "/contexts/"+strconv.Itoa(i)+"/data", true, nil)
 	}
 	switch {
 	case len(notFound) > 0:

@@ -23,6 +23,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/jsonpointer"
 	"github.com/accord-events/accord/internal/jsonscan"
@@ -50,7 +51,21 @@ const allowedFields = "schema, data, contexts, event_id, created_at, sent_at, na
 const exampleKey = "iglu:com.acme/checkout/jsonschema/1-0-0"
 
 // Decode reads the events in req's body.
-func Decode(req *protocol.Request) ([]event.Input, error) {
+func Decode(req *protocol.Request) ([]event.Input, error) { return decode(req, nil) }
+
+// DecodeWith returns a Decode that reads the data of an event naming a
+// contract of contracts (by its exact key) and validates it in one walk
+// (contract.CheckData) instead of two: the event's Input then carries the
+// contract in CheckedBy, and the pipeline does not validate it again. An
+// event the walk cannot vouch for (not JSON, invalid, unsure, another
+// key) is read as Decode reads it, so the inputs, errors and records are
+// Decode's (FuzzCheckedDecode in internal/pipeline holds them to it).
+// contracts may be nil: DecodeWith(nil) is Decode.
+func DecodeWith(contracts *contract.Set) func(req *protocol.Request) ([]event.Input, error) {
+	return func(req *protocol.Request) ([]event.Input, error) { return decode(req, contracts) }
+}
+
+func decode(req *protocol.Request, contracts *contract.Set) ([]event.Input, error) {
 	ndjson := false
 	switch req.MediaType {
 	case "", MediaJSON, MediaText:
@@ -79,6 +94,10 @@ func Decode(req *protocol.Request) ([]event.Input, error) {
 		text:      string(body),
 		checkUTF8: !utf8.Valid(body),
 		maxEvents: req.MaxEvents,
+		contracts: contracts,
+	}
+	if contracts != nil {
+		d.budget = contract.CheckBudget(len(body))
 	}
 	if ndjson {
 		return d.lines(body, start)
@@ -95,6 +114,10 @@ type decoder struct {
 	checkUTF8 bool
 	maxEvents int
 	inputs    []event.Input
+	// contracts, when not nil, are those whose events' data is read and
+	// validated in one walk (DecodeWith), within budget for the request.
+	contracts *contract.Set
+	budget    int
 }
 
 // document reads a body holding one event or an array of events.
@@ -291,6 +314,14 @@ func (d *decoder) event(b []byte, start int, in *event.Input) (int, error) {
 			in.SchemaKey = s
 			return ve, err
 		case fData:
+			if c := d.contracts.Exact(in.SchemaKey); c != nil {
+				// The schema came first, as it mostly does: one walk
+				// checks the data is JSON and valid, when it can tell.
+				if ve, ok := c.CheckData(b, vs, !d.checkUTF8, &d.budget); ok {
+					in.Data, in.CheckedBy = b[vs:ve], c
+					return ve, nil
+				}
+			}
 			ve, err := jsonscan.Value(b, vs)
 			in.Data = b[vs:ve]
 			return ve, err

@@ -1,6 +1,9 @@
 package selfdesc
 
-import "github.com/accord-events/accord/internal/protocol"
+import (
+	"github.com/accord-events/accord/internal/contract"
+	"github.com/accord-events/accord/internal/protocol"
+)
 
 // Path is the route of self-describing events.
 const Path = "/events"
@@ -22,11 +25,14 @@ func Type() protocol.Type {
 		Name:       Name,
 		Doc:        "Accord's own protocol: self-describing JSON events that name their contract (docs/api.md).",
 		NewOptions: func() protocol.Options { o := DefaultOptions(); return &o },
-		Endpoints: func(opts protocol.Options, _ protocol.Deps) []protocol.Endpoint {
+		Endpoints: func(opts protocol.Options, deps protocol.Deps) []protocol.Endpoint {
 			if !opts.(*Options).Enabled {
 				return nil
 			}
-			return []protocol.Endpoint{{Path: Path, Protocol: Name, Decode: protocol.Plain(Decode)}}
+			// The team's own contracts are what the pipeline resolves
+			// first: an event naming one has its data read once.
+			local, _ := deps.Local.(*contract.Set)
+			return []protocol.Endpoint{{Path: Path, Protocol: Name, Decode: protocol.Plain(DecodeWith(local))}}
 		},
 	}
 }

@@ -1,0 +1,175 @@
+package contract
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/accord-events/accord/internal/jsonscan"
+)
+
+// checkOneWalk holds CheckData to the two walks it replaces, on raw as an
+// event's data inside a body (a prefix and a suffix around it, as a
+// decoder sees it): it must say ok exactly when the decoder's check
+// (jsonscan.ValueIn from the data's root) reads the data without error and
+// the compiled validator then finds those bytes valid; ok, it must end
+// where the decoder's check ends, and the stock validator must find the
+// data valid. Both with the bytes vouched for as UTF-8 (when they are)
+// and without.
+func checkOneWalk(t testing.TB, c *Contract, raw []byte) {
+	t.Helper()
+	const prefix, suffix = `{"schema":"iglu:x/y/jsonschema/1-0-0","data":`, `,"event_id":"e"}`
+	body := append(append([]byte(prefix), raw...), suffix...)
+	i := len(prefix)
+	oldEnd, oldErr := jsonscan.ValueIn(body, i, 0)
+	for _, vouch := range []bool{false, true} {
+		if vouch && !utf8.Valid(body) {
+			continue
+		}
+		budget := CheckBudget(len(body))
+		end, ok := c.CheckData(body, i, vouch, &budget)
+		old := oldErr == nil && c.fast != nil && c.fast.verdict(body[i:oldEnd]) == fastValid
+		if ok != old {
+			t.Fatalf("%s, utf8 vouched %v: CheckData says ok=%v for %q, the decoder's check and the compiled validator say %v (decoder: end %d, %v)",
+				c.URI, vouch, ok, raw, old, oldEnd, oldErr)
+		}
+		if !ok {
+			continue
+		}
+		if end != oldEnd {
+			t.Fatalf("%s: CheckData ends %q at %d, the decoder's check at %d", c.URI, raw, end, oldEnd)
+		}
+		msgs, err := c.ValidateJSON(body[i:end], "/data")
+		if err != nil || len(msgs) > 0 {
+			t.Fatalf("%s: CheckData says %q is valid; ValidateJSON: %v, %v", c.URI, body[i:end], msgs, err)
+		}
+		value, err := DecodeValue(body[i:end])
+		if err != nil {
+			t.Fatalf("%s: CheckData says %q is valid, but it does not decode: %v", c.URI, body[i:end], err)
+		}
+		if err := c.schema.Validate(value); err != nil {
+			t.Fatalf("%s: CheckData says %q is valid; the stock validator: %v", c.URI, body[i:end], err)
+		}
+	}
+}
+
+// TestCheckDataEdges: what CheckData must leave to the decoder, each of
+// which the decoder refuses (or the contract does), and the benchmark
+// event, which it must decide.
+func TestCheckDataEdges(t *testing.T) {
+	c, err := Compile(benchDoc, Key{}, "bench")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		raw  string
+		ok   bool
+	}{
+		{"the benchmark event", benchData, true},
+		{"a repeated property", strings.Replace(benchData, `"brand":`, `"brand":"x","brand":`, 1), false},
+		{"a repeated property spelled with an escape", strings.Replace(benchData, `"brand":`, `"br\u0061nd":"x","brand":`, 1), false},
+		{"a repeated name the schema does not name", strings.Replace(benchData, `{`, `{"zz":1,"zz":2,`, 1), false},
+		{"a repeated name in a nested object", strings.Replace(benchData, `"dimensions":{`, `"dimensions":{"w":1,"w":1,`, 1), false},
+		{"a number beyond float64", strings.Replace(benchData, `{`, `{"zz":1e400,`, 1), false},
+		{"a trailing comma", strings.Replace(benchData, `}`, `,}`, 1), false},
+		{"cut short", benchData[:len(benchData)-1], false},
+		{"invalid against the contract", strings.Replace(benchData, `"currency":"EUR"`, `"currency":"eur"`, 1), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			checkOneWalk(t, c, []byte(tc.raw))
+			body := []byte(tc.raw)
+			budget := CheckBudget(len(body))
+			if _, ok := c.CheckData(body, 0, true, &budget); ok != tc.ok {
+				t.Fatalf("CheckData says ok=%v, want %v", ok, tc.ok)
+			}
+		})
+	}
+}
+
+// TestCheckDataDepth: data nested beyond jsonscan.MaxDepth from its root
+// is not JSON to the decoder, so CheckData never vouches for it, whether
+// the depth is reached in values the contract governs or in those it
+// skips; one level less it decides.
+func TestCheckDataDepth(t *testing.T) {
+	doc := `{"$schema":"http://json-schema.org/draft-07/schema#","self":{"vendor":"com.example","name":"depth","format":"jsonschema","version":"1-0-0"},"type":"object","properties":{"a":{"type":"array","items":{"type":"array"}},"b":{}}}`
+	c, err := Compile([]byte(doc), Key{}, "depth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, member := range []string{"a", "b"} {
+		for _, depth := range []int{jsonscan.MaxDepth - 1, jsonscan.MaxDepth} {
+			// The object is level 1, the member's arrays the rest.
+			raw := `{"` + member + `":` + strings.Repeat("[", depth) + strings.Repeat("]", depth) + `}`
+			checkOneWalk(t, c, []byte(raw))
+			budget := CheckBudget(len(raw))
+			_, ok := c.CheckData([]byte(raw), 0, true, &budget)
+			if want := depth < jsonscan.MaxDepth; ok != want {
+				t.Errorf("%s nested %d deep: ok=%v, want %v", member, depth+1, ok, want)
+			}
+		}
+	}
+}
+
+// TestCheckDataBudget: the calls of one request share its budget; once it
+// is spent CheckData says nothing, and the decoder reads the rest as
+// before.
+func TestCheckDataBudget(t *testing.T) {
+	c, err := Compile(benchDoc, Key{}, "bench")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(benchData)
+	budget := 1
+	if _, ok := c.CheckData(body, 0, true, &budget); !ok {
+		t.Fatal("a contract without in-place applicators needs no budget; CheckData said nothing")
+	}
+	budget = 0
+	if _, ok := c.CheckData(body, 0, true, &budget); ok {
+		t.Fatal("CheckData vouched with its budget spent")
+	}
+}
+
+// FuzzCheckData generates events for a real contract from the fuzz bytes
+// (as FuzzDiffSnowplowSchemas does: mostly valid, pushed over the schema's
+// edges: repeated names, escapes, deep nesting, numbers beyond float64) and
+// holds CheckData to the decoder's check and the validator it replaces.
+func FuzzCheckData(f *testing.F) {
+	contracts := loadDiffContracts(f)
+	docs := make([]any, len(contracts))
+	for i, c := range contracts {
+		docs[i] = contractDocument(f, c)
+	}
+	for i := range contracts {
+		f.Add(uint16(i), []byte{})
+		f.Add(uint16(i), []byte{0, 1, 2, 3, 0, 0, 0, 11, 4, 3, 2, 1, 0, 255, 0, 7})
+	}
+	f.Fuzz(func(t *testing.T, which uint16, data []byte) {
+		i := int(which) % len(contracts)
+		src := &fuzzSource{b: data}
+		for range 3 {
+			checkOneWalk(t, contracts[i], newInstGen(src, docs[i]).instance())
+			if src.i >= len(src.b) {
+				break
+			}
+		}
+	})
+}
+
+// FuzzCheckDataRawBytes: the fuzz bytes as the data, for a real contract.
+func FuzzCheckDataRawBytes(f *testing.F) {
+	contracts := loadDiffContracts(f)
+	for i, c := range contracts {
+		src := &fuzzSource{}
+		f.Add(uint16(i), newInstGen(src, contractDocument(f, c)).instance())
+	}
+	for i, s := range fastSeeds {
+		f.Add(uint16(i*7), []byte(s))
+		f.Add(uint16(len(contracts)-1), []byte(s))
+	}
+	f.Add(uint16(len(contracts)-1), bytes.Replace([]byte(benchData), []byte(`"brand":`), []byte(`"brand":1,"brand":`), 1))
+	f.Fuzz(func(t *testing.T, which uint16, data []byte) {
+		checkOneWalk(t, contracts[int(which)%len(contracts)], data)
+	})
+}
