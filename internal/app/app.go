@@ -210,6 +210,9 @@ func (a *App) Run(ctx context.Context) error {
 	if err := a.Start(ctx); err != nil {
 		return err
 	}
+	// What starting touched in the binary and is not used again stops
+	// counting in the RSS (issue 15 point 6; docs/performance.md).
+	a.Log.Debug("released start-up pages", "bytes", ReleaseStartupPages())
 	var serveErr error
 	select {
 	case serveErr = <-a.served:
