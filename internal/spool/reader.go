@@ -40,6 +40,9 @@ type Reader struct {
 	// marks are where each record read but not yet committed ends, by
 	// offset from marks[0].offset on.
 	marks []mark
+	// frame is how many bytes a record took in the last read (header
+	// included), which sizes the next read; 0 before the first.
+	frame int64
 }
 
 // mark is where a record read ends: the position the cursor takes when the
@@ -240,6 +243,16 @@ func (r *Reader) read(f *os.File, segName string, limit int64, maxRecords, maxBy
 	if maxBytes > 0 {
 		want = min(want, int64(maxBytes)+headerSize)
 	}
+	if maxRecords > 0 && r.frame > 0 {
+		// Read what maxRecords records of the size last seen take, with
+		// a quarter to spare, rather than the whole chunk: the entries
+		// returned keep the buffer alive until the sink has written them,
+		// so bytes read past the last record returned were held (and
+		// read again next time) for nothing. At 32 connections of
+		// 100-event requests the SQLite sink's 500-record batches took
+		// 560 KiB of each 1 MiB read.
+		want = min(want, int64(maxRecords)*r.frame*5/4)
+	}
 	want = max(want, 4096)
 	if maxRecords <= 0 {
 		maxRecords = int(^uint(0) >> 1)
@@ -293,6 +306,7 @@ func (r *Reader) read(f *os.File, segName string, limit int64, maxRecords, maxBy
 			end += frameSize(len(e.Data))
 			r.marks = append(r.marks, mark{offset: e.Offset, seg: r.seg, end: end})
 		}
+		r.frame = (end - r.pos) / int64(len(entries))
 		r.next += uint64(len(entries))
 		r.pos = end
 		return entries, nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -1150,5 +1151,46 @@ func TestCommitWhileNextWaits(t *testing.T) {
 	next := mustAppend(t, s, record("a", 1, 10))
 	if got := <-waiting; len(got) != 1 || got[0].Offset != next {
 		t.Fatalf("waiting Next returned %+v; want the record at %d", got, next)
+	}
+}
+
+// TestReadSizedByRecords checks that a read for a few records reads about
+// what they take, once the reader has seen their size, rather than a whole
+// 1 MiB chunk that the entries would keep alive; and that records of that
+// size still come maxRecords at a time.
+func TestReadSizedByRecords(t *testing.T) {
+	o := testOptions(t.TempDir())
+	o.SegmentBytes = 64 << 20
+	s := openSpool(t, o, nil)
+	var recs [][]byte
+	for i := range 5000 {
+		recs = append(recs, record("r", i, 1000))
+	}
+	mustAppend(t, s, recs...)
+	r := mustReader(t, s, "sink")
+	ctx := context.Background()
+	frame := frameSize(1000)
+	for i := range 4 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		es, err := r.Next(ctx, 100, 4<<20)
+		runtime.ReadMemStats(&after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(es) != 100 {
+			t.Fatalf("read %d: %d records, want 100", i, len(es))
+		}
+		for j, e := range es {
+			if want := record("r", i*100+j, 1000); string(e.Data) != string(want) {
+				t.Fatalf("read %d, record %d: %.20q, want %.20q", i, j, e.Data, want)
+			}
+		}
+		// The first read does not know the records' size yet; the next
+		// ones allocate about what 100 records take (the buffer with a
+		// quarter to spare, the entries), not 1 MiB.
+		if alloc := after.TotalAlloc - before.TotalAlloc; i > 0 && alloc > uint64(2*100*frame) {
+			t.Fatalf("read %d of 100 records of %d bytes allocated %d bytes", i, frame, alloc)
+		}
 	}
 }
