@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -41,6 +42,9 @@ type Contract struct {
 	// fast is the compiled validator that walks an event's bytes (see
 	// fast.go).
 	fast *fastNode
+	// slow is built on the first event the compiled validator does not
+	// find valid: whether the contract is exposed (fastmemo.go).
+	slow atomic.Pointer[slowPath]
 }
 
 // ErrInvalidContract is wrapped by every error Compile returns for a schema

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -91,7 +92,13 @@ func checkDiff(t testing.TB, c *Contract, raw []byte) diffResult {
 	case res.fast == diffInvalid && res.stockValid && isData(norm):
 		t.Fatalf("%s: the compiled validator says %q is invalid; the stock validator says it is valid", c.URI, raw)
 	}
-	if isData(norm) {
+	checkMemoAgrees(t, c, norm, res.stockValid, stockErr)
+	undecided := false
+	if sp := c.slowPath(); sp.exposed {
+		_, decided, _, _ := c.validateExposed(sp, norm, "/data")
+		undecided = !decided
+	}
+	if isData(norm) && !undecided {
 		// Valid takes the compiled validator's invalid too.
 		if valid, err := c.Valid(raw); err != nil || valid != res.stockValid {
 			t.Fatalf("%s: Valid(%q) = %v, %v; the stock validator says %v", c.URI, raw, valid, err, stockErr)
@@ -101,6 +108,21 @@ func checkDiff(t testing.TB, c *Contract, raw []byte) diffResult {
 	if err != nil {
 		t.Fatalf("%s: ValidateJSON(%q): %v, but it is JSON", c.URI, raw, err)
 	}
+	if c.slowPath().exposed {
+		// The memoized walk words the messages (checkMemoAgrees holds
+		// its verdict); one it cannot decide fails whatever the stock
+		// validator says.
+		if undecided {
+			if len(msgs) != 1 || !strings.Contains(msgs[0].Message, "work bound") {
+				t.Fatalf("%s: ValidateJSON(%q) undecided, but its messages are %v", c.URI, raw, msgs)
+			}
+			return res
+		}
+		if res.stockValid != (len(msgs) == 0) {
+			t.Fatalf("%s: ValidateJSON(%q) gave %d messages (%v) under an exposed contract; the stock validator says %v", c.URI, raw, len(msgs), msgs, stockErr)
+		}
+		return res
+	}
 	if res.stockValid != (len(msgs) == 0) {
 		t.Fatalf("%s: ValidateJSON(%q) gave %d messages (%v); the stock validator says %v", c.URI, raw, len(msgs), msgs, stockErr)
 	}
@@ -108,6 +130,45 @@ func checkDiff(t testing.TB, c *Contract, raw []byte) diffResult {
 		t.Fatalf("%s: ValidateJSON(%q) worded its messages %v; the stock validator's are %v", c.URI, raw, msgs, want)
 	}
 	return res
+}
+
+// memoPaths holds a memoized walk's nodes for each contract the
+// differential tests check, exposed or not: every contract's events test it.
+var memoPaths sync.Map // *Contract -> *slowPath
+
+// checkMemoAgrees holds the memoized walk (fastmemo.go) to the stock
+// validator's verdict on raw as checkDiff holds the compiled validator, and
+// its failures to being there exactly when it says invalid.
+func checkMemoAgrees(t testing.TB, c *Contract, raw []byte, stockValid bool, stockErr error) {
+	t.Helper()
+	sp, ok := memoPaths.Load(c)
+	if !ok {
+		sp, _ = memoPaths.LoadOrStore(c, newSlowPath(c.schema, true))
+	}
+	m := newMemoWalk(sp.(*slowPath), raw)
+	v := m.verdict()
+	switch {
+	case v == fastValid && !stockValid:
+		t.Fatalf("%s: the memoized walk says %q is valid; the stock validator says %v", c.URI, raw, stockErr)
+	case v == fastInvalid && stockValid && isData(raw):
+		t.Fatalf("%s: the memoized walk says %q is invalid; the stock validator says it is valid", c.URI, raw)
+	case v == fastUnsure && c.fast != nil && c.fast.verdict(raw) != fastUnsure && m.work <= m.budget && isData(raw):
+		// Unsure only where the compiled validator is: the walks
+		// decide the same, one of them once per place.
+		t.Fatalf("%s: the memoized walk is unsure of %q; the compiled validator says %s", c.URI, raw, c.fast.verdict(raw))
+	}
+	if v != fastInvalid || !isData(raw) {
+		return
+	}
+	msgs, _, _, err := c.validateExposed(sp.(*slowPath), raw, "/data")
+	if err != nil || len(msgs) == 0 || len(msgs) > maxFailures {
+		t.Fatalf("%s: the memoized walk says %q is invalid but words %d failures (%v)", c.URI, raw, len(msgs), err)
+	}
+	for _, msg := range msgs {
+		if msg.Keyword == "" && !strings.HasSuffix(msg.Message, "is not allowed by the contract") {
+			t.Fatalf("%s: a failure of %q names no keyword: %+v", c.URI, raw, msg)
+		}
+	}
 }
 
 // isData reports whether raw is event data as the collector reads it.

@@ -22,7 +22,10 @@ type schemaGen struct {
 	// refPrefix is where the definitions are: "#/definitions/" or "#/$defs/".
 	refPrefix string
 	recursive bool // a $ref to the whole contract was generated
-	nodes     int
+	// recursiveCombinator: a combinator with two $refs to the whole
+	// contract was generated
+	recursiveCombinator bool
+	nodes               int
 }
 
 // The drafts a generated contract declares.
@@ -122,6 +125,15 @@ func (g *schemaGen) node(depth int) map[string]any {
 		} else if !g.recursive {
 			g.recursive = true              // once: two make the stock validator's work exponential
 			s = map[string]any{"$ref": "#"} // the whole contract, recursively
+		} else if !g.recursiveCombinator && g.src.oneIn(2) {
+			// A combinator leading back to the contract twice: an
+			// exposed contract (exposure.go), whose events the memoized
+			// walk decides and words. Once, and the events six levels
+			// deep at most, so the stock validator checking it stays
+			// quick.
+			g.recursiveCombinator = true
+			kw := []string{"oneOf", "anyOf", "allOf"}[g.src.intn(3)]
+			s = map[string]any{kw: []any{map[string]any{"$ref": "#"}, map[string]any{"$ref": "#"}, g.scalarNode()}}
 		} else {
 			s = g.scalarNode()
 		}

@@ -22,14 +22,22 @@ var printer = message.NewPrinter(language.English)
 // ValidateJSON checks raw JSON against the contract, like Validate. The
 // compiled validator (fast.go) confirms a valid event straight from its
 // bytes; an invalid event, or one it is unsure of, is decoded and checked by
-// the stock validator, which words the messages. Empty raw is JSON null. The
-// error is for raw that is not JSON.
+// the stock validator, which words the messages. Under an exposed contract
+// (exposure.go), whose combinators lead back to themselves so that the
+// stock validator's work multiplies with the event's nesting, the memoized
+// walk (fastmemo.go) decides it and words the messages instead, in work
+// linear in the event's size. Empty raw is JSON null. The error is for raw
+// that is not JSON.
 func (c *Contract) ValidateJSON(raw []byte, instancePrefix string) ([]event.Message, error) {
 	if len(raw) == 0 {
 		raw = []byte("null")
 	}
 	if c.fast != nil && c.fast.verdict(raw) == fastValid {
 		return nil, nil
+	}
+	if sp := c.slowPath(); sp.exposed {
+		msgs, _, _, err := c.validateExposed(sp, raw, instancePrefix)
+		return msgs, err
 	}
 	value, err := DecodeValue(raw)
 	if err != nil {
@@ -41,7 +49,8 @@ func (c *Contract) ValidateJSON(raw []byte, instancePrefix string) ([]event.Mess
 // Valid reports whether raw is valid against the contract, for a caller that
 // needs only the verdict: the compiled validator decides most events from
 // the bytes, valid or invalid, and only one it is unsure of is decoded for
-// the stock validator, whose messages are then not built. raw must have
+// the stock validator, whose messages are then not built (under an exposed
+// contract, the memoized walk decides it, as in ValidateJSON). raw must have
 // been read as the collector reads event data (jsonscan: JSON, no object
 // repeating a member name); empty raw is JSON null. The error is for raw
 // that is not JSON, when the verdict needed decoding it.
@@ -57,6 +66,9 @@ func (c *Contract) Valid(raw []byte) (bool, error) {
 			return false, nil
 		}
 	}
+	if sp := c.slowPath(); sp.exposed {
+		return c.validExposed(sp, raw)
+	}
 	value, err := DecodeValue(raw)
 	if err != nil {
 		return false, err
@@ -64,7 +76,9 @@ func (c *Contract) Valid(raw []byte) (bool, error) {
 	return c.schema.Validate(value) == nil, nil
 }
 
-// Validate checks a decoded value (see DecodeValue) against the contract. It
+// Validate checks a decoded value (see DecodeValue) against the contract
+// with the stock validator alone, whose work is not bounded under an
+// exposed contract: events go through ValidateJSON. It
 // returns nil when the value is valid, and otherwise one message per problem,
 // with instance paths prefixed by instancePrefix ("/data", "/contexts/0/data")
 // so they point into the event as it was sent.
