@@ -58,6 +58,7 @@ const (
 	RuleSchemaDescription   = "schema-description"
 	RulePropertyDescription = "property-description"
 	RulePlaceholder         = "placeholder"
+	RuleRecursiveCombinator = "recursive-combinator"
 )
 
 // Placeholder starts the texts accord contract new leaves for people to
@@ -94,6 +95,7 @@ var Rules = []Rule{
 	{RuleSchemaDescription, Warning, "the schema has a top-level description"},
 	{RulePropertyDescription, Warning, "every property has a description"},
 	{RulePlaceholder, Warning, "no description, owner or team is still a placeholder (TODO: ...) left by accord contract new"},
+	{RuleRecursiveCombinator, Warning, "no combinator leads back to the same schema several ways, which makes the work of checking an event grow with its nesting"},
 }
 
 // Finding is one problem in one file.
@@ -302,8 +304,10 @@ func (l *Linter) file(path, rel string, doc []byte, others contract.Documents) (
 	f.pos = newPositions(doc)
 	selfOK := f.self(root, want, pathErr == nil)
 	if selfOK {
-		if _, err := contract.CompileWith(doc, contract.Key{}, path, others); err != nil {
+		if c, err := contract.CompileWith(doc, contract.Key{}, path, others); err != nil {
 			f.metaSchema(err)
+		} else if where, exposed := c.Exposure(); exposed {
+			f.recursiveCombinator(where)
 		}
 	}
 	f.imported = pathErr == nil && slices.Contains(l.opts.ImportedVendors, want.Vendor)
@@ -455,6 +459,22 @@ func (f *fileLint) metaSchema(err error) {
 		fix = "fix the schema so it compiles"
 	}
 	f.add(RuleMetaSchema, Error, at, "the schema is not valid JSON Schema: %s; %s", msg, fix)
+}
+
+// recursiveCombinator reports a contract whose combinators lead back to
+// the same schema several ways (contract.Contract.Exposure), at the
+// schema it names.
+func (f *fileLint) recursiveCombinator(where string) {
+	pointer := ""
+	if _, frag, ok := strings.Cut(where, "#"); ok {
+		pointer = frag
+	}
+	at := f.pos.of(pointer)
+	shown := pointer
+	if shown == "" {
+		shown = "the root"
+	}
+	f.add(RuleRecursiveCombinator, Warning, at, "the schema at %s is reached several ways at the same place of an event (a combinator whose branches lead back to the same schema), so checking an event costs more with each level of its nesting: Accord checks such a contract's events with work bounded by their size, but words its failure messages from the compiled schema rather than the stock validator's, and fails an event it cannot decide within that bound; give each level one way in (e.g. one $ref, or branches told apart by required members or const)", shown)
 }
 
 // metadataFixes says how to fix each x-accord key's value.

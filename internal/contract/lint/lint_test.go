@@ -107,6 +107,12 @@ func TestFile(t *testing.T) {
 		{"descriptions missing, error", "", contractDoc(owner, `
 "a": {"type": "string", "description": " "}`), Error, []string{"property-description@7"}},
 		{"descriptions missing, off", "", strings.Replace(contractDoc(owner, `"a": {"type": "string"}`), `"description": "An event.",`, "", 1), Off, nil},
+		{"recursive anyOf, several ways back", "", contractDoc(owner+`
+"definitions": {"leaf": {"type": "object", "properties": {"c": {"$ref": "#"}}}},`, `
+"c": {"description": "C.",
+  "anyOf": [{"$ref": "#"}, {"$ref": "#/definitions/leaf"}]}`), Warning, []string{"recursive-combinator@8"}},
+		{"recursive, one way back", "", contractDoc(owner, `
+"next": {"description": "N.", "anyOf": [{"type": "null"}, {"$ref": "#"}]}`), Warning, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -126,7 +132,7 @@ func TestFile(t *testing.T) {
 			for _, f := range findings {
 				want := Error
 				switch f.Rule {
-				case RulePrivacyPublic:
+				case RulePrivacyPublic, RuleRecursiveCombinator:
 					want = Warning
 				case RuleSchemaDescription, RulePropertyDescription:
 					want = tc.sev
