@@ -236,3 +236,96 @@ func BenchmarkExposedTree(b *testing.B) {
 		})
 	}
 }
+
+// exposedContracts are contracts whose combinators lead back to themselves
+// several ways, each with a few events.
+var exposedContracts = []struct{ meta, body string }{
+	{iglu, treeAnyOf},
+	{iglu, `"oneOf":[{"type":"array","items":{"$ref":"#"}},{"type":"array","items":{"$ref":"#"},"maxItems":5},{"type":"integer"}]`},
+	{d7, `"type":"object","properties":{"c":{"allOf":[{"$ref":"#"},{"$ref":"#"}]},"s":{"type":"string","maxLength":3}},"required":["s"]`},
+	{d2020, `"type":"object","properties":{"c":{"anyOf":[{"$ref":"#"},{"$ref":"#"}]},"u":{"unevaluatedProperties":false}}`},
+	{d2019, `"type":["object","array","integer"],"items":{"$ref":"#"},"contains":{"anyOf":[{"$ref":"#"},{"type":"integer","multipleOf":3}]},"patternProperties":{"^a":{"$ref":"#"}},"properties":{"ab":{"not":{"$ref":"#"}}}`},
+}
+
+// FuzzExposedContracts sends any bytes as the event of an exposed contract,
+// as an attacker would: the memoized walk's work stays linear in them, its
+// verdict is the stock validator's wherever that validator can still be run
+// (six levels of nesting at most), and an invalid event gets messages.
+func FuzzExposedContracts(f *testing.F) {
+	for i := range exposedContracts {
+		for _, s := range []string{`{"name":"n","c":{"c":1}}`, `[[[1]],[2,[3]]]`, `{"s":"ab","c":{"s":"abcd"}}`, `{"c":{"c":{"u":{}}}}`, `{"ab":{"a":[3]}}`, `[]`} {
+			f.Add(uint8(i), []byte(s))
+		}
+	}
+	f.Add(uint8(0), treeEvent(10, "1"))
+	contracts := make([]*Contract, len(exposedContracts))
+	for i, e := range exposedContracts {
+		contracts[i] = compileKeyword(f, e.meta, e.body)
+		if !contracts[i].slowPath().exposed {
+			f.Fatalf("%s is not exposed", e.body)
+		}
+	}
+	f.Fuzz(func(t *testing.T, which uint8, raw []byte) {
+		c := contracts[int(which)%len(contracts)]
+		if len(raw) == 0 || !isData(raw) {
+			return
+		}
+		sp := c.slowPath()
+		msgs, decided, work, err := c.validateExposed(sp, raw, "/data")
+		if err != nil {
+			t.Fatalf("%q is data, but: %v", raw, err)
+		}
+		// The memoized walk and, for what it leaves, the count of the
+		// stock validator's work, each within its budget.
+		if limit := len(raw)*memoBudgetPerByte + memoBudgetBase; work > limit {
+			t.Fatalf("%q: work %d, over %d", raw, work, limit)
+		}
+		if len(msgs) > maxFailures {
+			t.Fatalf("%q: %d messages", raw, len(msgs))
+		}
+		if nesting(raw) > 6 {
+			return // the stock validator's work could be exponential
+		}
+		value, err := DecodeValue(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stockValid := c.schema.Validate(value) == nil
+		if !decided {
+			return
+		}
+		if stockValid != (len(msgs) == 0) {
+			t.Fatalf("%s on %q: %d messages (%v); the stock validator says valid %v", c.URI, raw, len(msgs), msgs, stockValid)
+		}
+		if valid, err := c.Valid(raw); err != nil || valid != stockValid {
+			t.Fatalf("%q: Valid = %v, %v; the stock validator says %v", raw, valid, err, stockValid)
+		}
+	})
+}
+
+// nesting is how deeply arrays and objects nest in raw.
+func nesting(raw []byte) int {
+	depth, deepest := 0, 0
+	inString, escaped := false, false
+	for _, c := range raw {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			deepest = max(deepest, depth)
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return deepest
+}
