@@ -141,3 +141,39 @@ func cpuTime(b *testing.B) time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// discard takes records and keeps none: BenchmarkServeOneEvent measures
+// the collector's own work on a request, short of the spool and the sinks.
+type discard struct{}
+
+func (discard) Deliver(context.Context, []*event.Envelope) error { return nil }
+
+// BenchmarkServeOneEvent is one single-event request through the handler
+// as accord serve builds it (request ids, access log, recovery, route
+// latency, CORS, the collection handler, the pipeline), short of the
+// network and of delivery: the per-request cost of the server itself
+// (with httptest's request and recorder, which net/http's own reading and
+// writing replace in accord serve).
+func BenchmarkServeOneEvent(b *testing.B) {
+	contracts, problems, err := contract.LoadDir("../scaffold/template/contracts")
+	if err != nil || len(problems) > 0 {
+		b.Fatal(err, problems)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	p := pipeline.New(contract.NewSet(contracts), event.Collector{Name: "accord"}, "default")
+	m := metrics.New(metrics.Sources{})
+	srv := server.New(server.DefaultOptions(), p, discard{}, []protocol.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: protocol.Plain(selfdesc.Decode)}}, log,
+		server.WithRouteLatency(func(pattern string) server.Observer { return m.RouteLatency(pattern) }))
+	h := srv.Handler()
+	body := loadgen.CheckoutBatch(1)
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/events", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-ndjson")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+	}
+}
