@@ -27,20 +27,25 @@ type heldID struct{ fingerprint, protocol string }
 // can name any id on /events): it is stored under a new event_id, with the
 // id it was sent with as original_event_id, unless that was done already
 // (a resend of it), in which case it is dropped. Records are copied, never
-// changed: others may hold them.
-func (s *Sink) settleClaims(ctx context.Context, t *table, records []*event.Envelope) ([]*event.Envelope, error) {
-	held, err := s.heldIDs(ctx, t, records)
-	if err != nil || len(held) == 0 {
-		return records, err
+// changed: others may hold them. held is the ids t held before, for
+// telling which records the insert skips; nil when it held none of them.
+func (s *Sink) settleClaims(ctx context.Context, t *table, records []*event.Envelope) (out []*event.Envelope, held map[string]bool, err error) {
+	ids, err := s.heldIDs(ctx, t, records)
+	if err != nil || len(ids) == 0 {
+		return records, nil, err
+	}
+	held = make(map[string]bool, len(ids))
+	for id := range ids {
+		held[id] = true
 	}
 	type renamed struct {
 		original string
 		heldID
 	}
-	var out []*event.Envelope // nil until a record is changed or dropped
+	// out is nil until a record is changed or dropped.
 	seen := map[renamed]bool{}
 	for i, r := range records {
-		h, ok := held[r.EventID]
+		h, ok := ids[r.EventID]
 		keep := r
 		if r.EventID == "" {
 			ok = false
@@ -49,7 +54,7 @@ func (s *Sink) settleClaims(ctx context.Context, t *table, records []*event.Enve
 		case !ok:
 			if r.EventID != "" {
 				// A later record of the batch with this id meets this one.
-				held[r.EventID] = heldID{r.Fingerprint, r.Protocol}
+				ids[r.EventID] = heldID{r.Fingerprint, r.Protocol}
 			}
 		case h == (heldID{r.Fingerprint, r.Protocol}):
 			// The same event again: the insert skips it.
@@ -57,7 +62,7 @@ func (s *Sink) settleClaims(ctx context.Context, t *table, records []*event.Enve
 			key := renamed{r.EventID, heldID{r.Fingerprint, r.Protocol}}
 			stored, err := s.storedUnderNewID(ctx, t, key.original, key.heldID)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if stored || seen[key] {
 				keep = nil // a resend of an event already stored under a new id
@@ -66,7 +71,7 @@ func (s *Sink) settleClaims(ctx context.Context, t *table, records []*event.Enve
 			seen[key] = true
 			id, err := uuid.NewV7()
 			if err != nil {
-				return nil, fmt.Errorf("new event id for a claimed one: %w", err)
+				return nil, nil, fmt.Errorf("new event id for a claimed one: %w", err)
 			}
 			c := *r
 			c.JSON = nil // the record changed: its encoding no longer holds
@@ -84,9 +89,9 @@ func (s *Sink) settleClaims(ctx context.Context, t *table, records []*event.Enve
 		}
 	}
 	if out == nil {
-		return records, nil
+		return records, held, nil
 	}
-	return out, nil
+	return out, held, nil
 }
 
 // heldIDs returns, for the records' event ids that t holds, what the

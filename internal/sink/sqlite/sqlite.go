@@ -55,7 +55,7 @@ func Type() sink.Type {
 			}
 			if deps.Contracts != nil {
 				s.contracts = deps.Contracts
-				s.typed = tables.NewTracker(deps.Contracts, s.logger.With("sink", "sqlite"), s.typedInsert)
+				s.typed = tables.NewTracker(deps.Contracts, s.logger.With("sink", "sqlite"), nil)
 			}
 			return s, nil
 		},
@@ -138,6 +138,15 @@ type Sink struct {
 	stopWatch func()
 	// typedStmts are the typed inserts prepared, by their text (typed.go).
 	typedStmts map[string]stmt
+	// plans are the typed tables' row plans, by the tracker's table
+	// (typedrow.go).
+	plans map[*tables.Table]*typedPlan
+	// typedSeen holds the event ids of the batch's good records, for the
+	// typed rows of those the good table takes (typedrow.go).
+	typedSeen    map[string]bool
+	typedPending []typedPending
+	keyBuf       []byte
+	members      []objectMember
 	// Scratch space reused across writes.
 	goodRecs, failedRecs []*event.Envelope
 	buf                  []byte
@@ -372,7 +381,7 @@ func (s *Sink) Write(ctx context.Context, records []*event.Envelope) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("write to sqlite sink: %w", err)
 	}
-	inserts, err := s.typedInserts(ctx, records)
+	plans, err := s.typedPlans(ctx, records)
 	if err != nil {
 		return fmt.Errorf("write to sqlite sink: %w", err)
 	}
@@ -388,17 +397,7 @@ func (s *Sink) Write(ctx context.Context, records []*event.Envelope) error {
 		_, _ = s.conn.ExecContext(context.Background(), "ROLLBACK", nil)
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	var typedFrom int64
-	if len(inserts) > 0 {
-		// The typed tables take the good rows this batch adds.
-		if typedFrom, err = s.queryInt(context.WithoutCancel(ctx), "SELECT coalesce(max(rowid), 0) FROM "+quoteIdent(s.opts.GoodTable)); err != nil {
-			return s.rollback(err)
-		}
-	}
-	if err := s.insert(ctx, records); err != nil {
-		return s.rollback(err)
-	}
-	if err := s.writeTyped(context.WithoutCancel(ctx), inserts, typedFrom); err != nil {
+	if err := s.insert(ctx, records, plans); err != nil {
 		return s.rollback(err)
 	}
 	// Once the batch is written, commit it even if ctx has just ended: the
@@ -423,11 +422,13 @@ func (s *Sink) rollback(err error) error {
 	return err
 }
 
-// insert inserts records in chunks, good and failed apart. Statements run
-// without ctx's cancellation, which would cost the driver a goroutine per
-// statement; ctx is checked between chunks instead. They never wait for a
-// lock, as the transaction holds it.
-func (s *Sink) insert(ctx context.Context, records []*event.Envelope) error {
+// insert inserts records in chunks, good and failed apart, and each good
+// record's row in the typed table of its contract (plans, by contract
+// MODEL) after its chunk. Statements run without ctx's cancellation,
+// which would cost the driver a goroutine per statement; ctx is checked
+// between chunks instead. They never wait for a lock, as the transaction
+// holds it.
+func (s *Sink) insert(ctx context.Context, records []*event.Envelope, plans map[string]*typedPlan) error {
 	good, failed := s.goodRecs[:0], s.failedRecs[:0]
 	for _, r := range records {
 		if r.Valid {
@@ -447,16 +448,20 @@ func (s *Sink) insert(ctx context.Context, records []*event.Envelope) error {
 		t       *table
 		records []*event.Envelope
 	}{{s.good, good}, {s.failed, failed}} {
-		records, err := s.settleClaims(nctx, part.t, part.records)
+		records, held, err := s.settleClaims(nctx, part.t, part.records)
 		if err != nil {
 			return err
+		}
+		var inserted func(*event.Envelope) bool
+		if part.t == s.good && len(plans) > 0 {
+			inserted = s.insertedBy(held)
 		}
 		for rest := records; len(rest) > 0; {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 			n := chunkSize(len(rest), s.rowsPerInsert)
-			if err := s.insertChunk(nctx, part.t, rest[:n]); err != nil {
+			if err := s.insertChunk(nctx, part.t, rest[:n], plans, inserted); err != nil {
 				return err
 			}
 			rest = rest[n:]
@@ -465,8 +470,10 @@ func (s *Sink) insert(ctx context.Context, records []*event.Envelope) error {
 	return nil
 }
 
-// insertChunk inserts records, at most rowsPerInsert of them, into t.
-func (s *Sink) insertChunk(ctx context.Context, t *table, records []*event.Envelope) error {
+// insertChunk inserts records, at most rowsPerInsert of them, into t,
+// then the typed rows of those the insert took (inserted; nil for no
+// typed rows).
+func (s *Sink) insertChunk(ctx context.Context, t *table, records []*event.Envelope, plans map[string]*typedPlan, inserted func(*event.Envelope) bool) error {
 	s.buf, s.args = s.buf[:0], s.args[:0]
 	for _, r := range records {
 		// Arguments may point into the buffer: growing it leaves them
@@ -484,6 +491,11 @@ func (s *Sink) insertChunk(ctx context.Context, t *table, records []*event.Envel
 	}
 	if _, err := stmt.ExecContext(ctx, s.args); err != nil {
 		return fmt.Errorf("insert into %s: %w", t.name, err)
+	}
+	if inserted != nil {
+		if err := s.writeTypedRows(ctx, plans, records, s.args, inserted); err != nil {
+			return err
+		}
 	}
 	s.unchecked += len(s.buf)
 	for _, r := range records {

@@ -8,12 +8,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"modernc.org/sqlite"
 
-	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink"
 	"github.com/accord-events/accord/internal/sink/tables"
 )
@@ -158,11 +156,12 @@ const migrationsDDL = `CREATE TABLE IF NOT EXISTS accord_migrations (id INTEGER 
 // member called p by its name.
 func plainLabel(p string) bool { return !strings.HasPrefix(p, "$") && !strings.Contains(p, `"`) }
 
-// node is the JSON text of the value at path in x.payload, NULL when it
-// is missing. A label SQLite's -> operator reads as a path ('$...') or
-// cannot find (one with '"') is looked up with json_each instead.
-func node(path []string) string {
-	expr := "x.payload"
+// node is the JSON text of the value at path in the JSON base (an SQL
+// expression), NULL when it is missing. A label SQLite's -> operator
+// reads as a path ('$...') or cannot find (one with '"') is looked up with
+// json_each instead.
+func node(base string, path []string) string {
+	expr := base
 	for _, p := range path {
 		if !plainLabel(p) {
 			expr = "(SELECT CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN 'null'" +
@@ -174,28 +173,21 @@ func node(path []string) string {
 	return expr
 }
 
-// valueExpr is the SQL expression of c's value in a row x of the good
-// table.
-func valueExpr(c tables.Column) string {
-	switch {
-	case c.Source.Envelope != "":
-		return "x." + quoteIdent(c.Source.Envelope)
-	case c.Source.Context != "":
-		parts := strings.SplitN(c.Source.Context, "/", 3)
-		prefix := parts[0] + "/" + parts[1] + "/jsonschema/" + parts[2] + "-"
-		iglu := "iglu:" + prefix
-		return "(SELECT json_group_array(json(j.value -> '$.data')) FROM json_each(x.contexts) j WHERE substr(j.value ->> '$.schema', 1, " +
-			strconv.Itoa(len(iglu)) + ") = " + quoteLiteral(iglu) + " OR substr(j.value ->> '$.schema', 1, " + strconv.Itoa(len(prefix)) + ") = " + quoteLiteral(prefix) + " HAVING count(*) > 0)"
-	}
-	n := node(c.Source.Path)
+// pathExpr is the SQL expression of the value of c, a payload property's
+// column, in payload (an SQL expression of the event data's JSON text):
+// what the typed inserts computed for every column before the values
+// were computed in Go (typedrow.go), and still compute for the rare
+// property whose name SQLite's JSON paths read in their own way
+// (goLabel).
+func pathExpr(c tables.Column, payload string) string {
+	n := node(payload, c.Source.Path)
 	// v is the value as SQL. A plain last label is read with ->> from its
 	// parent in one step, rather than extracted as JSON text by -> and
 	// that text parsed again by ->> '$': the same value (both operators
-	// read a label the same way), at half the JSON calls, which were a
-	// third of the CPU a typed row cost.
+	// read a label the same way) at half the JSON calls.
 	v := "(" + n + " ->> '$')"
 	if last := len(c.Source.Path) - 1; last >= 0 && plainLabel(c.Source.Path[last]) {
-		v = "(" + node(c.Source.Path[:last]) + " ->> " + quoteLiteral(c.Source.Path[last]) + ")"
+		v = "(" + node(payload, c.Source.Path[:last]) + " ->> " + quoteLiteral(c.Source.Path[last]) + ")"
 	}
 	switch c.Kind {
 	case tables.BigInt:
@@ -206,30 +198,20 @@ func valueExpr(c tables.Column) string {
 		// kept as it is, for the column's check to refuse.
 		return v
 	case tables.Timestamp:
-		// In UTC, as the good table's times; a text that is no time goes
-		// to the column as it is, and fails its check.
-		return "COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', " + v + "), " + v + ")"
+		return timestampExpr(v)
 	case tables.JSON:
 		return "NULLIF(" + n + ", 'null')"
 	}
 	return v
 }
 
-// typedInsert inserts the good records of t's contract MODEL written in
-// this transaction (rowid past the one given) into t, keeping a row whose
-// event_id is there already.
-func (s *Sink) typedInsert(t *tables.Table) string {
-	parts := strings.SplitN(t.Contract, "/", 3)
-	names := make([]string, len(t.Columns))
-	exprs := make([]string, len(t.Columns))
-	for i, c := range t.Columns {
-		names[i] = quoteIdent(c.Name)
-		exprs[i] = valueExpr(c)
-	}
-	model := parts[2] + "-"
-	return "INSERT INTO " + quoteIdent(t.Name) + " (" + strings.Join(names, ", ") + ") SELECT " + strings.Join(exprs, ", ") +
-		" FROM " + quoteIdent(s.opts.GoodTable) + " x WHERE x.rowid > ? AND x.vendor = " + quoteLiteral(parts[0]) + " AND x.name = " + quoteLiteral(parts[1]) +
-		" AND substr(x.version, 1, " + strconv.Itoa(len(model)) + ") = " + quoteLiteral(model) + " ON CONFLICT DO NOTHING"
+// timestampExpr is a time column's value from v, the property's SQL
+// value: in UTC, as the good table's times; a text that is no time goes
+// to the column as it is, and fails its check. SQLite's own strftime
+// computes it, on the value bound, so that every date form SQLite reads
+// (and every one it refuses) is stored as before.
+func timestampExpr(v string) string {
+	return "COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', " + v + "), " + v + ")"
 }
 
 // planTyped plans wants against the file's catalog. With tables: auto it
@@ -364,16 +346,6 @@ func (s *Sink) catalog(ctx context.Context) (map[string]*tables.Live, error) {
 	return live, nil
 }
 
-// typedInserts returns the inserts of the typed tables records need,
-// migrating first what they need; none with tables: off or without
-// contracts.
-func (s *Sink) typedInserts(ctx context.Context, records []*event.Envelope) ([]string, error) {
-	if s.typed == nil || s.opts.Tables == TablesOff {
-		return nil, nil
-	}
-	return s.typed.Inserts(ctx, records, s.planTyped)
-}
-
 // queryStrings runs a query that returns one text column.
 func (s *Sink) queryStrings(ctx context.Context, query string) ([]string, error) {
 	rows, err := s.conn.QueryContext(ctx, query, nil)
@@ -393,30 +365,10 @@ func (s *Sink) queryStrings(ctx context.Context, query string) ([]string, error)
 	}
 }
 
-// writeTyped runs the typed inserts for the good records written after
-// rowid from.
-func (s *Sink) writeTyped(ctx context.Context, inserts []string, from int64) error {
-	for _, q := range inserts {
-		st, err := s.typedStmt(ctx, q)
-		if err == nil {
-			_, err = st.ExecContext(ctx, []driver.NamedValue{{Ordinal: 1, Value: from}})
-			if err != nil {
-				// Prepared afresh next time, should the statement be
-				// what failed.
-				s.dropTypedStmt(q)
-			}
-		}
-		if err != nil {
-			return classify(fmt.Errorf("insert into a typed table: %w", err))
-		}
-	}
-	return nil
-}
-
 // maxTypedStmts bounds the typed inserts kept prepared: each migration
 // of a typed table changes its insert's text, and the old one is not used
 // again.
-const maxTypedStmts = 64
+const maxTypedStmts = 256
 
 // typedStmt returns the prepared statement of the typed insert q,
 // preparing it once: a typed insert is long (an expression per column),

@@ -23,7 +23,8 @@ import (
 type Tracker struct {
 	contracts sink.Contracts
 	logger    *slog.Logger
-	// insert builds the statement that writes a batch into a table.
+	// insert builds the statement that writes a batch into a table; nil
+	// for a sink that uses Tables.
 	insert func(*Table) string
 
 	mu    sync.Mutex
@@ -47,7 +48,8 @@ type group struct {
 }
 
 // NewTracker returns a tracker of the typed tables of cs's contracts;
-// insert builds a table's insert statement.
+// insert builds a table's insert statement (nil for a sink that uses
+// Tables).
 func NewTracker(cs sink.Contracts, logger *slog.Logger, insert func(*Table) string) *Tracker {
 	t := &Tracker{contracts: cs, logger: logger, insert: insert, typed: map[string]*tracked{}}
 	if cs != nil {
@@ -61,12 +63,41 @@ func NewTracker(cs sink.Contracts, logger *slog.Logger, insert func(*Table) stri
 // them, are planned first by plan, which returns the migration it ran (or
 // an error: with tables: plan-only, the table is out of date).
 func (t *Tracker) Inserts(ctx context.Context, records []*event.Envelope, plan func(context.Context, []Want) (*Migration, error)) ([]string, error) {
+	var inserts []string
+	err := t.track(ctx, records, plan, func(_ string, tr *tracked) {
+		if tr.insert != "" {
+			inserts = append(inserts, tr.insert)
+		}
+	})
+	return inserts, err
+}
+
+// Tables is Inserts for a sink that builds each row itself: the typed
+// tables records need, by contract MODEL ("vendor/name/MODEL"), planned
+// first as Inserts plans them. A table is the same *Table until it is
+// planned again.
+func (t *Tracker) Tables(ctx context.Context, records []*event.Envelope, plan func(context.Context, []Want) (*Migration, error)) (map[string]*Table, error) {
+	var out map[string]*Table
+	err := t.track(ctx, records, plan, func(key string, tr *tracked) {
+		if tr.table != nil {
+			if out == nil {
+				out = map[string]*Table{}
+			}
+			out[key] = tr.table
+		}
+	})
+	return out, err
+}
+
+// track plans what records need and calls each with what is known of the
+// typed table of every contract MODEL they carry, under the lock.
+func (t *Tracker) track(ctx context.Context, records []*event.Envelope, plan func(context.Context, []Want) (*Migration, error), each func(key string, tr *tracked)) error {
 	if t.contracts == nil {
-		return nil, nil
+		return nil
 	}
 	groups := t.group(records)
 	if len(groups) == 0 {
-		return nil, nil
+		return nil
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -117,17 +148,16 @@ func (t *Tracker) Inserts(ctx context.Context, records []*event.Envelope, plan f
 		})
 		m, err := plan(ctx, wants)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		t.bind(m, groups)
 	}
-	var inserts []string
 	for key := range groups {
-		if tr := t.typed[key]; tr != nil && tr.insert != "" {
-			inserts = append(inserts, tr.insert)
+		if tr := t.typed[key]; tr != nil {
+			each(key, tr)
 		}
 	}
-	return inserts, nil
+	return nil
 }
 
 // group sorts the good records by contract MODEL, resolving each version
@@ -225,7 +255,9 @@ func (t *Tracker) bind(m *Migration, groups map[string]*group) {
 				bound = Merge(tr.table, bound)
 			}
 			tr.table = bound
-			tr.insert = t.insert(bound)
+			if t.insert != nil {
+				tr.insert = t.insert(bound)
+			}
 		}
 		for v, c := range g.versions {
 			if c != nil {

@@ -1,0 +1,501 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"math"
+	"math/bits"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/sink"
+	"github.com/accord-events/accord/internal/sink/columns"
+	"github.com/accord-events/accord/internal/sink/tables"
+)
+
+// A typed table's row is computed in Go from the record as the good table
+// stores it and bound to one prepared INSERT ... VALUES per table, run for
+// each good row the batch adds. The typed inserts used to be INSERT ...
+// SELECT statements that read the batch's rows back from the good table
+// and took each column out of the event data with SQLite's JSON
+// operators, which parsed the data again for every column: 46 % of a
+// write's CPU on BenchmarkTypedWrite. The values are the ones those
+// operators give (typedvalue.go); TestTypedRowsMatchSQL and
+// FuzzTypedRows compare the two ways on the same records.
+
+// typedPlan is how a row of one typed table is written.
+type typedPlan struct {
+	table *tables.Table
+	// values are the expressions of the columns' values, in order, as
+	// the insert's VALUES list.
+	values string
+	// insert is the insert's start, up to its first row's values;
+	// inserts[k] the insert of 1<<k rows, built when first needed.
+	insert  string
+	inserts []string
+	cols    []typedCol
+	// payloadArg is the ordinal the event data's text is bound to for
+	// the columns SQLite computes (typedCol.sql); 0 when none does. The
+	// statement then numbers its parameters (?N); else they are
+	// anonymous, which the driver binds without reading each one's name
+	// back (a string allocated per parameter and row), and a time
+	// column's value is bound twice (stamps).
+	payloadArg int
+	stamps     []bool
+}
+
+// typedCol is where one column's value comes from.
+type typedCol struct {
+	kind tables.Kind
+	// envelope is the index of the good table's column the value is a
+	// copy of, or -1.
+	envelope int
+	// path is a payload property's path.
+	path []string
+	// sql: SQLite computes the value from the bound event data with the
+	// column's former expression (pathExpr), for a path with a label
+	// Go does not read as SQLite's JSON paths do.
+	sql bool
+	// iglu and bare are the prefixes of the schema keys of a context
+	// column's contexts; both empty for any other column.
+	iglu, bare string
+}
+
+// goodIndex is the index of each good-table column by name.
+var goodIndex = func() map[string]int {
+	m := map[string]int{}
+	for i, c := range columns.Good() {
+		m[c.Name] = i
+	}
+	return m
+}()
+
+// contextsIndex is the good table's contexts column.
+var contextsIndex = goodIndex["contexts"]
+
+// goLabel reports whether a label of a property path is one Go looks up
+// as SQLite's -> and ->> operators do: by the member's name, decoded,
+// compared byte for byte. The operators turn a label into a JSON path
+// (jsonExtractFunc): one of letters, digits and '_' as $.label, one like
+// [N] as an array index, any other as $."label", in which a '\' is an
+// escape and a '"' ends the name, and an empty one is no path at all.
+// Those go to SQLite (typedCol.sql).
+func goLabel(p string) bool {
+	if p == "" || !plainLabel(p) || strings.ContainsAny(p, "\\\x00") {
+		return false
+	}
+	return !(p[0] == '[' && len(p) >= 3 && p[len(p)-1] == ']')
+}
+
+// newTypedPlan builds the insert of t's rows and where each value comes
+// from.
+func newTypedPlan(t *tables.Table) (*typedPlan, error) {
+	p := &typedPlan{table: t, cols: make([]typedCol, len(t.Columns)), stamps: make([]bool, len(t.Columns))}
+	names := make([]string, len(t.Columns))
+	exprs := make([]string, len(t.Columns))
+	var sqlCols []int
+	for i, c := range t.Columns {
+		names[i] = quoteIdent(c.Name)
+		tc := typedCol{kind: c.Kind, envelope: -1}
+		switch {
+		case c.Source.Envelope != "":
+			idx, ok := goodIndex[c.Source.Envelope]
+			if !ok {
+				return nil, fmt.Errorf("typed table %s: column %s copies %q, which the good table lacks", t.Name, c.Name, c.Source.Envelope)
+			}
+			tc.envelope = idx
+		case c.Source.Context != "":
+			parts := strings.SplitN(c.Source.Context, "/", 3)
+			if len(parts) != 3 {
+				return nil, fmt.Errorf("typed table %s: column %s: context %q is not vendor/name/MODEL", t.Name, c.Name, c.Source.Context)
+			}
+			tc.bare = parts[0] + "/" + parts[1] + "/jsonschema/" + parts[2] + "-"
+			tc.iglu = "iglu:" + tc.bare
+		default:
+			tc.path = c.Source.Path
+			for _, l := range c.Source.Path {
+				if !goLabel(l) {
+					tc.sql = true
+				}
+			}
+			if len(c.Source.Path) == 0 {
+				tc.sql = true
+			}
+		}
+		if tc.sql {
+			sqlCols = append(sqlCols, i)
+		}
+		p.stamps[i] = c.Kind == tables.Timestamp && tc.envelope < 0 && !tc.sql
+		p.cols[i] = tc
+	}
+	if len(sqlCols) > 0 {
+		p.payloadArg = len(t.Columns) + 1
+		clear(p.stamps)
+	}
+	for i, c := range t.Columns {
+		arg := "?"
+		if p.payloadArg > 0 {
+			arg = "?" + strconv.Itoa(i+1)
+		}
+		switch {
+		case p.cols[i].sql:
+			// Its own ordinal stays bound (to NULL), unused.
+			exprs[i] = pathExpr(c, "?"+strconv.Itoa(p.payloadArg))
+		case c.Kind == tables.Timestamp && p.cols[i].envelope < 0:
+			if p.payloadArg > 0 {
+				exprs[i] = timestampExpr(arg)
+			} else {
+				exprs[i] = "COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', ?), ?)"
+			}
+		default:
+			exprs[i] = arg
+		}
+	}
+	p.values = strings.Join(exprs, ", ")
+	p.insert = "INSERT INTO " + quoteIdent(t.Name) + " (" + strings.Join(names, ", ") + ") VALUES (" + p.values + ")"
+	return p, nil
+}
+
+// typedPlans returns the plan of each typed table records need, by
+// contract MODEL, migrating first what they need; none with tables: off
+// or without contracts.
+func (s *Sink) typedPlans(ctx context.Context, records []*event.Envelope) (map[string]*typedPlan, error) {
+	if s.typed == nil || s.opts.Tables == TablesOff {
+		return nil, nil
+	}
+	byContract, err := s.typed.Tables(ctx, records, s.planTyped)
+	if err != nil || len(byContract) == 0 {
+		return nil, err
+	}
+	out := make(map[string]*typedPlan, len(byContract))
+	for key, t := range byContract {
+		p := s.plans[t]
+		if p == nil {
+			if p, err = newTypedPlan(t); err != nil {
+				return nil, err
+			}
+			if len(s.plans) >= maxTypedStmts {
+				// A table migrated is a new *Table; the old plans are
+				// not used again.
+				clear(s.plans)
+			}
+			if s.plans == nil {
+				s.plans = map[*tables.Table]*typedPlan{}
+			}
+			s.plans[t] = p
+		}
+		out[key] = p
+	}
+	return out, nil
+}
+
+// typedKey is the contract MODEL of a good record, as the tracker groups
+// records ("vendor/name/MODEL").
+func typedKey(buf []byte, r *event.Envelope) []byte {
+	model, _, _ := strings.Cut(r.Version, "-")
+	buf = append(buf[:0], r.Vendor...)
+	buf = append(buf, '/')
+	buf = append(buf, r.Name...)
+	buf = append(buf, '/')
+	return append(buf, model...)
+}
+
+// typedPending is the rows of one typed table a chunk of good rows gives.
+type typedPending struct {
+	plan *typedPlan
+	args []driver.NamedValue
+	rows int
+}
+
+// writeTypedRows writes the typed rows of the good records just inserted
+// with the arguments args (len(records) rows of the good table's
+// columns), skipping those the good table already held (inserted tells).
+// The rows of one table go in multi-row inserts, as the good table's do:
+// a statement's trip through the driver costs more than a row.
+func (s *Sink) writeTypedRows(ctx context.Context, plans map[string]*typedPlan, records []*event.Envelope, args []driver.NamedValue, inserted func(*event.Envelope) bool) error {
+	n := len(s.good.columns)
+	pending := s.typedPending[:0]
+	defer func() {
+		for i := range pending {
+			clear(pending[i].args)
+			pending[i] = typedPending{args: pending[i].args[:0]}
+		}
+		s.typedPending = pending[:0]
+	}()
+	for i, r := range records {
+		// Every record is asked, in order, so that a later one with an
+		// earlier one's id is known for one the good table skips.
+		if !inserted(r) || !r.Valid || r.Vendor == "" {
+			continue
+		}
+		s.keyBuf = typedKey(s.keyBuf, r)
+		p := plans[string(s.keyBuf)]
+		if p == nil {
+			continue
+		}
+		k := 0
+		for k < len(pending) && pending[k].plan != p {
+			k++
+		}
+		if k == len(pending) {
+			if k < cap(pending) {
+				pending = pending[:k+1]
+				pending[k].plan = p
+			} else {
+				pending = append(pending, typedPending{plan: p})
+			}
+		}
+		var err error
+		if pending[k].args, err = p.appendArgs(pending[k].args, r, args[i*n:(i+1)*n], &s.members); err != nil {
+			return err
+		}
+		pending[k].rows++
+		if p.payloadArg > 0 {
+			// Numbered parameters: one row a statement.
+			if err := s.execTyped(ctx, p, 1, pending[k].args); err != nil {
+				return err
+			}
+			clear(pending[k].args)
+			pending[k].args, pending[k].rows = pending[k].args[:0], 0
+		}
+	}
+	for _, pd := range pending {
+		per := len(pd.args) / max(pd.rows, 1)
+		for rest, rows := pd.args, pd.rows; rows > 0; {
+			k := chunkSize(rows, min(rowsPerInsert, maxTypedArgs/max(per, 1)))
+			if err := s.execTyped(ctx, pd.plan, k, rest[:k*per]); err != nil {
+				return err
+			}
+			rest, rows = rest[k*per:], rows-k
+		}
+	}
+	return nil
+}
+
+// maxTypedArgs keeps a typed insert's parameters under SQLite's limit
+// (SQLITE_MAX_VARIABLE_NUMBER, 32,766).
+const maxTypedArgs = 32766
+
+// execTyped runs p's insert of rows rows (a power of two) with args.
+func (s *Sink) execTyped(ctx context.Context, p *typedPlan, rows int, args []driver.NamedValue) error {
+	for i := range args {
+		args[i].Ordinal = i + 1
+	}
+	q := p.insertOf(rows)
+	st, err := s.typedStmt(ctx, q)
+	if err == nil {
+		if _, err = st.ExecContext(ctx, args); err != nil {
+			// Prepared afresh next time, should the statement be what
+			// failed.
+			s.dropTypedStmt(q)
+		}
+	}
+	if err != nil {
+		return classify(fmt.Errorf("insert into typed table %s: %w", p.table.Name, err))
+	}
+	return nil
+}
+
+// insertOf is the insert of rows rows (a power of two).
+func (p *typedPlan) insertOf(rows int) string {
+	k := bits.Len(uint(rows)) - 1
+	for len(p.inserts) <= k {
+		p.inserts = append(p.inserts, "")
+	}
+	if p.inserts[k] == "" {
+		var b strings.Builder
+		b.WriteString(p.insert)
+		for range rows - 1 {
+			b.WriteString(", (")
+			b.WriteString(p.values)
+			b.WriteByte(')')
+		}
+		b.WriteString(" ON CONFLICT DO NOTHING")
+		p.inserts[k] = b.String()
+	}
+	return p.inserts[k]
+}
+
+// appendArgs appends the arguments of p's insert for r to args; good are
+// the values r's good row was inserted with. A record whose data or
+// contexts are not JSON (which the pipeline never lets through) is a
+// permanent error: SQLite's JSON functions failed on it too.
+func (p *typedPlan) appendArgs(args []driver.NamedValue, r *event.Envelope, good []driver.NamedValue, members *[]objectMember) ([]driver.NamedValue, error) {
+	var payload []byte // the event data, trimmed; read once a row
+	payloadRead := false
+	*members = (*members)[:0]
+	for i := range p.cols {
+		c := &p.cols[i]
+		var v any
+		var err error
+		switch {
+		case c.envelope >= 0:
+			v = good[c.envelope].Value
+		case c.iglu != "":
+			if v, err = contextsValue(bytesOf(good[contextsIndex].Value), c.iglu, c.bare); err != nil {
+				return args, &sink.PermanentError{Err: fmt.Errorf("typed table %s: event %s: contexts: %w", p.table.Name, r.EventID, err)}
+			}
+		case c.sql:
+		default:
+			if !payloadRead {
+				payloadRead = true
+				if len(r.Payload) > 0 {
+					if payload, err = jsonValue(r.Payload); err == nil {
+						*members, err = appendMembers(*members, payload)
+					}
+					if err != nil {
+						return args, &sink.PermanentError{Err: fmt.Errorf("typed table %s: event %s: data: %w", p.table.Name, r.EventID, err)}
+					}
+				}
+			}
+			if v, err = pathValue(payload, *members, c.path, c.kind); err != nil {
+				return args, &sink.PermanentError{Err: fmt.Errorf("typed table %s: event %s: data: %w", p.table.Name, r.EventID, err)}
+			}
+		}
+		args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: v})
+		if p.stamps[i] {
+			args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: v})
+		}
+	}
+	if p.payloadArg > 0 {
+		var v any
+		if len(r.Payload) > 0 {
+			v = textOf(r.Payload)
+		}
+		args = append(args, driver.NamedValue{Ordinal: p.payloadArg, Value: v})
+	}
+	return args, nil
+}
+
+// bytesOf is the text of a good-table argument (a string bound as TEXT,
+// or nil for NULL) as bytes, without copying.
+func bytesOf(v any) []byte {
+	s, _ := v.(string)
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
+
+// pathValue is the value of a payload property's column: the property at
+// path in payload (the event data, nil when there is none) as `->>`
+// gives it, or as `->` gives it for a JSON column, NULL for a JSON null;
+// for a BIGINT column a real with an integer's value is that integer
+// (JSON allows 2.0 for an integer), as SQLite's CAST makes it.
+func pathValue(payload []byte, members []objectMember, path []string, kind tables.Kind) (any, error) {
+	if payload == nil {
+		return nil, nil
+	}
+	v, found := find(members, path[0])
+	if !found {
+		return nil, nil
+	}
+	for _, label := range path[1:] {
+		if v == nil {
+			return nil, nil
+		}
+		val, found, err := member(v, label)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			return nil, nil
+		}
+		v = val
+	}
+	if v == nil {
+		return nil, nil
+	}
+	if kind == tables.JSON {
+		if v[0] == 'n' {
+			return nil, nil
+		}
+		return renderedText(v), nil
+	}
+	sv := sqlValue(v)
+	if f, ok := sv.(float64); ok && kind == tables.BigInt && f == math.Trunc(f) && f >= -(1<<63) && f < 1<<63 {
+		return int64(f), nil
+	}
+	return sv, nil
+}
+
+// contextsValue is a context column's value: the data of every context in
+// contexts (the good row's contexts, a JSON array) whose schema key starts
+// with iglu or bare, as a JSON array (json_group_array of json(data)), a
+// context without data giving null; NULL when there is none.
+func contextsValue(contexts []byte, iglu, bare string) (any, error) {
+	if len(contexts) == 0 {
+		return nil, nil
+	}
+	arr, err := jsonValue(contexts)
+	if err != nil {
+		return nil, err
+	}
+	if arr[0] != '[' {
+		return nil, errNotJSON
+	}
+	var out []byte
+	i := skipSpace(arr, 1)
+	if arr[i] == ']' {
+		return nil, nil
+	}
+	for {
+		e, err := valueEnd(arr, i)
+		if err != nil {
+			return nil, err
+		}
+		elem := arr[i:e]
+		if schema, found, err := member(elem, "schema"); err != nil {
+			return nil, err
+		} else if found && schema[0] == '"' {
+			if key, _ := sqlValue(schema).(string); strings.HasPrefix(key, iglu) || strings.HasPrefix(key, bare) {
+				if out == nil {
+					out = append(make([]byte, 0, len(arr)), '[')
+				} else {
+					out = append(out, ',')
+				}
+				data, found, err := member(elem, "data")
+				if err != nil {
+					return nil, err
+				}
+				if found {
+					out = appendRendered(out, data)
+				} else {
+					out = append(out, "null"...)
+				}
+			}
+		}
+		i = skipSpace(arr, e)
+		if arr[i] == ']' {
+			break
+		}
+		i = skipSpace(arr, i+1) // ','
+	}
+	if out == nil {
+		return nil, nil
+	}
+	return string(append(out, ']')), nil
+}
+
+// insertedBy returns whether the good table's insert (ON CONFLICT DO
+// NOTHING) takes a record of the batch: not when it held the record's id
+// before (held) or an earlier record of the batch has it. Only the rows it
+// takes get a typed row, as when the typed inserts read back the rows the
+// batch added. Called in the batch's order, once a record.
+func (s *Sink) insertedBy(held map[string]bool) func(*event.Envelope) bool {
+	if s.typedSeen == nil {
+		s.typedSeen = map[string]bool{}
+	}
+	clear(s.typedSeen)
+	seen := s.typedSeen
+	return func(r *event.Envelope) bool {
+		if r.EventID == "" {
+			return true // a NULL key is never a duplicate
+		}
+		if held[r.EventID] || seen[r.EventID] {
+			return false
+		}
+		seen[r.EventID] = true
+		return true
+	}
+}
