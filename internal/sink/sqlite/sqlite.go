@@ -209,10 +209,7 @@ func (s *Sink) Connect(ctx context.Context) error {
 	if err := s.init(ctx, opts); err != nil {
 		return errors.Join(err, s.closeAll())
 	}
-	changed, err := s.planListed(ctx)
-	if err != nil {
-		return errors.Join(err, s.closeAll())
-	}
+	changed := s.watchFrom()
 	if s.checkpointer, err = openConn(opts); err != nil {
 		return errors.Join(err, s.closeAll())
 	}

