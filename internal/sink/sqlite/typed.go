@@ -380,7 +380,10 @@ func (s *Sink) queryStrings(ctx context.Context, query string) ([]string, error)
 
 // maxTypedStmts bounds the typed inserts kept prepared: each migration
 // of a typed table changes its insert's text, and the old one is not used
-// again.
+// again. A table has an insert for each number of rows (1, 2, 4 ... 32),
+// so past the bound one statement is dropped for each one prepared,
+// rather than all of them: a collector writing to more typed tables than
+// fit prepares the statement it lacks, not every one again.
 const maxTypedStmts = 256
 
 // typedStmt returns the prepared statement of the typed insert q,
@@ -392,7 +395,10 @@ func (s *Sink) typedStmt(ctx context.Context, q string) (stmt, error) {
 		return st, nil
 	}
 	if len(s.typedStmts) >= maxTypedStmts {
-		s.closeTypedStmts()
+		for old := range s.typedStmts {
+			s.dropTypedStmt(old) // any one: map order
+			break
+		}
 	}
 	ds, err := s.conn.PrepareContext(ctx, q)
 	if err != nil {

@@ -420,3 +420,34 @@ func TestWorkedExample(t *testing.T) {
 	}
 	t.Log(created)
 }
+
+// TestTypedStatementsBounded: writing to more typed tables than their
+// inserts fit in maxTypedStmts keeps at most that many prepared, dropping
+// one for each one prepared, and every row is stored.
+func TestTypedStatementsBounded(t *testing.T) {
+	const n = 50
+	var cs []*contract.Contract
+	for i := range n {
+		cs = append(cs, sinktest.CompileContract(t, fmt.Sprintf("iglu:com.acme/c%d/jsonschema/1-0-0", i), `"type": "object", "properties": {"v": {"type": "integer"}}`))
+	}
+	s, opts := openTyped(t, contract.NewSet(cs))
+	for i := range n {
+		// 63 rows: one insert of each size, 32 down to 1.
+		batch := make([]*event.Envelope, 63)
+		for j := range batch {
+			batch[j] = typedRecord(fmt.Sprintf("c%d-%d", i, j), fmt.Sprintf("iglu:com.acme/c%d/jsonschema/1-0-0", i), fmt.Sprintf(`{"v":%d}`, j))
+		}
+		if err := s.Write(context.Background(), batch); err != nil {
+			t.Fatal(err)
+		}
+		if len(s.typedStmts) > maxTypedStmts {
+			t.Fatalf("%d typed inserts prepared; at most %d", len(s.typedStmts), maxTypedStmts)
+		}
+	}
+	if len(s.typedStmts) != maxTypedStmts {
+		t.Errorf("%d typed inserts prepared after %d tables of 6 each; want the bound, %d", len(s.typedStmts), n, maxTypedStmts)
+	}
+	if got := rowsOf(t, opts, "SELECT (SELECT count(*) FROM com_acme_c0_1) + (SELECT count(*) FROM com_acme_c49_1), (SELECT sum(v) FROM com_acme_c49_1)"); got != "[[126 1953]]" {
+		t.Errorf("rows: %s", got)
+	}
+}

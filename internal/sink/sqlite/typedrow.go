@@ -178,9 +178,12 @@ func (s *Sink) typedPlans(ctx context.Context, records []*event.Envelope) (map[s
 				return nil, err
 			}
 			if len(s.plans) >= maxTypedStmts {
-				// A table migrated is a new *Table; the old plans are
-				// not used again.
-				clear(s.plans)
+				// A table migrated is a new *Table, whose old plan is not
+				// used again; drop any one.
+				for old := range s.plans {
+					delete(s.plans, old)
+					break
+				}
 			}
 			if s.plans == nil {
 				s.plans = map[*tables.Table]*typedPlan{}
