@@ -392,12 +392,7 @@ func (d *decoder) attributes(p *problems) []byte {
 	for i := range d.attrs {
 		d.order = append(d.order, attrOrder{namePrefix(d.attrs[i].name), int32(i)})
 	}
-	slices.SortFunc(d.order, func(a, b attrOrder) int {
-		if a.prefix != b.prefix {
-			return cmp.Compare(a.prefix, b.prefix)
-		}
-		return strings.Compare(d.attrs[a.i].name, d.attrs[b.i].name)
-	})
+	d.sortAttrs()
 	start := len(d.buf)
 	d.buf = append(d.buf, '{')
 	for k, o := range d.order {
@@ -423,6 +418,63 @@ func (d *decoder) attributes(p *problems) []byte {
 	}
 	d.buf = append(d.buf, '}')
 	return d.buf[start:len(d.buf):len(d.buf)]
+}
+
+// sortAttrs sorts d.order, the attributes' places, by name, exactly as
+// slices.SortFunc with compareAttrs does (which fields sent twice make
+// visible: the first of the two in that order is kept). An event's few
+// dozen attributes are sorted by insertion, without a call per
+// comparison, which is what slices.SortFunc itself does for up to 12
+// elements and is stable; for more, its order of equal names may differ
+// from a stable one, so an event that sends a field twice is sorted again
+// by slices.SortFunc. More than maxInsertionSort attributes (never a
+// tracker's event) go to slices.SortFunc directly, which bounds the work.
+func (d *decoder) sortAttrs() {
+	o := d.order
+	if len(o) > maxInsertionSort {
+		slices.SortFunc(o, d.compareAttrs)
+		return
+	}
+	for i := 1; i < len(o); i++ {
+		// Moved rather than swapped into place: the same order as the
+		// swaps of slices.SortFunc's insertion sort, half the stores.
+		x, j := o[i], i
+		for ; j > 0 && d.attrLess(x, o[j-1]); j-- {
+			o[j] = o[j-1]
+		}
+		o[j] = x
+	}
+	if len(o) <= 12 {
+		return
+	}
+	for k := 1; k < len(o); k++ {
+		if o[k].prefix == o[k-1].prefix && d.attrs[o[k].i].name == d.attrs[o[k-1].i].name {
+			for i := range o {
+				o[i] = attrOrder{namePrefix(d.attrs[i].name), int32(i)}
+			}
+			slices.SortFunc(o, d.compareAttrs)
+			return
+		}
+	}
+}
+
+// maxInsertionSort is the most attributes sortAttrs sorts by insertion.
+const maxInsertionSort = 64
+
+// attrLess reports whether attribute place a sorts before b.
+func (d *decoder) attrLess(a, b attrOrder) bool {
+	if a.prefix != b.prefix {
+		return a.prefix < b.prefix
+	}
+	return d.attrs[a.i].name < d.attrs[b.i].name
+}
+
+// compareAttrs orders attribute places by name.
+func (d *decoder) compareAttrs(a, b attrOrder) int {
+	if a.prefix != b.prefix {
+		return cmp.Compare(a.prefix, b.prefix)
+	}
+	return strings.Compare(d.attrs[a.i].name, d.attrs[b.i].name)
 }
 
 // attrOrder is an attribute's place in the order of names: the first

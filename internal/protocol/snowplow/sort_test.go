@@ -1,0 +1,49 @@
+package snowplow
+
+import (
+	"cmp"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// sortAttrs must order the attributes exactly as slices.SortFunc by name
+// does, also where a name repeats (a JSON body can send a field twice),
+// which is where an unstable sort and a stable one can differ: which of
+// the two values is written depends on it.
+func TestSortAttrs(t *testing.T) {
+	// Names sharing their first eight bytes, so that both comparisons
+	// (prefix, then name) are exercised, and few enough to repeat.
+	names := []string{"a", "b", "e", "p", "tv", "url", "page_title", "page_titles", "page_tit", "page_ti", "cx_extra_1", "cx_extra_2", "", "res", "vp", "zz"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 20000 {
+		n := rng.IntN(maxInsertionSort + 30)
+		if round%2 == 0 {
+			n = rng.IntN(24)
+		}
+		d := decoder{}
+		for i := range n {
+			name := names[rng.IntN(len(names))]
+			if rng.IntN(4) == 0 {
+				name = strings.Repeat("x", rng.IntN(12)) + name
+			}
+			d.attrs = append(d.attrs, field{name: name, value: string(rune('A' + i%26))})
+		}
+		var want []attrOrder
+		for i := range d.attrs {
+			d.order = append(d.order, attrOrder{namePrefix(d.attrs[i].name), int32(i)})
+		}
+		want = slices.Clone(d.order)
+		slices.SortFunc(want, func(a, b attrOrder) int {
+			if a.prefix != b.prefix {
+				return cmp.Compare(a.prefix, b.prefix)
+			}
+			return strings.Compare(d.attrs[a.i].name, d.attrs[b.i].name)
+		})
+		d.sortAttrs()
+		if !slices.Equal(d.order, want) {
+			t.Fatalf("round %d, %d attributes: sortAttrs gives %v, slices.SortFunc %v", round, n, d.order, want)
+		}
+	}
+}
