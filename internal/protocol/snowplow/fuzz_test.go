@@ -231,7 +231,7 @@ func FuzzPayload(f *testing.F) {
 			for _, in := range []*event.Input{&fast, &slow} {
 				d := decoder{slowPayloads: in == &slow}
 				for _, f := range e {
-					d.fields = append(d.fields, field{f[0], f[1], textOf(f[0]) == verbatimText && textOf(f[1]) == verbatimText})
+					d.fields = append(d.fields, field{name: d.keep(f[0]), value: d.keep(f[1]), verbatim: textOf(f[0]) == verbatimText && textOf(f[1]) == verbatimText})
 				}
 				var p problems
 				d.build(in, &p)

@@ -29,6 +29,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 	"unsafe"
 
@@ -83,23 +84,21 @@ func DecodeBody(req *protocol.Request) ([]event.Input, error) {
 		return nil, protocol.Errorf(http.StatusBadRequest, event.PayloadFormatViolation,
 			"the body is empty; send %s", wrapperExample)
 	}
+	// One copy of the body lets every field be a substring of it, and is
+	// followed in the same buffer by the Data and Attributes of every
+	// event, which are rarely larger than the body.
+	buf := append(make([]byte, 0, 2*len(body)+256), body...)
 	d := decoder{
-		// One copy of the body as a string lets every field be a substring
-		// of it: one allocation per request instead of one per field.
-		text:      string(body),
+		text:      unsafe.String(unsafe.SliceData(buf), len(body)),
 		checkUTF8: !utf8.Valid(body),
 		maxEvents: req.MaxEvents,
-		// Data and Attributes of every event share one buffer; they are
-		// rarely larger than the body.
-		buf:    make([]byte, 0, len(body)+256),
-		fields: make([]field, 0, 48),
-		attrs:  make([]field, 0, 48),
-		order:  make([]attrOrder, 0, 48),
+		buf:       buf,
 		// Base64 decodes to 3/4 of its length; payloads are parts of
 		// the body.
 		payloadsSize: len(body)*3/4 + 64,
 		nextE2:       -1,
 	}
+	defer d.giveScratch(d.takeScratch())
 	if body[start] != '{' {
 		end, err := jsonscan.Value(body, start)
 		if err != nil {
@@ -258,11 +257,8 @@ func DecodeRawQuery(q url.Values, raw string) (event.Input, error) {
 		return event.Input{}, protocol.Errorf(http.StatusBadRequest, event.ProtocolViolation,
 			"the request has no tp2 parameters; send the event in the query string, such as /i?e=pv&p=web&tv=js-3.24.0&url=https%%3A%%2F%%2Fexample.com%%2F")
 	}
-	d := decoder{
-		fields: make([]field, 0, len(q)),
-		attrs:  make([]field, 0, len(q)),
-		order:  make([]attrOrder, 0, len(q)),
-	}
+	var d decoder
+	defer d.giveScratch(d.takeScratch())
 	var p problems
 	var invalid []string // names of parameters that are not UTF-8
 	size := 0
@@ -275,7 +271,7 @@ func DecodeRawQuery(q url.Values, raw string) (event.Input, error) {
 			invalid = append(invalid, name)
 			continue
 		}
-		d.fields = append(d.fields, field{name, values[0], nameText == verbatimText && valueText == verbatimText})
+		d.fields = append(d.fields, field{name: d.keep(name), value: d.keep(values[0]), verbatim: nameText == verbatimText && valueText == verbatimText})
 		size += len(name) + len(values[0]) + 6
 	}
 	// In the order of their names, so that the same query always fails the
@@ -303,7 +299,7 @@ func DecodeRawQuery(q url.Values, raw string) (event.Input, error) {
 // decoder holds what reading one request needs; the slices are reused from
 // event to event.
 type decoder struct {
-	// text is the body as a string, when decoding one.
+	// text is the body as a string, when decoding one: the start of buf.
 	text      string
 	checkUTF8 bool
 	maxEvents int
@@ -312,7 +308,9 @@ type decoder struct {
 	fields []field
 	attrs  []field
 	// order is the order of attrs by name.
-	order  []attrOrder
+	order []attrOrder
+	// strs holds the texts that are not in buf (see text).
+	strs   []string
 	inputs []event.Input
 	// payloads holds the decoded base64 payloads (ue_px, cx) of the
 	// request's events, which their Data and schemas are slices of.
@@ -332,14 +330,86 @@ type decoder struct {
 	slowPayloads bool
 }
 
-// field is one tp2 field of an event, as sent.
+// scratch is what a decoder uses while it reads a request and hands out
+// nothing of: taken from scratchPool, so that a request allocates only
+// what its Inputs keep.
+type scratch struct {
+	fields, attrs []field
+	order         []attrOrder
+	strs          []string
+}
+
+// scratchPool holds scratch of earlier requests.
+var scratchPool = sync.Pool{New: func() any {
+	return &scratch{fields: make([]field, 0, 48), attrs: make([]field, 0, 48), order: make([]attrOrder, 0, 48), strs: make([]string, 0, 48)}
+}}
+
+// maxPooledFields is the most fields a scratch keeps room for when it goes
+// back to the pool: an event of thousands of fields should not keep its
+// slices alive for every later request.
+const maxPooledFields = 1024
+
+// takeScratch gives d a scratch from the pool, to be given back with
+// giveScratch once d's fields are no longer used.
+func (d *decoder) takeScratch() *scratch {
+	sc := scratchPool.Get().(*scratch)
+	d.fields, d.attrs, d.order, d.strs = sc.fields[:0], sc.attrs[:0], sc.order[:0], sc.strs[:0]
+	return sc
+}
+
+// giveScratch puts sc back in the pool with d's slices, which may have
+// grown.
+func (d *decoder) giveScratch(sc *scratch) {
+	if cap(d.fields) > maxPooledFields || cap(d.attrs) > maxPooledFields || cap(d.order) > maxPooledFields || cap(d.strs) > maxPooledFields {
+		return
+	}
+	// strs points into the request: cleared, so that a pooled scratch
+	// does not keep it alive.
+	clear(d.strs)
+	sc.fields, sc.attrs, sc.order, sc.strs = d.fields[:0], d.attrs[:0], d.order[:0], d.strs[:0]
+	scratchPool.Put(sc)
+}
+
+// field is one tp2 field of an event, as sent. It holds no pointer (its
+// name and value are places in the decoder's text), so that appending it
+// to the decoder's slices costs no write barrier while the garbage
+// collector marks.
 type field struct {
-	name, value string
+	name, value text
 	// verbatim is set when name and value are JSON string literals once
 	// quoted, as jsonscan.AppendString writes them (no byte to escape,
 	// no invalid UTF-8, no U+2028 or U+2029): most are, and copying them
 	// costs far less.
 	verbatim bool
+}
+
+// text is a string the decoder read: text[start:start+n] of the request's
+// body (decoder.text) when start >= 0, otherwise strs[-start-1], a string
+// that is not in the body as it is (an escaped JSON string, a query
+// parameter), kept by decoder.keep.
+type text struct{ start, n int }
+
+// str returns the string t.
+func (d *decoder) str(t text) string {
+	if t.start < 0 {
+		return d.strs[-t.start-1]
+	}
+	// Without bounds checks: the texts of the body are set from the ranges
+	// jsonscan found in it (an empty one at its closing quote), and an
+	// event's fields are read a few times each.
+	return unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(d.text)), t.start)), t.n)
+}
+
+// bytes returns the bytes of t, only to be read.
+func (d *decoder) bytes(t text) []byte {
+	s := d.str(t)
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
+
+// keep returns s as a text.
+func (d *decoder) keep(s string) text {
+	d.strs = append(d.strs, s)
+	return text{-len(d.strs), len(s)}
 }
 
 // event reads the tp2 event object that starts at b[start] into in and
@@ -364,12 +434,15 @@ func (d *decoder) event(b []byte, start int, in *event.Input) (int, error) {
 		// The event is valid UTF-8 (checked below when the body is not):
 		// a literal without escapes is verbatim unless it holds U+2028 or
 		// U+2029, whose UTF-8 starts with 0xE2.
-		value := d.text[vs+1 : ve-1]
-		verbatim := !esc && ke-ks == len(name)+2 && d.noLineSeparator(b, ks, ve)
-		if esc {
-			value = jsonscan.UnquoteBytes(b[vs:ve])
+		f := field{name: text{ks + 1, ke - ks - 2}, value: text{vs + 1, ve - vs - 2}}
+		if len(name) != ke-ks-2 {
+			f.name = d.keep(name)
 		}
-		d.fields = append(d.fields, field{name, value, verbatim})
+		f.verbatim = !esc && len(name) == ke-ks-2 && d.noLineSeparator(b, ks, ve)
+		if esc {
+			f.value = d.keep(jsonscan.UnquoteBytes(b[vs:ve]))
+		}
+		d.fields = append(d.fields, f)
 		return ve, nil
 	})
 	if err != nil {

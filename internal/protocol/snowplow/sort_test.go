@@ -28,18 +28,18 @@ func TestSortAttrs(t *testing.T) {
 			if rng.IntN(4) == 0 {
 				name = strings.Repeat("x", rng.IntN(12)) + name
 			}
-			d.attrs = append(d.attrs, field{name: name, value: string(rune('A' + i%26))})
+			d.attrs = append(d.attrs, field{name: d.keep(name), value: d.keep(string(rune('A' + i%26)))})
 		}
 		var want []attrOrder
 		for i := range d.attrs {
-			d.order = append(d.order, attrOrder{namePrefix(d.attrs[i].name), int32(i)})
+			d.order = append(d.order, attrOrder{namePrefix(d.bytes(d.attrs[i].name)), int32(i)})
 		}
 		want = slices.Clone(d.order)
 		slices.SortFunc(want, func(a, b attrOrder) int {
 			if a.prefix != b.prefix {
 				return cmp.Compare(a.prefix, b.prefix)
 			}
-			return strings.Compare(d.attrs[a.i].name, d.attrs[b.i].name)
+			return strings.Compare(d.attrName(a), d.attrName(b))
 		})
 		d.sortAttrs()
 		if !slices.Equal(d.order, want) {

@@ -2,6 +2,7 @@ package snowplow
 
 import (
 	"cmp"
+	"encoding/binary"
 	"math/bits"
 	"slices"
 	"strconv"
@@ -245,28 +246,29 @@ const maxMillis = 253402300799999
 // wrong to p and setting in.Failure when anything is.
 func (d *decoder) build(in *event.Input, p *problems) {
 	var v [numParams]string
-	var sent, has, verbatim uint64
+	// fieldOf is where each field the decoder reads was in d.fields.
+	var fieldOf [numParams]int32
+	var sent, has uint64
 	d.attrs = d.attrs[:0]
-	for _, f := range d.fields {
-		i := paramOf(f.name)
+	for k, f := range d.fields {
+		name := d.str(f.name)
+		i := paramOf(name)
 		if i < 0 {
 			d.attrs = append(d.attrs, f)
 			continue
 		}
 		if sent&bit(i) != 0 {
-			p.Add(event.ProtocolViolation, "/"+f.name, "the field %s appears more than once; send it once", f.name)
+			p.Add(event.ProtocolViolation, "/"+name, "the field %s appears more than once; send it once", name)
 			continue
 		}
 		sent |= bit(i)
-		v[i] = f.value
+		v[i] = d.str(f.value)
+		fieldOf[i] = int32(k)
 		// An empty value is an absent one: trackers leave out what they
 		// do not know, and an empty id, time or number would only fail
 		// later.
-		if f.value != "" {
+		if f.value.n != 0 {
 			has |= bit(i)
-		}
-		if f.verbatim {
-			verbatim |= bit(i)
 		}
 	}
 
@@ -315,7 +317,7 @@ func (d *decoder) build(in *event.Input, p *problems) {
 
 	for m := attrs; m != 0; m &= m - 1 {
 		i := bits.TrailingZeros64(m)
-		d.attrs = append(d.attrs, field{paramNames[i], v[i], verbatim&bit(i) != 0})
+		d.attrs = append(d.attrs, d.fields[fieldOf[i]])
 	}
 	in.Attributes = d.attributes(p)
 	in.Failure = p.Failure()
@@ -390,31 +392,34 @@ func (d *decoder) attributes(p *problems) []byte {
 	// every pair of names without reading the names themselves.
 	d.order = d.order[:0]
 	for i := range d.attrs {
-		d.order = append(d.order, attrOrder{namePrefix(d.attrs[i].name), int32(i)})
+		d.order = append(d.order, attrOrder{namePrefix(d.bytes(d.attrs[i].name)), int32(i)})
 	}
 	d.sortAttrs()
 	start := len(d.buf)
 	d.buf = append(d.buf, '{')
 	for k, o := range d.order {
 		f := d.attrs[o.i]
+		// Read in place: appending them to buf reads them before it may
+		// move buf.
+		name, value := d.bytes(f.name), d.bytes(f.value)
 		if k > 0 {
-			if prev := d.order[k-1]; o.prefix == prev.prefix && f.name == d.attrs[prev.i].name {
-				p.Add(event.ProtocolViolation, "/"+jsonpointer.Escape(f.name), "the field %s appears more than once; send it once", f.name)
+			if prev := d.order[k-1]; o.prefix == prev.prefix && string(name) == d.attrName(prev) {
+				p.Add(event.ProtocolViolation, "/"+jsonpointer.Escape(string(name)), "the field %s appears more than once; send it once", name)
 				continue
 			}
 			d.buf = append(d.buf, ',')
 		}
 		if f.verbatim {
 			d.buf = append(d.buf, '"')
-			d.buf = append(d.buf, f.name...)
+			d.buf = append(d.buf, name...)
 			d.buf = append(d.buf, '"', ':', '"')
-			d.buf = append(d.buf, f.value...)
+			d.buf = append(d.buf, value...)
 			d.buf = append(d.buf, '"')
 			continue
 		}
-		d.buf = jsonscan.AppendString(d.buf, f.name)
+		d.buf = jsonscan.AppendString(d.buf, d.str(f.name))
 		d.buf = append(d.buf, ':')
-		d.buf = jsonscan.AppendString(d.buf, f.value)
+		d.buf = jsonscan.AppendString(d.buf, d.str(f.value))
 	}
 	d.buf = append(d.buf, '}')
 	return d.buf[start:len(d.buf):len(d.buf)]
@@ -439,7 +444,7 @@ func (d *decoder) sortAttrs() {
 		// Moved rather than swapped into place: the same order as the
 		// swaps of slices.SortFunc's insertion sort, half the stores.
 		x, j := o[i], i
-		for ; j > 0 && d.attrLess(x, o[j-1]); j-- {
+		for ; j > 0 && (x.prefix < o[j-1].prefix || x.prefix == o[j-1].prefix && d.attrName(x) < d.attrName(o[j-1])); j-- {
 			o[j] = o[j-1]
 		}
 		o[j] = x
@@ -448,9 +453,9 @@ func (d *decoder) sortAttrs() {
 		return
 	}
 	for k := 1; k < len(o); k++ {
-		if o[k].prefix == o[k-1].prefix && d.attrs[o[k].i].name == d.attrs[o[k-1].i].name {
+		if o[k].prefix == o[k-1].prefix && d.attrName(o[k]) == d.attrName(o[k-1]) {
 			for i := range o {
-				o[i] = attrOrder{namePrefix(d.attrs[i].name), int32(i)}
+				o[i] = attrOrder{namePrefix(d.bytes(d.attrs[i].name)), int32(i)}
 			}
 			slices.SortFunc(o, d.compareAttrs)
 			return
@@ -461,20 +466,15 @@ func (d *decoder) sortAttrs() {
 // maxInsertionSort is the most attributes sortAttrs sorts by insertion.
 const maxInsertionSort = 64
 
-// attrLess reports whether attribute place a sorts before b.
-func (d *decoder) attrLess(a, b attrOrder) bool {
-	if a.prefix != b.prefix {
-		return a.prefix < b.prefix
-	}
-	return d.attrs[a.i].name < d.attrs[b.i].name
-}
+// attrName is the name of the attribute at place o.
+func (d *decoder) attrName(o attrOrder) string { return d.str(d.attrs[o.i].name) }
 
 // compareAttrs orders attribute places by name.
 func (d *decoder) compareAttrs(a, b attrOrder) int {
 	if a.prefix != b.prefix {
 		return cmp.Compare(a.prefix, b.prefix)
 	}
-	return strings.Compare(d.attrs[a.i].name, d.attrs[b.i].name)
+	return strings.Compare(d.attrName(a), d.attrName(b))
 }
 
 // attrOrder is an attribute's place in the order of names: the first
@@ -486,7 +486,10 @@ type attrOrder struct {
 
 // namePrefix is the first eight bytes of name, big-endian and padded with
 // zeros: two names whose prefixes differ compare as their prefixes do.
-func namePrefix(name string) uint64 {
+func namePrefix(name []byte) uint64 {
+	if len(name) >= 8 {
+		return binary.BigEndian.Uint64(name)
+	}
 	var x uint64
 	for i := 0; i < 8; i++ {
 		x <<= 8
