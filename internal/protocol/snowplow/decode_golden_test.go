@@ -41,12 +41,28 @@ func TestDecodeGolden(t *testing.T) {
 			for _, media := range []string{MediaJSON} {
 				ins, err := DecodeBody(&protocol.Request{MediaType: media, Body: []byte(c.input), MaxEvents: 500})
 				renderDecoded(&out, ins, err)
+				// The payloads decoded as they are read must read as
+				// the ones decoded after.
+				late, lerr := decodeBody(&protocol.Request{MediaType: media, Body: []byte(c.input), MaxEvents: 500}, true)
+				var a, b bytes.Buffer
+				renderDecoded(&a, ins, err)
+				renderDecoded(&b, late, lerr)
+				if a.String() != b.String() {
+					t.Errorf("%s: decoding base64 payloads as they are read differs:\n%s\n%s", c.name, a.String(), b.String())
+				}
 			}
 		case "query":
 			q, err := url.ParseQuery(c.input)
 			fmt.Fprintf(&out, "parse error: %v\n", err != nil)
 			in, err := DecodeRawQuery(q, c.input)
 			renderDecoded(&out, []event.Input{in}, err)
+			late, lerr := decodeRawQuery(q, c.input, true)
+			var la, lb bytes.Buffer
+			renderDecoded(&la, []event.Input{in}, err)
+			renderDecoded(&lb, []event.Input{late}, lerr)
+			if la.String() != lb.String() {
+				t.Errorf("%s: decoding base64 payloads as they are read differs:\n%s\n%s", c.name, la.String(), lb.String())
+			}
 			// DecodeQuery differs only in Raw (the query re-encoded).
 			in2, err2 := DecodeQuery(q)
 			in2.Raw, in.Raw = nil, nil

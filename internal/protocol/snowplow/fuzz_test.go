@@ -64,6 +64,10 @@ func FuzzDecodeBody(f *testing.F) {
 		if err != nil || !reflect.DeepEqual(ins, again) {
 			t.Fatalf("second DecodeBody differs: %v", err)
 		}
+		// ue_px and cx decoded as they are read, or after the event.
+		if late, err := decodeBody(req, true); err != nil || !reflect.DeepEqual(ins, late) {
+			t.Fatalf("decoding the base64 payloads after each event differs: %v", err)
+		}
 	})
 }
 
@@ -103,6 +107,9 @@ func FuzzDecodeQuery(f *testing.F) {
 		again, _ := DecodeQuery(q)
 		if !reflect.DeepEqual(in, again) {
 			t.Fatalf("second DecodeQuery differs")
+		}
+		if late, _ := decodeRawQuery(q, "", true); !reflect.DeepEqual(in, late) {
+			t.Fatalf("decoding the base64 payloads after the parameters differs")
 		}
 	})
 }

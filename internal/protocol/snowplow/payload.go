@@ -44,7 +44,7 @@ func (d *decoder) payload(v *[numParams]string, plain, encoded int, what, exampl
 	case v[plain] != "":
 		pl = payload{name: paramNames[plain], b: []byte(v[plain]), text: v[plain]}
 	case v[encoded] != "":
-		b, err := d.decodeBase64(v[encoded])
+		b, err := d.decoded(encoded, v[encoded])
 		if err != nil {
 			p.Add(event.PayloadFormatViolation, "/"+paramNames[encoded], "%s is not base64: %v; encode the JSON of %s with URL-safe base64 (RFC 4648, section 5), or send it unencoded in %s",
 				paramNames[encoded], err, what, paramNames[plain])
@@ -454,16 +454,78 @@ func contextsVersion(s []byte) bool {
 	return true
 }
 
+// predecoded is a base64 payload of the event being read (ue_px, cx),
+// decoded as it was read: its text (the pointer to and length of its
+// bytes) and what it decodes to.
+type predecoded struct {
+	s *byte
+	n int
+	b []byte
+}
+
+// predecodeSlot is the place in decoder.pre for the field whose name is
+// the literal lit as sent (quotes included), or -1 for a field that is not
+// decoded as it is read.
+func predecodeSlot(lit string) int {
+	switch lit {
+	case `"ue_px"`:
+		return 0
+	case `"cx"`:
+		return 1
+	}
+	return -1
+}
+
+// predecode decodes s, the text of the field of slot, when it is what
+// trackers send (tp2raw.AppendURLSafe), and keeps the result for decoded:
+// reading the text for anything else first (the end of a JSON string,
+// the check of each query parameter) would read it twice. It reports
+// whether s was decoded; if not, s is read as any other field and decoded
+// later, as decodeBase64 decodes it.
+func (d *decoder) predecode(slot int, s string) bool {
+	if s == "" || d.pre[slot].s != nil || d.noPredecode {
+		return false
+	}
+	n := d.reservePayload(len(s))
+	out, ok := tp2raw.AppendURLSafe(d.payloads, s)
+	if !ok {
+		return false
+	}
+	d.payloads = out
+	d.pre[slot] = predecoded{unsafe.StringData(s), len(s), out[n:len(out):len(out)]}
+	return true
+}
+
+// decoded returns what the text s of the payload field param decodes to:
+// the result of predecode if s is the text it decoded, otherwise
+// decodeBase64's.
+func (d *decoder) decoded(param int, s string) ([]byte, error) {
+	slot := 0
+	if param == pCX {
+		slot = 1
+	}
+	if pre := d.pre[slot]; pre.s == unsafe.StringData(s) && pre.n == len(s) {
+		return pre.b, nil
+	}
+	return d.decodeBase64(s)
+}
+
+// reservePayload makes room in d.payloads for what n characters of base64
+// decode to, and returns where they will start.
+func (d *decoder) reservePayload(n int) int {
+	need := n*3/4 + 3
+	if cap(d.payloads)-len(d.payloads) < need {
+		d.payloads = make([]byte, 0, max(need, d.payloadsSize))
+	}
+	return len(d.payloads)
+}
+
 // decodeBase64 decodes s as trackers encode it (see tp2raw.DecodeBase64)
 // into the request's payload buffer: the payloads of a request share a few
 // allocations instead of one each. The bytes returned are never handed out
 // again, and their capacity is capped so that appending to them copies.
 func (d *decoder) decodeBase64(s string) ([]byte, error) {
-	need := len(s)*3/4 + 3
-	if cap(d.payloads)-len(d.payloads) < need {
-		d.payloads = make([]byte, 0, max(need, d.payloadsSize))
-	}
-	n := len(d.payloads)
+	n := d.reservePayload(len(s))
 	out, err := tp2raw.AppendBase64(d.payloads, s)
 	if err != nil {
 		return nil, err

@@ -66,7 +66,12 @@ const (
 // (versions 1-0-0 to 1-0-4) whose data is an array of tp2 events, each an
 // object of string fields. The error is a *protocol.Error for a body that
 // cannot be read as such a batch.
-func DecodeBody(req *protocol.Request) ([]event.Input, error) {
+func DecodeBody(req *protocol.Request) ([]event.Input, error) { return decodeBody(req, false) }
+
+// decodeBody is DecodeBody; noPredecode decodes every base64 payload only
+// once its event has been read (see decoder.predecode), for tests that
+// hold the two ways to the same results.
+func decodeBody(req *protocol.Request, noPredecode bool) ([]event.Input, error) {
 	switch req.MediaType {
 	case "", MediaJSON, MediaText:
 	default:
@@ -97,6 +102,7 @@ func DecodeBody(req *protocol.Request) ([]event.Input, error) {
 		// the body.
 		payloadsSize: len(body)*3/4 + 64,
 		nextE2:       -1,
+		noPredecode:  noPredecode,
 	}
 	defer d.giveScratch(d.takeScratch())
 	if body[start] != '{' {
@@ -253,12 +259,24 @@ func DecodeQuery(q url.Values) (event.Input, error) { return DecodeRawQuery(q, "
 // sent, which costs a copy instead of re-encoding the whole query for
 // every event.
 func DecodeRawQuery(q url.Values, raw string) (event.Input, error) {
+	return decodeRawQuery(q, raw, false)
+}
+
+// decodeRawQuery is DecodeRawQuery, with noPredecode as for decodeBody.
+func decodeRawQuery(q url.Values, raw string, noPredecode bool) (event.Input, error) {
 	if len(q) == 0 {
 		return event.Input{}, protocol.Errorf(http.StatusBadRequest, event.ProtocolViolation,
 			"the request has no tp2 parameters; send the event in the query string, such as /i?e=pv&p=web&tv=js-3.24.0&url=https%%3A%%2F%%2Fexample.com%%2F")
 	}
-	var d decoder
+	d := decoder{noPredecode: noPredecode}
 	defer d.giveScratch(d.takeScratch())
+	// Sized for the base64 payloads decoded as the parameters are read.
+	d.payloadsSize = 64
+	for _, name := range [...]string{"ue_px", "cx"} {
+		if vs := q[name]; len(vs) > 0 {
+			d.payloadsSize += len(vs[0])*3/4 + 3
+		}
+	}
 	var p problems
 	var invalid []string // names of parameters that are not UTF-8
 	size := 0
@@ -266,7 +284,11 @@ func DecodeRawQuery(q url.Values, raw string) (event.Input, error) {
 		if len(values) == 0 {
 			continue
 		}
-		nameText, valueText := textOf(name), textOf(values[0])
+		nameText, valueText := textOf(name), verbatimText
+		// A payload decoded as base64 is of its alphabet: verbatim text.
+		if slot := predecodeSlot(paramLiteral(name)); slot < 0 || !d.predecode(slot, values[0]) {
+			valueText = textOf(values[0])
+		}
 		if nameText == invalidText || valueText == invalidText {
 			invalid = append(invalid, name)
 			continue
@@ -324,6 +346,11 @@ type decoder struct {
 	// where noLineSeparator last searched, len(body) for none; -1 before
 	// the first search.
 	nextE2 int
+	// pre holds the base64 payloads of the event being read that were
+	// decoded as they were read (predecode): ue_px, then cx.
+	pre [2]predecoded
+	// noPredecode turns predecode off (see decodeBody).
+	noPredecode bool
 	// slowPayloads reads every payload the slow way, which words each
 	// problem, never in one pass: FuzzPayload holds the two to the same
 	// results.
@@ -418,7 +445,19 @@ func (d *decoder) keep(s string) text {
 func (d *decoder) event(b []byte, start int, in *event.Input) (int, error) {
 	var p problems
 	d.fields = d.fields[:0]
+	d.pre = [2]predecoded{}
 	end, err := jsonscan.Object(b, start, func(ks, ke, vs int) (int, error) {
+		if slot := predecodeSlot(d.text[ks:ke]); slot >= 0 && b[vs] == '"' {
+			// ue_px or cx as trackers send it: base64 to the first
+			// quote, the end of the string (there is no escape in it
+			// when it decodes), read once.
+			if q := bytes.IndexByte(b[vs+1:], '"'); q > 0 && d.predecode(slot, d.text[vs+1:vs+1+q]) {
+				// A name and a value without escapes, U+2028 or U+2029:
+				// verbatim.
+				d.fields = append(d.fields, field{name: text{ks + 1, ke - ks - 2}, value: text{vs + 1, q}, verbatim: true})
+				return vs + q + 2, nil
+			}
+		}
 		name := d.unquote(b, ks, ke)
 		if b[vs] != '"' {
 			// Refused anyway: read it as JSON only.
@@ -527,6 +566,18 @@ func slowTextOf(s string) int {
 		return invalidText
 	}
 	return validText
+}
+
+// paramLiteral returns `"`+name+`"` for a name predecodeSlot knows, without
+// building it.
+func paramLiteral(name string) string {
+	switch name {
+	case "ue_px":
+		return `"ue_px"`
+	case "cx":
+		return `"cx"`
+	}
+	return ""
 }
 
 // unquote returns the text of the string literal b[ks:ke] of the body.

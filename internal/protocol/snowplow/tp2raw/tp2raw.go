@@ -245,6 +245,16 @@ func AppendBase64(dst []byte, s string) ([]byte, error) {
 	return b, nil
 }
 
+// AppendURLSafe appends what s decodes to as unpadded URL-safe base64,
+// what trackers send, exactly as AppendBase64 would, and reports true; for
+// anything else (a character of no or of the other alphabet, padding, a
+// length no base64 has) it returns dst as it was and false, and
+// AppendBase64 reads s as it reads it. A caller holding what may be such
+// text (a JSON string whose end is not known yet) decodes it at once.
+func AppendURLSafe(dst []byte, s string) ([]byte, bool) {
+	return appendRaw(dst, s, &urlSafeValues)
+}
+
 // The characters of each alphabet, as tables of what each byte adds to a
 // group of four characters (24 bits) in each of the four places: a byte
 // outside the alphabet sets bit 31. stdValues reads a space as '+' (see
