@@ -328,12 +328,30 @@ func millis(s, name, what string, p *problems) time.Time {
 	if s == "" {
 		return time.Time{}
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
+	n, err := parseMillis(s)
 	if err != nil || n < 0 || n > maxMillis {
 		p.Add(event.PayloadFormatViolation, "/"+name, "%s %q is not a time in milliseconds since the Unix epoch; set %s to when the event was %s, such as 1714566600123", name, s, name, what)
 		return time.Time{}
 	}
 	return time.UnixMilli(n).UTC()
+}
+
+// parseMillis is strconv.ParseInt(s, 10, 64) for a timestamp: the digits
+// trackers send (up to 18, which cannot overflow) are read here, anything
+// else (a sign, more digits, other bytes) by strconv.ParseInt.
+func parseMillis(s string) (int64, error) {
+	if len(s) == 0 || len(s) > 18 {
+		return strconv.ParseInt(s, 10, 64)
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i] - '0'
+		if c > 9 {
+			return strconv.ParseInt(s, 10, 64)
+		}
+		n = n*10 + int64(c)
+	}
+	return n, nil
 }
 
 // data builds the data of a built-in event type from its fields, in the

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -46,4 +47,30 @@ func TestSortAttrs(t *testing.T) {
 			t.Fatalf("round %d, %d attributes: sortAttrs gives %v, slices.SortFunc %v", round, n, d.order, want)
 		}
 	}
+}
+
+// parseMillis reads what strconv.ParseInt reads, errors included.
+func TestParseMillis(t *testing.T) {
+	for _, s := range []string{"", "0", "7", "1714566600123", "000000000000000001", "999999999999999999", "1000000000000000000",
+		"9223372036854775807", "9223372036854775808", "-1", "+5", "12a", "1_000", " 1", "1.5", "١٢", "\x00"} {
+		got, gerr := parseMillis(s)
+		want, werr := strconv.ParseInt(s, 10, 64)
+		if got != want || (gerr == nil) != (werr == nil) || gerr != nil && gerr.Error() != werr.Error() {
+			t.Errorf("parseMillis(%q) = %d, %v; strconv.ParseInt: %d, %v", s, got, gerr, want, werr)
+		}
+	}
+}
+
+// FuzzParseMillis holds parseMillis to strconv.ParseInt on any text.
+func FuzzParseMillis(f *testing.F) {
+	for _, s := range []string{"1714566600123", "", "-1", "+5", "999999999999999999", "9223372036854775808", "1e3"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, gerr := parseMillis(s)
+		want, werr := strconv.ParseInt(s, 10, 64)
+		if got != want || (gerr == nil) != (werr == nil) || gerr != nil && gerr.Error() != werr.Error() {
+			t.Fatalf("parseMillis(%q) = %d, %v; strconv.ParseInt: %d, %v", s, got, gerr, want, werr)
+		}
+	})
 }
