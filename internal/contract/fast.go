@@ -21,8 +21,10 @@ import (
 // does not implement such as unevaluatedProperties or $dynamicRef, a walk
 // beyond its work budget): only that subschema is unsure, and the stock
 // validator decides the event. Every invalid event is also decoded and
-// handed to the stock validator, which words the messages. FuzzFastPath and
-// the differential fuzzers hold it to the stock validator's verdicts.
+// handed to the stock validator, which words the messages, except under a
+// contract whose combinators lead back to themselves, where the memoized
+// walk of fastmemo.go decides and words it instead. FuzzFastPath and the
+// differential fuzzers hold it to the stock validator's verdicts.
 
 // fastNode is one compiled schema.
 type fastNode struct {
