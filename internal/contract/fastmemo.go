@@ -163,14 +163,17 @@ func ownKeywords(s *jsonschema.Schema) *jsonschema.Schema {
 type memoWalk struct {
 	sp *slowPath
 	b  []byte
-	// verdicts holds each (node, offset) decided; a node being decided
-	// is marked busy, with its depth in the walk's chain (busy), so that
-	// a $ref cycle that does not move into the value ends as the stock
-	// validator ends it; cut is the shallowest busy node such a cycle met.
-	verdicts   map[memoKey]memoState
-	busy       map[memoKey]int
+	// verdicts holds each (node, offset) decided (memoValid...); a node
+	// being decided is marked busy by its depth in the walk's chain (a
+	// positive value), so that a $ref cycle that does not move into the
+	// value ends as the stock validator ends it; cut is the shallowest
+	// busy node such a cycle met.
+	verdicts   map[memoKey]int32
 	depth, cut int
-	ends       map[int]int // where each object and array ends
+	// ends holds where each object and array ends, plus 2 (0: not yet
+	// read), by where it starts; endsMap for an event too large for it.
+	ends    []int32
+	endsMap map[int]int
 	// work counts what the walk read: a unit per schema decided at a
 	// place, per member or element, per byte of a string or name; budget
 	// bounds it (memoBudgetPerByte).
@@ -189,11 +192,9 @@ type memoKey struct {
 	at int
 }
 
-type memoState uint8
-
+// What verdicts holds for a (node, offset) decided; busy is its depth.
 const (
-	memoBusy memoState = iota + 1
-	memoValid
+	memoValid int32 = -1 - iota
 	memoInvalid
 	memoUnsure
 )
@@ -211,8 +212,14 @@ const (
 )
 
 func newMemoWalk(sp *slowPath, b []byte) *memoWalk {
-	return &memoWalk{sp: sp, b: b, verdicts: map[memoKey]memoState{}, busy: map[memoKey]int{}, ends: map[int]int{}, cut: math.MaxInt,
+	m := &memoWalk{sp: sp, b: b, verdicts: make(map[memoKey]int32, min(len(b)/4, 1<<20)), cut: math.MaxInt,
 		budget: len(b)*memoBudgetPerByte + memoBudgetBase}
+	if len(b) < math.MaxInt32-2 {
+		m.ends = make([]int32, len(b))
+	} else {
+		m.endsMap = map[int]int{}
+	}
+	return m
 }
 
 // verdict decides the whole of b.
@@ -247,7 +254,11 @@ func (m *memoWalk) end(i int) int {
 		}
 		return e
 	}
-	if e, ok := m.ends[i]; ok {
+	if m.ends != nil {
+		if e := m.ends[i]; e != 0 {
+			return int(e) - 2
+		}
+	} else if e, ok := m.endsMap[i]; ok {
 		return e
 	}
 	e := notJSON
@@ -288,7 +299,11 @@ func (m *memoWalk) end(i int) int {
 			j = jsonscan.SkipSpace(b, j+1)
 		}
 	}
-	m.ends[i] = e
+	if m.ends != nil {
+		m.ends[i] = int32(e + 2)
+	} else {
+		m.endsMap[i] = e
+	}
 	return e
 }
 
@@ -303,20 +318,20 @@ func (m *memoWalk) eval(n *fastNode, i int) fastVerdict {
 		return fastUnsure
 	}
 	key := memoKey{n, i}
-	switch m.verdicts[key] {
-	case memoValid:
+	switch state := m.verdicts[key]; {
+	case state == memoValid:
 		return fastValid
-	case memoInvalid:
+	case state == memoInvalid:
 		return fastInvalid
-	case memoUnsure:
+	case state == memoUnsure:
 		return fastUnsure
-	case memoBusy:
+	case state > 0:
 		// A $ref cycle that does not move into the value: the stock
 		// validator finds the same schema at the same place in its
 		// chain and fails that branch (kind.RefCycle). What is decided
 		// with this cut depends on the chain above it, so it is not
 		// remembered (see below).
-		m.cut = min(m.cut, m.busy[key])
+		m.cut = min(m.cut, int(state))
 		return fastInvalid
 	}
 	if !m.spend(1) {
@@ -324,15 +339,14 @@ func (m *memoWalk) eval(n *fastNode, i int) fastVerdict {
 	}
 	m.depth++
 	depth := m.depth
-	m.verdicts[key], m.busy[key] = memoBusy, depth
+	m.verdicts[key] = int32(min(depth, math.MaxInt32))
 	outer := m.cut
 	m.cut = math.MaxInt
 	v := m.decide(n, i)
-	delete(m.busy, key)
 	if m.cut < depth {
 		delete(m.verdicts, key) // decided with a cut above it: not for another chain
 	} else {
-		m.verdicts[key] = [...]memoState{fastValid: memoValid, fastInvalid: memoInvalid, fastUnsure: memoUnsure}[v]
+		m.verdicts[key] = [...]int32{fastValid: memoValid, fastInvalid: memoInvalid, fastUnsure: memoUnsure}[v]
 	}
 	m.cut = min(outer, m.cut)
 	m.depth--
