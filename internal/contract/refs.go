@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // ErrRefOutsideRegistry is wrapped by the compile error of a contract whose
@@ -114,13 +114,24 @@ func ReadContractFile(path string) ([]byte, error) {
 	return doc, err
 }
 
+// fileStat is what the watcher compares of a file between two polls.
+type fileStat struct {
+	size    int64
+	modTime time.Time
+}
+
 // readContractFile is ReadContractFile, also returning the file's status as
 // it was read (nil if it was not opened). statFirst refuses what is not a
 // regular file before opening it; without it, for a path just listed as a
 // regular file, the status taken once it is open does the refusing (and
 // O_NONBLOCK keeps a FIFO swapped in since from blocking the open), one
 // system call less a file.
-func readContractFile(path string, statFirst bool) ([]byte, fs.FileInfo, error) {
+func readContractFile(path string, statFirst bool) ([]byte, *fileStat, error) {
+	if !statFirst {
+		if doc, st, ok, err := readListedFile(path); ok {
+			return doc, st, err
+		}
+	}
 	if statFirst {
 		info, err := os.Stat(path)
 		if err != nil {
@@ -144,27 +155,15 @@ func readContractFile(path string, statFirst bool) ([]byte, fs.FileInfo, error) 
 	if !info.Mode().IsRegular() {
 		return nil, nil, fmt.Errorf("not a regular file (%s); contracts are plain files", info.Mode().Type())
 	}
-	// One read for the whole file when its size is right, and one more to
-	// see its end.
-	size := min(info.Size(), maxContractFile) + 1
-	doc := make([]byte, 0, size)
-	for {
-		n, err := f.Read(doc[len(doc):cap(doc)])
-		doc = doc[:len(doc)+n]
-		if err == io.EOF || (n == 0 && err == nil) {
-			break
-		}
-		if err != nil {
-			return nil, info, err
-		}
-		if len(doc) > maxContractFile {
-			return nil, info, fmt.Errorf("larger than %d bytes", maxContractFile)
-		}
-		if len(doc) == cap(doc) {
-			doc = append(doc, 0)[:len(doc)]
-		}
+	st := &fileStat{size: info.Size(), modTime: info.ModTime()}
+	doc, err := io.ReadAll(io.LimitReader(f, maxContractFile+1))
+	if err != nil {
+		return nil, st, err
 	}
-	return doc, info, nil
+	if len(doc) > maxContractFile {
+		return nil, st, fmt.Errorf("larger than %d bytes", maxContractFile)
+	}
+	return doc, st, nil
 }
 
 // DocumentsOf looks contracts up among cs by key, for $refs between them

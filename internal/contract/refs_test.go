@@ -1,7 +1,9 @@
 package contract
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -164,5 +166,51 @@ func TestLoadDirRefsAndFIFO(t *testing.T) {
 	}
 	if !strings.Contains(got["pipe"], "not a regular file") {
 		t.Errorf("pipe: got %q", got["pipe"])
+	}
+}
+
+// readContractFile without the stat before the open (a file the listing
+// called regular) reads what os.ReadFile reads, gives the status os.Stat
+// gives, and still refuses a FIFO, without blocking, and an oversized file.
+func TestReadListedFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, size := range []int{0, 1, 511, 512, 4096, 70_000} {
+		path := filepath.Join(dir, fmt.Sprint(size))
+		want := bytes.Repeat([]byte("x"), size)
+		if err := os.WriteFile(path, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, st, err := readContractFile(path, false)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("size %d: read %d bytes, %v", size, len(got), err)
+		}
+		info, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st == nil || st.size != info.Size() || !st.modTime.Equal(info.ModTime()) {
+			t.Errorf("size %d: status %+v, want size %d, mtime %v", size, st, info.Size(), info.ModTime())
+		}
+	}
+	big := filepath.Join(dir, "big")
+	if err := os.WriteFile(big, make([]byte, maxContractFile+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := readContractFile(big, false); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("oversized file: %v", err)
+	}
+	fifo := filepath.Join(dir, "pipe")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	done := make(chan error, 1)
+	go func() { _, _, err := readContractFile(fifo, false); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("FIFO: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("reading a FIFO blocked")
 	}
 }

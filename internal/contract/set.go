@@ -283,7 +283,7 @@ func LoadDirSkipping(dir string) ([]*Contract, []*LoadError, Skipped, error) {
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("load contracts from %s: %w", dir, err)
 	}
-	loaded := loadFiles(dir, files, nil)
+	loaded := loadFiles(dir, files)
 	var contracts []*Contract
 	var problems []*LoadError
 	for _, e := range entries {
@@ -309,56 +309,90 @@ type loaded struct {
 	// not (those of the contracts it refers to included), so that a change
 	// to one of them recompiles this one.
 	refs []Key
-	// info is the file's status as it was read (nil when it was not).
-	info fs.FileInfo
+	// stat is the file's status as it was read (nil when it was not).
+	stat *fileStat
 }
 
-// loadFiles compiles the contract files at paths under dir, each on its
-// own, with as many at once as Go may run threads: compiling a contract is
-// CPU work that shares nothing with the others, so a large directory loads
-// in about the time of its share per core. The results are in the order of
-// paths. regular, when not nil, says which paths were listed as regular
-// files, which need no status taken before they are opened.
-func loadFiles(dir string, paths []string, regular []bool) []loaded {
-	out := make([]loaded, len(paths))
-	others := DirDocuments(dir)
-	load := func(i int) {
-		rel, err := filepath.Rel(dir, paths[i])
-		if err != nil {
-			out[i].err = err
-			return
-		}
-		l := &out[i]
-		// Each compile looks other contracts up through its own recorder.
-		docs := func(k Key) ([]byte, bool) {
-			l.refs = append(l.refs, k)
-			return others(k)
-		}
-		l.contract, l.info, l.err = loadFile(paths[i], filepath.ToSlash(rel), regular != nil && regular[i], docs)
+// loadFiles compiles the contract files at paths under dir; the results
+// are in the order of paths.
+func loadFiles(dir string, paths []string) []loaded {
+	p := newCompilePool(dir)
+	out := make([]*compileJob, len(paths))
+	for i, path := range paths {
+		out[i] = p.add(path, false)
 	}
-	workers := min(runtime.GOMAXPROCS(0), len(paths))
-	if workers <= 1 {
-		for i := range paths {
-			load(i)
-		}
-		return out
+	p.wait()
+	res := make([]loaded, len(paths))
+	for i, j := range out {
+		res[i] = j.loaded
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(paths); i = int(next.Add(1) - 1) {
-				load(i)
+	return res
+}
+
+// compilePool compiles contract files, each on its own, with as many at
+// once as Go may run threads: compiling a contract is CPU work that shares
+// nothing with the others, so a large directory loads in about the time of
+// its share per core. Files are compiled as they are added, while the one
+// adding them (a walk of the tree) goes on listing.
+type compilePool struct {
+	dir    string
+	others Documents
+	jobs   chan *compileJob
+	wg     sync.WaitGroup
+}
+
+// compileJob is one file for a compilePool; loaded is its result once the
+// pool's wait returns.
+type compileJob struct {
+	path string
+	// regular: the file was listed as a regular file, which needs no
+	// status taken before it is opened.
+	regular bool
+	loaded
+}
+
+func newCompilePool(dir string) *compilePool {
+	p := &compilePool{dir: dir, others: DirDocuments(dir), jobs: make(chan *compileJob, 256)}
+	for range runtime.GOMAXPROCS(0) {
+		p.wg.Go(func() {
+			for j := range p.jobs {
+				p.load(j)
 			}
 		})
 	}
-	wg.Wait()
-	return out
+	return p
+}
+
+// add queues the file at path for compiling.
+func (p *compilePool) add(path string, regular bool) *compileJob {
+	j := &compileJob{path: path, regular: regular}
+	p.jobs <- j
+	return j
+}
+
+// wait returns once every file added is compiled; the pool takes no more.
+func (p *compilePool) wait() {
+	close(p.jobs)
+	p.wg.Wait()
+}
+
+func (p *compilePool) load(j *compileJob) {
+	rel, err := filepath.Rel(p.dir, j.path)
+	if err != nil {
+		j.err = err
+		return
+	}
+	// Each compile looks other contracts up through its own recorder.
+	docs := func(k Key) ([]byte, bool) {
+		j.refs = append(j.refs, k)
+		return p.others(k)
+	}
+	j.contract, j.stat, j.err = loadFile(j.path, filepath.ToSlash(rel), j.regular, docs)
 }
 
 // loadFile compiles the contract file at path (rel under the contracts
-// directory); info is the file's status as read, nil when it was not read.
-func loadFile(path, rel string, regular bool, others Documents) (c *Contract, info fs.FileInfo, err error) {
+// directory); stat is the file's status as read, nil when it was not read.
+func loadFile(path, rel string, regular bool, others Documents) (c *Contract, stat *fileStat, err error) {
 	if strings.Count(rel, "/") != 3 {
 		return nil, nil, fmt.Errorf("not in the contracts layout {vendor}/{name}/jsonschema/{M-R-A}; move it there or out of the contracts directory")
 	}
@@ -366,12 +400,12 @@ func loadFile(path, rel string, regular bool, others Documents) (c *Contract, in
 	if err != nil {
 		return nil, nil, fmt.Errorf("path is not a contract key: %w", err)
 	}
-	doc, info, err := readContractFile(path, !regular)
+	doc, stat, err := readContractFile(path, !regular)
 	if err != nil {
-		return nil, info, err
+		return nil, stat, err
 	}
 	c, err = CompileWith(doc, want, path, others)
-	return c, info, err
+	return c, stat, err
 }
 
 // LoadFS compiles every contract in fsys, laid out as LoadDir expects. It is

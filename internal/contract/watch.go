@@ -293,6 +293,9 @@ func (w *Watcher) reload(force bool, touched map[string]fsnotify.Op, lost bool) 
 		dirErr = s.touched(touched)
 	}
 	if dirErr != nil && !errors.Is(dirErr, fs.ErrNotExist) {
+		if s.pool != nil {
+			s.pool.wait() // its work is thrown away with the rest
+		}
 		if w.notify != nil {
 			// What failed is listed again next time.
 			w.stopNotify()
@@ -373,11 +376,11 @@ type scan struct {
 	// content names the files whose content events say changed, which are
 	// compiled again whatever their size and modification time say.
 	content map[string]bool
-	// queue is the files to compile, with whether each was listed as a
-	// regular file; queued says which are in it.
-	queue   []string
-	regular []bool
-	queued  map[string]bool
+	// pool compiles the files queued while the scan goes on; queued
+	// says which are in queue.
+	pool   *compilePool
+	queue  []*compileJob
+	queued map[string]bool
 	// changedPaths are the files added, removed or queued.
 	changedPaths []string
 	changed      bool
@@ -532,9 +535,11 @@ func (s *scan) enqueue(p string, regular bool) {
 	if s.queued[p] {
 		return
 	}
+	if s.pool == nil {
+		s.pool = newCompilePool(s.w.dir)
+	}
 	s.queued[p] = true
-	s.queue = append(s.queue, p)
-	s.regular = append(s.regular, regular)
+	s.queue = append(s.queue, s.pool.add(p, regular))
 	s.changedPaths = append(s.changedPaths, p)
 	s.changed = true
 }
@@ -595,32 +600,33 @@ func (s *scan) dependents() {
 	}
 }
 
-// compileQueued compiles the queued files together and records what each
-// gave; a file that fails keeps the contract it compiled to before.
+// compileQueued waits for the queued files' compilations and records what
+// each gave; a file that fails keeps the contract it compiled to before.
 func (s *scan) compileQueued() {
-	if len(s.queue) == 0 {
+	if s.pool == nil {
 		return
 	}
-	compiled := loadFiles(s.w.dir, s.queue, s.regular)
-	for i, p := range s.queue {
-		r := compiled[i]
-		info := r.info
-		if info == nil || !s.regular[i] {
+	s.pool.wait()
+	for _, j := range s.queue {
+		p := j.path
+		st := j.stat
+		if st == nil || !j.regular {
 			// Not read, or not a regular file: its own status is what the
 			// next poll compares.
-			var err error
-			if info, err = os.Lstat(p); err != nil {
+			info, err := os.Lstat(p)
+			if err != nil {
 				// Gone since it was listed; the next listing says so.
 				s.remove(p)
 				continue
 			}
+			st = &fileStat{size: info.Size(), modTime: info.ModTime()}
 		}
 		old, known := s.w.files[p]
-		wf := watchedFile{size: info.Size(), modTime: info.ModTime(), regular: s.regular[i], contract: old.contract, err: r.err, refs: r.refs}
-		if r.err == nil {
-			wf.contract = r.contract
-		} else if !known || r.err.Error() != errText(old.err) {
-			s.w.logProblem(p, r.err, wf.contract)
+		wf := watchedFile{size: st.size, modTime: st.modTime, regular: j.regular, contract: old.contract, err: j.err, refs: j.refs}
+		if j.err == nil {
+			wf.contract = j.contract
+		} else if !known || j.err.Error() != errText(old.err) {
+			s.w.logProblem(p, j.err, wf.contract)
 		}
 		s.files[p] = wf
 	}
