@@ -477,7 +477,7 @@ func contextsValue(contexts []byte, iglu, bare string) (any, error) {
 	if out == nil {
 		return nil, nil
 	}
-	return string(append(out, ']')), nil
+	return textOf(append(out, ']')), nil
 }
 
 // insertedBy returns whether the good table's insert (ON CONFLICT DO

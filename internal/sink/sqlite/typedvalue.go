@@ -465,7 +465,7 @@ func appendRendered(dst, v []byte) []byte {
 func renderedText(v []byte) string {
 	for _, c := range v {
 		if isSpace(c) {
-			return string(appendRendered(make([]byte, 0, len(v)), v))
+			return textOf(appendRendered(make([]byte, 0, len(v)), v))
 		}
 	}
 	return textOf(v)
@@ -489,7 +489,7 @@ func sqlValue(v []byte) any {
 		raw := v[1 : len(v)-1]
 		for _, c := range raw {
 			if c == '\\' {
-				return string(appendUnescaped(make([]byte, 0, len(raw)), raw))
+				return textOf(appendUnescaped(make([]byte, 0, len(raw)), raw))
 			}
 		}
 		return textOf(raw)
