@@ -172,7 +172,8 @@ func (w *Watcher) poll(ctx context.Context) {
 				events, errs = nil, nil
 				continue
 			}
-			touched[ev.Name] |= ev.Op
+			// Clean: under a watch of ".", fsnotify names "./vendor".
+			touched[filepath.Clean(ev.Name)] |= ev.Op
 			continue
 		case err, ok := <-errs:
 			if !ok {
@@ -337,7 +338,7 @@ func (w *Watcher) reload(force bool, touched map[string]fsnotify.Op, lost bool) 
 // tree (names sorted in each directory), as LoadDir reads them.
 func (w *Watcher) walk(path string, fn func(string, watchedFile)) {
 	for _, e := range w.dirs[path] {
-		p := path + string(filepath.Separator) + e.name
+		p := joinPath(path, e.name)
 		if e.dir {
 			w.walk(p, fn)
 		} else if f, ok := w.files[p]; ok {
@@ -399,7 +400,7 @@ func (s *scan) touched(touched map[string]fsnotify.Op) error {
 	deep := map[string]bool{}
 	s.content = map[string]bool{}
 	for p, op := range touched {
-		if p != root && !strings.HasPrefix(p, root+string(filepath.Separator)) {
+		if !inTree(root, p) {
 			continue
 		}
 		if _, isDir := s.dirs[p]; isDir {
@@ -481,7 +482,7 @@ func (s *scan) dir(path string, deep bool) error {
 		if i < len(cur) && cur[i] == o {
 			continue
 		}
-		p := path + string(filepath.Separator) + o.name
+		p := joinPath(path, o.name)
 		if o.dir {
 			s.drop(p)
 		} else {
@@ -494,7 +495,7 @@ func (s *scan) dir(path string, deep bool) error {
 		if strings.HasPrefix(name, ".") {
 			continue
 		}
-		p := path + string(filepath.Separator) + name
+		p := joinPath(path, name)
 		if e.IsDir() {
 			if _, known := s.dirs[p]; !known || deep {
 				if err := s.dir(p, true); err != nil && !notExist(err) {
@@ -552,7 +553,7 @@ func (s *scan) drop(path string) {
 	}
 	delete(s.dirs, path)
 	for _, e := range ents {
-		p := path + string(filepath.Separator) + e.name
+		p := joinPath(path, e.name)
 		if e.dir {
 			s.drop(p)
 		} else {
@@ -651,4 +652,21 @@ func (w *Watcher) report() (ReloadReport, error) {
 		}
 	})
 	return rep, nil
+}
+
+// joinPath is filepath.Join for a clean directory and a name: the paths of
+// a walk from "." are "vendor/...", as filepath.WalkDir gives them.
+func joinPath(dir, name string) string {
+	if dir == "." {
+		return name
+	}
+	return dir + string(filepath.Separator) + name
+}
+
+// inTree reports whether path (as joinPath builds them) is root or under it.
+func inTree(root, path string) bool {
+	if root == "." {
+		return filepath.IsLocal(path) || path == "."
+	}
+	return path == root || strings.HasPrefix(path, root+string(filepath.Separator))
 }

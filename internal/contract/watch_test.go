@@ -437,3 +437,34 @@ func TestWatcherPollsSymlinkedDir(t *testing.T) {
 	}
 	check.Eventually(t, 5*time.Second, "the new release's contracts are served", func() bool { return keys(reg) == "iglu:com.acme/order/jsonschema/1-0-1" })
 }
+
+// Watching "." names files as a walk of "." does ("com.acme/...", no "./"),
+// and sees changes in either mode.
+func TestWatcherDotDir(t *testing.T) {
+	for _, mode := range watchModes {
+		t.Run(mode.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeContract(t, dir, "order", "1-0-0", testSchema("order", "1-0-0", "id"))
+			writeContract(t, dir, "cart", "1-0-0", `{"self": `)
+			t.Chdir(dir)
+			reg := NewSet(nil)
+			w := newWatcher(context.Background(), ".", reg, 10*time.Millisecond, slog.New(slog.DiscardHandler), mode.notify)
+			defer w.Close()
+			mode.check(t, w)
+			rep, err := w.report()
+			if err != nil || len(rep.Failed) != 1 || rep.Failed[0].File != filepath.Join("com.acme", "cart", "jsonschema", "1-0-0") {
+				t.Fatalf("report %+v, %v: want com.acme/cart/jsonschema/1-0-0 failing", rep, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+			writeContract(t, ".", "order", "1-0-1", testSchema("order", "1-0-1", "id"))
+			check.Eventually(t, 5*time.Second, "the new version is loaded", func() bool {
+				return keys(reg) == "iglu:com.acme/order/jsonschema/1-0-0 iglu:com.acme/order/jsonschema/1-0-1"
+			})
+			// A change the root's own watch reports ("./com.acme").
+			if err := os.RemoveAll("com.acme"); err != nil {
+				t.Fatal(err)
+			}
+			check.Eventually(t, 5*time.Second, "the removed vendor's contracts are gone", func() bool { return reg.Len() == 0 })
+		})
+	}
+}
