@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/accord-events/accord/internal/jsonscan"
@@ -32,9 +33,9 @@ var errNotRaw = errors.New("not a tp2 event object or query string")
 // percent-encoding, the payload fields as rewritten), separated by NUL, so
 // that a caller can look for values that must not remain in out.
 //
-// It fails when a payload field cannot be read (not a string, not
-// percent-encoded or base64 text), when rewrite fails, or when raw is not a
-// JSON object and not a query string.
+// It fails when a payload field cannot be read (not a string, JSON text
+// that is not UTF-8, not percent-encoded or base64 text), when rewrite
+// fails, or when raw is not a JSON object and not a query string.
 func RewritePayloads(raw []byte, rewrite func(field string, doc []byte) ([]byte, error)) (out, plain []byte, err error) {
 	start := jsonscan.SkipSpace(raw, 0)
 	if start < len(raw) && raw[start] == '{' {
@@ -112,7 +113,14 @@ func rewriteObject(raw []byte, start int, rewrite func(string, []byte) ([]byte, 
 		case payload && raw[vs] != '"':
 			return ve, fmt.Errorf("%s is %s, not a string", name, jsonscan.Kind(raw[vs]))
 		case payload:
-			text, doc, err := rewriteField(name, jsonscan.UnquoteBytes(raw[vs:ve]), encoded, rewrite)
+			value := jsonscan.UnquoteBytes(raw[vs:ve])
+			if !encoded && !utf8.ValidString(value) {
+				// A JSON document is UTF-8; written back as a JSON string,
+				// the bytes that are not would become U+FFFD, so out would
+				// no longer hold the document rewrite was given.
+				return ve, fmt.Errorf("%s is not UTF-8 text", name)
+			}
+			text, doc, err := rewriteField(name, value, encoded, rewrite)
 			if err != nil {
 				return ve, err
 			}

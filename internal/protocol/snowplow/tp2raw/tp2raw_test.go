@@ -60,7 +60,7 @@ func TestRewritePayloads(t *testing.T) {
 func TestRewritePayloadsFails(t *testing.T) {
 	for _, raw := range []string{
 		`{"ue_px":"!!"}`, `{"co":{"data":[]}}`, `{"ue_pr":"{}"} x`, `{"ue_pr":`,
-		"ue_px=%ZZ", "cx=a-b+c",
+		"ue_px=%ZZ", "cx=a-b+c", "{\"ue_pr\":\"\xd4\"}",
 	} {
 		if out, _, err := RewritePayloads([]byte(raw), upper); err == nil {
 			t.Errorf("%s: rewritten as %s, want an error", raw, out)
