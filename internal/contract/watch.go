@@ -72,6 +72,16 @@ type watchedFile struct {
 	refs []Key
 }
 
+// problem is how a reload reports f, at path, when it does not compile:
+// the error, and the contract still served from its last good content.
+func (f watchedFile) problem(path string) ReloadProblem {
+	p := ReloadProblem{File: path, Error: f.err.Error()}
+	if f.contract != nil {
+		p.Kept = f.contract.URI
+	}
+	return p
+}
+
 // dirEntry is a name in a directory's listing.
 type dirEntry struct {
 	name string
@@ -318,11 +328,7 @@ func (w *Watcher) reload(force bool, touched map[string]fsnotify.Op, lost bool) 
 	contracts := make([]*Contract, 0, len(w.files))
 	w.walk(w.dir, func(path string, f watchedFile) {
 		if f.err != nil {
-			p := ReloadProblem{File: path, Error: f.err.Error()}
-			if f.contract != nil {
-				p.Kept = f.contract.URI
-			}
-			rep.Failed = append(rep.Failed, p)
+			rep.Failed = append(rep.Failed, f.problem(path))
 		}
 		if f.contract != nil {
 			contracts = append(contracts, f.contract)
@@ -641,11 +647,7 @@ func (w *Watcher) report() (ReloadReport, error) {
 	rep := ReloadReport{Failed: []ReloadProblem{}}
 	w.walk(w.dir, func(path string, f watchedFile) {
 		if f.err != nil {
-			p := ReloadProblem{File: path, Error: f.err.Error()}
-			if f.contract != nil {
-				p.Kept = f.contract.URI
-			}
-			rep.Failed = append(rep.Failed, p)
+			rep.Failed = append(rep.Failed, f.problem(path))
 		}
 		if f.contract != nil {
 			rep.Loaded++
