@@ -73,3 +73,38 @@ func BenchmarkDecodeRawQuery(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeGETQuery is what reading GET /i's event costs the server,
+// the query's parsing included: protocol.CheckQuery (the 400 for a query
+// url.ParseQuery refuses) and DecodeQueryText, which reads the raw query
+// itself.
+func BenchmarkDecodeGETQuery(b *testing.B) {
+	raw := benchEvent().query().Encode()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := protocol.CheckQuery(raw); err != nil {
+			b.Fatal(err)
+		}
+		in, err := DecodeQueryText(raw)
+		if err != nil || in.Failure != nil {
+			b.Fatalf("DecodeQueryText: %v %+v", err, in.Failure)
+		}
+	}
+}
+
+// BenchmarkDecodeGETQueryParsed is how GET /i was read before
+// DecodeQueryText, for comparison: url.ParseQuery, then DecodeRawQuery.
+func BenchmarkDecodeGETQueryParsed(b *testing.B) {
+	raw := benchEvent().query().Encode()
+	b.ReportAllocs()
+	for b.Loop() {
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		in, err := DecodeRawQuery(q, raw)
+		if err != nil || in.Failure != nil {
+			b.Fatalf("DecodeRawQuery: %v %+v", err, in.Failure)
+		}
+	}
+}

@@ -27,7 +27,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -265,8 +264,7 @@ func DecodeRawQuery(q url.Values, raw string) (event.Input, error) {
 // decodeRawQuery is DecodeRawQuery, with noPredecode as for decodeBody.
 func decodeRawQuery(q url.Values, raw string, noPredecode bool) (event.Input, error) {
 	if len(q) == 0 {
-		return event.Input{}, protocol.Errorf(http.StatusBadRequest, event.ProtocolViolation,
-			"the request has no tp2 parameters; send the event in the query string, such as /i?e=pv&p=web&tv=js-3.24.0&url=https%%3A%%2F%%2Fexample.com%%2F")
+		return event.Input{}, noParameters()
 	}
 	d := decoder{noPredecode: noPredecode}
 	defer d.giveScratch(d.takeScratch())
@@ -296,16 +294,7 @@ func decodeRawQuery(q url.Values, raw string, noPredecode bool) (event.Input, er
 		d.fields = append(d.fields, field{name: d.keep(name), value: d.keep(values[0]), verbatim: nameText == verbatimText && valueText == verbatimText})
 		size += len(name) + len(values[0]) + 6
 	}
-	// In the order of their names, so that the same query always fails the
-	// same way.
-	slices.Sort(invalid)
-	for _, name := range invalid {
-		if !utf8.ValidString(name) {
-			p.Add(event.PayloadFormatViolation, "", "a parameter name holds bytes that are not valid UTF-8; encode all text as UTF-8 before percent-encoding it")
-			continue
-		}
-		p.Add(event.PayloadFormatViolation, "/"+jsonpointer.Escape(name), "%s holds bytes that are not valid UTF-8; encode all text as UTF-8 before percent-encoding it", name)
-	}
+	addInvalidParams(&p, invalid)
 	d.buf = make([]byte, 0, size+64)
 	d.payloadsSize = size*3/4 + 64
 	var in event.Input

@@ -1,0 +1,62 @@
+package protocol
+
+import (
+	"net/url"
+	"os"
+	"strings"
+)
+
+// URLMaxQueryParamsSet is set when the GODEBUG setting urlmaxqueryparams
+// may change how many parameters url.ParseQuery reads: the readers of a
+// raw query that stand in for it (CheckQuery, Snowplow's GET /i) then
+// leave every query to it.
+var URLMaxQueryParamsSet = strings.Contains(os.Getenv("GODEBUG"), "urlmaxqueryparams")
+
+// Values returns the query parsed as url.ParseQuery parses it, ignoring its
+// error (the pairs it could read): r.Query when set, otherwise RawQuery,
+// parsed on the first call only. Most protocols never read the query, and
+// Snowplow's GET /i reads RawQuery itself, more cheaply than building the
+// map.
+func (r *Request) Values() url.Values {
+	if r.Query == nil {
+		r.Query, _ = url.ParseQuery(r.RawQuery)
+	}
+	return r.Query
+}
+
+// CheckQuery returns the error url.ParseQuery returns for raw, or nil,
+// without building its url.Values when there is none: one pass over raw
+// for a '%' without two hex digits after it or a ';'.
+func CheckQuery(raw string) error {
+	if !queryReadable(raw) {
+		_, err := url.ParseQuery(raw)
+		return err
+	}
+	return nil
+}
+
+// queryReadable reports whether url.ParseQuery reads raw without an error:
+// no ';', every '%' followed by two hex digits (the only errors of
+// url.QueryUnescape) and at most 10,000 parameters. When it says no,
+// url.ParseQuery decides.
+func queryReadable(raw string) bool {
+	// strings.IndexByte and strings.Count read many bytes an instruction:
+	// a query is mostly base64 and plain text, with few escapes.
+	if URLMaxQueryParamsSet || strings.IndexByte(raw, ';') >= 0 || strings.Count(raw, "&") >= 10000 {
+		return false
+	}
+	for {
+		i := strings.IndexByte(raw, '%')
+		if i < 0 {
+			return true
+		}
+		if i+2 >= len(raw) || !isHex(raw[i+1]) || !isHex(raw[i+2]) {
+			return false
+		}
+		raw = raw[i+3:]
+	}
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
