@@ -10,7 +10,6 @@ import (
 	"mime"
 	"net"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -109,23 +108,26 @@ func (s *Server) collectTo(ep protocol.Endpoint, d Deliverer, dry bool) http.Han
 			s.reject(w, r, d, preq, perr, raw)
 			return
 		}
-		query, qerr := url.ParseQuery(r.URL.RawQuery)
-		if qerr != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-			// A GET carries its event in the query (the pixel, Snowplow's
-			// /i): a pair that cannot be read would be dropped silently and
-			// the hit stored as valid without it. It is refused instead,
-			// and stored with the query as sent.
-			s.reject(w, r, d, preq, protocol.Errorf(http.StatusBadRequest, event.PayloadFormatViolation,
-				"the query string cannot be read (%v); percent-encode names and values (%%XX with two hex digits) and join pairs with &, not ;", qerr),
-				[]byte(r.URL.RawQuery))
-			return
+		// The query is parsed into url.Values only by the protocols that
+		// read them (protocol.Request.Values): Snowplow's GET /i reads the
+		// raw query itself, in one pass, which costs less than the map.
+		// A GET carries its event in the query (the pixel, Snowplow's /i):
+		// a pair that cannot be read would be dropped silently and the hit
+		// stored as valid without it. It is refused instead, and stored
+		// with the query as sent.
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			if qerr := protocol.CheckQuery(r.URL.RawQuery); qerr != nil {
+				s.reject(w, r, d, preq, protocol.Errorf(http.StatusBadRequest, event.PayloadFormatViolation,
+					"the query string cannot be read (%v); percent-encode names and values (%%XX with two hex digits) and join pairs with &, not ;", qerr),
+					[]byte(r.URL.RawQuery))
+				return
+			}
 		}
 		mediaType, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		inputs, reply, err := ep.Decode(&protocol.Request{
 			Method:    r.Method,
 			Path:      r.URL.Path,
 			Header:    r.Header,
-			Query:     query,
 			RawQuery:  r.URL.RawQuery,
 			MediaType: strings.ToLower(mediaType),
 			Params:    params,

@@ -63,7 +63,7 @@ func NewDecoders(opts Options, resolver protocol.Resolver) *Decoders {
 
 // Arbitrary reads GET /px.
 func (c *Decoders) Arbitrary(req *protocol.Request) ([]event.Input, *protocol.Reply, error) {
-	return c.answer(req, DecodeArbitrary(req.Query))
+	return c.answer(req, DecodeArbitrary(req.Values()))
 }
 
 // Typed reads GET /px/{vendor}/{name}/{version}: the query converted to the
@@ -73,7 +73,7 @@ func (c *Decoders) Typed(req *protocol.Request) ([]event.Input, *protocol.Reply,
 	key := "iglu:" + req.PathValue("vendor") + "/" + req.PathValue("name") + "/jsonschema/" + req.PathValue("version")
 	ct, err := c.resolver.Resolve(key)
 	if err != nil {
-		in := DecodeArbitrary(req.Query)
+		in := DecodeArbitrary(req.Values())
 		in.Arbitrary, in.SchemaKey = false, key
 		return c.answer(req, in)
 	}
@@ -84,14 +84,14 @@ func (c *Decoders) Typed(req *protocol.Request) ([]event.Input, *protocol.Reply,
 		co = NewCoercer(ct)
 		c.coercers.Store(ct.URI, &cachedCoercer{contract: ct, coercer: co})
 	}
-	return c.answer(req, co.Decode(req.Query))
+	return c.answer(req, co.Decode(req.Values()))
 }
 
 // answer is the GIF, or a redirect when one was asked for and is allowed.
 func (c *Decoders) answer(req *protocol.Request, in event.Input) ([]event.Input, *protocol.Reply, error) {
 	reply := &protocol.Reply{Header: http.Header{}, Body: protocol.GIF, ContentType: "image/gif"}
 	reply.Header.Set("Cache-Control", "no-store")
-	if target := req.Query.Get(ParamRedirect); target != "" {
+	if target := req.Values().Get(ParamRedirect); target != "" {
 		to, err := protocol.RedirectAllowed(target, c.opts.RedirectAllow)
 		if err != nil {
 			return nil, nil, protocol.Errorf(http.StatusBadRequest, event.ProtocolViolation, "%v; the hosts the pixel may redirect to are set in protocols.pixel.redirect_allow", err)

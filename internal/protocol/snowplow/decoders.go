@@ -120,7 +120,14 @@ func (c *Decoders) Any(req *protocol.Request) ([]event.Input, *protocol.Reply, e
 
 // Pixel reads the one event of GET /i and answers a 1x1 GIF.
 func (c *Decoders) Pixel(req *protocol.Request) ([]event.Input, *protocol.Reply, error) {
-	in, err := DecodeRawQuery(req.Query, req.RawQuery)
+	var in event.Input
+	var err error
+	if req.Query != nil {
+		in, err = DecodeRawQuery(req.Query, req.RawQuery)
+	} else {
+		// The server leaves the query unparsed: read in one pass.
+		in, err = DecodeQueryText(req.RawQuery)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -135,7 +142,8 @@ func (c *Decoders) Pixel(req *protocol.Request) ([]event.Input, *protocol.Reply,
 // is allowed, recording the tracker event the query carries or, with no
 // event (no e parameter), a uri_redirect event.
 func (c *Decoders) Redirect(req *protocol.Request) ([]event.Input, *protocol.Reply, error) {
-	target := req.Query.Get("u")
+	query := req.Values()
+	target := query.Get("u")
 	if target == "" {
 		return nil, nil, protocol.Errorf(http.StatusBadRequest, event.ProtocolViolation, "the redirect has no target; send it in the u parameter, such as /r/tp2?u=https%%3A%%2F%%2Fshop.example.com%%2F")
 	}
@@ -144,9 +152,9 @@ func (c *Decoders) Redirect(req *protocol.Request) ([]event.Input, *protocol.Rep
 		return nil, nil, protocol.Errorf(http.StatusBadRequest, event.ProtocolViolation, "%v; the hosts redirects may go to are set in protocols.snowplow.redirect_allow", err)
 	}
 	var in event.Input
-	if req.Query.Get("e") != "" {
-		q := make(map[string][]string, len(req.Query))
-		for k, v := range req.Query {
+	if query.Get("e") != "" {
+		q := make(map[string][]string, len(query))
+		for k, v := range query {
 			if k != "u" {
 				q[k] = v
 			}
@@ -156,7 +164,7 @@ func (c *Decoders) Redirect(req *protocol.Request) ([]event.Input, *protocol.Rep
 		}
 	} else {
 		data := jsonscan.AppendString([]byte(`{"uri":`), to.String())
-		in = event.Input{SchemaKey: SchemaURIRedirect, Data: append(data, '}'), Raw: []byte(req.Query.Encode())}
+		in = event.Input{SchemaKey: SchemaURIRedirect, Data: append(data, '}'), Raw: []byte(query.Encode())}
 	}
 	inputs := []event.Input{in}
 	reply := c.identify(req, inputs)
