@@ -81,8 +81,9 @@ func (d *decoder) readQuery(raw string) bool {
 		return false
 	}
 	// Unescaped text is never longer than the escaped: one buffer, never
-	// grown, so that the places found in it stay valid.
-	buf := make([]byte, 0, len(raw))
+	// grown, so that the places found in it stay valid. One byte more, so
+	// that an empty text at its end still points into it (decoder.str).
+	buf := make([]byte, 0, len(raw)+1)
 	var names [4]uint64
 	var seen map[string]struct{}
 	for rest := raw; rest != ""; {
@@ -113,9 +114,7 @@ func (d *decoder) readQuery(raw string) bool {
 		}
 		d.fields = append(d.fields, field{name: text{ks, vs - ks}, value: text{vs, len(buf) - vs}})
 	}
-	if len(buf) > 0 {
-		d.text = unsafe.String(unsafe.SliceData(buf), len(buf))
-	}
+	d.text = unsafe.String(unsafe.SliceData(buf), len(buf))
 	return true
 }
 
