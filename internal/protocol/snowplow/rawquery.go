@@ -84,22 +84,34 @@ func (d *decoder) readQuery(raw string) bool {
 	// grown, so that the places found in it stay valid. One byte more, so
 	// that an empty text at its end still points into it (decoder.str).
 	buf := make([]byte, 0, len(raw)+1)
+	// Most queries hold a few escapes and no '+' (trackers write %20):
+	// looking for each once spares a search in every name and value.
+	esc := strings.IndexByte(raw, '%') >= 0
+	plus := strings.IndexByte(raw, '+') >= 0
 	var names [4]uint64
 	var seen map[string]struct{}
 	for rest := raw; rest != ""; {
-		var pair string
-		pair, rest, _ = strings.Cut(rest, "&")
+		// strings.IndexByte, not strings.Cut, which looks for a string.
+		pair := rest
+		if i := strings.IndexByte(rest, '&'); i >= 0 {
+			pair, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = ""
+		}
 		if pair == "" {
 			continue
 		}
-		key, value, _ := strings.Cut(pair, "=")
+		key, value := pair, ""
+		if i := strings.IndexByte(pair, '='); i >= 0 {
+			key, value = pair[:i], pair[i+1:]
+		}
 		ks := len(buf)
 		var ok bool
-		if buf, ok = appendUnescaped(buf, key); !ok {
+		if buf, ok = appendUnescaped(buf, key, esc, plus); !ok {
 			return false
 		}
 		vs := len(buf)
-		if buf, ok = appendUnescaped(buf, value); !ok {
+		if buf, ok = appendUnescaped(buf, value, esc, plus); !ok {
 			return false
 		}
 		name := unsafe.String(unsafe.SliceData(buf[ks:]), vs-ks)
@@ -162,7 +174,11 @@ func nameHash(name string) uint {
 // appendUnescaped appends s unescaped as url.QueryUnescape unescapes it
 // ('+' is a space, %XX a byte) and reports false where url.QueryUnescape
 // returns an error (a '%' without two hex digits after it).
-func appendUnescaped(buf []byte, s string) ([]byte, bool) {
+// esc and plus say whether the query holds a '%' and a '+' at all.
+func appendUnescaped(buf []byte, s string, esc, plus bool) ([]byte, bool) {
+	if !plus && (!esc || strings.IndexByte(s, '%') < 0) {
+		return append(buf, s...), true
+	}
 	for {
 		i := strings.IndexByte(s, '%')
 		if i < 0 {
