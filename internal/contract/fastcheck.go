@@ -420,6 +420,24 @@ func (n *fastNode) checkNumber(b []byte, i int) (int, fastVerdict) {
 			return end, fastValid
 		}
 	}
+	if n.intBounds && !needInteger {
+		// A fraction without exponent (89.95) against integer bounds:
+		// its floor decides, without reading it as a decimal.
+		if floor, exact, ok := plainFractionFloor(b[i:end]); ok {
+			if exact {
+				if floor < n.intMin || floor > n.intMax || floor <= n.intExMin || floor >= n.intExMax {
+					return end, fastInvalid
+				}
+				return end, fastValid
+			}
+			// floor < v < floor+1, so against an integer m: v < m
+			// exactly when floor < m, and v > m when floor >= m.
+			if floor < n.intMin || floor >= n.intMax || floor < n.intExMin || floor >= n.intExMax {
+				return end, fastInvalid
+			}
+			return end, fastValid
+		}
+	}
 	d := parseDecimal(b[i:end])
 	if d.bad {
 		return end, fastUnsure

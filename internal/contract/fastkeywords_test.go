@@ -95,6 +95,11 @@ var fastKeywordCases = []struct {
 	{"bounds", iglu, `"minimum":-1.5,"maximum":100,"exclusiveMaximum":true`, map[string]fastVerdict{
 		`-1.5`: okV, `-1.50001`: okI, `99.999999999999999999`: okV, `100`: okI, `1e2`: okI, `0`: okV}},
 	{"exclusive bounds draft 6", d6, `"exclusiveMinimum":0,"maximum":1e3`, map[string]fastVerdict{`0`: okI, `0.0000001`: okV, `1000`: okV, `1000.1`: okI}},
+	// Integer bounds and fractions: decided by the fraction's floor.
+	{"integer bounds, fractions", iglu, `"type":"number","minimum":-3,"maximum":5`, map[string]fastVerdict{
+		`-3.0`: okV, `-3.000001`: okI, `-2.5`: okV, `-0.0`: okV, `4.999`: okV, `5.000`: okV, `5.0001`: okI, `89.95`: okI, `-123456789012345.5`: okI, `1234567890123456.5`: okI}},
+	{"exclusive integer bounds, fractions", d6, `"type":["number","null"],"exclusiveMinimum":-3,"exclusiveMaximum":5`, map[string]fastVerdict{
+		`-3.0`: okI, `-2.9999`: okV, `-3.5`: okI, `4.999`: okV, `5.0`: okI, `4.0`: okV, `0.5`: okV, `-0.5`: okV}},
 	{"integer", iglu, `"type":"integer"`, map[string]fastVerdict{`1`: okV, `1.0`: okV, `1.5`: okI, `1e2`: okV, `1.55e1`: okI, `"1"`: okI, `-0.0`: okV}},
 	{"enum of any value", iglu, `"enum":[1,"a",null,{"x":[1,2]},[true]]`, map[string]fastVerdict{
 		`1`: okV, `1.0`: okV, `10e-1`: okV, `2`: okI, `"a"`: okV, `"\u0061"`: okV, `"b"`: okI, `null`: okV, `{"x":[1,2]}`: okV, `{"x":[1.0,2]}`: okV,

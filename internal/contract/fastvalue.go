@@ -149,6 +149,46 @@ func plainInt64(t []byte) (int64, bool) {
 	return v, true
 }
 
+// plainFractionFloor reads t, a JSON number with a fraction and no
+// exponent (jsonscan.Number has checked its grammar) of at most
+// maxIntDigits integer digits, and returns the greatest integer not above
+// it, and exact when the fraction is all zeros (the number is that
+// integer). ok is false for any other number.
+func plainFractionFloor(t []byte) (floor int64, exact, ok bool) {
+	neg := len(t) > 0 && t[0] == '-'
+	if neg {
+		t = t[1:]
+	}
+	var v int64
+	i := 0
+	for ; i < len(t) && t[i] != '.'; i++ {
+		c := t[i]
+		if c < '0' || c > '9' || i == maxIntDigits {
+			return 0, false, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	if i == 0 || i+1 >= len(t) {
+		return 0, false, false
+	}
+	exact = true
+	for _, c := range t[i+1:] {
+		if c < '0' || c > '9' {
+			return 0, false, false
+		}
+		if c != '0' {
+			exact = false
+		}
+	}
+	switch {
+	case !neg:
+		return v, exact, true
+	case exact:
+		return -v, true, true
+	}
+	return -v - 1, false, true
+}
+
 // integer reports whether the number is an integer (1.0 and 1e2 are).
 func (d *fastDecimal) integer() bool { return d.zero() || d.exp >= 0 }
 
