@@ -25,13 +25,21 @@ func (e *Envelope) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `,"request_id":`...)
 	dst = appendString(dst, e.RequestID)
 	dst = append(dst, `,"collected_at":`...)
+	collected := len(dst)
 	dst = appendTime(dst, e.CollectedAt)
+	collectedAt := dst[collected:len(dst):len(dst)]
 	dst = append(dst, `,"sent_at":`...)
 	dst = appendTime(dst, e.SentAt)
 	dst = append(dst, `,"created_at":`...)
 	dst = appendTime(dst, e.CreatedAt)
 	dst = append(dst, `,"event_time":`...)
-	dst = appendTime(dst, e.EventTime)
+	if e.EventTime.Equal(e.CollectedAt.Time) && !e.EventTime.IsZero() {
+		// Most events carry no time of their own: the same instant,
+		// so the same text (appendTime reads nothing else of it).
+		dst = append(dst, collectedAt...)
+	} else {
+		dst = appendTime(dst, e.EventTime)
+	}
 	dst = e.appendKeyRun(dst)
 	dst = append(dst, `,"namespace":`...)
 	dst = appendString(dst, e.Namespace)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // encodeRuns is what AppendJSON wrote for the two cached runs before they
@@ -88,4 +89,22 @@ func TestFreshStringsAreNotCached(t *testing.T) {
 		}
 	}
 	_ = kept
+}
+
+// An event time equal to the collection time is copied from it: the text
+// is still exactly the event time's, in any zone and at any year.
+func TestEventTimeSameInstant(t *testing.T) {
+	at := time.Date(2026, 11, 25, 10, 11, 12, 123456789, time.UTC)
+	zone := time.FixedZone("x", -7*3600)
+	for _, pair := range [][2]time.Time{
+		{at, at}, {at, at.In(zone)}, {at.In(zone), at}, {at, at.Add(time.Nanosecond)}, {at, at.Add(-time.Microsecond)},
+		{at, time.Time{}}, {time.Time{}, time.Time{}}, {time.Time{}, at},
+		{time.Date(12026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(12026, 1, 1, 0, 0, 0, 0, zone)},
+	} {
+		e := Envelope{CollectedAt: Time{pair[0]}, EventTime: Time{pair[1]}}
+		want := `,"event_time":` + string(appendTime(nil, e.EventTime)) + `,"protocol"`
+		if got := string(e.AppendJSON(nil)); !strings.Contains(got, want) {
+			t.Errorf("collected %v, event %v: %s, want %s", pair[0], pair[1], got, want)
+		}
+	}
 }
