@@ -36,15 +36,12 @@ var quickFormats = map[string]func([]byte) bool{
 	"uuid":      quickUUID,
 }
 
-func digits(s []byte) (int, bool) {
-	n := 0
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, len(s) > 0
+// two reads the two decimal digits s[0] and s[1], and reports whether both
+// are digits. Dates and times are read two digits at a time, without a
+// loop: they are on the hot path (issue 15 point 3).
+func two(s []byte) (int, bool) {
+	a, b := s[0]-'0', s[1]-'0'
+	return int(a)*10 + int(b), a <= 9 && b <= 9
 }
 
 // quickDate accepts YYYY-MM-DD with a day that exists in its month.
@@ -52,10 +49,12 @@ func quickDate(s []byte) bool {
 	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
 		return false
 	}
-	y, ok1 := digits(s[0:4])
-	m, ok2 := digits(s[5:7])
-	d, ok3 := digits(s[8:10])
-	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 {
+	yh, ok0 := two(s[0:2])
+	yl, ok1 := two(s[2:4])
+	m, ok2 := two(s[5:7])
+	d, ok3 := two(s[8:10])
+	y := yh*100 + yl
+	if !ok0 || !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 {
 		return false
 	}
 	days := [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[m]
@@ -72,9 +71,9 @@ func quickTime(s []byte) bool {
 	if len(s) < 9 || s[2] != ':' || s[5] != ':' {
 		return false
 	}
-	h, ok1 := digits(s[0:2])
-	m, ok2 := digits(s[3:5])
-	sec, ok3 := digits(s[6:8])
+	h, ok1 := two(s[0:2])
+	m, ok2 := two(s[3:5])
+	sec, ok3 := two(s[6:8])
 	if !ok1 || !ok2 || !ok3 || h > 23 || m > 59 || sec > 59 {
 		return false
 	}
@@ -95,8 +94,8 @@ func quickTime(s []byte) bool {
 	if len(s) != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':' {
 		return false
 	}
-	zh, ok1 := digits(s[1:3])
-	zm, ok2 := digits(s[4:6])
+	zh, ok1 := two(s[1:3])
+	zm, ok2 := two(s[4:6])
 	return ok1 && ok2 && zh <= 23 && zm <= 59
 }
 

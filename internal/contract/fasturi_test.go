@@ -21,7 +21,7 @@ func quickURIReference(s []byte) bool {
 		}
 		host := s[:end]
 		if c := lastColonReference(host); c >= 0 {
-			if _, ok := digits(host[c+1:]); !ok {
+			if _, ok := digitsReference(host[c+1:]); !ok {
 				return false
 			}
 			host = host[:c]
@@ -112,4 +112,30 @@ func FuzzQuickURI(f *testing.F) {
 			t.Errorf("quickURI(%q) = %v, the reference says %v", s, got, want)
 		}
 	})
+}
+
+func digitsReference(s []byte) (int, bool) {
+	n := 0
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, len(s) > 0
+}
+
+// two reads every pair of bytes as the loop it replaced in the date and
+// time checks did.
+func TestTwoMatchesDigits(t *testing.T) {
+	for a := range 256 {
+		for b := range 256 {
+			s := []byte{byte(a), byte(b)}
+			gv, gok := two(s)
+			wv, wok := digitsReference(s)
+			if gok != wok || gok && gv != wv {
+				t.Fatalf("two(%q) = %d, %v; want %d, %v", s, gv, gok, wv, wok)
+			}
+		}
+	}
 }
