@@ -113,6 +113,11 @@ func (s *Source) AppendJSON(dst []byte) []byte {
 
 // AppendJSON appends the identity as a JSON object.
 func (id *Identity) AppendJSON(dst []byte) []byte {
+	if id.UserID == "" && id.AnonymousID == "" && id.NetworkUserID == "" {
+		// Events that name nobody (most self-describing and webhook
+		// ones): the one text, without three string encodings.
+		return append(dst, `{"user_id":"","anonymous_id":"","network_user_id":""}`...)
+	}
 	dst = append(dst, `{"user_id":`...)
 	dst = appendString(dst, id.UserID)
 	dst = append(dst, `,"anonymous_id":`...)

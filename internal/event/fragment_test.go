@@ -108,3 +108,20 @@ func TestEventTimeSameInstant(t *testing.T) {
 		}
 	}
 }
+
+// An identity naming nobody is written as its fields would be.
+func TestEmptyIdentity(t *testing.T) {
+	for _, id := range []Identity{{}, {UserID: "u"}, {AnonymousID: "a"}, {NetworkUserID: "n"}} {
+		var want []byte
+		want = append(want, `{"user_id":`...)
+		want = appendString(want, id.UserID)
+		want = append(want, `,"anonymous_id":`...)
+		want = appendString(want, id.AnonymousID)
+		want = append(want, `,"network_user_id":`...)
+		want = appendString(want, id.NetworkUserID)
+		want = append(want, '}')
+		if got := id.AppendJSON(nil); string(got) != string(want) {
+			t.Errorf("%+v: %s, want %s", id, got, want)
+		}
+	}
+}
