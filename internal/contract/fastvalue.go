@@ -3,6 +3,7 @@ package contract
 import (
 	"encoding/json"
 	"math/bits"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/accord-events/accord/internal/jsonscan"
@@ -416,6 +417,12 @@ func equalValue(b []byte, i int, v *fastValue) (int, fastVerdict) {
 func equalObject(b []byte, i int, v *fastValue) (int, fastVerdict) {
 	verdict := fastValid
 	count := 0
+	// The constant's members matched so far: a name the instance repeats
+	// would otherwise count twice towards len(v.obj) and hide one that
+	// never came; the stock validator keeps one of the repeats, so such an
+	// instance is left to it (unsure).
+	var matchedBuf [8]*fastValue
+	matched := matchedBuf[:0]
 	end, err := jsonscan.Object(b, i, func(ks, ke, vs int) (int, error) {
 		count++
 		lit := b[ks:ke]
@@ -432,6 +439,11 @@ func equalObject(b []byte, i int, v *fastValue) (int, fastVerdict) {
 		if want == nil {
 			return notEqual, errNotEqual
 		}
+		if slices.Contains(matched, want) {
+			verdict = fastUnsure
+			return jsonscan.Value(b, vs)
+		}
+		matched = append(matched, want)
 		end, r := equalValue(b, vs, want)
 		return verdictEnd(end, r, &verdict)
 	})
