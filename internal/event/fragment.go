@@ -42,7 +42,7 @@ type fragmentCache struct {
 
 // The caches are package state, an exception to the rule that state is
 // passed to what uses it: Envelope.AppendJSON has many callers (delivery,
-// replay, the inspector, tests) and no encoder object to hold them, and
+// the sinks, the inspector, tests) and no encoder object to hold them, and
 // what they hold can never change an output (every use compares the
 // strings by value), is bounded (2 × 256 entries) and is never changed
 // once stored. An encoder owned by the pipeline would be the place for
