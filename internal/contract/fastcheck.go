@@ -464,21 +464,43 @@ func (n *fastNode) checkNumber(b []byte, i int) (int, fastVerdict) {
 }
 
 func (n *fastNode) checkObject(w *fastWalk, b []byte, start int) (int, fastVerdict) {
-	verdict := fastValid
-	var seen uint64
-	count := 0
-	namesSure := true
-	// A strict walk refuses a repeated name as jsonscan does (by the
-	// name's text): a name the schema names by its entry's bit in once,
-	// any other through names. With bytes not vouched to be UTF-8 the
-	// two could differ in text while the table says otherwise: all go
-	// through names then.
-	var once uint64
-	var names jsonscan.Names
 	i := jsonscan.SkipSpace(b, start+1)
 	if i < len(b) && b[i] == '}' {
-		return n.objectDone(w, b, start, i+1, seen, count, verdict, namesSure)
+		return n.objectDone(w, b, start, i+1, 0, 0, fastValid, true)
 	}
+	return n.checkMembers(w, b, start, i, nil, objectState{verdict: fastValid, namesSure: true})
+}
+
+// objectState is what checkMembers has gathered of an object's members
+// so far, so that it can go on from a member with names of its own.
+type objectState struct {
+	seen      uint64
+	once      uint64
+	count     int
+	verdict   fastVerdict
+	namesSure bool
+}
+
+// checkMembersNamed goes on from the member at b[i] as checkMembers,
+// with names to record. Most objects of event data never need one (the
+// schema names every member, by its entry's bit): jsonscan.Names is a
+// few hundred bytes, zeroed only here, when a name needs it.
+//
+//go:noinline
+func (n *fastNode) checkMembersNamed(w *fastWalk, b []byte, start, i int, st objectState) (int, fastVerdict) {
+	var names jsonscan.Names
+	return n.checkMembers(w, b, start, i, &names, st)
+}
+
+// checkMembers reads the object at b[start] from its member at b[i]. A
+// strict walk refuses a repeated name as jsonscan does (by the name's
+// text): a name the schema names by its entry's bit in st.once, any
+// other through names (nil until the first such name: the walk then
+// goes on in checkMembersNamed, from that member). With bytes not
+// vouched to be UTF-8 the two could differ in text while the table says
+// otherwise: all go through names then.
+func (n *fastNode) checkMembers(w *fastWalk, b []byte, start, i int, names *jsonscan.Names, st objectState) (int, fastVerdict) {
+	verdict, seen, count, namesSure, once := st.verdict, st.seen, st.count, st.namesSure, st.once
 	for {
 		if i >= len(b) || b[i] != '"' {
 			return notJSON, fastUnsure
@@ -509,6 +531,8 @@ func (n *fastNode) checkObject(w *fastWalk, b []byte, start int) (int, fastVerdi
 					return notJSON, fastUnsure // decoding refuses it, and says why
 				}
 				once |= e.once
+			} else if names == nil {
+				return n.checkMembersNamed(w, b, start, ks, objectState{seen, once, count, verdict, namesSure})
 			} else if names.Repeated(b, ks, ke, escaped) {
 				return notJSON, fastUnsure
 			}

@@ -71,6 +71,10 @@ func TestCheckDataEdges(t *testing.T) {
 		{"a repeated property", strings.Replace(benchData, `"brand":`, `"brand":"x","brand":`, 1), false},
 		{"a repeated property spelled with an escape", strings.Replace(benchData, `"brand":`, `"br\u0061nd":"x","brand":`, 1), false},
 		{"a repeated name the schema does not name", strings.Replace(benchData, `{`, `{"zz":1,"zz":2,`, 1), false},
+		// The first name the schema does not name comes after named ones:
+		// the walk goes on with names of its own, keeping what it saw.
+		{"a named property repeated after an unnamed one", strings.Replace(benchData, `"brand":`, `"brand":"x","zz":1,"brand":`, 1), false},
+		{"an unnamed name repeated after named ones", strings.Replace(benchData, `"brand":`, `"zz":1,"brand":"x","zz":2,"brand2":`, 1), false},
 		{"a repeated name in a nested object", strings.Replace(benchData, `"dimensions":{`, `"dimensions":{"w":1,"w":1,`, 1), false},
 		{"a number beyond float64", strings.Replace(benchData, `{`, `{"zz":1e400,`, 1), false},
 		{"a trailing comma", strings.Replace(benchData, `}`, `,}`, 1), false},
