@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	cryptorand "crypto/rand"
 	"strconv"
 	"sync"
 	"testing"
@@ -75,5 +76,42 @@ func BenchmarkEventID(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = appendHex(g.append(buf[:0]), 0x9E3779B97F4A7C15)
+	}
+}
+
+// TestUUIDTextMatchesLookup holds uuidText to the byte-a-lookup text it
+// replaced: every byte value at every position, and random ids.
+func TestUUIDTextMatchesLookup(t *testing.T) {
+	// uuidDigits is where each byte of a UUID goes in its text form.
+	uuidDigits := [16]int{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
+	reference := func(id *[16]byte) [36]byte {
+		var text [36]byte
+		for k, at := range uuidDigits {
+			text[at], text[at+1] = hexPairs[2*int(id[k])], hexPairs[2*int(id[k])+1]
+		}
+		text[8], text[13], text[18], text[23] = '-', '-', '-', '-'
+		return text
+	}
+	check := func(id [16]byte) {
+		t.Helper()
+		if got, want := uuidText(&id), reference(&id); got != want {
+			t.Fatalf("uuidText(%x) = %s, want %s", id, got[:], want[:])
+		}
+	}
+	for pos := 0; pos < 16; pos++ {
+		for v := 0; v < 256; v++ {
+			var id [16]byte
+			id[pos] = byte(v)
+			check(id)
+			for k := range id {
+				id[k] ^= 0xff
+			}
+			check(id)
+		}
+	}
+	for range 10000 {
+		var id [16]byte
+		_, _ = cryptorand.Read(id[:])
+		check(id)
 	}
 }
