@@ -120,14 +120,8 @@ func (c *Decoders) Any(req *protocol.Request) ([]event.Input, *protocol.Reply, e
 
 // Pixel reads the one event of GET /i and answers a 1x1 GIF.
 func (c *Decoders) Pixel(req *protocol.Request) ([]event.Input, *protocol.Reply, error) {
-	var in event.Input
-	var err error
-	if req.Query != nil {
-		in, err = DecodeRawQuery(req.Query, req.RawQuery)
-	} else {
-		// The server leaves the query unparsed: read in one pass.
-		in, err = DecodeQueryText(req.RawQuery)
-	}
+	// The query as sent, read in one pass (the server does not parse it).
+	in, err := DecodeQueryText(req.RawQuery)
 	if err != nil {
 		return nil, nil, err
 	}

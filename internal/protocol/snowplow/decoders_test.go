@@ -27,7 +27,8 @@ func spRequest(method string, query url.Values, body string, header http.Header)
 	if query == nil {
 		query = url.Values{}
 	}
-	req := &protocol.Request{Method: method, Path: PathPost, Header: header, Query: query}
+	// The raw query, as the server passes it: Pixel reads only that.
+	req := &protocol.Request{Method: method, Path: PathPost, Header: header, RawQuery: query.Encode()}
 	if method == http.MethodPost {
 		req.MediaType, req.Body = MediaJSON, []byte(body)
 	}
