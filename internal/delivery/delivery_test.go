@@ -795,3 +795,84 @@ func TestLagSecondsBoundsTheOldestRecordStillToPass(t *testing.T) {
 		return st.LagRecords == 0 && st.LagSeconds == 0 && st.LastSuccessAt.After(*first.LastSuccessAt)
 	})
 }
+
+// A trickle of single records reaches a sink no request waits for in one
+// write every readGap or so, not one a record, while the first record
+// after a quiet spell is written at once; with WaitForSinks every record
+// is written as soon as it is read, since a request waits for it.
+func TestSmallBatchesArePacedUnlessARequestWaits(t *testing.T) {
+	const appends = 60
+	spacing := readGap / 10
+	t.Run("spool ack", func(t *testing.T) {
+		sp := testSpool(t, t.TempDir(), 1<<30)
+		target := &recordingSink{}
+		svc := start(t, Config{Spool: sp}, Target{Name: "s", Records: sink.All, Sink: target, Options: fastOptions()})
+		// After a quiet spell a record is read at once: the median wait of
+		// five, each after 3 gaps of silence, is well under a gap (a
+		// paced read would wait out most of one).
+		var waits []time.Duration
+		for i := range 5 {
+			time.Sleep(3 * readGap)
+			if err := svc.Deliver(context.Background(), records(fmt.Sprintf("quiet%d", i), 1)); err != nil {
+				t.Fatal(err)
+			}
+			appended := time.Now()
+			check.Eventually(t, 10*time.Second, "the record written", func() bool { return len(target.ids()) == i+1 })
+			waits = append(waits, time.Since(appended))
+		}
+		slices.Sort(waits)
+		if waits[2] >= readGap*3/4 {
+			t.Errorf("records after a quiet spell reached the sink after %v; want the median well under %s", waits, readGap)
+		}
+		target.mu.Lock()
+		before := target.writes
+		target.mu.Unlock()
+		start := time.Now()
+		var sent []*event.Envelope
+		for i := range appends {
+			recs := records(fmt.Sprintf("t%03d", i), 1)
+			if err := svc.Deliver(context.Background(), recs); err != nil {
+				t.Fatal(err)
+			}
+			sent = append(sent, recs...)
+			time.Sleep(spacing)
+		}
+		elapsed := time.Since(start)
+		check.Eventually(t, 10*time.Second, "every record delivered", func() bool { return len(target.ids()) == appends+5 })
+		if got, want := target.ids()[5:], idsOf(sent, nil); !equal(got, want) {
+			t.Errorf("the sink holds %v; want %v", got, want)
+		}
+		target.mu.Lock()
+		writes := target.writes - before
+		target.mu.Unlock()
+		// One write every readGap, and one more at each end.
+		if most := int(elapsed/readGap) + 3; writes > most {
+			t.Errorf("%d records appended %s apart over %s took %d writes; want at most %d (one every %s)", appends, spacing, elapsed.Round(time.Millisecond), writes, most, readGap)
+		}
+		if writes > appends/4 {
+			t.Errorf("%d records took %d writes; want them gathered", appends, writes)
+		}
+	})
+	t.Run("sinks ack", func(t *testing.T) {
+		sp := testSpool(t, t.TempDir(), 1<<30)
+		target := &recordingSink{}
+		svc := start(t, Config{Spool: sp, WaitForSinks: true}, Target{Name: "s", Records: sink.All, Sink: target, Options: fastOptions()})
+		const n = 20
+		start := time.Now()
+		for i := range n {
+			if err := svc.Deliver(context.Background(), records(fmt.Sprintf("w%03d", i), 1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Paced, each Deliver would wait about readGap for its write.
+		if took := time.Since(start); took > n*readGap/2 {
+			t.Errorf("%d Deliver calls waiting for the sink took %s; want well under %s, as nothing is held back for a request that waits", n, took.Round(time.Millisecond), n*readGap)
+		}
+		target.mu.Lock()
+		writes := target.writes
+		target.mu.Unlock()
+		if writes != n {
+			t.Errorf("%d Deliver calls, one at a time, took %d writes; want one each", n, writes)
+		}
+	})
+}

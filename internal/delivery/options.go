@@ -11,7 +11,7 @@ import (
 type Options struct {
 	BatchRecords int           `yaml:"batch_records" doc:"Most records handed to the sink in one write."`
 	BatchBytes   int           `yaml:"batch_bytes" doc:"Most bytes of encoded records in one write (a single larger record still goes alone)."`
-	Linger       time.Duration `yaml:"linger" doc:"How long to wait for more records before writing a batch that is not full; 0 writes what is there at once (under load, batches fill by themselves while the previous write runs)."`
+	Linger       time.Duration `yaml:"linger" doc:"How long to wait for more records before writing a batch that is not full; 0 adds no wait of its own (under load, batches fill by themselves while the previous write runs; unless spool.ack is sinks, a batch that is not full is read at most every 20ms)."`
 	MaxAttempts  int           `yaml:"max_attempts" doc:"Attempts at a batch that keeps failing with a transient error before it goes to the dead letter; 0 retries until it succeeds, which keeps every record through an outage of any length (the spool absorbs it up to spool.max_bytes)."`
 	BackoffMin   time.Duration `yaml:"backoff_min" doc:"Wait before the first retry; each later retry waits twice as long, up to backoff_max, with random jitter of up to half."`
 	BackoffMax   time.Duration `yaml:"backoff_max" doc:"Longest wait between retries."`
