@@ -849,24 +849,25 @@ func TestSmallBatchesArePacedUnlessARequestWaits(t *testing.T) {
 		if most := int(elapsed/readGap) + 3; writes > most {
 			t.Errorf("%d records appended %s apart over %s took %d writes; want at most %d (one every %s)", appends, spacing, elapsed.Round(time.Millisecond), writes, most, readGap)
 		}
-		if writes > appends/4 {
-			t.Errorf("%d records took %d writes; want them gathered", appends, writes)
-		}
 	})
 	t.Run("sinks ack", func(t *testing.T) {
 		sp := testSpool(t, t.TempDir(), 1<<30)
 		target := &recordingSink{}
 		svc := start(t, Config{Spool: sp, WaitForSinks: true}, Target{Name: "s", Records: sink.All, Sink: target, Options: fastOptions()})
 		const n = 20
-		start := time.Now()
+		fastest := time.Hour
 		for i := range n {
+			began := time.Now()
 			if err := svc.Deliver(context.Background(), records(fmt.Sprintf("w%03d", i), 1)); err != nil {
 				t.Fatal(err)
 			}
+			fastest = min(fastest, time.Since(began))
 		}
-		// Paced, each Deliver would wait about readGap for its write.
-		if took := time.Since(start); took > n*readGap/2 {
-			t.Errorf("%d Deliver calls waiting for the sink took %s; want well under %s, as nothing is held back for a request that waits", n, took.Round(time.Millisecond), n*readGap)
+		// Paced, every Deliver after the first would wait out most of a
+		// gap for its write: the fastest of them shows whether any did
+		// not (a busy machine slows some, not all).
+		if fastest >= readGap/2 {
+			t.Errorf("the fastest of %d Deliver calls waiting for the sink took %s; want well under %s, as nothing is held back for a request that waits", n, fastest, readGap)
 		}
 		target.mu.Lock()
 		writes := target.writes
