@@ -145,6 +145,14 @@ type Sink struct {
 	// typed rows of those the good table takes (typedrow.go).
 	typedSeen    map[string]bool
 	typedPending []typedPending
+	// checker is the in-memory database of the rows the writing
+	// connection cannot skip the checks of, with a copy of each such
+	// table (checkerDDL, by name) and its inserts (typedcheck.go); nil
+	// until one is needed.
+	checker      driverConn
+	checkerDDL   map[string]string
+	checkerStmts map[string]stmt
+	checkArgs    []driver.NamedValue
 	keyBuf       []byte
 	members      []objectMember
 	// Scratch space reused across writes.
@@ -328,6 +336,13 @@ func (s *Sink) init(ctx context.Context, opts Options) error {
 	if s.failed, err = newTable(ctx, s.conn, opts.FailedTable, true); err != nil {
 		return err
 	}
+	if s.typed != nil {
+		// The typed tables' checks are made in Go before each insert
+		// (typedcheck.go); only the typed tables have any.
+		if _, err := s.conn.ExecContext(ctx, "PRAGMA ignore_check_constraints = ON", nil); err != nil {
+			return fmt.Errorf("sqlite database %s: %w", opts.Path, err)
+		}
+	}
 	if opts.retains() {
 		return s.switchAutoVacuum(ctx)
 	}
@@ -441,6 +456,11 @@ func (s *Sink) insert(ctx context.Context, records []*event.Envelope, plans map[
 		s.goodRecs, s.failedRecs = good[:0], failed[:0]
 	}()
 	nctx := context.WithoutCancel(ctx)
+	if len(plans) > 0 {
+		if err := s.refreshTypedDDL(nctx, plans); err != nil {
+			return err
+		}
+	}
 	for _, part := range []struct {
 		t       *table
 		records []*event.Envelope
@@ -538,7 +558,7 @@ func (s *Sink) Close(context.Context) error {
 // closeAll closes whatever Connect opened and forgets it, so that a failed
 // Connect can be tried again.
 func (s *Sink) closeAll() error {
-	errs := []error{s.closeTypedStmts()}
+	errs := []error{s.closeTypedStmts(), s.closeChecker()}
 	for _, t := range []*table{s.good, s.failed} {
 		if t != nil {
 			errs = append(errs, t.close())

@@ -26,6 +26,9 @@ import (
 // column unless told otherwise, so every typed column carries a CHECK
 // constraint on its values: a value the column cannot hold fails the write
 // (and goes to the dead letter) instead of being stored as whatever it is.
+// The sink's own connection skips them and makes the same checks before
+// each insert (typedcheck.go); they stay in the tables for every other
+// writer.
 type Dialect struct{}
 
 var _ tables.Dialect = Dialect{}

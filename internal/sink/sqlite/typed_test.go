@@ -451,3 +451,90 @@ func TestTypedStatementsBounded(t *testing.T) {
 		t.Errorf("rows: %s", got)
 	}
 }
+
+// TestTypedChecksOfATableChangedElsewhere: the sink's connection skips the
+// typed tables' checks and makes them in Go; a table whose definition is
+// not the sink's (here a check a user added) has every row checked by
+// SQLite on a copy of the table, so that check still refuses what it
+// refuses, and a value Go cannot vouch for is SQLite's to judge.
+func TestTypedChecksOfATableChangedElsewhere(t *testing.T) {
+	s, opts := openTyped(t, contract.NewSet([]*contract.Contract{sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", typedOrder)}))
+	ctx := context.Background()
+	write := func(id, payload string) error {
+		return s.Write(ctx, []*event.Envelope{typedRecord(id, "iglu:com.acme/order/jsonschema/1-0-0", payload)})
+	}
+	if err := write("a", `{"order_id":"o-1","total":1,"items":2}`); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.plans) != 1 {
+		t.Fatalf("%d plans", len(s.plans))
+	}
+	for _, p := range s.plans {
+		if !p.madeHere {
+			t.Errorf("the sink's own table is not known as made here: %s", p.ddl)
+		}
+	}
+	if s.checker != nil {
+		t.Error("rows Go vouched for went through the checker")
+	}
+	// A string an INTEGER column's affinity makes an integer: SQLite
+	// takes it, and the sink with it.
+	if err := write("b", `{"order_id":"o-2","total":1,"items":"3"}`); err != nil {
+		t.Fatalf("a value SQLite's check passes: %v", err)
+	}
+	if s.checker == nil {
+		t.Error("a value Go could not vouch for was not checked by SQLite")
+	}
+
+	c, err := openDSN(opts.Path, readerURI(opts.Path, "rw", time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ExecContext(ctx, `ALTER TABLE com_acme_order_1 ADD COLUMN note TEXT CHECK ("total" >= 0)`, nil); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	err = write("c", `{"order_id":"o-3","total":-1}`)
+	var permanent *sink.PermanentError
+	if !errors.As(err, &permanent) || !strings.Contains(err.Error(), "CHECK constraint failed") {
+		t.Fatalf("a row the user's check refuses: %v; want a permanent CHECK error", err)
+	}
+	if err := write("d", `{"order_id":"o-4","total":2}`); err != nil {
+		t.Fatal(err)
+	}
+	if got := rowsOf(t, opts, "SELECT event_id, items, typeof(items) FROM com_acme_order_1 ORDER BY event_id"); got != "[[a 2 integer] [b 3 integer] [d <nil> null]]" {
+		t.Errorf("typed rows: %s", got)
+	}
+}
+
+// TestMadeHere: the definitions the sink makes, directly and through
+// added columns, are known as its own; any other is not.
+func TestMadeHere(t *testing.T) {
+	tbl, err := tables.FromContract(Dialect{}, sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", typedOrder), nil, tables.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ddl := (Dialect{}).CreateTable(tbl)[0]
+	if !madeHere(ddl, tbl) {
+		t.Errorf("CreateTable's own definition: not made here: %s", ddl)
+	}
+	// A column added later comes last.
+	short := *tbl
+	short.Columns = append(tbl.Columns[:3:3], tbl.Columns[4:]...)
+	added := strings.TrimSuffix((Dialect{}).CreateTable(&short)[0], ")") + ", " + columnDecl(Dialect{}, tbl.Columns[3]) + ")"
+	if !madeHere(added, tbl) {
+		t.Errorf("with an added column: not made here: %s", added)
+	}
+	for _, bad := range []string{
+		strings.TrimSuffix(ddl, ")") + `, "note" TEXT CHECK ("total" >= 0))`,
+		strings.Replace(ddl, "json_valid", "json_valid2", 1),
+		strings.Replace(ddl, "CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ", 1),
+		(Dialect{}).CreateTable(&short)[0],
+		ddl + " STRICT",
+		"",
+	} {
+		if madeHere(bad, tbl) {
+			t.Errorf("made here: %s", bad)
+		}
+	}
+}

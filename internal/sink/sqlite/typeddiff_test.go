@@ -83,6 +83,9 @@ type differ struct {
 	plan  *typedPlan
 	old   string
 	n     int
+	// sure counts the values Go vouched for, each once (vouched).
+	sure    int
+	vouched map[string]bool
 }
 
 func newDiffer(t testing.TB) *differ {
@@ -104,11 +107,14 @@ func newDiffer(t testing.TB) *differ {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := createCheckTables(s.conn); err != nil {
+		t.Fatal(err)
+	}
 	exprs := make([]string, len(tbl.Columns))
 	for i, c := range tbl.Columns {
 		exprs[i] = oldValueExpr(c)
 	}
-	return &differ{s: s, table: tbl, plan: plan, old: "SELECT " + strings.Join(exprs, ", ") + " FROM events x WHERE x.rowid = ?"}
+	return &differ{s: s, table: tbl, plan: plan, vouched: map[string]bool{}, old: "SELECT " + strings.Join(exprs, ", ") + " FROM events x WHERE x.rowid = ?"}
 }
 
 // query runs q and returns its one row, or the error.
@@ -144,7 +150,7 @@ func (d *differ) check(payload string, contexts []event.Context) error {
 	old, oldErr := d.query(d.old+" AND x.event_id = ?", []driver.NamedValue{{Ordinal: 1, Value: int64(d.n)}, {Ordinal: 2, Value: r.EventID}})
 	goodArgs, _, _ := d.s.good.appendArgs(nil, nil, nil, r)
 	var members []objectMember
-	args, err := d.plan.appendArgs(nil, r, goodArgs, &members)
+	args, sure, err := d.plan.appendArgs(nil, r, goodArgs, &members)
 	if err != nil {
 		if oldErr == nil {
 			return fmt.Errorf("Go: %v; SQL: %v", err, old)
@@ -154,6 +160,29 @@ func (d *differ) check(payload string, contexts []event.Context) error {
 	for i := range args {
 		args[i].Ordinal = i + 1
 	}
+	// Every value Go says surely passes its column's check passes it
+	// in SQLite.
+	for i, j := 0, 0; i < len(d.plan.cols); i++ {
+		c := d.plan.cols[i]
+		v := args[j].Value
+		j++
+		if d.plan.stamps[i] {
+			j++
+		}
+		if c.sql || !c.checked || !surelyPasses(c.kind, v) {
+			continue
+		}
+		key := fmt.Sprintf("%d %T %v", c.kind, v, v)
+		if d.vouched[key] {
+			continue // asked before
+		}
+		d.vouched[key] = true
+		if err := checkInSQLite(d.s.conn, c.kind, v); err != nil {
+			return fmt.Errorf("column %s: Go vouched for %T %v, SQLite: %v", d.table.Columns[i].Name, v, v, err)
+		}
+		d.sure++
+	}
+	_ = sure
 	got, newErr := d.query("SELECT "+d.plan.values, args)
 	switch {
 	case oldErr != nil && newErr != nil:
@@ -352,6 +381,10 @@ func TestTypedValuesMatchSQLite(t *testing.T) {
 			}
 		}
 	}
+	t.Logf("%d values Go vouched for passed their checks in SQLite", d.sure)
+	if d.sure < n/2 {
+		t.Errorf("Go vouched for %d distinct values, fewer than one for two records", d.sure)
+	}
 }
 
 // TestTypedValuesRealRecords: the records the sink's other tests and the
@@ -538,3 +571,127 @@ func rowsOfRaw(t *testing.T, path, q string) string {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// checkKinds are the kinds of the typed columns, each with a table of
+// one column of it (createCheckTables).
+var checkKinds = []tables.Kind{tables.Text, tables.BigInt, tables.Double, tables.Bool, tables.Timestamp, tables.Date, tables.UUID, tables.JSON}
+
+// createCheckTables makes, on conn (which must keep its checks), a table
+// of one column of each kind, declared as a typed table declares it.
+func createCheckTables(conn driverConn) error {
+	for _, k := range checkKinds {
+		q := "CREATE TABLE IF NOT EXISTS " + quoteIdent(fmt.Sprintf("check_%d", k)) + " (" + columnDecl(Dialect{}, tables.Column{Name: "v", Kind: k}) + ")"
+		if _, err := conn.ExecContext(context.Background(), q, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkInSQLite inserts v into the column of kind k and rolls it back:
+// nil when the column's check passes it. A time is inserted both as it
+// is (an envelope time) and as the typed insert's strftime makes it from
+// v (a property's).
+func checkInSQLite(conn driverConn, k tables.Kind, v any) error {
+	ctx := context.Background()
+	if _, err := conn.ExecContext(ctx, "SAVEPOINT c", nil); err != nil {
+		return err
+	}
+	defer func() {
+		conn.ExecContext(ctx, "ROLLBACK TO c", nil)
+		conn.ExecContext(ctx, "RELEASE c", nil)
+	}()
+	table := quoteIdent(fmt.Sprintf("check_%d", k))
+	args := []driver.NamedValue{{Ordinal: 1, Value: v}}
+	if _, err := conn.ExecContext(ctx, "INSERT INTO "+table+" (v) VALUES (?)", args); err != nil {
+		return err
+	}
+	if k == tables.Timestamp {
+		if _, err := conn.ExecContext(ctx, "INSERT INTO "+table+" (v) VALUES ("+timestampExpr("?1")+")", args); err != nil {
+			return fmt.Errorf("through strftime: %w", err)
+		}
+	}
+	return nil
+}
+
+// TestSurelyPasses: values of every kind that surelyPasses vouches for,
+// and some it does not, against SQLite's checks.
+func TestSurelyPasses(t *testing.T) {
+	s := openChecks(t)
+	for _, tc := range []struct {
+		k    tables.Kind
+		v    any
+		sure bool
+	}{
+		{tables.Text, "x", true}, {tables.Text, int64(1), true}, {tables.Text, 1.5, true}, {tables.Text, nil, true},
+		{tables.BigInt, int64(-3), true}, {tables.BigInt, 1.5, false}, {tables.BigInt, "12", false},
+		{tables.Double, int64(3), true}, {tables.Double, 2.5, true}, {tables.Double, "2.5", false},
+		{tables.Bool, int64(1), true}, {tables.Bool, int64(0), true}, {tables.Bool, int64(2), false}, {tables.Bool, "yes", false},
+		{tables.Timestamp, "2026-12-04T10:11:12.123Z", true}, {tables.Timestamp, "2026-12-04T10:11:12.123456Z", true},
+		{tables.Timestamp, "2026-12-04T10:11:12+01:00", true}, {tables.Timestamp, "2026-12-04 10:11", true},
+		{tables.Timestamp, "2026-12-04", true}, {tables.Timestamp, "9998-12-31T23:59:59-14:59", true},
+		{tables.Timestamp, "2026-02-29T10:11:12Z", false}, {tables.Timestamp, "yesterday", false},
+		{tables.Timestamp, "2026-12-04T24:00:00Z", false}, {tables.Timestamp, "10000-01-01T00:00:00Z", false},
+		{tables.Timestamp, int64(2461000), false},
+		{tables.Date, "2026-12-06", true}, {tables.Date, "2024-02-29", true}, {tables.Date, "2026-02-29", false},
+		{tables.Date, "2026-13-45", false}, {tables.Date, "2026-12-06T00:00:00Z", false},
+		{tables.UUID, "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b", true}, {tables.UUID, "6f1c2b3a4d5e4f608a7b9c0d1e2f3a4b", false},
+		{tables.UUID, "000000000000000000000000000000000001", false},
+		{tables.JSON, `{"a":[1,2,{"b":null}]}`, true}, {tables.JSON, `"x"`, true}, {tables.JSON, `true`, true},
+		{tables.JSON, `null`, true}, {tables.JSON, `[]`, true}, {tables.JSON, `1e999`, false}, {tables.JSON, `12`, false},
+		{tables.JSON, `{"a":1,}`, false}, {tables.JSON, "\"\x01\"", false}, {tables.JSON, `{a:1}`, false},
+		{tables.JSON, strings.Repeat("[", 1000) + strings.Repeat("]", 1000), true},
+		{tables.JSON, strings.Repeat("[", 1001) + strings.Repeat("]", 1001), false},
+	} {
+		if got := surelyPasses(tc.k, tc.v); got != tc.sure {
+			t.Errorf("surelyPasses(%d, %T %.40v) = %v, want %v", tc.k, tc.v, tc.v, got, tc.sure)
+		}
+		if tc.sure {
+			if err := checkInSQLite(s.conn, tc.k, tc.v); err != nil {
+				t.Errorf("kind %d, %T %.40v: SQLite refuses what Go vouches for: %v", tc.k, tc.v, tc.v, err)
+			}
+		}
+	}
+}
+
+// openChecks opens a sink without typed tables (so its connection keeps
+// the checks) with the tables of createCheckTables.
+func openChecks(t testing.TB) *Sink {
+	t.Helper()
+	opts := NewOptions()
+	opts.Path = filepath.Join(t.TempDir(), "checks.db")
+	opts.Tables = TablesOff
+	s, err := Open(context.Background(), *opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(context.Background()) })
+	if err := createCheckTables(s.conn); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// FuzzTypedChecks: whatever text, integer or real surelyPasses vouches
+// for in a column of any kind, that column's check passes in SQLite.
+//
+//	go test ./internal/sink/sqlite -run '^$' -fuzz '^FuzzTypedChecks$' -fuzztime 3m
+func FuzzTypedChecks(f *testing.F) {
+	for _, s := range []string{"2026-12-04T10:11:12.123Z", "2024-02-29", "9998-12-31T23:59:59.999999999-14:59", "0001-01-01T00:00+14:00",
+		"6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b", `{"a":"\ud800"}`, `[1,-0,1e5]`, "true", `"\u0000"`} {
+		f.Add(s, int64(0), 0.0)
+	}
+	f.Add("", int64(1), 1.5)
+	s := openChecks(f)
+	f.Fuzz(func(t *testing.T, text string, n int64, r float64) {
+		for _, k := range checkKinds {
+			for _, v := range []any{text, n, r} {
+				if surelyPasses(k, v) {
+					if err := checkInSQLite(s.conn, k, v); err != nil {
+						t.Fatalf("kind %d, %T %q: SQLite refuses what Go vouches for: %v", k, v, fmt.Sprint(v), err)
+					}
+				}
+			}
+		}
+	})
+}

@@ -45,6 +45,13 @@ type typedPlan struct {
 	// column's value is bound twice (stamps).
 	payloadArg int
 	stamps     []bool
+	// ddl is the table's definition as the file holds it, read at
+	// schema version ddlVersion (once ddlRead); madeHere says it is the
+	// one the sink makes, whose checks surelyPasses knows (typedcheck.go).
+	ddl        string
+	ddlRead    bool
+	ddlVersion int64
+	madeHere   bool
 }
 
 // typedCol is where one column's value comes from.
@@ -62,6 +69,8 @@ type typedCol struct {
 	// iglu and bare are the prefixes of the schema keys of a context
 	// column's contexts; both empty for any other column.
 	iglu, bare string
+	// checked: the column has a CHECK constraint (all but event_id).
+	checked bool
 }
 
 // goodIndex is the index of each good-table column by name.
@@ -99,7 +108,7 @@ func newTypedPlan(t *tables.Table) (*typedPlan, error) {
 	var sqlCols []int
 	for i, c := range t.Columns {
 		names[i] = quoteIdent(c.Name)
-		tc := typedCol{kind: c.Kind, envelope: -1}
+		tc := typedCol{kind: c.Kind, envelope: -1, checked: c.Source.Envelope != "event_id"}
 		switch {
 		case c.Source.Envelope != "":
 			idx, ok := goodIndex[c.Source.Envelope]
@@ -251,9 +260,18 @@ func (s *Sink) writeTypedRows(ctx context.Context, plans map[string]*typedPlan, 
 				pending = append(pending, typedPending{plan: p})
 			}
 		}
+		start := len(pending[k].args)
+		var sure bool
 		var err error
-		if pending[k].args, err = p.appendArgs(pending[k].args, r, args[i*n:(i+1)*n], &s.members); err != nil {
+		if pending[k].args, sure, err = p.appendArgs(pending[k].args, r, args[i*n:(i+1)*n], &s.members); err != nil {
 			return err
+		}
+		if !sure || !p.madeHere {
+			// The writing connection skips the table's checks: SQLite
+			// checks this row on a copy of the table (typedcheck.go).
+			if err := s.checkTypedRow(ctx, p, pending[k].args[start:]); err != nil {
+				return err
+			}
 		}
 		pending[k].rows++
 		if p.payloadArg > 0 {
@@ -323,23 +341,24 @@ func (p *typedPlan) insertOf(rows int) string {
 }
 
 // appendArgs appends the arguments of p's insert for r to args; good are
-// the values r's good row was inserted with. A record whose data or
+// the values r's good row was inserted with; sure reports whether every
+// value surely passes its column's check (surelyPasses). A record whose data or
 // contexts are not JSON (which the pipeline never lets through) is a
 // permanent error: SQLite's JSON functions failed on it too.
-func (p *typedPlan) appendArgs(args []driver.NamedValue, r *event.Envelope, good []driver.NamedValue, members *[]objectMember) ([]driver.NamedValue, error) {
+func (p *typedPlan) appendArgs(args []driver.NamedValue, r *event.Envelope, good []driver.NamedValue, members *[]objectMember) (_ []driver.NamedValue, sure bool, err error) {
 	var payload []byte // the event data, trimmed; read once a row
 	payloadRead := false
+	sure = true
 	*members = (*members)[:0]
 	for i := range p.cols {
 		c := &p.cols[i]
 		var v any
-		var err error
 		switch {
 		case c.envelope >= 0:
 			v = good[c.envelope].Value
 		case c.iglu != "":
 			if v, err = contextsValue(bytesOf(good[contextsIndex].Value), c.iglu, c.bare); err != nil {
-				return args, &sink.PermanentError{Err: fmt.Errorf("typed table %s: event %s: contexts: %w", p.table.Name, r.EventID, err)}
+				return args, false, &sink.PermanentError{Err: fmt.Errorf("typed table %s: event %s: contexts: %w", p.table.Name, r.EventID, err)}
 			}
 		case c.sql:
 		default:
@@ -350,13 +369,18 @@ func (p *typedPlan) appendArgs(args []driver.NamedValue, r *event.Envelope, good
 						*members, err = appendMembers(*members, payload)
 					}
 					if err != nil {
-						return args, &sink.PermanentError{Err: fmt.Errorf("typed table %s: event %s: data: %w", p.table.Name, r.EventID, err)}
+						return args, false, &sink.PermanentError{Err: fmt.Errorf("typed table %s: event %s: data: %w", p.table.Name, r.EventID, err)}
 					}
 				}
 			}
 			if v, err = pathValue(payload, *members, c.path, c.kind); err != nil {
-				return args, &sink.PermanentError{Err: fmt.Errorf("typed table %s: event %s: data: %w", p.table.Name, r.EventID, err)}
+				return args, false, &sink.PermanentError{Err: fmt.Errorf("typed table %s: event %s: data: %w", p.table.Name, r.EventID, err)}
 			}
+		}
+		if c.sql {
+			sure = false // SQLite computes the value
+		} else if sure && c.checked {
+			sure = surelyPasses(c.kind, v)
 		}
 		args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: v})
 		if p.stamps[i] {
@@ -370,7 +394,7 @@ func (p *typedPlan) appendArgs(args []driver.NamedValue, r *event.Envelope, good
 		}
 		args = append(args, driver.NamedValue{Ordinal: p.payloadArg, Value: v})
 	}
-	return args, nil
+	return args, sure, nil
 }
 
 // bytesOf is the text of a good-table argument (a string bound as TEXT,
