@@ -359,3 +359,23 @@ func (s *Sink) closeChecker() error {
 	s.checker, s.checkerDDL = nil, nil
 	return err
 }
+
+// utcMillis returns t as strftime('%Y-%m-%dT%H:%M:%fZ', t) makes it, when
+// t is a time in UTC ('Z') to the second or with one to three digits of
+// fraction: then that is t with its fraction made three digits. ok is
+// false for any other text, which strftime reads.
+func utcMillis(t string) (_ string, ok bool) {
+	n := len(t)
+	if n < 20 || n > 24 || t[n-1] != 'Z' || t[10] != 'T' || t[16] != ':' || !timeShape(t) {
+		return "", false
+	}
+	switch {
+	case n == 20:
+		return t[:19] + ".000Z", true
+	case t[19] != '.':
+		return "", false
+	case n == 24:
+		return t, true
+	}
+	return t[:n-1] + "000"[n-21:] + "Z", true
+}

@@ -226,6 +226,8 @@ var (
 	genStrings = []string{``, `a`, `abc`, `\u00e9`, `é`, `\ud83d\ude00`, `😀`, `\ud800`, `\udc00`, `\ud800x`, `\ud800\u0041`, `\/`, `\\`, `\"`,
 		`\n\t\r\b\f`, `\u0000`, `a\u0000b`, `\u001f`, `\u2028`, "\u2028", `2026-12-04T10:11:12Z`, `2026-12-04T10:11:12.123456+02:00`,
 		`2026-12-04 10:11`, `2026-12-04`, `2026-02-30`, `2026-13-01`, `12:30`, `2451545.5`, `2026-12-04T10:11:12.9999Z`,
+		`2026-12-04T10:11:12.1Z`, `2026-12-04T10:11:12.12Z`, `2026-12-04T10:11:12.123Z`, `2026-12-04T23:59:59.999Z`, `2024-02-29T00:00:00Z`,
+		`0001-01-01T00:00:00Z`, `9998-12-31T23:59:59.5Z`, `2026-12-04T10:11:12.Z`, `2026-12-04t10:11:12Z`, `2026-12-04T10:11Z`,
 		`6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b`, `not a time`, `iglu:com.acme/user/jsonschema/1-0-0`, `<>&'`, `  spaced  `, `{\"a\":1}`, `[1,2]`, `null`, `true`, `12`, `1.5`}
 )
 
@@ -684,6 +686,9 @@ func FuzzTypedChecks(f *testing.F) {
 	f.Add("", int64(1), 1.5)
 	s := openChecks(f)
 	f.Fuzz(func(t *testing.T, text string, n int64, r float64) {
+		if err := utcMillisMatches(s.conn, text); err != nil {
+			t.Fatal(err)
+		}
 		for _, k := range checkKinds {
 			for _, v := range []any{text, n, r} {
 				if surelyPasses(k, v) {
@@ -694,4 +699,55 @@ func FuzzTypedChecks(f *testing.F) {
 			}
 		}
 	})
+}
+
+// utcMillisMatches reports an error when utcMillis(text) has a result
+// that is not strftime's.
+func utcMillisMatches(conn driverConn, text string) error {
+	got, ok := utcMillis(text)
+	if !ok {
+		return nil
+	}
+	rows, err := conn.QueryContext(context.Background(), "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', ?)", []driver.NamedValue{{Ordinal: 1, Value: text}})
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	dest := make([]driver.Value, 1)
+	if err := rows.Next(dest); err != nil {
+		return err
+	}
+	if want, _ := dest[0].(string); got != want {
+		return fmt.Errorf("utcMillis(%q) = %q, strftime gives %v", text, got, dest[0])
+	}
+	return nil
+}
+
+// TestUTCMillis: the times utcMillis reads itself are what strftime
+// makes of them; the others it leaves to strftime.
+func TestUTCMillis(t *testing.T) {
+	s := openChecks(t)
+	read := 0
+	times := append([]string{"2026-12-04T10:11:12Z", "2026-12-04T10:11:12.1Z", "2026-12-04T10:11:12.12Z", "2026-12-04T10:11:12.123Z",
+		"2026-12-04T23:59:59.999Z", "2024-02-29T00:00:00Z", "0001-01-01T00:00:00Z", "9998-12-31T23:59:59.5Z", "2026-12-04T10:11:12.005Z"}, genStrings...)
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 2000 {
+		times = append(times, fmt.Sprintf("%04d-%02d-%02dT%02d:%02d:%02d.%0*dZ", 1+r.IntN(9998), 1+r.IntN(12), 1+r.IntN(31), r.IntN(24), r.IntN(60), r.IntN(60), 1+r.IntN(3), r.IntN(1000)))
+	}
+	for _, text := range times {
+		if err := utcMillisMatches(s.conn, text); err != nil {
+			t.Error(err)
+		}
+		if _, ok := utcMillis(text); ok {
+			read++
+		}
+	}
+	for _, text := range []string{"2026-12-04T10:11:12.1234Z", "2026-12-04T10:11:12+00:00", "2026-12-04 10:11:12Z", "2026-02-29T00:00:00Z", "2026-12-04T10:11Z"} {
+		if got, ok := utcMillis(text); ok {
+			t.Errorf("utcMillis(%q) = %q, want it left to strftime", text, got)
+		}
+	}
+	if read < 1000 {
+		t.Errorf("utcMillis read only %d of %d times", read, len(times))
+	}
 }

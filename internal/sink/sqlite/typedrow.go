@@ -382,8 +382,22 @@ func (p *typedPlan) appendArgs(args []driver.NamedValue, r *event.Envelope, good
 		} else if sure && c.checked {
 			sure = surelyPasses(c.kind, v)
 		}
-		args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: v})
 		if p.stamps[i] {
+			// COALESCE(strftime(fmt, ?), ?): a time already in UTC with
+			// at most milliseconds is what strftime would make of it,
+			// and strftime of NULL costs no parse (about 13,000
+			// instructions a value).
+			in, out := v, v
+			if t, ok := v.(string); ok {
+				if utc, ok := utcMillis(t); ok {
+					in = nil
+					if len(utc) != len(t) {
+						out = utc // else t itself, boxed already
+					}
+				}
+			}
+			args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: in}, driver.NamedValue{Ordinal: len(args) + 2, Value: out})
+		} else {
 			args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: v})
 		}
 	}
