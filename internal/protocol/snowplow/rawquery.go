@@ -1,6 +1,9 @@
 package snowplow
 
 import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"net/http"
 	"net/url"
 	"slices"
@@ -45,18 +48,12 @@ func decodeQueryText(raw string, noPredecode bool) (event.Input, error) {
 	size := 0
 	kept := d.fields[:0]
 	for _, f := range d.fields {
-		name, value := d.str(f.name), d.str(f.value)
-		nameText, valueText := textOf(name), verbatimText
-		if slot := predecodeSlot(paramLiteral(name)); slot < 0 || !d.predecode(slot, value) {
-			valueText = textOf(value)
-		}
-		if nameText == invalidText || valueText == invalidText {
-			invalid = append(invalid, name)
+		if f.invalid {
+			invalid = append(invalid, d.str(f.name))
 			continue
 		}
-		f.verbatim = nameText == verbatimText && valueText == verbatimText
 		kept = append(kept, f)
-		size += len(name) + len(value) + 6
+		size += f.name.n + f.value.n + 6
 	}
 	d.fields = kept
 	addInvalidParams(&p, invalid)
@@ -73,61 +70,228 @@ func decodeQueryText(raw string, noPredecode bool) (event.Input, error) {
 const maxDedupScan = 32
 
 // readQuery reads the raw query into d.fields, each parameter's first
-// value only, as places in d.text: one string holding every name and value
-// unescaped. It reports false, having read nothing usable, for a query
-// url.ParseQuery returns an error for, which is left to it.
+// value only, as places in d.text: a copy of raw in which each name and
+// value that holds an escape ('%XX', '+') is unescaped where it is, its
+// text shorter than the place it was read from. Each field is verbatim
+// or invalid as textOf finds its name and value. It reports false,
+// having read nothing usable, for a query url.ParseQuery returns an
+// error for, which is left to it.
+//
+// The query is read a word at a time (scanText): most names and values
+// are plain text, which is then neither copied again nor read a second
+// time. ue_px and cx, long base64, are found with strings.IndexByte and
+// decoded when the whole query has been read (their size is then known);
+// what does not decode is read as any other value.
 func (d *decoder) readQuery(raw string) bool {
-	if strings.IndexByte(raw, ';') >= 0 || !queryParamsWithinMax(raw) {
+	if protocol.URLMaxQueryParamsSet || strings.IndexByte(raw, ';') >= 0 {
 		return false
 	}
-	// Unescaped text is never longer than the escaped: one buffer, never
-	// grown, so that the places found in it stay valid. One byte more, so
-	// that an empty text at its end still points into it (decoder.str).
-	buf := make([]byte, 0, len(raw)+1)
-	// Most queries hold a few escapes and no '+' (trackers write %20):
-	// looking for each once spares a search in every name and value.
-	esc := strings.IndexByte(raw, '%') >= 0
-	plus := strings.IndexByte(raw, '+') >= 0
+	n := len(raw)
+	// raw, then eight '&': a scan stops at the end of raw as at a
+	// separator, and reads whole words up to it. An empty text at the
+	// end still points into the buffer (decoder.str).
+	buf := make([]byte, n+8)
+	copy(buf, raw)
+	binary.LittleEndian.PutUint64(buf[n:], '&'*lo8)
+	d.text = unsafe.String(unsafe.SliceData(buf), n)
 	var names [4]uint64
 	var seen map[string]struct{}
-	for rest := raw; rest != ""; {
-		// strings.IndexByte, not strings.Cut, which looks for a string.
-		pair := rest
-		if i := strings.IndexByte(rest, '&'); i >= 0 {
-			pair, rest = rest[:i], rest[i+1:]
+	pending := [2]int{-1, -1} // the fields of ue_px and cx, not read yet
+	amps := 0                 // the '&' read, which url.ParseQuery counts
+	for i := 0; i <= n; i++ {
+		// buf[i] starts a pair, or is the '&' that ends an empty one.
+		if buf[i] == '&' {
+			if i < n {
+				if amps++; amps >= maxQueryAmps {
+					return false
+				}
+			}
+			continue
+		}
+		ke, plain := scanText(buf, i, true)
+		name, ok := unescapeText(buf, i, ke, plain)
+		if !ok {
+			return false
+		}
+		f := field{name: text{i, len(name)}, value: text{ke, 0}}
+		nameClass := textClass(name, plain)
+		dup := d.seenParam(buf, name, &names, &seen)
+		i = ke
+		if buf[ke] == '=' {
+			vs := ke + 1
+			slot := predecodeSlot(paramLiteral(name))
+			if slot >= 0 && !dup && !d.noPredecode {
+				// Base64 when a tracker sent it: read with the payloads.
+				ve := vs + bytes.IndexByte(buf[vs:], '&') // buf ends with '&'
+				f.value = text{vs, ve - vs}
+				d.payloadsSize += (ve-vs)*3/4 + 3
+				pending[slot] = len(d.fields)
+				d.fields = append(d.fields, f)
+				i = ve
+				if i < n {
+					if amps++; amps >= maxQueryAmps {
+						return false
+					}
+				}
+				continue
+			}
+			ve, vplain := scanText(buf, vs, false)
+			value, ok := unescapeText(buf, vs, ve, vplain)
+			if !ok {
+				return false
+			}
+			i = ve
+			if dup {
+				// A later value of a name: url.Values keeps it after the
+				// first, which is the one read.
+				if i < n {
+					if amps++; amps >= maxQueryAmps {
+						return false
+					}
+				}
+				continue
+			}
+			f.value = text{vs, len(value)}
+			f.setClass(nameClass, textClass(value, vplain))
 		} else {
-			rest = ""
+			if dup {
+				if i < n {
+					if amps++; amps >= maxQueryAmps {
+						return false
+					}
+				}
+				continue
+			}
+			f.setClass(nameClass, verbatimText)
 		}
-		if pair == "" {
-			continue
-		}
-		key, value := pair, ""
-		if i := strings.IndexByte(pair, '='); i >= 0 {
-			key, value = pair[:i], pair[i+1:]
-		}
-		ks := len(buf)
-		var ok bool
-		if buf, ok = appendUnescaped(buf, key, esc, plus); !ok {
-			return false
-		}
-		vs := len(buf)
-		if buf, ok = appendUnescaped(buf, value, esc, plus); !ok {
-			return false
-		}
-		name := unsafe.String(unsafe.SliceData(buf[ks:]), vs-ks)
-		if d.seenParam(buf, name, &names, &seen) {
-			// A later value of a name: url.Values keeps it after the
-			// first, which is the one read. Its text is given back.
-			buf = buf[:ks]
-			continue
+		if i < n {
+			if amps++; amps >= maxQueryAmps {
+				return false
+			}
 		}
 		if name == "ue_px" || name == "cx" {
-			d.payloadsSize += (len(buf)-vs)*3/4 + 3
+			d.payloadsSize += f.value.n*3/4 + 3
 		}
-		d.fields = append(d.fields, field{name: text{ks, vs - ks}, value: text{vs, len(buf) - vs}})
+		d.fields = append(d.fields, f)
 	}
-	d.text = unsafe.String(unsafe.SliceData(buf), len(buf))
+	for slot, k := range pending {
+		if k < 0 {
+			continue
+		}
+		f := &d.fields[k]
+		value := d.str(f.value)
+		if d.predecode(slot, value) {
+			// ue_px and cx are verbatim, and so is base64.
+			f.verbatim = true
+			continue
+		}
+		// Read as any other value, then decoded if its escapes hid base64.
+		vs := f.value.start
+		ve, plain := scanText(buf, vs, false)
+		value, ok := unescapeText(buf, vs, ve, plain)
+		if !ok {
+			return false
+		}
+		f.value.n = len(value)
+		valueClass := verbatimText
+		if plain || !d.predecode(slot, value) {
+			valueClass = textClass(value, plain)
+		}
+		f.setClass(verbatimText, valueClass)
+	}
 	return true
+}
+
+// maxQueryAmps is the most '&' url.ParseQuery reads a query with: more,
+// and it reads none of its parameters (10,000 by default; the GODEBUG
+// setting urlmaxqueryparams changes it, and is left to url.ParseQuery).
+const maxQueryAmps = 10000
+
+// setClass sets f.verbatim and f.invalid from what textOf finds its name
+// and value to be.
+func (f *field) setClass(name, value int) {
+	f.verbatim = name == verbatimText && value == verbatimText
+	f.invalid = name == invalidText || value == invalidText
+}
+
+// textClass is textOf(s) for a name or value that scanText found plain
+// (then verbatim) or not.
+func textClass(s string, plain bool) int {
+	if plain {
+		return verbatimText
+	}
+	return textOf(s)
+}
+
+const lo8, hi8 = 0x0101010101010101, 0x8080808080808080
+
+// scanText returns the end of the name (name set) or value that starts at
+// buf[i]: the index of the first '&', or for a name '=', at or after i
+// (buf ends with '&'). plain reports that the text holds neither an
+// escape ('%', '+') nor a byte that is not verbatim (see verbatimWord).
+// It reads eight bytes at a time; each test of a byte in a word is exact
+// for the lowest byte it holds for, and may hold for the bytes above it
+// (a borrow), which are not read as this text's.
+func scanText(buf []byte, i int, name bool) (end int, plain bool) {
+	var flags uint64
+	for {
+		x := binary.LittleEndian.Uint64(buf[i:])
+		amp := x ^ ('&' * lo8)
+		sep := (amp - lo8) &^ amp
+		if name {
+			eq := x ^ ('=' * lo8)
+			sep |= (eq - lo8) &^ eq
+		}
+		sep &= hi8
+		pct, plus := x^('%'*lo8), x^('+'*lo8)
+		quote, backslash := x^('"'*lo8), x^('\\'*lo8)
+		f := ((x-0x20*lo8)&^x | (quote-lo8)&^quote | (backslash-lo8)&^backslash | x |
+			(pct-lo8)&^pct | (plus-lo8)&^plus) & hi8
+		if sep != 0 {
+			k := bits.TrailingZeros64(sep) // the high bit of the separator
+			flags |= f & (1<<k - 1)
+			return i + k>>3, flags == 0
+		}
+		flags |= f
+		i += 8
+	}
+}
+
+// unescapeText returns buf[s:e] unescaped as url.QueryUnescape unescapes
+// it ('+' is a space, %XX a byte), written over it when it is not plain,
+// and false where url.QueryUnescape returns an error (a '%' without two
+// hex digits after it). The string returned shares buf.
+func unescapeText(buf []byte, s, e int, plain bool) (string, bool) {
+	if !plain {
+		var ok bool
+		if e, ok = unescapeInPlace(buf, s, e); !ok {
+			return "", false
+		}
+	}
+	return unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(buf)), s)), e-s), true
+}
+
+// unescapeInPlace unescapes buf[s:e] over itself and returns where the
+// text now ends, for unescapeText.
+func unescapeInPlace(buf []byte, s, e int) (int, bool) {
+	w := s
+	for r := s; r < e; w++ {
+		switch c := buf[r]; c {
+		case '%':
+			if r+2 >= e || !isHex(buf[r+1]) || !isHex(buf[r+2]) {
+				return 0, false
+			}
+			buf[w] = unhex(buf[r+1])<<4 | unhex(buf[r+2])
+			r += 3
+		case '+':
+			buf[w] = ' '
+			r++
+		default:
+			buf[w] = c
+			r++
+		}
+	}
+	return w, true
 }
 
 // seenParam reports whether name, just read into buf, is the name of a
@@ -171,42 +335,6 @@ func nameHash(name string) uint {
 	return (uint(len(name))*7 + uint(name[0])*31 + uint(name[len(name)-1])) % 256
 }
 
-// appendUnescaped appends s unescaped as url.QueryUnescape unescapes it
-// ('+' is a space, %XX a byte) and reports false where url.QueryUnescape
-// returns an error (a '%' without two hex digits after it).
-// esc and plus say whether the query holds a '%' and a '+' at all.
-func appendUnescaped(buf []byte, s string, esc, plus bool) ([]byte, bool) {
-	if !plus && (!esc || strings.IndexByte(s, '%') < 0) {
-		return append(buf, s...), true
-	}
-	for {
-		i := strings.IndexByte(s, '%')
-		if i < 0 {
-			return appendPlus(buf, s), true
-		}
-		buf = appendPlus(buf, s[:i])
-		if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
-			return buf, false
-		}
-		buf = append(buf, unhex(s[i+1])<<4|unhex(s[i+2]))
-		s = s[i+3:]
-	}
-}
-
-// appendPlus appends s, text without escapes, with each '+' a space.
-// strings.IndexByte reads many bytes an instruction, where
-// strings.IndexAny(s, "%+") reads one.
-func appendPlus(buf []byte, s string) []byte {
-	for {
-		i := strings.IndexByte(s, '+')
-		if i < 0 {
-			return append(buf, s...)
-		}
-		buf = append(append(buf, s[:i]...), ' ')
-		s = s[i+1:]
-	}
-}
-
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
@@ -219,14 +347,6 @@ func unhex(c byte) byte {
 		return c - 'A' + 10
 	}
 	return c - 'a' + 10
-}
-
-// queryParamsWithinMax reports whether url.ParseQuery reads raw instead of
-// refusing it for holding too many parameters (10,000 by default; the
-// GODEBUG setting urlmaxqueryparams changes it, and is left to
-// url.ParseQuery by saying no).
-func queryParamsWithinMax(raw string) bool {
-	return !protocol.URLMaxQueryParamsSet && strings.Count(raw, "&") < 10000
 }
 
 // noParameters is the error for a query without any parameter.

@@ -50,6 +50,13 @@ func TestDecodeQueryTextSameAsParseQuery(t *testing.T) {
 		"e=ue&p=web&tv=t&ue_px=%2F%2F%2F&ue_px=e30", "e=ue&p=web&tv=t&ue_pr=%7B%7D",
 		"e=pv&p=web&tv=t&page=%E2%80%A8", "e=pv&p=web&tv=t&page=%22%5C",
 		many, many + "&y=2", // 10,000 parameters, then one too many
+		// Names and values around the eight bytes readQuery reads at a time.
+		"e=pv&p=web&tv=t&abcdefg=12345678&abcdefgh=1234567&x=&=&&y",
+		"e=pv&p=web&tv=t&a+b=c+d%2B&q=%22&b%5C=1&k=v=w&t=%09x\"y\\z",
+		"e=pv&p=web&tv=t&u=\x7f\x1f\x80\xe2\x80\xa8&v=\xff",
+		// ue_px and cx: escaped base64, none, empty, repeated.
+		"e=ue&p=web&tv=t&ue_px=eyJzY2hlbWEiOiJ4In0%3D&cx=e30%41&ue_px=e30",
+		"e=ue&p=web&tv=t&ue_px&cx=&cx=e30", "e=ue&p=web&tv=t&ue_px=e30&cx=e%3",
 	} {
 		sameDecoding(t, raw)
 	}

@@ -397,6 +397,9 @@ type field struct {
 	// no invalid UTF-8, no U+2028 or U+2029): most are, and copying them
 	// costs far less.
 	verbatim bool
+	// invalid is set, while a query is read, for a parameter whose name
+	// or value is not UTF-8 (see readQuery).
+	invalid bool
 }
 
 // text is a string the decoder read: text[start:start+n] of the request's
