@@ -61,7 +61,8 @@ func decodeQueryText(raw string, noPredecode bool) (event.Input, error) {
 	d.payloadsSize = size*3/4 + 64
 	var in event.Input
 	d.build(&in, &p)
-	in.Raw = []byte(raw)
+	// The query as sent, which readQuery copied first.
+	in.Raw = unsafe.Slice(unsafe.StringData(d.text), len(raw))[:len(raw):len(raw)]
 	return in, nil
 }
 
@@ -70,16 +71,16 @@ func decodeQueryText(raw string, noPredecode bool) (event.Input, error) {
 const maxDedupScan = 32
 
 // readQuery reads the raw query into d.fields, each parameter's first
-// value only, as places in d.text: a copy of raw in which each name and
-// value that holds an escape ('%XX', '+') is unescaped where it is, its
-// text shorter than the place it was read from. Each field is verbatim
+// value only, as places in d.text: a copy of raw (the event's Raw),
+// followed by each name and value that holds an escape ('%XX', '+')
+// unescaped; a plain one is its place in the copy. Each field is verbatim
 // or invalid as textOf finds its name and value. It reports false,
 // having read nothing usable, for a query url.ParseQuery returns an
 // error for, which is left to it.
 //
 // The query is read a word at a time (scanText): most names and values
 // are plain text, which is then neither copied again nor read a second
-// time. ue_px and cx, long base64, are found with strings.IndexByte and
+// time. ue_px and cx, long base64, are found with bytes.IndexByte and
 // decoded when the whole query has been read (their size is then known);
 // what does not decode is read as any other value.
 func (d *decoder) readQuery(raw string) bool {
@@ -90,10 +91,16 @@ func (d *decoder) readQuery(raw string) bool {
 	// raw, then eight '&': a scan stops at the end of raw as at a
 	// separator, and reads whole words up to it. An empty text at the
 	// end still points into the buffer (decoder.str).
-	buf := make([]byte, n+8)
+	// After them, room for the names and values that hold escapes,
+	// unescaped (never longer than as sent), and one byte more so that an
+	// empty text at the end still points into the buffer (decoder.str).
+	// raw's copy is left as sent: it is the event's Raw.
+	buf := make([]byte, n+8, 2*n+9)
 	copy(buf, raw)
 	binary.LittleEndian.PutUint64(buf[n:], '&'*lo8)
-	d.text = unsafe.String(unsafe.SliceData(buf), n)
+	// The places of every text are in buf's capacity, which is never
+	// grown: read only once written.
+	d.text = unsafe.String(unsafe.SliceData(buf), cap(buf))
 	var names [4]uint64
 	var seen map[string]struct{}
 	pending := [2]int{-1, -1} // the fields of ue_px and cx, not read yet
@@ -109,11 +116,11 @@ func (d *decoder) readQuery(raw string) bool {
 			continue
 		}
 		ke, plain := scanText(buf, i, true)
-		name, ok := unescapeText(buf, i, ke, plain)
+		ns, name, ok := unescapeText(&buf, i, ke, plain)
 		if !ok {
 			return false
 		}
-		f := field{name: text{i, len(name)}, value: text{ke, 0}}
+		f := field{name: text{ns, len(name)}, value: text{ke, 0}}
 		nameClass := textClass(name, plain)
 		dup := d.seenParam(buf, name, &names, &seen)
 		i = ke
@@ -136,7 +143,7 @@ func (d *decoder) readQuery(raw string) bool {
 				continue
 			}
 			ve, vplain := scanText(buf, vs, false)
-			value, ok := unescapeText(buf, vs, ve, vplain)
+			vs, value, ok := unescapeText(&buf, vs, ve, vplain)
 			if !ok {
 				return false
 			}
@@ -188,11 +195,11 @@ func (d *decoder) readQuery(raw string) bool {
 		// Read as any other value, then decoded if its escapes hid base64.
 		vs := f.value.start
 		ve, plain := scanText(buf, vs, false)
-		value, ok := unescapeText(buf, vs, ve, plain)
+		vs, value, ok := unescapeText(&buf, vs, ve, plain)
 		if !ok {
 			return false
 		}
-		f.value.n = len(value)
+		f.value = text{vs, len(value)}
 		valueClass := verbatimText
 		if plain || !d.predecode(slot, value) {
 			valueClass = textClass(value, plain)
@@ -257,41 +264,36 @@ func scanText(buf []byte, i int, name bool) (end int, plain bool) {
 	}
 }
 
-// unescapeText returns buf[s:e] unescaped as url.QueryUnescape unescapes
-// it ('+' is a space, %XX a byte), written over it when it is not plain,
-// and false where url.QueryUnescape returns an error (a '%' without two
-// hex digits after it). The string returned shares buf.
-func unescapeText(buf []byte, s, e int, plain bool) (string, bool) {
+// unescapeText returns where the text buf[s:e] is, unescaped as
+// url.QueryUnescape unescapes it ('+' is a space, %XX a byte), and that
+// text: buf[s:e] itself when it is plain, otherwise appended to buf. It
+// reports false where url.QueryUnescape returns an error (a '%' without
+// two hex digits after it). The string returned shares buf, which
+// readQuery made large enough never to grow.
+func unescapeText(buf *[]byte, s, e int, plain bool) (int, string, bool) {
+	b := *buf
 	if !plain {
-		var ok bool
-		if e, ok = unescapeInPlace(buf, s, e); !ok {
-			return "", false
-		}
-	}
-	return unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(buf)), s)), e-s), true
-}
-
-// unescapeInPlace unescapes buf[s:e] over itself and returns where the
-// text now ends, for unescapeText.
-func unescapeInPlace(buf []byte, s, e int) (int, bool) {
-	w := s
-	for r := s; r < e; w++ {
-		switch c := buf[r]; c {
-		case '%':
-			if r+2 >= e || !isHex(buf[r+1]) || !isHex(buf[r+2]) {
-				return 0, false
+		start := len(b)
+		for r := s; r < e; {
+			switch c := b[r]; c {
+			case '%':
+				if r+2 >= e || !isHex(b[r+1]) || !isHex(b[r+2]) {
+					return 0, "", false
+				}
+				b = append(b, unhex(b[r+1])<<4|unhex(b[r+2]))
+				r += 3
+			case '+':
+				b = append(b, ' ')
+				r++
+			default:
+				b = append(b, c)
+				r++
 			}
-			buf[w] = unhex(buf[r+1])<<4 | unhex(buf[r+2])
-			r += 3
-		case '+':
-			buf[w] = ' '
-			r++
-		default:
-			buf[w] = c
-			r++
 		}
+		*buf = b
+		s, e = start, len(b)
 	}
-	return w, true
+	return s, unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), s)), e-s), true
 }
 
 // seenParam reports whether name, just read into buf, is the name of a
