@@ -427,6 +427,20 @@ func (d *decoder) attributes(p *problems) []byte {
 			}
 			d.buf = append(d.buf, ',')
 		}
+		if n := len(name) + len(value) + 5; f.verbatim && len(name) <= 8 && cap(d.buf)-len(d.buf) >= n+8 {
+			// "name":"value" written in place: a name of up to eight
+			// bytes is its prefix, written as one word (the bytes after it
+			// are overwritten next), then the value copied.
+			l := len(d.buf)
+			b := d.buf[l : l+n+8]
+			b[0] = '"'
+			binary.BigEndian.PutUint64(b[1:], o.prefix)
+			b[len(name)+1], b[len(name)+2], b[len(name)+3] = '"', ':', '"'
+			copy(b[len(name)+4:], value)
+			b[n-1] = '"'
+			d.buf = d.buf[:l+n]
+			continue
+		}
 		if f.verbatim {
 			d.buf = append(d.buf, '"')
 			d.buf = append(d.buf, name...)
@@ -505,15 +519,20 @@ type attrOrder struct {
 // namePrefix is the first eight bytes of name, big-endian and padded with
 // zeros: two names whose prefixes differ compare as their prefixes do.
 func namePrefix(name []byte) uint64 {
-	if len(name) >= 8 {
+	n := len(name)
+	if n >= 8 {
 		return binary.BigEndian.Uint64(name)
 	}
+	// Four, two and one bytes, as n's bits say.
 	var x uint64
-	for i := 0; i < 8; i++ {
-		x <<= 8
-		if i < len(name) {
-			x |= uint64(name[i])
-		}
+	if n&4 != 0 {
+		x = uint64(binary.BigEndian.Uint32(name)) << 32
+	}
+	if n&2 != 0 {
+		x |= uint64(binary.BigEndian.Uint16(name[n&4:])) << (48 - 8*(n&4))
+	}
+	if n&1 != 0 {
+		x |= uint64(name[n-1]) << (56 - 8*(n&^1))
 	}
 	return x
 }

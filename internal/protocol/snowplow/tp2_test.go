@@ -74,3 +74,21 @@ func FuzzParseMillis(f *testing.F) {
 		}
 	})
 }
+
+// TestNamePrefix holds namePrefix to its definition: the first eight bytes
+// of a name, big-endian, padded with zeros.
+func TestNamePrefix(t *testing.T) {
+	for n := 0; n <= 10; n++ {
+		name := []byte("\xffabcdefghij")[:n]
+		var want uint64
+		for i := 0; i < 8; i++ {
+			want <<= 8
+			if i < n {
+				want |= uint64(name[i])
+			}
+		}
+		if got := namePrefix(name); got != want {
+			t.Errorf("namePrefix(%q) = %#x, want %#x", name, got, want)
+		}
+	}
+}
