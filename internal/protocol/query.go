@@ -1,9 +1,12 @@
 package protocol
 
 import (
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
+
+	"github.com/accord-events/accord/internal/event"
 )
 
 // URLMaxQueryParamsSet is set when the GODEBUG setting urlmaxqueryparams
@@ -33,6 +36,18 @@ func CheckQuery(raw string) error {
 		return err
 	}
 	return nil
+}
+
+// QueryError is the error of a GET or HEAD whose query url.ParseQuery
+// refuses with err (CheckQuery's error): a 400, the failed record keeping
+// the query as sent. The server returns it before any decoder runs,
+// unless the endpoint's decoder checks the query as it reads it
+// (Endpoint.ChecksQuery), which returns it instead.
+func QueryError(err error, raw string) *Error {
+	e := Errorf(http.StatusBadRequest, event.PayloadFormatViolation,
+		"the query string cannot be read (%v); percent-encode names and values (%%XX with two hex digits) and join pairs with &, not ;", err)
+	e.Raw = []byte(raw)
+	return e
 }
 
 // queryReadable reports whether url.ParseQuery reads raw without an error:

@@ -29,6 +29,11 @@ type Endpoint struct {
 	// Protocol is the protocol's name, written on every record.
 	Protocol string
 	Decode   Decoder
+	// ChecksQuery is set when Decode returns QueryError for a GET or
+	// HEAD whose query url.ParseQuery refuses, reading the query once
+	// instead of after the server's CheckQuery (Snowplow's GET /i).
+	// Otherwise the server refuses such a request before decoding it.
+	ChecksQuery bool
 }
 
 // AllowedMethods returns the methods the endpoint takes.

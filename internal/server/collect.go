@@ -115,11 +115,12 @@ func (s *Server) collectTo(ep protocol.Endpoint, d Deliverer, dry bool) http.Han
 		// a pair that cannot be read would be dropped silently and the hit
 		// stored as valid without it. It is refused instead, and stored
 		// with the query as sent.
-		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		// An endpoint whose decoder checks the query as it reads it
+		// returns the same error itself (protocol.Endpoint.ChecksQuery).
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !ep.ChecksQuery {
 			if qerr := protocol.CheckQuery(r.URL.RawQuery); qerr != nil {
-				s.reject(w, r, d, preq, protocol.Errorf(http.StatusBadRequest, event.PayloadFormatViolation,
-					"the query string cannot be read (%v); percent-encode names and values (%%XX with two hex digits) and join pairs with &, not ;", qerr),
-					[]byte(r.URL.RawQuery))
+				perr := protocol.QueryError(qerr, r.URL.RawQuery)
+				s.reject(w, r, d, preq, perr, perr.Raw)
 				return
 			}
 		}

@@ -75,10 +75,23 @@ func BenchmarkDecodeRawQuery(b *testing.B) {
 }
 
 // BenchmarkDecodeGETQuery is what reading GET /i's event costs the server,
-// the query's parsing included: protocol.CheckQuery (the 400 for a query
-// url.ParseQuery refuses) and DecodeQueryText, which reads the raw query
-// itself.
+// the query's parsing and check included: DecodeGETQuery, which the
+// server runs instead of protocol.CheckQuery (the 400 for a query
+// url.ParseQuery refuses) and DecodeQueryText (Endpoint.ChecksQuery).
 func BenchmarkDecodeGETQuery(b *testing.B) {
+	raw := benchEvent().query().Encode()
+	b.ReportAllocs()
+	for b.Loop() {
+		in, err := DecodeGETQuery(raw)
+		if err != nil || in.Failure != nil {
+			b.Fatalf("DecodeGETQuery: %v %+v", err, in.Failure)
+		}
+	}
+}
+
+// BenchmarkDecodeGETQueryTwoPasses is GET /i as the server ran it before
+// DecodeGETQuery: protocol.CheckQuery, then DecodeQueryText.
+func BenchmarkDecodeGETQueryTwoPasses(b *testing.B) {
 	raw := benchEvent().query().Encode()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -120,8 +120,9 @@ func (c *Decoders) Any(req *protocol.Request) ([]event.Input, *protocol.Reply, e
 
 // Pixel reads the one event of GET /i and answers a 1x1 GIF.
 func (c *Decoders) Pixel(req *protocol.Request) ([]event.Input, *protocol.Reply, error) {
-	// The query as sent, read in one pass (the server does not parse it).
-	in, err := DecodeQueryText(req.RawQuery)
+	// The query as sent, checked and read in one pass (the server neither
+	// parses nor checks it: Endpoint.ChecksQuery).
+	in, err := DecodeGETQuery(req.RawQuery)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -29,15 +29,34 @@ func DecodeQueryText(raw string) (event.Input, error) {
 	return decodeQueryText(raw, false)
 }
 
+// DecodeGETQuery is what GET /i runs: protocol.CheckQuery and
+// DecodeQueryText in one pass. A query url.ParseQuery refuses is
+// protocol.QueryError, as the server would have answered it (the
+// endpoint's protocol.Endpoint.ChecksQuery); any other is read as
+// DecodeQueryText reads it.
+func DecodeGETQuery(raw string) (event.Input, error) {
+	return decodeQuery(raw, false, true)
+}
+
 // decodeQueryText is DecodeQueryText, with noPredecode as for decodeBody.
 func decodeQueryText(raw string, noPredecode bool) (event.Input, error) {
+	return decodeQuery(raw, noPredecode, false)
+}
+
+// decodeQuery is DecodeQueryText, or with check DecodeGETQuery.
+func decodeQuery(raw string, noPredecode, check bool) (event.Input, error) {
 	d := decoder{noPredecode: noPredecode}
 	defer d.giveScratch(d.takeScratch())
 	// Sized for the base64 payloads decoded as the parameters are read (ue_px
 	// and cx, added by readQuery), as decodeRawQuery sizes it.
 	d.payloadsSize = 64
 	if !d.readQuery(raw) {
-		q, _ := url.ParseQuery(raw)
+		// readQuery reads every query url.ParseQuery reads without an
+		// error, and some it does not (the GODEBUG setting).
+		q, err := url.ParseQuery(raw)
+		if check && err != nil {
+			return event.Input{}, protocol.QueryError(err, raw)
+		}
 		return decodeRawQuery(q, raw, noPredecode)
 	}
 	if len(d.fields) == 0 {
@@ -116,10 +135,14 @@ func (d *decoder) readQuery(raw string) bool {
 			continue
 		}
 		ke, plain := scanText(buf, i, true)
-		ns, name, ok := unescapeText(&buf, i, ke, plain)
-		if !ok {
-			return false
+		ns, ne := i, ke
+		if !plain {
+			var ok bool
+			if ns, ne, ok = appendUnescaped(&buf, i, ke); !ok {
+				return false
+			}
 		}
+		name := textAt(buf, ns, ne)
 		f := field{name: text{ns, len(name)}, value: text{ke, 0}}
 		nameClass := textClass(name, plain)
 		dup := d.seenParam(buf, name, &names, &seen)
@@ -143,10 +166,14 @@ func (d *decoder) readQuery(raw string) bool {
 				continue
 			}
 			ve, vplain := scanText(buf, vs, false)
-			vs, value, ok := unescapeText(&buf, vs, ve, vplain)
-			if !ok {
-				return false
+			vs, vend := vs, ve
+			if !vplain {
+				var ok bool
+				if vs, vend, ok = appendUnescaped(&buf, vs, ve); !ok {
+					return false
+				}
 			}
+			value := textAt(buf, vs, vend)
 			i = ve
 			if dup {
 				// A later value of a name: url.Values keeps it after the
@@ -195,10 +222,14 @@ func (d *decoder) readQuery(raw string) bool {
 		// Read as any other value, then decoded if its escapes hid base64.
 		vs := f.value.start
 		ve, plain := scanText(buf, vs, false)
-		vs, value, ok := unescapeText(&buf, vs, ve, plain)
-		if !ok {
-			return false
+		vs, vend := vs, ve
+		if !plain {
+			var ok bool
+			if vs, vend, ok = appendUnescaped(&buf, vs, ve); !ok {
+				return false
+			}
 		}
+		value = textAt(buf, vs, vend)
 		f.value = text{vs, len(value)}
 		valueClass := verbatimText
 		if plain || !d.predecode(slot, value) {
@@ -264,36 +295,40 @@ func scanText(buf []byte, i int, name bool) (end int, plain bool) {
 	}
 }
 
-// unescapeText returns where the text buf[s:e] is, unescaped as
-// url.QueryUnescape unescapes it ('+' is a space, %XX a byte), and that
-// text: buf[s:e] itself when it is plain, otherwise appended to buf. It
-// reports false where url.QueryUnescape returns an error (a '%' without
-// two hex digits after it). The string returned shares buf, which
-// readQuery made large enough never to grow.
-func unescapeText(buf *[]byte, s, e int, plain bool) (int, string, bool) {
+// textAt is the text buf[s:e], without bounds checks: readQuery's places
+// are in buf.
+func textAt(buf []byte, s, e int) string {
+	return unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(buf)), s)), e-s)
+}
+
+// appendUnescaped appends buf[s:e], a name or value that is not plain,
+// to buf unescaped as url.QueryUnescape unescapes it ('+' is a space, %XX
+// a byte), and returns where it is. It reports false where
+// url.QueryUnescape returns an error (a '%' without two hex digits after
+// it). buf never grows: readQuery made it large enough.
+func appendUnescaped(buf *[]byte, s, e int) (int, int, bool) {
 	b := *buf
-	if !plain {
-		start := len(b)
-		for r := s; r < e; {
-			switch c := b[r]; c {
-			case '%':
-				if r+2 >= e || !isHex(b[r+1]) || !isHex(b[r+2]) {
-					return 0, "", false
-				}
-				b = append(b, unhex(b[r+1])<<4|unhex(b[r+2]))
-				r += 3
-			case '+':
-				b = append(b, ' ')
-				r++
-			default:
-				b = append(b, c)
-				r++
+	start := len(b)
+	b = b[:start+e-s] // never longer unescaped
+	w := start
+	for r := s; r < e; w++ {
+		c := b[r]
+		if c == '%' {
+			if r+2 >= e || !isHex(b[r+1]) || !isHex(b[r+2]) {
+				return 0, 0, false
 			}
+			b[w] = unhex(b[r+1])<<4 | unhex(b[r+2])
+			r += 3
+			continue
 		}
-		*buf = b
-		s, e = start, len(b)
+		if c == '+' {
+			c = ' '
+		}
+		b[w] = c
+		r++
 	}
-	return s, unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), s)), e-s), true
+	*buf = b[:w]
+	return start, w, true
 }
 
 // seenParam reports whether name, just read into buf, is the name of a

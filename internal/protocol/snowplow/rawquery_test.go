@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/protocol"
 )
 
 // decodeQueryOld is how GET /i was read before DecodeQueryText: the server
@@ -31,6 +32,20 @@ func sameDecoding(t *testing.T, raw string) {
 			t.Fatalf("query %q (noPredecode %v):\n got %+v\nwant %+v\n got data %s attrs %s\nwant data %s attrs %s",
 				raw, noPredecode, got, want, got.Data, got.Attributes, want.Data, want.Attributes)
 		}
+	}
+	// DecodeGETQuery: the server's check (protocol.CheckQuery) and then
+	// DecodeQueryText, in one.
+	got, gerr := DecodeGETQuery(raw)
+	if cerr := protocol.CheckQuery(raw); cerr != nil {
+		want := protocol.QueryError(cerr, raw)
+		if !reflect.DeepEqual(gerr, want) || !reflect.DeepEqual(got, event.Input{}) {
+			t.Fatalf("query %q: DecodeGETQuery = %+v, %v; want the server's %v", raw, got, gerr, want)
+		}
+		return
+	}
+	want, werr := DecodeQueryText(raw)
+	if !reflect.DeepEqual(gerr, werr) || !reflect.DeepEqual(got, want) {
+		t.Fatalf("query %q: DecodeGETQuery = %+v, %v; DecodeQueryText: %+v, %v", raw, got, gerr, want, werr)
 	}
 }
 

@@ -20,12 +20,12 @@ func Type() protocol.Type {
 			c := NewDecoders(*o)
 			get := []string{http.MethodGet}
 			eps := []protocol.Endpoint{
-				{Path: PathPixel, Methods: get, Protocol: Name, Decode: c.Pixel},
+				{Path: PathPixel, Methods: get, Protocol: Name, Decode: c.Pixel, ChecksQuery: true},
 				{Path: PathPost, Protocol: Name, Decode: c.Post},
 				{Path: PathRedirect, Methods: get, Protocol: Name, Decode: c.Redirect},
 			}
 			for _, p := range o.Paths {
-				eps = append(eps, protocol.Endpoint{Path: p, Methods: []string{http.MethodPost, http.MethodGet}, Protocol: Name, Decode: c.Any})
+				eps = append(eps, protocol.Endpoint{Path: p, Methods: []string{http.MethodPost, http.MethodGet}, Protocol: Name, Decode: c.Any, ChecksQuery: true})
 			}
 			return eps
 		},
