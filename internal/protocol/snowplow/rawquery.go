@@ -108,9 +108,7 @@ func (d *decoder) readQuery(raw string) bool {
 	}
 	n := len(raw)
 	// raw, then eight '&': a scan stops at the end of raw as at a
-	// separator, and reads whole words up to it. An empty text at the
-	// end still points into the buffer (decoder.str).
-	// After them, room for the names and values that hold escapes,
+	// separator, and reads whole words up to it. After them, room for the names and values that hold escapes,
 	// unescaped (never longer than as sent), and one byte more so that an
 	// empty text at the end still points into the buffer (decoder.str).
 	// raw's copy is left as sent: it is the event's Raw.
