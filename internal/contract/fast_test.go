@@ -2,6 +2,7 @@ package contract
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -207,6 +208,64 @@ func TestFastNames(t *testing.T) {
 	var empty fastNames
 	if _, ok := empty.find(nil); ok {
 		t.Fatal("an empty table found a name")
+	}
+	if empty.short(0, 0, 0) != nil {
+		t.Fatal("an empty table found the empty name")
+	}
+}
+
+// TestFastNamesWords: tables of every size up to 40 names, of every
+// length up to 40 bytes, names that differ only past their first 16
+// bytes, in a zero byte or in length, found by entry and (up to 16 bytes)
+// by their words, as checkNamedMembers finds them; names the table does
+// not hold are not found. Small tables are perfect: each name in its own
+// slot.
+func TestFastNamesWords(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	base := []string{"", "a", "a\x00", "a\x00\x00", "\x00", "product_id", "product_i", "product_idx", "dimensions",
+		"1234567", "12345678", "123456789012345", "1234567890123456", "12345678901234567",
+		"prefix_shared_by_many_a", "prefix_shared_by_many_b", "prefix_shared_by_many_ab", "caf\u00e9"}
+	for size := 0; size <= 40; size++ {
+		m := map[string]fastMember{}
+		for k := 0; len(m) < size; k++ {
+			var name string
+			if k < len(base) {
+				name = base[k]
+			} else {
+				buf := make([]byte, rng.IntN(41))
+				for j := range buf {
+					buf[j] = "az_0\x00\xff"[rng.IntN(6)]
+				}
+				name = string(buf)
+			}
+			m[name] = fastMember{bit: uint64(len(m) + 1)}
+		}
+		names := newFastNames(m)
+		if size <= 16 && size > 0 && !names.perfect {
+			t.Errorf("%d names: the table is not perfect", size)
+		}
+		missing := append([]string{"b", "a\x01", "product_ie", "12345678901234568", "prefix_shared_by_many_c", "product_id\x00"}, base...)
+		for name := range m {
+			missing = append(missing, name+"x", "x"+name)
+		}
+		for _, name := range append(missing, func() (all []string) {
+			for name := range m {
+				all = append(all, name)
+			}
+			return all
+		}()...) {
+			want, named := m[name]
+			e := names.entry([]byte(name))
+			if (e != nil) != named || (named && (e.fastMember != want || e.name != name)) {
+				t.Fatalf("%d names: entry(%q) = %+v; want %v, %v", size, name, e, want, named)
+			}
+			if len(name) <= 16 {
+				w0, w1, _ := nameWords(name)
+				if s := names.short(w0, w1, len(name)); s != e {
+					t.Fatalf("%d names: short(%q) = %+v, entry %+v", size, name, s, e)
+				}
+			}
+		}
 	}
 }
 

@@ -468,7 +468,87 @@ func (n *fastNode) checkObject(w *fastWalk, b []byte, start int) (int, fastVerdi
 	if i < len(b) && b[i] == '}' {
 		return n.objectDone(w, b, start, i+1, 0, 0, fastValid, true)
 	}
+	if n.plainMembers {
+		return n.checkNamedMembers(w, b, start, i)
+	}
 	return n.checkMembers(w, b, start, i, nil, objectState{verdict: fastValid, namesSure: true})
+}
+
+// checkNamedMembers is checkMembers for an object whose schema has no
+// patternProperties and no propertyNames, from its first member at b[i],
+// while each member is the usual one: a short plain name
+// (jsonscan.ShortString) that the schema names, with its own bit when the
+// walk is strict over bytes vouched to be UTF-8. What checkMembers would
+// do with such a member is written out here, with none of its other
+// cases: the walk goes on in checkMembers from the first member that is
+// not one.
+func (n *fastNode) checkNamedMembers(w *fastWalk, b []byte, start, i int) (int, fastVerdict) {
+	verdict := fastValid
+	var seen, once uint64
+	count := 0
+	for i < len(b) && b[i] == '"' {
+		w0, w1, kn, ok := jsonscan.ShortString(b, i)
+		if !ok {
+			break
+		}
+		// n.names.short, written out: the name's own slot, or the
+		// general loop (which probes a table that is not perfect).
+		t := &n.names
+		if len(t.slots) == 0 {
+			break
+		}
+		k := t.slots[nameSlot(w0, w1, 0, kn, t.seed, uint(len(t.slots)-1))]
+		if k == 0 {
+			break
+		}
+		e := &t.entries[k-1]
+		if e.w0 != w0 || e.w1 != w1 || len(e.name) != kn {
+			break
+		}
+		if w.strict {
+			if e.once == 0 || !w.utf8ok {
+				break
+			}
+			if once&e.once != 0 {
+				return notJSON, fastUnsure // decoding refuses it, and says why
+			}
+			once |= e.once
+		}
+		j := jsonscan.SkipSpace(b, i+kn+2)
+		if j >= len(b) || b[j] != ':' {
+			return notJSON, fastUnsure
+		}
+		j = jsonscan.SkipSpace(b, j+1)
+		sub := e.property
+		if sub == nil {
+			sub = n.additional
+		}
+		var v fastVerdict
+		if sub == nil {
+			j, v = w.skip(b, j), fastValid
+		} else {
+			j, v = sub.check(w, b, j)
+		}
+		if j < 0 || v == fastInvalid {
+			return j, v
+		}
+		verdict = max(verdict, v)
+		seen |= e.bit
+		count++
+		j = jsonscan.SkipSpace(b, j)
+		if j >= len(b) {
+			return notJSON, fastUnsure
+		}
+		switch b[j] {
+		case ',':
+			i = jsonscan.SkipSpace(b, j+1)
+		case '}':
+			return n.objectDone(w, b, start, j+1, seen, count, verdict, true)
+		default:
+			return notJSON, fastUnsure
+		}
+	}
+	return n.checkMembers(w, b, start, i, nil, objectState{seen: seen, once: once, count: count, verdict: verdict, namesSure: true})
 }
 
 // objectState is what checkMembers has gathered of an object's members
@@ -506,21 +586,32 @@ func (n *fastNode) checkMembers(w *fastWalk, b []byte, start, i int, names *json
 			return notJSON, fastUnsure
 		}
 		ks := i
-		ke, escaped, err := jsonscan.StringEscaped(b, i)
-		if err != nil {
-			return notJSON, fastUnsure
+		var ke int
+		var escaped bool
+		var key []byte
+		var e *fastNameEntry
+		if w0, w1, kn, ok := jsonscan.ShortString(b, i); ok {
+			// The usual name: found by its words, its bytes read once.
+			ke = i + kn + 2
+			key = b[ks+1 : ke-1]
+			e = n.names.short(w0, w1, kn)
+		} else {
+			var err error
+			if ke, escaped, err = jsonscan.StringEscaped(b, i); err != nil {
+				return notJSON, fastUnsure
+			}
+			key = b[ks+1 : ke-1]
+			if escaped {
+				key = []byte(jsonscan.UnquoteBytes(b[ks:ke])) // rare: allocates
+			}
+			e = n.names.entry(key)
 		}
-		key := b[ks+1 : ke-1]
 		i = jsonscan.SkipSpace(b, ke)
 		if i >= len(b) || b[i] != ':' {
 			return notJSON, fastUnsure
 		}
 		i = jsonscan.SkipSpace(b, i+1)
-		if escaped {
-			key = []byte(jsonscan.UnquoteBytes(b[ks:ke])) // rare: allocates
-		}
 		var m fastMember
-		e := n.names.entry(key)
 		named := e != nil
 		if named {
 			m = e.fastMember

@@ -1,19 +1,34 @@
 package contract
 
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
 // fastNames finds what an object's schema says of a member name. It
 // replaces a Go map on the hot path: a schema names few members, and a
 // map's string hash costs more than the whole lookup here (an event's
 // object members were ~2,300 of ~13,600 validation instructions, issue
-// 15 point 3). The slot is chosen from the name's length and three of its
-// bytes; a collision only costs a probe, since each candidate is
-// confirmed by comparing the whole name.
+// 15 point 3). The slot is chosen from the name's first sixteen bytes as
+// two words, its length and, past sixteen bytes, its last eight; a
+// collision only costs a probe, since each candidate is confirmed by its
+// words and length (and, past sixteen bytes, the whole name).
 type fastNames struct {
 	slots   []uint32 // index+1 into entries; 0: empty. A power of two, at most half full
 	entries []fastNameEntry
+	// seed is the multiplier of nameSlot, chosen so that (mostly) every
+	// name sits in the slot its hash gives: perfect says all do, and a
+	// name not in its own slot is not named, without probing further.
+	seed    uint64
+	perfect bool
 }
 
 type fastNameEntry struct {
 	name string
+	// w0 and w1 are the name's first sixteen bytes as little-endian
+	// words, zero past its end (nameWords): with its length, the whole
+	// name when it is at most sixteen bytes long.
+	w0, w1 uint64
 	fastMember
 	// once is the entry's own bit (the first 64 entries; 0 for the
 	// rest), with which a strict walk spots the name repeated in one
@@ -21,35 +36,82 @@ type fastNameEntry struct {
 	once uint64
 }
 
-func nameSlot[T string | []byte](key T, mask uint) uint {
-	n := uint(len(key))
-	h := n * 0x9e3779b1
-	if n > 0 {
-		h ^= uint(key[0])*0x85eb + uint(key[n-1])*0xc2b3 + uint(key[n/2])*0x27d5
+// nameWords returns key's first sixteen bytes as two little-endian
+// words, zero past its end, and its last eight bytes as one when it is
+// longer than sixteen (0 otherwise).
+func nameWords[T string | []byte](key T) (w0, w1, tail uint64) {
+	var buf [16]byte
+	copy(buf[:], key)
+	if len(key) > 16 {
+		var t [8]byte
+		copy(t[:], key[len(key)-8:])
+		tail = binary.LittleEndian.Uint64(t[:])
 	}
-	return (h ^ h>>13) & mask
+	return binary.LittleEndian.Uint64(buf[:8]), binary.LittleEndian.Uint64(buf[8:]), tail
 }
 
-// newFastNames builds the table of m.
+func nameSlot(w0, w1, tail uint64, n int, seed uint64, mask uint) uint {
+	h := (w0 ^ bits.RotateLeft64(w1, 29) ^ bits.RotateLeft64(tail, 41) ^ uint64(n)) * seed
+	return uint(h>>32) & mask
+}
+
+// nameSeeds are the multipliers newFastNames tries, in turn, for a table
+// in which no two names share a slot; the first is the golden ratio's.
+var nameSeeds = [...]uint64{
+	0x9e3779b97f4a7c15, 0xc2b2ae3d27d4eb4f, 0x165667b19e3779f9, 0xd6e8feb86659fd93,
+	0xff51afd7ed558ccd, 0xc4ceb9fe1a85ec53, 0x94d049bb133111eb, 0xbf58476d1ce4e5b9,
+	0x27d4eb2f165667c5, 0x85ebca77c2b2ae63, 0x9fb21c651e98df25, 0xa0761d6478bd642f,
+	0xe7037ed1a0b428db, 0x8ebc6af09c88c6e3, 0x589965cc75374cc3, 0x1d8e4e27c47d124f,
+}
+
+// newFastNames builds the table of m: of at least twice as many slots as
+// names, and up to eight times as many, the first size and seed of
+// nameSeeds that gives each name a slot of its own; failing that, the
+// smallest size with the first seed, names that collide probing on.
 func newFastNames(m map[string]fastMember) fastNames {
+	type named struct {
+		name         string
+		w0, w1, tail uint64
+		fastMember   fastMember
+	}
+	all := make([]named, 0, len(m))
+	for name, v := range m {
+		w0, w1, tail := nameWords(name)
+		all = append(all, named{name, w0, w1, tail, v})
+	}
 	size := 8
 	for size < 2*len(m) {
 		size *= 2
 	}
-	t := fastNames{slots: make([]uint32, size), entries: make([]fastNameEntry, 0, len(m))}
-	mask := uint(size - 1)
-	for name, v := range m {
-		var once uint64
-		if len(t.entries) < 64 {
-			once = 1 << len(t.entries)
+	build := func(size int, seed uint64, perfectOnly bool) (fastNames, bool) {
+		t := fastNames{slots: make([]uint32, size), entries: make([]fastNameEntry, 0, len(all)), seed: seed, perfect: true}
+		mask := uint(size - 1)
+		for _, a := range all {
+			var once uint64
+			if len(t.entries) < 64 {
+				once = 1 << len(t.entries)
+			}
+			t.entries = append(t.entries, fastNameEntry{name: a.name, w0: a.w0, w1: a.w1, fastMember: a.fastMember, once: once})
+			s := nameSlot(a.w0, a.w1, a.tail, len(a.name), seed, mask)
+			for t.slots[s] != 0 {
+				if perfectOnly {
+					return t, false
+				}
+				t.perfect = false
+				s = (s + 1) & mask
+			}
+			t.slots[s] = uint32(len(t.entries))
 		}
-		t.entries = append(t.entries, fastNameEntry{name, v, once})
-		s := nameSlot(name, mask)
-		for t.slots[s] != 0 {
-			s = (s + 1) & mask
-		}
-		t.slots[s] = uint32(len(t.entries))
+		return t, true
 	}
+	for sz := size; sz <= 4*size; sz *= 2 {
+		for _, seed := range nameSeeds {
+			if t, ok := build(sz, seed, true); ok {
+				return t
+			}
+		}
+	}
+	t, _ := build(size, nameSeeds[0], false)
 	return t
 }
 
@@ -63,16 +125,59 @@ func (t *fastNames) find(key []byte) (fastMember, bool) {
 
 // entry returns the entry of the member key names, or nil.
 func (t *fastNames) entry(key []byte) *fastNameEntry {
+	w0, w1, tail := nameWords(key)
+	if len(key) <= 16 {
+		return t.short(w0, w1, len(key))
+	}
 	if len(t.slots) == 0 {
 		return nil
 	}
 	mask := uint(len(t.slots) - 1)
-	for s := nameSlot(key, mask); ; s = (s + 1) & mask {
+	for s := nameSlot(w0, w1, tail, len(key), t.seed, mask); ; s = (s + 1) & mask {
 		k := t.slots[s]
 		if k == 0 {
 			return nil
 		}
-		if e := &t.entries[k-1]; e.name == string(key) {
+		if e := &t.entries[k-1]; e.w0 == w0 && e.w1 == w1 && e.name == string(key) {
+			return e
+		}
+		if t.perfect {
+			return nil
+		}
+	}
+}
+
+// short is entry for a name of n bytes, at most sixteen, given as its
+// words (jsonscan.ShortString reads them).
+func (t *fastNames) short(w0, w1 uint64, n int) *fastNameEntry {
+	if len(t.slots) == 0 {
+		return nil
+	}
+	mask := uint(len(t.slots) - 1)
+	s := nameSlot(w0, w1, 0, n, t.seed, mask)
+	if k := t.slots[s]; k != 0 {
+		if e := &t.entries[k-1]; e.w0 == w0 && e.w1 == w1 && len(e.name) == n {
+			return e
+		}
+		if !t.perfect {
+			return t.probe(w0, w1, n, s)
+		}
+	}
+	return nil
+}
+
+// probe is short past the name's own slot s, in a table that is not
+// perfect. Out of line, so that short is inlined.
+//
+//go:noinline
+func (t *fastNames) probe(w0, w1 uint64, n int, s uint) *fastNameEntry {
+	mask := uint(len(t.slots) - 1)
+	for s = (s + 1) & mask; ; s = (s + 1) & mask {
+		k := t.slots[s]
+		if k == 0 {
+			return nil
+		}
+		if e := &t.entries[k-1]; e.w0 == w0 && e.w1 == w1 && len(e.name) == n {
 			return e
 		}
 	}

@@ -449,6 +449,50 @@ func scanString(b []byte, i int) (end int, esc bool, err error) {
 	return scanEscaped(b, i)
 }
 
+// ShortString reads the string literal at b[i] (a quote) when it is
+// short and plain: fewer than 16 bytes between its quotes, all of them
+// ASCII and none a backslash or a control character, with at least 16
+// bytes of b after its opening quote (8 when its text is under 8 bytes).
+// It returns the text as two little-endian words, zero past its n bytes
+// (w0 its first eight); the literal ends at i+n+2. ok is false for any
+// other string, which the caller reads with StringEscaped. A member name
+// of an event is usually such a string, and a table keyed on its words
+// finds it without reading its bytes again.
+func ShortString(b []byte, i int) (w0, w1 uint64, n int, ok bool) {
+	p := i + 1
+	if p < 0 || p > len(b)-8 {
+		return 0, 0, 0, false
+	}
+	w0 = word(b, p)
+	if m := escapeBits(w0); m != 0 {
+		// The first mark is exact: the byte there is the word's first
+		// quote, backslash, control character or byte beyond ASCII.
+		k := bits.TrailingZeros64(m) &^ 7
+		if byte(w0>>k) != '"' {
+			return 0, 0, 0, false
+		}
+		return w0 & (1<<k - 1), 0, k >> 3, true
+	}
+	if p > len(b)-16 {
+		return 0, 0, 0, false
+	}
+	w1 = word(b, p+8)
+	if m := escapeBits(w1); m != 0 {
+		k := bits.TrailingZeros64(m) &^ 7
+		if byte(w1>>k) != '"' {
+			return 0, 0, 0, false
+		}
+		return w0, w1 & (1<<k - 1), 8 + k>>3, true
+	}
+	return 0, 0, 0, false
+}
+
+// word is the little-endian word of b[i:i+8], which the caller has
+// checked are within b: read without a bounds check.
+func word(b []byte, i int) uint64 {
+	return binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), i))[:])
+}
+
 // scanEscaped is scanString from b[i] on, inside the string: escapes,
 // control characters, and the last bytes of b one at a time.
 func scanEscaped(b []byte, i int) (end int, esc bool, err error) {
