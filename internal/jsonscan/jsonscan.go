@@ -430,18 +430,22 @@ func StringEscaped(b []byte, i int) (end int, escaped bool, err error) { return 
 
 // scanString is String, also reporting whether the string holds an escape.
 func scanString(b []byte, i int) (end int, esc bool, err error) {
-	// The common string, plain to its closing quote, takes this loop
-	// alone; whatever else scanEscaped reads, out of line, so that this
-	// one stays small for the several dozen strings of every event.
+	// The common string, plain ASCII to its closing quote, takes this
+	// loop alone; whatever else scanEscaped reads, out of line, so that
+	// this one stays small for the several dozen strings of every event.
+	// escapeBits also stops at the first byte beyond ASCII, which
+	// scanEscaped then reads past: its test is half specialBits' work.
 	i++
-	for i+8 <= len(b) {
-		m := specialBits(binary.LittleEndian.Uint64(b[i:]))
+	for 0 <= i && i <= len(b)-8 {
+		x := word(b, i)
+		m := escapeBits(x)
 		if m == 0 {
 			i += 8
 			continue
 		}
-		i += bits.TrailingZeros64(m) >> 3
-		if b[i] == '"' {
+		k := bits.TrailingZeros64(m) &^ 7
+		i += k >> 3
+		if byte(x>>k) == '"' {
 			return i + 1, false, nil
 		}
 		break
