@@ -1,6 +1,8 @@
 package contract
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"unicode/utf8"
 
 	"github.com/accord-events/accord/internal/jsonscan"
@@ -487,8 +489,29 @@ func (n *fastNode) checkNamedMembers(w *fastWalk, b []byte, start, i int) (int, 
 	var seen, once uint64
 	count := 0
 	for i < len(b) && b[i] == '"' {
-		w0, w1, kn, ok := jsonscan.ShortString(b, i)
-		if !ok {
+		// jsonscan.ShortString, written out (a call would spill the
+		// loop's state), and for names with 16 bytes of b after their
+		// opening quote only: the name's words and length.
+		p := i + 1
+		if p > len(b)-16 {
+			break
+		}
+		w0 := binary.LittleEndian.Uint64(b[p:])
+		w1 := binary.LittleEndian.Uint64(b[p+8:])
+		var kn int
+		if m := jsonscan.EscapeBits(w0); m != 0 {
+			k := bits.TrailingZeros64(m) &^ 7
+			if byte(w0>>k) != '"' {
+				break
+			}
+			w0, w1, kn = w0&(1<<k-1), 0, k>>3
+		} else if m = jsonscan.EscapeBits(w1); m != 0 {
+			k := bits.TrailingZeros64(m) &^ 7
+			if byte(w1>>k) != '"' {
+				break
+			}
+			w1, kn = w1&(1<<k-1), 8+k>>3
+		} else {
 			break
 		}
 		// n.names.short, written out: the name's own slot, or the
@@ -524,9 +547,12 @@ func (n *fastNode) checkNamedMembers(w *fastWalk, b []byte, start, i int) (int, 
 			sub = n.additional
 		}
 		var v fastVerdict
-		if sub == nil {
+		switch {
+		case sub == nil:
 			j, v = w.skip(b, j), fastValid
-		} else {
+		case j < len(b) && b[j] == '"' && sub.mode == modeCheck && sub.after == 0:
+			j, v = sub.checkString(w, b, j) // what check does with it
+		default:
 			j, v = sub.check(w, b, j)
 		}
 		if j < 0 || v == fastInvalid {

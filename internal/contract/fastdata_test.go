@@ -2,6 +2,7 @@ package contract
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -176,4 +177,66 @@ func FuzzCheckDataRawBytes(f *testing.F) {
 	f.Fuzz(func(t *testing.T, which uint16, data []byte) {
 		checkOneWalk(t, contracts[int(which)%len(contracts)], data)
 	})
+}
+
+// TestCheckDataMemberNames: member names read by their words
+// (checkNamedMembers) are found exactly. A contract names properties of
+// every length up to 17 bytes, each an integer, and allows no other; an
+// event names one of them with every interesting byte at every place,
+// escaped or not, in a body that ends right after it or goes on. CheckData
+// must say ok exactly when the stock validator finds the data valid, but
+// for names with an escape or bytes beyond ASCII, which it may leave to
+// the decoder; and never ok for data that is not JSON.
+func TestCheckDataMemberNames(t *testing.T) {
+	var props []string
+	names := map[string]bool{}
+	for n := 0; n <= 17; n++ {
+		name := "abcdefghijklmnopq"[:n]
+		names[name] = true
+		props = append(props, fmt.Sprintf("%q:{\"type\":\"integer\"}", name))
+	}
+	doc := `{"self":{"vendor":"com.acme","name":"names","format":"jsonschema","version":"1-0-0"},"type":"object",` +
+		`"properties":{` + strings.Join(props, ",") + `,"caf\u00e9":{"type":"integer"},"\u0000":{"type":"integer"}},"additionalProperties":false}`
+	c, err := Compile([]byte(doc), Key{}, "names")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.fast == nil {
+		t.Fatal("no compiled validator")
+	}
+	pieces := []string{"a", "q", "r", "A", "\"", "\\\"", "\\\\", "\\u0061", "\\u0000", "\x1f", "\x7f", "\xc3\xa9", "\xe9", "\xff", "é", " "}
+	for n := 0; n <= 17; n++ {
+		for pos := 0; pos <= n; pos++ {
+			for _, piece := range pieces {
+				name := "abcdefghijklmnopq"[:pos] + piece + "abcdefghijklmnopq"[min(pos+1, n):n]
+				for _, rest := range []string{``, `,"b":2`, `,"abcdefghijklmnop":3,"abcdefgh":4`} {
+					raw := []byte(`{"` + name + `":1` + rest + `}`)
+					checkOneWalk(t, c, raw)
+					budget := CheckBudget(len(raw))
+					for _, vouch := range []bool{false, true} {
+						if vouch && !utf8.Valid(raw) {
+							continue
+						}
+						end, ok := c.CheckData(raw, 0, vouch, &budget)
+						valueEnd, syntaxErr := jsonscan.ValueIn(raw, 0, 0)
+						if syntaxErr != nil || valueEnd != len(raw) {
+							if ok {
+								t.Fatalf("CheckData(%q) is ok, but it is not JSON: %v", raw, syntaxErr)
+							}
+							continue
+						}
+						value, err := DecodeValue(raw)
+						if err != nil {
+							t.Fatal(err)
+						}
+						valid := c.schema.Validate(value) == nil
+						plain := !strings.ContainsAny(name, "\\") && utf8.ValidString(name) && !strings.ContainsFunc(name, func(r rune) bool { return r >= 0x80 })
+						if ok && (!valid || end != len(raw)) || !ok && valid && plain {
+							t.Fatalf("CheckData(%q, vouched %v) = %d, %v; the stock validator says valid %v", raw, vouch, end, ok, valid)
+						}
+					}
+				}
+			}
+		}
+	}
 }

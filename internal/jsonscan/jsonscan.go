@@ -799,6 +799,14 @@ func plainASCII(s string) int {
 	return i
 }
 
+// EscapeBits is the high bit of each byte of the little-endian word x
+// that is a quote, a backslash, a control character or beyond ASCII, but
+// for bytes after the first such byte, which may be marked or not: the
+// lowest mark is exact. It lets a caller that reads a string's words
+// itself (a validator looking member names up by their words) find where
+// the plain ASCII ends.
+func EscapeBits(x uint64) uint64 { return escapeBits(x) }
+
 // escapeBits is the high bit of each byte of the little-endian word x that
 // may be a quote, a backslash, a control character or beyond ASCII. Its
 // lowest set bit is exact, so it marks the word's first such byte: below
