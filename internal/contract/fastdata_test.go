@@ -174,6 +174,26 @@ func FuzzCheckDataRawBytes(f *testing.F) {
 		f.Add(uint16(len(contracts)-1), []byte(s))
 	}
 	f.Add(uint16(len(contracts)-1), bytes.Replace([]byte(benchData), []byte(`"brand":`), []byte(`"brand":1,"brand":`), 1))
+	// Names read by their words (checkNamedMembers): a byte that ends
+	// the plain ASCII at each place of the first and second word, names
+	// of 7, 8, 15 and 16 bytes, a name at the very end of the data; for
+	// the benchmark's contract.
+	bench := uint16(len(contracts) - 1)
+	for i, c := range contracts {
+		if strings.Contains(c.URI, "product_viewed") {
+			bench = uint16(i)
+		}
+	}
+	for _, edit := range [][2]string{
+		{`"product_id":`, `"product\u005fid":`}, {`"product_id":`, "\"product\xc3\xa9d\":"}, {`"product_id":`, "\"produc\xfft_id\":"},
+		{`"currency":`, "\"currenc\xc3\xbd\":"}, {`"currency":`, `"currenc\"":`}, {`"variant":`, `"variant\u0000":`},
+		{`"viewed_at":`, `"viewed_at_and_more":`}, {`"in_stock":`, `"in_stock_12345678":`}, {`"height":30}`, `"height":30,"h":1}`},
+		{`"height":30}`, `"heightheightheig":30}`}, {`"height":30}`, `"width":30}`}, {`{"product_id"`, `{"product_id":"x","product_id"`},
+	} {
+		f.Add(bench, bytes.Replace([]byte(benchData), []byte(edit[0]), []byte(edit[1]), 1))
+	}
+	f.Add(bench, []byte(`{"sku":"A","price":1,"currency":"EUR","product_id":"p"}`))
+	f.Add(bench, []byte(`{"currency":"EUR","price":1,"sku":"A","product_id":"p"}`))
 	f.Fuzz(func(t *testing.T, which uint16, data []byte) {
 		checkOneWalk(t, contracts[int(which)%len(contracts)], data)
 	})
