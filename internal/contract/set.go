@@ -319,7 +319,7 @@ func loadFiles(dir string, paths []string) []loaded {
 	p := newCompilePool(dir)
 	out := make([]*compileJob, len(paths))
 	for i, path := range paths {
-		out[i] = p.add(path, false)
+		out[i] = p.add(path, false, false)
 	}
 	p.wait()
 	res := make([]loaded, len(paths))
@@ -348,6 +348,9 @@ type compileJob struct {
 	// regular: the file was listed as a regular file, which needs no
 	// status taken before it is opened.
 	regular bool
+	// recheck: the file is compiled again though its size and
+	// modification time did not change (see Watcher.recheckSince).
+	recheck bool
 	loaded
 }
 
@@ -364,8 +367,8 @@ func newCompilePool(dir string) *compilePool {
 }
 
 // add queues the file at path for compiling.
-func (p *compilePool) add(path string, regular bool) *compileJob {
-	j := &compileJob{path: path, regular: regular}
+func (p *compilePool) add(path string, regular, recheck bool) *compileJob {
+	j := &compileJob{path: path, regular: regular, recheck: recheck}
 	p.jobs <- j
 	return j
 }

@@ -35,6 +35,16 @@ func localFilesystem(dir string) bool {
 	return false
 }
 
+// changeTime is when the file's status last changed (its ctime): a write
+// or a rename, and setting its modification time too, which cannot set
+// this one back.
+func changeTime(info fs.FileInfo) time.Time {
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		return time.Unix(int64(st.Ctim.Sec), int64(st.Ctim.Nsec))
+	}
+	return info.ModTime()
+}
+
 // readListedFile reads a file a directory listing says is regular with
 // bare system calls: open, fstat, one read when the size is right, close.
 // os.File would also try to register the file with the runtime's poller

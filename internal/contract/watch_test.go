@@ -227,6 +227,7 @@ var watchModes = []struct {
 		if !notifySupported {
 			t.Skip("no notifications on this system")
 		}
+		<-w.watched
 		if w.currentNotify() == nil {
 			t.Skip("the test's directory is not on a filesystem notifications are used for")
 		}
@@ -307,6 +308,122 @@ func TestWatcherRecompilesDependents(t *testing.T) {
 				return err == nil && len(rep.Failed) == 2 && rep.Failed[0].Kept == "iglu:com.acme/address/jsonschema/1-0-0" && rep.Failed[1].Kept == order &&
 					validates(reg, order, `{"address":{"city":"x","street":"abcdefgh"}}`)
 			})
+		})
+	}
+}
+
+// The first load lists the tree without watching it; the watches are added
+// afterwards, in the background, and the tree walked again. A change made
+// between the two is served once the watches are in place, with no event
+// and no poll to announce it (the interval is an hour), even an edit that
+// keeps the file's size and modification time; and when nothing changed,
+// that walk replaces nothing.
+func TestWatcherSeesChangesBeforeItWatches(t *testing.T) {
+	if !notifySupported {
+		t.Skip("no notifications on this system")
+	}
+	const (
+		order    = "iglu:com.acme/order/jsonschema/1-0-0"
+		order101 = "iglu:com.acme/order/jsonschema/1-0-1"
+		cart     = "iglu:com.acme/cart/jsonschema/1-0-0"
+		refund   = "iglu:com.acme/refund/jsonschema/1-0-0"
+	)
+	tests := []struct {
+		name   string
+		change func(t *testing.T, dir string)
+		want   string
+		check  func(r *Set) bool
+		// reloads is how many reloads replaced the contracts, the first
+		// load's included.
+		reloads uint64
+	}{
+		{name: "nothing", change: func(*testing.T, string) {}, want: cart + " " + order, reloads: 1},
+		{
+			name: "file added",
+			change: func(t *testing.T, dir string) {
+				writeContract(t, dir, "order", "1-0-1", testSchema("order", "1-0-1", "id"))
+			},
+			want:    cart + " " + order + " " + order101,
+			reloads: 2,
+		},
+		{
+			name: "directory added",
+			change: func(t *testing.T, dir string) {
+				writeContract(t, dir, "refund", "1-0-0", testSchema("refund", "1-0-0", "id"))
+			},
+			want:    cart + " " + order + " " + refund,
+			reloads: 2,
+		},
+		{
+			name: "file removed",
+			change: func(t *testing.T, dir string) {
+				if err := os.Remove(filepath.Join(dir, "com.acme", "cart", "jsonschema", "1-0-0")); err != nil {
+					t.Fatal(err)
+				}
+			},
+			want:    order,
+			reloads: 2,
+		},
+		{
+			name: "edited in place, same size and modification time (an hour ago)",
+			change: func(t *testing.T, dir string) {
+				path := filepath.Join(dir, "com.acme", "order", "jsonschema", "1-0-0")
+				info, err := os.Stat(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body := testSchema("order", "1-0-0", "sk")
+				if int64(len(body)) != info.Size() {
+					t.Fatalf("the edit is %d bytes, the file %d", len(body), info.Size())
+				}
+				if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chtimes(path, info.ModTime(), info.ModTime()); err != nil {
+					t.Fatal(err)
+				}
+			},
+			want:    cart + " " + order,
+			check:   func(r *Set) bool { return validates(r, order, `{"sk":"a"}`) && !validates(r, order, `{"id":"a"}`) },
+			reloads: 2,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			// Written an hour ago, as far as their modification times say.
+			hourAgo := time.Now().Add(-time.Hour)
+			for _, p := range []string{
+				writeContract(t, dir, "order", "1-0-0", testSchema("order", "1-0-0", "id")),
+				writeContract(t, dir, "cart", "1-0-0", testSchema("cart", "1-0-0", "id")),
+			} {
+				if err := os.Chtimes(p, hourAgo, hourAgo); err != nil {
+					t.Fatal(err)
+				}
+			}
+			reg := NewSet(nil)
+			var loaded string
+			w := newWatcherPaused(context.Background(), dir, reg, time.Hour, slog.New(slog.DiscardHandler), true, func() {
+				loaded = keys(reg)
+				tc.change(t, dir)
+			})
+			defer w.Close()
+			<-w.watched
+			if w.currentNotify() == nil {
+				t.Skip("the test's directory is not on a filesystem notifications are used for")
+			}
+			if loaded != cart+" "+order {
+				t.Fatalf("first load: %s", loaded)
+			}
+			if got := keys(reg); got != tc.want {
+				t.Errorf("once watched, the registry holds %s, want %s", got, tc.want)
+			}
+			if tc.check != nil && !tc.check(reg) {
+				t.Error("the contract served is not the edited one")
+			}
+			if got := w.Reloads(); got != tc.reloads {
+				t.Errorf("%d reloads, want %d", got, tc.reloads)
+			}
 		})
 	}
 }
@@ -425,6 +542,7 @@ func TestWatcherPollsSymlinkedDir(t *testing.T) {
 	if got := keys(reg); got != "iglu:com.acme/order/jsonschema/1-0-0" {
 		t.Fatalf("initial load: %s", got)
 	}
+	<-w.watched
 	if w.currentNotify() != nil {
 		t.Fatal("a symbolically linked directory is watched by notification")
 	}
