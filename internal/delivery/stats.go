@@ -226,23 +226,76 @@ func newContractCounters() *contractCounters {
 	return &contractCounters{counts: map[string]*[2]atomic.Uint64{}, unknown: map[string]*atomic.Uint64{}, kinds: map[EventKind]kindCounters{}}
 }
 
+// kindOf is the kind a record is counted as.
+func kindOf(r *event.Envelope) EventKind {
+	kind := EventKind{Contract: r.Schema, Protocol: r.Protocol, Valid: r.Valid}
+	switch {
+	case r.Schema == "":
+		kind.Contract = NoContract
+	case !r.Resolved:
+		kind.Contract = UnknownContracts
+	case len(r.Schema) > maxSchemaKey:
+		kind.Contract = OtherContracts
+	}
+	if r.Failure != nil {
+		kind.FailureType = string(r.Failure.Type)
+	}
+	return kind
+}
+
+// tallyRun is a run of records of one kind, counted in advance by
+// prepare and added by apply.
+type tallyRun struct {
+	k     kindCounters
+	valid bool
+	n     uint64
+}
+
+// prepare finds the counters records add to, as runs of one kind appended
+// to runs, without counting them yet: apply counts them once they are
+// stored, and the records need not be kept meanwhile. It reports false
+// when a record needs a counter not made yet (a kind, or an unknown
+// context, seen for the first time, or any unknown context): add counts
+// such records after they are stored, so that a counter is only ever made
+// for records that were.
+func (c *contractCounters) prepare(records []*event.Envelope, runs []tallyRun) ([]tallyRun, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, r := range records {
+		if len(r.UnknownContexts) > 0 {
+			return runs, false
+		}
+		k, ok := c.kinds[kindOf(r)]
+		if !ok {
+			return runs, false
+		}
+		if n := len(runs); n > 0 && runs[n-1].k.records == k.records && runs[n-1].k.contract == k.contract && runs[n-1].valid == r.Valid {
+			runs[n-1].n++
+			continue
+		}
+		runs = append(runs, tallyRun{k: k, valid: r.Valid, n: 1})
+	}
+	return runs, true
+}
+
+// apply counts what prepare found.
+func (c *contractCounters) apply(runs []tallyRun) {
+	for _, run := range runs {
+		run.k.records.Add(run.n)
+		if run.valid {
+			run.k.contract[0].Add(run.n)
+		} else {
+			run.k.contract[1].Add(run.n)
+		}
+	}
+}
+
 // add counts records. The common case, a contract already seen, takes only
 // the read lock.
 func (c *contractCounters) add(records []*event.Envelope) {
 	c.mu.RLock()
 	for _, r := range records {
-		kind := EventKind{Contract: r.Schema, Protocol: r.Protocol, Valid: r.Valid}
-		switch {
-		case r.Schema == "":
-			kind.Contract = NoContract
-		case !r.Resolved:
-			kind.Contract = UnknownContracts
-		case len(r.Schema) > maxSchemaKey:
-			kind.Contract = OtherContracts
-		}
-		if r.Failure != nil {
-			kind.FailureType = string(r.Failure.Type)
-		}
+		kind := kindOf(r)
 		// One lookup finds both counters: the kind's, and its contract's.
 		k, ok := c.kinds[kind]
 		if !ok {

@@ -329,6 +329,13 @@ type tapped struct {
 }
 
 func (p tapped) Deliver(ctx context.Context, records []*event.Envelope) error {
+	if p.t.viewers.Load() == nil {
+		// Nobody watches: the records are not kept while d stores them
+		// (a spool's group commit may take a while), so that their
+		// memory can go as soon as d has encoded them. A viewer that
+		// subscribes meanwhile sees the requests that start after it.
+		return p.d.Deliver(ctx, records)
+	}
 	if err := p.d.Deliver(ctx, records); err != nil {
 		return err
 	}

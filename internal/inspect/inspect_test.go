@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/accord-events/accord/internal/event"
 )
@@ -347,5 +349,43 @@ func TestBytesBudgetBoundsWhatViewersHold(t *testing.T) {
 	tp.Publish([]*event.Envelope{rec})
 	if len(vs[0].Records()) != 1 {
 		t.Fatalf("after Release the viewer has %d records waiting; want the one published", len(vs[0].Records()))
+	}
+}
+
+// slowStore stands in for a spool whose group commit takes a while: it
+// keeps nothing of the records and returns once released.
+type slowStore struct {
+	got     chan weak.Pointer[event.Envelope]
+	release chan struct{}
+}
+
+func (s *slowStore) Deliver(_ context.Context, records []*event.Envelope) error {
+	s.got <- weak.Make(records[0])
+	<-s.release
+	return nil
+}
+
+// With nobody watching, the tap keeps nothing of a request's records while
+// the store stores them, so their memory can go once they are encoded.
+func TestDelivererWithoutViewersKeepsNoRecords(t *testing.T) {
+	tp := New()
+	store := &slowStore{got: make(chan weak.Pointer[event.Envelope]), release: make(chan struct{})}
+	d := tp.Deliverer(store)
+	done := make(chan error)
+	go func() {
+		done <- d.Deliver(context.Background(), []*event.Envelope{good("iglu:a/b/jsonschema/1-0-0", "selfdesc")})
+	}()
+	wp := <-store.got
+	deadline := time.Now().Add(5 * time.Second)
+	for wp.Value() != nil && time.Now().Before(deadline) {
+		runtime.GC()
+	}
+	kept := wp.Value() != nil
+	close(store.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if kept {
+		t.Fatal("the tap kept the records while the store stored them")
 	}
 }

@@ -172,6 +172,12 @@ func (s *Server) collectTo(ep protocol.Endpoint, d Deliverer, dry bool) http.Han
 			preq.Context = ctx
 		}
 		records := s.pipeline.Process(preq, inputs)
+		// The answer is made before the records are stored, so that
+		// nothing here keeps them (nor the decoded request they point
+		// into) while the spool's group commit is awaited: at full
+		// batched load nearly every request in flight is waiting there,
+		// and only their encoded frames are needed for it.
+		ans := answerFor(records)
 		if err := d.Deliver(r.Context(), records); err != nil {
 			if isTooLarge(err) {
 				// Sending it again would not help: keep its first bytes,
@@ -188,7 +194,7 @@ func (s *Server) collectTo(ep protocol.Endpoint, d Deliverer, dry bool) http.Han
 			return
 		}
 		if reply == nil {
-			writeReport(w, http.StatusOK, records)
+			ans.write(w, http.StatusOK)
 			return
 		}
 		if reply.Stored != nil && !dry {
@@ -204,7 +210,7 @@ func (s *Server) collectTo(ep protocol.Endpoint, d Deliverer, dry bool) http.Han
 			status = http.StatusOK
 		}
 		if reply.Body == nil {
-			writeReport(w, status, records)
+			ans.write(w, status)
 			return
 		}
 		w.Header().Set("Content-Type", reply.ContentType)
@@ -229,19 +235,35 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, ep protocol.Endp
 	writeError(w, r, perr.Status, errorBody{Error: msg})
 }
 
-// writeReport answers with report(records). When every record is good,
-// which is most requests, it writes the same bytes json.Marshal would,
-// without reflection or the failure counts' map: the answer is part of
-// every single-event request's cost.
-func writeReport(w http.ResponseWriter, status int, records []*event.Envelope) {
+// answer is what a request's records are answered with: how many there
+// were, and, unless every one is good, the report of its failures.
+type answer struct {
+	n      int
+	report *response
+}
+
+// answerFor makes the answer to records: report(records), or just their
+// number when every record is good, which is most requests.
+func answerFor(records []*event.Envelope) answer {
 	for _, rec := range records {
 		if !rec.Valid {
-			writeJSON(w, status, report(records))
-			return
+			resp := report(records)
+			return answer{n: len(records), report: &resp}
 		}
 	}
+	return answer{n: len(records)}
+}
+
+// write answers with the report. When every record is good it writes the
+// same bytes json.Marshal would, without reflection or the failure
+// counts' map: the answer is part of every single-event request's cost.
+func (a answer) write(w http.ResponseWriter, status int) {
+	if a.report != nil {
+		writeJSON(w, status, *a.report)
+		return
+	}
 	var buf [96]byte
-	b := appendAllGood(buf[:0], len(records))
+	b := appendAllGood(buf[:0], a.n)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)

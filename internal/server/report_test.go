@@ -12,7 +12,7 @@ import (
 // The answer to a request whose records are all good is written without
 // encoding/json; it must be the very bytes encoding/json writes, and a
 // request with a failure still gets the full report.
-func TestWriteReportAsEncodingJSON(t *testing.T) {
+func TestAnswerAsEncodingJSON(t *testing.T) {
 	bad := &event.Envelope{EventID: "e-bad", Failure: &event.Failure{Type: event.SchemaViolation, Messages: []event.Message{{Message: "no"}}}}
 	for _, tc := range []struct {
 		name    string
@@ -26,7 +26,7 @@ func TestWriteReportAsEncodingJSON(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := httptest.NewRecorder()
-			writeReport(got, http.StatusAccepted, tc.records)
+			answerFor(tc.records).write(got, http.StatusAccepted)
 			want := httptest.NewRecorder()
 			writeJSON(want, http.StatusAccepted, report(tc.records))
 			if got.Code != want.Code || got.Body.String() != want.Body.String() {
@@ -60,6 +60,6 @@ func BenchmarkWriteReportOneGood(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		w.Body.Reset()
-		writeReport(w, http.StatusOK, recs)
+		answerFor(recs).write(w, http.StatusOK)
 	}
 }
