@@ -390,6 +390,10 @@ const retryAfterSeconds = "5"
 // fullLogEvery is how often a full spool is logged while it stays full.
 const fullLogEvery = 10 * time.Second
 
+// presizedBody is the most of an announced Content-Length a body's buffer
+// is sized for before any of it is read.
+const presizedBody = 64 << 10
+
 // readBody reads the request body into buf, decompressing gzip, within the
 // configured limit. On error, buf holds what was read.
 func (s *Server) readBody(r *http.Request, buf *bytes.Buffer) *protocol.Error {
@@ -402,6 +406,14 @@ func (s *Server) readBody(r *http.Request, buf *bytes.Buffer) *protocol.Error {
 	var body io.Reader = http.MaxBytesReader(nil, r.Body, limit)
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
+		if r.ContentLength > 0 {
+			// Room for the body as announced and for the read that
+			// finds its end: growing by doubling left a 33 KB body of
+			// 100 events in a 64 KB buffer, which the pool then kept.
+			// At most presizedBody up front, so that a client announcing
+			// a large body and sending little makes it take no more.
+			buf.Grow(int(min(r.ContentLength, presizedBody)) + bytes.MinRead)
+		}
 	case "gzip", "x-gzip":
 		zr, err := gzip.NewReader(body)
 		if err != nil {
