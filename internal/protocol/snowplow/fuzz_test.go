@@ -64,6 +64,14 @@ func FuzzDecodeBody(f *testing.F) {
 		if err != nil || !reflect.DeepEqual(ins, again) {
 			t.Fatalf("second DecodeBody differs: %v", err)
 		}
+		// Attributes put in order from their known names, as when every
+		// name is sorted.
+		sortAllAttrs = true
+		sorted, err := DecodeBody(req)
+		sortAllAttrs = false
+		if err != nil || !reflect.DeepEqual(ins, sorted) {
+			t.Fatalf("attributes ordered from known names differ from sorted ones: %v", err)
+		}
 		// ue_px and cx decoded as they are read, or after the event.
 		if late, err := decodeBody(req, true); err != nil || !reflect.DeepEqual(ins, late) {
 			t.Fatalf("decoding the base64 payloads after each event differs: %v", err)

@@ -119,6 +119,7 @@ func (d *decoder) readQuery(raw string) bool {
 	// grown: read only once written.
 	d.text = unsafe.String(unsafe.SliceData(buf), cap(buf))
 	var names [4]uint64
+	var known [2]uint64 // the ranks of the known names read
 	var seen map[string]struct{}
 	pending := [2]int{-1, -1} // the fields of ue_px and cx, not read yet
 	amps := 0                 // the '&' read, which url.ParseQuery counts
@@ -143,7 +144,17 @@ func (d *decoder) readQuery(raw string) bool {
 		name := textAt(buf, ns, ne)
 		f := field{name: text{ns, len(name)}, value: text{ke, 0}}
 		nameClass := textClass(name, plain)
-		dup := d.seenParam(buf, name, &names, &seen)
+		// A known name is told apart from the others by its rank, an
+		// other one by seenParam (it is never a known one).
+		var dup bool
+		if r := knownRank(namePrefix(buf[ns:ne]), len(name)); r >= 0 {
+			dup = known[r>>6]&(1<<(r&63)) != 0
+			known[r>>6] |= 1 << (r & 63)
+			f.rank = int16(r + 1)
+		} else {
+			dup = d.seenParam(buf, name, &names, &seen)
+			f.rank = -1
+		}
 		i = ke
 		if buf[ke] == '=' {
 			vs := ke + 1

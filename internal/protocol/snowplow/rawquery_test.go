@@ -33,6 +33,15 @@ func sameDecoding(t *testing.T, raw string) {
 				raw, noPredecode, got, want, got.Data, got.Attributes, want.Data, want.Attributes)
 		}
 	}
+	// Attributes put in order from their known names, as when every name
+	// is sorted.
+	want, werr := decodeQueryText(raw, false)
+	sortAllAttrs = true
+	sorted, serr := decodeQueryText(raw, false)
+	sortAllAttrs = false
+	if !reflect.DeepEqual(sorted, want) || !reflect.DeepEqual(serr, werr) {
+		t.Fatalf("query %q: attributes ordered from known names %s, sorted %s", raw, want.Attributes, sorted.Attributes)
+	}
 	// DecodeGETQuery: the server's check (protocol.CheckQuery) and then
 	// DecodeQueryText, in one.
 	got, gerr := DecodeGETQuery(raw)
@@ -43,7 +52,7 @@ func sameDecoding(t *testing.T, raw string) {
 		}
 		return
 	}
-	want, werr := DecodeQueryText(raw)
+	want, werr = DecodeQueryText(raw)
 	if !reflect.DeepEqual(gerr, werr) || !reflect.DeepEqual(got, want) {
 		t.Fatalf("query %q: DecodeGETQuery = %+v, %v; DecodeQueryText: %+v, %v", raw, got, gerr, want, werr)
 	}
@@ -72,6 +81,14 @@ func TestDecodeQueryTextSameAsParseQuery(t *testing.T) {
 		// ue_px and cx: escaped base64, none, empty, repeated.
 		"e=ue&p=web&tv=t&ue_px=eyJzY2hlbWEiOiJ4In0%3D&cx=e30%41&ue_px=e30",
 		"e=ue&p=web&tv=t&ue_px&cx=&cx=e30", "e=ue&p=web&tv=t&ue_px=e30&cx=e%3",
+		// Known names repeated; other names before, between and after
+		// them, sharing their prefixes, or escaped into them.
+		"e=pv&p=web&tv=t&aid=1&aid=2&tz=x&tz=&res=1&e=se&url=u&url=v",
+		"e=pv&p=web&tv=t&a=1&aid=2&aida=3&ai=4&aid%00=5&ai%64=6&zz=7&0=8&tz=9&tzz=10&t=11",
+		"e=pv&p=web&tv=t&url=u&urla=1&ur=2&page=p&pag=3&pagee=4&refr=r&ref=5&refrr=6&cookie=1&cookies=2&cooki=3",
+		"e=pv&p=web&tv=t&f_director=1&f_dir=2&f_realp=3&f_real=4&f_java=5&useragent=6&ua=7&uaa=8&ue_pr=9&ue_p=10",
+		"e=se&p=web&tv=t&se_ca=c&se_ac=a&se_la=l&se_lab=x&se_c=y&pp_mix=1&tr_id=2&ti_id=3&ti_id=4&tr_ida=5&co=6&cx=e30&cxx=7",
+		"e=pv&p=web&tv=t&%C3%A9=1&\xff=2&%FF=3&Aid=4&AID=5&aId=6&aid=7",
 	} {
 		sameDecoding(t, raw)
 	}

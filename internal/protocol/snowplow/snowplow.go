@@ -344,6 +344,11 @@ type decoder struct {
 	// problem, never in one pass: FuzzPayload holds the two to the same
 	// results.
 	slowPayloads bool
+	// knownAt, known and attrsTwice are what build found of the names of
+	// d.attrs (see addAttr); knownAt is a scratch's, nil without one.
+	knownAt    *[maxKnownAttrs]int32
+	known      [2]uint64
+	attrsTwice bool
 }
 
 // scratch is what a decoder uses while it reads a request and hands out
@@ -353,6 +358,7 @@ type scratch struct {
 	fields, attrs []field
 	order         []attrOrder
 	strs          []string
+	knownAt       [maxKnownAttrs]int32
 }
 
 // scratchPool holds scratch of earlier requests.
@@ -370,6 +376,7 @@ const maxPooledFields = 1024
 func (d *decoder) takeScratch() *scratch {
 	sc := scratchPool.Get().(*scratch)
 	d.fields, d.attrs, d.order, d.strs = sc.fields[:0], sc.attrs[:0], sc.order[:0], sc.strs[:0]
+	d.knownAt = &sc.knownAt
 	return sc
 }
 
@@ -400,6 +407,9 @@ type field struct {
 	// invalid is set, while a query is read, for a parameter whose name
 	// or value is not UTF-8 (see readQuery).
 	invalid bool
+	// rank is 1 + the rank of the name in knownAttrs, -1 for a name that
+	// is not there, 0 when not looked up yet (build looks it up).
+	rank int16
 }
 
 // text is a string the decoder read: text[start:start+n] of the request's

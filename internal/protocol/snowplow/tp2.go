@@ -73,72 +73,6 @@ var paramNames = [numParams]string{
 	"ti_id", "ti_sk", "ti_nm", "ti_ca", "ti_pr", "ti_qu", "ti_cu",
 }
 
-// paramOf returns the index of a field the decoder reads itself, or -1.
-func paramOf(name string) int {
-	switch name {
-	case "e":
-		return pE
-	case "p":
-		return pP
-	case "tv":
-		return pTV
-	case "eid":
-		return pEID
-	case "dtm":
-		return pDTM
-	case "stm":
-		return pSTM
-	case "uid":
-		return pUID
-	case "duid":
-		return pDUID
-	case "nuid":
-		return pNUID
-	case "tnuid":
-		return pTNUID
-	case "tna":
-		return pTNA
-	case "url":
-		return pURL
-	case "page":
-		return pPage
-	case "refr":
-		return pRefr
-	case "ue_pr":
-		return pUEPr
-	case "ue_px":
-		return pUEPx
-	case "co":
-		return pCO
-	case "cx":
-		return pCX
-	}
-	// The type-specific fields: two letters, an underscore, more letters.
-	if len(name) < 5 || name[2] != '_' {
-		return -1
-	}
-	var group []string
-	var first int
-	switch name[:2] {
-	case "pp":
-		group, first = paramNames[pPPMix:pPPMay+1], pPPMix
-	case "se":
-		group, first = paramNames[pSECa:pSEVa+1], pSECa
-	case "tr":
-		group, first = paramNames[pTRId:pTRCu+1], pTRId
-	case "ti":
-		group, first = paramNames[pTIId:pTICu+1], pTIId
-	default:
-		return -1
-	}
-	for i, n := range group {
-		if n == name {
-			return first + i
-		}
-	}
-	return -1
-}
-
 func bit(i int) uint64 { return 1 << i }
 
 // Masks of fields.
@@ -249,14 +183,22 @@ func (d *decoder) build(in *event.Input, p *problems) {
 	// fieldOf is where each field the decoder reads was in d.fields.
 	var fieldOf [numParams]int32
 	var sent, has uint64
-	d.attrs = d.attrs[:0]
+	d.attrs, d.order, d.known, d.attrsTwice = d.attrs[:0], d.order[:0], [2]uint64{}, false
 	for k, f := range d.fields {
-		name := d.str(f.name)
-		i := paramOf(name)
-		if i < 0 {
-			d.attrs = append(d.attrs, f)
+		r := int(f.rank) - 1
+		if f.rank == 0 {
+			r = knownRank(namePrefix(d.bytes(f.name)), f.name.n)
+		}
+		if r < 0 {
+			d.addAttr(f, namePrefix(d.bytes(f.name)), -1)
 			continue
 		}
+		i := int(knownAttrs[r].param)
+		if i < 0 {
+			d.addAttr(f, knownAttrs[r].prefix, r)
+			continue
+		}
+		name := d.str(f.name)
 		if sent&bit(i) != 0 {
 			p.Add(event.ProtocolViolation, "/"+name, "the field %s appears more than once; send it once", name)
 			continue
@@ -317,7 +259,7 @@ func (d *decoder) build(in *event.Input, p *problems) {
 
 	for m := attrs; m != 0; m &= m - 1 {
 		i := bits.TrailingZeros64(m)
-		d.attrs = append(d.attrs, d.fields[fieldOf[i]])
+		d.addAttr(d.fields[fieldOf[i]], knownAttrs[paramRank[i]].prefix, int(paramRank[i]))
 	}
 	in.Attributes = d.attributes(p)
 	in.Failure = p.Failure()
@@ -408,11 +350,14 @@ func (d *decoder) attributes(p *problems) []byte {
 	// which the garbage collector would have to hear about; each index
 	// comes with the first eight bytes of its name, which order nearly
 	// every pair of names without reading the names themselves.
-	d.order = d.order[:0]
-	for i := range d.attrs {
-		d.order = append(d.order, attrOrder{namePrefix(d.bytes(d.attrs[i].name)), int32(i)})
+	if !d.orderKnown() {
+		// Sorted as they are.
+		d.order = d.order[:0]
+		for i := range d.attrs {
+			d.order = append(d.order, attrOrder{namePrefix(d.bytes(d.attrs[i].name)), int32(i)})
+		}
+		d.sortAttrs()
 	}
-	d.sortAttrs()
 	start := len(d.buf)
 	d.buf = append(d.buf, '{')
 	for k, o := range d.order {
