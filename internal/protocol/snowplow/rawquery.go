@@ -64,17 +64,21 @@ func decodeQuery(raw string, noPredecode, check bool) (event.Input, error) {
 	}
 	var p problems
 	var invalid []string // names of parameters that are not UTF-8
-	size := 0
-	kept := d.fields[:0]
-	for _, f := range d.fields {
+	size, kept := 0, 0
+	for i := range d.fields {
+		f := &d.fields[i]
 		if f.invalid {
 			invalid = append(invalid, d.str(f.name))
 			continue
 		}
-		kept = append(kept, f)
 		size += f.name.n + f.value.n + 6
+		if kept != i {
+			// Moved only after a field left out: most queries have none.
+			d.fields[kept] = *f
+		}
+		kept++
 	}
-	d.fields = kept
+	d.fields = d.fields[:kept]
 	addInvalidParams(&p, invalid)
 	d.buf = make([]byte, 0, size+64)
 	d.payloadsSize = size*3/4 + 64
@@ -321,6 +325,24 @@ func appendUnescaped(buf *[]byte, s, e int) (int, int, bool) {
 	b = b[:start+e-s] // never longer unescaped
 	w := start
 	for r := s; r < e; w++ {
+		if r+8 <= e {
+			// The bytes before the first '%' or '+' of the next eight,
+			// copied at once (w+8 is within b: w-start <= r-s; what is
+			// written after them is written again). The test is exact for
+			// the lowest byte that holds it.
+			x := binary.LittleEndian.Uint64(b[r:])
+			pct, plus := x^('%'*lo8), x^('+'*lo8)
+			m := ((pct-lo8)&^pct | (plus-lo8)&^plus) & hi8
+			binary.LittleEndian.PutUint64(b[w:], x)
+			if m == 0 {
+				r += 8
+				w += 7
+				continue
+			}
+			k := bits.TrailingZeros64(m) >> 3
+			r += k
+			w += k
+		}
 		c := b[r]
 		if c == '%' {
 			if r+2 >= e || !isHex(b[r+1]) || !isHex(b[r+2]) {

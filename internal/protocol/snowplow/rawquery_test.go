@@ -89,6 +89,11 @@ func TestDecodeQueryTextSameAsParseQuery(t *testing.T) {
 		"e=pv&p=web&tv=t&f_director=1&f_dir=2&f_realp=3&f_real=4&f_java=5&useragent=6&ua=7&uaa=8&ue_pr=9&ue_p=10",
 		"e=se&p=web&tv=t&se_ca=c&se_ac=a&se_la=l&se_lab=x&se_c=y&pp_mix=1&tr_id=2&ti_id=3&ti_id=4&tr_ida=5&co=6&cx=e30&cxx=7",
 		"e=pv&p=web&tv=t&%C3%A9=1&\xff=2&%FF=3&Aid=4&AID=5&aId=6&aid=7",
+		// Escapes at each place of the eight bytes appendUnescaped copies
+		// at once, and a bad one after them.
+		"e=pv&p=web&tv=t&u=abcdefgh%41bcdefg+hijklmnop%2B&v=+abcdefgh%41%42abcdefg%2B&w=abcdefghijklmnopqrstuvwx%2",
+		"e=pv&p=web&tv=t&u=abcdefghijklmnop%4",
+		"e=pv&p=web&tv=t&u=a%2Fbc+def%3Dghijklm+nopqrs%25tuvwxyzABCDEFGH+&a%2Bbcdefghij=1",
 	} {
 		sameDecoding(t, raw)
 	}
