@@ -237,9 +237,7 @@ func (a *App) startContracts(ctx context.Context) error {
 	if !a.opts.Watch {
 		interval = 0
 	}
-	restoreGC := contract.RelaxGCForLoad()
 	a.watcher = contract.NewWatcher(ctx, a.Config.Contracts.Dir, a.Local, interval, a.Log)
-	restoreGC()
 	return nil
 }
 

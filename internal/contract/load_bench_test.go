@@ -84,10 +84,7 @@ func benchmarkLoadDir(b *testing.B, interval time.Duration) {
 		runtime.ReadMemStats(&before)
 		cpu0, start := cpuTime(b), time.Now()
 		reg := NewSet(nil)
-		// As accord serve loads its contracts at start.
-		restoreGC := RelaxGCForLoad()
 		w := NewWatcher(context.Background(), dir, reg, interval, log)
-		restoreGC()
 		wall += float64(time.Since(start).Milliseconds())
 		cpu1 := cpuTime(b)
 		cpu += float64((cpu1 - cpu0).Milliseconds())

@@ -10,7 +10,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -757,27 +756,4 @@ func inTree(root, path string) bool {
 		return filepath.IsLocal(path) || path == "."
 	}
 	return path == root || strings.HasPrefix(path, root+string(filepath.Separator))
-}
-
-// loadGCPercent is the garbage collector's pace (GOGC) while contracts load
-// at start.
-const loadGCPercent = 400
-
-// RelaxGCForLoad sets the garbage collector's pace to a quarter of the
-// default (GOGC 400) for a load of contracts at start, and returns what
-// sets it back. Compiling a contract allocates about 26 KB, nearly all of
-// it garbage by the time the load ends while what is kept grows with every
-// contract, so at the default pace the collector marks the growing heap
-// over and over: about a fifth of the load's instructions at 10,000
-// contracts. A pace already slower than this, or the collector off, is
-// left alone, and a memory limit (GOMEMLIMIT) still holds. The pace is the
-// process's: this is for the one load at start, not for loads that may
-// run at the same time as others.
-func RelaxGCForLoad() (restore func()) {
-	prev := debug.SetGCPercent(loadGCPercent)
-	if prev < 0 || prev >= loadGCPercent {
-		debug.SetGCPercent(prev)
-		return func() {}
-	}
-	return func() { debug.SetGCPercent(prev) }
 }

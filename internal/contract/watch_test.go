@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -585,23 +584,5 @@ func TestWatcherDotDir(t *testing.T) {
 			}
 			check.Eventually(t, 5*time.Second, "the removed vendor's contracts are gone", func() bool { return reg.Len() == 0 })
 		})
-	}
-}
-
-// The collector runs at a quarter of its default pace while contracts load
-// at start, and as it was after; a slower pace, or none, is left as it is.
-func TestRelaxGCForLoad(t *testing.T) {
-	orig := debug.SetGCPercent(100)
-	defer debug.SetGCPercent(orig)
-	for _, tc := range []struct{ before, during int }{{100, 400}, {50, 400}, {400, 400}, {800, 800}, {-1, -1}} {
-		debug.SetGCPercent(tc.before)
-		restore := RelaxGCForLoad()
-		if got := debug.SetGCPercent(tc.during); got != tc.during {
-			t.Errorf("GOGC %d: %d during the load, want %d", tc.before, got, tc.during)
-		}
-		restore()
-		if got := debug.SetGCPercent(tc.before); got != tc.before {
-			t.Errorf("GOGC %d: %d after the load", tc.before, got)
-		}
 	}
 }
