@@ -23,6 +23,10 @@ func TestRetentionRemovesRotatedFilesOlderThanThePeriod(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close(context.Background())
+	// The background loop runs once at Connect and then every minute:
+	// wait for that first run, so that it cannot run late, at the
+	// advanced clock, and remove the files the Run below is to remove.
+	check.Eventually(t, 10*time.Second, "the first background run", func() bool { return s.RetentionStats().LastRunAt != nil })
 	// A file that is not the sink's, and one of its own names with a
 	// stamp that is not a time, are left alone.
 	for _, name := range []string{"good-notes.ndjson", "other-20000101T000000.000000000Z.ndjson"} {
