@@ -221,3 +221,25 @@ func benchmarkIdleReload(b *testing.B, notify bool) {
 	}
 	b.ReportMetric(cpu/float64(b.N)/1000, "cpu-ms/reload")
 }
+
+// BenchmarkSetContracts is listing a set's contracts in key order, as
+// accord serve does at start for the privacy stage to check each one.
+func BenchmarkSetContracts(b *testing.B) {
+	const n = 2_000
+	cs := make([]*Contract, n)
+	for i := range cs {
+		vendor, name, version := fmt.Sprintf("com.vendor%d", i%37), fmt.Sprintf("event_%d", i/10), fmt.Sprintf("1-0-%d", i%10)
+		c, err := Compile(manyContractsDoc(vendor, name, version, 64), Key{}, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		cs[i] = c
+	}
+	set := NewSet(cs)
+	b.ReportAllocs()
+	for b.Loop() {
+		if got := set.Contracts(); len(got) != n {
+			b.Fatalf("%d contracts, want %d", len(got), n)
+		}
+	}
+}
