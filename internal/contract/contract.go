@@ -38,13 +38,37 @@ type Contract struct {
 	Source string
 	// Document is the schema as stored.
 	Document json.RawMessage
-	schema   *jsonschema.Schema
-	// fast is the compiled validator that walks an event's bytes (see
-	// fast.go).
-	fast *fastNode
+	// ready holds the stock validator's schema and the compiled validator
+	// once they are built: at load, or for a contract loaded late (late.go),
+	// on its first event.
+	ready atomic.Pointer[validators]
+	// late is set for a contract whose validators are built on first
+	// need (late.go); nil when they were built at load.
+	late *sync.Once
 	// slow is built on the first event the compiled validator does not
 	// find valid: whether the contract is exposed (fastmemo.go).
 	slow atomic.Pointer[slowPath]
+}
+
+// validators are what validates a contract's events.
+type validators struct {
+	schema *jsonschema.Schema
+	// fast is the compiled validator that walks an event's bytes (see
+	// fast.go).
+	fast *fastNode
+	// err is why a contract loaded late could not be compiled after all
+	// (late.go): then every event is invalid, and says why. nil for every
+	// other contract.
+	err error
+}
+
+// validators returns the contract's validators, building them first for
+// a contract loaded late.
+func (c *Contract) validators() *validators {
+	if v := c.ready.Load(); v != nil {
+		return v
+	}
+	return c.compileLate()
 }
 
 // ErrInvalidContract is wrapped by every error Compile returns for a schema
@@ -65,17 +89,44 @@ func Compile(doc []byte, want Key, source string) (*Contract, error) {
 func CompileWith(doc []byte, want Key, source string, others Documents) (*Contract, error) {
 	// The document is decoded once: the self block, the schema library and
 	// the compiled validator all read the same value.
-	value, decodeErr := DecodeValue(doc)
-	key, err := selfKey(doc, value, decodeErr == nil)
+	key, value, err := decodeContract(doc, want)
 	if err != nil {
 		return nil, err
 	}
+	schema, err := compileSchema(key, value, others)
+	if err != nil {
+		return nil, err
+	}
+	return newContract(key, source, doc, schema), nil
+}
+
+// newContract is the contract of a document compiled at once into schema.
+func newContract(key Key, source string, doc []byte, schema *jsonschema.Schema) *Contract {
+	c := &Contract{Key: key, URI: key.String(), Version: key.Version.String(), Source: source, Document: append(json.RawMessage(nil), doc...)}
+	c.ready.Store(&validators{schema: schema, fast: compileFast(schema)})
+	return c
+}
+
+// decodeContract decodes a contract's document and reads the key its self
+// block names, which must be want unless want is the zero Key.
+func decodeContract(doc []byte, want Key) (Key, any, error) {
+	value, decodeErr := DecodeValue(doc)
+	key, err := selfKey(doc, value, decodeErr == nil)
+	if err != nil {
+		return Key{}, nil, err
+	}
 	if want != (Key{}) && key != want {
-		return nil, fmt.Errorf("%w: self block names %s but the file's path says %s; make them agree", ErrInvalidContract, key.Path(), want.Path())
+		return Key{}, nil, fmt.Errorf("%w: self block names %s but the file's path says %s; make them agree", ErrInvalidContract, key.Path(), want.Path())
 	}
 	if decodeErr != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidContract, decodeErr)
+		return Key{}, nil, fmt.Errorf("%w: %v", ErrInvalidContract, decodeErr)
 	}
+	return key, value, nil
+}
+
+// compileSchema compiles a contract's decoded document, named key, with
+// the stock library.
+func compileSchema(key Key, value any, others Documents) (*jsonschema.Schema, error) {
 	meta, err := parsedIgluMeta()
 	if err != nil {
 		return nil, fmt.Errorf("decode embedded iglu meta-schema: %w", err)
@@ -100,8 +151,7 @@ func CompileWith(doc []byte, want Key, source string, others Documents) (*Contra
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrInvalidContract, compileErrorText(err))
 	}
-	return &Contract{Key: key, URI: uri, Version: key.Version.String(), Source: source, Document: append(json.RawMessage(nil), doc...),
-		schema: schema, fast: compileFast(schema)}, nil
+	return schema, nil
 }
 
 // selfKeyFields are the members of a self block, as Key names them.

@@ -41,10 +41,10 @@ func (v diffVerdict) String() string { return [...]string{"unsure", "valid", "in
 // fastVerdictOf asks the compiled validator about raw (as ValidateJSON
 // passes it: empty raw is null).
 func fastVerdictOf(c *Contract, raw []byte) diffVerdict {
-	if c.fast == nil {
+	if c.validators().fast == nil {
 		return diffUnsure
 	}
-	switch c.fast.verdict(raw) {
+	switch c.validators().fast.verdict(raw) {
 	case fastValid:
 		return diffValid
 	case fastInvalid:
@@ -84,7 +84,7 @@ func checkDiff(t testing.TB, c *Contract, raw []byte) diffResult {
 		return res
 	}
 	res.json = true
-	stockErr := c.schema.Validate(value)
+	stockErr := c.validators().schema.Validate(value)
 	res.stockValid = stockErr == nil
 	switch {
 	case res.fast == diffValid && !res.stockValid:
@@ -143,7 +143,7 @@ func checkMemoAgrees(t testing.TB, c *Contract, raw []byte, stockValid bool, sto
 	t.Helper()
 	sp, ok := memoPaths.Load(c)
 	if !ok {
-		sp, _ = memoPaths.LoadOrStore(c, newSlowPath(c.schema, true))
+		sp, _ = memoPaths.LoadOrStore(c, newSlowPath(c.validators().schema, true))
 	}
 	m := newMemoWalk(sp.(*slowPath), raw)
 	v := m.verdict()
@@ -152,10 +152,10 @@ func checkMemoAgrees(t testing.TB, c *Contract, raw []byte, stockValid bool, sto
 		t.Fatalf("%s: the memoized walk says %q is valid; the stock validator says %v", c.URI, raw, stockErr)
 	case v == fastInvalid && stockValid && isData(raw):
 		t.Fatalf("%s: the memoized walk says %q is invalid; the stock validator says it is valid", c.URI, raw)
-	case v == fastUnsure && c.fast != nil && c.fast.verdict(raw) != fastUnsure && m.work <= m.budget && isData(raw):
+	case v == fastUnsure && c.validators().fast != nil && c.validators().fast.verdict(raw) != fastUnsure && m.work <= m.budget && isData(raw):
 		// Unsure only where the compiled validator is: the walks
 		// decide the same, one of them once per place.
-		t.Fatalf("%s: the memoized walk is unsure of %q; the compiled validator says %s", c.URI, raw, c.fast.verdict(raw))
+		t.Fatalf("%s: the memoized walk is unsure of %q; the compiled validator says %s", c.URI, raw, c.validators().fast.verdict(raw))
 	}
 	if v != fastInvalid || !isData(raw) {
 		return
@@ -419,7 +419,7 @@ func TestDiffGeneratedSchemas(t *testing.T) {
 			continue
 		}
 		compiled++
-		if c.fast != nil {
+		if c.validators().fast != nil {
 			withFast++
 		}
 		schema := contractDocument(t, c)
@@ -451,7 +451,7 @@ func TestDiffGeneratedSchemas(t *testing.T) {
 // it); nothing else grows with the event.
 func checkFastAllocations(t testing.TB, c *Contract, raw []byte) {
 	t.Helper()
-	if c.fast == nil {
+	if c.validators().fast == nil {
 		return
 	}
 	allocs := testing.AllocsPerRun(1, func() { fastVerdictOf(c, raw) })
@@ -477,7 +477,7 @@ func TestDiffFastPathAllocations(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 5))
 	checked, allocating := 0, 0
 	for _, c := range loadDiffContracts(t) {
-		if c.fast == nil || libraryFormat.Match(c.Document) {
+		if c.validators().fast == nil || libraryFormat.Match(c.Document) {
 			continue
 		}
 		doc := contractDocument(t, c)

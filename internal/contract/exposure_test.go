@@ -44,7 +44,7 @@ func TestExposure(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := compileKeyword(t, tc.meta, tc.body)
-			exposed, where := exposure(c.schema)
+			exposed, where := exposure(c.validators().schema)
 			if exposed != tc.exposed {
 				t.Fatalf("exposed = %v (at %q), want %v", exposed, where, tc.exposed)
 			}
@@ -59,7 +59,7 @@ func TestExposure(t *testing.T) {
 // the stock validator's messages.
 func TestExposureOfRealContracts(t *testing.T) {
 	for _, c := range loadDiffContracts(t) {
-		if exposed, where := exposure(c.schema); exposed {
+		if exposed, where := exposure(c.validators().schema); exposed {
 			t.Errorf("%s is exposed at %s", c.URI, where)
 		}
 	}
@@ -174,7 +174,7 @@ func TestExposedContractUndecided(t *testing.T) {
 	if m.verdict() != fastUnsure {
 		t.Fatal("the memoized walk decides unevaluatedProperties")
 	}
-	if w := m.stockWork(c.schema, 0, stockBound(raw)); w <= stockBound(raw) {
+	if w := m.stockWork(c.validators().schema, 0, stockBound(raw)); w <= stockBound(raw) {
 		t.Fatalf("the stock validator's work on 2^40 paths counted %d, within %d", w, stockBound(raw))
 	}
 	if limit := 16*len(raw) + stockBound(raw); m.work > limit {
@@ -290,7 +290,7 @@ func FuzzExposedContracts(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		stockValid := c.schema.Validate(value) == nil
+		stockValid := c.validators().schema.Validate(value) == nil
 		if !decided {
 			return
 		}

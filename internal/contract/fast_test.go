@@ -50,10 +50,10 @@ var fastSeeds = []string{
 // get any verdict but "valid".
 func checkFastAgrees(t *testing.T, c *Contract, data []byte) {
 	t.Helper()
-	if c.fast == nil {
+	if c.validators().fast == nil {
 		return
 	}
-	got := c.fast.verdict(data)
+	got := c.validators().fast.verdict(data)
 	if got == fastUnsure {
 		return
 	}
@@ -98,11 +98,11 @@ func TestFastPathCoversTypicalContracts(t *testing.T) {
 		if !ok {
 			continue
 		}
-		if c.fast == nil {
+		if c.validators().fast == nil {
 			t.Errorf("%s: no fast path compiled", c.URI)
 			continue
 		}
-		if c.fast.verdict([]byte(data)) != fastValid {
+		if c.validators().fast.verdict([]byte(data)) != fastValid {
 			t.Errorf("%s: fast path does not confirm valid %s", c.URI, data)
 		}
 	}
@@ -112,12 +112,12 @@ func TestFastPathCoversTypicalContracts(t *testing.T) {
 		switch c.URI {
 		case "iglu:com.acme/d7/jsonschema/1-0-0":
 			for data, want := range map[string]fastVerdict{`{"n": 7, "when": "2026-11-25T10:00:00Z"}`: fastValid, `{"n": 7}`: fastInvalid, `{"n": 8}`: fastValid} {
-				if got := c.fast.verdict([]byte(data)); got != want {
+				if got := c.validators().fast.verdict([]byte(data)); got != want {
 					t.Errorf("%s on %s: %s, want %s", c.URI, data, got, want)
 				}
 			}
 		case "iglu:com.acme/d2020/jsonschema/1-0-0":
-			if got := c.fast.verdict([]byte(`{"n": 1}`)); got != fastUnsure {
+			if got := c.validators().fast.verdict([]byte(`{"n": 1}`)); got != fastUnsure {
 				t.Errorf("%s uses unevaluatedProperties at its root, yet the fast path says %s", c.URI, got)
 			}
 		}
@@ -134,7 +134,7 @@ func TestFastPathNumbers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.fast == nil {
+	if c.validators().fast == nil {
 		t.Fatal("no fast path compiled")
 	}
 	for data, want := range map[string]fastVerdict{
@@ -143,7 +143,7 @@ func TestFastPathNumbers(t *testing.T) {
 		`{"b":10.5}`: fastInvalid, `{"b":1e2}`: fastInvalid, `{"b":10.000000000000000000001}`: fastInvalid, `{"b":9.99999999999999999999}`: fastValid,
 		`{"n":1e999999}`: fastUnsure, `{"n":-1E+400}`: fastUnsure, `{"i":` + strings.Repeat("9", 400) + `}`: fastUnsure,
 	} {
-		if got := c.fast.verdict([]byte(data)); got != want {
+		if got := c.validators().fast.verdict([]byte(data)); got != want {
 			t.Errorf("fast path on %.40s: %s, want %s", data, got, want)
 		}
 		checkFastAgrees(t, c, []byte(data))
@@ -162,7 +162,7 @@ func TestFastPathIntegerBounds(t *testing.T) {
 		t.Fatal(err)
 	}
 	property := func(name string) *fastNode {
-		m, _ := c.fast.names.find([]byte(name))
+		m, _ := c.validators().fast.names.find([]byte(name))
 		return m.property
 	}
 	if r := property("r"); r == nil || !r.intBounds || r.intMin != -5 || r.intExMax != 1000 {
@@ -178,7 +178,7 @@ func TestFastPathIntegerBounds(t *testing.T) {
 		`{"x":-999999999999999}`: fastInvalid, `{"x":9999999999999999999999}`: fastInvalid,
 		`{"f":0}`: fastInvalid, `{"f":1}`: fastValid,
 	} {
-		if got := c.fast.verdict([]byte(data)); got != want {
+		if got := c.validators().fast.verdict([]byte(data)); got != want {
 			t.Errorf("fast path on %s: %s, want %s", data, got, want)
 		}
 		checkFastAgrees(t, c, []byte(data))
@@ -295,11 +295,11 @@ func TestFastPathRequired(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.fast == nil {
+		if c.validators().fast == nil {
 			t.Fatalf("%s: no fast path compiled", tc.schema)
 		}
 		for data, want := range tc.valid {
-			if got := c.fast.verdict([]byte(data)) == fastValid; got != want {
+			if got := c.validators().fast.verdict([]byte(data)) == fastValid; got != want {
 				t.Errorf("%s: fast path on %s: %v, want %v", tc.schema, data, got, want)
 			}
 			checkFastAgrees(t, c, []byte(data))

@@ -31,11 +31,12 @@ func CheckBudget(n int) int { return n*fastBudgetPerByte + fastBudgetBase }
 // whole body once), which spares the check of each string. budget is the
 // request's CheckBudget; the walk takes what it re-reads from it.
 func (c *Contract) CheckData(b []byte, i int, utf8Valid bool, budget *int) (end int, ok bool) {
-	if c.fast == nil || i >= len(b) || *budget <= 0 {
+	fast := c.validators().fast
+	if fast == nil || i >= len(b) || *budget <= 0 {
 		return 0, false
 	}
 	w := fastWalk{budget: *budget, strict: true, utf8ok: utf8Valid}
-	end, v := c.fast.check(&w, b, i)
+	end, v := fast.check(&w, b, i)
 	*budget = w.budget
 	if end < 0 || v != fastValid {
 		return 0, false

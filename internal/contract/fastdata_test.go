@@ -30,7 +30,7 @@ func checkOneWalk(t testing.TB, c *Contract, raw []byte) {
 		}
 		budget := CheckBudget(len(body))
 		end, ok := c.CheckData(body, i, vouch, &budget)
-		old := oldErr == nil && c.fast != nil && c.fast.verdict(body[i:oldEnd]) == fastValid
+		old := oldErr == nil && c.validators().fast != nil && c.validators().fast.verdict(body[i:oldEnd]) == fastValid
 		if ok != old {
 			t.Fatalf("%s, utf8 vouched %v: CheckData says ok=%v for %q, the decoder's check and the compiled validator say %v (decoder: end %d, %v)",
 				c.URI, vouch, ok, raw, old, oldEnd, oldErr)
@@ -49,7 +49,7 @@ func checkOneWalk(t testing.TB, c *Contract, raw []byte) {
 		if err != nil {
 			t.Fatalf("%s: CheckData says %q is valid, but it does not decode: %v", c.URI, body[i:end], err)
 		}
-		if err := c.schema.Validate(value); err != nil {
+		if err := c.validators().schema.Validate(value); err != nil {
 			t.Fatalf("%s: CheckData says %q is valid; the stock validator: %v", c.URI, body[i:end], err)
 		}
 	}
@@ -221,7 +221,7 @@ func TestCheckDataMemberNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.fast == nil {
+	if c.validators().fast == nil {
 		t.Fatal("no compiled validator")
 	}
 	pieces := []string{"a", "q", "r", "A", "\"", "\\\"", "\\\\", "\\u0061", "\\u0000", "\x1f", "\x7f", "\xc3\xa9", "\xe9", "\xff", "é", " "}
@@ -249,7 +249,7 @@ func TestCheckDataMemberNames(t *testing.T) {
 						if err != nil {
 							t.Fatal(err)
 						}
-						valid := c.schema.Validate(value) == nil
+						valid := c.validators().schema.Validate(value) == nil
 						plain := !strings.ContainsAny(name, "\\") && utf8.ValidString(name) && !strings.ContainsFunc(name, func(r rune) bool { return r >= 0x80 })
 						if ok && (!valid || end != len(raw)) || !ok && valid && plain {
 							t.Fatalf("CheckData(%q, vouched %v) = %d, %v; the stock validator says valid %v", raw, vouch, end, ok, valid)

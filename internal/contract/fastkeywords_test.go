@@ -136,7 +136,7 @@ func TestFastPathKeywords(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := compileKeyword(t, tc.meta, tc.body)
 			for data, want := range tc.data {
-				if got := c.fast.verdict([]byte(data)); got != want {
+				if got := c.validators().fast.verdict([]byte(data)); got != want {
 					t.Errorf("%s: %s, want %s", data, got, want)
 				}
 				checkFastAgrees(t, c, []byte(data))
@@ -153,7 +153,7 @@ func TestFastPathBoundsRereading(t *testing.T) {
 	for _, depth := range []int{1, 3, 30, 3000} {
 		data := []byte(strings.Repeat("[", depth) + "1" + strings.Repeat("]", depth))
 		w := fastWalk{budget: len(data)*fastBudgetPerByte + fastBudgetBase}
-		_, v := c.fast.check(&w, data, 0)
+		_, v := c.validators().fast.check(&w, data, 0)
 		spent := len(data)*fastBudgetPerByte + fastBudgetBase - w.budget
 		if spent > 2*(len(data)*fastBudgetPerByte+fastBudgetBase) {
 			t.Errorf("depth %d: spent %d of a budget of %d", depth, spent, len(data)*fastBudgetPerByte+fastBudgetBase)

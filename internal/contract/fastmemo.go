@@ -59,7 +59,7 @@ func (c *Contract) slowPath() *slowPath {
 	if sp := c.slow.Load(); sp != nil {
 		return sp
 	}
-	c.slow.CompareAndSwap(nil, newSlowPath(c.schema, false))
+	c.slow.CompareAndSwap(nil, newSlowPath(c.validators().schema, false))
 	return c.slow.Load()
 }
 
@@ -1079,7 +1079,7 @@ func (c *Contract) validateExposed(sp *slowPath, raw []byte, instancePrefix stri
 			return nil, false, m.work, err
 		}
 		limit := stockBound(raw)
-		if m.stockWork(c.schema, jsonscan.SkipSpace(raw, 0), limit) <= limit {
+		if m.stockWork(c.validators().schema, jsonscan.SkipSpace(raw, 0), limit) <= limit {
 			return c.Validate(value, instancePrefix), true, m.work, nil
 		}
 		ve := &jsonschema.ValidationError{SchemaURL: c.URI + "#", ErrorKind: undecided{where: sp.where}}
@@ -1110,8 +1110,8 @@ func (c *Contract) validExposed(sp *slowPath, raw []byte) (bool, error) {
 		return false, err
 	}
 	limit := stockBound(raw)
-	if m.stockWork(c.schema, jsonscan.SkipSpace(raw, 0), limit) <= limit {
-		return c.schema.Validate(value) == nil, nil
+	if schema := c.validators().schema; m.stockWork(schema, jsonscan.SkipSpace(raw, 0), limit) <= limit {
+		return schema.Validate(value) == nil, nil
 	}
 	return false, nil // undecided fails, as in ValidateJSON
 }

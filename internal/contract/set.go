@@ -418,7 +418,7 @@ func loadFile(path, rel string, regular bool, others Documents) (c *Contract, st
 	if err != nil {
 		return nil, stat, err
 	}
-	c, err = CompileWith(doc, want, path, others)
+	c, err = compileLoaded(doc, want, path, others)
 	return c, stat, err
 }
 

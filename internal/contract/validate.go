@@ -32,8 +32,12 @@ func (c *Contract) ValidateJSON(raw []byte, instancePrefix string) ([]event.Mess
 	if len(raw) == 0 {
 		raw = []byte("null")
 	}
-	if c.fast != nil && c.fast.verdict(raw) == fastValid {
+	v := c.validators()
+	if v.fast != nil && v.fast.verdict(raw) == fastValid {
 		return nil, nil
+	}
+	if v.err != nil {
+		return v.failure(c.URI, instancePrefix), nil
 	}
 	if sp := c.slowPath(); sp.exposed {
 		msgs, _, _, err := c.validateExposed(sp, raw, instancePrefix)
@@ -58,13 +62,17 @@ func (c *Contract) Valid(raw []byte) (bool, error) {
 	if len(raw) == 0 {
 		raw = []byte("null")
 	}
-	if c.fast != nil {
-		switch c.fast.verdict(raw) {
+	v := c.validators()
+	if v.fast != nil {
+		switch v.fast.verdict(raw) {
 		case fastValid:
 			return true, nil
 		case fastInvalid:
 			return false, nil
 		}
+	}
+	if v.err != nil {
+		return false, nil
 	}
 	if sp := c.slowPath(); sp.exposed {
 		return c.validExposed(sp, raw)
@@ -73,7 +81,7 @@ func (c *Contract) Valid(raw []byte) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return c.schema.Validate(value) == nil, nil
+	return v.schema.Validate(value) == nil, nil
 }
 
 // Validate checks a decoded value (see DecodeValue) against the contract
@@ -83,7 +91,11 @@ func (c *Contract) Valid(raw []byte) (bool, error) {
 // with instance paths prefixed by instancePrefix ("/data", "/contexts/0/data")
 // so they point into the event as it was sent.
 func (c *Contract) Validate(value any, instancePrefix string) []event.Message {
-	err := c.schema.Validate(value)
+	v := c.validators()
+	if v.err != nil {
+		return v.failure(c.URI, instancePrefix)
+	}
+	err := v.schema.Validate(value)
 	if err == nil {
 		return nil
 	}

@@ -1,0 +1,181 @@
+package contract
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/jsonscan"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// Contracts loaded late. Compiling a contract with the stock library at
+// load was most of the work of loading a contracts directory (issue 15
+// point 5: 10,000 contracts), and the validators it builds are most of the
+// memory the loaded contracts keep; yet most contracts of a large
+// directory see no event for a long time, and many never do. So a contract
+// file (compileLoaded) whose document the library could only refuse for
+// breaking its draft's meta-schema is checked at load against that
+// meta-schema by the compiled validator, and its validators are built on
+// its first event (sync.Once per contract; the events that arrive
+// meanwhile wait for it).
+//
+// What the library refuses besides a meta-schema violation comes from
+// $refs and ids (an unresolvable or refused $ref, a duplicate or
+// malformed id or anchor), the keys of patternProperties (not regular
+// expressions, which the draft-04 meta-schema does not check), a $schema
+// it cannot load, and what its compiler cannot hold; lateEligible leaves
+// every document that could hold one of them to the library at load, as
+// does the check whenever the compiled validator is not certain the
+// document conforms (a number beyond float64, a repeated member name, a
+// keyword it does not implement). So every contract the library refuses
+// is refused at load, with the library's words (TestLateCompileAsAtLoad
+// over the repository's contracts, FuzzLateCompile).
+
+// lateDrafts maps the "$schema" of a document that may be compiled late
+// to the meta-schema the library checks it against: the Iglu meta-schema
+// is draft 4's.
+var lateDrafts = map[string]string{
+	IgluMetaSchemaURI:                         "http://json-schema.org/draft-04/schema#",
+	"http://json-schema.org/draft-04/schema#": "http://json-schema.org/draft-04/schema#",
+	"http://json-schema.org/draft-07/schema#": "http://json-schema.org/draft-07/schema#",
+}
+
+// lateMeta holds the compiled validators of the meta-schemas in
+// lateDrafts, compiled once, as the library compiles them to check a
+// schema (formats asserted).
+var lateMeta = sync.OnceValue(func() map[string]*fastNode {
+	m := map[string]*fastNode{}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	for _, url := range lateDrafts {
+		if m[url] != nil {
+			continue
+		}
+		s, err := c.Compile(url)
+		if err != nil {
+			panic("compile the library's meta-schema " + url + ": " + err.Error())
+		}
+		m[url] = compileFast(s)
+	}
+	return m
+})
+
+// lateRefused are what lateEligible refuses wherever it appears in a
+// document: the keywords the library resolves or registers (a property
+// of one of these names counts too), a name written with a \u escape,
+// which could spell any of them, and patternProperties.
+var lateRefused = [][]byte{
+	[]byte(`\u`), []byte(`"$ref"`), []byte(`"$id"`), []byte(`"$anchor"`), []byte(`"$dynamicRef"`), []byte(`"$dynamicAnchor"`),
+	[]byte(`"$recursiveRef"`), []byte(`"$recursiveAnchor"`), []byte(`"$vocabulary"`), []byte(`"patternProperties"`),
+}
+
+// lateEligible reports whether the document, from its bytes, holds
+// nothing the library could refuse but a meta-schema violation: none of
+// lateRefused, "$schema" once (a subschema's "$schema" is loaded too), no
+// "id" with a string value (draft 4's id; a property named id, whose
+// value is a schema, is fine), and valid UTF-8 throughout.
+func lateEligible(doc []byte) bool {
+	for _, s := range lateRefused {
+		if bytes.Contains(doc, s) {
+			return false
+		}
+	}
+	if bytes.Count(doc, []byte(`"$schema"`)) != 1 || !utf8.Valid(doc) {
+		return false
+	}
+	for i := 0; ; {
+		j := bytes.Index(doc[i:], []byte(`"id"`))
+		if j < 0 {
+			return true
+		}
+		i += j + len(`"id"`)
+		k := jsonscan.SkipSpace(doc, i)
+		if k < len(doc) && doc[k] == ':' {
+			if k = jsonscan.SkipSpace(doc, k+1); k < len(doc) && doc[k] == '"' {
+				return false
+			}
+		}
+	}
+}
+
+// metaConforms reports whether the compiled validator of a meta-schema is
+// certain that doc conforms to it: doc is one JSON value as jsonscan reads
+// it (no repeated member name, no number beyond float64), valid against
+// the meta-schema.
+func metaConforms(meta *fastNode, doc []byte) bool {
+	if meta == nil {
+		return false
+	}
+	i := jsonscan.SkipSpace(doc, 0)
+	if i >= len(doc) {
+		return false
+	}
+	w := fastWalk{budget: CheckBudget(len(doc)), strict: true}
+	end, v := meta.check(&w, doc, i)
+	return end >= 0 && v == fastValid && jsonscan.SkipSpace(doc, end) == len(doc)
+}
+
+// compileLoaded is CompileWith for a contract file of a contracts
+// directory: a document the library could refuse only for breaking its
+// meta-schema, and which the compiled validator finds conforms to it, is
+// compiled on its first event; every other one is compiled now, as
+// CompileWith does.
+func compileLoaded(doc []byte, want Key, source string, others Documents) (*Contract, error) {
+	if !lateEligible(doc) {
+		return CompileWith(doc, want, source, others)
+	}
+	key, value, err := decodeContract(doc, want)
+	if err != nil {
+		return nil, err
+	}
+	if m, ok := value.(map[string]any); ok {
+		if s, ok := m["$schema"].(string); ok && metaConforms(lateMeta()[lateDrafts[s]], doc) {
+			c := &Contract{Key: key, URI: key.String(), Version: key.Version.String(), Source: source,
+				Document: append(json.RawMessage(nil), doc...), late: new(sync.Once)}
+			return c, nil
+		}
+	}
+	schema, err := compileSchema(key, value, others)
+	if err != nil {
+		return nil, err
+	}
+	return newContract(key, source, doc, schema), nil
+}
+
+// errNotCompiled is the error of a Contract that was not built by a
+// compile.
+var errNotCompiled = errors.New("the contract was not compiled")
+
+// compileLate builds the validators of a contract loaded late, once; an
+// event that arrives while another builds them waits for it.
+func (c *Contract) compileLate() *validators {
+	if c.late == nil {
+		return &validators{err: errNotCompiled}
+	}
+	c.late.Do(func() {
+		v := &validators{}
+		key, value, err := decodeContract(c.Document, c.Key)
+		if err == nil {
+			v.schema, err = compileSchema(key, value, nil)
+		}
+		if err != nil {
+			v.err = err
+		} else {
+			v.fast = compileFast(v.schema)
+		}
+		c.ready.Store(v)
+	})
+	return c.ready.Load()
+}
+
+// failure is the message of every event of a contract loaded late whose
+// compile failed after all: a bug, since the load's checks are to leave
+// no compile that can fail to later; the event fails, saying why.
+func (v *validators) failure(uri, instancePrefix string) []event.Message {
+	return []event.Message{{Schema: uri, InstancePath: instancePrefix,
+		Message: "the contract could not be compiled on its first event, though its load found nothing wrong: " + v.err.Error()}}
+}
