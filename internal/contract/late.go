@@ -1,7 +1,6 @@
 package contract
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"sync"
@@ -64,42 +63,54 @@ var lateMeta = sync.OnceValue(func() map[string]*fastNode {
 	return m
 })
 
-// lateRefused are what lateEligible refuses wherever it appears in a
-// document: the keywords the library resolves or registers (a property
-// of one of these names counts too), a name written with a \u escape,
-// which could spell any of them, and patternProperties.
-var lateRefused = [][]byte{
-	[]byte(`\u`), []byte(`"$ref"`), []byte(`"$id"`), []byte(`"$anchor"`), []byte(`"$dynamicRef"`), []byte(`"$dynamicAnchor"`),
-	[]byte(`"$recursiveRef"`), []byte(`"$recursiveAnchor"`), []byte(`"$vocabulary"`), []byte(`"patternProperties"`),
+// lateRefused are the member names lateEligible refuses anywhere in a
+// document: the keywords the library resolves or registers (a property of
+// one of these names counts too), and patternProperties.
+var lateRefused = map[string]bool{
+	"$ref": true, "$id": true, "$anchor": true, "$dynamicRef": true, "$dynamicAnchor": true,
+	"$recursiveRef": true, "$recursiveAnchor": true, "$vocabulary": true, "patternProperties": true,
 }
 
-// lateEligible reports whether the document, from its bytes, holds
-// nothing the library could refuse but a meta-schema violation: none of
-// lateRefused, "$schema" once (a subschema's "$schema" is loaded too), no
-// "id" with a string value (draft 4's id; a property named id, whose
-// value is a schema, is fine), and valid UTF-8 throughout.
-func lateEligible(doc []byte) bool {
-	for _, s := range lateRefused {
-		if bytes.Contains(doc, s) {
+// lateEligible reports whether the decoded document holds nothing the
+// library could refuse but a meta-schema violation: no member named in
+// lateRefused at any depth, "$schema" at the top only (a subschema's
+// "$schema" is loaded too), and no "id" with a string value (draft 4's
+// id; a property named id, whose value is a schema, is fine). Names are
+// read decoded, so a \u escape cannot hide one. doc must be valid UTF-8
+// (the decoder would replace what is not, and the check of the meta-schema
+// reads the bytes).
+func lateEligible(doc []byte, value any) bool {
+	m, ok := value.(map[string]any)
+	return ok && utf8.Valid(doc) && lateMembers(m, true)
+}
+
+func lateMembers(m map[string]any, top bool) bool {
+	for k, v := range m {
+		if lateRefused[k] || (k == "$schema" && !top) {
+			return false
+		}
+		if _, isString := v.(string); isString && k == "id" {
+			return false
+		}
+		if !lateValue(v) {
 			return false
 		}
 	}
-	if bytes.Count(doc, []byte(`"$schema"`)) != 1 || !utf8.Valid(doc) {
-		return false
-	}
-	for i := 0; ; {
-		j := bytes.Index(doc[i:], []byte(`"id"`))
-		if j < 0 {
-			return true
-		}
-		i += j + len(`"id"`)
-		k := jsonscan.SkipSpace(doc, i)
-		if k < len(doc) && doc[k] == ':' {
-			if k = jsonscan.SkipSpace(doc, k+1); k < len(doc) && doc[k] == '"' {
+	return true
+}
+
+func lateValue(v any) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		return lateMembers(v, false)
+	case []any:
+		for _, e := range v {
+			if !lateValue(e) {
 				return false
 			}
 		}
 	}
+	return true
 }
 
 // metaConforms reports whether the compiled validator of a meta-schema is
@@ -125,15 +136,12 @@ func metaConforms(meta *fastNode, doc []byte) bool {
 // compiled on its first event; every other one is compiled now, as
 // CompileWith does.
 func compileLoaded(doc []byte, want Key, source string, others Documents) (*Contract, error) {
-	if !lateEligible(doc) {
-		return CompileWith(doc, want, source, others)
-	}
 	key, value, err := decodeContract(doc, want)
 	if err != nil {
 		return nil, err
 	}
-	if m, ok := value.(map[string]any); ok {
-		if s, ok := m["$schema"].(string); ok && metaConforms(lateMeta()[lateDrafts[s]], doc) {
+	if lateEligible(doc, value) {
+		if s, ok := value.(map[string]any)["$schema"].(string); ok && metaConforms(lateMeta()[lateDrafts[s]], doc) {
 			c := &Contract{Key: key, URI: key.String(), Version: key.Version.String(), Source: source,
 				Document: append(json.RawMessage(nil), doc...), late: new(sync.Once)}
 			return c, nil

@@ -135,6 +135,11 @@ func TestLateCompileAsAtLoad(t *testing.T) {
 		{`"type": "string"`, `"type": "string", "$schema": "http://example.com/meta#"`},
 		{`"type": "string"`, `"type": "string", "id": "#frag"`},
 		{`"type": "string"`, `"type": "string", "id": "http://[::1"`},
+		{`"type": "string"`, `"type": "string", "$r\u0065f": "#/definitions/x"`},
+		{`"type": "string"`, `"type": "string", "p\u0061tternProperties": {"(": {}}`},
+		{`"type": "string"`, `"typ\u0065": 5`},
+		{`"type": "string"`, `"type": "string", "enum": [{"$ref": "#/nowhere"}]`},
+		{`"type": "string"`, `"type": "string", "items": {"$schema": "http://example.com/meta#"}`},
 	} {
 		doc := strings.Replace(good, broken.from, broken.to, 1)
 		lateAsAtLoad(t, broken.to, []byte(doc), acmeA)
@@ -181,4 +186,33 @@ func TestLateCompileConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// BenchmarkCompileLoaded is what a contract of a contracts directory
+// costs: compiled at once (CompileWith, as before), checked at load to be
+// compiled late (compileLoaded), and that with its first event, which
+// compiles it.
+func BenchmarkCompileLoaded(b *testing.B) {
+	doc := manyContractsDoc("com.acme", "a", "1-0-0", 64)
+	event := []byte(`{"id": "abc", "n": 3}`)
+	for _, bc := range []struct {
+		name  string
+		first bool
+		load  func([]byte, Key, string, Documents) (*Contract, error)
+	}{{"at-once", false, CompileWith}, {"late", false, compileLoaded}, {"late+first-event", true, compileLoaded}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				c, err := bc.load(doc, Key{}, "bench", nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if bc.first {
+					if ok, err := c.Valid(event); !ok || err != nil {
+						b.Fatal(ok, err)
+					}
+				}
+			}
+		})
+	}
 }
