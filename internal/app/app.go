@@ -188,6 +188,13 @@ func Build(cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
 	} else if opts.Load {
 		a.lifecycle.Add(Component{Name: "servers", Start: a.startLoadServer, Stop: a.stopServers})
 	}
+	if opts.Watch {
+		// Last: watching contracts.dir (20,000 directories at 10,000
+		// contracts, and a walk of the tree) does not take the CPU from
+		// the rest of the start. The contracts stop watching with the
+		// contracts' Stop.
+		a.lifecycle.Add(Component{Name: "contracts watch", Start: a.startWatching})
+	}
 	return a, nil
 }
 
@@ -237,7 +244,12 @@ func (a *App) startContracts(ctx context.Context) error {
 	if !a.opts.Watch {
 		interval = 0
 	}
-	a.watcher = contract.NewWatcher(ctx, a.Config.Contracts.Dir, a.Local, interval, a.Log)
+	a.watcher = contract.LoadWatcher(ctx, a.Config.Contracts.Dir, a.Local, interval, a.Log)
+	return nil
+}
+
+func (a *App) startWatching(context.Context) error {
+	a.watcher.Watch()
 	return nil
 }
 

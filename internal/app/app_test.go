@@ -43,7 +43,7 @@ func TestBuildDeclaresTheOrderOnce(t *testing.T) {
 		edit func(*config.Config)
 		want []string
 	}{
-		{"serve", Options{Watch: true, Deliver: true, Serve: true}, nil, []string{"contracts", "contract backends", "spool", "delivery", "alerts", "servers"}},
+		{"serve", Options{Watch: true, Deliver: true, Serve: true}, nil, []string{"contracts", "contract backends", "spool", "delivery", "alerts", "servers", "contracts watch"}},
 		{"replay", Options{Deliver: true, Direct: true}, nil, []string{"contracts", "contract backends", "delivery"}},
 		{"replay --dry-run, validate", Options{}, nil, []string{"contracts", "contract backends"}},
 	}

@@ -64,6 +64,10 @@ type Watcher struct {
 	// watched is closed once the first load's directories are watched (or
 	// it is known they will be polled); tests and benchmarks wait on it.
 	watched chan struct{}
+	// begin is closed by Watch: the watching goroutine waits for it
+	// before it watches the tree (or polls it).
+	begin     chan struct{}
+	beginOnce sync.Once
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -123,13 +127,34 @@ type ReloadProblem struct {
 // Close is called. A dir that does not exist (yet) is logged and leaves the
 // registry empty; a later reload picks it up when it appears.
 func NewWatcher(ctx context.Context, dir string, reg *Set, interval time.Duration, log *slog.Logger) *Watcher {
-	return newWatcher(ctx, dir, reg, interval, log, notifySupported)
+	w := LoadWatcher(ctx, dir, reg, interval, log)
+	w.Watch()
+	return w
+}
+
+// LoadWatcher is NewWatcher, except that it starts watching the directory
+// for changes (or polling it) only once Watch is called: accord serve
+// loads the contracts first, starts everything else, and then watches, so
+// that watching the tree (at 10,000 contracts, 20,000 directories to
+// watch and a walk of the tree) does not take the CPU from the rest of
+// the start. Changes made in between are still seen (see
+// recheckSlack). Close stops it whether or not Watch was called.
+func LoadWatcher(ctx context.Context, dir string, reg *Set, interval time.Duration, log *slog.Logger) *Watcher {
+	return newWatcherPaused(ctx, dir, reg, interval, log, notifySupported)
+}
+
+// Watch starts watching (or polling) the directory, when the watcher's
+// interval is positive; calling it again does nothing.
+func (w *Watcher) Watch() {
+	w.beginOnce.Do(func() { close(w.begin) })
 }
 
 // newWatcher is NewWatcher; notify false polls even where notifications
 // are available (tests of polling).
 func newWatcher(ctx context.Context, dir string, reg *Set, interval time.Duration, log *slog.Logger, notify bool) *Watcher {
-	return newWatcherPaused(ctx, dir, reg, interval, log, notify, nil)
+	w := newWatcherPaused(ctx, dir, reg, interval, log, notify)
+	w.Watch()
+	return w
 }
 
 // recheckSlack is how long before the first load began a file's change
@@ -138,12 +163,12 @@ func newWatcher(ctx context.Context, dir string, reg *Set, interval time.Duratio
 // 2 s granularity on FAT) can lag the process's.
 const recheckSlack = 3 * time.Second
 
-// newWatcherPaused is newWatcher; beforeWatch, when not nil, runs between
-// the first load and the walk that starts watching (tests change the tree
-// there).
-func newWatcherPaused(ctx context.Context, dir string, reg *Set, interval time.Duration, log *slog.Logger, notify bool, beforeWatch func()) *Watcher {
+// newWatcherPaused is LoadWatcher; notify false polls even where
+// notifications are available (tests of polling).
+func newWatcherPaused(ctx context.Context, dir string, reg *Set, interval time.Duration, log *slog.Logger, notify bool) *Watcher {
 	w := &Watcher{dir: filepath.Clean(dir), reg: reg, log: log, interval: interval,
-		files: map[string]watchedFile{}, dirs: map[string][]dirEntry{}, done: make(chan struct{}), watched: make(chan struct{})}
+		files: map[string]watchedFile{}, dirs: map[string][]dirEntry{}, done: make(chan struct{}), watched: make(chan struct{}),
+		begin: make(chan struct{})}
 	// The first load lists and compiles the tree without watching it, so
 	// that the contracts are served sooner: at 10,000 contracts, watching
 	// the 20,000 directories of the Iglu layout is 0.17 s of CPU. The
@@ -168,7 +193,7 @@ func newWatcherPaused(ctx context.Context, dir string, reg *Set, interval time.D
 		return w
 	}
 	w.useNotify = notify
-	go w.poll(ctx, notify, beforeWatch)
+	go w.poll(ctx, notify)
 	return w
 }
 
@@ -197,12 +222,15 @@ func (w *Watcher) Reload() (ReloadReport, error) {
 	return rep, nil
 }
 
-func (w *Watcher) poll(ctx context.Context, watch bool, beforeWatch func()) {
+func (w *Watcher) poll(ctx context.Context, watch bool) {
 	defer close(w.done)
+	select {
+	case <-w.begin:
+	case <-ctx.Done():
+		close(w.watched)
+		return
+	}
 	if watch {
-		if beforeWatch != nil {
-			beforeWatch()
-		}
 		// Watch the tree the first load listed, then walk it again.
 		rep, err := w.reload(false, nil, true)
 		w.logReload(rep, err)

@@ -313,7 +313,9 @@ func TestWatcherRecompilesDependents(t *testing.T) {
 }
 
 // The first load lists the tree without watching it; the watches are added
-// afterwards, in the background, and the tree walked again. A change made
+// once Watch is called (NewWatcher calls it at once; accord serve once
+// everything else has started), in the background, and the tree walked
+// again. A change made
 // between the two is served once the watches are in place, with no event
 // and no poll to announce it (the interval is an hour), even an edit that
 // keeps the file's size and modification time; and when nothing changed,
@@ -403,11 +405,11 @@ func TestWatcherSeesChangesBeforeItWatches(t *testing.T) {
 			}
 			reg := NewSet(nil)
 			var loaded string
-			w := newWatcherPaused(context.Background(), dir, reg, time.Hour, slog.New(slog.DiscardHandler), true, func() {
-				loaded = keys(reg)
-				tc.change(t, dir)
-			})
+			w := newWatcherPaused(context.Background(), dir, reg, time.Hour, slog.New(slog.DiscardHandler), true)
 			defer w.Close()
+			loaded = keys(reg)
+			tc.change(t, dir)
+			w.Watch()
 			<-w.watched
 			if w.currentNotify() == nil {
 				t.Skip("the test's directory is not on a filesystem notifications are used for")
@@ -585,4 +587,45 @@ func TestWatcherDotDir(t *testing.T) {
 			check.Eventually(t, 5*time.Second, "the removed vendor's contracts are gone", func() bool { return reg.Len() == 0 })
 		})
 	}
+}
+
+// LoadWatcher loads the contracts and leaves the directory alone until
+// Watch: a contract added in between is served once watched (or polled),
+// not before; and Close stops a watcher that never watched.
+func TestLoadWatcherWatchesOnceToldTo(t *testing.T) {
+	const (
+		order = "iglu:com.acme/order/jsonschema/1-0-0"
+		cart  = "iglu:com.acme/cart/jsonschema/1-0-0"
+	)
+	for _, mode := range []struct {
+		name   string
+		notify bool
+	}{{"poll", false}, {"notify", true}} {
+		t.Run(mode.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeContract(t, dir, "order", "1-0-0", testSchema("order", "1-0-0", "id"))
+			reg := NewSet(nil)
+			w := newWatcherPaused(context.Background(), dir, reg, 10*time.Millisecond, slog.New(slog.DiscardHandler), mode.notify)
+			defer w.Close()
+			writeContract(t, dir, "cart", "1-0-0", testSchema("cart", "1-0-0", "id"))
+			time.Sleep(100 * time.Millisecond) // ten intervals
+			if got := keys(reg); got != order {
+				t.Fatalf("before Watch, the registry holds %s, want %s", got, order)
+			}
+			w.Watch()
+			w.Watch() // again: nothing more
+			deadline := time.Now().Add(10 * time.Second)
+			for keys(reg) != cart+" "+order {
+				if time.Now().After(deadline) {
+					t.Fatalf("once watched, the registry holds %s, want %s", keys(reg), cart+" "+order)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	}
+	t.Run("closed without watching", func(t *testing.T) {
+		w := LoadWatcher(context.Background(), t.TempDir(), NewSet(nil), 10*time.Millisecond, slog.New(slog.DiscardHandler))
+		w.Close()
+		<-w.watched
+	})
 }
