@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
@@ -88,10 +89,13 @@ func decode(req *protocol.Request, contracts *contract.Set) ([]event.Input, erro
 			"the body is empty; send one self-describing event {\"schema\": \"%s\", \"data\": {...}}, a JSON array of them, or NDJSON with one per line", exampleKey)
 	}
 	d := decoder{
-		// One copy of the body as a string lets every string field be a
-		// substring of it: one allocation per request instead of several
-		// per event.
-		text:      string(body),
+		body: body,
+		// The body read as text in place, for what is read and let go
+		// (member names, timestamps, the words of messages). The body is
+		// the caller's buffer, which the server reuses once the request's
+		// records are delivered, so no string an Input keeps may point
+		// into it: those go through keep.
+		view:      unsafe.String(unsafe.SliceData(body), len(body)),
 		checkUTF8: !utf8.Valid(body),
 		maxEvents: req.MaxEvents,
 		contracts: contracts,
@@ -110,7 +114,14 @@ var (
 )
 
 type decoder struct {
+	body []byte
+	view string
+	// text is the copy of the body from textAt on that the strings an
+	// Input keeps are substrings of: made at the first such string, so a
+	// request whose events keep none (an event naming one of contracts
+	// keeps its key as the contract's own string) copies nothing.
 	text      string
+	textAt    int
 	checkUTF8 bool
 	maxEvents int
 	inputs    []event.Input
@@ -296,6 +307,9 @@ func (p *problems) failure(t event.FailureType) *event.Failure {
 func (d *decoder) event(b []byte, start int, in *event.Input) (int, error) {
 	var seen uint16
 	var p problems
+	// exact is the contract of contracts the event's schema names, by its
+	// exact key, when it names one.
+	var exact *contract.Contract
 	end, err := jsonscan.Object(b, start, func(ks, ke, vs int) (int, error) {
 		name := d.unquote(b, ks, ke)
 		bit := fieldBit(name)
@@ -311,10 +325,16 @@ func (d *decoder) event(b []byte, start int, in *event.Input) (int, error) {
 			if err == nil && s == "" && (b[vs] == '"' || b[vs] == 'n') {
 				p.add("/schema", "schema is %s; set it to the key of the event's contract, such as %s", describeString(b[vs]), exampleKey)
 			}
-			in.SchemaKey = s
+			// A key naming one of contracts is kept as the contract's own
+			// string (the same text), which copies nothing.
+			if exact = d.contracts.Exact(s); exact != nil && exact.URI == s {
+				in.SchemaKey = exact.URI
+			} else {
+				in.SchemaKey = d.keep(s)
+			}
 			return ve, err
 		case fData:
-			if c := d.contracts.Exact(in.SchemaKey); c != nil {
+			if c := exact; c != nil {
 				// The schema came first, as it mostly does: one walk
 				// checks the data is JSON and valid, when it can tell.
 				if ve, ok := c.CheckData(b, vs, !d.checkUTF8, &d.budget); ok {
@@ -329,7 +349,7 @@ func (d *decoder) event(b []byte, start int, in *event.Input) (int, error) {
 			return d.contexts(b, vs, in, &p)
 		case fEventID:
 			s, ve, err := d.stringField(b, vs, "event_id", &p)
-			in.EventID = s
+			in.EventID = d.keep(s)
 			return ve, err
 		case fCreatedAt:
 			t, ve, err := d.timeField(b, vs, "created_at", &p)
@@ -341,15 +361,15 @@ func (d *decoder) event(b []byte, start int, in *event.Input) (int, error) {
 			return ve, err
 		case fNamespace:
 			s, ve, err := d.stringField(b, vs, "namespace", &p)
-			in.Namespace = s
+			in.Namespace = d.keep(s)
 			return ve, err
 		case fUserID:
 			s, ve, err := d.stringField(b, vs, "user_id", &p)
-			in.Identity.UserID = s
+			in.Identity.UserID = d.keep(s)
 			return ve, err
 		case fAnonymousID:
 			s, ve, err := d.stringField(b, vs, "anonymous_id", &p)
-			in.Identity.AnonymousID = s
+			in.Identity.AnonymousID = d.keep(s)
 			return ve, err
 		}
 		p.add("/"+jsonpointer.Escape(name), "unknown field %q; a self-describing event may have only %s", name, allowedFields)
@@ -464,7 +484,7 @@ func (d *decoder) contextList(b []byte, vs int, path string, in *event.Input, p 
 				if err == nil && s == "" {
 					p.add(path+"/"+strconv.Itoa(n)+"/schema", "context %d has %s for schema; set it to the key of the context's contract, such as %q", n, describeString(b[ws]), exampleKey)
 				}
-				c.Schema = s
+				c.Schema = d.keep(s)
 				return we, err
 			case "data":
 				seen |= fData
@@ -498,6 +518,7 @@ func describeString(c byte) string {
 
 // stringField reads a value that must be a string or null (treated as
 // absent). Anything else is reported to p (when not nil) and yields "".
+// The string may be a part of the body: an Input keeps it through keep.
 func (d *decoder) stringField(b []byte, vs int, name string, p *problems) (string, int, error) {
 	switch b[vs] {
 	case '"':
@@ -505,7 +526,7 @@ func (d *decoder) stringField(b []byte, vs int, name string, p *problems) (strin
 		if err != nil {
 			return "", ve, err
 		}
-		return jsonscan.Unquote(b[vs:ve], d.text[vs:ve]), ve, nil
+		return jsonscan.Unquote(b[vs:ve], d.view[vs:ve]), ve, nil
 	case 'n':
 		ve, err := jsonscan.Value(b, vs)
 		return "", ve, err
@@ -534,9 +555,34 @@ func (d *decoder) timeField(b []byte, vs int, name string, p *problems) (time.Ti
 	return t, ve, nil
 }
 
-// unquote returns the text of the string literal b[ks:ke].
+// unquote returns the text of the string literal b[ks:ke], which may be a
+// part of the body: for reading, not keeping.
 func (d *decoder) unquote(b []byte, ks, ke int) string {
-	return jsonscan.Unquote(b[ks:ke], d.text[ks:ke])
+	return jsonscan.Unquote(b[ks:ke], d.view[ks:ke])
+}
+
+// keep returns s, a string stringField read, as one an Input may keep
+// after the body's buffer is reused: s itself when it is not a part of
+// the body (empty, or unescaped into a string of its own), else the same
+// part of the copy of the body (text). The decoder reads forward, so one
+// copy from the first kept string on holds every later one; a string
+// before it (which reading forward never asks for) is copied alone.
+func (d *decoder) keep(s string) string {
+	if s == "" {
+		return ""
+	}
+	p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	base := uintptr(unsafe.Pointer(unsafe.StringData(d.view)))
+	if p < base || p >= base+uintptr(len(d.view)) {
+		return s
+	}
+	at := int(p - base)
+	if d.text == "" {
+		d.text, d.textAt = string(d.body[at:]), at
+	} else if at < d.textAt {
+		return strings.Clone(s)
+	}
+	return d.text[at-d.textAt : at-d.textAt+len(s)]
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }

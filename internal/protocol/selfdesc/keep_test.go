@@ -1,0 +1,97 @@
+package selfdesc
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/accord-events/accord/internal/contract"
+	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/protocol"
+)
+
+// keptStrings is every string of inputs that the inputs keep (not Data,
+// Raw and Attributes, which are parts of the body by design), cloned.
+func keptStrings(inputs []event.Input) []string {
+	var out []string
+	for _, in := range inputs {
+		out = append(out, in.SchemaKey, in.EventID, in.Namespace, in.Identity.UserID, in.Identity.AnonymousID, in.Identity.NetworkUserID)
+		for _, c := range in.Contexts {
+			out = append(out, c.Schema)
+		}
+		if in.Failure != nil {
+			for _, m := range in.Failure.Messages {
+				out = append(out, m.Message, m.InstancePath, m.Schema, m.Keyword)
+			}
+		}
+	}
+	for i := range out {
+		out[i] = strings.Clone(out[i])
+	}
+	return out
+}
+
+// TestKeptStringsOutliveTheBody: the server reuses a request's body buffer
+// once its records are delivered, and records keep the strings of their
+// inputs (the schema key, ids, namespace, contexts' keys) beyond that (the
+// spool's index, statistics, the inspector). Overwriting the body after
+// decoding must change none of them, whichever decoder read it and whether
+// or not the key named a known contract.
+func TestKeptStringsOutliveTheBody(t *testing.T) {
+	c, err := contract.Compile([]byte(`{"self":{"vendor":"com.acme","name":"a","format":"jsonschema","version":"1-0-0"},"type":"object"}`), contract.Key{}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := contract.NewSet([]*contract.Contract{c})
+	const known = `{"schema":"iglu:com.acme/a/jsonschema/1-0-0","data":{"x":1}}`
+	const every = `{"schema":"iglu:com.acme/b/jsonschema/1-0-0","data":{"x":1},` +
+		`"contexts":[{"schema":"iglu:com.acme/page/jsonschema/1-0-0","data":{}}],"event_id":"e-1",` +
+		`"created_at":"2024-05-01T12:30:00.123Z","namespace":"web","user_id":"u1","anonymous_id":"a1"}`
+	const knownEvery = `{"schema":"iglu:com.acme/a/jsonschema/1-0-0","data":{"x":1},"event_id":"e-2","namespace":"ns","user_id":"u2"}`
+	const escaped = `{"schema":"iglu:com.acme/\u0061/jsonschema/1-0-0","data":{},"event_id":"e\u002d3","user_id":"\"u\""}`
+	const wrapped = `{"schema":"iglu:com.acme/a/jsonschema/1-0-0","data":{},"contexts":{"schema":"iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0",` +
+		`"data":[{"schema":"iglu:com.acme/ctx/jsonschema/1-0-0","data":{}}]},"anonymous_id":"a4"}`
+	const broken = `{"schema":"iglu:com.acme/a/jsonschema/1-0-0","data":{},"nope":1,"event_id":5,"namespace":"n5","created_at":"yesterday"}`
+	bodies := []struct {
+		name, mediaType, body string
+	}{
+		{"known key alone", MediaJSON, known},
+		{"every field", MediaJSON, every},
+		{"known key with ids", MediaJSON, knownEvery},
+		{"escapes", MediaJSON, escaped},
+		{"wrapped contexts", MediaJSON, wrapped},
+		{"a failed event", MediaJSON, broken},
+		{"array", MediaJSON, "[" + known + "," + every + "," + escaped + "," + knownEvery + "," + broken + "]"},
+		{"ndjson", MediaNDJSON, known + "\n" + every + "\n\n" + wrapped + "\n" + knownEvery + "\nnot json\n" + broken},
+	}
+	decoders := []struct {
+		name   string
+		decode func(*protocol.Request) ([]event.Input, error)
+	}{
+		{"Decode", Decode},
+		{"DecodeWith", DecodeWith(set)},
+	}
+	for _, dec := range decoders {
+		for _, tc := range bodies {
+			t.Run(dec.name+"/"+tc.name, func(t *testing.T) {
+				body := []byte(tc.body)
+				inputs, err := dec.decode(&protocol.Request{MediaType: tc.mediaType, Body: body})
+				if err != nil {
+					t.Fatal(err)
+				}
+				before := keptStrings(inputs)
+				if strings.Join(before, "") == "" {
+					t.Fatal("nothing kept to check")
+				}
+				// What the server's next request leaves in the buffer.
+				copy(body, bytes.Repeat([]byte{'#'}, len(body)))
+				after := keptStrings(inputs)
+				for i := range before {
+					if before[i] != after[i] {
+						t.Errorf("string %d was %q before the body was reused, %q after", i, before[i], after[i])
+					}
+				}
+			})
+		}
+	}
+}
