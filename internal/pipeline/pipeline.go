@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
@@ -152,26 +153,33 @@ type Request struct {
 func (p *Pipeline) Process(req Request, inputs []event.Input) []*event.Envelope {
 	// One allocation for all of the request's events and their envelopes,
 	// and for a one-event request (what browsers mostly send) the result
-	// too.
+	// and the text of its ids too (768 bytes, which the event and its ids
+	// took in two); another for the ids of all the events of a larger one.
 	var events []Event
 	var out []*event.Envelope
+	var ids []byte
 	if len(inputs) == 1 {
 		one := new(struct {
 			events [1]Event
 			out    [1]*event.Envelope
+			ids    [idsText]byte
 		})
-		events, out = one.events[:], one.out[:]
+		events, out, ids = one.events[:], one.out[:], one.ids[:]
 	} else {
-		events, out = make([]Event, len(inputs)), make([]*event.Envelope, len(inputs))
+		events, out, ids = make([]Event, len(inputs)), make([]*event.Envelope, len(inputs)), make([]byte, idsText*len(inputs))
 	}
 	for i := range inputs {
-		p.start(&events[i], req, &inputs[i])
+		p.start(&events[i], req, &inputs[i], ids[i*idsText:(i+1)*idsText:(i+1)*idsText])
 	}
 	for _, s := range p.stages {
 		s.Process(req, events)
 	}
 	for i := range events {
 		out[i] = &events[i].Envelope
+		// Nothing reads an event's input after the stages: the records
+		// hold none of its memory, so whoever lent the inputs (the
+		// server, protocol.Request.Inputs) may reuse them.
+		events[i].Input = nil
 	}
 	return out
 }
@@ -183,7 +191,7 @@ func (p *Pipeline) Process(req Request, inputs []event.Input) []*event.Envelope 
 func (p *Pipeline) Reject(req Request, failure *event.Failure, raw []byte) *event.Envelope {
 	events := []Event{{Input: &event.Input{Raw: raw, Failure: failure}}}
 	env := &events[0].Envelope
-	p.annotate(env, req, &event.Input{})
+	p.annotate(env, req, &event.Input{}, make([]byte, idsText))
 	env.Failure = failure
 	env.SetRaw(raw)
 	for _, s := range p.stages[1:] {
@@ -195,10 +203,10 @@ func (p *Pipeline) Reject(req Request, failure *event.Failure, raw []byte) *even
 // start annotates the event's record and copies what the protocol read into
 // it. The record is valid until a stage fails it; one the protocol already
 // failed starts failed.
-func (p *Pipeline) start(ev *Event, req Request, in *event.Input) {
+func (p *Pipeline) start(ev *Event, req Request, in *event.Input, ids []byte) {
 	ev.Input = in
 	env := &ev.Envelope
-	p.annotate(env, req, in)
+	p.annotate(env, req, in, ids)
 	env.Payload = in.Data
 	env.Contexts = in.Contexts
 	env.Attributes = in.Attributes
@@ -385,8 +393,8 @@ const maxBackendErrorBytes = 512
 
 // annotate stamps the record with what Accord knows of the event beyond its
 // data: ids, times, provenance, identity and its collector.
-func (p *Pipeline) annotate(env *event.Envelope, req Request, in *event.Input) {
-	p.stampIDs(env, in)
+func (p *Pipeline) annotate(env *event.Envelope, req Request, in *event.Input, ids []byte) {
+	p.stampIDs(env, in, ids)
 	env.RequestID = req.RequestID
 	env.Protocol = req.Protocol
 	env.CollectedAt = event.Time{Time: req.CollectedAt}
@@ -402,19 +410,27 @@ func (p *Pipeline) annotate(env *event.Envelope, req Request, in *event.Input) {
 	env.Collector = p.collector
 }
 
+// idsText is the length of an event id Accord makes (a UUID's text) and a
+// fingerprint's together.
+const idsText = 36 + 16
+
 // stampIDs sets the record's event id (the client's, or a UUIDv7 when it
-// gave none or one too long) and its fingerprint, both in one string
-// allocation when Accord makes the id.
-func (p *Pipeline) stampIDs(env *event.Envelope, in *event.Input) {
-	var buf [36 + 16]byte
+// gave none or one too long) and its fingerprint. Their text is written to
+// ids (of length idsText), which the record's strings then point into: ids
+// is the record's own memory, allocated with it for this record alone and
+// written only here, so the strings never change.
+func (p *Pipeline) stampIDs(env *event.Envelope, in *event.Input, ids []byte) {
 	if in.EventID != "" && len(in.EventID) <= MaxEventIDBytes {
 		env.EventID = in.EventID
-		env.Fingerprint = string(appendFingerprint(buf[:0], in))
+		env.Fingerprint = bytesString(appendFingerprint(ids[:0], in))
 		return
 	}
-	ids := appendFingerprint(p.ids.append(buf[:0]), in)
-	env.EventID, env.Fingerprint = splitString(string(ids), 36)
+	env.EventID, env.Fingerprint = splitString(bytesString(appendFingerprint(p.ids.append(ids[:0]), in)), 36)
 }
+
+// bytesString is b as a string without a copy; b must never be written
+// again.
+func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 func splitString(s string, at int) (string, string) { return s[:at], s[at:] }
 
