@@ -41,6 +41,14 @@ type Request struct {
 	// MaxEvents is the most events the request may hold
 	// (server.max_events_per_request); 0 sets no cap. See TooManyEvents.
 	MaxEvents int
+	// Inputs, when its capacity is not 0, is memory the caller lends for
+	// the events a decoder reads: a decoder may return Inputs[:n] for n
+	// up to its capacity, each Input set anew, instead of allocating. The
+	// caller reuses it once the pipeline has made the inputs into records
+	// (pipeline.Process keeps no pointer to them), so a decoder keeps none
+	// either. The server lends room for one event, what most requests
+	// from browsers and apps hold.
+	Inputs []event.Input
 }
 
 // Cookie returns the value of the request cookie called name, or "".

@@ -30,6 +30,17 @@ const keptOfOversized = 1024
 // payloads until Deliver returns, and are not touched after that.
 var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+// inputsPool recycles the memory lent to decoders for a one-event
+// request's input (protocol.Request.Inputs): the records made from it
+// keep none of it, so it is free again once the pipeline has run. It is
+// zeroed when put back, keeping nothing of the request alive.
+var inputsPool = sync.Pool{New: func() any { return new([1]event.Input) }}
+
+func putInputs(in *[1]event.Input) {
+	*in = [1]event.Input{}
+	inputsPool.Put(in)
+}
+
 // maxReportedFailures is how many failures the answer to a request lists in
 // full; past it, failures are only counted by type, so that the answer stays
 // small whatever the request holds (each failure is stored in full).
@@ -125,6 +136,8 @@ func (s *Server) collectTo(ep protocol.Endpoint, d Deliverer, dry bool) http.Han
 			}
 		}
 		mediaType, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		lent := inputsPool.Get().(*[1]event.Input)
+		defer putInputs(lent)
 		inputs, reply, err := ep.Decode(&protocol.Request{
 			Method:    r.Method,
 			Path:      r.URL.Path,
@@ -135,6 +148,7 @@ func (s *Server) collectTo(ep protocol.Endpoint, d Deliverer, dry bool) http.Han
 			Body:      buf.Bytes(),
 			PathValue: r.PathValue,
 			MaxEvents: s.cfg.MaxEventsPerRequest,
+			Inputs:    lent[:],
 		})
 		if err != nil {
 			var perr *protocol.Error

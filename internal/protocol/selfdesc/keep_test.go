@@ -2,8 +2,10 @@ package selfdesc
 
 import (
 	"bytes"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
@@ -93,5 +95,46 @@ func TestKeptStringsOutliveTheBody(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestLentInputsAreSetAnew: memory the server lends for a one-event
+// request's input (protocol.Request.Inputs) still holds the last request's
+// event; the decoder uses it and leaves nothing of that event in it.
+func TestLentInputsAreSetAnew(t *testing.T) {
+	c, err := contract.Compile([]byte(`{"self":{"vendor":"com.acme","name":"a","format":"jsonschema","version":"1-0-0"},"type":"object"}`), contract.Key{}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	decode := DecodeWith(contract.NewSet([]*contract.Contract{c}))
+	for _, body := range []string{
+		`{"schema":"iglu:com.acme/a/jsonschema/1-0-0","data":{"x":1}}`,
+		`{"schema":"iglu:com.acme/b/jsonschema/1-0-0","data":{}}`,
+		`{"data":{}}`,
+		`{"schema":"iglu:com.acme/a/jsonschema/1-0-0","data":{},"contexts":[{"schema":"iglu:com.acme/c/jsonschema/1-0-0","data":{}}],"user_id":"u"}`,
+	} {
+		want, err := decode(&protocol.Request{MediaType: MediaJSON, Body: []byte(body)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lent := []event.Input{{SchemaKey: "iglu:com.acme/old/jsonschema/1-0-0", Data: []byte(`{"old":1}`), EventID: "old",
+			Contexts: []event.Context{{Schema: "old"}}, Namespace: "old", Identity: event.Identity{UserID: "old"}, Raw: []byte("old"),
+			Failure: event.NewFailure(event.SchemaViolation, "old"), Arbitrary: true, CheckedBy: c, CreatedAt: time.Now(), SentAt: time.Now()}}
+		got, err := decode(&protocol.Request{MediaType: MediaJSON, Body: []byte(body), Inputs: lent})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || &got[0] != &lent[0] {
+			t.Fatalf("%s: the lent memory was not used", body)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: with lent memory\n%+v\nwithout\n%+v", body, got, want)
+		}
+	}
+	// An array or NDJSON body is read into memory of its own.
+	lent := make([]event.Input, 1)
+	got, err := decode(&protocol.Request{MediaType: MediaNDJSON, Body: []byte("{\"data\":{}}\n{\"data\":{}}"), Inputs: lent})
+	if err != nil || len(got) != 2 || &got[0] == &lent[0] {
+		t.Fatalf("NDJSON: %v, %d inputs, lent memory used: %v", err, len(got), len(got) > 0 && &got[0] == &lent[0])
 	}
 }

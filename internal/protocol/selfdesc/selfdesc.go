@@ -99,6 +99,7 @@ func decode(req *protocol.Request, contracts *contract.Set) ([]event.Input, erro
 		checkUTF8: !utf8.Valid(body),
 		maxEvents: req.MaxEvents,
 		contracts: contracts,
+		lent:      req.Inputs,
 	}
 	if contracts != nil {
 		d.budget = contract.CheckBudget(len(body))
@@ -125,6 +126,8 @@ type decoder struct {
 	checkUTF8 bool
 	maxEvents int
 	inputs    []event.Input
+	// lent is the caller's memory for the inputs (protocol.Request.Inputs).
+	lent []event.Input
 	// contracts, when not nil, are those whose events' data is read and
 	// validated in one walk (DecodeWith), within budget for the request.
 	contracts *contract.Set
@@ -137,7 +140,12 @@ func (d *decoder) document(b []byte, start int) ([]event.Input, error) {
 	var err error
 	switch b[start] {
 	case '{':
-		d.inputs = make([]event.Input, 1)
+		if cap(d.lent) > 0 {
+			d.inputs = d.lent[:1]
+			d.inputs[0] = event.Input{}
+		} else {
+			d.inputs = make([]event.Input, 1)
+		}
 		end, err = d.event(b, start, &d.inputs[0])
 	case '[':
 		// Real events are rarely under 256 bytes: sizing the slice up front
