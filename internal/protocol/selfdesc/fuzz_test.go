@@ -114,10 +114,23 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("input %d: read schema %q data %s, encoding/json reads %q %s (%v)", i, in.SchemaKey, in.Data, ev.Schema, ev.Data, err)
 			}
 		}
-		// Decoding is deterministic.
-		again, err := Decode(req)
+		// Decoding is deterministic, and the same into memory the caller
+		// lends, whatever that memory held.
+		lent := []event.Input{{SchemaKey: "old", EventID: "old", Contexts: []event.Context{{Schema: "old"}}, Raw: []byte("old"), Arbitrary: true}}
+		again, err := Decode(&protocol.Request{MediaType: mediaType, Body: body, Inputs: lent})
 		if err != nil || !reflect.DeepEqual(ins, again) {
 			t.Fatalf("second Decode differs: %v", err)
+		}
+		// The strings an input keeps stay when the body's buffer is
+		// reused for the next request.
+		reused := bytes.Clone(body)
+		ins, _ = Decode(&protocol.Request{MediaType: mediaType, Body: reused})
+		kept := keptStrings(ins)
+		for i := range reused {
+			reused[i] = '#'
+		}
+		if after := keptStrings(ins); !reflect.DeepEqual(kept, after) {
+			t.Fatalf("kept strings changed when the body was reused:\n%q\n%q", kept, after)
 		}
 	})
 }
