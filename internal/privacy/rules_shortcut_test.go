@@ -20,6 +20,7 @@ func FuzzCompileWithoutRules(f *testing.F) {
 		`{"properties": `,
 		`[{}, {}]`,
 		`"x-accord-pii"`,
+		`{"maximum": 1.5e3, "minimum": 1E-3}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -54,6 +55,8 @@ func TestCompileShortcutKeepsErrors(t *testing.T) {
 		{"an escaped rule", `{"properties": {"e": {"x-accord-p\u0069i": {"class": "restricted", "action": "drop"}}}}`, true, ""},
 		{"a $ref to nothing", `{"properties": {"e": {"$ref": "#/definitions/nowhere"}}}`, false, "names nothing"},
 		{"not JSON", `{"properties": `, false, "read the contract's schema"},
+		{"a number beyond float64", `{"properties": {"n": {"maximum": 1E700}}}`, false, "read the contract's schema"},
+		{"a number of 309 digits", `{"maximum": ` + strings.Repeat("9", 309) + `}`, false, "read the contract's schema"},
 		{"too many schemas", many.String(), false, "more than"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
