@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/accord-events/accord/internal/jsonpointer"
+	"github.com/accord-events/accord/internal/jsonscan"
 	"github.com/cespare/xxhash/v2"
 )
 
@@ -131,37 +132,21 @@ func (r *Rules) UsesHMAC() bool { return r != nil && r.hmac }
 // withoutRules reports, from doc's bytes alone, that Compile would find no
 // rule and no error in it, so that it need not decode it: at start every
 // contract's rules are read, and 10,000 contracts that name no rule took
-// a quarter of a second to decode for nothing. That holds when doc is
-// JSON, no "x-accord-pii" member (or any name spelled with a \u escape)
-// can be in it, no "$ref" can send the walk back over what it walked, and
-// it holds fewer objects (at most one '{' each) than maxWalk, which the
-// walk, visiting each object at most once, then cannot pass; and decoding
-// it cannot fail, which for JSON takes a number beyond float64 (see
-// floatNumbers).
+// a quarter of a second to decode for nothing. That holds when no
+// "x-accord-pii" member (or any name spelled with a \u escape) can be in
+// doc, no "$ref" can send the walk back over what it walked, it holds
+// fewer objects (at most one '{' each) than maxWalk, which the walk,
+// visiting each object at most once, then cannot pass, and decoding it
+// cannot fail: jsonscan reads it as one JSON value with no number beyond
+// float64 (which encoding/json refuses to decode into one), nested no
+// deeper than encoding/json allows.
 func withoutRules(doc []byte) bool {
-	return !bytes.Contains(doc, []byte("x-accord-pii")) && !bytes.Contains(doc, []byte(`\u`)) &&
-		!bytes.Contains(doc, []byte(`"$ref"`)) && bytes.Count(doc, []byte("{")) < maxWalk && floatNumbers(doc) && json.Valid(doc)
-}
-
-// floatNumbers reports that no number in doc, if it is JSON, can be beyond
-// what a float64 holds, which encoding/json refuses to decode into one:
-// such a number has an exponent (a digit followed by e or E) or more than
-// 308 digits in a row. Strings holding either make it false too.
-func floatNumbers(doc []byte) bool {
-	run := 0
-	for _, c := range doc {
-		switch {
-		case c >= '0' && c <= '9':
-			if run++; run > 308 {
-				return false
-			}
-		case (c == 'e' || c == 'E') && run > 0:
-			return false
-		default:
-			run = 0
-		}
+	if bytes.Contains(doc, []byte("x-accord-pii")) || bytes.Contains(doc, []byte(`\u`)) ||
+		bytes.Contains(doc, []byte(`$ref"`)) || bytes.Count(doc, []byte("{")) >= maxWalk {
+		return false
 	}
-	return true
+	_, _, err := jsonscan.Document(doc, 0)
+	return err == nil
 }
 
 type compiler struct {
