@@ -365,10 +365,7 @@ func (p *typedPlan) appendArgs(args []driver.NamedValue, r *event.Envelope, good
 			if !payloadRead {
 				payloadRead = true
 				if len(r.Payload) > 0 {
-					if payload, err = jsonValue(r.Payload); err == nil {
-						*members, err = appendMembers(*members, payload)
-					}
-					if err != nil {
+					if payload, *members, err = documentMembers(*members, r.Payload); err != nil {
 						return args, false, &sink.PermanentError{Err: fmt.Errorf("typed table %s: event %s: data: %w", p.table.Name, r.EventID, err)}
 					}
 				}
