@@ -442,7 +442,7 @@ func (r *runner) commit(log *slog.Logger) {
 // and a record after a quiet spell is still read at once.
 //
 // For the SQLite sink every transaction writes each page it touches (the
-// table's, its indexes', the typed table's: 16 KiB each) to the WAL and,
+// table's, its indexes', the typed table's: then 16 KiB each) to the WAL and,
 // at the next checkpoint, to the database: at 2,500 single-event requests/s
 // it wrote about 30 KB to the disk a record, 70 MB/s, and the spool's
 // fsyncs queued behind those writes (their p99 went from under a

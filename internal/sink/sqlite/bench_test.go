@@ -6,7 +6,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -80,6 +83,7 @@ func benchmarkWrite(b *testing.B, rowsPerInsert, perBatch int, newID func() stri
 	ctx := context.Background()
 	b.ReportAllocs()
 	cpu := cpuTime(b)
+	w0, d0 := written()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if err := s.Write(ctx, batches[i]); err != nil {
@@ -87,6 +91,7 @@ func benchmarkWrite(b *testing.B, rowsPerInsert, perBatch int, newID func() stri
 		}
 	}
 	b.StopTimer()
+	reportWritten(b, b.N*perBatch, w0, d0)
 	cpu = cpuTime(b) - cpu
 	b.ReportMetric(float64(b.N*perBatch)/b.Elapsed().Seconds(), "records/s")
 	// On a machine shared with other work, wall time varies with the load;
@@ -94,6 +99,43 @@ func benchmarkWrite(b *testing.B, rowsPerInsert, perBatch int, newID func() stri
 	// steadier measure of what a write costs.
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(float64(b.N*perBatch)/cpu.Seconds(), "records/cpu-s")
+}
+
+// written returns the bytes the process has handed to write system calls
+// (wchar in /proc/self/io) and those it has sent or will send to the
+// storage layer (write_bytes: counted as it dirties the page cache); 0, 0
+// where /proc/self/io cannot be read.
+func written() (wchar, disk int64) {
+	data, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		name, v, ok := strings.Cut(line, ": ")
+		if !ok {
+			continue
+		}
+		n, _ := strconv.ParseInt(v, 10, 64)
+		switch name {
+		case "wchar":
+			wchar = n
+		case "write_bytes":
+			disk = n
+		}
+	}
+	return wchar, disk
+}
+
+// reportWritten reports the bytes written per row since w0 and d0
+// (written's figures then): what SQLite wrote to the WAL and the database
+// file, including the checkpoints that ran meanwhile.
+func reportWritten(b *testing.B, rows int, w0, d0 int64) {
+	w1, d1 := written()
+	if w1 == 0 {
+		return
+	}
+	b.ReportMetric(float64(w1-w0)/float64(rows), "written-B/row")
+	b.ReportMetric(float64(d1-d0)/float64(rows), "disk-B/row")
 }
 
 // cpuTime returns the CPU time the process has used.
@@ -128,7 +170,7 @@ func BenchmarkTypedWrite(b *testing.B) {
 	"tags": {"type": "array", "items": {"type": "string"}},
 	"address": {"type": "object", "properties": {"city": {"type": "string"}}}}`
 	for _, mode := range []string{TablesAuto, TablesOff} {
-		for _, batch := range []int{100, 1000} {
+		for _, batch := range []int{10, 100, 1000} {
 			b.Run(fmt.Sprintf("tables=%s/batch=%d", mode, batch), func(b *testing.B) {
 				set := contract.NewSet([]*contract.Contract{sinktest.CompileContract(b, "iglu:com.acme/bench/jsonschema/1-0-0", bench),
 					sinktest.CompileContract(b, "iglu:com.acme/user/jsonschema/1-0-0", `"type": "object", "properties": {"id": {"type": "string"}}`)})
@@ -156,6 +198,7 @@ func BenchmarkTypedWrite(b *testing.B) {
 				}
 				b.ReportAllocs()
 				cpu := cpuTime(b)
+				w0, d0 := written()
 				b.ResetTimer()
 				for i := range b.N {
 					if err := s.Write(context.Background(), batches[i]); err != nil {
@@ -163,6 +206,7 @@ func BenchmarkTypedWrite(b *testing.B) {
 					}
 				}
 				b.StopTimer()
+				reportWritten(b, b.N*batch, w0, d0)
 				cpu = cpuTime(b) - cpu
 				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "rows/s")
 				// The process's CPU time per record, steadier than wall

@@ -88,7 +88,8 @@ func (s *Sink) DeleteScopedBefore(ctx context.Context, scope retention.Scope, cu
 }
 
 // vacuumPages is how many free pages one incremental_vacuum step returns
-// to the file system (16 MiB of 16 KiB pages), under the write lock.
+// to the file system (4 MiB of 4 KiB pages; 16 MiB in a file an earlier
+// Accord made with 16 KiB pages), under the write lock.
 const vacuumPages = 1024
 
 // vacuum returns the pages deleted rows left free to the file system, a
