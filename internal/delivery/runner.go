@@ -424,6 +424,16 @@ func (r *runner) commit(log *slog.Logger) {
 		return
 	}
 	r.lastCommit = time.Now()
+	if sy, ok := r.Target.Sink.(sink.Syncer); ok {
+		// What the sink took must be as durable as the cursor that
+		// says so; without it the records are delivered again after a
+		// restart, as without the commit.
+		if err := sy.Sync(context.Background()); err != nil {
+			log.Error("sync sink before committing its spool cursor", "offset", r.delivered, "err", err)
+			r.counters.failed(err)
+			return
+		}
+	}
 	if err := r.reader.Commit(r.delivered); err != nil {
 		// The records are delivered; without the commit they are
 		// delivered again after a restart, which the sinks absorb.

@@ -75,6 +75,20 @@ type Staging interface {
 	Flush(ctx context.Context, all bool) error
 }
 
+// Syncer is implemented by a sink whose Write may return before what it
+// wrote would survive a power loss (the sqlite sink with synchronous:
+// normal commits to its write-ahead log without an fsync: a crash of the
+// process loses nothing, as the kernel holds the pages, but a power loss
+// may). Delivery calls Sync before it makes the sink's spool cursor
+// durable past records Write took, so that a power loss delivers them
+// again instead of losing them; it does so at most every 100 ms, not per
+// Write.
+type Syncer interface {
+	Sink
+	// Sync makes durable what every Write that returned nil wrote.
+	Sync(ctx context.Context) error
+}
+
 // Options is a sink type's configuration. Validate names the offending key
 // (relative to the sink's options) and the fix.
 type Options interface {

@@ -126,6 +126,11 @@ type Sink struct {
 	// unchecked counts the bytes of records written since the checkpointer
 	// was last asked to run.
 	unchecked int
+	// commits counts the transactions Write committed, and synced how
+	// many of the first of them Sync has made durable.
+	commits, synced uint64
+	// syncFile is fsyncFile, but for tests.
+	syncFile func(path string) error
 	// typed knows the typed tables between batches (typed.go); nil
 	// without contracts.
 	typed *tables.Tracker
@@ -297,8 +302,9 @@ func dsn(opts Options) string {
 	q.Add("_pragma", "temp_store(MEMORY)")
 	// The checkpointer goroutine copies the WAL into the database every
 	// checkpointEvery bytes; the writer checkpoints itself only when the
-	// WAL passes 64 MiB, as a backstop should that goroutine fall behind.
-	q.Add("_pragma", "wal_autocheckpoint(4096)")
+	// WAL passes 16,384 pages (64 MiB of 4 KiB pages), as a backstop
+	// should that goroutine fall behind.
+	q.Add("_pragma", "wal_autocheckpoint(16384)")
 	if opts.retains() {
 		// A database this creates can return the pages of deleted rows
 		// to the file system (see vacuum); an existing one keeps its mode
@@ -419,6 +425,7 @@ func (s *Sink) Write(ctx context.Context, records []*event.Envelope) error {
 	if _, err := s.conn.ExecContext(context.WithoutCancel(ctx), "COMMIT", nil); err != nil {
 		return s.rollback(fmt.Errorf("commit: %w", err))
 	}
+	s.commits++
 	if s.unchecked >= checkpointEvery {
 		s.unchecked = 0
 		select {
@@ -427,6 +434,61 @@ func (s *Sink) Write(ctx context.Context, records []*event.Envelope) error {
 		}
 	}
 	return nil
+}
+
+// Sync makes every transaction Write committed durable: with
+// synchronous: normal SQLite commits to the WAL without an fsync, so a
+// power loss could take the last of them after delivery had moved the
+// sink's spool cursor past their records. Delivery calls it before each
+// such move (sink.Syncer), at most every 100 ms, and Sync fsyncs the WAL
+// file when Write committed anything since the last Sync: SQLite itself fsyncs the WAL
+// before a checkpoint copies it and the database file after, and syncs
+// the WAL's header when it starts the file over, so the WAL's pages are
+// what a power loss could lose. With synchronous: full each commit was
+// synced already, and with off the setting says not to.
+func (s *Sink) Sync(context.Context) error {
+	if mode, _ := synchronousPragma(s.opts.Synchronous); mode != "NORMAL" {
+		return nil
+	}
+	s.mu.Lock()
+	commits, synced, conn := s.commits, s.synced, s.conn
+	s.mu.Unlock()
+	if conn == nil || commits == synced {
+		return nil
+	}
+	// Outside the lock, so that writes go on meanwhile: the fsync covers
+	// every page written to the file before it, those of the commits
+	// counted above among them.
+	syncFile := s.syncFile
+	if syncFile == nil {
+		syncFile = fsyncFile
+	}
+	if err := syncFile(s.opts.Path + "-wal"); err != nil {
+		return fmt.Errorf("sync sqlite database %s: %w", s.opts.Path, err)
+	}
+	s.mu.Lock()
+	s.synced = max(s.synced, commits)
+	s.mu.Unlock()
+	return nil
+}
+
+// fsyncFile fsyncs the file at path; a file that does not exist is no
+// error. The WAL is missing only once the last connection to the database
+// closed, having checkpointed the WAL into the database file and synced
+// that.
+func fsyncFile(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func (s *Sink) rollback(err error) error {
@@ -578,4 +640,7 @@ func (s *Sink) closeAll() error {
 	return errors.Join(errs...)
 }
 
-var _ sink.Sink = (*Sink)(nil)
+var (
+	_ sink.Sink   = (*Sink)(nil)
+	_ sink.Syncer = (*Sink)(nil)
+)

@@ -671,6 +671,93 @@ func TestWriteWaitsForAnotherWriterThenFails(t *testing.T) {
 	}
 }
 
+// Delivery moves the sink's spool cursor only after Sync: with
+// synchronous: normal that fsyncs the WAL, once for whatever was committed
+// since the last time; with full every commit was synced already.
+func TestSyncFsyncsTheWALOfNewCommits(t *testing.T) {
+	for _, tc := range []struct {
+		mode  string
+		syncs int // after a write, a Sync with nothing new, and another write
+	}{
+		{"normal", 2},
+		{"full", 0},
+		{"off", 0},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			s, _, opts := openTest(t, func(o *Options) { o.Synchronous = tc.mode })
+			var synced []string
+			s.syncFile = func(path string) error {
+				synced = append(synced, path)
+				return fsyncFile(path)
+			}
+			ctx := context.Background()
+			if err := s.Sync(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if len(synced) != 0 {
+				t.Fatalf("Sync before any write synced %q", synced)
+			}
+			for i, id := range []string{"a", "", "b"} {
+				if id != "" {
+					if err := s.Write(ctx, []*event.Envelope{goodRecord(id)}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := s.Sync(ctx); err != nil {
+					t.Fatalf("Sync %d: %v", i, err)
+				}
+			}
+			if len(synced) != tc.syncs {
+				t.Fatalf("synced %q; want %d fsyncs of the WAL", synced, tc.syncs)
+			}
+			for _, p := range synced {
+				if p != opts.Path+"-wal" {
+					t.Errorf("synced %s, want the WAL %s-wal", p, opts.Path)
+				}
+			}
+		})
+	}
+}
+
+// A database the sink creates has 4 KiB pages (each transaction writes the
+// pages it touches whole); one that exists keeps its own.
+func TestPageSizeOfANewDatabase(t *testing.T) {
+	_, db, opts := openTest(t, nil)
+	var size int
+	if err := db.QueryRow("PRAGMA page_size").Scan(&size); err != nil {
+		t.Fatal(err)
+	}
+	if size != 4096 {
+		t.Errorf("page_size of a new database = %d, want 4096", size)
+	}
+	old := filepath.Join(t.TempDir(), "old.db")
+	odb := readDB(t, old)
+	for _, q := range []string{"PRAGMA page_size = 16384", "CREATE TABLE t (x)"} {
+		if _, err := odb.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	odb.Close()
+	o := opts
+	o.Path = old
+	s, err := Open(context.Background(), o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(context.Background(), []*event.Envelope{goodRecord("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := readDB(t, old).QueryRow("PRAGMA page_size").Scan(&size); err != nil {
+		t.Fatal(err)
+	}
+	if size != 16384 {
+		t.Errorf("page_size of an existing 16 KiB-page database = %d after the sink wrote to it; want it kept", size)
+	}
+}
+
 func TestWALIsCheckpointedWhileWriting(t *testing.T) {
 	s, _, opts := openTest(t, nil)
 	dbSize := func() int64 {
