@@ -30,9 +30,15 @@ type runner struct {
 	// dead-lettered), read by other goroutines.
 	committed atomic.Uint64
 	// delivered is the same, owned by the runner's goroutine; durable is
-	// the offset last made durable in the cursor, at lastCommit.
-	delivered, durable uint64
-	lastCommit         time.Time
+	// the offset last made durable in the cursor; lastCommit is when the
+	// runner last asked for a commit, owned by its goroutine.
+	delivered  uint64
+	durable    atomic.Uint64
+	lastCommit time.Time
+	// toCommit hands the committer goroutine the offset to make durable
+	// next (commitOffset), the latest replacing one not yet taken; nil
+	// while none runs, when the runner commits itself.
+	toCommit chan uint64
 	// lastRead is when the read-ahead last read a batch; owned by it.
 	lastRead time.Time
 	// jsonOnly is set when the sink reads records as JSON only
@@ -111,9 +117,23 @@ func (r *runner) run(ctx context.Context) {
 		defer close(read)
 		r.readAhead(readCtx, batches)
 	}()
+	// The cursor is made durable beside the deliveries: a commit is a
+	// sink.Syncer's Sync, a file replace and two fsyncs, which the sink's
+	// next write need not wait for.
+	r.toCommit = make(chan uint64, 1)
+	committed := make(chan struct{})
+	go func(offsets <-chan uint64) {
+		defer close(committed)
+		for off := range offsets {
+			r.commitOffset(log, off)
+		}
+	}(r.toCommit)
 	defer func() {
 		stopReading()
 		<-read
+		close(r.toCommit)
+		<-committed
+		r.toCommit = nil
 		r.commit(log) // what was delivered before ctx ended
 	}()
 	var due <-chan time.Time
@@ -164,7 +184,7 @@ func (r *runner) run(ctx context.Context) {
 			r.commit(log)
 		}
 		due = nil
-		if r.delivered > r.durable {
+		if r.delivered > r.durable.Load() {
 			due = time.After(time.Until(r.lastCommit.Add(commitEvery)))
 		}
 		if r.staging != nil {
@@ -388,7 +408,7 @@ func (r *runner) deliverBatch(ctx context.Context, b batch) bool {
 		r.delivered = max(r.delivered, b.skipTo)
 		r.committed.Store(r.delivered)
 		r.svc.signalCommit()
-		r.commit(r.svc.log.With("sink", r.Name))
+		r.commitOffset(r.svc.log.With("sink", r.Name), r.delivered)
 		close(b.skipped)
 		return true
 	}
@@ -418,30 +438,55 @@ func (r *runner) deliverBatch(ctx context.Context, b batch) bool {
 	return true
 }
 
-// commit makes the delivered offset durable in the sink's cursor.
+// commit asks for the delivered offset to be made durable in the sink's
+// cursor: by the committer goroutine while the runner delivers, else at
+// once. One that fails is asked for again commitEvery later.
 func (r *runner) commit(log *slog.Logger) {
-	if r.delivered <= r.durable {
+	if r.delivered <= r.durable.Load() {
 		return
 	}
 	r.lastCommit = time.Now()
+	if r.toCommit == nil {
+		r.commitOffset(log, r.delivered)
+		return
+	}
+	select {
+	case <-r.toCommit: // superseded
+	default:
+	}
+	r.toCommit <- r.delivered // the runner is the only sender
+}
+
+// commitOffset makes off durable in the sink's cursor.
+func (r *runner) commitOffset(log *slog.Logger, off uint64) {
+	if off <= r.durable.Load() {
+		return
+	}
 	if sy, ok := r.Target.Sink.(sink.Syncer); ok {
 		// What the sink took must be as durable as the cursor that
 		// says so; without it the records are delivered again after a
 		// restart, as without the commit.
 		if err := sy.Sync(context.Background()); err != nil {
-			log.Error("sync sink before committing its spool cursor", "offset", r.delivered, "err", err)
+			log.Error("sync sink before committing its spool cursor", "offset", off, "err", err)
 			r.counters.failed(err)
 			return
 		}
 	}
-	if err := r.reader.Commit(r.delivered); err != nil {
+	if err := r.reader.Commit(off); err != nil {
 		// The records are delivered; without the commit they are
 		// delivered again after a restart, which the sinks absorb.
-		log.Error("commit spool cursor", "offset", r.delivered, "err", err)
+		log.Error("commit spool cursor", "offset", off, "err", err)
 		r.counters.failed(err)
 		return
 	}
-	r.durable = r.delivered
+	for {
+		// The committer and, past a damaged segment, the runner both
+		// commit: durable only moves forward.
+		d := r.durable.Load()
+		if off <= d || r.durable.CompareAndSwap(d, off) {
+			return
+		}
+	}
 }
 
 // readGap is the shortest time between two reads of a batch for a sink

@@ -268,7 +268,8 @@ func (s *Service) openReaders() error {
 	for _, r := range s.runners {
 		c := committed[r.Name]
 		r.committed.Store(c)
-		r.delivered, r.durable = c, c
+		r.delivered = c
+		r.durable.Store(c)
 	}
 	return nil
 }
