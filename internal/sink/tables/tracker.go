@@ -164,16 +164,20 @@ func (t *Tracker) track(ctx context.Context, records []*event.Envelope, plan fun
 // and the contexts that have a contract.
 func (t *Tracker) group(records []*event.Envelope) map[string]*group {
 	groups := map[string]*group{}
+	// The key of each context schema the batch carries, parsed once a
+	// batch rather than once a record ("" for none).
+	contextKeys := map[string]string{}
+	var buf []byte
 	for _, r := range records {
 		if !r.Valid || r.Vendor == "" {
 			continue
 		}
 		model, _, _ := strings.Cut(r.Version, "-")
-		key := r.Vendor + "/" + r.Name + "/" + model
-		g := groups[key]
+		buf = append(append(append(append(append(buf[:0], r.Vendor...), '/'), r.Name...), '/'), model...)
+		g := groups[string(buf)]
 		if g == nil {
 			g = &group{versions: map[string]*contract.Contract{}, contexts: map[string]bool{}}
-			groups[key] = g
+			groups[string(buf)] = g
 		}
 		if _, ok := g.versions[r.Version]; !ok {
 			c, err := t.contracts.Resolve(r.Schema)
@@ -194,7 +198,12 @@ func (t *Tracker) group(records []*event.Envelope) map[string]*group {
 			// with a remote registry each would be a lookup a client
 			// chose, outside any request's lookup budget. Every other
 			// context resolved during validation, so this is a cache hit.
-			if k, ok := ContextKey(cx.Schema); ok && !g.contexts[k] && !slices.Contains(unknown, cx.Schema) {
+			k, seen := contextKeys[cx.Schema]
+			if !seen {
+				k, _ = ContextKey(cx.Schema)
+				contextKeys[cx.Schema] = k
+			}
+			if k != "" && !g.contexts[k] && !slices.Contains(unknown, cx.Schema) {
 				if _, err := t.contracts.Resolve(cx.Schema); err == nil {
 					g.contexts[k] = true
 				}
