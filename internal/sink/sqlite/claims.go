@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"io"
+	"math/bits"
 	"strings"
 
 	"github.com/google/uuid"
@@ -98,13 +99,27 @@ func (s *Sink) settleClaims(ctx context.Context, t *table, records []*event.Enve
 // stored event was.
 func (s *Sink) heldIDs(ctx context.Context, t *table, records []*event.Envelope) (map[string]heldID, error) {
 	held := map[string]heldID{}
-	args := make([]driver.NamedValue, 0, min(len(records), claimsPerQuery))
+	args := s.claimArgs[:0]
+	defer func() {
+		clear(args)
+		s.claimArgs = args[:0]
+	}()
 	flush := func() error {
 		if len(args) == 0 {
 			return nil
 		}
-		q := fmt.Sprintf("SELECT event_id, fingerprint, protocol FROM %q WHERE event_id IN (?%s)", t.name, strings.Repeat(", ?", len(args)-1))
-		rows, err := s.conn.QueryContext(ctx, q, args)
+		// The statement for the next power of two of ids, the rest bound
+		// to NULL, which IN never matches: a few statements prepared once
+		// a table, instead of one parsed for every batch.
+		n := 1 << bits.Len(uint(len(args)-1))
+		for len(args) < n {
+			args = append(args, driver.NamedValue{Ordinal: len(args) + 1})
+		}
+		st, err := t.heldStmt(ctx, s.conn, n)
+		if err != nil {
+			return err
+		}
+		rows, err := st.QueryContext(ctx, args)
 		if err != nil {
 			return fmt.Errorf("look up event ids in %s: %w", t.name, err)
 		}
@@ -123,6 +138,7 @@ func (s *Sink) heldIDs(ctx context.Context, t *table, records []*event.Envelope)
 			proto, _ := row[2].(string)
 			held[id] = heldID{fp, proto}
 		}
+		clear(args)
 		args = args[:0]
 		return nil
 	}
@@ -141,6 +157,36 @@ func (s *Sink) heldIDs(ctx context.Context, t *table, records []*event.Envelope)
 		return nil, err
 	}
 	return held, nil
+}
+
+// heldStmt returns the statement that looks up ids event ids (a power of
+// two, at most claimsPerQuery) in t, preparing it when first needed.
+func (t *table) heldStmt(ctx context.Context, conn driverConn, ids int) (queryStmt, error) {
+	k := bits.Len(uint(ids)) - 1
+	if k < len(t.held) && t.held[k] != nil {
+		return t.held[k], nil
+	}
+	q := fmt.Sprintf("SELECT event_id, fingerprint, protocol FROM %q WHERE event_id IN (?%s)", t.name, strings.Repeat(", ?", ids-1))
+	ds, err := conn.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("look up event ids in %s: %w", t.name, err)
+	}
+	st, ok := ds.(queryStmt)
+	if !ok {
+		ds.Close()
+		return nil, fmt.Errorf("look up event ids in %s: driver statement %T lacks QueryContext", t.name, ds)
+	}
+	for len(t.held) <= k {
+		t.held = append(t.held, nil)
+	}
+	t.held[k] = st
+	return st, nil
+}
+
+// queryStmt is what the sink needs of a prepared query.
+type queryStmt interface {
+	driver.Stmt
+	driver.StmtQueryContext
 }
 
 // storedUnderNewID reports whether t holds the event h, sent with the id

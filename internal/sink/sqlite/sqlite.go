@@ -165,6 +165,7 @@ type Sink struct {
 	buf                  []byte
 	values               []columns.Value
 	args                 []driver.NamedValue
+	claimArgs            []driver.NamedValue
 }
 
 // checkpointEvery is how many bytes of records are written between

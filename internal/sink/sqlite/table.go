@@ -38,6 +38,9 @@ type table struct {
 	columns []columns.Column
 	// stmts[k] inserts 1<<k rows; prepared when first needed.
 	stmts []stmt
+	// held[k] looks up 1<<k event ids (heldIDs); prepared when first
+	// needed.
+	held []queryStmt
 }
 
 // stmt is what the sink needs of the driver's prepared statement.
@@ -210,6 +213,11 @@ func textOf(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b))
 func (t *table) close() error {
 	var errs []error
 	for _, s := range t.stmts {
+		if s != nil {
+			errs = append(errs, s.Close())
+		}
+	}
+	for _, s := range t.held {
 		if s != nil {
 			errs = append(errs, s.Close())
 		}
