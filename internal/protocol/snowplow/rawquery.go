@@ -126,15 +126,15 @@ func (d *decoder) readQuery(raw string) bool {
 	var known [2]uint64 // the ranks of the known names read
 	var seen map[string]struct{}
 	pending := [2]int{-1, -1} // the fields of ue_px and cx, not read yet
-	amps := 0                 // the '&' read, which url.ParseQuery counts
+	params := 0               // as url.ParseQuery counts them: each '&', and one
 	for i := 0; i <= n; i++ {
-		// buf[i] starts a pair, or is the '&' that ends an empty one.
+		// buf[i] starts a pair, or is the '&' that ends an empty one; the
+		// pair before ended with the '&' at buf[i-1], each one of raw's
+		// '&' once.
+		if params++; params > maxQueryParams {
+			return false
+		}
 		if buf[i] == '&' {
-			if i < n {
-				if amps++; amps >= maxQueryAmps {
-					return false
-				}
-			}
 			continue
 		}
 		ke, plain := scanText(buf, i, true)
@@ -171,11 +171,6 @@ func (d *decoder) readQuery(raw string) bool {
 				pending[slot] = len(d.fields)
 				d.fields = append(d.fields, f)
 				i = ve
-				if i < n {
-					if amps++; amps >= maxQueryAmps {
-						return false
-					}
-				}
 				continue
 			}
 			ve, vplain := scanText(buf, vs, false)
@@ -191,30 +186,15 @@ func (d *decoder) readQuery(raw string) bool {
 			if dup {
 				// A later value of a name: url.Values keeps it after the
 				// first, which is the one read.
-				if i < n {
-					if amps++; amps >= maxQueryAmps {
-						return false
-					}
-				}
 				continue
 			}
 			f.value = text{vs, len(value)}
 			f.setClass(nameClass, textClass(value, vplain))
 		} else {
 			if dup {
-				if i < n {
-					if amps++; amps >= maxQueryAmps {
-						return false
-					}
-				}
 				continue
 			}
 			f.setClass(nameClass, verbatimText)
-		}
-		if i < n {
-			if amps++; amps >= maxQueryAmps {
-				return false
-			}
 		}
 		if name == "ue_px" || name == "cx" {
 			d.payloadsSize += f.value.n*3/4 + 3
@@ -253,10 +233,11 @@ func (d *decoder) readQuery(raw string) bool {
 	return true
 }
 
-// maxQueryAmps is the most '&' url.ParseQuery reads a query with: more,
-// and it reads none of its parameters (10,000 by default; the GODEBUG
-// setting urlmaxqueryparams changes it, and is left to url.ParseQuery).
-const maxQueryAmps = 10000
+// maxQueryParams is the most parameters url.ParseQuery reads a query of,
+// counting one more than its '&': more, and it reads none of them (10,000
+// by default; the GODEBUG setting urlmaxqueryparams changes it, and is
+// left to url.ParseQuery).
+const maxQueryParams = 10000
 
 // setClass sets f.verbatim and f.invalid from what textOf finds its name
 // and value to be.

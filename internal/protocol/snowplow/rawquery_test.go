@@ -61,6 +61,8 @@ func sameDecoding(t *testing.T, raw string) {
 func TestDecodeQueryTextSameAsParseQuery(t *testing.T) {
 	bench := benchEvent().query().Encode()
 	many := strings.Repeat("x=1&", 9999) + "e=pv&p=web&tv=t"
+	// 10,000 parameters, the most url.ParseQuery reads, and one more.
+	most := strings.Repeat("x=1&", 9997) + "e=pv&p=web&tv=t"
 	for _, raw := range []string{
 		"", "&", "&&&", "=", "==", "e", "e=pv&p=web&tv=js-3.24.0",
 		bench,
@@ -73,7 +75,8 @@ func TestDecodeQueryTextSameAsParseQuery(t *testing.T) {
 		"e=pv&p=web&tv=t&" + strings.Repeat("k", 40) + "=1&" + strings.Repeat("a=1&", 50) + "ue_px=e30&cx=e30",
 		"e=ue&p=web&tv=t&ue_px=%2F%2F%2F&ue_px=e30", "e=ue&p=web&tv=t&ue_pr=%7B%7D",
 		"e=pv&p=web&tv=t&page=%E2%80%A8", "e=pv&p=web&tv=t&page=%22%5C",
-		many, many + "&y=2", // 10,000 parameters, then one too many
+		many, many + "&y=2", // 10,002 parameters, then more
+		most, most + "&", most[:len(most)-1], "&" + most, strings.Repeat("&", 9999), strings.Repeat("&", 10000),
 		// Names and values around the eight bytes readQuery reads at a time.
 		"e=pv&p=web&tv=t&abcdefg=12345678&abcdefgh=1234567&x=&=&&y",
 		"e=pv&p=web&tv=t&a+b=c+d%2B&q=%22&b%5C=1&k=v=w&t=%09x\"y\\z",
