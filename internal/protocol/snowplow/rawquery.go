@@ -47,10 +47,9 @@ func decodeQueryText(raw string, noPredecode bool) (event.Input, error) {
 func decodeQuery(raw string, noPredecode, check bool) (event.Input, error) {
 	d := decoder{noPredecode: noPredecode}
 	defer d.giveScratch(d.takeScratch())
-	// Sized for the base64 payloads decoded as the parameters are read (ue_px
-	// and cx, added by readQuery), as decodeRawQuery sizes it.
-	d.payloadsSize = 64
-	if !d.readQuery(raw) {
+	var room queryRoom
+	textLen, ok := d.readQuery(raw, &room)
+	if !ok {
 		// readQuery reads every query url.ParseQuery reads without an
 		// error, and some it does not (the GODEBUG setting).
 		q, err := url.ParseQuery(raw)
@@ -63,30 +62,176 @@ func decodeQuery(raw string, noPredecode, check bool) (event.Input, error) {
 		return event.Input{}, noParameters()
 	}
 	var p problems
-	var invalid []string // names of parameters that are not UTF-8
-	size, kept := 0, 0
-	for i := range d.fields {
-		f := &d.fields[i]
-		if f.invalid {
-			invalid = append(invalid, d.str(f.name))
-			continue
+	if room.invalid {
+		// Fields that are not UTF-8 are left out: most queries have none.
+		var invalid []string // their names
+		room = queryRoom{}
+		kept := 0
+		for _, f := range d.fields {
+			if f.invalid {
+				invalid = append(invalid, d.str(f.name))
+				continue
+			}
+			d.fields[kept] = f
+			room.add(f, f.param(), kept)
+			kept++
 		}
-		size += f.name.n + f.value.n + 6
-		if kept != i {
-			// Moved only after a field left out: most queries have none.
-			d.fields[kept] = *f
-		}
-		kept++
+		d.fields = d.fields[:kept]
+		addInvalidParams(&p, invalid)
 	}
-	d.fields = d.fields[:kept]
-	addInvalidParams(&p, invalid)
-	d.buf = make([]byte, 0, size+64)
-	d.payloadsSize = size*3/4 + 64
+	d.keepQuery(len(raw), textLen, &room)
 	var in event.Input
 	d.build(&in, &p)
-	// The query as sent, which readQuery copied first.
+	// The query as sent, the start of what keepQuery kept.
 	in.Raw = unsafe.Slice(unsafe.StringData(d.text), len(raw))[:len(raw):len(raw)]
 	return in, nil
+}
+
+// queryScratch returns the scratch's buffer for readQuery to read a query
+// of n bytes in: a copy of the query, followed by eight '&' (a scan stops
+// at its end as at a separator, and reads whole words up to it), room for
+// the names and values that hold escapes, unescaped (never longer than as
+// sent), and one byte more, so that an empty text at the end still points
+// into the buffer (decoder.str): 2n+9 bytes. The ue_px and cx decoded
+// while it is read go after them (payloadsAt), at most 3/4 of the query
+// and 3 bytes each. It is bounded by n, which net/http bounds.
+func (d *decoder) queryScratch(n int) []byte {
+	need := payloadsAt(n) + n*3/4 + 8
+	if cap(d.sc.query) < need {
+		d.sc.query = make([]byte, need)
+	}
+	return d.sc.query[:need]
+}
+
+// payloadsAt is where in readQuery's buffer for a query of n bytes the
+// payloads it decodes go.
+func payloadsAt(n int) int { return 2*n + 9 }
+
+// keepQuery moves what the event keeps out of the scratch readQuery read
+// a query of n bytes into (textLen bytes of text, then the payloads it
+// decoded) into one allocation sized to it: the copy of the query (the
+// event's Raw) with the texts unescaped after it, where d.fields point;
+// the payloads decoded, and room for those that were not; then room for
+// the attributes and data, which build writes to d.buf.
+func (d *decoder) keepQuery(n, textLen int, room *queryRoom) {
+	scr := d.sc.query
+	decoded := d.payloads
+	if unsafe.SliceData(decoded) != unsafe.SliceData(scr[payloadsAt(n):]) {
+		// Not the scratch's: never, queryScratch leaves them room.
+		decoded = nil
+	}
+	payloads, attrs := room.keepSize(d)
+	payloads += len(decoded)
+	keep := make([]byte, textLen+len(decoded), textLen+payloads+attrs)
+	copy(keep, scr[:textLen])
+	copy(keep[textLen:], decoded)
+	// What predecode kept points into scr: moved to the same places of
+	// keep.
+	for i := range d.pre {
+		pre := &d.pre[i]
+		if pre.s == nil {
+			continue
+		}
+		pre.s = &keep[offsetIn(scr, pre.s)]
+		if decoded != nil {
+			k := textLen + offsetIn(scr, unsafe.SliceData(pre.b)) - payloadsAt(n)
+			pre.b = keep[k : k+len(pre.b) : k+len(pre.b)]
+		}
+	}
+	d.text = unsafe.String(unsafe.SliceData(keep), textLen)
+	d.payloads = keep[textLen : textLen+len(decoded) : textLen+payloads]
+	d.payloadsSize = 64 // for a payload keepSize left no room for (none)
+	d.buf = keep[textLen+payloads : textLen+payloads]
+}
+
+// offsetIn is the index in b of the byte p points to, one of b's.
+func offsetIn(b []byte, p *byte) int {
+	return int(uintptr(unsafe.Pointer(p)) - uintptr(unsafe.Pointer(unsafe.SliceData(b))))
+}
+
+// queryRoom adds up, as readQuery reads the fields of a query, the room
+// their event needs besides the query's text, for keepQuery.
+type queryRoom struct {
+	// invalid is set when a field is not UTF-8 (it is left out).
+	invalid bool
+	// others is the room the fields of other names take in the
+	// attributes (entry).
+	others int
+	// sent are the decoder's own fields (paramNames) read, at their
+	// indexes in d.fields.
+	sent uint64
+	at   [numParams]int32
+}
+
+// add adds the field f, d.fields[k], whose name is paramNames[param] (-1
+// for none of them).
+func (r *queryRoom) add(f field, param, k int) {
+	if f.invalid {
+		r.invalid = true
+	}
+	if param >= 0 {
+		r.sent |= bit(param)
+		r.at[param] = int32(k)
+		return
+	}
+	r.others += entry(f, f.name.n)
+}
+
+// param is the index in paramNames of f's name, -1 for none, once its
+// rank is known.
+func (f field) param() int {
+	if f.rank > 0 {
+		return int(knownAttrs[f.rank-1].param)
+	}
+	return -1
+}
+
+// entry is the room f's value takes in a JSON object under a name of
+// name bytes, a comma included: exact for a verbatim field, with room for
+// a few escapes otherwise (more, and d.buf grows).
+func entry(f field, name int) int {
+	n := name + f.value.n + 6
+	if !f.verbatim {
+		n += (name+f.value.n)/8 + 8
+	}
+	return n
+}
+
+// keepSize is the room keepQuery makes for the payloads not decoded yet
+// (what decoder.decodeBase64 reserves for ue_px and cx) and for the
+// attributes and data, as build writes them.
+func (r *queryRoom) keepSize(d *decoder) (payloads, attrs int) {
+	for slot, i := range [...]int{pUEPx, pCX} {
+		if r.sent&bit(i) != 0 && d.pre[slot].s == nil {
+			payloads += d.fields[r.at[i]].value.n*3/4 + 3
+		}
+	}
+	var t *eventType
+	if r.sent&bit(pE) != 0 {
+		t = typeOf(d.str(d.fields[r.at[pE]].value))
+	}
+	// The braces, and the word written past the last attribute.
+	attrs = r.others + 2 + 8
+	// The decoder's own fields that are attributes too (see build), nuid
+	// only with a different tnuid.
+	m := r.sent & (alsoAttributes | typeSpecific | bit(pNUID))
+	if t != nil {
+		m &^= t.uses
+	}
+	for ; m != 0; m &= m - 1 {
+		i := bits.TrailingZeros64(m)
+		attrs += entry(d.fields[r.at[i]], len(paramNames[i]))
+	}
+	if t != nil && t.fields != nil {
+		attrs += 2
+		for _, f := range t.fields {
+			if r.sent&bit(f.param) != 0 {
+				// An integer is written with at most the digits sent.
+				attrs += entry(d.fields[r.at[f.param]], len(f.name))
+			}
+		}
+	}
+	return payloads, attrs
 }
 
 // maxDedupScan is the most parameters readQuery compares each name with
@@ -97,26 +242,25 @@ const maxDedupScan = 32
 // value only, as places in d.text: a copy of raw (the event's Raw),
 // followed by each name and value that holds an escape ('%XX', '+')
 // unescaped; a plain one is its place in the copy. Each field is verbatim
-// or invalid as textOf finds its name and value. It reports false,
-// having read nothing usable, for a query url.ParseQuery returns an
-// error for, which is left to it.
+// or invalid as textOf finds its name and value. The copy is the
+// scratch's (queryScratch), and so are the payloads decoded (d.pre): it
+// returns the length of the text, for keepQuery to move it out. It
+// reports false, having read nothing usable, for a query url.ParseQuery
+// returns an error for, which is left to it.
 //
 // The query is read a word at a time (scanText): most names and values
 // are plain text, which is then neither copied again nor read a second
 // time. ue_px and cx, long base64, are found with bytes.IndexByte and
 // decoded when the whole query has been read (their size is then known);
 // what does not decode is read as any other value.
-func (d *decoder) readQuery(raw string) bool {
+func (d *decoder) readQuery(raw string, room *queryRoom) (int, bool) {
 	if protocol.URLMaxQueryParamsSet || strings.IndexByte(raw, ';') >= 0 {
-		return false
+		return 0, false
 	}
 	n := len(raw)
-	// raw, then eight '&': a scan stops at the end of raw as at a
-	// separator, and reads whole words up to it. After them, room for the names and values that hold escapes,
-	// unescaped (never longer than as sent), and one byte more so that an
-	// empty text at the end still points into the buffer (decoder.str).
 	// raw's copy is left as sent: it is the event's Raw.
-	buf := make([]byte, n+8, 2*n+9)
+	scr := d.queryScratch(n)
+	buf := scr[: n+8 : payloadsAt(n)]
 	copy(buf, raw)
 	binary.LittleEndian.PutUint64(buf[n:], '&'*lo8)
 	// The places of every text are in buf's capacity, which is never
@@ -132,7 +276,7 @@ func (d *decoder) readQuery(raw string) bool {
 		// pair before ended with the '&' at buf[i-1], each one of raw's
 		// '&' once.
 		if params++; params > maxQueryParams {
-			return false
+			return 0, false
 		}
 		if buf[i] == '&' {
 			continue
@@ -142,7 +286,7 @@ func (d *decoder) readQuery(raw string) bool {
 		if !plain {
 			var ok bool
 			if ns, ne, ok = appendUnescaped(&buf, i, ke); !ok {
-				return false
+				return 0, false
 			}
 		}
 		name := textAt(buf, ns, ne)
@@ -151,10 +295,12 @@ func (d *decoder) readQuery(raw string) bool {
 		// A known name is told apart from the others by its rank, an
 		// other one by seenParam (it is never a known one).
 		var dup bool
+		param := -1 // the name's index in paramNames
 		if r := knownRank(namePrefix(buf[ns:ne]), len(name)); r >= 0 {
 			dup = known[r>>6]&(1<<(r&63)) != 0
 			known[r>>6] |= 1 << (r & 63)
 			f.rank = int16(r + 1)
+			param = int(knownAttrs[r].param)
 		} else {
 			dup = d.seenParam(buf, name, &names, &seen)
 			f.rank = -1
@@ -167,8 +313,8 @@ func (d *decoder) readQuery(raw string) bool {
 				// Base64 when a tracker sent it: read with the payloads.
 				ve := vs + bytes.IndexByte(buf[vs:], '&') // buf ends with '&'
 				f.value = text{vs, ve - vs}
-				d.payloadsSize += (ve-vs)*3/4 + 3
 				pending[slot] = len(d.fields)
+				room.add(f, param, len(d.fields))
 				d.fields = append(d.fields, f)
 				i = ve
 				continue
@@ -178,7 +324,7 @@ func (d *decoder) readQuery(raw string) bool {
 			if !vplain {
 				var ok bool
 				if vs, vend, ok = appendUnescaped(&buf, vs, ve); !ok {
-					return false
+					return 0, false
 				}
 			}
 			value := textAt(buf, vs, vend)
@@ -196,11 +342,11 @@ func (d *decoder) readQuery(raw string) bool {
 			}
 			f.setClass(nameClass, verbatimText)
 		}
-		if name == "ue_px" || name == "cx" {
-			d.payloadsSize += f.value.n*3/4 + 3
-		}
+		room.add(f, param, len(d.fields))
 		d.fields = append(d.fields, f)
 	}
+	// The payloads decoded go after the text, room enough for both.
+	d.payloads = scr[payloadsAt(n):payloadsAt(n):len(scr)]
 	for slot, k := range pending {
 		if k < 0 {
 			continue
@@ -219,7 +365,7 @@ func (d *decoder) readQuery(raw string) bool {
 		if !plain {
 			var ok bool
 			if vs, vend, ok = appendUnescaped(&buf, vs, ve); !ok {
-				return false
+				return 0, false
 			}
 		}
 		value = textAt(buf, vs, vend)
@@ -229,8 +375,11 @@ func (d *decoder) readQuery(raw string) bool {
 			valueClass = textClass(value, plain)
 		}
 		f.setClass(verbatimText, valueClass)
+		if f.invalid {
+			room.invalid = true
+		}
 	}
-	return true
+	return len(buf), true
 }
 
 // maxQueryParams is the most parameters url.ParseQuery reads a query of,

@@ -1,6 +1,7 @@
 package snowplow
 
 import (
+	"encoding/base64"
 	"net/url"
 	"reflect"
 	"strings"
@@ -56,6 +57,21 @@ func sameDecoding(t *testing.T, raw string) {
 	if !reflect.DeepEqual(gerr, werr) || !reflect.DeepEqual(got, want) {
 		t.Fatalf("query %q: DecodeGETQuery = %+v, %v; DecodeQueryText: %+v, %v", raw, got, gerr, want, werr)
 	}
+	// The query is read in a scratch buffer, which the next query's
+	// reading overwrites: what they returned is not in it.
+	old, _ := decodeQueryOld(raw, false)
+	overwriteScratch(len(raw))
+	if !reflect.DeepEqual(got, old) || !reflect.DeepEqual(want, old) {
+		t.Fatalf("query %q: what DecodeGETQuery and DecodeQueryText returned changed as another query was read:\n got %+v\n and %+v\nwant %+v", raw, got, want, old)
+	}
+}
+
+// overwriteScratch reads queries of n bytes that write every byte of the
+// scratch buffer readQuery reads a query of n bytes in: its copy, the
+// names unescaped after it, and the payloads decoded.
+func overwriteScratch(n int) {
+	DecodeGETQuery(("ue_px=" + strings.Repeat("QUFB", n))[:n])
+	DecodeGETQuery(strings.Repeat("%41", n/3) + "%41"[:n%3])
 }
 
 func TestDecodeQueryTextSameAsParseQuery(t *testing.T) {
@@ -107,6 +123,116 @@ func TestDecodeQueryTextSameAsParseQuery(t *testing.T) {
 		b.WriteString("&n" + strings.Repeat("z", i%7) + string(rune('a'+i%26)) + "=" + string(rune('A'+i%26)))
 	}
 	sameDecoding(t, b.String())
+	// The queries of TestDecodeGolden: the real Go tracker's, the fuzz
+	// seeds of FuzzDecodeQuery.
+	for _, c := range decodeCorpus(t) {
+		if c.kind == "query" {
+			sameDecoding(t, c.input)
+		}
+	}
+}
+
+// TestQueryBuffersBounded holds the buffers GET /i sizes from a query to a
+// small multiple of its length, whatever its shape: the scratch it is
+// read in, and the one allocation its event keeps (its text, payloads,
+// attributes and data). net/http bounds the query's length.
+func TestQueryBuffersBounded(t *testing.T) {
+	enc := base64.RawURLEncoding.EncodeToString
+	long := strings.Repeat("x", 3000)
+	var distinct, known strings.Builder
+	distinct.WriteString("e=pv&p=web&tv=t")
+	for c := byte('!'); c <= '~'; c++ {
+		if c != '&' && c != '=' && c != '%' && c != '+' && c != ';' {
+			distinct.WriteString("&" + string(c))
+		}
+	}
+	for _, m := range Mapping() {
+		known.WriteString(m.Param + "=" + url.QueryEscape(`"v"`) + "&")
+	}
+	for _, name := range paramNames {
+		known.WriteString(name + "=12&")
+	}
+	for _, raw := range []string{
+		"e", "&", "=", "e=pv&p=web&tv=t",
+		benchEvent().query().Encode(),
+		distinct.String(), // names of one byte, without values
+		known.String(),    // every name the decoder knows
+		strings.Repeat("&", 9990) + "e=pv",
+		strings.Repeat("ab=&", 2000),
+		"e=pv&p=web&tv=t&url=" + long + "&page=" + long + "&refr=" + long, // data and attributes
+		"e=pv&p=web&tv=t&page=" + strings.Repeat("%22%5C%01", 1000),       // escaped in JSON
+		"e=" + strings.Repeat("%41", 1000) + "&" + strings.Repeat("%42", 1000) + "=" + strings.Repeat("%43", 1000),
+		"e=ue&p=web&tv=t&ue_px=" + enc([]byte(`{"schema":"`+unstructSchema+`","data":{"schema":"iglu:a/b/jsonschema/1-0-0","data":"`+long+`"}}`)) +
+			"&cx=" + enc([]byte(`{"schema":"`+contextsPrefix+`1","data":[{"schema":"iglu:a/b/jsonschema/1-0-0","data":"`+long+`"}]}`)),
+		// Padded, escaped, of the standard alphabet: decoded after.
+		"e=pv&p=web&tv=t&ue_px=" + url.QueryEscape(base64.URLEncoding.EncodeToString([]byte(long+"y"))) +
+			"&cx=" + base64.StdEncoding.EncodeToString([]byte(strings.Repeat("\xfb\xff", 1000))),
+	} {
+		n := len(raw)
+		d := decoder{}
+		sc := d.takeScratch()
+		var room queryRoom
+		textLen, ok := d.readQuery(raw, &room)
+		if !ok {
+			t.Fatalf("query of %d bytes not read", n)
+		}
+		payloads, attrs := room.keepSize(&d)
+		keep := textLen + len(d.payloads) + payloads + attrs
+		scratch := len(d.queryScratch(n))
+		if scratch > 3*n+17 {
+			t.Errorf("query of %d bytes (%.40q...): a scratch of %d bytes, more than 3n+17", n, raw, scratch)
+		}
+		if keep > 7*n+1024 {
+			t.Errorf("query of %d bytes (%.40q...): %d bytes kept, more than 7n+1024", n, raw, keep)
+		}
+		t.Logf("%6d bytes: scratch %6d, kept %6d (text %d, payloads %d+%d, attributes %d)", n, scratch, keep, textLen, len(d.payloads), payloads, attrs)
+		d.giveScratch(sc)
+	}
+	// A scratch that grew for a long query is not kept in the pool.
+	d := decoder{}
+	sc := d.takeScratch()
+	d.queryScratch(maxPooledQuery)
+	d.giveScratch(sc)
+	if sc.query != nil {
+		t.Errorf("a scratch of %d bytes went back to the pool", cap(sc.query))
+	}
+}
+
+// TestDecodeGETQueryAllocs holds an event of each type, as trackers send
+// them by GET, to one allocation (its contexts a second): the room made
+// for its attributes and data is enough.
+func TestDecodeGETQueryAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under the race detector")
+	}
+	enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	page := []string{"url", "https://shop.example.com/products?id=7&q=ü", "page", `Product 7 — "best"`, "refr", "https://search.example/?q=shoes",
+		"ua", "Mozilla/5.0 (X11; Linux x86_64) \"quoted\"", "uid", "user-é", "tz", "Europe/London", "aid", "shop"}
+	for _, c := range []struct {
+		name   string
+		event  fields
+		allocs float64
+	}{
+		{"page view", ev("pv", page...), 1},
+		{"page ping", ev("pp", append(page, "pp_mix", "0", "pp_max", "+250", "pp_miy", "007", "pp_may", "12")...), 1},
+		{"structured", ev("se", append(page, "se_ca", "shop", "se_ac", "add", "se_la", "red shoes", "se_pr", "size 42", "se_va", "12.50")...), 1},
+		{"transaction", ev("tr", append(page, "tr_id", "o1", "tr_af", "web", "tr_tt", "99.90", "tr_tx", "1", "tr_sh", "4.95", "tr_ci", "London", "tr_st", "England", "tr_co", "GB", "tr_cu", "GBP")...), 1},
+		{"transaction item", ev("ti", append(page, "ti_id", "o1", "ti_sk", "sku", "ti_nm", "Red shoes", "ti_ca", "shoes", "ti_pr", "39.95", "ti_qu", "2", "ti_cu", "GBP")...), 1},
+		{"self-describing", ev("ue", append(page, "ue_px", enc(checkoutUE))...), 1},
+		{"with contexts", benchEvent(), 2},
+		{"page view with contexts", ev("pv", append(page, "cx", enc(userContexts), "nuid", "n1", "tnuid", "n2")...), 2},
+	} {
+		raw := c.event.query().Encode()
+		in, err := DecodeGETQuery(raw)
+		if err != nil || in.Failure != nil {
+			t.Fatalf("%s: %v %+v", c.name, err, in.Failure)
+		}
+		// A scratch the pool dropped (a garbage collection) is a few
+		// allocations once in 100 runs; one more a run is a buffer that grew.
+		if n := testing.AllocsPerRun(100, func() { DecodeGETQuery(raw) }); n > c.allocs+0.5 {
+			t.Errorf("%s: %v allocations, want %v", c.name, n, c.allocs)
+		}
+	}
 }
 
 // FuzzDecodeQueryText holds DecodeQueryText to what url.ParseQuery and

@@ -349,6 +349,8 @@ type decoder struct {
 	knownAt    *[maxKnownAttrs]int32
 	known      [2]uint64
 	attrsTwice bool
+	// sc is the scratch taken (takeScratch), nil without one.
+	sc *scratch
 }
 
 // scratch is what a decoder uses while it reads a request and hands out
@@ -359,6 +361,9 @@ type scratch struct {
 	order         []attrOrder
 	strs          []string
 	knownAt       [maxKnownAttrs]int32
+	// query is where readQuery copies a query and decodes its payloads
+	// (see queryScratch).
+	query []byte
 }
 
 // scratchPool holds scratch of earlier requests.
@@ -371,12 +376,18 @@ var scratchPool = sync.Pool{New: func() any {
 // slices alive for every later request.
 const maxPooledFields = 1024
 
+// maxPooledQuery is the largest query buffer a scratch keeps when it goes
+// back to the pool, for the same reason: a GET /i query is a few
+// kilobytes, and net/http lets one be up to a megabyte.
+const maxPooledQuery = 64 << 10
+
 // takeScratch gives d a scratch from the pool, to be given back with
 // giveScratch once d's fields are no longer used.
 func (d *decoder) takeScratch() *scratch {
 	sc := scratchPool.Get().(*scratch)
 	d.fields, d.attrs, d.order, d.strs = sc.fields[:0], sc.attrs[:0], sc.order[:0], sc.strs[:0]
 	d.knownAt = &sc.knownAt
+	d.sc = sc
 	return sc
 }
 
@@ -390,6 +401,9 @@ func (d *decoder) giveScratch(sc *scratch) {
 	// does not keep it alive.
 	clear(d.strs)
 	sc.fields, sc.attrs, sc.order, sc.strs = d.fields[:0], d.attrs[:0], d.order[:0], d.strs[:0]
+	if cap(sc.query) > maxPooledQuery {
+		sc.query = nil
+	}
 	scratchPool.Put(sc)
 }
 
