@@ -131,10 +131,35 @@ func TestLentInputsAreSetAnew(t *testing.T) {
 			t.Errorf("%s: with lent memory\n%+v\nwithout\n%+v", body, got, want)
 		}
 	}
-	// An array or NDJSON body is read into memory of its own.
-	lent := make([]event.Input, 1)
-	got, err := decode(&protocol.Request{MediaType: MediaNDJSON, Body: []byte("{\"data\":{}}\n{\"data\":{}}"), Inputs: lent})
-	if err != nil || len(got) != 2 || &got[0] == &lent[0] {
-		t.Fatalf("NDJSON: %v, %d inputs, lent memory used: %v", err, len(got), len(got) > 0 && &got[0] == &lent[0])
+	// NDJSON of one event, with or without its newline, is read into the
+	// lent memory too; a body of more events than it holds, into memory
+	// of its own.
+	for _, tc := range []struct {
+		body string
+		n    int
+		lent bool
+	}{
+		{"{\"data\":{}}", 1, true},
+		{"{\"data\":{}}\n", 1, true},
+		{"\n\n{\"user_id\":\"u\",\"data\":{}}\r\n", 1, true},
+		{"{\"data\":{}}\n\n", 1, false},
+		{"{\"data\":{}}\n{\"data\":{}}", 2, false},
+		{"{\"data\":{}}\n{\"data\":{}}\n", 2, false},
+	} {
+		want, err := decode(&protocol.Request{MediaType: MediaNDJSON, Body: []byte(tc.body)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lent := []event.Input{{SchemaKey: "old", EventID: "old", Raw: []byte("old"), Failure: event.NewFailure(event.SchemaViolation, "old")}}
+		got, err := decode(&protocol.Request{MediaType: MediaNDJSON, Body: []byte(tc.body), Inputs: lent})
+		if err != nil || len(got) != tc.n {
+			t.Fatalf("NDJSON %q: %v, %d inputs, want %d", tc.body, err, len(got), tc.n)
+		}
+		if used := &got[0] == &lent[0]; used != tc.lent {
+			t.Errorf("NDJSON %q: lent memory used %v, want %v", tc.body, used, tc.lent)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("NDJSON %q: with lent memory\n%+v\nwithout\n%+v", tc.body, got, want)
+		}
 	}
 }

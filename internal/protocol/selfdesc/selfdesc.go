@@ -207,12 +207,21 @@ func notJSON(err error) *protocol.Error {
 // that is not an event fails alone.
 func (d *decoder) lines(body []byte, start int) ([]event.Input, error) {
 	// One Input per line, but never more than the cap: a body of empty
-	// objects holds hundreds of thousands of lines.
-	lines := bytes.Count(body[start:], newline) + 1
+	// objects holds hundreds of thousands of lines. A newline that ends
+	// the body starts no line, so one event and its newline is one line,
+	// which fits the memory the caller lends.
+	lines := bytes.Count(body[start:], newline)
+	if body[len(body)-1] != '\n' {
+		lines++
+	}
 	if d.maxEvents > 0 {
 		lines = min(lines, d.maxEvents)
 	}
-	d.inputs = make([]event.Input, 0, lines)
+	if lines <= cap(d.lent) {
+		d.inputs = d.lent[:0]
+	} else {
+		d.inputs = make([]event.Input, 0, lines)
+	}
 	n := 1
 	for i := 0; i < start; i++ {
 		if body[i] == '\n' {
