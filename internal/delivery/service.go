@@ -85,6 +85,11 @@ type Service struct {
 
 	// bufs recycles encoding buffers for Deliver.
 	bufs sync.Pool
+	// frames recycles the spooled records' frames: the spool hands them
+	// back (putFrames) once written, before the fsync that Deliver waits
+	// for, so that the next requests encode into them meanwhile.
+	frames    sync.Pool
+	putFrames func(*spool.Frames)
 	// jsonSinks counts the sinks that write records as JSON, without a
 	// spool: with two or more, Deliver encodes each record once for them.
 	jsonSinks int
@@ -131,6 +136,8 @@ func Start(cfg Config, sinks []Target) (*Service, error) {
 		draining:  make(chan struct{}),
 	}
 	s.bufs.New = func() any { return new(encodeBuf) }
+	s.frames.New = func() any { return new(spool.Frames) }
+	s.putFrames = func(f *spool.Frames) { s.frames.Put(f) }
 	if cfg.Spool != nil {
 		s.statsPath = filepath.Join(cfg.Spool.Dir(), StatsFile)
 		saved, err := loadSaved(s.statsPath)
@@ -309,9 +316,9 @@ func (s *Service) Deliver(ctx context.Context, records []*event.Envelope) error 
 		}
 		return s.deliverDirect(ctx, records)
 	}
-	buf := s.bufs.Get().(*encodeBuf)
-	if _, err := buf.encode(records, s.cfg.MaxRequestBytes); err != nil {
-		s.bufs.Put(buf)
+	frames := s.frames.Get().(*spool.Frames)
+	if err := encodeFrames(frames, records, s.cfg.MaxRequestBytes); err != nil {
+		s.frames.Put(frames)
 		return err
 	}
 	// From here on only the encoded frames are needed: the records are
@@ -319,15 +326,18 @@ func (s *Service) Deliver(ctx context.Context, records []*event.Envelope) error 
 	// request they point into) are not kept while the group commit is
 	// awaited, which at full batched load is most of a request's time.
 	// Only records of a kind never counted before are kept, to be
-	// counted once stored.
+	// counted once stored. The frames go back to the pool as soon as the
+	// spool has written them (before its fsync), whether or not ctx ends
+	// meanwhile.
 	n := len(records)
 	var late []*event.Envelope
 	var counted bool
+	buf := s.bufs.Get().(*encodeBuf)
 	buf.tally, counted = s.contracts.prepare(records, buf.tally[:0])
 	if !counted {
 		late = records
 	}
-	first, err := s.cfg.Spool.AppendFrames(ctx, &buf.frames)
+	first, err := s.cfg.Spool.AppendFrames(ctx, frames, s.putFrames)
 	if err == nil {
 		if late != nil {
 			s.contracts.add(late)
@@ -336,12 +346,7 @@ func (s *Service) Deliver(ctx context.Context, records []*event.Envelope) error 
 		}
 	}
 	clear(buf.tally)
-	if ctx.Err() == nil {
-		// Once ctx has ended, the group commit may still be writing the
-		// frames: the buffer is left to the collector then, never
-		// handed to another request.
-		s.bufs.Put(buf)
-	}
+	s.bufs.Put(buf)
 	if err != nil {
 		if errors.Is(err, spool.ErrTooLarge) {
 			return fmt.Errorf("append to spool: %w", TooLargeError{Err: err})
@@ -393,13 +398,8 @@ func (buf *encodeBuf) encode(records []*event.Envelope, limit int64) ([][]byte, 
 	// (AppendFrames writes it as it is), and cut afterwards, since
 	// growing the buffer moves it.
 	f := &buf.frames
-	f.Reset()
-	for i, r := range records {
-		f.End(r.AppendJSON(f.Begin()))
-		if limit > 0 && int64(f.Size()-f.Len()*spool.FrameHeaderSize) > limit {
-			f.Reset()
-			return nil, TooLargeError{Err: fmt.Errorf("the first %d of the request's %d records take %d bytes encoded, over the limit of %d", i+1, len(records), f.Size()-f.Len()*spool.FrameHeaderSize, limit)}
-		}
+	if err := encodeFrames(f, records, limit); err != nil {
+		return nil, err
 	}
 	encoded := buf.records[:0]
 	for i := range f.Len() {
@@ -407,6 +407,21 @@ func (buf *encodeBuf) encode(records []*event.Envelope, limit int64) ([][]byte, 
 	}
 	buf.records = encoded
 	return encoded, nil
+}
+
+// encodeFrames encodes records into f, emptied first. With limit > 0 it
+// stops with a TooLargeError as soon as the encoding passes limit bytes,
+// without encoding the rest.
+func encodeFrames(f *spool.Frames, records []*event.Envelope, limit int64) error {
+	f.Reset()
+	for i, r := range records {
+		f.End(r.AppendJSON(f.Begin()))
+		if limit > 0 && int64(f.Size()-f.Len()*spool.FrameHeaderSize) > limit {
+			f.Reset()
+			return TooLargeError{Err: fmt.Errorf("the first %d of the request's %d records take %d bytes encoded, over the limit of %d", i+1, len(records), f.Size()-f.Len()*spool.FrameHeaderSize, limit)}
+		}
+	}
+	return nil
 }
 
 // TooLargeError says a request's records can never be taken, however often

@@ -110,7 +110,7 @@ func BenchmarkAppendFramesConcurrent(b *testing.B) {
 			for range n {
 				f.Reset()
 				f.End(append(f.Begin(), rec...))
-				if _, err := s.AppendFrames(ctx, &f); err != nil {
+				if _, err := s.AppendFrames(ctx, &f, nil); err != nil {
 					b.Error(err)
 					return
 				}

@@ -149,10 +149,13 @@ type appendReq struct {
 	records [][]byte
 	// frames, when set, holds the records instead, laid out as frames.
 	frames *Frames
-	bytes  int64 // framed size
-	first  uint64
-	err    error
-	done   chan struct{}
+	// release, when set, hands frames back to the caller once the
+	// commit no longer reads them (see AppendFrames).
+	release func(*Frames)
+	bytes   int64 // framed size
+	first   uint64
+	err     error
+	done    chan struct{}
 }
 
 // maxGroup bounds how many Append calls one group commit takes.
@@ -424,33 +427,58 @@ func (s *Spool) Append(ctx context.Context, records [][]byte) (Offset, error) {
 }
 
 // AppendFrames is Append for records laid out as frames: they are
-// written from f as they are, without a copy. f must not change until
-// AppendFrames returns; should ctx end first, not until the spool is
-// closed (the commit may still be writing f).
-func (s *Spool) AppendFrames(ctx context.Context, f *Frames) (Offset, error) {
+// written from f as they are, without a copy.
+//
+// With release nil, f must not change until AppendFrames returns; should
+// ctx end first, not until the spool is closed (the commit may still be
+// writing f). With release set, f is the spool's from the call on, and
+// the spool calls release(f) exactly once when it no longer reads f:
+// once the group commit has written it, before the fsync that makes it
+// durable (a request waits for that fsync without holding its frames,
+// which at full batched load is most of its time in the spool), or
+// before AppendFrames returns when f was never taken. release runs on the
+// spool's writer goroutine and must not block; the caller must not touch
+// f after the call, except through release.
+func (s *Spool) AppendFrames(ctx context.Context, f *Frames, release func(*Frames)) (Offset, error) {
+	req := &appendReq{frames: f, release: release, bytes: int64(f.Size())}
 	if f.Len() == 0 {
+		req.releaseFrames()
 		return 0, nil
 	}
 	for i := range f.Len() {
 		if n := len(f.Record(i)); n > MaxRecordBytes {
+			req.releaseFrames()
 			return 0, fmt.Errorf("%w: a record of %d bytes is over %d", ErrTooLarge, n, MaxRecordBytes)
 		}
 	}
-	return s.append(ctx, &appendReq{frames: f, bytes: int64(f.Size()), done: make(chan struct{})})
+	req.done = make(chan struct{})
+	return s.append(ctx, req)
+}
+
+// releaseFrames hands the request's frames back to its caller, once.
+func (r *appendReq) releaseFrames() {
+	if r.release != nil {
+		r.release(r.frames)
+		r.release, r.frames = nil, nil
+	}
 }
 
 func (s *Spool) append(ctx context.Context, req *appendReq) (Offset, error) {
 	if limit := s.opts.MaxBytes - s.opts.SegmentBytes; req.bytes > limit {
+		req.releaseFrames()
 		return 0, fmt.Errorf("%w: a batch of %d bytes is over max_bytes less one segment (%d)", ErrTooLarge, req.bytes, limit)
 	}
 	if err := ctx.Err(); err != nil {
+		req.releaseFrames()
 		return 0, err
 	}
 	select {
 	case s.reqs <- req:
 	case <-s.done:
+		req.releaseFrames()
 		return 0, ErrClosed
 	case <-ctx.Done():
+		req.releaseFrames()
 		return 0, ctx.Err()
 	}
 	select {
@@ -507,6 +535,7 @@ func (s *Spool) run() {
 func (s *Spool) commit(group []*appendReq) {
 	defer func() {
 		for _, r := range group {
+			r.releaseFrames()
 			close(r.done)
 		}
 	}()
@@ -599,6 +628,14 @@ func (s *Spool) commit(group []*appendReq) {
 			return
 		}
 		at += int64(len(b))
+	}
+	// Written: the frames are in the page cache and no longer read here,
+	// so their buffers can take the next requests' records while the
+	// fsync runs. Nothing is acknowledged before the fsync: a failed one
+	// fails the group, and its callers send the records again.
+	clear(pieces)
+	for _, r := range ok {
+		r.releaseFrames()
 	}
 	switch s.opts.Fsync {
 	case FsyncBatch:

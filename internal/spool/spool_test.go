@@ -370,7 +370,7 @@ func appendEither(s *Spool, frames bool, records [][]byte) (uint64, error) {
 	for _, r := range records {
 		f.End(append(f.Begin(), r...))
 	}
-	return s.AppendFrames(context.Background(), &f)
+	return s.AppendFrames(context.Background(), &f, nil)
 }
 
 // TestAppendFramesWritesWhatAppendWrites: the same batches appended as
@@ -405,7 +405,7 @@ func TestAppendFramesWritesWhatAppendWrites(t *testing.T) {
 						t.Fatalf("Frames.Record(%d) = %q, want %q", i, f.Record(i), r)
 					}
 				}
-				off, err = s.AppendFrames(context.Background(), &f)
+				off, err = s.AppendFrames(context.Background(), &f, nil)
 			} else {
 				off, err = s.Append(context.Background(), batch)
 			}
