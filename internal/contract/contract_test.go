@@ -3,8 +3,11 @@ package contract
 import (
 	"errors"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"unsafe"
+	"weak"
 )
 
 func loadTestdata(t *testing.T) (*Set, map[string]string) {
@@ -105,6 +108,28 @@ func TestResolveCacheIsBounded(t *testing.T) {
 	reg.current.Load().lookups.Load().m.Range(func(_, _ any) bool { n++; return true })
 	if n > maxCachedLookups {
 		t.Fatalf("cache holds %d lookups, bound is %d", n, maxCachedLookups)
+	}
+}
+
+// TestResolveCacheKeepsCopies: a key the cache remembers (a miss, or one
+// not in canonical form) is a copy, so that a key sharing a larger buffer,
+// as the strings of a record read from the spool do, does not keep it.
+func TestResolveCacheKeepsCopies(t *testing.T) {
+	reg, _ := loadTestdata(t)
+	kept := func() weak.Pointer[byte] {
+		buf := make([]byte, 64<<10)
+		n := copy(buf, "iglu:com.acme/unknown/jsonschema/1-0-0")
+		_, _ = reg.Resolve(unsafe.String(&buf[0], n))
+		return weak.Make(&buf[0])
+	}()
+	for i := 0; i < 20 && kept.Value() != nil; i++ {
+		runtime.GC()
+	}
+	if kept.Value() != nil {
+		t.Fatal("the lookup cache keeps the memory of the key it was asked")
+	}
+	if _, ok := reg.current.Load().lookups.Load().m.Load("iglu:com.acme/unknown/jsonschema/1-0-0"); !ok {
+		t.Fatal("the miss was not cached: the test no longer exercises the cache")
 	}
 }
 

@@ -163,7 +163,9 @@ func (r *Set) Resolve(key string) (*Contract, error) {
 	if cache.n.Add(1) > maxCachedLookups {
 		s.lookups.Store(&lookupCache{})
 	} else {
-		cache.m.Store(key, l)
+		// A copy: key may be a record's string sharing a larger buffer
+		// (event.DecodeEnvelopeShared), which the cache would keep.
+		cache.m.Store(strings.Clone(key), l)
 	}
 	return l.c, l.err
 }

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"testing"
 	"time"
+	"unsafe"
 	"weak"
 
 	"github.com/accord-events/accord/internal/event"
@@ -60,5 +61,54 @@ func TestDeliverKeepsNoRecordsWhileItWaits(t *testing.T) {
 	}
 	if byKind[""] != 4 || byKind[string(event.SchemaViolation)] != 2 {
 		t.Errorf("counted %v by failure type; want 4 good and 2 schema violations", byKind)
+	}
+}
+
+// sharingSink is a recordingSink that keeps no strings of the records past
+// a Write (it only looks at them here).
+type sharingSink struct{ recordingSink }
+
+func (*sharingSink) KeepsNoStrings() {}
+
+// TestSharedDecodingOnlyForSinksKeepingNoStrings: records read back from
+// the spool for a sink that keeps none of their strings share the bytes
+// read (Envelope.JSON) instead of copying each record; any other sink gets
+// strings of their own, which it may keep.
+func TestSharedDecodingOnlyForSinksKeepingNoStrings(t *testing.T) {
+	sp := testSpool(t, t.TempDir(), 1<<30)
+	sharing, copying := &sharingSink{}, &recordingSink{}
+	svc := start(t, Config{Spool: sp, WaitForSinks: true},
+		Target{Name: "sharing", Records: sink.All, Sink: sharing, Options: fastOptions()},
+		Target{Name: "copying", Records: sink.All, Sink: copying, Options: fastOptions()})
+	if err := svc.Deliver(context.Background(), records("r", 3)); err != nil {
+		t.Fatal(err)
+	}
+	within := func(s string, b []byte) bool {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+		return p >= start && p < start+uintptr(len(b))
+	}
+	for _, tc := range []struct {
+		name   string
+		sink   *recordingSink
+		shared bool
+	}{
+		{"sharing", &sharing.recordingSink, true},
+		{"copying", copying, false},
+	} {
+		tc.sink.mu.Lock()
+		got := tc.sink.got
+		tc.sink.mu.Unlock()
+		if len(got) != 3 {
+			t.Fatalf("%s sink got %d records, want 3", tc.name, len(got))
+		}
+		for _, r := range got {
+			if len(r.JSON) == 0 {
+				t.Fatalf("%s sink: record %s without its spooled bytes", tc.name, r.EventID)
+			}
+			if got := within(r.EventID, r.JSON) && within(r.Schema, r.JSON); got != tc.shared {
+				t.Errorf("%s sink: record %s's strings share its spooled bytes: %v, want %v", tc.name, r.EventID, got, tc.shared)
+			}
+		}
 	}
 }

@@ -44,6 +44,9 @@ type runner struct {
 	// jsonOnly is set when the sink reads records as JSON only
 	// (sink.JSONOnly), so that the runner decodes no more than valid.
 	jsonOnly bool
+	// shared is set when records are decoded with strings sharing the
+	// bytes read from the local spool (the sink keeps no strings).
+	shared bool
 	// staging is the sink as a sink.Staging, nil for a sink that stores
 	// each Write before it returns. Batches it took but has not stored
 	// wait in staged, oldest first, and the cursor stays before them.
@@ -370,9 +373,12 @@ func (r *runner) decode(entries []spool.Entry) batch {
 	for i, e := range entries {
 		env := &envs[i]
 		var err error
-		if r.jsonOnly {
+		switch {
+		case r.jsonOnly:
 			env.Valid, err = event.PeekValid(e.Data)
-		} else {
+		case r.shared:
+			err = event.DecodeEnvelopeShared(e.Data, env)
+		default:
 			err = event.DecodeEnvelope(e.Data, env)
 		}
 		if err != nil {

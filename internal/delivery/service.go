@@ -157,7 +157,7 @@ func Start(cfg Config, sinks []Target) (*Service, error) {
 			prev[st.Name] = st
 		}
 		for _, sk := range sinks {
-			r := &runner{svc: s, Target: sk, jsonOnly: readsJSONOnly(sk.Sink), staging: stagingOf(sk.Sink), deadLetter: &deadLetterFile{path: DeadLetterPath(cfg.DeadLetterDir, sk.Name)}, tried: make(chan struct{})}
+			r := &runner{svc: s, Target: sk, jsonOnly: readsJSONOnly(sk.Sink), shared: keepsNoStrings(sk.Sink), staging: stagingOf(sk.Sink), deadLetter: &deadLetterFile{path: DeadLetterPath(cfg.DeadLetterDir, sk.Name)}, tried: make(chan struct{})}
 			r.counters.restore(prev[sk.Name])
 			s.runners = append(s.runners, r)
 		}
@@ -248,6 +248,14 @@ func (s *Service) spooled() bool { return s.cfg.Spool != nil || s.cfg.Log != nil
 func stagingOf(sk sink.Sink) sink.Staging {
 	st, _ := sk.(sink.Staging)
 	return st
+}
+
+// keepsNoStrings reports whether sk keeps no record's strings past a
+// Write, so that records read from the spool can be decoded without a
+// copy (the spool's reads are never written again).
+func keepsNoStrings(sk sink.Sink) bool {
+	_, ok := sk.(sink.KeepsNoStrings)
+	return ok
 }
 
 // readsJSONOnly reports whether sk reads records as JSON only.

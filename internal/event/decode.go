@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/accord-events/accord/internal/jsonscan"
 )
@@ -20,7 +21,21 @@ import (
 // (payload, attributes, context data) point into b, which must therefore
 // not change while e is in use.
 func DecodeEnvelope(b []byte, e *Envelope) error {
-	d := envelopeDecoder{b: b, text: string(b)}
+	return decodeEnvelope(b, string(b), e)
+}
+
+// DecodeEnvelopeShared is DecodeEnvelope whose strings share b's memory
+// instead of a copy of it: for records read from the spool, whose bytes
+// are the reader's and never written again, it saves a copy of every
+// record (and the memory of it while a batch waits for its sink). b must
+// never change afterwards, and whoever keeps one of e's strings after e
+// keeps all of b: clone what is kept (strings.Clone).
+func DecodeEnvelopeShared(b []byte, e *Envelope) error {
+	return decodeEnvelope(b, unsafe.String(unsafe.SliceData(b), len(b)), e)
+}
+
+func decodeEnvelope(b []byte, text string, e *Envelope) error {
+	d := envelopeDecoder{b: b, text: text}
 	start := jsonscan.SkipSpace(b, 0)
 	if start == len(b) || b[start] != '{' {
 		return errors.New("decode envelope: not a JSON object")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/accord-events/accord/internal/event"
 )
@@ -29,6 +30,48 @@ func TestDecodeEnvelopeRoundTrips(t *testing.T) {
 				t.Errorf("encoding/json read\n %s\nDecodeEnvelope read\n %s", a, b)
 			}
 		})
+	}
+}
+
+// TestDecodeEnvelopeShared: the strings of a record decoded from bytes it
+// shares are those bytes (no copy), apart from those unescaped, and the
+// record is the one DecodeEnvelope reads; DecodeEnvelope's strings are
+// copies.
+func TestDecodeEnvelopeShared(t *testing.T) {
+	encoded := sampleEnvelopes()["good"].AppendJSON(nil)
+	within := func(s string) bool {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		start := uintptr(unsafe.Pointer(unsafe.SliceData(encoded)))
+		return p >= start && p < start+uintptr(len(encoded))
+	}
+	var shared, copied event.Envelope
+	if err := event.DecodeEnvelopeShared(encoded, &shared); err != nil {
+		t.Fatal(err)
+	}
+	if err := event.DecodeEnvelope(encoded, &copied); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := shared.AppendJSON(nil), copied.AppendJSON(nil); !bytes.Equal(a, b) {
+		t.Fatalf("shared read\n%s\ncopied read\n%s", a, b)
+	}
+	for name, s := range map[string][2]string{
+		"event_id": {shared.EventID, copied.EventID},
+		"schema":   {shared.Schema, copied.Schema},
+		"version":  {shared.Version, copied.Version},
+	} {
+		if s[0] == "" {
+			t.Fatalf("the sample has no %s", name)
+		}
+		if !within(s[0]) {
+			t.Errorf("%s of the shared decoding is a copy", name)
+		}
+		if within(s[1]) {
+			t.Errorf("%s of DecodeEnvelope shares the bytes", name)
+		}
+	}
+	var empty event.Envelope
+	if err := event.DecodeEnvelopeShared(nil, &empty); err == nil {
+		t.Error("DecodeEnvelopeShared(nil) succeeded")
 	}
 }
 
@@ -79,6 +122,14 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		}
 		if twice := again.AppendJSON(nil); !bytes.Equal(once, twice) {
 			t.Fatalf("not stable:\n%s\n%s", once, twice)
+		}
+		// Sharing the bytes reads the same record, and copies nothing.
+		var shared event.Envelope
+		if err := event.DecodeEnvelopeShared(data, &shared); err != nil {
+			t.Fatalf("DecodeEnvelopeShared fails where DecodeEnvelope does not: %v", err)
+		}
+		if b := shared.AppendJSON(nil); !bytes.Equal(once, b) {
+			t.Fatalf("DecodeEnvelopeShared read\n%s\nDecodeEnvelope read\n%s", b, once)
 		}
 		// What delivery peeks at in a spooled record is what it decodes to.
 		if valid, err := event.PeekValid(once); err != nil || valid != e.Valid {
@@ -138,6 +189,16 @@ func BenchmarkDecodeEnvelope(b *testing.B) {
 		for b.Loop() {
 			var e event.Envelope
 			if err := event.DecodeEnvelope(encoded, &e); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("shared", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(encoded)))
+		for b.Loop() {
+			var e event.Envelope
+			if err := event.DecodeEnvelopeShared(encoded, &e); err != nil {
 				b.Fatal(err)
 			}
 		}

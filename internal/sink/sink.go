@@ -52,6 +52,19 @@ type JSONOnly interface {
 	ReadsJSONOnly()
 }
 
+// KeepsNoStrings is implemented by a sink that keeps none of a record's
+// strings once its Write has returned, or keeps only copies of them (the
+// typed tables' tracker clones the versions it remembers). Delivery hands
+// such a sink records decoded from the spool whose strings share the
+// bytes they were read as (Envelope.JSON) instead of a copy of each
+// record: a string kept past the Write would keep the whole read (up to
+// the batch's bytes) alive with it.
+type KeepsNoStrings interface {
+	Sink
+	// KeepsNoStrings marks the sink; it is never called.
+	KeepsNoStrings()
+}
+
 // Staging is implemented by a sink that gathers the records of many
 // Writes into larger units before it stores them (the s3 sink rolls files
 // by size and age). For such a sink a Write returning nil means the

@@ -641,7 +641,14 @@ func (s *Sink) closeAll() error {
 	return errors.Join(errs...)
 }
 
+// KeepsNoStrings marks the sink as keeping none of a record's strings
+// past a Write: the driver copies what it binds, and the typed tables'
+// tracker clones the versions it remembers. Delivery then decodes the
+// records it reads from the spool without copying each one.
+func (*Sink) KeepsNoStrings() {}
+
 var (
-	_ sink.Sink   = (*Sink)(nil)
-	_ sink.Syncer = (*Sink)(nil)
+	_ sink.Sink           = (*Sink)(nil)
+	_ sink.Syncer         = (*Sink)(nil)
+	_ sink.KeepsNoStrings = (*Sink)(nil)
 )

@@ -269,8 +269,11 @@ func (t *Tracker) bind(m *Migration, groups map[string]*group) {
 			}
 		}
 		for v, c := range g.versions {
-			if c != nil {
-				tr.versions[v] = true
+			if c != nil && !tr.versions[v] {
+				// A record's version may share the memory of the whole
+				// spool read it came in (event.DecodeEnvelopeShared):
+				// what is kept is a copy.
+				tr.versions[strings.Clone(v)] = true
 			}
 		}
 		for cx := range g.contexts {

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
@@ -142,4 +144,38 @@ func TestTrackerPlansVersionsInOrder(t *testing.T) {
 			t.Fatalf("planned %v, want %v", order, want)
 		}
 	}
+}
+
+// TestTrackerKeepsNoRecordMemory: records decoded sharing the bytes they
+// were read as (event.DecodeEnvelopeShared, as delivery hands them to the
+// SQLite sink) must not stay alive through what the tracker remembers of
+// them, or each version would keep a whole spool read.
+func TestTrackerKeepsNoRecordMemory(t *testing.T) {
+	key := "iglu:com.acme/checkout/jsonschema/1-0-0"
+	set := contract.NewSet([]*contract.Contract{compile(t, key, checkoutV1)})
+	tr := tables.NewTracker(set, slog.New(slog.DiscardHandler), func(*tables.Table) string { return "insert" })
+	plan := func(_ context.Context, wants []tables.Want) (*tables.Migration, error) {
+		return &tables.Migration{Bound: map[string]*tables.Table{}}, nil
+	}
+	kept := func() weak.Pointer[byte] {
+		k, _ := contract.ParseKey(key)
+		rec := &event.Envelope{EventID: "e1", Schema: key, Vendor: k.Vendor, Name: k.Name, Version: k.Version.String(), Valid: true,
+			Payload: json.RawMessage(`{"order_id": "7a6f1a1e-7a4e-4c43-9f43-5b1f0b2f8a11", "total": 1}`)}
+		read := append(rec.AppendJSON(nil), make([]byte, 64<<10)...)[:len(rec.AppendJSON(nil))]
+		var shared event.Envelope
+		if err := event.DecodeEnvelopeShared(read, &shared); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tr.Inserts(context.Background(), []*event.Envelope{&shared}, plan); err != nil {
+			t.Fatal(err)
+		}
+		return weak.Make(&read[0])
+	}()
+	for i := 0; i < 20 && kept.Value() != nil; i++ {
+		runtime.GC()
+	}
+	if kept.Value() != nil {
+		t.Fatal("the tracker keeps the bytes a record was decoded from")
+	}
+	runtime.KeepAlive(tr)
 }
