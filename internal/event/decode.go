@@ -28,8 +28,11 @@ func DecodeEnvelope(b []byte, e *Envelope) error {
 // instead of a copy of it: for records read from the spool, whose bytes
 // are the reader's and never written again, it saves a copy of every
 // record (and the memory of it while a batch waits for its sink). b must
-// never change afterwards, and whoever keeps one of e's strings after e
-// keeps all of b: clone what is kept (strings.Clone).
+// never change afterwards (AppendJSON's caches of encoded runs compare
+// the strings they keep by address first), and whoever keeps one of e's
+// strings after e keeps all of b: clone what is kept (strings.Clone). Set
+// e.JSON to b, as delivery does, so that AppendJSON copies b rather than
+// encode e again and cache strings that share b.
 func DecodeEnvelopeShared(b []byte, e *Envelope) error {
 	return decodeEnvelope(b, unsafe.String(unsafe.SliceData(b), len(b)), e)
 }
