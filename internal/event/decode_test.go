@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/accord-events/accord/internal/event"
@@ -107,6 +108,7 @@ func FuzzDecodeEnvelope(f *testing.F) {
 	for _, env := range sampleEnvelopes() {
 		f.Add(env.AppendJSON(nil))
 	}
+	f.Add([]byte("{\"source\":{\"origin\":\"\x82\"}}")) // not UTF-8: found by the fuzzer
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var e event.Envelope
 		if err := event.DecodeEnvelope(data, &e); err != nil {
@@ -120,8 +122,20 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		if err := event.DecodeEnvelope(once, &again); err != nil {
 			t.Fatalf("re-encoded record does not decode: %v\n%s", err, once)
 		}
-		if twice := again.AppendJSON(nil); !bytes.Equal(once, twice) {
-			t.Fatalf("not stable:\n%s\n%s", once, twice)
+		stable, twice := once, again.AppendJSON(nil)
+		if !utf8.Valid(data) {
+			// A string holding bytes that are not UTF-8 is written with
+			// \ufffd in their place, as encoding/json writes it, which
+			// reads back as the character itself: the first encoding
+			// normalises, and from there it is stable.
+			var third event.Envelope
+			if err := event.DecodeEnvelope(twice, &third); err != nil {
+				t.Fatalf("re-encoded record does not decode: %v\n%s", err, twice)
+			}
+			stable, twice = twice, third.AppendJSON(nil)
+		}
+		if !bytes.Equal(stable, twice) {
+			t.Fatalf("not stable:\n%s\n%s", stable, twice)
 		}
 		// Sharing the bytes reads the same record. It shares a copy: the
 		// fuzzer writes its next input over data, and shared bytes must
