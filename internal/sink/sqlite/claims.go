@@ -162,25 +162,9 @@ func (s *Sink) heldIDs(ctx context.Context, t *table, records []*event.Envelope)
 // heldStmt returns the statement that looks up ids event ids (a power of
 // two, at most claimsPerQuery) in t, preparing it when first needed.
 func (t *table) heldStmt(ctx context.Context, conn driverConn, ids int) (queryStmt, error) {
-	k := bits.Len(uint(ids)) - 1
-	if k < len(t.held) && t.held[k] != nil {
-		return t.held[k], nil
-	}
-	q := fmt.Sprintf("SELECT event_id, fingerprint, protocol FROM %q WHERE event_id IN (?%s)", t.name, strings.Repeat(", ?", ids-1))
-	ds, err := conn.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("look up event ids in %s: %w", t.name, err)
-	}
-	st, ok := ds.(queryStmt)
-	if !ok {
-		ds.Close()
-		return nil, fmt.Errorf("look up event ids in %s: driver statement %T lacks QueryContext", t.name, ds)
-	}
-	for len(t.held) <= k {
-		t.held = append(t.held, nil)
-	}
-	t.held[k] = st
-	return st, nil
+	return preparedFor(ctx, conn, &t.held, ids, "look up event ids in", t.name, func() string {
+		return fmt.Sprintf("SELECT event_id, fingerprint, protocol FROM %q WHERE event_id IN (?%s)", t.name, strings.Repeat(", ?", ids-1))
+	})
 }
 
 // queryStmt is what the sink needs of a prepared query.

@@ -129,24 +129,32 @@ func chunkSize(n, max int) int {
 
 // stmt returns the statement that inserts rows records (a power of two).
 func (t *table) stmt(ctx context.Context, conn driverConn, rows int) (stmt, error) {
-	k := bits.Len(uint(rows)) - 1
-	if k < len(t.stmts) && t.stmts[k] != nil {
-		return t.stmts[k], nil
+	return preparedFor(ctx, conn, &t.stmts, rows, "prepare insert into", t.name, func() string { return t.insertSQL(rows) })
+}
+
+// preparedFor returns the statement cached for n (a power of two) in
+// cache, preparing query() and caching it when first needed; what and
+// table name the statement in its errors.
+func preparedFor[S driver.Stmt](ctx context.Context, conn driverConn, cache *[]S, n int, what, table string, query func() string) (S, error) {
+	var zero S
+	k := bits.Len(uint(n)) - 1
+	if k < len(*cache) && any((*cache)[k]) != nil {
+		return (*cache)[k], nil
 	}
-	ds, err := conn.PrepareContext(ctx, t.insertSQL(rows))
+	ds, err := conn.PrepareContext(ctx, query())
 	if err != nil {
-		return nil, fmt.Errorf("prepare insert into %s: %w", t.name, err)
+		return zero, fmt.Errorf("%s %s: %w", what, table, err)
 	}
-	stmt, ok := ds.(stmt)
+	st, ok := ds.(S)
 	if !ok {
 		ds.Close()
-		return nil, fmt.Errorf("prepare insert into %s: driver statement %T lacks ExecContext", t.name, ds)
+		return zero, fmt.Errorf("%s %s: driver statement %T lacks the methods needed", what, table, ds)
 	}
-	for len(t.stmts) <= k {
-		t.stmts = append(t.stmts, nil)
+	for len(*cache) <= k {
+		*cache = append(*cache, zero)
 	}
-	t.stmts[k] = stmt
-	return stmt, nil
+	(*cache)[k] = st
+	return st, nil
 }
 
 // insertSQL returns an INSERT of rows records that skips event_ids already
