@@ -739,6 +739,10 @@ func TestDeliverRefusesRecordsOverTheRequestBound(t *testing.T) {
 	if !strings.Contains(err.Error(), "over the limit of 2000") {
 		t.Errorf("error does not say the limit: %v", err)
 	}
+	var first, total, size int
+	if _, scanErr := fmt.Sscanf(err.Error()[strings.Index(err.Error(), "the first "):], "the first %d of the request's %d records take %d bytes encoded", &first, &total, &size); scanErr != nil || total != 100 || size <= 2000 {
+		t.Errorf("error does not say how many bytes the records took, over 2000: %v (%v)", err, scanErr)
+	}
 	if err := svc.Deliver(context.Background(), records("small", 3)); err != nil {
 		t.Fatalf("Deliver of 3 small records: %v", err)
 	}

@@ -424,9 +424,9 @@ func encodeFrames(f *spool.Frames, records []*event.Envelope, limit int64) error
 	f.Reset()
 	for i, r := range records {
 		f.End(r.AppendJSON(f.Begin()))
-		if limit > 0 && int64(f.Size()-f.Len()*spool.FrameHeaderSize) > limit {
+		if size := int64(f.Size() - f.Len()*spool.FrameHeaderSize); limit > 0 && size > limit {
 			f.Reset()
-			return TooLargeError{Err: fmt.Errorf("the first %d of the request's %d records take %d bytes encoded, over the limit of %d", i+1, len(records), f.Size()-f.Len()*spool.FrameHeaderSize, limit)}
+			return TooLargeError{Err: fmt.Errorf("the first %d of the request's %d records take %d bytes encoded, over the limit of %d", i+1, len(records), size, limit)}
 		}
 	}
 	return nil
