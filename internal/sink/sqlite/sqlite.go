@@ -303,8 +303,9 @@ func dsn(opts Options) string {
 	q.Add("_pragma", "temp_store(MEMORY)")
 	// The checkpointer goroutine copies the WAL into the database every
 	// checkpointEvery bytes; the writer checkpoints itself only when the
-	// WAL passes 16,384 pages (64 MiB of 4 KiB pages), as a backstop
-	// should that goroutine fall behind.
+	// WAL passes 16,384 pages (64 MiB of 4 KiB pages; 256 MiB in a file an
+	// earlier Accord made with 16 KiB pages), as a backstop should that
+	// goroutine fall behind.
 	q.Add("_pragma", "wal_autocheckpoint(16384)")
 	if opts.retains() {
 		// A database this creates can return the pages of deleted rows
@@ -515,10 +516,14 @@ func (s *Sink) insert(ctx context.Context, records []*event.Envelope, plans map[
 		}
 	}
 	defer func() {
-		// Keep the slices, not the records.
+		// Keep the slices, not the records, nor anything of theirs: with
+		// sink.KeepsNoStrings a record's strings and payload share the
+		// spool's read, which a kept id or member would keep whole.
 		clear(good)
 		clear(failed)
 		s.goodRecs, s.failedRecs = good[:0], failed[:0]
+		clear(s.typedSeen)
+		clear(s.members[:cap(s.members)])
 	}()
 	nctx := context.WithoutCancel(ctx)
 	if len(plans) > 0 {

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/accord-events/accord/internal/check"
 	"github.com/accord-events/accord/internal/contract"
@@ -537,4 +539,36 @@ func TestMadeHere(t *testing.T) {
 			t.Errorf("made here: %s", bad)
 		}
 	}
+}
+
+// TestWriteKeepsNoRecordMemory: the sink is a sink.KeepsNoStrings, so the
+// records delivery hands it may share their spool read
+// (event.DecodeEnvelopeShared); once Write returns, nothing of the sink's
+// (the batch's ids, the members of the event data it read) may keep that
+// read alive.
+func TestWriteKeepsNoRecordMemory(t *testing.T) {
+	key := "iglu:com.acme/order/jsonschema/1-0-0"
+	set := contract.NewSet([]*contract.Contract{sinktest.CompileContract(t, key, typedOrder)})
+	s, _ := openTyped(t, set)
+	kept := func() weak.Pointer[byte] {
+		rec := typedRecord("e1", key, `{"order_id":"o-1","total":12.5,"paid":true}`)
+		enc := rec.AppendJSON(nil)
+		read := append(enc, make([]byte, 64<<10)...)[:len(enc)]
+		var shared event.Envelope
+		if err := event.DecodeEnvelopeShared(read, &shared); err != nil {
+			t.Fatal(err)
+		}
+		shared.JSON = read
+		if err := s.Write(context.Background(), []*event.Envelope{&shared}); err != nil {
+			t.Fatal(err)
+		}
+		return weak.Make(&read[0])
+	}()
+	for i := 0; i < 20 && kept.Value() != nil; i++ {
+		runtime.GC()
+	}
+	if kept.Value() != nil {
+		t.Fatal("the sink keeps the bytes a record it wrote was decoded from")
+	}
+	runtime.KeepAlive(s)
 }
