@@ -100,10 +100,15 @@ func CompileWith(doc []byte, want Key, source string, others Documents) (*Contra
 	return newContract(key, source, doc, schema), nil
 }
 
-// newContract is the contract of a document compiled at once into schema.
+// newContract is the contract of a document compiled at once into schema,
+// or, with schema nil, of one compiled on its first event (late.go).
 func newContract(key Key, source string, doc []byte, schema *jsonschema.Schema) *Contract {
 	c := &Contract{Key: key, URI: key.String(), Version: key.Version.String(), Source: source, Document: append(json.RawMessage(nil), doc...)}
-	c.ready.Store(&validators{schema: schema, fast: compileFast(schema)})
+	if schema == nil {
+		c.late = new(sync.Once)
+	} else {
+		c.ready.Store(&validators{schema: schema, fast: compileFast(schema)})
+	}
 	return c
 }
 

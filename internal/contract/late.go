@@ -1,7 +1,6 @@
 package contract
 
 import (
-	"encoding/json"
 	"errors"
 	"sync"
 	"unicode/utf8"
@@ -125,7 +124,8 @@ func metaConforms(meta *fastNode, doc []byte) bool {
 	if i >= len(doc) {
 		return false
 	}
-	w := fastWalk{budget: CheckBudget(len(doc)), strict: true}
+	// utf8ok: lateEligible, the only caller's gate, checked doc is UTF-8.
+	w := fastWalk{budget: CheckBudget(len(doc)), strict: true, utf8ok: true}
 	end, v := meta.check(&w, doc, i)
 	return end >= 0 && v == fastValid && jsonscan.SkipSpace(doc, end) == len(doc)
 }
@@ -142,9 +142,7 @@ func compileLoaded(doc []byte, want Key, source string, others Documents) (*Cont
 	}
 	if lateEligible(doc, value) {
 		if s, ok := value.(map[string]any)["$schema"].(string); ok && metaConforms(lateMeta()[lateDrafts[s]], doc) {
-			c := &Contract{Key: key, URI: key.String(), Version: key.Version.String(), Source: source,
-				Document: append(json.RawMessage(nil), doc...), late: new(sync.Once)}
-			return c, nil
+			return newContract(key, source, doc, nil), nil
 		}
 	}
 	schema, err := compileSchema(key, value, others)

@@ -128,22 +128,14 @@ func (r *Set) Len() int { return len(r.current.Load().byKey) }
 // Contracts returns the registry's contracts, sorted by key.
 func (r *Set) Contracts() []*Contract {
 	s := r.current.Load()
-	// Sorted by the map's keys, which are the contracts' Key.String():
-	// building that string in every comparison took 0.15 s at 10,000
-	// contracts, at start, where the privacy stage checks them all.
-	type keyed struct {
-		key string
-		c   *Contract
+	out := make([]*Contract, 0, len(s.byKey))
+	for _, c := range s.byKey {
+		out = append(out, c)
 	}
-	all := make([]keyed, 0, len(s.byKey))
-	for k, c := range s.byKey {
-		all = append(all, keyed{k, c})
-	}
-	slices.SortFunc(all, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
-	out := make([]*Contract, len(all))
-	for i, kc := range all {
-		out[i] = kc.c
-	}
+	// By URI, the map's key (Key.String()) kept on each contract: building
+	// that string in every comparison took 0.15 s at 10,000 contracts, at
+	// start, where the privacy stage checks them all.
+	slices.SortFunc(out, func(a, b *Contract) int { return strings.Compare(a.URI, b.URI) })
 	return out
 }
 
