@@ -15,6 +15,12 @@ import (
 // leave every query to it.
 var URLMaxQueryParamsSet = strings.Contains(os.Getenv("GODEBUG"), "urlmaxqueryparams")
 
+// MaxQueryParams is the most parameters url.ParseQuery reads a query of,
+// counting one more than its '&': more, and it reads none of them (10,000
+// by default; the GODEBUG setting urlmaxqueryparams changes it, see
+// URLMaxQueryParamsSet).
+const MaxQueryParams = 10000
+
 // Values returns the query parsed as url.ParseQuery parses it, ignoring its
 // error (the pairs it could read): r.Query when set, otherwise RawQuery,
 // parsed on the first call only. Most protocols never read the query, and
@@ -57,7 +63,7 @@ func QueryError(err error, raw string) *Error {
 func queryReadable(raw string) bool {
 	// strings.IndexByte and strings.Count read many bytes an instruction:
 	// a query is mostly base64 and plain text, with few escapes.
-	if URLMaxQueryParamsSet || strings.IndexByte(raw, ';') >= 0 || strings.Count(raw, "&") >= 10000 {
+	if URLMaxQueryParamsSet || strings.IndexByte(raw, ';') >= 0 || strings.Count(raw, "&") >= MaxQueryParams {
 		return false
 	}
 	for {

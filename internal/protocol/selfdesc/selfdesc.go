@@ -344,7 +344,7 @@ func (d *decoder) event(b []byte, start int, in *event.Input) (int, error) {
 			}
 			// A key naming one of contracts is kept as the contract's own
 			// string (the same text), which copies nothing.
-			if exact = d.contracts.Exact(s); exact != nil && exact.URI == s {
+			if exact = d.contracts.Exact(s); exact != nil {
 				in.SchemaKey = exact.URI
 			} else {
 				in.SchemaKey = d.keep(s)

@@ -133,9 +133,14 @@ func (d *decoder) keepQuery(n, textLen int, room *queryRoom) {
 			continue
 		}
 		pre.s = &keep[offsetIn(scr, pre.s)]
-		if decoded != nil {
-			k := textLen + offsetIn(scr, unsafe.SliceData(pre.b)) - payloadsAt(n)
+		switch off := offsetIn(scr, unsafe.SliceData(pre.b)); {
+		case decoded != nil:
+			k := textLen + off - payloadsAt(n)
 			pre.b = keep[k : k+len(pre.b) : k+len(pre.b)]
+		case off >= 0 && off < len(scr):
+			// Decoded into the scratch before the payloads moved out
+			// of it (never, as above): it must not stay there.
+			pre.b = slices.Clip(bytes.Clone(pre.b))
 		}
 	}
 	d.text = unsafe.String(unsafe.SliceData(keep), textLen)
@@ -275,7 +280,7 @@ func (d *decoder) readQuery(raw string, room *queryRoom) (int, bool) {
 		// buf[i] starts a pair, or is the '&' that ends an empty one; the
 		// pair before ended with the '&' at buf[i-1], each one of raw's
 		// '&' once.
-		if params++; params > maxQueryParams {
+		if params++; params > protocol.MaxQueryParams {
 			return 0, false
 		}
 		if buf[i] == '&' {
@@ -381,12 +386,6 @@ func (d *decoder) readQuery(raw string, room *queryRoom) (int, bool) {
 	}
 	return len(buf), true
 }
-
-// maxQueryParams is the most parameters url.ParseQuery reads a query of,
-// counting one more than its '&': more, and it reads none of them (10,000
-// by default; the GODEBUG setting urlmaxqueryparams changes it, and is
-// left to url.ParseQuery).
-const maxQueryParams = 10000
 
 // setClass sets f.verbatim and f.invalid from what textOf finds its name
 // and value to be.
