@@ -881,3 +881,28 @@ func TestSmallBatchesArePacedUnlessARequestWaits(t *testing.T) {
 		}
 	})
 }
+
+// A request's frames are sized once: encoding 100 records into a fresh
+// Frames (a pool miss) allocates its two slices and nothing more, where
+// growing them as they filled took 29 allocations, copying the
+// records encoded so far each time. A request past the bound is not given
+// room for what will be refused.
+func TestEncodeFramesSizesTheBufferOnce(t *testing.T) {
+	recs := records("sized", 100)
+	allocs := testing.AllocsPerRun(20, func() {
+		var f spool.Frames
+		if err := encodeFrames(&f, recs, 0); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 2 && !raceEnabled { // the race detector's instrumentation allocates
+		t.Errorf("encoding 100 records into fresh frames took %.0f allocations; want 2", allocs)
+	}
+	var f spool.Frames
+	if err := encodeFrames(&f, recs, 1000); err == nil {
+		t.Fatal("100 records under a 1,000-byte limit were encoded")
+	}
+	if c := f.Cap(); c > 4096 {
+		t.Errorf("a refused request grew the frames to %d bytes", c)
+	}
+}

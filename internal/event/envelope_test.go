@@ -115,3 +115,35 @@ func BenchmarkAppendJSON(b *testing.B) {
 	}
 	b.SetBytes(int64(len(buf)))
 }
+
+// SizeHint is the encoding's length exactly when nothing needs escaping
+// and no raw JSON holds a line break, and never more than it otherwise:
+// delivery sizes a request's frames with it.
+func TestSizeHint(t *testing.T) {
+	at := time.Date(2026, 12, 5, 14, 0, 0, 0, time.UTC)
+	plain := []*event.Envelope{
+		{},
+		{EventID: "e", Valid: true, CollectedAt: event.Time{Time: at}, EventTime: event.Time{Time: at}, Payload: json.RawMessage(`{"a":1}`)},
+		{EventID: "e", RequestID: "r", CollectedAt: event.Time{Time: at}, SentAt: event.Time{Time: at}, CreatedAt: event.Time{Time: at}, EventTime: event.Time{Time: at.Add(time.Second)},
+			Protocol: "snowplow", Schema: "iglu:com.acme/x/jsonschema/1-0-0", Vendor: "com.acme", Name: "x", Version: "1-0-0", Namespace: "ns", Valid: true,
+			Payload: json.RawMessage(`{"a":[1,2,{"b":null}]}`), Attributes: json.RawMessage(`{"k":"v"}`),
+			Contexts: []event.Context{{Schema: "iglu:a/b/jsonschema/1-0-0", Data: json.RawMessage(`{"id":1}`)}, {Schema: "s", Data: nil}},
+			Source:   event.Source{IP: "192.0.2.1", UserAgent: "Mozilla/5.0", Referer: "https://a.example/", Origin: "https://a.example", Path: "/i"},
+			Identity: event.Identity{UserID: "u", NetworkUserID: "n"}, Collector: event.Collector{Name: "accord", Version: "v1", Env: "prod", Host: "h1"},
+			Fingerprint: "f", ReplayedAt: event.Time{Time: at}, OriginalEventID: "o"},
+		{EventID: "e", Failure: &event.Failure{Type: event.SchemaViolation, Messages: []event.Message{
+			{Schema: "s", InstancePath: "/a", SchemaPath: "/properties/a", Keyword: "type", Message: "wrong type"}, {Message: "m"}}}},
+		{EventID: "e", Failure: &event.Failure{Type: event.PayloadFormatViolation}},
+	}
+	plain[4].SetRaw([]byte("not json"))
+	for i, env := range plain {
+		if got, want := env.SizeHint(), len(env.AppendJSON(nil)); got != want {
+			t.Errorf("plain record %d: SizeHint %d, encoded %d bytes: %s", i, got, want, env.AppendJSON(nil))
+		}
+	}
+	for name, env := range sampleEnvelopes() {
+		if got, want := env.SizeHint(), len(env.AppendJSON(nil)); got > want {
+			t.Errorf("%s: SizeHint %d, more than the %d bytes encoded", name, got, want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"slices"
 )
 
 // Frame layout, little-endian:
@@ -110,6 +111,13 @@ type Frames struct {
 // Reset empties f, keeping its memory for the next batch.
 func (f *Frames) Reset() { f.buf, f.ends = f.buf[:0], f.ends[:0] }
 
+// Grow makes room for records more records taking bytes of data in all,
+// so that encoding them into f allocates once at most.
+func (f *Frames) Grow(records, bytes int) {
+	f.buf = slices.Grow(f.buf, bytes+records*headerSize)
+	f.ends = slices.Grow(f.ends, records)
+}
+
 // Begin returns the buffer to append the next record's data to: f's
 // bytes so far and room for the record's header.
 func (f *Frames) Begin() []byte {
@@ -122,6 +130,9 @@ func (f *Frames) End(buf []byte) {
 	f.buf = buf
 	f.ends = append(f.ends, len(buf))
 }
+
+// Cap returns the bytes f holds room for, used or not.
+func (f *Frames) Cap() int { return cap(f.buf) }
 
 // Len returns the number of records.
 func (f *Frames) Len() int { return len(f.ends) }
