@@ -142,7 +142,7 @@ type Sink struct {
 	// is none.
 	stopWatch func()
 	// typedStmts are the typed inserts prepared, by their text (typed.go).
-	typedStmts map[string]stmt
+	typedStmts stmtCache
 	// plans are the typed tables' row plans, by the tracker's table
 	// (typedrow.go).
 	plans map[*tables.Table]*typedPlan
@@ -156,7 +156,7 @@ type Sink struct {
 	// until one is needed.
 	checker      driverConn
 	checkerDDL   map[string]string
-	checkerStmts map[string]stmt
+	checkerStmts stmtCache
 	checkArgs    []driver.NamedValue
 	keyBuf       []byte
 	members      []objectMember
@@ -628,7 +628,7 @@ func (s *Sink) Close(context.Context) error {
 // closeAll closes whatever Connect opened and forgets it, so that a failed
 // Connect can be tried again.
 func (s *Sink) closeAll() error {
-	errs := []error{s.closeTypedStmts(), s.closeChecker()}
+	errs := []error{s.typedStmts.close(), s.closeChecker()}
 	for _, t := range []*table{s.good, s.failed} {
 		if t != nil {
 			errs = append(errs, t.close())

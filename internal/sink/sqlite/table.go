@@ -141,19 +141,30 @@ func preparedFor[S driver.Stmt](ctx context.Context, conn driverConn, cache *[]S
 	if k < len(*cache) && any((*cache)[k]) != nil {
 		return (*cache)[k], nil
 	}
-	ds, err := conn.PrepareContext(ctx, query())
+	st, err := prepareAs[S](ctx, conn, query())
 	if err != nil {
 		return zero, fmt.Errorf("%s %s: %w", what, table, err)
-	}
-	st, ok := ds.(S)
-	if !ok {
-		ds.Close()
-		return zero, fmt.Errorf("%s %s: driver statement %T lacks the methods needed", what, table, ds)
 	}
 	for len(*cache) <= k {
 		*cache = append(*cache, zero)
 	}
 	(*cache)[k] = st
+	return st, nil
+}
+
+// prepareAs prepares query on conn as an S: the methods the sink needs
+// of the driver's statement.
+func prepareAs[S driver.Stmt](ctx context.Context, conn driverConn, query string) (S, error) {
+	var zero S
+	ds, err := conn.PrepareContext(ctx, query)
+	if err != nil {
+		return zero, err
+	}
+	st, ok := ds.(S)
+	if !ok {
+		ds.Close()
+		return zero, fmt.Errorf("driver statement %T lacks the methods needed", ds)
+	}
 	return st, nil
 }
 

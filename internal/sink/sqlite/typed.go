@@ -381,58 +381,60 @@ func (s *Sink) queryStrings(ctx context.Context, query string) ([]string, error)
 	}
 }
 
-// maxTypedStmts bounds the typed inserts kept prepared: each migration
-// of a typed table changes its insert's text, and the old one is not used
-// again. A table has an insert for each number of rows (1, 2, 4 ... 32),
-// so past the bound one statement is dropped for each one prepared,
-// rather than all of them: a collector writing to more typed tables than
-// fit prepares the statement it lacks, not every one again.
+// maxTypedStmts bounds the statements a stmtCache keeps prepared: each
+// migration of a typed table changes its insert's text, and the old one is
+// not used again. A table has an insert for each number of rows (1, 2, 4
+// ... 32), so past the bound one statement is dropped for each one
+// prepared, rather than all of them: a collector writing to more typed
+// tables than fit prepares the statement it lacks, not every one again.
 const maxTypedStmts = 256
 
-// typedStmt returns the prepared statement of the typed insert q,
-// preparing it once: a typed insert is long (an expression per column),
+// stmtCache is prepared statements of one connection by their text, at
+// most maxTypedStmts of them: the typed inserts of the writing connection
+// (Sink.typedStmts), and those of the checker's copies of the tables
+// (Sink.checkerStmts). A typed insert is long (an expression per column),
 // and parsing it for every write was about a tenth of a write's CPU.
-// SQLite prepares it again by itself when a table it reads changes.
-func (s *Sink) typedStmt(ctx context.Context, q string) (stmt, error) {
-	if st, ok := s.typedStmts[q]; ok {
+// SQLite prepares a statement again by itself when a table it reads
+// changes.
+type stmtCache map[string]stmt
+
+// prepared returns the statement q of conn, preparing it when it is not
+// cached; past the bound it drops any one (map order) first.
+func (c *stmtCache) prepared(ctx context.Context, conn driverConn, q string) (stmt, error) {
+	if st, ok := (*c)[q]; ok {
 		return st, nil
 	}
-	if len(s.typedStmts) >= maxTypedStmts {
-		for old := range s.typedStmts {
-			s.dropTypedStmt(old) // any one: map order
+	if len(*c) >= maxTypedStmts {
+		for old := range *c {
+			c.drop(old)
 			break
 		}
 	}
-	ds, err := s.conn.PrepareContext(ctx, q)
+	st, err := prepareAs[stmt](ctx, conn, q)
 	if err != nil {
 		return nil, err
 	}
-	st, ok := ds.(stmt)
-	if !ok {
-		ds.Close()
-		return nil, fmt.Errorf("driver statement %T lacks ExecContext", ds)
+	if *c == nil {
+		*c = stmtCache{}
 	}
-	if s.typedStmts == nil {
-		s.typedStmts = map[string]stmt{}
-	}
-	s.typedStmts[q] = st
+	(*c)[q] = st
 	return st, nil
 }
 
-// dropTypedStmt closes and forgets the prepared typed insert q.
-func (s *Sink) dropTypedStmt(q string) {
-	if st, ok := s.typedStmts[q]; ok {
+// drop closes and forgets the statement q.
+func (c stmtCache) drop(q string) {
+	if st, ok := c[q]; ok {
 		st.Close()
-		delete(s.typedStmts, q)
+		delete(c, q)
 	}
 }
 
-// closeTypedStmts closes every prepared typed insert.
-func (s *Sink) closeTypedStmts() error {
+// close closes and forgets every statement.
+func (c stmtCache) close() error {
 	var errs []error
-	for q, st := range s.typedStmts {
+	for q, st := range c {
 		errs = append(errs, st.Close())
-		delete(s.typedStmts, q)
+		delete(c, q)
 	}
 	return errors.Join(errs...)
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -275,33 +276,14 @@ func (s *Sink) checkTypedRow(ctx context.Context, p *typedPlan, args []driver.Na
 	for i := range s.checkArgs {
 		s.checkArgs[i].Ordinal = i + 1
 	}
-	q := p.insertOf(1)
-	st, ok := s.checkerStmts[q]
-	if !ok {
-		if len(s.checkerStmts) >= maxTypedStmts {
-			for old, st := range s.checkerStmts {
-				st.Close()
-				delete(s.checkerStmts, old)
-				break
-			}
-		}
-		ds, err := s.checker.PrepareContext(ctx, q)
-		if err != nil {
-			return fmt.Errorf("check typed row for %s: %w", p.table.Name, err)
-		}
-		if st, ok = ds.(stmt); !ok {
-			ds.Close()
-			return fmt.Errorf("check typed row for %s: driver statement %T lacks ExecContext", p.table.Name, ds)
-		}
-		if s.checkerStmts == nil {
-			s.checkerStmts = map[string]stmt{}
-		}
-		s.checkerStmts[q] = st
+	st, err := s.checkerStmts.prepared(ctx, s.checker, p.insertOf(1))
+	if err != nil {
+		return fmt.Errorf("check typed row for %s: %w", p.table.Name, err)
 	}
 	if _, err := s.checker.ExecContext(ctx, "SAVEPOINT accord_check", nil); err != nil {
 		return fmt.Errorf("check typed row for %s: %w", p.table.Name, err)
 	}
-	_, err := st.ExecContext(ctx, s.checkArgs)
+	_, err = st.ExecContext(ctx, s.checkArgs)
 	for _, q := range []string{"ROLLBACK TO accord_check", "RELEASE accord_check"} {
 		if _, rbErr := s.checker.ExecContext(ctx, q, nil); rbErr != nil && err == nil {
 			err = rbErr
@@ -351,11 +333,7 @@ func (s *Sink) closeChecker() error {
 	if s.checker == nil {
 		return nil
 	}
-	for q, st := range s.checkerStmts {
-		st.Close()
-		delete(s.checkerStmts, q)
-	}
-	err := s.checker.Close()
+	err := errors.Join(s.checkerStmts.close(), s.checker.Close())
 	s.checker, s.checkerDDL = nil, nil
 	return err
 }

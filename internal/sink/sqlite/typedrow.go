@@ -306,12 +306,12 @@ func (s *Sink) execTyped(ctx context.Context, p *typedPlan, rows int, args []dri
 		args[i].Ordinal = i + 1
 	}
 	q := p.insertOf(rows)
-	st, err := s.typedStmt(ctx, q)
+	st, err := s.typedStmts.prepared(ctx, s.conn, q)
 	if err == nil {
 		if _, err = st.ExecContext(ctx, args); err != nil {
 			// Prepared afresh next time, should the statement be what
 			// failed.
-			s.dropTypedStmt(q)
+			s.typedStmts.drop(q)
 		}
 	}
 	if err != nil {
