@@ -127,8 +127,10 @@ type Sink struct {
 	// was last asked to run.
 	unchecked int
 	// commits counts the transactions Write committed, and synced how
-	// many of the first of them Sync has made durable.
-	commits, synced uint64
+	// many of the first of them Sync has made durable. Atomics, read
+	// without mu: Sync runs on delivery's cursor committer, which would
+	// otherwise wait for the whole batch a Write under way holds mu for.
+	commits, synced atomic.Uint64
 	// syncFile is fsyncFile, but for tests.
 	syncFile func(path string) error
 	// typed knows the typed tables between batches (typed.go); nil
@@ -427,7 +429,8 @@ func (s *Sink) Write(ctx context.Context, records []*event.Envelope) error {
 	if _, err := s.conn.ExecContext(context.WithoutCancel(ctx), "COMMIT", nil); err != nil {
 		return s.rollback(fmt.Errorf("commit: %w", err))
 	}
-	s.commits++
+	// Counted before Write returns: a Sync called after that sees it.
+	s.commits.Add(1)
 	if s.unchecked >= checkpointEvery {
 		s.unchecked = 0
 		select {
@@ -452,15 +455,17 @@ func (s *Sink) Sync(context.Context) error {
 	if mode, _ := synchronousPragma(s.opts.Synchronous); mode != "NORMAL" {
 		return nil
 	}
-	s.mu.Lock()
-	commits, synced, conn := s.commits, s.synced, s.conn
-	s.mu.Unlock()
-	if conn == nil || commits == synced {
+	// Write counts a commit once COMMIT has returned, so once its pages
+	// are in the WAL file, and before Write returns: every transaction
+	// committed before Sync was called is among commits, and the fsync
+	// covers every page written to the file before it. Neither waits for
+	// mu, so writes go on meanwhile. Before Connect nothing is counted;
+	// after Close the WAL is gone (fsyncFile: no error), or another
+	// connection to the file keeps it, and then syncing it is right.
+	commits := s.commits.Load()
+	if commits == s.synced.Load() {
 		return nil
 	}
-	// Outside the lock, so that writes go on meanwhile: the fsync covers
-	// every page written to the file before it, those of the commits
-	// counted above among them.
 	syncFile := s.syncFile
 	if syncFile == nil {
 		syncFile = fsyncFile
@@ -468,10 +473,13 @@ func (s *Sink) Sync(context.Context) error {
 	if err := syncFile(s.opts.Path + "-wal"); err != nil {
 		return fmt.Errorf("sync sqlite database %s: %w", s.opts.Path, err)
 	}
-	s.mu.Lock()
-	s.synced = max(s.synced, commits)
-	s.mu.Unlock()
-	return nil
+	for {
+		// Syncs may overlap: synced only moves forward.
+		synced := s.synced.Load()
+		if commits <= synced || s.synced.CompareAndSwap(synced, commits) {
+			return nil
+		}
+	}
 }
 
 // fsyncFile fsyncs the file at path; a file that does not exist is no

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -716,6 +717,38 @@ func TestSyncFsyncsTheWALOfNewCommits(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Sync waits for no Write under way (delivery's cursor committer calls it
+// while the runner writes the next batch), and still fsyncs for every
+// Write that returned before it was called.
+func TestSyncDoesNotWaitForAWriteUnderWay(t *testing.T) {
+	s, _, _ := openTest(t, nil)
+	var synced atomic.Int32
+	s.syncFile = func(path string) error {
+		synced.Add(1)
+		return fsyncFile(path)
+	}
+	ctx := context.Background()
+	if err := s.Write(ctx, []*event.Envelope{goodRecord("a")}); err != nil {
+		t.Fatal(err)
+	}
+	// As a Write does for its whole batch.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	done := make(chan error, 1)
+	go func() { done <- s.Sync(ctx) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Sync waited for the lock a Write holds")
+	}
+	if synced.Load() != 1 {
+		t.Errorf("Sync fsynced the WAL %d times for a Write that returned before it; want 1", synced.Load())
 	}
 }
 
