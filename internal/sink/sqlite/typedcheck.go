@@ -250,14 +250,14 @@ func (s *Sink) refreshTypedDDL(ctx context.Context, plans map[string]*typedPlan)
 		return fmt.Errorf("read the schema version: %w", err)
 	}
 	for _, p := range plans {
-		if p.ddlRead && p.ddlVersion == version {
+		if p.ddl != "" && p.ddlVersion == version {
 			continue
 		}
 		ddl, err := s.queryString(ctx, "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = "+quoteLiteral(p.table.Name))
 		if err != nil {
 			return fmt.Errorf("read the definition of %s: %w", p.table.Name, err)
 		}
-		p.ddl, p.ddlRead, p.ddlVersion = ddl, true, version
+		p.ddl, p.ddlVersion = ddl, version
 		p.madeHere = madeHere(ddl, p.table)
 	}
 	return nil

@@ -169,7 +169,7 @@ func (d *differ) check(payload string, contexts []event.Context) error {
 		if d.plan.stamps[i] {
 			j++
 		}
-		if c.sql || !c.checked || !surelyPasses(c.kind, v) {
+		if c.sql || !c.checked() || !surelyPasses(c.kind, v) {
 			continue
 		}
 		key := fmt.Sprintf("%d %T %v", c.kind, v, v)

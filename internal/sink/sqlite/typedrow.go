@@ -46,10 +46,9 @@ type typedPlan struct {
 	payloadArg int
 	stamps     []bool
 	// ddl is the table's definition as the file holds it, read at
-	// schema version ddlVersion (once ddlRead); madeHere says it is the
+	// schema version ddlVersion ("" until read); madeHere says it is the
 	// one the sink makes, whose checks surelyPasses knows (typedcheck.go).
 	ddl        string
-	ddlRead    bool
 	ddlVersion int64
 	madeHere   bool
 }
@@ -69,9 +68,11 @@ type typedCol struct {
 	// iglu and bare are the prefixes of the schema keys of a context
 	// column's contexts; both empty for any other column.
 	iglu, bare string
-	// checked: the column has a CHECK constraint (all but event_id).
-	checked bool
 }
+
+// checked reports whether the column has a CHECK constraint: all but
+// event_id's (columnDecl).
+func (c *typedCol) checked() bool { return c.envelope != keyIndex }
 
 // goodIndex is the index of each good-table column by name.
 var goodIndex = func() map[string]int {
@@ -82,8 +83,9 @@ var goodIndex = func() map[string]int {
 	return m
 }()
 
-// contextsIndex is the good table's contexts column.
-var contextsIndex = goodIndex["contexts"]
+// contextsIndex and keyIndex are the good table's contexts and event_id
+// columns.
+var contextsIndex, keyIndex = goodIndex["contexts"], goodIndex[columns.Key]
 
 // goLabel reports whether a label of a property path is one Go looks up
 // as SQLite's -> and ->> operators do: by the member's name, decoded,
@@ -108,7 +110,7 @@ func newTypedPlan(t *tables.Table) (*typedPlan, error) {
 	var sqlCols []int
 	for i, c := range t.Columns {
 		names[i] = quoteIdent(c.Name)
-		tc := typedCol{kind: c.Kind, envelope: -1, checked: c.Source.Envelope != "event_id"}
+		tc := typedCol{kind: c.Kind, envelope: -1}
 		switch {
 		case c.Source.Envelope != "":
 			idx, ok := goodIndex[c.Source.Envelope]
@@ -376,7 +378,7 @@ func (p *typedPlan) appendArgs(args []driver.NamedValue, r *event.Envelope, good
 		}
 		if c.sql {
 			sure = false // SQLite computes the value
-		} else if sure && c.checked {
+		} else if sure && c.checked() {
 			sure = surelyPasses(c.kind, v)
 		}
 		if p.stamps[i] {
