@@ -206,17 +206,6 @@ func (s *Sink) typedPlans(ctx context.Context, records []*event.Envelope) (map[s
 	return out, nil
 }
 
-// typedKey is the contract MODEL of a good record, as the tracker groups
-// records ("vendor/name/MODEL").
-func typedKey(buf []byte, r *event.Envelope) []byte {
-	model, _, _ := strings.Cut(r.Version, "-")
-	buf = append(buf[:0], r.Vendor...)
-	buf = append(buf, '/')
-	buf = append(buf, r.Name...)
-	buf = append(buf, '/')
-	return append(buf, model...)
-}
-
 // typedPending is the rows of one typed table a chunk of good rows gives.
 type typedPending struct {
 	plan *typedPlan
@@ -245,7 +234,7 @@ func (s *Sink) writeTypedRows(ctx context.Context, plans map[string]*typedPlan, 
 		if !inserted(r) || !r.Valid || r.Vendor == "" {
 			continue
 		}
-		s.keyBuf = typedKey(s.keyBuf, r)
+		s.keyBuf = tables.AppendKey(s.keyBuf, r)
 		p := plans[string(s.keyBuf)]
 		if p == nil {
 			continue

@@ -73,9 +73,9 @@ func (t *Tracker) Inserts(ctx context.Context, records []*event.Envelope, plan f
 }
 
 // Tables is Inserts for a sink that builds each row itself: the typed
-// tables records need, by contract MODEL ("vendor/name/MODEL"), planned
-// first as Inserts plans them. A table is the same *Table until it is
-// planned again.
+// tables records need, by contract MODEL ("vendor/name/MODEL",
+// AppendKey), planned first as Inserts plans them. A table is the same
+// *Table until it is planned again.
 func (t *Tracker) Tables(ctx context.Context, records []*event.Envelope, plan func(context.Context, []Want) (*Migration, error)) (map[string]*Table, error) {
 	var out map[string]*Table
 	err := t.track(ctx, records, plan, func(key string, tr *tracked) {
@@ -160,6 +160,18 @@ func (t *Tracker) track(ctx context.Context, records []*event.Envelope, plan fun
 	return nil
 }
 
+// AppendKey writes into buf (from its start) the contract MODEL of a good
+// record, "vendor/name/MODEL": the key Tables gives the record's typed
+// table by.
+func AppendKey(buf []byte, r *event.Envelope) []byte {
+	model, _, _ := strings.Cut(r.Version, "-")
+	buf = append(buf[:0], r.Vendor...)
+	buf = append(buf, '/')
+	buf = append(buf, r.Name...)
+	buf = append(buf, '/')
+	return append(buf, model...)
+}
+
 // group sorts the good records by contract MODEL, resolving each version
 // and the contexts that have a contract.
 func (t *Tracker) group(records []*event.Envelope) map[string]*group {
@@ -172,8 +184,7 @@ func (t *Tracker) group(records []*event.Envelope) map[string]*group {
 		if !r.Valid || r.Vendor == "" {
 			continue
 		}
-		model, _, _ := strings.Cut(r.Version, "-")
-		buf = append(append(append(append(append(buf[:0], r.Vendor...), '/'), r.Name...), '/'), model...)
+		buf = AppendKey(buf, r)
 		g := groups[string(buf)]
 		if g == nil {
 			g = &group{versions: map[string]*contract.Contract{}, contexts: map[string]bool{}}
