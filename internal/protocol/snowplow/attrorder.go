@@ -79,10 +79,6 @@ func knownRank(prefix uint64, n int) int {
 	}
 }
 
-// sortAllAttrs, set by tests, has attributes sort every name (sortAttrs),
-// as they did before orderKnown, to hold the two to the same order.
-var sortAllAttrs bool
-
 // addAttr appends f, whose name has this prefix and rank in knownAttrs
 // (-1 for none), to d.attrs, and remembers where for orderKnown: a known
 // name by its rank, another in d.order.
@@ -108,9 +104,9 @@ func (d *decoder) addAttr(f field, prefix uint64, r int) {
 // d.attrs twice: the attributes with a known name by their rank, the
 // others (few, usually none, in d.order) sorted by insertion and merged
 // with them. It reports false, d.order to be rebuilt, when it cannot (a
-// name twice, too many attributes, no scratch).
+// name twice, too many attributes, no scratch, or ways.sortAll).
 func (d *decoder) orderKnown() bool {
-	if d.attrsTwice || d.knownAt == nil || len(d.attrs) > maxInsertionSort || sortAllAttrs {
+	if d.attrsTwice || d.knownAt == nil || len(d.attrs) > maxInsertionSort || d.sortAll {
 		return false
 	}
 	o := d.order

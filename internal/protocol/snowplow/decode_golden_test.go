@@ -43,7 +43,7 @@ func TestDecodeGolden(t *testing.T) {
 				renderDecoded(&out, ins, err)
 				// The payloads decoded as they are read must read as
 				// the ones decoded after.
-				late, lerr := decodeBody(&protocol.Request{MediaType: media, Body: []byte(c.input), MaxEvents: 500}, true)
+				late, lerr := decodeBody(&protocol.Request{MediaType: media, Body: []byte(c.input), MaxEvents: 500}, ways{noPredecode: true})
 				var a, b bytes.Buffer
 				renderDecoded(&a, ins, err)
 				renderDecoded(&b, late, lerr)
@@ -56,7 +56,7 @@ func TestDecodeGolden(t *testing.T) {
 			fmt.Fprintf(&out, "parse error: %v\n", err != nil)
 			in, err := DecodeRawQuery(q, c.input)
 			renderDecoded(&out, []event.Input{in}, err)
-			late, lerr := decodeRawQuery(q, c.input, true)
+			late, lerr := decodeRawQuery(q, c.input, ways{noPredecode: true})
 			var la, lb bytes.Buffer
 			renderDecoded(&la, []event.Input{in}, err)
 			renderDecoded(&lb, []event.Input{late}, lerr)

@@ -66,14 +66,12 @@ func FuzzDecodeBody(f *testing.F) {
 		}
 		// Attributes put in order from their known names, as when every
 		// name is sorted.
-		sortAllAttrs = true
-		sorted, err := DecodeBody(req)
-		sortAllAttrs = false
+		sorted, err := decodeBody(req, ways{sortAll: true})
 		if err != nil || !reflect.DeepEqual(ins, sorted) {
 			t.Fatalf("attributes ordered from known names differ from sorted ones: %v", err)
 		}
 		// ue_px and cx decoded as they are read, or after the event.
-		if late, err := decodeBody(req, true); err != nil || !reflect.DeepEqual(ins, late) {
+		if late, err := decodeBody(req, ways{noPredecode: true}); err != nil || !reflect.DeepEqual(ins, late) {
 			t.Fatalf("decoding the base64 payloads after each event differs: %v", err)
 		}
 	})
@@ -116,7 +114,7 @@ func FuzzDecodeQuery(f *testing.F) {
 		if !reflect.DeepEqual(in, again) {
 			t.Fatalf("second DecodeQuery differs")
 		}
-		if late, _ := decodeRawQuery(q, "", true); !reflect.DeepEqual(in, late) {
+		if late, _ := decodeRawQuery(q, "", ways{noPredecode: true}); !reflect.DeepEqual(in, late) {
 			t.Fatalf("decoding the base64 payloads after the parameters differs")
 		}
 	})
@@ -244,7 +242,7 @@ func FuzzPayload(f *testing.F) {
 			}
 			var fast, slow event.Input
 			for _, in := range []*event.Input{&fast, &slow} {
-				d := decoder{slowPayloads: in == &slow}
+				d := decoder{ways: ways{slowPayloads: in == &slow}}
 				for _, f := range e {
 					d.fields = append(d.fields, field{name: d.keep(f[0]), value: d.keep(f[1]), verbatim: textOf(f[0]) == verbatimText && textOf(f[1]) == verbatimText})
 				}

@@ -26,7 +26,7 @@ import (
 // parameters) is read as DecodeRawQuery reads what url.ParseQuery made
 // of it. FuzzDecodeQueryText holds the two to the same results.
 func DecodeQueryText(raw string) (event.Input, error) {
-	return decodeQueryText(raw, false)
+	return decodeQueryText(raw, ways{})
 }
 
 // DecodeGETQuery is what GET /i runs: protocol.CheckQuery and
@@ -35,17 +35,18 @@ func DecodeQueryText(raw string) (event.Input, error) {
 // endpoint's protocol.Endpoint.ChecksQuery); any other is read as
 // DecodeQueryText reads it.
 func DecodeGETQuery(raw string) (event.Input, error) {
-	return decodeQuery(raw, false, true)
+	return decodeQuery(raw, ways{}, true)
 }
 
-// decodeQueryText is DecodeQueryText, with noPredecode as for decodeBody.
-func decodeQueryText(raw string, noPredecode bool) (event.Input, error) {
-	return decodeQuery(raw, noPredecode, false)
+// decodeQueryText is DecodeQueryText, read the ways w says.
+func decodeQueryText(raw string, w ways) (event.Input, error) {
+	return decodeQuery(raw, w, false)
 }
 
-// decodeQuery is DecodeQueryText, or with check DecodeGETQuery.
-func decodeQuery(raw string, noPredecode, check bool) (event.Input, error) {
-	d := decoder{noPredecode: noPredecode}
+// decodeQuery is DecodeQueryText, or with check DecodeGETQuery, read the
+// ways w says.
+func decodeQuery(raw string, w ways, check bool) (event.Input, error) {
+	d := decoder{ways: w}
 	defer d.giveScratch(d.takeScratch())
 	var room queryRoom
 	textLen, ok := d.readQuery(raw, &room)
@@ -56,7 +57,7 @@ func decodeQuery(raw string, noPredecode, check bool) (event.Input, error) {
 		if check && err != nil {
 			return event.Input{}, protocol.QueryError(err, raw)
 		}
-		return decodeRawQuery(q, raw, noPredecode)
+		return decodeRawQuery(q, raw, w)
 	}
 	if len(d.fields) == 0 {
 		return event.Input{}, noParameters()

@@ -16,7 +16,7 @@ import (
 // query.
 func decodeQueryOld(raw string, noPredecode bool) (event.Input, error) {
 	q, _ := url.ParseQuery(raw)
-	return decodeRawQuery(q, raw, noPredecode)
+	return decodeRawQuery(q, raw, ways{noPredecode: noPredecode})
 }
 
 // sameDecoding fails t unless DecodeQueryText reads raw exactly as
@@ -25,7 +25,7 @@ func sameDecoding(t *testing.T, raw string) {
 	t.Helper()
 	for _, noPredecode := range []bool{false, true} {
 		want, werr := decodeQueryOld(raw, noPredecode)
-		got, gerr := decodeQueryText(raw, noPredecode)
+		got, gerr := decodeQueryText(raw, ways{noPredecode: noPredecode})
 		if (werr == nil) != (gerr == nil) || werr != nil && werr.Error() != gerr.Error() {
 			t.Fatalf("query %q: error %v, url.ParseQuery and DecodeRawQuery: %v", raw, gerr, werr)
 		}
@@ -36,10 +36,8 @@ func sameDecoding(t *testing.T, raw string) {
 	}
 	// Attributes put in order from their known names, as when every name
 	// is sorted.
-	want, werr := decodeQueryText(raw, false)
-	sortAllAttrs = true
-	sorted, serr := decodeQueryText(raw, false)
-	sortAllAttrs = false
+	want, werr := decodeQueryText(raw, ways{})
+	sorted, serr := decodeQueryText(raw, ways{sortAll: true})
 	if !reflect.DeepEqual(sorted, want) || !reflect.DeepEqual(serr, werr) {
 		t.Fatalf("query %q: attributes ordered from known names %s, sorted %s", raw, want.Attributes, sorted.Attributes)
 	}

@@ -65,12 +65,10 @@ const (
 // (versions 1-0-0 to 1-0-4) whose data is an array of tp2 events, each an
 // object of string fields. The error is a *protocol.Error for a body that
 // cannot be read as such a batch.
-func DecodeBody(req *protocol.Request) ([]event.Input, error) { return decodeBody(req, false) }
+func DecodeBody(req *protocol.Request) ([]event.Input, error) { return decodeBody(req, ways{}) }
 
-// decodeBody is DecodeBody; noPredecode decodes every base64 payload only
-// once its event has been read (see decoder.predecode), for tests that
-// hold the two ways to the same results.
-func decodeBody(req *protocol.Request, noPredecode bool) ([]event.Input, error) {
+// decodeBody is DecodeBody, read the ways w says (tests' choices).
+func decodeBody(req *protocol.Request, w ways) ([]event.Input, error) {
 	switch req.MediaType {
 	case "", MediaJSON, MediaText:
 	default:
@@ -101,7 +99,7 @@ func decodeBody(req *protocol.Request, noPredecode bool) ([]event.Input, error) 
 		// the body.
 		payloadsSize: len(body)*3/4 + 64,
 		nextE2:       -1,
-		noPredecode:  noPredecode,
+		ways:         w,
 	}
 	defer d.giveScratch(d.takeScratch())
 	if body[start] != '{' {
@@ -258,15 +256,15 @@ func DecodeQuery(q url.Values) (event.Input, error) { return DecodeRawQuery(q, "
 // sent, which costs a copy instead of re-encoding the whole query for
 // every event.
 func DecodeRawQuery(q url.Values, raw string) (event.Input, error) {
-	return decodeRawQuery(q, raw, false)
+	return decodeRawQuery(q, raw, ways{})
 }
 
-// decodeRawQuery is DecodeRawQuery, with noPredecode as for decodeBody.
-func decodeRawQuery(q url.Values, raw string, noPredecode bool) (event.Input, error) {
+// decodeRawQuery is DecodeRawQuery, read the ways w says.
+func decodeRawQuery(q url.Values, raw string, w ways) (event.Input, error) {
 	if len(q) == 0 {
 		return event.Input{}, noParameters()
 	}
-	d := decoder{noPredecode: noPredecode}
+	d := decoder{ways: w}
 	defer d.giveScratch(d.takeScratch())
 	// Sized for the base64 payloads decoded as the parameters are read.
 	d.payloadsSize = 64
@@ -338,12 +336,8 @@ type decoder struct {
 	// pre holds the base64 payloads of the event being read that were
 	// decoded as they were read (predecode): ue_px, then cx.
 	pre [2]predecoded
-	// noPredecode turns predecode off (see decodeBody).
-	noPredecode bool
-	// slowPayloads reads every payload the slow way, which words each
-	// problem, never in one pass: FuzzPayload holds the two to the same
-	// results.
-	slowPayloads bool
+	// ways are the tests' choices of how to read (none in Accord).
+	ways
 	// knownAt, known and attrsTwice are what build found of the names of
 	// d.attrs (see addAttr); knownAt is a scratch's, nil without one.
 	knownAt    *[maxKnownAttrs]int32
@@ -351,6 +345,24 @@ type decoder struct {
 	attrsTwice bool
 	// sc is the scratch taken (takeScratch), nil without one.
 	sc *scratch
+}
+
+// ways are the choices of how a decoder reads that tests make, to hold a
+// faster way to the results of a plainer one: each field set turns the
+// faster way off. The zero value is how Accord reads. They are the
+// decoder's own, not package variables, so that tests may run in
+// parallel.
+type ways struct {
+	// noPredecode decodes every base64 payload only once its event has
+	// been read (see decoder.predecode).
+	noPredecode bool
+	// slowPayloads reads every payload the slow way, which words each
+	// problem, never in one pass: FuzzPayload holds the two to the same
+	// results.
+	slowPayloads bool
+	// sortAll has attributes sort every name (sortAttrs), as they did
+	// before orderKnown, to hold the two to the same order.
+	sortAll bool
 }
 
 // scratch is what a decoder uses while it reads a request and hands out
