@@ -8,7 +8,7 @@ import (
 // knownAttrs are the names of up to eight bytes that Mapping lists and
 // paramNames, in order, with their prefixes (namePrefix): attributes with these names are
 // put in order by their rank in this table rather than sorted.
-var knownAttrs []knownAttr
+var knownAttrs = newKnownAttrs()
 
 type knownAttr struct {
 	prefix uint64
@@ -18,19 +18,21 @@ type knownAttr struct {
 }
 
 // paramRank is the rank in knownAttrs of each of paramNames.
-var paramRank [numParams]int32
+var paramRank = rankParams(knownAttrs)
 
 // knownSlots is an open-addressing table of knownAttrs: at
 // knownSlot(prefix) or after it, the rank+1 of the known name with that
 // prefix, 0 for none (then none is).
-var knownSlots [knownSlotsLen]uint8
+var knownSlots = slotKnownAttrs(knownAttrs)
 
 const knownSlotsLen = 512
 
 // maxKnownAttrs is the most known names: their ranks are bits of a [2]uint64.
 const maxKnownAttrs = 128
 
-func init() {
+// newKnownAttrs returns knownAttrs: paramNames and the names of up to
+// eight bytes of Mapping, sorted, each once.
+func newKnownAttrs() []knownAttr {
 	names := slices.Clone(paramNames[:])
 	for _, m := range Mapping() {
 		if len(m.Param) <= 8 {
@@ -42,19 +44,35 @@ func init() {
 	if len(names) > maxKnownAttrs {
 		panic("snowplow: too many known attribute names")
 	}
-	for r, name := range names {
-		pre := namePrefix([]byte(name))
-		param := int32(slices.Index(paramNames[:], name))
-		if param >= 0 {
-			paramRank[param] = int32(r)
+	known := make([]knownAttr, 0, len(names))
+	for _, name := range names {
+		known = append(known, knownAttr{namePrefix([]byte(name)), int32(len(name)), int32(slices.Index(paramNames[:], name))})
+	}
+	return known
+}
+
+// rankParams returns paramRank for the known names.
+func rankParams(known []knownAttr) [numParams]int32 {
+	var rank [numParams]int32
+	for r, k := range known {
+		if k.param >= 0 {
+			rank[k.param] = int32(r)
 		}
-		knownAttrs = append(knownAttrs, knownAttr{pre, int32(len(name)), param})
-		h := knownSlot(pre)
-		for knownSlots[h] != 0 {
+	}
+	return rank
+}
+
+// slotKnownAttrs returns knownSlots for the known names, put in by rank.
+func slotKnownAttrs(known []knownAttr) [knownSlotsLen]uint8 {
+	var slots [knownSlotsLen]uint8
+	for r, k := range known {
+		h := knownSlot(k.prefix)
+		for slots[h] != 0 {
 			h = (h + 1) % knownSlotsLen
 		}
-		knownSlots[h] = uint8(r + 1)
+		slots[h] = uint8(r + 1)
 	}
+	return slots
 }
 
 // knownSlot is where in knownSlots a name with this prefix is looked for first.
