@@ -2,9 +2,11 @@ package snowplow
 
 import (
 	"encoding/base64"
+	"net/http"
 	"net/url"
 	"testing"
 
+	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/protocol"
 )
 
@@ -119,5 +121,38 @@ func BenchmarkDecodeGETQueryParsed(b *testing.B) {
 		if err != nil || in.Failure != nil {
 			b.Fatalf("DecodeRawQuery: %v %+v", err, in.Failure)
 		}
+	}
+}
+
+// BenchmarkOneEventLent is a request of one event as the server hands it
+// to the decoders: with memory lent for its input (protocol.Request.Inputs),
+// zeroed after each request as the server does. The cookie is off, so
+// that only reading the event is measured.
+func BenchmarkOneEventLent(b *testing.B) {
+	opts := DefaultOptions()
+	opts.Cookie.Enabled = false
+	c := NewDecoders(opts)
+	e := benchEvent()
+	for _, bc := range []struct {
+		name   string
+		decode func(*protocol.Request) ([]event.Input, *protocol.Reply, error)
+		req    *protocol.Request
+	}{
+		{"GET", c.Pixel, &protocol.Request{Method: http.MethodGet, Header: http.Header{}, RawQuery: e.query().Encode()}},
+		{"POST", c.Post, &protocol.Request{Method: http.MethodPost, Header: http.Header{}, MediaType: MediaJSON,
+			Body: []byte(payloadBody("1-0-4", e.json())), MaxEvents: 500}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			lent := new([1]event.Input)
+			bc.req.Inputs = lent[:]
+			b.ReportAllocs()
+			for b.Loop() {
+				ins, _, err := bc.decode(bc.req)
+				if err != nil || len(ins) != 1 || ins[0].Failure != nil {
+					b.Fatalf("%v, %d inputs", err, len(ins))
+				}
+				*lent = [1]event.Input{}
+			}
+		})
 	}
 }

@@ -64,6 +64,13 @@ func FuzzDecodeBody(f *testing.F) {
 		if err != nil || !reflect.DeepEqual(ins, again) {
 			t.Fatalf("second DecodeBody differs: %v", err)
 		}
+		// Read into memory the server lends, still holding an earlier
+		// event: the same inputs.
+		lent := *req
+		lent.Inputs = lentBefore()
+		if inLent, err := DecodeBody(&lent); err != nil || !reflect.DeepEqual(ins, inLent) {
+			t.Fatalf("DecodeBody into lent memory differs: %v", err)
+		}
 		// Attributes put in order from their known names, as when every
 		// name is sorted.
 		sorted, err := decodeBody(req, ways{sortAll: true})

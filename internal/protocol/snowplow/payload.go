@@ -279,7 +279,7 @@ func (d *decoder) contexts(v *[numParams]string, in *event.Input, p *problems) {
 // own).
 func (d *decoder) contextPlaces() []event.Context {
 	if cap(d.ctxSlab)-len(d.ctxSlab) < 4 {
-		d.ctxSlab = make([]event.Context, 0, 4*min(max(cap(d.inputs), 1), 64))
+		d.ctxSlab = make([]event.Context, 0, 4*min(max(cap(d.inputs), d.events, 1), 64))
 	}
 	n0 := len(d.ctxSlab)
 	return d.ctxSlab[n0 : n0 : n0+4]

@@ -64,7 +64,9 @@ const (
 // /com.snowplowanalytics.snowplow/tp2: a payload_data self-describing JSON
 // (versions 1-0-0 to 1-0-4) whose data is an array of tp2 events, each an
 // object of string fields. The error is a *protocol.Error for a body that
-// cannot be read as such a batch.
+// cannot be read as such a batch. The first inputs are read into the
+// memory req.Inputs lends, when it lends some: a body of one event then
+// allocates no slice.
 func DecodeBody(req *protocol.Request) ([]event.Input, error) { return decodeBody(req, ways{}) }
 
 // decodeBody is DecodeBody, read the ways w says (tests' choices).
@@ -99,6 +101,7 @@ func decodeBody(req *protocol.Request, w ways) ([]event.Input, error) {
 		// the body.
 		payloadsSize: len(body)*3/4 + 64,
 		nextE2:       -1,
+		lent:         req.Inputs,
 		ways:         w,
 	}
 	defer d.giveScratch(d.takeScratch())
@@ -170,15 +173,30 @@ func (d *decoder) wrapper(b []byte, start int) ([]event.Input, error) {
 			// Real tp2 events are rarely under 512 bytes: sizing the slice
 			// up front saves growing it event by event. (No MaxEvents is
 			// no limit.)
-			n := len(b)/512 + 1
+			size := len(b)/512 + 1
 			if d.maxEvents > 0 {
-				n = min(n, d.maxEvents)
+				size = min(size, d.maxEvents)
 			}
-			d.inputs = make([]event.Input, 0, n)
+			d.events = size
+			if cap(d.lent) > 0 {
+				// The memory the caller lends takes the first events: a
+				// request of one, what most from browsers and apps hold,
+				// allocates no slice.
+				d.inputs = d.lent[:0]
+			} else {
+				d.inputs = make([]event.Input, 0, size)
+			}
 			return jsonscan.Array(b, vs, func(n, es int) (int, error) {
 				if perr := protocol.TooManyEvents(n+1, d.maxEvents); perr != nil {
 					return es, perr
 				}
+				if len(d.inputs) == cap(d.inputs) && len(d.inputs) < size {
+					// More events than the lent memory holds: the
+					// slice sized up front after all, which keeps
+					// nothing in the lent memory.
+					d.inputs = append(make([]event.Input, 0, size), d.inputs...)
+				}
+				// Each Input set anew, the lent memory's too.
 				d.inputs = append(d.inputs, event.Input{})
 				in := &d.inputs[len(d.inputs)-1]
 				if b[es] == '{' {
@@ -321,6 +339,13 @@ type decoder struct {
 	// strs holds the texts that are not in buf (see text).
 	strs   []string
 	inputs []event.Input
+	// lent is the caller's memory for the inputs
+	// (protocol.Request.Inputs): a decoder keeps no pointer to it.
+	lent []event.Input
+	// events is how many events the request is thought to hold, which
+	// sizes what they share (inputs, ctxSlab) whether or not the first
+	// are read into lent; 0 for one.
+	events int
 	// payloads holds the decoded base64 payloads (ue_px, cx) of the
 	// request's events, which their Data and schemas are slices of.
 	payloads []byte
