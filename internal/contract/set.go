@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -324,7 +325,7 @@ func loadFiles(dir string, paths []string) []loaded {
 	p := newCompilePool(dir)
 	out := make([]*compileJob, len(paths))
 	for i, path := range paths {
-		out[i] = p.add(path, false, false)
+		out[i] = p.add(&compileJob{path: path})
 	}
 	p.wait()
 	res := make([]loaded, len(paths))
@@ -356,6 +357,12 @@ type compileJob struct {
 	// recheck: the file is compiled again though its size and
 	// modification time did not change (see Watcher.recheckSince).
 	recheck bool
+	// read, for a rechecked file, is the document the watcher last
+	// compiled from it (nil when that compile failed): the file is
+	// compiled again only if it holds something else now; same says it
+	// did not, and was not compiled.
+	read []byte
+	same bool
 	loaded
 }
 
@@ -371,9 +378,8 @@ func newCompilePool(dir string) *compilePool {
 	return p
 }
 
-// add queues the file at path for compiling.
-func (p *compilePool) add(path string, regular, recheck bool) *compileJob {
-	j := &compileJob{path: path, regular: regular, recheck: recheck}
+// add queues j's file for compiling.
+func (p *compilePool) add(j *compileJob) *compileJob {
 	p.jobs <- j
 	return j
 }
@@ -385,6 +391,12 @@ func (p *compilePool) wait() {
 }
 
 func (p *compilePool) load(j *compileJob) {
+	if j.read != nil {
+		if doc, _, err := readContractFile(j.path, !j.regular); err == nil && bytes.Equal(doc, j.read) {
+			j.same = true
+			return
+		}
+	}
 	rel, err := filepath.Rel(p.dir, j.path)
 	if err != nil {
 		j.err = err

@@ -54,9 +54,13 @@ type Watcher struct {
 	notify *fsnotify.Watcher
 	// reloads counts the reloads that replaced the registry's contracts.
 	reloads atomic.Uint64
+	// compiled counts the files reloads compiled (or tried to), the first
+	// load's included, for tests: not those a recheck found unchanged.
+	compiled atomic.Uint64
 	// recheckSince: the next full walk that does not compile everything
-	// compiles again the files changed since then (changeTime), whatever
-	// their size and modification time say (zero: none). The first load
+	// reads again the files changed since then (changeTime), whatever
+	// their size and modification time say, and compiles those that hold
+	// something else than they were compiled from (zero: none). The first load
 	// sets it to a little before it began: a file rewritten between being
 	// read and being watched (or polled) may keep its size, and its
 	// modification time may be the same clock tick as before or set back.
@@ -173,9 +177,10 @@ func newWatcherPaused(ctx context.Context, dir string, reg *Set, interval time.D
 	// that the contracts are served sooner: at 10,000 contracts, watching
 	// the 20,000 directories of the Iglu layout is 0.17 s of CPU. The
 	// watching goroutine then watches every directory and walks the tree
-	// again, comparing each file with what the load read (and compiling
-	// again those modified since shortly before the load), so a change
-	// made before the watches were in place is not missed.
+	// again, comparing each file with what the load read (and reading
+	// again those changed since shortly before the load, compiling those
+	// whose content is not what the load compiled), so a change made
+	// before the watches were in place is not missed.
 	w.recheckSince = time.Now().Add(-recheckSlack)
 	rep, err := w.reload(true, nil, false)
 	switch {
@@ -362,7 +367,7 @@ func (w *Watcher) reload(force bool, touched map[string]fsnotify.Op, lost bool) 
 			}
 		}
 	}
-	s := &scan{w: w, force: force, files: maps.Clone(w.files), dirs: maps.Clone(w.dirs), queued: map[string]bool{}}
+	s := &scan{w: w, force: force, files: maps.Clone(w.files), dirs: maps.Clone(w.dirs), queued: map[string]*compileJob{}}
 	if full && !force {
 		s.recheckSince = w.recheckSince
 	}
@@ -466,16 +471,16 @@ type scan struct {
 	// compiled again whatever their size and modification time say.
 	content map[string]bool
 	// pool compiles the files queued while the scan goes on; queued
-	// says which are in queue.
+	// holds each one's last job.
 	pool   *compilePool
 	queue  []*compileJob
-	queued map[string]bool
+	queued map[string]*compileJob
 	// changedPaths are the files added, removed or queued.
 	changedPaths []string
 	changed      bool
-	// recheckSince: files changed since (changeTime) are compiled again,
-	// and count as changed only when that gives something else (zero:
-	// none).
+	// recheckSince: files changed since (changeTime) are read again and,
+	// unless they hold what they were compiled from, compiled again; they
+	// count as changed only when that gives something else (zero: none).
 	recheckSince time.Time
 }
 
@@ -618,7 +623,7 @@ func (s *scan) file(p string, e fs.DirEntry) error {
 		}
 		if info.Size() == old.size && info.ModTime().Equal(old.modTime) {
 			if !s.recheckSince.IsZero() && !changeTime(info).Before(s.recheckSince) {
-				s.add(p, regular, true)
+				s.recheck(p, regular, old)
 			}
 			return nil
 		}
@@ -627,23 +632,37 @@ func (s *scan) file(p string, e fs.DirEntry) error {
 	return nil
 }
 
-func (s *scan) enqueue(p string, regular bool) { s.add(p, regular, false) }
+func (s *scan) enqueue(p string, regular bool) { s.add(&compileJob{path: p, regular: regular}) }
 
-// add queues the file at p for compiling. recheck: it may not have
-// changed, which its compilation decides.
-func (s *scan) add(p string, regular, recheck bool) {
-	if s.queued[p] {
+// recheck queues the file at p, known as old, though it may not have
+// changed: it is read again, and compiled only if it holds something else
+// than old was compiled from (or old did not compile), which that
+// compilation decides.
+func (s *scan) recheck(p string, regular bool, old watchedFile) {
+	j := &compileJob{path: p, regular: regular, recheck: true}
+	if old.err == nil && old.contract != nil {
+		j.read = old.contract.Document
+	}
+	s.add(j)
+}
+
+// add queues j's file for compiling, unless it is queued already (but
+// for a recheck only, when j is not).
+func (s *scan) add(j *compileJob) {
+	p := j.path
+	if q := s.queued[p]; q != nil && (j.recheck || !q.recheck) {
 		return
 	}
 	if s.pool == nil {
 		s.pool = newCompilePool(s.w.dir)
 	}
-	s.queued[p] = true
-	s.queue = append(s.queue, s.pool.add(p, regular, recheck))
+	s.queued[p] = j
+	s.queue = append(s.queue, s.pool.add(j))
 	// A rechecked file's dependents are compiled again too, in case it
-	// did change.
+	// did change; even when it holds what its own compile read, since a
+	// dependent's compile read it on its own, perhaps before a change.
 	s.changedPaths = append(s.changedPaths, p)
-	if !recheck {
+	if !j.recheck {
 		s.changed = true
 	}
 }
@@ -676,13 +695,16 @@ func (s *scan) remove(p string) {
 // dependents queues the files whose last compilation looked up a contract
 // that a changed file holds: a contract is compiled with the documents it
 // $refs, so it is compiled again when one of them changes, appears or goes.
+// A file queued for a recheck is queued again, to be compiled whatever it
+// holds: that it holds what it was compiled from says nothing of the
+// documents it was compiled with.
 func (s *scan) dependents() {
 	if len(s.changedPaths) == 0 {
 		return
 	}
 	var keys map[Key]bool
 	for p, f := range s.files {
-		if len(f.refs) == 0 || s.queued[p] {
+		if q := s.queued[p]; len(f.refs) == 0 || (q != nil && !q.recheck) {
 			continue
 		}
 		if keys == nil {
@@ -712,6 +734,10 @@ func (s *scan) compileQueued() {
 	}
 	s.pool.wait()
 	for _, j := range s.queue {
+		if j.same {
+			continue // rechecked: it holds what it was compiled from
+		}
+		s.w.compiled.Add(1)
 		p := j.path
 		st := j.stat
 		if st == nil || !j.regular {
@@ -744,7 +770,8 @@ func (s *scan) compileQueued() {
 
 // sameCompile reports whether j, a file compiled again though its size
 // and modification time had not changed, gave what old holds: the same
-// document compiled, or the same refusal.
+// document compiled, or the same refusal (a file that failed to compile
+// is compiled again to tell, its content not being kept).
 func sameCompile(old watchedFile, j *compileJob) bool {
 	if j.err != nil || old.err != nil {
 		return j.err != nil && old.err != nil && j.err.Error() == old.err.Error()

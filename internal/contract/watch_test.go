@@ -234,18 +234,24 @@ var watchModes = []struct {
 	}},
 }
 
-// A contract that $refs another is compiled against the other's document,
-// so a change to the other (or its arrival) recompiles it too, however the
-// watcher learns of the change.
-func TestWatcherRecompilesDependents(t *testing.T) {
-	const order = "iglu:com.acme/order/jsonschema/1-0-0"
-	orderDoc := fmt.Sprintf(`{
+// orderRefsAddressDoc is contract com.acme/order 1-0-0, whose required
+// member address is contract com.acme/address 1-0-0, by $ref.
+func orderRefsAddressDoc() string {
+	return fmt.Sprintf(`{
 	"$schema": %q,
 	"self": {"vendor": "com.acme", "name": "order", "format": "jsonschema", "version": "1-0-0"},
 	"type": "object",
 	"properties": {"address": {"$ref": "iglu:com.acme/address/jsonschema/1-0-0"}},
 	"required": ["address"]
 }`, IgluMetaSchemaURI)
+}
+
+// A contract that $refs another is compiled against the other's document,
+// so a change to the other (or its arrival) recompiles it too, however the
+// watcher learns of the change.
+func TestWatcherRecompilesDependents(t *testing.T) {
+	const order = "iglu:com.acme/order/jsonschema/1-0-0"
+	orderDoc := orderRefsAddressDoc()
 	// A chain: address refers to street, so order depends on both.
 	addressDoc := func(required string) string {
 		return fmt.Sprintf(`{
@@ -338,6 +344,11 @@ func TestWatcherSeesChangesBeforeItWatches(t *testing.T) {
 		// reloads is how many reloads replaced the contracts, the first
 		// load's included.
 		reloads uint64
+		// compiled is how many files were compiled once watched: each
+		// file's change time is recent (Chtimes sets it), so each is
+		// read again, and only one that holds something else than the
+		// load compiled is compiled again.
+		compiled uint64
 	}{
 		{name: "nothing", change: func(*testing.T, string) {}, want: cart + " " + order, reloads: 1},
 		{
@@ -345,16 +356,18 @@ func TestWatcherSeesChangesBeforeItWatches(t *testing.T) {
 			change: func(t *testing.T, dir string) {
 				writeContract(t, dir, "order", "1-0-1", testSchema("order", "1-0-1", "id"))
 			},
-			want:    cart + " " + order + " " + order101,
-			reloads: 2,
+			want:     cart + " " + order + " " + order101,
+			reloads:  2,
+			compiled: 1,
 		},
 		{
 			name: "directory added",
 			change: func(t *testing.T, dir string) {
 				writeContract(t, dir, "refund", "1-0-0", testSchema("refund", "1-0-0", "id"))
 			},
-			want:    cart + " " + order + " " + refund,
-			reloads: 2,
+			want:     cart + " " + order + " " + refund,
+			reloads:  2,
+			compiled: 1,
 		},
 		{
 			name: "file removed",
@@ -385,9 +398,10 @@ func TestWatcherSeesChangesBeforeItWatches(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			want:    cart + " " + order,
-			check:   func(r *Set) bool { return validates(r, order, `{"sk":"a"}`) && !validates(r, order, `{"id":"a"}`) },
-			reloads: 2,
+			want:     cart + " " + order,
+			check:    func(r *Set) bool { return validates(r, order, `{"sk":"a"}`) && !validates(r, order, `{"id":"a"}`) },
+			reloads:  2,
+			compiled: 1,
 		},
 	}
 	for _, tc := range tests {
@@ -408,6 +422,7 @@ func TestWatcherSeesChangesBeforeItWatches(t *testing.T) {
 			w := newWatcherPaused(context.Background(), dir, reg, time.Hour, slog.New(slog.DiscardHandler), true)
 			defer w.Close()
 			loaded = keys(reg)
+			compiledAtLoad := w.compiled.Load()
 			tc.change(t, dir)
 			w.Watch()
 			<-w.watched
@@ -425,6 +440,76 @@ func TestWatcherSeesChangesBeforeItWatches(t *testing.T) {
 			}
 			if got := w.Reloads(); got != tc.reloads {
 				t.Errorf("%d reloads, want %d", got, tc.reloads)
+			}
+			if got := w.compiled.Load() - compiledAtLoad; got != tc.compiled {
+				t.Errorf("%d files compiled once watched, want %d", got, tc.compiled)
+			}
+		})
+	}
+}
+
+// A contract that $refs another is compiled against the other's file as
+// its compile read it. When the other is edited between the first load and
+// the watches (keeping its size and modification time), both are compiled
+// again once watched, though the referring file itself holds what the load
+// compiled; when nothing is edited, neither contract changes.
+func TestWatcherRecheckCompilesDependents(t *testing.T) {
+	if !notifySupported {
+		t.Skip("no notifications on this system")
+	}
+	const order = "iglu:com.acme/order/jsonschema/1-0-0"
+	orderDoc := orderRefsAddressDoc()
+	addressDoc := func(maxLength int) string {
+		return fmt.Sprintf(`{
+	"$schema": %q,
+	"self": {"vendor": "com.acme", "name": "address", "format": "jsonschema", "version": "1-0-0"},
+	"type": "object",
+	"properties": {"street": {"type": "string", "maxLength": %d}}
+}`, IgluMetaSchemaURI, maxLength)
+	}
+	const sixLetters = `{"address":{"street":"abcdef"}}`
+	for _, tc := range []struct {
+		name      string
+		maxLength int // address's, 3 at load
+		// compiled is how many files were compiled once watched.
+		compiled uint64
+	}{
+		{name: "referred-to contract edited", maxLength: 7, compiled: 2},
+		{name: "nothing edited", maxLength: 3, compiled: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			hourAgo := time.Now().Add(-time.Hour)
+			address := writeContract(t, dir, "address", "1-0-0", addressDoc(3))
+			for _, p := range []string{address, writeContract(t, dir, "order", "1-0-0", orderDoc)} {
+				if err := os.Chtimes(p, hourAgo, hourAgo); err != nil {
+					t.Fatal(err)
+				}
+			}
+			reg := NewSet(nil)
+			w := newWatcherPaused(context.Background(), dir, reg, time.Hour, slog.New(slog.DiscardHandler), true)
+			defer w.Close()
+			if reg.Len() != 2 || validates(reg, order, sixLetters) {
+				t.Fatalf("first load: %s, or order accepts a six-letter street", keys(reg))
+			}
+			compiledAtLoad := w.compiled.Load()
+			// In place, the same size and modification time.
+			if err := os.WriteFile(address, []byte(addressDoc(tc.maxLength)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(address, hourAgo, hourAgo); err != nil {
+				t.Fatal(err)
+			}
+			w.Watch()
+			<-w.watched
+			if w.currentNotify() == nil {
+				t.Skip("the test's directory is not on a filesystem notifications are used for")
+			}
+			if got, want := validates(reg, order, sixLetters), tc.maxLength >= 6; got != want {
+				t.Errorf("once watched, order accepts a six-letter street: %v, want %v (address's maxLength %d)", got, want, tc.maxLength)
+			}
+			if got := w.compiled.Load() - compiledAtLoad; got != tc.compiled {
+				t.Errorf("%d files compiled once watched, want %d", got, tc.compiled)
 			}
 		})
 	}
