@@ -214,6 +214,25 @@ func TestFastNames(t *testing.T) {
 	}
 }
 
+// Building a table allocates its entries and its slots, and nothing for
+// each size and seed tried that leaves two names in one slot: numbered
+// names find no such seed and try all 48 (a scratch table more past 64
+// names).
+func TestNewFastNamesAllocs(t *testing.T) {
+	for _, family := range []string{"words", "numbered"} {
+		for _, n := range []int{4, 12, 24, 48, 100} {
+			m := fastNamesOf(family, n)
+			want := 2.0
+			if len(m) > 64 {
+				want = 3
+			}
+			if got := testing.AllocsPerRun(20, func() { newFastNames(m) }); got > want {
+				t.Errorf("%s, %d names: %v allocations, want %v", family, n, got, want)
+			}
+		}
+	}
+}
+
 // TestFastNamesWords: tables of every size up to 40 names, of every
 // length up to 40 bytes, names that differ only past their first 16
 // bytes, in a zero byte or in length, found by entry and (up to 16 bytes)

@@ -3,6 +3,7 @@ package contract
 import (
 	"encoding/binary"
 	"math/bits"
+	"slices"
 )
 
 // fastNames finds what an object's schema says of a member name. It
@@ -69,50 +70,61 @@ var nameSeeds = [...]uint64{
 // nameSeeds that gives each name a slot of its own; failing that, the
 // smallest size with the first seed, names that collide probing on.
 func newFastNames(m map[string]fastMember) fastNames {
-	type named struct {
-		name         string
-		w0, w1, tail uint64
-		fastMember   fastMember
-	}
-	all := make([]named, 0, len(m))
+	entries := make([]fastNameEntry, 0, len(m))
 	for name, v := range m {
-		w0, w1, tail := nameWords(name)
-		all = append(all, named{name, w0, w1, tail, v})
+		w0, w1, _ := nameWords(name)
+		var once uint64
+		if len(entries) < 64 {
+			once = 1 << len(entries)
+		}
+		entries = append(entries, fastNameEntry{name: name, w0: w0, w1: w1, fastMember: v, once: once})
 	}
 	size := 8
 	for size < 2*len(m) {
 		size *= 2
 	}
-	build := func(size int, seed uint64, perfectOnly bool) (fastNames, bool) {
-		t := fastNames{slots: make([]uint32, size), entries: make([]fastNameEntry, 0, len(all)), seed: seed, perfect: true}
-		mask := uint(size - 1)
-		for _, a := range all {
-			var once uint64
-			if len(t.entries) < 64 {
-				once = 1 << len(t.entries)
-			}
-			t.entries = append(t.entries, fastNameEntry{name: a.name, w0: a.w0, w1: a.w1, fastMember: a.fastMember, once: once})
-			s := nameSlot(a.w0, a.w1, a.tail, len(a.name), seed, mask)
-			for t.slots[s] != 0 {
-				if perfectOnly {
-					return t, false
-				}
-				t.perfect = false
-				s = (s + 1) & mask
-			}
-			t.slots[s] = uint32(len(t.entries))
-		}
-		return t, true
+	// Each size and seed is tried in one scratch table (on the stack up
+	// to 64 names), so that a try that fails allocates nothing: most sets
+	// of names fail a few, some every one.
+	var stack [512]uint32
+	scratch := stack[:]
+	if 4*size > len(stack) {
+		scratch = make([]uint32, 4*size)
 	}
 	for sz := size; sz <= 4*size; sz *= 2 {
 		for _, seed := range nameSeeds {
-			if t, ok := build(sz, seed, true); ok {
-				return t
+			if placeNames(scratch[:sz], entries, seed, true) {
+				return fastNames{slots: slices.Clone(scratch[:sz]), entries: entries, seed: seed, perfect: true}
 			}
 		}
 	}
-	t, _ := build(size, nameSeeds[0], false)
-	return t
+	slots := make([]uint32, size)
+	perfect := placeNames(slots, entries, nameSeeds[0], false)
+	return fastNames{slots: slots, entries: entries, seed: nameSeeds[0], perfect: perfect}
+}
+
+// placeNames fills slots (a power of two of them, cleared first) with
+// the entries' indexes+1, each in the slot seed gives it or, when that is
+// taken, the next free one; it reports whether each is in its own.
+// perfectOnly gives up at the first that is not.
+func placeNames(slots []uint32, entries []fastNameEntry, seed uint64, perfectOnly bool) bool {
+	clear(slots)
+	mask := uint(len(slots) - 1)
+	perfect := true
+	for i := range entries {
+		e := &entries[i]
+		_, _, tail := nameWords(e.name)
+		s := nameSlot(e.w0, e.w1, tail, len(e.name), seed, mask)
+		for slots[s] != 0 {
+			if perfectOnly {
+				return false
+			}
+			perfect = false
+			s = (s + 1) & mask
+		}
+		slots[s] = uint32(i + 1)
+	}
+	return perfect
 }
 
 // find returns the member key names and whether the schema names it.
