@@ -3,6 +3,7 @@ package contract
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -215,11 +216,11 @@ func TestFastNames(t *testing.T) {
 }
 
 // Building a table allocates its entries and its slots, and nothing for
-// each size and seed tried that leaves two names in one slot: numbered
-// names find no such seed and try all 48 (a scratch table more past 64
-// names).
+// each size and seed tried that leaves two names in one slot: names that
+// differ only in bytes nameSlot does not read find no seed that parts
+// them and try all 48 (a scratch table more past 64 names).
 func TestNewFastNamesAllocs(t *testing.T) {
-	for _, family := range []string{"words", "numbered"} {
+	for _, family := range []string{"words", "numbered", "unread"} {
 		for _, n := range []int{4, 12, 24, 48, 100} {
 			m := fastNamesOf(family, n)
 			want := 2.0
@@ -228,6 +229,9 @@ func TestNewFastNamesAllocs(t *testing.T) {
 			}
 			if got := testing.AllocsPerRun(20, func() { newFastNames(m) }); got > want {
 				t.Errorf("%s, %d names: %v allocations, want %v", family, n, got, want)
+			}
+			if family == "unread" && newFastNames(m).perfect {
+				t.Errorf("%d unread names: a seed parts them, so not every seed is tried", n)
 			}
 		}
 	}
@@ -286,6 +290,95 @@ func TestFastNamesWords(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Names a schema numbers or lines up, that differ only in a byte or two
+// past the fourth, get a table with each name in its own slot: every
+// byte nameSlot reads reaches the slot. (Taking the product's bits 32 and
+// up dropped bytes 5-7 and 9-12 of a name for small tables: these shared
+// a slot whatever the seed, and a lookup of one probed through the
+// others.)
+func TestFastNamesNumbered(t *testing.T) {
+	numbered := func(format string, from, to int) []string {
+		var names []string
+		for i := from; i <= to; i++ {
+			names = append(names, fmt.Sprintf(format, i))
+		}
+		return names
+	}
+	for _, tc := range []struct {
+		name  string
+		names []string
+	}{
+		{"property_N", numbered("property_%d", 0, 9)},
+		{"item_N", numbered("item_%d", 1, 9)},
+		{"address_lineN", numbered("address_line%d", 1, 3)},
+		{"address_line1 and 2", []string{"address_line1", "address_line2"}},
+		{"dimensionN", numbered("dimension%d", 1, 9)},
+		{"metricN", numbered("metric%d", 1, 9)},
+		{"custom_N", numbered("custom_%d", 1, 5)},
+		{"fieldN", numbered("field%d", 1, 9)},
+		{"param_N", numbered("param_%d", 1, 9)},
+		{"line_N", numbered("line_%d", 1, 4)},
+		{"phone_1 and 2", []string{"phone_1", "phone_2"}},
+		{"image_url_N", numbered("image_url_%d", 1, 4)},
+		{"se_property_N", numbered("se_property_%d", 1, 5)},
+		{"property_NN", numbered("property_%d", 10, 25)},
+		{"mixed", append(numbered("item_%d", 1, 4), "item_id", "item_name", "quantity", "price")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := map[string]fastMember{}
+			for i, name := range tc.names {
+				m[name] = fastMember{bit: uint64(i + 1)}
+			}
+			names := newFastNames(m)
+			if !names.perfect {
+				t.Errorf("%d names: the table is not perfect (%d slots): %q", len(m), len(names.slots), sharedSlots(&names))
+			}
+			for name, want := range m {
+				w0, w1, _ := nameWords(name)
+				if e := names.short(w0, w1, len(name)); e == nil || e.fastMember != want {
+					t.Errorf("short(%q) = %+v, want %v", name, e, want)
+				}
+			}
+		})
+	}
+}
+
+// Two names that differ in one byte that nameSlot reads (one of the first
+// sixteen, or of the last eight) get a perfect table, for every length to
+// 40 bytes, every such place and a few differences (one low bit, one high
+// bit, a digit for another).
+func TestFastNamesEveryByteCounts(t *testing.T) {
+	for n := 1; n <= 40; n++ {
+		for p := range n {
+			if p >= 16 && p < n-8 {
+				continue // not read: the whole name confirms a candidate
+			}
+			for _, d := range []byte{0x01, 0x80, '1' ^ '2'} {
+				a := []byte(strings.Repeat("x", n))
+				a[p] = '1'
+				b := slices.Clone(a)
+				b[p] ^= d
+				m := map[string]fastMember{string(a): {bit: 1}, string(b): {bit: 2}}
+				if names := newFastNames(m); !names.perfect {
+					t.Errorf("%q and %q (differing in byte %d) share a slot for every seed", a, b, p)
+				}
+			}
+		}
+	}
+}
+
+// sharedSlots lists the names of t not in their own slot.
+func sharedSlots(t *fastNames) []string {
+	var out []string
+	for _, e := range t.entries {
+		w0, w1, tail := nameWords(e.name)
+		if k := t.slots[nameSlot(w0, w1, tail, len(e.name), t.seed, t.shift)]; t.entries[k-1].name != e.name {
+			out = append(out, e.name)
+		}
+	}
+	return out
 }
 
 // Each member of the data is looked up once, for its property and for the

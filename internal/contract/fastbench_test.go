@@ -74,11 +74,11 @@ func BenchmarkValidateJSONKeywords(b *testing.B) {
 // BenchmarkNewFastNames is building the member-name table of an object
 // schema of n property names, as compiling a contract does for each
 // object schema in it. Most sets of names try several seeds before one
-// gives each name a slot of its own; names that differ only past their
-// eighth byte (numbered) find none at these sizes, and every seed is
-// tried before the table settles for probing.
+// gives each name a slot of its own; names that differ only in bytes the
+// slot is not chosen from (unread) find none, and every seed is tried
+// before the table settles for probing.
 func BenchmarkNewFastNames(b *testing.B) {
-	for _, family := range []string{"words", "numbered"} {
+	for _, family := range []string{"words", "numbered", "unread"} {
 		for _, n := range []int{4, 12, 24, 48} {
 			m := fastNamesOf(family, n)
 			b.Run(fmt.Sprintf("%s/%d", family, n), func(b *testing.B) {
@@ -91,8 +91,44 @@ func BenchmarkNewFastNames(b *testing.B) {
 	}
 }
 
+// BenchmarkFastNamesShort is finding a member name of at most sixteen
+// bytes by its words, as the member loop does, one name an op, the
+// table's names in turn: names that differ only in a digit (numbered:
+// property_0, ...) against words.
+func BenchmarkFastNamesShort(b *testing.B) {
+	for _, family := range []string{"words", "numbered"} {
+		for _, n := range []int{10, 24} {
+			m := fastNamesOf(family, n)
+			names := newFastNames(m)
+			type key struct {
+				w0, w1 uint64
+				n      int
+			}
+			var keys [64]key
+			i := 0
+			for name := range m {
+				w0, w1, _ := nameWords(name)
+				keys[i] = key{w0, w1, len(name)}
+				i++
+			}
+			for j := i; j < len(keys); j++ {
+				keys[j] = keys[j%i]
+			}
+			b.Run(fmt.Sprintf("%s/%d", family, n), func(b *testing.B) {
+				for i := 0; b.Loop(); i++ {
+					k := &keys[i&(len(keys)-1)]
+					if names.short(k.w0, k.w1, k.n) == nil {
+						b.Fatal("a name of the table not found")
+					}
+				}
+			})
+		}
+	}
+}
+
 // fastNamesOf is n property names as contracts name them: words, or
-// numbered (property_0, property_1, ...).
+// numbered (property_0, property_1, ...); or names of 33 bytes that
+// differ only in bytes 17 to 20, which nameSlot does not read (unread).
 func fastNamesOf(family string, n int) map[string]fastMember {
 	words := strings.Fields(`id name price quantity category currency created sku url title description email
 		user_id session_id page_url referrer country city region postal_code latitude longitude timestamp status
@@ -101,8 +137,11 @@ func fastNamesOf(family string, n int) map[string]fastMember {
 	m := map[string]fastMember{}
 	for i := range n {
 		name := words[i%len(words)]
-		if family == "numbered" {
+		switch family {
+		case "numbered":
 			name = fmt.Sprintf("property_%d", i)
+		case "unread":
+			name = fmt.Sprintf("shared_prefix_of_%04d_name_suffix", i)
 		}
 		m[name] = fastMember{bit: uint64(i + 1)}
 	}

@@ -20,7 +20,10 @@ type fastNames struct {
 	// seed is the multiplier of nameSlot, chosen so that (mostly) every
 	// name sits in the slot its hash gives: perfect says all do, and a
 	// name not in its own slot is not named, without probing further.
-	seed    uint64
+	seed uint64
+	// shift is 64 less log2 of len(slots): nameSlot keeps the product's
+	// top bits.
+	shift   uint8
 	perfect bool
 }
 
@@ -51,9 +54,26 @@ func nameWords[T string | []byte](key T) (w0, w1, tail uint64) {
 	return binary.LittleEndian.Uint64(buf[:8]), binary.LittleEndian.Uint64(buf[8:]), tail
 }
 
-func nameSlot(w0, w1, tail uint64, n int, seed uint64, mask uint) uint {
+// nameSlot is the slot of a name of n bytes, given as nameWords gives
+// it, in a table of 1<<(64-shift) slots: the top bits of a product, which
+// every bit of the words reaches (Fibonacci hashing). A product's lower
+// bits depend only on the multiplicand's bits below them: bits 32 and up,
+// masked, left bytes 5-7 and 9-12 of a name (some bits of 4 and 12) and
+// most of the first three of the last eight out of the slot of a small
+// table, and names such as property_0 and property_1 shared a slot
+// whatever the seed.
+func nameSlot(w0, w1, tail uint64, n int, seed uint64, shift uint8) uint {
 	h := (w0 ^ bits.RotateLeft64(w1, 29) ^ bits.RotateLeft64(tail, 41) ^ uint64(n)) * seed
-	return uint(h>>32) & mask
+	return uint(h >> (shift & 63)) // & 63: no test of a shift of 64 or more
+}
+
+// shortNameSlot is nameSlot of a name of at most sixteen bytes (tail 0)
+// written without the tail, whose rotation of zero the compiler does not
+// fold away: three instructions a lookup, as many as the variable shift
+// costs over a constant one and a mask.
+func shortNameSlot(w0, w1 uint64, n int, seed uint64, shift uint8) uint {
+	h := (w0 ^ bits.RotateLeft64(w1, 29) ^ uint64(n)) * seed
+	return uint(h >> (shift & 63))
 }
 
 // nameSeeds are the multipliers newFastNames tries, in turn, for a table
@@ -94,13 +114,19 @@ func newFastNames(m map[string]fastMember) fastNames {
 	for sz := size; sz <= 4*size; sz *= 2 {
 		for _, seed := range nameSeeds {
 			if placeNames(scratch[:sz], entries, seed, true) {
-				return fastNames{slots: slices.Clone(scratch[:sz]), entries: entries, seed: seed, perfect: true}
+				return fastNames{slots: slices.Clone(scratch[:sz]), entries: entries, seed: seed, shift: slotShift(sz), perfect: true}
 			}
 		}
 	}
 	slots := make([]uint32, size)
 	perfect := placeNames(slots, entries, nameSeeds[0], false)
-	return fastNames{slots: slots, entries: entries, seed: nameSeeds[0], perfect: perfect}
+	return fastNames{slots: slots, entries: entries, seed: nameSeeds[0], shift: slotShift(size), perfect: perfect}
+}
+
+// slotShift is the shift of nameSlot for a table of size slots, a power
+// of two.
+func slotShift(size int) uint8 {
+	return uint8(64 - bits.TrailingZeros(uint(size)))
 }
 
 // placeNames fills slots (a power of two of them, cleared first) with
@@ -109,12 +135,12 @@ func newFastNames(m map[string]fastMember) fastNames {
 // perfectOnly gives up at the first that is not.
 func placeNames(slots []uint32, entries []fastNameEntry, seed uint64, perfectOnly bool) bool {
 	clear(slots)
-	mask := uint(len(slots) - 1)
+	mask, shift := uint(len(slots)-1), slotShift(len(slots))
 	perfect := true
 	for i := range entries {
 		e := &entries[i]
 		_, _, tail := nameWords(e.name)
-		s := nameSlot(e.w0, e.w1, tail, len(e.name), seed, mask)
+		s := nameSlot(e.w0, e.w1, tail, len(e.name), seed, shift)
 		for slots[s] != 0 {
 			if perfectOnly {
 				return false
@@ -145,7 +171,7 @@ func (t *fastNames) entry(key []byte) *fastNameEntry {
 		return nil
 	}
 	mask := uint(len(t.slots) - 1)
-	for s := nameSlot(w0, w1, tail, len(key), t.seed, mask); ; s = (s + 1) & mask {
+	for s := nameSlot(w0, w1, tail, len(key), t.seed, t.shift); ; s = (s + 1) & mask {
 		k := t.slots[s]
 		if k == 0 {
 			return nil
@@ -165,8 +191,7 @@ func (t *fastNames) short(w0, w1 uint64, n int) *fastNameEntry {
 	if len(t.slots) == 0 {
 		return nil
 	}
-	mask := uint(len(t.slots) - 1)
-	s := nameSlot(w0, w1, 0, n, t.seed, mask)
+	s := shortNameSlot(w0, w1, n, t.seed, t.shift)
 	if k := t.slots[s]; k != 0 {
 		if e := &t.entries[k-1]; e.w0 == w0 && e.w1 == w1 && len(e.name) == n {
 			return e
