@@ -230,9 +230,11 @@ func TestNewFastNamesAllocs(t *testing.T) {
 			if got := testing.AllocsPerRun(20, func() { newFastNames(m) }); got > want {
 				t.Errorf("%s, %d names: %v allocations, want %v", family, n, got, want)
 			}
-			if family == "unread" && newFastNames(m).perfect {
+			names := newFastNames(m)
+			if family == "unread" && names.perfect {
 				t.Errorf("%d unread names: a seed parts them, so not every seed is tried", n)
 			}
+			checkSlotShift(t, &names)
 		}
 	}
 }
@@ -267,6 +269,7 @@ func TestFastNamesWords(t *testing.T) {
 		if size <= 16 && size > 0 && !names.perfect {
 			t.Errorf("%d names: the table is not perfect", size)
 		}
+		checkSlotShift(t, &names)
 		missing := append([]string{"b", "a\x01", "product_ie", "12345678901234568", "prefix_shared_by_many_c", "product_id\x00"}, base...)
 		for name := range m {
 			missing = append(missing, name+"x", "x"+name)
@@ -335,6 +338,7 @@ func TestFastNamesNumbered(t *testing.T) {
 			if !names.perfect {
 				t.Errorf("%d names: the table is not perfect (%d slots): %q", len(m), len(names.slots), sharedSlots(&names))
 			}
+			checkSlotShift(t, &names)
 			for name, want := range m {
 				w0, w1, _ := nameWords(name)
 				if e := names.short(w0, w1, len(name)); e == nil || e.fastMember != want {
@@ -366,6 +370,15 @@ func TestFastNamesEveryByteCounts(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// checkSlotShift fails the test unless names's slots are as many as its
+// shift says: fastNames.at reads slots without a bounds check.
+func checkSlotShift(t *testing.T, names *fastNames) {
+	t.Helper()
+	if len(names.slots) != 0 && len(names.slots) != 1<<(64-names.shift) {
+		t.Fatalf("%d slots, shift %d: nameSlot's slots run past the table", len(names.slots), names.shift)
 	}
 }
 

@@ -520,7 +520,7 @@ func (n *fastNode) checkNamedMembers(w *fastWalk, b []byte, start, i int) (int, 
 		if len(t.slots) == 0 {
 			break
 		}
-		k := t.slots[shortNameSlot(w0, w1, kn, t.seed, t.shift)]
+		k := t.at(shortNameSlot(w0, w1, kn, t.seed, t.shift))
 		if k == 0 {
 			break
 		}
