@@ -214,7 +214,8 @@ func (t *fastNames) short(w0, w1 uint64, n int) *fastNameEntry {
 }
 
 // probe is short past the name's own slot s, in a table that is not
-// perfect. Out of line, so that short is inlined.
+// perfect. Kept out of line: a lookup in a perfect table, the common case,
+// never runs it.
 //
 //go:noinline
 func (t *fastNames) probe(w0, w1 uint64, n int, s uint) *fastNameEntry {
