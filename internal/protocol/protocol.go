@@ -47,8 +47,21 @@ type Request struct {
 	// caller reuses it once the pipeline has made the inputs into records
 	// (pipeline.Process keeps no pointer to them), so a decoder keeps none
 	// either. The server lends room for one event, what most requests
-	// from browsers and apps hold.
+	// from browsers and apps hold; OneInput returns a decoder's one event
+	// in it.
 	Inputs []event.Input
+}
+
+// OneInput returns in as the one input a decoder read from the request:
+// in the memory Inputs lends, set anew, or in a slice of its own when it
+// lends none.
+func (r *Request) OneInput(in event.Input) []event.Input {
+	if cap(r.Inputs) == 0 {
+		return []event.Input{in}
+	}
+	inputs := r.Inputs[:1]
+	inputs[0] = in
+	return inputs
 }
 
 // Cookie returns the value of the request cookie called name, or "".

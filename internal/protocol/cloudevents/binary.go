@@ -166,5 +166,5 @@ func decodeBinary(req *protocol.Request) ([]event.Input, error) {
 		}
 	}
 	in.Raw = append(raw, '}')
-	return []event.Input{in}, nil
+	return req.OneInput(in), nil
 }

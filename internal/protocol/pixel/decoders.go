@@ -100,5 +100,5 @@ func (c *Decoders) answer(req *protocol.Request, in event.Input) ([]event.Input,
 		reply.Header.Set("Location", to.String())
 		reply.Body, reply.ContentType = []byte{}, "text/plain; charset=utf-8"
 	}
-	return []event.Input{in}, reply, nil
+	return req.OneInput(in), reply, nil
 }

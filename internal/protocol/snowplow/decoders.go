@@ -126,7 +126,7 @@ func (c *Decoders) Pixel(req *protocol.Request) ([]event.Input, *protocol.Reply,
 	if err != nil {
 		return nil, nil, err
 	}
-	inputs := lend(req, in)
+	inputs := req.OneInput(in)
 	reply := c.identify(req, inputs)
 	reply.Body, reply.ContentType = protocol.GIF, "image/gif"
 	reply.Header.Set("Cache-Control", "no-cache, no-store, must-revalidate")
@@ -161,25 +161,13 @@ func (c *Decoders) Redirect(req *protocol.Request) ([]event.Input, *protocol.Rep
 		data := jsonscan.AppendString([]byte(`{"uri":`), to.String())
 		in = event.Input{SchemaKey: SchemaURIRedirect, Data: append(data, '}'), Raw: []byte(query.Encode())}
 	}
-	inputs := lend(req, in)
+	inputs := req.OneInput(in)
 	reply := c.identify(req, inputs)
 	reply.Status = http.StatusFound
 	reply.Header.Set("Location", to.String())
 	reply.Header.Set("Cache-Control", "no-cache, no-store, must-revalidate")
 	reply.Body, reply.ContentType = []byte{}, "text/plain; charset=utf-8"
 	return inputs, reply, nil
-}
-
-// lend returns in as the one input of req: in the memory the caller lends
-// (protocol.Request.Inputs), set anew, when it lends some, which saves
-// allocating it.
-func lend(req *protocol.Request, in event.Input) []event.Input {
-	if cap(req.Inputs) == 0 {
-		return []event.Input{in}
-	}
-	inputs := req.Inputs[:1]
-	inputs[0] = in
-	return inputs
 }
 
 // identify gives events without a network user id the cookie's (or a new

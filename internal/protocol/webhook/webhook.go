@@ -120,7 +120,7 @@ func Decode(req *protocol.Request, src Source) ([]event.Input, error) {
 		in.EventID = id
 	}
 	in.Attributes = attributes(src.Name, req.Header)
-	return []event.Input{in}, nil
+	return req.OneInput(in), nil
 }
 
 // jsonData returns the JSON document that starts at body[start] and, when it
