@@ -1,15 +1,18 @@
 // Package check holds the checks that tests in many packages share: waiting
 // for something that happens asynchronously, an error that must name what
 // is wrong (or be nil), and a buffer a test reads while the code under test
-// writes to it from other goroutines. Only tests import it.
+// writes to it from other goroutines, and whether memory was let go. Only
+// tests import it.
 package check
 
 import (
 	"bytes"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"weak"
 )
 
 // Eventually polls cond every few milliseconds until it holds, failing the
@@ -25,6 +28,23 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+}
+
+// Collected runs the garbage collector until what p points to is freed,
+// for up to 5 s, and reports whether it was: how tests hold code to
+// keeping no pointer into memory it was lent or read from.
+func Collected[T any](p weak.Pointer[T]) bool { return collectedWithin(p, 5*time.Second) }
+
+func collectedWithin[T any](p weak.Pointer[T], timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for p.Value() != nil {
+		if time.Now().After(deadline) {
+			return false
+		}
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+	}
+	return true
 }
 
 // ErrorSays fails the test unless err is nil when parts is empty, or else

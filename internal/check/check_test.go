@@ -3,10 +3,12 @@ package check
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+	"weak"
 )
 
 // recorder is a testing.TB that records failures instead of failing, so
@@ -96,4 +98,16 @@ func TestBufferConcurrentWrites(t *testing.T) {
 	if got := len(b.String()); got != 800 {
 		t.Errorf("buffer holds %d bytes, want 800", got)
 	}
+}
+
+func TestCollected(t *testing.T) {
+	freed := weak.Make(new([64]byte))
+	if !Collected(freed) {
+		t.Error("memory nothing points to was not reported collected")
+	}
+	held := new([64]byte)
+	if collectedWithin(weak.Make(held), 50*time.Millisecond) {
+		t.Error("memory still in use was reported collected")
+	}
+	runtime.KeepAlive(held)
 }

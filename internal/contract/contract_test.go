@@ -3,11 +3,12 @@ package contract
 import (
 	"errors"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"unsafe"
 	"weak"
+
+	"github.com/accord-events/accord/internal/check"
 )
 
 func loadTestdata(t *testing.T) (*Set, map[string]string) {
@@ -122,10 +123,7 @@ func TestResolveCacheKeepsCopies(t *testing.T) {
 		_, _ = reg.Resolve(unsafe.String(&buf[0], n))
 		return weak.Make(&buf[0])
 	}()
-	for i := 0; i < 20 && kept.Value() != nil; i++ {
-		runtime.GC()
-	}
-	if kept.Value() != nil {
+	if !check.Collected(kept) {
 		t.Fatal("the lookup cache keeps the memory of the key it was asked")
 	}
 	if _, ok := reg.current.Load().lookups.Load().m.Load("iglu:com.acme/unknown/jsonschema/1-0-0"); !ok {

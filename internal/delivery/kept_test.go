@@ -3,12 +3,11 @@ package delivery
 import (
 	"context"
 	"errors"
-	"runtime"
 	"testing"
-	"time"
 	"unsafe"
 	"weak"
 
+	"github.com/accord-events/accord/internal/check"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink"
 )
@@ -36,12 +35,7 @@ func TestDeliverKeepsNoRecordsWhileItWaits(t *testing.T) {
 		done <- svc.Deliver(ctx, recs)
 	}()
 	wp := <-kept
-	deadline := time.Now().Add(5 * time.Second)
-	for wp.Value() != nil && time.Now().Before(deadline) {
-		runtime.GC()
-		time.Sleep(time.Millisecond)
-	}
-	if wp.Value() != nil {
+	if !check.Collected(wp) {
 		t.Error("Deliver kept the records while it waited for the sinks")
 	}
 	target.setFail(nil)

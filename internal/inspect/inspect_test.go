@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +12,7 @@ import (
 	"time"
 	"weak"
 
+	"github.com/accord-events/accord/internal/check"
 	"github.com/accord-events/accord/internal/event"
 )
 
@@ -376,11 +376,7 @@ func TestDelivererWithoutViewersKeepsNoRecords(t *testing.T) {
 		done <- d.Deliver(context.Background(), []*event.Envelope{good("iglu:a/b/jsonschema/1-0-0", "selfdesc")})
 	}()
 	wp := <-store.got
-	deadline := time.Now().Add(5 * time.Second)
-	for wp.Value() != nil && time.Now().Before(deadline) {
-		runtime.GC()
-	}
-	kept := wp.Value() != nil
+	kept := !check.Collected(wp)
 	close(store.release)
 	if err := <-done; err != nil {
 		t.Fatal(err)
