@@ -2,12 +2,14 @@ package contract
 
 import (
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 )
 
 // repositoryContracts returns the contract documents in the repository (every
@@ -214,5 +216,53 @@ func BenchmarkCompileLoaded(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestLoadFSCompilesLate holds the contracts that ship in the binary
+// (LoadFS) to the load of a contracts directory: one the library could
+// refuse only for its meta-schema is compiled on its first event, to the
+// same verdicts; one with a $ref is compiled at once; one that breaks its
+// meta-schema is refused at load, naming its path.
+func TestLoadFSCompilesLate(t *testing.T) {
+	self := func(name string) string {
+		return `"$schema": "` + IgluMetaSchemaURI + `",
+			"self": {"vendor": "com.acme", "name": "` + name + `", "format": "jsonschema", "version": "1-0-0"}`
+	}
+	plain := `{` + self("plain") + `, "type": "object", "properties": {"n": {"type": "integer", "minimum": 0}}, "required": ["n"]}`
+	withRef := `{` + self("ref") + `, "definitions": {"n": {"type": "integer"}}, "type": "object", "properties": {"n": {"$ref": "#/definitions/n"}}}`
+	fsys := fstest.MapFS{
+		"com.acme/plain/jsonschema/1-0-0": {Data: []byte(plain)},
+		"com.acme/ref/jsonschema/1-0-0":   {Data: []byte(withRef)},
+	}
+	cs, err := LoadFS(fsys, "shipped")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]*Contract{}
+	for _, c := range cs {
+		byName[c.Key.Name] = c
+	}
+	if c := byName["plain"]; c == nil || c.late == nil || c.ready.Load() != nil {
+		t.Fatalf("the plain contract was compiled at load (or not loaded): %+v", c)
+	}
+	if c := byName["ref"]; c == nil || c.late != nil || c.ready.Load() == nil {
+		t.Fatalf("the contract with a $ref was not compiled at load: %+v", c)
+	}
+	if src := byName["plain"].Source; src != "shipped:com.acme/plain/jsonschema/1-0-0" {
+		t.Errorf("Source = %q", src)
+	}
+	for data, want := range map[string]bool{`{"n": 1}`: true, `{"n": -1}`: false, `{}`: false, `{"n": "1"}`: false} {
+		if got, err := byName["plain"].Valid([]byte(data)); err != nil || got != want {
+			t.Errorf("%s: valid %v (%v), want %v", data, got, err, want)
+		}
+	}
+	if byName["plain"].ready.Load() == nil {
+		t.Error("the plain contract's validators were not built on its first event")
+	}
+
+	fsys["com.acme/broken/jsonschema/1-0-0"] = &fstest.MapFile{Data: []byte(`{` + self("broken") + `, "type": "object", "maxLength": -1}`)}
+	if _, err := LoadFS(fsys, "shipped"); err == nil || !strings.Contains(err.Error(), "com.acme/broken/jsonschema/1-0-0") || !errors.Is(err, ErrInvalidContract) {
+		t.Fatalf("a contract breaking its meta-schema: LoadFS error %v", err)
 	}
 }
