@@ -2,6 +2,7 @@ package contract
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -317,6 +318,11 @@ type loaded struct {
 	refs []Key
 	// stat is the file's status as it was read (nil when it was not).
 	stat *fileStat
+	// failedRead is the digest of the document a compile that failed
+	// had read (nil when it compiled, or failed before reading): what a
+	// recheck compares, the document itself not being kept (it may be
+	// up to maxContractFile, and broken files are not bounded in number).
+	failedRead *[sha256.Size]byte
 }
 
 // loadFiles compiles the contract files at paths under dir; the results
@@ -358,11 +364,14 @@ type compileJob struct {
 	// modification time did not change (see Watcher.recheckSince).
 	recheck bool
 	// read, for a rechecked file, is the document the watcher last
-	// compiled from it (nil when that compile failed): the file is
-	// compiled again only if it holds something else now; same says it
-	// did not, and was not compiled.
-	read []byte
-	same bool
+	// compiled from it, and readSum the digest of the one its last
+	// compile read and refused (both nil when that compile failed before
+	// reading, or there is none): the file is compiled again only if it
+	// holds something else now; same says it did not, and was not
+	// compiled.
+	read    []byte
+	readSum *[sha256.Size]byte
+	same    bool
 	loaded
 }
 
@@ -391,8 +400,9 @@ func (p *compilePool) wait() {
 }
 
 func (p *compilePool) load(j *compileJob) {
-	if j.read != nil {
-		if doc, _, err := readContractFile(j.path, !j.regular); err == nil && bytes.Equal(doc, j.read) {
+	if j.read != nil || j.readSum != nil {
+		if doc, _, err := readContractFile(j.path, !j.regular); err == nil &&
+			(j.read != nil && bytes.Equal(doc, j.read) || j.readSum != nil && sha256.Sum256(doc) == *j.readSum) {
 			j.same = true
 			return
 		}
@@ -407,25 +417,31 @@ func (p *compilePool) load(j *compileJob) {
 		j.refs = append(j.refs, k)
 		return p.others(k)
 	}
-	j.contract, j.stat, j.err = loadFile(j.path, filepath.ToSlash(rel), j.regular, docs)
+	var doc []byte
+	j.contract, j.stat, doc, j.err = loadFile(j.path, filepath.ToSlash(rel), j.regular, docs)
+	if j.err != nil && doc != nil {
+		sum := sha256.Sum256(doc)
+		j.failedRead = &sum
+	}
 }
 
 // loadFile compiles the contract file at path (rel under the contracts
-// directory); stat is the file's status as read, nil when it was not read.
-func loadFile(path, rel string, regular bool, others Documents) (c *Contract, stat *fileStat, err error) {
+// directory); stat is the file's status as read, and doc what it held,
+// both nil when it was not read.
+func loadFile(path, rel string, regular bool, others Documents) (c *Contract, stat *fileStat, doc []byte, err error) {
 	if strings.Count(rel, "/") != 3 {
-		return nil, nil, fmt.Errorf("not in the contracts layout {vendor}/{name}/jsonschema/{M-R-A}; move it there or out of the contracts directory")
+		return nil, nil, nil, fmt.Errorf("not in the contracts layout {vendor}/{name}/jsonschema/{M-R-A}; move it there or out of the contracts directory")
 	}
 	want, err := ParseKey(rel)
 	if err != nil {
-		return nil, nil, fmt.Errorf("path is not a contract key: %w", err)
+		return nil, nil, nil, fmt.Errorf("path is not a contract key: %w", err)
 	}
-	doc, stat, err := readContractFile(path, !regular)
+	doc, stat, err = readContractFile(path, !regular)
 	if err != nil {
-		return nil, stat, err
+		return nil, stat, nil, err
 	}
 	c, err = compileLoaded(doc, want, path, others)
-	return c, stat, err
+	return c, stat, doc, err
 }
 
 // LoadFS compiles every contract in fsys, laid out as LoadDir expects. It is

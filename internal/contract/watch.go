@@ -3,6 +3,7 @@ package contract
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -87,6 +88,9 @@ type watchedFile struct {
 	contract *Contract
 	// err is why the file's current content does not compile, if it does not.
 	err error
+	// failedRead is the digest of the content err refused, when the file
+	// was read (see loaded.failedRead).
+	failedRead *[sha256.Size]byte
 	// refs are the contracts its last compilation looked up for $refs.
 	refs []Key
 }
@@ -636,12 +640,17 @@ func (s *scan) enqueue(p string, regular bool) { s.add(&compileJob{path: p, regu
 
 // recheck queues the file at p, known as old, though it may not have
 // changed: it is read again, and compiled only if it holds something else
-// than old was compiled from (or old did not compile), which that
-// compilation decides.
+// than old was compiled from, or than old's compile refused: a broken
+// file left as it was is refused as before, and compiling it again would
+// only say so again. A file whose compile failed before reading it (a
+// path out of the layout, a read that failed) is compiled again.
 func (s *scan) recheck(p string, regular bool, old watchedFile) {
 	j := &compileJob{path: p, regular: regular, recheck: true}
-	if old.err == nil && old.contract != nil {
+	switch {
+	case old.err == nil && old.contract != nil:
 		j.read = old.contract.Document
+	case old.err != nil:
+		j.readSum = old.failedRead
 	}
 	s.add(j)
 }
@@ -753,12 +762,16 @@ func (s *scan) compileQueued() {
 		}
 		old, known := s.w.files[p]
 		if j.recheck && known && sameCompile(old, j) {
+			// Nothing served changes; what this compile read is what
+			// the next comparisons are with.
+			old.failedRead, old.refs = j.failedRead, j.refs
+			s.files[p] = old
 			continue
 		}
 		if j.recheck {
 			s.changed = true
 		}
-		wf := watchedFile{size: st.size, modTime: st.modTime, regular: j.regular, contract: old.contract, err: j.err, refs: j.refs}
+		wf := watchedFile{size: st.size, modTime: st.modTime, regular: j.regular, contract: old.contract, err: j.err, failedRead: j.failedRead, refs: j.refs}
 		if j.err == nil {
 			wf.contract = j.contract
 		} else if !known || j.err.Error() != errText(old.err) {
@@ -770,8 +783,7 @@ func (s *scan) compileQueued() {
 
 // sameCompile reports whether j, a file compiled again though its size
 // and modification time had not changed, gave what old holds: the same
-// document compiled, or the same refusal (a file that failed to compile
-// is compiled again to tell, its content not being kept).
+// document compiled, or the same refusal.
 func sameCompile(old watchedFile, j *compileJob) bool {
 	if j.err != nil || old.err != nil {
 		return j.err != nil && old.err != nil && j.err.Error() == old.err.Error()

@@ -515,6 +515,91 @@ func TestWatcherRecheckCompilesDependents(t *testing.T) {
 	}
 }
 
+// A file that failed to compile at the first load, and was changed shortly
+// before it, is read again once watched like any other recent file: it is
+// compiled again only if it holds something else than the load read, and
+// whether compiled again or not, what the reload reports of it is what its
+// content gives.
+func TestWatcherRecheckSkipsUnchangedFailure(t *testing.T) {
+	if !notifySupported {
+		t.Skip("no notifications on this system")
+	}
+	const order = "iglu:com.acme/order/jsonschema/1-0-0"
+	good := testSchema("order", "1-0-0", "id")
+	// broken is good without its closing brace: the same size, and
+	// refused as JSON.
+	broken := strings.TrimSuffix(good, "}") + " "
+	// alsoBroken is refused for another reason.
+	alsoBroken := "[" + strings.Repeat(" ", len(good)-2) + "]"
+	for _, tc := range []struct {
+		name string
+		// edit is what the file holds once watched (broken at load).
+		edit string
+		// compiled is how many files were compiled once watched, and
+		// reloads how many reloads replaced the contracts.
+		compiled, reloads uint64
+		// failed is a fragment of the file's error once watched; "" when
+		// it compiles.
+		failed string
+	}{
+		{name: "unchanged", edit: broken, compiled: 0, reloads: 1, failed: "unexpected end of JSON input"},
+		{name: "broken another way", edit: alsoBroken, compiled: 1, reloads: 2, failed: "not a JSON object"},
+		{name: "fixed", edit: good, compiled: 1, reloads: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if len(tc.edit) != len(broken) {
+				t.Fatalf("the edit is %d bytes, the broken file %d", len(tc.edit), len(broken))
+			}
+			dir := t.TempDir()
+			hourAgo := time.Now().Add(-time.Hour)
+			path := writeContract(t, dir, "order", "1-0-0", broken)
+			cart := writeContract(t, dir, "cart", "1-0-0", testSchema("cart", "1-0-0", "id"))
+			for _, p := range []string{path, cart} {
+				if err := os.Chtimes(p, hourAgo, hourAgo); err != nil {
+					t.Fatal(err)
+				}
+			}
+			reg := NewSet(nil)
+			w := newWatcherPaused(context.Background(), dir, reg, time.Hour, slog.New(slog.DiscardHandler), true)
+			defer w.Close()
+			rep, err := w.report()
+			if err != nil || len(rep.Failed) != 1 || rep.Failed[0].File != path || !strings.Contains(rep.Failed[0].Error, "unexpected end of JSON input") {
+				t.Fatalf("first load: %+v, %v; want %s failing", rep, err, path)
+			}
+			compiledAtLoad := w.compiled.Load()
+			// In place, the same size and modification time.
+			if err := os.WriteFile(path, []byte(tc.edit), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(path, hourAgo, hourAgo); err != nil {
+				t.Fatal(err)
+			}
+			w.Watch()
+			<-w.watched
+			if w.currentNotify() == nil {
+				t.Skip("the test's directory is not on a filesystem notifications are used for")
+			}
+			rep, err = w.report()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.failed == "" {
+				if len(rep.Failed) != 0 || !validates(reg, order, `{"id":"a"}`) {
+					t.Errorf("once watched: %+v, order served %v; want it fixed and served", rep, validates(reg, order, `{"id":"a"}`))
+				}
+			} else if len(rep.Failed) != 1 || rep.Failed[0].File != path || !strings.Contains(rep.Failed[0].Error, tc.failed) || reg.Len() != 1 {
+				t.Errorf("once watched: %+v, %d served; want %s failing with %q and cart served", rep, reg.Len(), path, tc.failed)
+			}
+			if got := w.compiled.Load() - compiledAtLoad; got != tc.compiled {
+				t.Errorf("%d files compiled once watched, want %d", got, tc.compiled)
+			}
+			if got := w.Reloads(); got != tc.reloads {
+				t.Errorf("%d reloads, want %d", got, tc.reloads)
+			}
+		})
+	}
+}
+
 func TestWatcherFixedFileIsReloaded(t *testing.T) {
 	dir := t.TempDir()
 	path := writeContract(t, dir, "order", "1-0-0", testSchema("order", "1-0-0", "id"))
