@@ -313,9 +313,9 @@ type loaded struct {
 	contract *Contract
 	err      error
 	// refs are the contracts the compile looked up for its $refs, found or
-	// not (those of the contracts it refers to included), so that a change
-	// to one of them recompiles this one.
-	refs []Key
+	// not (those of the contracts it refers to included), and what it
+	// read of each, so that a change to one of them recompiles this one.
+	refs []refRead
 	// stat is the file's status as it was read (nil when it was not).
 	stat *fileStat
 	// failedRead is the digest of the document a compile that failed
@@ -341,6 +341,25 @@ func loadFiles(dir string, paths []string) []loaded {
 	return res
 }
 
+// refRead is one lookup of another contract by a compile: the key, and
+// whether a document was found and the digest of what it held. The
+// document itself is not kept: the contract looked up keeps its own.
+type refRead struct {
+	key   Key
+	found bool
+	sum   [sha256.Size]byte
+}
+
+// readRef looks k up through others, recorded as a compile's lookup is.
+func readRef(others Documents, k Key) ([]byte, refRead) {
+	doc, ok := others(k)
+	r := refRead{key: k, found: ok}
+	if ok {
+		r.sum = sha256.Sum256(doc)
+	}
+	return doc, r
+}
+
 // compilePool compiles contract files, each on its own, with as many at
 // once as Go may run threads: compiling a contract is CPU work that shares
 // nothing with the others, so a large directory loads in about the time of
@@ -361,7 +380,9 @@ type compileJob struct {
 	// status taken before it is opened.
 	regular bool
 	// recheck: the file is compiled again though its size and
-	// modification time did not change (see Watcher.recheckSince).
+	// modification time did not change (see Watcher.recheckSince), or
+	// as a dependent; it counts as a change only if its compile gives
+	// something else than the last one.
 	recheck bool
 	// read, for a rechecked file, is the document the watcher last
 	// compiled from it, and readSum the digest of the one its last
@@ -371,7 +392,13 @@ type compileJob struct {
 	// compiled.
 	read    []byte
 	readSum *[sha256.Size]byte
-	same    bool
+	// readRefs, for a dependent (a file whose last compile looked up a
+	// contract that may have changed), is what that compile read of the
+	// contracts it looked up: the file is compiled again only if one of
+	// them holds something else now (see scan.dependents).
+	readRefs  []refRead
+	dependent bool
+	same      bool
 	loaded
 }
 
@@ -400,12 +427,9 @@ func (p *compilePool) wait() {
 }
 
 func (p *compilePool) load(j *compileJob) {
-	if j.read != nil || j.readSum != nil {
-		if doc, _, err := readContractFile(j.path, !j.regular); err == nil &&
-			(j.read != nil && bytes.Equal(doc, j.read) || j.readSum != nil && sha256.Sum256(doc) == *j.readSum) {
-			j.same = true
-			return
-		}
+	if j.unchanged(p.others) {
+		j.same = true
+		return
 	}
 	rel, err := filepath.Rel(p.dir, j.path)
 	if err != nil {
@@ -414,8 +438,9 @@ func (p *compilePool) load(j *compileJob) {
 	}
 	// Each compile looks other contracts up through its own recorder.
 	docs := func(k Key) ([]byte, bool) {
-		j.refs = append(j.refs, k)
-		return p.others(k)
+		doc, r := readRef(p.others, k)
+		j.refs = append(j.refs, r)
+		return doc, r.found
 	}
 	var doc []byte
 	j.contract, j.stat, doc, j.err = loadFile(j.path, filepath.ToSlash(rel), j.regular, docs)
@@ -423,6 +448,28 @@ func (p *compilePool) load(j *compileJob) {
 		sum := sha256.Sum256(doc)
 		j.failedRead = &sum
 	}
+}
+
+// unchanged reports whether j's file need not be compiled again: it is a
+// recheck or a dependent, and what its last compile read (its own
+// document, or for a dependent the contracts it looked up) is what the
+// files hold now.
+func (j *compileJob) unchanged(others Documents) bool {
+	switch {
+	case j.read != nil || j.readSum != nil:
+		doc, _, err := readContractFile(j.path, !j.regular)
+		if err != nil || j.read != nil && !bytes.Equal(doc, j.read) || j.readSum != nil && sha256.Sum256(doc) != *j.readSum {
+			return false
+		}
+	case !j.dependent:
+		return false // nothing to compare with: compile
+	}
+	for _, old := range j.readRefs {
+		if _, now := readRef(others, old.key); now != old {
+			return false
+		}
+	}
+	return true
 }
 
 // loadFile compiles the contract file at path (rel under the contracts

@@ -56,7 +56,8 @@ type Watcher struct {
 	// reloads counts the reloads that replaced the registry's contracts.
 	reloads atomic.Uint64
 	// compiled counts the files reloads compiled (or tried to), the first
-	// load's included, for tests: not those a recheck found unchanged.
+	// load's included, for tests: not those a recheck, or a check of a
+	// dependent, found unchanged.
 	compiled atomic.Uint64
 	// recheckSince: the next full walk that does not compile everything
 	// reads again the files changed since then (changeTime), whatever
@@ -91,8 +92,9 @@ type watchedFile struct {
 	// failedRead is the digest of the content err refused, when the file
 	// was read (see loaded.failedRead).
 	failedRead *[sha256.Size]byte
-	// refs are the contracts its last compilation looked up for $refs.
-	refs []Key
+	// refs are the contracts its last compilation looked up for $refs,
+	// and what it read of them.
+	refs []refRead
 }
 
 // problem is how a reload reports f, at path, when it does not compile:
@@ -406,8 +408,12 @@ func (w *Watcher) reload(force bool, touched map[string]fsnotify.Op, lost bool) 
 		w.useNotify = false
 		w.log.Warn("contracts directory is polled for changes from now on: a directory could not be watched (see fs.inotify.max_user_watches)", "dir", w.dir, "err", s.watchErr)
 	}
-	s.dependents()
 	s.compileQueued()
+	if !force {
+		// A forced reload compiled every file, each against what the
+		// others hold now.
+		s.dependents()
+	}
 	w.files, w.dirs = s.files, s.dirs
 	if full && !force {
 		w.recheckSince = time.Time{}
@@ -474,12 +480,13 @@ type scan struct {
 	// content names the files whose content events say changed, which are
 	// compiled again whatever their size and modification time say.
 	content map[string]bool
-	// pool compiles the files queued while the scan goes on; queued
-	// holds each one's last job.
+	// pool compiles the files queued while the scan goes on (then the
+	// dependents, see dependents), queue in the order queued; queued
+	// holds each one's last job of the walk.
 	pool   *compilePool
 	queue  []*compileJob
 	queued map[string]*compileJob
-	// changedPaths are the files added, removed or queued.
+	// changedPaths are the files added, removed or queued by the walk.
 	changedPaths []string
 	changed      bool
 	// recheckSince: files changed since (changeTime) are read again and,
@@ -662,18 +669,23 @@ func (s *scan) add(j *compileJob) {
 	if q := s.queued[p]; q != nil && (j.recheck || !q.recheck) {
 		return
 	}
-	if s.pool == nil {
-		s.pool = newCompilePool(s.w.dir)
-	}
 	s.queued[p] = j
-	s.queue = append(s.queue, s.pool.add(j))
-	// A rechecked file's dependents are compiled again too, in case it
-	// did change; even when it holds what its own compile read, since a
-	// dependent's compile read it on its own, perhaps before a change.
+	s.submit(j)
+	// A rechecked file's dependents are checked too, even when it holds
+	// what its own compile read: a dependent's compile read it on its
+	// own, perhaps before a change.
 	s.changedPaths = append(s.changedPaths, p)
 	if !j.recheck {
 		s.changed = true
 	}
+}
+
+// submit hands j to the scan's compile pool, started on first use.
+func (s *scan) submit(j *compileJob) {
+	if s.pool == nil {
+		s.pool = newCompilePool(s.w.dir)
+	}
+	s.queue = append(s.queue, s.pool.add(j))
 }
 
 // drop takes the directory at path, and all under it, out of the tree.
@@ -701,19 +713,31 @@ func (s *scan) remove(p string) {
 	}
 }
 
-// dependents queues the files whose last compilation looked up a contract
-// that a changed file holds: a contract is compiled with the documents it
-// $refs, so it is compiled again when one of them changes, appears or goes.
-// A file queued for a recheck is queued again, to be compiled whatever it
-// holds: that it holds what it was compiled from says nothing of the
-// documents it was compiled with.
+// dependents checks, once the walk's compiles are recorded, the files
+// whose last compilation looked up a contract that a file of the walk
+// holds (added, removed, queued, or read again for a recheck): a contract
+// is compiled with the documents it $refs, so it is compiled again when
+// one of them holds something else than its compile read, appeared or
+// went. Each is checked once, after the walk: by then every directory
+// listed is watched (where notifications are used), so what the check and
+// the compile read is current, and a change after is an event for the
+// next reload. Checked during the walk, a file could read a referred-to
+// file whose directory was not watched yet; and one queued for a recheck
+// and compiled again as a dependent was compiled twice, the last compile
+// winning (and once with nothing changed, a reload for nothing).
+//
+// The check reads the referred-to documents again rather than taking the
+// walk's word for what changed: a rechecked file that holds what its own
+// compile read may still not hold what a dependent's compile read (read
+// on its own, perhaps before a change), and a file whose status changed
+// may hold what it held.
 func (s *scan) dependents() {
 	if len(s.changedPaths) == 0 {
 		return
 	}
 	var keys map[Key]bool
 	for p, f := range s.files {
-		if q := s.queued[p]; len(f.refs) == 0 || (q != nil && !q.recheck) {
+		if len(f.refs) == 0 {
 			continue
 		}
 		if keys == nil {
@@ -726,13 +750,14 @@ func (s *scan) dependents() {
 				}
 			}
 		}
-		for _, k := range f.refs {
-			if keys[k] {
-				s.enqueue(p, f.regular)
+		for _, r := range f.refs {
+			if keys[r.key] {
+				s.submit(&compileJob{path: p, regular: f.regular, recheck: true, dependent: true, readRefs: f.refs})
 				break
 			}
 		}
 	}
+	s.compileQueued()
 }
 
 // compileQueued waits for the queued files' compilations and records what
@@ -742,9 +767,11 @@ func (s *scan) compileQueued() {
 		return
 	}
 	s.pool.wait()
-	for _, j := range s.queue {
+	queue := s.queue
+	s.pool, s.queue = nil, nil
+	for _, j := range queue {
 		if j.same {
-			continue // rechecked: it holds what it was compiled from
+			continue // what it was compiled from is what the files hold
 		}
 		s.w.compiled.Add(1)
 		p := j.path
@@ -760,7 +787,7 @@ func (s *scan) compileQueued() {
 			}
 			st = &fileStat{size: info.Size(), modTime: info.ModTime()}
 		}
-		old, known := s.w.files[p]
+		old, known := s.files[p]
 		if j.recheck && known && sameCompile(old, j) {
 			// Nothing served changes; what this compile read is what
 			// the next comparisons are with.
@@ -783,12 +810,14 @@ func (s *scan) compileQueued() {
 
 // sameCompile reports whether j, a file compiled again though its size
 // and modification time had not changed, gave what old holds: the same
-// document compiled, or the same refusal.
+// refusal, or the same document compiled, unless j is a dependent,
+// compiled because a document it refers to changed (the same text of its
+// own says nothing then).
 func sameCompile(old watchedFile, j *compileJob) bool {
 	if j.err != nil || old.err != nil {
 		return j.err != nil && old.err != nil && j.err.Error() == old.err.Error()
 	}
-	return old.contract != nil && j.contract != nil && bytes.Equal(old.contract.Document, j.contract.Document)
+	return !j.dependent && old.contract != nil && j.contract != nil && bytes.Equal(old.contract.Document, j.contract.Document)
 }
 
 // report is what the last reload left: the contracts served and the files

@@ -2,6 +2,7 @@ package contract
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -449,16 +450,22 @@ func TestWatcherSeesChangesBeforeItWatches(t *testing.T) {
 }
 
 // A contract that $refs another is compiled against the other's file as
-// its compile read it. When the other is edited between the first load and
-// the watches (keeping its size and modification time), both are compiled
-// again once watched, though the referring file itself holds what the load
-// compiled; when nothing is edited, neither contract changes.
+// its compile read it. When either is edited between the first load and
+// the watches (keeping its size and modification time), the walk once
+// watched compiles each contract whose own text, or whose referred-to
+// text, is not what its last compile read, once, and the edit is served
+// with one reload; when nothing is edited, nothing is compiled and
+// nothing reloaded, unless the load's compile of the referring contract
+// read another text of the referred-to one than the file holds.
 func TestWatcherRecheckCompilesDependents(t *testing.T) {
 	if !notifySupported {
 		t.Skip("no notifications on this system")
 	}
 	const order = "iglu:com.acme/order/jsonschema/1-0-0"
-	orderDoc := orderRefsAddressDoc()
+	// orderDoc requires required; its address is address 1-0-0, by $ref.
+	orderDoc := func(required string) string {
+		return strings.Replace(orderRefsAddressDoc(), `"required": ["address"]`, fmt.Sprintf(`"required": [%q]`, required), 1)
+	}
 	addressDoc := func(maxLength int) string {
 		return fmt.Sprintf(`{
 	"$schema": %q,
@@ -467,21 +474,43 @@ func TestWatcherRecheckCompilesDependents(t *testing.T) {
 	"properties": {"street": {"type": "string", "maxLength": %d}}
 }`, IgluMetaSchemaURI, maxLength)
 	}
-	const sixLetters = `{"address":{"street":"abcdef"}}`
+	// sixLetters needs required address and a maxLength of 6 or more;
+	// sixLettersSKU, a maxLength of 6 or more whichever is required.
+	const (
+		sixLetters    = `{"address":{"street":"abcdef"}}`
+		sixLettersSKU = `{"address":{"street":"abcdef"},"skuskus":"x"}`
+	)
 	for _, tc := range []struct {
-		name      string
-		maxLength int // address's, 3 at load
-		// compiled is how many files were compiled once watched.
-		compiled uint64
+		name string
+		// maxLength is address's once watched (3 at load), required
+		// order's (address at load, or another name as long).
+		maxLength int
+		required  string
+		// orderOld: order's last change is long before the load, so
+		// it is not read again for its own sake.
+		orderOld bool
+		// raced: order's compile at load read an address other than
+		// the one address's own compile read (address was written in
+		// between), which the files do not show.
+		raced bool
+		// compiled is how many files were compiled once watched, and
+		// reloads how many reloads replaced the contracts.
+		compiled, reloads uint64
 	}{
-		{name: "referred-to contract edited", maxLength: 7, compiled: 2},
-		{name: "nothing edited", maxLength: 3, compiled: 1},
+		{name: "nothing edited", maxLength: 3, required: "address", compiled: 0, reloads: 1},
+		{name: "referred-to contract edited", maxLength: 7, required: "address", compiled: 2, reloads: 2},
+		{name: "referring contract edited", maxLength: 3, required: "skuskus", compiled: 1, reloads: 2},
+		{name: "both edited", maxLength: 7, required: "skuskus", compiled: 2, reloads: 2},
+		{name: "referring contract old, nothing edited", maxLength: 3, required: "address", orderOld: true, compiled: 0, reloads: 1},
+		{name: "referring contract old, referred-to edited", maxLength: 7, required: "address", orderOld: true, compiled: 2, reloads: 2},
+		{name: "load raced an edit of the referred-to contract", maxLength: 3, required: "address", raced: true, compiled: 1, reloads: 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			hourAgo := time.Now().Add(-time.Hour)
 			address := writeContract(t, dir, "address", "1-0-0", addressDoc(3))
-			for _, p := range []string{address, writeContract(t, dir, "order", "1-0-0", orderDoc)} {
+			orderPath := writeContract(t, dir, "order", "1-0-0", orderDoc("address"))
+			for _, p := range []string{address, orderPath} {
 				if err := os.Chtimes(p, hourAgo, hourAgo); err != nil {
 					t.Fatal(err)
 				}
@@ -489,29 +518,123 @@ func TestWatcherRecheckCompilesDependents(t *testing.T) {
 			reg := NewSet(nil)
 			w := newWatcherPaused(context.Background(), dir, reg, time.Hour, slog.New(slog.DiscardHandler), true)
 			defer w.Close()
-			if reg.Len() != 2 || validates(reg, order, sixLetters) {
-				t.Fatalf("first load: %s, or order accepts a six-letter street", keys(reg))
+			if reg.Len() != 2 || !validates(reg, order, `{"address":{"street":"abc"}}`) || validates(reg, order, sixLetters) {
+				t.Fatalf("first load: %s, or order does not take a three-letter street only", keys(reg))
+			}
+			if tc.orderOld {
+				// Files changed before now are not read again for
+				// their own sake; the filesystem's clock may lag.
+				w.mu.Lock()
+				w.recheckSince = time.Now()
+				w.mu.Unlock()
+				time.Sleep(50 * time.Millisecond)
+			}
+			if tc.raced {
+				w.mu.Lock()
+				f := w.files[orderPath]
+				if len(f.refs) != 1 || !f.refs[0].found {
+					t.Fatalf("order's compile looked up %+v, want address found", f.refs)
+				}
+				f.refs = []refRead{{key: f.refs[0].key, found: true}}
+				w.files[orderPath] = f
+				w.mu.Unlock()
 			}
 			compiledAtLoad := w.compiled.Load()
 			// In place, the same size and modification time.
-			if err := os.WriteFile(address, []byte(addressDoc(tc.maxLength)), 0o644); err != nil {
-				t.Fatal(err)
+			edit := func(path, body string) {
+				t.Helper()
+				info, err := os.Stat(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if info.Size() != int64(len(body)) {
+					t.Fatalf("the edit of %s is %d bytes, the file %d", path, len(body), info.Size())
+				}
+				if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chtimes(path, hourAgo, hourAgo); err != nil {
+					t.Fatal(err)
+				}
 			}
-			if err := os.Chtimes(address, hourAgo, hourAgo); err != nil {
-				t.Fatal(err)
+			edit(address, addressDoc(tc.maxLength))
+			if !tc.orderOld {
+				edit(orderPath, orderDoc(tc.required))
 			}
 			w.Watch()
 			<-w.watched
 			if w.currentNotify() == nil {
 				t.Skip("the test's directory is not on a filesystem notifications are used for")
 			}
-			if got, want := validates(reg, order, sixLetters), tc.maxLength >= 6; got != want {
-				t.Errorf("once watched, order accepts a six-letter street: %v, want %v (address's maxLength %d)", got, want, tc.maxLength)
+			long := tc.maxLength >= 6
+			if got, want := validates(reg, order, sixLetters), long && tc.required == "address"; got != want {
+				t.Errorf("once watched, order accepts %s: %v, want %v (address's maxLength %d, order requires %s)", sixLetters, got, want, tc.maxLength, tc.required)
+			}
+			if got := validates(reg, order, sixLettersSKU); got != long {
+				t.Errorf("once watched, order accepts %s: %v, want %v (address's maxLength %d)", sixLettersSKU, got, long, tc.maxLength)
+			}
+			if got := validates(reg, "iglu:com.acme/address/jsonschema/1-0-0", `{"street":"abcdef"}`); got != long {
+				t.Errorf("once watched, address accepts a six-letter street: %v, want %v", got, long)
 			}
 			if got := w.compiled.Load() - compiledAtLoad; got != tc.compiled {
 				t.Errorf("%d files compiled once watched, want %d", got, tc.compiled)
 			}
+			if got := w.Reloads(); got != tc.reloads {
+				t.Errorf("%d reloads, want %d", got, tc.reloads)
+			}
 		})
+	}
+}
+
+// A reload compiles a contract that $refs another again when the other
+// holds something else than its compile read, not when only the other's
+// modification time changed.
+func TestWatcherDependentsFollowContent(t *testing.T) {
+	const order = "iglu:com.acme/order/jsonschema/1-0-0"
+	addressDoc := func(maxLength int) string {
+		return fmt.Sprintf(`{
+	"$schema": %q,
+	"self": {"vendor": "com.acme", "name": "address", "format": "jsonschema", "version": "1-0-0"},
+	"type": "object",
+	"properties": {"street": {"type": "string", "maxLength": %d}}
+}`, IgluMetaSchemaURI, maxLength)
+	}
+	dir := t.TempDir()
+	address := writeContract(t, dir, "address", "1-0-0", addressDoc(3))
+	writeContract(t, dir, "order", "1-0-0", orderRefsAddressDoc())
+	reg := NewSet(nil)
+	// Never told to watch: the test reloads it itself, polling.
+	w := newWatcherPaused(context.Background(), dir, reg, time.Hour, slog.New(slog.DiscardHandler), false)
+	defer w.Close()
+	if _, err := w.reload(false, nil, false); err != nil && !errors.Is(err, errUnchanged) {
+		t.Fatal(err) // the first walk, which rechecks what the load read
+	}
+	for i, step := range []struct {
+		name      string
+		maxLength int
+		// compiled is how many files the reload compiled.
+		compiled uint64
+	}{
+		{name: "address's modification time changed", maxLength: 3, compiled: 1},
+		{name: "address edited", maxLength: 7, compiled: 2},
+	} {
+		compiled := w.compiled.Load()
+		if err := os.WriteFile(address, []byte(addressDoc(step.maxLength)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		later := time.Now().Add(time.Duration(i+1) * time.Minute)
+		if err := os.Chtimes(address, later, later); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.reload(false, nil, false); err != nil {
+			t.Fatalf("%s: reload: %v", step.name, err)
+		}
+		if got := w.compiled.Load() - compiled; got != step.compiled {
+			t.Errorf("%s: %d files compiled, want %d", step.name, got, step.compiled)
+		}
+		if got, want := validates(reg, order, `{"address":{"street":"abcdef"}}`), step.maxLength >= 6; got != want {
+			t.Errorf("%s: order accepts a six-letter street: %v, want %v", step.name, got, want)
+		}
 	}
 }
 
