@@ -2,9 +2,12 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
+	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/sink/sinktest"
 )
 
 // An event id is not first come, first served: a different event naming an
@@ -56,5 +59,58 @@ func TestWriteSettlesClaimedEventIDs(t *testing.T) {
 	}
 	if r := got[1]; r.id == "claimed-1" || r.id == "" || r.original != "claimed-1" || r.protocol != "webhook" || r.fingerprint != "bbbb" {
 		t.Errorf("the real event: %+v, want a new id and original_event_id claimed-1", r)
+	}
+}
+
+// TestHeldIDsFoundWithoutLookingUp: a batch is inserted without looking
+// its ids up first; one whose insert then skips a row is rolled back and
+// written again with the lookup, as are the next lookupsAfterHeld batches,
+// and nothing of the attempt stays: a resend is stored once, a claim on a
+// held id under a new id, each good row with its one typed row.
+func TestHeldIDsFoundWithoutLookingUp(t *testing.T) {
+	order := sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", typedOrder)
+	s, opts := openTyped(t, contract.NewSet([]*contract.Contract{order}))
+	ctx := context.Background()
+	rec := func(id string) *event.Envelope {
+		r := typedRecord(id, "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-`+id+`","total":1}`)
+		r.Fingerprint = "fp-" + id
+		return r
+	}
+	write := func(records ...*event.Envelope) {
+		t.Helper()
+		if err := s.Write(ctx, records); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(rec("a"), rec("b"))
+	if s.lookups != 0 {
+		t.Fatalf("after a batch of new ids, %d batches look their ids up, want 0", s.lookups)
+	}
+	// A resend of a, with c: the insert skips a, so the batch is written
+	// again, looking its ids up.
+	write(rec("a"), rec("c"))
+	if s.lookups != lookupsAfterHeld {
+		t.Fatalf("after a batch with a held id, %d batches look their ids up, want %d", s.lookups, lookupsAfterHeld)
+	}
+	for i := range lookupsAfterHeld {
+		write(rec(fmt.Sprintf("n%d", i)))
+		if want := lookupsAfterHeld - 1 - i; s.lookups != want {
+			t.Fatalf("after %d batches of new ids, %d batches look their ids up, want %d", i+1, s.lookups, want)
+		}
+	}
+	// Inserting without the lookup again: another event claiming b's id
+	// (its own fingerprint), in the last chunk, and a resend of c.
+	claim := rec("b")
+	claim.Fingerprint = "fp-other"
+	s.rowsPerInsert = 1
+	write(rec("d"), rec("c"), claim)
+	if s.lookups != lookupsAfterHeld {
+		t.Fatalf("after the claim, %d batches look their ids up, want %d", s.lookups, lookupsAfterHeld)
+	}
+	want := fmt.Sprintf("[[%d %d %d 1]]", 4+lookupsAfterHeld+1, 4+lookupsAfterHeld+1, 4+lookupsAfterHeld+1)
+	if got := rowsOf(t, opts, `SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM com_acme_order_1),
+		(SELECT count(*) FROM events e JOIN com_acme_order_1 o USING (event_id) WHERE o.fingerprint = e.fingerprint),
+		(SELECT count(*) FROM events WHERE original_event_id = 'b' AND fingerprint = 'fp-other' AND event_id <> 'b')`); got != want {
+		t.Errorf("events, typed rows, typed rows of an event, claims stored under a new id: %s, want %s", got, want)
 	}
 }

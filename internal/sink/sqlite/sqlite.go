@@ -131,6 +131,9 @@ type Sink struct {
 	// without mu: Sync runs on delivery's cursor committer, which would
 	// otherwise wait for the whole batch a Write under way holds mu for.
 	commits, synced atomic.Uint64
+	// lookups is how many more batches look their ids up before
+	// inserting (lookupsAfterHeld); 0 inserts without.
+	lookups int
 	// syncFile is fsyncFile, but for tests.
 	syncFile func(path string) error
 	// typed knows the typed tables between batches (typed.go); nil
@@ -409,6 +412,50 @@ func (s *Sink) Write(ctx context.Context, records []*event.Envelope) error {
 	if err != nil {
 		return fmt.Errorf("write to sqlite sink: %w", err)
 	}
+	// Most batches hold no id either table holds already: they are
+	// inserted without looking their ids up first (settleClaims), and
+	// should an insert skip a row after all, the transaction is rolled
+	// back and the batch written again with the lookup, as are the next
+	// lookupsAfterHeld batches.
+	unchecked := s.unchecked
+	err = s.transact(ctx, records, plans, s.lookups == 0)
+	if err == errIDHeld { // not joined with a failed rollback
+		s.unchecked = unchecked
+		s.lookups = lookupsAfterHeld
+		err = s.transact(ctx, records, plans, false)
+	}
+	if err != nil {
+		return err
+	}
+	// Counted before Write returns: a Sync called after that sees it.
+	s.commits.Add(1)
+	if s.unchecked >= checkpointEvery {
+		s.unchecked = 0
+		select {
+		case s.kick <- struct{}{}:
+		default: // already asked
+		}
+	}
+	return nil
+}
+
+// errIDHeld is what insert returns when, inserting without looking the
+// ids up first, a table held one of them: Write rolls the transaction back
+// and writes the batch again, looking them up.
+var errIDHeld = errors.New("an event id of the batch is held already")
+
+// lookupsAfterHeld is how many batches after one that met a held id look
+// their ids up before inserting (settleClaims), a batch that finds one
+// starting the count again: records delivered again after a restart, or a
+// client naming ids already stored, cost one rolled-back attempt every
+// lookupsAfterHeld+1 batches at most, not one every batch.
+const lookupsAfterHeld = 16
+
+// transact writes records in one transaction: insert's work between BEGIN
+// and COMMIT. Inserting without the lookup (optimistic), it returns
+// errIDHeld, unwrapped, once the transaction is rolled back, when an
+// insert skipped a row.
+func (s *Sink) transact(ctx context.Context, records []*event.Envelope, plans map[string]*typedPlan, optimistic bool) error {
 	// BEGIN IMMEDIATE takes the write lock now, waiting up to busy_timeout
 	// for another connection to release it, instead of failing halfway
 	// through the transaction. It runs without ctx's cancellation: the
@@ -421,7 +468,8 @@ func (s *Sink) Write(ctx context.Context, records []*event.Envelope) error {
 		_, _ = s.conn.ExecContext(context.Background(), "ROLLBACK", nil)
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	if err := s.insert(ctx, records, plans); err != nil {
+	held, err := s.insert(ctx, records, plans, optimistic)
+	if err != nil {
 		return s.rollback(err)
 	}
 	// Once the batch is written, commit it even if ctx has just ended: the
@@ -429,14 +477,11 @@ func (s *Sink) Write(ctx context.Context, records []*event.Envelope) error {
 	if _, err := s.conn.ExecContext(context.WithoutCancel(ctx), "COMMIT", nil); err != nil {
 		return s.rollback(fmt.Errorf("commit: %w", err))
 	}
-	// Counted before Write returns: a Sync called after that sees it.
-	s.commits.Add(1)
-	if s.unchecked >= checkpointEvery {
-		s.unchecked = 0
-		select {
-		case s.kick <- struct{}{}:
-		default: // already asked
-		}
+	switch {
+	case held:
+		s.lookups = lookupsAfterHeld
+	case !optimistic && s.lookups > 0:
+		s.lookups--
 	}
 	return nil
 }
@@ -514,7 +559,13 @@ func (s *Sink) rollback(err error) error {
 // which would cost the driver a goroutine per statement; ctx is checked
 // between chunks instead. They never wait for a lock, as the transaction
 // holds it.
-func (s *Sink) insert(ctx context.Context, records []*event.Envelope, plans map[string]*typedPlan) error {
+//
+// Optimistic, it inserts without looking the records' ids up first, and
+// returns errIDHeld as soon as an insert skips a row (a table held its
+// id, or an earlier record of the batch had it), before writing that
+// chunk's typed rows; else it reports whether a table held any of the
+// ids.
+func (s *Sink) insert(ctx context.Context, records []*event.Envelope, plans map[string]*typedPlan, optimistic bool) (anyHeld bool, err error) {
 	good, failed := s.goodRecs[:0], s.failedRecs[:0]
 	for _, r := range records {
 		if r.Valid {
@@ -536,39 +587,53 @@ func (s *Sink) insert(ctx context.Context, records []*event.Envelope, plans map[
 	nctx := context.WithoutCancel(ctx)
 	if len(plans) > 0 {
 		if err := s.refreshTypedDDL(nctx, plans); err != nil {
-			return err
+			return false, err
 		}
 	}
 	for _, part := range []struct {
 		t       *table
 		records []*event.Envelope
 	}{{s.good, good}, {s.failed, failed}} {
-		records, held, err := s.settleClaims(nctx, part.t, part.records)
-		if err != nil {
-			return err
+		records := part.records
+		var held map[string]bool
+		if !optimistic {
+			if records, held, err = s.settleClaims(nctx, part.t, records); err != nil {
+				return false, err
+			}
+			anyHeld = anyHeld || len(held) > 0
 		}
 		var inserted func(*event.Envelope) bool
-		if part.t == s.good && len(plans) > 0 {
+		switch {
+		case part.t != s.good || len(plans) == 0:
+		case optimistic:
+			// A chunk's typed rows are written only once its insert took
+			// every row.
+			inserted = insertedAll
+		default:
 			inserted = s.insertedBy(held)
 		}
 		for rest := records; len(rest) > 0; {
 			if err := ctx.Err(); err != nil {
-				return err
+				return false, err
 			}
 			n := chunkSize(len(rest), s.rowsPerInsert)
-			if err := s.insertChunk(nctx, part.t, rest[:n], plans, inserted); err != nil {
-				return err
+			if err := s.insertChunk(nctx, part.t, rest[:n], plans, inserted, optimistic); err != nil {
+				return false, err
 			}
 			rest = rest[n:]
 		}
 	}
-	return nil
+	return anyHeld, nil
 }
+
+// insertedAll is insertedBy's answer when every record was inserted.
+func insertedAll(*event.Envelope) bool { return true }
 
 // insertChunk inserts records, at most rowsPerInsert of them, into t,
 // then the typed rows of those the insert took (inserted; nil for no
-// typed rows).
-func (s *Sink) insertChunk(ctx context.Context, t *table, records []*event.Envelope, plans map[string]*typedPlan, inserted func(*event.Envelope) bool) error {
+// typed rows). Optimistic, it returns errIDHeld, and writes no typed row,
+// when the insert skipped any of them.
+func (s *Sink) insertChunk(ctx context.Context, t *table, records []*event.Envelope, plans map[string]*typedPlan, inserted func(*event.Envelope) bool, optimistic bool) error {
 	s.buf, s.args = s.buf[:0], s.args[:0]
 	for _, r := range records {
 		// Arguments may point into the buffer: growing it leaves them
@@ -584,8 +649,19 @@ func (s *Sink) insertChunk(ctx context.Context, t *table, records []*event.Envel
 	if err != nil {
 		return err
 	}
-	if _, err := stmt.ExecContext(ctx, s.args); err != nil {
+	res, err := stmt.ExecContext(ctx, s.args)
+	if err != nil {
 		return fmt.Errorf("insert into %s: %w", t.name, err)
+	}
+	if optimistic {
+		// ON CONFLICT DO NOTHING: a row not counted was skipped.
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("insert into %s: %w", t.name, err)
+		}
+		if n != int64(len(records)) {
+			return errIDHeld
+		}
 	}
 	if inserted != nil {
 		if err := s.writeTypedRows(ctx, plans, records, s.args, inserted); err != nil {
