@@ -155,6 +155,13 @@ type Sink struct {
 	// typed rows of those the good table takes (typedrow.go).
 	typedSeen    map[string]bool
 	typedPending []typedPending
+	rowArgs      []driver.NamedValue
+	// goodCopies says the good table gives back the envelope values
+	// its insert was given (goodGivesBack), as read at schema version
+	// goodVersion once goodRead.
+	goodCopies  bool
+	goodRead    bool
+	goodVersion int64
 	// checker is the in-memory database of the rows the writing
 	// connection cannot skip the checks of, with a copy of each such
 	// table (checkerDDL, by name) and its inserts (typedcheck.go); nil

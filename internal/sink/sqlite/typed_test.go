@@ -569,3 +569,55 @@ func TestWriteKeepsNoRecordMemory(t *testing.T) {
 	}
 	runtime.KeepAlive(s)
 }
+
+// TestTypedEnvelopeFromTheGoodRow: a typed row's envelope columns are read
+// from the good row just written, found by event_id, and hold what the
+// good row holds; a record without an id has them bound, its row in the
+// batch's order; and once a trigger could change a good row after its
+// insert, every value is bound, so the typed row still holds the record's.
+func TestTypedEnvelopeFromTheGoodRow(t *testing.T) {
+	order := sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", typedOrder)
+	s, opts := openTyped(t, contract.NewSet([]*contract.Contract{order}))
+	ctx := context.Background()
+	rec := func(id, request string) *event.Envelope {
+		r := typedRecord(id, "iglu:com.acme/order/jsonschema/1-0-0", `{"order_id":"o-`+request+`","total":1}`)
+		r.RequestID, r.Namespace, r.Fingerprint = request, "ns-"+request, "fp-"+request
+		r.SentAt = event.Time{Time: r.CollectedAt.Add(-time.Second)}
+		r.Attributes = json.RawMessage(`{"k":"` + request + `"}`)
+		r.Source.IP, r.Identity.UserID, r.Collector.Host = "10.0.0.1", "u-"+request, "h-"+request
+		return r
+	}
+	if err := s.Write(ctx, []*event.Envelope{rec("a", "r1"), rec("", "r2"), rec("b", "r3"), rec("", "r4")}); err != nil {
+		t.Fatal(err)
+	}
+	joined := 0
+	for q := range s.typedStmts {
+		if strings.Contains(q, " CROSS JOIN ") {
+			joined++
+		}
+	}
+	if joined == 0 {
+		t.Errorf("no typed insert read the good row; prepared: %v", s.typedStmts)
+	}
+	if got := rowsOf(t, opts, "SELECT coalesce(event_id, '-'), request_id FROM com_acme_order_1 ORDER BY rowid"); got != "[[a r1] [- r2] [b r3] [- r4]]" {
+		t.Errorf("typed rows in rowid order: %s", got)
+	}
+	var same []string
+	for _, c := range tables.Envelope() {
+		same = append(same, fmt.Sprintf("e.%s IS o.%s", c.Name, c.Name))
+	}
+	// Each typed row against its good row (those without an id by
+	// request_id, which is unique here).
+	if got := rowsOf(t, opts, "SELECT count(*) FROM events e JOIN com_acme_order_1 o ON e.request_id = o.request_id WHERE "+strings.Join(same, " AND ")); got != "[[4]]" {
+		t.Errorf("typed rows whose envelope columns are their good row's: %s, want 4", got)
+	}
+	if _, err := readDB(t, opts.Path).Exec(`CREATE TRIGGER later AFTER INSERT ON events BEGIN UPDATE events SET request_id = 'changed' WHERE rowid = NEW.rowid; END`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, []*event.Envelope{rec("c", "r5")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rowsOf(t, opts, "SELECT e.request_id, o.request_id FROM events e JOIN com_acme_order_1 o USING (event_id) WHERE event_id = 'c'"); got != "[[changed r5]]" {
+		t.Errorf("with a trigger on the good table, good and typed request_id: %s, want [[changed r5]]", got)
+	}
+}

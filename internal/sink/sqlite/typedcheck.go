@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/accord-events/accord/internal/sink/tables"
@@ -249,6 +250,12 @@ func (s *Sink) refreshTypedDDL(ctx context.Context, plans map[string]*typedPlan)
 	if err != nil {
 		return fmt.Errorf("read the schema version: %w", err)
 	}
+	if !s.goodRead || s.goodVersion != version {
+		if s.goodCopies, err = s.goodGivesBack(ctx); err != nil {
+			return err
+		}
+		s.goodRead, s.goodVersion = true, version
+	}
 	for _, p := range plans {
 		if p.ddl != "" && p.ddlVersion == version {
 			continue
@@ -261,6 +268,28 @@ func (s *Sink) refreshTypedDDL(ctx context.Context, plans map[string]*typedPlan)
 		p.madeHere = madeHere(ddl, p.table)
 	}
 	return nil
+}
+
+// goodGivesBack reports whether the good table gives back, column for
+// column, the values its insert was given for the envelope columns a
+// typed table copies, which the joined typed insert reads from it
+// (typedPlan.joinedOf): each of them has TEXT affinity (declared TEXT, as
+// the sink declares them), which stores a text or NULL as it is bound,
+// and no trigger in the file could change a row once inserted. A table
+// made otherwise, by hand, has every value bound to the typed insert
+// instead.
+func (s *Sink) goodGivesBack(ctx context.Context) (bool, error) {
+	envelope := tables.Envelope()
+	names := make([]string, 0, len(envelope))
+	for _, c := range envelope {
+		names = append(names, quoteLiteral(c.Name))
+	}
+	n, err := s.queryInt(ctx, "SELECT (SELECT count(*) FROM pragma_table_info("+quoteLiteral(s.good.name)+") WHERE name IN ("+strings.Join(names, ", ")+
+		") AND upper(type) = 'TEXT') = "+strconv.Itoa(len(names))+" AND NOT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'trigger')")
+	if err != nil {
+		return false, fmt.Errorf("read the definition of %s: %w", s.good.name, err)
+	}
+	return n == 1, nil
 }
 
 // checkTypedRow inserts one typed row (args, p's insert of one row) into

@@ -24,7 +24,12 @@ import (
 // operators, which parsed the data again for every column: 46 % of a
 // write's CPU on BenchmarkTypedWrite. The values are the ones those
 // operators give (typedvalue.go); TestTypedRowsMatchSQL and
-// FuzzTypedRows compare the two ways on the same records.
+// FuzzTypedRows compare the two ways on the same records. The envelope
+// columns a typed row copies are not bound again: the insert reads them
+// from the good row just written, by event_id (joinedOf), when the good
+// table gives back what it was given (goodGivesBack). Binding them was
+// about 14,000 instructions a row of BenchmarkTypedWrite, each text
+// copied into C memory and freed; the join costs about half that.
 
 // typedPlan is how a row of one typed table is written.
 type typedPlan struct {
@@ -51,6 +56,18 @@ type typedPlan struct {
 	ddl        string
 	ddlVersion int64
 	madeHere   bool
+	// The joined insert takes the envelope columns a row copies from the
+	// good row just written, found by event_id, instead of binding each
+	// value a second time (joinedOf): joinedSelect is its select list,
+	// joinedValues a row's VALUES list (event_id and the columns computed
+	// in Go), joinedKey the VALUES column of event_id; joinedSelect is ""
+	// for a plan without it (a column SQLite computes, no event_id).
+	// copied[j] says the j-th argument of a row of insert is one the
+	// joined insert reads from the good row instead.
+	joinedSelect, joinedValues string
+	joinedKey                  int
+	joinedInserts              []string
+	copied                     []bool
 }
 
 // typedCol is where one column's value comes from.
@@ -167,7 +184,72 @@ func newTypedPlan(t *tables.Table) (*typedPlan, error) {
 	}
 	p.values = strings.Join(exprs, ", ")
 	p.insert = "INSERT INTO " + quoteIdent(t.Name) + " (" + strings.Join(names, ", ") + ") VALUES (" + p.values + ")"
+	if p.payloadArg == 0 {
+		p.planJoined(names, exprs)
+	}
 	return p, nil
+}
+
+// planJoined builds the pieces of p's joined insert from its columns'
+// quoted names and value expressions.
+func (p *typedPlan) planJoined(names, exprs []string) {
+	sel := make([]string, 0, len(p.cols))
+	var vals []string
+	for i, c := range p.cols {
+		if c.envelope >= 0 && c.envelope != keyIndex {
+			sel = append(sel, "e."+quoteIdent(columns.Good()[c.envelope].Name))
+			p.copied = append(p.copied, true)
+			continue
+		}
+		vals = append(vals, exprs[i])
+		if c.envelope == keyIndex {
+			p.joinedKey = len(vals)
+		}
+		sel = append(sel, "v.column"+strconv.Itoa(len(vals)))
+		p.copied = append(p.copied, false)
+		if p.stamps[i] {
+			p.copied = append(p.copied, false)
+		}
+	}
+	if p.joinedKey == 0 || len(vals) == len(exprs) {
+		p.copied = nil
+		return
+	}
+	p.joinedSelect = "INSERT INTO " + quoteIdent(p.table.Name) + " (" + strings.Join(names, ", ") + ") SELECT " + strings.Join(sel, ", ")
+	p.joinedValues = strings.Join(vals, ", ")
+}
+
+// joinedOf is the joined insert of rows rows (a power of two) beside the
+// good table good: every row's event_id is one the good table's insert
+// just took, so the join finds that row. CROSS JOIN keeps the VALUES the
+// outer loop, each row finding its good row by the key's index.
+func (p *typedPlan) joinedOf(rows int, good string) string {
+	k := bits.Len(uint(rows)) - 1
+	for len(p.joinedInserts) <= k {
+		p.joinedInserts = append(p.joinedInserts, "")
+	}
+	if p.joinedInserts[k] == "" {
+		var b strings.Builder
+		b.WriteString(p.joinedSelect)
+		b.WriteString(" FROM (VALUES ")
+		for r := range rows {
+			if r > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('(')
+			b.WriteString(p.joinedValues)
+			b.WriteByte(')')
+		}
+		b.WriteString(") AS v CROSS JOIN ")
+		b.WriteString(quoteIdent(good))
+		b.WriteString(" AS e WHERE e.")
+		b.WriteString(quoteIdent(columns.Key))
+		b.WriteString(" = v.column")
+		b.WriteString(strconv.Itoa(p.joinedKey))
+		b.WriteString(" ON CONFLICT DO NOTHING")
+		p.joinedInserts[k] = b.String()
+	}
+	return p.joinedInserts[k]
 }
 
 // typedPlans returns the plan of each typed table records need, by
@@ -209,8 +291,11 @@ func (s *Sink) typedPlans(ctx context.Context, records []*event.Envelope) (map[s
 // typedPending is the rows of one typed table a chunk of good rows gives.
 type typedPending struct {
 	plan *typedPlan
-	args []driver.NamedValue
-	rows int
+	// joined: the rows go in p's joined insert, their arguments
+	// without the copied ones.
+	joined bool
+	args   []driver.NamedValue
+	rows   int
 }
 
 // writeTypedRows writes the typed rows of the good records just inserted
@@ -227,6 +312,7 @@ func (s *Sink) writeTypedRows(ctx context.Context, plans map[string]*typedPlan, 
 			pending[i] = typedPending{args: pending[i].args[:0]}
 		}
 		s.typedPending = pending[:0]
+		clear(s.rowArgs)
 	}()
 	for i, r := range records {
 		// Every record is asked, in order, so that a later one with an
@@ -239,6 +325,19 @@ func (s *Sink) writeTypedRows(ctx context.Context, plans map[string]*typedPlan, 
 		if p == nil {
 			continue
 		}
+		row, sure, err := p.appendArgs(s.rowArgs[:0], r, args[i*n:(i+1)*n], &s.members)
+		s.rowArgs = row
+		if err != nil {
+			return err
+		}
+		if !sure || !p.madeHere {
+			// The writing connection skips the table's checks: SQLite
+			// checks this row on a copy of the table (typedcheck.go).
+			if err := s.checkTypedRow(ctx, p, row); err != nil {
+				return err
+			}
+		}
+		joined := p.joinedSelect != "" && r.EventID != "" && s.goodCopies
 		k := 0
 		for k < len(pending) && pending[k].plan != p {
 			k++
@@ -250,40 +349,50 @@ func (s *Sink) writeTypedRows(ctx context.Context, plans map[string]*typedPlan, 
 			} else {
 				pending = append(pending, typedPending{plan: p})
 			}
-		}
-		start := len(pending[k].args)
-		var sure bool
-		var err error
-		if pending[k].args, sure, err = p.appendArgs(pending[k].args, r, args[i*n:(i+1)*n], &s.members); err != nil {
-			return err
-		}
-		if !sure || !p.madeHere {
-			// The writing connection skips the table's checks: SQLite
-			// checks this row on a copy of the table (typedcheck.go).
-			if err := s.checkTypedRow(ctx, p, pending[k].args[start:]); err != nil {
+		} else if pending[k].joined != joined {
+			// The table's rows go in the batch's order.
+			if err := s.flushTyped(ctx, &pending[k]); err != nil {
 				return err
 			}
+		}
+		pending[k].joined = joined
+		if joined {
+			for j := range row {
+				if !p.copied[j] {
+					pending[k].args = append(pending[k].args, row[j])
+				}
+			}
+		} else {
+			pending[k].args = append(pending[k].args, row...)
 		}
 		pending[k].rows++
 		if p.payloadArg > 0 {
 			// Numbered parameters: one row a statement.
-			if err := s.execTyped(ctx, p, 1, pending[k].args); err != nil {
+			if err := s.flushTyped(ctx, &pending[k]); err != nil {
 				return err
 			}
-			clear(pending[k].args)
-			pending[k].args, pending[k].rows = pending[k].args[:0], 0
 		}
 	}
-	for _, pd := range pending {
-		per := len(pd.args) / max(pd.rows, 1)
-		for rest, rows := pd.args, pd.rows; rows > 0; {
-			k := chunkSize(rows, min(rowsPerInsert, maxTypedArgs/max(per, 1)))
-			if err := s.execTyped(ctx, pd.plan, k, rest[:k*per]); err != nil {
-				return err
-			}
-			rest, rows = rest[k*per:], rows-k
+	for i := range pending {
+		if err := s.flushTyped(ctx, &pending[i]); err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+// flushTyped inserts pd's rows, in multi-row inserts, and empties it.
+func (s *Sink) flushTyped(ctx context.Context, pd *typedPending) error {
+	per := len(pd.args) / max(pd.rows, 1)
+	for rest, rows := pd.args, pd.rows; rows > 0; {
+		k := chunkSize(rows, min(rowsPerInsert, maxTypedArgs/max(per, 1)))
+		if err := s.execTyped(ctx, pd.plan, pd.joined, k, rest[:k*per]); err != nil {
+			return err
+		}
+		rest, rows = rest[k*per:], rows-k
+	}
+	clear(pd.args)
+	pd.args, pd.rows = pd.args[:0], 0
 	return nil
 }
 
@@ -291,12 +400,16 @@ func (s *Sink) writeTypedRows(ctx context.Context, plans map[string]*typedPlan, 
 // (SQLITE_MAX_VARIABLE_NUMBER, 32,766).
 const maxTypedArgs = 32766
 
-// execTyped runs p's insert of rows rows (a power of two) with args.
-func (s *Sink) execTyped(ctx context.Context, p *typedPlan, rows int, args []driver.NamedValue) error {
+// execTyped runs p's insert of rows rows (a power of two) with args, or
+// its joined insert.
+func (s *Sink) execTyped(ctx context.Context, p *typedPlan, joined bool, rows int, args []driver.NamedValue) error {
 	for i := range args {
 		args[i].Ordinal = i + 1
 	}
 	q := p.insertOf(rows)
+	if joined {
+		q = p.joinedOf(rows, s.good.name)
+	}
 	st, err := s.typedStmts.prepared(ctx, s.conn, q)
 	if err == nil {
 		if _, err = st.ExecContext(ctx, args); err != nil {
