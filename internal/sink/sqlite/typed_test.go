@@ -17,6 +17,7 @@ import (
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/sink"
+	"github.com/accord-events/accord/internal/sink/columns"
 	"github.com/accord-events/accord/internal/sink/sinktest"
 	"github.com/accord-events/accord/internal/sink/tables"
 )
@@ -619,5 +620,30 @@ func TestTypedEnvelopeFromTheGoodRow(t *testing.T) {
 	}
 	if got := rowsOf(t, opts, "SELECT e.request_id, o.request_id FROM events e JOIN com_acme_order_1 o USING (event_id) WHERE event_id = 'c'"); got != "[[changed r5]]" {
 		t.Errorf("with a trigger on the good table, good and typed request_id: %s, want [[changed r5]]", got)
+	}
+}
+
+// TestSinkJSONPassesItsCheck: the source, identity and collector JSON the
+// sink makes, which the typed insert vouches for without parsing it
+// (sinkJSON), passes a JSON column's check in SQLite whatever strings the
+// record holds.
+func TestSinkJSONPassesItsCheck(t *testing.T) {
+	s := openChecks(t)
+	for _, v := range []string{"", "plain", `quote " and \ backslash`, "\x00\x01\n\t\x1f\x7f", "\xff\xfe not UTF-8 \xc3", "\u2028\u2029",
+		"\xed\xa0\x80 a surrogate's bytes", "😀 é", "}{][,:", "1e999", "null"} {
+		r := goodRecord("id")
+		r.Source = event.Source{IP: v, UserAgent: v, Referer: v, Origin: v, Path: v}
+		r.Identity = event.Identity{UserID: v, AnonymousID: v, NetworkUserID: v}
+		r.Collector = event.Collector{Name: v, Version: v, Env: v, Host: v}
+		args, _, _ := s.good.appendArgs(nil, nil, nil, r)
+		for _, i := range sinkJSON {
+			c := typedCol{kind: tables.JSON, envelope: i}
+			if !c.passesByMaking() {
+				t.Fatalf("column %d is not vouched for", i)
+			}
+			if err := checkInSQLite(s.conn, tables.JSON, args[i].Value); err != nil {
+				t.Errorf("%s of %q: %v", columns.Good()[i].Name, v, err)
+			}
+		}
 	}
 }
