@@ -169,6 +169,12 @@ func (t Time) String() string {
 	return string(appendLayout(make([]byte, 0, len(TimeLayout)), t.UTC()))
 }
 
+// AppendLayout appends t in UTC as TimeLayout: what
+// t.UTC().AppendFormat(dst, TimeLayout) appends, written directly instead
+// of by reading the layout, for the stores that write every record's
+// times as text.
+func AppendLayout(dst []byte, t time.Time) []byte { return appendLayout(dst, t) }
+
 // Schema is the JSON Schema every envelope conforms to
 // (internal/event/envelope.schema.json).
 //

@@ -39,6 +39,9 @@ func TestTimeMatchesLayout(t *testing.T) {
 		if got, _ := (event.Time{Time: at}).MarshalJSON(); string(got) != `"`+want+`"` {
 			t.Fatalf("MarshalJSON() of %v = %s, want %q", at, got, want)
 		}
+		if got := event.AppendLayout([]byte("x"), at); string(got) != "x"+want {
+			t.Fatalf("AppendLayout of %v = %q, want %q", at, got, "x"+want)
+		}
 	}
 	if got, _ := (event.Time{}).MarshalJSON(); string(got) != "null" {
 		t.Errorf("the zero time encodes as %s, want null", got)

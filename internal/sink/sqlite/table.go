@@ -217,7 +217,7 @@ func (t *table) appendArgs(args []driver.NamedValue, values []columns.Value, buf
 			arg = v.Bool
 		case t.columns[i].Type == columns.Time:
 			start := len(buf)
-			buf = v.Time.AppendFormat(buf, event.TimeLayout)
+			buf = event.AppendLayout(buf, v.Time)
 			arg = textOf(buf[start:])
 		default:
 			arg = textOf(v.JSON)
