@@ -304,8 +304,11 @@ func appendLayout(dst []byte, t time.Time) []byte {
 // 0000-03-01.
 func civil(days int64) (year, month, day int) {
 	if days < 0 { // January and February of year 0
-		days += 366 // year 0 is a leap year: count from -0001-03-01
-		year--
+		// Count from -0400-03-01, where a 400-year cycle starts too: from
+		// -0001-03-01 the cycle's leap years fall in the wrong place, and
+		// 0000-02-29, the 366th day, was written 0000-03-01.
+		days += 146097
+		year = -400
 	}
 	era := days / 146097 // 400-year cycles
 	doe := days - era*146097
