@@ -221,6 +221,53 @@ func TestBatchDuplicatesStoredOnce(t *testing.T) {
 	}
 }
 
+// TestClaimWithinOneBatch: another event naming an id an earlier record of
+// the same batch has is another client's claim, as it is when the store
+// held the id before: stored under a new id, original_event_id the one it
+// was sent with, its typed row holding that row's envelope, and stored once
+// however often the batch is sent. It was dropped when no id of the batch
+// was held before (settleClaims returned early), so whichever event came
+// first in a batch took the id from the other.
+func TestClaimWithinOneBatch(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		claim  sent
+		failed bool
+	}{
+		{"another fingerprint", sent{id: "a", fp: "other", req: "3"}, false},
+		{"another protocol", sent{id: "a", fp: "fa", req: "3", protocol: "webhook"}, false},
+		{"in the failed table", sent{id: "a", fp: "other", req: "3", failed: true}, true},
+	} {
+		for _, rows := range []int{1, rowsPerInsert} {
+			for _, lookups := range []int{0, lookupsAfterHeld} {
+				t.Run(fmt.Sprintf("%s/rows %d/lookups %d", tc.name, rows, lookups), func(t *testing.T) {
+					s, opts := openOrders(t, "")
+					s.rowsPerInsert = rows
+					batch := []sent{{id: "a", fp: "fa", req: "1", failed: tc.failed}, {id: "b", fp: "fb", req: "2", failed: tc.failed}, tc.claim}
+					table := "events"
+					if tc.failed {
+						table = "failed_events"
+					}
+					q := "SELECT event_id = 'a', coalesce(original_event_id, '-'), request_id, fingerprint, protocol FROM " + table + " ORDER BY rowid"
+					want := fmt.Sprintf("[[1 - 1 fa selfdesc] [0 - 2 fb selfdesc] [0 a 3 %s %s]]", tc.claim.fp, tc.claim.record().Protocol)
+					for range 2 { // the batch, then the batch again
+						s.lookups = lookups
+						if err := s.Write(context.Background(), records(batch)); err != nil {
+							t.Fatal(err)
+						}
+						if got := rowsOf(t, opts, q); got != want {
+							t.Fatalf("%s (id a?, original_event_id, request_id, fingerprint, protocol):\n got %s\nwant %s", table, got, want)
+						}
+					}
+					if !tc.failed {
+						checkTypedRowsAreTheirGoodRows(t, opts)
+					}
+				})
+			}
+		}
+	}
+}
+
 // TestLookupsAfterASkippedRow: a batch whose insert skipped a row, because
 // the store held its id or an earlier record of the batch had it, is
 // written again looking its ids up, as are the next lookupsAfterHeld

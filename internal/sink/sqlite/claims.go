@@ -22,7 +22,8 @@ const claimsPerQuery = 256
 type heldID struct{ fingerprint, protocol string }
 
 // settleClaims decides, before records are inserted into t, what happens to
-// those whose event_id t already holds. The same event again (same
+// those whose event_id t already holds, or an earlier record of the batch
+// has. The same event again (same
 // fingerprint and protocol) is left to the insert, which skips it: a
 // resend. A different event is another client's claim on the id (anyone
 // can name any id on /events): it is stored under a new event_id, with the
@@ -32,12 +33,17 @@ type heldID struct{ fingerprint, protocol string }
 // telling which records the insert skips; nil when it held none of them.
 func (s *Sink) settleClaims(ctx context.Context, t *table, records []*event.Envelope) (out []*event.Envelope, held map[string]bool, err error) {
 	ids, err := s.heldIDs(ctx, t, records)
-	if err != nil || len(ids) == 0 {
-		return records, nil, err
+	if err != nil {
+		return nil, nil, err
 	}
-	held = make(map[string]bool, len(ids))
-	for id := range ids {
-		held[id] = true
+	// Even when t holds none of the ids, a record may meet an earlier one
+	// of the batch with its id: a different event is another client's
+	// claim then too, which the insert would otherwise skip.
+	if len(ids) > 0 {
+		held = make(map[string]bool, len(ids))
+		for id := range ids {
+			held[id] = true
+		}
 	}
 	type renamed struct {
 		original string
