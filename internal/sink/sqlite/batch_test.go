@@ -357,6 +357,18 @@ func TestGoodTableDeclaredOtherwise(t *testing.T) {
 			},
 			want: "[[0042 - 1 ns-1 x text null text text text] [NEW 0042 2 ns-2 other text text text text text]]",
 		},
+		{
+			// event_id compared without case: 'a' is a duplicate of 'A'
+			// to the good table, a new id to the sink. The typed row
+			// the sink writes for it must not hold A's values.
+			name: "event_id without case",
+			ddl:  decls(map[string]string{"event_id": "TEXT PRIMARY KEY COLLATE NOCASE"}),
+			batches: [][]sent{
+				{{id: "A", fp: "fa", req: "1"}, {id: "a", fp: "fz", req: "2"}, {id: "b", fp: "fb", req: "3"}},
+				{{id: "B", fp: "fB", req: "4"}},
+			},
+			want: "[[A - 1 ns-1 fa text null text text text] [a - 2 ns-2 fz text null text text text] [b - 3 ns-3 fb text null text text text] [B - 4 ns-4 fB text null text text text]]",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "accord.db")

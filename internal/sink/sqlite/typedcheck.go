@@ -275,9 +275,12 @@ func (s *Sink) refreshTypedDDL(ctx context.Context, plans map[string]*typedPlan)
 // typed table copies, which the joined typed insert reads from it
 // (typedPlan.joinedOf): each of them has TEXT affinity (declared TEXT, as
 // the sink declares them), which stores a text or NULL as it is bound,
-// and no trigger in the file could change a row once inserted. A table
-// made otherwise, by hand, has every value bound to the typed insert
-// instead.
+// no trigger in the file could change a row once inserted, and no COLLATE
+// in the table's definition makes its event_id equal an id other than
+// itself (with NOCASE, 'a' would find the row of 'A', which the insert
+// kept instead of 'a'; the sink, comparing ids byte for byte, still
+// writes the typed row of 'a'). A table made otherwise, by hand, has
+// every value bound to the typed insert instead.
 func (s *Sink) goodGivesBack(ctx context.Context) (bool, error) {
 	envelope := tables.Envelope()
 	names := make([]string, 0, len(envelope))
@@ -285,7 +288,8 @@ func (s *Sink) goodGivesBack(ctx context.Context) (bool, error) {
 		names = append(names, quoteLiteral(c.Name))
 	}
 	n, err := s.queryInt(ctx, "SELECT (SELECT count(*) FROM pragma_table_info("+quoteLiteral(s.good.name)+") WHERE name IN ("+strings.Join(names, ", ")+
-		") AND upper(type) = 'TEXT') = "+strconv.Itoa(len(names))+" AND NOT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'trigger')")
+		") AND upper(type) = 'TEXT') = "+strconv.Itoa(len(names))+" AND NOT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'trigger')"+
+		" AND NOT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = "+quoteLiteral(s.good.name)+" AND sql LIKE '%collate%')")
 	if err != nil {
 		return false, fmt.Errorf("read the definition of %s: %w", s.good.name, err)
 	}
