@@ -111,6 +111,20 @@ func TestLoad(t *testing.T) {
 			},
 		},
 		{
+			name:    "bodies in flight below the largest body",
+			file:    "server:\n  max_body_bytes: 2097152\n  max_bytes_in_flight: 1048576\n",
+			wantErr: []string{"server.max_bytes_in_flight: 1048576 is less than max_body_bytes (2097152)", "at least max_body_bytes"},
+		},
+		{
+			name: "bodies in flight from the environment",
+			env:  []string{"ACCORD_SERVER_MAX_BYTES_IN_FLIGHT=67108864"},
+			check: func(t *testing.T, cfg Config) {
+				if cfg.Server.MaxBytesInFlight != 64<<20 {
+					t.Errorf("max_bytes_in_flight %d", cfg.Server.MaxBytesInFlight)
+				}
+			},
+		},
+		{
 			name:    "memory headroom out of range",
 			file:    "server:\n  memory_headroom: 1000\n",
 			wantErr: []string{"server.memory_headroom: 1000 is out of range", "the default is 0"},

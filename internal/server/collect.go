@@ -98,6 +98,15 @@ func (s *Server) collectTo(ep protocol.Endpoint, d Deliverer, dry bool) http.Han
 			methodNotAllowed(w, r, allow)
 			return
 		}
+		// Room for the body is taken before it is read, and held until
+		// the request is answered: its records and their spool frames
+		// are held until then too.
+		release, err := s.bodies.reserve(r)
+		if err != nil {
+			s.busy(w, r, err)
+			return
+		}
+		defer release()
 		preq := pipeline.Request{
 			Context:     r.Context(),
 			Protocol:    ep.Protocol,

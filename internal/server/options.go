@@ -15,6 +15,7 @@ type Options struct {
 	Addr                string        `yaml:"addr" doc:"Address to listen on, host:port; an empty host listens on every interface."`
 	MaxBodyBytes        int64         `yaml:"max_body_bytes" doc:"Largest request body accepted, in bytes, after gzip decompression; larger requests get 413 and are stored as size_violation records holding their first KiB."`
 	MaxEventsPerRequest int           `yaml:"max_events_per_request" doc:"Most events one request may carry (a batch, an array, NDJSON lines); a request with more gets 413 and is stored as one size_violation record holding its body. It bounds the records, and so the memory and storage, one request can cause."`
+	MaxBytesInFlight    int64         `yaml:"max_bytes_in_flight" doc:"Most bytes of request bodies the collector reads and handles at once, over all connections: it bounds the memory that many clients sending large requests together can make it take. A request reserves its Content-Length (max_body_bytes when it announces none or is gzip-compressed) before its body is read, and gives it back once answered; one that finds no room within 5 s is answered 503 with Retry-After, and nothing of it is stored. Requests without a body (GET) reserve nothing. Must be at least max_body_bytes."`
 	MaxSourceFieldBytes int           `yaml:"max_source_field_bytes" doc:"Longest User-Agent, Referer, Origin and path kept on a record (source.user_agent, source.referer, source.origin, source.path), in bytes; longer values are cut at a character boundary. They are copied into every record of a request, so this bounds what a request's headers can store."`
 	ReadHeaderTimeout   time.Duration `yaml:"read_header_timeout" doc:"How long a client may take to send request headers."`
 	ReadTimeout         time.Duration `yaml:"read_timeout" doc:"How long a client may take to send a whole request."`
@@ -34,6 +35,7 @@ func DefaultOptions() Options {
 		Addr:                ":8080",
 		MaxBodyBytes:        1 << 20,
 		MaxEventsPerRequest: 500,
+		MaxBytesInFlight:    16 << 20,
 		MaxSourceFieldBytes: 1024,
 		ReadHeaderTimeout:   5 * time.Second,
 		ReadTimeout:         30 * time.Second,
@@ -57,6 +59,9 @@ func (o Options) Validate() error {
 	}
 	if o.MaxBodyBytes < 1024 {
 		bad("max_body_bytes", "%d is too small; use at least 1024 (the default is 1048576)", o.MaxBodyBytes)
+	}
+	if o.MaxBytesInFlight < o.MaxBodyBytes {
+		bad("max_bytes_in_flight", "%d is less than max_body_bytes (%d), so the largest request allowed could never be handled; set it to at least max_body_bytes (the default is 16777216)", o.MaxBytesInFlight, o.MaxBodyBytes)
 	}
 	if o.MaxEventsPerRequest < 1 {
 		bad("max_events_per_request", "%d is too small; use at least 1 (the default is 500)", o.MaxEventsPerRequest)

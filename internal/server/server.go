@@ -95,6 +95,12 @@ type Server struct {
 	// inFlight counts the requests being handled, for the log of a
 	// shutdown that cut them off.
 	inFlight atomic.Int64
+	// bodies bounds the bytes of request bodies handled at once
+	// (server.max_bytes_in_flight).
+	bodies *inFlight
+	// busyLoggedAt throttles the warning logged when a request finds no
+	// room among the bodies in flight, the same way.
+	busyLoggedAt atomic.Int64
 	// ackLoggedAt throttles the warning logged when spool.ack_timeout
 	// passes, the same way.
 	ackLoggedAt atomic.Int64
@@ -105,7 +111,8 @@ type Server struct {
 
 // New returns a server for the given endpoints.
 func New(cfg Options, p *pipeline.Pipeline, d Deliverer, endpoints []protocol.Endpoint, log *slog.Logger, opts ...Option) *Server {
-	s := &Server{cfg: cfg, pipeline: p, deliverer: d, log: log, counters: &protocol.Counters{}}
+	s := &Server{cfg: cfg, pipeline: p, deliverer: d, log: log, counters: &protocol.Counters{},
+		bodies: newInFlight(cfg.MaxBytesInFlight, cfg.MaxBodyBytes)}
 	for _, o := range opts {
 		o(s)
 	}
