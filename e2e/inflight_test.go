@@ -1,0 +1,83 @@
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBodiesInFlightBoundTheCollector: with server.max_bytes_in_flight at
+// max_body_bytes, a client that announces a body of that size and sends it
+// slowly holds all the room; another request meanwhile waits 5 s and is
+// answered 503 with Retry-After, nothing of it stored; GETs still pass;
+// once the slow body is in, the room is back (docs/configuration.md,
+// docs/api.md, docs/operations.md).
+func TestBodiesInFlightBoundTheCollector(t *testing.T) {
+	dir := newProject(t)
+	c := startCollector(t, dir, "ACCORD_SERVER_MAX_BODY_BYTES=65536", "ACCORD_SERVER_MAX_BYTES_IN_FLIGHT=65536")
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const event = `{"schema":"iglu:com.acme/never_defined/jsonschema/1-0-0","data":{"n":1,"note":"a line of some two hundred bytes, so that sixty kilobytes hold fewer than 500 events"}}`
+	body := strings.Repeat(event+"\n", 60000/(len(event)+1))
+	// Another body that does not fit beside the slow one's.
+	other := body[:10000-10000%(len(event)+1)]
+	// The slow client: headers and the first half of its body now.
+	slow, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	fmt.Fprintf(slow, "POST /events HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-ndjson\r\nContent-Length: %d\r\n\r\n%s", u.Host, len(body), body[:len(body)/2])
+	time.Sleep(500 * time.Millisecond) // its handler has taken the room
+
+	start := time.Now()
+	resp, err := http.Post(c.URL+"/events", "application/x-ndjson", strings.NewReader(other))
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	waited := time.Since(start)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(answer), "server.max_bytes_in_flight") {
+		t.Fatalf("a request while the room was full: %d (Retry-After %q) %s", resp.StatusCode, resp.Header.Get("Retry-After"), answer)
+	}
+	if waited < 4*time.Second {
+		t.Errorf("answered 503 after %v; the docs say it waits 5 s for room", waited)
+	}
+	if r, err := http.Get(c.URL + "/healthz"); err != nil || r.StatusCode != http.StatusOK {
+		t.Fatalf("GET /healthz while the room was full: %v %v", r, err)
+	}
+
+	// The slow body ends: it is taken whole, and the room is back.
+	if _, err := io.WriteString(slow, body[len(body)/2:]); err != nil {
+		t.Fatal(err)
+	}
+	sr, err := http.ReadResponse(bufio.NewReader(slow), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slowAnswer, _ := io.ReadAll(sr.Body)
+	if sr.StatusCode != http.StatusOK {
+		t.Fatalf("the slow request: %d %s", sr.StatusCode, slowAnswer)
+	}
+	resp, err = http.Post(c.URL+"/events", "application/x-ndjson", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("a body of max_bytes_in_flight once the slow one was answered: %d", resp.StatusCode)
+	}
+	c.stop()
+	if !strings.Contains(c.logs.String(), "server.max_bytes_in_flight reached") {
+		t.Errorf("no warning logged for the 503:\n%s", c.logs.String())
+	}
+}
