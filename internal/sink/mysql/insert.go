@@ -13,8 +13,16 @@ import (
 // so a value the column cannot hold fails the statement with the server's
 // own error (never a warning and a zero). A row already there is kept: ON
 // DUPLICATE KEY UPDATE on event_id alone, not INSERT IGNORE, which would
-// also turn those data errors into warnings and store the bad row.
-func typedInsert(t *tables.Table) string {
+// also turn those data errors into warnings and store the bad row. A
+// record the raw insert kept out, as the raw table raw holds its event_id
+// for another record (a failed one, another event), gets no typed row: the
+// typed table would otherwise hold under that id an event the raw table
+// has not.
+func typedInsert(raw string) func(t *tables.Table) string {
+	return func(t *tables.Table) string { return typedInsertInto(raw, t) }
+}
+
+func typedInsertInto(raw string, t *tables.Table) string {
 	parts := strings.SplitN(t.Contract, "/", 3)
 	names := make([]string, len(t.Columns))
 	exprs := make([]string, len(t.Columns))
@@ -26,6 +34,7 @@ func typedInsert(t *tables.Table) string {
 	return "INSERT INTO " + quoteIdent(t.Name) + " (" + strings.Join(names, ", ") + ") SELECT " + strings.Join(exprs, ", ") +
 		" FROM " + stagingTable + " x WHERE x.valid AND x.vendor = " + quoteLiteral(parts[0]) + " AND x.name = " + quoteLiteral(parts[1]) +
 		" AND LEFT(x.version, " + strconv.Itoa(len(model)) + ") = " + quoteLiteral(model) +
+		" AND EXISTS (SELECT 1 FROM " + quoteIdent(raw) + " r WHERE r.event_id = x.event_id AND r.valid AND r.fingerprint = x.fingerprint AND r.protocol = x.protocol)" +
 		" ON DUPLICATE KEY UPDATE " + quoteIdent("event_id") + " = " + quoteIdent(t.Name) + "." + quoteIdent("event_id")
 }
 

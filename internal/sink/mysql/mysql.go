@@ -101,7 +101,7 @@ func New(opts Options, deps sink.Deps) (*Sink, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Sink{opts: opts, logger: logger, contracts: deps.Contracts, now: time.Now}
-	s.typed = tables.NewTracker(deps.Contracts, logger.With("sink", "mysql"), typedInsert)
+	s.typed = tables.NewTracker(deps.Contracts, logger.With("sink", "mysql"), typedInsert(opts.RawTable))
 	return s, nil
 }
 

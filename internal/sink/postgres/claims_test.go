@@ -103,3 +103,54 @@ func TestSameEventIDInOneBatch(t *testing.T) {
 		}
 	}
 }
+
+// TestTypedRowIsTheRawRows: a good record gets a typed row only when the
+// raw table holds it, not when the raw table holds another record under
+// its id (a failed one, another event, the same event failed before its
+// contract changed), from the same batch or an earlier one. The typed
+// insert skipped only ids the typed table held, so a good record the raw
+// insert skipped still got a typed row under the raw row's id: the two
+// tables disagreed on what event_id a is.
+func TestTypedRowIsTheRawRows(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		first sent
+	}{
+		{"a failed record", sent{id: "a", fp: "fa", req: "1", failed: true}},
+		{"the same event failed", sent{id: "a", fp: "other", req: "1", failed: true}},
+		{"another protocol", sent{id: "a", fp: "other", req: "1", protocol: "webhook"}},
+	} {
+		for _, apart := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/apart %v", tc.name, apart), func(t *testing.T) {
+				opts := testSchema(t)
+				v1 := sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", orderV1)
+				s := openSink(t, opts, contract.NewSet([]*contract.Contract{v1}))
+				ctx := context.Background()
+				batches := [][]sent{{tc.first, {id: "a", fp: "other", req: "3"}, {id: "b", fp: "fb", req: "2"}}}
+				if apart {
+					batches = [][]sent{batches[0][:1], batches[0][1:]}
+				}
+				for _, b := range batches {
+					if err := s.Write(ctx, records(b)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				protocol := tc.first.protocol
+				if protocol == "" {
+					protocol = "selfdesc"
+				}
+				wantRaw := fmt.Sprintf("[[a 1 %s %s %v] [b 2 fb selfdesc true]]", tc.first.fp, protocol, !tc.first.failed)
+				if got := show(query(t, opts, "SELECT event_id, request_id, fingerprint, protocol, valid FROM accord_events ORDER BY request_id")); got != wantRaw {
+					t.Fatalf("raw table (event_id, request_id, fingerprint, protocol, valid):\n got %s\nwant %s", got, wantRaw)
+				}
+				wantTyped := "[[a 1] [b 2]]"
+				if tc.first.failed {
+					wantTyped = "[[b 2]]"
+				}
+				if got := show(query(t, opts, "SELECT event_id, request_id FROM com_acme_order_1 ORDER BY request_id")); got != wantTyped {
+					t.Fatalf("typed table (event_id, request_id):\n got %s\nwant %s", got, wantTyped)
+				}
+			})
+		}
+	}
+}

@@ -6,12 +6,20 @@ import (
 	"github.com/accord-events/accord/internal/sink/tables"
 )
 
-// typedInsert is the statement that inserts a batch's good records of t's
-// contract MODEL from the staging table into t. PostgreSQL computes every
-// typed column from the staged event data, so a value the column cannot
-// hold fails with its own error. The event data and contexts are parsed
-// once per row (the CTE), not once per column.
-func typedInsert(t *tables.Table) string {
+// typedInsert returns the statement that inserts a batch's good records of
+// t's contract MODEL from the staging table into t, once they are in the
+// raw table raw. PostgreSQL computes every typed column from the staged
+// event data, so a value the column cannot hold fails with its own error.
+// The event data and contexts are parsed once per row (the CTE), not once
+// per column. A record the raw insert skipped, as raw holds its event_id
+// for another record (a failed one, another event), gets no typed row: the
+// typed table would otherwise hold under that id an event the raw table
+// has not.
+func typedInsert(raw string) func(t *tables.Table) string {
+	return func(t *tables.Table) string { return typedInsertInto(raw, t) }
+}
+
+func typedInsertInto(raw string, t *tables.Table) string {
 	parts := strings.SplitN(t.Contract, "/", 3)
 	names := make([]string, len(t.Columns))
 	exprs := make([]string, len(t.Columns))
@@ -25,7 +33,8 @@ func typedInsert(t *tables.Table) string {
 	// slower so).
 	return "WITH x AS MATERIALIZED (SELECT s.*, s.payload::jsonb AS accord_data, s.contexts::jsonb AS accord_contexts FROM " + stagingTable + " s" +
 		" WHERE s.valid AND s.vendor = " + quoteLiteral(parts[0]) + " AND s.name = " + quoteLiteral(parts[1]) +
-		" AND split_part(s.version, '-', 1) = " + quoteLiteral(parts[2]) + ")" +
+		" AND split_part(s.version, '-', 1) = " + quoteLiteral(parts[2]) +
+		" AND EXISTS (SELECT 1 FROM " + quoteIdent(raw) + " r WHERE r.event_id = s.event_id AND r.valid AND r.fingerprint = s.fingerprint AND r.protocol = s.protocol))" +
 		" INSERT INTO " + quoteIdent(t.Name) + " (" + strings.Join(names, ", ") + ") SELECT " + strings.Join(exprs, ", ") +
 		" FROM x ON CONFLICT (event_id) DO NOTHING"
 }
