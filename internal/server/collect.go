@@ -101,12 +101,12 @@ func (s *Server) collectTo(ep protocol.Endpoint, d Deliverer, dry bool) http.Han
 		// Room for the body is taken before it is read, and held until
 		// the request is answered: its records and their spool frames
 		// are held until then too.
-		release, err := s.bodies.reserve(r)
+		reserved, err := s.bodies.reserve(r)
 		if err != nil {
 			s.busy(w, r, err)
 			return
 		}
-		defer release()
+		defer s.bodies.release(reserved)
 		preq := pipeline.Request{
 			Context:     r.Context(),
 			Protocol:    ep.Protocol,

@@ -60,25 +60,31 @@ func (f *inFlight) weight(r *http.Request) int64 {
 }
 
 // reserve waits for room for r's body, at most f.wait or until r's client
-// leaves. It returns the function that gives the room back (call it once
-// the request is answered), or errBusy, or the request context's error.
-func (f *inFlight) reserve(r *http.Request) (release func(), err error) {
+// leaves. It returns the bytes reserved, to give back with release once
+// the request is answered, or errBusy, or the request context's error.
+// (Not a closure to call: one would be allocated for every request.)
+func (f *inFlight) reserve(r *http.Request) (int64, error) {
 	n := min(f.weight(r), f.max)
-	if n == 0 {
-		return func() {}, nil
+	if n == 0 || f.sem.TryAcquire(n) {
+		return n, nil
 	}
-	if !f.sem.TryAcquire(n) {
-		ctx, cancel := context.WithTimeout(r.Context(), f.wait)
-		err := f.sem.Acquire(ctx, n)
-		cancel()
-		if err != nil {
-			if r.Context().Err() != nil {
-				return nil, r.Context().Err()
-			}
-			return nil, errBusy
-		}
+	ctx, cancel := context.WithTimeout(r.Context(), f.wait)
+	err := f.sem.Acquire(ctx, n)
+	cancel()
+	switch {
+	case err == nil:
+		return n, nil
+	case r.Context().Err() != nil:
+		return 0, r.Context().Err()
 	}
-	return func() { f.sem.Release(n) }, nil
+	return 0, errBusy
+}
+
+// release gives back n bytes reserve reserved.
+func (f *inFlight) release(n int64) {
+	if n > 0 {
+		f.sem.Release(n)
+	}
 }
 
 // busy answers a request that found no room among the bodies in flight:
