@@ -15,7 +15,8 @@ import (
 // TestBodiesInFlightBoundTheCollector: with server.max_bytes_in_flight at
 // max_body_bytes, a client that announces a body of that size and sends it
 // slowly holds all the room; another request meanwhile waits 5 s and is
-// answered 503 with Retry-After, nothing of it stored; GETs still pass;
+// answered 503 with Retry-After, nothing of it stored; a tracker's GET
+// still passes;
 // once the slow body is in, the room is back (docs/configuration.md,
 // docs/api.md, docs/operations.md).
 func TestBodiesInFlightBoundTheCollector(t *testing.T) {
@@ -52,8 +53,14 @@ func TestBodiesInFlightBoundTheCollector(t *testing.T) {
 	if waited < 4*time.Second {
 		t.Errorf("answered 503 after %v; the docs say it waits 5 s for room", waited)
 	}
-	if r, err := http.Get(c.URL + "/healthz"); err != nil || r.StatusCode != http.StatusOK {
-		t.Fatalf("GET /healthz while the room was full: %v %v", r, err)
+	// A tracker's GET carries no body, and reserves nothing.
+	pixel, err := http.Get(c.URL + "/i?e=pv&url=https%3A%2F%2Fshop.example%2F&p=web&tv=js-4.0.0&eid=7d9c4b0e-8f1a-4c2b-9d3e-5f6a7b8c9d0e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pixel.Body.Close()
+	if pixel.StatusCode != http.StatusOK {
+		t.Fatalf("a Snowplow GET /i while the room was full: %d", pixel.StatusCode)
 	}
 
 	// The slow body ends: it is taken whole, and the room is back.
@@ -77,6 +84,13 @@ func TestBodiesInFlightBoundTheCollector(t *testing.T) {
 		t.Fatalf("a body of max_bytes_in_flight once the slow one was answered: %d", resp.StatusCode)
 	}
 	c.stop()
+	// Stored: the slow body's events and the last body's, each a failed
+	// record (no contract defines their schema), and the pixel; nothing
+	// of the request answered 503.
+	lines := strings.Count(body, "\n")
+	if got := spCount(t, openStore(t, dir), "failed_events", "1 = 1"); got != 2*lines {
+		t.Errorf("%d failed records stored, want %d (two bodies of %d events; none of the request answered 503)", got, 2*lines, lines)
+	}
 	if !strings.Contains(c.logs.String(), "server.max_bytes_in_flight reached") {
 		t.Errorf("no warning logged for the 503:\n%s", c.logs.String())
 	}

@@ -92,7 +92,7 @@ func TestBodiesInFlightBounded(t *testing.T) {
 		!strings.Contains(third.Body.String(), "server.max_bytes_in_flight") {
 		t.Fatalf("third request: %d (Retry-After %q) %s; want 503 naming server.max_bytes_in_flight", third.Code, third.Header().Get("Retry-After"), third.Body)
 	}
-	// A request without a body reserves nothing.
+	// Routes other than the collection ones are not held up.
 	if w := do(h, http.MethodGet, "/healthz", nil); w.Code != http.StatusOK {
 		t.Fatalf("GET /healthz while full: %d", w.Code)
 	}
