@@ -410,14 +410,9 @@ func TestWatcherSeesChangesBeforeItWatches(t *testing.T) {
 			dir := t.TempDir()
 			// Written an hour ago, as far as their modification times say.
 			hourAgo := time.Now().Add(-time.Hour)
-			for _, p := range []string{
+			setModTime(t, hourAgo,
 				writeContract(t, dir, "order", "1-0-0", testSchema("order", "1-0-0", "id")),
-				writeContract(t, dir, "cart", "1-0-0", testSchema("cart", "1-0-0", "id")),
-			} {
-				if err := os.Chtimes(p, hourAgo, hourAgo); err != nil {
-					t.Fatal(err)
-				}
-			}
+				writeContract(t, dir, "cart", "1-0-0", testSchema("cart", "1-0-0", "id")))
 			reg := NewSet(nil)
 			var loaded string
 			w := newWatcherPaused(context.Background(), dir, reg, time.Hour, slog.New(slog.DiscardHandler), true)
@@ -510,11 +505,7 @@ func TestWatcherRecheckCompilesDependents(t *testing.T) {
 			hourAgo := time.Now().Add(-time.Hour)
 			address := writeContract(t, dir, "address", "1-0-0", addressDoc(3))
 			orderPath := writeContract(t, dir, "order", "1-0-0", orderDoc("address"))
-			for _, p := range []string{address, orderPath} {
-				if err := os.Chtimes(p, hourAgo, hourAgo); err != nil {
-					t.Fatal(err)
-				}
-			}
+			setModTime(t, hourAgo, address, orderPath)
 			reg := NewSet(nil)
 			w := newWatcherPaused(context.Background(), dir, reg, time.Hour, slog.New(slog.DiscardHandler), true)
 			defer w.Close()
@@ -553,9 +544,7 @@ func TestWatcherRecheckCompilesDependents(t *testing.T) {
 				if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
 					t.Fatal(err)
 				}
-				if err := os.Chtimes(path, hourAgo, hourAgo); err != nil {
-					t.Fatal(err)
-				}
+				setModTime(t, hourAgo, path)
 			}
 			edit(address, addressDoc(tc.maxLength))
 			if !tc.orderOld {
@@ -677,11 +666,7 @@ func TestWatcherRecheckSkipsUnchangedFailure(t *testing.T) {
 			hourAgo := time.Now().Add(-time.Hour)
 			path := writeContract(t, dir, "order", "1-0-0", broken)
 			cart := writeContract(t, dir, "cart", "1-0-0", testSchema("cart", "1-0-0", "id"))
-			for _, p := range []string{path, cart} {
-				if err := os.Chtimes(p, hourAgo, hourAgo); err != nil {
-					t.Fatal(err)
-				}
-			}
+			setModTime(t, hourAgo, path, cart)
 			reg := NewSet(nil)
 			w := newWatcherPaused(context.Background(), dir, reg, time.Hour, slog.New(slog.DiscardHandler), true)
 			defer w.Close()
@@ -694,9 +679,7 @@ func TestWatcherRecheckSkipsUnchangedFailure(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tc.edit), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.Chtimes(path, hourAgo, hourAgo); err != nil {
-				t.Fatal(err)
-			}
+			setModTime(t, hourAgo, path)
 			w.Watch()
 			<-w.watched
 			if w.currentNotify() == nil {
@@ -921,4 +904,15 @@ func TestLoadWatcherWatchesOnceToldTo(t *testing.T) {
 		w.Close()
 		<-w.watched
 	})
+}
+
+// setModTime sets the access and modification times of the files at
+// paths to at, as if they were last written then.
+func setModTime(t testing.TB, at time.Time, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		if err := os.Chtimes(p, at, at); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
