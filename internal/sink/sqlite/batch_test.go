@@ -71,16 +71,7 @@ func openOrders(t *testing.T, path string) (*Sink, Options) {
 		opts.Path = filepath.Join(t.TempDir(), "accord.db")
 	}
 	order := sinktest.CompileContract(t, orderKey, typedOrder)
-	ss, err := Type().New(opts, sink.Deps{Contracts: contract.NewSet([]*contract.Contract{order})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := ss.(*Sink)
-	if err := s.Connect(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close(context.Background()) })
-	return s, *opts
+	return openWith(t, opts, contract.NewSet([]*contract.Contract{order})), *opts
 }
 
 // sameEnvelope is an SQL condition: the typed row o holds, in every

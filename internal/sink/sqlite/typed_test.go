@@ -47,6 +47,13 @@ func openTypedMode(t *testing.T, cs sink.Contracts, mode string) (*Sink, Options
 	opts := NewOptions()
 	opts.Path = filepath.Join(t.TempDir(), "accord.db")
 	opts.Tables = mode
+	return openWith(t, opts, cs), *opts
+}
+
+// openWith opens and connects a sink of opts knowing contracts cs, closed
+// when the test ends.
+func openWith(t *testing.T, opts *Options, cs sink.Contracts) *Sink {
+	t.Helper()
 	ss, err := Type().New(opts, sink.Deps{Contracts: cs})
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +63,7 @@ func openTypedMode(t *testing.T, cs sink.Contracts, mode string) (*Sink, Options
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close(context.Background()) })
-	return s, *opts
+	return s
 }
 
 func rowsOf(t *testing.T, opts Options, q string) string {
