@@ -250,11 +250,7 @@ func (p *typedPlan) planJoined(names, exprs []string) {
 // just took, so the join finds that row. CROSS JOIN keeps the VALUES the
 // outer loop, each row finding its good row by the key's index.
 func (p *typedPlan) joinedOf(rows int, good string) string {
-	k := bits.Len(uint(rows)) - 1
-	for len(p.joinedInserts) <= k {
-		p.joinedInserts = append(p.joinedInserts, "")
-	}
-	if p.joinedInserts[k] == "" {
+	return ofRows(&p.joinedInserts, rows, func(rows int) string {
 		var b strings.Builder
 		b.WriteString(p.joinedSelect)
 		b.WriteString(" FROM (VALUES ")
@@ -273,9 +269,8 @@ func (p *typedPlan) joinedOf(rows int, good string) string {
 		b.WriteString(" = v.column")
 		b.WriteString(strconv.Itoa(p.joinedKey))
 		b.WriteString(" ON CONFLICT DO NOTHING")
-		p.joinedInserts[k] = b.String()
-	}
-	return p.joinedInserts[k]
+		return b.String()
+	})
 }
 
 // typedPlans returns the plan of each typed table records need, by
@@ -452,11 +447,7 @@ func (s *Sink) execTyped(ctx context.Context, p *typedPlan, joined bool, rows in
 
 // insertOf is the insert of rows rows (a power of two).
 func (p *typedPlan) insertOf(rows int) string {
-	k := bits.Len(uint(rows)) - 1
-	for len(p.inserts) <= k {
-		p.inserts = append(p.inserts, "")
-	}
-	if p.inserts[k] == "" {
+	return ofRows(&p.inserts, rows, func(rows int) string {
 		var b strings.Builder
 		b.WriteString(p.insert)
 		for range rows - 1 {
@@ -465,9 +456,21 @@ func (p *typedPlan) insertOf(rows int) string {
 			b.WriteByte(')')
 		}
 		b.WriteString(" ON CONFLICT DO NOTHING")
-		p.inserts[k] = b.String()
+		return b.String()
+	})
+}
+
+// ofRows returns the statement of rows rows (a power of two) from cache,
+// one slot a power, building it with build the first time.
+func ofRows(cache *[]string, rows int, build func(rows int) string) string {
+	k := bits.Len(uint(rows)) - 1
+	for len(*cache) <= k {
+		*cache = append(*cache, "")
 	}
-	return p.inserts[k]
+	if (*cache)[k] == "" {
+		(*cache)[k] = build(rows)
+	}
+	return (*cache)[k]
 }
 
 // appendArgs appends the arguments of p's insert for r to args; good are
