@@ -158,9 +158,9 @@ type Sink struct {
 	rowArgs      []driver.NamedValue
 	// goodCopies says the good table gives back the envelope values
 	// its insert was given (goodGivesBack), as read at schema version
-	// goodVersion once goodRead.
+	// goodVersion (0 until read: a file holding the sink's tables is at
+	// version 1 or more).
 	goodCopies  bool
-	goodRead    bool
 	goodVersion int64
 	// checker is the in-memory database of the rows the writing
 	// connection cannot skip the checks of, with a copy of each such

@@ -250,11 +250,11 @@ func (s *Sink) refreshTypedDDL(ctx context.Context, plans map[string]*typedPlan)
 	if err != nil {
 		return fmt.Errorf("read the schema version: %w", err)
 	}
-	if !s.goodRead || s.goodVersion != version {
+	if s.goodVersion != version {
 		if s.goodCopies, err = s.goodGivesBack(ctx); err != nil {
 			return err
 		}
-		s.goodRead, s.goodVersion = true, version
+		s.goodVersion = version
 	}
 	for _, p := range plans {
 		if p.ddl != "" && p.ddlVersion == version {
