@@ -27,18 +27,18 @@ const inFlightWait = 5 * time.Second
 // errBusy is the error of a request that found no room in time.
 var errBusy = errors.New("too many request bodies in flight")
 
-// inFlight bounds the bytes of request bodies being handled at once.
-type inFlight struct {
+// bodyRoom bounds the bytes of request bodies being handled at once.
+type bodyRoom struct {
 	sem     *semaphore.Weighted
 	max     int64
 	maxBody int64
 	wait    time.Duration
 }
 
-// newInFlight bounds bodies to maxBytes; 0 bounds nothing (Options built
+// newBodyRoom bounds bodies to maxBytes; 0 bounds nothing (Options built
 // by hand, without DefaultOptions; Validate refuses less than maxBody).
-func newInFlight(maxBytes, maxBody int64) *inFlight {
-	return &inFlight{sem: semaphore.NewWeighted(maxBytes), max: maxBytes, maxBody: maxBody, wait: inFlightWait}
+func newBodyRoom(maxBytes, maxBody int64) *bodyRoom {
+	return &bodyRoom{sem: semaphore.NewWeighted(maxBytes), max: maxBytes, maxBody: maxBody, wait: inFlightWait}
 }
 
 // weight is what a request reserves: its announced length, or
@@ -46,30 +46,30 @@ func newInFlight(maxBytes, maxBody int64) *inFlight {
 // compressed (max_body_bytes bounds the body after decompression). A body
 // announced larger than max_body_bytes is refused after reading its first
 // KiB, so it reserves that. A request without a body reserves nothing.
-func (f *inFlight) weight(r *http.Request) int64 {
+func (room *bodyRoom) weight(r *http.Request) int64 {
 	enc := strings.TrimSpace(r.Header.Get("Content-Encoding"))
 	switch {
 	case r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody:
 		return 0
-	case r.ContentLength > f.maxBody:
+	case r.ContentLength > room.maxBody:
 		return keptOfOversized
 	case enc != "" && !strings.EqualFold(enc, "identity"), r.ContentLength < 0:
-		return f.maxBody
+		return room.maxBody
 	}
 	return r.ContentLength
 }
 
-// reserve waits for room for r's body, at most f.wait or until r's client
+// reserve waits for room for r's body, at most room.wait or until r's client
 // leaves. It returns the bytes reserved, to give back with release once
 // the request is answered, or errBusy, or the request context's error.
 // (Not a closure to call: one would be allocated for every request.)
-func (f *inFlight) reserve(r *http.Request) (int64, error) {
-	n := min(f.weight(r), f.max)
-	if n == 0 || f.sem.TryAcquire(n) {
+func (room *bodyRoom) reserve(r *http.Request) (int64, error) {
+	n := min(room.weight(r), room.max)
+	if n == 0 || room.sem.TryAcquire(n) {
 		return n, nil
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), f.wait)
-	err := f.sem.Acquire(ctx, n)
+	ctx, cancel := context.WithTimeout(r.Context(), room.wait)
+	err := room.sem.Acquire(ctx, n)
 	cancel()
 	switch {
 	case err == nil:
@@ -81,9 +81,9 @@ func (f *inFlight) reserve(r *http.Request) (int64, error) {
 }
 
 // release gives back n bytes reserve reserved.
-func (f *inFlight) release(n int64) {
+func (room *bodyRoom) release(n int64) {
 	if n > 0 {
-		f.sem.Release(n)
+		room.sem.Release(n)
 	}
 }
 

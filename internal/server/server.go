@@ -97,7 +97,7 @@ type Server struct {
 	inFlight atomic.Int64
 	// bodies bounds the bytes of request bodies handled at once
 	// (server.max_bytes_in_flight).
-	bodies *inFlight
+	bodies *bodyRoom
 	// busyLoggedAt throttles the warning logged when a request finds no
 	// room among the bodies in flight, the same way.
 	busyLoggedAt atomic.Int64
@@ -112,7 +112,7 @@ type Server struct {
 // New returns a server for the given endpoints.
 func New(cfg Options, p *pipeline.Pipeline, d Deliverer, endpoints []protocol.Endpoint, log *slog.Logger, opts ...Option) *Server {
 	s := &Server{cfg: cfg, pipeline: p, deliverer: d, log: log, counters: &protocol.Counters{},
-		bodies: newInFlight(cfg.MaxBytesInFlight, cfg.MaxBodyBytes)}
+		bodies: newBodyRoom(cfg.MaxBytesInFlight, cfg.MaxBodyBytes)}
 	for _, o := range opts {
 		o(s)
 	}
