@@ -237,6 +237,17 @@ var watchModes = []struct {
 
 // orderRefsAddressDoc is contract com.acme/order 1-0-0, whose required
 // member address is contract com.acme/address 1-0-0, by $ref.
+// addressStreetDoc is contract com.acme/address 1-0-0 whose street is
+// at most maxLength characters.
+func addressStreetDoc(maxLength int) string {
+	return fmt.Sprintf(`{
+	"$schema": %q,
+	"self": {"vendor": "com.acme", "name": "address", "format": "jsonschema", "version": "1-0-0"},
+	"type": "object",
+	"properties": {"street": {"type": "string", "maxLength": %d}}
+}`, IgluMetaSchemaURI, maxLength)
+}
+
 func orderRefsAddressDoc() string {
 	return fmt.Sprintf(`{
 	"$schema": %q,
@@ -461,14 +472,6 @@ func TestWatcherRecheckCompilesDependents(t *testing.T) {
 	orderDoc := func(required string) string {
 		return strings.Replace(orderRefsAddressDoc(), `"required": ["address"]`, fmt.Sprintf(`"required": [%q]`, required), 1)
 	}
-	addressDoc := func(maxLength int) string {
-		return fmt.Sprintf(`{
-	"$schema": %q,
-	"self": {"vendor": "com.acme", "name": "address", "format": "jsonschema", "version": "1-0-0"},
-	"type": "object",
-	"properties": {"street": {"type": "string", "maxLength": %d}}
-}`, IgluMetaSchemaURI, maxLength)
-	}
 	// sixLetters needs required address and a maxLength of 6 or more;
 	// sixLettersSKU, a maxLength of 6 or more whichever is required.
 	const (
@@ -503,7 +506,7 @@ func TestWatcherRecheckCompilesDependents(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			hourAgo := time.Now().Add(-time.Hour)
-			address := writeContract(t, dir, "address", "1-0-0", addressDoc(3))
+			address := writeContract(t, dir, "address", "1-0-0", addressStreetDoc(3))
 			orderPath := writeContract(t, dir, "order", "1-0-0", orderDoc("address"))
 			setModTime(t, hourAgo, address, orderPath)
 			reg := NewSet(nil)
@@ -546,7 +549,7 @@ func TestWatcherRecheckCompilesDependents(t *testing.T) {
 				}
 				setModTime(t, hourAgo, path)
 			}
-			edit(address, addressDoc(tc.maxLength))
+			edit(address, addressStreetDoc(tc.maxLength))
 			if !tc.orderOld {
 				edit(orderPath, orderDoc(tc.required))
 			}
@@ -580,16 +583,8 @@ func TestWatcherRecheckCompilesDependents(t *testing.T) {
 // modification time changed.
 func TestWatcherDependentsFollowContent(t *testing.T) {
 	const order = "iglu:com.acme/order/jsonschema/1-0-0"
-	addressDoc := func(maxLength int) string {
-		return fmt.Sprintf(`{
-	"$schema": %q,
-	"self": {"vendor": "com.acme", "name": "address", "format": "jsonschema", "version": "1-0-0"},
-	"type": "object",
-	"properties": {"street": {"type": "string", "maxLength": %d}}
-}`, IgluMetaSchemaURI, maxLength)
-	}
 	dir := t.TempDir()
-	address := writeContract(t, dir, "address", "1-0-0", addressDoc(3))
+	address := writeContract(t, dir, "address", "1-0-0", addressStreetDoc(3))
 	writeContract(t, dir, "order", "1-0-0", orderRefsAddressDoc())
 	reg := NewSet(nil)
 	// Never told to watch: the test reloads it itself, polling.
@@ -608,7 +603,7 @@ func TestWatcherDependentsFollowContent(t *testing.T) {
 		{name: "address edited", maxLength: 7, compiled: 2},
 	} {
 		compiled := w.compiled.Load()
-		if err := os.WriteFile(address, []byte(addressDoc(step.maxLength)), 0o644); err != nil {
+		if err := os.WriteFile(address, []byte(addressStreetDoc(step.maxLength)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		later := time.Now().Add(time.Duration(i+1) * time.Minute)
