@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"fmt"
 	"io"
 	"net"
@@ -93,5 +95,64 @@ func TestBodiesInFlightBoundTheCollector(t *testing.T) {
 	}
 	if !strings.Contains(c.logs.String(), "server.max_bytes_in_flight reached") {
 		t.Errorf("no warning logged for the 503:\n%s", c.logs.String())
+	}
+}
+
+// TestBodiesOfUnknownSizeInFlight: with server.max_bytes_in_flight at
+// max_body_bytes, a slow chunked client holds only the room of what it has
+// sent, not all of max_body_bytes; a gzip-compressed request meanwhile is
+// taken at once (docs/configuration.md, docs/operations.md).
+func TestBodiesOfUnknownSizeInFlight(t *testing.T) {
+	dir := newProject(t)
+	c := startCollector(t, dir, "ACCORD_SERVER_MAX_BODY_BYTES=1048576", "ACCORD_SERVER_MAX_BYTES_IN_FLIGHT=1048576")
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const event = `{"schema":"iglu:com.acme/never_defined/jsonschema/1-0-0","data":{"n":1}}`
+	body := strings.Repeat(event+"\n", 200)
+	slow, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	half := body[:len(body)/2]
+	fmt.Fprintf(slow, "POST /events HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n", u.Host, len(half), half)
+	time.Sleep(500 * time.Millisecond) // its handler has read its first chunk
+
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = io.WriteString(zw, body)
+	_ = zw.Close()
+	req, err := http.NewRequest(http.MethodPost, c.URL+"/events", &gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	req.Header.Set("Content-Encoding", "gzip")
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || time.Since(start) > 2*time.Second {
+		t.Fatalf("a gzip request beside a slow chunked one: %d after %v %s; want 200 at once", resp.StatusCode, time.Since(start), answer)
+	}
+
+	rest := body[len(half):]
+	fmt.Fprintf(slow, "%x\r\n%s\r\n0\r\n\r\n", len(rest), rest)
+	sr, err := http.ReadResponse(bufio.NewReader(slow), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slowAnswer, _ := io.ReadAll(sr.Body)
+	if sr.StatusCode != http.StatusOK {
+		t.Fatalf("the slow chunked request: %d %s", sr.StatusCode, slowAnswer)
+	}
+	c.stop()
+	if got := spCount(t, openStore(t, dir), "failed_events", "1 = 1"); got != 400 {
+		t.Errorf("%d failed records stored, want 400 (two bodies of 200 events)", got)
 	}
 }

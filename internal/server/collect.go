@@ -98,15 +98,16 @@ func (s *Server) collectTo(ep protocol.Endpoint, d Deliverer, dry bool) http.Han
 			methodNotAllowed(w, r, allow)
 			return
 		}
-		// Room for the body is taken before it is read, and held until
-		// the request is answered: its records and their spool frames
-		// are held until then too.
-		reserved, err := s.bodies.reserve(r)
+		// Room for the body is taken before it is read (a body of
+		// unknown size takes it as it is read), and held until the
+		// request is answered: its records and their spool frames are
+		// held until then too.
+		room, err := s.bodies.reserve(r)
 		if err != nil {
 			s.busy(w, r, err)
 			return
 		}
-		defer s.bodies.release(reserved)
+		defer s.bodies.release(&room)
 		preq := pipeline.Request{
 			Context:     r.Context(),
 			Protocol:    ep.Protocol,
@@ -119,7 +120,13 @@ func (s *Server) collectTo(ep protocol.Endpoint, d Deliverer, dry bool) http.Han
 		buf.Reset()
 		defer bodyPool.Put(buf)
 
-		if perr := s.readBody(r, buf); perr != nil {
+		perr, noRoom := s.readBody(r, buf, &room)
+		if noRoom != nil {
+			// Nothing of it is stored: what was read is dropped.
+			s.busy(w, r, noRoom)
+			return
+		}
+		if perr != nil {
 			// Keep what was read so nothing is lost, bounded for oversized bodies.
 			raw := buf.Bytes()
 			if perr.Failure.Type == event.SizeViolation && len(raw) > keptOfOversized {
@@ -418,13 +425,16 @@ const fullLogEvery = 10 * time.Second
 const presizedBody = 64 << 10
 
 // readBody reads the request body into buf, decompressing gzip, within the
-// configured limit. On error, buf holds what was read.
-func (s *Server) readBody(r *http.Request, buf *bytes.Buffer) *protocol.Error {
+// configured limit. On error, buf holds what was read. A body of unknown
+// size reserves room in room as it is read; when it finds none in time,
+// noRoom is errBusy or the request context's error, and nothing of the
+// body is to be kept.
+func (s *Server) readBody(r *http.Request, buf *bytes.Buffer, room *hold) (perr *protocol.Error, noRoom error) {
 	limit := s.cfg.MaxBodyBytes
 	if r.ContentLength > limit {
 		// Keep the first bytes for the record, without reading the rest.
 		_, _ = io.CopyN(buf, r.Body, keptOfOversized)
-		return tooLarge(limit)
+		return tooLarge(limit), nil
 	}
 	var body io.Reader = http.MaxBytesReader(nil, r.Body, limit)
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
@@ -436,24 +446,41 @@ func (s *Server) readBody(r *http.Request, buf *bytes.Buffer) *protocol.Error {
 			// At most presizedBody up front, so that a client announcing
 			// a large body and sending little makes it take no more.
 			buf.Grow(int(min(r.ContentLength, presizedBody)) + bytes.MinRead)
+			// Its room is reserved whole: read it as it is (a chunked
+			// body takes the read below, reserving as it reads).
+			n, err := buf.ReadFrom(io.LimitReader(body, limit+1))
+			return s.readError(n, err), nil
 		}
 	case "gzip", "x-gzip":
 		zr, err := gzip.NewReader(body)
 		if err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
-				return tooLarge(limit)
+				return tooLarge(limit), nil
 			}
-			_, _ = io.Copy(buf, io.LimitReader(r.Body, limit))
-			return protocol.Errorf(http.StatusBadRequest, event.PayloadFormatViolation, "the body is not valid gzip (%v); send gzip data with Content-Encoding: gzip, or drop the header", err)
+			if _, noRoom := s.bodies.readGrowing(r.Context(), room, buf, r.Body, limit); noRoom != nil {
+				return nil, noRoom
+			}
+			return protocol.Errorf(http.StatusBadRequest, event.PayloadFormatViolation, "the body is not valid gzip (%v); send gzip data with Content-Encoding: gzip, or drop the header", err), nil
 		}
 		defer zr.Close()
 		body = zr
 	default:
-		return protocol.Errorf(http.StatusUnsupportedMediaType, event.PayloadFormatViolation, "Content-Encoding %q is not supported; send the body as is or gzip-compressed", enc)
+		return protocol.Errorf(http.StatusUnsupportedMediaType, event.PayloadFormatViolation, "Content-Encoding %q is not supported; send the body as is or gzip-compressed", enc), nil
 	}
 	// Read one byte past the limit to tell "exactly at" from "over".
-	n, err := buf.ReadFrom(io.LimitReader(body, limit+1))
+	start := buf.Len()
+	err, noRoom := s.bodies.readGrowing(r.Context(), room, buf, body, limit+1)
+	if noRoom != nil {
+		return nil, noRoom
+	}
+	return s.readError(int64(buf.Len()-start), err), nil
+}
+
+// readError is what readBody makes of reading n bytes of a body (at most
+// max_body_bytes + 1) ending with err.
+func (s *Server) readError(n int64, err error) *protocol.Error {
+	limit := s.cfg.MaxBodyBytes
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig) || n > limit:

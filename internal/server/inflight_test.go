@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -42,6 +44,13 @@ func (h *holder) Deliver(ctx context.Context, records []*event.Envelope) error {
 
 func newHeldServer(t *testing.T, maxBody, maxInFlight int64, wait time.Duration) (http.Handler, *holder) {
 	t.Helper()
+	srv, h := newHeld(t, maxBody, maxInFlight, wait)
+	return srv.Handler(), h
+}
+
+// newHeld is newHeldServer's server itself, for server.RoomHeld.
+func newHeld(t *testing.T, maxBody, maxInFlight int64, wait time.Duration) (*server.Server, *holder) {
+	t.Helper()
 	contracts, problems, err := contract.LoadDir("../scaffold/template/contracts")
 	if err != nil || len(problems) > 0 {
 		t.Fatal(err, problems)
@@ -56,7 +65,7 @@ func newHeldServer(t *testing.T, maxBody, maxInFlight int64, wait time.Duration)
 	eps := []protocol.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: protocol.Plain(selfdesc.Decode)}}
 	srv := server.New(cfg, p, h, eps, slog.New(slog.DiscardHandler))
 	server.SetInFlightWait(srv, wait)
-	return srv.Handler(), h
+	return srv, h
 }
 
 // lines is an NDJSON body of page views of about n bytes.
@@ -137,7 +146,8 @@ func TestBodiesInFlightWait(t *testing.T) {
 }
 
 // A body whose size is not known before it is read (chunked, or gzip,
-// whose limit is on the decompressed bytes) reserves max_body_bytes.
+// whose limit is on the decompressed bytes) reserves a first step before
+// it is read: all of max_body_bytes when that is less than a step.
 func TestBodiesInFlightUnknownSize(t *testing.T) {
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
@@ -234,5 +244,304 @@ func TestBodiesInFlightGivenBack(t *testing.T) {
 	held.release <- struct{}{}
 	if w := <-full; w.Code != http.StatusOK {
 		t.Fatalf("a body of max_bytes_in_flight after the others: %d %s; room was not given back", w.Code, w.Body)
+	}
+}
+
+// letThrough lets every request held's Deliver holds go on at once.
+func letThrough(t *testing.T, held *holder) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range held.begun {
+			held.release <- struct{}{}
+		}
+	}()
+	t.Cleanup(func() {
+		close(held.begun)
+		<-done
+	})
+}
+
+func gzipped(b []byte) []byte {
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = zw.Write(b)
+	_ = zw.Close()
+	return gz.Bytes()
+}
+
+// unknownSize is a request whose body's size is not known before it is
+// read: chunked, or gzip-compressed.
+func unknownSize(ctx context.Context, body io.Reader, gzipped bool) *http.Request {
+	r := httptest.NewRequestWithContext(ctx, http.MethodPost, "/events", body)
+	r.ContentLength = -1
+	r.Header.Set("Content-Type", "application/x-ndjson")
+	if gzipped {
+		r.Header.Set("Content-Encoding", "gzip")
+	}
+	return r
+}
+
+// serve serves r in the background.
+func serve(h http.Handler, r *http.Request) <-chan *httptest.ResponseRecorder {
+	done := make(chan *httptest.ResponseRecorder, 1)
+	go func() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		done <- w
+	}()
+	return done
+}
+
+const kib = 1 << 10
+
+// Small bodies of unknown size reserve what they hold, not
+// max_body_bytes each: sixteen at once fit in twice max_body_bytes,
+// where two did when each reserved max_body_bytes and the others waited
+// and were answered 503.
+func TestBodiesInFlightManySmallOfUnknownSize(t *testing.T) {
+	body := lines(1000)
+	for _, gz := range []bool{false, true} {
+		name := "chunked"
+		if gz {
+			name = "gzip"
+		}
+		t.Run(name, func(t *testing.T) {
+			h, held := newHeldServer(t, 1<<20, 2<<20, 200*time.Millisecond)
+			answered := make(chan *httptest.ResponseRecorder, 16)
+			for range 16 {
+				b := body
+				if gz {
+					b = gzipped(body)
+				}
+				go func() { answered <- <-serve(h, unknownSize(context.Background(), bytes.NewReader(b), gz)) }()
+			}
+			for i := range 16 {
+				select {
+				case <-held.begun:
+				case w := <-answered:
+					t.Fatalf("%d small %s bodies in flight, the next answered %d %s; want all 16 in at once", i, name, w.Code, w.Body)
+				}
+			}
+			for range 16 {
+				held.release <- struct{}{}
+			}
+			for range 16 {
+				if w := <-answered; w.Code != http.StatusOK {
+					t.Fatalf("request: %d %s", w.Code, w.Body)
+				}
+			}
+			if got, want := held.stored.Load(), int64(16*bytes.Count(body, []byte("\n"))); got != want {
+				t.Fatalf("stored %d records, want %d", got, want)
+			}
+		})
+	}
+}
+
+// A chunked body is read while it has room, a step at a time; one that
+// grows past the room left waits for more and, when none comes in time,
+// is answered 503 with Retry-After, nothing of it stored; one whose client
+// leaves while it waits is answered nothing. Either way its room is given
+// back.
+func TestBodiesInFlightGrowingPastTheRoom(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		leave bool
+	}{{"no room in time", false}, {"client gone while it waits", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, held := newHeld(t, 256*kib, 256*kib, 300*time.Millisecond)
+			h := srv.Handler()
+			// 150 KiB held (a line that is not JSON: one failed record):
+			// 106 KiB left.
+			first := post(h, bytes.Repeat([]byte("x"), 150*kib))
+			<-held.begun
+			pr, pw := io.Pipe()
+			defer pr.Close()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			growing := serve(h, unknownSize(ctx, pr, false))
+			wrote := make(chan error, 1)
+			go func() {
+				_, err := pw.Write(bytes.Repeat([]byte("y"), 60*kib))
+				wrote <- err
+			}()
+			select {
+			case err := <-wrote:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case w := <-growing:
+				t.Fatalf("a chunked body whose first 60 KiB fit in the room left was answered %d %s before they were read", w.Code, w.Body)
+			case <-time.After(5 * time.Second):
+				t.Fatal("the first 60 KiB of a chunked body were not read though they fit in the room left")
+			}
+			if got := server.RoomHeld(srv); got != 150*kib+64*kib {
+				t.Errorf("room held with 60 KiB of the chunked body read: %d, want %d (its first step of 64 KiB)", got, 150*kib+64*kib)
+			}
+			// Its next 60 KiB need a second step, of 64 KiB: 42 KiB are left.
+			go func() { _, _ = pw.Write(bytes.Repeat([]byte("y"), 60*kib)) }()
+			if tc.leave {
+				time.Sleep(100 * time.Millisecond)
+				cancel()
+			}
+			select {
+			case w := <-growing:
+				switch {
+				case tc.leave && w.Body.Len() != 0:
+					t.Fatalf("a request whose client left was answered %d %s", w.Code, w.Body)
+				case !tc.leave && (w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), "server.max_bytes_in_flight")):
+					t.Fatalf("a chunked body growing past the room: %d (Retry-After %q) %s; want 503 naming server.max_bytes_in_flight", w.Code, w.Header().Get("Retry-After"), w.Body)
+				}
+			case <-held.begun:
+				t.Fatal("a chunked body growing past the room was delivered")
+			case <-time.After(5 * time.Second):
+				t.Fatal("a chunked body growing past the room waited longer than its wait")
+			}
+			pr.CloseWithError(io.ErrClosedPipe)
+			if got := server.RoomHeld(srv); got != 150*kib {
+				t.Errorf("room held once the chunked body was answered: %d, want %d (the first request's)", got, 150*kib)
+			}
+			held.release <- struct{}{}
+			if w := <-first; w.Code != http.StatusOK {
+				t.Fatalf("first request: %d %s", w.Code, w.Body)
+			}
+			if got, want := held.stored.Load(), int64(1); got != want {
+				t.Fatalf("stored %d records, want %d (the first request's; nothing of the refused one)", got, want)
+			}
+			if got := server.RoomHeld(srv); got != 0 {
+				t.Errorf("room held once every request was answered: %d", got)
+			}
+		})
+	}
+}
+
+// A body of unknown size holds room for what it has read, in steps of
+// 64 KiB or as much again as it holds, not max_body_bytes, and gives all
+// of it back however it is answered.
+func TestBodiesInFlightGrowingGivenBack(t *testing.T) {
+	oneLine := bytes.Repeat([]byte("x"), 150*kib) // not JSON: one failed record
+	over := bytes.Repeat([]byte("x"), 1<<20)      // and this, past max_body_bytes
+	for _, tc := range []struct {
+		name string
+		gzip bool
+		raw  bool // sent as is although it says gzip
+		// corrupt: rest is sent as is after the first part, gzip-compressed
+		corrupt bool
+		rest    []byte
+		err     error // the client's end of the body
+		status  int
+	}{
+		{name: "chunked, over max_body_bytes", rest: over, status: http.StatusRequestEntityTooLarge},
+		{name: "gzip, over max_body_bytes once decompressed", gzip: true, rest: over, status: http.StatusRequestEntityTooLarge},
+		{name: "chunked, a line that is not JSON", rest: []byte("y"), status: http.StatusOK},
+		{name: "gzip, a line that is not JSON", gzip: true, rest: []byte("y"), status: http.StatusOK},
+		{name: "gzip, not gzip", gzip: true, raw: true, status: http.StatusBadRequest},
+		{name: "gzip, corrupt after its first part", gzip: true, corrupt: true, rest: oneLine, status: http.StatusBadRequest},
+		{name: "chunked, the client's connection lost", err: io.ErrUnexpectedEOF, status: http.StatusBadRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, held := newHeld(t, 1<<20, 2<<20, 300*time.Millisecond)
+			letThrough(t, held)
+			pr, pw := io.Pipe()
+			defer pr.Close()
+			answered := serve(srv.Handler(), unknownSize(context.Background(), pr, tc.gzip))
+			seen := make(chan struct{})
+			var once sync.Once
+			see := func() { once.Do(func() { close(seen) }) }
+			defer see()
+			go func() {
+				var dst io.Writer = pw
+				var zw *gzip.Writer
+				if tc.gzip && !tc.raw {
+					zw = gzip.NewWriter(pw)
+					dst = zw
+				}
+				_, _ = dst.Write(oneLine)
+				if zw != nil {
+					_ = zw.Flush()
+				}
+				<-seen // read, and its room seen, before the rest is sent
+				if tc.corrupt {
+					dst, zw = pw, nil
+				}
+				_, _ = dst.Write(tc.rest)
+				if zw != nil {
+					_ = zw.Close()
+				}
+				pw.CloseWithError(tc.err)
+			}()
+			for deadline := time.Now().Add(5 * time.Second); server.RoomHeld(srv) != 256*kib; {
+				if time.Now().After(deadline) {
+					t.Fatalf("room held with 150 KiB of the body read: %d, want %d (64 KiB, 64 more, then 128 more)", server.RoomHeld(srv), 256*kib)
+				}
+				time.Sleep(time.Millisecond)
+			}
+			see()
+			w := <-answered
+			if w.Code != tc.status {
+				t.Fatalf("answered %d %s, want %d", w.Code, w.Body, tc.status)
+			}
+			if got := server.RoomHeld(srv); got != 0 {
+				t.Fatalf("room held once answered: %d, want 0", got)
+			}
+		})
+	}
+}
+
+// Bodies of unknown size that fill the room together and each wait for
+// more do not wait out their wait: the youngest is answered 503 at once,
+// nothing of it stored, and gives its room back to the older ones, which
+// go on.
+func TestBodiesInFlightAllWaitingToGrow(t *testing.T) {
+	srv, held := newHeld(t, 256*kib, 256*kib, time.Minute)
+	letThrough(t, held)
+	h := srv.Handler()
+	type request struct {
+		pw       *io.PipeWriter
+		answered <-chan *httptest.ResponseRecorder
+	}
+	var requests []request
+	for i := range 4 {
+		pr, pw := io.Pipe()
+		defer pr.Close()
+		requests = append(requests, request{pw, serve(h, unknownSize(context.Background(), pr, false))})
+		// Its first 60 KiB in its first step of 64 KiB, before the next
+		// request begins: the first is the oldest.
+		if _, err := pw.Write(bytes.Repeat([]byte("x"), 60*kib)); err != nil {
+			t.Fatal(err)
+		}
+		if got := server.RoomHeld(srv); got != int64(i+1)*64*kib {
+			t.Fatalf("room held by %d bodies of 60 KiB: %d, want %d", i+1, got, (i+1)*64*kib)
+		}
+	}
+	// The room is full: each body's next 40 KiB need 64 KiB more.
+	start := time.Now()
+	for _, r := range requests {
+		go func() {
+			_, _ = r.pw.Write(bytes.Repeat([]byte("x"), 40*kib))
+			_ = r.pw.Close()
+		}()
+	}
+	var codes []int
+	for _, r := range requests {
+		select {
+		case w := <-r.answered:
+			codes = append(codes, w.Code)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("answers so far %v: the others wait", codes)
+		}
+	}
+	if want := []int{200, 200, 200, 503}; !slices.Equal(codes, want) {
+		t.Errorf("answers, oldest first: %v, want %v", codes, want)
+	}
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Errorf("answered after %v, with a wait of a minute", waited)
+	}
+	if got := held.stored.Load(); got != 3 {
+		t.Errorf("stored %d records, want 3 (one a body answered 200)", got)
+	}
+	if got := server.RoomHeld(srv); got != 0 {
+		t.Errorf("room held once every request was answered: %d", got)
 	}
 }

@@ -17,7 +17,7 @@ func TestReadBodySizedFromContentLength(t *testing.T) {
 		body := strings.Repeat("x", size)
 		r := httptest.NewRequest("POST", "/events", strings.NewReader(body))
 		var buf bytes.Buffer
-		if perr := s.readBody(r, &buf); perr != nil {
+		if perr, _ := s.readBody(r, &buf, &hold{}); perr != nil {
 			t.Fatalf("%d bytes: %v", size, perr)
 		}
 		if buf.String() != body {
@@ -30,7 +30,7 @@ func TestReadBodySizedFromContentLength(t *testing.T) {
 	r := httptest.NewRequest("POST", "/events", strings.NewReader("[]"))
 	r.ContentLength = s.cfg.MaxBodyBytes
 	var buf bytes.Buffer
-	_ = s.readBody(r, &buf)
+	_, _ = s.readBody(r, &buf, &hold{})
 	if c := buf.Cap(); c > presizedBody*5/4 {
 		t.Errorf("a body announced as %d bytes and 2 long took a buffer of %d", r.ContentLength, c)
 	}
