@@ -267,10 +267,9 @@ func TestLookupsAfterASkippedRow(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		batch []sent
-		after int
 	}{
-		{"an id held before", []sent{{id: "held", fp: "x", req: "1"}, {id: "new", fp: "x", req: "2"}}, lookupsAfterHeld},
-		{"an id twice in the batch", []sent{{id: "new", fp: "x", req: "1"}, {id: "new", fp: "x", req: "2"}}, lookupsAfterHeld - 1},
+		{"an id held before", []sent{{id: "held", fp: "x", req: "1"}, {id: "new", fp: "x", req: "2"}}},
+		{"an id twice in the batch", []sent{{id: "new", fp: "x", req: "1"}, {id: "new", fp: "x", req: "2"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, opts := openOrders(t, "")
@@ -285,16 +284,16 @@ func TestLookupsAfterASkippedRow(t *testing.T) {
 				t.Fatalf("after a batch of new ids %d batches look theirs up, want 0", s.lookups)
 			}
 			write(tc.batch...)
-			// The batch written again, with the lookup, counts as one of
-			// them when it found no held id.
-			after := tc.after
+			// The same count either way: the lookup of the batch written
+			// again reports only the ids a table held.
+			after := lookupsAfterHeld
 			for i := range after + 1 {
 				if want := after - i; s.lookups != want {
 					t.Fatalf("%d batches after the one with a skipped row, %d batches look their ids up, want %d", i, s.lookups, want)
 				}
 				write(sent{id: fmt.Sprintf("n%d", i), fp: "x", req: "n"})
 			}
-			if got := rowsOf(t, opts, "SELECT count(*), count(DISTINCT event_id) FROM events"); got != fmt.Sprintf("[[%d %[1]d]]", 2+tc.after+1) {
+			if got := rowsOf(t, opts, "SELECT count(*), count(DISTINCT event_id) FROM events"); got != fmt.Sprintf("[[%d %[1]d]]", 2+after+1) {
 				t.Errorf("events, distinct ids: %s", got)
 			}
 			checkTypedRowsAreTheirGoodRows(t, opts)

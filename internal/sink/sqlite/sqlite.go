@@ -425,14 +425,23 @@ func (s *Sink) Write(ctx context.Context, records []*event.Envelope) error {
 	// back and the batch written again with the lookup, as are the next
 	// lookupsAfterHeld batches.
 	unchecked := s.unchecked
-	err = s.transact(ctx, records, plans, s.lookups == 0)
+	held, err := s.transact(ctx, records, plans, s.lookups == 0)
 	if err == errIDHeld { // not joined with a failed rollback
+		// It met a held id, whether a table held it or an earlier
+		// record of the batch had it, which the lookup does not report.
 		s.unchecked = unchecked
 		s.lookups = lookupsAfterHeld
-		err = s.transact(ctx, records, plans, false)
+		held = true
+		_, err = s.transact(ctx, records, plans, false)
 	}
 	if err != nil {
 		return err
+	}
+	switch {
+	case held:
+		s.lookups = lookupsAfterHeld
+	case s.lookups > 0:
+		s.lookups--
 	}
 	// Counted before Write returns: a Sync called after that sees it.
 	s.commits.Add(1)
@@ -459,10 +468,11 @@ var errIDHeld = errors.New("an event id of the batch is held already")
 const lookupsAfterHeld = 16
 
 // transact writes records in one transaction: insert's work between BEGIN
-// and COMMIT. Inserting without the lookup (optimistic), it returns
+// and COMMIT, reporting whether a table held any of their ids (looking
+// them up). Inserting without the lookup (optimistic), it returns
 // errIDHeld, unwrapped, once the transaction is rolled back, when an
 // insert skipped a row.
-func (s *Sink) transact(ctx context.Context, records []*event.Envelope, plans map[string]*typedPlan, optimistic bool) error {
+func (s *Sink) transact(ctx context.Context, records []*event.Envelope, plans map[string]*typedPlan, optimistic bool) (held bool, err error) {
 	// BEGIN IMMEDIATE takes the write lock now, waiting up to busy_timeout
 	// for another connection to release it, instead of failing halfway
 	// through the transaction. It runs without ctx's cancellation: the
@@ -473,24 +483,18 @@ func (s *Sink) transact(ctx context.Context, records []*event.Envelope, plans ma
 	// reproduces it. Should BEGIN fail anyway, roll back whatever it left.
 	if _, err := s.conn.ExecContext(context.WithoutCancel(ctx), "BEGIN IMMEDIATE", nil); err != nil {
 		_, _ = s.conn.ExecContext(context.Background(), "ROLLBACK", nil)
-		return fmt.Errorf("begin transaction: %w", err)
+		return false, fmt.Errorf("begin transaction: %w", err)
 	}
-	held, err := s.insert(ctx, records, plans, optimistic)
+	held, err = s.insert(ctx, records, plans, optimistic)
 	if err != nil {
-		return s.rollback(err)
+		return false, s.rollback(err)
 	}
 	// Once the batch is written, commit it even if ctx has just ended: the
 	// work is done, and the lock is already held.
 	if _, err := s.conn.ExecContext(context.WithoutCancel(ctx), "COMMIT", nil); err != nil {
-		return s.rollback(fmt.Errorf("commit: %w", err))
+		return false, s.rollback(fmt.Errorf("commit: %w", err))
 	}
-	switch {
-	case held:
-		s.lookups = lookupsAfterHeld
-	case !optimistic && s.lookups > 0:
-		s.lookups--
-	}
-	return nil
+	return held, nil
 }
 
 // Sync makes every transaction Write committed durable: with
