@@ -17,6 +17,16 @@ type Entry struct {
 	Data []byte
 }
 
+// ReadBuffer is memory that NextInto reads records into, so that a caller
+// reading batch after batch reuses it rather than allocate every read's
+// bytes afresh: at full batched load those reads were over a quarter of
+// the bytes the collector allocated, and the garbage collector ran that
+// much more often. The zero value is ready to use.
+type ReadBuffer struct {
+	data    []byte
+	entries []Entry
+}
+
 // Reader reads the spool from a named, persisted cursor: each sink has its
 // own and reads at its own pace. Reading does not move the cursor; Commit
 // does. After a restart a reader of the same name resumes after the last
@@ -143,6 +153,14 @@ func (r *Reader) Close() error {
 // record that fails its checksum, or any other damage, stops the reader
 // with a *CorruptError rather than return junk.
 func (r *Reader) Next(ctx context.Context, maxRecords, maxBytes int) ([]Entry, error) {
+	return r.NextInto(ctx, maxRecords, maxBytes, nil)
+}
+
+// NextInto is Next reading into buf (nil: new memory). The entries it
+// returns point into buf, so the caller must not pass buf again while it
+// still reads them; the next read into buf overwrites them. A buf too
+// small for a read is grown.
+func (r *Reader) NextInto(ctx context.Context, maxRecords, maxBytes int, buf *ReadBuffer) ([]Entry, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.s
@@ -175,7 +193,7 @@ func (r *Reader) Next(ctx context.Context, maxRecords, maxBytes int) ([]Entry, e
 			// Lock order: s.mu, then fileMu.
 			s.fileMu.RLock()
 			s.mu.Unlock()
-			entries, err := r.read(f, seg.name, limit, maxRecords, maxBytes)
+			entries, err := r.read(f, seg.name, limit, maxRecords, maxBytes, buf)
 			s.fileMu.RUnlock()
 			var ce *CorruptError
 			if errors.As(err, &ce) {
@@ -238,7 +256,10 @@ const readChunk = 1 << 20
 
 // read decodes records from f between r.pos and limit. Records before a
 // damaged one are returned; the next call reports the damage.
-func (r *Reader) read(f *os.File, segName string, limit int64, maxRecords, maxBytes int) ([]Entry, error) {
+func (r *Reader) read(f *os.File, segName string, limit int64, maxRecords, maxBytes int, into *ReadBuffer) ([]Entry, error) {
+	if into == nil {
+		into = new(ReadBuffer)
+	}
 	want := int64(readChunk)
 	if maxBytes > 0 {
 		want = min(want, int64(maxBytes)+headerSize)
@@ -259,12 +280,20 @@ func (r *Reader) read(f *os.File, segName string, limit int64, maxRecords, maxBy
 	}
 	size := min(want, limit-r.pos)
 	for {
-		buf := make([]byte, size)
-		if _, err := f.ReadAt(buf, r.pos); err != nil && err != io.EOF {
+		if int64(cap(into.data)) < size {
+			into.data = make([]byte, size)
+		}
+		buf := into.data[:size]
+		n, err := f.ReadAt(buf, r.pos)
+		if err != nil && err != io.EOF {
 			return nil, fmt.Errorf("read spool segment %s: %w", segName, err)
 		}
+		// A segment shorter than its known size (cut on disk) reads as
+		// zeros past its end, which no frame decodes from, as a new
+		// buffer would: the buffer's tail is an earlier read's.
+		clear(buf[n:])
 		var (
-			entries []Entry
+			entries = into.entries[:0]
 			at      int
 			bytes   int
 			bad     error
@@ -301,6 +330,7 @@ func (r *Reader) read(f *os.File, segName string, limit int64, maxRecords, maxBy
 			}
 			continue // read again, large enough for the first record
 		}
+		into.entries = entries
 		end := r.pos
 		for _, e := range entries {
 			end += frameSize(len(e.Data))

@@ -1,0 +1,90 @@
+package spool
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"unsafe"
+)
+
+// TestNextIntoReusesItsBuffer: NextInto reads into the buffer it is
+// given, the same memory read after read, growing it when a read needs
+// more; the records it returns are those Next returns.
+func TestNextIntoReusesItsBuffer(t *testing.T) {
+	o := testOptions(t.TempDir())
+	o.SegmentBytes = 1 << 20
+	s := openSpool(t, o, nil)
+	for i := range 40 {
+		mustAppend(t, s, record("r", i, 200))
+	}
+	r := mustReader(t, s, "sink")
+	ctx := context.Background()
+	var buf ReadBuffer
+	at := func(es []Entry) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(es[0].Data))) }
+	var first uintptr
+	next := 0
+	for _, n := range []int{5, 5, 5, 20} {
+		es, err := r.NextInto(ctx, n, 0, &buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(es) != n {
+			t.Fatalf("read %d records, want %d", len(es), n)
+		}
+		for _, e := range es {
+			if want := record("r", next, 200); !bytes.Equal(e.Data, want) || e.Offset != uint64(next+1) {
+				t.Fatalf("record at offset %d is %.12q, want offset %d, %.12q", e.Offset, e.Data, next+1, want)
+			}
+			next++
+		}
+		switch {
+		case first == 0:
+			first = at(es)
+		case n == 5 && at(es) != first:
+			t.Errorf("a read of %d records went to new memory, not the buffer given", n)
+		}
+	}
+	if at := uintptr(unsafe.Pointer(unsafe.SliceData(buf.data))); at == first {
+		t.Error("a read larger than the buffer was not given more memory")
+	}
+}
+
+// TestNextIntoSegmentCutShort: a segment shorter on disk than the spool
+// knows reads as damaged into a buffer that held an earlier read, as into
+// new memory, never as the earlier read's bytes.
+func TestNextIntoSegmentCutShort(t *testing.T) {
+	for _, used := range []bool{false, true} {
+		o := testOptions(t.TempDir())
+		o.SegmentBytes = 1 << 20
+		s := openSpool(t, o, nil)
+		for i := range 6 {
+			mustAppend(t, s, record("r", i, 200))
+		}
+		r := mustReader(t, s, "sink")
+		var buf ReadBuffer
+		if used {
+			// The buffer holds records 1 to 3, at the start of the memory
+			// the next read's tail falls on.
+			if _, err := r.NextInto(context.Background(), 3, 0, &buf); err != nil {
+				t.Fatal(err)
+			}
+			r.pos, r.next, r.marks = 0, 1, nil
+		}
+		seg := filepath.Join(o.Dir, segmentName(1))
+		if err := os.Truncate(seg, frameSize(200)*2+10); err != nil {
+			t.Fatal(err)
+		}
+		es, err := r.NextInto(context.Background(), 6, 0, &buf)
+		if len(es) != 2 || err != nil {
+			t.Fatalf("used buffer %v: read %d records (%v) before the cut; want 2", used, len(es), err)
+		}
+		_, err = r.NextInto(context.Background(), 6, 0, &buf)
+		var ce *CorruptError
+		if !errors.As(err, &ce) {
+			t.Fatalf("used buffer %v: read past the cut gave %v; want a CorruptError", used, err)
+		}
+	}
+}
