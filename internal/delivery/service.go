@@ -158,6 +158,9 @@ func Start(cfg Config, sinks []Target) (*Service, error) {
 		}
 		for _, sk := range sinks {
 			r := &runner{svc: s, Target: sk, jsonOnly: readsJSONOnly(sk.Sink), shared: keepsNoStrings(sk.Sink), staging: stagingOf(sk.Sink), deadLetter: &deadLetterFile{path: DeadLetterPath(cfg.DeadLetterDir, sk.Name)}, tried: make(chan struct{})}
+			if r.shared && r.staging == nil {
+				r.spare = make(chan *readMemory, spareBatches)
+			}
 			r.counters.restore(prev[sk.Name])
 			s.runners = append(s.runners, r)
 		}

@@ -52,13 +52,16 @@ type JSONOnly interface {
 	ReadsJSONOnly()
 }
 
-// KeepsNoStrings is implemented by a sink that keeps none of a record's
-// strings once its Write has returned, or keeps only copies of them (the
+// KeepsNoStrings is implemented by a sink that keeps nothing of the
+// records it is handed once its Write has returned: none of their strings
+// or bytes (Envelope.JSON), nor the envelopes, or only copies of them (the
 // typed tables' tracker clones the versions it remembers). Delivery hands
 // such a sink records decoded from the spool whose strings share the
 // bytes they were read as (Envelope.JSON) instead of a copy of each
-// record: a string kept past the Write would keep the whole read (up to
-// the batch's bytes) alive with it.
+// record, and, once the Write has returned, reads and decodes a later
+// batch into the same memory: what the sink kept would change under it.
+// A staging sink (Staging) keeps what it is handed by design; delivery
+// reuses nothing of its batches.
 type KeepsNoStrings interface {
 	Sink
 	// KeepsNoStrings marks the sink; it is never called.

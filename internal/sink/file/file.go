@@ -390,7 +390,15 @@ func (s *Sink) rotateByAge(stop <-chan struct{}, done chan<- struct{}) {
 // (sink.JSONOnly): delivery need not decode records for it.
 func (*Sink) ReadsJSONOnly() {}
 
-var _ sink.JSONOnly = (*Sink)(nil)
+// KeepsNoStrings marks the sink as keeping nothing of a record past a
+// Write (sink.KeepsNoStrings): it copies each record's JSON into its own
+// buffer before writing it.
+func (*Sink) KeepsNoStrings() {}
+
+var (
+	_ sink.JSONOnly       = (*Sink)(nil)
+	_ sink.KeepsNoStrings = (*Sink)(nil)
+)
 
 // Close stops rotating, syncs the files to disk and closes them; ctx is not
 // needed, as the files are local. A Write after Close returns an error.

@@ -110,7 +110,15 @@ func (s *Sink) Write(_ context.Context, records []*event.Envelope) error {
 // (sink.JSONOnly): delivery need not decode records for it.
 func (*Sink) ReadsJSONOnly() {}
 
-var _ sink.JSONOnly = (*Sink)(nil)
+// KeepsNoStrings marks the sink as keeping nothing of a record past a
+// Write (sink.KeepsNoStrings): it copies each record's JSON into its own
+// buffer before writing it.
+func (*Sink) KeepsNoStrings() {}
+
+var (
+	_ sink.JSONOnly       = (*Sink)(nil)
+	_ sink.KeepsNoStrings = (*Sink)(nil)
+)
 
 // Connect does nothing: the writers are open already.
 func (s *Sink) Connect(context.Context) error { return nil }
