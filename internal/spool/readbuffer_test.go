@@ -50,6 +50,24 @@ func TestNextIntoReusesItsBuffer(t *testing.T) {
 	if at := uintptr(unsafe.Pointer(unsafe.SliceData(buf.data))); at == first {
 		t.Error("a read larger than the buffer was not given more memory")
 	}
+
+	// A record larger than a read gets a buffer of its own size, which
+	// the reads after it do not keep.
+	if es, err := r.NextInto(ctx, 5, 0, &buf); err != nil || len(es) != 5 {
+		t.Fatalf("read %d of the last 5 records (%v)", len(es), err)
+	}
+	big := bytes.Repeat([]byte("b"), 3*readChunk)
+	mustAppend(t, s, big, record("r", 41, 200))
+	es, err := r.NextInto(ctx, 1, 0, &buf)
+	if err != nil || len(es) != 1 || !bytes.Equal(es[0].Data, big) {
+		t.Fatalf("read %d records (%v); want the large one", len(es), err)
+	}
+	if _, err := r.NextInto(ctx, 1, 0, &buf); err != nil {
+		t.Fatal(err)
+	}
+	if cap(buf.data) > readChunk {
+		t.Errorf("the buffer kept %d bytes after the large record; want at most %d", cap(buf.data), readChunk)
+	}
 }
 
 // TestNextIntoSegmentCutShort: a segment shorter on disk than the spool

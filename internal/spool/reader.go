@@ -280,7 +280,9 @@ func (r *Reader) read(f *os.File, segName string, limit int64, maxRecords, maxBy
 	}
 	size := min(want, limit-r.pos)
 	for {
-		if int64(cap(into.data)) < size {
+		// A buffer grown for a record larger than a read is not kept
+		// for the reads after it.
+		if c := int64(cap(into.data)); c < size || c > max(size, readChunk) {
 			into.data = make([]byte, size)
 		}
 		buf := into.data[:size]
