@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/pipeline"
@@ -30,15 +31,45 @@ const keptOfOversized = 1024
 // payloads until Deliver returns, and are not touched after that.
 var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// inputsPool recycles the memory lent to decoders for a one-event
-// request's input (protocol.Request.Inputs): the records made from it
-// keep none of it, so it is free again once the pipeline has run. It is
-// zeroed when put back, keeping nothing of the request alive.
-var inputsPool = sync.Pool{New: func() any { return new([1]event.Input) }}
+// inputsPool recycles the memory lent to decoders for a request's inputs
+// (protocol.Request.Inputs): the records made from them keep none of it,
+// so it is free again once the pipeline has run. It starts with room for
+// one event, what most requests from browsers and apps hold, and keeps
+// the larger room a decoder allocated for a request that held more (up
+// to server.max_events_per_request), so that batches stop allocating
+// theirs: 27 KB a 100-event request, 10 % of what it allocated.
+var inputsPool = sync.Pool{New: func() any { return &lentInputs{room: make([]event.Input, 1)} }}
 
-func putInputs(in *[1]event.Input) {
-	*in = [1]event.Input{}
-	inputsPool.Put(in)
+// lentInputs is the memory a request lends its decoder for its inputs.
+type lentInputs struct {
+	room []event.Input
+	// set is how many of room's first inputs may hold a request's
+	// values, to be zeroed before room is lent again.
+	set int
+}
+
+// took notes what the decoder returned: inputs in room, or in memory of
+// its own, which room becomes when larger (and no larger than most),
+// so that the next request as large finds it.
+func (l *lentInputs) took(inputs []event.Input, most int) {
+	switch {
+	case len(inputs) > 0 && unsafe.SliceData(inputs) == unsafe.SliceData(l.room):
+		l.set = max(l.set, len(inputs))
+	case cap(inputs) > len(l.room) && cap(inputs) <= most:
+		// The decoder may have begun in room before it outgrew it.
+		clear(l.room)
+		l.room, l.set = inputs[:cap(inputs)], len(inputs)
+	default:
+		l.set = len(l.room) // whatever the decoder did, room is zeroed
+	}
+}
+
+// putInputs zeroes what a request set, keeping nothing of it alive, and
+// gives the room back.
+func putInputs(l *lentInputs) {
+	clear(l.room[:l.set])
+	l.set = 0
+	inputsPool.Put(l)
 }
 
 // maxReportedFailures is how many failures the answer to a request lists in
@@ -152,7 +183,7 @@ func (s *Server) collectTo(ep protocol.Endpoint, d Deliverer, dry bool) http.Han
 			}
 		}
 		mediaType, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		lent := inputsPool.Get().(*[1]event.Input)
+		lent := inputsPool.Get().(*lentInputs)
 		defer putInputs(lent)
 		inputs, reply, err := ep.Decode(&protocol.Request{
 			Method:    r.Method,
@@ -164,8 +195,9 @@ func (s *Server) collectTo(ep protocol.Endpoint, d Deliverer, dry bool) http.Han
 			Body:      buf.Bytes(),
 			PathValue: r.PathValue,
 			MaxEvents: s.cfg.MaxEventsPerRequest,
-			Inputs:    lent[:],
+			Inputs:    lent.room,
 		})
+		lent.took(inputs, max(s.cfg.MaxEventsPerRequest, 1))
 		if err != nil {
 			var perr *protocol.Error
 			if !errors.As(err, &perr) {
