@@ -131,6 +131,36 @@ func TestLentInputsAreSetAnew(t *testing.T) {
 			t.Errorf("%s: with lent memory\n%+v\nwithout\n%+v", body, got, want)
 		}
 	}
+	// A JSON array is read into the lent memory when it holds as many
+	// events as the body's size suggests, each set anew; past its end,
+	// into memory of its own.
+	for _, tc := range []struct {
+		body string
+		lent bool
+	}{
+		{`[{"data":{}},{"user_id":"u","data":{}}]`, true},
+		{`[{"data":{}},{"data":{}},{"data":{}},{"data":{}},{"data":{}}]`, false},
+		{`[` + strings.Repeat(`{"data":{"padding":"`+strings.Repeat("x", 300)+`"}},`, 4) + `{"data":{}}]`, false},
+	} {
+		want, err := decode(&protocol.Request{MediaType: MediaJSON, Body: []byte(tc.body)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lent := make([]event.Input, 4)
+		for i := range lent {
+			lent[i] = event.Input{SchemaKey: "old", EventID: "old", Raw: []byte("old"), Arbitrary: true}
+		}
+		got, err := decode(&protocol.Request{MediaType: MediaJSON, Body: []byte(tc.body), Inputs: lent})
+		if err != nil || len(got) != len(want) {
+			t.Fatalf("array %.40q: %v, %d inputs, want %d", tc.body, err, len(got), len(want))
+		}
+		if used := &got[0] == &lent[0]; used != tc.lent {
+			t.Errorf("array %.40q: lent memory used %v, want %v", tc.body, used, tc.lent)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("array %.40q: with lent memory\n%+v\nwithout\n%+v", tc.body, got, want)
+		}
+	}
 	// NDJSON of one event, with or without its newline, is read into the
 	// lent memory too; a body of more events than it holds, into memory
 	// of its own.

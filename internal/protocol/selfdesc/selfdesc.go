@@ -149,8 +149,16 @@ func (d *decoder) document(b []byte, start int) ([]event.Input, error) {
 		end, err = d.event(b, start, &d.inputs[0])
 	case '[':
 		// Real events are rarely under 256 bytes: sizing the slice up front
-		// saves growing it event by event, at most doubling its size.
-		d.inputs = make([]event.Input, 0, min(len(b)/256+1, max(d.maxEvents, 1)))
+		// saves growing it event by event, at most doubling its size. The
+		// memory the caller lends takes them when it holds that many (the
+		// server's grows to the batches it sees); events past its end
+		// move to memory of their own as the slice grows.
+		want := min(len(b)/256+1, max(d.maxEvents, 1))
+		if cap(d.lent) >= want {
+			d.inputs = d.lent[:0]
+		} else {
+			d.inputs = make([]event.Input, 0, want)
+		}
 		end, err = jsonscan.Array(b, start, func(n, es int) (int, error) {
 			if perr := protocol.TooManyEvents(n+1, d.maxEvents); perr != nil {
 				return es, perr
