@@ -14,13 +14,7 @@ import (
 // given, the same memory read after read, growing it when a read needs
 // more; the records it returns are those Next returns.
 func TestNextIntoReusesItsBuffer(t *testing.T) {
-	o := testOptions(t.TempDir())
-	o.SegmentBytes = 1 << 20
-	s := openSpool(t, o, nil)
-	for i := range 40 {
-		mustAppend(t, s, record("r", i, 200))
-	}
-	r := mustReader(t, s, "sink")
+	s, r, _ := spoolOfRecords(t, 40)
 	ctx := context.Background()
 	var buf ReadBuffer
 	at := func(es []Entry) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(es[0].Data))) }
@@ -75,13 +69,7 @@ func TestNextIntoReusesItsBuffer(t *testing.T) {
 // new memory, never as the earlier read's bytes.
 func TestNextIntoSegmentCutShort(t *testing.T) {
 	for _, used := range []bool{false, true} {
-		o := testOptions(t.TempDir())
-		o.SegmentBytes = 1 << 20
-		s := openSpool(t, o, nil)
-		for i := range 6 {
-			mustAppend(t, s, record("r", i, 200))
-		}
-		r := mustReader(t, s, "sink")
+		_, r, dir := spoolOfRecords(t, 6)
 		var buf ReadBuffer
 		if used {
 			// The buffer holds records 1 to 3, at the start of the memory
@@ -91,7 +79,7 @@ func TestNextIntoSegmentCutShort(t *testing.T) {
 			}
 			r.pos, r.next, r.marks = 0, 1, nil
 		}
-		seg := filepath.Join(o.Dir, segmentName(1))
+		seg := filepath.Join(dir, segmentName(1))
 		if err := os.Truncate(seg, frameSize(200)*2+10); err != nil {
 			t.Fatal(err)
 		}
@@ -105,4 +93,18 @@ func TestNextIntoSegmentCutShort(t *testing.T) {
 			t.Fatalf("used buffer %v: read past the cut gave %v; want a CorruptError", used, err)
 		}
 	}
+}
+
+// spoolOfRecords opens a spool in a directory of its own holding n
+// records of 200 bytes, one append each, in its first segment, and a
+// reader of them.
+func spoolOfRecords(t *testing.T, n int) (*Spool, *Reader, string) {
+	t.Helper()
+	o := testOptions(t.TempDir())
+	o.SegmentBytes = 1 << 20
+	s := openSpool(t, o, nil)
+	for i := range n {
+		mustAppend(t, s, record("r", i, 200))
+	}
+	return s, mustReader(t, s, "sink"), o.Dir
 }
