@@ -654,3 +654,67 @@ func TestSinkJSONPassesItsCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestTypedTimesMadeInGo: the typed rows of a batch whose times are all
+// already in UTC with milliseconds go in inserts that call no function,
+// for which SQLite keeps no statement journal; a time strftime must make
+// (another offset, other digits) still goes through it, and either way a
+// time column stores what strftime makes of the time.
+func TestTypedTimesMadeInGo(t *testing.T) {
+	s, opts := openTyped(t, contract.NewSet([]*contract.Contract{sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", typedOrder)}))
+	order := func(id, placed string) *event.Envelope {
+		data := `{"order_id":"` + id + `","total":1`
+		if placed != "" {
+			data += `,"placed_at":"` + placed + `"`
+		}
+		return typedRecord(id, "iglu:com.acme/order/jsonschema/1-0-0", data+`}`)
+	}
+	// The statements as the sink's connection makes them: its checks
+	// left to typedcheck.go.
+	db := readDB(t, opts.Path)
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec("PRAGMA ignore_check_constraints = ON"); err != nil {
+		t.Fatal(err)
+	}
+	functions := func() []string {
+		t.Helper()
+		var calls []string
+		for q := range s.typedStmts {
+			rows, err := db.Query("EXPLAIN "+q, make([]any, strings.Count(q, "?"))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var addr, p1, p2, p3 int
+				var op string
+				var p4, p5, comment any
+				if err := rows.Scan(&addr, &op, &p1, &p2, &p3, &p4, &p5, &comment); err != nil {
+					t.Fatal(err)
+				}
+				if op == "Function" || op == "PureFunc" {
+					calls = append(calls, fmt.Sprint(p4))
+				}
+			}
+			rows.Close()
+		}
+		return calls
+	}
+	// Two rows, a statement of two.
+	if err := s.Write(context.Background(), []*event.Envelope{order("a1", "2026-12-04T10:11:12.123Z"), order("a2", "")}); err != nil {
+		t.Fatal(err)
+	}
+	if calls := functions(); len(calls) != 0 {
+		t.Errorf("the typed insert of times made in Go calls %v", calls)
+	}
+	if err := s.Write(context.Background(), []*event.Envelope{order("b1", "2026-12-04T12:11:12+02:00"), order("b2", "2026-12-04T10:11:12.1Z")}); err != nil {
+		t.Fatal(err)
+	}
+	if calls := functions(); len(calls) == 0 {
+		t.Error("the typed insert of times for strftime to make calls no function")
+	}
+	want := "[[a1 2026-12-04T10:11:12.123Z] [a2 <nil>] [b1 2026-12-04T10:11:12.000Z] [b2 2026-12-04T10:11:12.100Z]]"
+	if got := rowsOf(t, opts, "SELECT event_id, placed_at || '' FROM com_acme_order_1 ORDER BY event_id"); got != want {
+		t.Errorf("times stored: %s, want %s", got, want)
+	}
+	checkTypedRowsAreTheirGoodRows(t, opts)
+}

@@ -309,7 +309,7 @@ func (s *Sink) checkTypedRow(ctx context.Context, p *typedPlan, args []driver.Na
 	for i := range s.checkArgs {
 		s.checkArgs[i].Ordinal = i + 1
 	}
-	st, err := s.checkerStmts.prepared(ctx, s.checker, p.insertOf(1))
+	st, err := s.checkerStmts.prepared(ctx, s.checker, p.insertOf(1, true))
 	if err != nil {
 		return fmt.Errorf("check typed row for %s: %w", p.table.Name, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -37,11 +38,16 @@ type typedPlan struct {
 	// values are the expressions of the columns' values, in order, as
 	// the insert's VALUES list.
 	values string
-	// insert is the insert's start, up to its first row's values;
+	// into is the insert's start, up to its first row's values;
 	// inserts[k] the insert of 1<<k rows, built when first needed.
-	insert  string
+	into    string
 	inserts []string
-	cols    []typedCol
+	// valuesInGo is values with each time column's strftime left out,
+	// for rows whose times were all made in Go (stamps); "" for a plan
+	// without such a column. insertsInGo are its inserts (insertOf).
+	valuesInGo  string
+	insertsInGo []string
+	cols        []typedCol
 	// payloadArg is the ordinal the event data's text is bound to for
 	// the columns SQLite computes (typedCol.sql); 0 when none does. The
 	// statement then numbers its parameters (?N); else they are
@@ -68,7 +74,27 @@ type typedPlan struct {
 	joinedKey                  int
 	joinedInserts              []string
 	copied                     []bool
+	// joinedValuesInGo and joinedInsertsInGo are joinedValues and
+	// joinedInserts as valuesInGo is values.
+	joinedValuesInGo  string
+	joinedInsertsInGo []string
 }
+
+// A time column's value (stamps) is COALESCE(strftime(fmt, ?), ?), fmt
+// the form SQLite keeps times in. A time already in that form and in UTC
+// is bound to the second parameter and NULL to the first (appendArgs):
+// strftime of NULL is NULL. Rows whose times are all so go in an insert
+// with COALESCE(?, ?) in its place, the same value without calling a
+// function: SQLite keeps a statement journal for a statement that inserts
+// several rows and calls a function (any function may fail halfway, and
+// SQLite would then undo the statement alone), about 1,500 instructions a
+// row of BenchmarkTypedWrite. COALESCE is no function call: SQLite
+// computes it inline. INSERT OR FAIL does not spare the journal: it
+// changes what a constraint's failure does, not a function's.
+const (
+	stampExpr     = "COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', ?), ?)"
+	stampInGoExpr = "COALESCE(?, ?)"
+)
 
 // typedCol is where one column's value comes from.
 type typedCol struct {
@@ -189,6 +215,7 @@ func newTypedPlan(t *tables.Table) (*typedPlan, error) {
 		p.payloadArg = len(t.Columns) + 1
 		clear(p.stamps)
 	}
+	inGo := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
 		arg := "?"
 		if p.payloadArg > 0 {
@@ -202,25 +229,32 @@ func newTypedPlan(t *tables.Table) (*typedPlan, error) {
 			if p.payloadArg > 0 {
 				exprs[i] = timestampExpr(arg)
 			} else {
-				exprs[i] = "COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', ?), ?)"
+				exprs[i] = stampExpr
 			}
 		default:
 			exprs[i] = arg
 		}
+		inGo[i] = exprs[i]
+		if p.stamps[i] {
+			inGo[i] = stampInGoExpr
+		}
 	}
 	p.values = strings.Join(exprs, ", ")
-	p.insert = "INSERT INTO " + quoteIdent(t.Name) + " (" + strings.Join(names, ", ") + ") VALUES (" + p.values + ")"
+	p.into = "INSERT INTO " + quoteIdent(t.Name) + " (" + strings.Join(names, ", ") + ") VALUES "
+	if slices.Contains(p.stamps, true) {
+		p.valuesInGo = strings.Join(inGo, ", ")
+	}
 	if p.payloadArg == 0 {
-		p.planJoined(names, exprs)
+		p.planJoined(names, exprs, inGo)
 	}
 	return p, nil
 }
 
 // planJoined builds the pieces of p's joined insert from its columns'
-// quoted names and value expressions.
-func (p *typedPlan) planJoined(names, exprs []string) {
+// quoted names and value expressions (inGo: without strftime).
+func (p *typedPlan) planJoined(names, exprs, inGo []string) {
 	sel := make([]string, 0, len(p.cols))
-	var vals []string
+	var vals, valsInGo []string
 	for i, c := range p.cols {
 		if c.envelope >= 0 && c.envelope != keyIndex {
 			sel = append(sel, "e."+quoteIdent(columns.Good()[c.envelope].Name))
@@ -228,6 +262,7 @@ func (p *typedPlan) planJoined(names, exprs []string) {
 			continue
 		}
 		vals = append(vals, exprs[i])
+		valsInGo = append(valsInGo, inGo[i])
 		if c.envelope == keyIndex {
 			p.joinedKey = len(vals)
 		}
@@ -243,14 +278,22 @@ func (p *typedPlan) planJoined(names, exprs []string) {
 	}
 	p.joinedSelect = "INSERT INTO " + quoteIdent(p.table.Name) + " (" + strings.Join(names, ", ") + ") SELECT " + strings.Join(sel, ", ")
 	p.joinedValues = strings.Join(vals, ", ")
+	if p.valuesInGo != "" {
+		p.joinedValuesInGo = strings.Join(valsInGo, ", ")
+	}
 }
 
 // joinedOf is the joined insert of rows rows (a power of two) beside the
 // good table good: every row's event_id is one the good table's insert
 // just took, so the join finds that row. CROSS JOIN keeps the VALUES the
-// outer loop, each row finding its good row by the key's index.
-func (p *typedPlan) joinedOf(rows int, good string) string {
-	return ofRows(&p.joinedInserts, rows, func(rows int) string {
+// outer loop, each row finding its good row by the key's index. parse
+// says a time of the rows is for strftime to make (insertOf).
+func (p *typedPlan) joinedOf(rows int, good string, parse bool) string {
+	cache, values := &p.joinedInserts, p.joinedValues
+	if !parse && p.joinedValuesInGo != "" {
+		cache, values = &p.joinedInsertsInGo, p.joinedValuesInGo
+	}
+	return ofRows(cache, rows, func(rows int) string {
 		var b strings.Builder
 		b.WriteString(p.joinedSelect)
 		b.WriteString(" FROM (VALUES ")
@@ -259,7 +302,7 @@ func (p *typedPlan) joinedOf(rows int, good string) string {
 				b.WriteString(", ")
 			}
 			b.WriteByte('(')
-			b.WriteString(p.joinedValues)
+			b.WriteString(values)
 			b.WriteByte(')')
 		}
 		b.WriteString(") AS v CROSS JOIN ")
@@ -315,8 +358,10 @@ type typedPending struct {
 	// joined: the rows go in p's joined insert, their arguments
 	// without the copied ones.
 	joined bool
-	args   []driver.NamedValue
-	rows   int
+	// parse: a time of the rows is for strftime to make (insertOf).
+	parse bool
+	args  []driver.NamedValue
+	rows  int
 }
 
 // writeTypedRows writes the typed rows of the good records just inserted
@@ -387,6 +432,7 @@ func (s *Sink) writeTypedRows(ctx context.Context, plans map[string]*typedPlan, 
 			pending[k].args = append(pending[k].args, row...)
 		}
 		pending[k].rows++
+		pending[k].parse = pending[k].parse || p.parses(row)
 		if p.payloadArg > 0 {
 			// Numbered parameters: one row a statement.
 			if err := s.flushTyped(ctx, &pending[k]); err != nil {
@@ -407,13 +453,13 @@ func (s *Sink) flushTyped(ctx context.Context, pd *typedPending) error {
 	per := len(pd.args) / max(pd.rows, 1)
 	for rest, rows := pd.args, pd.rows; rows > 0; {
 		k := chunkSize(rows, min(rowsPerInsert, maxTypedArgs/max(per, 1)))
-		if err := s.execTyped(ctx, pd.plan, pd.joined, k, rest[:k*per]); err != nil {
+		if err := s.execTyped(ctx, pd.plan, pd.joined, pd.parse, k, rest[:k*per]); err != nil {
 			return err
 		}
 		rest, rows = rest[k*per:], rows-k
 	}
 	clear(pd.args)
-	pd.args, pd.rows = pd.args[:0], 0
+	pd.args, pd.rows, pd.parse = pd.args[:0], 0, false
 	return nil
 }
 
@@ -422,14 +468,15 @@ func (s *Sink) flushTyped(ctx context.Context, pd *typedPending) error {
 const maxTypedArgs = 32766
 
 // execTyped runs p's insert of rows rows (a power of two) with args, or
-// its joined insert.
-func (s *Sink) execTyped(ctx context.Context, p *typedPlan, joined bool, rows int, args []driver.NamedValue) error {
+// its joined insert; parse says a time of the rows is for strftime to
+// make (insertOf).
+func (s *Sink) execTyped(ctx context.Context, p *typedPlan, joined, parse bool, rows int, args []driver.NamedValue) error {
 	for i := range args {
 		args[i].Ordinal = i + 1
 	}
-	q := p.insertOf(rows)
+	q := p.insertOf(rows, parse)
 	if joined {
-		q = p.joinedOf(rows, s.good.name)
+		q = p.joinedOf(rows, s.good.name, parse)
 	}
 	st, err := s.typedStmts.prepared(ctx, s.conn, q)
 	if err == nil {
@@ -445,14 +492,23 @@ func (s *Sink) execTyped(ctx context.Context, p *typedPlan, joined bool, rows in
 	return nil
 }
 
-// insertOf is the insert of rows rows (a power of two).
-func (p *typedPlan) insertOf(rows int) string {
-	return ofRows(&p.inserts, rows, func(rows int) string {
+// insertOf is the insert of rows rows (a power of two); parse says a
+// time of the rows is for strftime to make, else it is the insert without
+// strftime when p has one (stampExpr).
+func (p *typedPlan) insertOf(rows int, parse bool) string {
+	cache, values := &p.inserts, p.values
+	if !parse && p.valuesInGo != "" {
+		cache, values = &p.insertsInGo, p.valuesInGo
+	}
+	return ofRows(cache, rows, func(rows int) string {
 		var b strings.Builder
-		b.WriteString(p.insert)
-		for range rows - 1 {
-			b.WriteString(", (")
-			b.WriteString(p.values)
+		b.WriteString(p.into)
+		for r := range rows {
+			if r > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('(')
+			b.WriteString(values)
 			b.WriteByte(')')
 		}
 		b.WriteString(" ON CONFLICT DO NOTHING")
@@ -471,6 +527,26 @@ func ofRows(cache *[]string, rows int, build func(rows int) string) string {
 		(*cache)[k] = build(rows)
 	}
 	return (*cache)[k]
+}
+
+// parses reports whether a time of row, the arguments appendArgs gave,
+// is for strftime to make: bound to the first of its two parameters.
+func (p *typedPlan) parses(row []driver.NamedValue) bool {
+	if p.valuesInGo == "" {
+		return true
+	}
+	j := 0
+	for i := range p.cols {
+		if !p.stamps[i] {
+			j++
+			continue
+		}
+		if row[j].Value != nil {
+			return true
+		}
+		j += 2
+	}
+	return false
 }
 
 // appendArgs appends the arguments of p's insert for r to args; good are
