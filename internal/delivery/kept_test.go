@@ -132,3 +132,16 @@ func TestSharedDecodingOnlyForSinksKeepingNoStrings(t *testing.T) {
 		}
 	}
 }
+
+// With a spool the service keeps only the records' encoding once Deliver
+// has returned, so the server may reuse their memory; handing records to
+// the sinks directly, it does not say so, since a sink may keep them.
+func TestKeepsNoRecordsWithASpool(t *testing.T) {
+	sp := testSpool(t, t.TempDir(), 1<<30)
+	if !start(t, Config{Spool: sp}, Target{Name: "s", Records: sink.All, Sink: &recordingSink{}, Options: fastOptions()}).KeepsNoRecords() {
+		t.Error("a service with a spool says it may keep the records it is handed")
+	}
+	if start(t, Config{}, Target{Name: "s", Records: sink.All, Sink: &recordingSink{}, Options: fastOptions()}).KeepsNoRecords() {
+		t.Error("a service handing records to its sinks says it keeps none")
+	}
+}

@@ -312,6 +312,14 @@ func (s *Service) removeStaleCursors(sinks []Target) error {
 	return nil
 }
 
+// KeepsNoRecords reports whether the service keeps nothing of the records
+// handed to Deliver once it has returned: with a spool or a broker's log
+// it keeps only their encoding; without, the sinks are handed the records
+// themselves, and may keep them.
+func (s *Service) KeepsNoRecords() bool {
+	return s.cfg.Spool != nil || s.cfg.Log != nil
+}
+
 // Deliver takes a request's records. With a spool it returns once they are
 // durably appended (and, with WaitForSinks, passed by every sink); without
 // one, once every sink has written them. An error means the request must

@@ -328,6 +328,13 @@ type tapped struct {
 	t *Tap
 }
 
+// KeepsNoRecords says what d says: the tap keeps only what it encodes of
+// the records it publishes.
+func (p tapped) KeepsNoRecords() bool {
+	k, ok := p.d.(interface{ KeepsNoRecords() bool })
+	return ok && k.KeepsNoRecords()
+}
+
 func (p tapped) Deliver(ctx context.Context, records []*event.Envelope) error {
 	if p.t.viewers.Load() == nil {
 		// Nobody watches: the records are not kept while d stores them

@@ -385,3 +385,22 @@ func TestDelivererWithoutViewersKeepsNoRecords(t *testing.T) {
 		t.Fatal("the tap kept the records while the store stored them")
 	}
 }
+
+// keepingNothing is a store that says it keeps nothing of the records once
+// stored, as a spool does.
+type keepingNothing struct{ fakeStore }
+
+func (*keepingNothing) KeepsNoRecords() bool { return true }
+
+// The tap says what the store it wraps says of keeping records: it keeps
+// only the encoding of those it publishes.
+func TestDelivererKeepsNoRecordsAsItsStore(t *testing.T) {
+	tp := New()
+	type keeps interface{ KeepsNoRecords() bool }
+	if k, ok := tp.Deliverer(&keepingNothing{}).(keeps); !ok || !k.KeepsNoRecords() {
+		t.Error("the tap over a store keeping no records does not say so")
+	}
+	if k, ok := tp.Deliverer(&fakeStore{}).(keeps); ok && k.KeepsNoRecords() {
+		t.Error("the tap over a store that may keep its records says it keeps none")
+	}
+}

@@ -168,6 +168,12 @@ func (p *Pipeline) Process(req Request, inputs []event.Input) []*event.Envelope 
 	} else {
 		events, out, ids = make([]Event, len(inputs)), make([]*event.Envelope, len(inputs)), make([]byte, idsText*len(inputs))
 	}
+	return p.process(req, inputs, events, out, ids)
+}
+
+// process makes inputs into records in events, out and ids, each as long
+// as inputs (ids idsText times), events zeroed.
+func (p *Pipeline) process(req Request, inputs []event.Input, events []Event, out []*event.Envelope, ids []byte) []*event.Envelope {
 	for i := range inputs {
 		p.start(&events[i], req, &inputs[i], ids[i*idsText:(i+1)*idsText:(i+1)*idsText])
 	}
@@ -182,6 +188,40 @@ func (p *Pipeline) Process(req Request, inputs []event.Input) []*event.Envelope 
 		events[i].Input = nil
 	}
 	return out
+}
+
+// Records is memory a request's records are made in (ProcessInto), for a
+// caller that reuses it from request to request: the server, when what it
+// delivers to keeps none of a request's records once it has stored them
+// (a spool: only their encoding is kept). A 100-event request's records
+// were 78 KB, two fifths of what it allocated. The zero value is ready to
+// use.
+type Records struct {
+	events []Event
+	out    []*event.Envelope
+	ids    []byte
+	// used is how many events the last ProcessInto made.
+	used int
+}
+
+// ProcessInto is Process making the records in mem (grown when a request
+// holds more events than it has room for), as new or as Clear left it.
+// The records are valid until mem is cleared: nothing may keep them, nor
+// the text of their ids, once the caller is done with the request.
+func (p *Pipeline) ProcessInto(req Request, inputs []event.Input, mem *Records) []*event.Envelope {
+	n := len(inputs)
+	if cap(mem.events) < n {
+		mem.events, mem.out, mem.ids = make([]Event, n), make([]*event.Envelope, n), make([]byte, idsText*n)
+	}
+	mem.used = n
+	return p.process(req, inputs, mem.events[:n], mem.out[:n], mem.ids[:idsText*n])
+}
+
+// Clear zeroes what the last ProcessInto made, so that mem keeps nothing
+// of that request alive until it is used again.
+func (mem *Records) Clear() {
+	clear(mem.events[:mem.used])
+	mem.used = 0
 }
 
 // Reject builds the failed record for a request whose body could not be read
@@ -417,8 +457,9 @@ const idsText = 36 + 16
 // stampIDs sets the record's event id (the client's, or a UUIDv7 when it
 // gave none or one too long) and its fingerprint. Their text is written to
 // ids (of length idsText), which the record's strings then point into: ids
-// is the record's own memory, allocated with it for this record alone and
-// written only here, so the strings never change.
+// is the record's own memory, made with it for this record alone and
+// written only here, so the strings never change while the record lives
+// (ProcessInto's memory is used again only once nothing keeps its records).
 func (p *Pipeline) stampIDs(env *event.Envelope, in *event.Input, ids []byte) {
 	if in.EventID != "" && len(in.EventID) <= MaxEventIDBytes {
 		env.EventID = in.EventID

@@ -148,6 +148,11 @@ type discard struct{}
 
 func (discard) Deliver(context.Context, []*event.Envelope) error { return nil }
 
+// KeepsNoRecords: as a spool, discard keeps nothing of the records once
+// Deliver has returned, so the server reuses their memory as it does in
+// accord serve.
+func (discard) KeepsNoRecords() bool { return true }
+
 // BenchmarkServeOneEvent is one single-event request through the handler
 // as accord serve builds it (request ids, access log, recovery, route
 // latency, CORS, the collection handler, the pipeline), short of the

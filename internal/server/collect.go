@@ -118,12 +118,25 @@ type nowhere struct{}
 
 func (nowhere) Deliver(context.Context, []*event.Envelope) error { return nil }
 
+func (nowhere) KeepsNoRecords() bool { return true }
+
+// recordsPool recycles the memory a request's records are made in, for a
+// Deliverer that keeps none of them (KeepsNoRecords); what a request made
+// is zeroed when given back.
+var recordsPool = sync.Pool{New: func() any { return new(pipeline.Records) }}
+
+func putRecords(mem *pipeline.Records) {
+	mem.Clear()
+	recordsPool.Put(mem)
+}
+
 // collectTo serves ep, delivering what it reads to d; a dry run (Check)
 // leaves the protocols' refusal counters and their after-storage hooks
 // alone, since nothing was stored.
 func (s *Server) collectTo(ep protocol.Endpoint, d Deliverer, dry bool) http.Handler {
 	methods := ep.AllowedMethods()
 	allow := strings.Join(methods, ", ")
+	reuse := keepsNoRecords(d)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !slices.Contains(methods, r.Method) {
 			methodNotAllowed(w, r, allow)
@@ -233,7 +246,16 @@ func (s *Server) collectTo(ep protocol.Endpoint, d Deliverer, dry bool) http.Han
 			defer cancel()
 			preq.Context = ctx
 		}
-		records := s.pipeline.Process(preq, inputs)
+		var records []*event.Envelope
+		if reuse {
+			// Given back once the request is answered: the answer and
+			// the stored encoding are all that is left of them.
+			mem := recordsPool.Get().(*pipeline.Records)
+			defer putRecords(mem)
+			records = s.pipeline.ProcessInto(preq, inputs, mem)
+		} else {
+			records = s.pipeline.Process(preq, inputs)
+		}
 		// The answer is made before the records are stored, so that
 		// nothing here keeps them (nor the decoded request they point
 		// into) while the spool's group commit is awaited: at full

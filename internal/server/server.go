@@ -24,9 +24,27 @@ import (
 
 // Deliverer takes records once they are processed. Deliver returns only
 // when the records are stored (or an error says they are not): the request
-// is acknowledged after it.
+// is acknowledged after it. The records' payloads are the request body's
+// bytes, which the server reuses once Deliver has returned; a Deliverer
+// that says it keeps nothing of the records (KeepsNoRecords) has their
+// own memory reused too.
 type Deliverer interface {
 	Deliver(ctx context.Context, records []*event.Envelope) error
+}
+
+// KeepsNoRecords is implemented by a Deliverer that may say it keeps
+// nothing of a request's records once Deliver has returned (a spool keeps
+// their encoding): the server then makes the next requests' records in the
+// same memory (pipeline.ProcessInto) instead of allocating them anew.
+type KeepsNoRecords interface {
+	KeepsNoRecords() bool
+}
+
+// keepsNoRecords reports whether d keeps nothing of the records it is
+// handed once Deliver has returned.
+func keepsNoRecords(d Deliverer) bool {
+	k, ok := d.(KeepsNoRecords)
+	return ok && k.KeepsNoRecords()
 }
 
 // Option configures a Server beyond what New requires.
