@@ -146,7 +146,17 @@ func (s *Server) collectTo(ep protocol.Endpoint, d Deliverer, dry bool) http.Han
 		// unknown size takes it as it is read), and held until the
 		// request is answered: its records and their spool frames are
 		// held until then too.
-		room, err := s.bodies.reserve(r)
+		// A slot among the requests in flight first, then the room,
+		// both within one wait.
+		took, until, err := s.requests.take(r)
+		if err != nil {
+			s.busy(w, r, err)
+			return
+		}
+		if took {
+			defer s.requests.release()
+		}
+		room, err := s.bodies.reserve(r, until)
 		if err != nil {
 			s.busy(w, r, err)
 			return

@@ -114,8 +114,10 @@ type Server struct {
 	// shutdown that cut them off.
 	inFlight atomic.Int64
 	// bodies bounds the bytes of request bodies handled at once
-	// (server.max_bytes_in_flight).
-	bodies *bodyRoom
+	// (server.max_bytes_in_flight), requests the requests with a body
+	// (server.max_requests_in_flight).
+	bodies   *bodyRoom
+	requests *requestSlots
 	// busyLoggedAt throttles the warning logged when a request finds no
 	// room among the bodies in flight, the same way.
 	busyLoggedAt atomic.Int64
@@ -130,7 +132,7 @@ type Server struct {
 // New returns a server for the given endpoints.
 func New(cfg Options, p *pipeline.Pipeline, d Deliverer, endpoints []protocol.Endpoint, log *slog.Logger, opts ...Option) *Server {
 	s := &Server{cfg: cfg, pipeline: p, deliverer: d, log: log, counters: &protocol.Counters{},
-		bodies: newBodyRoom(cfg.MaxBytesInFlight, cfg.MaxBodyBytes)}
+		bodies: newBodyRoom(cfg.MaxBytesInFlight, cfg.MaxBodyBytes), requests: newRequestSlots(cfg.MaxRequestsInFlight)}
 	for _, o := range opts {
 		o(s)
 	}
