@@ -108,3 +108,29 @@ func TestBatchMemoryReusedOnlyForSinksKeepingNothing(t *testing.T) {
 		}
 	}
 }
+
+// A batch's memory given back keeps one read buffer, however many reads
+// the batch took (a batch lingering for records at a paced rate takes
+// many), and is kept for at most spareBatches batches.
+func TestGiveBackKeepsOneRead(t *testing.T) {
+	r := &runner{spare: make(chan *readMemory, spareBatches)}
+	var taken []*readMemory
+	for range spareBatches + 1 {
+		m := r.takeMemory()
+		for range 5 {
+			m.nextRead()
+		}
+		taken = append(taken, m)
+	}
+	for _, m := range taken {
+		r.giveBack(m)
+	}
+	if len(r.spare) != spareBatches {
+		t.Fatalf("%d batches' memory kept, want %d", len(r.spare), spareBatches)
+	}
+	for range spareBatches {
+		if m := <-r.spare; len(m.reads) != keptReads || m.used != 0 {
+			t.Fatalf("a batch's memory kept %d read buffers (used %d), want %d", len(m.reads), m.used, keptReads)
+		}
+	}
+}
