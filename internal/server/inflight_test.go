@@ -51,21 +51,49 @@ func newHeldServer(t *testing.T, maxBody, maxInFlight int64, wait time.Duration)
 // newHeld is newHeldServer's server itself, for server.RoomHeld.
 func newHeld(t *testing.T, maxBody, maxInFlight int64, wait time.Duration) (*server.Server, *holder) {
 	t.Helper()
+	cfg := server.DefaultOptions()
+	cfg.MaxBodyBytes, cfg.MaxBytesInFlight = maxBody, maxInFlight
+	return newHeldWith(t, cfg, wait)
+}
+
+// newHeldWith is a server of cfg over a holder, serving POST /events and
+// the endpoints given, whose waits for room and slots last wait.
+func newHeldWith(t *testing.T, cfg server.Options, wait time.Duration, endpoints ...protocol.Endpoint) (*server.Server, *holder) {
+	t.Helper()
 	contracts, problems, err := contract.LoadDir("../scaffold/template/contracts")
 	if err != nil || len(problems) > 0 {
 		t.Fatal(err, problems)
 	}
-	cfg := server.DefaultOptions()
-	cfg.MaxBodyBytes, cfg.MaxBytesInFlight = maxBody, maxInFlight
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	h := &holder{begun: make(chan struct{}, 16), release: make(chan struct{})}
 	p := pipeline.New(contract.NewSet(contracts), event.Collector{Name: "accord", Version: "test", Env: "test", Host: "h"}, "default")
-	eps := []protocol.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: protocol.Plain(selfdesc.Decode)}}
+	eps := append([]protocol.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: protocol.Plain(selfdesc.Decode)}}, endpoints...)
 	srv := server.New(cfg, p, h, eps, slog.New(slog.DiscardHandler))
 	server.SetInFlightWait(srv, wait)
 	return srv, h
+}
+
+// thirdRefused posts body twice and, once both are held in the store,
+// a third time: the third must be answered 503 with Retry-After, naming
+// key, without reaching the store. It returns the first two's answers.
+func thirdRefused(t *testing.T, h http.Handler, held *holder, body []byte, key string) (first, second <-chan *httptest.ResponseRecorder) {
+	t.Helper()
+	first, second = post(h, body), post(h, body)
+	<-held.begun
+	<-held.begun
+	var third *httptest.ResponseRecorder
+	select {
+	case third = <-post(h, body):
+	case <-held.begun:
+		t.Fatalf("a third request went in beyond %s", key)
+	}
+	if third.Code != http.StatusServiceUnavailable || third.Header().Get("Retry-After") == "" ||
+		!strings.Contains(third.Body.String(), key) {
+		t.Fatalf("third request: %d (Retry-After %q) %s; want 503 naming %s", third.Code, third.Header().Get("Retry-After"), third.Body, key)
+	}
+	return first, second
 }
 
 // lines is an NDJSON body of page views of about n bytes.
@@ -86,21 +114,9 @@ func post(h http.Handler, body []byte, headers ...string) <-chan *httptest.Respo
 // stored, when no room comes in time.
 func TestBodiesInFlightBounded(t *testing.T) {
 	h, held := newHeldServer(t, 4096, 8192, 100*time.Millisecond)
-	body := lines(3500)
-	first, second := post(h, body), post(h, body)
-	<-held.begun
-	<-held.begun
 	// Two bodies of about 3.5 KB are in flight: a third does not fit.
-	var third *httptest.ResponseRecorder
-	select {
-	case third = <-post(h, body):
-	case <-held.begun:
-		t.Fatal("a third body went in beyond max_bytes_in_flight")
-	}
-	if third.Code != http.StatusServiceUnavailable || third.Header().Get("Retry-After") == "" ||
-		!strings.Contains(third.Body.String(), "server.max_bytes_in_flight") {
-		t.Fatalf("third request: %d (Retry-After %q) %s; want 503 naming server.max_bytes_in_flight", third.Code, third.Header().Get("Retry-After"), third.Body)
-	}
+	body := lines(3500)
+	first, second := thirdRefused(t, h, held, body, "server.max_bytes_in_flight")
 	// Routes other than the collection ones are not held up.
 	if w := do(h, http.MethodGet, "/healthz", nil); w.Code != http.StatusOK {
 		t.Fatalf("GET /healthz while full: %d", w.Code)

@@ -1,16 +1,11 @@
 package server_test
 
 import (
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/accord-events/accord/internal/contract"
-	"github.com/accord-events/accord/internal/event"
-	"github.com/accord-events/accord/internal/pipeline"
 	"github.com/accord-events/accord/internal/protocol"
 	"github.com/accord-events/accord/internal/protocol/selfdesc"
 	"github.com/accord-events/accord/internal/server"
@@ -22,38 +17,14 @@ import (
 // requests without a body are not held up; a slot given back lets the
 // next one in.
 func TestRequestsInFlightBounded(t *testing.T) {
-	contracts, problems, err := contract.LoadDir("../scaffold/template/contracts")
-	if err != nil || len(problems) > 0 {
-		t.Fatal(err, problems)
-	}
 	cfg := server.DefaultOptions()
 	cfg.MaxRequestsInFlight = 2
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	held := &holder{begun: make(chan struct{}, 16), release: make(chan struct{})}
-	p := pipeline.New(contract.NewSet(contracts), event.Collector{Name: "accord", Version: "test", Env: "test", Host: "h"}, "default")
-	eps := []protocol.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: protocol.Plain(selfdesc.Decode)},
-		{Path: "/i", Protocol: selfdesc.Name, Methods: []string{http.MethodGet}, Decode: protocol.Plain(selfdesc.Decode)}}
-	srv := server.New(cfg, p, held, eps, slog.New(slog.DiscardHandler))
-	server.SetInFlightWait(srv, 100*time.Millisecond)
+	srv, held := newHeldWith(t, cfg, 100*time.Millisecond,
+		protocol.Endpoint{Path: "/i", Protocol: selfdesc.Name, Methods: []string{http.MethodGet}, Decode: protocol.Plain(selfdesc.Decode)})
 	h := srv.Handler()
-
 	body := []byte(pageView + "\n")
-	first, second := post(h, body), post(h, body)
-	<-held.begun
-	<-held.begun
 	// Two small requests are in flight: a third waits, then is refused.
-	var third *httptest.ResponseRecorder
-	select {
-	case third = <-post(h, body):
-	case <-held.begun:
-		t.Fatal("a third request went in beyond max_requests_in_flight")
-	}
-	if third.Code != http.StatusServiceUnavailable || third.Header().Get("Retry-After") == "" ||
-		!strings.Contains(third.Body.String(), "server.max_requests_in_flight") {
-		t.Fatalf("third request: %d (Retry-After %q) %s; want 503 naming server.max_requests_in_flight", third.Code, third.Header().Get("Retry-After"), third.Body)
-	}
+	first, second := thirdRefused(t, h, held, body, "server.max_requests_in_flight")
 	if n := held.stored.Load(); n != 0 {
 		t.Fatalf("%d records stored before any request was let go", n)
 	}
