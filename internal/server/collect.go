@@ -142,12 +142,11 @@ func (s *Server) collectTo(ep protocol.Endpoint, d Deliverer, dry bool) http.Han
 			methodNotAllowed(w, r, allow)
 			return
 		}
-		// Room for the body is taken before it is read (a body of
-		// unknown size takes it as it is read), and held until the
-		// request is answered: its records and their spool frames are
-		// held until then too.
-		// A slot among the requests in flight first, then the room,
-		// both within one wait.
+		// A slot among the requests in flight, then room for the body,
+		// both within one wait and before the body is read (a body of
+		// unknown size takes its room as it is read); both are held
+		// until the request is answered, as its records and their
+		// spool frames are.
 		took, until, err := s.requests.take(r)
 		if err != nil {
 			s.busy(w, r, err)

@@ -54,6 +54,12 @@ const roomStep = 64 << 10
 // errBusy is the error of a request that found no room in time.
 var errBusy = errors.New("too many request bodies in flight")
 
+// hasBody reports whether r may carry a body: one that does not (a GET)
+// takes neither room among the bodies nor a slot among the requests.
+func hasBody(r *http.Request) bool {
+	return r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody
+}
+
 // bodyRoom bounds the bytes of request bodies being handled at once.
 type bodyRoom struct {
 	max     int64
@@ -117,7 +123,7 @@ type hold struct {
 func (room *bodyRoom) weight(r *http.Request) (n int64, growing bool) {
 	enc := strings.TrimSpace(r.Header.Get("Content-Encoding"))
 	switch {
-	case r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody:
+	case !hasBody(r):
 		return 0, false
 	case r.ContentLength > room.maxBody:
 		return keptOfOversized, false
@@ -358,7 +364,7 @@ func newRequestSlots(n int) *requestSlots {
 // not zero, is when its wait for a slot ends, which its wait for room
 // among the bodies ends with too.
 func (q *requestSlots) take(r *http.Request) (took bool, until time.Time, err error) {
-	if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody {
+	if !hasBody(r) {
 		return false, time.Time{}, nil
 	}
 	select {
