@@ -134,3 +134,24 @@ func TestGiveBackKeepsOneRead(t *testing.T) {
 		}
 	}
 }
+
+// keepingStagingSink is a staging sink that says it keeps no strings: a
+// staging sink keeps what it is handed until it flushes, whatever it says.
+type keepingStagingSink struct{ stagingSink }
+
+func (*keepingStagingSink) KeepsNoStrings() {}
+
+// A staging sink's batches are never read into memory given back, even
+// when the sink says it keeps no strings: it holds them until its flush
+// (sink.KeepsNoStrings).
+func TestNoMemoryReusedForAStagingSink(t *testing.T) {
+	sp := testSpool(t, t.TempDir(), 1<<30)
+	svc := start(t, Config{Spool: sp},
+		Target{Name: "staging", Records: sink.All, Sink: &keepingStagingSink{stagingSink{age: time.Hour}}, Options: fastOptions()},
+		Target{Name: "copying", Records: sink.All, Sink: &copyingSink{}, Options: fastOptions()})
+	for _, r := range svc.runners {
+		if reuses := r.takeMemory() != nil; reuses != (r.Name == "copying") {
+			t.Errorf("sink %s: batch memory reused %v", r.Name, reuses)
+		}
+	}
+}
