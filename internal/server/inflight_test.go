@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -15,11 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
-	"github.com/accord-events/accord/internal/pipeline"
 	"github.com/accord-events/accord/internal/protocol"
-	"github.com/accord-events/accord/internal/protocol/selfdesc"
 	"github.com/accord-events/accord/internal/server"
 )
 
@@ -60,17 +56,11 @@ func newHeld(t *testing.T, maxBody, maxInFlight int64, wait time.Duration) (*ser
 // the endpoints given, whose waits for room and slots last wait.
 func newHeldWith(t *testing.T, cfg server.Options, wait time.Duration, endpoints ...protocol.Endpoint) (*server.Server, *holder) {
 	t.Helper()
-	contracts, problems, err := contract.LoadDir("../scaffold/template/contracts")
-	if err != nil || len(problems) > 0 {
-		t.Fatal(err, problems)
-	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	h := &holder{begun: make(chan struct{}, 16), release: make(chan struct{})}
-	p := pipeline.New(contract.NewSet(contracts), event.Collector{Name: "accord", Version: "test", Env: "test", Host: "h"}, "default")
-	eps := append([]protocol.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: protocol.Plain(selfdesc.Decode)}}, endpoints...)
-	srv := server.New(cfg, p, h, eps, slog.New(slog.DiscardHandler))
+	srv := serverOver(t, cfg, h, endpoints...)
 	server.SetInFlightWait(srv, wait)
 	return srv, h
 }

@@ -3,18 +3,13 @@ package server_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"unsafe"
 
-	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
-	"github.com/accord-events/accord/internal/pipeline"
-	"github.com/accord-events/accord/internal/protocol"
-	"github.com/accord-events/accord/internal/protocol/selfdesc"
 	"github.com/accord-events/accord/internal/server"
 )
 
@@ -46,15 +41,9 @@ func (e *encoder) Deliver(_ context.Context, records []*event.Envelope) error {
 // more requests (but for its payload, the request body's bytes, which the
 // server reuses once Deliver has returned).
 func TestRecordsMemoryReusedOnlyWhenNothingKeepsThem(t *testing.T) {
-	contracts, problems, err := contract.LoadDir("../scaffold/template/contracts")
-	if err != nil || len(problems) > 0 {
-		t.Fatal(err, problems)
-	}
-	p := pipeline.New(contract.NewSet(contracts), event.Collector{Name: "accord", Version: "test", Env: "test", Host: "h"}, "default")
-	eps := []protocol.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: protocol.Plain(selfdesc.Decode)}}
 	enc, keeper := &encoder{firsts: map[uintptr]bool{}}, &recorder{}
-	encoding := server.New(server.DefaultOptions(), p, enc, eps, slog.New(slog.DiscardHandler)).Handler()
-	keeping := server.New(server.DefaultOptions(), p, keeper, eps, slog.New(slog.DiscardHandler)).Handler()
+	encoding := serverOver(t, server.DefaultOptions(), enc).Handler()
+	keeping := serverOver(t, server.DefaultOptions(), keeper).Handler()
 
 	const requests = 50
 	var want []string

@@ -48,18 +48,26 @@ const pageView = `{"schema":"iglu:com.example/page_view/jsonschema/1-0-0","data"
 
 func newServer(t *testing.T, mutate func(*server.Options), endpoints ...protocol.Endpoint) (*server.Server, *recorder) {
 	t.Helper()
-	contracts, problems, err := contract.LoadDir("../scaffold/template/contracts")
-	if err != nil || len(problems) > 0 {
-		t.Fatal(err, problems)
-	}
 	cfg := server.DefaultOptions()
 	if mutate != nil {
 		mutate(&cfg)
 	}
 	rec := &recorder{}
+	return serverOver(t, cfg, rec, endpoints...), rec
+}
+
+// serverOver is a server of cfg delivering to d, with the template's
+// contracts, serving POST /events (self-describing) and the endpoints
+// given.
+func serverOver(t *testing.T, cfg server.Options, d server.Deliverer, endpoints ...protocol.Endpoint) *server.Server {
+	t.Helper()
+	contracts, problems, err := contract.LoadDir("../scaffold/template/contracts")
+	if err != nil || len(problems) > 0 {
+		t.Fatal(err, problems)
+	}
 	p := pipeline.New(contract.NewSet(contracts), event.Collector{Name: "accord", Version: "test", Env: "test", Host: "h"}, "default")
 	eps := append([]protocol.Endpoint{{Path: "/events", Protocol: selfdesc.Name, Decode: protocol.Plain(selfdesc.Decode)}}, endpoints...)
-	return server.New(cfg, p, rec, eps, slog.New(slog.NewTextHandler(io.Discard, nil))), rec
+	return server.New(cfg, p, d, eps, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 func do(h http.Handler, method, path string, body []byte, headers ...string) *httptest.ResponseRecorder {
