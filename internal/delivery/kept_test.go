@@ -145,3 +145,67 @@ func TestKeepsNoRecordsWithASpool(t *testing.T) {
 		t.Error("a service handing records to its sinks says it keeps none")
 	}
 }
+
+// DeliverReleasing gives the records back (calls release) as soon as a
+// spool has them encoded, before the group commit is awaited, so that the
+// caller can make other requests' records in their memory meanwhile; it
+// calls release exactly once whatever happens, and after the append when
+// it still needs the records (a kind never counted before is counted once
+// stored).
+func TestDeliverReleasing(t *testing.T) {
+	sp := testSpool(t, t.TempDir(), 1<<30)
+	svc := start(t, Config{Spool: sp}, Target{Name: "s", Records: sink.All, Sink: &recordingSink{}, Options: fastOptions()})
+	ctx := context.Background()
+	if err := svc.Deliver(ctx, records("seen", 3)); err != nil {
+		t.Fatal(err)
+	}
+	// deliver returns how often release was called and the spool's next
+	// offset when it was.
+	deliver := func(svc *Service, recs []*event.Envelope) (calls int, at uint64, err error) {
+		err = svc.DeliverReleasing(ctx, recs, func() {
+			calls++
+			if sp != nil {
+				at = sp.Stats().NextOffset
+			}
+		})
+		return calls, at, err
+	}
+
+	before := sp.Stats().NextOffset
+	calls, at, err := deliver(svc, records("seen", 3))
+	if err != nil || calls != 1 {
+		t.Fatalf("a kind counted before: release called %d times, err %v; want once, no error", calls, err)
+	}
+	if at != before {
+		t.Errorf("released at offset %d; want %d, before the records were appended", at, before)
+	}
+	if after := sp.Stats().NextOffset; after != before+3 {
+		t.Errorf("next offset %d after delivery; want %d", after, before+3)
+	}
+
+	before = sp.Stats().NextOffset
+	fresh := records("new", 2)
+	for _, r := range fresh {
+		r.Protocol = "a protocol not seen before"
+	}
+	calls, at, err = deliver(svc, fresh)
+	if err != nil || calls != 1 || at != before+2 {
+		t.Errorf("a kind never counted: release called %d times at offset %d, err %v; want once, after the append (at %d)", calls, at, err, before+2)
+	}
+
+	if calls, _, err = deliver(svc, nil); err != nil || calls != 1 {
+		t.Errorf("no records: release called %d times, err %v; want once", calls, err)
+	}
+
+	sp = testSpool(t, t.TempDir(), 1<<30)
+	tight := start(t, Config{Spool: sp, MaxRequestBytes: 10}, Target{Name: "t", Records: sink.All, Sink: &recordingSink{}, Options: fastOptions()})
+	if calls, _, err = deliver(tight, records("seen", 1)); err == nil || calls != 1 {
+		t.Errorf("records over the request limit: release called %d times, err %v; want once, an error", calls, err)
+	}
+
+	sp = nil
+	direct := start(t, Config{}, Target{Name: "d", Records: sink.All, Sink: &recordingSink{}, Options: fastOptions()})
+	if calls, _, err = deliver(direct, records("seen", 2)); err != nil || calls != 1 {
+		t.Errorf("without a spool: release called %d times, err %v; want once", calls, err)
+	}
+}

@@ -326,6 +326,22 @@ func (s *Service) KeepsNoRecords() bool {
 // not be acknowledged; one matching spool.ErrFull means the spool is at
 // its cap, and Ready says so until sinks make room.
 func (s *Service) Deliver(ctx context.Context, records []*event.Envelope) error {
+	return s.deliver(ctx, records, nil)
+}
+
+// DeliverReleasing is Deliver that calls release once, before it returns:
+// with a spool, as soon as the records are encoded and counted, before the
+// group commit is awaited; the caller may then reuse their memory.
+func (s *Service) DeliverReleasing(ctx context.Context, records []*event.Envelope, release func()) error {
+	return s.deliver(ctx, records, release)
+}
+
+func (s *Service) deliver(ctx context.Context, records []*event.Envelope, release func()) error {
+	defer func() {
+		if release != nil {
+			release()
+		}
+	}()
 	if len(records) == 0 {
 		return nil
 	}
@@ -355,7 +371,11 @@ func (s *Service) Deliver(ctx context.Context, records []*event.Envelope) error 
 	buf.tally, counted = s.contracts.prepare(records, buf.tally[:0])
 	if !counted {
 		late = records
+	} else if release != nil {
+		release()
+		release = nil
 	}
+	records = nil
 	first, err := s.cfg.Spool.AppendFrames(ctx, frames, s.putFrames)
 	if err == nil {
 		if late != nil {

@@ -335,6 +335,20 @@ func (p tapped) KeepsNoRecords() bool {
 	return ok && k.KeepsNoRecords()
 }
 
+// DeliverReleasing is Deliver calling release once, before it returns: d
+// calls it early when nobody watches and d can (a spool, once it has
+// encoded the records); otherwise it is called once the records are
+// published.
+func (p tapped) DeliverReleasing(ctx context.Context, records []*event.Envelope, release func()) error {
+	if r, ok := p.d.(interface {
+		DeliverReleasing(context.Context, []*event.Envelope, func()) error
+	}); ok && p.t.viewers.Load() == nil {
+		return r.DeliverReleasing(ctx, records, release)
+	}
+	defer release()
+	return p.Deliver(ctx, records)
+}
+
 func (p tapped) Deliver(ctx context.Context, records []*event.Envelope) error {
 	if p.t.viewers.Load() == nil {
 		// Nobody watches: the records are not kept while d stores them

@@ -404,3 +404,58 @@ func TestDelivererKeepsNoRecordsAsItsStore(t *testing.T) {
 		t.Error("the tap over a store that may keep its records says it keeps none")
 	}
 }
+
+// releasingStore gives a request's records back before it returns, as a
+// spool does once it has encoded them (server.ReleasesRecords).
+type releasingStore struct {
+	keepingNothing
+	releasing int
+}
+
+func (s *releasingStore) DeliverReleasing(ctx context.Context, records []*event.Envelope, release func()) error {
+	s.releasing++
+	defer release()
+	return s.Deliver(ctx, records)
+}
+
+// With nobody watching, the tap lets its store give the records back early;
+// with a viewer, it gives them back itself once it has published them,
+// never before, and exactly once either way.
+func TestDeliverReleasing(t *testing.T) {
+	store := &releasingStore{}
+	tp := New()
+	d := tp.Deliverer(store).(interface {
+		DeliverReleasing(context.Context, []*event.Envelope, func()) error
+	})
+	recs := []*event.Envelope{good("iglu:a/b/jsonschema/1-0-0", "selfdesc")}
+	calls := 0
+	if err := d.DeliverReleasing(context.Background(), recs, func() { calls++ }); err != nil {
+		t.Fatal(err)
+	}
+	if store.releasing != 1 || calls != 1 {
+		t.Errorf("nobody watching: the store was asked to release %d times, release called %d times; want 1 and 1", store.releasing, calls)
+	}
+
+	v, err := tp.Subscribe(Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tp.Unsubscribe(v)
+	calls = 0
+	err = d.DeliverReleasing(context.Background(), recs, func() {
+		calls++
+		if len(v.Records()) != 1 {
+			t.Error("released before the viewer was sent the record")
+		}
+		recs[0].EventID = "reused" // what the next request's records may do
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if store.releasing != 1 || calls != 1 {
+		t.Errorf("a viewer watching: the store was asked to release %d times, release called %d times; want 1 and 1", store.releasing, calls)
+	}
+	if got := string(<-v.Records()); !strings.Contains(got, `"event_id":"e"`) {
+		t.Errorf("the viewer got %s; want the record as it was delivered", got)
+	}
+}

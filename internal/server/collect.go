@@ -123,11 +123,25 @@ func (nowhere) KeepsNoRecords() bool { return true }
 // recordsPool recycles the memory a request's records are made in, for a
 // Deliverer that keeps none of them (KeepsNoRecords); what a request made
 // is zeroed when given back.
-var recordsPool = sync.Pool{New: func() any { return new(pipeline.Records) }}
+var recordsPool sync.Pool
 
-func putRecords(mem *pipeline.Records) {
-	mem.Clear()
-	recordsPool.Put(mem)
+func init() {
+	recordsPool.New = func() any {
+		m := new(pooledRecords)
+		m.release = func() {
+			m.mem.Clear()
+			recordsPool.Put(m)
+		}
+		return m
+	}
+}
+
+// pooledRecords is the memory of one request's records, with the function
+// that gives it back, made once so that handing it to a Deliverer
+// (ReleasesRecords) allocates nothing.
+type pooledRecords struct {
+	mem     pipeline.Records
+	release func()
 }
 
 // collectTo serves ep, delivering what it reads to d; a dry run (Check)
@@ -137,6 +151,7 @@ func (s *Server) collectTo(ep protocol.Endpoint, d Deliverer, dry bool) http.Han
 	methods := ep.AllowedMethods()
 	allow := strings.Join(methods, ", ")
 	reuse := keepsNoRecords(d)
+	releaser, _ := d.(ReleasesRecords)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !slices.Contains(methods, r.Method) {
 			methodNotAllowed(w, r, allow)
@@ -205,8 +220,15 @@ func (s *Server) collectTo(ep protocol.Endpoint, d Deliverer, dry bool) http.Han
 			}
 		}
 		mediaType, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		// The inputs are given back once the pipeline has made records of
+		// them (which keep none of their memory), before the records are
+		// stored; on every other way out, when the request ends.
 		lent := inputsPool.Get().(*lentInputs)
-		defer putInputs(lent)
+		defer func() {
+			if lent != nil {
+				putInputs(lent)
+			}
+		}()
 		inputs, reply, err := ep.Decode(&protocol.Request{
 			Method:    r.Method,
 			Path:      r.URL.Path,
@@ -256,22 +278,39 @@ func (s *Server) collectTo(ep protocol.Endpoint, d Deliverer, dry bool) http.Han
 			preq.Context = ctx
 		}
 		var records []*event.Envelope
+		var pooled *pooledRecords
 		if reuse {
-			// Given back once the request is answered: the answer and
-			// the stored encoding are all that is left of them.
-			mem := recordsPool.Get().(*pipeline.Records)
-			defer putRecords(mem)
-			records = s.pipeline.ProcessInto(preq, inputs, mem)
+			// Given back as soon as the Deliverer has read them
+			// (ReleasesRecords), or else once the request is answered:
+			// the answer and the stored encoding are all that is left
+			// of them.
+			pooled = recordsPool.Get().(*pooledRecords)
+			defer func() {
+				if pooled != nil {
+					pooled.release()
+				}
+			}()
+			records = s.pipeline.ProcessInto(preq, inputs, &pooled.mem)
 		} else {
 			records = s.pipeline.Process(preq, inputs)
 		}
+		putInputs(lent)
+		lent = nil
 		// The answer is made before the records are stored, so that
 		// nothing here keeps them (nor the decoded request they point
 		// into) while the spool's group commit is awaited: at full
 		// batched load nearly every request in flight is waiting there,
 		// and only their encoded frames are needed for it.
 		ans := answerFor(records)
-		if err := d.Deliver(r.Context(), records); err != nil {
+		if pooled != nil && releaser != nil {
+			release := pooled.release
+			pooled = nil // given back by the Deliverer, not here
+			err = releaser.DeliverReleasing(r.Context(), records, release)
+		} else {
+			err = d.Deliver(r.Context(), records)
+		}
+		records = nil
+		if err != nil {
 			if isTooLarge(err) {
 				// Sending it again would not help: keep its first bytes,
 				// as for an oversized body, and say so.
@@ -392,7 +431,9 @@ func report(records []*event.Envelope) response {
 			msgs = append(msgs[:maxReportedMessages:maxReportedMessages], event.Message{
 				Message: fmt.Sprintf("%d more messages are in the failed record", len(rec.Failure.Messages)-maxReportedMessages)})
 		}
-		resp.Failures = append(resp.Failures, failureReport{Index: i, EventID: rec.EventID, Type: rec.Failure.Type, Messages: msgs})
+		// The id's text is in the records' memory, which the next
+		// request may take while this one is stored (ReleasesRecords).
+		resp.Failures = append(resp.Failures, failureReport{Index: i, EventID: strings.Clone(rec.EventID), Type: rec.Failure.Type, Messages: msgs})
 	}
 	if resp.FailuresOmitted > 0 {
 		resp.FailureCounts = counts

@@ -40,6 +40,17 @@ type KeepsNoRecords interface {
 	KeepsNoRecords() bool
 }
 
+// ReleasesRecords is implemented by a Deliverer that is done reading a
+// request's records before it has stored them: a spool encodes them, then
+// waits for its group commit, which at full batched load is most of a
+// request's time. DeliverReleasing is Deliver that calls release once,
+// before it returns, as soon as it no longer reads the records; the server
+// then makes other requests' records in their memory while this request
+// waits. Only a Deliverer that keeps no records (KeepsNoRecords) is asked.
+type ReleasesRecords interface {
+	DeliverReleasing(ctx context.Context, records []*event.Envelope, release func()) error
+}
+
 // keepsNoRecords reports whether d keeps nothing of the records it is
 // handed once Deliver has returned.
 func keepsNoRecords(d Deliverer) bool {
