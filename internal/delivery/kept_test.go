@@ -149,9 +149,9 @@ func TestKeepsNoRecordsWithASpool(t *testing.T) {
 // DeliverReleasing gives the records back (calls release) as soon as a
 // spool has them encoded, before the group commit is awaited, so that the
 // caller can make other requests' records in their memory meanwhile; it
-// calls release exactly once whatever happens, and after the append when
-// it still needs the records (a kind never counted before is counted once
-// stored).
+// calls release exactly once, after the append when it still needs the
+// records (a kind never counted before is counted once stored), and never
+// when it refuses them as too large.
 func TestDeliverReleasing(t *testing.T) {
 	sp := testSpool(t, t.TempDir(), 1<<30)
 	svc := start(t, Config{Spool: sp}, Target{Name: "s", Records: sink.All, Sink: &recordingSink{}, Options: fastOptions()})
@@ -197,10 +197,22 @@ func TestDeliverReleasing(t *testing.T) {
 		t.Errorf("no records: release called %d times, err %v; want once", calls, err)
 	}
 
+	// Refused as too large, the records are not released: the caller
+	// answers with the request's first bytes, which it gives back with
+	// them. Whether the limit is the request's or the spool's (which
+	// takes at most max_bytes less one segment, here 4 KiB, at once).
 	sp = testSpool(t, t.TempDir(), 1<<30)
 	tight := start(t, Config{Spool: sp, MaxRequestBytes: 10}, Target{Name: "t", Records: sink.All, Sink: &recordingSink{}, Options: fastOptions()})
-	if calls, _, err = deliver(tight, records("seen", 1)); err == nil || calls != 1 {
-		t.Errorf("records over the request limit: release called %d times, err %v; want once, an error", calls, err)
+	if calls, _, err = deliver(tight, records("seen", 1)); !errors.As(err, new(TooLargeError)) || calls != 0 {
+		t.Errorf("records over the request limit: release called %d times, err %v; want never, a TooLargeError", calls, err)
+	}
+	sp = testSpool(t, t.TempDir(), 8<<10)
+	small := start(t, Config{Spool: sp}, Target{Name: "u", Records: sink.All, Sink: &recordingSink{}, Options: fastOptions()})
+	if err := small.Deliver(ctx, records("seen", 3)); err != nil { // the kind counted, as above
+		t.Fatal(err)
+	}
+	if calls, _, err = deliver(small, records("seen", 60)); !errors.As(err, new(TooLargeError)) || calls != 0 {
+		t.Errorf("records too large for the spool: release called %d times, err %v; want never, a TooLargeError", calls, err)
 	}
 
 	sp = nil

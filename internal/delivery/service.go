@@ -329,16 +329,18 @@ func (s *Service) Deliver(ctx context.Context, records []*event.Envelope) error 
 	return s.deliver(ctx, records, nil)
 }
 
-// DeliverReleasing is Deliver that calls release once, before it returns:
-// with a spool, as soon as the records are encoded and counted, before the
-// group commit is awaited; the caller may then reuse their memory.
+// DeliverReleasing is Deliver that calls release once, before it returns,
+// unless it refuses the records as too large (TooLargeError): with a
+// spool, as soon as the records are encoded and counted and the spool
+// cannot refuse them for their size (spool.Spool.Fits), before the group
+// commit is awaited; the caller may then reuse their memory.
 func (s *Service) DeliverReleasing(ctx context.Context, records []*event.Envelope, release func()) error {
 	return s.deliver(ctx, records, release)
 }
 
-func (s *Service) deliver(ctx context.Context, records []*event.Envelope, release func()) error {
+func (s *Service) deliver(ctx context.Context, records []*event.Envelope, release func()) (err error) {
 	defer func() {
-		if release != nil {
+		if release != nil && !errors.As(err, new(TooLargeError)) {
 			release()
 		}
 	}()
@@ -369,9 +371,13 @@ func (s *Service) deliver(ctx context.Context, records []*event.Envelope, releas
 	var counted bool
 	buf := s.bufs.Get().(*encodeBuf)
 	buf.tally, counted = s.contracts.prepare(records, buf.tally[:0])
-	if !counted {
+	switch {
+	case !counted:
 		late = records
-	} else if release != nil {
+	case release != nil && s.cfg.Spool.Fits(frames) == nil:
+		// Released only when the spool cannot refuse the records for
+		// their size: the caller answers such a refusal with the
+		// request's first bytes, which it gives back with the records.
 		release()
 		release = nil
 	}

@@ -335,18 +335,23 @@ func (p tapped) KeepsNoRecords() bool {
 	return ok && k.KeepsNoRecords()
 }
 
-// DeliverReleasing is Deliver calling release once, before it returns: d
-// calls it early when nobody watches and d can (a spool, once it has
-// encoded the records); otherwise it is called once the records are
-// published.
+// DeliverReleasing is Deliver calling release once, before it returns,
+// unless d refuses the records as too large (an error with a TooLarge
+// method): d calls it early when nobody watches and d can (a spool, once
+// it has encoded the records); otherwise it is called once the records
+// are published.
 func (p tapped) DeliverReleasing(ctx context.Context, records []*event.Envelope, release func()) error {
 	if r, ok := p.d.(interface {
 		DeliverReleasing(context.Context, []*event.Envelope, func()) error
 	}); ok && p.t.viewers.Load() == nil {
 		return r.DeliverReleasing(ctx, records, release)
 	}
-	defer release()
-	return p.Deliver(ctx, records)
+	err := p.Deliver(ctx, records)
+	var tl interface{ TooLarge() bool }
+	if !errors.As(err, &tl) || !tl.TooLarge() {
+		release()
+	}
+	return err
 }
 
 func (p tapped) Deliver(ctx context.Context, records []*event.Envelope) error {

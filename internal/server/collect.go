@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -28,7 +29,8 @@ import (
 const keptOfOversized = 1024
 
 // bodyPool recycles request body buffers. A body's bytes back the records'
-// payloads until Deliver returns, and are not touched after that.
+// payloads until Deliver returns (or releases the records, ReleasesRecords),
+// and are not touched after that.
 var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // inputsPool recycles the memory lent to decoders for a request's inputs
@@ -130,6 +132,10 @@ func init() {
 		m := new(pooledRecords)
 		m.release = func() {
 			m.mem.Clear()
+			if m.body != nil {
+				bodyPool.Put(m.body)
+				m.body = nil
+			}
 			recordsPool.Put(m)
 		}
 		return m
@@ -138,9 +144,11 @@ func init() {
 
 // pooledRecords is the memory of one request's records, with the function
 // that gives it back, made once so that handing it to a Deliverer
-// (ReleasesRecords) allocates nothing.
+// (ReleasesRecords) allocates nothing. body, when set, is the request's
+// body, whose bytes the records' payloads are: given back with them.
 type pooledRecords struct {
 	mem     pipeline.Records
+	body    *bytes.Buffer
 	release func()
 }
 
@@ -184,9 +192,15 @@ func (s *Server) collectTo(ep protocol.Endpoint, d Deliverer, dry bool) http.Han
 			CollectedAt: now(),
 			Header:      r.Header,
 		}
+		// Given back when the request ends, or with its records when the
+		// Deliverer releases them (buf is nil from then on).
 		buf := bodyPool.Get().(*bytes.Buffer)
 		buf.Reset()
-		defer bodyPool.Put(buf)
+		defer func() {
+			if buf != nil {
+				bodyPool.Put(buf)
+			}
+		}()
 
 		perr, noRoom := s.readBody(r, buf, &room)
 		if noRoom != nil {
@@ -303,9 +317,15 @@ func (s *Server) collectTo(ep protocol.Endpoint, d Deliverer, dry bool) http.Han
 		// and only their encoded frames are needed for it.
 		ans := answerFor(records)
 		if pooled != nil && releaser != nil {
-			release := pooled.release
-			pooled = nil // given back by the Deliverer, not here
-			err = releaser.DeliverReleasing(r.Context(), records, release)
+			// Given back by the Deliverer, with the body, unless it
+			// refuses the records as too large (ReleasesRecords).
+			pooled.body = buf
+			err = releaser.DeliverReleasing(r.Context(), records, pooled.release)
+			if isTooLarge(err) {
+				pooled.body = nil
+			} else {
+				pooled, buf = nil, nil
+			}
 		} else {
 			err = d.Deliver(r.Context(), records)
 		}
@@ -368,10 +388,13 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, ep protocol.Endp
 }
 
 // answer is what a request's records are answered with: how many there
-// were, and, unless every one is good, the report of its failures.
+// were, and, unless every one is good, the report of its failures,
+// encoded: its text (event ids, messages) may be in the records' memory or
+// the body's, which the next requests take once the records are released
+// (ReleasesRecords), before the answer is written.
 type answer struct {
 	n      int
-	report *response
+	report []byte
 }
 
 // answerFor makes the answer to records: report(records), or just their
@@ -379,8 +402,11 @@ type answer struct {
 func answerFor(records []*event.Envelope) answer {
 	for _, rec := range records {
 		if !rec.Valid {
-			resp := report(records)
-			return answer{n: len(records), report: &resp}
+			b, err := json.Marshal(report(records))
+			if err != nil {
+				b = []byte(`{"error":"the response could not be encoded"}`)
+			}
+			return answer{n: len(records), report: append(b, '\n')}
 		}
 	}
 	return answer{n: len(records)}
@@ -391,7 +417,10 @@ func answerFor(records []*event.Envelope) answer {
 // counts' map: the answer is part of every single-event request's cost.
 func (a answer) write(w http.ResponseWriter, status int) {
 	if a.report != nil {
-		writeJSON(w, status, *a.report)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(a.report)))
+		w.WriteHeader(status)
+		_, _ = w.Write(a.report)
 		return
 	}
 	var buf [96]byte
@@ -431,9 +460,7 @@ func report(records []*event.Envelope) response {
 			msgs = append(msgs[:maxReportedMessages:maxReportedMessages], event.Message{
 				Message: fmt.Sprintf("%d more messages are in the failed record", len(rec.Failure.Messages)-maxReportedMessages)})
 		}
-		// The id's text is in the records' memory, which the next
-		// request may take while this one is stored (ReleasesRecords).
-		resp.Failures = append(resp.Failures, failureReport{Index: i, EventID: strings.Clone(rec.EventID), Type: rec.Failure.Type, Messages: msgs})
+		resp.Failures = append(resp.Failures, failureReport{Index: i, EventID: rec.EventID, Type: rec.Failure.Type, Messages: msgs})
 	}
 	if resp.FailuresOmitted > 0 {
 		resp.FailureCounts = counts

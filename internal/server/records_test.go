@@ -110,6 +110,7 @@ func eventID(rec string) string {
 type waitingEncoder struct {
 	mu       sync.Mutex
 	firsts   map[uintptr]bool
+	bodies   map[uintptr]bool  // where each request's first payload was
 	failedID map[string]string // request id -> the failed record's event id, as encoded
 	released chan struct{}
 	proceed  chan struct{}
@@ -124,6 +125,7 @@ func (e *waitingEncoder) Deliver(context.Context, []*event.Envelope) error {
 func (e *waitingEncoder) DeliverReleasing(_ context.Context, records []*event.Envelope, release func()) error {
 	e.mu.Lock()
 	e.firsts[uintptr(unsafe.Pointer(records[0]))] = true
+	e.bodies[uintptr(unsafe.Pointer(unsafe.SliceData(records[0].Payload)))] = true
 	for _, r := range records {
 		if !r.Valid {
 			e.failedID[r.RequestID] = eventID(string(r.AppendJSON(nil)))
@@ -136,27 +138,33 @@ func (e *waitingEncoder) DeliverReleasing(_ context.Context, records []*event.En
 	return nil
 }
 
-// A request's records are given back as soon as the Deliverer has read
-// them (server.ReleasesRecords), not when the request is answered: while
-// requests wait to be stored (for the spool's group commit), the next
-// ones are made in the same memory. The answer, written after the wait,
-// still names each failed event by its own id.
+// A request's records and its body are given back as soon as the
+// Deliverer has read them (server.ReleasesRecords), not when the request is
+// answered: while requests wait to be stored (for the spool's group
+// commit), the next ones are read and made in the same memory. The answer,
+// written after the wait, still names each failed event by its own id,
+// whether the server made it or the body held it.
 func TestRecordsMemoryReusedWhileRequestsWait(t *testing.T) {
 	// One P: what a goroutine gives back to a sync.Pool is what the next
 	// one takes, whichever runs it.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	enc := &waitingEncoder{firsts: map[uintptr]bool{}, failedID: map[string]string{}, released: make(chan struct{}), proceed: make(chan struct{})}
+	enc := &waitingEncoder{firsts: map[uintptr]bool{}, bodies: map[uintptr]bool{}, failedID: map[string]string{}, released: make(chan struct{}), proceed: make(chan struct{})}
 	h := serverOver(t, server.DefaultOptions(), enc).Handler()
 
 	const requests = 20
 	answers := make([]*httptest.ResponseRecorder, requests)
 	var wg sync.WaitGroup
 	for i := range requests {
-		// Two good events and a failed one, whose id the server makes.
+		// Two good events and a failed one, whose id the server makes
+		// in every other request and the body gives in the others.
+		id := ""
+		if i%2 == 1 {
+			id = fmt.Sprintf(`"event_id":"f-%d",`, i)
+		}
 		body := fmt.Sprintf(`{"schema":"iglu:com.example/page_view/jsonschema/1-0-0","data":{"url":"https://a.example/%d"}}
 {"schema":"iglu:com.example/page_view/jsonschema/1-0-0","data":{"url":"https://b.example/%d"}}
-{"schema":"iglu:com.example/page_view/jsonschema/1-0-0","data":{"url":%d}}
-`, i, i, i)
+{"schema":"iglu:com.example/page_view/jsonschema/1-0-0",%s"data":{"url":%d}}
+`, i, i, id, i)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -173,6 +181,9 @@ func TestRecordsMemoryReusedWhileRequestsWait(t *testing.T) {
 	if len(enc.firsts) > requests*2/3 {
 		t.Errorf("the records of %d requests, all waiting at once, were made in %d places; want their memory reused while they wait", requests, len(enc.firsts))
 	}
+	if len(enc.bodies) > requests*2/3 {
+		t.Errorf("the bodies of %d requests, all waiting at once, were read into %d places; want their memory reused while they wait", requests, len(enc.bodies))
+	}
 	for i, w := range answers {
 		var got struct {
 			Failures []struct {
@@ -182,7 +193,11 @@ func TestRecordsMemoryReusedWhileRequestsWait(t *testing.T) {
 		if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || len(got.Failures) != 1 {
 			t.Fatalf("request %d: %d %s", i, w.Code, w.Body)
 		}
-		if want := enc.failedID[fmt.Sprintf("req-%d", i)]; got.Failures[0].EventID != want || want == "" {
+		want := enc.failedID[fmt.Sprintf("req-%d", i)]
+		if i%2 == 1 && want != fmt.Sprintf("f-%d", i) {
+			t.Errorf("request %d: the failed event was stored as %q; want the id it gave", i, want)
+		}
+		if got.Failures[0].EventID != want || want == "" {
 			t.Errorf("request %d: the answer names the failed event %q; it was stored as %q", i, got.Failures[0].EventID, want)
 		}
 	}

@@ -43,10 +43,14 @@ type KeepsNoRecords interface {
 // ReleasesRecords is implemented by a Deliverer that is done reading a
 // request's records before it has stored them: a spool encodes them, then
 // waits for its group commit, which at full batched load is most of a
-// request's time. DeliverReleasing is Deliver that calls release once,
-// before it returns, as soon as it no longer reads the records; the server
-// then makes other requests' records in their memory while this request
-// waits. Only a Deliverer that keeps no records (KeepsNoRecords) is asked.
+// request's time. DeliverReleasing is Deliver that calls release as soon
+// as it no longer reads the records (their payloads, the body's bytes,
+// included), and the server gives their memory and the body's to the next
+// requests while this one waits. It calls release exactly once before it
+// returns, except when it refuses the records as too large (an error with
+// a TooLarge method): then never, since the server answers that refusal
+// with the body's first bytes. Only a Deliverer that keeps no records
+// (KeepsNoRecords) is asked.
 type ReleasesRecords interface {
 	DeliverReleasing(ctx context.Context, records []*event.Envelope, release func()) error
 }

@@ -219,3 +219,35 @@ func TestAppendFramesReleasedWhenCtxEndsWaiting(t *testing.T) {
 		t.Fatalf("the first append's frames released %d times, want 1", n)
 	}
 }
+
+// TestFitsAsAppendFrames: Fits refuses exactly what AppendFrames refuses
+// for its size, whatever the spool holds, so that a caller can ask before
+// it lets go of what it answers such a refusal with.
+func TestFitsAsAppendFrames(t *testing.T) {
+	o := testOptions(t.TempDir())
+	o.MaxBytes = 32 << 10
+	s := openSpool(t, o, nil)
+	limit := int(o.MaxBytes - o.SegmentBytes)
+	for _, tc := range []struct {
+		name    string
+		records [][]byte
+		fits    bool
+	}{
+		{"small", [][]byte{record("a", 0, 100)}, true},
+		{"empty", nil, true},
+		{"a batch just under max_bytes less one segment", [][]byte{record("a", 0, limit-FrameHeaderSize-64)}, true},
+		{"a batch over max_bytes less one segment", [][]byte{record("a", 0, limit/2), record("b", 1, limit/2)}, false},
+		{"a record over MaxRecordBytes", [][]byte{record("a", 0, MaxRecordBytes+1)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fits := s.Fits(framesOf(tc.records...))
+			if (fits == nil) != tc.fits || (fits != nil && !errors.Is(fits, ErrTooLarge)) {
+				t.Fatalf("Fits: %v; want fits %v, else ErrTooLarge", fits, tc.fits)
+			}
+			_, err := s.AppendFrames(context.Background(), framesOf(tc.records...), nil)
+			if errors.Is(err, ErrTooLarge) == tc.fits {
+				t.Fatalf("AppendFrames: %v, Fits: %v; want them to agree", err, fits)
+			}
+		})
+	}
+}

@@ -445,14 +445,34 @@ func (s *Spool) AppendFrames(ctx context.Context, f *Frames, release func(*Frame
 		req.releaseFrames()
 		return 0, nil
 	}
-	for i := range f.Len() {
-		if n := len(f.Record(i)); n > MaxRecordBytes {
-			req.releaseFrames()
-			return 0, fmt.Errorf("%w: a record of %d bytes is over %d", ErrTooLarge, n, MaxRecordBytes)
-		}
+	if err := s.Fits(f); err != nil {
+		req.releaseFrames()
+		return 0, err
 	}
 	req.done = make(chan struct{})
 	return s.append(ctx, req)
+}
+
+// Fits returns an error matching ErrTooLarge when AppendFrames would
+// refuse f for its size whatever the spool holds: a record over
+// MaxRecordBytes, or more than max_bytes less one segment in all. A caller
+// can ask before it lets go of what it would need to answer such a
+// refusal.
+func (s *Spool) Fits(f *Frames) error {
+	for i := range f.Len() {
+		if n := len(f.Record(i)); n > MaxRecordBytes {
+			return fmt.Errorf("%w: a record of %d bytes is over %d", ErrTooLarge, n, MaxRecordBytes)
+		}
+	}
+	return s.batchFits(int64(f.Size()))
+}
+
+// batchFits is Fits for a batch of the given framed size.
+func (s *Spool) batchFits(bytes int64) error {
+	if limit := s.opts.MaxBytes - s.opts.SegmentBytes; bytes > limit {
+		return fmt.Errorf("%w: a batch of %d bytes is over max_bytes less one segment (%d)", ErrTooLarge, bytes, limit)
+	}
+	return nil
 }
 
 // releaseFrames hands the request's frames back to its caller, once.
@@ -464,9 +484,9 @@ func (r *appendReq) releaseFrames() {
 }
 
 func (s *Spool) append(ctx context.Context, req *appendReq) (Offset, error) {
-	if limit := s.opts.MaxBytes - s.opts.SegmentBytes; req.bytes > limit {
+	if err := s.batchFits(req.bytes); err != nil {
 		req.releaseFrames()
-		return 0, fmt.Errorf("%w: a batch of %d bytes is over max_bytes less one segment (%d)", ErrTooLarge, req.bytes, limit)
+		return 0, err
 	}
 	if err := ctx.Err(); err != nil {
 		req.releaseFrames()
