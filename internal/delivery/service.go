@@ -340,7 +340,9 @@ func (s *Service) DeliverReleasing(ctx context.Context, records []*event.Envelop
 
 func (s *Service) deliver(ctx context.Context, records []*event.Envelope, release func()) (err error) {
 	defer func() {
-		if release != nil && !errors.As(err, new(TooLargeError)) {
+		// err is looked into only when set: errors.As's target would be
+		// an allocation on every request.
+		if release != nil && (err == nil || !errors.As(err, new(TooLargeError))) {
 			release()
 		}
 	}()

@@ -347,11 +347,17 @@ func (p tapped) DeliverReleasing(ctx context.Context, records []*event.Envelope,
 		return r.DeliverReleasing(ctx, records, release)
 	}
 	err := p.Deliver(ctx, records)
-	var tl interface{ TooLarge() bool }
-	if !errors.As(err, &tl) || !tl.TooLarge() {
+	if err == nil || !tooLarge(err) {
 		release()
 	}
 	return err
+}
+
+// tooLarge reports whether err refuses records as too large: an error in
+// its chain has a TooLarge method that returns true.
+func tooLarge(err error) bool {
+	var tl interface{ TooLarge() bool }
+	return errors.As(err, &tl) && tl.TooLarge()
 }
 
 func (p tapped) Deliver(ctx context.Context, records []*event.Envelope) error {

@@ -460,17 +460,17 @@ func TestDeliverReleasing(t *testing.T) {
 	}
 }
 
-type tooLarge struct{}
+type tooLargeErr struct{}
 
-func (tooLarge) Error() string  { return "records too large" }
-func (tooLarge) TooLarge() bool { return true }
+func (tooLargeErr) Error() string  { return "records too large" }
+func (tooLargeErr) TooLarge() bool { return true }
 
 // Records the store refuses as too large are never released, whether the
 // store or the tap would have released them: the caller answers that
 // refusal with the request's first bytes, which it gives back with them.
 func TestDeliverReleasingNotOnATooLargeRefusal(t *testing.T) {
 	tp := New()
-	d := tp.Deliverer(&fakeStore{err: fmt.Errorf("append: %w", tooLarge{})}).(interface {
+	d := tp.Deliverer(&fakeStore{err: fmt.Errorf("append: %w", tooLargeErr{})}).(interface {
 		DeliverReleasing(context.Context, []*event.Envelope, func()) error
 	})
 	v, err := tp.Subscribe(Filter{})
@@ -480,7 +480,7 @@ func TestDeliverReleasingNotOnATooLargeRefusal(t *testing.T) {
 	defer tp.Unsubscribe(v)
 	calls := 0
 	err = d.DeliverReleasing(context.Background(), []*event.Envelope{good("iglu:a/b/jsonschema/1-0-0", "selfdesc")}, func() { calls++ })
-	if !errors.As(err, new(tooLarge)) || calls != 0 {
+	if !errors.As(err, new(tooLargeErr)) || calls != 0 {
 		t.Errorf("refused as too large: release called %d times, err %v; want never, the refusal", calls, err)
 	}
 }

@@ -321,7 +321,7 @@ func (s *Server) collectTo(ep protocol.Endpoint, d Deliverer, dry bool) http.Han
 			// refuses the records as too large (ReleasesRecords).
 			pooled.body = buf
 			err = releaser.DeliverReleasing(r.Context(), records, pooled.release)
-			if isTooLarge(err) {
+			if err != nil && isTooLarge(err) {
 				pooled.body = nil
 			} else {
 				pooled, buf = nil, nil
