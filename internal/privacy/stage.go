@@ -126,7 +126,7 @@ func (s *Stage) Process(req pipeline.Request, events []pipeline.Event) {
 		if ctx == nil {
 			ctx = context.Background()
 		}
-		resolver = rr.ForRequest(ctx)
+		resolver = rr.ForRequest(ctx, req.LookupDeadline)
 	}
 	for i := range events {
 		s.event(resolver, &events[i], req.Replay)

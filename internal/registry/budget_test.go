@@ -18,7 +18,7 @@ import (
 func TestRequestLookupBudget(t *testing.T) {
 	b := newFake("fake", "iglu:com.acme/known/jsonschema/1-0-0")
 	r := NewResolver(nil, []Backend{b}, CacheOptions{MaxFetchesPerRequest: 3})
-	q := r.ForRequest(context.Background())
+	q := r.ForRequest(context.Background(), time.Time{})
 	var over int
 	for i := range 50 {
 		_, err := q.Resolve(fmt.Sprintf("iglu:com.acme/k%d/jsonschema/1-0-0", i))
@@ -41,7 +41,7 @@ func TestRequestLookupBudget(t *testing.T) {
 	}
 	// The next request has a budget of its own, and the keys refused
 	// above were not cached.
-	if c, err := r.ForRequest(context.Background()).Resolve("iglu:com.acme/known/jsonschema/1-0-0"); err != nil || c == nil {
+	if c, err := r.ForRequest(context.Background(), time.Time{}).Resolve("iglu:com.acme/known/jsonschema/1-0-0"); err != nil || c == nil {
 		t.Fatalf("a new request: %v", err)
 	}
 	if st := r.Stats(); st.OverBudget != 47 {
@@ -49,35 +49,45 @@ func TestRequestLookupBudget(t *testing.T) {
 	}
 }
 
-// Lookups end with their request's context, waiting for a fetch slot or in
-// the backend, and fetches under way at once never exceed
-// MaxConcurrentFetches.
+// Lookups end with their request's context or at its deadline (the
+// collector gives a deadline, three quarters of server.write_timeout),
+// waiting for a fetch slot or in the backend, and fetches under way at
+// once never exceed MaxConcurrentFetches.
 func TestRequestLookupsHonourDeadlineAndConcurrency(t *testing.T) {
-	b := newFake("slow")
-	b.gate = make(chan struct{}) // never opens: fetches end only with their context
-	r := NewResolver(nil, []Backend{b}, CacheOptions{MaxConcurrentFetches: 2, MaxFetchesPerRequest: 100})
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	var wg sync.WaitGroup
-	errs := make([]error, 10)
-	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, errs[i] = r.ForRequest(ctx).Resolve(fmt.Sprintf("iglu:com.acme/slow%d/jsonschema/1-0-0", i))
-		}()
-	}
-	wg.Wait()
-	if took := time.Since(start); took > 2*time.Second {
-		t.Errorf("lookups took %s after their deadline of 200ms", took)
-	}
-	for i, err := range errs {
-		if !errors.Is(err, contract.ErrLookupBudget) || !strings.Contains(err.Error(), "deadline passed") {
-			t.Errorf("lookup %d: %v, want the deadline named", i, err)
-		}
-	}
-	if b.fetches > 2 {
-		t.Errorf("%d fetches started with 2 slots and a backend that never answers", b.fetches)
+	for _, by := range []string{"context", "deadline"} {
+		t.Run(by, func(t *testing.T) {
+			b := newFake("slow")
+			b.gate = make(chan struct{}) // never opens: fetches end only with their context
+			r := NewResolver(nil, []Backend{b}, CacheOptions{MaxConcurrentFetches: 2, MaxFetchesPerRequest: 100})
+			ctx, deadline := context.Background(), time.Now().Add(200*time.Millisecond)
+			if by == "context" {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithDeadline(ctx, deadline)
+				defer cancel()
+				deadline = time.Time{}
+			}
+			start := time.Now()
+			var wg sync.WaitGroup
+			errs := make([]error, 10)
+			for i := range errs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, errs[i] = r.ForRequest(ctx, deadline).Resolve(fmt.Sprintf("iglu:com.acme/slow%d/jsonschema/1-0-0", i))
+				}()
+			}
+			wg.Wait()
+			if took := time.Since(start); took > 2*time.Second {
+				t.Errorf("lookups took %s after their deadline of 200ms", took)
+			}
+			for i, err := range errs {
+				if !errors.Is(err, contract.ErrLookupBudget) || !strings.Contains(err.Error(), "deadline passed") {
+					t.Errorf("lookup %d: %v, want the deadline named", i, err)
+				}
+			}
+			if b.fetches > 2 {
+				t.Errorf("%d fetches started with 2 slots and a backend that never answers", b.fetches)
+			}
+		})
 	}
 }

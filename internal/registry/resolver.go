@@ -206,18 +206,21 @@ func NewResolver(local *contract.Set, backends []Backend, opts CacheOptions) *Re
 
 // RequestResolver resolves the keys of one request: lookups that reach the
 // backends are bounded by CacheOptions.MaxFetchesPerRequest and by the
-// request's context, so one request naming hundreds of unknown keys costs
-// a few fetches, not hundreds. Use it from one goroutine.
+// request's context and deadline, so one request naming hundreds of
+// unknown keys costs a few fetches, not hundreds. Use it from one
+// goroutine.
 type RequestResolver struct {
-	r    *Resolver
-	ctx  context.Context
-	left int
+	r        *Resolver
+	ctx      context.Context
+	deadline time.Time
+	left     int
 }
 
 // ForRequest returns a resolver for one request, whose lookups stop when
-// ctx ends. It returns the interface pipeline.RequestResolvers asks for.
-func (r *Resolver) ForRequest(ctx context.Context) contract.Resolver {
-	return &RequestResolver{r: r, ctx: ctx, left: r.opts.MaxFetchesPerRequest}
+// ctx ends and, when deadline is set, at deadline. It returns the
+// interface pipeline.RequestResolvers asks for.
+func (r *Resolver) ForRequest(ctx context.Context, deadline time.Time) contract.Resolver {
+	return &RequestResolver{r: r, ctx: ctx, deadline: deadline, left: r.opts.MaxFetchesPerRequest}
 }
 
 // Resolve is Resolver.Resolve within the request's budget. A key past the
@@ -227,9 +230,10 @@ func (q *RequestResolver) Resolve(key string) (*contract.Contract, error) {
 	return q.r.resolve(q.ctx, key, q)
 }
 
-// spend takes one lookup from the budget.
-func (q *RequestResolver) spend(canon string) error {
-	if err := q.ctx.Err(); err != nil {
+// spend takes one lookup from the budget; ctx is the request's, bounded by
+// its deadline (resolveSlow).
+func (q *RequestResolver) spend(ctx context.Context, canon string) error {
+	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%w: %s was not looked up in the registry backends: the request's deadline passed (%v)", contract.ErrLookupBudget, canon, err)
 	}
 	if q.left <= 0 {
@@ -297,6 +301,13 @@ func (r *Resolver) hit(e *entry) {
 // its canonical form in the cache, and otherwise fetches it from the
 // backends, or waits for the fetch of it already under way.
 func (r *Resolver) resolveSlow(ctx context.Context, key string, gen uint64, q *RequestResolver) (*contract.Contract, error) {
+	if q != nil && !q.deadline.IsZero() {
+		// The request's deadline, armed here rather than for every
+		// request: most never get past the cache.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, q.deadline)
+		defer cancel()
+	}
 	k, err := contract.ParseKey(key)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", contract.ErrBadKey, err)
@@ -326,7 +337,7 @@ func (r *Resolver) resolveSlow(ctx context.Context, key string, gen uint64, q *R
 		return f.c, f.err
 	}
 	if q != nil && len(r.backends) > 0 {
-		if err := q.spend(canon); err != nil {
+		if err := q.spend(ctx, canon); err != nil {
 			r.mu.Unlock()
 			r.overBudget.Add(1)
 			return nil, err
@@ -384,8 +395,17 @@ func (r *Resolver) fetch(ctx context.Context, k contract.Key, canon string) (c *
 		case r.fetchSlots <- struct{}{}:
 			defer func() { <-r.fetchSlots }()
 		case <-ctx.Done():
+		}
+		// A turn that came as the deadline passed starts no fetch: select
+		// picks either when both are ready, and a deadline's timer may
+		// fire a little after the time it names.
+		err := ctx.Err()
+		if d, ok := ctx.Deadline(); ok && err == nil && !time.Now().Before(d) {
+			err = context.DeadlineExceeded
+		}
+		if err != nil {
 			r.overBudget.Add(1)
-			return nil, false, 0, fmt.Errorf("%w: %s: the request's deadline passed while waiting for a turn to look it up (%v)", contract.ErrLookupBudget, canon, ctx.Err())
+			return nil, false, 0, fmt.Errorf("%w: %s: the request's deadline passed while waiting for a turn to look it up (%v)", contract.ErrLookupBudget, canon, err)
 		}
 	}
 	var failed backendErrors

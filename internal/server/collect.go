@@ -287,9 +287,7 @@ func (s *Server) collectTo(ep protocol.Endpoint, d Deliverer, dry bool) http.Han
 		// Lookups in registry backends must leave time to answer within
 		// server.write_timeout: they stop at three quarters of it.
 		if s.cfg.WriteTimeout > 0 {
-			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.WriteTimeout*3/4)
-			defer cancel()
-			preq.Context = ctx
+			preq.LookupDeadline = time.Now().Add(s.cfg.WriteTimeout * 3 / 4)
 		}
 		var records []*event.Envelope
 		var pooled *pooledRecords
