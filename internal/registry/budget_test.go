@@ -91,3 +91,26 @@ func TestRequestLookupsHonourDeadlineAndConcurrency(t *testing.T) {
 		})
 	}
 }
+
+// kept keeps what a benchmark or an allocation count made, as a caller
+// would, so that the compiler cannot leave it on the stack.
+var kept contract.Resolver
+
+// With no backend nothing a request looks up can reach one, so a request
+// gets the resolver itself: nothing is allocated for it, and keys resolve
+// as they do without a request.
+func TestForRequestWithoutBackendsAllocatesNothing(t *testing.T) {
+	r := NewResolver(contract.NewSet(nil), nil, CacheOptions{})
+	ctx := context.Background()
+	deadline := time.Now().Add(time.Minute)
+	if n := testing.AllocsPerRun(100, func() { kept = r.ForRequest(ctx, deadline) }); n != 0 {
+		t.Errorf("ForRequest without backends allocates %v times; want 0", n)
+	}
+	if _, err := r.ForRequest(ctx, deadline).Resolve("iglu:com.acme/missing/jsonschema/1-0-0"); !errors.Is(err, contract.ErrNotFound) || errors.Is(err, contract.ErrLookupBudget) {
+		t.Errorf("an unknown key without backends: %v; want not found, no budget involved", err)
+	}
+	withBackend := NewResolver(nil, []Backend{newFake("fake")}, CacheOptions{})
+	if _, ok := withBackend.ForRequest(ctx, deadline).(*RequestResolver); !ok {
+		t.Error("with a backend, a request's lookups are not bounded by a RequestResolver of their own")
+	}
+}

@@ -220,6 +220,13 @@ type RequestResolver struct {
 // ctx ends and, when deadline is set, at deadline. It returns the
 // interface pipeline.RequestResolvers asks for.
 func (r *Resolver) ForRequest(ctx context.Context, deadline time.Time) contract.Resolver {
+	if len(r.backends) == 0 {
+		// No lookup can reach a backend, so there is nothing to bound:
+		// r itself, rather than a resolver allocated for every request
+		// (two a request, one for validation and one for the privacy
+		// rules, in the default configuration, which has no backend).
+		return r
+	}
 	return &RequestResolver{r: r, ctx: ctx, deadline: deadline, left: r.opts.MaxFetchesPerRequest}
 }
 
