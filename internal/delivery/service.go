@@ -340,9 +340,7 @@ func (s *Service) DeliverReleasing(ctx context.Context, records []*event.Envelop
 
 func (s *Service) deliver(ctx context.Context, records []*event.Envelope, release func()) (err error) {
 	defer func() {
-		// err is looked into only when set: errors.As's target would be
-		// an allocation on every request.
-		if release != nil && (err == nil || !errors.As(err, new(TooLargeError))) {
+		if release != nil && !refusedAsTooLarge(err) {
 			release()
 		}
 	}()
@@ -494,6 +492,13 @@ func (e TooLargeError) Unwrap() error { return e.Err }
 
 // TooLarge marks the error for callers that ask rather than import.
 func (TooLargeError) TooLarge() bool { return true }
+
+// refusedAsTooLarge reports whether err is a TooLargeError. A nil err is
+// answered first: errors.As's target escapes, which would cost an
+// allocation on every request.
+func refusedAsTooLarge(err error) bool {
+	return err != nil && errors.As(err, new(TooLargeError))
+}
 
 // deliverDirect writes records to every sink that wants them, in order.
 func (s *Service) deliverDirect(ctx context.Context, records []*event.Envelope) error {

@@ -347,15 +347,19 @@ func (p tapped) DeliverReleasing(ctx context.Context, records []*event.Envelope,
 		return r.DeliverReleasing(ctx, records, release)
 	}
 	err := p.Deliver(ctx, records)
-	if err == nil || !tooLarge(err) {
+	if !tooLarge(err) {
 		release()
 	}
 	return err
 }
 
 // tooLarge reports whether err refuses records as too large: an error in
-// its chain has a TooLarge method that returns true.
+// its chain has a TooLarge method that returns true. A nil err is
+// answered first, without errors.As's target, which escapes.
 func tooLarge(err error) bool {
+	if err == nil {
+		return false
+	}
 	var tl interface{ TooLarge() bool }
 	return errors.As(err, &tl) && tl.TooLarge()
 }

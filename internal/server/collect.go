@@ -319,7 +319,7 @@ func (s *Server) collectTo(ep protocol.Endpoint, d Deliverer, dry bool) http.Han
 			// refuses the records as too large (ReleasesRecords).
 			pooled.body = buf
 			err = releaser.DeliverReleasing(r.Context(), records, pooled.release)
-			if err != nil && isTooLarge(err) {
+			if isTooLarge(err) {
 				pooled.body = nil
 			} else {
 				pooled, buf = nil, nil
@@ -519,8 +519,12 @@ func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) 
 
 // isTooLarge reports whether err says the records can never be taken as
 // they are (too large together): an error in its chain has a TooLarge
-// method that returns true.
+// method that returns true. A nil err is answered first: errors.As's
+// target escapes, which would cost an allocation on every request.
 func isTooLarge(err error) bool {
+	if err == nil {
+		return false
+	}
 	var tl interface{ TooLarge() bool }
 	return errors.As(err, &tl) && tl.TooLarge()
 }
