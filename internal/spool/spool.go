@@ -445,12 +445,12 @@ func (s *Spool) AppendFrames(ctx context.Context, f *Frames, release func(*Frame
 		req.releaseFrames()
 		return 0, nil
 	}
-	if err := s.Fits(f); err != nil {
+	if err := recordsFit(f); err != nil {
 		req.releaseFrames()
 		return 0, err
 	}
 	req.done = make(chan struct{})
-	return s.append(ctx, req)
+	return s.append(ctx, req) // which checks the batch's size (batchFits)
 }
 
 // Fits returns an error matching ErrTooLarge when AppendFrames would
@@ -459,12 +459,20 @@ func (s *Spool) AppendFrames(ctx context.Context, f *Frames, release func(*Frame
 // can ask before it lets go of what it would need to answer such a
 // refusal.
 func (s *Spool) Fits(f *Frames) error {
+	if err := recordsFit(f); err != nil {
+		return err
+	}
+	return s.batchFits(int64(f.Size()))
+}
+
+// recordsFit is Fits for f's records one by one.
+func recordsFit(f *Frames) error {
 	for i := range f.Len() {
 		if n := len(f.Record(i)); n > MaxRecordBytes {
 			return fmt.Errorf("%w: a record of %d bytes is over %d", ErrTooLarge, n, MaxRecordBytes)
 		}
 	}
-	return s.batchFits(int64(f.Size()))
+	return nil
 }
 
 // batchFits is Fits for a batch of the given framed size.
