@@ -132,8 +132,8 @@ func (u UnknownContexts) Validate() error {
 
 // Request is what the pipeline knows of the request events arrived in.
 type Request struct {
-	// Context ends when the request does (the client went away, or its
-	// deadline passed); lookups in registry backends stop with it. Nil is
+	// Context ends when the request does (the client went away); lookups
+	// in registry backends stop with it, and at LookupDeadline. Nil is
 	// context.Background().
 	Context context.Context
 	// LookupDeadline, when set, is when lookups in registry backends stop

@@ -134,9 +134,9 @@ func (room *bodyRoom) weight(r *http.Request) (n int64, growing bool) {
 }
 
 // reserve waits for room for r's body (or its first step), until the
-// time until (zero: room.wait from now) or until r's client leaves. It returns what it reserved, to
-// give back with release once the request is answered, or errBusy, or
-// the request context's error.
+// time until (zero: room.wait from now) or until r's client leaves. It
+// returns what it reserved, to give back with release once the request
+// is answered, or errBusy, or the request context's error.
 // (Not a closure to call: one would be allocated for every request.)
 func (room *bodyRoom) reserve(r *http.Request, until time.Time) (hold, error) {
 	w, growing := room.weight(r)
@@ -325,10 +325,11 @@ func (room *bodyRoom) release(h *hold) {
 	h.n = 0
 }
 
-// Requests in flight. Beside its body a request holds its inputs, its
-// records and their spool frames while it is handled, some ten times its
-// body in all: the bytes of bodies alone let 256 connections sending
-// 100-event requests of 26 KB take the collector to 250 MiB. So the
+// Requests in flight. While it is decoded and processed a request holds,
+// beside its body, its inputs, its records and their spool frames, some
+// ten times its body in all (and its frames alone while it waits for the
+// spool): the bytes of bodies alone let 256 connections sending 100-event
+// requests of 26 KB take the collector to 250 MiB. So the
 // requests with a body handled at once are bounded too, by
 // server.max_requests_in_flight: a request takes a slot before its body
 // is read (and before its room among the bodies), waiting for one within
@@ -346,7 +347,7 @@ type requestSlots struct {
 
 // slotsPerCPU is the requests in flight a CPU takes by default: with 64
 // on two cores, 32 connections of 100-event requests never wait for a
-// slot, and 256 connections of them took the collector to about 100 MiB
+// slot, and 256 connections of them took the collector to 75-81 MiB
 // rather than 250.
 const slotsPerCPU = 32
 
