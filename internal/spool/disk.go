@@ -63,11 +63,15 @@ type tailState struct {
 	cut     int64  // bytes past the last complete batch
 	records uint64 // intact records among them (a batch cut short)
 	reason  error
+	// reserved is the bytes past the last complete batch when they are
+	// all zeros: space the writer allocated ahead of its appends (see
+	// Spool.reserve) and never wrote. It is not a torn tail.
+	reserved int64
 }
 
 // state is a spool as found on disk.
 type state struct {
-	segs    []*segment // sizes with the torn tail already left out
+	segs    []*segment // sizes with the torn tail and reserved space already left out
 	next    uint64
 	tail    tailState
 	cursors map[string]*cursor
@@ -153,10 +157,39 @@ func scanTail(f *os.File, base uint64, size int64) (int64, uint64, tailState, er
 	if end == size {
 		return end, next, tailState{}, nil
 	}
+	zeros, err := allZero(f, end, size)
+	if err != nil {
+		return 0, 0, tailState{}, err
+	}
+	if zeros {
+		// Only reserved space follows the last batch: a clean end. (The
+		// CRC-32C of a zero header is not zero, so zeros are never read
+		// as a record.)
+		return end, next, tailState{reserved: size - end}, nil
+	}
 	if reason == nil {
 		reason = errors.New("batch without its last record")
 	}
 	return end, next, tailState{cut: size - end, records: want - next, reason: reason}, nil
+}
+
+// allZero reports whether f[from:to] is all zeros. It reads backwards,
+// where reserved space ends and a torn write's bytes are found first.
+func allZero(f *os.File, from, to int64) (bool, error) {
+	buf := make([]byte, min(to-from, 64<<10))
+	for to > from {
+		b := buf[:min(int64(len(buf)), to-from)]
+		if _, err := f.ReadAt(b, to-int64(len(b))); err != nil {
+			return false, fmt.Errorf("read spool segment: %w", err)
+		}
+		for _, c := range b {
+			if c != 0 {
+				return false, nil
+			}
+		}
+		to -= int64(len(b))
+	}
+	return true, nil
 }
 
 // cutTail truncates a segment to size and makes the cut durable.

@@ -46,7 +46,7 @@ func swapFile(s *Spool, f func(*os.File) segmentFile) {
 	done := make(chan struct{})
 	s.reqs <- &appendReq{done: done}
 	<-done
-	s.w = f(s.w.(*os.File))
+	s.w = f(s.w.(dataFile).File)
 }
 
 // framesOf lays records out as frames.

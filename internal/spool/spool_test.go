@@ -458,7 +458,10 @@ func TestTornTail(t *testing.T) {
 	batchStart := len(full) - 3*int(frameSize(40))
 	lastRecordStart := len(full) - int(frameSize(40))
 
-	check := func(t *testing.T, dir string, wantCut int) {
+	// check opens dir and checks the records left: the last append cut,
+	// with a warning when wantCut > 0; wantSize is the segment's size
+	// after Open.
+	check := func(t *testing.T, dir string, wantCut int, wantSize int64) {
 		t.Helper()
 		logs := &logRecorder{}
 		s, err := Open(testOptions(dir), sloggerFor(logs))
@@ -470,8 +473,11 @@ func TestTornTail(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if info.Size() != int64(batchStart) {
-			t.Fatalf("segment is %d bytes after Open, want the tail cut to %d", info.Size(), batchStart)
+		if info.Size() != wantSize {
+			t.Fatalf("segment is %d bytes after Open, want %d", info.Size(), wantSize)
+		}
+		if _, warned := logs.find(slogLevelWarn, "cut torn tail"); warned != (wantCut > 0) {
+			t.Fatalf("warned of a torn tail: %v, want %v", warned, wantCut > 0)
 		}
 		if wantCut > 0 {
 			attrs, ok := logs.find(slogLevelWarn, "cut torn tail")
@@ -509,7 +515,7 @@ func TestTornTail(t *testing.T) {
 			if err := os.Truncate(filepath.Join(dir, seg), int64(cut)); err != nil {
 				t.Fatal(err)
 			}
-			t.Run(fmt.Sprint(cut), func(t *testing.T) { check(t, dir, cut-batchStart) })
+			t.Run(fmt.Sprint(cut), func(t *testing.T) { check(t, dir, cut-batchStart, int64(batchStart)) })
 		}
 	})
 	t.Run("flipped", func(t *testing.T) {
@@ -522,18 +528,32 @@ func TestTornTail(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, seg), b, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			t.Run(fmt.Sprint(pos), func(t *testing.T) { check(t, dir, len(full)-batchStart) })
+			t.Run(fmt.Sprint(pos), func(t *testing.T) { check(t, dir, len(full)-batchStart, int64(batchStart)) })
 		}
 	})
 	t.Run("zeroed", func(t *testing.T) {
-		// A crash can leave the file longer than what was written, with
-		// zeros: never a record.
+		// Zeros after the last append are space allocated ahead of
+		// appends (reserve), left by a crash: never a record, not torn,
+		// and written over by the next appends.
 		dir := copyDir(t, src)
 		b := append(bytes.Clone(full[:batchStart]), make([]byte, 4096)...)
 		if err := os.WriteFile(filepath.Join(dir, seg), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		check(t, dir, 4096)
+		if st, err := ReadStats(dir); err != nil || st.TornBytes != 0 || st.Bytes != int64(batchStart) {
+			t.Fatalf("ReadStats of a segment with reserved space: %+v, %v; want %d bytes, none torn", st, err, batchStart)
+		}
+		check(t, dir, 0, int64(len(b)))
+	})
+	t.Run("torn then zeroed", func(t *testing.T) {
+		// Half an append and then zeros (a crash before the fsync of a
+		// write into reserved space): the whole tail is cut.
+		dir := copyDir(t, src)
+		b := append(bytes.Clone(full[:lastRecordStart]), make([]byte, 4096)...)
+		if err := os.WriteFile(filepath.Join(dir, seg), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		check(t, dir, len(b)-batchStart, int64(batchStart))
 	})
 }
 
@@ -630,8 +650,11 @@ func TestFull(t *testing.T) {
 		}
 		return n
 	}
-	if got := diskBytes(); got != before.Bytes {
-		t.Fatalf("%d bytes on disk, stats say %d", got, before.Bytes)
+	// The segment being written may be longer than its records by the
+	// space allocated ahead of them (reserve), never beyond its size.
+	onDisk := diskBytes()
+	if onDisk < before.Bytes || onDisk > before.Bytes+o.SegmentBytes {
+		t.Fatalf("%d bytes on disk, stats say %d", onDisk, before.Bytes)
 	}
 	// A rejected append leaves nothing behind, on disk or in the log.
 	for range 3 {
@@ -639,7 +662,7 @@ func TestFull(t *testing.T) {
 			t.Fatalf("Append while full: %v", err)
 		}
 	}
-	if after := s.Stats(); after.Bytes != before.Bytes || after.NextOffset != before.NextOffset || diskBytes() != before.Bytes {
+	if after := s.Stats(); after.Bytes != before.Bytes || after.NextOffset != before.NextOffset || diskBytes() != onDisk {
 		t.Fatalf("a rejected append changed the spool: %+v then %+v", before, after)
 	}
 	// The sink catches up: segments go and appends work again.
@@ -653,6 +676,14 @@ func TestFull(t *testing.T) {
 	}
 	if got := readN(t, r, 1, 1, 0); string(got[0].Data) != "room again" {
 		t.Fatalf("read %q", got[0].Data)
+	}
+	// Closed, the segments are exactly their records.
+	held := s.Stats().Bytes
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := diskBytes(); got != held {
+		t.Fatalf("%d bytes on disk after Close, stats said %d", got, held)
 	}
 }
 
@@ -701,7 +732,7 @@ func TestDiskFull(t *testing.T) {
 	done := make(chan struct{})
 	s.reqs <- &appendReq{done: done}
 	<-done
-	real := s.w.(*os.File)
+	real := s.w.(dataFile).File
 	s.w = fullDisk{real}
 	_, err := s.Append(context.Background(), [][]byte{record("d", 0, 1000), record("d", 1, 1000)})
 	done = make(chan struct{})

@@ -1,0 +1,42 @@
+package spool
+
+import (
+	"errors"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// dataFile is a segment open for writing. Its Sync is fdatasync: the
+// spool needs a segment's bytes and size durable, not its times, and an
+// fdatasync of a write into allocated space (see reserve) needs no inode
+// update of its own.
+type dataFile struct {
+	*os.File
+	fd int
+}
+
+func newDataFile(f *os.File) segmentFile { return dataFile{File: f, fd: int(f.Fd())} }
+
+func (f dataFile) Sync() error {
+	return f.syscall("fdatasync", func() error { return unix.Fdatasync(f.fd) })
+}
+
+func (f dataFile) Allocate(off, n int64) error {
+	return f.syscall("fallocate", func() error { return unix.Fallocate(f.fd, 0, off, n) })
+}
+
+// syscall calls call until a signal does not interrupt it, and words its
+// error as the os package does.
+func (f dataFile) syscall(op string, call func() error) error {
+	for {
+		err := call()
+		switch {
+		case err == nil:
+			return nil
+		case !errors.Is(err, syscall.EINTR):
+			return &os.PathError{Op: op, Path: f.Name(), Err: err}
+		}
+	}
+}

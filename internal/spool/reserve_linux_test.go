@@ -1,0 +1,154 @@
+package spool
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+)
+
+// fileSize is the size of a spool's segment file on disk.
+func fileSize(t *testing.T, dir, name string) int64 {
+	t.Helper()
+	info, err := os.Stat(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.Size()
+}
+
+// TestReservedSpace: with fsync batch the segment being written is
+// allocated ahead of its appends, reserveBytes at a time and never past
+// segment_bytes; what lies past the records reads as zeros, is not counted
+// as held, and is cut when the segment is sealed and when the spool
+// closes, so a segment at rest is exactly its records and reopens with no
+// torn tail. The other policies allocate nothing ahead.
+func TestReservedSpace(t *testing.T) {
+	rec := record("r", 0, 1000)
+	recBytes := frameSize(len(rec))
+
+	t.Run("ahead by reserveBytes", func(t *testing.T) {
+		dir := t.TempDir()
+		o := testOptions(dir)
+		o.SegmentBytes = 64 << 20
+		s := openSpool(t, o, nil)
+		mustAppend(t, s, rec)
+		if got := fileSize(t, dir, segmentName(1)); got != reserveBytes {
+			t.Fatalf("segment is %d bytes after one append, want %d allocated ahead", got, reserveBytes)
+		}
+		if st := s.Stats(); st.Bytes != recBytes {
+			t.Fatalf("Stats.Bytes %d, want the record's %d", st.Bytes, recBytes)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, segmentName(1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(b[recBytes:], make([]byte, len(b)-int(recBytes))) {
+			t.Fatal("reserved space is not zeros")
+		}
+	})
+
+	t.Run("cut when sealed and when closed", func(t *testing.T) {
+		dir := t.TempDir()
+		o := testOptions(dir)
+		o.SegmentBytes = 16 << 10
+		logs := &logRecorder{}
+		s, err := Open(o, sloggerFor(logs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for len(segmentFiles(t, dir)) < 3 {
+			mustAppend(t, s, record("r", n, 1000))
+			n++
+		}
+		segs := segmentFiles(t, dir)
+		for _, name := range segs[:2] {
+			// Sealed: exactly its records (16 of 1,016 bytes).
+			if got := fileSize(t, dir, name); got != 16*recBytes {
+				t.Fatalf("sealed segment %s is %d bytes, want its records' %d", name, got, 16*recBytes)
+			}
+		}
+		if got := fileSize(t, dir, segs[2]); got != o.SegmentBytes {
+			t.Fatalf("segment being written is %d bytes, want %d (allocated up to segment_bytes)", got, o.SegmentBytes)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		var onDisk int64
+		for _, name := range segs {
+			onDisk += fileSize(t, dir, name)
+		}
+		if onDisk != int64(n)*recBytes {
+			t.Fatalf("closed spool has %d bytes on disk, want its records' %d", onDisk, int64(n)*recBytes)
+		}
+		s = openSpool(t, o, sloggerFor(logs))
+		if _, warned := logs.find(slogLevelWarn, "cut torn tail"); warned {
+			t.Fatal("reopening a closed spool cut a torn tail")
+		}
+		r := mustReader(t, s, "sink")
+		for i, e := range readN(t, r, n, n, 0) {
+			if !bytes.Equal(e.Data, record("r", i, 1000)) {
+				t.Fatalf("record %d read back as %.20q", i, e.Data)
+			}
+		}
+	})
+
+	for _, policy := range []string{FsyncInterval, FsyncNever} {
+		t.Run("none with fsync "+policy, func(t *testing.T) {
+			dir := t.TempDir()
+			o := testOptions(dir)
+			o.SegmentBytes = 64 << 20
+			o.Fsync = policy
+			s := openSpool(t, o, nil)
+			mustAppend(t, s, rec)
+			if got := fileSize(t, dir, segmentName(1)); got != recBytes {
+				t.Fatalf("segment is %d bytes, want its record's %d", got, recBytes)
+			}
+		})
+	}
+}
+
+// refusingAllocator is a segment file whose file system cannot allocate
+// ahead.
+type refusingAllocator struct {
+	dataFile
+	calls *int
+}
+
+func (f refusingAllocator) Allocate(off, n int64) error {
+	*f.calls++
+	return &os.PathError{Op: "fallocate", Path: f.Name(), Err: syscall.EOPNOTSUPP}
+}
+
+// TestReserveRefused: a file system that cannot allocate ahead is asked
+// once a segment, and appends go on as they would without it.
+func TestReserveRefused(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(dir)
+	o.SegmentBytes = 64 << 20
+	s := openSpool(t, o, nil)
+	var calls int
+	swapFile(s, func(f *os.File) segmentFile {
+		return refusingAllocator{dataFile: newDataFile(f).(dataFile), calls: &calls}
+	})
+	for i := range 5 {
+		if off := mustAppend(t, s, record("n", i, 1000)); off != uint64(i+1) {
+			t.Fatalf("append %d got offset %d", i, off)
+		}
+	}
+	if calls != 1 {
+		t.Fatalf("asked to allocate %d times, want once", calls)
+	}
+	if got, want := fileSize(t, dir, segmentName(1)), 5*frameSize(1000); got != want {
+		t.Fatalf("segment is %d bytes, want its records' %d", got, want)
+	}
+	r := mustReader(t, s, "sink")
+	if es := readN(t, r, 5, 5, 0); !bytes.Equal(es[4].Data, record("n", 4, 1000)) {
+		t.Fatalf("last record read back as %.20q", es[4].Data)
+	}
+	if s.broken != nil {
+		t.Fatalf("spool broken: %v", s.broken)
+	}
+}
