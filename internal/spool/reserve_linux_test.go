@@ -111,15 +111,31 @@ func TestReservedSpace(t *testing.T) {
 }
 
 // refusingAllocator is a segment file whose file system cannot allocate
-// ahead.
+// ahead, or, with partly set, runs out of space near the end, having
+// extended the file by most of what was asked (as ext4 does).
 type refusingAllocator struct {
 	dataFile
-	calls *int
+	calls  *int
+	partly bool
 }
 
 func (f refusingAllocator) Allocate(off, n int64) error {
 	*f.calls++
+	if f.partly {
+		if err := f.dataFile.Allocate(off, n-64); err != nil {
+			return err
+		}
+		return &os.PathError{Op: "fallocate", Path: f.Name(), Err: syscall.ENOSPC}
+	}
 	return &os.PathError{Op: "fallocate", Path: f.Name(), Err: syscall.EOPNOTSUPP}
+}
+
+// refuseAllocation gives s's writer a refusingAllocator; calls counts what
+// it is asked.
+func refuseAllocation(s *Spool, calls *int, partly bool) {
+	swapFile(s, func(f *os.File) segmentFile {
+		return refusingAllocator{dataFile: newDataFile(f).(dataFile), calls: calls, partly: partly}
+	})
 }
 
 // TestReserveRefused: a file system that cannot allocate ahead is asked
@@ -130,9 +146,7 @@ func TestReserveRefused(t *testing.T) {
 	o.SegmentBytes = 64 << 20
 	s := openSpool(t, o, nil)
 	var calls int
-	swapFile(s, func(f *os.File) segmentFile {
-		return refusingAllocator{dataFile: newDataFile(f).(dataFile), calls: &calls}
-	})
+	refuseAllocation(s, &calls, false)
 	for i := range 5 {
 		if off := mustAppend(t, s, record("n", i, 1000)); off != uint64(i+1) {
 			t.Fatalf("append %d got offset %d", i, off)
@@ -150,5 +164,45 @@ func TestReserveRefused(t *testing.T) {
 	}
 	if s.broken != nil {
 		t.Fatalf("spool broken: %v", s.broken)
+	}
+}
+
+// TestReservePartlyRefused: space a refused allocation left behind is cut
+// when the segment is sealed, as reserved space is: a sealed segment's
+// size is where recovery reads its records end.
+func TestReservePartlyRefused(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(dir)
+	o.SegmentBytes = 16 << 10
+	s := openSpool(t, o, nil)
+	var calls int
+	refuseAllocation(s, &calls, true)
+	n := 0
+	for len(segmentFiles(t, dir)) < 2 {
+		mustAppend(t, s, record("p", n, 1000))
+		n++
+	}
+	if calls != 1 {
+		t.Fatalf("asked to allocate %d times, want once", calls)
+	}
+	first := segmentFiles(t, dir)[0]
+	if got, want := fileSize(t, dir, first), int64(n-1)*frameSize(1000); got != want {
+		t.Fatalf("sealed segment is %d bytes, want its records' %d", got, want)
+	}
+	// The new segment is refused likewise, and cut at Close.
+	refuseAllocation(s, &calls, true)
+	mustAppend(t, s, record("p", n, 1000))
+	n++
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// It holds the record that started it and the one after.
+	if got, want := fileSize(t, dir, segmentFiles(t, dir)[1]), 2*frameSize(1000); got != want {
+		t.Fatalf("closed segment is %d bytes, want its records' %d", got, want)
+	}
+	s = openSpool(t, o, nil)
+	r := mustReader(t, s, "sink")
+	if es := readN(t, r, n, n, 0); !bytes.Equal(es[n-1].Data, record("p", n-1, 1000)) {
+		t.Fatalf("last record read back as %.20q", es[n-1].Data)
 	}
 }

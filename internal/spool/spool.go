@@ -108,9 +108,10 @@ type Spool struct {
 	// Owned by the writer goroutine.
 	w     segmentFile // the last segment, open for writing
 	wsize int64
-	// reserved is the end of the space allocated ahead of the appends to
-	// w (see reserve); past wsize the file holds zeros. noReserve stops
-	// reserving until the next segment, after the file system refused.
+	// reserved is how far the file may reach past wsize, allocated ahead
+	// of the appends to w (see reserve): zeros up to there, cut by
+	// unreserve. noReserve stops reserving until the next segment, after
+	// the file system refused.
 	reserved  int64
 	noReserve bool
 	dirty     bool // written since the last fsync
@@ -730,12 +731,14 @@ func (s *Spool) reserve(end int64) {
 		return
 	}
 	to := max(end, min(s.reserved+reserveBytes, s.opts.SegmentBytes))
-	if err := a.Allocate(s.reserved, to-s.reserved); err != nil {
+	err := a.Allocate(s.reserved, to-s.reserved)
+	// Even a refusal may have allocated part of it (ext4 extends the file
+	// as it goes, and stops at a full disk): unreserve cuts up to to.
+	s.reserved = to
+	if err != nil {
 		s.noReserve = true
 		s.log.Debug("spool: cannot allocate segment space ahead; appends extend it as they go", "error", err)
-		return
 	}
-	s.reserved = to
 }
 
 // unreserve cuts the reserved space from the segment being written, so
