@@ -5,6 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -77,6 +80,54 @@ func FuzzDecodeFrame(f *testing.F) {
 			}
 		default:
 			t.Fatalf("unexpected error %v", err)
+		}
+	})
+}
+
+// FuzzScanTail gives recovery's scan of a last segment two intact batches
+// followed by arbitrary bytes and then zeros, as a crash leaves a segment
+// whose end was being written into space allocated ahead: it must keep the
+// intact batches, account for every byte (kept, cut as torn, or left as
+// reserved), and take the tail for reserved space exactly when it is all
+// zeros.
+func FuzzScanTail(f *testing.F) {
+	intact := appendFrame(nil, 1, []byte("one"), true)
+	intact = appendFrame(intact, 2, []byte("two"), false)
+	intact = appendFrame(intact, 3, []byte("three"), true)
+	f.Add([]byte{}, uint16(0))
+	f.Add([]byte{}, uint16(4096))
+	f.Add(appendFrame(nil, 4, []byte("four"), true), uint16(100))
+	f.Add(appendFrame(nil, 4, []byte("four"), false), uint16(0))
+	f.Add(appendFrame(nil, 4, []byte("four"), true)[:10], uint16(50))
+	f.Add([]byte{0, 0, 0, 1}, uint16(20))
+	f.Fuzz(func(t *testing.T, tail []byte, zeros uint16) {
+		seg := append(append(bytes.Clone(intact), tail...), make([]byte, zeros)...)
+		path := filepath.Join(t.TempDir(), segmentName(1))
+		if err := os.WriteFile(path, seg, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		file, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer file.Close()
+		size := int64(len(seg))
+		end, next, st, err := scanTail(file, 1, size)
+		if err != nil {
+			t.Fatalf("scanTail: %v", err)
+		}
+		if end < int64(len(intact)) || next < 4 {
+			t.Fatalf("lost intact batches: end %d of %d, next %d", end, len(intact), next)
+		}
+		if end+st.cut+st.reserved != size {
+			t.Fatalf("end %d + cut %d + reserved %d != size %d", end, st.cut, st.reserved, size)
+		}
+		allZero := !slices.ContainsFunc(seg[end:], func(c byte) bool { return c != 0 })
+		if allZero != (st.cut == 0) {
+			t.Fatalf("bytes after the kept batches all zero: %v, but cut %d (reason %v)", allZero, st.cut, st.reason)
+		}
+		if st.cut > 0 && st.reserved != 0 {
+			t.Fatalf("a torn tail (%d bytes) with reserved space (%d): the cut takes it all", st.cut, st.reserved)
 		}
 	})
 }
