@@ -108,6 +108,39 @@ func TestReservedSpace(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("left by a crash", func(t *testing.T) {
+		// The spool's files as a crash leaves them (copied while open):
+		// reopened with fsync batch the reserved space is kept and
+		// written over; with another policy it is cut at once.
+		dir := t.TempDir()
+		o := testOptions(dir)
+		o.SegmentBytes = 64 << 20
+		s := openSpool(t, o, nil)
+		mustAppend(t, s, rec)
+		for _, policy := range []string{FsyncBatch, FsyncInterval, FsyncNever} {
+			crashed := copyDir(t, dir)
+			o := o
+			o.Dir, o.Fsync = crashed, policy
+			logs := &logRecorder{}
+			again := openSpool(t, o, sloggerFor(logs))
+			want := recBytes
+			if policy == FsyncBatch {
+				want = reserveBytes
+			}
+			if got := fileSize(t, crashed, segmentName(1)); got != want {
+				t.Errorf("fsync %s: segment is %d bytes after Open, want %d", policy, got, want)
+			}
+			if _, warned := logs.find(slogLevelWarn, "cut torn tail"); warned {
+				t.Errorf("fsync %s: reserved space reported as a torn tail", policy)
+			}
+			mustAppend(t, again, record("r", 1, 1000))
+			es := readN(t, mustReader(t, again, "sink"), 2, 2, 0)
+			if !bytes.Equal(es[0].Data, rec) || !bytes.Equal(es[1].Data, record("r", 1, 1000)) {
+				t.Errorf("fsync %s: read back %.20q, %.20q", policy, es[0].Data, es[1].Data)
+			}
+		}
+	})
 }
 
 // refusingAllocator is a segment file whose file system cannot allocate

@@ -142,14 +142,15 @@ type allocator interface {
 
 // reserveBytes is how far ahead of its appends the spool allocates the
 // segment it writes, with spool.fsync batch. A commit's fsync of a write
-// that extends a file also commits the file system's journal (the new
-// size and blocks); into space already allocated and inside the file's
-// size, it writes the data and little else. On ext4 on this project's
-// test machine that took a commit's fsync from 0.14 to 0.10 ms (p50) and
-// its CPU from about 60 to about 45 µs (scripts/measure-fsync,
-// docs/performance.md). 4 MiB is a few thousand single-event requests'
-// records: one allocation in that many commits, and at most that much
-// disk allocated and not yet written.
+// that extends a file also writes the file's new size and blocks (a
+// journal commit, or on ext4 without a journal the inode and the block
+// bitmaps); into space already allocated and inside the file's size,
+// fdatasync writes the data and little else. On this project's test
+// machine that took a commit's fsync from 0.12–0.15 to 0.08 ms (p50) and
+// its CPU from 53–63 to 33–43 µs, and on a journaled ext4 from 0.32–0.53
+// to 0.18 ms (scripts/measure-fsync, docs/performance.md). 4 MiB is a few
+// thousand single-event requests' records: one allocation in that many
+// commits, and at most that much disk allocated and not yet written.
 const reserveBytes = 4 << 20
 
 // segment is one segment file. size and rf are guarded by Spool.mu (rf's
@@ -275,6 +276,14 @@ func (s *Spool) recover() error {
 		s.log.Warn("spool: cut torn tail of last segment",
 			"segment", last.name, "offset", last.size, "bytes_cut", st.tail.cut,
 			"records_cut", st.tail.records, "reason", st.tail.reason.Error())
+	} else if st.tail.reserved > 0 && s.opts.Fsync != FsyncBatch {
+		// Space reserved under fsync batch before a crash; this policy
+		// reserves none (see reserve), so it is cut now.
+		last := st.segs[len(st.segs)-1]
+		if err := cutTail(filepath.Join(dir, last.name), last.size, sync); err != nil {
+			return err
+		}
+		st.tail.reserved = 0
 	}
 	s.segs, s.next, s.cursors = st.segs, st.next, st.cursors
 	for _, seg := range s.segs {
@@ -720,11 +729,12 @@ func (s *Spool) commit(group []*appendReq) {
 
 // reserve allocates the segment being written up to at least end, and
 // reserveBytes ahead where the segment has room (see reserveBytes). Only
-// with fsync batch, the one policy that fsyncs every commit; with the
-// others a crash of the machine could leave a sealed segment longer than
-// its records. A file system that refuses (no fallocate, or no space) is
-// not an error: the write that follows allocates as it would have, or
-// fails with the reason.
+// with fsync batch: the other policies do not fsync every commit, so
+// there is nothing to gain, and with never the cut when a segment is
+// sealed is not synced, so a crash of the machine could leave a sealed
+// segment longer than its records. A file system that refuses (no
+// fallocate, or no space) is not an error: the write that follows
+// allocates as it would have, or fails with the reason.
 func (s *Spool) reserve(end int64) {
 	a, ok := s.w.(allocator)
 	if !ok || s.noReserve || s.opts.Fsync != FsyncBatch {
