@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +21,7 @@ import (
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/pipeline"
 	"github.com/accord-events/accord/internal/protocol"
+	"github.com/accord-events/accord/internal/web"
 )
 
 // keptOfOversized is how much of an oversized body a size_violation record
@@ -393,6 +393,9 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, ep protocol.Endp
 type answer struct {
 	n      int
 	report []byte
+	// unencoded: the report could not be encoded, and report says so
+	// (web.EncodeJSON); answered 500, as web.WriteJSON does.
+	unencoded bool
 }
 
 // answerFor makes the answer to records: report(records), or just their
@@ -400,11 +403,8 @@ type answer struct {
 func answerFor(records []*event.Envelope) answer {
 	for _, rec := range records {
 		if !rec.Valid {
-			b, err := json.Marshal(report(records))
-			if err != nil {
-				b = []byte(`{"error":"the response could not be encoded"}`)
-			}
-			return answer{n: len(records), report: append(b, '\n')}
+			b, ok := web.EncodeJSON(report(records))
+			return answer{n: len(records), report: b, unencoded: !ok}
 		}
 	}
 	return answer{n: len(records)}
@@ -419,10 +419,10 @@ func (a answer) write(w http.ResponseWriter, status int) {
 		var buf [96]byte
 		b = appendAllGood(buf[:0], a.n)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	if a.unencoded {
+		status = http.StatusInternalServerError
+	}
+	web.WriteJSONBytes(w, status, b)
 }
 
 // appendAllGood appends the answer (with web.WriteJSON's trailing

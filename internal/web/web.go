@@ -44,15 +44,31 @@ func WriteError(w http.ResponseWriter, r *http.Request, status int, body ErrorBo
 
 // WriteJSON answers status with v as JSON and a trailing newline.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
+	b, ok := EncodeJSON(v)
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	WriteJSONBytes(w, status, b)
+}
+
+// EncodeJSON is the body WriteJSON answers with: v as JSON and a trailing
+// newline, or, when v cannot be encoded, an error saying so and ok false
+// (WriteJSON answers that with 500). For an answer encoded before it is
+// written, with WriteJSONBytes.
+func EncodeJSON(v any) (b []byte, ok bool) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		status = http.StatusInternalServerError
-		b = []byte(`{"error":"the response could not be encoded"}`)
+		return []byte(`{"error":"the response could not be encoded"}` + "\n"), false
 	}
+	return append(b, '\n'), true
+}
+
+// WriteJSONBytes answers status with b, JSON already encoded (EncodeJSON).
+func WriteJSONBytes(w http.ResponseWriter, status int, b []byte) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(b)
 }
 
 // MethodNotAllowed answers 405 naming the methods the route takes.
