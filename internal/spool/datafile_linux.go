@@ -17,7 +17,7 @@ type dataFile struct {
 	fd int
 }
 
-func newDataFile(f *os.File) segmentFile { return dataFile{File: f, fd: int(f.Fd())} }
+func newDataFile(f *os.File) dataFile { return dataFile{File: f, fd: int(f.Fd())} }
 
 func (f dataFile) Sync() error {
 	return f.syscall("fdatasync", func() error { return unix.Fdatasync(f.fd) })

@@ -8,4 +8,4 @@ import "os"
 // plain file, which allocates nothing ahead (see reserve).
 type dataFile struct{ *os.File }
 
-func newDataFile(f *os.File) segmentFile { return dataFile{f} }
+func newDataFile(f *os.File) dataFile { return dataFile{f} }

@@ -27,13 +27,19 @@ func fileSize(t *testing.T, dir, name string) int64 {
 func TestReservedSpace(t *testing.T) {
 	rec := record("r", 0, 1000)
 	recBytes := frameSize(len(rec))
-
-	t.Run("ahead by reserveBytes", func(t *testing.T) {
-		dir := t.TempDir()
-		o := testOptions(dir)
-		o.SegmentBytes = 64 << 20
+	// oneRecord opens a spool of 64 MiB segments with fsync policy and
+	// appends rec.
+	oneRecord := func(t *testing.T, policy string) (*Spool, Options) {
+		o := testOptions(t.TempDir())
+		o.SegmentBytes, o.Fsync = 64<<20, policy
 		s := openSpool(t, o, nil)
 		mustAppend(t, s, rec)
+		return s, o
+	}
+
+	t.Run("ahead by reserveBytes", func(t *testing.T) {
+		s, o := oneRecord(t, FsyncBatch)
+		dir := o.Dir
 		if got := fileSize(t, dir, segmentName(1)); got != reserveBytes {
 			t.Fatalf("segment is %d bytes after one append, want %d allocated ahead", got, reserveBytes)
 		}
@@ -97,13 +103,8 @@ func TestReservedSpace(t *testing.T) {
 
 	for _, policy := range []string{FsyncInterval, FsyncNever} {
 		t.Run("none with fsync "+policy, func(t *testing.T) {
-			dir := t.TempDir()
-			o := testOptions(dir)
-			o.SegmentBytes = 64 << 20
-			o.Fsync = policy
-			s := openSpool(t, o, nil)
-			mustAppend(t, s, rec)
-			if got := fileSize(t, dir, segmentName(1)); got != recBytes {
+			_, o := oneRecord(t, policy)
+			if got := fileSize(t, o.Dir, segmentName(1)); got != recBytes {
 				t.Fatalf("segment is %d bytes, want its record's %d", got, recBytes)
 			}
 		})
@@ -113,11 +114,8 @@ func TestReservedSpace(t *testing.T) {
 		// The spool's files as a crash leaves them (copied while open):
 		// reopened with fsync batch the reserved space is kept and
 		// written over; with another policy it is cut at once.
-		dir := t.TempDir()
-		o := testOptions(dir)
-		o.SegmentBytes = 64 << 20
-		s := openSpool(t, o, nil)
-		mustAppend(t, s, rec)
+		_, o := oneRecord(t, FsyncBatch)
+		dir := o.Dir
 		for _, policy := range []string{FsyncBatch, FsyncInterval, FsyncNever} {
 			crashed := copyDir(t, dir)
 			o := o
@@ -163,30 +161,36 @@ func (f refusingAllocator) Allocate(off, n int64) error {
 	return &os.PathError{Op: "fallocate", Path: f.Name(), Err: syscall.EOPNOTSUPP}
 }
 
-// refuseAllocation gives s's writer a refusingAllocator; calls counts what
-// it is asked.
+// refusingSpool opens a spool of segments of segmentBytes whose writer is
+// a refusingAllocator; calls counts what it is asked.
+func refusingSpool(t *testing.T, segmentBytes int64, partly bool) (s *Spool, dir string, calls *int) {
+	dir = t.TempDir()
+	o := testOptions(dir)
+	o.SegmentBytes = segmentBytes
+	s = openSpool(t, o, nil)
+	calls = new(int)
+	refuseAllocation(s, calls, partly)
+	return s, dir, calls
+}
+
+// refuseAllocation gives s's writer a refusingAllocator.
 func refuseAllocation(s *Spool, calls *int, partly bool) {
 	swapFile(s, func(f *os.File) segmentFile {
-		return refusingAllocator{dataFile: newDataFile(f).(dataFile), calls: calls, partly: partly}
+		return refusingAllocator{dataFile: newDataFile(f), calls: calls, partly: partly}
 	})
 }
 
 // TestReserveRefused: a file system that cannot allocate ahead is asked
 // once a segment, and appends go on as they would without it.
 func TestReserveRefused(t *testing.T) {
-	dir := t.TempDir()
-	o := testOptions(dir)
-	o.SegmentBytes = 64 << 20
-	s := openSpool(t, o, nil)
-	var calls int
-	refuseAllocation(s, &calls, false)
+	s, dir, calls := refusingSpool(t, 64<<20, false)
 	for i := range 5 {
 		if off := mustAppend(t, s, record("n", i, 1000)); off != uint64(i+1) {
 			t.Fatalf("append %d got offset %d", i, off)
 		}
 	}
-	if calls != 1 {
-		t.Fatalf("asked to allocate %d times, want once", calls)
+	if *calls != 1 {
+		t.Fatalf("asked to allocate %d times, want once", *calls)
 	}
 	if got, want := fileSize(t, dir, segmentName(1)), 5*frameSize(1000); got != want {
 		t.Fatalf("segment is %d bytes, want its records' %d", got, want)
@@ -204,26 +208,21 @@ func TestReserveRefused(t *testing.T) {
 // when the segment is sealed, as reserved space is: a sealed segment's
 // size is where recovery reads its records end.
 func TestReservePartlyRefused(t *testing.T) {
-	dir := t.TempDir()
-	o := testOptions(dir)
-	o.SegmentBytes = 16 << 10
-	s := openSpool(t, o, nil)
-	var calls int
-	refuseAllocation(s, &calls, true)
+	s, dir, calls := refusingSpool(t, 16<<10, true)
 	n := 0
 	for len(segmentFiles(t, dir)) < 2 {
 		mustAppend(t, s, record("p", n, 1000))
 		n++
 	}
-	if calls != 1 {
-		t.Fatalf("asked to allocate %d times, want once", calls)
+	if *calls != 1 {
+		t.Fatalf("asked to allocate %d times, want once", *calls)
 	}
 	first := segmentFiles(t, dir)[0]
 	if got, want := fileSize(t, dir, first), int64(n-1)*frameSize(1000); got != want {
 		t.Fatalf("sealed segment is %d bytes, want its records' %d", got, want)
 	}
 	// The new segment is refused likewise, and cut at Close.
-	refuseAllocation(s, &calls, true)
+	refuseAllocation(s, calls, true)
 	mustAppend(t, s, record("p", n, 1000))
 	n++
 	if err := s.Close(); err != nil {
@@ -233,9 +232,61 @@ func TestReservePartlyRefused(t *testing.T) {
 	if got, want := fileSize(t, dir, segmentFiles(t, dir)[1]), 2*frameSize(1000); got != want {
 		t.Fatalf("closed segment is %d bytes, want its records' %d", got, want)
 	}
-	s = openSpool(t, o, nil)
+	s = openSpool(t, s.opts, nil)
 	r := mustReader(t, s, "sink")
 	if es := readN(t, r, n, n, 0); !bytes.Equal(es[n-1].Data, record("p", n-1, 1000)) {
 		t.Fatalf("last record read back as %.20q", es[n-1].Data)
+	}
+}
+
+// syncWatcher is a segment file that notes, at each fsync, its size on
+// disk and whether the segment after it exists yet.
+type syncWatcher struct {
+	dataFile
+	dir, next string
+	seen      *[]syncSeen
+}
+
+type syncSeen struct {
+	size       int64
+	nextExists bool
+}
+
+func (f syncWatcher) Sync() error {
+	err := f.dataFile.Sync()
+	info, serr := f.Stat()
+	if serr != nil {
+		return serr
+	}
+	_, nerr := os.Stat(filepath.Join(f.dir, f.next))
+	*f.seen = append(*f.seen, syncSeen{size: info.Size(), nextExists: nerr == nil})
+	return err
+}
+
+// TestSealedBeforeTheNextSegment: when a segment is sealed, its cut to its
+// records is made durable before the next segment is created, so that no
+// crash finds a next segment beside a sealed one still holding space
+// allocated ahead (whose zeros a reader would take for damage).
+func TestSealedBeforeTheNextSegment(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(dir)
+	o.SegmentBytes = 16 << 10
+	s := openSpool(t, o, nil)
+	var seen []syncSeen
+	// 16 records of 1,016 bytes fill the first segment; the 17th starts
+	// the one based at offset 17.
+	swapFile(s, func(f *os.File) segmentFile {
+		return syncWatcher{dataFile: newDataFile(f), dir: dir, next: segmentName(17), seen: &seen}
+	})
+	for i := range 17 {
+		mustAppend(t, s, record("s", i, 1000))
+	}
+	if len(segmentFiles(t, dir)) != 2 {
+		t.Fatalf("segments %v, want two", segmentFiles(t, dir))
+	}
+	last := seen[len(seen)-1]
+	if last.nextExists || last.size != 16*frameSize(1000) {
+		t.Fatalf("the sealed segment's last fsync found it %d bytes (want %d) and the next segment existing: %v",
+			last.size, 16*frameSize(1000), last.nextExists)
 	}
 }

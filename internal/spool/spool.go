@@ -779,6 +779,20 @@ func (s *Spool) roll() error {
 	s.mu.Lock()
 	base := s.next
 	s.mu.Unlock()
+	// The sealed segment must be whole on disk, and exactly its records
+	// (recovery reads a sealed segment's size as where its records end,
+	// and unreserve cuts the space allocated ahead), before the next
+	// segment exists: a crash must never find a next segment beside a
+	// sealed one that is not yet so.
+	if err := s.unreserve(); err != nil {
+		return err
+	}
+	if s.opts.Fsync != FsyncNever {
+		if err := s.w.Sync(); err != nil {
+			s.broken = fmt.Errorf("fsync spool segment: %w", err)
+			return s.broken
+		}
+	}
 	name := segmentName(base)
 	f, err := os.OpenFile(filepath.Join(s.opts.Dir, name), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
@@ -787,21 +801,9 @@ func (s *Spool) roll() error {
 		}
 		return writeErr(fmt.Errorf("create spool segment %s: %w", name, err))
 	}
-	if err := s.unreserve(); err != nil {
-		f.Close()
-		os.Remove(filepath.Join(s.opts.Dir, name))
-		return err
-	}
 	if s.opts.Fsync != FsyncNever {
-		// The sealed segment must be whole on disk before records are
-		// acknowledged after it, and the new file's name must survive.
-		// (Its size too: recovery reads a sealed segment's size as where
-		// its records end, and unreserve just cut it.)
-		if err := s.w.Sync(); err != nil {
-			f.Close()
-			s.broken = fmt.Errorf("fsync spool segment: %w", err)
-			return s.broken
-		}
+		// The new file's name must survive before records are
+		// acknowledged in it.
 		if err := atomicfile.SyncDir(s.opts.Dir); err != nil {
 			f.Close()
 			os.Remove(filepath.Join(s.opts.Dir, name))
