@@ -94,10 +94,11 @@ type driverConn interface {
 // Sink writes records to a SQLite database. It is safe for concurrent use;
 // writes are serialised, as SQLite has one writer at a time.
 //
-// It holds driver connections of its own, one that writes and one that
-// checkpoints, rather than a database/sql pool: the pool's per-statement
-// argument conversion was a third of the bytes a write allocated, and a
-// single writer has no use for a pool.
+// It holds connections of its own rather than a database/sql pool (the
+// pool's per-statement argument conversion was a third of the bytes a
+// write allocated, and a single writer has no use for a pool): one that
+// writes, on SQLite's own API (rawConn), and one that checkpoints,
+// through modernc's driver.
 type Sink struct {
 	opts   Options
 	logger *slog.Logger
@@ -233,7 +234,7 @@ func (s *Sink) Connect(ctx context.Context) error {
 			return fmt.Errorf("create directory for sqlite database %s: %w", opts.Path, err)
 		}
 	}
-	c, err := openConn(opts)
+	c, err := openRaw(opts.Path, pragmas(opts))
 	if err != nil {
 		return err
 	}
@@ -301,12 +302,20 @@ func (s *Sink) checkpoint(conn driverConn, kick, stop <-chan struct{}, done chan
 }
 
 // dsn builds the driver's data source name, which sets the connection's
-// pragmas (the driver runs busy_timeout first, then the rest in name order,
-// all before Open sets the journal mode).
+// pragmas in order, before Open sets the journal mode.
 func dsn(opts Options) string {
-	sync, _ := synchronousPragma(opts.Synchronous)
 	q := url.Values{}
-	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)+")")
+	for _, p := range pragmas(opts) {
+		q.Add("_pragma", p)
+	}
+	return fileURI(opts.Path, q)
+}
+
+// pragmas are the settings of every connection the sink opens, in the
+// order they are set: busy_timeout first.
+func pragmas(opts Options) []string {
+	sync, _ := synchronousPragma(opts.Synchronous)
+	p := []string{"busy_timeout(" + strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10) + ")"}
 	// 4 KiB pages (SQLite's default), for a database this creates (an
 	// existing one keeps its own until a VACUUM): every transaction writes
 	// each page it touches whole to the WAL, the last, partly filled page
@@ -315,23 +324,23 @@ func dsn(opts Options) string {
 	// row in 100-row transactions and 16 KB in 10-row ones, 4 KiB pages 3.2
 	// and 7.7 KB, for as many instructions (within 2 %, either way); the
 	// disk those bytes keep busy is the one the spool's fsyncs wait on.
-	q.Add("_pragma", "page_size(4096)")
-	q.Add("_pragma", "synchronous("+sync+")")
+	p = append(p, "page_size(4096)")
+	p = append(p, "synchronous("+sync+")")
 	// The statement journal of a multi-row insert stays off the disk.
-	q.Add("_pragma", "temp_store(MEMORY)")
+	p = append(p, "temp_store(MEMORY)")
 	// The checkpointer goroutine copies the WAL into the database every
 	// checkpointEvery bytes; the writer checkpoints itself only when the
 	// WAL passes 16,384 pages (64 MiB of 4 KiB pages; 256 MiB in a file an
 	// earlier Accord made with 16 KiB pages), as a backstop should that
 	// goroutine fall behind.
-	q.Add("_pragma", "wal_autocheckpoint(16384)")
+	p = append(p, "wal_autocheckpoint(16384)")
 	if opts.retains() {
 		// A database this creates can return the pages of deleted rows
 		// to the file system (see vacuum); an existing one keeps its mode
 		// until a VACUUM (see switchAutoVacuum).
-		q.Add("_pragma", "auto_vacuum(INCREMENTAL)")
+		p = append(p, "auto_vacuum(INCREMENTAL)")
 	}
-	return fileURI(opts.Path, q)
+	return p
 }
 
 // fileURI is the driver's data source name for the file at path with the

@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"modernc.org/sqlite"
-
 	"github.com/accord-events/accord/internal/sink"
 	"github.com/accord-events/accord/internal/sink/tables"
 )
@@ -442,7 +440,7 @@ func (c stmtCache) close() error {
 // classify marks a value a typed column's check refuses permanent, so
 // that delivery finds the record and dead-letters it.
 func classify(err error) error {
-	var se *sqlite.Error
+	var se interface{ Code() int }               // *sqliteError, or the driver's *sqlite.Error
 	if errors.As(err, &se) && se.Code() == 275 { // SQLITE_CONSTRAINT_CHECK
 		return &sink.PermanentError{Err: err}
 	}
