@@ -337,3 +337,29 @@ func FuzzRawConnBind(f *testing.F) {
 		}
 	})
 }
+
+// TestRawConnTransactionsOneAfterAnother: the statements that begin and
+// end a transaction are kept prepared, and behave as prepared afresh each
+// time, a failed one included.
+func TestRawConnTransactionsOneAfterAnother(t *testing.T) {
+	c := openTestRaw(t)
+	rawExec(t, c, "CREATE TABLE t (v INTEGER)")
+	for i := range 3 {
+		rawExec(t, c, "BEGIN IMMEDIATE")
+		rawExec(t, c, "INSERT INTO t VALUES (?)", int64(i))
+		if i == 1 {
+			rawExec(t, c, "ROLLBACK")
+			continue
+		}
+		rawExec(t, c, "COMMIT")
+	}
+	if _, err := c.ExecContext(context.Background(), "COMMIT", nil); err == nil || !strings.Contains(err.Error(), "no transaction is active") {
+		t.Errorf("COMMIT outside a transaction: err %v", err)
+	}
+	rawExec(t, c, "BEGIN IMMEDIATE")
+	rawExec(t, c, "INSERT INTO t VALUES (3)")
+	rawExec(t, c, "COMMIT")
+	if got := rawQuery(t, c, "SELECT group_concat(v) FROM t"); got[0][0] != "0,2,3" {
+		t.Errorf("stored %v, want 0,2,3", got[0][0])
+	}
+}
