@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"sync"
 	"unsafe"
@@ -364,6 +365,7 @@ func (s *rawStmt) exec(ctx context.Context, args []driver.NamedValue) (rawResult
 		if rc != sqlite3.SQLITE_DONE {
 			err := s.failed(ctx, rc)
 			sqlite3.Xsqlite3_reset(c.tls, s.p)
+			c.texts.trim(c.tls)
 			return rawResult{}, err
 		}
 		break
@@ -373,6 +375,7 @@ func (s *rawStmt) exec(ctx context.Context, args []driver.NamedValue) (rawResult
 		lastID:  int64(sqlite3.Xsqlite3_last_insert_rowid(c.tls, c.db)),
 	}
 	sqlite3.Xsqlite3_reset(c.tls, s.p)
+	c.texts.trim(c.tls)
 	return result, nil
 }
 
@@ -396,7 +399,9 @@ func (s *rawStmt) query(ctx context.Context, args []driver.NamedValue) (*rawRows
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := s.bind(args, false); err != nil {
+	err := s.bind(args, false)
+	s.c.scratch.trim(s.c.tls)
+	if err != nil {
 		return nil, err
 	}
 	n := int(sqlite3.Xsqlite3_column_count(s.c.tls, s.p))
@@ -423,12 +428,19 @@ func (s *rawStmt) bind(args []driver.NamedValue, static bool) error {
 	}
 	size := 0
 	for i := range args {
+		n := 0
 		switch v := args[i].Value.(type) {
 		case string:
-			size += len(v)
+			n = len(v)
 		case []byte:
-			size += len(v)
+			n = len(v)
 		}
+		if n > math.MaxInt32 {
+			// SQLite takes a length as an int; a negative one would
+			// have it read up to a NUL byte.
+			return fmt.Errorf("sqlite: argument %d: %d bytes, more than SQLite can bind", i+1, n)
+		}
+		size += n
 	}
 	if err := block.reset(c.tls, size); err != nil {
 		return err
@@ -575,6 +587,17 @@ func (b *cBlock) add(s string) uintptr {
 	copy(cBytes(p, len(s)), s)
 	b.len += len(s)
 	return p
+}
+
+// keptBlockBytes is the largest block kept from one statement to the
+// next: a batch of large records grows it once, and is not held for good.
+const keptBlockBytes = 1 << 20
+
+// trim frees the block when it is larger than keptBlockBytes.
+func (b *cBlock) trim(tls *libc.TLS) {
+	if b.size > keptBlockBytes {
+		b.free(tls)
+	}
 }
 
 func (b *cBlock) free(tls *libc.TLS) {

@@ -141,7 +141,7 @@ func TestRawConnTextsOfOneExecAfterAnother(t *testing.T) {
 	}
 	a, b := ins("a"), ins("b")
 	want := map[string][]string{}
-	for i, size := range []int{1, 10, 5000, 3, 20000, 7} {
+	for i, size := range []int{1, 10, 5000, 3, 20000, 7, 3 << 20, 2} {
 		table, st := "a", a
 		if i%2 == 1 {
 			table, st = "b", b
