@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"slices"
 	"time"
+
+	"github.com/accord-events/accord/internal/web"
 )
 
 // withCORS lets browsers send events from the configured origins: it
@@ -31,7 +33,7 @@ func (s *Server) withCORS(protocolName string, next http.Handler) http.Handler {
 	}
 	anyOrigin := slices.Contains(s.cfg.CORSOrigins, "*")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		origin := r.Header.Get("Origin")
+		origin := web.Header(r.Header, "Origin")
 		if origin == "" {
 			next.ServeHTTP(w, r)
 			return

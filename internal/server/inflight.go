@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/accord-events/accord/internal/web"
 )
 
 // Request bodies in flight. A request's body, the records decoded from it
@@ -121,7 +123,7 @@ type hold struct {
 // its first KiB, so it reserves that. A request without a body reserves
 // nothing.
 func (room *bodyRoom) weight(r *http.Request) (n int64, growing bool) {
-	enc := strings.TrimSpace(r.Header.Get("Content-Encoding"))
+	enc := strings.TrimSpace(web.Header(r.Header, "Content-Encoding"))
 	switch {
 	case !hasBody(r):
 		return 0, false
