@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -40,8 +41,9 @@ type rawConn struct {
 	kept map[string]*rawStmt
 
 	// A cancelled context interrupts the statement it was given to, and
-	// no later one: interrupt holds the generation of the statement that
-	// may be interrupted, zero between statements.
+	// no later one: running is the number of the statement that may be
+	// interrupted (started counts them), zero between statements;
+	// interrupt is the TLS the interrupting goroutine calls SQLite with.
 	mu        sync.Mutex
 	running   uint64
 	started   uint64
@@ -58,18 +60,7 @@ var (
 // pragmas on it, in order.
 func openRaw(path string, pragmas []string) (*rawConn, error) {
 	c := &rawConn{tls: libc.NewTLS(), interrupt: libc.NewTLS()}
-	name, err := libc.CString(path)
-	if err != nil {
-		c.freeTLS()
-		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
-	}
-	defer libc.Xfree(c.tls, name)
-	pdb := c.tls.Alloc(int(unsafe.Sizeof(uintptr(0))))
-	defer c.tls.Free(int(unsafe.Sizeof(uintptr(0))))
-	rc := sqlite3.Xsqlite3_open_v2(c.tls, name, pdb, sqlite3.SQLITE_OPEN_READWRITE|sqlite3.SQLITE_OPEN_CREATE|sqlite3.SQLITE_OPEN_NOMUTEX, 0)
-	c.db = *(*uintptr)(cPointer(pdb))
-	if rc != sqlite3.SQLITE_OK {
-		err := c.errorOf(rc)
+	if err := c.open(path); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
 	}
@@ -83,6 +74,25 @@ func openRaw(path string, pragmas []string) (*rawConn, error) {
 	return c, nil
 }
 
+// open opens the database file at path; without SQLite's mutex, as the
+// connection is used by one goroutine at a time.
+func (c *rawConn) open(path string) error {
+	name, err := libc.CString(path)
+	if err != nil {
+		return err
+	}
+	defer libc.Xfree(c.tls, name)
+	pdb := c.tls.Alloc(int(unsafe.Sizeof(uintptr(0))))
+	defer c.tls.Free(int(unsafe.Sizeof(uintptr(0))))
+	rc := sqlite3.Xsqlite3_open_v2(c.tls, name, pdb, sqlite3.SQLITE_OPEN_READWRITE|sqlite3.SQLITE_OPEN_CREATE|sqlite3.SQLITE_OPEN_NOMUTEX, 0)
+	// A failed open may leave a handle, for its message and for Close.
+	c.db = *(*uintptr)(cPointer(pdb))
+	if rc != sqlite3.SQLITE_OK {
+		return c.errorOf(rc)
+	}
+	return nil
+}
+
 func (c *rawConn) freeTLS() {
 	c.tls.Close()
 	c.interrupt.Close()
@@ -91,6 +101,9 @@ func (c *rawConn) freeTLS() {
 // Close closes the connection; statements not yet closed are finalised
 // as they are (sqlite3_close_v2).
 func (c *rawConn) Close() error {
+	if c.tls == nil {
+		return nil // closed already
+	}
 	var err error
 	for _, s := range c.kept {
 		s.Close()
@@ -105,6 +118,7 @@ func (c *rawConn) Close() error {
 	c.texts.free(c.tls)
 	c.scratch.free(c.tls)
 	c.freeTLS()
+	c.tls, c.interrupt = nil, nil
 	return err
 }
 
@@ -139,15 +153,28 @@ func (c *rawConn) PrepareContext(ctx context.Context, query string) (driver.Stmt
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s, rest, err := c.prepare(query, sqlite3.SQLITE_PREPARE_PERSISTENT)
+	return c.prepareOne(query, sqlite3.SQLITE_PREPARE_PERSISTENT)
+}
+
+// prepareOne compiles query, which must hold one statement, and nothing
+// after it but spaces and comments.
+func (c *rawConn) prepareOne(query string, flags uint32) (*rawStmt, error) {
+	s, rest, err := c.prepare(query, flags)
 	if err != nil {
 		return nil, err
 	}
-	if s == nil || strings.TrimSpace(rest) != "" {
-		if s != nil {
+	if s != nil && strings.TrimSpace(rest) != "" {
+		next, _, err := c.prepare(rest, 0)
+		if next != nil || err != nil {
 			s.Close()
+			if next != nil {
+				next.Close()
+			}
+			return nil, errors.Join(fmt.Errorf("sqlite: %q: one statement expected", query), err)
 		}
-		return nil, fmt.Errorf("sqlite: prepare %q: one statement expected", query)
+	}
+	if s == nil {
+		return nil, fmt.Errorf("sqlite: %q: one statement expected, none found", query)
 	}
 	return s, nil
 }
@@ -230,15 +257,9 @@ func keeps(query string) bool {
 
 // QueryContext runs query, one statement; closing the rows finalises it.
 func (c *rawConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	s, rest, err := c.prepare(query, 0)
+	s, err := c.prepareOne(query, 0)
 	if err != nil {
 		return nil, err
-	}
-	if s == nil || strings.TrimSpace(rest) != "" {
-		if s != nil {
-			s.Close()
-		}
-		return nil, fmt.Errorf("sqlite: query %q: one statement expected", query)
 	}
 	rows, err := s.query(ctx, args)
 	if err != nil {

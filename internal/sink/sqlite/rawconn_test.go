@@ -302,9 +302,19 @@ func TestRawConnRunsEveryStatementOfAnExec(t *testing.T) {
 	if n, _ := res.RowsAffected(); n != 2 {
 		t.Errorf("%d rows affected, want 2", n)
 	}
-	if _, err := c.PrepareContext(context.Background(), "SELECT 1; SELECT 2"); err == nil {
-		t.Error("prepared two statements as one")
+	for _, q := range []string{"SELECT 1; SELECT 2", "SELECT 1; SELEC", "-- nothing", ""} {
+		if st, err := c.PrepareContext(context.Background(), q); err == nil || !strings.Contains(err.Error(), "one statement expected") {
+			t.Errorf("prepare %q: err %v, want one statement expected", q, err)
+			if st != nil {
+				st.Close()
+			}
+		}
 	}
+	st, err := c.PrepareContext(context.Background(), "SELECT 1; -- a comment after it\n ")
+	if err != nil {
+		t.Fatalf("a statement and a comment: %v", err)
+	}
+	st.Close()
 }
 
 // FuzzRawConnBind: whatever bytes a record carries are stored and read
@@ -361,5 +371,37 @@ func TestRawConnTransactionsOneAfterAnother(t *testing.T) {
 	rawExec(t, c, "COMMIT")
 	if got := rawQuery(t, c, "SELECT group_concat(v) FROM t"); got[0][0] != "0,2,3" {
 		t.Errorf("stored %v, want 0,2,3", got[0][0])
+	}
+}
+
+// TestRawConnOpenFailures: a file SQLite cannot open, or a pragma it
+// refuses, is an error naming the file, and leaves nothing open.
+func TestRawConnOpenFailures(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, path string
+		pragmas    []string
+		want       string
+	}{
+		{"directory missing", filepath.Join(dir, "missing", "x.db"), nil, "unable to open database file"},
+		{"pragma refused", filepath.Join(dir, "x.db"), []string{"busy_timeout(1000)", "not a pragma"}, "pragma not a pragma"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := openRaw(tc.path, tc.pragmas)
+			if err == nil {
+				c.Close()
+				t.Fatal("opened")
+			}
+			if !strings.Contains(err.Error(), tc.path) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err %q, want it to name %s and say %q", err, tc.path, tc.want)
+			}
+		})
+	}
+	c := openTestRaw(t)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("closed twice: %v", err)
 	}
 }
