@@ -610,14 +610,19 @@ func (s *Server) readBody(r *http.Request, buf *bytes.Buffer, room *hold) (perr 
 // max_body_bytes + 1) ending with err.
 func (s *Server) readError(n int64, err error) *protocol.Error {
 	limit := s.cfg.MaxBodyBytes
-	var tooBig *http.MaxBytesError
 	switch {
-	case errors.As(err, &tooBig) || n > limit:
+	case n > limit:
 		return tooLarge(limit)
-	case err != nil:
-		return protocol.Errorf(http.StatusBadRequest, event.PayloadFormatViolation, "the body could not be read: %v", err)
+	case err == nil:
+		return nil
 	}
-	return nil
+	// Declared here, not above: errors.As takes its address, which puts
+	// it on the heap, once a request when it was declared for every body.
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return tooLarge(limit)
+	}
+	return protocol.Errorf(http.StatusBadRequest, event.PayloadFormatViolation, "the body could not be read: %v", err)
 }
 
 func tooLarge(limit int64) *protocol.Error {
