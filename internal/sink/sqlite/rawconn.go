@@ -86,7 +86,7 @@ func (c *rawConn) open(path string) error {
 	defer c.tls.Free(int(unsafe.Sizeof(uintptr(0))))
 	rc := sqlite3.Xsqlite3_open_v2(c.tls, name, pdb, sqlite3.SQLITE_OPEN_READWRITE|sqlite3.SQLITE_OPEN_CREATE|sqlite3.SQLITE_OPEN_NOMUTEX, 0)
 	// A failed open may leave a handle, for its message and for Close.
-	c.db = *(*uintptr)(cPointer(pdb))
+	c.db = outPointer(pdb)
 	if rc != sqlite3.SQLITE_OK {
 		return c.errorOf(rc)
 	}
@@ -122,26 +122,12 @@ func (c *rawConn) Close() error {
 	return err
 }
 
-// Begin is driver.Conn's; the sink begins its transactions with BEGIN
-// IMMEDIATE through ExecContext instead.
-func (c *rawConn) Begin() (driver.Tx, error) {
-	if _, err := c.ExecContext(context.Background(), "BEGIN", nil); err != nil {
-		return nil, err
-	}
-	return rawTx{c}, nil
-}
+// errContextFree is what the driver interfaces' methods without a
+// context answer: the sink calls the ones with a context, and begins its
+// transactions with BEGIN IMMEDIATE through ExecContext.
+var errContextFree = errors.New("sqlite: not supported on the sink's writing connection; use the context methods")
 
-type rawTx struct{ c *rawConn }
-
-func (t rawTx) Commit() error {
-	_, err := t.c.ExecContext(context.Background(), "COMMIT", nil)
-	return err
-}
-
-func (t rawTx) Rollback() error {
-	_, err := t.c.ExecContext(context.Background(), "ROLLBACK", nil)
-	return err
-}
+func (c *rawConn) Begin() (driver.Tx, error) { return nil, errContextFree }
 
 func (c *rawConn) Prepare(query string) (driver.Stmt, error) {
 	return c.PrepareContext(context.Background(), query)
@@ -193,8 +179,8 @@ func (c *rawConn) prepare(query string, flags uint32) (s *rawStmt, rest string, 
 	if rc := sqlite3.Xsqlite3_prepare_v3(c.tls, c.db, sql, int32(len(query)), flags, pstmt, ptail); rc != sqlite3.SQLITE_OK {
 		return nil, "", c.errorOf(rc)
 	}
-	rest = query[*(*uintptr)(cPointer(ptail))-sql:]
-	p := *(*uintptr)(cPointer(pstmt))
+	rest = query[outPointer(ptail)-sql:]
+	p := outPointer(pstmt)
 	if p == 0 {
 		return nil, rest, nil
 	}
@@ -342,21 +328,9 @@ func (s *rawStmt) Close() error {
 
 func (s *rawStmt) NumInput() int { return s.params }
 
-func (s *rawStmt) Exec(args []driver.Value) (driver.Result, error) {
-	return s.ExecContext(context.Background(), named(args))
-}
+func (s *rawStmt) Exec([]driver.Value) (driver.Result, error) { return nil, errContextFree }
 
-func (s *rawStmt) Query(args []driver.Value) (driver.Rows, error) {
-	return s.QueryContext(context.Background(), named(args))
-}
-
-func named(args []driver.Value) []driver.NamedValue {
-	nv := make([]driver.NamedValue, len(args))
-	for i, v := range args {
-		nv[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
-	}
-	return nv
-}
+func (s *rawStmt) Query([]driver.Value) (driver.Rows, error) { return nil, errContextFree }
 
 func (s *rawStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
 	return s.exec(ctx, args)
@@ -540,12 +514,10 @@ func (r *rawRows) Next(dest []driver.Value) error {
 		return io.EOF
 	}
 	s, tls := r.s, r.s.c.tls
-	var rc int32
-	if done := s.c.watch(r.ctx); done != nil {
-		rc = sqlite3.Xsqlite3_step(tls, s.p)
+	done := s.c.watch(r.ctx)
+	rc := sqlite3.Xsqlite3_step(tls, s.p)
+	if done != nil {
 		done()
-	} else {
-		rc = sqlite3.Xsqlite3_step(tls, s.p)
 	}
 	switch rc {
 	case sqlite3.SQLITE_ROW:
@@ -565,11 +537,11 @@ func (r *rawRows) Next(dest []driver.Value) error {
 		case sqlite3.SQLITE_TEXT:
 			p := sqlite3.Xsqlite3_column_text(tls, s.p, int32(i))
 			n := int(sqlite3.Xsqlite3_column_bytes(tls, s.p, int32(i)))
-			dest[i] = string(cBytes(p, n))
+			dest[i] = string(libc.GoBytes(p, n))
 		case sqlite3.SQLITE_BLOB:
 			p := sqlite3.Xsqlite3_column_blob(tls, s.p, int32(i))
 			n := int(sqlite3.Xsqlite3_column_bytes(tls, s.p, int32(i)))
-			dest[i] = append([]byte{}, cBytes(p, n)...)
+			dest[i] = append([]byte{}, libc.GoBytes(p, n)...)
 		default:
 			dest[i] = nil
 		}
@@ -605,7 +577,7 @@ func (b *cBlock) reset(tls *libc.TLS, n int) error {
 // empty s, which SQLite would bind as NULL.
 func (b *cBlock) add(s string) uintptr {
 	p := b.p + uintptr(b.len)
-	copy(cBytes(p, len(s)), s)
+	copy(libc.GoBytes(p, len(s)), s)
 	b.len += len(s)
 	return p
 }
@@ -628,18 +600,8 @@ func (b *cBlock) free(tls *libc.TLS) {
 	}
 }
 
-// cBytes is the n bytes of C memory at p. C memory is outside Go's heap,
-// which is why p comes as a uintptr; the conversion reads it through a
-// pointer to p so that vet's unsafeptr check, made for pointers into Go's
-// heap, does not take it for one.
-func cBytes(p uintptr, n int) []byte {
-	if n == 0 {
-		return nil
-	}
-	return unsafe.Slice((*byte)(cPointer(p)), n)
-}
-
-// cPointer is p, an address in C memory, as an unsafe.Pointer (see cBytes).
-func cPointer(p uintptr) unsafe.Pointer {
-	return *(*unsafe.Pointer)(unsafe.Pointer(&p))
+// outPointer reads the pointer SQLite wrote at p, an out parameter in
+// the TLS's memory (C memory, so libc.GoBytes is how Go reads it).
+func outPointer(p uintptr) uintptr {
+	return *(*uintptr)(unsafe.Pointer(unsafe.SliceData(libc.GoBytes(p, int(unsafe.Sizeof(uintptr(0)))))))
 }
