@@ -498,7 +498,9 @@ func ApplyTables(ctx context.Context, opts Options, cs tables.Lister) ([]tables.
 			return nil, fmt.Errorf("create directory for sqlite database %s: %w", opts.Path, err)
 		}
 	}
-	c, err := openConn(opts)
+	// The collector's own writing connection, so that the DDL runs as the
+	// sink would run it.
+	c, err := openRaw(opts.Path, pragmas(opts))
 	if err != nil {
 		return nil, err
 	}
