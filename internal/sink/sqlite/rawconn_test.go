@@ -152,6 +152,11 @@ func TestRawConnTextsOfOneExecAfterAnother(t *testing.T) {
 		}
 		want[table] = append(want[table], x, y)
 	}
+	// The last Exec needed 4 bytes; the block the 6 MiB one grew is not
+	// kept for it.
+	if c.texts.size > keptBlockBytes {
+		t.Errorf("%d bytes kept for statements' texts after a large one, want at most %d", c.texts.size, keptBlockBytes)
+	}
 	for table, w := range want {
 		var got []string
 		for _, row := range rawQuery(t, c, "SELECT v FROM "+table+" ORDER BY rowid") {
