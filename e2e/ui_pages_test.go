@@ -63,7 +63,8 @@ func writeUIContracts(t *testing.T, dir string, probe bool) {
 // filters the list as the user types; a contract's page shows its
 // versions, fields with their privacy rule, owner, SLA, tracking-plan
 // names, live volume and failure rate, an example event, and the diff
-// between two versions with each change's SchemaVer bump; a contract
+// between two versions with each change's SchemaVer bump (the last pick's,
+// though an earlier pick is answered after it); a contract
 // whose texts are markup shows them as text, and nothing in them runs.
 func TestUICatalog(t *testing.T) {
 	dir := newProject(t)
@@ -100,8 +101,8 @@ func TestUICatalog(t *testing.T) {
 			Fields                        map[string]string
 			Facts                         map[string]string
 			Compare                       struct {
-				Default, Picked []string
-				Verdict         string
+				Default, Picked    []string
+				Verdict, AfterLate string
 			}
 		}
 		XSS struct {
@@ -162,6 +163,11 @@ func TestUICatalog(t *testing.T) {
 	}
 	if !slicesHave(ct.Compare.Picked, "coupon") || !slicesHave(ct.Compare.Picked, "ADDITION") {
 		t.Errorf("compare 1-0-0 -> 1-0-1: %v, want coupon added (ADDITION)", ct.Compare.Picked)
+	}
+	// The answer to the earlier pick, 1-0-0 -> 2-0-0, came last and did
+	// not replace the one picked.
+	if !strings.Contains(ct.Compare.AfterLate, "1-0-0 → 1-0-1") {
+		t.Errorf("after a late answer to an earlier pick the page shows %q, want 1-0-0 → 1-0-1", ct.Compare.AfterLate)
 	}
 	// The markup in contract texts stayed text.
 	if out.XSS.Pwned != nil || out.XSS.InjectedImages != 0 {

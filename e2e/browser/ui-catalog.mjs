@@ -1,6 +1,7 @@
 // The catalog in the browser: the search filters as the user types; the
 // page of CHECKOUT_ID shows its facts, versions, fields, volume, example
-// and the diff of two versions (picked in the selects); XSS_ID's texts,
+// and the diff of two versions (picked in the selects, the answer to an
+// earlier pick arriving late); XSS_ID's texts,
 // which are markup (XSS_TEXT), stay text on the catalog, its page and the
 // playground, and nothing in them runs. Screenshot: ui-contract.png.
 import { BASE, env, launch, problems, run, shot, waitReady, watch } from "./ui-lib.mjs";
@@ -51,10 +52,23 @@ run(async () => {
   const changes = () => page.$$eval("#changes-table tbody tr", (trs) => trs.map((tr) => tr.textContent));
   c.compare = { default: await changes(), verdict: await page.textContent("#compare-result") };
   await shot(page, "ui-contract.png");
+  // The answer to the first pick (1-0-0 → 2-0-0) comes after the
+  // second's, as on a slow network: the page must go on showing the
+  // second.
+  const late = /api\/compare\?.*from=1-0-0&to=2-0-0/;
+  await page.route(late, async (route) => {
+    await new Promise((r) => setTimeout(r, 1000));
+    await route.continue();
+  });
+  const lateAnswered = page.waitForResponse((r) => late.test(r.url()));
   await page.selectOption("#compare-from", "1-0-0");
   await page.selectOption("#compare-to", "1-0-1");
   await page.waitForFunction(() => document.querySelector("#compare-result")?.textContent.includes("1-0-0 → 1-0-1"));
   c.compare.picked = await changes();
+  await lateAnswered;
+  await page.evaluate(() => new Promise((r) => setTimeout(r, 200))); // time for the page to take the late answer
+  c.compare.afterLate = await page.textContent("#compare-result");
+  await page.unroute(late);
 
   // The probe's own page and the playground with it picked.
   const xssID = env("XSS_ID");

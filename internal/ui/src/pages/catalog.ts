@@ -190,13 +190,19 @@ function compareSection(c: Contract): HTMLElement {
   const from = h("select", { id: "compare-from" }, opts(c.versions[c.versions.length - 2].version));
   const to = h("select", { id: "compare-to" }, opts(c.latest));
   const out = h("div", { "aria-live": "polite" });
+  // Each pick asks again; only the answer to the last one is shown, so
+  // that a slower answer to an earlier pick never replaces it.
+  let asked = 0;
   const load = async () => {
+    const mine = ++asked;
+    let shown: HTMLElement;
     try {
       const q = new URLSearchParams({ id: c.id, from: from.value, to: to.value });
-      replace(out, stepView(await getJSON<Step>(`api/compare?${q}`)));
+      shown = stepView(await getJSON<Step>(`api/compare?${q}`));
     } catch (err) {
-      replace(out, errorBox(err));
+      shown = errorBox(err);
     }
+    if (mine === asked) replace(out, shown);
   };
   from.addEventListener("change", () => void load());
   to.addEventListener("change", () => void load());
