@@ -194,8 +194,9 @@ func slicesHave(list []string, want string) bool {
 
 // TestUIPlayground, in the browser under the proxy's prefix: a payload
 // breaking its contract shows each violation with its field, a valid one
-// shows valid, nothing checked is stored, and the curl the page shows,
-// run, gets the answer the page showed (the collector's own).
+// shows valid, nothing checked is stored, the curl the page shows, run,
+// gets the answer the page showed (the collector's own), and a late
+// answer to an earlier pick of the contract does not refill the data box.
 func TestUIPlayground(t *testing.T) {
 	dir := newProject(t)
 	writeUIContracts(t, dir, true)
@@ -210,7 +211,8 @@ func TestUIPlayground(t *testing.T) {
 		NotJSON struct {
 			Valid, Text string
 		}
-		Problems []string
+		SecondPickExample, AfterLate string
+		Problems                     []string
 	}
 	out := runUIScript[playResult](t, s, "ui-playground.mjs", shots, "KEY="+uiCheckoutKey+"1-0-0")
 	if len(out.Problems) > 0 {
@@ -227,6 +229,14 @@ func TestUIPlayground(t *testing.T) {
 	}
 	if out.NotJSON.Valid != "false" || !strings.Contains(out.NotJSON.Text, "not valid JSON") {
 		t.Errorf("a payload that is not JSON: valid=%s %q", out.NotJSON.Valid, out.NotJSON.Text)
+	}
+	// The answer to an earlier pick, come last, left the data box as the
+	// user had edited it after the later pick's example.
+	if !strings.Contains(out.SecondPickExample, "cart_id") {
+		t.Errorf("after picking 1-0-1 the data box holds %q, want its example", out.SecondPickExample)
+	}
+	if out.AfterLate != "edited by hand" {
+		t.Errorf("a late answer to an earlier pick refilled the data box: %q, want the user's edit", out.AfterLate)
 	}
 	// Nothing checked was stored.
 	st := s.stats()

@@ -108,13 +108,28 @@ export const playgroundPage = {
         const raw = h("pre", { id: "pg-raw" });
         const summaryOf = (key) => cat.contracts.find((c) => c.keys.includes(key));
         let example_ = null;
+        // Each pick asks for its contract; only the answer to the last pick
+        // is used, so that a slower answer to an earlier one never refills
+        // the data box the user has started editing (or shows its error).
+        let picked = 0;
         const loadExample = async (fill) => {
+            const mine = ++picked;
             const s = summaryOf(select.value);
             example_ = null;
             if (!s)
                 return;
             replace(about, s.description || "This contract has no description.", " ", h("a", { href: link("catalog", s.id) }, "See it in the catalog"), ".");
-            const c = await getJSON(`api/contract?id=${encodeURIComponent(s.id)}`);
+            let c;
+            try {
+                c = await getJSON(`api/contract?id=${encodeURIComponent(s.id)}`);
+            }
+            catch (err) {
+                if (mine === picked)
+                    throw err;
+                return;
+            }
+            if (mine !== picked)
+                return;
             const v = c.versions.find((x) => x.key === select.value);
             if (v && v.example !== undefined)
                 example_ = JSON.stringify(v.example, null, 2);
