@@ -316,24 +316,32 @@ func dsn(opts Options) string {
 func pragmas(opts Options) []string {
 	sync, _ := synchronousPragma(opts.Synchronous)
 	p := []string{"busy_timeout(" + strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10) + ")"}
-	// 4 KiB pages (SQLite's default), for a database this creates (an
-	// existing one keeps its own until a VACUUM): every transaction writes
-	// each page it touches whole to the WAL, the last, partly filled page
-	// of each table and index included, so smaller pages write fewer bytes
-	// for the same rows. On BenchmarkTypedWrite 16 KiB pages wrote 4.8 KB a
-	// row in 100-row transactions and 16 KB in 10-row ones, 4 KiB pages 3.2
-	// and 7.7 KB, for as many instructions (within 2 %, either way); the
-	// disk those bytes keep busy is the one the spool's fsyncs wait on.
-	p = append(p, "page_size(4096)")
+	// 8 KiB pages for a database this creates (an existing one keeps its
+	// own until a VACUUM). Every transaction writes each page it touches
+	// whole to the WAL, the last, partly filled page of each table and
+	// index included, so smaller pages write fewer bytes for the same
+	// rows; but SQLite writes each WAL frame and copies each page at a
+	// checkpoint with system calls of their own, one page at a time, so
+	// larger pages make fewer calls for the same bytes. Against 4 KiB
+	// pages (the default until the eleventh performance session), 8 KiB
+	// drained a backlog about a sixth faster end to end (51,900-66,000
+	// records/s against 44,400-56,400, 10 interleaved runs each) and cost
+	// about a tenth less CPU a row on BenchmarkTypedWrite, for 6-10 % more
+	// bytes written under one-event requests and about 20 % more in
+	// 100-row transactions (3,994 bytes a row against 3,333); 16 KiB
+	// drained no faster than 8 KiB and wrote 24-30 % more
+	// (docs/performance.md, eleventh session). The disk those bytes keep
+	// busy is the one the spool's fsyncs wait on.
+	p = append(p, "page_size(8192)")
 	p = append(p, "synchronous("+sync+")")
 	// The statement journal of a multi-row insert stays off the disk.
 	p = append(p, "temp_store(MEMORY)")
 	// The checkpointer goroutine copies the WAL into the database every
 	// checkpointEvery bytes; the writer checkpoints itself only when the
-	// WAL passes 16,384 pages (64 MiB of 4 KiB pages; 256 MiB in a file an
-	// earlier Accord made with 16 KiB pages), as a backstop should that
-	// goroutine fall behind.
-	p = append(p, "wal_autocheckpoint(16384)")
+	// WAL passes 8,192 pages (64 MiB of 8 KiB pages; 32 MiB in a file an
+	// earlier Accord made with 4 KiB pages, 128 MiB with 16 KiB ones), as
+	// a backstop should that goroutine fall behind.
+	p = append(p, "wal_autocheckpoint(8192)")
 	if opts.retains() {
 		// A database this creates can return the pages of deleted rows
 		// to the file system (see vacuum); an existing one keeps its mode
