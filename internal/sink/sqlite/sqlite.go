@@ -326,9 +326,10 @@ func pragmas(opts Options) []string {
 	// pages (the default until the eleventh performance session), 8 KiB
 	// drained a backlog about a sixth faster end to end (51,900-66,000
 	// records/s against 44,400-56,400, 10 interleaved runs each) and cost
-	// about a tenth less CPU a row on BenchmarkTypedWrite, for 6-10 % more
+	// less CPU a row on BenchmarkTypedWrite (23 % less at 100 rows a
+	// transaction; within the noise at 10 and 1,000), for 6-10 % more
 	// bytes written under one-event requests and about 20 % more in
-	// 100-row transactions (3,994 bytes a row against 3,333); 16 KiB
+	// 100-row transactions (3,901 bytes a row against 3,255); 16 KiB
 	// drained no faster than 8 KiB and wrote 24-30 % more
 	// (docs/performance.md, eleventh session). The disk those bytes keep
 	// busy is the one the spool's fsyncs wait on.
