@@ -330,9 +330,9 @@ func pragmas(opts Options) []string {
 	// transaction; within the noise at 10 and 1,000), for 6-10 % more
 	// bytes written under one-event requests and about 20 % more in
 	// 100-row transactions (3,901 bytes a row against 3,255); 16 KiB
-	// drained no faster than 8 KiB and wrote 24-30 % more
-	// (docs/performance.md, eleventh session). The disk those bytes keep
-	// busy is the one the spool's fsyncs wait on.
+	// drained a little faster still and wrote 24-30 % more under
+	// one-event requests (docs/performance.md, eleventh session). The disk
+	// those bytes keep busy is the one the spool's fsyncs wait on.
 	p = append(p, "page_size(8192)")
 	p = append(p, "synchronous("+sync+")")
 	// The statement journal of a multi-row insert stays off the disk.
