@@ -284,15 +284,14 @@ func (c *rawConn) watch(ctx context.Context) func() {
 
 // errorOf is the error for the result code rc of the last call on c.
 func (c *rawConn) errorOf(rc int32) error {
-	str := libc.GoString(sqlite3.Xsqlite3_errstr(c.tls, rc))
-	if c.db == 0 {
-		return &sqliteError{code: int(rc), msg: fmt.Sprintf("%s (%d)", str, rc)}
+	msg := libc.GoString(sqlite3.Xsqlite3_errstr(c.tls, rc))
+	if c.db != 0 {
+		// The connection's message, when it says more than the code's.
+		if m := libc.GoString(sqlite3.Xsqlite3_errmsg(c.tls, c.db)); m != "" && m != msg {
+			msg += ": " + m
+		}
 	}
-	msg := libc.GoString(sqlite3.Xsqlite3_errmsg(c.tls, c.db))
-	if msg == str || msg == "" {
-		return &sqliteError{code: int(rc), msg: fmt.Sprintf("%s (%d)", str, rc)}
-	}
-	return &sqliteError{code: int(rc), msg: fmt.Sprintf("%s: %s (%d)", str, msg, rc)}
+	return &sqliteError{code: int(rc), msg: fmt.Sprintf("%s (%d)", msg, rc)}
 }
 
 // sqliteError is a failure SQLite reported, with its extended result
@@ -352,26 +351,22 @@ func (s *rawStmt) exec(ctx context.Context, args []driver.NamedValue) (rawResult
 	if done := c.watch(ctx); done != nil {
 		defer done()
 	}
-	for {
-		rc := sqlite3.Xsqlite3_step(c.tls, s.p)
-		if rc == sqlite3.SQLITE_ROW {
-			continue
-		}
-		if rc != sqlite3.SQLITE_DONE {
-			err := s.failed(ctx, rc)
-			sqlite3.Xsqlite3_reset(c.tls, s.p)
-			c.texts.trim(c.tls)
-			return rawResult{}, err
-		}
-		break
+	rc := sqlite3.Xsqlite3_step(c.tls, s.p)
+	for rc == sqlite3.SQLITE_ROW {
+		rc = sqlite3.Xsqlite3_step(c.tls, s.p)
 	}
-	result := rawResult{
-		changes: int64(sqlite3.Xsqlite3_changes64(c.tls, c.db)),
-		lastID:  int64(sqlite3.Xsqlite3_last_insert_rowid(c.tls, c.db)),
+	// Read before the reset, which clears the statement's error.
+	var result rawResult
+	var err error
+	if rc == sqlite3.SQLITE_DONE {
+		result.changes = int64(sqlite3.Xsqlite3_changes64(c.tls, c.db))
+		result.lastID = int64(sqlite3.Xsqlite3_last_insert_rowid(c.tls, c.db))
+	} else {
+		err = s.failed(ctx, rc)
 	}
 	sqlite3.Xsqlite3_reset(c.tls, s.p)
 	c.texts.trim(c.tls)
-	return result, nil
+	return result, err
 }
 
 // failed is the error of a step that returned rc: ctx's, when it ended
