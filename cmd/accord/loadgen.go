@@ -15,6 +15,7 @@ func newLoadgenCmd() *cobra.Command {
 		batch, concurrency, max    int
 		duration                   time.Duration
 		rate                       float64
+		clientIDs                  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "loadgen",
@@ -37,8 +38,15 @@ Only point it at collectors you run yourself.`,
 				}
 				body = b
 			}
+			var bodyOf func(int) []byte
+			if clientIDs {
+				var err error
+				if bodyOf, err = loadgen.WithClientIDs(body); err != nil {
+					return err
+				}
+			}
 			res, err := loadgen.Run(cmd.Context(), loadgen.Options{
-				URL: url, Body: body, ContentType: contentType, EventsPerRequest: batch,
+				URL: url, Body: body, BodyOf: bodyOf, ContentType: contentType, EventsPerRequest: batch,
 				Concurrency: concurrency, Duration: duration, MaxRequests: max, Rate: rate,
 			})
 			if err != nil {
@@ -52,6 +60,7 @@ Only point it at collectors you run yourself.`,
 	cmd.Flags().IntVar(&batch, "batch", 100, "events per request")
 	cmd.Flags().StringVar(&bodyFile, "body", "", "send this file as every request's body instead (set --batch to the events it holds)")
 	cmd.Flags().StringVar(&contentType, "content-type", "application/x-ndjson", "Content-Type of the body")
+	cmd.Flags().BoolVar(&clientIDs, "client-ids", false, "give every event of every request a random UUIDv4 event_id of its own, as trackers do (the body must be NDJSON); without it the collector stamps time-ordered ids")
 	cmd.Flags().IntVar(&concurrency, "concurrency", 8, "requests in flight at once")
 	cmd.Flags().DurationVar(&duration, "duration", 10*time.Second, "how long to run")
 	cmd.Flags().Float64Var(&rate, "rate", 0, "pace the run at this many requests/s in total, latency counted from each request's due time (0: as fast as the collector answers)")

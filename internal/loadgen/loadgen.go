@@ -7,8 +7,11 @@ package loadgen
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"sort"
@@ -244,4 +247,60 @@ func CheckoutBatch(n int) []byte {
 		fmt.Fprintf(&b, `{"schema":"iglu:com.example/checkout_completed/jsonschema/1-0-0","data":{"order_id":"ord-%06d","total":129.9,"currency":"EUR","coupon":null,"items":[{"sku":"sku-1","quantity":1,"price":99.9},{"sku":"sku-2","quantity":2,"price":15}]},"contexts":[{"schema":"iglu:com.example/user/jsonschema/1-0-0","data":{"id":"user-%d","plan":"pro"}}]}`+"\n", i, i%1000)
 	}
 	return b.Bytes()
+}
+
+// WithClientIDs returns a BodyOf that sends body, NDJSON of self-describing
+// events (such as CheckoutBatch's), with an event_id of its own in every
+// event of every request: a random UUIDv4, as browser and mobile trackers
+// send one (Snowplow's eid, Segment's messageId). Without it the collector
+// gives each event a time-ordered UUIDv7, which a store indexed on
+// event_id appends to its index; random ids land on a random page of it,
+// which is what a store fed by trackers pays.
+func WithClientIDs(body []byte) (func(int) []byte, error) {
+	const placeholder = `"event_id":"00000000-0000-4000-8000-000000000000",`
+	var template []byte
+	var at []int // where each event's id starts in template
+	for line := range bytes.Lines(body) {
+		trimmed := bytes.TrimLeft(line, " \t")
+		if len(bytes.TrimSpace(trimmed)) == 0 {
+			template = append(template, line...)
+			continue
+		}
+		if trimmed[0] != '{' {
+			return nil, errors.New("loadgen: client ids need NDJSON, one JSON object a line")
+		}
+		template = append(template, line[:len(line)-len(trimmed)+1]...)
+		at = append(at, len(template)+len(`"event_id":"`))
+		template = append(template, placeholder...)
+		template = append(template, trimmed[1:]...)
+	}
+	if len(at) == 0 {
+		return nil, errors.New("loadgen: client ids need at least one event in the body")
+	}
+	return func(int) []byte {
+		b := slices.Clone(template)
+		for _, i := range at {
+			putUUIDv4(b[i:i+36], rand.Uint64(), rand.Uint64())
+		}
+		return b
+	}, nil
+}
+
+// putUUIDv4 writes the text form of the UUIDv4 made of the random bits hi
+// and lo into dst, 36 bytes.
+func putUUIDv4(dst []byte, hi, lo uint64) {
+	var id [16]byte
+	binary.BigEndian.PutUint64(id[:8], hi)
+	binary.BigEndian.PutUint64(id[8:], lo)
+	id[6] = id[6]&0x0f | 0x40 // version 4
+	id[8] = id[8]&0x3f | 0x80 // the RFC's variant
+	hex.Encode(dst[0:8], id[0:4])
+	dst[8] = '-'
+	hex.Encode(dst[9:13], id[4:6])
+	dst[13] = '-'
+	hex.Encode(dst[14:18], id[6:8])
+	dst[18] = '-'
+	hex.Encode(dst[19:23], id[8:10])
+	dst[23] = '-'
+	hex.Encode(dst[24:36], id[10:16])
 }

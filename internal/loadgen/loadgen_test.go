@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -161,6 +163,58 @@ func TestRunRefusesAURLItCannotSendTo(t *testing.T) {
 	for _, u := range []string{"ftp://127.0.0.1/x", "http:///events", "://"} {
 		if _, err := Run(context.Background(), Options{URL: u, Body: []byte("x"), Concurrency: 1, Duration: time.Second}); err == nil {
 			t.Errorf("%q accepted", u)
+		}
+	}
+}
+
+func TestWithClientIDsGivesEveryEventAnIDOfItsOwn(t *testing.T) {
+	body := CheckoutBatch(3)
+	bodyOf, err := WithClientIDs(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v4 := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	seen := map[string]bool{}
+	for i := range 50 {
+		b := bodyOf(i)
+		lines := bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte("\n"))
+		want := bytes.Split(bytes.TrimSuffix(body, []byte("\n")), []byte("\n"))
+		if len(lines) != len(want) {
+			t.Fatalf("request %d: %d lines, want %d", i, len(lines), len(want))
+		}
+		for j, line := range lines {
+			var got, orig map[string]any
+			if err := json.Unmarshal(line, &got); err != nil {
+				t.Fatalf("request %d line %d: %v: %s", i, j, err, line)
+			}
+			if err := json.Unmarshal(want[j], &orig); err != nil {
+				t.Fatal(err)
+			}
+			id, _ := got["event_id"].(string)
+			if !v4.MatchString(id) {
+				t.Fatalf("request %d line %d: event_id %q is not a UUIDv4", i, j, id)
+			}
+			if seen[id] {
+				t.Fatalf("request %d line %d: event_id %s given twice", i, j, id)
+			}
+			seen[id] = true
+			// Nothing else of the event changes.
+			delete(got, "event_id")
+			if !reflect.DeepEqual(got, orig) {
+				t.Fatalf("request %d line %d: %v, want %v with an event_id", i, j, got, orig)
+			}
+		}
+	}
+	// The template is never written to: the caller's body is unchanged.
+	if !bytes.Equal(body, CheckoutBatch(3)) {
+		t.Fatal("WithClientIDs changed the body it was given")
+	}
+}
+
+func TestWithClientIDsRefusesWhatIsNotNDJSON(t *testing.T) {
+	for _, body := range []string{`[{"schema":"x","data":{}}]`, "", "\n\n", "e=pv&tv=js-3\n"} {
+		if _, err := WithClientIDs([]byte(body)); err == nil {
+			t.Errorf("WithClientIDs(%q) took it", body)
 		}
 	}
 }
