@@ -112,17 +112,32 @@ func valueCheck(c tables.Column) string {
 	return "typeof(" + q + ") IN ('text', 'null')"
 }
 
+// event_id has no index in a typed table, and no check: the good table's
+// primary key already keeps one row an id (the sink writes a typed row
+// only for a good row its insert took), and a typed row's event_id is the
+// good row's. An index there cost as much as the good table's own:
+// trackers send random UUIDv4s, so each row's entry lands on a random page
+// of the index, which SQLite writes whole to the WAL and again at the
+// checkpoint. With such ids (loadgen --client-ids), dropping it doubled
+// what a backlog drains at, 9,240-10,707 records/s to 19,076-20,629, and
+// halved the bytes written a record (3 interleaved runs each;
+// docs/performance.md, twelfth session). A typed table an earlier Accord
+// made keeps its primary key (keyDeclBefore).
 func columnDecl(d Dialect, c tables.Column) string {
 	if c.Source.Envelope == "event_id" {
-		return quoteIdent(c.Name) + " TEXT PRIMARY KEY"
+		return quoteIdent(c.Name) + " TEXT"
 	}
 	// Every other column is nullable: SQLite cannot make a column
 	// nullable later without rebuilding its table.
 	return quoteIdent(c.Name) + " " + d.ColumnType(c.Kind) + " CHECK (" + valueCheck(c) + ")"
 }
 
-// CreateTable creates t with event_id its primary key. SQLite has no
-// comments: the table's is in accord_migrations.
+// keyDeclBefore is how an Accord before the twelfth performance session
+// declared a typed table's event_id: its primary key.
+const keyDeclBefore = " TEXT PRIMARY KEY"
+
+// CreateTable creates t, its event_id without an index (columnDecl).
+// SQLite has no comments: the table's is in accord_migrations.
 func (d Dialect) CreateTable(t *tables.Table) []string {
 	decls := make([]string, len(t.Columns))
 	for i, c := range t.Columns {

@@ -386,7 +386,7 @@ func TestWorkedExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, part := range []string{
-		`CREATE TABLE "com_acme_checkout_1" ("event_id" TEXT PRIMARY KEY, `,
+		`CREATE TABLE "com_acme_checkout_1" ("event_id" TEXT, `,
 		`"order_id" TEXT CHECK (typeof("order_id") IN ('text', 'null'))`,
 		`"total" DOUBLE CHECK (typeof("total") IN ('real', 'integer', 'null'))`,
 		`"placed_at" TIMESTAMP CHECK ("placed_at" IS NULL OR (typeof("placed_at") = 'text' AND julianday("placed_at") IS NOT NULL))`,
@@ -535,8 +535,15 @@ func TestMadeHere(t *testing.T) {
 	if !madeHere(added, tbl) {
 		t.Errorf("with an added column: not made here: %s", added)
 	}
+	// An earlier Accord's, whose event_id was the primary key.
+	keyed := strings.Replace(ddl, `"event_id" TEXT, `, `"event_id" TEXT PRIMARY KEY, `, 1)
+	if keyed == ddl || !madeHere(keyed, tbl) {
+		t.Errorf("an earlier Accord's definition: not made here: %s", keyed)
+	}
 	for _, bad := range []string{
 		strings.TrimSuffix(ddl, ")") + `, "note" TEXT CHECK ("total" >= 0))`,
+		strings.Replace(ddl, `"event_id" TEXT, `, `"event_id" TEXT PRIMARY KEY COLLATE NOCASE, `, 1),
+		strings.Replace(ddl, `"event_id" TEXT, `, `"event_id" TEXT UNIQUE, `, 1),
 		strings.Replace(ddl, "json_valid", "json_valid2", 1),
 		strings.Replace(ddl, "CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ", 1),
 		(Dialect{}).CreateTable(&short)[0],
@@ -717,4 +724,82 @@ func TestTypedTimesMadeInGo(t *testing.T) {
 		t.Errorf("times stored: %s, want %s", got, want)
 	}
 	checkTypedRowsAreTheirGoodRows(t, opts)
+}
+
+// TestTypedTablesHaveNoKey: a typed table the sink makes has no index on
+// event_id (columnDecl says why), yet holds an event once however often
+// it is delivered, the good table's key deciding; and a table an earlier
+// Accord made, event_id its primary key, is still the sink's own
+// (madeHere: no row checked on a copy) and written as before.
+func TestTypedTablesHaveNoKey(t *testing.T) {
+	key := "iglu:com.acme/order/jsonschema/1-0-0"
+	set := contract.NewSet([]*contract.Contract{sinktest.CompileContract(t, key, typedOrder)})
+	s, opts := openTyped(t, set)
+	ctx := context.Background()
+	write := func(s *Sink, ids ...string) {
+		t.Helper()
+		var recs []*event.Envelope
+		for _, id := range ids {
+			recs = append(recs, typedRecord(id, key, `{"order_id":"o-`+id+`","total":1}`))
+		}
+		if err := s.Write(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(s, "a", "b")
+	write(s, "b", "c") // b delivered again
+	write(s, "a")
+	if got := rowsOf(t, opts, "SELECT count(*) FROM pragma_index_list('com_acme_order_1')"); got != "[[0]]" {
+		t.Errorf("indexes on the typed table: %s; want none", got)
+	}
+	if got := rowsOf(t, opts, "SELECT event_id, count(*) FROM com_acme_order_1 GROUP BY event_id ORDER BY event_id"); got != "[[a 1] [b 1] [c 1]]" {
+		t.Errorf("typed rows by event_id: %s", got)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// The table as an earlier Accord made it: the same definition with
+	// event_id the primary key.
+	db := readDB(t, opts.Path)
+	var ddl string
+	if err := db.QueryRow("SELECT sql FROM sqlite_master WHERE name = 'com_acme_order_1'").Scan(&ddl); err != nil {
+		t.Fatal(err)
+	}
+	keyed := strings.Replace(ddl, `"event_id" TEXT, `, `"event_id" TEXT PRIMARY KEY, `, 1)
+	if keyed == ddl {
+		t.Fatalf("no event_id declaration to key in %s", ddl)
+	}
+	rw, err := openDSN(opts.Path, readerURI(opts.Path, "rw", time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"ALTER TABLE com_acme_order_1 RENAME TO old_order",
+		keyed,
+		"INSERT INTO com_acme_order_1 SELECT * FROM old_order",
+		"DROP TABLE old_order",
+	} {
+		if _, err := rw.ExecContext(ctx, q, nil); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	rw.Close()
+
+	s2 := openWith(t, &opts, set)
+	write(s2, "c", "d")
+	for _, p := range s2.plans {
+		if !p.madeHere {
+			t.Errorf("an earlier Accord's table is not known as the sink's own: %s", p.ddl)
+		}
+	}
+	if s2.checker != nil {
+		t.Error("rows of an earlier Accord's table were checked on a copy")
+	}
+	if got := rowsOf(t, opts, "SELECT count(*) FROM pragma_index_list('com_acme_order_1')"); got != "[[1]]" {
+		t.Errorf("indexes on the earlier Accord's table: %s; want its key's", got)
+	}
+	if got := rowsOf(t, opts, "SELECT event_id, count(*) FROM com_acme_order_1 GROUP BY event_id ORDER BY event_id"); got != "[[a 1] [b 1] [c 1] [d 1]]" {
+		t.Errorf("typed rows by event_id: %s", got)
+	}
 }

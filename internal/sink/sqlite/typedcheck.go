@@ -193,8 +193,9 @@ func uuidShape(s string) bool {
 
 // madeHere reports whether ddl, a typed table's definition as SQLite
 // keeps it, is exactly what the sink makes for t's columns (CreateTable,
-// then AddColumn for columns added later, in any order): then the
-// table's checks are valueCheck's and no others.
+// then AddColumn for columns added later, in any order), or made before
+// typed tables lost their key (keyDeclBefore): then the table's checks
+// are valueCheck's and no others.
 func madeHere(ddl string, t *tables.Table) bool {
 	rest, ok := strings.CutPrefix(ddl, "CREATE TABLE "+quoteIdent(t.Name)+" (")
 	if !ok {
@@ -204,8 +205,12 @@ func madeHere(ddl string, t *tables.Table) bool {
 		return false
 	}
 	decls := make(map[string]string, len(t.Columns))
+	keyed := map[string]bool{}
 	for _, c := range t.Columns {
 		decls[quoteIdent(c.Name)] = columnDecl(Dialect{}, c)
+		if c.Source.Envelope == "event_id" {
+			keyed[quoteIdent(c.Name)] = true
+		}
 	}
 	for n := len(decls); n > 0; n-- {
 		// The column's quoted name ("" is a quote inside it), then its
@@ -227,6 +232,9 @@ func madeHere(ddl string, t *tables.Table) bool {
 			break
 		}
 		decl, ok := decls[rest[:end+1]]
+		if ok && keyed[rest[:end+1]] && strings.HasPrefix(rest[end+1:], keyDeclBefore) {
+			decl = rest[:end+1] + keyDeclBefore // an earlier Accord's key
+		}
 		if !ok || !strings.HasPrefix(rest, decl) {
 			return false
 		}

@@ -16,8 +16,9 @@ type Dialect interface {
 	// KindOf maps a type the catalog reports back to a kind; false for a
 	// type the model never creates (a column someone added by hand).
 	KindOf(catalogType string) (Kind, bool)
-	// CreateTable returns the statements that create t, with event_id its
-	// primary key, and its comments.
+	// CreateTable returns the statements that create t, and its comments:
+	// event_id its primary key, but for SQLite, whose typed tables leave
+	// it unindexed (its columnDecl says why).
 	CreateTable(t *Table) []string
 	// AddColumn returns the statements that add c to the table, nullable,
 	// with its comment.
