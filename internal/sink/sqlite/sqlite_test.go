@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -749,6 +750,32 @@ func TestSyncDoesNotWaitForAWriteUnderWay(t *testing.T) {
 	}
 	if synced.Load() != 1 {
 		t.Errorf("Sync fsynced the WAL %d times for a Write that returned before it; want 1", synced.Load())
+	}
+}
+
+// The writing connection caches 4 MiB of pages (writerCacheKiB), as
+// docs/sinks/sqlite.md says; the checkpointer keeps SQLite's default.
+func TestWriterPageCache(t *testing.T) {
+	s, _, _ := openTest(t, nil)
+	ctx := context.Background()
+	got, err := s.queryInt(ctx, "PRAGMA cache_size")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != -4096 {
+		t.Errorf("the writer's cache_size = %d, want -4096 (KiB)", got)
+	}
+	rows, err := s.checkpointer.QueryContext(ctx, "PRAGMA cache_size", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	v := make([]driver.Value, 1)
+	if err := rows.Next(v); err != nil {
+		t.Fatal(err)
+	}
+	if v[0] != int64(-2000) {
+		t.Errorf("the checkpointer's cache_size = %v, want SQLite's default, -2000", v[0])
 	}
 }
 

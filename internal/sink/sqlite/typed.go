@@ -515,7 +515,7 @@ func ApplyTables(ctx context.Context, opts Options, cs tables.Lister) ([]tables.
 	}
 	// The collector's own writing connection, so that the DDL runs as the
 	// sink would run it.
-	c, err := openRaw(opts.Path, pragmas(opts))
+	c, err := openRaw(opts.Path, writerPragmas(opts))
 	if err != nil {
 		return nil, err
 	}
