@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -266,12 +267,20 @@ func WithClientIDs(body []byte) (func(int) []byte, error) {
 			template = append(template, line...)
 			continue
 		}
-		if trimmed[0] != '{' {
+		var members map[string]json.RawMessage
+		if trimmed[0] != '{' || json.Unmarshal(trimmed, &members) != nil {
 			return nil, errors.New("loadgen: client ids need NDJSON, one JSON object a line")
+		}
+		if _, ok := members["event_id"]; ok {
+			return nil, errors.New("loadgen: the body's events have an event_id already; client ids would give them a second")
 		}
 		template = append(template, line[:len(line)-len(trimmed)+1]...)
 		at = append(at, len(template)+len(`"event_id":"`))
-		template = append(template, placeholder...)
+		if len(members) == 0 {
+			template = append(template, placeholder[:len(placeholder)-1]...) // no comma before the }
+		} else {
+			template = append(template, placeholder...)
+		}
 		template = append(template, trimmed[1:]...)
 	}
 	if len(at) == 0 {

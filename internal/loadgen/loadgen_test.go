@@ -205,6 +205,17 @@ func TestWithClientIDsGivesEveryEventAnIDOfItsOwn(t *testing.T) {
 			}
 		}
 	}
+	// An empty object gets an id and stays JSON.
+	empty, err := WithClientIDs([]byte("{}\n  { }\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range bytes.Lines(empty(0)) {
+		var ev map[string]string
+		if err := json.Unmarshal(line, &ev); err != nil || len(ev) != 1 || !v4.MatchString(ev["event_id"]) {
+			t.Errorf("an empty event: %q: %v", line, err)
+		}
+	}
 	// The template is never written to: the caller's body is unchanged.
 	if !bytes.Equal(body, CheckoutBatch(3)) {
 		t.Fatal("WithClientIDs changed the body it was given")
@@ -212,7 +223,8 @@ func TestWithClientIDsGivesEveryEventAnIDOfItsOwn(t *testing.T) {
 }
 
 func TestWithClientIDsRefusesWhatIsNotNDJSON(t *testing.T) {
-	for _, body := range []string{`[{"schema":"x","data":{}}]`, "", "\n\n", "e=pv&tv=js-3\n"} {
+	for _, body := range []string{`[{"schema":"x","data":{}}]`, "", "\n\n", "e=pv&tv=js-3\n", "{\"schema\":\n",
+		`{"schema":"x","data":{},"event_id":"e-1"}` + "\n"} {
 		if _, err := WithClientIDs([]byte(body)); err == nil {
 			t.Errorf("WithClientIDs(%q) took it", body)
 		}

@@ -205,11 +205,11 @@ func madeHere(ddl string, t *tables.Table) bool {
 		return false
 	}
 	decls := make(map[string]string, len(t.Columns))
-	keyed := map[string]bool{}
+	var key string // event_id's quoted name
 	for _, c := range t.Columns {
 		decls[quoteIdent(c.Name)] = columnDecl(Dialect{}, c)
 		if c.Source.Envelope == "event_id" {
-			keyed[quoteIdent(c.Name)] = true
+			key = quoteIdent(c.Name)
 		}
 	}
 	for n := len(decls); n > 0; n-- {
@@ -232,8 +232,8 @@ func madeHere(ddl string, t *tables.Table) bool {
 			break
 		}
 		decl, ok := decls[rest[:end+1]]
-		if ok && keyed[rest[:end+1]] && strings.HasPrefix(rest[end+1:], keyDeclBefore) {
-			decl = rest[:end+1] + keyDeclBefore // an earlier Accord's key
+		if ok && rest[:end+1] == key && strings.HasPrefix(rest[end+1:], keyDeclBefore) {
+			decl = key + keyDeclBefore // an earlier Accord's
 		}
 		if !ok || !strings.HasPrefix(rest, decl) {
 			return false
