@@ -320,10 +320,10 @@ func dsn(opts Options) string {
 // event_id index a record, about 2 MiB of 8 KiB pages before the table's
 // own: in a profile of such a backlog draining, the spill and the rewrite
 // it caused were 22 % of the collector's samples, a third of the
-// writer's, and at 4 MiB none. That backlog drained at 22,383-23,183
-// records/s against 17,395-19,121 (docs/performance.md, twelfth session),
-// for 1-3 MiB more resident memory at full load; the other connections
-// keep the default.
+// writer's, and at 4 MiB none. That backlog drained at 21,604-23,446
+// records/s against 17,665-20,236 (3 interleaved runs each;
+// docs/performance.md, twelfth session), for about 3 MiB more resident
+// memory; the other connections keep the default.
 const writerCacheKiB = 4096
 
 // writerPragmas are pragmas(opts) and the writing connection's own.
