@@ -350,7 +350,7 @@ func pragmas(opts Options) []string {
 	// transaction; within the noise at 10 and 1,000), for 6-10 % more
 	// bytes written under one-event requests and about 20 % more in
 	// 100-row transactions (3,901 bytes a row against 3,255); 16 KiB
-	// drained a little faster still and wrote 24-30 % more under
+	// drained a little faster still and wrote 19-30 % more under
 	// one-event requests (docs/performance.md, eleventh session). The disk
 	// those bytes keep busy is the one the spool's fsyncs wait on.
 	p = append(p, "page_size(8192)")

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/accord-events/accord/internal/sink"
+	"github.com/accord-events/accord/internal/sink/columns"
 	"github.com/accord-events/accord/internal/sink/tables"
 )
 
@@ -124,7 +125,7 @@ func valueCheck(c tables.Column) string {
 // docs/performance.md, twelfth session). A typed table an earlier Accord
 // made keeps its primary key (keyDeclBefore).
 func columnDecl(d Dialect, c tables.Column) string {
-	if c.Source.Envelope == "event_id" {
+	if c.Source.Envelope == columns.Key {
 		return quoteIdent(c.Name) + " TEXT"
 	}
 	// Every other column is nullable: SQLite cannot make a column

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/accord-events/accord/internal/sink/columns"
 	"github.com/accord-events/accord/internal/sink/tables"
 )
 
@@ -208,7 +209,7 @@ func madeHere(ddl string, t *tables.Table) bool {
 	var key string // event_id's quoted name
 	for _, c := range t.Columns {
 		decls[quoteIdent(c.Name)] = columnDecl(Dialect{}, c)
-		if c.Source.Envelope == "event_id" {
+		if c.Source.Envelope == columns.Key {
 			key = quoteIdent(c.Name)
 		}
 	}
