@@ -16,32 +16,9 @@ import (
 // included), each reported as a JSON line whose figures come from the run.
 // It asserts nothing about speed.
 func TestMeasureServeScript(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("python3 is not installed")
-		}
-		t.Skip("python3 is not installed")
-	}
-	script, err := filepath.Abs("../scripts/measure-serve")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(python, script, accordBin, "now="+accordBin, "--rounds", "1", "--modes", "single,batch,batch-ids", "--duration", "1")
-	cmd.Dir = t.TempDir()
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("measure-serve: %v\n%s", err, out)
-	}
+	lines, out := runScript(t, "measure-serve", accordBin, "now="+accordBin, "--rounds", "1", "--modes", "single,batch,batch-ids", "--duration", "1")
 	runs := map[string]map[string]any{}
-	for _, line := range strings.Split(string(out), "\n") {
-		if !strings.HasPrefix(line, "{") {
-			continue
-		}
-		var r map[string]any
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatalf("a run's line is not JSON: %v\n%s", err, line)
-		}
+	for _, r := range lines {
 		runs[r["mode"].(string)] = r
 	}
 	for _, mode := range []string{"single", "batch", "batch-ids"} {
@@ -58,7 +35,7 @@ func TestMeasureServeScript(t *testing.T) {
 			t.Errorf("the %s run did not report its drain: %v", mode, runs[mode])
 		}
 	}
-	if !strings.Contains(string(out), "single now ") || !strings.Contains(string(out), "batch  now ") {
+	if !strings.Contains(out, "single now ") || !strings.Contains(out, "batch  now ") {
 		t.Errorf("no summary lines:\n%s", out)
 	}
 }
@@ -69,34 +46,7 @@ func TestMeasureServeScript(t *testing.T) {
 // each cycle a JSON line, the second starting from the rows the first
 // stored. It asserts nothing about speed.
 func TestMeasureGrowthScript(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("python3 is not installed")
-		}
-		t.Skip("python3 is not installed")
-	}
-	script, err := filepath.Abs("../scripts/measure-growth")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(python, script, accordBin, "2", "--duration", "1", "--client-ids")
-	cmd.Dir = t.TempDir()
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("measure-growth: %v\n%s", err, out)
-	}
-	var cycles []map[string]any
-	for _, line := range strings.Split(string(out), "\n") {
-		if !strings.HasPrefix(line, "{") {
-			continue
-		}
-		var c map[string]any
-		if err := json.Unmarshal([]byte(line), &c); err != nil {
-			t.Fatalf("a cycle's line is not JSON: %v\n%s", err, line)
-		}
-		cycles = append(cycles, c)
-	}
+	cycles, out := runScript(t, "measure-growth", accordBin, "2", "--duration", "1", "--client-ids")
 	if len(cycles) != 2 {
 		t.Fatalf("%d cycles reported, want 2:\n%s", len(cycles), out)
 	}
@@ -108,4 +58,40 @@ func TestMeasureGrowthScript(t *testing.T) {
 	if cycles[0]["rows_before"].(float64) != 0 || cycles[1]["rows_before"].(float64) <= 0 {
 		t.Errorf("the second cycle does not start from the first's rows: %v", cycles)
 	}
+}
+
+// runScript runs scripts/NAME with python3 in a temporary directory and
+// returns the JSON objects it printed, one a line, and all it printed.
+// Without python3 the test is skipped, but for CI, where it fails.
+func runScript(t *testing.T, name string, args ...string) ([]map[string]any, string) {
+	t.Helper()
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("python3 is not installed")
+		}
+		t.Skip("python3 is not installed")
+	}
+	script, err := filepath.Abs("../scripts/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(python, append([]string{script}, args...)...)
+	cmd.Dir = t.TempDir()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", name, err, out)
+	}
+	var lines []map[string]any
+	for _, line := range strings.Split(string(out), "\n") {
+		if !strings.HasPrefix(line, "{") {
+			continue
+		}
+		var v map[string]any
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("%s: a line is not JSON: %v\n%s", name, err, line)
+		}
+		lines = append(lines, v)
+	}
+	return lines, string(out)
 }
