@@ -311,6 +311,24 @@ func dsn(opts Options) string {
 	return fileURI(opts.Path, q)
 }
 
+// walBackstopPages is where the writer checkpoints the WAL itself:
+// 32,768 pages, 256 MiB of 8 KiB pages (128 MiB in a file an earlier
+// Accord made with 4 KiB pages, 512 MiB with 16 KiB ones). SQLite starts
+// the WAL over only when a write transaction begins with every frame
+// already copied into the database. While delivery drains a backlog the
+// writer begins its next transaction while the checkpointer is still
+// copying the last, so the WAL never starts over by itself: it grows to
+// this mark, and there the commit that passes it copies what is left and
+// syncs the WAL and the database before the writer goes on. With tracker
+// ids each of those stalls took 45-65 ms, a quarter of the writer's time
+// at 8,192 pages (64 MiB, the mark until the thirteenth performance
+// session); at 32,768 a backlog of tracker events drained at
+// 30,082-39,189 records/s against 23,203-28,808 (3 interleaved runs;
+// 65,536 pages gave 35,579-37,994). The WAL file keeps the size it
+// reached, so a long backlog leaves up to 256 MiB of it on the disk
+// until the sink closes (docs/sinks/sqlite.md).
+const walBackstopPages = 32768
+
 // writerCacheKiB is the writing connection's page cache, 4 MiB where
 // SQLite's default is 2 MiB. A transaction's dirty pages must fit in it:
 // past it SQLite spills them to the WAL mid-transaction, and a spilled
@@ -359,10 +377,8 @@ func pragmas(opts Options) []string {
 	p = append(p, "temp_store(MEMORY)")
 	// The checkpointer goroutine copies the WAL into the database every
 	// checkpointEvery bytes; the writer checkpoints itself only when the
-	// WAL passes 8,192 pages (64 MiB of 8 KiB pages; 32 MiB in a file an
-	// earlier Accord made with 4 KiB pages, 128 MiB with 16 KiB ones), as
-	// a backstop should that goroutine fall behind.
-	p = append(p, "wal_autocheckpoint(8192)")
+	// WAL passes walBackstopPages.
+	p = append(p, "wal_autocheckpoint("+strconv.Itoa(walBackstopPages)+")")
 	if opts.retains() {
 		// A database this creates can return the pages of deleted rows
 		// to the file system (see vacuum); an existing one keeps its mode

@@ -779,6 +779,38 @@ func TestWriterPageCache(t *testing.T) {
 	}
 }
 
+// The writer checkpoints the WAL itself only past walBackstopPages, and
+// the WAL file it grew to is gone once the sink has closed, as
+// docs/sinks/sqlite.md says.
+func TestWALBackstop(t *testing.T) {
+	opts := *NewOptions()
+	opts.Path = filepath.Join(t.TempDir(), "accord.db")
+	ctx := context.Background()
+	s, err := Open(ctx, opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.queryInt(ctx, "PRAGMA wal_autocheckpoint")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != 32768 {
+		t.Errorf("the writer's wal_autocheckpoint = %d, want 32768 pages (256 MiB of 8 KiB pages)", got)
+	}
+	if err := s.Write(ctx, []*event.Envelope{goodRecord("a")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(opts.Path + "-wal"); err != nil {
+		t.Fatalf("no WAL file while the sink is open: %v", err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(opts.Path + "-wal"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the WAL file after Close: %v, want it removed", err)
+	}
+}
+
 // A database the sink creates has 8 KiB pages (see pragmas); one that
 // exists keeps its own, such as the 4 KiB an earlier Accord made, until
 // converted as docs/sinks/sqlite.md says.
@@ -857,7 +889,7 @@ func TestWALIsCheckpointedWhileWriting(t *testing.T) {
 	}
 	before := dbSize()
 	// About 6 MiB of records: past checkpointEvery, far below the writer's
-	// own wal_autocheckpoint backstop of 64 MiB.
+	// own wal_autocheckpoint backstop (walBackstopPages).
 	for b := 0; b < 60; b++ {
 		batch := make([]*event.Envelope, 100)
 		for i := range batch {
