@@ -325,8 +325,8 @@ func dsn(opts Options) string {
 // session); at 32,768 a backlog of tracker events drained at
 // 30,082-39,189 records/s against 23,203-28,808 (3 interleaved runs;
 // 65,536 pages gave 35,579-37,994). The WAL file keeps the size it
-// reached, so a long backlog leaves up to 256 MiB of it on the disk
-// until the sink closes (docs/sinks/sqlite.md).
+// reached, so a long backlog leaves about 256 MiB of it on the disk
+// until the sink closes (docs/sinks/sqlite.md; TestWALBackstop).
 const walBackstopPages = 32768
 
 // writerCacheKiB is the writing connection's page cache, 4 MiB where

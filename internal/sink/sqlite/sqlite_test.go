@@ -779,17 +779,51 @@ func TestWriterPageCache(t *testing.T) {
 	}
 }
 
-// The writer checkpoints the WAL itself only past walBackstopPages, and
-// the WAL file it grew to is gone once the sink has closed, as
-// docs/sinks/sqlite.md says.
+// The writer checkpoints the WAL itself only past walBackstopPages, as
+// docs/sinks/sqlite.md says: while writes go on, SQLite never starts the
+// WAL over by itself, however the checkpointer keeps up; at the mark it
+// does, and the WAL stays near it; the file keeps the size it reached
+// until the sink closes, which removes it. Shown at marks of a few
+// pages, so that the test writes megabytes rather than hundreds of them.
 func TestWALBackstop(t *testing.T) {
-	opts := *NewOptions()
-	opts.Path = filepath.Join(t.TempDir(), "accord.db")
 	ctx := context.Background()
-	s, err := Open(ctx, opts, nil)
-	if err != nil {
-		t.Fatal(err)
+	open := func() (*Sink, string) {
+		opts := *NewOptions()
+		opts.Path = filepath.Join(t.TempDir(), "accord.db")
+		s, err := Open(ctx, opts, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, opts.Path + "-wal"
 	}
+	walSize := func(wal string) int64 {
+		info, err := os.Stat(wal)
+		if err != nil {
+			t.Fatalf("the WAL file while the sink is open: %v", err)
+		}
+		return info.Size()
+	}
+	// fill writes 200 batches one after another with the writer's mark
+	// set to mark pages, and returns the WAL's largest size meanwhile.
+	fill := func(s *Sink, wal string, mark int) int64 {
+		if _, err := s.conn.ExecContext(ctx, fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", mark), nil); err != nil {
+			t.Fatal(err)
+		}
+		var largest int64
+		for b := range 200 {
+			batch := make([]*event.Envelope, 100)
+			for i := range batch {
+				batch[i] = goodRecord(fmt.Sprintf("b%d-%d", b, i))
+			}
+			if err := s.Write(ctx, batch); err != nil {
+				t.Fatal(err)
+			}
+			largest = max(largest, walSize(wal))
+		}
+		return largest
+	}
+
+	s, wal := open()
 	got, err := s.queryInt(ctx, "PRAGMA wal_autocheckpoint")
 	if err != nil {
 		t.Fatal(err)
@@ -797,17 +831,31 @@ func TestWALBackstop(t *testing.T) {
 	if got != 32768 {
 		t.Errorf("the writer's wal_autocheckpoint = %d, want 32768 pages (256 MiB of 8 KiB pages)", got)
 	}
-	if err := s.Write(ctx, []*event.Envelope{goodRecord("a")}); err != nil {
+	// About 5,800-6,500 pages are written; a WAL started over would
+	// stay far below.
+	if largest := fill(s, wal, 1<<30); largest < 3000*8192 {
+		t.Errorf("with no mark the WAL grew to %d bytes; want it never started over while writes went on (over %d)", largest, 3000*8192)
+	}
+	reached := walSize(wal)
+	if err := s.Write(ctx, []*event.Envelope{goodRecord("after")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(opts.Path + "-wal"); err != nil {
-		t.Fatalf("no WAL file while the sink is open: %v", err)
+	if size := walSize(wal); size < reached {
+		t.Errorf("the WAL file shrank from %d to %d bytes while the sink was open; want it to keep its size", reached, size)
 	}
 	if err := s.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(opts.Path + "-wal"); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(wal); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the WAL file after Close: %v, want it removed", err)
+	}
+
+	s, wal = open()
+	defer s.Close(ctx)
+	// 162-399 pages in runs of this test; 5,800-6,500 with no mark.
+	const mark = 64
+	if largest, limit := fill(s, wal, mark), int64(1024*8192); largest > limit {
+		t.Errorf("the WAL grew to %d bytes with the writer's mark at %d pages; want it kept near the mark (at most %d)", largest, mark, limit)
 	}
 }
 
