@@ -320,7 +320,7 @@ func dsn(opts Options) string {
 // copying the last, so the WAL never starts over by itself: it grows to
 // this mark, and there the commit that passes it copies what is left and
 // syncs the WAL and the database before the writer goes on. With tracker
-// ids each of those stalls took 45-65 ms, a quarter of the writer's time
+// ids each of those stalls took 43-65 ms, a quarter of the writer's time
 // at 8,192 pages (64 MiB, the mark until the thirteenth performance
 // session); at 32,768 a backlog of tracker events drained at
 // 30,082-39,189 records/s against 23,203-28,808 (3 interleaved runs;

@@ -788,12 +788,7 @@ func TestWriterPageCache(t *testing.T) {
 func TestWALBackstop(t *testing.T) {
 	ctx := context.Background()
 	open := func() (*Sink, string) {
-		opts := *NewOptions()
-		opts.Path = filepath.Join(t.TempDir(), "accord.db")
-		s, err := Open(ctx, opts, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s, _, opts := openTest(t, nil)
 		return s, opts.Path + "-wal"
 	}
 	walSize := func(wal string) int64 {
@@ -810,16 +805,7 @@ func TestWALBackstop(t *testing.T) {
 			t.Fatal(err)
 		}
 		var largest int64
-		for b := range 200 {
-			batch := make([]*event.Envelope, 100)
-			for i := range batch {
-				batch[i] = goodRecord(fmt.Sprintf("b%d-%d", b, i))
-			}
-			if err := s.Write(ctx, batch); err != nil {
-				t.Fatal(err)
-			}
-			largest = max(largest, walSize(wal))
-		}
+		writeGoodBatches(t, s, 200, func() { largest = max(largest, walSize(wal)) })
 		return largest
 	}
 
@@ -851,7 +837,6 @@ func TestWALBackstop(t *testing.T) {
 	}
 
 	s, wal = open()
-	defer s.Close(ctx)
 	// 162-399 pages in runs of this test; 5,800-6,500 with no mark.
 	const mark = 64
 	if largest, limit := fill(s, wal, mark), int64(1024*8192); largest > limit {
@@ -926,6 +911,24 @@ func TestPageSizeOfANewDatabase(t *testing.T) {
 	}
 }
 
+// writeGoodBatches writes n batches of 100 good records, one after
+// another, with ids b0-0 onwards, calling after (when not nil) after each.
+func writeGoodBatches(t *testing.T, s *Sink, n int, after func()) {
+	t.Helper()
+	for b := range n {
+		batch := make([]*event.Envelope, 100)
+		for i := range batch {
+			batch[i] = goodRecord(fmt.Sprintf("b%d-%d", b, i))
+		}
+		if err := s.Write(context.Background(), batch); err != nil {
+			t.Fatal(err)
+		}
+		if after != nil {
+			after()
+		}
+	}
+}
+
 func TestWALIsCheckpointedWhileWriting(t *testing.T) {
 	s, _, opts := openTest(t, nil)
 	dbSize := func() int64 {
@@ -938,15 +941,7 @@ func TestWALIsCheckpointedWhileWriting(t *testing.T) {
 	before := dbSize()
 	// About 6 MiB of records: past checkpointEvery, far below the writer's
 	// own wal_autocheckpoint backstop (walBackstopPages).
-	for b := 0; b < 60; b++ {
-		batch := make([]*event.Envelope, 100)
-		for i := range batch {
-			batch[i] = goodRecord(fmt.Sprintf("b%d-%d", b, i))
-		}
-		if err := s.Write(context.Background(), batch); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeGoodBatches(t, s, 60, nil)
 	deadline := time.Now().Add(10 * time.Second)
 	for dbSize() < before+4<<20 {
 		if time.Now().After(deadline) {
