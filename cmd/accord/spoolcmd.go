@@ -71,6 +71,9 @@ func printSpoolStatus(w io.Writer, dir string, st delivery.Stats) error {
 	if sp.TornBytes > 0 {
 		fmt.Fprintf(w, " (%d bytes of torn tail to be cut at the next start)", sp.TornBytes)
 	}
+	if sp.SpareBytes > 0 {
+		fmt.Fprintf(w, ", and a %d-byte spare segment file", sp.SpareBytes)
+	}
 	fmt.Fprintln(w)
 	if !st.CountedSince.IsZero() {
 		fmt.Fprintf(w, "counters since %s\n", st.CountedSince.UTC().Format(event.TimeLayout))

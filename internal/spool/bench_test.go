@@ -46,6 +46,80 @@ func BenchmarkAppend(b *testing.B) {
 	}
 }
 
+// BenchmarkAppendDelivered appends batches of 100 records of 1 KiB with
+// fsync batch from 8 goroutines while a reader reads and commits them, as
+// a sink that keeps up does: 8 MiB segments roll, are delivered, and the
+// next is written over the spare file (spare=kept) or made anew as before
+// the spare (spare=none).
+func BenchmarkAppendDelivered(b *testing.B) {
+	for _, keep := range []bool{true, false} {
+		name := "spare=kept"
+		if !keep {
+			name = "spare=none"
+		}
+		b.Run(name, func(b *testing.B) {
+			o := benchOptions(b, FsyncBatch)
+			o.SegmentBytes = 8 << 20
+			s, err := Open(o, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			s.noSpare = !keep
+			r, err := s.Reader("sink")
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			var readers sync.WaitGroup
+			readers.Go(func() {
+				var buf ReadBuffer
+				for {
+					es, err := r.NextInto(ctx, 1000, 0, &buf)
+					if err != nil {
+						return // the benchmark is over
+					}
+					if err := r.Commit(es[len(es)-1].Offset); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			batch := make([][]byte, 100)
+			for i := range batch {
+				batch[i] = record("d", i, 1024)
+			}
+			const workers = 8
+			b.SetBytes(100 * 1024)
+			b.ReportAllocs()
+			b.ResetTimer()
+			reuses := s.reuses.Load()
+			var wg sync.WaitGroup
+			for w := range workers {
+				n := b.N / workers
+				if w < b.N%workers {
+					n++
+				}
+				wg.Go(func() {
+					for range n {
+						if _, err := s.Append(context.Background(), batch); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.StopTimer()
+			cancel()
+			readers.Wait()
+			sec := b.Elapsed().Seconds()
+			b.ReportMetric(float64(b.N*100)/sec, "records/s")
+			b.ReportMetric(float64(s.reuses.Load()-reuses), "reused-segments")
+		})
+	}
+}
+
 // BenchmarkAppendConcurrent has 8 goroutines append one 1 KiB record at a
 // time with fsync batch: group commit shares each fsync between them.
 func BenchmarkAppendConcurrent(b *testing.B) {

@@ -20,6 +20,10 @@ const (
 	lockName      = "LOCK"
 	segmentSuffix = ".seg"
 	cursorSuffix  = ".cursor"
+	// spareName is a delivered segment's file kept for the next segment
+	// to be written over (see Spool.roll). It is no segment's name, so
+	// recovery and ReadStats never take it for one.
+	spareName = "spare.segment"
 )
 
 // segmentName is the file name of the segment whose first record has the
@@ -65,8 +69,13 @@ type tailState struct {
 	reason  error
 	// reserved is the bytes past the last complete batch when they are
 	// all zeros: space the writer allocated ahead of its appends (see
-	// Spool.reserve) and never wrote. It is not a torn tail.
+	// Spool.reserve) and never wrote, or when an end marker starts them:
+	// a delivered segment's old bytes in a file written over (see
+	// Spool.roll). It is not a torn tail.
 	reserved int64
+	// reused says the reserved bytes follow an end marker: they are not
+	// zeros, so the writer ends every commit with a marker of its own.
+	reused bool
 }
 
 // state is a spool as found on disk.
@@ -156,6 +165,17 @@ func scanTail(f *os.File, base uint64, size int64) (int64, uint64, tailState, er
 	}
 	if end == size {
 		return end, next, tailState{}, nil
+	}
+	if size-end >= headerSize {
+		var b [headerSize]byte
+		if _, err := f.ReadAt(b[:], end); err != nil {
+			return 0, 0, tailState{}, fmt.Errorf("read spool segment: %w", err)
+		}
+		if isEndMarker(b[:], next) {
+			// The last commit's end marker, not yet written over: the
+			// bytes after it are left from the file's earlier life.
+			return end, next, tailState{reserved: size - end, reused: true}, nil
+		}
 	}
 	zeros, err := allZero(f, end, size)
 	if err != nil {
@@ -311,5 +331,8 @@ func ReadStats(dir string) (Stats, error) {
 	}
 	out := statsOf(st.segs, st.next, st.cursors)
 	out.TornBytes = st.tail.cut
+	if info, err := os.Lstat(filepath.Join(dir, spareName)); err == nil && info.Mode().IsRegular() {
+		out.SpareBytes = info.Size()
+	}
 	return out, nil
 }

@@ -14,6 +14,10 @@
 //     the records from its own base up to the next segment's base. Only the
 //     last segment is written; a new one is started when a write would take
 //     the last past segment_bytes.
+//   - spare.segment, with spool.fsync batch: a delivered segment's file kept
+//     for the next segment to be written over (renamed to its name), so that
+//     its pages are reused rather than new ones taken. Kept only while the
+//     records and it stay within max_bytes.
 //   - Cursors, one per reader: NAME.cursor, the name with every byte other
 //     than letters, digits, '-' and '_' escaped as %XX. A cursor is a line
 //     of JSON: {"reader":NAME,"committed":N,"segment":BASE,"position":P},
@@ -27,6 +31,12 @@
 //	8   8  the record's offset
 //	16  n  the record data
 //
+// A segment written over the spare holds the spare's old bytes after its
+// records, so each write into it ends with an end marker, which the next
+// write replaces: a frame header with a length word of all ones (no
+// record's), the offset the next record will take, and the CRC-32C of
+// both.
+//
 // # Crash safety
 //
 // Append returns only after the write (and, with fsync batch, the fsync)
@@ -37,7 +47,9 @@
 // of the last segment, and only records not yet acknowledged: Open scans
 // the last segment from its start and cuts it (truncate, fsync) after the
 // last record that ends an Append batch and whose checksum and offset are
-// right, logging the segment, byte offset and bytes cut at warn. Cutting
+// right, logging the segment, byte offset and bytes cut at warn; zeros
+// (space allocated ahead) or an end marker for the next offset after the
+// last batch are a clean end, not a torn one. Cutting
 // at batch ends keeps an Append all-or-nothing across a crash. The
 // checksum covers the length and offset as well as the data, so zeroed or
 // stale bytes are never taken for a record.

@@ -112,9 +112,10 @@ type Frames struct {
 func (f *Frames) Reset() { f.buf, f.ends = f.buf[:0], f.ends[:0] }
 
 // Grow makes room for records more records taking bytes of data in all,
-// so that encoding them into f allocates once at most.
+// so that encoding them into f allocates once at most, and for an end
+// marker after them, which a commit may write with them.
 func (f *Frames) Grow(records, bytes int) {
-	f.buf = slices.Grow(f.buf, bytes+records*headerSize)
+	f.buf = slices.Grow(f.buf, bytes+(records+1)*headerSize)
 	f.ends = slices.Grow(f.ends, records)
 }
 
@@ -166,4 +167,34 @@ func (f *Frames) seal(offset uint64) []byte {
 		start = end
 	}
 	return f.buf
+}
+
+// An end marker follows a commit's frames in a segment file that is being
+// written over a delivered segment's old bytes (see Spool.roll): it says
+// that the records end there and that what follows is left from the
+// file's earlier life, not a torn write. It is a frame header no record
+// has: a length word of all ones (above MaxRecordBytes, so a reader takes
+// it for no record), the offset the next record will take, and the
+// checksum of both. Old bytes cannot forge it: a file's earlier life held
+// only offsets below the base of the segment it now is, and the next
+// commit writes over it.
+const markerLength = ^uint32(0)
+
+// appendEndMarker appends the end marker for a segment whose next record
+// takes offset next.
+func appendEndMarker(dst []byte, next uint64) []byte {
+	start := len(dst)
+	dst = binary.LittleEndian.AppendUint32(dst, 0)
+	dst = binary.LittleEndian.AppendUint32(dst, markerLength)
+	dst = binary.LittleEndian.AppendUint64(dst, next)
+	binary.LittleEndian.PutUint32(dst[start:], crc32.Checksum(dst[start+4:], castagnoli))
+	return dst
+}
+
+// isEndMarker reports whether b starts with the end marker for offset next.
+func isEndMarker(b []byte, next uint64) bool {
+	return len(b) >= headerSize &&
+		binary.LittleEndian.Uint32(b[4:8]) == markerLength &&
+		binary.LittleEndian.Uint64(b[8:16]) == next &&
+		binary.LittleEndian.Uint32(b[0:4]) == crc32.Checksum(b[4:headerSize], castagnoli)
 }

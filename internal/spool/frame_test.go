@@ -86,22 +86,34 @@ func FuzzDecodeFrame(f *testing.F) {
 
 // FuzzScanTail gives recovery's scan of a last segment two intact batches
 // followed by arbitrary bytes and then zeros, as a crash leaves a segment
-// whose end was being written into space allocated ahead: it must keep the
-// intact batches, account for every byte (kept, cut as torn, or left as
-// reserved), and take the tail for reserved space exactly when it is all
-// zeros.
+// whose end was being written into space allocated ahead, or, with an end
+// marker after the batches, one being written over a delivered segment's
+// old bytes: it must keep the intact batches, account for every byte
+// (kept, cut as torn, or left as reserved), and take the tail for reserved
+// space exactly when it is all zeros or starts with the end marker for the
+// offset that comes next.
 func FuzzScanTail(f *testing.F) {
 	intact := appendFrame(nil, 1, []byte("one"), true)
 	intact = appendFrame(intact, 2, []byte("two"), false)
 	intact = appendFrame(intact, 3, []byte("three"), true)
-	f.Add([]byte{}, uint16(0))
-	f.Add([]byte{}, uint16(4096))
-	f.Add(appendFrame(nil, 4, []byte("four"), true), uint16(100))
-	f.Add(appendFrame(nil, 4, []byte("four"), false), uint16(0))
-	f.Add(appendFrame(nil, 4, []byte("four"), true)[:10], uint16(50))
-	f.Add([]byte{0, 0, 0, 1}, uint16(20))
-	f.Fuzz(func(t *testing.T, tail []byte, zeros uint16) {
-		seg := append(append(bytes.Clone(intact), tail...), make([]byte, zeros)...)
+	old := appendFrame(nil, 1, []byte("an earlier life"), true)
+	f.Add([]byte{}, uint16(0), false)
+	f.Add([]byte{}, uint16(4096), false)
+	f.Add(appendFrame(nil, 4, []byte("four"), true), uint16(100), false)
+	f.Add(appendFrame(nil, 4, []byte("four"), false), uint16(0), false)
+	f.Add(appendFrame(nil, 4, []byte("four"), true)[:10], uint16(50), false)
+	f.Add([]byte{0, 0, 0, 1}, uint16(20), false)
+	f.Add(old, uint16(0), true)
+	f.Add(appendEndMarker(nil, 4), uint16(0), false)
+	f.Add(appendEndMarker(nil, 3), uint16(0), false)
+	f.Add(append(appendFrame(nil, 4, []byte("four"), true), appendEndMarker(nil, 5)...), uint16(0), false)
+	f.Add(appendEndMarker(nil, 4)[:10], uint16(30), false)
+	f.Fuzz(func(t *testing.T, tail []byte, zeros uint16, marked bool) {
+		seg := bytes.Clone(intact)
+		if marked {
+			seg = appendEndMarker(seg, 4)
+		}
+		seg = append(append(seg, tail...), make([]byte, zeros)...)
 		path := filepath.Join(t.TempDir(), segmentName(1))
 		if err := os.WriteFile(path, seg, 0o644); err != nil {
 			t.Fatal(err)
@@ -119,12 +131,20 @@ func FuzzScanTail(f *testing.F) {
 		if end < int64(len(intact)) || next < 4 {
 			t.Fatalf("lost intact batches: end %d of %d, next %d", end, len(intact), next)
 		}
+		if marked && (end != int64(len(intact)) || !st.reused) {
+			t.Fatalf("end marker after the intact batches not taken as their end: end %d of %d, reused %v", end, len(intact), st.reused)
+		}
 		if end+st.cut+st.reserved != size {
 			t.Fatalf("end %d + cut %d + reserved %d != size %d", end, st.cut, st.reserved, size)
 		}
-		allZero := !slices.ContainsFunc(seg[end:], func(c byte) bool { return c != 0 })
-		if allZero != (st.cut == 0) {
-			t.Fatalf("bytes after the kept batches all zero: %v, but cut %d (reason %v)", allZero, st.cut, st.reason)
+		rest := seg[end:]
+		allZero := !slices.ContainsFunc(rest, func(c byte) bool { return c != 0 })
+		marker := isEndMarker(rest, next)
+		if (allZero || marker) != (st.cut == 0) {
+			t.Fatalf("bytes after the kept batches all zero: %v, an end marker: %v, but cut %d (reason %v)", allZero, marker, st.cut, st.reason)
+		}
+		if marker != st.reused {
+			t.Fatalf("an end marker after the kept batches: %v, but reused %v", marker, st.reused)
 		}
 		if st.cut > 0 && st.reserved != 0 {
 			t.Fatalf("a torn tail (%d bytes) with reserved space (%d): the cut takes it all", st.cut, st.reserved)

@@ -104,6 +104,12 @@ type Spool struct {
 	cursors map[string]*cursor
 	notify  chan struct{} // closed and replaced when records are appended
 	closed  bool
+	// spare is the size of the spare file (spareName), a delivered
+	// segment's file kept for the next segment to be written over; 0 when
+	// there is none. See keepsSpare. noSpare keeps none (benchmarks set it,
+	// to measure what the spare saves).
+	spare   int64
+	noSpare bool
 
 	// Owned by the writer goroutine.
 	w     segmentFile // the last segment, open for writing
@@ -114,14 +120,18 @@ type Spool struct {
 	// the file system refused.
 	reserved  int64
 	noReserve bool
-	dirty     bool // written since the last fsync
-	broken    error
-	buf       []byte
-	pieces    []commitPiece
+	// stale says the bytes up to reserved are a delivered segment's old
+	// ones, not zeros (the file was the spare): every commit then ends
+	// with an end marker, so that recovery tells them from a torn write.
+	stale  bool
+	dirty  bool // written since the last fsync
+	broken error
+	buf    []byte
+	pieces []commitPiece
 
-	// fsyncs and writes count segment fsyncs and writes, for tests and
-	// benchmarks.
-	fsyncs, writes atomic.Int64
+	// fsyncs and writes count segment fsyncs and writes, and reuses the
+	// segments written over a spare, for tests and benchmarks.
+	fsyncs, writes, reuses atomic.Int64
 }
 
 // segmentFile is the write side of the last segment: a dataFile, or in
@@ -283,11 +293,14 @@ func (s *Spool) recover() error {
 		if err := cutTail(filepath.Join(dir, last.name), last.size, sync); err != nil {
 			return err
 		}
-		st.tail.reserved = 0
+		st.tail.reserved, st.tail.reused = 0, false
 	}
 	s.segs, s.next, s.cursors = st.segs, st.next, st.cursors
 	for _, seg := range s.segs {
 		s.held += seg.size
+	}
+	if err := s.recoverSpare(); err != nil {
+		return err
 	}
 	for _, c := range s.cursors {
 		if err := s.placeCursor(c); err != nil {
@@ -300,7 +313,30 @@ func (s *Spool) recover() error {
 		return fmt.Errorf("open spool segment %s: %w", last.name, err)
 	}
 	// Space reserved before a crash is written over by the next appends.
-	s.w, s.wsize, s.reserved = newDataFile(w), last.size, last.size+st.tail.reserved
+	s.w, s.wsize, s.reserved, s.stale = newDataFile(w), last.size, last.size+st.tail.reserved, st.tail.reused
+	return nil
+}
+
+// recoverSpare keeps the spare file found on disk for the next segment,
+// or removes it where this policy keeps none or max_bytes has no room for
+// it (a cap lowered since it was kept).
+func (s *Spool) recoverSpare() error {
+	path := filepath.Join(s.opts.Dir, spareName)
+	info, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("stat spool spare file: %w", err)
+	case s.keepsSpare() && info.Mode().IsRegular() && info.Size() > 0 && s.spareFits(s.held+info.Size()) && s.segs[len(s.segs)-1].size > 0:
+		// (An empty segment takes a batch of any size without starting
+		// the next: see spareFits.)
+		s.spare = info.Size()
+		return nil
+	}
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("remove spool spare file: %w", err)
+	}
 	return nil
 }
 
@@ -650,14 +686,32 @@ func (s *Spool) commit(group []*appendReq) {
 		size += r.bytes
 		ok = append(ok, r)
 	}
-	if cap(buf) <= 16<<20 {
-		s.buf = buf // keep the buffer, unless one huge group grew it
-	}
 	defer func() {
 		// Keep the slice, not the requests' buffers.
 		clear(pieces)
 		s.pieces = pieces[:0]
 	}()
+	if len(ok) > 0 && s.stale {
+		// The bytes after the records are a delivered segment's, not
+		// zeros: end the write with a marker, which the next commit
+		// writes over, so that recovery tells them from a torn write.
+		n := len(pieces)
+		switch {
+		case n > 0 && pieces[n-1].frames == nil:
+			buf = appendEndMarker(buf, next)
+			pieces[n-1].to = len(buf)
+		case n > 0 && cap(pieces[n-1].frames)-len(pieces[n-1].frames) >= headerSize:
+			// Into the room Frames.Grow leaves, not another write.
+			pieces[n-1].frames = appendEndMarker(pieces[n-1].frames, next)
+		default:
+			from := len(buf)
+			buf = appendEndMarker(buf, next)
+			pieces = append(pieces, commitPiece{from: from, to: len(buf)})
+		}
+	}
+	if cap(buf) <= 16<<20 {
+		s.buf = buf // keep the buffer, unless one huge group grew it
+	}
 	if len(ok) == 0 {
 		return
 	}
@@ -690,12 +744,15 @@ func (s *Spool) commit(group []*appendReq) {
 				fail(s.broken)
 				return
 			}
-			s.reserved = s.wsize
+			s.reserved, s.stale = s.wsize, false
 			fail(writeErr(err))
 			return
 		}
 		at += int64(len(b))
 	}
+	// An end marker may reach past the space reserved: the file is that
+	// long now, and sealing the segment must cut it.
+	s.reserved = max(s.reserved, at)
 	// Written: the frames are in the page cache and no longer read here,
 	// so their buffers can take the next requests' records while the
 	// fsync runs. Nothing is acknowledged before the fsync: a failed one
@@ -761,8 +818,27 @@ func (s *Spool) unreserve() error {
 		s.broken = fmt.Errorf("cut reserved space from spool segment: %w", err)
 		return s.broken
 	}
-	s.reserved = s.wsize
+	s.reserved, s.stale = s.wsize, false
 	return nil
+}
+
+// keepsSpare says whether a delivered segment's file is kept for the next
+// segment to be written over: writing over a file's cached pages costs the
+// kernel a fraction of taking new ones for a new file (docs/performance.md,
+// "Spool segment reuse"). Only with fsync batch, as for reserve: with never
+// the cut that seals a segment written over is not made durable, so a
+// crash of the machine could leave old frames past a sealed segment's
+// records; interval cuts the old bytes at open as it cuts reserved space.
+func (s *Spool) keepsSpare() bool { return s.opts.Fsync == FsyncBatch && !s.noSpare }
+
+// spareFits says whether a spare may be kept beside the spool's records,
+// with bytes the two of them: only with a whole segment's room left under
+// max_bytes. Until the next segment takes the spare, appends go into the
+// room the segment being written has left (a group larger than that starts
+// the next segment, which takes the spare), so the records and the spare
+// stay within the cap; closer to it, the spare is not kept.
+func (s *Spool) spareFits(bytes int64) bool {
+	return bytes+s.opts.SegmentBytes <= s.opts.MaxBytes
 }
 
 // writeErr maps a full disk to ErrFull.
@@ -794,12 +870,16 @@ func (s *Spool) roll() error {
 		}
 	}
 	name := segmentName(base)
-	f, err := os.OpenFile(filepath.Join(s.opts.Dir, name), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("create spool segment %s: %w", name, err)
+	f, reused := s.takeSpare(name, base)
+	if f == nil {
+		var err error
+		f, err = os.OpenFile(filepath.Join(s.opts.Dir, name), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				return fmt.Errorf("create spool segment %s: %w", name, err)
+			}
+			return writeErr(fmt.Errorf("create spool segment %s: %w", name, err))
 		}
-		return writeErr(fmt.Errorf("create spool segment %s: %w", name, err))
 	}
 	if s.opts.Fsync != FsyncNever {
 		// The new file's name must survive before records are
@@ -815,15 +895,75 @@ func (s *Spool) roll() error {
 		s.broken = fmt.Errorf("close spool segment: %w", err)
 		return s.broken
 	}
-	s.w, s.wsize, s.dirty, s.reserved, s.noReserve = newDataFile(f), 0, false, 0, false
+	// A spare's old bytes are written over as reserved space is.
+	s.w, s.wsize, s.dirty, s.reserved, s.noReserve, s.stale = newDataFile(f), 0, false, reused, false, reused > 0
 	s.mu.Lock()
 	s.segs = append(s.segs, &segment{base: base, name: name})
 	s.mu.Unlock()
 	return nil
 }
 
-// collect deletes the sealed segments every registered reader has passed.
-// Called with s.mu held.
+// takeSpare renames the spare file to the new segment's name and returns
+// it open, with its size; nil when there is none or it cannot be used (it
+// is then removed, and the segment made as a new file). It holds s.mu
+// throughout, so that collect makes no new spare of the same name meanwhile.
+func (s *Spool) takeSpare(name string, base uint64) (*os.File, int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	size := s.spare
+	if size == 0 {
+		return nil, 0
+	}
+	s.spare = 0
+	spare, path := filepath.Join(s.opts.Dir, spareName), filepath.Join(s.opts.Dir, name)
+	f, err := os.OpenFile(spare, os.O_RDWR, 0)
+	if err == nil {
+		// An end marker at the start, durable before the file takes the
+		// segment's name: a crash before the first commit then finds an
+		// empty segment, not a torn one.
+		_, err = f.WriteAt(appendEndMarker(nil, base), 0)
+		if err == nil {
+			err = newDataFile(f).Sync()
+		}
+		if err == nil {
+			// Never over a file of that name, as O_EXCL would not; the
+			// directory is this process's alone (its LOCK).
+			if _, serr := os.Lstat(path); serr == nil {
+				err = fmt.Errorf("%s: %w", name, fs.ErrExist)
+			}
+		}
+		if err == nil {
+			err = os.Rename(spare, path)
+		}
+		if err == nil {
+			s.reuses.Add(1)
+			return f, size
+		}
+		f.Close()
+	}
+	s.log.Warn("spool: cannot write the next segment over the spare file; creating a new one", "error", err)
+	if err := os.Remove(spare); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.log.Warn("spool: remove spare segment file", "error", err)
+	}
+	return nil, 0
+}
+
+// removeSpare removes the spare file, if there is one.
+func (s *Spool) removeSpare() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.spare == 0 {
+		return
+	}
+	s.spare = 0
+	if err := os.Remove(filepath.Join(s.opts.Dir, spareName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.log.Warn("spool: remove spare segment file", "error", err)
+	}
+}
+
+// collect deletes the sealed segments every registered reader has passed,
+// keeping the first one's file as the spare where there is none (see
+// keepsSpare). Called with s.mu held.
 func (s *Spool) collect() {
 	if len(s.cursors) == 0 {
 		return
@@ -848,7 +988,18 @@ func (s *Spool) collect() {
 	}
 	s.fileMu.Unlock()
 	for _, seg := range s.segs[:n] {
-		if err := os.Remove(filepath.Join(s.opts.Dir, seg.name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		path := filepath.Join(s.opts.Dir, seg.name)
+		// held still counts the segment: the records and the spare.
+		if s.spare == 0 && seg.size > 0 && s.keepsSpare() && s.spareFits(s.held) {
+			if err := os.Rename(path, filepath.Join(s.opts.Dir, spareName)); err == nil {
+				s.spare = seg.size
+				s.held -= seg.size
+				s.log.Debug("spool: kept delivered segment as the spare file", "segment", seg.name)
+				continue
+			}
+			// Not kept: removed as the others are.
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			// The segment stays on disk and is removed at the next
 			// commit; its records are delivered either way.
 			s.log.Warn("spool: remove delivered segment", "segment", seg.name, "error", err)
@@ -882,10 +1033,12 @@ func (s *Spool) Close() error {
 		s.wg.Wait()
 		var errs []error
 		if s.broken == nil {
-			// Left at rest, a segment is exactly its records.
+			// Left at rest, a segment is exactly its records, and no
+			// spare holds delivered ones.
 			if err := s.unreserve(); err != nil {
 				errs = append(errs, err)
 			}
+			s.removeSpare()
 			if err := s.w.Sync(); err != nil {
 				errs = append(errs, fmt.Errorf("fsync spool segment: %w", err))
 			}
@@ -940,6 +1093,10 @@ type Stats struct {
 	// TornBytes is what the next Open would cut from the last segment's
 	// tail (ReadStats only; an open spool has cut it already).
 	TornBytes int64 `json:"torn_bytes,omitempty"`
+	// SpareBytes is the size of the spare file: a delivered segment's
+	// file kept for the next segment to be written over (spool.fsync
+	// batch), within MaxBytes.
+	SpareBytes int64 `json:"spare_bytes,omitempty"`
 	// Readers are the registered readers, by name.
 	Readers []ReaderStats `json:"readers"`
 }
@@ -971,7 +1128,7 @@ func (s *Spool) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := statsOf(s.segs, s.next, s.cursors)
-	st.MaxBytes = s.opts.MaxBytes
+	st.MaxBytes, st.SpareBytes = s.opts.MaxBytes, s.spare
 	return st
 }
 

@@ -975,6 +975,11 @@ func TestReadStats(t *testing.T) {
 	}
 	live := s.Stats()
 	s.Close()
+	// The first segment's file became the spare, which Close removes.
+	if live.SpareBytes != 12*frameSize(300) {
+		t.Fatalf("spare %d bytes, want the first segment's %d", live.SpareBytes, 12*frameSize(300))
+	}
+	live.SpareBytes = 0
 	disk, err := ReadStats(dir)
 	if err != nil {
 		t.Fatal(err)
