@@ -95,3 +95,30 @@ func runScript(t *testing.T, name string, args ...string) ([]map[string]any, str
 	}
 	return lines, string(out)
 }
+
+// TestMeasureDrainScript keeps scripts/measure-drain, behind
+// docs/performance.md's drains of one backlog by two binaries, working
+// against the real binary: a one-second burst left in the spool by a kill,
+// then two binaries (the same one twice) each draining a copy of it, every
+// drain a JSON line of the same records. It asserts nothing about speed.
+func TestMeasureDrainScript(t *testing.T) {
+	lines, out := runScript(t, "measure-drain", accordBin, "a="+accordBin, "b="+accordBin, "--rounds", "1", "--duration", "1")
+	if len(lines) != 3 {
+		t.Fatalf("%d lines reported, want the backlog and two drains:\n%s", len(lines), out)
+	}
+	if lines[0]["backlog_by"] != "a" || lines[0]["lag_at_kill"].(float64) < 0 {
+		t.Errorf("backlog line: %v", lines[0])
+	}
+	for i, name := range []string{"a", "b"} {
+		d := lines[1+i]
+		if d["name"] != name || d["records"].(float64) <= 0 || d["lag_left"].(float64) != 0 || d["records_s"].(float64) <= 0 {
+			t.Errorf("drain %s: %v", name, d)
+		}
+	}
+	if lines[1]["records"] != lines[2]["records"] {
+		t.Errorf("the two drains had different backlogs: %v, %v", lines[1], lines[2])
+	}
+	if !strings.Contains(out, "drain a ") || !strings.Contains(out, "drain b ") {
+		t.Errorf("no summary lines:\n%s", out)
+	}
+}
