@@ -239,6 +239,15 @@ func TestFaultKillNineUnderLoad(t *testing.T) {
 	c := startCollector(t, dir)
 	l := startLoad(c.URL, 4, 25, "kill", 0)
 	time.Sleep(1500 * time.Millisecond)
+	acked := killUnderLoad(t, c, l)
+	restartStoresAll(t, dir, acked)
+	t.Logf("kill -9: %d acknowledged events, all stored after restart", len(acked))
+}
+
+// killUnderLoad kills the collector with SIGKILL while l sends, and returns
+// the ids of the events it acknowledged before.
+func killUnderLoad(t *testing.T, c *collector, l *load) []string {
+	t.Helper()
 	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -247,13 +256,20 @@ func TestFaultKillNineUnderLoad(t *testing.T) {
 	if len(acked) == 0 {
 		t.Fatal("no request was acknowledged before the kill")
 	}
-	c2 := startCollector(t, dir)
-	waitDelivered(t, c2, 30*time.Second)
-	c2.stop()
+	return acked
+}
+
+// restartStoresAll starts the collector on dir again, waits until every
+// sink has delivered the spool, stops it, and checks that every event of
+// acked is in SQLite.
+func restartStoresAll(t *testing.T, dir string, acked []string, env ...string) {
+	t.Helper()
+	c := startCollector(t, dir, env...)
+	waitDelivered(t, c, 30*time.Second)
+	c.stop()
 	if missing := missingFrom(acked, storedIDs(t, dir)); len(missing) > 0 {
 		t.Fatalf("%d of %d acknowledged events are missing after kill -9 and restart, such as %v", len(missing), len(acked), missing[:min(5, len(missing))])
 	}
-	t.Logf("kill -9: %d acknowledged events, all stored after restart", len(acked))
 }
 
 // kill -9 under load while the spool writes its segments over the spare
@@ -274,14 +290,7 @@ func TestFaultKillNineOverSpare(t *testing.T) {
 		return spare > 0
 	})
 	time.Sleep(time.Second)
-	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-c.done
-	acked := l.end()
-	if len(acked) == 0 {
-		t.Fatal("no request was acknowledged before the kill")
-	}
+	acked := killUnderLoad(t, c, l)
 	// What the kill left: accord spool status reports the spare file as
 	// it is on disk (the kill may have come as a segment took it).
 	sparePath := filepath.Join(dir, "accord-data", "spool", "spare.segment")
@@ -309,12 +318,7 @@ func TestFaultKillNineOverSpare(t *testing.T) {
 		t.Errorf("text status lacks %q:\n%s", want, text)
 	}
 
-	c2 := startCollector(t, dir, env...)
-	waitDelivered(t, c2, 30*time.Second)
-	c2.stop()
-	if missing := missingFrom(acked, storedIDs(t, dir)); len(missing) > 0 {
-		t.Fatalf("%d of %d acknowledged events are missing after kill -9 and restart, such as %v", len(missing), len(acked), missing[:min(5, len(missing))])
-	}
+	restartStoresAll(t, dir, acked, env...)
 	// Stopped, the spool keeps no spare: it would hold delivered records.
 	if _, err := os.Stat(sparePath); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("spare file after a clean stop: %v", err)

@@ -16,6 +16,20 @@ func benchOptions(b *testing.B, fsync string) Options {
 	return o
 }
 
+// inWorkers runs work in workers goroutines, sharing n calls between them
+// (each goroutine makes the calls it is given), and waits for them.
+func inWorkers(workers, n int, work func(calls int)) {
+	var wg sync.WaitGroup
+	for w := range workers {
+		calls := n / workers
+		if w < n%workers {
+			calls++
+		}
+		wg.Go(func() { work(calls) })
+	}
+	wg.Wait()
+}
+
 // BenchmarkAppend appends batches of 100 records of 1 KiB, as one busy
 // request would.
 func BenchmarkAppend(b *testing.B) {
@@ -94,22 +108,14 @@ func BenchmarkAppendDelivered(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			reuses := s.reuses.Load()
-			var wg sync.WaitGroup
-			for w := range workers {
-				n := b.N / workers
-				if w < b.N%workers {
-					n++
-				}
-				wg.Go(func() {
-					for range n {
-						if _, err := s.Append(context.Background(), batch); err != nil {
-							b.Error(err)
-							return
-						}
+			inWorkers(workers, b.N, func(calls int) {
+				for range calls {
+					if _, err := s.Append(context.Background(), batch); err != nil {
+						b.Error(err)
+						return
 					}
-				})
-			}
-			wg.Wait()
+				}
+			})
 			b.StopTimer()
 			cancel()
 			readers.Wait()
@@ -135,22 +141,14 @@ func BenchmarkAppendConcurrent(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := s.fsyncs.Load()
-	var wg sync.WaitGroup
-	for w := range workers {
-		n := b.N / workers
-		if w < b.N%workers {
-			n++
-		}
-		wg.Go(func() {
-			for range n {
-				if _, err := s.Append(ctx, rec); err != nil {
-					b.Error(err)
-					return
-				}
+	inWorkers(workers, b.N, func(calls int) {
+		for range calls {
+			if _, err := s.Append(ctx, rec); err != nil {
+				b.Error(err)
+				return
 			}
-		})
-	}
-	wg.Wait()
+		}
+	})
 	sec := b.Elapsed().Seconds()
 	b.ReportMetric(float64(b.N)/sec, "records/s")
 	b.ReportMetric(float64(s.fsyncs.Load()-start)/float64(b.N), "fsyncs/record")
@@ -173,25 +171,17 @@ func BenchmarkAppendFramesConcurrent(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	fsyncs, writes := s.fsyncs.Load(), s.writes.Load()
-	var wg sync.WaitGroup
-	for w := range workers {
-		n := b.N / workers
-		if w < b.N%workers {
-			n++
-		}
-		wg.Go(func() {
-			var f Frames
-			for range n {
-				f.Reset()
-				f.End(append(f.Begin(), rec...))
-				if _, err := s.AppendFrames(ctx, &f, nil); err != nil {
-					b.Error(err)
-					return
-				}
+	inWorkers(workers, b.N, func(calls int) {
+		var f Frames
+		for range calls {
+			f.Reset()
+			f.End(append(f.Begin(), rec...))
+			if _, err := s.AppendFrames(ctx, &f, nil); err != nil {
+				b.Error(err)
+				return
 			}
-		})
-	}
-	wg.Wait()
+		}
+	})
 	b.ReportMetric(float64(s.fsyncs.Load()-fsyncs)/float64(b.N), "fsyncs/op")
 	b.ReportMetric(float64(s.writes.Load()-writes)/float64(b.N), "writes/op")
 }

@@ -70,6 +70,24 @@ func deliverAll(t *testing.T, s *Spool, r *Reader, want [][]byte) {
 	}
 }
 
+// withSpare opens a spool of 4 KiB segments in a new directory, appends
+// records 1-5 (segment 1 full, segment 5 begun) and delivers them, so that
+// segment 1's file, 4000 bytes, is the spare. It returns the spool, its
+// options, its reader and the records.
+func withSpare(t *testing.T) (*Spool, Options, *Reader, [][]byte) {
+	t.Helper()
+	o := testOptions(t.TempDir())
+	o.MaxBytes = 64 << 10
+	s := openSpool(t, o, nil)
+	r := mustReader(t, s, "r")
+	want := appendRecords(t, s, 1, 6)
+	deliverAll(t, s, r, want)
+	if size := spareSize(t, o.Dir); size != 4000 {
+		t.Fatalf("spare file %d bytes, want segment 1's 4000", size)
+	}
+	return s, o, r, want
+}
+
 // TestSpareWrittenOver: a delivered segment's file is kept as the spare,
 // the next segment is written over it (the same inode), what is read back
 // is what was appended, and a sealed segment written over is cut to its
@@ -139,11 +157,7 @@ func TestSpareWrittenOver(t *testing.T) {
 	if size := spareSize(t, dir); size != -1 {
 		t.Fatalf("spare file (%d bytes) left after Close", size)
 	}
-	rec := &logRecorder{}
-	s2 := openSpool(t, o, slog.New(rec))
-	if _, ok := rec.find(slog.LevelWarn, ""); ok {
-		t.Fatalf("warnings at a clean open: %v", rec.records)
-	}
+	s2 := openWithoutWarnings(t, o)
 	if st := s2.Stats(); st.SpareBytes != 0 || st.NextOffset != 14 {
 		t.Fatalf("stats after reopening %+v, want next offset 14 and no spare", st)
 	}
@@ -170,6 +184,18 @@ func TestSpareWrittenOver(t *testing.T) {
 	deliverAll(t, s2, r2, want)
 }
 
+// openWithoutWarnings opens a spool as openSpool does, and fails the test
+// if opening it logged a warning (a torn tail cut, a cursor pulled back).
+func openWithoutWarnings(t *testing.T, o Options) *Spool {
+	t.Helper()
+	rec := &logRecorder{}
+	s := openSpool(t, o, slog.New(rec))
+	if _, ok := rec.find(slog.LevelWarn, ""); ok {
+		t.Fatalf("warnings at open: %v", rec.records)
+	}
+	return s
+}
+
 // crashCopy returns a copy of an open spool's directory, as a kill -9 of
 // its process would leave it (the copy reads the page cache).
 func crashCopy(t *testing.T, s *Spool) string { return copyDir(t, s.Dir()) }
@@ -179,13 +205,7 @@ func crashCopy(t *testing.T, s *Spool) string { return copyDir(t, s.Dir()) }
 // nothing, and goes on writing over them. A torn write there is still
 // found, and cut with its warning.
 func TestSpareCrash(t *testing.T) {
-	dir := t.TempDir()
-	o := testOptions(dir)
-	o.MaxBytes = 64 << 10
-	s := openSpool(t, o, nil)
-	r := mustReader(t, s, "r")
-	want := appendRecords(t, s, 1, 6)
-	deliverAll(t, s, r, want)
+	s, o, _, want := withSpare(t)
 	want = append(want, appendRecords(t, s, 6, 11)...) // 9 and 10 in segment 9, over the spare
 	last := segmentName(9)
 	if !s.stale {
@@ -195,11 +215,7 @@ func TestSpareCrash(t *testing.T) {
 	t.Run("clean", func(t *testing.T) {
 		o := o
 		o.Dir = crashCopy(t, s)
-		rec := &logRecorder{}
-		c := openSpool(t, o, slog.New(rec))
-		if _, ok := rec.find(slog.LevelWarn, ""); ok {
-			t.Fatalf("warnings after a crash with nothing torn: %v", rec.records)
-		}
+		c := openWithoutWarnings(t, o)
 		if got := fileSize(t, o.Dir, last); got != 4000 {
 			t.Fatalf("segment 9 is %d bytes after recovery, want 4000 (its old bytes kept to be written over)", got)
 		}
@@ -212,11 +228,7 @@ func TestSpareCrash(t *testing.T) {
 		// as cleanly: the writer went on ending its commits with a marker.
 		o2 := o
 		o2.Dir = crashCopy(t, c)
-		rec2 := &logRecorder{}
-		c2 := openSpool(t, o2, slog.New(rec2))
-		if _, ok := rec2.find(slog.LevelWarn, ""); ok {
-			t.Fatalf("warnings after a second crash: %v", rec2.records)
-		}
+		c2 := openWithoutWarnings(t, o2)
 		if st := c2.Stats(); st.NextOffset != 12 {
 			t.Fatalf("next offset %d after the second crash, want 12", st.NextOffset)
 		}
@@ -282,11 +294,7 @@ func TestSpareCrashBeforeFirstCommit(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, segmentName(5)), seg, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rec := &logRecorder{}
-	s2 := openSpool(t, o, slog.New(rec))
-	if _, ok := rec.find(slog.LevelWarn, ""); ok {
-		t.Fatalf("warnings: %v", rec.records)
-	}
+	s2 := openWithoutWarnings(t, o)
 	if st := s2.Stats(); st.NextOffset != 5 || st.Segments != 2 {
 		t.Fatalf("stats %+v, want two segments and next offset 5", st)
 	}
@@ -317,16 +325,9 @@ func TestSpareWithinMaxBytes(t *testing.T) {
 		}
 	})
 	t.Run("a cap lowered since", func(t *testing.T) {
-		dir := t.TempDir()
-		o := testOptions(dir)
-		o.MaxBytes = 64 << 10
-		s := openSpool(t, o, nil)
-		deliverAll(t, s, mustReader(t, s, "r"), appendRecords(t, s, 1, 6))
+		s, o, _, _ := withSpare(t)
 		o.Dir = crashCopy(t, s) // Close would remove the spare
-		if size := spareSize(t, o.Dir); size != 4000 {
-			t.Fatalf("spare file %d bytes, want 4000", size)
-		}
-		o.MaxBytes = 8192 // 1000 held, the 4000 spare and a segment: 9096
+		o.MaxBytes = 8192       // 1000 held, the 4000 spare and a segment: 9096
 		s2 := openSpool(t, o, nil)
 		if size := spareSize(t, o.Dir); size != -1 {
 			t.Fatalf("spare (%d bytes) kept at open past the lowered cap", size)
@@ -342,13 +343,8 @@ func TestSpareWithinMaxBytes(t *testing.T) {
 func TestSpareOnlyWithFsyncBatch(t *testing.T) {
 	for _, policy := range []string{FsyncInterval, FsyncNever} {
 		t.Run(policy, func(t *testing.T) {
-			dir := t.TempDir()
-			o := testOptions(dir)
-			o.MaxBytes = 64 << 10
-			s := openSpool(t, o, nil)
-			r := mustReader(t, s, "r")
-			want := appendRecords(t, s, 1, 6)
-			deliverAll(t, s, r, want)
+			s, o, _, want := withSpare(t)
+			dir := o.Dir
 			want = append(want, appendRecords(t, s, 6, 10)...) // segment 9 takes the spare
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
@@ -378,13 +374,8 @@ func TestSpareOnlyWithFsyncBatch(t *testing.T) {
 // the spare's: the segment written over it is cut to its records, and a
 // spare kept since is removed.
 func TestSpareGoneAtClose(t *testing.T) {
-	dir := t.TempDir()
-	o := testOptions(dir)
-	o.MaxBytes = 64 << 10
-	s := openSpool(t, o, nil)
-	r := mustReader(t, s, "r")
-	want := appendRecords(t, s, 1, 6)
-	deliverAll(t, s, r, want)
+	s, o, r, want := withSpare(t)
+	dir := o.Dir
 	want = append(want, appendRecords(t, s, 6, 10)...) // 9 starts segment 9 over the spare
 	deliverAll(t, s, r, want)                          // segment 5's file is the next spare
 	if !s.stale || spareSize(t, dir) != 4000 {
