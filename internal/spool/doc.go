@@ -16,8 +16,9 @@
 //     the last past segment_bytes.
 //   - spare.segment, with spool.fsync batch: a delivered segment's file kept
 //     for the next segment to be written over (renamed to its name), so that
-//     its pages are reused rather than new ones taken. Kept only while the
-//     records and it stay within max_bytes.
+//     its pages are reused rather than new ones taken. Kept only with a
+//     whole segment's room beside it and the records under max_bytes, and
+//     removed by Close.
 //   - Cursors, one per reader: NAME.cursor, the name with every byte other
 //     than letters, digits, '-' and '_' escaped as %XX. A cursor is a line
 //     of JSON: {"reader":NAME,"committed":N,"segment":BASE,"position":P},
