@@ -391,3 +391,26 @@ func TestSpareGoneAtClose(t *testing.T) {
 		t.Fatalf("spare file (%d bytes) left after Close", size)
 	}
 }
+
+// TestSpareKeptAcrossCrash: a spare found at open after a crash is the
+// spool's again: reported, written over by the next segment, and removed
+// at Close.
+func TestSpareKeptAcrossCrash(t *testing.T) {
+	s, o, _, want := withSpare(t)
+	o.Dir = crashCopy(t, s)
+	c := openWithoutWarnings(t, o)
+	if st := c.Stats(); st.SpareBytes != 4000 {
+		t.Fatalf("stats after the crash say a %d-byte spare, want 4000", st.SpareBytes)
+	}
+	want = append(want, appendRecords(t, c, 6, 10)...) // 9 starts segment 9 over the spare
+	if !c.stale || spareSize(t, o.Dir) != -1 {
+		t.Fatalf("segment 9 did not take the spare found at open: stale %v, spare %d bytes", c.stale, spareSize(t, o.Dir))
+	}
+	deliverAll(t, c, mustReader(t, c, "r"), want) // segment 5's file is the next spare
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if size := spareSize(t, o.Dir); size != -1 {
+		t.Fatalf("spare file (%d bytes) left after Close", size)
+	}
+}
