@@ -19,6 +19,10 @@ type dataFile struct {
 
 func newDataFile(f *os.File) dataFile { return dataFile{File: f, fd: int(f.Fd())} }
 
+// writesOverSpare: on Linux the spool keeps a delivered segment's file as
+// the spare (see keepsSpare).
+const writesOverSpare = true
+
 func (f dataFile) Sync() error {
 	return f.syscall("fdatasync", func() error { return unix.Fdatasync(f.fd) })
 }

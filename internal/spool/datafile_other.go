@@ -9,3 +9,8 @@ import "os"
 type dataFile struct{ *os.File }
 
 func newDataFile(f *os.File) dataFile { return dataFile{f} }
+
+// writesOverSpare: no spare file elsewhere than Linux (see keepsSpare): the
+// page-cache saving was measured on Linux, and the spare is renamed while
+// open, which not every system allows.
+const writesOverSpare = false

@@ -14,7 +14,7 @@
 //     the records from its own base up to the next segment's base. Only the
 //     last segment is written; a new one is started when a write would take
 //     the last past segment_bytes.
-//   - spare.segment, with spool.fsync batch: a delivered segment's file kept
+//   - spare.segment, with spool.fsync batch on Linux: a delivered segment's file kept
 //     for the next segment to be written over (renamed to its name), so that
 //     its pages are reused rather than new ones taken. Kept only with a
 //     whole segment's room beside it and the records under max_bytes, and

@@ -829,7 +829,9 @@ func (s *Spool) unreserve() error {
 // the cut that seals a segment written over is not made durable, so a
 // crash of the machine could leave old frames past a sealed segment's
 // records; interval cuts the old bytes at open as it cuts reserved space.
-func (s *Spool) keepsSpare() bool { return s.opts.Fsync == FsyncBatch && !s.noSpare }
+func (s *Spool) keepsSpare() bool {
+	return writesOverSpare && s.opts.Fsync == FsyncBatch && !s.noSpare
+}
 
 // spareFits says whether a spare may be kept beside the spool's records,
 // with bytes the two of them: only with a whole segment's room left under
