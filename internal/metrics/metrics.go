@@ -123,6 +123,8 @@ var (
 		"accord_spool_bytes over accord_spool_max_bytes: at 1 the collector answers 503.", nil, nil)
 	spoolRecordsDesc = prometheus.NewDesc("accord_spool_records",
 		"Records the spool holds.", nil, nil)
+	spoolSpareDesc = prometheus.NewDesc("accord_spool_spare_bytes",
+		"Size of the spool's spare file, a delivered segment's file kept for the next segment to be written over; 0 when there is none.", nil, nil)
 	contractsDesc = prometheus.NewDesc("accord_contracts",
 		"Contracts served (contracts.dir, the built-in ones and those cached from contracts.backends).", nil, nil)
 	reloadsDesc = prometheus.NewDesc("accord_contract_reloads_total",
@@ -161,7 +163,7 @@ type collector struct {
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{eventsDesc, deliveredDesc, retriedDesc, deadLetteredDesc, lagRecordsDesc, lagBytesDesc, lagSecondsDesc, lastSuccessDesc, connectedDesc, spoolBytesDesc, spoolMaxBytesDesc, spoolFillDesc, spoolRecordsDesc, contractsDesc, reloadsDesc, cacheLookupsDesc, cacheFetchesDesc, cacheFetchFailuresDesc, cacheEntriesDesc, refusedDesc, enrichInvalidDesc,
+	for _, d := range []*prometheus.Desc{eventsDesc, deliveredDesc, retriedDesc, deadLetteredDesc, lagRecordsDesc, lagBytesDesc, lagSecondsDesc, lastSuccessDesc, connectedDesc, spoolBytesDesc, spoolMaxBytesDesc, spoolFillDesc, spoolRecordsDesc, spoolSpareDesc, contractsDesc, reloadsDesc, cacheLookupsDesc, cacheFetchesDesc, cacheFetchFailuresDesc, cacheEntriesDesc, refusedDesc, enrichInvalidDesc,
 		alertFiringDesc, alertPendingDesc, alertValueDesc, alertThresholdDesc, alertNotificationsDesc, alertRetriesDesc, alertQueuedDesc} {
 		ch <- d
 	}
@@ -192,6 +194,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		if sp := st.Spool; sp != nil {
 			ch <- prometheus.MustNewConstMetric(spoolBytesDesc, prometheus.GaugeValue, float64(sp.Bytes))
 			ch <- prometheus.MustNewConstMetric(spoolRecordsDesc, prometheus.GaugeValue, float64(sp.Records))
+			ch <- prometheus.MustNewConstMetric(spoolSpareDesc, prometheus.GaugeValue, float64(sp.SpareBytes))
 			if sp.MaxBytes > 0 {
 				ch <- prometheus.MustNewConstMetric(spoolMaxBytesDesc, prometheus.GaugeValue, float64(sp.MaxBytes))
 				ch <- prometheus.MustNewConstMetric(spoolFillDesc, prometheus.GaugeValue, float64(sp.Bytes)/float64(sp.MaxBytes))
