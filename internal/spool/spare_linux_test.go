@@ -241,6 +241,20 @@ func TestSpareCrash(t *testing.T) {
 		deliverAll(t, c2, mustReader(t, c2, "r"), w)
 	})
 
+	t.Run("reopened with fsync interval", func(t *testing.T) {
+		// interval keeps no spare, and cuts the old bytes at open as it
+		// cuts space reserved ahead: silently, keeping every record.
+		o := o
+		o.Dir = crashCopy(t, s)
+		o.Fsync = FsyncInterval
+		c := openWithoutWarnings(t, o)
+		if got := fileSize(t, o.Dir, last); got != 2000 {
+			t.Fatalf("segment 9 is %d bytes after recovery, want its records' 2000", got)
+		}
+		w := append(append([][]byte(nil), want...), appendRecords(t, c, 11, 14)...)
+		deliverAll(t, c, mustReader(t, c, "r"), w)
+	})
+
 	t.Run("torn", func(t *testing.T) {
 		o := o
 		o.Dir = crashCopy(t, s)
@@ -413,4 +427,32 @@ func TestSpareKeptAcrossCrash(t *testing.T) {
 	if size := spareSize(t, o.Dir); size != -1 {
 		t.Fatalf("spare file (%d bytes) left after Close", size)
 	}
+}
+
+// TestSpareUnusable: a spare that cannot be written over (here something
+// else took its name) is logged, removed, and the segment made as a new
+// file; no record is lost.
+func TestSpareUnusable(t *testing.T) {
+	o := testOptions(t.TempDir())
+	o.MaxBytes = 64 << 10
+	rec := &logRecorder{}
+	s := openSpool(t, o, slog.New(rec))
+	r := mustReader(t, s, "r")
+	want := appendRecords(t, s, 1, 6)
+	deliverAll(t, s, r, want)
+	spare := filepath.Join(o.Dir, spareName)
+	if err := os.Remove(spare); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(spare, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, appendRecords(t, s, 6, 10)...) // 9 starts segment 9
+	if _, ok := rec.find(slog.LevelWarn, "cannot write the next segment over the spare file"); !ok {
+		t.Fatalf("no warning of the unusable spare: %v", rec.records)
+	}
+	if s.stale || s.Stats().SpareBytes != 0 || spareSize(t, o.Dir) != -1 {
+		t.Fatalf("after an unusable spare: stale %v, stats %+v, spare %d bytes; want a new segment file and no spare", s.stale, s.Stats(), spareSize(t, o.Dir))
+	}
+	deliverAll(t, s, r, want)
 }

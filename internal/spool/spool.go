@@ -916,7 +916,6 @@ func (s *Spool) takeSpare(name string, base uint64) (*os.File, int64) {
 	if size == 0 {
 		return nil, 0
 	}
-	s.spare = 0
 	spare, path := filepath.Join(s.opts.Dir, spareName), filepath.Join(s.opts.Dir, name)
 	f, err := os.OpenFile(spare, os.O_RDWR, 0)
 	if err == nil {
@@ -938,15 +937,14 @@ func (s *Spool) takeSpare(name string, base uint64) (*os.File, int64) {
 			err = os.Rename(spare, path)
 		}
 		if err == nil {
+			s.spare = 0
 			s.reuses.Add(1)
 			return f, size
 		}
 		f.Close()
 	}
 	s.log.Warn("spool: cannot write the next segment over the spare file; creating a new one", "error", err)
-	if err := os.Remove(spare); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		s.log.Warn("spool: remove spare segment file", "error", err)
-	}
+	s.dropSpare()
 	return nil, 0
 }
 
@@ -954,9 +952,13 @@ func (s *Spool) takeSpare(name string, base uint64) (*os.File, int64) {
 func (s *Spool) removeSpare() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.spare == 0 {
-		return
+	if s.spare > 0 {
+		s.dropSpare()
 	}
+}
+
+// dropSpare removes the spare file. Called with s.mu held.
+func (s *Spool) dropSpare() {
 	s.spare = 0
 	if err := os.Remove(filepath.Join(s.opts.Dir, spareName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		s.log.Warn("spool: remove spare segment file", "error", err)
