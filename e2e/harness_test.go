@@ -104,7 +104,14 @@ var listeningRE = regexp.MustCompile(`msg="collector listening" addr=(\S+)`)
 // extra environment, and waits until it is ready.
 func startCollector(t *testing.T, dir string, env ...string) *collector {
 	t.Helper()
-	c := startCollectorUnready(t, dir, env...)
+	return startCollectorFlags(t, dir, nil, env...)
+}
+
+// startCollectorFlags starts accord serve like startCollector, with extra
+// command-line flags.
+func startCollectorFlags(t *testing.T, dir string, flags []string, env ...string) *collector {
+	t.Helper()
+	c := startCollectorUnreadyFlags(t, dir, flags, env...)
 	// Ready at once with the local spool; with a shared log once the
 	// brokers have answered.
 	eventually(t, 20*time.Second, "accord serve answers /readyz with 200", func() bool {
@@ -122,7 +129,12 @@ func startCollector(t *testing.T, dir string, env ...string) *collector {
 // returns once it listens, ready or not (its brokers away, say).
 func startCollectorUnready(t *testing.T, dir string, env ...string) *collector {
 	t.Helper()
-	cmd := exec.Command(accordBin, "serve", "--addr", "127.0.0.1:0")
+	return startCollectorUnreadyFlags(t, dir, nil, env...)
+}
+
+func startCollectorUnreadyFlags(t *testing.T, dir string, flags []string, env ...string) *collector {
+	t.Helper()
+	cmd := exec.Command(accordBin, append([]string{"serve", "--addr", "127.0.0.1:0"}, flags...)...)
 	cmd.Dir = dir
 	// No lame-duck period unless a test asks for one (a later value of a
 	// variable wins): it would add server.lame_duck to every stop.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/accord-events/accord/internal/app"
@@ -15,7 +16,7 @@ import (
 )
 
 func newServeCmd() *cobra.Command {
-	var configPath, addr string
+	var configPath, addr, cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the collector",
@@ -44,12 +45,43 @@ records left in the spool). A second signal ends it at once.`,
 			if addr != "" {
 				cfg.Server.Addr = addr
 			}
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			return serve(cmd.Context(), cfg)
 		},
 	}
 	cmd.Flags().StringVarP(&configPath, "config", "c", "", "configuration file (default: $ACCORD_CONFIG, else ./accord.yml if it exists)")
 	cmd.Flags().StringVar(&addr, "addr", "", "listen address host:port, overriding server.addr")
+	cmd.Flags().StringVar(&cpuProfile, "cpu-profile", "", "write a CPU profile of the whole run to this file when it stops (docs/operations.md#profiling)")
 	return cmd
+}
+
+// startCPUProfile profiles the process until the returned function is
+// called, writing the profile to path: the input scripts/make-pgo merges
+// into the build's profile, and what an operator sends with a report of a
+// slow collector. The file is made before the collector starts, so a path
+// that cannot be written fails the command at once rather than at the end
+// of a long run.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			fmt.Fprintf(os.Stderr, "cpu profile: %v\n", err)
+		}
+	}, nil
 }
 
 // loadConfig reads the configuration, validating only the named sections
