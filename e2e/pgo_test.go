@@ -8,6 +8,46 @@ import (
 	"testing"
 )
 
+// TestShippedPGOProfile holds docs/performance.md's promise that `go build
+// ./cmd/accord` optimises with the checked-in profile: the binary TestMain
+// built names cmd/accord/default.pgo in its build settings, and that file
+// is a CPU profile of the collector's own work.
+func TestShippedPGOProfile(t *testing.T) {
+	out, err := exec.Command("go", "version", "-m", accordBin).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go version -m: %v\n%s", err, out)
+	}
+	want, err := filepath.Abs("../cmd/accord/default.pgo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "-pgo="+want+"\n") {
+		t.Errorf("accord was not built with %s:\n%s", want, out)
+	}
+	assertCollectorProfile(t, want, "internal/pipeline.", "internal/server.", "internal/spool.", "internal/sink/sqlite.", "internal/sink/file.")
+}
+
+// TestMakePGOScript keeps scripts/make-pgo, which makes the profile above,
+// working: one-second runs of each of its three loads, each server writing
+// a profile with `accord serve --cpu-profile`, merged into the file named.
+// It asserts nothing about speed.
+func TestMakePGOScript(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds accord and runs three loads")
+	}
+	out := filepath.Join(t.TempDir(), "made.pgo")
+	_, log := runScript(t, "make-pgo", "--duration", "1", "--out", out)
+	if !strings.Contains(log, "make-pgo: wrote "+out) {
+		t.Errorf("no report of the profile written:\n%s", log)
+	}
+	// A second of each load gives a few hundred samples: enough to be sure
+	// of the request path on every stack, not of each sink's share.
+	assertCollectorProfile(t, out, "internal/pipeline.", "internal/server.")
+	if _, err := os.Stat(out + ".tmp"); !os.IsNotExist(err) {
+		t.Errorf("the temporary copy is left beside the profile: %v", err)
+	}
+}
+
 // TestServeCPUProfile holds docs/operations.md#profiling: accord serve
 // --cpu-profile writes a CPU profile of the run, readable only by its
 // owner, when the collector stops on SIGTERM.
