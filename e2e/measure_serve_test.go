@@ -11,26 +11,27 @@ import (
 
 // TestMeasureServeScript keeps scripts/measure-serve, which docs/performance.md
 // gives as the command behind its issue-15 before/after tables, working
-// against the real binary: one short round of single events and of
-// 100-event batches, with the collector's ids and with tracker ids (drain
-// included), each reported as a JSON line whose figures come from the run.
-// It asserts nothing about speed.
+// against the real binary: one short round of single events, of 100-event
+// batches with the collector's ids and with tracker ids, and of Snowplow
+// tracker POSTs (drain included), each reported as a JSON line whose
+// figures come from the run, with every event valid. It asserts nothing
+// about speed.
 func TestMeasureServeScript(t *testing.T) {
-	lines, out := runScript(t, "measure-serve", accordBin, "now="+accordBin, "--rounds", "1", "--modes", "single,batch,batch-ids", "--duration", "1")
+	lines, out := runScript(t, "measure-serve", accordBin, "now="+accordBin, "--rounds", "1", "--modes", "single,batch,batch-ids,snowplow", "--duration", "1")
 	runs := map[string]map[string]any{}
 	for _, r := range lines {
 		runs[r["mode"].(string)] = r
 	}
-	for _, mode := range []string{"single", "batch", "batch-ids"} {
+	for _, mode := range []string{"single", "batch", "batch-ids", "snowplow"} {
 		r, ok := runs[mode]
 		if !ok {
 			t.Fatalf("no %s run reported:\n%s", mode, out)
 		}
-		if r["name"] != "now" || r["requests"].(float64) < 1 || r["errors"].(float64) != 0 || r["cpu_us_per_req"].(float64) <= 0 || r["vmhwm_mib"].(float64) <= 0 {
+		if r["name"] != "now" || r["requests"].(float64) < 1 || r["errors"].(float64) != 0 || r["failed_events"].(float64) != 0 || r["cpu_us_per_req"].(float64) <= 0 || r["vmhwm_mib"].(float64) <= 0 {
 			t.Errorf("%s run: %v", mode, r)
 		}
 	}
-	for _, mode := range []string{"batch", "batch-ids"} {
+	for _, mode := range []string{"batch", "batch-ids", "snowplow"} {
 		if _, ok := runs[mode]["drain_s"]; !ok {
 			t.Errorf("the %s run did not report its drain: %v", mode, runs[mode])
 		}
