@@ -29,12 +29,12 @@ func TestShippedPGOProfile(t *testing.T) {
 }
 
 // TestMakePGOScript keeps scripts/make-pgo, which makes the profile above,
-// working: one-second runs of each of its three loads, each server writing
+// working: one-second runs of each of its four loads, each server writing
 // a profile with `accord serve --cpu-profile`, merged into the file named.
 // It asserts nothing about speed.
 func TestMakePGOScript(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds accord and runs three loads")
+		t.Skip("builds accord and runs four loads")
 	}
 	out := filepath.Join(t.TempDir(), "made.pgo")
 	_, log := runScript(t, "make-pgo", "--duration", "1", "--out", out)
