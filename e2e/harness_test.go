@@ -132,6 +132,8 @@ func startCollectorUnready(t *testing.T, dir string, env ...string) *collector {
 	return startCollectorUnreadyFlags(t, dir, nil, env...)
 }
 
+// startCollectorUnreadyFlags starts accord serve like
+// startCollectorUnready, with extra command-line flags.
 func startCollectorUnreadyFlags(t *testing.T, dir string, flags []string, env ...string) *collector {
 	t.Helper()
 	cmd := exec.Command(accordBin, append([]string{"serve", "--addr", "127.0.0.1:0"}, flags...)...)

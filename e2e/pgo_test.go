@@ -5,7 +5,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestShippedPGOProfile holds docs/performance.md's promise that `go build
@@ -51,23 +53,37 @@ func TestMakePGOScript(t *testing.T) {
 
 // TestServeCPUProfile holds docs/operations.md#profiling: accord serve
 // --cpu-profile writes a CPU profile of the run, readable only by its
-// owner, when the collector stops on SIGTERM.
+// owner, when the collector stops on SIGTERM or on SIGINT.
 func TestServeCPUProfile(t *testing.T) {
-	dir := newProject(t)
-	path := filepath.Join(dir, "cpu.pprof")
-	c := startCollectorFlags(t, dir, []string{"--cpu-profile", path})
-	if out, err := exec.Command(accordBin, "loadgen", "--url", c.URL+"/events", "--batch", "10", "--concurrency", "4", "--requests", "3000").CombinedOutput(); err != nil {
-		t.Fatalf("loadgen: %v\n%s", err, out)
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			dir := newProject(t)
+			path := filepath.Join(dir, "cpu.pprof")
+			c := startCollectorFlags(t, dir, []string{"--cpu-profile", path})
+			if out, err := exec.Command(accordBin, "loadgen", "--url", c.URL+"/events", "--batch", "10", "--concurrency", "4", "--requests", "3000").CombinedOutput(); err != nil {
+				t.Fatalf("loadgen: %v\n%s", err, out)
+			}
+			if err := c.cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-c.done:
+				if code := c.cmd.ProcessState.ExitCode(); code != 0 {
+					t.Fatalf("accord serve exited %d after %v\n%s", code, sig, c.logs)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatalf("accord serve did not stop within 30s of %v", sig)
+			}
+			info, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Mode().Perm() != 0o600 {
+				t.Errorf("profile mode %v, want 0600", info.Mode().Perm())
+			}
+			assertCollectorProfile(t, path, "internal/server.")
+		})
 	}
-	c.stop()
-	info, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info.Mode().Perm() != 0o600 {
-		t.Errorf("profile mode %v, want 0600", info.Mode().Perm())
-	}
-	assertCollectorProfile(t, path, "internal/server.")
 }
 
 // TestServeCPUProfileUnwritable: a --cpu-profile path that cannot be
