@@ -2,9 +2,13 @@ package pipeline_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"io/fs"
+	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +21,7 @@ import (
 	"github.com/accord-events/accord/internal/privacy"
 	"github.com/accord-events/accord/internal/protocol"
 	"github.com/accord-events/accord/internal/protocol/selfdesc"
+	"github.com/accord-events/accord/internal/protocol/snowplow"
 )
 
 // benchEvent is the repository's testdata/events/product_viewed.json, an
@@ -108,7 +113,14 @@ func runHotPath(b *testing.B, p *pipeline.Pipeline, decode protocol.Decoder, req
 
 // runHotPathFrom is runHotPath for a request from src.
 func runHotPathFrom(b *testing.B, p *pipeline.Pipeline, decode protocol.Decoder, req *protocol.Request, events int, src event.Source) {
-	preq := pipeline.Request{Protocol: selfdesc.Name, RequestID: "r", CollectedAt: time.Now(), Source: src}
+	runHotPathLent(b, p, decode, req, events, pipeline.Request{Protocol: selfdesc.Name, Source: src}, 1)
+}
+
+// runHotPathLent is runHotPath for a request of preq's protocol and source,
+// lending the decoder room for room inputs as the server does once a
+// request as large has been decoded (internal/server's inputsPool).
+func runHotPathLent(b *testing.B, p *pipeline.Pipeline, decode protocol.Decoder, req *protocol.Request, events int, preq pipeline.Request, room int) {
+	preq.RequestID, preq.CollectedAt = "r", time.Now()
 	buf := make([]byte, 0, 64<<10)
 	// A first request outside the timing: a contract loaded from a
 	// directory is compiled on its first event, once, which is not what
@@ -120,20 +132,20 @@ func runHotPathFrom(b *testing.B, p *pipeline.Pipeline, decode protocol.Decoder,
 	// takes it back, zeroed, once the pipeline has run; with a spool,
 	// which keeps only the records' encoding, it makes them in memory from
 	// a pool too, zeroed once the request is answered (internal/server).
-	lentPool := sync.Pool{New: func() any { return new([1]event.Input) }}
+	lentPool := sync.Pool{New: func() any { l := make([]event.Input, room); return &l }}
 	recordsPool := sync.Pool{New: func() any { return new(pipeline.Records) }}
 	b.ReportAllocs()
 	b.SetBytes(int64(len(req.Body)))
 	for b.Loop() {
-		lent := lentPool.Get().(*[1]event.Input)
-		req.Inputs = lent[:]
+		lent := lentPool.Get().(*[]event.Input)
+		req.Inputs = *lent
 		inputs, _, err := decode(req)
 		if err != nil {
 			b.Fatal(err)
 		}
 		mem := recordsPool.Get().(*pipeline.Records)
 		records := p.ProcessInto(preq, inputs, mem)
-		*lent = [1]event.Input{}
+		clear(*lent)
 		lentPool.Put(lent)
 		buf = buf[:0]
 		for _, r := range records {
@@ -226,4 +238,75 @@ func BenchmarkHotPathWithNContracts(b *testing.B) {
 			runHotPath(b, p, serveDecoder(reg), &protocol.Request{MediaType: "application/json", Body: []byte(benchEvent(b, 1))}, 1)
 		})
 	}
+}
+
+// snowplowBody is the body scripts/measure-serve's snowplow load POSTs to
+// /com.snowplowanalytics.snowplow/tp2, the JavaScript tracker's shape: 10
+// events, alternately page views and self-describing checkout events of
+// accord init's contracts, base64-encoded, each with the user context
+// whose id the privacy rules HMAC.
+func snowplowBody() []byte {
+	enc := func(doc string) string { return base64.RawURLEncoding.EncodeToString([]byte(doc)) }
+	cx := enc(`{"schema":"iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0","data":[` +
+		`{"schema":"iglu:com.example/user/jsonschema/1-0-0","data":{"id":"u_1234","plan":"pro"}}]}`)
+	ue := enc(`{"schema":"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0","data":{` +
+		`"schema":"iglu:com.example/checkout_completed/jsonschema/1-0-0",` +
+		`"data":{"order_id":"ord_8f3a2c91","total":129.95,"currency":"EUR","items":[{"sku":"sku-1","quantity":2,"price":49.99}],"coupon":null}}}`)
+	common := `"tv":"js-3.24.0","p":"web","tna":"sp","aid":"shop-web","dtm":"1714566600123","stm":"1714566601456",` +
+		`"tz":"Europe/Berlin","lang":"de-DE","cs":"UTF-8","res":"1920x1080","vp":"1280x720","cd":"24","cookie":"1",` +
+		`"duid":"a_9f8e7d6c","vid":"7","sid":"5d0c2b7e-1f3a-4a4e-9d5a-0b4c9a557d4f",` +
+		`"url":"https://shop.example.com/checkout?step=3","page":"Checkout","refr":"https://shop.example.com/basket","cx":"` + cx + `"`
+	events := make([]string, 10)
+	for i := range events {
+		if i%2 == 1 {
+			events[i] = `{` + common + `,"e":"ue","ue_px":"` + ue + `"}`
+		} else {
+			events[i] = `{` + common + `,"e":"pv"}`
+		}
+	}
+	return []byte(`{"schema":"iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4","data":[` + strings.Join(events, ",") + `]}`)
+}
+
+// BenchmarkHotPathSnowplowPost: a Snowplow tracker's POST of 10 events
+// (snowplowBody) through the decoder of /com.snowplowanalytics.snowplow/tp2
+// and the pipeline as accord serve builds them for accord init's
+// directory: the built-in Snowplow contracts under accord init's, the
+// privacy stage with an HMAC key (every event's user context has an id to
+// HMAC), the collector-wide policy.
+func BenchmarkHotPathSnowplowPost(b *testing.B) {
+	builtin, err := fs.Sub(snowplow.Contracts, "contracts")
+	if err != nil {
+		b.Fatal(err)
+	}
+	base, err := contract.LoadFS(builtin, "snowplow")
+	if err != nil {
+		b.Fatal(err)
+	}
+	local, problems, err := contract.LoadDir("../scaffold/template/contracts")
+	if err != nil || len(problems) > 0 {
+		b.Fatal(err, problems)
+	}
+	reg := contract.NewSetWithBase(base, local)
+	secrets := &privacy.Secrets{KeyID: "k1", Key: []byte("bench-key-0123456789")}
+	p := pipeline.New(reg, event.Collector{Name: "accord", Version: "bench", Env: "bench", Host: "h"}, "default",
+		privacy.NewStage(reg, secrets, privacy.Options{}, nil), privacy.NewPolicy(privacy.DefaultPolicyOptions()))
+	opts := snowplow.DefaultOptions()
+	var decode protocol.Decoder
+	for _, ep := range snowplow.Type().Endpoints(&opts, protocol.Deps{Contracts: reg, Local: reg}) {
+		if ep.Path == snowplow.PathPost {
+			decode = ep.Decode
+		}
+	}
+	// MaxEvents as the server sets it by default (max_events_per_request).
+	req := &protocol.Request{Method: http.MethodPost, MediaType: "application/json", Body: snowplowBody(), MaxEvents: 500}
+	preq := pipeline.Request{Protocol: snowplow.Name, Source: event.Source{IP: "127.0.0.1", UserAgent: "accord-loadgen", Path: snowplow.PathPost}}
+	inputs, _, err := decode(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	records := p.Process(preq, inputs)
+	if len(records) != 10 || !bytes.Contains(records[0].Contexts[0].Data, []byte(`"hmac-sha256:k1:`)) {
+		b.Fatalf("%d records, the first's contexts %+v: want 10, the user id HMAC'd", len(records), records[0].Contexts)
+	}
+	runHotPathLent(b, p, decode, req, 10, preq, 10)
 }
