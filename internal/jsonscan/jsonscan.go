@@ -737,6 +737,19 @@ func Unquote(lit []byte, text string) string {
 	return unescape(lit)
 }
 
+// TextBytes returns the text of a valid JSON string literal (quotes
+// included): a part of lit when the literal holds no escape, new memory
+// when it does. Where UnquoteBytes makes a string for every name, a
+// comparison (string(TextBytes(k)) == "name") or a map lookup
+// (m[string(TextBytes(k))]) on TextBytes allocates nothing for a name
+// without escapes, which is every name a tracker sends.
+func TextBytes(lit []byte) []byte {
+	if bytes.IndexByte(lit, '\\') < 0 {
+		return lit[1 : len(lit)-1]
+	}
+	return []byte(unescape(lit))
+}
+
 // UnquoteBytes returns the text of a valid JSON string literal (quotes
 // included) as a new string.
 func UnquoteBytes(lit []byte) string {

@@ -494,3 +494,23 @@ func TestPlainASCIIFindsTheFirstByte(t *testing.T) {
 		}
 	}
 }
+
+// TextBytes gives a literal's text as UnquoteBytes does, escapes decoded,
+// and without an allocation for a literal without escapes when the caller
+// only compares it or looks it up.
+func TestTextBytes(t *testing.T) {
+	for _, lit := range []string{`""`, `"aid"`, `"accord_privacy"`, `"accord\u005fprivacy"`, `"a\"b\\c\n"`, `"é\ud83d\ude00"`} {
+		if got, want := string(TextBytes([]byte(lit))), UnquoteBytes([]byte(lit)); got != want {
+			t.Errorf("TextBytes(%s) = %q, want %q", lit, got, want)
+		}
+	}
+	lit := []byte(`"checkout_completed_with_a_long_name"`)
+	m := map[string]int{"checkout_completed_with_a_long_name": 1}
+	if n := testing.AllocsPerRun(100, func() {
+		if string(TextBytes(lit)) != "checkout_completed_with_a_long_name" || m[string(TextBytes(lit))] != 1 {
+			t.Fatal("no match")
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations comparing and looking up a name without escapes, want 0", n)
+	}
+}

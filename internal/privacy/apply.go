@@ -1,6 +1,7 @@
 package privacy
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -128,7 +129,7 @@ func (a *applier) value(dst, data []byte, i int, n *node) ([]byte, int, error) {
 		first := true
 		end, err := jsonscan.Object(data, i, func(ks, ke, vs int) (int, error) {
 			child := n.other
-			if c, ok := n.props[jsonscan.UnquoteBytes(data[ks:ke])]; ok {
+			if c, ok := n.props[string(jsonscan.TextBytes(data[ks:ke]))]; ok {
 				child = c
 			}
 			if child == nil {
@@ -193,10 +194,12 @@ func (a *applier) transform(dst, v []byte, r Rule) []byte {
 	if v[0] == 'n' {
 		return append(dst, "null"...)
 	}
-	text := string(v)
+	// The value's text, without a copy unless it holds escapes: an event's
+	// governed values are mostly hashed or HMAC'd, which read bytes.
+	text := v
 	isString := v[0] == '"'
 	if isString {
-		text = jsonscan.UnquoteBytes(v)
+		text = jsonscan.TextBytes(v)
 	}
 	switch r.Action {
 	case Keep:
@@ -212,7 +215,7 @@ func (a *applier) transform(dst, v []byte, r Rule) []byte {
 		if a.s != nil {
 			a.sha.Write(a.s.Salt)
 		}
-		a.sha.Write([]byte(text))
+		a.sha.Write(text)
 		a.sum = a.sha.Sum(a.sum[:0])
 		return appendDigest(dst, hashPrefix, a.sum)
 	case HMAC:
@@ -228,7 +231,7 @@ func (a *applier) transform(dst, v []byte, r Rule) []byte {
 			a.mac = hmac.New(sha256.New, a.s.Key)
 		}
 		a.mac.Reset()
-		a.mac.Write([]byte(text))
+		a.mac.Write(text)
 		a.sum = a.mac.Sum(a.sum[:0])
 		dst = append(dst, '"')
 		dst = append(dst, hmacPrefix...)
@@ -237,9 +240,10 @@ func (a *applier) transform(dst, v []byte, r Rule) []byte {
 		dst = hex.AppendEncode(dst, a.sum)
 		return append(dst, '"')
 	case Mask, Truncate:
-		if !isString && v[0] != '-' && (v[0] < '0' || v[0] > '9') || isString && text == Redacted {
+		if !isString && v[0] != '-' && (v[0] < '0' || v[0] > '9') || isString && string(text) == Redacted {
 			return jsonscan.AppendString(dst, Redacted)
 		}
+		text := string(text)
 		kept := prefixRunes(text, r.KeepChars)
 		if r.Action == Truncate {
 			return jsonscan.AppendString(dst, kept)
@@ -260,14 +264,14 @@ func appendDigest(dst []byte, prefix string, sum []byte) []byte {
 
 // isPseudonym reports whether s is prefix, for hmac a key id and a colon,
 // then 64 lower-case hex digits: what hash or hmac already made.
-func isPseudonym(s, prefix string) bool {
-	rest, ok := strings.CutPrefix(s, prefix)
+func isPseudonym(s []byte, prefix string) bool {
+	rest, ok := bytes.CutPrefix(s, []byte(prefix))
 	if !ok {
 		return false
 	}
 	if prefix == hmacPrefix {
-		id, digest, ok := strings.Cut(rest, ":")
-		if !ok || id == "" {
+		id, digest, ok := bytes.Cut(rest, []byte(":"))
+		if !ok || len(id) == 0 {
 			return false
 		}
 		rest = digest
