@@ -58,7 +58,13 @@ func FuzzWithMarker(f *testing.F) {
 func checkMarker(t *testing.T, attrs []byte) {
 	t.Helper()
 	const sum, keyID = 0x0123456789abcdef, "k1"
-	got := withMarker(attrs, sum, keyID, true)
+	got := withMarker(attrs, false, sum, keyID, true)
+	if !bytes.Contains(attrs, markerMember) {
+		// As the stage calls it for attributes it looked through.
+		if known := withMarker(attrs, true, sum, keyID, true); !bytes.Equal(known, got) {
+			t.Fatalf("attributes %q: %s, known to hold no marker %s", attrs, got, known)
+		}
+	}
 	want := rebuiltWithMarker(attrs, sum, keyID, true)
 	if !json.Valid(got) {
 		t.Fatalf("attributes %q: %q is not JSON", attrs, got)

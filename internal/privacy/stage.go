@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
@@ -219,11 +220,15 @@ func (s *Stage) event(resolver pipeline.Resolver, ev *pipeline.Event, replay boo
 		if usesHMAC {
 			keyID = s.secrets.KeyID
 		}
-		env.Attributes = withMarker(env.Attributes, mark.Sum64(), keyID, true)
+		// The input's attributes were looked through for a marker above;
+		// the envelope's are the same bytes unless the pipeline added to
+		// them (unknown contexts).
+		unmarked := !claimed && len(env.Attributes) == len(ev.Input.Attributes) && unsafe.SliceData(env.Attributes) == unsafe.SliceData(ev.Input.Attributes)
+		env.Attributes = withMarker(env.Attributes, unmarked, mark.Sum64(), keyID, true)
 	case claimed:
 		// No rule governs the event: it carries no marker, whatever the
 		// input claimed.
-		env.Attributes = withMarker(env.Attributes, 0, "", false)
+		env.Attributes = withMarker(env.Attributes, false, 0, "", false)
 	}
 	if governed && ev.Failed() {
 		if a == nil {
@@ -722,10 +727,11 @@ func markerRules(sum uint64) string {
 }
 
 // withMarker returns attrs (a JSON object, or empty) with the marker as its
-// last member, replacing one it had; without add, with none.
-func withMarker(attrs []byte, sum uint64, keyID string, add bool) []byte {
+// last member, replacing one it had; without add, with none. unmarked says
+// attrs are known to hold no "accord_privacy", which spares a look.
+func withMarker(attrs []byte, unmarked bool, sum uint64, keyID string, add bool) []byte {
 	if add {
-		if members, ok := markerless(attrs); ok {
+		if members, ok := markerless(attrs, unmarked); ok {
 			// Nothing to take out: the object as it is, less its closing
 			// brace, and the marker after its members.
 			out := append(make([]byte, 0, len(members)+64), members...)
@@ -768,11 +774,11 @@ func rebuiltWithMarker(attrs []byte, sum uint64, keyID string, add bool) []byte 
 // spell the marker's only plainly or with an escape, and attributes are
 // the pipeline's JSON (a decoder's, or a record's read back), as the
 // record's encoding trusts them to be.
-func markerless(attrs []byte) ([]byte, bool) {
+func markerless(attrs []byte, unmarked bool) ([]byte, bool) {
 	attrs = bytes.TrimRight(attrs, " \t\r\n")
 	start := jsonscan.SkipSpace(attrs, 0)
 	if start >= len(attrs)-1 || attrs[start] != '{' || attrs[len(attrs)-1] != '}' ||
-		bytes.IndexByte(attrs, '\\') >= 0 || bytes.Contains(attrs, markerMember) {
+		bytes.IndexByte(attrs, '\\') >= 0 || !unmarked && bytes.Contains(attrs, markerMember) {
 		return nil, false
 	}
 	return attrs[start : len(attrs)-1], true

@@ -214,6 +214,16 @@ func TestStageMarkerAndReplay(t *testing.T) {
 	if got := process(p, "selfdesc", claimed); !strings.Contains(string(got.Payload), "sha256:") {
 		t.Errorf("a client's marker stopped the rules: %s", got.Payload)
 	}
+	// A live event's attributes keep their members and get today's marker,
+	// once, whether a client's claim to one is spelled plainly or escaped.
+	for _, attrs := range []string{`{"x":1}`, `{"x":1,"accord_privacy":{"rules":"00"}}`, `{"accord\u005fprivacy":{"rules":"00"},"x":1}`} {
+		sent := in
+		sent.Attributes = json.RawMessage(attrs)
+		got := process(p, "selfdesc", sent)
+		if want := `{"x":1,` + strings.TrimPrefix(string(live.Attributes), "{"); string(got.Attributes) != want {
+			t.Errorf("attributes sent %s: %s, want %s", attrs, got.Attributes, want)
+		}
+	}
 	// An ungoverned event keeps no marker a client sent.
 	plain := event.Input{SchemaKey: "iglu:com.acme/plain/jsonschema/1-0-0", Data: json.RawMessage(`{"a":"x"}`), Attributes: json.RawMessage(`{"x":1,"accord_privacy":{"rules":"00"}}`)}
 	if got := process(p, "selfdesc", plain); string(got.Attributes) != `{"x":1}` {
