@@ -55,6 +55,19 @@ func FuzzWithMarker(f *testing.F) {
 	})
 }
 
+// FuzzHoldsMarkerName: the quicker look finds the marker's name where
+// bytes.Contains does, in any bytes.
+func FuzzHoldsMarkerName(f *testing.F) {
+	for _, attrs := range append(markerCases, `"accord_privacy"`, `_privacy"accord_privacy"`, `"accord"accord_privacy"`, `accord_privacy"`) {
+		f.Add([]byte(attrs))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := holdsMarkerName(b), bytes.Contains(b, markerMember); got != want {
+			t.Fatalf("holdsMarkerName(%q) = %v, want %v", b, got, want)
+		}
+	})
+}
+
 func checkMarker(t *testing.T, attrs []byte) {
 	t.Helper()
 	const sum, keyID = 0x0123456789abcdef, "k1"
