@@ -115,3 +115,13 @@ func TestUUIDTextMatchesLookup(t *testing.T) {
 		check(id)
 	}
 }
+
+// Validation names each context's data by its index, from a table for
+// the first ones and built past it.
+func TestContextInstance(t *testing.T) {
+	for i := range 12 {
+		if got, want := contextInstance(i), "/contexts/"+strconv.Itoa(i)+"/data"; got != want {
+			t.Errorf("contextInstance(%d) = %q, want %q", i, got, want)
+		}
+	}
+}

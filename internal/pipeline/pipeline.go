@@ -371,7 +371,7 @@ func validate(resolver Resolver, in *event.Input, keep bool) (*contract.Contract
 	}
 	own := check(in.SchemaKey, in.Data, "/data", false, in.CheckedBy)
 	for i := range in.Contexts {
-		check(in.Contexts[i].Schema, in.Contexts[i].Data, "/contexts/"+strconv.Itoa(i)+"/data", true, nil)
+		check(in.Contexts[i].Schema, in.Contexts[i].Data, contextInstance(i), true, nil)
 	}
 	switch {
 	case len(notFound) > 0:
@@ -380,6 +380,20 @@ func validate(resolver Resolver, in *event.Input, keep bool) (*contract.Contract
 		return own, &event.Failure{Type: event.SchemaViolation, Messages: bounded(violations)}, unknown
 	}
 	return own, nil, unknown
+}
+
+// contextInstances are the instance paths of the first contexts, which
+// validation names for every context it checks (a message about one
+// quotes it): built each time, they were an allocation a context.
+var contextInstances = [...]string{"/contexts/0/data", "/contexts/1/data", "/contexts/2/data", "/contexts/3/data",
+	"/contexts/4/data", "/contexts/5/data", "/contexts/6/data", "/contexts/7/data"}
+
+// contextInstance returns the instance path of the data of context i.
+func contextInstance(i int) string {
+	if i < len(contextInstances) {
+		return contextInstances[i]
+	}
+	return "/contexts/" + strconv.Itoa(i) + "/data"
 }
 
 // withUnknownContexts returns attrs, a JSON object or empty, with

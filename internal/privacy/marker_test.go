@@ -35,7 +35,7 @@ func TestWithMarkerAsRebuilt(t *testing.T) {
 }
 
 // FuzzWithMarker: for any attributes the member-by-member way reads (the
-// pipeline's JSON), withMarker makes the same object, with one marker.
+// pipeline's JSON), appendWithMarker makes the same object, with one marker.
 func FuzzWithMarker(f *testing.F) {
 	for _, attrs := range markerCases {
 		f.Add([]byte(attrs))
@@ -71,14 +71,14 @@ func FuzzHoldsMarkerName(f *testing.F) {
 func checkMarker(t *testing.T, attrs []byte) {
 	t.Helper()
 	const sum, keyID = 0x0123456789abcdef, "k1"
-	got := withMarker(attrs, false, sum, keyID, true)
+	got := appendWithMarker(nil, attrs, false, sum, keyID, true)
 	if !bytes.Contains(attrs, markerMember) {
 		// As the stage calls it for attributes it looked through.
-		if known := withMarker(attrs, true, sum, keyID, true); !bytes.Equal(known, got) {
+		if known := appendWithMarker(nil, attrs, true, sum, keyID, true); !bytes.Equal(known, got) {
 			t.Fatalf("attributes %q: %s, known to hold no marker %s", attrs, got, known)
 		}
 	}
-	want := rebuiltWithMarker(attrs, sum, keyID, true)
+	want := appendRebuiltWithMarker(nil, attrs, sum, keyID, true)
 	if !json.Valid(got) {
 		t.Fatalf("attributes %q: %q is not JSON", attrs, got)
 	}
@@ -92,6 +92,9 @@ func checkMarker(t *testing.T, attrs []byte) {
 	if !reflect.DeepEqual(g, w) {
 		t.Fatalf("attributes %q: %s, member by member %s", attrs, got, want)
 	}
+	if prefixed := appendWithMarker([]byte("xyz"), attrs, false, sum, keyID, true); string(prefixed) != "xyz"+string(got) {
+		t.Fatalf("attributes %q after other bytes: %q, want xyz%s", attrs, prefixed, got)
+	}
 	markers := 0
 	if _, err := jsonscan.Object(got, 0, func(ks, ke, vs int) (int, error) {
 		if string(jsonscan.TextBytes(got[ks:ke])) == markerName {
@@ -103,5 +106,14 @@ func checkMarker(t *testing.T, attrs []byte) {
 	}
 	if markers != 1 || !bytes.HasSuffix(got, []byte(`"accord_privacy":{"rules":"0123456789abcdef","key_id":"k1"}}`)) {
 		t.Fatalf("attributes %q: %s, want the marker once, last", attrs, got)
+	}
+}
+
+// Attributes that are not the pipeline's JSON keep only the marker, after
+// whatever the buffer held.
+func TestWithMarkerUnreadableAttributes(t *testing.T) {
+	got := appendWithMarker([]byte("xyz"), []byte(`{"a":1,"accord_privacy":`), false, 1, "", true)
+	if want := `xyz{"accord_privacy":{"rules":"0000000000000001"}}`; string(got) != want {
+		t.Errorf("got %s, want %s", got, want)
 	}
 }

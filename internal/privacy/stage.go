@@ -129,12 +129,56 @@ func (s *Stage) Process(req pipeline.Request, events []pipeline.Event) {
 		}
 		resolver = rr.ForRequest(ctx, req.LookupDeadline)
 	}
+	var mem requestMemory
 	for i := range events {
-		s.event(resolver, &events[i], req.Replay)
+		s.event(resolver, &events[i], req.Replay, &mem, len(events)-i)
+	}
+	if mem.applier != nil {
+		s.appliers.Put(mem.applier)
 	}
 }
 
-func (s *Stage) event(resolver pipeline.Resolver, ev *pipeline.Event, replay bool) {
+// requestMemory is where the stage puts what it makes for one request's
+// events: their transformed values and marked attributes in one buffer,
+// their records' own contexts in one slice, with one applier. Memory of
+// its own for each value was 8 allocations a Snowplow event.
+type requestMemory struct {
+	bytes    []byte
+	contexts []event.Context
+	applier  *applier
+}
+
+// room makes sure the buffer has room for about n bytes more; later
+// events of the request (remaining, this one included) are taken to need
+// as much, so that a request's values take one or two allocations.
+func (m *requestMemory) room(n, remaining int) {
+	if cap(m.bytes)-len(m.bytes) < n {
+		m.bytes = make([]byte, 0, n*remaining)
+	}
+}
+
+// kept returns what the buffer holds from start, and no room after it:
+// appending to a record's value never writes over the next one's.
+func (m *requestMemory) kept(start int) []byte {
+	return m.bytes[start:len(m.bytes):len(m.bytes)]
+}
+
+// ownContexts returns a copy of contexts in the request's slice of them.
+func (m *requestMemory) ownContexts(contexts []event.Context, remaining int) []event.Context {
+	if cap(m.contexts)-len(m.contexts) < len(contexts) {
+		m.contexts = make([]event.Context, 0, len(contexts)*remaining)
+	}
+	start := len(m.contexts)
+	m.contexts = append(m.contexts, contexts...)
+	return m.contexts[start:len(m.contexts):len(m.contexts)]
+}
+
+// valueRoom is what a value may grow by under rules: an HMAC is
+// "hmac-sha256:", the key id, a colon and 64 hex digits in place of the
+// value, a marker about 60 bytes.
+const valueRoom = 128
+
+func (s *Stage) event(resolver pipeline.Resolver, ev *pipeline.Event, replay bool, mem *requestMemory, remaining int) {
 	if ev.Input.Arbitrary {
 		return
 	}
@@ -151,14 +195,8 @@ func (s *Stage) event(resolver pipeline.Resolver, ev *pipeline.Event, replay boo
 	var mark xxhash.Digest
 	mark.Reset()
 	usesHMAC := false
-	// An applier is taken only for an event some rule governs: events of
+	// An applier is taken only for a request some rule governs: events of
 	// contracts without rules cost a cache lookup per contract, no more.
-	var a *applier
-	defer func() {
-		if a != nil {
-			s.appliers.Put(a)
-		}
-	}()
 	governed := false
 	var problem error
 	// apply returns data with c's rules applied. A contract whose rules
@@ -181,17 +219,20 @@ func (s *Stage) event(resolver pipeline.Resolver, ev *pipeline.Event, replay boo
 		binary.LittleEndian.PutUint64(fp[:], r.Fingerprint())
 		_, _ = mark.Write(fp[:])
 		usesHMAC = usesHMAC || r.UsesHMAC()
-		if a == nil {
-			if a, _ = s.appliers.Get().(*applier); a == nil {
-				a = &applier{s: &s.secrets}
+		if mem.applier == nil {
+			if mem.applier, _ = s.appliers.Get().(*applier); mem.applier == nil {
+				mem.applier = &applier{s: &s.secrets}
 			}
 		}
-		out, err := r.applyWith(a, nil, data)
+		mem.room(len(data)+valueRoom, remaining)
+		start := len(mem.bytes)
+		out, err := r.applyWith(mem.applier, mem.bytes, data)
 		if err != nil {
 			problem = fmt.Errorf("contract %s: %w", c.URI, err)
 			return []byte("null")
 		}
-		return out
+		mem.bytes = out
+		return mem.kept(start)
 	}
 	env.Payload = apply(ev.Contract, env.Payload)
 	copied := false
@@ -206,7 +247,7 @@ func (s *Stage) event(resolver pipeline.Resolver, ev *pipeline.Event, replay boo
 		}
 		if !copied {
 			// The contexts belong to the input; the record gets its own.
-			env.Contexts = append([]event.Context(nil), env.Contexts...)
+			env.Contexts = mem.ownContexts(env.Contexts, remaining)
 			copied = true
 		}
 		env.Contexts[i].Data = data
@@ -224,19 +265,22 @@ func (s *Stage) event(resolver pipeline.Resolver, ev *pipeline.Event, replay boo
 		// the envelope's are the same bytes unless the pipeline added to
 		// them (unknown contexts).
 		unmarked := !claimed && len(env.Attributes) == len(ev.Input.Attributes) && unsafe.SliceData(env.Attributes) == unsafe.SliceData(ev.Input.Attributes)
-		env.Attributes = withMarker(env.Attributes, unmarked, mark.Sum64(), keyID, true)
+		mem.room(len(env.Attributes)+valueRoom, remaining)
+		start := len(mem.bytes)
+		mem.bytes = appendWithMarker(mem.bytes, env.Attributes, unmarked, mark.Sum64(), keyID, true)
+		env.Attributes = mem.kept(start)
 	case claimed:
 		// No rule governs the event: it carries no marker, whatever the
 		// input claimed.
-		env.Attributes = withMarker(env.Attributes, false, 0, "", false)
+		env.Attributes = appendWithMarker(nil, env.Attributes, false, 0, "", false)
 	}
 	if governed && ev.Failed() {
-		if a == nil {
-			a = &applier{s: &s.secrets}
+		if mem.applier == nil {
+			mem.applier = &applier{s: &s.secrets}
 		}
 		s.failedMessages(ev, resolver)
 		if env.Raw != "" {
-			s.failedRaw(a, ev, resolver, copied)
+			s.failedRaw(mem.applier, ev, resolver, copied)
 		}
 	}
 }
@@ -745,26 +789,27 @@ func markerRules(sum uint64) string {
 	return hex.EncodeToString(b[:])
 }
 
-// withMarker returns attrs (a JSON object, or empty) with the marker as its
-// last member, replacing one it had; without add, with none. unmarked says
-// attrs are known to hold no "accord_privacy", which spares a look.
-func withMarker(attrs []byte, unmarked bool, sum uint64, keyID string, add bool) []byte {
+// appendWithMarker appends attrs (a JSON object, or empty) with the marker
+// as its last member, replacing one it had; without add, with none.
+// unmarked says attrs are known to hold no "accord_privacy", which spares
+// a look.
+func appendWithMarker(dst, attrs []byte, unmarked bool, sum uint64, keyID string, add bool) []byte {
 	if add {
 		if members, ok := markerless(attrs, unmarked); ok {
 			// Nothing to take out: the object as it is, less its closing
 			// brace, and the marker after its members.
-			out := append(make([]byte, 0, len(members)+64), members...)
-			return appendMarker(out, jsonscan.SkipSpace(members, 1) == len(members), sum, keyID)
+			return appendMarker(append(dst, members...), jsonscan.SkipSpace(members, 1) == len(members), sum, keyID)
 		}
 	}
-	return rebuiltWithMarker(attrs, sum, keyID, add)
+	return appendRebuiltWithMarker(dst, attrs, sum, keyID, add)
 }
 
-// rebuiltWithMarker is withMarker member by member, for attributes that
-// may hold a marker (a replayed record's, or a client's claim to one).
-func rebuiltWithMarker(attrs []byte, sum uint64, keyID string, add bool) []byte {
-	out := make([]byte, 0, len(attrs)+64)
-	out = append(out, '{')
+// appendRebuiltWithMarker is appendWithMarker member by member, for
+// attributes that may hold a marker (a replayed record's, or a client's
+// claim to one).
+func appendRebuiltWithMarker(dst, attrs []byte, sum uint64, keyID string, add bool) []byte {
+	begin := len(dst)
+	out := append(dst, '{')
 	first := true
 	if start := jsonscan.SkipSpace(attrs, 0); start < len(attrs) && attrs[start] == '{' {
 		_, err := jsonscan.Object(attrs, start, func(ks, ke, vs int) (int, error) {
@@ -777,7 +822,7 @@ func rebuiltWithMarker(attrs []byte, sum uint64, keyID string, add bool) []byte 
 			return end, nil
 		})
 		if err != nil {
-			out, first = out[:1], true // attributes are the pipeline's JSON; should they not be, only the marker
+			out, first = out[:begin+1], true // attributes are the pipeline's JSON; should they not be, only the marker
 		}
 	}
 	if !add {

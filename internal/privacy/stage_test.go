@@ -76,6 +76,46 @@ func TestStageTransformsDataAndEveryContext(t *testing.T) {
 	}
 }
 
+// A request's records share the memory the stage writes their values in:
+// each holds its own values, and appending to one never writes over
+// another's.
+func TestStageRequestOfManyEvents(t *testing.T) {
+	p, _ := newTestPipeline(t, testSecrets)
+	var ins []event.Input
+	for i := range 5 {
+		ins = append(ins, event.Input{
+			SchemaKey:  signupKey,
+			Data:       json.RawMessage(`{"email":"` + strconv.Itoa(i) + `@b.c","n":1}`),
+			Contexts:   []event.Context{{Schema: userKey, Data: json.RawMessage(`{"id":"user-` + strconv.Itoa(i) + `"}`)}, {Schema: "iglu:com.acme/plain/jsonschema/1-0-0", Data: json.RawMessage(`{"a":"x"}`)}},
+			Attributes: json.RawMessage(`{"n":` + strconv.Itoa(i) + `}`),
+		})
+	}
+	recs := p.Process(pipeline.Request{Protocol: "selfdesc"}, ins)
+	check := func() {
+		t.Helper()
+		for i, r := range recs {
+			n := strconv.Itoa(i)
+			if want := `{"email":` + wantHash(n+"@b.c") + `,"n":1}`; string(r.Payload) != want {
+				t.Errorf("record %d: payload %s, want %s", i, r.Payload, want)
+			}
+			if want := `{"id":` + wantHMAC("user-"+n) + `}`; len(r.Contexts) != 2 || string(r.Contexts[0].Data) != want || string(r.Contexts[1].Data) != `{"a":"x"}` {
+				t.Errorf("record %d: contexts %+v, want the user's id %s", i, r.Contexts, want)
+			}
+			if !strings.HasPrefix(string(r.Attributes), `{"n":`+n+`,"accord_privacy":{`) {
+				t.Errorf("record %d: attributes %s", i, r.Attributes)
+			}
+		}
+	}
+	check()
+	for _, r := range recs[:4] {
+		_ = append(r.Payload, "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"...)
+		_ = append(r.Contexts[0].Data, "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"...)
+		_ = append(r.Attributes, "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"...)
+		_ = append(r.Contexts, event.Context{Schema: "x"})
+	}
+	check()
+}
+
 // A failed record's raw input keeps no more than its data: a
 // self-describing event's raw is transformed by the same rules, raw that is
 // the data itself becomes the transformed data, other raw is dropped.
