@@ -41,6 +41,21 @@ func TestMeasureServeScript(t *testing.T) {
 	}
 }
 
+// TestMeasureServeAlternatesOrder: the second round runs the binaries in
+// reverse order, so that each runs first in as many pairs
+// (docs/performance.md: the first run of a pair was ahead in the Snowplow
+// load whichever binary it was).
+func TestMeasureServeAlternatesOrder(t *testing.T) {
+	lines, out := runScript(t, "measure-serve", accordBin, "a="+accordBin, "b="+accordBin, "--rounds", "2", "--modes", "single", "--duration", "1")
+	var order []string
+	for _, r := range lines {
+		order = append(order, r["name"].(string))
+	}
+	if strings.Join(order, ",") != "a,b,b,a" {
+		t.Errorf("runs in the order %v, want a,b,b,a:\n%s", order, out)
+	}
+}
+
 // TestMeasureGrowthScript keeps scripts/measure-growth, behind
 // docs/performance.md's table of a growing database, working against the
 // real binary: two one-second bursts with tracker ids into one database,
