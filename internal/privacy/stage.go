@@ -150,12 +150,20 @@ type requestMemory struct {
 
 // room makes sure the buffer has room for about n bytes more; later
 // events of the request (remaining, this one included) are taken to need
-// as much, so that a request's values take one or two allocations.
+// as much, so that a request's values take one or two allocations, but
+// never more than sharedRoom ahead of what this event needs: one large
+// event before many small ones would otherwise ask for the large one's
+// size that many times over (TestStageRequestMemoryIsBounded).
 func (m *requestMemory) room(n, remaining int) {
 	if cap(m.bytes)-len(m.bytes) < n {
-		m.bytes = make([]byte, 0, n*remaining)
+		m.bytes = make([]byte, 0, n+min(n*(remaining-1), sharedRoom))
 	}
 }
+
+// sharedRoom bounds the room set aside for a request's later events, in
+// bytes of values and in contexts: 64 KiB holds 100 tracker events'
+// attributes and values, or more.
+const sharedRoom = 64 << 10
 
 // kept returns what the buffer holds from start, and no room after it:
 // appending to a record's value never writes over the next one's.
@@ -166,7 +174,7 @@ func (m *requestMemory) kept(start int) []byte {
 // ownContexts returns a copy of contexts in the request's slice of them.
 func (m *requestMemory) ownContexts(contexts []event.Context, remaining int) []event.Context {
 	if cap(m.contexts)-len(m.contexts) < len(contexts) {
-		m.contexts = make([]event.Context, 0, len(contexts)*remaining)
+		m.contexts = make([]event.Context, 0, len(contexts)+min(len(contexts)*(remaining-1), sharedRoom/int(unsafe.Sizeof(event.Context{}))))
 	}
 	start := len(m.contexts)
 	m.contexts = append(m.contexts, contexts...)

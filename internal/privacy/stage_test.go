@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -114,6 +115,43 @@ func TestStageRequestOfManyEvents(t *testing.T) {
 		_ = append(r.Contexts, event.Context{Schema: "x"})
 	}
 	check()
+}
+
+// The memory a request's values share is sized from its first governed
+// event times the events left; one large event before many small ones
+// must not make that a multiple of the request (500 events after one of
+// 256 KB asked for 128 MB).
+func TestStageRequestMemoryIsBounded(t *testing.T) {
+	p, _ := newTestPipeline(t, testSecrets)
+	large := strings.Repeat("x", 256<<10)
+	ins := []event.Input{{SchemaKey: signupKey, Data: json.RawMessage(`{"email":"` + large + `@b.c","n":1}`),
+		Contexts: make([]event.Context, 64)}}
+	for i := range ins[0].Contexts {
+		ins[0].Contexts[i] = event.Context{Schema: userKey, Data: json.RawMessage(`{"id":"u` + large[:1024] + `"}`)}
+	}
+	for i := range 499 {
+		ins = append(ins, event.Input{SchemaKey: signupKey, Data: json.RawMessage(`{"email":"` + strconv.Itoa(i) + `@b.c","n":1}`),
+			Contexts: []event.Context{{Schema: userKey, Data: json.RawMessage(`{"id":"user"}`)}}})
+	}
+	sent := 0
+	for _, in := range ins {
+		sent += len(in.Data)
+		for _, c := range in.Contexts {
+			sent += len(c.Data)
+		}
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	recs := p.Process(pipeline.Request{Protocol: "selfdesc"}, ins)
+	runtime.ReadMemStats(&after)
+	if len(recs) != 500 || !recs[0].Valid || !strings.HasPrefix(string(recs[0].Payload), `{"email":"sha256:`) {
+		t.Fatalf("%d records, the first %s %+v", len(recs), recs[0].Payload, recs[0].Failure)
+	}
+	t.Logf("%d bytes of values, %d allocated", sent, after.TotalAlloc-before.TotalAlloc)
+	if got, limit := after.TotalAlloc-before.TotalAlloc, uint64(4*sent+1<<20); got > limit {
+		t.Errorf("processing %d bytes of values allocated %d bytes, want at most %d", sent, got, limit)
+	}
 }
 
 // A failed record's raw input keeps no more than its data: a
