@@ -148,16 +148,23 @@ type requestMemory struct {
 	applier  *applier
 }
 
-// room makes sure the buffer has room for about n bytes more; later
-// events of the request (remaining, this one included) are taken to need
-// as much, so that a request's values take one or two allocations, but
-// never more than sharedRoom ahead of what this event needs: one large
-// event before many small ones would otherwise ask for the large one's
-// size that many times over (TestStageRequestMemoryIsBounded).
-func (m *requestMemory) room(n, remaining int) {
-	if cap(m.bytes)-len(m.bytes) < n {
-		m.bytes = make([]byte, 0, n+min(n*(remaining-1), sharedRoom))
+// room makes sure the buffer has room for n bytes more. When it has not,
+// the new one has room for what env may still need (its data and
+// attributes grown by valueRoom, each context by as much) and for the
+// request's later events (remaining, this one included), each taken to
+// need as much, so that a request's values take one allocation; but never
+// more than sharedRoom for the later events: one large event before many
+// small ones would otherwise ask for the large one's size that many times
+// over (TestStageRequestMemoryIsBounded).
+func (m *requestMemory) room(n int, env *event.Envelope, remaining int) {
+	if cap(m.bytes)-len(m.bytes) >= n {
+		return
 	}
+	each := len(env.Payload) + len(env.Attributes) + valueRoom
+	for _, c := range env.Contexts {
+		each += len(c.Data) + valueRoom
+	}
+	m.bytes = make([]byte, 0, max(n, each)+min(each*(remaining-1), sharedRoom))
 }
 
 // sharedRoom bounds the room set aside for a request's later events, in
@@ -232,7 +239,7 @@ func (s *Stage) event(resolver pipeline.Resolver, ev *pipeline.Event, replay boo
 				mem.applier = &applier{s: &s.secrets}
 			}
 		}
-		mem.room(len(data)+valueRoom, remaining)
+		mem.room(len(data)+valueRoom, env, remaining)
 		start := len(mem.bytes)
 		out, err := r.applyWith(mem.applier, mem.bytes, data)
 		if err != nil {
@@ -273,7 +280,7 @@ func (s *Stage) event(resolver pipeline.Resolver, ev *pipeline.Event, replay boo
 		// the envelope's are the same bytes unless the pipeline added to
 		// them (unknown contexts).
 		unmarked := !claimed && len(env.Attributes) == len(ev.Input.Attributes) && unsafe.SliceData(env.Attributes) == unsafe.SliceData(ev.Input.Attributes)
-		mem.room(len(env.Attributes)+valueRoom, remaining)
+		mem.room(len(env.Attributes)+valueRoom, env, remaining)
 		start := len(mem.bytes)
 		mem.bytes = appendWithMarker(mem.bytes, env.Attributes, unmarked, mark.Sum64(), keyID, true)
 		env.Attributes = mem.kept(start)

@@ -117,6 +117,40 @@ func TestStageRequestOfManyEvents(t *testing.T) {
 	check()
 }
 
+// A request's transformed values, contexts and marked attributes take one
+// allocation of each, not one a value: the first governed event sizes the
+// buffer for the request's others, its payload, contexts and attributes
+// together.
+func TestStageRequestSharesItsMemory(t *testing.T) {
+	p, _ := newTestPipeline(t, testSecrets)
+	var ins []event.Input
+	for i := range 10 {
+		ins = append(ins, event.Input{SchemaKey: signupKey, Data: json.RawMessage(`{"email":"` + strconv.Itoa(i) + `@b.c","n":1}`),
+			Contexts:   []event.Context{{Schema: userKey, Data: json.RawMessage(`{"id":"user-` + strconv.Itoa(i) + `","plan":"pro"}`)}},
+			Attributes: json.RawMessage(`{"aid":"shop-web","e":"ue","lang":"de-DE","res":"1920x1080","url":"https://shop.example.com/checkout?step=3"}`)})
+	}
+	var mem pipeline.Records
+	req := pipeline.Request{Protocol: "selfdesc"}
+	p.ProcessInto(req, ins, &mem) // the records' memory made once
+	mem.Clear()
+	plain := make([]event.Input, len(ins))
+	for i := range plain {
+		plain[i] = event.Input{SchemaKey: "iglu:com.acme/plain/jsonschema/1-0-0", Data: json.RawMessage(`{"a":"x"}`), Attributes: ins[i].Attributes}
+	}
+	allocs := func(inputs []event.Input) float64 {
+		return testing.AllocsPerRun(20, func() {
+			p.ProcessInto(req, append([]event.Input(nil), inputs...), &mem)
+			mem.Clear()
+		})
+	}
+	noRules, governed := allocs(plain), allocs(ins)
+	// The buffer and the contexts; a hash's and an HMAC's states are pooled.
+	t.Logf("allocations: %v without rules, %v governed", noRules, governed)
+	if extra := governed - noRules; extra > 2 {
+		t.Errorf("10 governed events cost %v allocations more than 10 without rules, want at most 2", extra)
+	}
+}
+
 // The memory a request's values share is sized from its first governed
 // event times the events left; one large event before many small ones
 // must not make that a multiple of the request (500 events after one of
