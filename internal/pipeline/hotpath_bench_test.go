@@ -2,13 +2,11 @@ package pipeline_test
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"io/fs"
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -240,35 +238,12 @@ func BenchmarkHotPathWithNContracts(b *testing.B) {
 	}
 }
 
-// snowplowBody is the body scripts/measure-serve's snowplow load POSTs to
-// /com.snowplowanalytics.snowplow/tp2, the JavaScript tracker's shape: 10
-// events, alternately page views and self-describing checkout events of
-// accord init's contracts, base64-encoded, each with the user context
-// whose id the privacy rules HMAC.
-func snowplowBody() []byte {
-	enc := func(doc string) string { return base64.RawURLEncoding.EncodeToString([]byte(doc)) }
-	cx := enc(`{"schema":"iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0","data":[` +
-		`{"schema":"iglu:com.example/user/jsonschema/1-0-0","data":{"id":"u_1234","plan":"pro"}}]}`)
-	ue := enc(`{"schema":"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0","data":{` +
-		`"schema":"iglu:com.example/checkout_completed/jsonschema/1-0-0",` +
-		`"data":{"order_id":"ord_8f3a2c91","total":129.95,"currency":"EUR","items":[{"sku":"sku-1","quantity":2,"price":49.99}],"coupon":null}}}`)
-	common := `"tv":"js-3.24.0","p":"web","tna":"sp","aid":"shop-web","dtm":"1714566600123","stm":"1714566601456",` +
-		`"tz":"Europe/Berlin","lang":"de-DE","cs":"UTF-8","res":"1920x1080","vp":"1280x720","cd":"24","cookie":"1",` +
-		`"duid":"a_9f8e7d6c","vid":"7","sid":"5d0c2b7e-1f3a-4a4e-9d5a-0b4c9a557d4f",` +
-		`"url":"https://shop.example.com/checkout?step=3","page":"Checkout","refr":"https://shop.example.com/basket","cx":"` + cx + `"`
-	events := make([]string, 10)
-	for i := range events {
-		if i%2 == 1 {
-			events[i] = `{` + common + `,"e":"ue","ue_px":"` + ue + `"}`
-		} else {
-			events[i] = `{` + common + `,"e":"pv"}`
-		}
-	}
-	return []byte(`{"schema":"iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4","data":[` + strings.Join(events, ",") + `]}`)
-}
-
 // BenchmarkHotPathSnowplowPost: a Snowplow tracker's POST of 10 events
-// (snowplowBody) through the decoder of /com.snowplowanalytics.snowplow/tp2
+// (testdata/events/snowplow_tp2_post.json, the body scripts/measure-serve's
+// snowplow load sends: alternately page views and self-describing checkout
+// events of accord init's contracts, base64-encoded, each with the user
+// context whose id the privacy rules HMAC) through the decoder of
+// /com.snowplowanalytics.snowplow/tp2
 // and the pipeline as accord serve builds them for accord init's
 // directory: the built-in Snowplow contracts under accord init's, the
 // privacy stage with an HMAC key (every event's user context has an id to
@@ -298,7 +273,11 @@ func BenchmarkHotPathSnowplowPost(b *testing.B) {
 		}
 	}
 	// MaxEvents as the server sets it by default (max_events_per_request).
-	req := &protocol.Request{Method: http.MethodPost, MediaType: "application/json", Body: snowplowBody(), MaxEvents: 500}
+	body, err := os.ReadFile("../../testdata/events/snowplow_tp2_post.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := &protocol.Request{Method: http.MethodPost, MediaType: "application/json", Body: body, MaxEvents: 500}
 	preq := pipeline.Request{Protocol: snowplow.Name, Source: event.Source{IP: "127.0.0.1", UserAgent: "accord-loadgen", Path: snowplow.PathPost}}
 	inputs, _, err := decode(req)
 	if err != nil {
