@@ -186,6 +186,41 @@ func BenchmarkAppendFramesConcurrent(b *testing.B) {
 	b.ReportMetric(float64(s.writes.Load()-writes)/float64(b.N), "writes/op")
 }
 
+// BenchmarkAppendFramesBatchesConcurrent has 32 goroutines append 100
+// records of 1 KiB at a time with AppendFrames and fsync batch, as delivery
+// does under 32 connections of 100-event requests: groups the syncer makes
+// durable while the writer writes the next. records/s is what the spool
+// alone takes; fsyncs/op is fsyncs per append.
+func BenchmarkAppendFramesBatchesConcurrent(b *testing.B) {
+	s, err := Open(benchOptions(b, FsyncBatch), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	rec := record("c", 0, 1024)
+	ctx := context.Background()
+	const workers, perAppend = 32, 100
+	b.SetBytes(perAppend * 1024)
+	b.ReportAllocs()
+	b.ResetTimer()
+	fsyncs := s.fsyncs.Load()
+	inWorkers(workers, b.N, func(calls int) {
+		var f Frames
+		for range calls {
+			f.Reset()
+			for range perAppend {
+				f.End(append(f.Begin(), rec...))
+			}
+			if _, err := s.AppendFrames(ctx, &f, nil); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N*perAppend)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(s.fsyncs.Load()-fsyncs)/float64(b.N), "fsyncs/op")
+}
+
 // BenchmarkRead reads 1 KiB records back in batches of 500.
 func BenchmarkRead(b *testing.B) {
 	s, err := Open(benchOptions(b, FsyncNever), nil)
