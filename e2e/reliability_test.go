@@ -244,6 +244,20 @@ func TestFaultKillNineUnderLoad(t *testing.T) {
 	t.Logf("kill -9: %d acknowledged events, all stored after restart", len(acked))
 }
 
+// kill -9 under large requests: each group the spool commits is well over
+// its syncBehindBytes (200 events of about 700 bytes a request), so the
+// spool's syncer makes a group durable while its writer writes the next
+// when the kill lands. Every acknowledged event is stored after a restart.
+func TestFaultKillNineUnderBatchedLoad(t *testing.T) {
+	dir := newProject(t)
+	c := startCollector(t, dir)
+	l := startLoad(c.URL, 8, 200, "killbatch", 0)
+	time.Sleep(1500 * time.Millisecond)
+	acked := killUnderLoad(t, c, l)
+	restartStoresAll(t, dir, acked)
+	t.Logf("kill -9 under 200-event requests: %d acknowledged events, all stored after restart", len(acked))
+}
+
 // killUnderLoad kills the collector with SIGKILL while l sends, and returns
 // the ids of the events it acknowledged before.
 func killUnderLoad(t *testing.T, c *collector, l *load) []string {
