@@ -244,10 +244,10 @@ func TestFaultKillNineUnderLoad(t *testing.T) {
 	t.Logf("kill -9: %d acknowledged events, all stored after restart", len(acked))
 }
 
-// kill -9 under large requests: each group the spool commits is well over
-// its syncBehindBytes (200 events of about 700 bytes a request), so the
-// spool's syncer makes a group durable while its writer writes the next
-// when the kill lands. Every acknowledged event is stored after a restart.
+// kill -9 under large requests (200 events of about 700 bytes each): the
+// kill lands while the spool commits groups of several requests, each a
+// few hundred KiB, written from the requests' own buffers. Every
+// acknowledged event is stored after a restart.
 func TestFaultKillNineUnderBatchedLoad(t *testing.T) {
 	dir := newProject(t)
 	c := startCollector(t, dir)

@@ -188,9 +188,9 @@ func BenchmarkAppendFramesConcurrent(b *testing.B) {
 
 // BenchmarkAppendFramesBatchesConcurrent has 32 goroutines append 100
 // records of 1 KiB at a time with AppendFrames and fsync batch, as delivery
-// does under 32 connections of 100-event requests: groups the syncer makes
-// durable while the writer writes the next. records/s is what the spool
-// alone takes; fsyncs/op is fsyncs per append.
+// does under 32 connections of 100-event requests: groups of a few hundred
+// KiB, whose fsync is most of a commit. records/s is what the spool alone
+// takes; fsyncs/op is fsyncs per append.
 func BenchmarkAppendFramesBatchesConcurrent(b *testing.B) {
 	s, err := Open(benchOptions(b, FsyncBatch), nil)
 	if err != nil {

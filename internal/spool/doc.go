@@ -41,12 +41,7 @@
 // # Crash safety
 //
 // Append returns only after the write (and, with fsync batch, the fsync)
-// of its whole batch; concurrent calls share one write and one fsync. With
-// fsync batch, a group of at least syncBehindBytes is fsynced by the syncer
-// goroutine while the writer writes the next group (at most two groups wait
-// for durability: one synced, one written); no group is answered or
-// readable before its own fsync, groups are answered in order, and a
-// failed fsync fails the group written meanwhile too. A
+// of its whole batch; concurrent calls share one write and one fsync. A
 // segment is fsynced before the next one is started, and the directory
 // after a segment is created, so every acknowledged record is on disk in a
 // file whose name is on disk. A crash can therefore damage only the tail

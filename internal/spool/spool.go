@@ -128,22 +128,6 @@ type Spool struct {
 	broken error
 	buf    []byte
 	pieces []commitPiece
-	// wnext is the offset the next record written takes: next, plus the
-	// records of the group the syncer is making durable.
-	wnext uint64
-
-	// With fsync batch, the syncer goroutine fsyncs each written group
-	// and answers its appends, while the writer writes the next group
-	// (see commit). syncq hands it a group, syncing counts the groups
-	// handed and not yet answered.
-	syncq   chan syncJob
-	syncing sync.WaitGroup
-	// unsynced is the bytes written and not yet durable, guarded by mu:
-	// held does not count them yet, the check against max_bytes does.
-	unsynced int64
-	// syncFailed is the syncer's failed fsync, guarded by mu: the writer
-	// takes it as broken.
-	syncFailed error
 
 	// fsyncs and writes count segment fsyncs and writes, and reuses the
 	// segments written over a spare, for tests and benchmarks.
@@ -197,15 +181,6 @@ type commitPiece struct {
 	from, to int // in the commit buffer, when frames is nil
 }
 
-// syncJob is a written group for the syncer to make durable.
-type syncJob struct {
-	w     segmentFile // the segment written, synced even if a later roll replaces s.w
-	reqs  []*appendReq
-	size  int64  // the group's bytes
-	wsize int64  // the segment's size with the group
-	next  uint64 // the offset after the group's last record
-}
-
 type appendReq struct {
 	records [][]byte
 	// frames, when set, holds the records instead, laid out as frames.
@@ -217,20 +192,7 @@ type appendReq struct {
 	first   uint64
 	err     error
 	done    chan struct{}
-	// finished says finish answers it, after its group's fsync, not
-	// commit.
-	finished bool
 }
-
-// syncBehindBytes is the smallest group the syncer makes durable while the
-// writer writes the next one (fsync batch); smaller groups are synced by
-// the writer itself. Under batched load a group is hundreds of KiB and
-// its fsync most of a commit; a group of single-event requests is a few
-// KiB, synced in a tenth of a millisecond, and handing it to another
-// goroutine cost more than the overlap saved: 8–20 % fewer single-event
-// requests a second (docs/performance.md, "The spool's commit in two
-// stages").
-const syncBehindBytes = 64 << 10
 
 // maxGroup bounds how many Append calls one group commit takes.
 const maxGroup = 4096
@@ -278,12 +240,6 @@ func Open(opts Options, logger *slog.Logger) (*Spool, error) {
 		s.closeFiles()
 		unlockDir(lock)
 		return nil, err
-	}
-	s.wnext = s.next
-	if s.opts.Fsync == FsyncBatch {
-		s.syncq = make(chan syncJob)
-		s.wg.Add(1)
-		go s.syncer()
 	}
 	s.wg.Add(1)
 	go s.run()
@@ -668,96 +624,29 @@ func (s *Spool) run() {
 				s.dirty = false
 			}
 		case <-s.done:
-			if s.syncq != nil {
-				s.syncing.Wait()
-				close(s.syncq)
-			}
 			return
 		}
 	}
 }
 
-// syncer makes the groups the writer hands it durable, one fsync each,
-// and answers their appends (fsync batch). It runs beside the writer, so
-// that the next group is written while one is synced: at full batched
-// load the fsync is most of a commit, and writing alone kept the CPU
-// waiting on it (docs/performance.md, "The spool's commit in two
-// stages").
-func (s *Spool) syncer() {
-	defer s.wg.Done()
-	for job := range s.syncq {
-		s.finish(job)
-		s.syncing.Done()
-	}
-}
-
-// finish fsyncs a written group, publishes its records to readers and
-// answers its appends. After a failed fsync every group fails, the ones
-// already written included: the page cache cannot be trusted, so appends
-// fail until a restart recovers from disk.
-func (s *Spool) finish(job syncJob) {
-	s.mu.Lock()
-	err := s.syncFailed
-	s.mu.Unlock()
-	if err == nil {
-		s.fsyncs.Add(1)
-		if serr := job.w.Sync(); serr != nil {
-			err = fmt.Errorf("fsync spool segment: %w", serr)
-		}
-	}
-	s.mu.Lock()
-	s.unsynced -= job.size
-	if err != nil {
-		if s.syncFailed == nil {
-			s.syncFailed = err
-			s.log.Error("spool: fsync failed; appends fail until restart", "error", err)
-		}
-	} else {
-		s.publish(job.wsize, job.size, job.next)
-	}
-	s.mu.Unlock()
-	for _, r := range job.reqs {
-		if err != nil {
-			r.err, r.first = err, 0
-		}
-		close(r.done)
-	}
-}
-
-// publish makes appended records visible to readers: the last segment's
-// size, the bytes held and the next offset. Called with s.mu held.
-func (s *Spool) publish(wsize, size int64, next uint64) {
-	s.segs[len(s.segs)-1].size = wsize
-	s.held += size
-	s.next = next
-	close(s.notify)
-	s.notify = make(chan struct{})
-}
-
-// commit writes one group of appends with one write and answers every
-// caller; with fsync batch it hands the group to the syncer, which
-// answers once its fsync is done.
+// commit writes one group of appends with one write and (for batch) one
+// fsync, then answers every caller.
 func (s *Spool) commit(group []*appendReq) {
 	defer func() {
 		for _, r := range group {
-			if !r.finished {
-				r.releaseFrames()
-				close(r.done)
-			}
+			r.releaseFrames()
+			close(r.done)
 		}
 	}()
-	s.mu.Lock()
-	held, next := s.held+s.unsynced, s.wnext
-	if s.broken == nil {
-		s.broken = s.syncFailed
-	}
-	s.mu.Unlock()
 	if s.broken != nil {
 		for _, r := range group {
 			r.err = s.broken
 		}
 		return
 	}
+	s.mu.Lock()
+	held, next := s.held, s.next
+	s.mu.Unlock()
 
 	buf, pieces := s.buf[:0], s.pieces[:0]
 	var ok []*appendReq
@@ -832,16 +721,6 @@ func (s *Spool) commit(group []*appendReq) {
 		}
 	}
 	if s.wsize > 0 && s.wsize+size > s.opts.SegmentBytes {
-		// The segment is sealed with its records durable: the syncer
-		// first finishes the groups written into it.
-		s.syncing.Wait()
-		s.mu.Lock()
-		s.broken = s.syncFailed
-		s.mu.Unlock()
-		if s.broken != nil {
-			fail(s.broken)
-			return
-		}
 		if err := s.roll(); err != nil {
 			fail(err)
 			return
@@ -882,32 +761,26 @@ func (s *Spool) commit(group []*appendReq) {
 	for _, r := range ok {
 		r.releaseFrames()
 	}
-	s.wsize += size
-	s.wnext = next
-	if s.opts.Fsync == FsyncBatch {
-		// Nothing is acknowledged before the fsync: finish answers.
-		for _, r := range ok {
-			r.finished = true
-		}
-		s.mu.Lock()
-		s.unsynced += size
-		s.mu.Unlock()
-		job := syncJob{w: s.w, reqs: ok, size: size, wsize: s.wsize, next: next}
-		if size >= syncBehindBytes {
-			// The syncer takes the group once done with the one before,
-			// so at most two wait for it: one synced, one written.
-			s.syncing.Add(1)
-			s.syncq <- job
+	switch s.opts.Fsync {
+	case FsyncBatch:
+		s.fsyncs.Add(1)
+		if err := s.w.Sync(); err != nil {
+			// After a failed fsync the page cache cannot be trusted;
+			// stop appending until a restart recovers from disk.
+			s.broken = fmt.Errorf("fsync spool segment: %w", err)
+			fail(s.broken)
 			return
 		}
-		// The groups before are answered first, and in order.
-		s.syncing.Wait()
-		s.finish(job)
-		return
+	default:
+		s.dirty = true
 	}
-	s.dirty = true
+	s.wsize += size
 	s.mu.Lock()
-	s.publish(s.wsize, size, next)
+	s.segs[len(s.segs)-1].size = s.wsize
+	s.held += size
+	s.next = next
+	close(s.notify)
+	s.notify = make(chan struct{})
 	s.mu.Unlock()
 }
 
@@ -1163,9 +1036,6 @@ func (s *Spool) Close() error {
 		close(s.done)
 		s.wg.Wait()
 		var errs []error
-		if s.broken == nil {
-			s.broken = s.syncFailed // the syncer has stopped
-		}
 		if s.broken == nil {
 			// Left at rest, a segment is exactly its records, and no
 			// spare holds delivered ones.
