@@ -235,13 +235,8 @@ func waitDelivered(t *testing.T, c *collector, timeout time.Duration) {
 // (a) kill -9 under concurrent load: every acknowledged event is stored
 // after a restart.
 func TestFaultKillNineUnderLoad(t *testing.T) {
-	dir := newProject(t)
-	c := startCollector(t, dir)
-	l := startLoad(c.URL, 4, 25, "kill", 0)
-	time.Sleep(1500 * time.Millisecond)
-	acked := killUnderLoad(t, c, l)
-	restartStoresAll(t, dir, acked)
-	t.Logf("kill -9: %d acknowledged events, all stored after restart", len(acked))
+	n := killNineStoresAll(t, 4, 25, "kill")
+	t.Logf("kill -9: %d acknowledged events, all stored after restart", n)
 }
 
 // kill -9 under large requests (200 events of about 700 bytes each): the
@@ -249,13 +244,23 @@ func TestFaultKillNineUnderLoad(t *testing.T) {
 // few hundred KiB, written from the requests' own buffers. Every
 // acknowledged event is stored after a restart.
 func TestFaultKillNineUnderBatchedLoad(t *testing.T) {
+	n := killNineStoresAll(t, 8, 200, "killbatch")
+	t.Logf("kill -9 under 200-event requests: %d acknowledged events, all stored after restart", n)
+}
+
+// killNineStoresAll starts a collector on a new project, has clients send
+// requests of batch events for 1.5 s, kills the collector with SIGKILL,
+// and checks that every event it acknowledged is stored after a restart;
+// it returns how many it acknowledged.
+func killNineStoresAll(t *testing.T, clients, batch int, tag string) int {
+	t.Helper()
 	dir := newProject(t)
 	c := startCollector(t, dir)
-	l := startLoad(c.URL, 8, 200, "killbatch", 0)
+	l := startLoad(c.URL, clients, batch, tag, 0)
 	time.Sleep(1500 * time.Millisecond)
 	acked := killUnderLoad(t, c, l)
 	restartStoresAll(t, dir, acked)
-	t.Logf("kill -9 under 200-event requests: %d acknowledged events, all stored after restart", len(acked))
+	return len(acked)
 }
 
 // killUnderLoad kills the collector with SIGKILL while l sends, and returns
