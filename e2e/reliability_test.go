@@ -240,9 +240,10 @@ func TestFaultKillNineUnderLoad(t *testing.T) {
 }
 
 // kill -9 under large requests (200 events of about 700 bytes each): the
-// kill lands while the spool commits groups of several requests, each a
-// few hundred KiB, written from the requests' own buffers. Every
-// acknowledged event is stored after a restart.
+// kill lands while the spool commits groups of several requests, each
+// request's frames over 64 KiB and so written from its own buffer rather
+// than copied into the group's. Every acknowledged event is stored after
+// a restart.
 func TestFaultKillNineUnderBatchedLoad(t *testing.T) {
 	n := killNineStoresAll(t, 8, 200, "killbatch")
 	t.Logf("kill -9 under 200-event requests: %d acknowledged events, all stored after restart", n)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/accord-events/accord/internal/check"
 	"github.com/accord-events/accord/internal/event"
+	"github.com/accord-events/accord/internal/racedetector"
 	"github.com/accord-events/accord/internal/sink"
 	"github.com/accord-events/accord/internal/spool"
 )
@@ -895,7 +896,7 @@ func TestEncodeFramesSizesTheBufferOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	if allocs > 2 && !raceEnabled { // the race detector's instrumentation allocates
+	if allocs > 2 && !racedetector.Enabled { // the race detector's instrumentation allocates
 		t.Errorf("encoding 100 records into fresh frames took %.0f allocations; want 2", allocs)
 	}
 	var f spool.Frames

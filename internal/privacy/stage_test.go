@@ -16,6 +16,7 @@ import (
 	"github.com/accord-events/accord/internal/contract"
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/pipeline"
+	"github.com/accord-events/accord/internal/racedetector"
 )
 
 func testContract(t *testing.T, name, props string) *contract.Contract {
@@ -123,7 +124,7 @@ func TestStageRequestOfManyEvents(t *testing.T) {
 // buffer for the request's others, its payload, contexts and attributes
 // together.
 func TestStageRequestSharesItsMemory(t *testing.T) {
-	if raceEnabled {
+	if racedetector.Enabled {
 		t.Skip("sync.Pool drops items under the race detector")
 	}
 	p, _ := newTestPipeline(t, testSecrets)

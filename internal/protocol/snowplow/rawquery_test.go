@@ -9,6 +9,7 @@ import (
 
 	"github.com/accord-events/accord/internal/event"
 	"github.com/accord-events/accord/internal/protocol"
+	"github.com/accord-events/accord/internal/racedetector"
 )
 
 // decodeQueryOld is how GET /i was read before DecodeQueryText: the server
@@ -200,7 +201,7 @@ func TestQueryBuffersBounded(t *testing.T) {
 // them by GET, to one allocation (its contexts a second): the room made
 // for its attributes and data is enough.
 func TestDecodeGETQueryAllocs(t *testing.T) {
-	if raceEnabled {
+	if racedetector.Enabled {
 		t.Skip("sync.Pool drops items under the race detector")
 	}
 	enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
