@@ -1,0 +1,22 @@
+//go:build !linux
+
+package iouring
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Ring is an io_uring; elsewhere than Linux there is none.
+type Ring struct{}
+
+// Open fails elsewhere than Linux.
+func Open(onFail func(error)) (*Ring, error) {
+	return nil, fmt.Errorf("io_uring: %w", errors.ErrUnsupported)
+}
+
+// Fdatasync fails with ErrRing: there is no ring.
+func (r *Ring) Fdatasync(fd int) error { return ErrRing }
+
+// Close does nothing.
+func (r *Ring) Close() error { return nil }
