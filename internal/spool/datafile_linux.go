@@ -6,6 +6,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/accord-events/accord/internal/iouring"
 )
 
 // dataFile is a segment open for writing. Its Sync is fdatasync: the
@@ -25,6 +27,23 @@ const writesOverSpare = true
 
 func (f dataFile) Sync() error {
 	return f.syscall("fdatasync", func() error { return unix.Fdatasync(f.fd) })
+}
+
+// SyncThrough is Sync run by the kernel's io_uring worker while the
+// calling goroutine parks (see package iouring); where the ring has failed
+// it is Sync. A failed flush is the flush's own error either way.
+func (f dataFile) SyncThrough(r *iouring.Ring) error {
+	err := r.Fdatasync(f.fd)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, iouring.ErrRing):
+		// The flush may not have run: the data is still in the page
+		// cache, unflushed but not known lost.
+		return f.Sync()
+	default:
+		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: err}
+	}
 }
 
 func (f dataFile) Allocate(off, n int64) error {

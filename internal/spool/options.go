@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/accord-events/accord/internal/iouring"
 )
 
 // Fsync policies.
@@ -36,6 +38,10 @@ type Options struct {
 	MaxBytes      int64         `yaml:"max_bytes" doc:"Most bytes the spool holds on disk; when an append would go past it the collector answers 503 with Retry-After until sinks catch up."`
 	Fsync         string        `yaml:"fsync" doc:"When appended records are flushed to disk: batch (before every acknowledgement, survives power loss), interval (every fsync_interval, survives a crash of Accord) or never (left to the operating system)."`
 	FsyncInterval time.Duration `yaml:"fsync_interval" doc:"How often the spool is flushed to disk when fsync is interval."`
+
+	// openRing, when set, stands in for iouring.Open: tests give a
+	// kernel that refuses io_uring, or one whose ring later fails.
+	openRing func(onFail func(error)) (*iouring.Ring, error)
 }
 
 // DefaultOptions returns the default options: 64 MiB segments, a 1 GiB cap,

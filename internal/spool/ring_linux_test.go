@@ -1,0 +1,56 @@
+package spool
+
+import (
+	"log/slog"
+	"os"
+	"testing"
+)
+
+// ringSpool opens a spool with fsync batch and 1 MiB segments, skipping
+// (failing on CI, whose kernel gives one) where the kernel gives no ring.
+func ringSpool(t *testing.T, dir string) *Spool {
+	t.Helper()
+	o := testOptions(dir)
+	o.SegmentBytes = 1 << 20
+	s := openSpool(t, o, slog.New(slog.DiscardHandler))
+	if s.ring == nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("the spool opened no io_uring on the CI machine")
+		}
+		t.Skip("no io_uring here")
+	}
+	return s
+}
+
+// A group of ringMinBytes or more is flushed through the ring, a smaller
+// one with the system call, and both are read back after a restart.
+func TestLargeGroupsAreFlushedThroughTheRing(t *testing.T) {
+	dir := t.TempDir()
+	s := ringSpool(t, dir)
+	var want [][]byte
+	big := largeBatch()
+	mustAppend(t, s, big...)
+	want = append(want, big...)
+	assertFlushes(t, s, 1, 1)
+	small := record("small", 0, 1024)
+	mustAppend(t, s, small)
+	want = append(want, small)
+	assertFlushes(t, s, 1, 2)
+	closeAndAssertRecords(t, s, dir, want)
+}
+
+// A ring that fails leaves the spool flushing with the system call: the
+// append is acknowledged and its records are there after a restart.
+func TestFailedRingFallsBackToTheSystemCall(t *testing.T) {
+	dir := t.TempDir()
+	s := ringSpool(t, dir)
+	if err := s.ring.Close(); err != nil { // every later Fdatasync fails with ErrRing
+		t.Fatal(err)
+	}
+	big := largeBatch()
+	mustAppend(t, s, big...)
+	if r := s.ringSyncs.Load(); r != 1 {
+		t.Fatalf("%d flushes tried through the ring, want 1", r)
+	}
+	closeAndAssertRecords(t, s, dir, big)
+}
