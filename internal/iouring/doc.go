@@ -24,8 +24,9 @@ package iouring
 
 import "errors"
 
-// ErrRing matches the errors of a ring that failed itself, as opposed to
-// the failure of the operation it ran: the operation may not have run, so
-// the caller runs it as a system call. A ring that failed once fails every
-// later call the same way.
+// ErrRing matches the errors of the ring itself, as opposed to the failure
+// of the operation it ran: the operation may not have run, so the caller
+// runs it as a system call. A ring whose system calls or eventfd failed
+// fails every later call the same way; an operation the kernel cancelled
+// before it ran (its submitting thread exited) fails alone.
 var ErrRing = errors.New("io_uring failed")

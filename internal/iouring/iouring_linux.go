@@ -142,7 +142,13 @@ func (r *Ring) Fdatasync(fd int) error {
 		}
 		return r.broken
 	}
-	if res < 0 {
+	switch {
+	case res == -int32(syscall.ECANCELED):
+		// Not an answer of fdatasync's: the kernel cancelled the
+		// request before it ran (the thread that submitted it exited).
+		// The ring still works; the caller flushes with the system call.
+		return fmt.Errorf("%w: the flush was cancelled before it ran", ErrRing)
+	case res < 0:
 		return syscall.Errno(-res)
 	}
 	return nil
