@@ -147,7 +147,7 @@ type Spool struct {
 // and no thread changes hands, but a completion costs a wake of the
 // kernel's worker and of the poller. Under 100-event requests (groups of
 // about half a MiB) the ring took the file sink a median 10.5 % further,
-// ahead in 10 of 11 pairs; single-event groups of a few KiB gained under
+// ahead in 15 of 17 pairs; single-event groups of a few KiB gained under
 // full load but cost 7–8 % more CPU a request at a quarter of it, so they
 // keep the system call (docs/performance.md, "The spool's fsync through
 // io_uring").
