@@ -123,8 +123,12 @@ func (r *Ring) setup(p *params) error {
 
 // Fdatasync is fdatasync(2) of fd, run by the kernel's io_uring worker
 // while the calling goroutine is parked. It returns the call's own error
-// as a syscall.Errno, or an error matching ErrRing when the ring failed
-// and the call may not have run.
+// as a syscall.Errno; an error matching ErrRing when the ring failed before
+// the call was submitted (or the kernel cancelled it before it ran), so
+// that it did not run; or, when the ring failed while the call was under
+// way, an error matching neither: its outcome is unknown, and as the
+// kernel reports a failed flush only once, a caller must take it for a
+// failed flush rather than flush again and believe the answer.
 func (r *Ring) Fdatasync(fd int) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -134,11 +138,14 @@ func (r *Ring) Fdatasync(fd int) error {
 	case r.broken != nil:
 		return r.broken
 	}
-	res, err := r.fsync(fd)
+	res, submitted, err := r.fsync(fd)
 	if err != nil {
 		r.broken = fmt.Errorf("%w: %w", ErrRing, err)
 		if r.onFail != nil {
 			r.onFail(err)
+		}
+		if submitted {
+			return fmt.Errorf("io_uring: the flush's outcome is unknown: %w", err)
 		}
 		return r.broken
 	}
@@ -155,8 +162,9 @@ func (r *Ring) Fdatasync(fd int) error {
 }
 
 // fsync submits one fdatasync and waits for its completion, returning the
-// completion's result.
-func (r *Ring) fsync(fd int) (int32, error) {
+// completion's result, and on an error whether the call had been
+// submitted.
+func (r *Ring) fsync(fd int) (res int32, submitted bool, err error) {
 	tail := *r.sqTail // only the caller, under mu, moves the tail
 	idx := tail & *r.sqMask
 	sqe := r.sqes[idx*sqeSize : (idx+1)*sqeSize]
@@ -172,11 +180,12 @@ func (r *Ring) fsync(fd int) (int32, error) {
 		if errno == syscall.EINTR || errno == syscall.EAGAIN || errno == syscall.EBUSY {
 			continue
 		}
+		// io_uring_enter fails only when it submitted nothing.
 		if errno != 0 {
-			return 0, fmt.Errorf("io_uring_enter: %w", errno)
+			return 0, false, fmt.Errorf("io_uring_enter: %w", errno)
 		}
 		if n != 1 {
-			return 0, fmt.Errorf("io_uring_enter: submitted %d entries of 1", n)
+			return 0, false, fmt.Errorf("io_uring_enter: submitted %d entries of 1", n)
 		}
 		break
 	}
@@ -186,12 +195,12 @@ func (r *Ring) fsync(fd int) (int32, error) {
 			cqe := unsafe.Add(r.cqes, (head&*r.cqMask)*cqeSize)
 			res := *(*int32)(unsafe.Add(cqe, cqeRes))
 			atomic.StoreUint32(r.cqHead, head+1) // hands the entry back
-			return res, nil
+			return res, true, nil
 		}
 		// The eventfd counts completions since it was last read: one
 		// posted between the check above and this read is not missed.
 		if _, err := r.done.Read(r.buf[:]); err != nil {
-			return 0, fmt.Errorf("wait for completion: %w", err)
+			return 0, true, fmt.Errorf("wait for completion: %w", err)
 		}
 	}
 }

@@ -100,6 +100,42 @@ func TestFailedRingFailsEveryLaterCall(t *testing.T) {
 	}
 }
 
+// A ring that fails while the flush is under way cannot say how the flush
+// went: the error must not invite the caller to flush again (a second
+// fdatasync may succeed after the first one's failure was reported, unseen,
+// to the ring), and later calls fail as the ring's.
+func TestRingFailingDuringTheFlushReportsAnUnknownOutcome(t *testing.T) {
+	var reasons []error
+	r := openRing(t, func(err error) { reasons = append(reasons, err) })
+	f := tempFile(t)
+	// The completion's eventfd gone from under the ring: the kernel still
+	// signals it, but the wait for it fails, unless the completion came
+	// before the wait began.
+	r.done.Close()
+	var err error
+	for range 100 {
+		if _, werr := f.Write([]byte("a record\n")); werr != nil {
+			t.Fatal(werr)
+		}
+		if err = r.Fdatasync(int(f.Fd())); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		t.Fatal("every flush completed before its wait: the test did not test that")
+	}
+	if errors.Is(err, ErrRing) || !errors.Is(err, os.ErrClosed) {
+		t.Fatalf("fdatasync whose wait failed: %v, want an unknown outcome (not ErrRing) with the reason", err)
+	}
+	if err := r.Fdatasync(int(f.Fd())); !errors.Is(err, ErrRing) {
+		t.Fatalf("fdatasync after the ring failed: %v, want ErrRing", err)
+	}
+	if len(reasons) != 1 {
+		t.Fatalf("onFail called %d times, want once: %v", len(reasons), reasons)
+	}
+	r.done = nil // closed above; Close must not close it again
+}
+
 func TestClosedRing(t *testing.T) {
 	r := openRing(t, nil)
 	if err := r.Close(); err != nil {

@@ -30,8 +30,10 @@ func (f dataFile) Sync() error {
 }
 
 // SyncThrough is Sync run by the kernel's io_uring worker while the
-// calling goroutine parks (see package iouring); where the ring has failed
-// it is Sync. A failed flush is the flush's own error either way.
+// calling goroutine parks (see package iouring); where the ring failed
+// before the flush ran it is Sync. A flush whose outcome the ring lost is
+// a failed flush: the kernel reports a flush's failure once, so a second
+// one could succeed over lost data.
 func (f dataFile) SyncThrough(r *iouring.Ring) error {
 	err := r.Fdatasync(f.fd)
 	switch {

@@ -134,6 +134,12 @@ func TestAppendFramesReleasedBeforeFsync(t *testing.T) {
 			if n := released.Load(); n != 1 {
 				t.Fatalf("frames released %d times after a failed fsync, want 1", n)
 			}
+			// The page cache is no longer trusted: every later append
+			// fails until the spool is opened again.
+			gate.held.Store(false)
+			if off, err := s.Append(context.Background(), [][]byte{record("c", 0, 10)}); err == nil {
+				t.Fatalf("Append after a failed fsync = %d, nil; want an error until reopened", off)
+			}
 		})
 	}
 }
