@@ -15,8 +15,5 @@ func Open(onFail func(error)) (*Ring, error) {
 	return nil, fmt.Errorf("io_uring: %w", errors.ErrUnsupported)
 }
 
-// Fdatasync fails with ErrRing: there is no ring.
-func (r *Ring) Fdatasync(fd int) error { return ErrRing }
-
 // Close does nothing.
 func (r *Ring) Close() error { return nil }
