@@ -78,8 +78,8 @@ func closeAndAssertRecords(t *testing.T, s *Spool, dir string, want [][]byte) {
 	}
 }
 
-// largeBatch is 100 records of 1 KiB: with their frames, a group commit
-// over ringMinBytes.
+// largeBatch is 100 records of 1 KiB: a group commit as a 100-event
+// request makes.
 func largeBatch() [][]byte {
 	b := make([][]byte, 100)
 	for i := range b {

@@ -130,8 +130,9 @@ type Spool struct {
 	buf    []byte
 	pieces []commitPiece
 
-	// ring, when the kernel gives one, flushes large group commits (see
-	// ringMinBytes); nil otherwise. Opened with the spool, closed by Close.
+	// ring, when the kernel gives one, flushes the group commits of
+	// spool.fsync batch (see syncGroup); nil otherwise. Opened with the
+	// spool, closed by Close.
 	ring *iouring.Ring
 
 	// fsyncs and writes count segment fsyncs and writes, ringSyncs the
@@ -139,19 +140,6 @@ type Spool struct {
 	// a spare, for tests and benchmarks.
 	fsyncs, writes, ringSyncs, reuses atomic.Int64
 }
-
-// ringMinBytes is the smallest group commit flushed through the ring with
-// spool.fsync batch. A flush as a system call blocks the writer's thread,
-// and while the handlers keep every P busy the runtime hands the P to
-// another thread and back at each one; through io_uring the writer parks
-// and no thread changes hands, but a completion costs a wake of the
-// kernel's worker and of the poller. Under 100-event requests (groups of
-// about half a MiB) the ring took the file sink a median 10.5 % further,
-// ahead in 15 of 17 pairs; single-event groups of a few KiB gained under
-// full load but cost 7–8 % more CPU a request at a quarter of it, so they
-// keep the system call (docs/performance.md, "The spool's fsync through
-// io_uring").
-const ringMinBytes = 64 << 10
 
 // segmentFile is the write side of the last segment: a dataFile, or in
 // tests one that fails on cue.
@@ -268,7 +256,7 @@ func Open(opts Options, logger *slog.Logger) (*Spool, error) {
 	return s, nil
 }
 
-// openRing sets up the ring for large group commits, or says why there is
+// openRing sets up the ring for the group commits, or says why there is
 // none: the spool works as well without, with the system call.
 func (s *Spool) openRing() {
 	open := s.opts.openRing
@@ -805,7 +793,7 @@ func (s *Spool) commit(group []*appendReq) {
 	}
 	switch s.opts.Fsync {
 	case FsyncBatch:
-		if err := s.syncGroup(size); err != nil {
+		if err := s.syncGroup(); err != nil {
 			// After a failed fsync the page cache cannot be trusted;
 			// stop appending until a restart recovers from disk.
 			s.broken = fmt.Errorf("fsync spool segment: %w", err)
@@ -825,12 +813,22 @@ func (s *Spool) commit(group []*appendReq) {
 	s.mu.Unlock()
 }
 
-// syncGroup flushes a group commit of size bytes: through the ring from
-// ringMinBytes, else with the system call. Only a segment's own file goes
-// through the ring; tests' stand-ins keep their Sync.
-func (s *Spool) syncGroup(size int64) error {
+// syncGroup flushes a group commit: through the ring where there is one,
+// else with the system call. A flush as a system call blocks the writer's
+// thread, and while the handlers keep the Ps busy the runtime hands the
+// writer's P to another thread and back at each one; through io_uring the
+// kernel's worker runs it while the writer waits in the network poller,
+// and no thread changes hands. Same binary, ring against system call:
+// single-event requests at full load ahead in 13 of 14 pairs (a median
+// 13-15 % more a second at a sixth less CPU a request), 100-event
+// requests a median 10.5 % more; at 2,500 single-event requests a second
+// neither CPU nor p99 moved beyond the machine's spread
+// (docs/performance.md, "Every group commit through the ring"). Only a
+// segment's own file goes through the ring; tests' stand-ins keep their
+// Sync.
+func (s *Spool) syncGroup() error {
 	s.fsyncs.Add(1)
-	if f, ok := s.w.(dataFile); ok && s.ring != nil && size >= ringMinBytes {
+	if f, ok := s.w.(dataFile); ok && s.ring != nil {
 		s.ringSyncs.Add(1)
 		return f.SyncThrough(s.ring)
 	}
