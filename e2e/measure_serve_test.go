@@ -2,11 +2,12 @@ package e2e
 
 import (
 	"encoding/json"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/accord-events/accord/internal/testenv"
 )
 
 // TestMeasureServeScript keeps scripts/measure-serve, which docs/performance.md
@@ -83,10 +84,7 @@ func runScript(t *testing.T, name string, args ...string) ([]map[string]any, str
 	t.Helper()
 	python, err := exec.LookPath("python3")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("python3 is not installed")
-		}
-		t.Skip("python3 is not installed")
+		testenv.Missing(t, "python3 is not installed")
 	}
 	script, err := filepath.Abs("../scripts/" + name)
 	if err != nil {

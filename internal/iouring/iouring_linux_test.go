@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/accord-events/accord/internal/testenv"
 )
 
 // openRing opens a ring, skipping where the kernel refuses one (the
@@ -19,10 +21,7 @@ func openRing(t testing.TB, onFail func(error)) *Ring {
 	t.Helper()
 	r, err := Open(onFail)
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("io_uring unavailable on the CI machine: %v", err)
-		}
-		t.Skipf("io_uring unavailable here: %v", err)
+		testenv.Missing(t, "io_uring unavailable here: %v", err)
 	}
 	t.Cleanup(func() { r.Close() })
 	return r

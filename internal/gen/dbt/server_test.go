@@ -28,6 +28,7 @@ import (
 	"github.com/accord-events/accord/internal/sink/mysql"
 	"github.com/accord-events/accord/internal/sink/postgres"
 	"github.com/accord-events/accord/internal/sink/sqlite"
+	"github.com/accord-events/accord/internal/testenv"
 )
 
 // The proof that the staging models and the sources' tests fit the tables
@@ -41,14 +42,6 @@ import (
 var seq atomic.Int64
 
 func unique(prefix string) string { return fmt.Sprintf("%s_%d_%d", prefix, os.Getpid(), seq.Add(1)) }
-
-func unreachable(t *testing.T, what string, err error) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is unreachable: %v", what, err)
-	}
-	t.Skipf("%s is unreachable: %v", what, err)
-}
 
 // sent is one event the test sends, and the typed table it lands in.
 type sent struct {
@@ -256,7 +249,7 @@ func TestStagingModelsOnPostgres(t *testing.T) {
 	}
 	t.Cleanup(func() { db.Close() })
 	if err := db.Ping(); err != nil {
-		unreachable(t, "PostgreSQL", err)
+		testenv.Missing(t, "PostgreSQL is unreachable: %v", err)
 	}
 	cs := loadFixtures(t)
 	o := DefaultOptions("postgres")
@@ -283,7 +276,7 @@ func TestStagingModelsOnMySQL(t *testing.T) {
 	}
 	t.Cleanup(func() { db.Close() })
 	if err := db.Ping(); err != nil {
-		unreachable(t, "MySQL", err)
+		testenv.Missing(t, "MySQL is unreachable: %v", err)
 	}
 	cs := loadFixtures(t)
 	o := DefaultOptions("mysql")
