@@ -41,10 +41,7 @@
 // # Crash safety
 //
 // Append returns only after the write (and, with fsync batch, the fsync)
-// of its whole batch; concurrent calls share one write and one fsync. There
-// is no writer goroutine: a caller that finds no commit running commits the
-// group of every call waiting, its own among them, and hands the next group
-// to the first call that queued meanwhile. A
+// of its whole batch; concurrent calls share one write and one fsync. A
 // segment is fsynced before the next one is started, and the directory
 // after a segment is created, so every acknowledged record is on disk in a
 // file whose name is on disk. A crash can therefore damage only the tail

@@ -40,31 +40,13 @@ func gate(t *testing.T, s *Spool) *gatedSync {
 	return g
 }
 
-// swapFile replaces the segment file being written, between two groups.
+// swapFile replaces the writer's segment file between two groups: the
+// channel hand-offs order it with the writer goroutine.
 func swapFile(s *Spool, f func(*os.File) segmentFile) {
-	betweenGroups(s, func() { s.w = f(s.w.(dataFile).File) })
-}
-
-// betweenGroups runs fn while no group commit runs, as the leader: what fn
-// changes is ordered with every commit before and after. Appends that
-// queue meanwhile are committed once fn returns.
-func betweenGroups(s *Spool, fn func()) {
-	s.qmu.Lock()
-	for s.leading {
-		s.qidle.Wait()
-	}
-	s.leading = true
-	s.qmu.Unlock()
-	fn()
-	s.qmu.Lock()
-	if len(s.queue) > 0 {
-		s.qmu.Unlock()
-		s.lead()
-		return
-	}
-	s.leading = false
-	s.qidle.Broadcast()
-	s.qmu.Unlock()
+	done := make(chan struct{})
+	s.reqs <- &appendReq{done: done}
+	<-done
+	s.w = f(s.w.(dataFile).File)
 }
 
 // framesOf lays records out as frames.

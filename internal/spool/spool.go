@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -88,16 +87,7 @@ type Spool struct {
 	log  *slog.Logger
 	lock *os.File
 
-	// qmu guards the appends waiting for a group commit (queue), whether
-	// a caller is committing one (leading: the leader, see append), and
-	// stopped, set by Close. qidle is signalled when leading ends.
-	qmu     sync.Mutex
-	qidle   *sync.Cond
-	queue   []*appendReq
-	spareQ  []*appendReq
-	leading bool
-	stopped bool
-
+	reqs chan *appendReq
 	done chan struct{} // closed by Close
 	wg   sync.WaitGroup
 
@@ -122,7 +112,7 @@ type Spool struct {
 	spare   int64
 	noSpare bool
 
-	// Owned by the leader (see append): one caller at a time.
+	// Owned by the writer goroutine.
 	w     segmentFile // the last segment, open for writing
 	wsize int64
 	// reserved is how far the file may reach past wsize, allocated ahead
@@ -208,14 +198,7 @@ type appendReq struct {
 	bytes   int64 // framed size
 	first   uint64
 	err     error
-	// done is closed when the records are committed (first and err
-	// set), or earlier with lead set: the caller is to commit the next
-	// group, its own records among them.
-	done chan struct{}
-	// lead is guarded by Spool.qmu.
-	lead bool
-	// sync asks for the fsync of spool.fsync interval: no records.
-	sync bool
+	done    chan struct{}
 }
 
 // maxGroup bounds how many Append calls one group commit takes.
@@ -256,10 +239,10 @@ func Open(opts Options, logger *slog.Logger) (*Spool, error) {
 		opts:   opts,
 		log:    logger,
 		lock:   lock,
+		reqs:   make(chan *appendReq),
 		done:   make(chan struct{}),
 		notify: make(chan struct{}),
 	}
-	s.qidle = sync.NewCond(&s.qmu)
 	if err := s.recover(); err != nil {
 		s.closeFiles()
 		unlockDir(lock)
@@ -268,10 +251,8 @@ func Open(opts Options, logger *slog.Logger) (*Spool, error) {
 	if opts.Fsync == FsyncBatch {
 		s.openRing()
 	}
-	if opts.Fsync == FsyncInterval {
-		s.wg.Add(1)
-		go s.syncEvery(opts.FsyncInterval)
-	}
+	s.wg.Add(1)
+	go s.run()
 	return s, nil
 }
 
@@ -556,10 +537,9 @@ func (s *Spool) Append(ctx context.Context, records [][]byte) (Offset, error) {
 // once the group commit has written it, before the fsync that makes it
 // durable (a request waits for that fsync without holding its frames,
 // which at full batched load is most of its time in the spool), or
-// before AppendFrames returns when f was never taken. release runs on
-// the goroutine of whichever caller commits the group (see lead) and must
-// not block; the caller must not touch f after the call, except through
-// release.
+// before AppendFrames returns when f was never taken. release runs on the
+// spool's writer goroutine and must not block; the caller must not touch
+// f after the call, except through release.
 func (s *Spool) AppendFrames(ctx context.Context, f *Frames, release func(*Frames)) (Offset, error) {
 	req := &appendReq{frames: f, release: release, bytes: int64(f.Size())}
 	if f.Len() == 0 {
@@ -621,136 +601,58 @@ func (s *Spool) append(ctx context.Context, req *appendReq) (Offset, error) {
 		req.releaseFrames()
 		return 0, err
 	}
-	s.qmu.Lock()
-	if s.stopped {
-		s.qmu.Unlock()
+	select {
+	case s.reqs <- req:
+	case <-s.done:
 		req.releaseFrames()
 		return 0, ErrClosed
-	}
-	s.queue = append(s.queue, req)
-	if !s.leading {
-		s.leading = true
-		s.qmu.Unlock()
-		s.lead()
-		return req.first, req.err
-	}
-	s.qmu.Unlock()
-	select {
-	case <-req.done:
 	case <-ctx.Done():
-		s.qmu.Lock()
-		if req.lead {
-			// Chosen to lead as ctx ended: the callers behind it
-			// wait for the group it commits.
-			s.qmu.Unlock()
-			<-req.done
-			break
-		}
-		if i := slices.Index(s.queue, req); i >= 0 {
-			// Not taken into a group: it leaves the queue, and its
-			// frames go back at once.
-			s.queue = slices.Delete(s.queue, i, i+1)
-			s.qmu.Unlock()
-			req.releaseFrames()
-			return 0, ctx.Err()
-		}
-		// In the group being committed, which releases its frames.
-		s.qmu.Unlock()
+		req.releaseFrames()
 		return 0, ctx.Err()
 	}
-	if req.lead {
-		s.lead()
-	}
-	return req.first, req.err
-}
-
-// lead commits the waiting appends as one group, its caller's among them,
-// then hands the lead to the first caller still waiting, which commits
-// the appends that queued meanwhile. Group commit without a writer
-// goroutine: the caller that finds no commit running writes and flushes
-// itself, so a request's records reach the disk without two hand-offs
-// between goroutines (to a writer and back), each a thread woken on
-// another core when the handlers keep the Ps busy
-// (docs/performance.md, "Group commit by the callers").
-func (s *Spool) lead() {
-	s.qmu.Lock()
-	n := min(len(s.queue), maxGroup)
-	group := append(s.spareQ[:0], s.queue[:n]...)
-	s.spareQ = nil
-	rest := copy(s.queue, s.queue[n:])
-	clear(s.queue[rest:])
-	s.queue = s.queue[:rest]
-	s.qmu.Unlock()
-
-	s.commitOrBreak(group)
-
-	s.qmu.Lock()
-	clear(group)
-	s.spareQ = group[:0]
-	if len(s.queue) == 0 {
-		s.leading = false
-		s.qidle.Broadcast()
-		s.qmu.Unlock()
-		return
-	}
-	next := s.queue[0]
-	next.lead = true
-	s.qmu.Unlock()
-	close(next.done)
-}
-
-// commitOrBreak commits group and answers its callers. Should the commit
-// panic (a bug), every caller waiting, in the group or queued behind it,
-// is answered with an error, the spool is marked broken so that later
-// appends fail until a restart recovers it from disk (as after a failed
-// fsync), and the lead is given up before the panic goes on to the
-// leader's caller: no caller is left waiting without a leader.
-func (s *Spool) commitOrBreak(group []*appendReq) {
-	completed := false
-	defer func() {
-		var queued []*appendReq
-		if !completed {
-			s.broken = errors.New("spool: a group commit panicked; appends fail until restart")
-			for _, r := range group {
-				r.err, r.first = s.broken, 0
-			}
-			s.qmu.Lock()
-			queued, s.queue = s.queue, nil
-			s.leading = false
-			s.qidle.Broadcast()
-			s.qmu.Unlock()
-			for _, r := range queued {
-				r.err = s.broken
-			}
-		}
-		answer(group)
-		answer(queued)
-	}()
-	s.commit(group)
-	completed = true
-}
-
-// answer hands each request's frames back and wakes its caller.
-func answer(reqs []*appendReq) {
-	for _, r := range reqs {
-		r.releaseFrames()
-		if !r.lead {
-			// A leader's done was closed when it was chosen.
-			close(r.done)
-		}
+	select {
+	case <-req.done:
+		return req.first, req.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
 	}
 }
 
-// syncEvery fsyncs what spool.fsync interval left unsynced, every
-// interval, as a group of its own (see commit).
-func (s *Spool) syncEvery(interval time.Duration) {
+// run is the writer goroutine: it owns the last segment's write handle and
+// commits appends in groups.
+func (s *Spool) run() {
 	defer s.wg.Done()
-	t := time.NewTicker(interval)
-	defer t.Stop()
+	var tick <-chan time.Time
+	if s.opts.Fsync == FsyncInterval {
+		t := time.NewTicker(s.opts.FsyncInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	group := make([]*appendReq, 0, 64)
 	for {
 		select {
-		case <-t.C:
-			_, _ = s.append(context.Background(), &appendReq{sync: true, done: make(chan struct{})})
+		case req := <-s.reqs:
+			group = append(group[:0], req)
+		gather:
+			for len(group) < maxGroup {
+				select {
+				case req := <-s.reqs:
+					group = append(group, req)
+				default:
+					break gather
+				}
+			}
+			s.commit(group)
+			clear(group)
+		case <-tick:
+			if s.dirty && s.broken == nil {
+				s.fsyncs.Add(1)
+				if err := s.w.Sync(); err != nil {
+					s.broken = fmt.Errorf("fsync spool segment: %w", err)
+					s.log.Error("spool: fsync failed; appends fail until restart", "error", err)
+				}
+				s.dirty = false
+			}
 		case <-s.done:
 			return
 		}
@@ -758,16 +660,20 @@ func (s *Spool) syncEvery(interval time.Duration) {
 }
 
 // commit writes one group of appends with one write and (for batch) one
-// fsync, and sets each request's offset or error; commitOrBreak answers
-// them.
+// fsync, then answers every caller.
 func (s *Spool) commit(group []*appendReq) {
+	defer func() {
+		for _, r := range group {
+			r.releaseFrames()
+			close(r.done)
+		}
+	}()
 	if s.broken != nil {
 		for _, r := range group {
 			r.err = s.broken
 		}
 		return
 	}
-	defer s.syncAsked(group)
 	s.mu.Lock()
 	held, next := s.held, s.next
 	s.mu.Unlock()
@@ -776,9 +682,6 @@ func (s *Spool) commit(group []*appendReq) {
 	var ok []*appendReq
 	var size int64
 	for _, r := range group {
-		if r.sync {
-			continue
-		}
 		if held+size+r.bytes > s.opts.MaxBytes {
 			r.err = fmt.Errorf("%w: %d bytes held, cap %d", ErrFull, held+size, s.opts.MaxBytes)
 			continue
@@ -910,25 +813,11 @@ func (s *Spool) commit(group []*appendReq) {
 	s.mu.Unlock()
 }
 
-// syncAsked runs the fsync of spool.fsync interval when group holds its
-// request, after the group's own records are written.
-func (s *Spool) syncAsked(group []*appendReq) {
-	if !s.dirty || s.broken != nil || !slices.ContainsFunc(group, func(r *appendReq) bool { return r.sync }) {
-		return
-	}
-	s.fsyncs.Add(1)
-	if err := s.w.Sync(); err != nil {
-		s.broken = fmt.Errorf("fsync spool segment: %w", err)
-		s.log.Error("spool: fsync failed; appends fail until restart", "error", err)
-	}
-	s.dirty = false
-}
-
 // syncGroup flushes a group commit: through the ring where there is one,
-// else with the system call. A flush as a system call blocks the leader's
+// else with the system call. A flush as a system call blocks the writer's
 // thread, and while the handlers keep the Ps busy the runtime hands the
-// leader's P to another thread and back at each one; through io_uring the
-// kernel's worker runs it while the leader waits in the network poller,
+// writer's P to another thread and back at each one; through io_uring the
+// kernel's worker runs it while the writer waits in the network poller,
 // and no thread changes hands. Same binary, ring against system call:
 // single-event requests at full load ahead in 13 of 14 pairs (a median
 // 13-15 % more a second at a sixth less CPU a request), 100-event
@@ -1187,10 +1076,9 @@ func slicesIndex(segs []*segment, seg *segment) int {
 	return 0
 }
 
-// Close refuses new appends, waits for those already waiting to be
-// committed, flushes the last segment to disk, closes every file and
-// releases the directory lock. Appends and reads after Close return
-// ErrClosed. Close is safe to call more than once.
+// Close stops the writer, flushes the last segment to disk, closes every
+// file and releases the directory lock. Appends and reads after Close
+// return ErrClosed. Close is safe to call more than once.
 func (s *Spool) Close() error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
@@ -1198,14 +1086,6 @@ func (s *Spool) Close() error {
 		s.mu.Unlock()
 		close(s.done)
 		s.wg.Wait()
-		// No append starts from here on; those waiting are committed
-		// by their leaders first.
-		s.qmu.Lock()
-		s.stopped = true
-		for s.leading {
-			s.qidle.Wait()
-		}
-		s.qmu.Unlock()
 		var errs []error
 		if s.broken == nil {
 			// Left at rest, a segment is exactly its records, and no

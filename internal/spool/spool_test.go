@@ -727,10 +727,18 @@ func TestDiskFull(t *testing.T) {
 	o.SegmentBytes = 64 << 10
 	s := openSpool(t, o, nil)
 	mustAppend(t, s, []byte("before"))
+	// Swap the writer's file between groups: the channel hand-offs order
+	// this with the writer goroutine.
+	done := make(chan struct{})
+	s.reqs <- &appendReq{done: done}
+	<-done
 	real := s.w.(dataFile).File
-	betweenGroups(s, func() { s.w = fullDisk{real} })
+	s.w = fullDisk{real}
 	_, err := s.Append(context.Background(), [][]byte{record("d", 0, 1000), record("d", 1, 1000)})
-	betweenGroups(s, func() { s.w = real })
+	done = make(chan struct{})
+	s.reqs <- &appendReq{done: done}
+	<-done
+	s.w = real
 	if !errors.Is(err, ErrFull) || !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("Append on a full disk: %v, want ErrFull", err)
 	}
