@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -54,6 +55,32 @@ func TestMeasureServeAlternatesOrder(t *testing.T) {
 	}
 	if strings.Join(order, ",") != "a,b,b,a" {
 		t.Errorf("runs in the order %v, want a,b,b,a:\n%s", order, out)
+	}
+}
+
+// TestMeasureServeFloor: with --floor, each round also runs the load
+// against a bare net/http handler built by the script (the machine's
+// floor, which docs/performance.md gives beside the collector's figures),
+// reported like a binary's run but without the sinks' figures.
+func TestMeasureServeFloor(t *testing.T) {
+	lines, out := runScript(t, "measure-serve", accordBin, "now="+accordBin, "--rounds", "1", "--modes", "single", "--duration", "1", "--floor")
+	var floor map[string]any
+	for _, r := range lines {
+		if r["name"] == "floor" {
+			floor = r
+		}
+	}
+	if floor == nil {
+		t.Fatalf("no floor run reported:\n%s", out)
+	}
+	if floor["requests"].(float64) < 1 || floor["errors"].(float64) != 0 || floor["statuses"] != "map[200:"+strconv.Itoa(int(floor["requests"].(float64)))+"]" || floor["cpu_us_per_req"].(float64) <= 0 {
+		t.Errorf("floor run: %v", floor)
+	}
+	if _, ok := floor["stored_during_run_s"]; ok {
+		t.Errorf("the floor, which has no sinks, reported a stored rate: %v", floor)
+	}
+	if !strings.Contains(out, "single floor ") || !strings.Contains(out, "single now ") {
+		t.Errorf("no summary lines for the floor and the binary:\n%s", out)
 	}
 }
 
