@@ -2,12 +2,15 @@ package e2e
 
 import (
 	"encoding/json"
+	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/accord-events/accord/internal/loadgen"
 	"github.com/accord-events/accord/internal/testenv"
 )
 
@@ -81,6 +84,25 @@ func TestMeasureServeFloor(t *testing.T) {
 	}
 	if !strings.Contains(out, "single floor ") || !strings.Contains(out, "single now ") {
 		t.Errorf("no summary lines for the floor and the binary:\n%s", out)
+	}
+
+	// The floor answers what the collector answers for the load
+	// generator's one good event, byte for byte.
+	script, err := os.ReadFile("../scripts/measure-serve")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The script's Python source spells Go's "\n" with its backslash
+	// escaped.
+	_, rest, found := strings.Cut(string(script), "answer := []byte(`")
+	answer, _, closed := strings.Cut(rest, "` + \"\\\\n\")")
+	if !found || !closed {
+		t.Fatal("the floor's answer is not found in scripts/measure-serve")
+	}
+	c := startCollector(t, newProject(t))
+	status, _, body := c.post("/events", "application/json", loadgen.CheckoutBatch(1))
+	if want := answer + "\n"; status != http.StatusOK || string(body) != want {
+		t.Errorf("the collector answered %d %q to one good event; the floor answers 200 %q", status, body, want)
 	}
 }
 
