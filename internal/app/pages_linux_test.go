@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/accord-events/accord/internal/testenv"
 )
 
 // exeRSS is the RSS, in KiB, of this process's read-only mappings of its
@@ -17,11 +19,11 @@ func exeRSS(t *testing.T) int {
 	t.Helper()
 	exe, err := os.Readlink("/proc/self/exe")
 	if err != nil {
-		t.Skip("no /proc/self/exe:", err)
+		testenv.Missing(t, "no /proc/self/exe: %v", err)
 	}
 	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
-		t.Skip("no /proc/self/smaps:", err)
+		testenv.Missing(t, "no /proc/self/smaps: %v", err)
 	}
 	defer f.Close()
 	kib, in := 0, false

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/accord-events/accord/internal/check"
+	"github.com/accord-events/accord/internal/testenv"
 )
 
 // testSchema is a contract vendor/name/version whose data must be an object
@@ -226,11 +227,11 @@ var watchModes = []struct {
 	}},
 	{name: "notify", notify: true, check: func(t *testing.T, w *Watcher) {
 		if !notifySupported {
-			t.Skip("no notifications on this system")
+			testenv.Missing(t, "no notifications on this system")
 		}
 		<-w.watched
 		if w.currentNotify() == nil {
-			t.Skip("the test's directory is not on a filesystem notifications are used for")
+			testenv.Missing(t, "the test's directory is not on a filesystem notifications are used for")
 		}
 	}},
 }
@@ -340,7 +341,7 @@ func TestWatcherRecompilesDependents(t *testing.T) {
 // that walk replaces nothing.
 func TestWatcherSeesChangesBeforeItWatches(t *testing.T) {
 	if !notifySupported {
-		t.Skip("no notifications on this system")
+		testenv.Missing(t, "no notifications on this system")
 	}
 	const (
 		order    = "iglu:com.acme/order/jsonschema/1-0-0"
@@ -434,7 +435,7 @@ func TestWatcherSeesChangesBeforeItWatches(t *testing.T) {
 			w.Watch()
 			<-w.watched
 			if w.currentNotify() == nil {
-				t.Skip("the test's directory is not on a filesystem notifications are used for")
+				testenv.Missing(t, "the test's directory is not on a filesystem notifications are used for")
 			}
 			if loaded != cart+" "+order {
 				t.Fatalf("first load: %s", loaded)
@@ -465,7 +466,7 @@ func TestWatcherSeesChangesBeforeItWatches(t *testing.T) {
 // read another text of the referred-to one than the file holds.
 func TestWatcherRecheckCompilesDependents(t *testing.T) {
 	if !notifySupported {
-		t.Skip("no notifications on this system")
+		testenv.Missing(t, "no notifications on this system")
 	}
 	const order = "iglu:com.acme/order/jsonschema/1-0-0"
 	// orderDoc requires required; its address is address 1-0-0, by $ref.
@@ -556,7 +557,7 @@ func TestWatcherRecheckCompilesDependents(t *testing.T) {
 			w.Watch()
 			<-w.watched
 			if w.currentNotify() == nil {
-				t.Skip("the test's directory is not on a filesystem notifications are used for")
+				testenv.Missing(t, "the test's directory is not on a filesystem notifications are used for")
 			}
 			long := tc.maxLength >= 6
 			if got, want := validates(reg, order, sixLetters), long && tc.required == "address"; got != want {
@@ -629,7 +630,7 @@ func TestWatcherDependentsFollowContent(t *testing.T) {
 // content gives.
 func TestWatcherRecheckSkipsUnchangedFailure(t *testing.T) {
 	if !notifySupported {
-		t.Skip("no notifications on this system")
+		testenv.Missing(t, "no notifications on this system")
 	}
 	const order = "iglu:com.acme/order/jsonschema/1-0-0"
 	good := testSchema("order", "1-0-0", "id")
@@ -678,7 +679,7 @@ func TestWatcherRecheckSkipsUnchangedFailure(t *testing.T) {
 			w.Watch()
 			<-w.watched
 			if w.currentNotify() == nil {
-				t.Skip("the test's directory is not on a filesystem notifications are used for")
+				testenv.Missing(t, "the test's directory is not on a filesystem notifications are used for")
 			}
 			rep, err = w.report()
 			if err != nil {

@@ -7,9 +7,6 @@ import (
 	"testing"
 )
 
-// OnCI reports whether the tests run under CI=true, as .ci/run runs them.
-func OnCI() bool { return os.Getenv("CI") == "true" }
-
 // Missing stops a test that needs something this machine lacks: a service
 // (PostgreSQL, Redis, ...), a program (node, chromium, python3 with mypy)
 // or a kernel feature (io_uring). Under CI=true it fails, because the test
@@ -19,7 +16,7 @@ func OnCI() bool { return os.Getenv("CI") == "true" }
 // message says what is missing and how to get it.
 func Missing(t testing.TB, format string, args ...any) {
 	t.Helper()
-	if OnCI() {
+	if os.Getenv("CI") == "true" { // as .ci/run runs the tests
 		t.Fatalf("CI=true, and the test script installs and starts what the suite needs, yet: "+format, args...)
 	}
 	t.Skipf(format, args...)
