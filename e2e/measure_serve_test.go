@@ -46,6 +46,47 @@ func TestMeasureServeScript(t *testing.T) {
 	}
 }
 
+// TestMeasureServeReportsRefusedRequests: a run whose requests the
+// collector refused reports them beside its rate, in its JSON line and in
+// the summary, so that a binary answering fewer requests 200 (a spool at
+// max_bytes answering 503) is not read as merely slower; a run without
+// any adds nothing to its summary line. The collector here accepts no
+// body over 1 KiB, so every 100-event request is refused (413).
+func TestMeasureServeReportsRefusedRequests(t *testing.T) {
+	t.Setenv("ACCORD_SERVER_MAX_BODY_BYTES", "1024")
+	lines, out := runScript(t, "measure-serve", accordBin, "now="+accordBin, "--rounds", "1", "--modes", "batch,single", "--duration", "1")
+	runs := map[string]map[string]any{}
+	for _, r := range lines {
+		runs[r["mode"].(string)] = r
+	}
+	batch, single := runs["batch"], runs["single"]
+	if batch == nil || single == nil {
+		t.Fatalf("runs missing:\n%s", out)
+	}
+	refused := batch["errors"].(float64)
+	if refused < 1 || refused != batch["requests"].(float64) || batch["events"].(float64) != 0 || batch["statuses"] != "map[413:"+strconv.Itoa(int(refused))+"]" {
+		t.Errorf("batch run: %v", batch)
+	}
+	if single["errors"].(float64) != 0 {
+		t.Errorf("single run: %v", single)
+	}
+	var batchLine, singleLine string
+	for _, line := range strings.Split(out, "\n") {
+		switch {
+		case strings.HasPrefix(line, "batch  now "):
+			batchLine = line
+		case strings.HasPrefix(line, "single now "):
+			singleLine = line
+		}
+	}
+	if !strings.Contains(batchLine, " errors="+strconv.Itoa(int(refused))+" ") {
+		t.Errorf("the batch summary does not report the %d refused requests: %q", int(refused), batchLine)
+	}
+	if singleLine == "" || strings.Contains(singleLine, "errors=") {
+		t.Errorf("the single summary, whose run had no refused request: %q", singleLine)
+	}
+}
+
 // TestMeasureServeAlternatesOrder: the second round runs the binaries in
 // reverse order, so that each runs first in as many pairs
 // (docs/performance.md: the first run of a pair was ahead in the Snowplow
