@@ -14,7 +14,7 @@ import (
 	"github.com/accord-events/accord/internal/testenv"
 )
 
-// TestMeasureServeScript keeps scripts/measure-serve, which docs/performance.md
+// TestMeasureServeScript keeps scripts/measure-serve, which docs/performance-log.md
 // gives as the command behind its issue-15 before/after tables, working
 // against the real binary: one short round of single events, of 100-event
 // batches with the collector's ids and with tracker ids, and of Snowplow
@@ -89,7 +89,7 @@ func TestMeasureServeReportsRefusedRequests(t *testing.T) {
 
 // TestMeasureServeAlternatesOrder: the second round runs the binaries in
 // reverse order, so that each runs first in as many pairs
-// (docs/performance.md: the first run of a pair was ahead in the Snowplow
+// (docs/performance-log.md: the first run of a pair was ahead in the Snowplow
 // load whichever binary it was).
 func TestMeasureServeAlternatesOrder(t *testing.T) {
 	lines, out := runScript(t, "measure-serve", accordBin, "a="+accordBin, "b="+accordBin, "--rounds", "2", "--modes", "single", "--duration", "1")
@@ -104,7 +104,7 @@ func TestMeasureServeAlternatesOrder(t *testing.T) {
 
 // TestMeasureServeFloor: with --floor, each round also runs the load
 // against a bare net/http handler built by the script (the machine's
-// floor, which docs/performance.md gives beside the collector's figures),
+// floor, which docs/performance-log.md gives beside the collector's figures),
 // reported like a binary's run but without the sinks' figures.
 func TestMeasureServeFloor(t *testing.T) {
 	lines, out := runScript(t, "measure-serve", accordBin, "now="+accordBin, "--rounds", "1", "--modes", "single", "--duration", "1", "--floor")
@@ -148,7 +148,7 @@ func TestMeasureServeFloor(t *testing.T) {
 }
 
 // TestMeasureGrowthScript keeps scripts/measure-growth, behind
-// docs/performance.md's table of a growing database, working against the
+// docs/performance-log.md's table of a growing database, working against the
 // real binary: two one-second bursts with tracker ids into one database,
 // each cycle a JSON line, the second starting from the rows the first
 // stored. It asserts nothing about speed.
@@ -201,7 +201,7 @@ func runScript(t *testing.T, name string, args ...string) ([]map[string]any, str
 }
 
 // TestMeasureDrainScript keeps scripts/measure-drain, behind
-// docs/performance.md's drains of one backlog by two binaries, working
+// docs/performance-log.md's drains of one backlog by two binaries, working
 // against the real binary: a one-second burst left in the spool by a kill,
 // then two binaries (the same one twice) each draining a copy of it, every
 // drain a JSON line of the same records. It asserts nothing about speed.

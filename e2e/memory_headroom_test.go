@@ -11,7 +11,7 @@ var memoryLimitRE = regexp.MustCompile(`msg="go memory limit set" bytes=(\d+) he
 // TestMemoryHeadroom: server.memory_headroom makes accord serve set Go's
 // soft memory limit to what it holds once started plus the headroom; off by
 // default, and GOMEMLIMIT wins over it (docs/configuration.md,
-// docs/performance.md).
+// docs/performance-log.md).
 func TestMemoryHeadroom(t *testing.T) {
 	dir := newProject(t)
 	limit := func(env ...string) (int64, bool) {

@@ -218,7 +218,7 @@ func (a *App) Run(ctx context.Context) error {
 		return err
 	}
 	// What starting touched in the binary and is not used again stops
-	// counting in the RSS (issue 15 point 6; docs/performance.md).
+	// counting in the RSS (issue 15 point 6; docs/performance-log.md).
 	a.Log.Debug("released start-up pages", "bytes", ReleaseStartupPages())
 	var serveErr error
 	select {

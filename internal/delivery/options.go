@@ -24,7 +24,7 @@ type Options struct {
 // read and decoded, and the SQLite sink's transaction dirties pages for
 // each record; at full batched load half the batch took the collector's
 // peak from 62.5–67.3 MiB to 59.1–64.7 MiB (five interleaved runs each),
-// storing as fast (docs/performance.md, memory, sixth session).
+// storing as fast (docs/performance-log.md, memory, sixth session).
 func DefaultOptions() Options {
 	return Options{
 		BatchRecords: 250,

@@ -9,7 +9,7 @@ import (
 // encoded once and copied: the protocol and the contract's schema, vendor,
 // name and version (the strings of the contract the pipeline resolved),
 // and the collector (the pipeline's own). Encoding them took a third of
-// a record's encoding (docs/performance.md, the hot path's fourth pass).
+// a record's encoding (docs/performance-log.md, the hot path's fourth pass).
 //
 // A cached run is used only when the record's strings equal the ones it
 // was encoded from (a comparison that stops at the first pointer when they

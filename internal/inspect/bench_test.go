@@ -24,7 +24,7 @@ func benchRecords(b *testing.B) []*event.Envelope {
 }
 
 // BenchmarkPublishNoViewer: what the tap costs a request of 100 records
-// when nobody watches (docs/performance.md).
+// when nobody watches (docs/performance-log.md).
 func BenchmarkPublishNoViewer(b *testing.B) {
 	tp, recs := New(), benchRecords(b)
 	b.ReportAllocs()

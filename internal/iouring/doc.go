@@ -9,7 +9,7 @@
 // goroutine and sleeps again. The spool's group commit calls fdatasync up
 // to a few thousand times a second, each for a fraction of a millisecond,
 // and on a small virtual machine those thread switches cost more than the
-// flush's own work (docs/performance.md, "The spool's fsync through
+// flush's own work (docs/performance-log.md, "The spool's fsync through
 // io_uring"). Through a ring the flush runs on the kernel's io_uring
 // worker, a thread of this process that holds no P, and its completion
 // wakes the goroutine through an eventfd the poller watches.

@@ -57,7 +57,7 @@ func serveDecoder(local *contract.Set) protocol.Decoder {
 
 // BenchmarkHotPathFivePIIRules: the one-event path where the contract
 // governs five of the event's fields: sku hash, name hmac, variant mask,
-// url truncate, brand redact (docs/performance.md).
+// url truncate, brand redact (docs/performance-log.md).
 func BenchmarkHotPathFivePIIRules(b *testing.B) {
 	doc, err := os.ReadFile("../../testdata/contracts/com.example/product_viewed/jsonschema/1-0-0")
 	if err != nil {
@@ -167,7 +167,7 @@ func BenchmarkHotPathOneEvent(b *testing.B) {
 }
 
 // BenchmarkHotPathAllEnrichments: the one-event path with every enrichment
-// on (docs/performance.md), for a request from a browser with a page URL
+// on (docs/performance-log.md), for a request from a browser with a page URL
 // carrying a campaign: the user agent parsed (cached after the first
 // event, as a real stream of events mostly is), the address looked up in a
 // City database, the campaign read; the referer enrichment is on too, with

@@ -165,7 +165,7 @@ type allocator interface {
 // fdatasync writes the data and little else. On this project's test
 // machine that took a commit's fsync from 0.12–0.15 to 0.08 ms (p50) and
 // its CPU from 53–63 to 33–43 µs, and on a journaled ext4 from 0.32–0.53
-// to 0.18 ms (scripts/measure-fsync, docs/performance.md). 4 MiB is a few
+// to 0.18 ms (scripts/measure-fsync, docs/performance-log.md). 4 MiB is a few
 // thousand single-event requests' records: one allocation in that many
 // commits, and at most that much disk allocated and not yet written.
 const reserveBytes = 4 << 20
@@ -823,7 +823,7 @@ func (s *Spool) commit(group []*appendReq) {
 // 13-15 % more a second at a sixth less CPU a request), 100-event
 // requests a median 10.5 % more; at 2,500 single-event requests a second
 // neither CPU nor p99 moved beyond the machine's spread
-// (docs/performance.md, "Every group commit through the ring"). Only a
+// (docs/performance-log.md, "Every group commit through the ring"). Only a
 // segment's own file goes through the ring; tests' stand-ins keep their
 // Sync.
 func (s *Spool) syncGroup() error {
@@ -875,7 +875,7 @@ func (s *Spool) unreserve() error {
 
 // keepsSpare says whether a delivered segment's file is kept for the next
 // segment to be written over: writing over a file's cached pages costs the
-// kernel a fraction of taking new ones for a new file (docs/performance.md,
+// kernel a fraction of taking new ones for a new file (docs/performance-log.md,
 // "Spool segment reuse"). Only with fsync batch, as for reserve: with never
 // the cut that seals a segment written over is not made durable, so a
 // crash of the machine could leave old frames past a sealed segment's

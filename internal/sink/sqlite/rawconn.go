@@ -27,7 +27,7 @@ import (
 // memory, reused statement after statement, and binds them where they lie
 // (SQLITE_STATIC); the connection is opened without SQLite's mutex, as
 // only the sink's writer, under the sink's lock, uses it. See
-// docs/performance.md for what this saved a row.
+// docs/performance-log.md for what this saved a row.
 type rawConn struct {
 	tls *libc.TLS
 	db  uintptr

@@ -188,7 +188,7 @@ type Sink struct {
 // for up to 9 ms (their p99 at 5,000 a second 5.5-8.0 ms, max 16-26 ms);
 // at 512 KiB 4.6-5.1 ms, max 8-12 ms, and the spool drained into the
 // database faster (62-63k records a second against 68-71k), the WAL
-// staying smaller (docs/performance.md, eighth session).
+// staying smaller (docs/performance-log.md, eighth session).
 const checkpointEvery = 512 << 10
 
 // New returns a sink for the options; it touches no file until Connect.
@@ -340,7 +340,7 @@ const walBackstopPages = 32768
 // it caused were 22 % of the collector's samples, a third of the
 // writer's, and at 4 MiB none. That backlog drained at 21,604-23,446
 // records/s against 17,665-20,236 (3 interleaved runs each;
-// docs/performance.md, twelfth session), for about 3 MiB more resident
+// docs/performance-log.md, twelfth session), for about 3 MiB more resident
 // memory; the other connections keep the default.
 const writerCacheKiB = 4096
 
@@ -369,7 +369,7 @@ func pragmas(opts Options) []string {
 	// bytes written under one-event requests and about 20 % more in
 	// 100-row transactions (3,901 bytes a row against 3,255); 16 KiB
 	// drained a little faster still and wrote 19-30 % more under
-	// one-event requests (docs/performance.md, eleventh session). The disk
+	// one-event requests (docs/performance-log.md, eleventh session). The disk
 	// those bytes keep busy is the one the spool's fsyncs wait on.
 	p = append(p, "page_size(8192)")
 	p = append(p, "synchronous("+sync+")")

@@ -122,7 +122,7 @@ func valueCheck(c tables.Column) string {
 // checkpoint. With such ids (loadgen --client-ids), dropping it doubled
 // what a backlog drains at, 9,240-10,707 records/s to 19,076-20,629, and
 // halved the bytes written a record (3 interleaved runs each;
-// docs/performance.md, twelfth session). A typed table an earlier Accord
+// docs/performance-log.md, twelfth session). A typed table an earlier Accord
 // made keeps its primary key (keyDeclBefore).
 func columnDecl(d Dialect, c tables.Column) string {
 	if c.Source.Envelope == columns.Key {
