@@ -12,7 +12,7 @@ import (
 // acknowledged (answered 200) from its report.
 var loadgenEventsRE = regexp.MustCompile(`(?m)^requests (\d+), events (\d+), errors (\d+),`)
 
-// TestLoadgenSmoke keeps the load path that docs/performance-log.md measures
+// TestLoadgenSmoke keeps the load path that docs/performance.md measures
 // working: `accord loadgen` against the real `accord serve` of a fresh
 // `accord init` project, with single events and with 100-event batches
 // over several connections, and every event it saw acknowledged is then

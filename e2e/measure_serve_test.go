@@ -104,7 +104,7 @@ func TestMeasureServeAlternatesOrder(t *testing.T) {
 
 // TestMeasureServeFloor: with --floor, each round also runs the load
 // against a bare net/http handler built by the script (the machine's
-// floor, which docs/performance-log.md gives beside the collector's figures),
+// floor, which docs/performance.md gives beside the collector's figures),
 // reported like a binary's run but without the sinks' figures.
 func TestMeasureServeFloor(t *testing.T) {
 	lines, out := runScript(t, "measure-serve", accordBin, "now="+accordBin, "--rounds", "1", "--modes", "single", "--duration", "1", "--floor")

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// TestShippedPGOProfile holds docs/performance-log.md's promise that `go build
+// TestShippedPGOProfile holds docs/performance.md's promise that `go build
 // ./cmd/accord` optimises with the checked-in profile: the binary TestMain
 // built names cmd/accord/default.pgo in its build settings, and that file
 // is a CPU profile of the collector's own work, scripts/make-pgo's four

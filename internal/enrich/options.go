@@ -7,7 +7,7 @@ import (
 )
 
 // Options is the enrich: section of the configuration. Every enrichment is
-// off by default: each costs time per event (see docs/performance-log.md) and
+// off by default: each costs time per event (see docs/performance.md) and
 // adds data a deployment may not want to keep.
 type Options struct {
 	UserAgent UserAgentOptions `yaml:"user_agent" doc:"Parse the event's user agent into browser, operating system and device (context iglu:dev.accord/ua_parser_context/jsonschema/1-0-0)."`
