@@ -226,3 +226,42 @@ func TestMeasureDrainScript(t *testing.T) {
 		t.Errorf("no summary lines:\n%s", out)
 	}
 }
+
+// TestMeasureScriptsPrintUsage holds docs/performance.md's "each prints
+// its usage with --help" for every measuring script: --help prints the
+// script's description and usage line and exits 0 without measuring
+// anything; run without its required arguments, a script exits non-zero
+// with the same text instead of a traceback. (make-pgo has no required
+// argument: without any it makes the profile.)
+func TestMeasureScriptsPrintUsage(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		testenv.Missing(t, "python3 is not installed")
+	}
+	for _, name := range []string{"measure-serve", "measure-drain", "measure-growth", "measure-fsync", "measure-contract-load", "make-pgo"} {
+		script, err := filepath.Abs("../scripts/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		usage := "usage: scripts/" + name
+		dir := t.TempDir()
+		cmd := exec.Command(python, script, "--help")
+		cmd.Dir = dir
+		out, err := cmd.Output()
+		if err != nil || !strings.Contains(string(out), usage) {
+			t.Errorf("%s --help: %v\n%s", name, err, out)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+			t.Errorf("%s --help left %d files in its directory: it ran instead of printing its usage", name, len(entries))
+		}
+		if name == "make-pgo" {
+			continue
+		}
+		cmd = exec.Command(python, script)
+		cmd.Dir = dir
+		out, err = cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), usage) || strings.Contains(string(out), "Traceback") {
+			t.Errorf("%s without arguments: err %v, want a non-zero exit with its usage\n%s", name, err, out)
+		}
+	}
+}
