@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -84,6 +85,41 @@ func TestMeasureServeReportsRefusedRequests(t *testing.T) {
 	}
 	if singleLine == "" || strings.Contains(singleLine, "errors=") {
 		t.Errorf("the single summary, whose run had no refused request: %q", singleLine)
+	}
+}
+
+// TestMeasureServeSettingsPerBinary: --set NAME:VAR=VALUE reaches the
+// servers of that binary only, and its JSON lines name the setting
+// (docs/performance.md measures tables: off against the default this
+// way). One binary under two names: the one whose body limit is set below
+// a 100-event request is refused every request, the other none.
+func TestMeasureServeSettingsPerBinary(t *testing.T) {
+	lines, out := runScript(t, "measure-serve", accordBin, "dflt="+accordBin, "small="+accordBin,
+		"--set", "small:ACCORD_SERVER_MAX_BODY_BYTES=1024", "--rounds", "1", "--modes", "batch", "--duration", "1")
+	runs := map[string]map[string]any{}
+	for _, r := range lines {
+		runs[r["name"].(string)] = r
+	}
+	small, dflt := runs["small"], runs["dflt"]
+	if small == nil || dflt == nil {
+		t.Fatalf("runs missing:\n%s", out)
+	}
+	if small["errors"].(float64) < 1 || small["errors"] != small["requests"] || !reflect.DeepEqual(small["settings"], map[string]any{"ACCORD_SERVER_MAX_BODY_BYTES": "1024"}) {
+		t.Errorf("the run with the setting: %v", small)
+	}
+	if dflt["errors"].(float64) != 0 || dflt["requests"].(float64) < 1 || dflt["settings"] != nil {
+		t.Errorf("the run without it: %v", dflt)
+	}
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"nobody:ACCORD_SERVER_MAX_BODY_BYTES=1024", "dflt:ACCORD_SERVER_MAX_BODY_BYTES", "dflt:=1"} {
+		cmd := exec.Command(python, "../scripts/measure-serve", accordBin, "dflt="+accordBin, "--set", bad, "--modes", "single", "--duration", "1", "--rounds", "1")
+		got, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(got), "--set") || strings.Contains(string(got), "{") {
+			t.Errorf("--set %s: err %v, want a refusal naming --set before any run\n%s", bad, err, got)
+		}
 	}
 }
 
