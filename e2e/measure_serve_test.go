@@ -123,6 +123,31 @@ func TestMeasureServeSettingsPerBinary(t *testing.T) {
 	}
 }
 
+// TestMeasureServeBatchPaced: the paced batch loads send 100-event
+// requests at --batch-rate requests/s (docs/performance.md's sustained
+// rates), with tracker ids in batch-ids-paced, and report the backlog at
+// the end and its drain as batch does. Paced at 25 requests/s for 2 s,
+// a run sends about 50 requests, far fewer than the same collector
+// answers unpaced.
+func TestMeasureServeBatchPaced(t *testing.T) {
+	lines, out := runScript(t, "measure-serve", accordBin, "now="+accordBin, "--rounds", "1", "--modes", "batch-paced,batch-ids-paced", "--batch-rate", "25", "--duration", "2")
+	if len(lines) != 2 {
+		t.Fatalf("want two runs:\n%s", out)
+	}
+	for _, r := range lines {
+		requests := r["requests"].(float64)
+		if requests < 30 || requests > 60 || r["events"].(float64) != 100*requests || r["errors"].(float64) != 0 || r["failed_events"].(float64) != 0 {
+			t.Errorf("%s run, paced at 25 requests/s for 2 s: %v", r["mode"], r)
+		}
+		if _, ok := r["lag_at_end"]; !ok {
+			t.Errorf("%s run reports no backlog at its end: %v", r["mode"], r)
+		}
+		if _, ok := r["drain_s"]; !ok {
+			t.Errorf("%s run reports no drain: %v", r["mode"], r)
+		}
+	}
+}
+
 // TestMeasureServeAlternatesOrder: the second round runs the binaries in
 // reverse order, so that each runs first in as many pairs
 // (docs/performance-log.md: the first run of a pair was ahead in the Snowplow
