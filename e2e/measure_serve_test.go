@@ -330,64 +330,73 @@ func TestMeasureScriptsPrintUsage(t *testing.T) {
 	}
 }
 
-// TestMeasureServeCleansUpWhenStopped: stopped with SIGTERM in the middle
-// of a run (a timeout, make-pgo stopped), measure-serve stops the collector
-// and the load generator it started and removes the run's directory,
-// instead of leaving them running into a temporary directory nobody will
-// clean.
-func TestMeasureServeCleansUpWhenStopped(t *testing.T) {
+// TestMeasureScriptsCleanUpWhenStopped: stopped with SIGTERM in the
+// middle of a load (a timeout, make-pgo stopped), measure-serve,
+// measure-drain and measure-growth stop the collector and the load
+// generator they started and remove the run's directory, instead of
+// leaving them running into a temporary directory nobody will clean.
+func TestMeasureScriptsCleanUpWhenStopped(t *testing.T) {
 	python, err := exec.LookPath("python3")
 	if err != nil {
 		testenv.Missing(t, "python3 is not installed")
 	}
-	cmd := exec.Command(python, "../scripts/measure-serve", accordBin, "now="+accordBin, "--rounds", "1", "--modes", "single", "--duration", "60")
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	defer func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	}()
-	// The collector is the script's child whose arguments are "serve"; once
-	// the load generator runs beside it, the run is under way.
-	var server, loadgen int
-	var dir string
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline) && (server == 0 || loadgen == 0); time.Sleep(100 * time.Millisecond) {
-		for _, pid := range childrenOf(t, cmd.Process.Pid) {
-			args, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-			switch fields := strings.Split(string(args), "\x00"); {
-			case len(fields) > 1 && fields[1] == "serve":
-				server = pid
-				dir, _ = os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
-			case len(fields) > 1 && fields[1] == "loadgen":
-				loadgen = pid
+	for name, args := range map[string][]string{
+		"measure-serve":  {accordBin, "now=" + accordBin, "--rounds", "1", "--modes", "single", "--duration", "60"},
+		"measure-drain":  {accordBin, "now=" + accordBin, "--rounds", "1", "--duration", "60"},
+		"measure-growth": {accordBin, "1", "--duration", "60"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(python, append([]string{"../scripts/" + name}, args...)...)
+			var out strings.Builder
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
 			}
-		}
-	}
-	if server == 0 || dir == "" || loadgen == 0 {
-		t.Fatalf("no collector and load generator under the script (server %d, dir %q, load generator %d):\n%s", server, dir, loadgen, out.String())
-	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("measure-serve did not exit within 30 s of SIGTERM:\n%s", out.String())
-	}
-	for what, pid := range map[string]int{"the collector": server, "the load generator": loadgen} {
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
-			t.Errorf("%s (pid %d) still runs after measure-serve exited", what, pid)
-		}
-	}
-	if _, err := os.Stat(dir); !os.IsNotExist(err) {
-		t.Errorf("the run's directory %s is still there (%v)", dir, err)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			defer func() {
+				if cmd.ProcessState == nil {
+					_ = cmd.Process.Kill()
+					<-done
+				}
+			}()
+			// The collector is the script's child whose arguments are
+			// "serve"; once the load generator runs beside it, the load is
+			// under way.
+			var server, loadgen int
+			var dir string
+			for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline) && (server == 0 || loadgen == 0); time.Sleep(100 * time.Millisecond) {
+				for _, pid := range childrenOf(t, cmd.Process.Pid) {
+					args, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+					switch fields := strings.Split(string(args), "\x00"); {
+					case len(fields) > 1 && fields[1] == "serve":
+						server = pid
+						dir, _ = os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+					case len(fields) > 1 && fields[1] == "loadgen":
+						loadgen = pid
+					}
+				}
+			}
+			if server == 0 || dir == "" || loadgen == 0 {
+				t.Fatalf("no collector and load generator under the script (server %d, dir %q, load generator %d):\n%s", server, dir, loadgen, out.String())
+			}
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatalf("%s did not exit within 30 s of SIGTERM:\n%s", name, out.String())
+			}
+			for what, pid := range map[string]int{"the collector": server, "the load generator": loadgen} {
+				if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+					t.Errorf("%s (pid %d) still runs after %s exited", what, pid, name)
+				}
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("the run's directory %s is still there (%v)", dir, err)
+			}
+		})
 	}
 }
 
