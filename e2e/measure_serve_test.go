@@ -27,10 +27,7 @@ import (
 // about speed.
 func TestMeasureServeScript(t *testing.T) {
 	lines, out := runScript(t, "measure-serve", accordBin, "now="+accordBin, "--rounds", "1", "--modes", "single,batch,batch-ids,snowplow", "--duration", "1")
-	runs := map[string]map[string]any{}
-	for _, r := range lines {
-		runs[r["mode"].(string)] = r
-	}
+	runs := runsBy(lines, "mode")
 	for _, mode := range []string{"single", "batch", "batch-ids", "snowplow"} {
 		r, ok := runs[mode]
 		if !ok {
@@ -59,10 +56,7 @@ func TestMeasureServeScript(t *testing.T) {
 func TestMeasureServeReportsRefusedRequests(t *testing.T) {
 	t.Setenv("ACCORD_SERVER_MAX_BODY_BYTES", "1024")
 	lines, out := runScript(t, "measure-serve", accordBin, "now="+accordBin, "--rounds", "1", "--modes", "batch,single", "--duration", "1")
-	runs := map[string]map[string]any{}
-	for _, r := range lines {
-		runs[r["mode"].(string)] = r
-	}
+	runs := runsBy(lines, "mode")
 	batch, single := runs["batch"], runs["single"]
 	if batch == nil || single == nil {
 		t.Fatalf("runs missing:\n%s", out)
@@ -99,10 +93,7 @@ func TestMeasureServeReportsRefusedRequests(t *testing.T) {
 func TestMeasureServeSettingsPerBinary(t *testing.T) {
 	lines, out := runScript(t, "measure-serve", accordBin, "dflt="+accordBin, "small="+accordBin,
 		"--set", "small:ACCORD_SERVER_MAX_BODY_BYTES=1024", "--rounds", "1", "--modes", "batch", "--duration", "1")
-	runs := map[string]map[string]any{}
-	for _, r := range lines {
-		runs[r["name"].(string)] = r
-	}
+	runs := runsBy(lines, "name")
 	small, dflt := runs["small"], runs["dflt"]
 	if small == nil || dflt == nil {
 		t.Fatalf("runs missing:\n%s", out)
@@ -113,13 +104,8 @@ func TestMeasureServeSettingsPerBinary(t *testing.T) {
 	if dflt["errors"].(float64) != 0 || dflt["requests"].(float64) < 1 || dflt["settings"] != nil {
 		t.Errorf("the run without it: %v", dflt)
 	}
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, bad := range []string{"nobody:ACCORD_SERVER_MAX_BODY_BYTES=1024", "dflt:ACCORD_SERVER_MAX_BODY_BYTES", "dflt:=1"} {
-		cmd := exec.Command(python, "../scripts/measure-serve", accordBin, "dflt="+accordBin, "--set", bad, "--modes", "single", "--duration", "1", "--rounds", "1")
-		got, err := cmd.CombinedOutput()
+		got, err := scriptCommand(t, "measure-serve", accordBin, "dflt="+accordBin, "--set", bad, "--modes", "single", "--duration", "1", "--rounds", "1").CombinedOutput()
 		if err == nil || !strings.Contains(string(got), "--set") || strings.Contains(string(got), "{") {
 			t.Errorf("--set %s: err %v, want a refusal naming --set before any run\n%s", bad, err, got)
 		}
@@ -231,21 +217,11 @@ func TestMeasureGrowthScript(t *testing.T) {
 	}
 }
 
-// runScript runs scripts/NAME with python3 in a temporary directory and
-// returns the JSON objects it printed, one a line, and all it printed.
-// Without python3 the test is skipped, but for CI, where it fails.
+// runScript runs scripts/NAME (scriptCommand) and returns the JSON objects
+// it printed, one a line, and all it printed; a non-zero exit fails the test.
 func runScript(t *testing.T, name string, args ...string) ([]map[string]any, string) {
 	t.Helper()
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		testenv.Missing(t, "python3 is not installed")
-	}
-	script, err := filepath.Abs("../scripts/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(python, append([]string{script}, args...)...)
-	cmd.Dir = t.TempDir()
+	cmd := scriptCommand(t, name, args...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s: %v\n%s", name, err, out)
@@ -262,6 +238,34 @@ func runScript(t *testing.T, name string, args ...string) ([]map[string]any, str
 		lines = append(lines, v)
 	}
 	return lines, string(out)
+}
+
+// scriptCommand is scripts/NAME with args, run by python3 in a directory
+// of its own. Without python3 the test is skipped, but for CI, where it
+// fails.
+func scriptCommand(t *testing.T, name string, args ...string) *exec.Cmd {
+	t.Helper()
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		testenv.Missing(t, "python3 is not installed")
+	}
+	script, err := filepath.Abs("../scripts/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(python, append([]string{script}, args...)...)
+	cmd.Dir = t.TempDir()
+	return cmd
+}
+
+// runsBy keys a script's JSON lines by one of their string fields (mode,
+// name), each key holding the last line that had it.
+func runsBy(lines []map[string]any, field string) map[string]map[string]any {
+	runs := map[string]map[string]any{}
+	for _, r := range lines {
+		runs[r[field].(string)] = r
+	}
+	return runs
 }
 
 // TestMeasureDrainScript keeps scripts/measure-drain, behind
@@ -298,32 +302,20 @@ func TestMeasureDrainScript(t *testing.T) {
 // with the same text instead of a traceback. (make-pgo has no required
 // argument: without any it makes the profile.)
 func TestMeasureScriptsPrintUsage(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		testenv.Missing(t, "python3 is not installed")
-	}
 	for _, name := range []string{"measure-serve", "measure-drain", "measure-growth", "measure-fsync", "measure-contract-load", "make-pgo"} {
-		script, err := filepath.Abs("../scripts/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
 		usage := "usage: scripts/" + name
-		dir := t.TempDir()
-		cmd := exec.Command(python, script, "--help")
-		cmd.Dir = dir
+		cmd := scriptCommand(t, name, "--help")
 		out, err := cmd.Output()
 		if err != nil || !strings.Contains(string(out), usage) {
 			t.Errorf("%s --help: %v\n%s", name, err, out)
 		}
-		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		if entries, _ := os.ReadDir(cmd.Dir); len(entries) != 0 {
 			t.Errorf("%s --help left %d files in its directory: it ran instead of printing its usage", name, len(entries))
 		}
 		if name == "make-pgo" {
 			continue
 		}
-		cmd = exec.Command(python, script)
-		cmd.Dir = dir
-		out, err = cmd.CombinedOutput()
+		out, err = scriptCommand(t, name).CombinedOutput()
 		if err == nil || !strings.Contains(string(out), usage) || strings.Contains(string(out), "Traceback") {
 			t.Errorf("%s without arguments: err %v, want a non-zero exit with its usage\n%s", name, err, out)
 		}
@@ -336,17 +328,13 @@ func TestMeasureScriptsPrintUsage(t *testing.T) {
 // generator they started and remove the run's directory, instead of
 // leaving them running into a temporary directory nobody will clean.
 func TestMeasureScriptsCleanUpWhenStopped(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		testenv.Missing(t, "python3 is not installed")
-	}
 	for name, args := range map[string][]string{
 		"measure-serve":  {accordBin, "now=" + accordBin, "--rounds", "1", "--modes", "single", "--duration", "60"},
 		"measure-drain":  {accordBin, "now=" + accordBin, "--rounds", "1", "--duration", "60"},
 		"measure-growth": {accordBin, "1", "--duration", "60"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			cmd := exec.Command(python, append([]string{"../scripts/" + name}, args...)...)
+			cmd := scriptCommand(t, name, args...)
 			var out strings.Builder
 			cmd.Stdout, cmd.Stderr = &out, &out
 			if err := cmd.Start(); err != nil {
