@@ -23,15 +23,37 @@ func typedInsertInto(raw string, t *tables.Table) string {
 	parts := strings.SplitN(t.Contract, "/", 3)
 	names := make([]string, len(t.Columns))
 	exprs := make([]string, len(t.Columns))
+	// The subquery keeps only what the columns read, and parses the event
+	// data and the contexts only for a table with columns from them: each
+	// member it carries is copied into the materialized rows, and each
+	// parse costs about as much as the insert of the row (a tenth of the
+	// typed insert for the benchmark's table; docs/performance-log.md,
+	// "Each sink's writes on a quiet machine").
+	var kept []string
+	var data, contexts bool
 	for i, c := range t.Columns {
 		names[i] = quoteIdent(c.Name)
 		exprs[i] = valueExpr(c)
+		switch {
+		case c.Source.Envelope != "":
+			kept = append(kept, "s."+quoteIdent(c.Source.Envelope))
+		case c.Source.Context != "":
+			contexts = true
+		default:
+			data = true
+		}
+	}
+	if data {
+		kept = append(kept, "s.payload::jsonb AS accord_data")
+	}
+	if contexts {
+		kept = append(kept, "s.contexts::jsonb AS accord_contexts")
 	}
 	// MATERIALIZED: PostgreSQL would otherwise fold the subquery into
 	// the SELECT and parse the event data once per column (15 parses a
 	// row for a 15-column contract; BenchmarkWrite ran several times
 	// slower so).
-	return "WITH x AS MATERIALIZED (SELECT s.*, s.payload::jsonb AS accord_data, s.contexts::jsonb AS accord_contexts FROM " + stagingTable + " s" +
+	return "WITH x AS MATERIALIZED (SELECT " + strings.Join(kept, ", ") + " FROM " + stagingTable + " s" +
 		" WHERE s.valid AND s.vendor = " + quoteLiteral(parts[0]) + " AND s.name = " + quoteLiteral(parts[1]) +
 		" AND split_part(s.version, '-', 1) = " + quoteLiteral(parts[2]) +
 		" AND EXISTS (SELECT 1 FROM " + quoteIdent(raw) + " r WHERE r.event_id = s.event_id AND r.valid AND r.fingerprint = s.fingerprint AND r.protocol = s.protocol))" +
