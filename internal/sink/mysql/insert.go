@@ -74,9 +74,10 @@ func valueExpr(c tables.Column) string {
 		return "CASE " + v + " WHEN 'true' THEN 1 WHEN 'false' THEN 0 ELSE " + v + " END"
 	case tables.Timestamp:
 		// An RFC 3339 time, in UTC: the offset (Z or ±hh:mm) is cut off
-		// and the time converted from it.
+		// and the time converted from it. RFC 3339, and so a contract's
+		// date-time, allows a lower-case t and z; REPLACE matches case.
 		z := v + " LIKE '%Z' OR " + v + " LIKE '%z'"
-		local := "REPLACE(CASE WHEN " + z + " THEN LEFT(" + v + ", CHAR_LENGTH(" + v + ") - 1) ELSE LEFT(" + v + ", CHAR_LENGTH(" + v + ") - 6) END, 'T', ' ')"
+		local := "REPLACE(REPLACE(CASE WHEN " + z + " THEN LEFT(" + v + ", CHAR_LENGTH(" + v + ") - 1) ELSE LEFT(" + v + ", CHAR_LENGTH(" + v + ") - 6) END, 'T', ' '), 't', ' ')"
 		offset := "CASE WHEN " + z + " THEN '+00:00' ELSE RIGHT(" + v + ", 6) END"
 		// A text CONVERT_TZ cannot read (no offset) goes to the column
 		// as it is, and fails there, rather than turning NULL.

@@ -510,7 +510,10 @@ func convert(k tables.Kind, raw json.RawMessage) (parquet.Value, bool, error) {
 		if err != nil {
 			return parquet.Value{}, false, err
 		}
-		ts, err := time.Parse(time.RFC3339Nano, s)
+		// RFC 3339, and so a contract's date-time, allows a lower-case t
+		// and z, which time.Parse does not read; they are the only
+		// letters such a time has.
+		ts, err := time.Parse(time.RFC3339Nano, strings.ToUpper(s))
 		if err != nil {
 			return parquet.Value{}, false, errors.New("a string that is not an RFC 3339 date-time")
 		}

@@ -317,6 +317,45 @@ func TestParquetRefusesWhatItsColumnCannotHold(t *testing.T) {
 	}
 }
 
+// TestParquetTimesInLowerCase: RFC 3339 allows a lower-case t and z, so
+// a contract's date-time does; such a time is stored like any other, not
+// refused as no time (which dead-lettered valid events).
+func TestParquetTimesInLowerCase(t *testing.T) {
+	fake := newFake(t)
+	c := sinktest.CompileContract(t, "iglu:com.acme/checkout/jsonschema/1-0-0", order100)
+	opts := fake.options(FormatParquet)
+	s := open(t, opts, sink.Deps{Contracts: contract.NewSet([]*contract.Contract{c})})
+	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	var batch []*event.Envelope
+	for i, placed := range []string{"2026-12-04t10:11:12.5z", "2026-12-04t12:11:12.5+02:00", "2026-12-04T10:11:12.5z"} {
+		data := `{"order_id":"o","total":1,"placed_at":"` + placed + `"}`
+		if ok, err := c.Valid([]byte(data)); !ok || err != nil {
+			t.Fatalf("the contract refuses %s: %v", data, err)
+		}
+		batch = append(batch, goodRecord(fmt.Sprintf("l%d", i+1), "com.acme", "checkout", "1-0-0", at, data))
+	}
+	if err := s.Write(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	objs := fake.objects(t, opts.Prefix)
+	if len(objs) != 1 || !strings.HasSuffix(objs[0].Key, ".parquet") {
+		t.Fatalf("objects %v; want one Parquet file", objs)
+	}
+	rows := readParquet(t, fake, objs[0].Key).rows
+	want := time.Date(2026, 12, 4, 10, 11, 12, 500000000, time.UTC)
+	if len(rows) != 3 {
+		t.Fatalf("%d rows; want 3", len(rows))
+	}
+	for _, row := range rows {
+		if got, _ := row["placed_at"].(time.Time); !got.Equal(want) {
+			t.Errorf("row %v: placed_at %v; want %v", row["event_id"], row["placed_at"], want)
+		}
+	}
+}
+
 // TestConvertErrorsNeverQuoteTheValue: a value its column cannot hold
 // fails the record with an error that goes to the log and the dead letter;
 // the value may be personal data no x-accord-pii rule governs, so the

@@ -226,9 +226,13 @@ func pathExpr(c tables.Column, payload string) string {
 // value: in UTC, as the good table's times; a text that is no time goes
 // to the column as it is, and fails its check. SQLite's own strftime
 // computes it, on the value bound, so that every date form SQLite reads
-// (and every one it refuses) is stored as before.
+// (and every one it refuses) is stored as before. upper: RFC 3339, and
+// so a contract's date-time, allows a lower-case t and z, which strftime
+// does not read ("2026-12-04t10:11:12z" would fail the column's check
+// and dead-letter a valid event); upper changes no other letter a time
+// SQLite reads has.
 func timestampExpr(v string) string {
-	return "COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', " + v + "), " + v + ")"
+	return "COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', upper(" + v + ")), " + v + ")"
 }
 
 // planTyped plans wants against the file's catalog. With tables: auto it

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -823,5 +825,46 @@ func TestTypedTablesHaveNoKey(t *testing.T) {
 	}
 	if got := rowsOf(t, opts, "SELECT event_id, count(*) FROM com_acme_order_1 GROUP BY event_id ORDER BY event_id"); got != "[[a 1] [b 1] [c 1] [d 1] [e 1]]" {
 		t.Errorf("typed rows by event_id: %s", got)
+	}
+}
+
+// TestTypedTimesInLowerCase: RFC 3339 allows a lower-case t and z, so a
+// contract's date-time does; such a time is stored in UTC like any other,
+// not refused by the column's check (which dead-lettered valid events),
+// whether the insert's times are bound (the sink's plan) or read in SQL
+// (a property SQLite's JSON path must find: the key's quote).
+func TestTypedTimesInLowerCase(t *testing.T) {
+	lowerTimes := strings.Replace(typedOrder, `"items": {"type": "integer"},`, `"items": {"type": "integer"}, "it\"s": {"type": "string"},`, 1)
+	c := sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", lowerTimes)
+	times := map[string]string{
+		"l1": "2026-12-04t10:11:12.5z",
+		"l2": "2026-12-04t12:11:12+02:00",
+		"l3": "2026-12-04T10:11:12z",
+		"l4": "2026-12-04t10:11:12.123Z",
+	}
+	for _, withSQLPath := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sql path %v", withSQLPath), func(t *testing.T) {
+			s, opts := openTyped(t, contract.NewSet([]*contract.Contract{c}))
+			var batch []*event.Envelope
+			for _, id := range slices.Sorted(maps.Keys(times)) {
+				data := `{"order_id":"o","total":1,"placed_at":"` + times[id] + `"`
+				if withSQLPath {
+					data += `,"it\"s":"x"`
+				}
+				data += `}`
+				if ok, err := c.Valid([]byte(data)); !ok || err != nil {
+					t.Fatalf("the contract refuses %s: %v", data, err)
+				}
+				batch = append(batch, typedRecord(id, "iglu:com.acme/order/jsonschema/1-0-0", data))
+			}
+			if err := s.Write(context.Background(), batch); err != nil {
+				t.Fatal(err)
+			}
+			want := "[[l1 2026-12-04T10:11:12.500Z] [l2 2026-12-04T10:11:12.000Z] [l3 2026-12-04T10:11:12.000Z] [l4 2026-12-04T10:11:12.123Z]]"
+			if got := rowsOf(t, opts, "SELECT event_id, placed_at || '' FROM com_acme_order_1 ORDER BY event_id"); got != want {
+				t.Errorf("times stored: %s, want %s", got, want)
+			}
+			checkTypedRowsAreTheirGoodRows(t, opts)
+		})
 	}
 }

@@ -80,8 +80,8 @@ type typedPlan struct {
 	joinedInsertsInGo []string
 }
 
-// A time column's value (stamps) is COALESCE(strftime(fmt, ?), ?), fmt
-// the form SQLite keeps times in. A time already in that form and in UTC
+// A time column's value (stamps) is COALESCE(strftime(fmt, upper(?)), ?),
+// fmt the form SQLite keeps times in (upper: see timestampExpr). A time already in that form and in UTC
 // is bound to the second parameter and NULL to the first (appendArgs):
 // strftime of NULL is NULL. Rows whose times are all so go in an insert
 // with COALESCE(?, ?) in its place, the same value without calling a
@@ -92,7 +92,7 @@ type typedPlan struct {
 // computes it inline. INSERT OR FAIL does not spare the journal: it
 // changes what a constraint's failure does, not a function's.
 const (
-	stampExpr     = "COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', ?), ?)"
+	stampExpr     = "COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', upper(?)), ?)"
 	stampInGoExpr = "COALESCE(?, ?)"
 )
 
