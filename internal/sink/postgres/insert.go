@@ -26,9 +26,9 @@ func typedInsertInto(raw string, t *tables.Table) string {
 	// The subquery keeps only what the columns read, and parses the event
 	// data and the contexts only for a table with columns from them: each
 	// member it carries is copied into the materialized rows, and each
-	// parse costs about as much as the insert of the row (a tenth of the
-	// typed insert for the benchmark's table; docs/performance-log.md,
-	// "Each sink's writes on a quiet machine").
+	// parse is paid a row; together a tenth of the typed insert for the
+	// benchmark's table (docs/performance-log.md, "The PostgreSQL typed
+	// insert").
 	var kept []string
 	var data, contexts bool
 	for i, c := range t.Columns {

@@ -80,9 +80,10 @@ type typedPlan struct {
 	joinedInsertsInGo []string
 }
 
-// A time column's value (stamps) is COALESCE(strftime(fmt, upper(?)), ?),
-// fmt the form SQLite keeps times in (upper: see timestampExpr). A time already in that form and in UTC
-// is bound to the second parameter and NULL to the first (appendArgs):
+// A time column's value (stamps) is timestampExpr of a parameter,
+// COALESCE(strftime(fmt, upper(?)), ?), fmt the form SQLite keeps times
+// in, its two parameters bound apart. A time already in that form and in
+// UTC is bound to the second parameter and NULL to the first (appendArgs):
 // strftime of NULL is NULL. Rows whose times are all so go in an insert
 // with COALESCE(?, ?) in its place, the same value without calling a
 // function: SQLite keeps a statement journal for a statement that inserts
@@ -91,10 +92,9 @@ type typedPlan struct {
 // row of BenchmarkTypedWrite. COALESCE is no function call: SQLite
 // computes it inline. INSERT OR FAIL does not spare the journal: it
 // changes what a constraint's failure does, not a function's.
-const (
-	stampExpr     = "COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', upper(?)), ?)"
-	stampInGoExpr = "COALESCE(?, ?)"
-)
+var stampExpr = timestampExpr("?")
+
+const stampInGoExpr = "COALESCE(?, ?)"
 
 // typedCol is where one column's value comes from.
 type typedCol struct {
