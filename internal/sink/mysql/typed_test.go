@@ -340,21 +340,13 @@ func TestContractChangeMigratesBeforeEvents(t *testing.T) {
 // dead-lettered valid events).
 func TestTypedTimesInLowerCase(t *testing.T) {
 	opts := testDatabase(t)
-	v1 := sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", orderV1)
+	v1 := sinktest.CompileContract(t, sqltest.OrderKey, orderV1)
 	s := openSink(t, opts, contract.NewSet([]*contract.Contract{v1}))
-	var batch []*event.Envelope
-	for i, at := range []string{"2026-12-04t10:11:12.5z", "2026-12-04t12:11:12+02:00", "2026-12-04T10:11:12z"} {
-		data := `{"order_id":"o","total":1,"at":"` + at + `"}`
-		if ok, err := v1.Valid([]byte(data)); !ok || err != nil {
-			t.Fatalf("the contract refuses %s: %v", data, err)
-		}
-		batch = append(batch, sqltest.Record(fmt.Sprintf("l%d", i+1), "iglu:com.acme/order/jsonschema/1-0-0", data))
-	}
-	if err := s.Write(context.Background(), batch); err != nil {
+	if err := s.Write(context.Background(), sqltest.LowerCaseTimeRecords(t, v1)); err != nil {
 		t.Fatal(err)
 	}
 	got := query(t, opts, "SELECT event_id, at FROM com_acme_order_1 ORDER BY event_id")
-	if want := `[[l1 2026-12-04T10:11:12.5Z] [l2 2026-12-04T10:11:12Z] [l3 2026-12-04T10:11:12Z]]`; got != want {
+	if want := `[[l1 2026-12-04T10:11:12.5Z] [l2 2026-12-04T10:11:12.5Z] [l3 2026-12-04T10:11:12.5Z]]`; got != want {
 		t.Errorf("times stored: %s, want %s", got, want)
 	}
 }

@@ -347,17 +347,9 @@ func TestHostileNames(t *testing.T) {
 // SQLite and MySQL sinks refused it once, dead-lettering valid events).
 func TestTypedTimesInLowerCase(t *testing.T) {
 	opts := testSchema(t)
-	v1 := sinktest.CompileContract(t, "iglu:com.acme/order/jsonschema/1-0-0", orderV1)
+	v1 := sinktest.CompileContract(t, sqltest.OrderKey, orderV1)
 	s := openSink(t, opts, contract.NewSet([]*contract.Contract{v1}))
-	var batch []*event.Envelope
-	for i, at := range []string{"2026-12-04t10:11:12.5z", "2026-12-04t12:11:12.5+02:00", "2026-12-04T10:11:12.5z"} {
-		data := `{"order_id":"o","total":1,"at":"` + at + `"}`
-		if ok, err := v1.Valid([]byte(data)); !ok || err != nil {
-			t.Fatalf("the contract refuses %s: %v", data, err)
-		}
-		batch = append(batch, sqltest.Record(fmt.Sprintf("l%d", i+1), "iglu:com.acme/order/jsonschema/1-0-0", data))
-	}
-	if err := s.Write(context.Background(), batch); err != nil {
+	if err := s.Write(context.Background(), sqltest.LowerCaseTimeRecords(t, v1)); err != nil {
 		t.Fatal(err)
 	}
 	got := query(t, opts, `SELECT event_id, at = '2026-12-04T10:11:12.5Z'::timestamptz FROM com_acme_order_1 ORDER BY event_id`)

@@ -27,6 +27,23 @@ func Record(id, key, payload string, contexts ...event.Context) *event.Envelope 
 		Vendor: k.Vendor, Name: k.Name, Version: k.Version.String(), Valid: true, Payload: json.RawMessage(payload), Contexts: contexts}
 }
 
+// LowerCaseTimeRecords returns records l1, l2 and l3 of contract c
+// (OrderKey), each an order whose property at holds 2026-12-04T10:11:12.5Z
+// written as RFC 3339 also allows, with a lower-case t or z; it fails t if
+// c refuses one, since a sink must store what the contract accepts.
+func LowerCaseTimeRecords(t testing.TB, c *contract.Contract) []*event.Envelope {
+	t.Helper()
+	var records []*event.Envelope
+	for i, at := range []string{"2026-12-04t10:11:12.5z", "2026-12-04t12:11:12.5+02:00", "2026-12-04T10:11:12.5z"} {
+		data := `{"order_id":"o","total":1,"at":"` + at + `"}`
+		if ok, err := c.Valid([]byte(data)); !ok || err != nil {
+			t.Fatalf("the contract refuses %s: %v", data, err)
+		}
+		records = append(records, Record(fmt.Sprintf("l%d", i+1), OrderKey, data))
+	}
+	return records
+}
+
 // OrderKey is the contract key of the subject test's records; the sink
 // stores them in the typed table com_acme_order_1 beside accord_events.
 const OrderKey = "iglu:com.acme/order/jsonschema/1-0-0"
